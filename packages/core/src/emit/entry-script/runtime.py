@@ -1,0 +1,421 @@
+# Cellflow step runtime: runs one pipeline step's cells in a fresh Python process.
+#
+# Embedded in every generated step entry script (the same script runs locally and in a KFP
+# container). It loads the step's inputs, runs the notebook cells in `__main__` so that pickling and
+# tracebacks behave as in the notebook, saves the outputs later steps need, and reports metrics.
+# Standard library only; numpy, pandas, joblib and torch are used when present.
+#
+# Command line (every flag may repeat):
+#   --param NAME=VALUE     pipeline parameter (typed by the step's parameter table)
+#   --input NAME=PATH      marshalled variable to load
+#   --output NAME=PATH     where to save a variable for later steps
+#   --metrics-file PATH    write the step's metrics as JSON (local runs)
+#   --executor-input JSON  KFP executor input; metrics go to the `metrics` artifact's metadata
+#   --result PATH          write a JSON summary (status, outputs, metrics, error with cell/line)
+
+import builtins
+import json
+import linecache
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import time
+import traceback
+
+FORMAT_FILE = "cellflow-value.json"
+
+PIP_NAMES = {
+    "sklearn": ("python3-sklearn", "scikit-learn"),
+    "numpy": ("python3-numpy", "numpy"),
+    "pandas": ("python3-pandas", "pandas"),
+    "scipy": ("python3-scipy", "scipy"),
+    "joblib": ("python3-joblib", "joblib"),
+    "matplotlib": ("python3-matplotlib", "matplotlib"),
+    "torch": (None, "torch"),
+    "tensorflow": (None, "tensorflow"),
+    "xgboost": (None, "xgboost"),
+    "yaml": ("python3-yaml", "pyyaml"),
+    "PIL": ("python3-pil", "pillow"),
+    "cv2": ("python3-opencv", "opencv-python"),
+}
+
+
+class StepError(Exception):
+    """A failure with a message meant for the user, and where it happened."""
+
+    def __init__(self, kind, message, cell=None, line=None):
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.cell = cell
+        self.line = line
+
+
+# ---- helpers that IPython syntax in cells is rewritten to ------------------------------------
+
+
+def shell(command, shell="sh"):
+    """`!cmd` and `%%bash`: run in a shell, stream its output, never raise (as IPython does)."""
+    sys.stdout.flush()
+    executable = shutil.which(shell) or "/bin/sh"
+    subprocess.run(command, shell=True, executable=executable, check=False)
+
+
+def shell_lines(command):
+    """`x = !cmd`: the command's output lines."""
+    done = subprocess.run(command, shell=True, check=False, capture_output=True, text=True)
+    return done.stdout.splitlines()
+
+
+def set_env(name, value):
+    os.environ[name] = value
+
+
+def chdir(path):
+    os.chdir(os.path.expanduser(path))
+
+
+def write_file(path, content, append=False):
+    with open(path, "a" if append else "w", encoding="utf-8") as f:
+        f.write(content)
+
+
+def _display(*objects, **_kwargs):
+    for o in objects:
+        print(repr(o) if not isinstance(o, str) else o)
+
+
+# ---- marshalling: one format per type ---------------------------------------------------------
+
+
+def _type_name(value):
+    t = type(value)
+    return "%s.%s" % (t.__module__, t.__qualname__)
+
+
+def _is_plain_json(value, depth=0):
+    if depth > 20:
+        return False
+    if value is None or type(value) in (bool, int, str):
+        return True
+    if type(value) is float:
+        return value == value and value not in (float("inf"), float("-inf"))
+    if type(value) is list:
+        return all(_is_plain_json(v, depth + 1) for v in value)
+    if type(value) is dict:
+        return all(type(k) is str and _is_plain_json(v, depth + 1) for k, v in value.items())
+    return False
+
+
+def _format_for(value):
+    module = type(value).__module__.split(".")[0]
+    if _is_plain_json(value):
+        return "json"
+    if module == "numpy" and type(value).__name__ == "ndarray" and value.dtype.kind not in "OV":
+        return "npy"
+    if module == "pandas" and type(value).__name__ in ("DataFrame", "Series"):
+        return "pandas"
+    if module == "torch":
+        return "torch"
+    if module in ("sklearn", "xgboost", "lightgbm", "catboost", "imblearn"):
+        return "joblib"
+    return "pickle"
+
+
+def save_value(name, value, path):
+    """Saves `value` under the directory `path`, atomically (a reader sees all of it or nothing)."""
+    fmt = _format_for(value)
+    parent = os.path.dirname(os.path.abspath(path))
+    os.makedirs(parent, exist_ok=True)
+    tmp = "%s.tmp-%d" % (path, os.getpid())
+    if os.path.exists(tmp):
+        shutil.rmtree(tmp)
+    os.makedirs(tmp)
+    try:
+        if fmt == "json":
+            data = os.path.join(tmp, "value.json")
+            with open(data, "w", encoding="utf-8") as f:
+                json.dump(value, f)
+        elif fmt == "npy":
+            import numpy
+
+            numpy.save(os.path.join(tmp, "value.npy"), value, allow_pickle=False)
+        elif fmt == "pandas":
+            value.to_pickle(os.path.join(tmp, "value.pkl"))
+        elif fmt == "torch":
+            import torch
+
+            torch.save(value, os.path.join(tmp, "value.pt"))
+        elif fmt == "joblib":
+            try:
+                import joblib
+
+                joblib.dump(value, os.path.join(tmp, "value.joblib"))
+            except ImportError:
+                fmt = "pickle"
+        if fmt == "pickle":
+            with open(os.path.join(tmp, "value.pkl"), "wb") as f:
+                pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+        with open(os.path.join(tmp, FORMAT_FILE), "w", encoding="utf-8") as f:
+            json.dump({"format": fmt, "type": _type_name(value), "variable": name}, f)
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        elif os.path.exists(path):
+            os.remove(path)
+        os.rename(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return fmt, sum(os.path.getsize(os.path.join(path, f)) for f in os.listdir(path))
+
+
+def load_value(path):
+    with open(os.path.join(path, FORMAT_FILE), encoding="utf-8") as f:
+        meta = json.load(f)
+    fmt = meta["format"]
+    if fmt == "json":
+        with open(os.path.join(path, "value.json"), encoding="utf-8") as f:
+            return json.load(f)
+    if fmt == "npy":
+        import numpy
+
+        return numpy.load(os.path.join(path, "value.npy"), allow_pickle=False)
+    if fmt == "pandas":
+        import pandas
+
+        return pandas.read_pickle(os.path.join(path, "value.pkl"))
+    if fmt == "torch":
+        import torch
+
+        return torch.load(os.path.join(path, "value.pt"), weights_only=False)
+    if fmt == "joblib":
+        import joblib
+
+        return joblib.load(os.path.join(path, "value.joblib"))
+    with open(os.path.join(path, "value.pkl"), "rb") as f:
+        return pickle.load(f)
+
+
+# ---- parameters ---------------------------------------------------------------------------------
+
+
+def convert_parameter(name, kind, text):
+    try:
+        if kind == "int":
+            return int(float(text)) if "." in text or "e" in text.lower() else int(text)
+        if kind == "float":
+            return float(text)
+        if kind == "bool":
+            lowered = text.strip().lower()
+            if lowered in ("true", "1", "yes"):
+                return True
+            if lowered in ("false", "0", "no"):
+                return False
+            raise ValueError("expected true or false")
+        if kind in ("list", "dict"):
+            value = json.loads(text)
+            if kind == "list" and not isinstance(value, list) or kind == "dict" and not isinstance(value, dict):
+                raise ValueError("expected a JSON %s" % kind)
+            return value
+        return text
+    except ValueError as e:
+        raise StepError(
+            "bad-parameter",
+            "Parameter %s=%r is not a valid %s (%s). Fix: pass a %s value, e.g. -p %s=..."
+            % (name, text, kind, e, kind, name),
+        )
+
+
+# ---- running cells ------------------------------------------------------------------------------
+
+
+def _cell_file(index):
+    return "<cell %d>" % index
+
+
+def _location(tb):
+    """The innermost notebook-cell frame of a traceback: (cell, line)."""
+    found = (None, None)
+    for frame, line in traceback.walk_tb(tb):
+        name = frame.f_code.co_filename
+        if name.startswith("<cell ") and name.endswith(">"):
+            found = (int(name[6:-1]), line)
+    return found
+
+
+def _user_traceback(exc):
+    """The traceback without the runtime's own frames, as the user would see it in Jupyter."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    kept = [f for f in frames if not f.filename.startswith("<cellflow")]
+    lines = ["Traceback (most recent call last):\n"]
+    lines += traceback.format_list(kept)
+    lines += traceback.format_exception_only(type(exc), exc)
+    return "".join(lines)
+
+
+def _missing_module_fix(exc):
+    top = (exc.name or "").split(".")[0]
+    apt, pip = PIP_NAMES.get(top, (None, top))
+    options = []
+    if apt:
+        options.append("`sudo apt-get install %s`" % apt)
+    options.append("`python3 -m pip install %s`" % pip)
+    return (
+        "Fix: install it for the interpreter that runs steps (%s), or choose it with --python; "
+        "on a cluster use an image that has it (tag `image:REF`)." % " or ".join(options)
+    )
+
+
+def run_cell(namespace, index, code):
+    linecache.cache[_cell_file(index)] = (len(code), None, code.splitlines(True), _cell_file(index))
+    compiled = compile(code, _cell_file(index), "exec")
+    exec(compiled, namespace)
+
+
+# ---- the step ------------------------------------------------------------------------------------
+
+
+def _parse_args(argv):
+    args = {"param": {}, "input": {}, "output": {}, "metrics-file": None, "executor-input": None, "result": None}
+    i = 0
+    while i < len(argv):
+        flag = argv[i]
+        if not flag.startswith("--") or i + 1 >= len(argv):
+            raise StepError("usage", "Unexpected argument %r to the step script." % flag)
+        key, value = flag[2:], argv[i + 1]
+        if key in ("param", "input", "output"):
+            if "=" not in value:
+                raise StepError("usage", "--%s takes NAME=VALUE, got %r." % (key, value))
+            name, _, rest = value.partition("=")
+            args[key][name] = rest
+        elif key in ("metrics-file", "executor-input", "result"):
+            args[key] = value
+        else:
+            raise StepError("usage", "Unknown flag --%s to the step script." % key)
+        i += 2
+    return args
+
+
+def _metric_value(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _write_kfp_metrics(executor_input, metrics):
+    spec = json.loads(executor_input)
+    outputs = spec.get("outputs", {})
+    output_file = outputs.get("outputFile")
+    artifacts = outputs.get("artifacts", {}).get("metrics", {}).get("artifacts", [])
+    if not output_file or not artifacts:
+        return
+    artifact = dict(artifacts[0])
+    artifact["metadata"] = dict(artifact.get("metadata") or {}, **metrics)
+    os.makedirs(os.path.dirname(output_file), exist_ok=True)
+    with open(output_file, "w", encoding="utf-8") as f:
+        json.dump({"artifacts": {"metrics": {"artifacts": [artifact]}}}, f)
+
+
+def main(step, parameters, inputs, outputs, metrics, prelude, cells):
+    """Runs one step. `outputs` maps variable -> producing cell; `metrics` maps metric -> variable."""
+    started = time.time()
+    result = {"step": step, "status": "failed", "outputs": {}, "metrics": {}}
+    result_path = None
+    namespace = sys.modules["__main__"].__dict__
+    builtins.display = _display
+    code = 1
+    try:
+        args = _parse_args(sys.argv[1:])
+        result_path = args["result"]
+        for index, source in prelude:
+            run_cell(namespace, index, source)
+        for name, kind in parameters.items():
+            if name not in args["param"]:
+                raise StepError("missing-parameter", "Parameter %s was not given to step %s." % (name, step))
+            namespace[name] = convert_parameter(name, kind, args["param"][name])
+        for name, producer in inputs.items():
+            path = args["input"].get(name)
+            if path is None:
+                raise StepError("missing-input", "Input %s (from step %s) was not given to step %s." % (name, producer, step))
+            try:
+                namespace[name] = load_value(path)
+            except Exception as e:
+                raise StepError(
+                    "load-failed",
+                    "Cannot load variable `%s` saved by step `%s`: %s: %s. Fix: make sure step `%s` "
+                    "finished and that both steps use the same libraries." % (name, producer, type(e).__name__, e, producer),
+                )
+        for index, source in cells:
+            try:
+                run_cell(namespace, index, source)
+            except SystemExit as e:
+                if e.code not in (None, 0):
+                    raise
+        for name, cell in outputs.items():
+            if name not in namespace:
+                raise StepError(
+                    "missing-output",
+                    "Step `%s` should produce `%s` (cell %d) for later steps, but it is not defined when the step ends. "
+                    "Fix: make sure every path through the cell assigns it." % (step, name, cell),
+                    cell,
+                )
+            path = args["output"].get(name)
+            if path is None:
+                continue
+            try:
+                fmt, size = save_value(name, namespace[name], path)
+            except Exception as e:
+                raise StepError(
+                    "unpicklable",
+                    "Cannot save variable `%s` (produced by step `%s`, cell %d) for later steps: %s: %s. "
+                    "Fix: keep only picklable values in variables that later steps use (e.g. convert a generator "
+                    "to a list, close files, recreate connections in the step that uses them)."
+                    % (name, step, cell, type(e).__name__, e),
+                    cell,
+                )
+            result["outputs"][name] = {"format": fmt, "bytes": size}
+        for metric, variable in metrics.items():
+            value = _metric_value(namespace.get(variable))
+            result["metrics"][metric] = value
+            print("%s=%s" % (metric, value))
+        if args["metrics-file"]:
+            with open(args["metrics-file"], "w", encoding="utf-8") as f:
+                json.dump(result["metrics"], f)
+        if args["executor-input"] and result["metrics"]:
+            _write_kfp_metrics(args["executor-input"], result["metrics"])
+        result["status"] = "succeeded"
+        code = 0
+    except StepError as e:
+        result["error"] = {"kind": e.kind, "message": e.message, "cell": e.cell, "line": e.line}
+        sys.stderr.write("Cellflow: %s\n" % e.message)
+    except BaseException as e:
+        cell, line = _location(e.__traceback__)
+        where = "cell %d, line %d" % (cell, line) if cell is not None else "the step's setup"
+        message = "Step `%s` failed at %s: %s: %s" % (step, where, type(e).__name__, e)
+        if isinstance(e, ModuleNotFoundError):
+            message += ". " + _missing_module_fix(e)
+        tb = _user_traceback(e)
+        sys.stderr.write(tb)
+        sys.stderr.write("Cellflow: %s\n" % message)
+        result["error"] = {
+            "kind": "exception",
+            "type": type(e).__name__,
+            "message": message,
+            "cell": cell,
+            "line": line,
+            "traceback": tb,
+        }
+        if isinstance(e, KeyboardInterrupt):
+            code = 130
+    result["durationMs"] = int((time.time() - started) * 1000)
+    if result_path:
+        tmp = result_path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(result, f)
+        os.replace(tmp, result_path)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return code

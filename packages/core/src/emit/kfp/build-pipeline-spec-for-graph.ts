@@ -1,0 +1,209 @@
+/**
+ * KFP v2 pipeline IR: a `PipelineSpec` document plus the Kubernetes `PlatformSpec` document
+ * (labels, annotations, secrets, node selector, tolerations, deadlines). Every step is a container
+ * executor running its generated entry script; data passes as artifacts, never a shared volume.
+ */
+import { stringify } from 'yaml';
+import type { ParameterType, PipelineGraph, PipelineStep } from '../../graph/pipeline-graph.js';
+import { buildEntryScriptForStep } from '../entry-script/build-entry-script-for-step.js';
+
+export const CELLFLOW_VERSION = '0.1.0';
+
+const PARAMETER_TYPES: Readonly<Record<ParameterType, string>> = {
+  int: 'NUMBER_INTEGER',
+  float: 'NUMBER_DOUBLE',
+  str: 'STRING',
+  bool: 'BOOLEAN',
+  list: 'LIST',
+  dict: 'STRUCT',
+};
+
+const ARTIFACT = { schemaTitle: 'system.Artifact', schemaVersion: '0.0.1' };
+const METRICS = { schemaTitle: 'system.Metrics', schemaVersion: '0.0.1' };
+/** Output key of the step's metrics artifact. */
+export const METRICS_ARTIFACT_KEY = 'metrics';
+
+/** KFP task and Kubernetes names cannot hold `_`. */
+export function taskNameForStep(step: string): string {
+  return step.replace(/_/g, '-');
+}
+
+/** Artifact key of a variable; `metrics` is kept for the metrics artifact. */
+export function artifactKeyForVariable(variable: string): string {
+  return variable === METRICS_ARTIFACT_KEY ? `${variable}_value` : variable;
+}
+
+/** GPU product label keys by extended resource name. */
+export const GPU_PRODUCT_LABELS: Readonly<Record<string, string>> = {
+  'nvidia.com/gpu': 'nvidia.com/gpu.product',
+  'amd.com/gpu': 'amd.com/gpu.product-name',
+};
+
+function containerArgs(step: PipelineStep): string[] {
+  const args: string[] = [];
+  for (const p of step.parameters) args.push('--param', `${p}={{$.inputs.parameters['${p}']}}`);
+  for (const i of step.inputs) args.push('--input', `${i}={{$.inputs.artifacts['${artifactKeyForVariable(i)}'].path}}`);
+  for (const o of step.outputs) args.push('--output', `${o}={{$.outputs.artifacts['${artifactKeyForVariable(o)}'].path}}`);
+  if (step.metrics.length > 0) args.push('--executor-input', '{{$}}');
+  return args;
+}
+
+function resourcesFor(step: PipelineStep): Record<string, unknown> | undefined {
+  const r = step.resources;
+  const out: Record<string, unknown> = {};
+  if (r.cpu !== null) {
+    out.resourceCpuRequest = r.cpu;
+    out.resourceCpuLimit = r.cpu;
+  }
+  if (r.memory !== null) {
+    out.resourceMemoryRequest = r.memory;
+    out.resourceMemoryLimit = r.memory;
+  }
+  if (r.gpu !== null) out.accelerator = { resourceType: r.gpu.resource, resourceCount: String(r.gpu.count) };
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+function componentFor(graph: PipelineGraph, step: PipelineStep): Record<string, unknown> {
+  const types = new Map(graph.parameters.map((p) => [p.name, p.type]));
+  const inputs: Record<string, unknown> = {};
+  if (step.parameters.length > 0) {
+    inputs.parameters = Object.fromEntries(step.parameters.map((p) => [p, { parameterType: PARAMETER_TYPES[types.get(p) ?? 'str'] }]));
+  }
+  if (step.inputs.length > 0) {
+    inputs.artifacts = Object.fromEntries(step.inputs.map((i) => [artifactKeyForVariable(i), { artifactType: ARTIFACT }]));
+  }
+  const outputs: Record<string, unknown> = {};
+  const outputArtifacts: [string, unknown][] = step.outputs.map((o) => [artifactKeyForVariable(o), { artifactType: ARTIFACT }]);
+  if (step.metrics.length > 0) outputArtifacts.push([METRICS_ARTIFACT_KEY, { artifactType: METRICS }]);
+  if (outputArtifacts.length > 0) outputs.artifacts = Object.fromEntries(outputArtifacts);
+  return {
+    executorLabel: `exec-${taskNameForStep(step.name)}`,
+    ...(Object.keys(inputs).length > 0 ? { inputDefinitions: inputs } : {}),
+    ...(Object.keys(outputs).length > 0 ? { outputDefinitions: outputs } : {}),
+  };
+}
+
+function taskFor(step: PipelineStep): Record<string, unknown> {
+  const task = taskNameForStep(step.name);
+  const inputs: Record<string, unknown> = {};
+  if (step.parameters.length > 0) {
+    inputs.parameters = Object.fromEntries(step.parameters.map((p) => [p, { componentInputParameter: p }]));
+  }
+  if (step.inputs.length > 0) {
+    inputs.artifacts = Object.fromEntries(
+      step.inputs.map((i) => [
+        artifactKeyForVariable(i),
+        { taskOutputArtifact: { producerTask: taskNameForStep(step.inputSources[i]!), outputArtifactKey: artifactKeyForVariable(i) } },
+      ]),
+    );
+  }
+  return {
+    taskInfo: { name: task },
+    componentRef: { name: `comp-${task}` },
+    ...(step.after.length > 0 ? { dependentTasks: step.after.map(taskNameForStep) } : {}),
+    ...(Object.keys(inputs).length > 0 ? { inputs } : {}),
+    cachingOptions: step.cache ? { enableCache: true } : {},
+    ...(step.retries > 0 ? { retryPolicy: { maxRetryCount: step.retries, backoffDuration: '0s', backoffFactor: 2, backoffMaxDuration: '3600s' } } : {}),
+  };
+}
+
+function platformFor(step: PipelineStep): Record<string, unknown> | undefined {
+  const out: Record<string, unknown> = {};
+  if (Object.keys(step.labels).length > 0 || Object.keys(step.annotations).length > 0) {
+    out.podMetadata = {
+      ...(Object.keys(step.labels).length > 0 ? { labels: step.labels } : {}),
+      ...(Object.keys(step.annotations).length > 0 ? { annotations: step.annotations } : {}),
+    };
+  }
+  if (step.secrets.length > 0) {
+    const bySecret = new Map<string, { secretKey: string; envVar: string }[]>();
+    for (const s of step.secrets) {
+      const list = bySecret.get(s.secret) ?? [];
+      list.push({ secretKey: s.key, envVar: s.env });
+      bySecret.set(s.secret, list);
+    }
+    out.secretAsEnv = [...bySecret].map(([secret, keyToEnv]) => ({
+      secretNameParameter: { runtimeValue: { constant: secret } },
+      keyToEnv,
+      optional: false,
+    }));
+  }
+  const gpu = step.resources.gpu;
+  if (gpu !== null) {
+    const label = GPU_PRODUCT_LABELS[gpu.resource];
+    if (gpu.product !== null && label !== undefined) out.nodeSelector = { labels: { [label]: gpu.product } };
+    out.tolerations = [{ key: gpu.resource, operator: 'Exists', effect: 'NoSchedule' }];
+  }
+  if (step.timeoutSeconds !== null) out.activeDeadlineSeconds = String(step.timeoutSeconds);
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+export interface KfpPipelineDocuments {
+  readonly pipelineSpec: Record<string, unknown>;
+  /** Absent when no step needs Kubernetes-specific settings. */
+  readonly platformSpec?: Record<string, unknown>;
+}
+
+export function buildPipelineSpecForGraph(graph: PipelineGraph, code: ReadonlyMap<number, string>): KfpPipelineDocuments {
+  const components: Record<string, unknown> = {};
+  const executors: Record<string, unknown> = {};
+  const tasks: Record<string, unknown> = {};
+  const platformExecutors: Record<string, unknown> = {};
+  for (const step of graph.steps) {
+    const task = taskNameForStep(step.name);
+    components[`comp-${task}`] = componentFor(graph, step);
+    const resources = resourcesFor(step);
+    const env = Object.entries(step.env).map(([name, value]) => ({ name, value }));
+    executors[`exec-${task}`] = {
+      container: {
+        image: step.image,
+        command: ['python3', '-u', '-c', buildEntryScriptForStep(graph, step, code)],
+        ...(containerArgs(step).length > 0 ? { args: containerArgs(step) } : {}),
+        ...(env.length > 0 ? { env } : {}),
+        ...(resources !== undefined ? { resources } : {}),
+      },
+    };
+    tasks[task] = taskFor(step);
+    const platform = platformFor(step);
+    if (platform !== undefined) platformExecutors[`exec-${task}`] = platform;
+  }
+  const rootInputs =
+    graph.parameters.length > 0
+      ? {
+          inputDefinitions: {
+            parameters: Object.fromEntries(
+              graph.parameters.map((p) => [p.name, { parameterType: PARAMETER_TYPES[p.type], defaultValue: p.default, isOptional: true }]),
+            ),
+          },
+        }
+      : {};
+  const pipelineSpec = {
+    components,
+    deploymentSpec: { executors },
+    pipelineInfo: {
+      name: graph.pipeline.name,
+      ...(graph.pipeline.description !== '' ? { description: graph.pipeline.description } : {}),
+    },
+    root: { dag: { tasks }, ...rootInputs },
+    schemaVersion: '2.1.0',
+    sdkVersion: `cellflow-${CELLFLOW_VERSION}`,
+  };
+  return Object.keys(platformExecutors).length > 0
+    ? { pipelineSpec, platformSpec: { platforms: { kubernetes: { deploymentSpec: { executors: platformExecutors } } } } }
+    : { pipelineSpec };
+}
+
+/** The IR as KFP's compiler writes it: a header comment, the PipelineSpec, then the PlatformSpec. */
+export function buildPipelineYamlForGraph(graph: PipelineGraph, code: ReadonlyMap<number, string>): string {
+  const docs = buildPipelineSpecForGraph(graph, code);
+  const header = [
+    '# PIPELINE DEFINITION',
+    `# Name: ${graph.pipeline.name}`,
+    ...(graph.pipeline.description !== '' ? [`# Description: ${graph.pipeline.description.replace(/\n/g, ' ')}`] : []),
+    ...(graph.parameters.length > 0 ? ['# Inputs:', ...graph.parameters.map((p) => `#    ${p.name}: ${p.type} [Default: ${JSON.stringify(p.default)}]`)] : []),
+    `# Generated by Cellflow ${CELLFLOW_VERSION}`,
+  ].join('\n');
+  const opts = { lineWidth: 0, aliasDuplicateObjects: false } as const;
+  const body = stringify(docs.pipelineSpec, opts);
+  return docs.platformSpec !== undefined ? `${header}\n${body}---\n${stringify(docs.platformSpec, opts)}` : `${header}\n${body}`;
+}

@@ -1,0 +1,868 @@
+/**
+ * Name analysis of Python code with a real parser (@lezer/python): which names a block of cells
+ * reads before binding them, binds, mutates in place and deletes, in execution order.
+ *
+ * The analysis is flow-aware at module level (a name bound on every path before a read is local;
+ * one bound only in an `if` branch or a loop body is not) and scope-aware inside functions,
+ * lambdas, classes and comprehensions (their own names never leak out).
+ */
+import type { SyntaxNode } from '@lezer/common';
+import { parser } from '@lezer/python';
+import { PYTHON_BUILTINS } from './builtins.js';
+
+/** Where a name is used: cell index in the notebook and 1-based line in that cell. */
+export interface NameSite {
+  readonly name: string;
+  readonly cell: number;
+  readonly line: number;
+}
+
+export interface SyntaxProblem {
+  readonly cell: number;
+  readonly line: number;
+  readonly text: string;
+}
+
+export interface CodeAnalysis {
+  /** Names read before this code binds them on every path (first read of each), builtins excluded. */
+  readonly freeReads: readonly NameSite[];
+  /** Names this code binds at module level (first binding of each), including maybe-bindings. */
+  readonly writes: readonly NameSite[];
+  /** Names whose value this code changes in place (`x.fit()`, `x[i] = v`, `x.a = v`, `x[i] += v`). */
+  readonly mutations: readonly NameSite[];
+  /** Names deleted with `del name` and not bound again afterwards. */
+  readonly deletes: readonly NameSite[];
+  /** Top-level functions and classes, with the module-level names their bodies read. */
+  readonly definitions: ReadonlyMap<string, { readonly site: NameSite; readonly globals: readonly string[] }>;
+  readonly starImports: readonly NameSite[];
+  /** Names bound by import statements. */
+  readonly imports: readonly NameSite[];
+  readonly syntaxErrors: readonly SyntaxProblem[];
+}
+
+/**
+ * Methods that do not change their object; calling anything else on a name counts as a possible
+ * in-place mutation (conservative: a wrong guess costs a save, never a wrong result).
+ */
+const NON_MUTATING_METHODS = new Set([
+  'predict', 'predict_proba', 'predict_log_proba', 'decision_function', 'score', 'transform',
+  'inverse_transform', 'get_params', 'copy', 'sum', 'mean', 'median', 'std', 'var', 'min', 'max',
+  'argmin', 'argmax', 'argsort', 'any', 'all', 'round', 'dot', 'reshape', 'astype', 'tolist',
+  'to_numpy', 'to_dict', 'to_list', 'to_csv', 'to_json', 'to_string', 'head', 'tail', 'describe',
+  'info', 'nunique', 'unique', 'value_counts', 'groupby', 'agg', 'apply', 'map', 'filter', 'query',
+  'loc', 'iloc', 'merge', 'join', 'items', 'keys', 'values', 'get', 'count', 'index', 'format',
+  'split', 'strip', 'lower', 'upper', 'startswith', 'endswith', 'replace', 'encode', 'decode',
+  'isnull', 'isna', 'notna', 'notnull', 'corr', 'cov', 'flatten', 'ravel', 'squeeze', 'item',
+  'nonzero', 'cumsum', 'prod', 'clip', 'sort_values', 'drop', 'dropna', 'fillna', 'rename',
+  'reset_index', 'set_index', 'sample', 'pivot', 'melt', 'explode', 'diff', 'pct_change', 'shift',
+  'rolling', 'resample', 'plot', 'hist', 'save', 'savefig', 'show', 'numpy', 'detach', 'cpu',
+  'eval', 'state_dict', 'parameters', 'named_parameters', 'summary', 'evaluate', 'issubset',
+  'issuperset', 'union', 'intersection', 'difference', 'isdigit', 'isalpha', 'title', 'zfill',
+  'exists', 'is_file', 'is_dir', 'read_text', 'read_bytes', 'glob', 'hexdigest', 'digest',
+]);
+
+const SCOPE_BOUNDARIES = new Set([
+  'FunctionDefinition',
+  'ClassDefinition',
+  'LambdaExpression',
+  'ArrayComprehensionExpression',
+  'SetComprehensionExpression',
+  'DictionaryComprehensionExpression',
+  'ComprehensionExpression',
+]);
+
+const COMPREHENSIONS = new Set([
+  'ArrayComprehensionExpression',
+  'SetComprehensionExpression',
+  'DictionaryComprehensionExpression',
+  'ComprehensionExpression',
+]);
+
+function children(node: SyntaxNode): SyntaxNode[] {
+  const out: SyntaxNode[] = [];
+  for (let c = node.firstChild; c !== null; c = c.nextSibling) out.push(c);
+  return out;
+}
+
+/** A function/lambda/class/comprehension scope: its local names, and reads that escape it. */
+interface InnerScope {
+  readonly kind: 'function' | 'class' | 'comprehension';
+  readonly locals: Set<string>;
+  readonly globals: Set<string>;
+  readonly parent: InnerScope | null;
+  /** Module-level flow state where the outermost scope was entered (for reads that run at once). */
+  readonly moduleState: Set<string>;
+}
+
+/** Incremental analysis over the cells of one block; module-level state carries across cells. */
+export class PythonAnalyzer {
+  private readonly definite = new Set<string>();
+  private readonly bound = new Map<string, NameSite>();
+  private readonly free = new Map<string, NameSite>();
+  private readonly deferred = new Map<string, NameSite>();
+  private readonly mutated = new Map<string, NameSite>();
+  private readonly deleted = new Map<string, NameSite>();
+  private readonly importSites = new Map<string, NameSite>();
+  private readonly defs = new Map<string, { site: NameSite; globals: Set<string> }>();
+  private readonly stars: NameSite[] = [];
+  private readonly errors: SyntaxProblem[] = [];
+  private source = '';
+  private cell = 0;
+  private lineStarts: number[] = [0];
+  /** The top-level def/class whose body is being walked, to attribute global reads to it. */
+  private currentDefinition: Set<string> | null = null;
+
+  addCell(cell: number, code: string): void {
+    this.source = code;
+    this.cell = cell;
+    this.lineStarts = [0];
+    for (let i = 0; i < code.length; i++) if (code.charCodeAt(i) === 10) this.lineStarts.push(i + 1);
+    const tree = parser.parse(code);
+    this.collectSyntaxErrors(tree.topNode);
+    this.statements(children(tree.topNode), this.definite);
+  }
+
+  result(): CodeAnalysis {
+    const freeReads = [...this.free.values()];
+    for (const [name, site] of this.deferred) {
+      if (!this.bound.has(name) && !this.free.has(name)) freeReads.push(site);
+    }
+    const definitions = new Map<string, { site: NameSite; globals: readonly string[] }>();
+    for (const [name, d] of this.defs) definitions.set(name, { site: d.site, globals: [...d.globals].sort() });
+    return {
+      freeReads,
+      writes: [...this.bound.values()],
+      mutations: [...this.mutated.values()],
+      deletes: [...this.deleted.values()],
+      definitions,
+      starImports: this.stars,
+      imports: [...this.importSites.values()],
+      syntaxErrors: this.errors,
+    };
+  }
+
+  // ---- positions ----------------------------------------------------------------------------
+
+  private lineOf(offset: number): number {
+    let lo = 0;
+    let hi = this.lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.lineStarts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  }
+
+  private site(name: string, node: SyntaxNode): NameSite {
+    return { name, cell: this.cell, line: this.lineOf(node.from) };
+  }
+
+  private text(node: SyntaxNode): string {
+    return this.source.slice(node.from, node.to);
+  }
+
+  private collectSyntaxErrors(top: SyntaxNode): void {
+    const cursor = top.cursor();
+    do {
+      if (cursor.type.isError) {
+        const line = this.lineOf(cursor.from);
+        const lineText = this.source.slice(this.lineStarts[line - 1], this.lineStarts[line] ?? this.source.length);
+        this.errors.push({ cell: this.cell, line, text: lineText.replace(/\n$/, '') });
+        return; // the first error is the useful one; the parser's recovery makes the rest noise
+      }
+    } while (cursor.next());
+  }
+
+  // ---- module-level statements (flow-aware) -------------------------------------------------
+
+  private statements(nodes: readonly SyntaxNode[], state: Set<string>): void {
+    for (const node of nodes) this.statement(node, state);
+  }
+
+  private bodyStatements(body: SyntaxNode | undefined, state: Set<string>): void {
+    if (body === undefined) return;
+    this.statements(children(body).filter((c) => c.name !== ':'), state);
+  }
+
+  private statement(node: SyntaxNode, state: Set<string>): void {
+    switch (node.name) {
+      case 'AssignStatement':
+        return this.assignment(node, state, null);
+      case 'UpdateStatement': {
+        const [target, , value] = children(node);
+        if (value !== undefined) this.expression(value, state, null);
+        if (target?.name === 'VariableName') {
+          this.read(target, state, null);
+          this.bind(target, state, null);
+        } else if (target !== undefined) this.target(target, state, null);
+        return;
+      }
+      case 'DeleteStatement':
+        for (const c of children(node)) {
+          if (c.name === 'VariableName') this.deleteName(c, state);
+          else if (c.name !== 'del' && c.name !== ',') this.target(c, state, null);
+        }
+        return;
+      case 'ImportStatement':
+        return this.importStatement(node, state, null);
+      case 'FunctionDefinition':
+      case 'ClassDefinition':
+        return this.definition(node, state, null, []);
+      case 'DecoratedStatement': {
+        const parts = children(node);
+        const decorators = parts.filter((c) => c.name === 'Decorator');
+        const def = parts.find((c) => c.name === 'FunctionDefinition' || c.name === 'ClassDefinition');
+        if (def !== undefined) this.definition(def, state, null, decorators);
+        return;
+      }
+      case 'IfStatement':
+        return this.ifStatement(node, state);
+      case 'ForStatement':
+      case 'WhileStatement':
+        return this.loop(node, state);
+      case 'TryStatement':
+        return this.tryStatement(node, state);
+      case 'WithStatement':
+        return this.withStatement(node, state, null);
+      case 'MatchStatement':
+        return this.matchStatement(node, state);
+      case 'ScopeStatement':
+        return;
+      default:
+        return this.expression(node, state, null);
+    }
+  }
+
+  private ifStatement(node: SyntaxNode, state: Set<string>): void {
+    const parts = children(node);
+    const branches: Set<string>[] = [];
+    let sawElse = false;
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i]!;
+      if (p.name === 'if' || p.name === 'elif') {
+        const condition = parts[i + 1];
+        if (condition !== undefined && condition.name !== 'Body') this.expression(condition, state, null);
+      } else if (p.name === 'else') sawElse = true;
+      else if (p.name === 'Body') {
+        const branch = new Set(state);
+        this.bodyStatements(p, branch);
+        branches.push(branch);
+      }
+    }
+    if (!sawElse) branches.push(new Set(state));
+    this.mergeBranches(state, branches);
+  }
+
+  /** After branches: a name is definitely bound only when every branch bound it. */
+  private mergeBranches(state: Set<string>, branches: readonly Set<string>[]): void {
+    const [first, ...rest] = branches;
+    if (first === undefined) return;
+    for (const name of first) if (rest.every((b) => b.has(name))) state.add(name);
+    for (const name of [...state]) if (!branches.every((b) => b.has(name))) state.delete(name);
+  }
+
+  private loop(node: SyntaxNode, state: Set<string>): void {
+    const parts = children(node);
+    const inner = new Set(state);
+    if (node.name === 'ForStatement') {
+      const inAt = parts.findIndex((c) => c.name === 'in');
+      const iterable = parts[inAt + 1];
+      if (iterable !== undefined && iterable.name !== 'Body') this.expression(iterable, state, null);
+      for (const t of parts.slice(1, inAt)) if (t.name !== ',') this.target(t, inner, null);
+    } else {
+      const condition = parts[1];
+      if (condition !== undefined && condition.name !== 'Body') this.expression(condition, state, null);
+    }
+    for (const body of parts.filter((c) => c.name === 'Body')) this.bodyStatements(body, new Set(inner));
+  }
+
+  private tryStatement(node: SyntaxNode, state: Set<string>): void {
+    const parts = children(node);
+    let mode: 'try' | 'except' | 'else' | 'finally' = 'try';
+    const tried = new Set(state);
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i]!;
+      if (p.name === 'try') mode = 'try';
+      else if (p.name === 'except') {
+        mode = 'except';
+        const handler = new Set(state);
+        let j = i + 1;
+        for (; j < parts.length && parts[j]!.name !== 'Body'; j++) {
+          const c = parts[j]!;
+          if (c.name === 'as') {
+            const name = parts[j + 1];
+            if (name?.name === 'VariableName') this.bind(name, handler, null);
+            j++;
+          } else if (c.name !== '*') this.expression(c, state, null);
+        }
+        this.bodyStatements(parts[j], handler);
+        i = j;
+      } else if (p.name === 'else') mode = 'else';
+      else if (p.name === 'finally') mode = 'finally';
+      else if (p.name === 'Body') {
+        if (mode === 'finally') this.bodyStatements(p, state);
+        else this.bodyStatements(p, mode === 'else' ? new Set(tried) : tried);
+      }
+    }
+  }
+
+  private withStatement(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
+    const parts = children(node);
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i]!;
+      if (p.name === 'with' || p.name === ',' || p.name === 'async') continue;
+      if (p.name === 'as') {
+        const t = parts[i + 1];
+        if (t !== undefined) this.target(t, state, scope);
+        i++;
+      } else if (p.name === 'Body') {
+        if (scope === null) this.bodyStatements(p, state);
+        else this.innerBody(p, scope);
+      } else this.expression(p, state, scope);
+    }
+  }
+
+  private matchStatement(node: SyntaxNode, state: Set<string>): void {
+    const parts = children(node);
+    const subject = parts[1];
+    if (subject !== undefined) this.expression(subject, state, null);
+    const body = parts.find((c) => c.name === 'MatchBody');
+    const branches: Set<string>[] = [new Set(state)];
+    for (const clause of body ? children(body).filter((c) => c.name === 'MatchClause') : []) {
+      const branch = new Set(state);
+      for (const c of children(clause)) {
+        if (c.name === 'Body') this.bodyStatements(c, branch);
+        else if (c.name !== 'case') this.pattern(c, branch);
+      }
+      branches.push(branch);
+    }
+    this.mergeBranches(state, branches);
+  }
+
+  private pattern(node: SyntaxNode, state: Set<string>): void {
+    if (node.name === 'CapturePattern') {
+      for (const c of children(node)) if (c.name === 'VariableName') this.bind(c, state, null);
+      return;
+    }
+    if (node.name === 'KeywordPattern') {
+      for (const c of children(node).slice(1)) this.pattern(c, state);
+      return;
+    }
+    if (node.name === 'ClassPattern') {
+      const [cls, ...rest] = children(node);
+      if (cls !== undefined) this.expression(cls, state, null);
+      for (const c of rest) this.pattern(c, state);
+      return;
+    }
+    if (node.name === 'VariableName' || node.name === 'MemberExpression') {
+      this.expression(node, state, null);
+      return;
+    }
+    for (const c of children(node)) this.pattern(c, state);
+  }
+
+  // ---- bindings -----------------------------------------------------------------------------
+
+  private assignment(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
+    const parts = children(node);
+    const ops = parts.flatMap((c, i) => (c.name === 'AssignOp' ? [i] : []));
+    const lastOp = ops[ops.length - 1];
+    // Annotations are evaluated (reads); the value comes before the targets are bound.
+    for (const c of parts) if (c.name === 'TypeDef') this.expression(c, state, scope);
+    if (lastOp === undefined) return; // `x: int` binds nothing
+    for (const value of parts.slice(lastOp + 1)) this.expression(value, state, scope);
+    let start = 0;
+    for (const op of ops) {
+      for (const t of parts.slice(start, op)) if (t.name !== ',' && t.name !== 'TypeDef') this.target(t, state, scope);
+      start = op + 1;
+    }
+  }
+
+  /** An assignment target: names are bound, subscripts/attributes mutate their base object. */
+  private target(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
+    switch (node.name) {
+      case 'VariableName':
+        return this.bind(node, state, scope);
+      case 'TupleExpression':
+      case 'ArrayExpression':
+      case 'ParenthesizedExpression':
+        for (const c of children(node)) if (!['(', ')', '[', ']', ','].includes(c.name)) this.target(c, state, scope);
+        return;
+      case 'StarExpression':
+        for (const c of children(node)) if (c.name !== '*') this.target(c, state, scope);
+        return;
+      case 'MemberExpression': {
+        const base = this.baseName(node);
+        this.expression(node, state, scope);
+        if (base !== null) this.mutate(base, scope);
+        return;
+      }
+      default:
+        if (node.name.startsWith('*')) return;
+        this.expression(node, state, scope);
+    }
+  }
+
+  private bind(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
+    const name = this.text(node);
+    if (scope !== null) {
+      if (scope.kind === 'class') scope.locals.add(name);
+      if (scope.globals.has(name) && !this.bound.has(name)) this.bound.set(name, this.site(name, node));
+      return;
+    }
+    state.add(name);
+    this.deleted.delete(name);
+    if (!this.bound.has(name)) this.bound.set(name, this.site(name, node));
+  }
+
+  private deleteName(node: SyntaxNode, state: Set<string>): void {
+    const name = this.text(node);
+    this.read(node, state, null);
+    state.delete(name);
+    this.deleted.set(name, this.site(name, node));
+  }
+
+  private mutate(base: SyntaxNode, scope: InnerScope | null): void {
+    const name = this.text(base);
+    if (PYTHON_BUILTINS.has(name)) return;
+    if (scope !== null && this.resolvesLocally(name, scope)) return;
+    if (!this.mutated.has(name)) this.mutated.set(name, this.site(name, base));
+  }
+
+  private importStatement(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
+    const parts = children(node);
+    const isFrom = parts[0]?.name === 'from';
+    const importAt = parts.findIndex((c) => c.name === 'import');
+    const names = parts.slice(importAt + 1);
+    if (isFrom && names.some((c) => c.name === '*')) {
+      this.stars.push({ name: '*', cell: this.cell, line: this.lineOf(node.from) });
+      return;
+    }
+    // Split into clauses at commas: `a.b as c` binds c; `a.b` binds a (plain import) or b (from).
+    const clauses: SyntaxNode[][] = [[]];
+    for (const c of names) {
+      if (c.name === ',') clauses.push([]);
+      else if (c.name !== '(' && c.name !== ')') clauses[clauses.length - 1]!.push(c);
+    }
+    for (const clause of clauses) {
+      const asAt = clause.findIndex((c) => c.name === 'as');
+      const bound = asAt >= 0 ? clause[asAt + 1] : isFrom ? clause[clause.length - 1] : clause[0];
+      if (bound?.name !== 'VariableName') continue;
+      this.bind(bound, state, scope);
+      if (scope === null) {
+        const name = this.text(bound);
+        if (!this.importSites.has(name)) this.importSites.set(name, this.site(name, bound));
+      }
+    }
+  }
+
+  // ---- definitions and inner scopes ----------------------------------------------------------
+
+  private definition(
+    node: SyntaxNode,
+    state: Set<string>,
+    scope: InnerScope | null,
+    decorators: readonly SyntaxNode[],
+  ): void {
+    for (const d of decorators) this.expression(d, state, scope);
+    const parts = children(node);
+    const nameNode = parts.find((c) => c.name === 'VariableName');
+    const body = parts.find((c) => c.name === 'Body');
+    const isClass = node.name === 'ClassDefinition';
+    const topLevel = scope === null && this.currentDefinition === null;
+    const globals = new Set<string>();
+    const previous = this.currentDefinition;
+    if (topLevel) this.currentDefinition = globals;
+    if (isClass) {
+      const bases = parts.find((c) => c.name === 'ArgList');
+      if (bases !== undefined) this.expression(bases, state, scope);
+      const classScope: InnerScope = { kind: 'class', locals: new Set(), globals: new Set(), parent: scope, moduleState: scope?.moduleState ?? state };
+      this.innerBody(body, classScope);
+    } else {
+      const params = parts.find((c) => c.name === 'ParamList');
+      const fnScope = this.functionScope(params, body, scope, state);
+      if (params !== undefined) this.parameters(params, state, scope);
+      for (const c of parts) if (c.name === 'TypeDef') this.expression(c, state, scope);
+      this.innerBody(body, fnScope);
+    }
+    this.currentDefinition = previous;
+    if (nameNode !== undefined) {
+      this.bind(nameNode, state, scope);
+      if (topLevel) {
+        const name = this.text(nameNode);
+        this.defs.set(name, { site: this.site(name, nameNode), globals });
+      }
+    }
+  }
+
+  /** Defaults and annotations of parameters are evaluated where the function is defined. */
+  private parameters(params: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
+    const parts = children(params);
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i]!;
+      if (p.name === 'AssignOp') {
+        const value = parts[i + 1];
+        if (value !== undefined) this.expression(value, state, scope);
+        i++;
+      } else if (p.name === 'TypeDef') this.expression(p, state, scope);
+    }
+  }
+
+  private functionScope(
+    params: SyntaxNode | undefined,
+    body: SyntaxNode | undefined,
+    parent: InnerScope | null,
+    state: Set<string>,
+  ): InnerScope {
+    const locals = new Set<string>();
+    const globals = new Set<string>();
+    if (params !== undefined) {
+      const parts = children(params);
+      for (let i = 0; i < parts.length; i++) {
+        const p = parts[i]!;
+        if (p.name === 'VariableName') locals.add(this.text(p));
+        else if (p.name === 'AssignOp') i++;
+      }
+    }
+    if (body !== undefined) this.collectLocals(body, locals, globals);
+    return { kind: 'function', locals, globals, parent, moduleState: parent?.moduleState ?? state };
+  }
+
+  /** Python's rule: a name bound anywhere in a function body is local to it, unless declared global. */
+  private collectLocals(node: SyntaxNode, locals: Set<string>, globals: Set<string>): void {
+    for (const c of children(node)) {
+      switch (c.name) {
+        case 'FunctionDefinition':
+        case 'ClassDefinition': {
+          const n = children(c).find((x) => x.name === 'VariableName');
+          if (n !== undefined) locals.add(this.text(n));
+          continue;
+        }
+        case 'LambdaExpression':
+          continue;
+        case 'ScopeStatement': {
+          const parts = children(c);
+          const isGlobal = parts[0]?.name === 'global';
+          for (const n of parts) if (n.name === 'VariableName') (isGlobal ? globals : locals).add(this.text(n));
+          continue;
+        }
+        case 'AssignStatement': {
+          const parts = children(c);
+          const lastOp = parts.map((x) => x.name).lastIndexOf('AssignOp');
+          for (const t of parts.slice(0, Math.max(lastOp, 0))) this.collectTargetNames(t, locals);
+          for (const v of parts.slice(lastOp + 1)) this.collectLocals(v, locals, globals);
+          continue;
+        }
+        case 'UpdateStatement':
+          this.collectTargetNames(children(c)[0], locals);
+          continue;
+        case 'ForStatement': {
+          const parts = children(c);
+          const inAt = parts.findIndex((x) => x.name === 'in');
+          for (const t of parts.slice(1, inAt)) this.collectTargetNames(t, locals);
+          this.collectLocals(c, locals, globals);
+          continue;
+        }
+        case 'ImportStatement': {
+          const parts = children(c);
+          const isFrom = parts[0]?.name === 'from';
+          const names = parts.slice(parts.findIndex((x) => x.name === 'import') + 1);
+          const clauses: SyntaxNode[][] = [[]];
+          for (const n of names) {
+            if (n.name === ',') clauses.push([]);
+            else if (n.name !== '(' && n.name !== ')') clauses[clauses.length - 1]!.push(n);
+          }
+          for (const clause of clauses) {
+            const asAt = clause.findIndex((x) => x.name === 'as');
+            const b = asAt >= 0 ? clause[asAt + 1] : isFrom ? clause[clause.length - 1] : clause[0];
+            if (b?.name === 'VariableName') locals.add(this.text(b));
+          }
+          continue;
+        }
+        case 'NamedExpression': {
+          const n = children(c)[0];
+          if (n?.name === 'VariableName') locals.add(this.text(n));
+          this.collectLocals(c, locals, globals);
+          continue;
+        }
+        case 'as': {
+          const n = c.nextSibling;
+          if (n !== null) this.collectTargetNames(n, locals);
+          continue;
+        }
+        case 'CapturePattern':
+          for (const n of children(c)) if (n.name === 'VariableName') locals.add(this.text(n));
+          continue;
+        default:
+          if (COMPREHENSIONS.has(c.name)) continue;
+          this.collectLocals(c, locals, globals);
+      }
+    }
+    for (const g of globals) locals.delete(g);
+  }
+
+  private collectTargetNames(node: SyntaxNode | undefined, into: Set<string>): void {
+    if (node === undefined) return;
+    if (node.name === 'VariableName') into.add(this.text(node));
+    else if (['TupleExpression', 'ArrayExpression', 'ParenthesizedExpression', 'StarExpression'].includes(node.name)) {
+      for (const c of children(node)) this.collectTargetNames(c, into);
+    }
+  }
+
+  /** Statements inside a function or class body: names resolve through the inner scopes. */
+  private innerBody(body: SyntaxNode | undefined, scope: InnerScope): void {
+    if (body === undefined) return;
+    const state = new Set<string>();
+    for (const node of children(body)) {
+      if (node.name === ':') continue;
+      this.innerStatement(node, state, scope);
+    }
+  }
+
+  private innerStatement(node: SyntaxNode, state: Set<string>, scope: InnerScope): void {
+    switch (node.name) {
+      case 'AssignStatement':
+        return this.assignment(node, state, scope);
+      case 'UpdateStatement': {
+        const [target, , value] = children(node);
+        if (value !== undefined) this.expression(value, state, scope);
+        if (target !== undefined) {
+          if (target.name === 'VariableName') this.read(target, state, scope);
+          this.target(target, state, scope);
+        }
+        return;
+      }
+      case 'ImportStatement':
+        return this.importStatement(node, state, scope);
+      case 'FunctionDefinition':
+      case 'ClassDefinition':
+        if (scope.kind === 'class') {
+          const n = children(node).find((c) => c.name === 'VariableName');
+          if (n !== undefined) scope.locals.add(this.text(n));
+        }
+        return this.definition(node, state, scope, []);
+      case 'DecoratedStatement': {
+        const parts = children(node);
+        const def = parts.find((c) => c.name === 'FunctionDefinition' || c.name === 'ClassDefinition');
+        if (def === undefined) return;
+        if (scope.kind === 'class') {
+          const n = children(def).find((c) => c.name === 'VariableName');
+          if (n !== undefined) scope.locals.add(this.text(n));
+        }
+        return this.definition(def, state, scope, parts.filter((c) => c.name === 'Decorator'));
+      }
+      case 'WithStatement':
+        return this.withStatement(node, state, scope);
+      case 'ScopeStatement':
+        return;
+      case 'ForStatement': {
+        const parts = children(node);
+        const inAt = parts.findIndex((c) => c.name === 'in');
+        for (const t of parts.slice(1, inAt)) if (t.name !== ',') this.target(t, state, scope);
+        for (const c of parts.slice(inAt + 1)) {
+          if (c.name === 'Body') this.innerBody(c, scope);
+          else if (c.name !== 'else') this.expression(c, state, scope);
+        }
+        return;
+      }
+      case 'TryStatement':
+        for (const c of children(node)) {
+          if (c.name === 'Body') this.innerBody(c, scope);
+          else if (c.name === 'as') {
+            const n = c.nextSibling;
+            if (n?.name === 'VariableName' && scope.kind === 'class') scope.locals.add(this.text(n));
+          } else if (c.name === 'VariableName' && c.prevSibling?.name === 'as') continue;
+          else if (!['try', 'except', 'else', 'finally', '*'].includes(c.name)) this.expression(c, state, scope);
+        }
+        return;
+      case 'MatchStatement':
+        for (const c of children(node)) {
+          if (c.name === 'MatchBody') {
+            for (const clause of children(c).filter((x) => x.name === 'MatchClause')) {
+              for (const part of children(clause)) {
+                if (part.name === 'Body') this.innerBody(part, scope);
+                else if (part.name !== 'case') this.innerPattern(part, state, scope);
+              }
+            }
+          } else if (c.name !== 'match') this.expression(c, state, scope);
+        }
+        return;
+      default:
+        for (const c of children(node)) {
+          if (c.name === 'Body') this.innerBody(c, scope);
+          else if (c.name === 'MatchBody' || c.name === 'MatchClause') this.innerStatement(c, state, scope);
+          else this.expression(c, state, scope);
+        }
+    }
+  }
+
+  private innerPattern(node: SyntaxNode, state: Set<string>, scope: InnerScope): void {
+    if (node.name === 'CapturePattern') {
+      for (const c of children(node)) if (c.name === 'VariableName') this.bind(c, state, scope);
+      return;
+    }
+    if (node.name === 'VariableName' || node.name === 'MemberExpression') return this.expression(node, state, scope);
+    if (node.name === 'KeywordPattern') {
+      for (const c of children(node).slice(1)) this.innerPattern(c, state, scope);
+      return;
+    }
+    for (const c of children(node)) this.innerPattern(c, state, scope);
+  }
+
+  private resolvesLocally(name: string, scope: InnerScope | null): boolean {
+    for (let s = scope; s !== null; s = s.parent) {
+      if (s.globals.has(name)) return false;
+      if (s.locals.has(name)) return true;
+    }
+    return false;
+  }
+
+  // ---- expressions --------------------------------------------------------------------------
+
+  private read(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
+    const name = this.text(node);
+    if (scope !== null) {
+      if (this.resolvesLocally(name, scope)) return;
+      if (PYTHON_BUILTINS.has(name)) return;
+      this.currentDefinition?.add(name);
+      // Reads inside functions happen when the function runs; class bodies run at once.
+      const immediate = scope.kind !== 'function' && !this.insideFunction(scope);
+      if (immediate) this.moduleRead(name, node, scope.moduleState);
+      else if (!this.deferred.has(name)) this.deferred.set(name, this.site(name, node));
+      return;
+    }
+    if (PYTHON_BUILTINS.has(name)) return;
+    this.moduleRead(name, node, state);
+  }
+
+  private insideFunction(scope: InnerScope): boolean {
+    for (let s: InnerScope | null = scope; s !== null; s = s.parent) if (s.kind === 'function') return true;
+    return false;
+  }
+
+  private moduleRead(name: string, node: SyntaxNode, state: Set<string>): void {
+    if (state.has(name)) return;
+    if (!this.free.has(name)) this.free.set(name, this.site(name, node));
+  }
+
+  /** The variable a `a.b[c].d` expression hangs off, when it is a plain name. */
+  private baseName(node: SyntaxNode): SyntaxNode | null {
+    let n: SyntaxNode | null = node;
+    while (n !== null && (n.name === 'MemberExpression' || n.name === 'CallExpression')) n = n.firstChild;
+    return n?.name === 'VariableName' ? n : null;
+  }
+
+  private expression(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
+    switch (node.name) {
+      case 'VariableName':
+        return this.read(node, state, scope);
+      case 'PropertyName':
+        return;
+      case 'CallExpression': {
+        const [callee, args] = children(node);
+        if (callee !== undefined) this.expression(callee, state, scope);
+        if (callee?.name === 'MemberExpression') {
+          const method = children(callee).find((c) => c.name === 'PropertyName');
+          const methodName = method !== undefined ? this.text(method) : '';
+          const base = this.baseName(callee.firstChild ?? callee);
+          if (base !== null && methodName !== '' && !NON_MUTATING_METHODS.has(methodName)) this.mutate(base, scope);
+          if (methodName === 'shuffle' && args !== undefined) {
+            const first = children(args).find((c) => c.name === 'VariableName');
+            if (first !== undefined) this.mutate(first, scope);
+          }
+        }
+        if (args !== undefined) this.argList(args, state, scope);
+        return;
+      }
+      case 'ArgList':
+        return this.argList(node, state, scope);
+      case 'NamedExpression': {
+        const [target, , value] = children(node);
+        if (value !== undefined) this.expression(value, state, scope);
+        if (target !== undefined) this.bind(target, state, this.enclosingNonComprehension(scope));
+        return;
+      }
+      case 'LambdaExpression': {
+        const parts = children(node);
+        const params = parts.find((c) => c.name === 'ParamList');
+        const locals = new Set<string>();
+        if (params !== undefined) {
+          this.parameters(params, state, scope);
+          for (const p of children(params)) if (p.name === 'VariableName') locals.add(this.text(p));
+        }
+        const lambdaScope: InnerScope = {
+          kind: 'function',
+          locals,
+          globals: new Set(),
+          parent: scope,
+          moduleState: scope?.moduleState ?? state,
+        };
+        const colon = parts.findIndex((c) => c.name === ':');
+        for (const c of parts.slice(colon + 1)) this.expression(c, state, lambdaScope);
+        return;
+      }
+      default:
+        if (COMPREHENSIONS.has(node.name)) return this.comprehension(node, state, scope);
+        if (SCOPE_BOUNDARIES.has(node.name)) return;
+        for (const c of children(node)) this.expression(c, state, scope);
+    }
+  }
+
+  private enclosingNonComprehension(scope: InnerScope | null): InnerScope | null {
+    let s = scope;
+    while (s !== null && s.kind === 'comprehension') s = s.parent;
+    return s;
+  }
+
+  /** Keyword names in calls (`f(k=1)`) are not reads. */
+  private argList(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
+    for (const c of children(node)) {
+      if (c.name === 'VariableName' && c.nextSibling?.name === 'AssignOp') continue;
+      this.expression(c, state, scope);
+    }
+  }
+
+  private comprehension(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
+    const parts = children(node);
+    const compScope: InnerScope = {
+      kind: 'comprehension',
+      locals: new Set(),
+      globals: new Set(),
+      parent: scope,
+      moduleState: scope?.moduleState ?? state,
+    };
+    // Targets of every `for` clause are local to the comprehension.
+    for (let i = 0; i < parts.length; i++) {
+      if (parts[i]!.name !== 'for') continue;
+      for (let j = i + 1; j < parts.length && parts[j]!.name !== 'in'; j++) this.collectTargetNames(parts[j], compScope.locals);
+    }
+    let firstIterable = true;
+    let inTarget = false;
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i]!;
+      if (p.name === 'for') {
+        inTarget = true;
+        continue;
+      }
+      if (p.name === 'in') {
+        inTarget = false;
+        const iterable = parts[i + 1];
+        // The first iterable is evaluated in the enclosing scope.
+        if (iterable !== undefined) this.expression(iterable, state, firstIterable ? scope : compScope);
+        firstIterable = false;
+        i++;
+        continue;
+      }
+      if (inTarget || ['[', ']', '{', '}', '(', ')', ':', ',', 'if', 'async'].includes(p.name)) continue;
+      this.expression(p, state, compScope);
+    }
+  }
+}
+
+/** Convenience: analyse a single piece of code as cell `cell`. */
+export function analyzePython(code: string, cell = 0): CodeAnalysis {
+  const analyzer = new PythonAnalyzer();
+  analyzer.addCell(cell, code);
+  return analyzer.result();
+}

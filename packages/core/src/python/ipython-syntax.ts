@@ -1,0 +1,161 @@
+/**
+ * Turns IPython-only syntax (`%magic`, `%%cell magic`, `!shell`, `x?`) into plain Python that
+ * calls the step runtime (`__cellflow__`), keeping every line on its line so that analysis,
+ * tracebacks and diagnostics point at the user's own line numbers.
+ */
+
+export interface MagicNote {
+  /** 1-based line in the cell. */
+  readonly line: number;
+  readonly severity: 'warning' | 'info';
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface PlainPython {
+  readonly code: string;
+  readonly notes: readonly MagicNote[];
+}
+
+/** Line magics that only change the interactive session; in a pipeline step they do nothing. */
+const SESSION_MAGICS = new Set([
+  'matplotlib', 'load_ext', 'reload_ext', 'unload_ext', 'autoreload', 'aimport', 'config',
+  'precision', 'xmode', 'pylab', 'who', 'whos', 'who_ls', 'lsmagic', 'history', 'pwd', 'pprint',
+  'colors', 'magic', 'quickref', 'automagic', 'autocall', 'doctest_mode', 'reset', 'reset_selective',
+  'clear', 'page', 'pinfo', 'pinfo2', 'pdoc', 'pdef', 'psource', 'pfile', 'notebook', 'connect_info',
+  'qtconsole', 'alias_magic', 'store', 'bookmark', 'dhist', 'dirs', 'debug', 'pdb', 'tb', 'rehashx',
+  'logstart', 'logstop', 'logon', 'logoff', 'logstate', 'load', 'save', 'edit', 'recall', 'rerun',
+  'macro', 'sx',
+]);
+
+/** Cell magics whose body is display-only markup. */
+const DISPLAY_CELL_MAGICS = new Set(['html', 'markdown', 'javascript', 'js', 'latex', 'svg', 'HTML']);
+/** Cell magics that run their body as Python. */
+const PYTHON_CELL_MAGICS = new Set(['time', 'timeit', 'capture', 'prun', 'debug']);
+/** Cell magics that run their body in a shell. */
+const SHELL_CELL_MAGICS = new Set(['bash', 'sh', 'script', 'system']);
+
+function pyString(text: string): string {
+  return JSON.stringify(text);
+}
+
+/** `!cmd {x}` interpolates Python expressions like IPython does; other braces stay literal. */
+function shellCommandLiteral(command: string): string {
+  let hasField = false;
+  const escaped = command.replace(/\{([^{}]*)\}|[{}]/g, (match: string, inner: string | undefined) => {
+    if (inner !== undefined && /^[A-Za-z_][\w.]*(\[[^\]]+\])?$/.test(inner.trim())) {
+      hasField = true;
+      return `{${inner.trim()}}`;
+    }
+    return match.replace(/\{/g, '{{').replace(/\}/g, '}}');
+  });
+  return hasField ? `f${pyString(escaped)}` : pyString(command);
+}
+
+/** Strips `%timeit` options such as `-n 10 -r 3 -q`. */
+function stripTimeitOptions(rest: string): string {
+  return rest.replace(/^(\s*-(?:[nr]\s*\d+|[qpoc]|[tcp]))+\s*/, '').trim();
+}
+
+/** Tracks whether a line begins inside a triple-quoted string, so magics there are left alone. */
+function tripleQuoteToggles(line: string): number {
+  const matches = line.match(/"""|'''/g);
+  return matches === null ? 0 : matches.length;
+}
+
+export function toPlainPython(source: string): PlainPython {
+  const lines = source.split('\n');
+  const notes: MagicNote[] = [];
+  const first = lines.findIndex((l) => l.trim() !== '');
+  const firstLine = first >= 0 ? lines[first]!.trim() : '';
+
+  if (firstLine.startsWith('%%')) {
+    const match = /^%%(\w+)\s*(.*)$/.exec(firstLine);
+    const magic = match?.[1] ?? '';
+    const args = (match?.[2] ?? '').trim();
+    const body = lines.slice(first + 1).join('\n');
+    const padding = (n: number): string[] => Array.from({ length: n }, () => '');
+    const head = lines.slice(0, first);
+    const line = first + 1;
+    if (PYTHON_CELL_MAGICS.has(magic)) {
+      const rest = toPlainPython(body);
+      const restNotes = rest.notes.map((n) => ({ ...n, line: n.line + line }));
+      return { code: [...head, `# %%${magic} ${args}`.trimEnd(), rest.code].join('\n'), notes: restNotes };
+    }
+    if (SHELL_CELL_MAGICS.has(magic)) {
+      const shell = magic === 'script' || magic === 'system' ? args.split(/\s+/)[0] || 'sh' : magic;
+      const call = `__cellflow__.shell(${pyString(body)}, shell=${pyString(shell)})`;
+      return { code: [...head, call, ...padding(lines.length - first - 1)].join('\n'), notes };
+    }
+    if (magic === 'writefile') {
+      const append = /(^|\s)(-a|--append)(\s|$)/.test(args);
+      const path = args.replace(/(^|\s)(-a|--append)(\s|$)/, ' ').trim();
+      const call = `__cellflow__.write_file(${pyString(path)}, ${pyString(body + '\n')}, append=${append ? 'True' : 'False'})`;
+      return { code: [...head, call, ...padding(lines.length - first - 1)].join('\n'), notes };
+    }
+    const display = DISPLAY_CELL_MAGICS.has(magic);
+    notes.push({
+      line,
+      severity: display ? 'info' : 'warning',
+      code: display ? 'display-magic' : 'unsupported-magic',
+      message: display
+        ? `\`%%${magic}\` only displays its content; the cell does nothing in a pipeline step.`
+        : `Cell magic \`%%${magic}\` cannot run in a pipeline step; the cell is skipped. Fix: rewrite it as Python, or tag the cell \`skip\`.`,
+    });
+    return { code: lines.map((l) => (l.trim() === '' ? l : `# ${l}`)).join('\n'), notes };
+  }
+
+  let inTripleQuote = false;
+  const out = lines.map((line, i) => {
+    const startsInString = inTripleQuote;
+    if (tripleQuoteToggles(line) % 2 === 1) inTripleQuote = !inTripleQuote;
+    if (startsInString) return line;
+    const indent = /^\s*/.exec(line)?.[0] ?? '';
+    const body = line.slice(indent.length);
+    const lineNo = i + 1;
+    // `x = !cmd` and `x = %sx cmd`: capture a command's output lines.
+    const capture = /^([A-Za-z_][\w]*(?:\s*,\s*[A-Za-z_]\w*)*)\s*=\s*(?:!|%sx\s+)(.*)$/.exec(body);
+    if (capture !== null) {
+      return `${indent}${capture[1]} = __cellflow__.shell_lines(${shellCommandLiteral(capture[2]!)})`;
+    }
+    if (body.startsWith('!')) return `${indent}__cellflow__.shell(${shellCommandLiteral(body.slice(1))})`;
+    if (/^(\?\??[\w.]+|[\w.]+\?\??)\s*$/.test(body)) return `${indent}pass  # help: ${body}`;
+    if (body.startsWith('%') && !body.startsWith('%%')) {
+      const m = /^%(\w+)\s*(.*)$/.exec(body);
+      const magic = m?.[1] ?? '';
+      const rest = (m?.[2] ?? '').trim();
+      switch (magic) {
+        case 'time':
+          return `${indent}${rest === '' ? 'pass' : rest}`;
+        case 'timeit': {
+          const stmt = stripTimeitOptions(rest);
+          return `${indent}${stmt === '' ? 'pass' : stmt}`;
+        }
+        case 'env': {
+          const kv = /^([A-Za-z_]\w*)\s*[= ]\s*(.*)$/.exec(rest);
+          if (kv === null) return `${indent}pass  # ${body}`;
+          return `${indent}__cellflow__.set_env(${pyString(kv[1]!)}, ${pyString(kv[2]!)})`;
+        }
+        case 'cd':
+          return `${indent}__cellflow__.chdir(${pyString(rest)})`;
+        case 'pip':
+        case 'conda':
+          return `${indent}__cellflow__.shell(${shellCommandLiteral(`${magic} ${rest}`)})`;
+        case 'system':
+          return `${indent}__cellflow__.shell(${shellCommandLiteral(rest)})`;
+        default:
+          if (!SESSION_MAGICS.has(magic)) {
+            notes.push({
+              line: lineNo,
+              severity: 'warning',
+              code: 'unsupported-magic',
+              message: `Line magic \`%${magic}\` has no effect in a pipeline step and is skipped. Fix: rewrite it as Python if the step needs it.`,
+            });
+          }
+          return `${indent}pass  # ${body}`;
+      }
+    }
+    return line;
+  });
+  return { code: out.join('\n'), notes };
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Cellflow's steps and tests use (idempotent; needs root or sudo).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+packages=(
+  python3 python3-numpy python3-pandas python3-sklearn python3-joblib
+  python3-ipykernel python3-nbformat python3-nbclient jupyter-nbconvert python3-pyflakes
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  echo "Installing Debian packages: ${missing[*]}"
+  $sudo_cmd apt-get update -qq
+  $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
