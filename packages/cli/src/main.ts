@@ -5,14 +5,25 @@ import { registerInspectCommand } from './commands/inspect-command.js';
 import { CliError } from './notebook-file.js';
 
 /** Every command, registered from one table. */
-const COMMANDS: readonly ((program: Command, ctx: CliContext) => void)[] = [registerCompileCommand, registerInspectCommand];
+const COMMANDS: readonly ((program: Command, ctx: CliContext) => void)[] = [
+  registerCompileCommand,
+  registerInspectCommand,
+];
 
-export async function main(argv: readonly string[], ctx: CliContext = processContext()): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  ctx: CliContext = processContext(),
+): Promise<number> {
   const program = new Command('cellflow')
-    .description('Turn tagged Jupyter notebook cells into pipelines; run them locally or on Kubeflow.')
+    .description(
+      'Turn tagged Jupyter notebook cells into pipelines; run them locally or on Kubeflow.',
+    )
     .version('0.1.0')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => ctx.out(s.replace(/\n$/, '')), writeErr: (s) => ctx.err(s.replace(/\n$/, '')) });
+    .configureOutput({
+      writeOut: (s) => ctx.out(s.replace(/\n$/, '')),
+      writeErr: (s) => ctx.err(s.replace(/\n$/, '')),
+    });
   for (const register of COMMANDS) register(program, ctx);
   try {
     await program.parseAsync([...argv], { from: 'user' });
@@ -23,7 +34,9 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
       ctx.err(`cellflow: ${error.message}`);
       return error.exitCode;
     }
-    ctx.err(`cellflow: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    ctx.err(
+      `cellflow: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
     return 70;
   }
 }

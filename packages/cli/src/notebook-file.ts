@@ -20,7 +20,8 @@ export async function readNotebookFile(path: string): Promise<Uint8Array> {
   } catch {
     throw new CliError(`${path}: no such file. Fix: check the path (run \`ls\` in its folder).`);
   }
-  if (info.isDirectory()) throw new CliError(`${path} is a folder; give the path of a .ipynb notebook.`);
+  if (info.isDirectory())
+    throw new CliError(`${path} is a folder; give the path of a .ipynb notebook.`);
   return readFile(path);
 }
 
@@ -32,7 +33,9 @@ export async function writeFileAtomic(path: string, content: string): Promise<vo
     await rename(tmp, path);
   } catch (error) {
     await rm(tmp, { force: true });
-    throw new CliError(`Cannot write ${path}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new CliError(
+      `Cannot write ${path}: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 }
 

@@ -28,16 +28,29 @@ export interface AnalyzeResult {
 }
 
 /** Passes 1-4: notebook -> graph + diagnostics. Cheap enough to run on every keystroke. */
-export function analyzeNotebook(input: string | Uint8Array | Notebook, options: CompileOptions = {}): AnalyzeResult {
-  const parsed = typeof input === 'string' || input instanceof Uint8Array ? parseNotebook(input) : { notebook: input, diagnostics: [] };
-  if (parsed.notebook === undefined) return { code: new Map(), diagnostics: sortDiagnostics(parsed.diagnostics) };
-  const { settings, diagnostics: settingDiagnostics } = readNotebookSettings(parsed.notebook.metadata);
+export function analyzeNotebook(
+  input: string | Uint8Array | Notebook,
+  options: CompileOptions = {},
+): AnalyzeResult {
+  const parsed =
+    typeof input === 'string' || input instanceof Uint8Array
+      ? parseNotebook(input)
+      : { notebook: input, diagnostics: [] };
+  if (parsed.notebook === undefined)
+    return { code: new Map(), diagnostics: sortDiagnostics(parsed.diagnostics) };
+  const { settings, diagnostics: settingDiagnostics } = readNotebookSettings(
+    parsed.notebook.metadata,
+  );
   const built = buildPipelineGraph(parsed.notebook, settings, options);
   return {
     notebook: parsed.notebook,
     graph: built.graph,
     code: built.code,
-    diagnostics: sortDiagnostics([...parsed.diagnostics, ...settingDiagnostics, ...built.diagnostics]),
+    diagnostics: sortDiagnostics([
+      ...parsed.diagnostics,
+      ...settingDiagnostics,
+      ...built.diagnostics,
+    ]),
   };
 }
 
@@ -50,13 +63,18 @@ export interface CompileResult {
   readonly diagnostics: readonly Diagnostic[];
 }
 
-export function compile(input: string | Uint8Array | Notebook, options: CompileOptions = {}): CompileResult {
+export function compile(
+  input: string | Uint8Array | Notebook,
+  options: CompileOptions = {},
+): CompileResult {
   const analysis = analyzeNotebook(input, options);
   const { notebook, graph, code, diagnostics } = analysis;
   if (notebook === undefined || graph === undefined || hasErrors(diagnostics)) {
     return { ...(graph !== undefined ? { graph } : {}), diagnostics };
   }
-  const scripts = new Map(graph.steps.map((s) => [s.name, buildEntryScriptForStep(graph, s, code)]));
+  const scripts = new Map(
+    graph.steps.map((s) => [s.name, buildEntryScriptForStep(graph, s, code)]),
+  );
   return {
     pipeline: { notebook, graph, code, scripts },
     yaml: buildPipelineYamlForGraph(graph, code),

@@ -3,12 +3,26 @@ export type { Notebook, NotebookCell, CellKind } from './notebook/notebook.js';
 export { parseNotebook, type ParseNotebookResult } from './notebook/parse-notebook.js';
 export * from './tags/cell-tags.js';
 export { readNotebookSettings, type NotebookSettings } from './tags/notebook-settings.js';
-export { analyzePython, PythonAnalyzer, type CodeAnalysis, type NameSite } from './python/analyze-python.js';
+export {
+  analyzePython,
+  PythonAnalyzer,
+  type CodeAnalysis,
+  type NameSite,
+} from './python/analyze-python.js';
 export { toPlainPython, type PlainPython, type MagicNote } from './python/ipython-syntax.js';
 export * from './python/read-literals.js';
 export type * from './graph/pipeline-graph.js';
-export { buildPipelineGraph, toPipelineName, toMetricName, durationToSeconds, DEFAULT_IMAGE } from './graph/build-graph.js';
+export {
+  buildPipelineGraph,
+  toPipelineName,
+  toMetricName,
+  durationToSeconds,
+  DEFAULT_IMAGE,
+} from './graph/build-graph.js';
 export { buildEntryScriptForStep } from './emit/entry-script/build-entry-script-for-step.js';
 export * from './emit/kfp/build-pipeline-spec-for-graph.js';
-export { buildInspectJsonForGraph, type InspectJson } from './inspect/build-inspect-json-for-graph.js';
+export {
+  buildInspectJsonForGraph,
+  type InspectJson,
+} from './inspect/build-inspect-json-for-graph.js';
 export * from './compile.js';

@@ -1,6 +1,11 @@
 import { compile, hasErrors } from '@cellflow/core';
 import type { Command } from 'commander';
-import { fileNameOf, formatDiagnostic, readNotebookFile, writeFileAtomic } from '../notebook-file.js';
+import {
+  fileNameOf,
+  formatDiagnostic,
+  readNotebookFile,
+  writeFileAtomic,
+} from '../notebook-file.js';
 import type { CliContext } from '../cli-context.js';
 
 export function registerCompileCommand(program: Command, ctx: CliContext): void {
@@ -12,7 +17,10 @@ export function registerCompileCommand(program: Command, ctx: CliContext): void 
     .option('--image <ref>', 'default image for steps without `image:`')
     .action(async (notebook: string, opts: { output?: string; image?: string }) => {
       const bytes = await readNotebookFile(notebook);
-      const result = compile(bytes, { fileName: fileNameOf(notebook), ...(opts.image !== undefined ? { defaultImage: opts.image } : {}) });
+      const result = compile(bytes, {
+        fileName: fileNameOf(notebook),
+        ...(opts.image !== undefined ? { defaultImage: opts.image } : {}),
+      });
       for (const d of result.diagnostics) ctx.err(formatDiagnostic(notebook, d));
       if (hasErrors(result.diagnostics) || result.yaml === undefined) {
         ctx.err(`${notebook}: not compiled; fix the errors above.`);

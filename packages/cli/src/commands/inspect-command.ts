@@ -1,4 +1,10 @@
-import { analyzeNotebook, buildInspectJsonForGraph, describeLocation, hasErrors, type InspectJson } from '@cellflow/core';
+import {
+  analyzeNotebook,
+  buildInspectJsonForGraph,
+  describeLocation,
+  hasErrors,
+  type InspectJson,
+} from '@cellflow/core';
 import type { Command } from 'commander';
 import { fileNameOf, readNotebookFile } from '../notebook-file.js';
 import type { CliContext } from '../cli-context.js';
@@ -15,15 +21,20 @@ function formatResources(step: InspectJson['steps'][number]): string {
 /** The readable summary: what a person checks before running. */
 export function formatInspectSummary(json: InspectJson): string {
   const lines: string[] = [];
-  lines.push(`Pipeline ${json.pipeline.name}${json.pipeline.description !== '' ? ` — ${json.pipeline.description}` : ''}`);
+  lines.push(
+    `Pipeline ${json.pipeline.name}${json.pipeline.description !== '' ? ` — ${json.pipeline.description}` : ''}`,
+  );
   if (json.parameters.length > 0) {
     lines.push('Parameters:');
-    for (const p of json.parameters) lines.push(`  ${p.name}: ${p.type} = ${JSON.stringify(p.default)}`);
+    for (const p of json.parameters)
+      lines.push(`  ${p.name}: ${p.type} = ${JSON.stringify(p.default)}`);
   }
   lines.push(`Steps (${json.steps.length}):`);
   for (const s of json.steps) {
     const resources = formatResources(s);
-    lines.push(`  ${s.name}  [cells ${s.cells.join(', ')}]${resources !== '' ? `  (${resources})` : ''}`);
+    lines.push(
+      `  ${s.name}  [cells ${s.cells.join(', ')}]${resources !== '' ? `  (${resources})` : ''}`,
+    );
     if (s.after.length > 0) lines.push(`    after:   ${s.after.join(', ')}`);
     if (s.inputs.length > 0) lines.push(`    loads:   ${s.inputs.join(', ')}`);
     if (s.outputs.length > 0) lines.push(`    saves:   ${s.outputs.join(', ')}`);
@@ -31,7 +42,8 @@ export function formatInspectSummary(json: InspectJson): string {
   if (json.metrics.length > 0) lines.push(`Metrics: ${json.metrics.map((m) => m.name).join(', ')}`);
   if (json.diagnostics.length > 0) {
     lines.push('Problems:');
-    for (const d of json.diagnostics) lines.push(`  ${d.severity} ${describeLocation(d.cell, d.line)} [${d.code}] ${d.message}`);
+    for (const d of json.diagnostics)
+      lines.push(`  ${d.severity} ${describeLocation(d.cell, d.line)} [${d.code}] ${d.message}`);
   }
   return lines.join('\n');
 }
@@ -39,7 +51,9 @@ export function formatInspectSummary(json: InspectJson): string {
 export function registerInspectCommand(program: Command, ctx: CliContext): void {
   program
     .command('inspect')
-    .description('Show the steps, data flow, parameters, metrics and problems Cellflow finds in a notebook.')
+    .description(
+      'Show the steps, data flow, parameters, metrics and problems Cellflow finds in a notebook.',
+    )
     .argument('<notebook>', 'the .ipynb file')
     .option('--json', 'print the graph as JSON (stable shape for other tools)')
     .action(async (notebook: string, opts: { json?: boolean }) => {

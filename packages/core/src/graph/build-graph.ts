@@ -13,7 +13,13 @@ import { toPlainPython } from '../python/ipython-syntax.js';
 import { readMetricPrints, readParameterAssignments } from '../python/read-literals.js';
 import { EMPTY_CELL_TAGS, parseCellTags, type CellTags } from '../tags/cell-tags.js';
 import type { NotebookSettings } from '../tags/notebook-settings.js';
-import type { PipelineGraph, PipelineMetric, PipelineParameter, PipelineStep, StepResources } from './pipeline-graph.js';
+import type {
+  PipelineGraph,
+  PipelineMetric,
+  PipelineParameter,
+  PipelineStep,
+  StepResources,
+} from './pipeline-graph.js';
 import { readBlocks, type Block } from './read-blocks.js';
 
 export interface BuildGraphOptions {
@@ -64,7 +70,12 @@ export function toPipelineName(name: string): string {
 
 /** `sum_result` -> `sum-result` (Kale's convention; valid KFP and Katib metric names). */
 export function toMetricName(variable: string): string {
-  return variable.toLowerCase().replace(/_/g, '-').replace(/^-+|-+$/g, '') || 'metric';
+  return (
+    variable
+      .toLowerCase()
+      .replace(/_/g, '-')
+      .replace(/^-+|-+$/g, '') || 'metric'
+  );
 }
 
 /** `1h30m` -> 5400. */
@@ -83,15 +94,17 @@ function mergeTags(layers: readonly CellTags[]): CellTags {
     out = {
       role: t.role.kind !== 'continue' ? t.role : out.role,
       prev: [...out.prev, ...t.prev.filter((p) => !out.prev.includes(p))],
-      ...(t.image ?? out.image) !== undefined ? { image: (t.image ?? out.image)! } : {},
-      ...(t.cache ?? out.cache) !== undefined ? { cache: (t.cache ?? out.cache)! } : {},
-      ...(t.gpu ?? out.gpu) !== undefined ? { gpu: (t.gpu ?? out.gpu)! } : {},
-      ...(t.gpuVendor ?? out.gpuVendor) !== undefined ? { gpuVendor: (t.gpuVendor ?? out.gpuVendor)! } : {},
-      ...(t.cpu ?? out.cpu) !== undefined ? { cpu: (t.cpu ?? out.cpu)! } : {},
-      ...(t.memory ?? out.memory) !== undefined ? { memory: (t.memory ?? out.memory)! } : {},
+      ...((t.image ?? out.image) !== undefined ? { image: (t.image ?? out.image)! } : {}),
+      ...((t.cache ?? out.cache) !== undefined ? { cache: (t.cache ?? out.cache)! } : {}),
+      ...((t.gpu ?? out.gpu) !== undefined ? { gpu: (t.gpu ?? out.gpu)! } : {}),
+      ...((t.gpuVendor ?? out.gpuVendor) !== undefined
+        ? { gpuVendor: (t.gpuVendor ?? out.gpuVendor)! }
+        : {}),
+      ...((t.cpu ?? out.cpu) !== undefined ? { cpu: (t.cpu ?? out.cpu)! } : {}),
+      ...((t.memory ?? out.memory) !== undefined ? { memory: (t.memory ?? out.memory)! } : {}),
       limits: { ...out.limits, ...t.limits },
-      ...(t.retries ?? out.retries) !== undefined ? { retries: (t.retries ?? out.retries)! } : {},
-      ...(t.timeout ?? out.timeout) !== undefined ? { timeout: (t.timeout ?? out.timeout)! } : {},
+      ...((t.retries ?? out.retries) !== undefined ? { retries: (t.retries ?? out.retries)! } : {}),
+      ...((t.timeout ?? out.timeout) !== undefined ? { timeout: (t.timeout ?? out.timeout)! } : {}),
       env: { ...out.env, ...t.env },
       secrets: [...out.secrets, ...t.secrets],
       labels: { ...out.labels, ...t.labels },
@@ -110,7 +123,11 @@ function resourcesOf(tags: CellTags): StepResources {
     memory: tags.memory ?? null,
     gpu:
       tags.gpu !== undefined
-        ? { count: tags.gpu.count, resource: vendor === 'amd' ? 'amd.com/gpu' : 'nvidia.com/gpu', product: tags.gpu.product ?? null }
+        ? {
+            count: tags.gpu.count,
+            resource: vendor === 'amd' ? 'amd.com/gpu' : 'nvidia.com/gpu',
+            product: tags.gpu.product ?? null,
+          }
         : null,
     limits: tags.limits,
   };
@@ -132,7 +149,13 @@ export function buildPipelineGraph(
     if (cached !== undefined) return cached;
     const converted = toPlainPython(cellSource(cell));
     for (const n of converted.notes) {
-      diagnostics.push({ severity: n.severity, code: n.code, cell, line: n.line, message: `Cell ${cell}, line ${n.line}: ${n.message}` });
+      diagnostics.push({
+        severity: n.severity,
+        code: n.code,
+        cell,
+        line: n.line,
+        message: `Cell ${cell}, line ${n.line}: ${n.message}`,
+      });
     }
     code.set(cell, converted.code);
     return converted.code;
@@ -164,7 +187,9 @@ export function buildPipelineGraph(
   };
 
   // ---- prelude: imports and functions cells ----
-  const preludeCells = blocks.filter((b) => b.kind === 'imports' || b.kind === 'functions').flatMap((b) => b.cells);
+  const preludeCells = blocks
+    .filter((b) => b.kind === 'imports' || b.kind === 'functions')
+    .flatMap((b) => b.cells);
   const prelude = analyse(preludeCells);
   const preludeNames = new Set(prelude.writes.map((w) => w.name));
   const starVisible = prelude.starImports.length > 0;
@@ -184,7 +209,9 @@ export function buildPipelineGraph(
     const def = prelude.definitions.get(name);
     if (def === undefined || seen.has(name)) return [];
     seen.add(name);
-    return def.globals.flatMap((g) => (prelude.definitions.has(g) ? functionGlobals(g, seen) : preludeNames.has(g) ? [] : [g]));
+    return def.globals.flatMap((g) =>
+      prelude.definitions.has(g) ? functionGlobals(g, seen) : preludeNames.has(g) ? [] : [g],
+    );
   };
 
   // ---- parameters and metrics cells ----
@@ -193,9 +220,22 @@ export function buildPipelineGraph(
     for (const cell of block.cells) {
       const { parameters: found, problems } = readParameterAssignments(plain(cell));
       for (const p of problems) {
-        diagnostics.push({ severity: 'error', code: 'non-literal-parameter', cell, line: p.line, message: `Cell ${cell}: ${p.message}` });
+        diagnostics.push({
+          severity: 'error',
+          code: 'non-literal-parameter',
+          cell,
+          line: p.line,
+          message: `Cell ${cell}: ${p.message}`,
+        });
       }
-      for (const p of found) parameters.set(p.name, { name: p.name, type: p.type, default: p.value, cell, line: p.line });
+      for (const p of found)
+        parameters.set(p.name, {
+          name: p.name,
+          type: p.type,
+          default: p.value,
+          cell,
+          line: p.line,
+        });
     }
   }
 
@@ -207,7 +247,9 @@ export function buildPipelineGraph(
   const stepBlocks = blocks.filter((b) => b.kind === 'step');
   const stepAnalyses = new Map<Block, CodeAnalysis>(stepBlocks.map((b) => [b, analyse(b.cells)]));
   for (const b of stepBlocks) {
-    for (const w of stepAnalyses.get(b)!.writes) if (!laterDefinitions.has(w.name)) laterDefinitions.set(w.name, { step: b.name, cell: w.cell });
+    for (const w of stepAnalyses.get(b)!.writes)
+      if (!laterDefinitions.has(w.name))
+        laterDefinitions.set(w.name, { step: b.name, cell: w.cell });
   }
 
   const resolve = (name: string): Source | undefined =>
@@ -287,7 +329,8 @@ export function buildPipelineGraph(
       case 'functions':
         continue;
       case 'parameters':
-        for (const p of parameters.values()) if (block.cells.includes(p.cell)) current.set(p.name, { kind: 'parameter' });
+        for (const p of parameters.values())
+          if (block.cells.includes(p.cell)) current.set(p.name, { kind: 'parameter' });
         continue;
       case 'skip':
       case 'untagged': {
@@ -300,7 +343,13 @@ export function buildPipelineGraph(
         for (const cell of block.cells) {
           const { metrics: prints, problems } = readMetricPrints(plain(cell));
           for (const p of problems) {
-            diagnostics.push({ severity: 'error', code: 'bad-metrics-cell', cell, line: p.line, message: `Cell ${cell}: ${p.message}` });
+            diagnostics.push({
+              severity: 'error',
+              code: 'bad-metrics-cell',
+              cell,
+              line: p.line,
+              message: `Cell ${cell}: ${p.message}`,
+            });
           }
           for (const m of prints) {
             if (host === undefined) {
@@ -336,8 +385,12 @@ export function buildPipelineGraph(
           metrics: [],
         };
         const starHere = analysis.starImports.length > 0;
-        const reads: { site: NameSite; what: string }[] = analysis.freeReads.map((site) => ({ site, what: 'uses' }));
-        for (const r of analysis.freeReads) {
+        const direct = [...analysis.freeReads, ...analysis.deferredReads];
+        const reads: { site: NameSite; what: string }[] = direct.map((site) => ({
+          site,
+          what: 'uses',
+        }));
+        for (const r of direct) {
           for (const g of functionGlobals(r.name)) {
             reads.push({ site: { ...r, name: g }, what: `calls \`${r.name}\`, which uses` });
           }
@@ -360,10 +413,17 @@ export function buildPipelineGraph(
         // What this step leaves behind for later steps.
         for (const m of analysis.mutations) {
           const s = resolve(m.name);
-          if (s?.kind === 'step' || s?.kind === 'parameter') current.set(m.name, { kind: 'step', step: draft, cell: m.cell });
+          if (s?.kind === 'step' || s?.kind === 'parameter')
+            current.set(m.name, { kind: 'step', step: draft, cell: m.cell });
         }
-        for (const w of analysis.writes) current.set(w.name, { kind: 'step', step: draft, cell: lastSiteCell(analysis, w.name, w.cell) });
-        for (const d of analysis.deletes) current.set(d.name, { kind: 'deleted', step: draft, cell: d.cell });
+        for (const w of analysis.writes)
+          current.set(w.name, {
+            kind: 'step',
+            step: draft,
+            cell: lastSiteCell(analysis, w.name, w.cell),
+          });
+        for (const d of analysis.deletes)
+          current.set(d.name, { kind: 'deleted', step: draft, cell: d.cell });
         drafts.push(draft);
         continue;
       }
@@ -386,7 +446,13 @@ export function buildPipelineGraph(
           message: `\`prev:${prev}\` on step \`${draft.name}\` names no step. Steps: ${names.map((n) => `\`${n}\``).join(', ')}. Fix: correct the name or remove the tag.`,
         });
       } else if (prev === draft.name) {
-        diagnostics.push({ severity: 'error', code: 'cycle', cell, line: null, message: `Step \`${draft.name}\` lists itself in \`prev:\`. Fix: remove \`prev:${prev}\`.` });
+        diagnostics.push({
+          severity: 'error',
+          code: 'cycle',
+          cell,
+          line: null,
+          message: `Step \`${draft.name}\` lists itself in \`prev:\`. Fix: remove \`prev:${prev}\`.`,
+        });
       } else {
         if (at > order.get(draft.name)!) {
           diagnostics.push({
@@ -458,7 +524,8 @@ export function buildPipelineGraph(
       code: 'no-steps',
       cell: null,
       line: null,
-      message: 'The notebook has no steps. Fix: tag the first cell of each step `step:NAME` (e.g. `step:load_data`).',
+      message:
+        'The notebook has no steps. Fix: tag the first cell of each step `step:NAME` (e.g. `step:load_data`).',
     });
   }
 
@@ -482,7 +549,8 @@ export function buildPipelineGraph(
 /** The last cell of the step that binds or changes `name`, for "produced by cell N" messages. */
 function lastSiteCell(analysis: CodeAnalysis, name: string, fallback: number): number {
   let cell = fallback;
-  for (const s of [...analysis.writes, ...analysis.mutations]) if (s.name === name && s.cell > cell) cell = s.cell;
+  for (const s of [...analysis.writes, ...analysis.mutations])
+    if (s.name === name && s.cell > cell) cell = s.cell;
   return cell;
 }
 

@@ -72,7 +72,11 @@ export interface PipelineStep {
 }
 
 export interface PipelineGraph {
-  readonly pipeline: { readonly name: string; readonly description: string; readonly experiment: string | null };
+  readonly pipeline: {
+    readonly name: string;
+    readonly description: string;
+    readonly experiment: string | null;
+  };
   readonly parameters: readonly PipelineParameter[];
   readonly metrics: readonly PipelineMetric[];
   /** `imports` and `functions` cells, prepended to every step in this order. */

@@ -6,7 +6,8 @@ import type { Diagnostic } from '../diagnostics.js';
 import type { Notebook } from '../notebook/notebook.js';
 import { formatCellTags, parseCellTags, type CellTags } from '../tags/cell-tags.js';
 
-export type BlockKind = 'step' | 'imports' | 'functions' | 'parameters' | 'metrics' | 'skip' | 'untagged';
+export type BlockKind =
+  'step' | 'imports' | 'functions' | 'parameters' | 'metrics' | 'skip' | 'untagged';
 
 export interface Block {
   readonly kind: BlockKind;
@@ -36,7 +37,9 @@ export function readBlocks(notebook: Notebook): { blocks: Block[]; diagnostics: 
     if (cell.kind !== 'code') continue;
     const { tags, problems } = parseCellTags(cell.tags);
     for (const p of problems) {
-      const replaced = cell.tags.map((t) => (t === p.tag || t.trim() === p.tag ? p.replacement : t)).filter((t): t is string => t !== undefined);
+      const replaced = cell.tags
+        .map((t) => (t === p.tag || t.trim() === p.tag ? p.replacement : t))
+        .filter((t): t is string => t !== undefined);
       diagnostics.push({
         severity: p.code === 'unknown-tag' ? 'warning' : 'error',
         code: p.code,
@@ -44,7 +47,12 @@ export function readBlocks(notebook: Notebook): { blocks: Block[]; diagnostics: 
         line: null,
         message: `Cell ${cell.index}: ${p.message}`,
         ...(p.replacement !== undefined
-          ? { fix: { title: `Replace \`${p.tag}\` with \`${p.replacement}\``, tags: { cell: cell.index, tags: replaced } } }
+          ? {
+              fix: {
+                title: `Replace \`${p.tag}\` with \`${p.replacement}\``,
+                tags: { cell: cell.index, tags: replaced },
+              },
+            }
           : {}),
       });
     }
@@ -97,7 +105,10 @@ export function readBlocks(notebook: Notebook): { blocks: Block[]; diagnostics: 
             `Fix: rename this one (e.g. \`step:${role.name}_2\`) or move the cell next to the first.`,
           fix: {
             title: `Rename to \`${role.name}_2\``,
-            tags: { cell: cell.index, tags: formatCellTags({ ...tags, role: { kind: 'step', name: `${role.name}_2` } }) },
+            tags: {
+              cell: cell.index,
+              tags: formatCellTags({ ...tags, role: { kind: 'step', name: `${role.name}_2` } }),
+            },
           },
         });
         // Keep analysing: the cell continues whatever block is open.

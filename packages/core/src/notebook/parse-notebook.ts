@@ -70,7 +70,7 @@ export function parseNotebook(input: string | Uint8Array): ParseNotebookResult {
         'Fix: restore it from version control, or repair the JSON by hand (a merge conflict marker is a common cause).',
     );
   }
-  if (!isRecord(raw) || !Array.isArray(raw.cells) && raw.worksheets === undefined) {
+  if (!isRecord(raw) || (!Array.isArray(raw.cells) && raw.worksheets === undefined)) {
     return notebookError(
       'not-a-notebook',
       'The JSON has no `cells` list, so it is not a Jupyter notebook. Fix: open the notebook file, not another JSON file.',

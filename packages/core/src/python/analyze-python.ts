@@ -26,6 +26,8 @@ export interface SyntaxProblem {
 export interface CodeAnalysis {
   /** Names read before this code binds them on every path (first read of each), builtins excluded. */
   readonly freeReads: readonly NameSite[];
+  /** Module-level names read inside function bodies (when called), that this code never binds. */
+  readonly deferredReads: readonly NameSite[];
   /** Names this code binds at module level (first binding of each), including maybe-bindings. */
   readonly writes: readonly NameSite[];
   /** Names whose value this code changes in place (`x.fit()`, `x[i] = v`, `x.a = v`, `x[i] += v`). */
@@ -33,7 +35,10 @@ export interface CodeAnalysis {
   /** Names deleted with `del name` and not bound again afterwards. */
   readonly deletes: readonly NameSite[];
   /** Top-level functions and classes, with the module-level names their bodies read. */
-  readonly definitions: ReadonlyMap<string, { readonly site: NameSite; readonly globals: readonly string[] }>;
+  readonly definitions: ReadonlyMap<
+    string,
+    { readonly site: NameSite; readonly globals: readonly string[] }
+  >;
   readonly starImports: readonly NameSite[];
   /** Names bound by import statements. */
   readonly imports: readonly NameSite[];
@@ -45,20 +50,132 @@ export interface CodeAnalysis {
  * in-place mutation (conservative: a wrong guess costs a save, never a wrong result).
  */
 const NON_MUTATING_METHODS = new Set([
-  'predict', 'predict_proba', 'predict_log_proba', 'decision_function', 'score', 'transform',
-  'inverse_transform', 'get_params', 'copy', 'sum', 'mean', 'median', 'std', 'var', 'min', 'max',
-  'argmin', 'argmax', 'argsort', 'any', 'all', 'round', 'dot', 'reshape', 'astype', 'tolist',
-  'to_numpy', 'to_dict', 'to_list', 'to_csv', 'to_json', 'to_string', 'head', 'tail', 'describe',
-  'info', 'nunique', 'unique', 'value_counts', 'groupby', 'agg', 'apply', 'map', 'filter', 'query',
-  'loc', 'iloc', 'merge', 'join', 'items', 'keys', 'values', 'get', 'count', 'index', 'format',
-  'split', 'strip', 'lower', 'upper', 'startswith', 'endswith', 'replace', 'encode', 'decode',
-  'isnull', 'isna', 'notna', 'notnull', 'corr', 'cov', 'flatten', 'ravel', 'squeeze', 'item',
-  'nonzero', 'cumsum', 'prod', 'clip', 'sort_values', 'drop', 'dropna', 'fillna', 'rename',
-  'reset_index', 'set_index', 'sample', 'pivot', 'melt', 'explode', 'diff', 'pct_change', 'shift',
-  'rolling', 'resample', 'plot', 'hist', 'save', 'savefig', 'show', 'numpy', 'detach', 'cpu',
-  'eval', 'state_dict', 'parameters', 'named_parameters', 'summary', 'evaluate', 'issubset',
-  'issuperset', 'union', 'intersection', 'difference', 'isdigit', 'isalpha', 'title', 'zfill',
-  'exists', 'is_file', 'is_dir', 'read_text', 'read_bytes', 'glob', 'hexdigest', 'digest',
+  'predict',
+  'predict_proba',
+  'predict_log_proba',
+  'decision_function',
+  'score',
+  'transform',
+  'inverse_transform',
+  'get_params',
+  'copy',
+  'sum',
+  'mean',
+  'median',
+  'std',
+  'var',
+  'min',
+  'max',
+  'argmin',
+  'argmax',
+  'argsort',
+  'any',
+  'all',
+  'round',
+  'dot',
+  'reshape',
+  'astype',
+  'tolist',
+  'to_numpy',
+  'to_dict',
+  'to_list',
+  'to_csv',
+  'to_json',
+  'to_string',
+  'head',
+  'tail',
+  'describe',
+  'info',
+  'nunique',
+  'unique',
+  'value_counts',
+  'groupby',
+  'agg',
+  'apply',
+  'map',
+  'filter',
+  'query',
+  'loc',
+  'iloc',
+  'merge',
+  'join',
+  'items',
+  'keys',
+  'values',
+  'get',
+  'count',
+  'index',
+  'format',
+  'split',
+  'strip',
+  'lower',
+  'upper',
+  'startswith',
+  'endswith',
+  'replace',
+  'encode',
+  'decode',
+  'isnull',
+  'isna',
+  'notna',
+  'notnull',
+  'corr',
+  'cov',
+  'flatten',
+  'ravel',
+  'squeeze',
+  'item',
+  'nonzero',
+  'cumsum',
+  'prod',
+  'clip',
+  'sort_values',
+  'drop',
+  'dropna',
+  'fillna',
+  'rename',
+  'reset_index',
+  'set_index',
+  'sample',
+  'pivot',
+  'melt',
+  'explode',
+  'diff',
+  'pct_change',
+  'shift',
+  'rolling',
+  'resample',
+  'plot',
+  'hist',
+  'save',
+  'savefig',
+  'show',
+  'numpy',
+  'detach',
+  'cpu',
+  'eval',
+  'state_dict',
+  'parameters',
+  'named_parameters',
+  'summary',
+  'evaluate',
+  'issubset',
+  'issuperset',
+  'union',
+  'intersection',
+  'difference',
+  'isdigit',
+  'isalpha',
+  'title',
+  'zfill',
+  'exists',
+  'is_file',
+  'is_dir',
+  'read_text',
+  'read_bytes',
+  'glob',
+  'hexdigest',
+  'digest',
 ]);
 
 const SCOPE_BOUNDARIES = new Set([
@@ -116,7 +233,8 @@ export class PythonAnalyzer {
     this.source = code;
     this.cell = cell;
     this.lineStarts = [0];
-    for (let i = 0; i < code.length; i++) if (code.charCodeAt(i) === 10) this.lineStarts.push(i + 1);
+    for (let i = 0; i < code.length; i++)
+      if (code.charCodeAt(i) === 10) this.lineStarts.push(i + 1);
     const tree = parser.parse(code);
     this.collectSyntaxErrors(tree.topNode);
     this.statements(children(tree.topNode), this.definite);
@@ -124,13 +242,15 @@ export class PythonAnalyzer {
 
   result(): CodeAnalysis {
     const freeReads = [...this.free.values()];
-    for (const [name, site] of this.deferred) {
-      if (!this.bound.has(name) && !this.free.has(name)) freeReads.push(site);
-    }
+    const deferredReads = [...this.deferred.values()].filter(
+      (s) => !this.bound.has(s.name) && !this.free.has(s.name),
+    );
     const definitions = new Map<string, { site: NameSite; globals: readonly string[] }>();
-    for (const [name, d] of this.defs) definitions.set(name, { site: d.site, globals: [...d.globals].sort() });
+    for (const [name, d] of this.defs)
+      definitions.set(name, { site: d.site, globals: [...d.globals].sort() });
     return {
       freeReads,
+      deferredReads,
       writes: [...this.bound.values()],
       mutations: [...this.mutated.values()],
       deletes: [...this.deleted.values()],
@@ -167,7 +287,10 @@ export class PythonAnalyzer {
     do {
       if (cursor.type.isError) {
         const line = this.lineOf(cursor.from);
-        const lineText = this.source.slice(this.lineStarts[line - 1], this.lineStarts[line] ?? this.source.length);
+        const lineText = this.source.slice(
+          this.lineStarts[line - 1],
+          this.lineStarts[line] ?? this.source.length,
+        );
         this.errors.push({ cell: this.cell, line, text: lineText.replace(/\n$/, '') });
         return; // the first error is the useful one; the parser's recovery makes the rest noise
       }
@@ -182,7 +305,10 @@ export class PythonAnalyzer {
 
   private bodyStatements(body: SyntaxNode | undefined, state: Set<string>): void {
     if (body === undefined) return;
-    this.statements(children(body).filter((c) => c.name !== ':'), state);
+    this.statements(
+      children(body).filter((c) => c.name !== ':'),
+      state,
+    );
   }
 
   private statement(node: SyntaxNode, state: Set<string>): void {
@@ -212,7 +338,9 @@ export class PythonAnalyzer {
       case 'DecoratedStatement': {
         const parts = children(node);
         const decorators = parts.filter((c) => c.name === 'Decorator');
-        const def = parts.find((c) => c.name === 'FunctionDefinition' || c.name === 'ClassDefinition');
+        const def = parts.find(
+          (c) => c.name === 'FunctionDefinition' || c.name === 'ClassDefinition',
+        );
         if (def !== undefined) this.definition(def, state, null, decorators);
         return;
       }
@@ -242,7 +370,8 @@ export class PythonAnalyzer {
       const p = parts[i]!;
       if (p.name === 'if' || p.name === 'elif') {
         const condition = parts[i + 1];
-        if (condition !== undefined && condition.name !== 'Body') this.expression(condition, state, null);
+        if (condition !== undefined && condition.name !== 'Body')
+          this.expression(condition, state, null);
       } else if (p.name === 'else') sawElse = true;
       else if (p.name === 'Body') {
         const branch = new Set(state);
@@ -268,13 +397,16 @@ export class PythonAnalyzer {
     if (node.name === 'ForStatement') {
       const inAt = parts.findIndex((c) => c.name === 'in');
       const iterable = parts[inAt + 1];
-      if (iterable !== undefined && iterable.name !== 'Body') this.expression(iterable, state, null);
+      if (iterable !== undefined && iterable.name !== 'Body')
+        this.expression(iterable, state, null);
       for (const t of parts.slice(1, inAt)) if (t.name !== ',') this.target(t, inner, null);
     } else {
       const condition = parts[1];
-      if (condition !== undefined && condition.name !== 'Body') this.expression(condition, state, null);
+      if (condition !== undefined && condition.name !== 'Body')
+        this.expression(condition, state, null);
     }
-    for (const body of parts.filter((c) => c.name === 'Body')) this.bodyStatements(body, new Set(inner));
+    for (const body of parts.filter((c) => c.name === 'Body'))
+      this.bodyStatements(body, new Set(inner));
   }
 
   private tryStatement(node: SyntaxNode, state: Set<string>): void {
@@ -374,7 +506,8 @@ export class PythonAnalyzer {
     for (const value of parts.slice(lastOp + 1)) this.expression(value, state, scope);
     let start = 0;
     for (const op of ops) {
-      for (const t of parts.slice(start, op)) if (t.name !== ',' && t.name !== 'TypeDef') this.target(t, state, scope);
+      for (const t of parts.slice(start, op))
+        if (t.name !== ',' && t.name !== 'TypeDef') this.target(t, state, scope);
       start = op + 1;
     }
   }
@@ -387,7 +520,8 @@ export class PythonAnalyzer {
       case 'TupleExpression':
       case 'ArrayExpression':
       case 'ParenthesizedExpression':
-        for (const c of children(node)) if (!['(', ')', '[', ']', ','].includes(c.name)) this.target(c, state, scope);
+        for (const c of children(node))
+          if (!['(', ')', '[', ']', ','].includes(c.name)) this.target(c, state, scope);
         return;
       case 'StarExpression':
         for (const c of children(node)) if (c.name !== '*') this.target(c, state, scope);
@@ -408,7 +542,8 @@ export class PythonAnalyzer {
     const name = this.text(node);
     if (scope !== null) {
       if (scope.kind === 'class') scope.locals.add(name);
-      if (scope.globals.has(name) && !this.bound.has(name)) this.bound.set(name, this.site(name, node));
+      if (scope.globals.has(name) && !this.bound.has(name))
+        this.bound.set(name, this.site(name, node));
       return;
     }
     state.add(name);
@@ -477,7 +612,13 @@ export class PythonAnalyzer {
     if (isClass) {
       const bases = parts.find((c) => c.name === 'ArgList');
       if (bases !== undefined) this.expression(bases, state, scope);
-      const classScope: InnerScope = { kind: 'class', locals: new Set(), globals: new Set(), parent: scope, moduleState: scope?.moduleState ?? state };
+      const classScope: InnerScope = {
+        kind: 'class',
+        locals: new Set(),
+        globals: new Set(),
+        parent: scope,
+        moduleState: scope?.moduleState ?? state,
+      };
       this.innerBody(body, classScope);
     } else {
       const params = parts.find((c) => c.name === 'ParamList');
@@ -544,7 +685,8 @@ export class PythonAnalyzer {
         case 'ScopeStatement': {
           const parts = children(c);
           const isGlobal = parts[0]?.name === 'global';
-          for (const n of parts) if (n.name === 'VariableName') (isGlobal ? globals : locals).add(this.text(n));
+          for (const n of parts)
+            if (n.name === 'VariableName') (isGlobal ? globals : locals).add(this.text(n));
           continue;
         }
         case 'AssignStatement': {
@@ -605,7 +747,11 @@ export class PythonAnalyzer {
   private collectTargetNames(node: SyntaxNode | undefined, into: Set<string>): void {
     if (node === undefined) return;
     if (node.name === 'VariableName') into.add(this.text(node));
-    else if (['TupleExpression', 'ArrayExpression', 'ParenthesizedExpression', 'StarExpression'].includes(node.name)) {
+    else if (
+      ['TupleExpression', 'ArrayExpression', 'ParenthesizedExpression', 'StarExpression'].includes(
+        node.name,
+      )
+    ) {
       for (const c of children(node)) this.collectTargetNames(c, into);
     }
   }
@@ -644,13 +790,20 @@ export class PythonAnalyzer {
         return this.definition(node, state, scope, []);
       case 'DecoratedStatement': {
         const parts = children(node);
-        const def = parts.find((c) => c.name === 'FunctionDefinition' || c.name === 'ClassDefinition');
+        const def = parts.find(
+          (c) => c.name === 'FunctionDefinition' || c.name === 'ClassDefinition',
+        );
         if (def === undefined) return;
         if (scope.kind === 'class') {
           const n = children(def).find((c) => c.name === 'VariableName');
           if (n !== undefined) scope.locals.add(this.text(n));
         }
-        return this.definition(def, state, scope, parts.filter((c) => c.name === 'Decorator'));
+        return this.definition(
+          def,
+          state,
+          scope,
+          parts.filter((c) => c.name === 'Decorator'),
+        );
       }
       case 'WithStatement':
         return this.withStatement(node, state, scope);
@@ -671,9 +824,11 @@ export class PythonAnalyzer {
           if (c.name === 'Body') this.innerBody(c, scope);
           else if (c.name === 'as') {
             const n = c.nextSibling;
-            if (n?.name === 'VariableName' && scope.kind === 'class') scope.locals.add(this.text(n));
+            if (n?.name === 'VariableName' && scope.kind === 'class')
+              scope.locals.add(this.text(n));
           } else if (c.name === 'VariableName' && c.prevSibling?.name === 'as') continue;
-          else if (!['try', 'except', 'else', 'finally', '*'].includes(c.name)) this.expression(c, state, scope);
+          else if (!['try', 'except', 'else', 'finally', '*'].includes(c.name))
+            this.expression(c, state, scope);
         }
         return;
       case 'MatchStatement':
@@ -691,7 +846,8 @@ export class PythonAnalyzer {
       default:
         for (const c of children(node)) {
           if (c.name === 'Body') this.innerBody(c, scope);
-          else if (c.name === 'MatchBody' || c.name === 'MatchClause') this.innerStatement(c, state, scope);
+          else if (c.name === 'MatchBody' || c.name === 'MatchClause')
+            this.innerStatement(c, state, scope);
           else this.expression(c, state, scope);
         }
     }
@@ -702,7 +858,8 @@ export class PythonAnalyzer {
       for (const c of children(node)) if (c.name === 'VariableName') this.bind(c, state, scope);
       return;
     }
-    if (node.name === 'VariableName' || node.name === 'MemberExpression') return this.expression(node, state, scope);
+    if (node.name === 'VariableName' || node.name === 'MemberExpression')
+      return this.expression(node, state, scope);
     if (node.name === 'KeywordPattern') {
       for (const c of children(node).slice(1)) this.innerPattern(c, state, scope);
       return;
@@ -737,7 +894,8 @@ export class PythonAnalyzer {
   }
 
   private insideFunction(scope: InnerScope): boolean {
-    for (let s: InnerScope | null = scope; s !== null; s = s.parent) if (s.kind === 'function') return true;
+    for (let s: InnerScope | null = scope; s !== null; s = s.parent)
+      if (s.kind === 'function') return true;
     return false;
   }
 
@@ -749,7 +907,8 @@ export class PythonAnalyzer {
   /** The variable a `a.b[c].d` expression hangs off, when it is a plain name. */
   private baseName(node: SyntaxNode): SyntaxNode | null {
     let n: SyntaxNode | null = node;
-    while (n !== null && (n.name === 'MemberExpression' || n.name === 'CallExpression')) n = n.firstChild;
+    while (n !== null && (n.name === 'MemberExpression' || n.name === 'CallExpression'))
+      n = n.firstChild;
     return n?.name === 'VariableName' ? n : null;
   }
 
@@ -766,7 +925,8 @@ export class PythonAnalyzer {
           const method = children(callee).find((c) => c.name === 'PropertyName');
           const methodName = method !== undefined ? this.text(method) : '';
           const base = this.baseName(callee.firstChild ?? callee);
-          if (base !== null && methodName !== '' && !NON_MUTATING_METHODS.has(methodName)) this.mutate(base, scope);
+          if (base !== null && methodName !== '' && !NON_MUTATING_METHODS.has(methodName))
+            this.mutate(base, scope);
           if (methodName === 'shuffle' && args !== undefined) {
             const first = children(args).find((c) => c.name === 'VariableName');
             if (first !== undefined) this.mutate(first, scope);
@@ -815,8 +975,9 @@ export class PythonAnalyzer {
     return s;
   }
 
-  /** Keyword names in calls (`f(k=1)`) are not reads. */
+  /** Keyword names in calls (`f(k=1)`) are not reads; `f(x for x in xs)` is a generator. */
   private argList(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
+    if (children(node).some((c) => c.name === 'for')) return this.comprehension(node, state, scope);
     for (const c of children(node)) {
       if (c.name === 'VariableName' && c.nextSibling?.name === 'AssignOp') continue;
       this.expression(c, state, scope);
@@ -835,7 +996,8 @@ export class PythonAnalyzer {
     // Targets of every `for` clause are local to the comprehension.
     for (let i = 0; i < parts.length; i++) {
       if (parts[i]!.name !== 'for') continue;
-      for (let j = i + 1; j < parts.length && parts[j]!.name !== 'in'; j++) this.collectTargetNames(parts[j], compScope.locals);
+      for (let j = i + 1; j < parts.length && parts[j]!.name !== 'in'; j++)
+        this.collectTargetNames(parts[j], compScope.locals);
     }
     let firstIterable = true;
     let inTarget = false;
@@ -849,12 +1011,14 @@ export class PythonAnalyzer {
         inTarget = false;
         const iterable = parts[i + 1];
         // The first iterable is evaluated in the enclosing scope.
-        if (iterable !== undefined) this.expression(iterable, state, firstIterable ? scope : compScope);
+        if (iterable !== undefined)
+          this.expression(iterable, state, firstIterable ? scope : compScope);
         firstIterable = false;
         i++;
         continue;
       }
-      if (inTarget || ['[', ']', '{', '}', '(', ')', ':', ',', 'if', 'async'].includes(p.name)) continue;
+      if (inTarget || ['[', ']', '{', '}', '(', ')', ':', ',', 'if', 'async'].includes(p.name))
+        continue;
       this.expression(p, state, compScope);
     }
   }

@@ -19,17 +19,75 @@ export interface PlainPython {
 
 /** Line magics that only change the interactive session; in a pipeline step they do nothing. */
 const SESSION_MAGICS = new Set([
-  'matplotlib', 'load_ext', 'reload_ext', 'unload_ext', 'autoreload', 'aimport', 'config',
-  'precision', 'xmode', 'pylab', 'who', 'whos', 'who_ls', 'lsmagic', 'history', 'pwd', 'pprint',
-  'colors', 'magic', 'quickref', 'automagic', 'autocall', 'doctest_mode', 'reset', 'reset_selective',
-  'clear', 'page', 'pinfo', 'pinfo2', 'pdoc', 'pdef', 'psource', 'pfile', 'notebook', 'connect_info',
-  'qtconsole', 'alias_magic', 'store', 'bookmark', 'dhist', 'dirs', 'debug', 'pdb', 'tb', 'rehashx',
-  'logstart', 'logstop', 'logon', 'logoff', 'logstate', 'load', 'save', 'edit', 'recall', 'rerun',
-  'macro', 'sx',
+  'matplotlib',
+  'load_ext',
+  'reload_ext',
+  'unload_ext',
+  'autoreload',
+  'aimport',
+  'config',
+  'precision',
+  'xmode',
+  'pylab',
+  'who',
+  'whos',
+  'who_ls',
+  'lsmagic',
+  'history',
+  'pwd',
+  'pprint',
+  'colors',
+  'magic',
+  'quickref',
+  'automagic',
+  'autocall',
+  'doctest_mode',
+  'reset',
+  'reset_selective',
+  'clear',
+  'page',
+  'pinfo',
+  'pinfo2',
+  'pdoc',
+  'pdef',
+  'psource',
+  'pfile',
+  'notebook',
+  'connect_info',
+  'qtconsole',
+  'alias_magic',
+  'store',
+  'bookmark',
+  'dhist',
+  'dirs',
+  'debug',
+  'pdb',
+  'tb',
+  'rehashx',
+  'logstart',
+  'logstop',
+  'logon',
+  'logoff',
+  'logstate',
+  'load',
+  'save',
+  'edit',
+  'recall',
+  'rerun',
+  'macro',
+  'sx',
 ]);
 
 /** Cell magics whose body is display-only markup. */
-const DISPLAY_CELL_MAGICS = new Set(['html', 'markdown', 'javascript', 'js', 'latex', 'svg', 'HTML']);
+const DISPLAY_CELL_MAGICS = new Set([
+  'html',
+  'markdown',
+  'javascript',
+  'js',
+  'latex',
+  'svg',
+  'HTML',
+]);
 /** Cell magics that run their body as Python. */
 const PYTHON_CELL_MAGICS = new Set(['time', 'timeit', 'capture', 'prun', 'debug']);
 /** Cell magics that run their body in a shell. */
@@ -42,13 +100,16 @@ function pyString(text: string): string {
 /** `!cmd {x}` interpolates Python expressions like IPython does; other braces stay literal. */
 function shellCommandLiteral(command: string): string {
   let hasField = false;
-  const escaped = command.replace(/\{([^{}]*)\}|[{}]/g, (match: string, inner: string | undefined) => {
-    if (inner !== undefined && /^[A-Za-z_][\w.]*(\[[^\]]+\])?$/.test(inner.trim())) {
-      hasField = true;
-      return `{${inner.trim()}}`;
-    }
-    return match.replace(/\{/g, '{{').replace(/\}/g, '}}');
-  });
+  const escaped = command.replace(
+    /\{([^{}]*)\}|[{}]/g,
+    (match: string, inner: string | undefined) => {
+      if (inner !== undefined && /^[A-Za-z_][\w.]*(\[[^\]]+\])?$/.test(inner.trim())) {
+        hasField = true;
+        return `{${inner.trim()}}`;
+      }
+      return match.replace(/\{/g, '{{').replace(/\}/g, '}}');
+    },
+  );
   return hasField ? `f${pyString(escaped)}` : pyString(command);
 }
 
@@ -80,7 +141,10 @@ export function toPlainPython(source: string): PlainPython {
     if (PYTHON_CELL_MAGICS.has(magic)) {
       const rest = toPlainPython(body);
       const restNotes = rest.notes.map((n) => ({ ...n, line: n.line + line }));
-      return { code: [...head, `# %%${magic} ${args}`.trimEnd(), rest.code].join('\n'), notes: restNotes };
+      return {
+        code: [...head, `# %%${magic} ${args}`.trimEnd(), rest.code].join('\n'),
+        notes: restNotes,
+      };
     }
     if (SHELL_CELL_MAGICS.has(magic)) {
       const shell = magic === 'script' || magic === 'system' ? args.split(/\s+/)[0] || 'sh' : magic;
@@ -118,7 +182,8 @@ export function toPlainPython(source: string): PlainPython {
     if (capture !== null) {
       return `${indent}${capture[1]} = __cellflow__.shell_lines(${shellCommandLiteral(capture[2]!)})`;
     }
-    if (body.startsWith('!')) return `${indent}__cellflow__.shell(${shellCommandLiteral(body.slice(1))})`;
+    if (body.startsWith('!'))
+      return `${indent}__cellflow__.shell(${shellCommandLiteral(body.slice(1))})`;
     if (/^(\?\??[\w.]+|[\w.]+\?\??)\s*$/.test(body)) return `${indent}pass  # help: ${body}`;
     if (body.startsWith('%') && !body.startsWith('%%')) {
       const m = /^%(\w+)\s*(.*)$/.exec(body);

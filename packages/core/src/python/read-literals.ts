@@ -6,7 +6,8 @@ import type { SyntaxNode } from '@lezer/common';
 import { parser } from '@lezer/python';
 
 export type ParameterType = 'int' | 'float' | 'str' | 'bool' | 'list' | 'dict';
-export type ParameterValue = number | string | boolean | ParameterValue[] | { [key: string]: ParameterValue };
+export type ParameterValue =
+  number | string | boolean | ParameterValue[] | { [key: string]: ParameterValue };
 
 export interface ParameterAssignment {
   readonly name: string;
@@ -39,11 +40,27 @@ export function decodePythonString(token: string): string | undefined {
   const raw = m[1]!.toLowerCase() === 'r';
   const body = m[3]!;
   if (raw) return body;
-  const simple: Record<string, string> = { n: '\n', t: '\t', r: '\r', '0': '\0', a: '\x07', b: '\b', f: '\f', v: '\v', '\\': '\\', "'": "'", '"': '"', '\n': '' };
-  return body.replace(/\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[\s\S])/g, (whole, esc: string) => {
-    if (esc.length > 1) return String.fromCodePoint(parseInt(esc.slice(1), 16));
-    return simple[esc] ?? whole;
-  });
+  const simple: Record<string, string> = {
+    n: '\n',
+    t: '\t',
+    r: '\r',
+    '0': '\0',
+    a: '\x07',
+    b: '\b',
+    f: '\f',
+    v: '\v',
+    '\\': '\\',
+    "'": "'",
+    '"': '"',
+    '\n': '',
+  };
+  return body.replace(
+    /\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[\s\S])/g,
+    (whole, esc: string) => {
+      if (esc.length > 1) return String.fromCodePoint(parseInt(esc.slice(1), 16));
+      return simple[esc] ?? whole;
+    },
+  );
 }
 
 function parseNumber(text: string): number | undefined {
@@ -60,7 +77,10 @@ function isFloatLiteral(text: string): boolean {
 }
 
 /** A literal expression's value and type, or undefined when it is not a literal. */
-function literal(node: SyntaxNode, code: string): { value: ParameterValue; type: ParameterType } | undefined {
+function literal(
+  node: SyntaxNode,
+  code: string,
+): { value: ParameterValue; type: ParameterType } | undefined {
   const text = code.slice(node.from, node.to);
   switch (node.name) {
     case 'Number': {
@@ -72,7 +92,8 @@ function literal(node: SyntaxNode, code: string): { value: ParameterValue; type:
       const [op, operand] = children(node);
       const inner = operand !== undefined ? literal(operand, code) : undefined;
       const sign = op !== undefined ? code.slice(op.from, op.to) : '';
-      if (inner === undefined || typeof inner.value !== 'number' || (sign !== '-' && sign !== '+')) return undefined;
+      if (inner === undefined || typeof inner.value !== 'number' || (sign !== '-' && sign !== '+'))
+        return undefined;
       return { value: sign === '-' ? -inner.value : inner.value, type: inner.type };
     }
     case 'String': {
@@ -82,7 +103,8 @@ function literal(node: SyntaxNode, code: string): { value: ParameterValue; type:
     case 'ContinuedString': {
       let out = '';
       for (const part of children(node)) {
-        const s = part.name === 'String' ? decodePythonString(code.slice(part.from, part.to)) : undefined;
+        const s =
+          part.name === 'String' ? decodePythonString(code.slice(part.from, part.to)) : undefined;
         if (s === undefined) return undefined;
         out += s;
       }
@@ -111,7 +133,8 @@ function literal(node: SyntaxNode, code: string): { value: ParameterValue; type:
         if (k === undefined || colon?.name !== ':' || v === undefined) return undefined;
         const key = literal(k, code);
         const value = literal(v, code);
-        if (key === undefined || typeof key.value !== 'string' || value === undefined) return undefined;
+        if (key === undefined || typeof key.value !== 'string' || value === undefined)
+          return undefined;
         out[key.value] = value.value;
       }
       return { value: out, type: 'dict' };
@@ -137,7 +160,13 @@ export function readParameterAssignments(code: string): {
     const line = lineOf(code, stmt.from);
     const parts = children(stmt);
     const [target, op, value, ...rest] = parts.filter((c) => c.name !== 'TypeDef');
-    if (stmt.name !== 'AssignStatement' || target?.name !== 'VariableName' || op?.name !== 'AssignOp' || value === undefined || rest.length > 0) {
+    if (
+      stmt.name !== 'AssignStatement' ||
+      target?.name !== 'VariableName' ||
+      op?.name !== 'AssignOp' ||
+      value === undefined ||
+      rest.length > 0
+    ) {
       problems.push({
         line,
         message: `A parameters cell holds only \`NAME = value\` lines with literal values; line ${line} is \`${code.slice(stmt.from, stmt.to).split('\n')[0]}\`. Fix: move computed code into a step cell.`,
@@ -163,7 +192,10 @@ export interface MetricPrint {
   readonly line: number;
 }
 
-export function readMetricPrints(code: string): { metrics: MetricPrint[]; problems: LineProblem[] } {
+export function readMetricPrints(code: string): {
+  metrics: MetricPrint[];
+  problems: LineProblem[];
+} {
   const metrics: MetricPrint[] = [];
   const problems: LineProblem[] = [];
   const top = parser.parse(code).topNode;
@@ -172,7 +204,8 @@ export function readMetricPrints(code: string): { metrics: MetricPrint[]; proble
     const line = lineOf(code, stmt.from);
     const call = stmt.name === 'ExpressionStatement' ? children(stmt)[0] : undefined;
     const [callee, args] = call?.name === 'CallExpression' ? children(call) : [];
-    const argNodes = args !== undefined ? children(args).filter((c) => c.name !== '(' && c.name !== ')') : [];
+    const argNodes =
+      args !== undefined ? children(args).filter((c) => c.name !== '(' && c.name !== ')') : [];
     const arg = argNodes[0];
     if (
       callee === undefined ||

@@ -73,7 +73,8 @@ export interface TagProblem {
 }
 
 export const STEP_NAME_PATTERN = /^[_a-z][_a-z0-9]*$/;
-const K8S_QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const K8S_QUALIFIED_NAME =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SECRET_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -144,12 +145,15 @@ export function toStepName(name: string): string {
 
 /** Edit distance counting a swap of neighbours as one edit, for "did you mean" suggestions. */
 function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        best = Math.min(best, d[i - 2]![j - 2]! + 1);
       d[i]![j] = best;
     }
   }
@@ -271,19 +275,29 @@ export function parseCellTags(rawTags: readonly string[]): ParsedCellTags {
       }
       case 'prev':
         if (!STEP_NAME_PATTERN.test(value)) {
-          problem(tag, 'bad-step-name', `\`${tag}\` does not name a valid step. Fix: write \`prev:${toStepName(value)}\`.`, `prev:${toStepName(value)}`);
+          problem(
+            tag,
+            'bad-step-name',
+            `\`${tag}\` does not name a valid step. Fix: write \`prev:${toStepName(value)}\`.`,
+            `prev:${toStepName(value)}`,
+          );
         } else if (!out.prev.includes(value)) {
           out.prev.push(value);
         }
         break;
       case 'image':
         if (value === '' || /\s/.test(value)) {
-          problem(tag, 'bad-image', `\`${tag}\` needs an image reference without spaces, e.g. \`image:python:3.11-slim\`.`);
+          problem(
+            tag,
+            'bad-image',
+            `\`${tag}\` needs an image reference without spaces, e.g. \`image:python:3.11-slim\`.`,
+          );
         } else out.image = value;
         break;
       case 'cache':
         if (value === 'enabled' || value === 'disabled') out.cache = value === 'enabled';
-        else problem(tag, 'bad-cache', `\`${tag}\`: write \`cache:enabled\` or \`cache:disabled\`.`);
+        else
+          problem(tag, 'bad-cache', `\`${tag}\`: write \`cache:enabled\` or \`cache:disabled\`.`);
         break;
       case 'gpu': {
         const [countText = '', ...productParts] = value.split(':');
@@ -295,7 +309,11 @@ export function parseCellTags(rawTags: readonly string[]): ParsedCellTags {
             `GPU count in \`${tag}\` must be a positive whole number. Fix: write e.g. \`gpu:1\` or \`gpu:2:NVIDIA-A100-SXM4-80GB\`.`,
           );
         } else if (productParts.length > 0 && !LABEL_VALUE.test(product)) {
-          problem(tag, 'bad-gpu-product', `GPU product \`${product}\` is not a valid node label value (letters, digits, '-', '_', '.').`);
+          problem(
+            tag,
+            'bad-gpu-product',
+            `GPU product \`${product}\` is not a valid node label value (letters, digits, '-', '_', '.').`,
+          );
         } else {
           out.gpu = { count: Number(countText), ...(product !== '' ? { product } : {}) };
         }
@@ -319,45 +337,75 @@ export function parseCellTags(rawTags: readonly string[]): ParsedCellTags {
       case 'limit': {
         const kv = splitKeyValue(value);
         if (kv === undefined || kv[1] === '') {
-          problem(tag, 'bad-limit', `\`${tag}\`: write \`limit:RESOURCE:QUANTITY\`, e.g. \`limit:nvidia.com/gpu:1\` or \`limit:memory:4Gi\`.`);
+          problem(
+            tag,
+            'bad-limit',
+            `\`${tag}\`: write \`limit:RESOURCE:QUANTITY\`, e.g. \`limit:nvidia.com/gpu:1\` or \`limit:memory:4Gi\`.`,
+          );
           break;
         }
         const [key, qty] = kv;
         if (key === 'nvidia.com/gpu' || key === 'amd.com/gpu') {
           if (!/^\d+$/.test(qty) || Number(qty) < 1) {
-            problem(tag, 'bad-gpu-count', `GPU count in \`${tag}\` must be a positive whole number.`);
+            problem(
+              tag,
+              'bad-gpu-count',
+              `GPU count in \`${tag}\` must be a positive whole number.`,
+            );
           } else {
             out.gpu = { ...(out.gpu ?? {}), count: Number(qty) };
             out.gpuVendor = key === 'amd.com/gpu' ? 'amd' : (out.gpuVendor ?? 'nvidia');
           }
         } else if (!QUANTITY_PATTERN.test(qty)) {
-          problem(tag, 'bad-quantity', `\`${qty}\` in \`${tag}\` is not a Kubernetes quantity (e.g. \`2\`, \`500m\`, \`4Gi\`).`);
+          problem(
+            tag,
+            'bad-quantity',
+            `\`${qty}\` in \`${tag}\` is not a Kubernetes quantity (e.g. \`2\`, \`500m\`, \`4Gi\`).`,
+          );
         } else if (key === 'cpu') out.cpu = qty;
         else if (key === 'memory') out.memory = qty;
         else out.limits[key] = qty;
         break;
       }
       case 'retries':
-        if (!/^\d+$/.test(value)) problem(tag, 'bad-retries', `\`${tag}\`: the retry count is a whole number, e.g. \`retries:2\`.`);
+        if (!/^\d+$/.test(value))
+          problem(
+            tag,
+            'bad-retries',
+            `\`${tag}\`: the retry count is a whole number, e.g. \`retries:2\`.`,
+          );
         else out.retries = Number(value);
         break;
       case 'timeout':
         if (value === '' || !DURATION_PATTERN.test(value)) {
-          problem(tag, 'bad-timeout', `\`${tag}\` is not a duration. Fix: write e.g. \`timeout:90s\`, \`timeout:15m\` or \`timeout:1h30m\`.`);
+          problem(
+            tag,
+            'bad-timeout',
+            `\`${tag}\` is not a duration. Fix: write e.g. \`timeout:90s\`, \`timeout:15m\` or \`timeout:1h30m\`.`,
+          );
         } else out.timeout = value;
         break;
       case 'env': {
         const eq = value.indexOf('=');
         const name = eq < 0 ? value : value.slice(0, eq);
         if (eq < 0 || !ENV_NAME.test(name)) {
-          problem(tag, 'bad-env', `\`${tag}\`: write \`env:NAME=VALUE\` with NAME made of letters, digits and underscores.`);
+          problem(
+            tag,
+            'bad-env',
+            `\`${tag}\`: write \`env:NAME=VALUE\` with NAME made of letters, digits and underscores.`,
+          );
         } else out.env[name] = value.slice(eq + 1);
         break;
       }
       case 'secret': {
         const parts = value.split(':');
         const [secret = '', key = '', env = ''] = parts;
-        if (parts.length !== 3 || !SECRET_NAME.test(secret) || !SECRET_KEY.test(key) || !ENV_NAME.test(env)) {
+        if (
+          parts.length !== 3 ||
+          !SECRET_NAME.test(secret) ||
+          !SECRET_KEY.test(key) ||
+          !ENV_NAME.test(env)
+        ) {
           problem(
             tag,
             'bad-secret',
@@ -370,15 +418,28 @@ export function parseCellTags(rawTags: readonly string[]): ParsedCellTags {
       case 'annotation': {
         const kv = splitKeyValue(value);
         if (kv === undefined || !K8S_QUALIFIED_NAME.test(kv[0])) {
-          problem(tag, `bad-${prefix}`, `\`${tag}\`: write \`${prefix}:KEY:VALUE\` with a Kubernetes ${prefix} key (e.g. \`${prefix}:team:vision\`).`);
+          problem(
+            tag,
+            `bad-${prefix}`,
+            `\`${tag}\`: write \`${prefix}:KEY:VALUE\` with a Kubernetes ${prefix} key (e.g. \`${prefix}:team:vision\`).`,
+          );
         } else if (prefix === 'label' && !LABEL_VALUE.test(kv[1])) {
-          problem(tag, 'bad-label', `Label value \`${kv[1]}\` in \`${tag}\` is not valid (at most letters, digits, '-', '_', '.'; use an annotation for free text).`);
+          problem(
+            tag,
+            'bad-label',
+            `Label value \`${kv[1]}\` in \`${tag}\` is not valid (at most letters, digits, '-', '_', '.'; use an annotation for free text).`,
+          );
         } else if (prefix === 'label') out.labels[kv[0]] = kv[1];
         else out.annotations[kv[0]] = kv[1];
         break;
       }
       case 'serve':
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(value)) problem(tag, 'bad-serve', `\`${tag}\`: write \`serve:VARIABLE\` naming the model variable.`);
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(value))
+          problem(
+            tag,
+            'bad-serve',
+            `\`${tag}\`: write \`serve:VARIABLE\` naming the model variable.`,
+          );
         else if (!out.serve.includes(value)) out.serve.push(value);
         break;
       default: {
@@ -421,8 +482,12 @@ export function formatCellTags(tags: CellTags): string[] {
   if (role !== '') out.push(role);
   for (const p of tags.prev) out.push(`prev:${p}`);
   if (tags.image !== undefined) out.push(`image:${tags.image}`);
-  if (tags.gpu !== undefined) out.push(`gpu:${tags.gpu.count}${tags.gpu.product !== undefined ? `:${tags.gpu.product}` : ''}`);
-  if (tags.gpuVendor !== undefined && tags.gpuVendor !== 'nvidia') out.push(`gpu-vendor:${tags.gpuVendor}`);
+  if (tags.gpu !== undefined)
+    out.push(
+      `gpu:${tags.gpu.count}${tags.gpu.product !== undefined ? `:${tags.gpu.product}` : ''}`,
+    );
+  if (tags.gpuVendor !== undefined && tags.gpuVendor !== 'nvidia')
+    out.push(`gpu-vendor:${tags.gpuVendor}`);
   if (tags.cpu !== undefined) out.push(`cpu:${tags.cpu}`);
   if (tags.memory !== undefined) out.push(`memory:${tags.memory}`);
   for (const [k, v] of Object.entries(tags.limits)) out.push(`limit:${k}:${v}`);

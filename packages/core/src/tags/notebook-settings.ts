@@ -46,17 +46,21 @@ export function readNotebookSettings(metadata: Readonly<Record<string, unknown>>
       code: 'bad-notebook-metadata',
       cell: null,
       line: null,
-      message: '`metadata.cellflow` is not an object and is ignored. Fix: make it a JSON object, e.g. {"name": "my-pipeline"}.',
+      message:
+        '`metadata.cellflow` is not an object and is ignored. Fix: make it a JSON object, e.g. {"name": "my-pipeline"}.',
     });
   }
-  const kaleExperiment = isRecord(kale.experiment) ? nonEmptyString(kale.experiment.name) : undefined;
+  const kaleExperiment = isRecord(kale.experiment)
+    ? nonEmptyString(kale.experiment.name)
+    : undefined;
   const stepDefaults: string[] = [];
   for (const [source, value] of [
     ['metadata.kubeflow_notebook.steps_defaults', kale.steps_defaults],
     ['metadata.cellflow.stepDefaults', ours.stepDefaults],
   ] as const) {
     if (value === undefined) continue;
-    if (Array.isArray(value) && value.every((v) => typeof v === 'string')) stepDefaults.push(...value);
+    if (Array.isArray(value) && value.every((v) => typeof v === 'string'))
+      stepDefaults.push(...value);
     else {
       diagnostics.push({
         severity: 'warning',

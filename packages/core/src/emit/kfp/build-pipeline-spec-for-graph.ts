@@ -42,8 +42,10 @@ export const GPU_PRODUCT_LABELS: Readonly<Record<string, string>> = {
 function containerArgs(step: PipelineStep): string[] {
   const args: string[] = [];
   for (const p of step.parameters) args.push('--param', `${p}={{$.inputs.parameters['${p}']}}`);
-  for (const i of step.inputs) args.push('--input', `${i}={{$.inputs.artifacts['${artifactKeyForVariable(i)}'].path}}`);
-  for (const o of step.outputs) args.push('--output', `${o}={{$.outputs.artifacts['${artifactKeyForVariable(o)}'].path}}`);
+  for (const i of step.inputs)
+    args.push('--input', `${i}={{$.inputs.artifacts['${artifactKeyForVariable(i)}'].path}}`);
+  for (const o of step.outputs)
+    args.push('--output', `${o}={{$.outputs.artifacts['${artifactKeyForVariable(o)}'].path}}`);
   if (step.metrics.length > 0) args.push('--executor-input', '{{$}}');
   return args;
 }
@@ -59,7 +61,8 @@ function resourcesFor(step: PipelineStep): Record<string, unknown> | undefined {
     out.resourceMemoryRequest = r.memory;
     out.resourceMemoryLimit = r.memory;
   }
-  if (r.gpu !== null) out.accelerator = { resourceType: r.gpu.resource, resourceCount: String(r.gpu.count) };
+  if (r.gpu !== null)
+    out.accelerator = { resourceType: r.gpu.resource, resourceCount: String(r.gpu.count) };
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
@@ -67,14 +70,22 @@ function componentFor(graph: PipelineGraph, step: PipelineStep): Record<string, 
   const types = new Map(graph.parameters.map((p) => [p.name, p.type]));
   const inputs: Record<string, unknown> = {};
   if (step.parameters.length > 0) {
-    inputs.parameters = Object.fromEntries(step.parameters.map((p) => [p, { parameterType: PARAMETER_TYPES[types.get(p) ?? 'str'] }]));
+    inputs.parameters = Object.fromEntries(
+      step.parameters.map((p) => [p, { parameterType: PARAMETER_TYPES[types.get(p) ?? 'str'] }]),
+    );
   }
   if (step.inputs.length > 0) {
-    inputs.artifacts = Object.fromEntries(step.inputs.map((i) => [artifactKeyForVariable(i), { artifactType: ARTIFACT }]));
+    inputs.artifacts = Object.fromEntries(
+      step.inputs.map((i) => [artifactKeyForVariable(i), { artifactType: ARTIFACT }]),
+    );
   }
   const outputs: Record<string, unknown> = {};
-  const outputArtifacts: [string, unknown][] = step.outputs.map((o) => [artifactKeyForVariable(o), { artifactType: ARTIFACT }]);
-  if (step.metrics.length > 0) outputArtifacts.push([METRICS_ARTIFACT_KEY, { artifactType: METRICS }]);
+  const outputArtifacts: [string, unknown][] = step.outputs.map((o) => [
+    artifactKeyForVariable(o),
+    { artifactType: ARTIFACT },
+  ]);
+  if (step.metrics.length > 0)
+    outputArtifacts.push([METRICS_ARTIFACT_KEY, { artifactType: METRICS }]);
   if (outputArtifacts.length > 0) outputs.artifacts = Object.fromEntries(outputArtifacts);
   return {
     executorLabel: `exec-${taskNameForStep(step.name)}`,
@@ -87,13 +98,20 @@ function taskFor(step: PipelineStep): Record<string, unknown> {
   const task = taskNameForStep(step.name);
   const inputs: Record<string, unknown> = {};
   if (step.parameters.length > 0) {
-    inputs.parameters = Object.fromEntries(step.parameters.map((p) => [p, { componentInputParameter: p }]));
+    inputs.parameters = Object.fromEntries(
+      step.parameters.map((p) => [p, { componentInputParameter: p }]),
+    );
   }
   if (step.inputs.length > 0) {
     inputs.artifacts = Object.fromEntries(
       step.inputs.map((i) => [
         artifactKeyForVariable(i),
-        { taskOutputArtifact: { producerTask: taskNameForStep(step.inputSources[i]!), outputArtifactKey: artifactKeyForVariable(i) } },
+        {
+          taskOutputArtifact: {
+            producerTask: taskNameForStep(step.inputSources[i]!),
+            outputArtifactKey: artifactKeyForVariable(i),
+          },
+        },
       ]),
     );
   }
@@ -103,7 +121,16 @@ function taskFor(step: PipelineStep): Record<string, unknown> {
     ...(step.after.length > 0 ? { dependentTasks: step.after.map(taskNameForStep) } : {}),
     ...(Object.keys(inputs).length > 0 ? { inputs } : {}),
     cachingOptions: step.cache ? { enableCache: true } : {},
-    ...(step.retries > 0 ? { retryPolicy: { maxRetryCount: step.retries, backoffDuration: '0s', backoffFactor: 2, backoffMaxDuration: '3600s' } } : {}),
+    ...(step.retries > 0
+      ? {
+          retryPolicy: {
+            maxRetryCount: step.retries,
+            backoffDuration: '0s',
+            backoffFactor: 2,
+            backoffMaxDuration: '3600s',
+          },
+        }
+      : {}),
   };
 }
 
@@ -131,7 +158,8 @@ function platformFor(step: PipelineStep): Record<string, unknown> | undefined {
   const gpu = step.resources.gpu;
   if (gpu !== null) {
     const label = GPU_PRODUCT_LABELS[gpu.resource];
-    if (gpu.product !== null && label !== undefined) out.nodeSelector = { labels: { [label]: gpu.product } };
+    if (gpu.product !== null && label !== undefined)
+      out.nodeSelector = { labels: { [label]: gpu.product } };
     out.tolerations = [{ key: gpu.resource, operator: 'Exists', effect: 'NoSchedule' }];
   }
   if (step.timeoutSeconds !== null) out.activeDeadlineSeconds = String(step.timeoutSeconds);
@@ -144,7 +172,10 @@ export interface KfpPipelineDocuments {
   readonly platformSpec?: Record<string, unknown>;
 }
 
-export function buildPipelineSpecForGraph(graph: PipelineGraph, code: ReadonlyMap<number, string>): KfpPipelineDocuments {
+export function buildPipelineSpecForGraph(
+  graph: PipelineGraph,
+  code: ReadonlyMap<number, string>,
+): KfpPipelineDocuments {
   const components: Record<string, unknown> = {};
   const executors: Record<string, unknown> = {};
   const tasks: Record<string, unknown> = {};
@@ -172,7 +203,14 @@ export function buildPipelineSpecForGraph(graph: PipelineGraph, code: ReadonlyMa
       ? {
           inputDefinitions: {
             parameters: Object.fromEntries(
-              graph.parameters.map((p) => [p.name, { parameterType: PARAMETER_TYPES[p.type], defaultValue: p.default, isOptional: true }]),
+              graph.parameters.map((p) => [
+                p.name,
+                {
+                  parameterType: PARAMETER_TYPES[p.type],
+                  defaultValue: p.default,
+                  isOptional: true,
+                },
+              ]),
             ),
           },
         }
@@ -189,21 +227,40 @@ export function buildPipelineSpecForGraph(graph: PipelineGraph, code: ReadonlyMa
     sdkVersion: `cellflow-${CELLFLOW_VERSION}`,
   };
   return Object.keys(platformExecutors).length > 0
-    ? { pipelineSpec, platformSpec: { platforms: { kubernetes: { deploymentSpec: { executors: platformExecutors } } } } }
+    ? {
+        pipelineSpec,
+        platformSpec: {
+          platforms: { kubernetes: { deploymentSpec: { executors: platformExecutors } } },
+        },
+      }
     : { pipelineSpec };
 }
 
 /** The IR as KFP's compiler writes it: a header comment, the PipelineSpec, then the PlatformSpec. */
-export function buildPipelineYamlForGraph(graph: PipelineGraph, code: ReadonlyMap<number, string>): string {
+export function buildPipelineYamlForGraph(
+  graph: PipelineGraph,
+  code: ReadonlyMap<number, string>,
+): string {
   const docs = buildPipelineSpecForGraph(graph, code);
   const header = [
     '# PIPELINE DEFINITION',
     `# Name: ${graph.pipeline.name}`,
-    ...(graph.pipeline.description !== '' ? [`# Description: ${graph.pipeline.description.replace(/\n/g, ' ')}`] : []),
-    ...(graph.parameters.length > 0 ? ['# Inputs:', ...graph.parameters.map((p) => `#    ${p.name}: ${p.type} [Default: ${JSON.stringify(p.default)}]`)] : []),
+    ...(graph.pipeline.description !== ''
+      ? [`# Description: ${graph.pipeline.description.replace(/\n/g, ' ')}`]
+      : []),
+    ...(graph.parameters.length > 0
+      ? [
+          '# Inputs:',
+          ...graph.parameters.map(
+            (p) => `#    ${p.name}: ${p.type} [Default: ${JSON.stringify(p.default)}]`,
+          ),
+        ]
+      : []),
     `# Generated by Cellflow ${CELLFLOW_VERSION}`,
   ].join('\n');
   const opts = { lineWidth: 0, aliasDuplicateObjects: false } as const;
   const body = stringify(docs.pipelineSpec, opts);
-  return docs.platformSpec !== undefined ? `${header}\n${body}---\n${stringify(docs.platformSpec, opts)}` : `${header}\n${body}`;
+  return docs.platformSpec !== undefined
+    ? `${header}\n${body}---\n${stringify(docs.platformSpec, opts)}`
+    : `${header}\n${body}`;
 }

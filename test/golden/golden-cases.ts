@@ -1,0 +1,46 @@
+/** The golden cases: every fixture notebook and what Cellflow must make of it. */
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildInspectJsonForGraph, compile } from '@cellflow/core';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const goldenDir = join(repoRoot, 'test/golden');
+const fixtureDirs = [
+  { dir: join(repoRoot, 'test/fixtures/notebooks'), prefix: '' },
+  { dir: join(repoRoot, 'examples'), prefix: 'example-' },
+  { dir: join(repoRoot, '../shared/fixtures/kale'), prefix: 'kale-' },
+];
+
+export interface GoldenCase {
+  readonly name: string;
+  readonly notebookPath: string;
+}
+
+export interface GoldenOutput {
+  readonly inspectJson: string;
+  /** Null when the notebook has errors (nothing is compiled). */
+  readonly pipelineYaml: string | null;
+}
+
+export function goldenCases(): GoldenCase[] {
+  return fixtureDirs.flatMap(({ dir, prefix }) => {
+    let files: string[];
+    try {
+      files = readdirSync(dir).filter((f) => f.endsWith('.ipynb'));
+    } catch {
+      return [];
+    }
+    return files
+      .sort()
+      .map((f) => ({ name: `${prefix}${basename(f, '.ipynb')}`, notebookPath: join(dir, f) }));
+  });
+}
+
+export function goldenOutput(c: GoldenCase): GoldenOutput {
+  const result = compile(readFileSync(c.notebookPath), { fileName: basename(c.notebookPath) });
+  return {
+    inspectJson: `${JSON.stringify(buildInspectJsonForGraph(result.graph, result.diagnostics), null, 2)}\n`,
+    pipelineYaml: result.yaml ?? null,
+  };
+}
