@@ -142,6 +142,7 @@ export function buildPipelineGraph(
   const { blocks, diagnostics: blockDiagnostics } = readBlocks(notebook);
   diagnostics.push(...blockDiagnostics);
   const code = new Map<number, string>();
+  const magicEnv = new Map<number, readonly { name: string; value: string }[]>();
   const cellSource = (i: number): string => notebook.cells[i]?.source ?? '';
 
   const plain = (cell: number): string => {
@@ -158,6 +159,7 @@ export function buildPipelineGraph(
       });
     }
     code.set(cell, converted.code);
+    magicEnv.set(cell, converted.env);
     return converted.code;
   };
 
@@ -480,6 +482,15 @@ export function buildPipelineGraph(
   }
 
   const image = settings.image ?? options.defaultImage ?? DEFAULT_IMAGE;
+  // `%env` in a step changes its process; later steps run in new processes and get it explicitly.
+  const inheritedEnv = new Map<StepDraft, Record<string, string>>();
+  let envSoFar: Record<string, string> = {};
+  for (const d of drafts) {
+    inheritedEnv.set(d, envSoFar);
+    envSoFar = { ...envSoFar };
+    for (const c of d.block.cells)
+      for (const e of magicEnv.get(c) ?? []) envSoFar[e.name] = e.value;
+  }
   const steps: PipelineStep[] = drafts.map((d) => {
     const sortedAfter = [...d.after].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
     const inputs = [...d.inputs.keys()].sort();
@@ -509,7 +520,7 @@ export function buildPipelineGraph(
       resources: resourcesOf(d.tags),
       labels: d.tags.labels,
       annotations: d.tags.annotations,
-      env: d.tags.env,
+      env: { ...inheritedEnv.get(d), ...d.tags.env },
       secrets: d.tags.secrets,
       retries: d.tags.retries ?? 0,
       timeoutSeconds: d.tags.timeout !== undefined ? durationToSeconds(d.tags.timeout) : null,

@@ -15,6 +15,8 @@ export interface MagicNote {
 export interface PlainPython {
   readonly code: string;
   readonly notes: readonly MagicNote[];
+  /** `%env NAME=VALUE` lines: process state that later steps (new processes) must also get. */
+  readonly env: readonly { readonly name: string; readonly value: string }[];
 }
 
 /** Line magics that only change the interactive session; in a pipeline step they do nothing. */
@@ -127,6 +129,7 @@ function tripleQuoteToggles(line: string): number {
 export function toPlainPython(source: string): PlainPython {
   const lines = source.split('\n');
   const notes: MagicNote[] = [];
+  const env: { name: string; value: string }[] = [];
   const first = lines.findIndex((l) => l.trim() !== '');
   const firstLine = first >= 0 ? lines[first]!.trim() : '';
 
@@ -144,18 +147,19 @@ export function toPlainPython(source: string): PlainPython {
       return {
         code: [...head, `# %%${magic} ${args}`.trimEnd(), rest.code].join('\n'),
         notes: restNotes,
+        env: rest.env,
       };
     }
     if (SHELL_CELL_MAGICS.has(magic)) {
       const shell = magic === 'script' || magic === 'system' ? args.split(/\s+/)[0] || 'sh' : magic;
       const call = `__cellflow__.shell(${pyString(body)}, shell=${pyString(shell)})`;
-      return { code: [...head, call, ...padding(lines.length - first - 1)].join('\n'), notes };
+      return { code: [...head, call, ...padding(lines.length - first - 1)].join('\n'), notes, env };
     }
     if (magic === 'writefile') {
       const append = /(^|\s)(-a|--append)(\s|$)/.test(args);
       const path = args.replace(/(^|\s)(-a|--append)(\s|$)/, ' ').trim();
       const call = `__cellflow__.write_file(${pyString(path)}, ${pyString(body + '\n')}, append=${append ? 'True' : 'False'})`;
-      return { code: [...head, call, ...padding(lines.length - first - 1)].join('\n'), notes };
+      return { code: [...head, call, ...padding(lines.length - first - 1)].join('\n'), notes, env };
     }
     const display = DISPLAY_CELL_MAGICS.has(magic);
     notes.push({
@@ -166,7 +170,7 @@ export function toPlainPython(source: string): PlainPython {
         ? `\`%%${magic}\` only displays its content; the cell does nothing in a pipeline step.`
         : `Cell magic \`%%${magic}\` cannot run in a pipeline step; the cell is skipped. Fix: rewrite it as Python, or tag the cell \`skip\`.`,
     });
-    return { code: lines.map((l) => (l.trim() === '' ? l : `# ${l}`)).join('\n'), notes };
+    return { code: lines.map((l) => (l.trim() === '' ? l : `# ${l}`)).join('\n'), notes, env };
   }
 
   let inTripleQuote = false;
@@ -199,6 +203,7 @@ export function toPlainPython(source: string): PlainPython {
         case 'env': {
           const kv = /^([A-Za-z_]\w*)\s*[= ]\s*(.*)$/.exec(rest);
           if (kv === null) return `${indent}pass  # ${body}`;
+          env.push({ name: kv[1]!, value: kv[2]! });
           return `${indent}__cellflow__.set_env(${pyString(kv[1]!)}, ${pyString(kv[2]!)})`;
         }
         case 'cd':
@@ -222,5 +227,5 @@ export function toPlainPython(source: string): PlainPython {
     }
     return line;
   });
-  return { code: out.join('\n'), notes };
+  return { code: out.join('\n'), notes, env };
 }

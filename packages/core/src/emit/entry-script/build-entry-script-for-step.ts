@@ -7,7 +7,7 @@ import { RUNTIME_SOURCE } from './runtime-source.generated.js';
 
 /** A Python string literal for `text`: a readable raw triple-quoted string when safe, else escaped. */
 export function pythonStringLiteral(text: string): string {
-  if (!text.includes("'''") && !text.endsWith('\\') && !/[\r\u2028\u2029]/.test(text))
+  if (!text.includes("'''") && !/['\\]$/.test(text) && !/[\r\u2028\u2029]/.test(text))
     return `r'''${text}'''`;
   return JSON.stringify(text);
 }

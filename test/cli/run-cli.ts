@@ -1,0 +1,27 @@
+/** Runs the built `cellflow` command as a user would (`npm test` builds it first). */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { repoRoot } from '../golden/golden-cases.js';
+
+export interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export function runCli(
+  args: readonly string[],
+  options: { cwd?: string; input?: string } = {},
+): CliRun {
+  const result = spawnSync(
+    process.execPath,
+    [join(repoRoot, 'packages/cli/bin/cellflow.js'), ...args],
+    {
+      cwd: options.cwd ?? repoRoot,
+      encoding: 'utf8',
+      input: options.input ?? '',
+      timeout: 120_000,
+    },
+  );
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
