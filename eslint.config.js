@@ -10,7 +10,7 @@ export default tseslint.config(
       '**/*.js',
       '**/*.cjs',
       '**/*.mjs',
-      'test/golden/**',
+      'test/golden/*/**',
     ],
   },
   js.configs.recommended,
