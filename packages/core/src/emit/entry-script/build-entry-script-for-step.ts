@@ -22,6 +22,8 @@ function cellList(cells: readonly number[], code: ReadonlyMap<number, string>): 
   return `[\n${cells.map((c) => `        (${c}, ${pythonStringLiteral(code.get(c) ?? '')}),`).join('\n')}\n    ]`;
 }
 
+const RUNTIME_LITERAL = pythonStringLiteral(RUNTIME_SOURCE);
+
 export function buildEntryScriptForStep(
   graph: PipelineGraph,
   step: PipelineStep,
@@ -36,7 +38,7 @@ export function buildEntryScriptForStep(
     'import types',
     '',
     `__cellflow__ = types.ModuleType("__cellflow__")`,
-    `exec(compile(${pythonStringLiteral(RUNTIME_SOURCE)}, "<cellflow runtime>", "exec"), __cellflow__.__dict__)`,
+    `exec(compile(${RUNTIME_LITERAL}, "<cellflow runtime>", "exec"), __cellflow__.__dict__)`,
     'sys.modules["__cellflow__"] = __cellflow__',
     'del sys, types',
     'raise SystemExit(__cellflow__.main(',
