@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { analyzeNotebook, compile, type PipelineStep } from '@cellflow/core';
+
+function nb(cells: [string[], string][], metadata: Record<string, unknown> = {}): string {
+  return JSON.stringify({
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata,
+    cells: cells.map(([tags, source]) => ({
+      cell_type: 'code',
+      metadata: { tags },
+      source,
+      outputs: [],
+      execution_count: null,
+    })),
+  });
+}
+
+function steps(text: string): Record<string, PipelineStep> {
+  const r = analyzeNotebook(text);
+  return Object.fromEntries((r.graph?.steps ?? []).map((s) => [s.name, s]));
+}
+
+describe('pipeline graph', () => {
+  it('loads each variable from the nearest earlier producer, and a change in place makes a new producer', () => {
+    const s = steps(
+      nb([
+        [['step:a'], 'x = [1]\ny = 2'],
+        [['step:b'], 'x.append(y)'],
+        [['step:c'], 'y = 5'],
+        [['step:d'], 'z = len(x) + y'],
+      ]),
+    );
+    assert.deepEqual(s.d?.inputSources, { x: 'b', y: 'c' });
+    assert.deepEqual(s.a?.outputs, ['x', 'y']);
+    assert.deepEqual(s.b?.outputs, ['x']);
+    assert.deepEqual(s.d?.after, ['b', 'c']);
+  });
+
+  it('merges neighbouring cells with the same step tag and lets untagged cells join the step above', () => {
+    const s = steps(
+      nb([
+        [['step:a'], 'x = 1'],
+        [['step:a'], 'y = x'],
+        [[], 'w = y'],
+        [['step:b'], 'print(w)'],
+      ]),
+    );
+    assert.deepEqual(s.a?.cells, [0, 1, 2]);
+    assert.deepEqual(s.b?.inputs, ['w']);
+  });
+
+  it('the metrics cell is reported by the last step before it, which loads what it lacks', () => {
+    const r = analyzeNotebook(
+      nb([
+        [['pipeline-parameters'], 'rate = 0.1'],
+        [['step:train'], 'acc = 0.9'],
+        [['step:other'], 'note = "x"'],
+        [['pipeline-metrics'], 'print(acc)\nprint(rate)'],
+      ]),
+    );
+    const other = r.graph?.steps.find((s) => s.name === 'other');
+    assert.deepEqual(other?.metrics, ['acc', 'rate']);
+    assert.deepEqual(other?.inputs, ['acc']);
+    assert.deepEqual(other?.parameters, ['rate']);
+  });
+
+  it('typed parameters, including negative numbers, lists and dicts', () => {
+    const r = analyzeNotebook(
+      nb([
+        [['parameters'], 'a = -3\nb = 2.5e-3\nc = "s"\nd = False\ne = [1, "x"]\nf = {"k": 1}'],
+        [['step:s'], 'print(a, b, c, d, e, f)'],
+      ]),
+    );
+    assert.deepEqual(
+      r.graph?.parameters.map((p) => [p.name, p.type, p.default]),
+      [
+        ['a', 'int', -3],
+        ['b', 'float', 0.0025],
+        ['c', 'str', 's'],
+        ['d', 'bool', false],
+        ['e', 'list', [1, 'x']],
+        ['f', 'dict', { k: 1 }],
+      ],
+    );
+  });
+
+  it('notebook defaults: Cellflow metadata over Kale metadata, cell tags over both', () => {
+    const r = analyzeNotebook(
+      nb([[['step:a', 'cpu:2'], 'x = 1']], {
+        kubeflow_notebook: {
+          pipeline_name: 'kale-name',
+          docker_image: 'kale:img',
+          steps_defaults: ['label:from:kale', 'cpu:1'],
+        },
+        cellflow: { name: 'Our Name!', image: 'ours:img', stepDefaults: ['memory:2Gi'] },
+      }),
+    );
+    assert.equal(r.graph?.pipeline.name, 'our-name');
+    const a = r.graph?.steps[0];
+    assert.equal(a?.image, 'ours:img');
+    assert.deepEqual(a?.labels, { from: 'kale' });
+    assert.deepEqual([a?.resources.cpu, a?.resources.memory], ['2', '2Gi']);
+  });
+
+  it('untagged code above the first step is reported and left out', () => {
+    const r = analyzeNotebook(
+      nb([
+        [[], 'setup = 1'],
+        [['step:a'], 'x = setup'],
+      ]),
+    );
+    assert.deepEqual(
+      r.diagnostics.map((d) => d.code),
+      ['untagged-cell', 'defined-in-skipped-cell'],
+    );
+  });
+
+  it('offers tag fixes the editors can apply', () => {
+    const r = analyzeNotebook(
+      nb([
+        [['step:a'], 'x = 1'],
+        [['step:b'], 'y = 2'],
+        [['step:a', 'label:k:v'], 'z = 3'],
+      ]),
+    );
+    const dup = r.diagnostics.find((d) => d.code === 'duplicate-step');
+    assert.deepEqual(dup?.fix?.tags, { cell: 2, tags: ['step:a_2', 'label:k:v'] });
+    const bad = analyzeNotebook(nb([[['step:Train Model'], 'x = 1']])).diagnostics[0];
+    assert.deepEqual(bad?.fix?.tags, { cell: 0, tags: ['step:train_model'] });
+  });
+
+  it('compiles nothing when there are errors', () => {
+    const r = compile(nb([[['step:a'], 'x = y']]));
+    assert.equal(r.yaml, undefined);
+    assert.equal(r.pipeline, undefined);
+    assert.equal(r.diagnostics[0]?.code, 'undefined-name');
+  });
+});
