@@ -42,7 +42,9 @@ function kfpRegistry(): FileRegistry {
   if (!existsSync(out)) {
     mkdirSync(cacheDir, { recursive: true });
     const tmp = `${out}.${process.pid}.tmp`;
-    execFileSync(join(repoRoot, 'node_modules/.bin/buf'), ['build', protoDir, '-o', tmp], {
+    // buf's platform package is used directly: the registry lacks the meta-package's other platforms.
+    const buf = join(repoRoot, 'node_modules/@bufbuild/buf-linux-x64/bin/buf');
+    execFileSync(buf, ['build', protoDir, '-o', tmp], {
       stdio: 'pipe',
     });
     renameSync(tmp, out);
