@@ -49,6 +49,8 @@ interface StepDraft {
   readonly block: Block;
   readonly name: string;
   readonly analysis: CodeAnalysis;
+  /** Names the step binds anywhere (for quick look-ups). */
+  readonly written: ReadonlySet<string>;
   readonly tags: CellTags;
   readonly after: Set<string>;
   readonly inputs: Map<string, string>;
@@ -277,7 +279,7 @@ export function buildPipelineGraph(
   const connect = (draft: StepDraft, site: NameSite, what: string, starHere: boolean): void => {
     const source = resolve(site.name);
     if (source === undefined) {
-      const boundHere = draft.analysis.writes.some((w) => w.name === site.name);
+      const boundHere = draft.written.has(site.name);
       if (!boundHere && !starVisible && !starHere) undefinedName(draft, site, what);
       return;
     }
@@ -379,6 +381,7 @@ export function buildPipelineGraph(
           block,
           name: block.name,
           analysis,
+          written: new Set(analysis.writes.map((w) => w.name)),
           tags: mergeTags([settingsDefaults, ...block.tags]),
           after: new Set(),
           inputs: new Map(),
@@ -418,11 +421,12 @@ export function buildPipelineGraph(
           if (s?.kind === 'step' || s?.kind === 'parameter')
             current.set(m.name, { kind: 'step', step: draft, cell: m.cell });
         }
+        const mutationCell = new Map(analysis.mutations.map((m) => [m.name, m.cell]));
         for (const w of analysis.writes)
           current.set(w.name, {
             kind: 'step',
             step: draft,
-            cell: lastSiteCell(analysis, w.name, w.cell),
+            cell: Math.max(w.cell, mutationCell.get(w.name) ?? -1),
           });
         for (const d of analysis.deletes)
           current.set(d.name, { kind: 'deleted', step: draft, cell: d.cell });
@@ -496,7 +500,7 @@ export function buildPipelineGraph(
     const inputs = [...d.inputs.keys()].sort();
     const outputs = [...d.outputs.keys()].sort();
     for (const s of d.tags.serve) {
-      if (!d.analysis.writes.some((w) => w.name === s) && !d.inputs.has(s)) {
+      if (!d.written.has(s) && !d.inputs.has(s)) {
         diagnostics.push({
           severity: 'error',
           code: 'unknown-serve-variable',
@@ -555,14 +559,6 @@ export function buildPipelineGraph(
     code,
     diagnostics,
   };
-}
-
-/** The last cell of the step that binds or changes `name`, for "produced by cell N" messages. */
-function lastSiteCell(analysis: CodeAnalysis, name: string, fallback: number): number {
-  let cell = fallback;
-  for (const s of [...analysis.writes, ...analysis.mutations])
-    if (s.name === name && s.cell > cell) cell = s.cell;
-  return cell;
 }
 
 /** Analysis of cells outside the pipeline, only to know what they define; their problems are not reported. */
