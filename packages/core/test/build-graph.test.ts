@@ -117,6 +117,22 @@ describe('pipeline graph', () => {
     );
   });
 
+  it('untagged imports above the first step: offers to tag them, and the prelude wins over skipped cells', () => {
+    const r = analyzeNotebook(
+      nb([
+        [[], 'import json'],
+        [['imports'], 'import json'],
+        [['step:a'], 'x = json.dumps(1)'],
+        [['skip'], 'import json'],
+        [['step:b'], 'y = json.loads(x)'],
+      ]),
+    );
+    assert.deepEqual(
+      r.diagnostics.map((d) => [d.code, d.fix?.tags]),
+      [['untagged-cell', { cell: 0, tags: ['imports'] }]],
+    );
+  });
+
   it('offers tag fixes the editors can apply', () => {
     const r = analyzeNotebook(
       nb([

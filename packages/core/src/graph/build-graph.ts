@@ -256,8 +256,13 @@ export function buildPipelineGraph(
         laterDefinitions.set(w.name, { step: b.name, cell: w.cell });
   }
 
-  const resolve = (name: string): Source | undefined =>
-    current.get(name) ?? (preludeNames.has(name) ? { kind: 'prelude' } : undefined);
+  /** The nearest producer; names the prelude also defines are always there (it runs in every step). */
+  const resolve = (name: string): Source | undefined => {
+    const source = current.get(name);
+    if (preludeNames.has(name) && (source === undefined || source.kind === 'skipped'))
+      return { kind: 'prelude' };
+    return source;
+  };
 
   const undefinedName = (draft: StepDraft | null, site: NameSite, what: string): void => {
     const later = laterDefinitions.get(site.name);
@@ -340,6 +345,8 @@ export function buildPipelineGraph(
       case 'untagged': {
         const analysis = analyseQuietly(block.cells, plain);
         for (const w of analysis.writes) current.set(w.name, { kind: 'skipped', cell: w.cell });
+        if (block.kind === 'untagged')
+          diagnostics.push(untaggedCellDiagnostic(block.cells[0]!, analysis));
         continue;
       }
       case 'metrics': {
@@ -558,6 +565,24 @@ export function buildPipelineGraph(
     },
     code,
     diagnostics,
+  };
+}
+
+/** Code above the first step with no tag: offer to make it the imports cell when that is all it does. */
+function untaggedCellDiagnostic(cell: number, analysis: CodeAnalysis): Diagnostic {
+  const onlyImports =
+    analysis.writes.length > 0 && analysis.imports.length === analysis.writes.length;
+  return {
+    severity: 'warning',
+    code: 'untagged-cell',
+    cell,
+    line: null,
+    message: onlyImports
+      ? `Cell ${cell} imports modules but has no tag and no step above it, so steps do not get its imports. Fix: tag it \`imports\`.`
+      : `Cell ${cell} has no tag and no step above it, so it is not part of the pipeline. Fix: tag it \`step:NAME\` (or \`imports\`, \`functions\`, \`skip\`).`,
+    ...(onlyImports
+      ? { fix: { title: 'Tag the cell `imports`', tags: { cell, tags: ['imports'] } } }
+      : {}),
   };
 }
 

@@ -60,17 +60,9 @@ export function readBlocks(notebook: Notebook): { blocks: Block[]; diagnostics: 
     if (role.kind === 'continue') {
       if (current === null) {
         if (!isBlank(cell.source)) {
+          // Reported by the graph builder, which knows whether the code only imports.
           current = { kind: 'untagged', name: '', cells: [cell.index], tags: [tags] };
           blocks.push(current);
-          diagnostics.push({
-            severity: 'warning',
-            code: 'untagged-cell',
-            cell: cell.index,
-            line: null,
-            message:
-              `Cell ${cell.index} has no tag and no step above it, so it is not part of the pipeline. ` +
-              'Fix: tag it `step:NAME` (or `imports`, `functions`, `skip`).',
-          });
         }
         continue;
       }
