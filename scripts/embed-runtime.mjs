@@ -1,10 +1,28 @@
-// Embeds the step runtime (Python) into core as a string, so core stays free of I/O.
-// Run after editing packages/core/src/emit/entry-script/runtime.py: `npm run embed-runtime`.
+// Embeds Python sources into TypeScript modules as strings: the step runtime into core (so core
+// stays free of I/O) and the step host into backend (so `dist/` needs no extra files).
+// Run after editing either .py file: `npm run embed-runtime`.
 import { readFileSync, writeFileSync } from 'node:fs';
 
-const dir = new URL('../packages/core/src/emit/entry-script/', import.meta.url);
-const source = readFileSync(new URL('runtime.py', dir), 'utf8');
-const out =
-  '// Generated from runtime.py by scripts/embed-runtime.mjs; do not edit.\n' +
-  `export const RUNTIME_SOURCE = ${JSON.stringify(source)};\n`;
-writeFileSync(new URL('runtime-source.generated.ts', dir), out);
+const EMBEDDED = [
+  [
+    '../packages/core/src/emit/entry-script/',
+    'runtime.py',
+    'runtime-source.generated.ts',
+    'RUNTIME_SOURCE',
+  ],
+  [
+    '../packages/backend/src/local/',
+    'step-host.py',
+    'step-host-source.generated.ts',
+    'STEP_HOST_SOURCE',
+  ],
+];
+
+for (const [folder, python, generated, name] of EMBEDDED) {
+  const dir = new URL(folder, import.meta.url);
+  const source = readFileSync(new URL(python, dir), 'utf8');
+  const out =
+    `// Generated from ${python} by scripts/embed-runtime.mjs; do not edit.\n` +
+    `export const ${name} = ${JSON.stringify(source)};\n`;
+  writeFileSync(new URL(generated, dir), out);
+}

@@ -2,12 +2,16 @@ import { Command, CommanderError } from 'commander';
 import { processContext, type CliContext } from './cli-context.js';
 import { registerCompileCommand } from './commands/compile-command.js';
 import { registerInspectCommand } from './commands/inspect-command.js';
+import { registerRunCommand } from './commands/run-command.js';
+import { registerRunsCommand } from './commands/runs-command.js';
 import { CliError } from './notebook-file.js';
 
 /** Every command, registered from one table. */
 const COMMANDS: readonly ((program: Command, ctx: CliContext) => void)[] = [
   registerCompileCommand,
   registerInspectCommand,
+  registerRunCommand,
+  registerRunsCommand,
 ];
 
 export async function main(

@@ -1,0 +1,308 @@
+/**
+ * `LocalBackend`: runs compiled pipelines on this machine, each step a Python process running the
+ * same entry script a cluster would, with history under `<workspace>/.cellflow/`.
+ */
+import { availableParallelism, totalmem } from 'node:os';
+import { writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import type { CompiledPipeline } from '@cellflow/core';
+import {
+  BackendError,
+  type Backend,
+  type Capacity,
+  type Endpoint,
+  type EndpointRef,
+  type RunFilter,
+  type RunOptions,
+  type RunRef,
+  type RunSummary,
+  type StudyEvent,
+  type StudyRef,
+} from '../backend.js';
+import { resolveRunParameters } from '../parameters.js';
+import { isTerminalRunState, isTerminalStepState, type RunEvent } from '../run-events.js';
+import { followLines } from './follow-file.js';
+import { detectGpus, findUnmetGpuRequests, type GpuInventory } from './gpu-capacity.js';
+import { LocalRun } from './local-run.js';
+import { findPythonInterpreter, type PythonInterpreter } from './python-interpreter.js';
+import { RunStore, type RunRecord } from './run-store.js';
+import { StepCache } from './step-cache.js';
+import { STEP_HOST_SOURCE } from './step-host-source.generated.js';
+
+export interface LocalBackendOptions {
+  /** Folder whose `.cellflow/` holds run history and the cache (default: the current directory). */
+  readonly workspace?: string;
+  /** Python interpreter for the steps (default: discovered, see `findPythonInterpreter`). */
+  readonly python?: string;
+  /** Steps running at once (default: the machine's cores). */
+  readonly concurrency?: number;
+  /** The `nvidia-smi` to ask for GPUs (default: the one on PATH). */
+  readonly nvidiaSmi?: string;
+  /**
+   * Fork steps from a warm interpreter that imported the pipeline's libraries once (default true).
+   * false: a fresh interpreter per step.
+   */
+  readonly warm?: boolean;
+  /** Environment the steps inherit (default: this process's). */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function notSupported(what: string): BackendError {
+  return new BackendError('not-supported', `${what} is not yet supported by the local backend.`);
+}
+
+export class LocalBackend implements Backend {
+  readonly workspace: string;
+  private readonly store: RunStore;
+  private readonly cache: StepCache;
+  private readonly active = new Map<string, LocalRun>();
+  private interpreter: Promise<PythonInterpreter> | null = null;
+  private inventory: Promise<GpuInventory> | null = null;
+
+  constructor(private readonly options: LocalBackendOptions = {}) {
+    this.workspace = resolve(options.workspace ?? process.cwd());
+    this.store = new RunStore(this.workspace);
+    this.cache = new StepCache(this.store.cacheDir, (run, step, v) =>
+      this.store.outputPath(run, step, v),
+    );
+  }
+
+  /** The interpreter steps run with (found once). Rejects with a `BackendError` saying how to fix it. */
+  python(): Promise<PythonInterpreter> {
+    this.interpreter ??= findPythonInterpreter(
+      this.options.python,
+      this.options.env ?? process.env,
+    );
+    this.interpreter.catch(() => (this.interpreter = null));
+    return this.interpreter;
+  }
+
+  private gpus(): Promise<GpuInventory> {
+    this.inventory ??= detectGpus(this.options.nvidiaSmi, this.options.env ?? process.env);
+    return this.inventory;
+  }
+
+  async capacity(): Promise<Capacity> {
+    const inventory = await this.gpus();
+    return {
+      gpus: inventory.gpus,
+      cpus: availableParallelism(),
+      memoryBytes: totalmem(),
+      gpuSource: inventory.source,
+    };
+  }
+
+  async submit(pipeline: CompiledPipeline, opts: RunOptions = {}): Promise<RunRef> {
+    const { graph } = pipeline;
+    const parameters = resolveRunParameters(graph, opts.parameters);
+    const concurrency = opts.concurrency ?? this.options.concurrency ?? availableParallelism();
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new BackendError(
+        'bad-parameter',
+        `Concurrency must be a whole number of at least 1, not ${concurrency}.`,
+      );
+    }
+    const inventory = await this.gpus();
+    const unmet = findUnmetGpuRequests(graph, inventory);
+    if (unmet.length > 0 && opts.cpuOnly !== true) {
+      throw new BackendError(
+        'gpu-unavailable',
+        `Not started: ${unmet.join(' ')} Fix: run it where those GPUs exist (a cluster), or pass --cpu-only to run those steps without GPUs.`,
+      );
+    }
+    const python = await this.python();
+    const notebookPath = opts.notebookPath !== undefined ? resolve(opts.notebookPath) : null;
+    const cwd = notebookPath !== null ? dirname(notebookPath) : this.workspace;
+    const id = await this.store.createRun(graph.pipeline.name);
+    const runDir = this.store.runDir(id);
+    const host = join(runDir, 'step-host.py');
+    await writeFile(host, STEP_HOST_SOURCE);
+    await writeFile(join(runDir, 'pipeline.json'), `${JSON.stringify(graph, null, 2)}\n`);
+    const base = this.options.env ?? process.env;
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(base)) if (v !== undefined) env[k] = v;
+    env.PYTHONPATH = env.PYTHONPATH ? `${cwd}:${env.PYTHONPATH}` : cwd;
+    env.CELLFLOW_RUN_ID = id;
+    const record: RunRecord = {
+      version: 1,
+      id,
+      pipeline: graph.pipeline.name,
+      notebookPath,
+      createdAt: new Date().toISOString(),
+      startedAt: null,
+      finishedAt: null,
+      durationMs: null,
+      state: 'queued',
+      parameters,
+      metrics: {},
+      options: {
+        cache: opts.cache !== false,
+        concurrency,
+        cpuOnly: opts.cpuOnly === true,
+        python: python.path,
+        pythonVersion: python.version,
+        cwd,
+      },
+      runnerPid: process.pid,
+      steps: graph.steps.map((s) => ({
+        name: s.name,
+        state: 'queued',
+        attempts: 0,
+        maxAttempts: 1 + s.retries,
+        startedAt: null,
+        finishedAt: null,
+        durationMs: null,
+        outputs: {},
+      })),
+    };
+    const run = new LocalRun({
+      record,
+      pipeline,
+      store: this.store,
+      cache: this.cache,
+      python,
+      host,
+      gpus: inventory,
+      env,
+      warm: this.options.warm !== false,
+    });
+    this.active.set(id, run);
+    run.start();
+    return { id, pipeline: graph.pipeline.name };
+  }
+
+  async *watch(ref: RunRef): AsyncIterable<RunEvent> {
+    const run = this.active.get(ref.id);
+    if (run === undefined) {
+      if ((await this.store.readRun(ref.id)) === null) throw this.runNotFound(ref);
+      yield* await this.store.readEvents(ref.id);
+      return;
+    }
+    let next = 0;
+    for (;;) {
+      while (next < run.events.length) {
+        const event = run.events[next++]!;
+        yield event;
+        if (event.type === 'run' && isTerminalRunState(event.state)) return;
+      }
+      await new Promise<void>((resolve) => {
+        const off = run.subscribe(() => {
+          off();
+          resolve();
+        });
+      });
+    }
+  }
+
+  async *logs(ref: RunRef, step: string): AsyncIterable<string> {
+    const run = this.active.get(ref.id);
+    const record = run === undefined ? await this.store.readRun(ref.id) : null;
+    if (run === undefined && record === null) throw this.runNotFound(ref);
+    const known =
+      run !== undefined
+        ? run.stepState(step) !== undefined
+        : record!.steps.some((s) => s.name === step);
+    if (!known) throw new BackendError('step-not-found', `Run ${ref.id} has no step \`${step}\`.`);
+    const isDone = (): boolean => {
+      if (run === undefined || run.isDone) return true;
+      const s = run.stepState(step)!;
+      return isTerminalStepState(s.state) && !(s.state === 'failed' && s.attempts < s.maxAttempts);
+    };
+    yield* followLines(
+      this.store.logPath(ref.id, step),
+      isDone,
+      run !== undefined ? (l) => run.subscribe(l) : undefined,
+    );
+  }
+
+  async cancel(ref: RunRef): Promise<void> {
+    const run = this.active.get(ref.id);
+    if (run !== undefined) return run.cancel();
+    if ((await this.store.readRun(ref.id)) === null) throw this.runNotFound(ref);
+  }
+
+  /** Cancels every run this backend is running (for a host that is shutting down). */
+  async dispose(): Promise<void> {
+    await Promise.all([...this.active.values()].map((r) => r.cancel()));
+  }
+
+  async listRuns(filter: RunFilter = {}): Promise<RunSummary[]> {
+    const records = await Promise.all(
+      (await this.store.listRunIds()).map((id) => this.store.readRun(id)),
+    );
+    const summaries = records
+      .filter(
+        (r): r is RunRecord =>
+          r !== null && (filter.pipeline === undefined || r.pipeline === filter.pipeline),
+      )
+      .map((r) => this.summarize(r))
+      .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+    return filter.limit !== undefined ? summaries.slice(0, filter.limit) : summaries;
+  }
+
+  private summarize(r: RunRecord): RunSummary {
+    const interrupted =
+      !isTerminalRunState(r.state) && !this.active.has(r.id) && !isAlive(r.runnerPid);
+    return {
+      id: r.id,
+      pipeline: r.pipeline,
+      state: interrupted ? 'cancelled' : r.state,
+      notebookPath: r.notebookPath,
+      createdAt: r.createdAt,
+      startedAt: r.startedAt,
+      finishedAt: r.finishedAt,
+      durationMs: r.durationMs,
+      parameters: r.parameters,
+      metrics: r.metrics,
+      steps: r.steps.map((s) => ({
+        name: s.name,
+        state: interrupted && !isTerminalStepState(s.state) ? 'cancelled' : s.state,
+        attempts: s.attempts,
+        startedAt: s.startedAt,
+        finishedAt: s.finishedAt,
+        durationMs: s.durationMs,
+        ...(s.cachedFrom !== undefined ? { cachedFrom: s.cachedFrom } : {}),
+        ...(s.failure !== undefined ? { failure: s.failure } : {}),
+        ...(s.metrics !== undefined ? { metrics: s.metrics } : {}),
+      })),
+      ...(interrupted
+        ? {
+            reason: `Interrupted: the process that ran it (pid ${r.runnerPid}) ended before the run finished.`,
+          }
+        : r.reason !== undefined
+          ? { reason: r.reason }
+          : {}),
+    };
+  }
+
+  private runNotFound(ref: RunRef): BackendError {
+    return new BackendError('run-not-found', `No run ${ref.id} under ${this.store.runsDir}.`);
+  }
+
+  tune(): Promise<StudyRef> {
+    return Promise.reject(notSupported('Tuning (`tune`)'));
+  }
+
+  // eslint-disable-next-line require-yield
+  async *watchStudy(): AsyncIterable<StudyEvent> {
+    await Promise.resolve();
+    throw notSupported('Tuning (`watchStudy`)');
+  }
+
+  serve(): Promise<EndpointRef> {
+    return Promise.reject(notSupported('Serving (`serve`)'));
+  }
+
+  listEndpoints(): Promise<Endpoint[]> {
+    return Promise.resolve([]);
+  }
+}

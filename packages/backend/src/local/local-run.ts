@@ -1,0 +1,416 @@
+/**
+ * One run on this machine: schedules the steps in dependency order (independent ones in parallel),
+ * reuses cached steps, retries, cancels, and reports every state change as a `RunEvent` that is
+ * also persisted (run.json + events.jsonl).
+ */
+import { appendFile, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CompiledPipeline, PipelineStep } from '@cellflow/core';
+import { formatParameterForScript } from '../parameters.js';
+import { isTerminalStepState, type RunEvent, type StepStateEvent } from '../run-events.js';
+import type { GpuInventory } from './gpu-capacity.js';
+import { GpuPool } from './gpu-capacity.js';
+import type { PythonInterpreter } from './python-interpreter.js';
+import type { RunRecord, RunStore, StepRecord } from './run-store.js';
+import { SlotPool } from './slot-pool.js';
+import { runStepAttempt } from './step-attempt.js';
+import { hashOutputFolder, stepCacheKey, type StepCache } from './step-cache.js';
+import { FreshLauncher, type StepLauncher } from './step-process.js';
+import { WarmLauncher } from './warm-launcher.js';
+
+export interface LocalRunSetup {
+  readonly record: RunRecord;
+  readonly pipeline: CompiledPipeline;
+  readonly store: RunStore;
+  readonly cache: StepCache;
+  readonly python: PythonInterpreter;
+  /** Path of the run's step-host.py. */
+  readonly host: string;
+  readonly gpus: GpuInventory;
+  /** Environment shared by every step (PYTHONPATH, CELLFLOW_RUN_ID, ...). */
+  readonly env: Readonly<Record<string, string>>;
+  /** Fork steps from a warm interpreter (false: a fresh interpreter per step). */
+  readonly warm: boolean;
+}
+
+const now = (): string => new Date().toISOString();
+
+export class LocalRun {
+  readonly events: RunEvent[] = [];
+  readonly finished: Promise<void>;
+  private finish!: () => void;
+  private readonly listeners = new Set<() => void>();
+  private readonly record: RunRecord;
+  private readonly steps: Map<string, StepRecord>;
+  private readonly started = new Set<string>();
+  private readonly stops = new Map<string, () => void>();
+  private readonly pool: SlotPool;
+  private readonly fresh: FreshLauncher;
+  private warmLauncher: WarmLauncher | null = null;
+  private cancelling = false;
+  private cancelled!: () => void;
+  private readonly cancelSignal = new Promise<void>((resolve) => (this.cancelled = resolve));
+  private inflight = 0;
+  private done = false;
+
+  constructor(private readonly setup: LocalRunSetup) {
+    this.record = setup.record;
+    this.steps = new Map(this.record.steps.map((s) => [s.name, s]));
+    this.pool = new SlotPool(this.record.options.concurrency, new GpuPool(setup.gpus));
+    this.fresh = new FreshLauncher(setup.python.path, setup.host);
+    this.finished = new Promise((resolve) => (this.finish = resolve));
+  }
+
+  get id(): string {
+    return this.record.id;
+  }
+
+  get isDone(): boolean {
+    return this.done;
+  }
+
+  stepState(step: string): StepRecord | undefined {
+    return this.steps.get(step);
+  }
+
+  /** Calls `listener` after every new event; returns the unsubscribe function. */
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  start(): void {
+    this.record.state = 'running';
+    this.record.startedAt = now();
+    this.emitRun();
+    for (const s of this.record.steps) this.emitStep(s);
+    this.pump();
+  }
+
+  async cancel(): Promise<void> {
+    if (!this.done && !this.cancelling) {
+      this.cancelling = true;
+      this.cancelled();
+      for (const stop of this.stops.values()) stop();
+      this.pump();
+    }
+    await this.finished;
+  }
+
+  // ---- events ----------------------------------------------------------------------------------
+
+  private push(event: RunEvent): void {
+    this.events.push(event);
+    void this.setup.store.appendEvent(event);
+    void this.setup.store.saveRun(this.record);
+    for (const l of this.listeners) l();
+  }
+
+  private emitRun(): void {
+    const r = this.record;
+    this.push({
+      type: 'run',
+      runId: r.id,
+      seq: this.events.length,
+      time: now(),
+      state: r.state,
+      startedAt: r.startedAt,
+      finishedAt: r.finishedAt,
+      durationMs: r.durationMs,
+      metrics: { ...r.metrics },
+      ...(r.reason !== undefined ? { reason: r.reason } : {}),
+    });
+  }
+
+  private emitStep(s: StepRecord, extra: Partial<StepStateEvent> = {}): void {
+    this.push({
+      type: 'step',
+      runId: this.record.id,
+      seq: this.events.length,
+      time: now(),
+      step: s.name,
+      state: s.state,
+      attempt: s.state === 'queued' ? 0 : s.attempts,
+      maxAttempts: s.maxAttempts,
+      startedAt: s.startedAt,
+      finishedAt: s.finishedAt,
+      durationMs: s.durationMs,
+      ...(s.failure !== undefined && s.state === 'failed' ? { failure: s.failure } : {}),
+      ...(s.cachedFrom !== undefined && s.state === 'cached' ? { cachedFrom: s.cachedFrom } : {}),
+      ...(s.reason !== undefined && s.state === 'cancelled' ? { reason: s.reason } : {}),
+      ...(s.metrics !== undefined && (s.state === 'succeeded' || s.state === 'cached')
+        ? { metrics: s.metrics }
+        : {}),
+      ...extra,
+    });
+  }
+
+  private end(
+    s: StepRecord,
+    state: 'succeeded' | 'failed' | 'cached' | 'cancelled',
+    extra: Partial<StepStateEvent> = {},
+  ): void {
+    s.state = state;
+    s.finishedAt = now();
+    s.startedAt ??= s.finishedAt;
+    s.durationMs = Date.parse(s.finishedAt) - Date.parse(s.startedAt);
+    if (s.metrics !== undefined && (state === 'succeeded' || state === 'cached'))
+      Object.assign(this.record.metrics, s.metrics);
+    this.emitStep(s, extra);
+  }
+
+  // ---- scheduling ------------------------------------------------------------------------------
+
+  /** Starts every step whose dependencies are done; cancels those whose dependencies failed. */
+  private pump(): void {
+    if (this.done) return;
+    for (const step of this.setup.pipeline.graph.steps) {
+      const s = this.steps.get(step.name)!;
+      if (s.state !== 'queued' || this.started.has(step.name)) continue;
+      const deps = step.after.map((d) => this.steps.get(d)!);
+      const broken = deps.find((d) => d.state === 'failed' || d.state === 'cancelled');
+      if (this.cancelling) {
+        s.reason = 'The run was cancelled before this step started.';
+        this.end(s, 'cancelled');
+      } else if (broken !== undefined) {
+        s.reason = `Not run: step \`${broken.name}\` ${broken.state === 'failed' ? 'failed' : 'did not run'}.`;
+        this.end(s, 'cancelled');
+      } else if (deps.every((d) => d.state === 'succeeded' || d.state === 'cached')) {
+        this.started.add(step.name);
+        this.inflight++;
+        void this.runStep(step, s)
+          .catch((error: unknown) => this.internalFailure(s, error))
+          .finally(() => {
+            this.inflight--;
+            this.pump();
+          });
+      }
+    }
+    if (this.inflight === 0 && this.record.steps.every((s) => isTerminalStepState(s.state))) {
+      this.done = true;
+      void this.complete();
+    }
+  }
+
+  private internalFailure(s: StepRecord, error: unknown): void {
+    if (isTerminalStepState(s.state)) return;
+    s.failure = {
+      kind: 'internal',
+      cell: null,
+      line: null,
+      message: `Cellflow could not run step \`${s.name}\`: ${error instanceof Error ? error.message : String(error)}`,
+    };
+    this.end(s, 'failed');
+  }
+
+  private async complete(): Promise<void> {
+    await this.warmLauncher?.close();
+    const r = this.record;
+    const failed = r.steps.filter((s) => s.state === 'failed').map((s) => `\`${s.name}\``);
+    r.state = this.cancelling ? 'cancelled' : failed.length > 0 ? 'failed' : 'succeeded';
+    if (r.state === 'cancelled') r.reason = 'Cancelled by the user.';
+    if (r.state === 'failed')
+      r.reason = `Step${failed.length > 1 ? 's' : ''} ${failed.join(', ')} failed.`;
+    r.finishedAt = now();
+    r.durationMs = Date.parse(r.finishedAt) - Date.parse(r.startedAt ?? r.createdAt);
+    this.emitRun();
+    await this.setup.store.flush(r.id);
+    this.finish();
+  }
+
+  // ---- one step --------------------------------------------------------------------------------
+
+  private launcherFor(step: PipelineStep): StepLauncher {
+    if (!this.setup.warm || Object.keys(step.env).length > 0) return this.fresh;
+    if (this.warmLauncher === null) {
+      const { graph, code } = this.setup.pipeline;
+      const cells = [...graph.preludeCells, ...graph.steps.flatMap((s) => s.cells)].map(
+        (c) => code.get(c) ?? '',
+      );
+      this.warmLauncher = new WarmLauncher({
+        python: this.setup.python.path,
+        host: this.setup.host,
+        env: this.setup.env,
+        cwd: this.record.options.cwd,
+        cells,
+        logPath: join(this.setup.store.runDir(this.record.id), 'warm-interpreter.log'),
+      });
+    }
+    return this.warmLauncher.alive ? this.warmLauncher : this.fresh;
+  }
+
+  private cacheKeyFor(step: PipelineStep, script: string): string | undefined {
+    const inputs: Record<string, string> = {};
+    for (const v of step.inputs) {
+      const hash = this.steps.get(step.inputSources[v] ?? '')?.outputs[v]?.hash;
+      if (hash === undefined) return undefined;
+      inputs[v] = hash;
+    }
+    const parameters = Object.fromEntries(
+      step.parameters.map((p) => [p, formatParameterForScript(this.record.parameters[p] ?? '')]),
+    );
+    const { path, version } = this.setup.python;
+    return stepCacheKey({
+      script,
+      image: step.image,
+      env: step.env,
+      parameters,
+      inputs,
+      python: { path, version },
+    });
+  }
+
+  private async reuseCached(step: PipelineStep, s: StepRecord, key: string): Promise<boolean> {
+    const { cache, store } = this.setup;
+    const entry = await cache.lookup(key);
+    if (entry === null || this.cancelling) return false;
+    await cache.materialize(entry, this.record.id, step.name);
+    const from = store.stepDir(entry.runId, entry.step);
+    const to = store.stepDir(this.record.id, step.name);
+    let log = '';
+    try {
+      log = await readFile(join(from, 'log.txt'), 'utf8');
+    } catch {
+      // the earlier log is gone; the outputs are what matter
+    }
+    await writeFile(
+      join(to, 'log.txt'),
+      `[cellflow] cached: same code, inputs and parameters as step \`${entry.step}\` of run ${entry.runId}; its outputs are reused. Its log:\n${log}`,
+    );
+    for (const file of ['result.json', 'metrics.json'])
+      await copyFile(join(from, file), join(to, file)).catch(() => undefined);
+    s.outputs = { ...entry.outputs };
+    s.metrics = entry.metrics;
+    s.cachedFrom = entry.runId;
+    this.end(s, 'cached');
+    return true;
+  }
+
+  private async runStep(step: PipelineStep, s: StepRecord): Promise<void> {
+    const { store, pipeline } = this.setup;
+    const id = this.record.id;
+    const dir = store.stepDir(id, step.name);
+    const script = pipeline.scripts.get(step.name) ?? '';
+    await mkdir(join(dir, 'outputs'), { recursive: true });
+    await writeFile(join(dir, 'step.py'), script);
+    const key = this.cacheKeyFor(step, script);
+    if (key !== undefined) s.cacheKey = key;
+    if (
+      key !== undefined &&
+      this.record.options.cache &&
+      step.cache &&
+      (await this.reuseCached(step, s, key))
+    )
+      return;
+
+    const args: string[] = [];
+    for (const p of step.parameters)
+      args.push('--param', `${p}=${formatParameterForScript(this.record.parameters[p] ?? '')}`);
+    for (const v of step.inputs)
+      args.push('--input', `${v}=${store.outputPath(id, step.inputSources[v] ?? '', v)}`);
+    for (const v of step.outputs)
+      args.push('--output', `${v}=${store.outputPath(id, step.name, v)}`);
+    args.push('--metrics-file', join(dir, 'metrics.json'), '--result', join(dir, 'result.json'));
+    const wantGpu = this.record.options.cpuOnly ? null : step.resources.gpu;
+
+    for (let attempt = 1; attempt <= s.maxAttempts; attempt++) {
+      const slot = this.pool.acquire(wantGpu);
+      const gpus = await Promise.race([slot.granted, this.cancelSignal.then(() => null)]);
+      if (gpus === null) {
+        if (!slot.withdraw()) this.pool.release(await slot.granted);
+        s.reason = 'The run was cancelled before this step started.';
+        this.end(s, 'cancelled');
+        return;
+      }
+      await rm(join(dir, 'result.json'), { force: true });
+      await rm(join(dir, 'outputs'), { recursive: true, force: true });
+      await mkdir(join(dir, 'outputs'));
+      const logPath = join(dir, 'log.txt');
+      if (attempt > 1)
+        await appendFile(logPath, `[cellflow] attempt ${attempt} of ${s.maxAttempts}\n`);
+      if (step.resources.gpu !== null && wantGpu === null) {
+        await appendFile(
+          logPath,
+          `[cellflow] running without GPUs (--cpu-only); the step asks for ${step.resources.gpu.count}.\n`,
+        );
+      }
+      s.attempts = attempt;
+      s.startedAt ??= now();
+      s.gpus = gpus;
+      s.state = 'running';
+      this.emitStep(s, gpus.length > 0 ? { gpus } : {});
+      const env = {
+        ...this.setup.env,
+        ...step.env,
+        CELLFLOW_STEP: step.name,
+        CELLFLOW_ATTEMPT: String(attempt),
+        CUDA_VISIBLE_DEVICES: gpus.join(','),
+      };
+      const outcome = await runStepAttempt(
+        step.name,
+        this.launcherFor(step),
+        { script: join(dir, 'step.py'), args, cwd: this.record.options.cwd, env, logPath },
+        join(dir, 'result.json'),
+        step.timeoutSeconds,
+        {
+          started: (stop) => {
+            this.stops.set(step.name, stop);
+            if (this.cancelling) stop();
+          },
+        },
+      );
+      this.stops.delete(step.name);
+      if (outcome.failure === null) {
+        await this.succeed(step, s, outcome.result?.metrics ?? {}).finally(() =>
+          this.pool.release(gpus),
+        );
+        return;
+      }
+      this.pool.release(gpus);
+      if (this.cancelling) {
+        s.reason = 'Cancelled by the user while running.';
+        return this.end(s, 'cancelled');
+      }
+      s.failure = outcome.failure;
+      const retrying = attempt < s.maxAttempts;
+      if (!retrying) return this.end(s, 'failed');
+      s.state = 'failed';
+      this.emitStep(s, { retrying: true });
+    }
+  }
+
+  private async succeed(
+    step: PipelineStep,
+    s: StepRecord,
+    metrics: Readonly<Record<string, number | string>>,
+  ): Promise<void> {
+    const { store, cache } = this.setup;
+    for (const v of step.outputs) {
+      const folder = store.outputPath(this.record.id, step.name, v);
+      let format = 'unknown';
+      try {
+        format = (
+          JSON.parse(await readFile(join(folder, 'cellflow-value.json'), 'utf8')) as {
+            format: string;
+          }
+        ).format;
+      } catch {
+        // a folder without its format file still hashes; loading it will say what is wrong
+      }
+      s.outputs[v] = { format, ...(await hashOutputFolder(folder)) };
+    }
+    s.metrics = { ...metrics };
+    delete s.failure;
+    if (s.cacheKey !== undefined) {
+      await cache.store({
+        key: s.cacheKey,
+        runId: this.record.id,
+        step: step.name,
+        createdAt: now(),
+        outputs: s.outputs,
+        metrics: s.metrics,
+      });
+    }
+    this.end(s, 'succeeded');
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * Content-hash caching of steps. A step's key hashes everything that decides its outputs: its entry
+ * script (its cells and the prelude), the hashes of the outputs it loads, the values of the
+ * parameters it reads, its image and environment, and the interpreter. Same key: the outputs of the
+ * earlier run are reused (hard-linked into the new run, so history stays self-contained).
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { copyFile, link, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import type { MetricValues } from '../run-events.js';
+import { writeFileAtomic, type OutputRecord } from './run-store.js';
+
+export interface StepKeyParts {
+  readonly script: string;
+  readonly image: string;
+  readonly env: Readonly<Record<string, string>>;
+  /** Parameter values as handed to `--param`. */
+  readonly parameters: Readonly<Record<string, string>>;
+  /** Hash of every loaded variable (`OutputRecord.hash` of its producer). */
+  readonly inputs: Readonly<Record<string, string>>;
+  readonly python: { readonly path: string; readonly version: string };
+}
+
+export interface CacheEntry {
+  readonly key: string;
+  readonly runId: string;
+  readonly step: string;
+  readonly createdAt: string;
+  readonly outputs: Readonly<Record<string, OutputRecord>>;
+  readonly metrics: MetricValues;
+}
+
+const KEY_VERSION = 1;
+
+function sortedObject<T>(o: Readonly<Record<string, T>>): Record<string, T> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+export function stepCacheKey(parts: StepKeyParts): string {
+  const canonical = JSON.stringify({
+    v: KEY_VERSION,
+    script: parts.script,
+    image: parts.image,
+    env: sortedObject(parts.env),
+    parameters: sortedObject(parts.parameters),
+    inputs: sortedObject(parts.inputs),
+    python: parts.python,
+  });
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)))
+    .sort();
+}
+
+/** sha256 over the folder's file names and contents (a marshalled variable is a folder). */
+export async function hashOutputFolder(dir: string): Promise<{ hash: string; bytes: number }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for (const file of await filesUnder(dir)) {
+    const size = (await stat(join(dir, file))).size;
+    bytes += size;
+    hash.update(`${file}\0${size}\0`);
+    for await (const chunk of createReadStream(join(dir, file))) hash.update(chunk as Buffer);
+  }
+  return { hash: hash.digest('hex'), bytes };
+}
+
+export class StepCache {
+  constructor(
+    private readonly cacheDir: string,
+    /** Where a run's step outputs live: `(runId, step, variable) -> folder`. */
+    private readonly outputPath: (runId: string, step: string, variable: string) => string,
+  ) {}
+
+  private entryPath(key: string): string {
+    return join(this.cacheDir, `${key}.json`);
+  }
+
+  /** The entry for `key` whose outputs are still on disk, intact in size; null otherwise. */
+  async lookup(key: string): Promise<CacheEntry | null> {
+    let entry: CacheEntry;
+    try {
+      entry = JSON.parse(await readFile(this.entryPath(key), 'utf8')) as CacheEntry;
+    } catch {
+      return null;
+    }
+    for (const [variable, output] of Object.entries(entry.outputs)) {
+      try {
+        let bytes = 0;
+        const dir = this.outputPath(entry.runId, entry.step, variable);
+        for (const file of await filesUnder(dir)) bytes += (await stat(join(dir, file))).size;
+        if (bytes !== output.bytes) return null;
+      } catch {
+        await rm(this.entryPath(key), { force: true });
+        return null;
+      }
+    }
+    return entry;
+  }
+
+  async store(entry: CacheEntry): Promise<void> {
+    await mkdir(this.cacheDir, { recursive: true });
+    await writeFileAtomic(this.entryPath(entry.key), `${JSON.stringify(entry, null, 2)}\n`);
+  }
+
+  /** Puts the cached outputs where the new run's step would have written them (hard links, else copies). */
+  async materialize(entry: CacheEntry, runId: string, step: string): Promise<void> {
+    for (const variable of Object.keys(entry.outputs)) {
+      const from = this.outputPath(entry.runId, entry.step, variable);
+      const to = this.outputPath(runId, step, variable);
+      for (const file of await filesUnder(from)) {
+        const target = join(to, file);
+        await mkdir(join(target, '..'), { recursive: true });
+        try {
+          await link(join(from, file), target);
+        } catch {
+          await copyFile(join(from, file), target);
+        }
+      }
+    }
+  }
+}

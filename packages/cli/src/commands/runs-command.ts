@@ -1,0 +1,79 @@
+import { LocalBackend, type RunSummary } from '@cellflow/backend';
+import { InvalidArgumentError, type Command } from 'commander';
+import type { CliContext } from '../cli-context.js';
+import { formatDuration, formatMetrics } from '../run-format.js';
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError('expected a whole number of at least 1.');
+  return n;
+}
+
+function describeSteps(run: RunSummary): string {
+  const failed = run.steps.filter((s) => s.state === 'failed').map((s) => s.name);
+  if (failed.length > 0) return `failed: ${failed.join(', ')}`;
+  const cached = run.steps.filter((s) => s.state === 'cached').length;
+  const ran = run.steps.filter((s) => s.state === 'succeeded').length;
+  return cached > 0 ? `${ran} ran, ${cached} cached` : `${ran}/${run.steps.length} ran`;
+}
+
+function localTime(iso: string): string {
+  const d = new Date(iso);
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/** Left-aligned columns, as wide as their widest cell. */
+function table(rows: readonly (readonly string[])[]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) =>
+    r
+      .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+export function registerRunsCommand(program: Command, ctx: CliContext): void {
+  program
+    .command('runs')
+    .description('List past and current local runs, newest first: status, duration, metrics.')
+    .option('--json', 'print the runs as JSON (every step, parameter and metric)')
+    .option('--pipeline <name>', 'only runs of this pipeline')
+    .option('--limit <n>', 'at most this many runs', positiveInteger)
+    .option('--workspace <dir>', 'folder whose .cellflow/ keeps run history (default: .)')
+    .action(
+      async (opts: { json?: boolean; pipeline?: string; limit?: number; workspace?: string }) => {
+        const backend = new LocalBackend(
+          opts.workspace !== undefined ? { workspace: opts.workspace } : {},
+        );
+        const runs = await backend.listRuns({
+          ...(opts.pipeline !== undefined ? { pipeline: opts.pipeline } : {}),
+          ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
+        });
+        if (opts.json === true) {
+          ctx.out(JSON.stringify(runs, null, 2));
+          return;
+        }
+        if (runs.length === 0) {
+          ctx.out(
+            `No runs yet under ${backend.workspace}/.cellflow/runs. Start one with \`cellflow run NOTEBOOK.ipynb\`.`,
+          );
+          return;
+        }
+        const rows = [['RUN', 'STATUS', 'STARTED', 'DURATION', 'STEPS', 'METRICS']];
+        for (const r of runs) {
+          rows.push([
+            r.id,
+            r.state,
+            localTime(r.startedAt ?? r.createdAt),
+            formatDuration(r.durationMs),
+            describeSteps(r),
+            formatMetrics(r.metrics),
+          ]);
+        }
+        for (const line of table(rows)) ctx.out(line);
+      },
+    );
+}
