@@ -26,3 +26,4 @@ export {
   type InspectJson,
 } from './inspect/build-inspect-json-for-graph.js';
 export * from './compile.js';
+export { checkGpuRequests, describeGpuPool, type GpuPool } from './graph/check-gpu-capacity.js';
