@@ -71,9 +71,7 @@ export class LocalBackend implements Backend {
   constructor(private readonly options: LocalBackendOptions = {}) {
     this.workspace = resolve(options.workspace ?? process.cwd());
     this.store = new RunStore(this.workspace);
-    this.cache = new StepCache(this.store.cacheDir, (run, step, v) =>
-      this.store.outputPath(run, step, v),
-    );
+    this.cache = new StepCache(this.store.cacheDir, (run, step) => this.store.stepDir(run, step));
   }
 
   /** The interpreter steps run with (found once). Rejects with a `BackendError` saying how to fix it. */

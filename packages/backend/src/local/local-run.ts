@@ -3,7 +3,7 @@
  * reuses cached steps, retries, cancels, and reports every state change as a `RunEvent` that is
  * also persisted (run.json + events.jsonl).
  */
-import { appendFile, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CompiledPipeline, PipelineStep } from '@cellflow/core';
 import { formatParameterForScript } from '../parameters.js';
@@ -15,8 +15,7 @@ import type { RunRecord, RunStore, StepRecord } from './run-store.js';
 import { SlotPool } from './slot-pool.js';
 import { runStepAttempt } from './step-attempt.js';
 import { hashOutputFolder, stepCacheKey, type StepCache } from './step-cache.js';
-import { FreshLauncher, type StepLauncher } from './step-process.js';
-import { WarmLauncher } from './warm-launcher.js';
+import { RunLaunchers } from './run-launchers.js';
 
 export interface LocalRunSetup {
   readonly record: RunRecord;
@@ -45,8 +44,7 @@ export class LocalRun {
   private readonly started = new Set<string>();
   private readonly stops = new Map<string, () => void>();
   private readonly pool: SlotPool;
-  private readonly fresh: FreshLauncher;
-  private warmLauncher: WarmLauncher | null = null;
+  private readonly launchers: RunLaunchers;
   private cancelling = false;
   private cancelled!: () => void;
   private readonly cancelSignal = new Promise<void>((resolve) => (this.cancelled = resolve));
@@ -57,7 +55,18 @@ export class LocalRun {
     this.record = setup.record;
     this.steps = new Map(this.record.steps.map((s) => [s.name, s]));
     this.pool = new SlotPool(this.record.options.concurrency, new GpuPool(setup.gpus));
-    this.fresh = new FreshLauncher(setup.python.path, setup.host);
+    const { graph, code } = setup.pipeline;
+    this.launchers = new RunLaunchers({
+      python: setup.python.path,
+      host: setup.host,
+      env: setup.env,
+      cwd: this.record.options.cwd,
+      cells: [...graph.preludeCells, ...graph.steps.flatMap((x) => x.cells)].map(
+        (c) => code.get(c) ?? '',
+      ),
+      logPath: join(setup.store.runDir(this.record.id), 'step-host.log'),
+      warm: setup.warm,
+    });
     this.finished = new Promise((resolve) => (this.finish = resolve));
   }
 
@@ -204,7 +213,7 @@ export class LocalRun {
   }
 
   private async complete(): Promise<void> {
-    await this.warmLauncher?.close();
+    await this.launchers.close();
     const r = this.record;
     const failed = r.steps.filter((s) => s.state === 'failed').map((s) => `\`${s.name}\``);
     r.state = this.cancelling ? 'cancelled' : failed.length > 0 ? 'failed' : 'succeeded';
@@ -219,25 +228,6 @@ export class LocalRun {
   }
 
   // ---- one step --------------------------------------------------------------------------------
-
-  private launcherFor(step: PipelineStep): StepLauncher {
-    if (!this.setup.warm || Object.keys(step.env).length > 0) return this.fresh;
-    if (this.warmLauncher === null) {
-      const { graph, code } = this.setup.pipeline;
-      const cells = [...graph.preludeCells, ...graph.steps.flatMap((s) => s.cells)].map(
-        (c) => code.get(c) ?? '',
-      );
-      this.warmLauncher = new WarmLauncher({
-        python: this.setup.python.path,
-        host: this.setup.host,
-        env: this.setup.env,
-        cwd: this.record.options.cwd,
-        cells,
-        logPath: join(this.setup.store.runDir(this.record.id), 'warm-interpreter.log'),
-      });
-    }
-    return this.warmLauncher.alive ? this.warmLauncher : this.fresh;
-  }
 
   private cacheKeyFor(step: PipelineStep, script: string): string | undefined {
     const inputs: Record<string, string> = {};
@@ -261,24 +251,9 @@ export class LocalRun {
   }
 
   private async reuseCached(step: PipelineStep, s: StepRecord, key: string): Promise<boolean> {
-    const { cache, store } = this.setup;
-    const entry = await cache.lookup(key);
+    const entry = await this.setup.cache.lookup(key);
     if (entry === null || this.cancelling) return false;
-    await cache.materialize(entry, this.record.id, step.name);
-    const from = store.stepDir(entry.runId, entry.step);
-    const to = store.stepDir(this.record.id, step.name);
-    let log = '';
-    try {
-      log = await readFile(join(from, 'log.txt'), 'utf8');
-    } catch {
-      // the earlier log is gone; the outputs are what matter
-    }
-    await writeFile(
-      join(to, 'log.txt'),
-      `[cellflow] cached: same code, inputs and parameters as step \`${entry.step}\` of run ${entry.runId}; its outputs are reused. Its log:\n${log}`,
-    );
-    for (const file of ['result.json', 'metrics.json'])
-      await copyFile(join(from, file), join(to, file)).catch(() => undefined);
+    await this.setup.cache.materialize(entry, this.record.id, step.name);
     s.outputs = { ...entry.outputs };
     s.metrics = entry.metrics;
     s.cachedFrom = entry.runId;
@@ -346,10 +321,11 @@ export class LocalRun {
         CELLFLOW_ATTEMPT: String(attempt),
         CUDA_VISIBLE_DEVICES: gpus.join(','),
       };
+      const { launcher, fresh } = this.launchers.for(step);
       const outcome = await runStepAttempt(
         step.name,
-        this.launcherFor(step),
-        { script: join(dir, 'step.py'), args, cwd: this.record.options.cwd, env, logPath },
+        launcher,
+        { script: join(dir, 'step.py'), args, cwd: this.record.options.cwd, env, logPath, fresh },
         join(dir, 'result.json'),
         step.timeoutSeconds,
         {

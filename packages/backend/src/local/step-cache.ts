@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, link, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { MetricValues } from '../run-events.js';
 import { writeFileAtomic, type OutputRecord } from './run-store.js';
@@ -74,9 +74,13 @@ export async function hashOutputFolder(dir: string): Promise<{ hash: string; byt
 export class StepCache {
   constructor(
     private readonly cacheDir: string,
-    /** Where a run's step outputs live: `(runId, step, variable) -> folder`. */
-    private readonly outputPath: (runId: string, step: string, variable: string) => string,
+    /** A run's step folder: `(runId, step) -> folder` holding log.txt, result.json, outputs/. */
+    private readonly stepDir: (runId: string, step: string) => string,
   ) {}
+
+  private outputPath(runId: string, step: string, variable: string): string {
+    return join(this.stepDir(runId, step), 'outputs', variable);
+  }
 
   private entryPath(key: string): string {
     return join(this.cacheDir, `${key}.json`);
@@ -109,18 +113,36 @@ export class StepCache {
     await writeFileAtomic(this.entryPath(entry.key), `${JSON.stringify(entry, null, 2)}\n`);
   }
 
-  /** Puts the cached outputs where the new run's step would have written them (hard links, else copies). */
+  /**
+   * Gives the new run's step what the cached one left: its outputs (hard links, else copies),
+   * result and metrics, and its log after a line saying where it came from.
+   */
   async materialize(entry: CacheEntry, runId: string, step: string): Promise<void> {
+    const from = this.stepDir(entry.runId, entry.step);
+    const to = this.stepDir(runId, step);
+    let log = '';
+    try {
+      log = await readFile(join(from, 'log.txt'), 'utf8');
+    } catch {
+      // the earlier log is gone; the outputs are what matter
+    }
+    await writeFile(
+      join(to, 'log.txt'),
+      `[cellflow] cached: same code, inputs and parameters as step \`${entry.step}\` of run ${entry.runId}; its outputs are reused. Its log:\n${log}`,
+    );
+    for (const file of ['result.json', 'metrics.json']) {
+      await copyFile(join(from, file), join(to, file)).catch(() => undefined);
+    }
     for (const variable of Object.keys(entry.outputs)) {
-      const from = this.outputPath(entry.runId, entry.step, variable);
-      const to = this.outputPath(runId, step, variable);
-      for (const file of await filesUnder(from)) {
-        const target = join(to, file);
+      const source = this.outputPath(entry.runId, entry.step, variable);
+      const outputs = this.outputPath(runId, step, variable);
+      for (const file of await filesUnder(source)) {
+        const target = join(outputs, file);
         await mkdir(join(target, '..'), { recursive: true });
         try {
-          await link(join(from, file), target);
+          await link(join(source, file), target);
         } catch {
-          await copyFile(join(from, file), target);
+          await copyFile(join(source, file), target);
         }
       }
     }

@@ -1,7 +1,8 @@
 /**
- * Steps as forks of one warm interpreter that imported the pipeline's libraries once (see
- * `step-host.py`). Each fork runs the unchanged entry script as `__main__`, in its own
- * process group, with its own argv, cwd, environment and log file.
+ * Steps through the run's supervisor (`step-host.py --serve`): every step process is its child, in
+ * its own process group, and nothing it started outlives the run, even when this process dies.
+ * A step runs in a fork of the warm supervisor (the pipeline's libraries already imported), or,
+ * with `fresh`, in a new interpreter exec'd from the fork.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
@@ -30,14 +31,14 @@ export const NOT_PRELOADED = [
   'antigravity',
 ];
 
-export interface WarmLauncherOptions {
+export interface StepHostOptions {
   readonly python: string;
   /** Path of the step host (`step-host.py`) written for the run. */
   readonly host: string;
   /** The interpreter's environment and working directory; forks start from them. */
   readonly env: Readonly<Record<string, string>>;
   readonly cwd: string;
-  /** Cell code of the pipeline: its imports are what gets loaded ahead. */
+  /** Cell code of the pipeline: its imports are what gets loaded ahead (none: nothing is). */
   readonly cells: readonly string[];
   /** The interpreter's own stderr (import warnings, crashes) goes here. */
   readonly logPath: string;
@@ -56,7 +57,7 @@ interface Message {
   readonly ms?: number;
 }
 
-export class WarmLauncher implements StepLauncher {
+export class StepHostLauncher implements StepLauncher {
   private readonly process: ChildProcess;
   private nextId = 1;
   private readonly launching = new Map<
@@ -70,7 +71,7 @@ export class WarmLauncher implements StepLauncher {
   /** Modules imported ahead, and how long that took; set once ready. */
   preloaded: { modules: readonly string[]; ms: number } | null = null;
 
-  constructor(options: WarmLauncherOptions) {
+  constructor(options: StepHostOptions) {
     const log = openSync(options.logPath, 'a');
     try {
       this.process = spawn(options.python, ['-u', options.host, '--serve'], {
@@ -84,11 +85,11 @@ export class WarmLauncher implements StepLauncher {
     }
     this.gone = new Promise((resolve) => {
       this.process.once('exit', (code, signal) => {
-        this.die(`the warm interpreter exited (${signal ?? `code ${code}`})`);
+        this.die(`the step supervisor exited (${signal ?? `code ${code}`})`);
         resolve();
       });
       this.process.once('error', (error) => {
-        this.die(`the warm interpreter could not start: ${error.message}`);
+        this.die(`the step supervisor could not start: ${error.message}`);
         resolve();
       });
     });
@@ -165,6 +166,7 @@ export class WarmLauncher implements StepLauncher {
         cwd: spec.cwd,
         env: spec.env,
         log: spec.logPath,
+        fresh: spec.fresh,
       });
     });
   }
@@ -179,6 +181,6 @@ export class WarmLauncher implements StepLauncher {
       await this.gone;
       clearTimeout(timer);
     }
-    this.die('the warm interpreter was closed');
+    this.die('the step supervisor was closed');
   }
 }

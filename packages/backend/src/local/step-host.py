@@ -1,25 +1,29 @@
-# Cellflow step host: runs a step's entry script as `__main__`, alone or as a warm interpreter.
+# Cellflow step host: runs step entry scripts as `__main__`, alone or as a run's supervisor.
 #
-#   python3 -u -c SOURCE --run SCRIPT ARGS...   run one entry script, like `python3 -u SCRIPT ARGS`
-#   python3 -u -c SOURCE --serve                a warm interpreter (below)
+#   python3 -u step-host.py --run SCRIPT ARGS...   run one entry script, like `python3 -u SCRIPT ARGS`
+#   python3 -u step-host.py --serve                a run's supervisor (below)
 #
-# Both end a step the same way: wait for its threads, run its atexit hooks, drop its variables (so
-# files it left open are flushed and closed), flush output, and exit with its status. They skip
-# tearing down every imported library, which costs ~0.6 s after importing scikit-learn.
+# A step ends the same way in both: wait for its threads, run its atexit hooks, drop its variables
+# (so files it left open are flushed and closed), flush output, and exit with its status. Tearing
+# down every imported library is skipped: it costs ~0.6 s after importing scikit-learn.
 #
-# Warm interpreter. Importing scikit-learn takes a second or more, paid again by every fresh step
-# process. A warm interpreter imports the pipeline's libraries once and forks a process per step
-# (copy-on-write, milliseconds); the fork runs the very same entry script with the step's argv,
-# working directory, environment and log file, in its own process group.
+# Supervisor. One per run; every step process is its child, in its own process group, with the
+# step's argv, working directory, environment and log file. Closing its stdin (or the runner dying)
+# shuts it down: every remaining step process group and any orphaned descendant (the supervisor is
+# a child subreaper) is killed first, so nothing outlives the run.
+# It is also a warm interpreter: importing scikit-learn takes a second or more, paid again by every
+# fresh process, so the supervisor imports the pipeline's libraries once and a step runs in a fork
+# of it (copy-on-write, milliseconds), executing the very same entry script. A step launched with
+# "fresh" instead execs a new interpreter (`--run`) in the fork.
+#
 # Protocol (JSON lines). The first line on stdin is {"cells": [code, ...], "skip": [module, ...]};
 # the modules the cells import are loaded ahead, except `skip` and those beside the notebook. Then:
-#   in : {"op": "launch", "id": N, "script": PATH, "args": [...], "cwd": DIR, "env": {...}, "log": PATH}
+#   in : {"op": "launch", "id": N, "script": PATH, "args": [...], "cwd": DIR, "env": {...},
+#         "log": PATH, "fresh": BOOL}
 #   out: {"ready": true, "preloaded": [...], "failed": [...], "ms": N}
 #        {"launched": N, "pid": PID}        the step's process; also its process group
 #        {"failed": N, "message": TEXT}     could not start it
 #        {"exited": PID, "code": C, "signal": S}
-# Closing stdin shuts down: every remaining step process group and any orphaned descendant (this
-# process is a child subreaper) is killed first, so nothing outlives the run.
 
 import ast
 import atexit
@@ -34,6 +38,7 @@ import time
 import types
 
 PROTOCOL = -1
+HOST = os.path.abspath(__file__)
 children = {}
 
 
@@ -109,7 +114,8 @@ def reseed_after_fork():
 
 
 def child(job, wakeup):
-    """In the forked process: become the step's own process, then return to run the script."""
+    """In the forked process: become the step's own process, then exec a fresh interpreter or
+    return to run the script here."""
     os.setpgid(0, 0)
     signal.set_wakeup_fd(-1)
     for fd in (wakeup[0], wakeup[1], PROTOCOL):
@@ -128,6 +134,9 @@ def child(job, wakeup):
     os.chdir(job["cwd"])
     os.environ.clear()
     os.environ.update(job["env"])
+    if job.get("fresh"):
+        argv = [sys.executable, "-u", HOST, "--run", job["script"]] + list(job["args"])
+        os.execve(sys.executable, argv, dict(os.environ))
     reseed_after_fork()
     return job
 

@@ -1,9 +1,9 @@
 /**
  * Starting a step's Python process. Every step process leads its own process group, so the step
  * and everything it starts can be signalled at once and nothing is left behind.
- * Two launchers share this contract: a fresh interpreter per step, and forks of a warm interpreter
- * (`warm-launcher.ts`). Both run the entry script through the step host (`step-host.py`) with the
- * same argv, cwd, env and log file.
+ * Two launchers share this contract: the run's supervisor (`step-host-launcher.ts`, the default)
+ * and, as a fallback when it cannot start, a direct spawn here. Both run the entry script through
+ * the step host (`step-host.py`) with the same argv, cwd, env and log file.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
@@ -17,6 +17,11 @@ export interface StepLaunch {
   readonly env: Readonly<Record<string, string>>;
   /** stdout and stderr are appended here, interleaved as written. */
   readonly logPath: string;
+  /**
+   * Start a new interpreter for it instead of forking the warm one (steps whose environment
+   * differs from the run's: libraries read some variables when imported).
+   */
+  readonly fresh: boolean;
 }
 
 export interface StepExit {
@@ -48,7 +53,10 @@ export function signalProcessGroup(pgid: number, signal: NodeJS.Signals): boolea
   }
 }
 
-/** A new interpreter per step: `python3 -u step-host.py --run SCRIPT ARGS` (`-u`: logs stream as printed). */
+/**
+ * A new interpreter per step, spawned from here: `python3 -u step-host.py --run SCRIPT ARGS`
+ * (`-u`: logs stream as printed). The fallback when the supervisor is gone.
+ */
 export class FreshLauncher implements StepLauncher {
   constructor(
     private readonly python: string,
