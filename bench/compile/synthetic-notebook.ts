@@ -1,5 +1,5 @@
 /** A large, realistic tagged notebook: `steps` steps of `cellsPerStep` cells each. */
-export function syntheticNotebook(steps: number, cellsPerStep: number): string {
+export function syntheticNotebook(steps: number, cellsPerStep: number, variant = 0): string {
   const cells: unknown[] = [];
   const code = (source: string, tags: string[] = []): unknown => ({
     cell_type: 'code',
@@ -31,7 +31,9 @@ export function syntheticNotebook(steps: number, cellsPerStep: number): string {
       `checks_${s} = [x for x in (stats_${s}["mean"], ratio_${s}) if x == x]\nassert len(checks_${s}) >= 1, summary_${s}`,
     ];
     for (let c = 0; c < cellsPerStep; c++) {
-      cells.push(code(body[c % body.length]!, c === 0 ? [`step:step_${s}`] : []));
+      // `variant` makes every cell's text new, so no cached parse can be reused.
+      const text = `${body[c % body.length]!}\n# variant ${variant}`;
+      cells.push(code(text, c === 0 ? [`step:step_${s}`] : []));
     }
   }
   cells.push(code(`print(ratio_${steps - 1})`, ['pipeline-metrics']));

@@ -7,7 +7,7 @@
  * lambdas, classes and comprehensions (their own names never leak out).
  */
 import type { SyntaxNode } from '@lezer/common';
-import { parser } from '@lezer/python';
+import { parsePython } from './parse-python.js';
 import { PYTHON_BUILTINS } from './builtins.js';
 
 /** Where a name is used: cell index in the notebook and 1-based line in that cell. */
@@ -235,7 +235,7 @@ export class PythonAnalyzer {
     this.lineStarts = [0];
     for (let i = 0; i < code.length; i++)
       if (code.charCodeAt(i) === 10) this.lineStarts.push(i + 1);
-    const tree = parser.parse(code);
+    const tree = parsePython(code);
     this.collectSyntaxErrors(tree.topNode);
     this.statements(children(tree.topNode), this.definite);
   }

@@ -3,7 +3,7 @@
  * Anything else is a diagnostic naming the line, never a guess.
  */
 import type { SyntaxNode } from '@lezer/common';
-import { parser } from '@lezer/python';
+import { parsePython } from './parse-python.js';
 
 export type ParameterType = 'int' | 'float' | 'str' | 'bool' | 'list' | 'dict';
 export type ParameterValue =
@@ -154,7 +154,7 @@ export function readParameterAssignments(code: string): {
 } {
   const parameters: ParameterAssignment[] = [];
   const problems: LineProblem[] = [];
-  const top = parser.parse(code).topNode;
+  const top = parsePython(code).topNode;
   for (const stmt of children(top)) {
     if (stmt.name === 'Comment') continue;
     const line = lineOf(code, stmt.from);
@@ -198,7 +198,7 @@ export function readMetricPrints(code: string): {
 } {
   const metrics: MetricPrint[] = [];
   const problems: LineProblem[] = [];
-  const top = parser.parse(code).topNode;
+  const top = parsePython(code).topNode;
   for (const stmt of children(top)) {
     if (stmt.name === 'Comment') continue;
     const line = lineOf(code, stmt.from);

@@ -22,7 +22,8 @@ function cellList(cells: readonly number[], code: ReadonlyMap<number, string>): 
   return `[\n${cells.map((c) => `        (${c}, ${pythonStringLiteral(code.get(c) ?? '')}),`).join('\n')}\n    ]`;
 }
 
-const RUNTIME_LITERAL = pythonStringLiteral(RUNTIME_SOURCE);
+/** The runtime as it appears, identical, in every entry script. */
+export const RUNTIME_LITERAL = pythonStringLiteral(RUNTIME_SOURCE);
 
 export function buildEntryScriptForStep(
   graph: PipelineGraph,
