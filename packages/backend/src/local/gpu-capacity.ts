@@ -3,7 +3,12 @@
  * steps ask for before a run starts, and handed out to running steps (`CUDA_VISIBLE_DEVICES`).
  */
 import { execFile } from 'node:child_process';
-import type { GpuResources, PipelineGraph } from '@cellflow/core';
+import {
+  checkGpuRequests,
+  type GpuPool,
+  type GpuResources,
+  type PipelineGraph,
+} from '@cellflow/core';
 import type { GpuDevice } from '../backend.js';
 
 export interface GpuInventory {
@@ -27,6 +32,13 @@ function parseNvidiaSmi(stdout: string): GpuDevice[] {
   return gpus;
 }
 
+function describeGpus(gpus: readonly GpuDevice[]): string {
+  if (gpus.length === 0) return 'none (nvidia-smi lists no GPUs)';
+  const counts = new Map<string, number>();
+  for (const g of gpus) counts.set(g.name, (counts.get(g.name) ?? 0) + 1);
+  return `${[...counts].map(([name, n]) => `${n} × ${name}`).join(', ')} (nvidia-smi)`;
+}
+
 /** Runs `nvidia-smi`; honours a `CUDA_VISIBLE_DEVICES` the user already set (numeric indices). */
 export function detectGpus(
   nvidiaSmi = 'nvidia-smi',
@@ -43,8 +55,8 @@ export function detectGpus(
           resolve({
             gpus: [],
             source: missing
-              ? 'no NVIDIA GPUs (nvidia-smi not found)'
-              : `no GPUs (nvidia-smi failed: ${error.message.split('\n')[0]})`,
+              ? 'none (nvidia-smi not found)'
+              : `none (nvidia-smi failed: ${error.message.split('\n')[0]})`,
           });
           return;
         }
@@ -59,48 +71,52 @@ export function detectGpus(
           );
           gpus = gpus.filter((g) => allowed.has(g.index));
         }
-        resolve({ gpus, source: `nvidia-smi (${gpus.length} GPU${gpus.length === 1 ? '' : 's'})` });
+        resolve({ gpus, source: describeGpus(gpus) });
       },
     );
   });
 }
 
-/** `NVIDIA A100-SXM4-80GB` (driver) matches the node-label form `NVIDIA-A100-SXM4-80GB`. */
-function productMatches(device: GpuDevice, product: string | null): boolean {
-  if (product === null) return true;
-  const norm = (s: string): string => s.toLowerCase().replace(/[\s_]+/g, '-');
-  return norm(device.name) === norm(product) || norm(device.name).includes(norm(product));
+/** The node-label form of a driver's product name: `NVIDIA A100-SXM4-80GB` -> `NVIDIA-A100-SXM4-80GB`. */
+export function productLabel(device: GpuDevice): string {
+  return device.name.trim().replace(/\s+/g, '-');
 }
 
 function suitable(gpus: readonly GpuDevice[], want: GpuResources): GpuDevice[] {
-  if (want.resource !== 'nvidia.com/gpu') return [];
-  return gpus.filter((g) => g.vendor === 'nvidia' && productMatches(g, want.product));
+  const resource = (g: GpuDevice): string =>
+    g.vendor === 'amd' ? 'amd.com/gpu' : 'nvidia.com/gpu';
+  return gpus.filter(
+    (g) =>
+      resource(g) === want.resource && (want.product === null || productLabel(g) === want.product),
+  );
 }
 
-function describeWant(want: GpuResources): string {
-  const vendor = want.resource === 'amd.com/gpu' ? 'AMD ' : '';
-  return `${want.count} ${vendor}GPU${want.count === 1 ? '' : 's'}${want.product !== null ? ` (${want.product})` : ''}`;
+/** This machine as GPU pools (one per product), for core's `checkGpuRequests`. */
+export function gpuPoolsOf(inventory: GpuInventory): GpuPool[] {
+  const byProduct = new Map<string, GpuDevice[]>();
+  for (const g of inventory.gpus)
+    byProduct.set(productLabel(g), [...(byProduct.get(productLabel(g)) ?? []), g]);
+  return [...byProduct].map(([product, devices]) => ({
+    node: 'this machine',
+    resource: devices[0]!.vendor === 'amd' ? 'amd.com/gpu' : 'nvidia.com/gpu',
+    product,
+    allocatable: devices.length,
+    free: devices.length,
+  }));
 }
 
-/** One sentence per step that asks for more GPUs than this machine has. Empty when all fit. */
+/**
+ * Why this machine cannot run the graph's GPU steps, one message per step; empty when it can.
+ * Local runs use NVIDIA GPUs found by `nvidia-smi`.
+ */
 export function findUnmetGpuRequests(graph: PipelineGraph, inventory: GpuInventory): string[] {
-  const problems: string[] = [];
-  for (const step of graph.steps) {
-    const want = step.resources.gpu;
-    if (want === null) continue;
-    const have = suitable(inventory.gpus, want).length;
-    if (have >= want.count) continue;
-    const vendorNote =
-      want.resource === 'amd.com/gpu' ? ' AMD GPUs are not used by local runs yet.' : '';
-    problems.push(
-      `step \`${step.name}\` asks for ${describeWant(want)} but this machine has ${have === 0 ? 'none' : have} (${inventory.source}).${vendorNote}`,
-    );
-  }
-  return problems;
+  return checkGpuRequests(graph, gpuPoolsOf(inventory), 'this machine')
+    .filter((d) => d.severity === 'error')
+    .map((d) => d.message);
 }
 
 /** Hands out GPU indices to running steps; a step waits until enough are free. */
-export class GpuPool {
+export class GpuAllocator {
   private readonly free: Set<number>;
 
   constructor(private readonly inventory: GpuInventory) {

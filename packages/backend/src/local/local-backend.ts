@@ -114,7 +114,7 @@ export class LocalBackend implements Backend {
     if (unmet.length > 0 && opts.cpuOnly !== true) {
       throw new BackendError(
         'gpu-unavailable',
-        `Not started: ${unmet.join(' ')} Fix: run it where those GPUs exist (a cluster), or pass --cpu-only to run those steps without GPUs.`,
+        `Not started: ${unmet.join(' ')} (GPUs found on this machine: ${inventory.source}.) Or pass --cpu-only to run those steps here without GPUs.`,
       );
     }
     const python = await this.python();

@@ -9,7 +9,7 @@ import type { CompiledPipeline, PipelineStep } from '@cellflow/core';
 import { formatParameterForScript } from '../parameters.js';
 import { isTerminalStepState, type RunEvent, type StepStateEvent } from '../run-events.js';
 import type { GpuInventory } from './gpu-capacity.js';
-import { GpuPool } from './gpu-capacity.js';
+import { GpuAllocator } from './gpu-capacity.js';
 import type { PythonInterpreter } from './python-interpreter.js';
 import type { RunRecord, RunStore, StepRecord } from './run-store.js';
 import { SlotPool } from './slot-pool.js';
@@ -54,7 +54,7 @@ export class LocalRun {
   constructor(private readonly setup: LocalRunSetup) {
     this.record = setup.record;
     this.steps = new Map(this.record.steps.map((s) => [s.name, s]));
-    this.pool = new SlotPool(this.record.options.concurrency, new GpuPool(setup.gpus));
+    this.pool = new SlotPool(this.record.options.concurrency, new GpuAllocator(setup.gpus));
     const { graph, code } = setup.pipeline;
     this.launchers = new RunLaunchers({
       python: setup.python.path,
@@ -108,16 +108,24 @@ export class LocalRun {
 
   // ---- events ----------------------------------------------------------------------------------
 
+  /** Records the event (history writes are queued in order) and tells the watchers. */
   private push(event: RunEvent): void {
     this.events.push(event);
-    void this.setup.store.appendEvent(event);
-    void this.setup.store.saveRun(this.record);
+    void this.persist(event);
     for (const l of this.listeners) l();
   }
 
-  private emitRun(): void {
+  /** A history write that fails (disk full, folder removed) must not take the run down. */
+  private persist(event: RunEvent): Promise<unknown> {
+    const { store } = this.setup;
+    return Promise.all([store.appendEvent(event), store.saveRun(this.record)]).catch(
+      () => undefined,
+    );
+  }
+
+  private runEvent(): RunEvent {
     const r = this.record;
-    this.push({
+    return {
       type: 'run',
       runId: r.id,
       seq: this.events.length,
@@ -128,7 +136,11 @@ export class LocalRun {
       durationMs: r.durationMs,
       metrics: { ...r.metrics },
       ...(r.reason !== undefined ? { reason: r.reason } : {}),
-    });
+    };
+  }
+
+  private emitRun(): void {
+    this.push(this.runEvent());
   }
 
   private emitStep(s: StepRecord, extra: Partial<StepStateEvent> = {}): void {
@@ -222,8 +234,13 @@ export class LocalRun {
       r.reason = `Step${failed.length > 1 ? 's' : ''} ${failed.join(', ')} failed.`;
     r.finishedAt = now();
     r.durationMs = Date.parse(r.finishedAt) - Date.parse(r.startedAt ?? r.createdAt);
-    this.emitRun();
-    await this.setup.store.flush(r.id);
+    // The last event reaches watchers only once the history holds it: a finished watch() means
+    // `cellflow runs` and run.json already say how the run ended.
+    const last = this.runEvent();
+    await this.persist(last);
+    await this.setup.store.flush(r.id).catch(() => undefined);
+    this.events.push(last);
+    for (const l of this.listeners) l();
     this.finish();
   }
 

@@ -4,7 +4,7 @@
  * GPUs does not hold back CPU steps behind it.
  */
 import type { GpuResources } from '@cellflow/core';
-import type { GpuPool } from './gpu-capacity.js';
+import type { GpuAllocator } from './gpu-capacity.js';
 
 interface Waiter {
   readonly want: GpuResources | null;
@@ -17,7 +17,7 @@ export class SlotPool {
 
   constructor(
     private readonly size: number,
-    private readonly gpus: GpuPool,
+    private readonly gpus: GpuAllocator,
   ) {}
 
   /** Resolves with the GPU indices granted (empty for CPU steps) once the step may start. */

@@ -86,7 +86,7 @@ export class StepCache {
     return join(this.cacheDir, `${key}.json`);
   }
 
-  /** The entry for `key` whose outputs are still on disk, intact in size; null otherwise. */
+  /** The entry for `key` whose step folder and outputs are still on disk, intact in size; else null. */
   async lookup(key: string): Promise<CacheEntry | null> {
     let entry: CacheEntry;
     try {
@@ -94,16 +94,17 @@ export class StepCache {
     } catch {
       return null;
     }
-    for (const [variable, output] of Object.entries(entry.outputs)) {
-      try {
+    try {
+      await stat(join(this.stepDir(entry.runId, entry.step), 'result.json'));
+      for (const [variable, output] of Object.entries(entry.outputs)) {
         let bytes = 0;
         const dir = this.outputPath(entry.runId, entry.step, variable);
         for (const file of await filesUnder(dir)) bytes += (await stat(join(dir, file))).size;
-        if (bytes !== output.bytes) return null;
-      } catch {
-        await rm(this.entryPath(key), { force: true });
-        return null;
+        if (bytes !== output.bytes) throw new Error(`${dir} changed`);
       }
+    } catch {
+      await rm(this.entryPath(key), { force: true });
+      return null;
     }
     return entry;
   }

@@ -1,0 +1,132 @@
+/**
+ * Content-hash caching: an unchanged step is not run again; editing one cell re-runs that step and
+ * the steps whose inputs changed as a result, nothing else.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { LocalBackend } from '@cellflow/backend';
+import {
+  compileNotebook,
+  PYTHON,
+  readNotebook,
+  repoRoot,
+  runToEnd,
+  sourceOf,
+  stepStates,
+  tempDir,
+  type NotebookJson,
+} from './support/notebooks.js';
+
+const WORD_COUNT = join(repoRoot, 'examples', 'word-count.ipynb');
+
+/** word-count with the cell whose id is `id` changed by `edit`. */
+function edited(id: string, edit: (source: string) => string): NotebookJson {
+  const nb = readNotebook(WORD_COUNT);
+  const cell = (nb.cells as (NotebookJson['cells'][number] & { id?: string })[]).find(
+    (c) => c.id === id,
+  );
+  assert.ok(cell !== undefined, `word-count has a cell ${id}`);
+  const before = sourceOf(cell);
+  cell.source = edit(before);
+  assert.notEqual(cell.source, before, 'the edit changes the cell');
+  return nb;
+}
+
+function ran(states: Record<string, string>): string[] {
+  return Object.keys(states).filter((s) => states[s] === 'succeeded');
+}
+
+describe('step cache', () => {
+  const work = tempDir('cache');
+  after(work.remove);
+  const backend = new LocalBackend({ workspace: work.dir, python: PYTHON });
+  const original = compileNotebook(readNotebook(WORD_COUNT), work.dir, 'word-count.ipynb').pipeline;
+  let first: Awaited<ReturnType<typeof runToEnd>>;
+
+  it('a second run of the same notebook reuses every step', async () => {
+    first = await runToEnd(backend, original);
+    assert.equal(first.final.state, 'succeeded');
+    assert.deepEqual(ran(stepStates(first)), [
+      'load_text',
+      'tokenize',
+      'count_words',
+      'count_letters',
+      'report',
+    ]);
+    const second = await runToEnd(backend, original);
+    assert.equal(second.final.state, 'succeeded');
+    assert.ok(
+      second.summary.steps.every((s) => s.state === 'cached' && s.cachedFrom === first.ref.id),
+    );
+    assert.deepEqual(
+      second.final.metrics,
+      first.final.metrics,
+      'metrics of cached steps are reported again',
+    );
+    const reused = join(
+      work.dir,
+      '.cellflow/runs',
+      second.ref.id,
+      'steps/count_words/outputs/top_words/cellflow-value.json',
+    );
+    assert.ok(existsSync(reused), 'cached outputs are present in the new run');
+    const log = readFileSync(
+      join(work.dir, '.cellflow/runs', second.ref.id, 'steps/report/log.txt'),
+      'utf8',
+    );
+    assert.match(
+      log,
+      /^\[cellflow\] cached: same code, inputs and parameters as step `report` of run /,
+    );
+    assert.match(log, /most common letters/, "the earlier run's log follows");
+  });
+
+  it('--no-cache runs every step', async () => {
+    const run = await runToEnd(backend, original, { cache: false });
+    assert.equal(ran(stepStates(run)).length, 5);
+  });
+
+  it('editing the last step re-runs only that step', async () => {
+    const nb = edited('report', (s) => `${s}\nprint("edited")`);
+    const run = await runToEnd(backend, compileNotebook(nb, work.dir, 'wc-last.ipynb').pipeline);
+    assert.equal(run.final.state, 'succeeded');
+    assert.deepEqual(ran(stepStates(run)), ['report']);
+  });
+
+  it('editing a middle step re-runs it and the steps whose inputs changed', async () => {
+    const nb = edited('count-letters', (s) => s.replace('most_common(5)', 'most_common(3)'));
+    const run = await runToEnd(backend, compileNotebook(nb, work.dir, 'wc-middle.ipynb').pipeline);
+    assert.deepEqual(ran(stepStates(run)), ['count_letters', 'report']);
+    assert.equal(stepStates(run).count_words, 'cached', 'a sibling branch is untouched');
+  });
+
+  it('an edit that leaves the outputs unchanged stops there: later steps stay cached', async () => {
+    const nb = edited(
+      'count-words',
+      (s) => `# the ${s.split('\n').length} lines below count words\n${s}`,
+    );
+    const run = await runToEnd(backend, compileNotebook(nb, work.dir, 'wc-comment.ipynb').pipeline);
+    assert.deepEqual(ran(stepStates(run)), ['count_words']);
+    assert.equal(stepStates(run).report, 'cached');
+  });
+
+  it('a parameter re-runs the steps that read it, and those downstream', async () => {
+    const run = await runToEnd(backend, original, { parameters: { TOP_N: 3 } });
+    assert.deepEqual(ran(stepStates(run)), ['count_words', 'report']);
+    assert.equal(run.final.metrics['top-count'], first.final.metrics['top-count']);
+  });
+
+  it('a cache entry whose run was deleted is not used', async () => {
+    const run = await runToEnd(backend, original, { parameters: { MIN_LENGTH: 5 } });
+    rmSync(join(work.dir, '.cellflow/runs', run.ref.id), { recursive: true });
+    const again = await runToEnd(backend, original, { parameters: { MIN_LENGTH: 5 } });
+    assert.deepEqual(ran(stepStates(again)), [
+      'tokenize',
+      'count_words',
+      'count_letters',
+      'report',
+    ]);
+  });
+});
