@@ -64,6 +64,7 @@ export class LocalRun {
       cells: [...graph.preludeCells, ...graph.steps.flatMap((x) => x.cells)].map(
         (c) => code.get(c) ?? '',
       ),
+      scripts: [...setup.pipeline.scripts.values()].slice(0, 1),
       logPath: join(setup.store.runDir(this.record.id), 'step-host.log'),
       warm: setup.warm,
     });

@@ -12,8 +12,9 @@ export interface RunLaunchersOptions {
   readonly host: string;
   readonly env: Readonly<Record<string, string>>;
   readonly cwd: string;
-  /** Cell code of the pipeline, for the warm interpreter's imports. */
+  /** Cell code of the pipeline and an entry script, for the warm interpreter's imports. */
   readonly cells: readonly string[];
+  readonly scripts: readonly string[];
   /** The supervisor's own output (import warnings, crashes). */
   readonly logPath: string;
   /** Fork steps from the warm interpreter; false: a fresh interpreter for every step. */
@@ -34,13 +35,14 @@ export class RunLaunchers {
    */
   for(step: PipelineStep): { launcher: StepLauncher; fresh: boolean } {
     const fresh = !this.options.warm || Object.keys(step.env).length > 0;
-    const { python, host, env, cwd, cells, logPath, warm } = this.options;
+    const { python, host, env, cwd, cells, scripts, logPath, warm } = this.options;
     this.supervisor ??= new StepHostLauncher({
       python,
       host,
       env,
       cwd,
       cells: warm ? cells : [],
+      scripts: warm ? scripts : [],
       logPath,
     });
     return this.supervisor.alive

@@ -40,6 +40,8 @@ export interface StepHostOptions {
   readonly cwd: string;
   /** Cell code of the pipeline: its imports are what gets loaded ahead (none: nothing is). */
   readonly cells: readonly string[];
+  /** Entry scripts (one is enough): the step runtime's own imports are loaded ahead too. */
+  readonly scripts: readonly string[];
   /** The interpreter's own stderr (import warnings, crashes) goes here. */
   readonly logPath: string;
 }
@@ -95,7 +97,7 @@ export class StepHostLauncher implements StepLauncher {
     });
     createInterface({ input: this.process.stdout! }).on('line', (line) => this.receive(line));
     this.process.stdin!.on('error', () => undefined);
-    this.send({ cells: options.cells, skip: NOT_PRELOADED });
+    this.send({ cells: options.cells, scripts: options.scripts, skip: NOT_PRELOADED });
   }
 
   private send(message: unknown): void {
