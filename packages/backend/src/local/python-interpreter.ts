@@ -53,7 +53,11 @@ async function candidates(
   explicit: string | undefined,
   env: NodeJS.ProcessEnv,
 ): Promise<{ path: string; source: string }[]> {
-  if (explicit !== undefined) return [{ path: explicit, source: '--python' }];
+  if (explicit !== undefined) {
+    // a bare name (`python3.12`) is looked up on PATH, as a shell would
+    const path = explicit.includes('/') ? explicit : ((await onPath(explicit, env)) ?? explicit);
+    return [{ path, source: '--python' }];
+  }
   const list: { path: string; source: string }[] = [];
   if (env.CELLFLOW_PYTHON) list.push({ path: env.CELLFLOW_PYTHON, source: 'CELLFLOW_PYTHON' });
   if (env.VIRTUAL_ENV)

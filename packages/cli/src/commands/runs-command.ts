@@ -12,10 +12,14 @@ function positiveInteger(value: string): number {
 
 function describeSteps(run: RunSummary): string {
   const failed = run.steps.filter((s) => s.state === 'failed').map((s) => s.name);
-  if (failed.length > 0) return `failed: ${failed.join(', ')}`;
-  const cached = run.steps.filter((s) => s.state === 'cached').length;
-  const ran = run.steps.filter((s) => s.state === 'succeeded').length;
-  return cached > 0 ? `${ran} ran, ${cached} cached` : `${ran}/${run.steps.length} ran`;
+  const count = (state: string): number => run.steps.filter((s) => s.state === state).length;
+  const parts = [
+    `${count('succeeded')} ran`,
+    ...(count('cached') > 0 ? [`${count('cached')} cached`] : []),
+    ...(failed.length > 0 ? [`failed: ${failed.join(', ')}`] : []),
+    ...(count('cancelled') > 0 ? [`${count('cancelled')} cancelled`] : []),
+  ];
+  return parts.join(', ');
 }
 
 function localTime(iso: string): string {
