@@ -7,7 +7,7 @@ import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CompiledPipeline, PipelineStep } from '@cellflow/core';
 import { formatParameterForScript } from '../parameters.js';
-import { isTerminalStepState, type RunEvent, type StepStateEvent } from '../run-events.js';
+import { isTerminalStepState, type RunEvent } from '../run-events.js';
 import type { GpuInventory } from './gpu-capacity.js';
 import { GpuAllocator } from './gpu-capacity.js';
 import type { PythonInterpreter } from './python-interpreter.js';
@@ -15,6 +15,7 @@ import type { RunRecord, RunStore, StepRecord } from './run-store.js';
 import { SlotPool } from './slot-pool.js';
 import { runStepAttempt } from './step-attempt.js';
 import { hashOutputFolder, stepCacheKey, type StepCache } from './step-cache.js';
+import { RunJournal } from './run-journal.js';
 import { RunLaunchers } from './run-launchers.js';
 
 export interface LocalRunSetup {
@@ -35,10 +36,9 @@ export interface LocalRunSetup {
 const now = (): string => new Date().toISOString();
 
 export class LocalRun {
-  readonly events: RunEvent[] = [];
   readonly finished: Promise<void>;
   private finish!: () => void;
-  private readonly listeners = new Set<() => void>();
+  private readonly journal: RunJournal;
   private readonly record: RunRecord;
   private readonly steps: Map<string, StepRecord>;
   private readonly started = new Set<string>();
@@ -53,6 +53,7 @@ export class LocalRun {
 
   constructor(private readonly setup: LocalRunSetup) {
     this.record = setup.record;
+    this.journal = new RunJournal(setup.record, setup.store);
     this.steps = new Map(this.record.steps.map((s) => [s.name, s]));
     this.pool = new SlotPool(this.record.options.concurrency, new GpuAllocator(setup.gpus));
     const { graph, code } = setup.pipeline;
@@ -79,21 +80,22 @@ export class LocalRun {
     return this.done;
   }
 
+  /** Every event so far, in order. */
+  get events(): readonly RunEvent[] {
+    return this.journal.events;
+  }
+
   stepState(step: string): StepRecord | undefined {
     return this.steps.get(step);
   }
 
   /** Calls `listener` after every new event; returns the unsubscribe function. */
   subscribe(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.journal.subscribe(listener);
   }
 
   start(): void {
-    this.record.state = 'running';
-    this.record.startedAt = now();
-    this.emitRun();
-    for (const s of this.record.steps) this.emitStep(s);
+    this.journal.started();
     this.pump();
   }
 
@@ -105,80 +107,6 @@ export class LocalRun {
       this.pump();
     }
     await this.finished;
-  }
-
-  // ---- events ----------------------------------------------------------------------------------
-
-  /** Records the event (history writes are queued in order) and tells the watchers. */
-  private push(event: RunEvent): void {
-    this.events.push(event);
-    void this.persist(event);
-    for (const l of this.listeners) l();
-  }
-
-  /** A history write that fails (disk full, folder removed) must not take the run down. */
-  private persist(event: RunEvent): Promise<unknown> {
-    const { store } = this.setup;
-    return Promise.all([store.appendEvent(event), store.saveRun(this.record)]).catch(
-      () => undefined,
-    );
-  }
-
-  private runEvent(): RunEvent {
-    const r = this.record;
-    return {
-      type: 'run',
-      runId: r.id,
-      seq: this.events.length,
-      time: now(),
-      state: r.state,
-      startedAt: r.startedAt,
-      finishedAt: r.finishedAt,
-      durationMs: r.durationMs,
-      metrics: { ...r.metrics },
-      ...(r.reason !== undefined ? { reason: r.reason } : {}),
-    };
-  }
-
-  private emitRun(): void {
-    this.push(this.runEvent());
-  }
-
-  private emitStep(s: StepRecord, extra: Partial<StepStateEvent> = {}): void {
-    this.push({
-      type: 'step',
-      runId: this.record.id,
-      seq: this.events.length,
-      time: now(),
-      step: s.name,
-      state: s.state,
-      attempt: s.state === 'queued' ? 0 : s.attempts,
-      maxAttempts: s.maxAttempts,
-      startedAt: s.startedAt,
-      finishedAt: s.finishedAt,
-      durationMs: s.durationMs,
-      ...(s.failure !== undefined && s.state === 'failed' ? { failure: s.failure } : {}),
-      ...(s.cachedFrom !== undefined && s.state === 'cached' ? { cachedFrom: s.cachedFrom } : {}),
-      ...(s.reason !== undefined && s.state === 'cancelled' ? { reason: s.reason } : {}),
-      ...(s.metrics !== undefined && (s.state === 'succeeded' || s.state === 'cached')
-        ? { metrics: s.metrics }
-        : {}),
-      ...extra,
-    });
-  }
-
-  private end(
-    s: StepRecord,
-    state: 'succeeded' | 'failed' | 'cached' | 'cancelled',
-    extra: Partial<StepStateEvent> = {},
-  ): void {
-    s.state = state;
-    s.finishedAt = now();
-    s.startedAt ??= s.finishedAt;
-    s.durationMs = Date.parse(s.finishedAt) - Date.parse(s.startedAt);
-    if (s.metrics !== undefined && (state === 'succeeded' || state === 'cached'))
-      Object.assign(this.record.metrics, s.metrics);
-    this.emitStep(s, extra);
   }
 
   // ---- scheduling ------------------------------------------------------------------------------
@@ -193,10 +121,10 @@ export class LocalRun {
       const broken = deps.find((d) => d.state === 'failed' || d.state === 'cancelled');
       if (this.cancelling) {
         s.reason = 'The run was cancelled before this step started.';
-        this.end(s, 'cancelled');
+        this.journal.end(s, 'cancelled');
       } else if (broken !== undefined) {
         s.reason = `Not run: step \`${broken.name}\` ${broken.state === 'failed' ? 'failed' : 'did not run'}.`;
-        this.end(s, 'cancelled');
+        this.journal.end(s, 'cancelled');
       } else if (deps.every((d) => d.state === 'succeeded' || d.state === 'cached')) {
         this.started.add(step.name);
         this.inflight++;
@@ -222,26 +150,21 @@ export class LocalRun {
       line: null,
       message: `Cellflow could not run step \`${s.name}\`: ${error instanceof Error ? error.message : String(error)}`,
     };
-    this.end(s, 'failed');
+    this.journal.end(s, 'failed');
   }
 
   private async complete(): Promise<void> {
     await this.launchers.close();
-    const r = this.record;
-    const failed = r.steps.filter((s) => s.state === 'failed').map((s) => `\`${s.name}\``);
-    r.state = this.cancelling ? 'cancelled' : failed.length > 0 ? 'failed' : 'succeeded';
-    if (r.state === 'cancelled') r.reason = 'Cancelled by the user.';
-    if (r.state === 'failed')
-      r.reason = `Step${failed.length > 1 ? 's' : ''} ${failed.join(', ')} failed.`;
-    r.finishedAt = now();
-    r.durationMs = Date.parse(r.finishedAt) - Date.parse(r.startedAt ?? r.createdAt);
-    // The last event reaches watchers only once the history holds it: a finished watch() means
-    // `cellflow runs` and run.json already say how the run ended.
-    const last = this.runEvent();
-    await this.persist(last);
-    await this.setup.store.flush(r.id).catch(() => undefined);
-    this.events.push(last);
-    for (const l of this.listeners) l();
+    const failed = this.record.steps
+      .filter((s) => s.state === 'failed')
+      .map((s) => `\`${s.name}\``);
+    if (this.cancelling) await this.journal.finished('cancelled', 'Cancelled by the user.');
+    else if (failed.length > 0) {
+      await this.journal.finished(
+        'failed',
+        `Step${failed.length > 1 ? 's' : ''} ${failed.join(', ')} failed.`,
+      );
+    } else await this.journal.finished('succeeded', undefined);
     this.finish();
   }
 
@@ -275,7 +198,7 @@ export class LocalRun {
     s.outputs = { ...entry.outputs };
     s.metrics = entry.metrics;
     s.cachedFrom = entry.runId;
-    this.end(s, 'cached');
+    this.journal.end(s, 'cached');
     return true;
   }
 
@@ -312,7 +235,7 @@ export class LocalRun {
       if (gpus === null) {
         if (!slot.withdraw()) this.pool.release(await slot.granted);
         s.reason = 'The run was cancelled before this step started.';
-        this.end(s, 'cancelled');
+        this.journal.end(s, 'cancelled');
         return;
       }
       await rm(join(dir, 'result.json'), { force: true });
@@ -331,7 +254,7 @@ export class LocalRun {
       s.startedAt ??= now();
       s.gpus = gpus;
       s.state = 'running';
-      this.emitStep(s, gpus.length > 0 ? { gpus } : {});
+      this.journal.step(s, gpus.length > 0 ? { gpus } : {});
       const env = {
         ...this.setup.env,
         ...step.env,
@@ -363,13 +286,13 @@ export class LocalRun {
       this.pool.release(gpus);
       if (this.cancelling) {
         s.reason = 'Cancelled by the user while running.';
-        return this.end(s, 'cancelled');
+        return this.journal.end(s, 'cancelled');
       }
       s.failure = outcome.failure;
       const retrying = attempt < s.maxAttempts;
-      if (!retrying) return this.end(s, 'failed');
+      if (!retrying) return this.journal.end(s, 'failed');
       s.state = 'failed';
-      this.emitStep(s, { retrying: true });
+      this.journal.step(s, { retrying: true });
     }
   }
 
@@ -405,6 +328,6 @@ export class LocalRun {
         metrics: s.metrics,
       });
     }
-    this.end(s, 'succeeded');
+    this.journal.end(s, 'succeeded');
   }
 }
