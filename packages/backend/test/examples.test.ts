@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { compile } from '@cellflow/core';
@@ -51,6 +52,17 @@ describe('examples: a local run equals the notebook run top to bottom', () => {
       assert.equal(listed[0]?.id, run.ref.id);
       assert.deepEqual(listed[0]?.metrics, reference.metrics);
       assert.deepEqual(processesOfRun(run.ref.id), []);
+      const record = JSON.parse(
+        readFileSync(join(work.dir, '.cellflow/runs', run.ref.id, 'run.json'), 'utf8'),
+      );
+      const cores = availableParallelism();
+      assert.equal(
+        record.options.threadsPerStep,
+        Math.min(cores, 3) > 1
+          ? Math.max(1, Math.floor(cores / Math.min(cores, name === 'digits' ? 3 : 2)))
+          : null,
+        'parallel steps share the cores instead of each starting a thread per core',
+      );
     });
   }
 });

@@ -24,6 +24,7 @@ import { isTerminalRunState, isTerminalStepState, type RunEvent } from '../run-e
 import { followLines } from './follow-file.js';
 import { detectGpus, findUnmetGpuRequests, type GpuInventory } from './gpu-capacity.js';
 import { LocalRun } from './local-run.js';
+import { buildRunEnvironment, threadsPerStep } from './run-environment.js';
 import { findPythonInterpreter, type PythonInterpreter } from './python-interpreter.js';
 import { RunStore, type RunRecord } from './run-store.js';
 import { StepCache } from './step-cache.js';
@@ -125,11 +126,8 @@ export class LocalBackend implements Backend {
     const host = join(runDir, 'step-host.py');
     await writeFile(host, STEP_HOST_SOURCE);
     await writeFile(join(runDir, 'pipeline.json'), `${JSON.stringify(graph, null, 2)}\n`);
-    const base = this.options.env ?? process.env;
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(base)) if (v !== undefined) env[k] = v;
-    env.PYTHONPATH = env.PYTHONPATH ? `${cwd}:${env.PYTHONPATH}` : cwd;
-    env.CELLFLOW_RUN_ID = id;
+    const threads = threadsPerStep(graph, concurrency, availableParallelism());
+    const env = buildRunEnvironment(this.options.env ?? process.env, { cwd, runId: id, threads });
     const record: RunRecord = {
       version: 1,
       id,
@@ -145,6 +143,7 @@ export class LocalBackend implements Backend {
       options: {
         cache: opts.cache !== false,
         concurrency,
+        threadsPerStep: env.OMP_NUM_THREADS !== undefined ? Number(env.OMP_NUM_THREADS) : null,
         cpuOnly: opts.cpuOnly === true,
         python: python.path,
         pythonVersion: python.version,

@@ -56,6 +56,8 @@ export interface RunRecord {
   readonly options: {
     readonly cache: boolean;
     readonly concurrency: number;
+    /** Thread budget of math libraries in each step (OMP_NUM_THREADS, ...); null: their default. */
+    readonly threadsPerStep: number | null;
     readonly cpuOnly: boolean;
     readonly python: string;
     readonly pythonVersion: string;
