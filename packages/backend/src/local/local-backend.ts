@@ -173,6 +173,8 @@ export class LocalBackend implements Backend {
       warm: this.options.warm !== false,
     });
     this.active.set(id, run);
+    // once finished, its history on disk says all (watch() and logs() read it from there)
+    void run.finished.then(() => this.active.delete(id));
     run.start();
     return { id, pipeline: graph.pipeline.name };
   }
