@@ -1,0 +1,124 @@
+/**
+ * Stands in for KServe's InferenceService controller: writes the status a real one reports
+ * (URL, address, Ready/PredictorReady/IngressReady conditions, model state, traffic) through the
+ * status subresource, where the CRD's schema is enforced by the API server.
+ */
+import { type KubeObject, RESOURCES, resourcePath } from './kube-client.js';
+import { type DriverTarget, now } from './drive-workflows.js';
+
+const isvcStatusPath = (namespace: string, name: string): string =>
+  resourcePath(RESOURCES.inferenceServices, { namespace, name, subresource: 'status' });
+
+function condition(type: string, ok: boolean, reason?: string, message?: string): object {
+  return {
+    type,
+    status: ok ? 'True' : 'False',
+    lastTransitionTime: now(),
+    ...(reason !== undefined ? { reason } : {}),
+    ...(message !== undefined ? { message } : {}),
+  };
+}
+
+/** The InferenceService is being rolled out: conditions Unknown-ish (False), model Pending. */
+export async function setInferenceServicePending(
+  target: DriverTarget,
+  namespace: string,
+  name: string,
+): Promise<KubeObject> {
+  const isvc = await target.admin.get(
+    resourcePath(RESOURCES.inferenceServices, { namespace, name }),
+  );
+  return target.admin.mergePatch(isvcStatusPath(namespace, name), {
+    status: {
+      observedGeneration: isvc.metadata.generation,
+      conditions: [
+        condition(
+          'PredictorReady',
+          false,
+          'RevisionMissing',
+          'Configuration is waiting for a Revision to become ready.',
+        ),
+        condition(
+          'Ready',
+          false,
+          'RevisionMissing',
+          'Configuration is waiting for a Revision to become ready.',
+        ),
+      ],
+      modelStatus: {
+        states: { activeModelState: '', targetModelState: 'Pending' },
+        transitionStatus: 'InProgress',
+      },
+    },
+  });
+}
+
+/** Ready: URL `http://NAME.NAMESPACE.example.com`, all conditions True, model Loaded. */
+export async function setInferenceServiceReady(
+  target: DriverTarget,
+  namespace: string,
+  name: string,
+  options: { url?: string; revision?: string } = {},
+): Promise<KubeObject> {
+  const isvc = await target.admin.get(
+    resourcePath(RESOURCES.inferenceServices, { namespace, name }),
+  );
+  const url = options.url ?? `http://${name}.${namespace}.example.com`;
+  const revision = options.revision ?? `${name}-predictor-00001`;
+  return target.admin.mergePatch(isvcStatusPath(namespace, name), {
+    status: {
+      observedGeneration: isvc.metadata.generation,
+      url,
+      address: { url: `http://${name}-predictor.${namespace}.svc.cluster.local` },
+      conditions: [
+        condition('IngressReady', true),
+        condition('LatestDeploymentReady', true),
+        condition('PredictorConfigurationReady', true),
+        condition('PredictorReady', true),
+        condition('PredictorRouteReady', true),
+        condition('Ready', true),
+        condition('RoutesReady', true),
+      ],
+      components: {
+        predictor: {
+          latestCreatedRevision: revision,
+          latestReadyRevision: revision,
+          url: `http://${name}-predictor.${namespace}.example.com`,
+          traffic: [{ latestRevision: true, percent: 100, revisionName: revision }],
+        },
+      },
+      modelStatus: {
+        copies: { failedCopies: 0, totalCopies: 1 },
+        states: { activeModelState: 'Loaded', targetModelState: 'Loaded' },
+        transitionStatus: 'UpToDate',
+      },
+    },
+  });
+}
+
+/** The model failed to load: Ready False with KServe's failure info. */
+export async function setInferenceServiceFailed(
+  target: DriverTarget,
+  namespace: string,
+  name: string,
+  message = 'Failed to load model: model file not found',
+): Promise<KubeObject> {
+  const isvc = await target.admin.get(
+    resourcePath(RESOURCES.inferenceServices, { namespace, name }),
+  );
+  return target.admin.mergePatch(isvcStatusPath(namespace, name), {
+    status: {
+      observedGeneration: isvc.metadata.generation,
+      conditions: [
+        condition('PredictorReady', false, 'ModelLoadFailed', message),
+        condition('Ready', false, 'ModelLoadFailed', message),
+      ],
+      modelStatus: {
+        copies: { failedCopies: 1, totalCopies: 1 },
+        states: { activeModelState: '', targetModelState: 'FailedToLoad' },
+        transitionStatus: 'BlockedByFailedLoad',
+        lastFailureInfo: { reason: 'ModelLoadFailed', message, time: now() },
+      },
+    },
+  });
+}
