@@ -2,7 +2,8 @@
  * `describeWithCluster` wraps node:test's `describe`: one cluster per suite, started in `before`
  * and stopped in `after` (also when a test fails). When the kube-apiserver binary is missing the
  * suite is skipped with a message naming the setup script, or fails when
- * CELLFLOW_REQUIRE_CLUSTER=1 (as in CI), so a CI machine can never skip silently.
+ * CELLFLOW_REQUIRE_CLUSTER=1 (as in CI), so a CI machine can never skip silently. After the
+ * suite, no process of the cluster may be left (checked in /proc).
  */
 import { after, before, describe, it } from 'node:test';
 import {
@@ -11,6 +12,7 @@ import {
   type StartClusterOptions,
   type TestCluster,
 } from './harness.js';
+import { isRunning, processesMentioning } from './processes.js';
 
 export interface ClusterSuiteContext {
   /** The running cluster (valid inside tests and hooks). */
@@ -43,7 +45,15 @@ export function describeWithCluster(
       cluster = await startCluster(options);
     });
     after(async () => {
-      await cluster?.stop();
+      if (cluster === undefined) return;
+      const { dir, pids } = cluster;
+      await cluster.stop();
+      // Nothing of this cluster may outlive the suite.
+      const left = [
+        ...processesMentioning(dir),
+        ...[pids.etcd, pids.kubeApiserver].filter(isRunning).map((pid) => ({ pid, cmdline: '' })),
+      ];
+      if (left.length > 0) throw new Error(`left running after stop: ${JSON.stringify(left)}`);
     });
     body({
       cluster: () => {

@@ -22,15 +22,13 @@ import {
   setInferenceServicePending,
   setInferenceServiceReady,
 } from './drive-kserve.js';
+import { type DriverTarget, type PodPhase, setPodPhase } from './drive-pods.js';
 import {
-  type DriverTarget,
   findWorkflowForRun,
   finishWorkflow,
   getWorkflow,
   podNameForTask,
-  type PodPhase,
   runWorkflowToCompletion,
-  setPodPhase,
   setWorkflowTaskPhase,
   type TaskPhaseOptions,
   userTasks,

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type KubeObject, RESOURCES, resourcePath } from './kube-client.js';
-import { type DriverTarget, now } from './drive-workflows.js';
+import { type DriverTarget, now } from './drive-pods.js';
 
 export type TrialCondition =
   'Created' | 'Running' | 'Succeeded' | 'Failed' | 'Killed' | 'EarlyStopped' | 'MetricsUnavailable';

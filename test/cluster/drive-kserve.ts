@@ -4,7 +4,7 @@
  * status subresource, where the CRD's schema is enforced by the API server.
  */
 import { type KubeObject, RESOURCES, resourcePath } from './kube-client.js';
-import { type DriverTarget, now } from './drive-workflows.js';
+import { type DriverTarget, now } from './drive-pods.js';
 
 const isvcStatusPath = (namespace: string, name: string): string =>
   resourcePath(RESOURCES.inferenceServices, { namespace, name, subresource: 'status' });
