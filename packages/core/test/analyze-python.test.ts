@@ -74,6 +74,12 @@ describe('Python name analysis', () => {
     assert.equal(analyzePython('from os import *').starImports.length, 1);
   });
 
+  it('semicolon-separated statements on one line', () => {
+    const r = names('import random as _r; _r.seed(0)\nx = 1; y = x + z');
+    assert.deepEqual(r.free, ['z']);
+    assert.deepEqual(r.writes, ['_r', 'x', 'y']);
+  });
+
   it('match statements bind their captures', () => {
     const r = names(
       'match cmd:\n    case ["go", where]:\n        dest = where\n    case _:\n        dest = None',

@@ -313,6 +313,9 @@ export class PythonAnalyzer {
 
   private statement(node: SyntaxNode, state: Set<string>): void {
     switch (node.name) {
+      case 'StatementGroup': // `a = 1; b = a`
+        for (const c of children(node)) if (c.name !== ';') this.statement(c, state);
+        return;
       case 'AssignStatement':
         return this.assignment(node, state, null);
       case 'UpdateStatement': {
@@ -768,6 +771,9 @@ export class PythonAnalyzer {
 
   private innerStatement(node: SyntaxNode, state: Set<string>, scope: InnerScope): void {
     switch (node.name) {
+      case 'StatementGroup':
+        for (const c of children(node)) if (c.name !== ';') this.innerStatement(c, state, scope);
+        return;
       case 'AssignStatement':
         return this.assignment(node, state, scope);
       case 'UpdateStatement': {

@@ -27,6 +27,13 @@ function children(node: SyntaxNode): SyntaxNode[] {
   return out;
 }
 
+/** Top-level statements, with `a = 1; b = 2` groups opened up. */
+function statementsOf(top: SyntaxNode): SyntaxNode[] {
+  return children(top).flatMap((s) =>
+    s.name === 'StatementGroup' ? children(s).filter((c) => c.name !== ';') : [s],
+  );
+}
+
 function lineOf(code: string, offset: number): number {
   let line = 1;
   for (let i = 0; i < offset; i++) if (code.charCodeAt(i) === 10) line++;
@@ -155,7 +162,7 @@ export function readParameterAssignments(code: string): {
   const parameters: ParameterAssignment[] = [];
   const problems: LineProblem[] = [];
   const top = parsePython(code).topNode;
-  for (const stmt of children(top)) {
+  for (const stmt of statementsOf(top)) {
     if (stmt.name === 'Comment') continue;
     const line = lineOf(code, stmt.from);
     const parts = children(stmt);
@@ -199,7 +206,7 @@ export function readMetricPrints(code: string): {
   const metrics: MetricPrint[] = [];
   const problems: LineProblem[] = [];
   const top = parsePython(code).topNode;
-  for (const stmt of children(top)) {
+  for (const stmt of statementsOf(top)) {
     if (stmt.name === 'Comment') continue;
     const line = lineOf(code, stmt.from);
     const call = stmt.name === 'ExpressionStatement' ? children(stmt)[0] : undefined;

@@ -299,10 +299,15 @@ def _parse_args(argv):
 
 
 def _metric_value(value):
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
         return str(value)
+    return int(number) if number.is_integer() and type(value).__name__.startswith("int") else number
 
 
 def _write_kfp_metrics(executor_input, metrics):
