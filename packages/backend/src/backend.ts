@@ -2,7 +2,7 @@
  * The one interface both editors and the CLI drive. `LocalBackend` (this machine) and, later,
  * `KubeflowBackend` (a cluster) implement it; callers never branch on which one they hold.
  */
-import type { CompiledPipeline, ParameterValue } from '@cellflow/core';
+import type { CompiledPipeline, GpuPool, ParameterValue } from '@cellflow/core';
 import type { MetricValues, RunEvent, RunState, StepFailure, StepState } from './run-events.js';
 
 export interface RunRef {
@@ -66,7 +66,13 @@ export interface GpuDevice {
 }
 
 export interface Capacity {
+  /** What the target is, for messages ("this machine", "cluster context kind-gpu"). */
+  readonly target: string;
+  /** GPUs by node and product, as `checkGpuRequests` (core) reads them. */
+  readonly pools: readonly GpuPool[];
+  /** This machine's GPU devices (local target only; empty for a cluster). */
   readonly gpus: readonly GpuDevice[];
+  /** CPUs (this machine's cores, or the cluster's allocatable total). */
   readonly cpus: number;
   readonly memoryBytes: number | null;
   /** How the GPUs were found, or why none were (`nvidia-smi not found`). */
@@ -135,7 +141,14 @@ export type BackendErrorCode =
   | 'python-not-found'
   | 'run-not-found'
   | 'step-not-found'
-  | 'not-supported';
+  | 'not-supported'
+  | 'cluster-config'
+  | 'cluster-unreachable'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not-found'
+  | 'cluster-error'
+  | 'invalid-pipeline';
 
 /** A refusal with a message for the user (what, why, how to fix). Thrown before anything runs. */
 export class BackendError extends Error {

@@ -4,3 +4,6 @@ export * from './parameters.js';
 export { LocalBackend, type LocalBackendOptions } from './local/local-backend.js';
 export { findPythonInterpreter, type PythonInterpreter } from './local/python-interpreter.js';
 export { detectGpus, findUnmetGpuRequests, type GpuInventory } from './local/gpu-capacity.js';
+export { KubeflowBackend, type KubeflowBackendOptions } from './kubeflow/kubeflow-backend.js';
+export type { ClusterSettings } from './kubeflow/kube-connection.js';
+export type { KfpSettings } from './kubeflow/kfp-client.js';

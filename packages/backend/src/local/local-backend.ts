@@ -22,7 +22,7 @@ import {
 import { resolveRunParameters } from '../parameters.js';
 import { isTerminalRunState, isTerminalStepState, type RunEvent } from '../run-events.js';
 import { followLines } from './follow-file.js';
-import { detectGpus, findUnmetGpuRequests, type GpuInventory } from './gpu-capacity.js';
+import { detectGpus, findUnmetGpuRequests, gpuPoolsOf, type GpuInventory } from './gpu-capacity.js';
 import { LocalRun } from './local-run.js';
 import { buildRunEnvironment, threadsPerStep } from './run-environment.js';
 import { findPythonInterpreter, type PythonInterpreter } from './python-interpreter.js';
@@ -93,6 +93,8 @@ export class LocalBackend implements Backend {
   async capacity(): Promise<Capacity> {
     const inventory = await this.gpus();
     return {
+      target: 'this machine',
+      pools: gpuPoolsOf(inventory),
       gpus: inventory.gpus,
       cpus: availableParallelism(),
       memoryBytes: totalmem(),

@@ -1,0 +1,200 @@
+/**
+ * The Kubeflow Pipelines v2beta1 REST API, reached through the Kubernetes API server's service
+ * proxy to `ml-pipeline` (no extra setup: the kubeconfig's credentials apply), or at an explicit
+ * endpoint with a bearer token (multi-user Kubeflow: a service-account token for the audience
+ * `pipelines.kubeflow.org`).
+ */
+import { readFile } from 'node:fs/promises';
+import { BackendError } from '../backend.js';
+import { clusterError } from './cluster-errors.js';
+import {
+  errorMessageOf,
+  HttpError,
+  type KubeConnection,
+  type RequestSettings,
+} from './kube-connection.js';
+
+export interface KfpSettings {
+  /** Explicit KFP API URL (`https://kubeflow.example.com/pipeline`); default: the service proxy. */
+  readonly endpoint?: string;
+  /** Namespace of the `ml-pipeline` service (default `kubeflow`). */
+  readonly serviceNamespace?: string;
+  /** Bearer token for an explicit endpoint; default: KF_PIPELINES_SA_TOKEN_PATH, then the kubeconfig user's token. */
+  readonly token?: string;
+}
+
+export interface KfpExperiment {
+  readonly experiment_id: string;
+  readonly display_name: string;
+  readonly namespace?: string;
+}
+
+export interface KfpTaskDetail {
+  readonly task_id?: string;
+  readonly display_name?: string;
+  readonly state?: string;
+  readonly start_time?: string;
+  readonly end_time?: string;
+  readonly pod_name?: string;
+  readonly child_tasks?: { pod_name?: string }[];
+  readonly error?: { message?: string };
+}
+
+export interface KfpRun {
+  readonly run_id: string;
+  readonly display_name: string;
+  readonly description?: string;
+  readonly experiment_id?: string;
+  readonly state?: string;
+  readonly created_at?: string;
+  readonly finished_at?: string;
+  readonly error?: { message?: string };
+  readonly runtime_config?: { parameters?: Record<string, unknown> };
+  readonly run_details?: { task_details?: KfpTaskDetail[] };
+}
+
+export const KFP_TERMINAL_STATES = new Set(['SUCCEEDED', 'SKIPPED', 'FAILED', 'CANCELED']);
+
+export class KfpClient {
+  private constructor(
+    private readonly kube: KubeConnection,
+    /** Absolute base URL ending in `/apis/v2beta1`. */
+    readonly base: string,
+    private readonly token: string | undefined,
+    readonly viaProxy: boolean,
+  ) {}
+
+  static async open(kube: KubeConnection, settings: KfpSettings = {}): Promise<KfpClient> {
+    if (settings.endpoint === undefined) {
+      const ns = settings.serviceNamespace ?? 'kubeflow';
+      const base = `${kube.server}/api/v1/namespaces/${encodeURIComponent(ns)}/services/ml-pipeline:8888/proxy/apis/v2beta1`;
+      return new KfpClient(kube, base, undefined, true);
+    }
+    let token = settings.token;
+    const tokenPath = process.env.KF_PIPELINES_SA_TOKEN_PATH;
+    if (token === undefined && tokenPath !== undefined)
+      token = (await readFile(tokenPath, 'utf8')).trim();
+    token ??= await kube.bearerToken();
+    return new KfpClient(
+      kube,
+      `${settings.endpoint.replace(/\/+$/, '')}/apis/v2beta1`,
+      token,
+      false,
+    );
+  }
+
+  /** Where the KFP API is, for messages (never with credentials). */
+  describe(): string {
+    return this.viaProxy
+      ? `the ml-pipeline service through ${this.kube.server}`
+      : this.base.replace(/\/apis\/v2beta1$/, '');
+  }
+
+  private async call<T>(
+    method: string,
+    path: string,
+    doing: string,
+    body?: unknown,
+    settings: RequestSettings = {},
+  ): Promise<T> {
+    const url = `${this.base}${path}`;
+    try {
+      if (this.viaProxy) return await this.kube.request<T>(method, url, body, settings);
+      return await this.kube.request<T>(method, url, body, {
+        ...settings,
+        ...(this.token !== undefined ? { headers: { authorization: `Bearer ${this.token}` } } : {}),
+      });
+    } catch (error) {
+      if (
+        error instanceof HttpError &&
+        (error.status === 404 || error.status === 503) &&
+        this.viaProxy &&
+        /services\/ml-pipeline/.test(String(errorText(error)))
+      ) {
+        throw new BackendError(
+          'cluster-error',
+          `Kubeflow Pipelines is not reachable through ${this.kube.server}: ${errorText(error)}. ` +
+            'Fix: check that KFP runs in the cluster (`kubectl -n kubeflow get svc ml-pipeline`), set the namespace of its service, or give its URL with --kfp-endpoint.',
+        );
+      }
+      throw clusterError(error, { doing, server: this.describe(), context: this.kube.contextName });
+    }
+  }
+
+  healthz(): Promise<{ multi_user?: boolean }> {
+    return this.call('GET', '/healthz', 'check the Kubeflow Pipelines API', undefined, {
+      retries: 1,
+      timeoutMs: 5000,
+    });
+  }
+
+  async findExperiment(
+    name: string,
+    namespace: string | undefined,
+  ): Promise<KfpExperiment | undefined> {
+    const filter = JSON.stringify({
+      predicates: [{ key: 'display_name', operation: 'EQUALS', string_value: name }],
+    });
+    const q = new URLSearchParams({ filter, page_size: '10' });
+    if (namespace !== undefined) q.set('namespace', namespace);
+    const res = await this.call<{ experiments?: KfpExperiment[] }>(
+      'GET',
+      `/experiments?${q.toString()}`,
+      `find experiment "${name}"`,
+    );
+    return res.experiments?.find((e) => e.display_name === name);
+  }
+
+  createExperiment(name: string, namespace: string | undefined): Promise<KfpExperiment> {
+    return this.call('POST', '/experiments', `create experiment "${name}"`, {
+      display_name: name,
+      description: 'Created by Cellflow',
+      ...(namespace !== undefined ? { namespace } : {}),
+    });
+  }
+
+  createRun(body: Record<string, unknown>): Promise<KfpRun> {
+    // Never retried blindly: the caller checks for an existing run with the same key first.
+    return this.call('POST', '/runs', 'create the run', body, { retries: 0, timeoutMs: 60_000 });
+  }
+
+  getRun(runId: string, settings: RequestSettings = {}): Promise<KfpRun> {
+    return this.call(
+      'GET',
+      `/runs/${encodeURIComponent(runId)}`,
+      `read run ${runId}`,
+      undefined,
+      settings,
+    );
+  }
+
+  async listRuns(options: {
+    experimentId?: string;
+    namespace?: string;
+    pageSize?: number;
+  }): Promise<KfpRun[]> {
+    const q = new URLSearchParams({
+      page_size: String(options.pageSize ?? 20),
+      sort_by: 'created_at desc',
+    });
+    if (options.experimentId !== undefined) q.set('experiment_id', options.experimentId);
+    if (options.namespace !== undefined) q.set('namespace', options.namespace);
+    const res = await this.call<{ runs?: KfpRun[] }>('GET', `/runs?${q.toString()}`, 'list runs');
+    return res.runs ?? [];
+  }
+
+  async terminateRun(runId: string): Promise<void> {
+    await this.call(
+      'POST',
+      `/runs/${encodeURIComponent(runId)}:terminate`,
+      `cancel run ${runId}`,
+      {},
+      { retries: 2 },
+    );
+  }
+}
+
+function errorText(error: HttpError): string {
+  const message = errorMessageOf(error.body);
+  return message !== '' ? message : error.message;
+}

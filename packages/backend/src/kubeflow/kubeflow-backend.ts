@@ -1,0 +1,248 @@
+/**
+ * `KubeflowBackend`: runs compiled pipelines on a Kubeflow cluster. Submits through the KFP API
+ * (pipeline spec inline, no uploaded pipeline versions), checks GPU requests against the nodes
+ * first, follows the run's Argo Workflow with a watch (resumed on disconnect, relisted on 410),
+ * reads step logs from the pods through the Kubernetes API, and cancels through KFP.
+ */
+import { createHash } from 'node:crypto';
+import {
+  buildPipelineSpecForGraph,
+  checkGpuRequests,
+  taskNameForStep,
+  type CompiledPipeline,
+} from '@cellflow/core';
+import {
+  BackendError,
+  type Backend,
+  type Capacity,
+  type Endpoint,
+  type EndpointRef,
+  type ModelRef,
+  type RunFilter,
+  type RunOptions,
+  type RunRef,
+  type RunSummary,
+  type StudyEvent,
+  type StudyRef,
+  type StudySpec,
+} from '../backend.js';
+import { resolveRunParameters } from '../parameters.js';
+import type { RunEvent } from '../run-events.js';
+import { clusterError } from './cluster-errors.js';
+import { gpuPoolsOf, type NodeObject, type PodObject } from './gpu-pools.js';
+import { KfpClient, KFP_TERMINAL_STATES, type KfpRun, type KfpSettings } from './kfp-client.js';
+import { KubeConnection, type ClusterSettings } from './kube-connection.js';
+import { runSummaryOfKfp } from './run-summary.js';
+import { followStepLogs } from './step-logs.js';
+import { watchClusterRun } from './watch-run.js';
+
+export interface KubeflowBackendOptions extends ClusterSettings {
+  readonly kfp?: KfpSettings;
+  /** KFP experiment for runs; default: the notebook's experiment, else the pipeline name. */
+  readonly experiment?: string;
+  /** Kubernetes service account the run's pods use (default: KFP's). */
+  readonly serviceAccount?: string;
+  /** An identical submission within this many ms returns the existing run (default 10 min). */
+  readonly duplicateWindowMs?: number;
+}
+
+const KEY_PREFIX = 'cellflow-key:';
+
+export class KubeflowBackend implements Backend {
+  private constructor(
+    readonly kube: KubeConnection,
+    readonly kfp: KfpClient,
+    private readonly options: KubeflowBackendOptions,
+    private readonly multiUser: boolean,
+  ) {}
+
+  static async connect(options: KubeflowBackendOptions = {}): Promise<KubeflowBackend> {
+    const kube = await KubeConnection.open(options);
+    const kfp = await KfpClient.open(kube, options.kfp);
+    let multiUser = false;
+    try {
+      multiUser = (await kfp.healthz()).multi_user === true;
+    } catch {
+      // Health is informative only; the first real call reports what is wrong.
+    }
+    return new KubeflowBackend(kube, kfp, options, multiUser);
+  }
+
+  /** "cluster context admin, namespace kubeflow". */
+  describe(): string {
+    return `cluster context \`${this.kube.contextName}\` (namespace ${this.kube.namespace})`;
+  }
+
+  private fail(error: unknown, doing: string): BackendError {
+    return clusterError(error, { doing, server: this.kube.server, context: this.kube.contextName });
+  }
+
+  async capacity(): Promise<Capacity> {
+    let nodes: NodeObject[];
+    let pods: PodObject[];
+    try {
+      nodes = (await this.kube.request<{ items: NodeObject[] }>('GET', '/api/v1/nodes')).items;
+      pods = (
+        await this.kube.request<{ items: PodObject[] }>(
+          'GET',
+          `/api/v1/pods?fieldSelector=${encodeURIComponent('status.phase!=Succeeded,status.phase!=Failed')}`,
+        )
+      ).items;
+    } catch (error) {
+      throw this.fail(error, "list the cluster's nodes and pods (to count GPUs)");
+    }
+    const cpus = nodes.reduce((sum, n) => sum + cpuCount(n.status?.allocatable?.cpu), 0);
+    return {
+      target: this.describe(),
+      pools: gpuPoolsOf(nodes, pods),
+      gpus: [],
+      cpus,
+      memoryBytes: null,
+      gpuSource: 'node allocatable and labels',
+    };
+  }
+
+  async submit(
+    pipeline: CompiledPipeline,
+    opts: RunOptions & { readonly runName?: string } = {},
+  ): Promise<RunRef> {
+    const { graph } = pipeline;
+    const parameters = resolveRunParameters(graph, opts.parameters);
+    if (graph.steps.some((s) => s.resources.gpu !== null)) {
+      const capacity = await this.capacity();
+      const problems = checkGpuRequests(graph, capacity.pools, capacity.target).filter(
+        (d) => d.severity === 'error',
+      );
+      if (problems.length > 0)
+        throw new BackendError('gpu-unavailable', problems.map((p) => p.message).join('\n'));
+    }
+    const docs = buildPipelineSpecForGraph(graph, pipeline.scripts);
+    if (opts.cache === false) {
+      for (const task of Object.values(
+        (docs.pipelineSpec.root as { dag: { tasks: Record<string, { cachingOptions?: unknown }> } })
+          .dag.tasks,
+      )) {
+        task.cachingOptions = {};
+      }
+    }
+    const spec =
+      docs.platformSpec !== undefined
+        ? { pipeline_spec: docs.pipelineSpec, platform_spec: docs.platformSpec }
+        : docs.pipelineSpec;
+    const namespace = this.multiUser ? this.kube.namespace : undefined;
+    const experimentName =
+      this.options.experiment ?? graph.pipeline.experiment ?? graph.pipeline.name;
+    const experiment =
+      (await this.kfp.findExperiment(experimentName, namespace)) ??
+      (await this.kfp.createExperiment(experimentName, namespace));
+    const key = createHash('sha256')
+      .update(JSON.stringify([spec, parameters, experiment.experiment_id]))
+      .digest('hex')
+      .slice(0, 16);
+    const existing = await this.findSubmission(experiment.experiment_id, namespace, key);
+    if (existing !== undefined) return { id: existing.run_id, pipeline: graph.pipeline.name };
+    const body = {
+      display_name:
+        opts.runName ??
+        `${graph.pipeline.name} ${new Date().toISOString().slice(0, 19).replace('T', ' ')}`,
+      description: `Submitted by Cellflow${opts.notebookPath !== undefined ? ` from ${opts.notebookPath}` : ''}. ${KEY_PREFIX}${key}`,
+      experiment_id: experiment.experiment_id,
+      pipeline_spec: spec,
+      runtime_config: { parameters },
+      ...(this.options.serviceAccount !== undefined
+        ? { service_account: this.options.serviceAccount }
+        : {}),
+    };
+    try {
+      const run = await this.kfp.createRun(body);
+      return { id: run.run_id, pipeline: graph.pipeline.name };
+    } catch (error) {
+      // The answer may have been lost after the run was made: look before reporting a failure.
+      const made = await this.findSubmission(experiment.experiment_id, namespace, key).catch(
+        () => undefined,
+      );
+      if (made !== undefined) return { id: made.run_id, pipeline: graph.pipeline.name };
+      throw error;
+    }
+  }
+
+  /** A recent, unfinished run of the same submission (same spec, parameters and experiment). */
+  private async findSubmission(
+    experimentId: string,
+    namespace: string | undefined,
+    key: string,
+  ): Promise<KfpRun | undefined> {
+    const window = this.options.duplicateWindowMs ?? 10 * 60_000;
+    const runs = await this.kfp.listRuns({
+      experimentId,
+      ...(namespace !== undefined ? { namespace } : {}),
+      pageSize: 50,
+    });
+    return runs.find(
+      (r) =>
+        r.description?.includes(`${KEY_PREFIX}${key}`) === true &&
+        !KFP_TERMINAL_STATES.has(r.state ?? '') &&
+        Date.now() - Date.parse(r.created_at ?? '') < window,
+    );
+  }
+
+  watch(run: RunRef): AsyncIterable<RunEvent> {
+    return watchClusterRun(this.kube, this.kfp, run);
+  }
+
+  logs(run: RunRef, step: string): AsyncIterable<string> {
+    return followStepLogs(this.kube, run, taskNameForStep(step), step);
+  }
+
+  async cancel(run: RunRef): Promise<void> {
+    await this.kfp.terminateRun(run.id);
+  }
+
+  async listRuns(filter: RunFilter = {}): Promise<RunSummary[]> {
+    const runs = await this.kfp.listRuns({
+      ...(this.multiUser ? { namespace: this.kube.namespace } : {}),
+      pageSize: filter.limit ?? 20,
+    });
+    return runs
+      .map(runSummaryOfKfp)
+      .filter((r) => filter.pipeline === undefined || r.pipeline === filter.pipeline);
+  }
+
+  /** One run's summary from KFP (states of every step). */
+  async runSummary(run: RunRef): Promise<RunSummary> {
+    return runSummaryOfKfp(await this.kfp.getRun(run.id));
+  }
+
+  tune(_pipeline: CompiledPipeline, _study: StudySpec): Promise<StudyRef> {
+    return Promise.reject(
+      new BackendError(
+        'not-supported',
+        'Hyperparameter tuning on a cluster (Katib) is not available yet.',
+      ),
+    );
+  }
+
+  watchStudy(_study: StudyRef): AsyncIterable<StudyEvent> {
+    const refusal = new BackendError(
+      'not-supported',
+      'Hyperparameter tuning on a cluster (Katib) is not available yet.',
+    );
+    return { [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(refusal) }) };
+  }
+
+  serve(_model: ModelRef): Promise<EndpointRef> {
+    return Promise.reject(
+      new BackendError('not-supported', 'Serving on a cluster (KServe) is not available yet.'),
+    );
+  }
+
+  listEndpoints(): Promise<Endpoint[]> {
+    return Promise.resolve([]);
+  }
+}
+
+/** `"8"`, `"500m"` -> CPUs. */
+function cpuCount(quantity: string | undefined): number {
+  if (quantity === undefined) return 0;
+  return quantity.endsWith('m') ? Number(quantity.slice(0, -1)) / 1000 : Number(quantity) || 0;
+}

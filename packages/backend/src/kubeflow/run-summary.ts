@@ -1,0 +1,69 @@
+/** A KFP run as a Cellflow `RunSummary` (the same shape local runs have). */
+import type { RunSummary, StepSummary } from '../backend.js';
+import type { KfpRun } from './kfp-client.js';
+import { runStateOfKfp, stepStateOfKfp } from './workflow-states.js';
+
+type Json = Record<string, unknown>;
+const obj = (v: unknown): Json =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : {};
+
+function pipelineNameOf(run: KfpRun): string {
+  const spec = obj((run as { pipeline_spec?: unknown }).pipeline_spec);
+  const inner = spec.pipeline_spec !== undefined ? obj(spec.pipeline_spec) : spec;
+  const name = obj(inner.pipelineInfo).name;
+  return typeof name === 'string' ? name : run.display_name;
+}
+
+function durationOf(
+  start: string | null | undefined,
+  end: string | null | undefined,
+): number | null {
+  if (start == null || end == null) return null;
+  const ms = Date.parse(end) - Date.parse(start);
+  return Number.isFinite(ms) && ms >= 0 ? ms : null;
+}
+
+/** Step tasks of a KFP run: KFP also reports its own root DAG and drivers, which are not steps. */
+function stepsOf(run: KfpRun): StepSummary[] {
+  const tasks = run.run_details?.task_details ?? [];
+  return tasks
+    .filter(
+      (t) =>
+        t.display_name !== undefined &&
+        t.display_name !== 'root' &&
+        !t.display_name.endsWith('-driver'),
+    )
+    .map((t) => ({
+      name: t.display_name!.replace(/-/g, '_'),
+      state: stepStateOfKfp(t.state),
+      attempts: t.state === undefined || t.state === 'PENDING' ? 0 : 1,
+      startedAt: t.start_time ?? null,
+      finishedAt: t.end_time ?? null,
+      durationMs: durationOf(t.start_time, t.end_time),
+    }));
+}
+
+export function runSummaryOfKfp(run: KfpRun): RunSummary {
+  const state = runStateOfKfp(run.state);
+  const parameters = (run.runtime_config?.parameters ?? {}) as RunSummary['parameters'];
+  return {
+    id: run.run_id,
+    pipeline: pipelineNameOf(run),
+    state,
+    notebookPath: null,
+    createdAt: run.created_at ?? '',
+    startedAt: run.created_at ?? null,
+    finishedAt:
+      run.finished_at !== undefined && !run.finished_at.startsWith('1970') ? run.finished_at : null,
+    durationMs: durationOf(
+      run.created_at,
+      run.finished_at?.startsWith('1970') === true ? undefined : run.finished_at,
+    ),
+    parameters,
+    metrics: {},
+    steps: stepsOf(run),
+    ...(run.error?.message !== undefined && run.error.message !== ''
+      ? { reason: run.error.message }
+      : {}),
+  };
+}

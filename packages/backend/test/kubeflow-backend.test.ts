@@ -1,0 +1,258 @@
+/**
+ * KubeflowBackend against a real kube-apiserver (test/cluster harness) with the KFP API double
+ * behind the API server's service proxy; Argo's controller is played by the test's driver.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, it } from 'node:test';
+import { KubeflowBackend, type RunEvent } from '@cellflow/backend';
+import { compile, type CompiledPipeline } from '@cellflow/core';
+import { describeWithCluster } from '../../../test/cluster/cluster-suite.js';
+import { RESOURCES, resourcePath } from '../../../test/cluster/kube-client.js';
+import { ControllerDriver } from '../../../test/cluster/controller-driver.js';
+import { startKfpDouble, type KfpDouble } from '../../../test/cluster/kfp-double/index.js';
+import {
+  validatePipelineSpecObject,
+  validatePlatformSpecObject,
+} from '../../../test/validate/kfp-ir.js';
+
+const repo = join(import.meta.dirname, '../../..');
+
+function compiled(path: string): CompiledPipeline {
+  const result = compile(readFileSync(join(repo, path)), { fileName: path.split('/').pop()! });
+  assert.ok(result.pipeline, JSON.stringify(result.diagnostics));
+  return result.pipeline;
+}
+
+function notebook(cells: [string[], string][]): CompiledPipeline {
+  const text = JSON.stringify({
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: { cellflow: { name: 'gpu-demo' } },
+    cells: cells.map(([tags, source]) => ({
+      cell_type: 'code',
+      metadata: { tags },
+      source,
+      outputs: [],
+      execution_count: null,
+    })),
+  });
+  const result = compile(text);
+  assert.ok(result.pipeline, JSON.stringify(result.diagnostics));
+  return result.pipeline;
+}
+
+/** Collects watch() events in the background until the run ends. */
+function collect(events: AsyncIterable<RunEvent>): { seen: RunEvent[]; done: Promise<void> } {
+  const seen: RunEvent[] = [];
+  const done = (async () => {
+    for await (const e of events) seen.push(e);
+  })();
+  return { seen, done };
+}
+
+async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describeWithCluster('KubeflowBackend', (ctx) => {
+  let kfp: KfpDouble;
+  let driver: ControllerDriver;
+  let backend: KubeflowBackend;
+  before(async () => {
+    kfp = await startKfpDouble(ctx.cluster());
+    driver = new ControllerDriver(ctx.cluster());
+    backend = await KubeflowBackend.connect({
+      kubeconfig: ctx.cluster().kubeconfigPath,
+      context: 'admin',
+      namespace: 'kubeflow',
+      ...(kfp.proxyUrl === undefined ? { kfp: { endpoint: kfp.url } } : {}),
+    });
+  });
+  after(async () => {
+    await kfp.stop();
+  });
+
+  it('reports the GPU pools of the nodes, counting what pods hold', async () => {
+    const pools = async (): Promise<unknown[]> =>
+      (await backend.capacity()).pools.map((p) => [
+        p.node,
+        p.resource,
+        p.product,
+        p.allocatable,
+        p.free,
+      ]);
+    const byNode = (rows: unknown[]): unknown[] =>
+      [...rows].sort((a, b) =>
+        String((a as unknown[])[0]).localeCompare(String((b as unknown[])[0])),
+      );
+    assert.deepEqual(
+      byNode(await pools()),
+      byNode([
+        ['gpu-a100-node-0', 'nvidia.com/gpu', 'NVIDIA-A100-SXM4-80GB', 8, 8],
+        ['gpu-t4-node-0', 'nvidia.com/gpu', 'Tesla-T4', 1, 1],
+        ['gpu-mi250-node-0', 'amd.com/gpu', 'AMD_Instinct_MI250X', 4, 4],
+      ]),
+    );
+    await ctx.cluster().admin.create(resourcePath(RESOURCES.pods, { namespace: 'kubeflow' }), {
+      metadata: { name: 'holds-two-gpus' },
+      spec: {
+        nodeName: 'gpu-a100-node-0',
+        containers: [
+          { name: 'main', image: 'busybox', resources: { limits: { 'nvidia.com/gpu': '2' } } },
+        ],
+      },
+    });
+    const a100 = (await backend.capacity()).pools.find((p) => p.node === 'gpu-a100-node-0');
+    assert.deepEqual([a100?.allocatable, a100?.free], [8, 6]);
+    assert.match((await backend.capacity()).target, /context `admin`/);
+  });
+
+  it('submits the digits example: a valid spec, live states through a watch, logs, no duplicate run', async () => {
+    const pipeline = compiled('examples/digits.ipynb');
+    const run = await backend.submit(pipeline, { parameters: {} });
+    const request = kfp.requests.find((r) => r.method === 'POST' && r.path.endsWith('/runs'));
+    assert.ok(request, 'the KFP API received the run');
+    const body = request.body as {
+      pipeline_spec: Record<string, unknown>;
+      runtime_config: unknown;
+    };
+    const spec = body.pipeline_spec.pipeline_spec ?? body.pipeline_spec;
+    assert.deepEqual(validatePipelineSpecObject(spec), []);
+    if (body.pipeline_spec.platform_spec !== undefined)
+      assert.deepEqual(validatePlatformSpecObject(body.pipeline_spec.platform_spec), []);
+
+    const again = await backend.submit(pipeline, { parameters: {} });
+    assert.equal(again.id, run.id, 'submitting the same thing twice returns the first run');
+    assert.equal(
+      kfp.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/runs')).length,
+      1,
+    );
+
+    const watched = collect(backend.watch(run));
+    const wf = (await driver.findWorkflowForRun('kubeflow', run.id))!;
+    const name = wf.metadata.name!;
+    await until(
+      () => watched.seen.some((e) => e.type === 'step' && e.step === 'load_data'),
+      'queued steps',
+    );
+    await driver.setTaskPhase('kubeflow', name, 'load-data', 'Running', {
+      log: 'loading digits\nshape (1797, 64)\n',
+    });
+    await until(
+      () =>
+        watched.seen.some(
+          (e) => e.type === 'step' && e.step === 'load_data' && e.state === 'running',
+        ),
+      'load_data running',
+    );
+    const lines: string[] = [];
+    const logs = (async () => {
+      for await (const line of backend.logs(run, 'load_data')) lines.push(line);
+    })();
+    await driver.setTaskPhase('kubeflow', name, 'load-data', 'Succeeded');
+    await logs;
+    assert.deepEqual(lines, ['loading digits', 'shape (1797, 64)']);
+    await driver.runWorkflowToCompletion('kubeflow', name);
+    await watched.done;
+    const steps = watched.seen.filter((e) => e.type === 'step');
+    assert.deepEqual(
+      [...new Set(steps.map((e) => e.step))].sort(),
+      pipeline.graph.steps.map((s) => s.name).sort(),
+    );
+    for (const s of pipeline.graph.steps) {
+      const last = steps.filter((e) => e.step === s.name).pop();
+      assert.equal(last?.state, 'succeeded', s.name);
+    }
+    const final = watched.seen[watched.seen.length - 1];
+    assert.equal(final?.type === 'run' && final.state, 'succeeded');
+    assert.deepEqual(
+      watched.seen.map((e) => e.seq),
+      watched.seen.map((_, i) => i),
+    );
+    const listed = await backend.listRuns();
+    assert.equal(listed.find((r) => r.id === run.id)?.state, 'succeeded');
+  });
+
+  it('refuses GPUs the cluster does not have before submitting, naming what exists', async () => {
+    const before = kfp.requests.length;
+    const pipeline = notebook([[['step:train', 'gpu:1:NVIDIA-H100-80GB'], 'x = 1']]);
+    await assert.rejects(backend.submit(pipeline), (e: Error) => {
+      assert.match(e.message, /NVIDIA-H100-80GB/);
+      assert.match(e.message, /8 × NVIDIA-A100-SXM4-80GB on gpu-a100-node-0/);
+      return true;
+    });
+    await assert.rejects(
+      backend.submit(notebook([[['step:train', 'gpu:16'], 'x = 1']])),
+      /largest matching node/,
+    );
+    assert.equal(
+      kfp.requests.filter((r) => r.method === 'POST').length,
+      kfp.requests.slice(0, before).filter((r) => r.method === 'POST').length,
+    );
+    const ok = await backend.submit(notebook([[['step:train', 'gpu:1:Tesla-T4'], 'x = 1']]));
+    assert.ok(ok.id);
+  });
+
+  it('cancels a run: KFP terminates it and the watch ends cancelled', async () => {
+    const run = await backend.submit(notebook([[['step:slow'], 'import time\ntime.sleep(600)']]), {
+      runName: 'to cancel',
+    });
+    const watched = collect(backend.watch(run));
+    const wf = (await driver.findWorkflowForRun('kubeflow', run.id))!;
+    await driver.setTaskPhase('kubeflow', wf.metadata.name!, 'slow', 'Running');
+    await until(
+      () => watched.seen.some((e) => e.type === 'step' && e.state === 'running'),
+      'running',
+    );
+    await backend.cancel(run);
+    await driver.finishWorkflow(
+      'kubeflow',
+      wf.metadata.name!,
+      'Failed',
+      'Stopped with strategy Terminate',
+    );
+    await watched.done;
+    const last = watched.seen[watched.seen.length - 1];
+    assert.equal(last?.type === 'run' && last.state, 'cancelled');
+  });
+
+  it('says which permission is missing for a restricted user', async () => {
+    const restricted = await KubeflowBackend.connect({
+      kubeconfig: ctx.cluster().kubeconfigPath,
+      context: 'restricted',
+      namespace: 'kubeflow',
+      ...(kfp.proxyUrl === undefined ? { kfp: { endpoint: kfp.url } } : {}),
+    });
+    await assert.rejects(restricted.capacity(), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'forbidden');
+      assert.match(e.message, /cannot list resource "nodes"/);
+      return true;
+    });
+  });
+
+  it('an unreachable API server is a clear error, not a hang', async () => {
+    const down = await KubeflowBackend.connect({
+      kubeconfig: ctx.cluster().kubeconfigPath,
+      context: 'admin',
+    });
+    const bad = Object.create(down) as KubeflowBackend;
+    Object.defineProperty(bad, 'kube', {
+      value: Object.assign(Object.create(Object.getPrototypeOf(down.kube) as object), down.kube, {
+        server: 'https://127.0.0.1:9',
+      }),
+    });
+    const t0 = Date.now();
+    await assert.rejects(bad.capacity(), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'cluster-unreachable');
+      assert.match(e.message, /Cannot reach the Kubernetes API server at https:\/\/127\.0\.0\.1:9/);
+      return true;
+    });
+    assert.ok(Date.now() - t0 < 10_000);
+  });
+});
