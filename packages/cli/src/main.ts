@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { processContext, type CliContext } from './cli-context.js';
+import { registerClusterCommands } from './commands/cluster-commands.js';
 import { registerCompileCommand } from './commands/compile-command.js';
 import { registerInspectCommand } from './commands/inspect-command.js';
 import { registerRunCommand } from './commands/run-command.js';
@@ -12,6 +13,7 @@ const COMMANDS: readonly ((program: Command, ctx: CliContext) => void)[] = [
   registerInspectCommand,
   registerRunCommand,
   registerRunsCommand,
+  registerClusterCommands,
 ];
 
 export async function main(

@@ -23,24 +23,29 @@ function durationOf(
   return Number.isFinite(ms) && ms >= 0 ? ms : null;
 }
 
-/** Step tasks of a KFP run: KFP also reports its own root DAG and drivers, which are not steps. */
+/** Every task of the run's pipeline spec, in spec order, with KFP's detail where it has one. */
 function stepsOf(run: KfpRun): StepSummary[] {
-  const tasks = run.run_details?.task_details ?? [];
-  return tasks
-    .filter(
-      (t) =>
-        t.display_name !== undefined &&
-        t.display_name !== 'root' &&
-        !t.display_name.endsWith('-driver'),
-    )
-    .map((t) => ({
-      name: t.display_name!.replace(/-/g, '_'),
-      state: stepStateOfKfp(t.state),
-      attempts: t.state === undefined || t.state === 'PENDING' ? 0 : 1,
-      startedAt: t.start_time ?? null,
-      finishedAt: t.end_time ?? null,
-      durationMs: durationOf(t.start_time, t.end_time),
-    }));
+  const details = run.run_details?.task_details ?? [];
+  const spec = obj((run as { pipeline_spec?: unknown }).pipeline_spec);
+  const inner = spec.pipeline_spec !== undefined ? obj(spec.pipeline_spec) : spec;
+  const tasks = Object.keys(obj(obj(obj(inner.root).dag).tasks));
+  const names =
+    tasks.length > 0
+      ? tasks
+      : details
+          .map((t) => t.display_name ?? '')
+          .filter((n) => n !== '' && n !== 'root' && !n.endsWith('-driver'));
+  return names.map((task) => {
+    const t = details.find((d) => d.display_name === task);
+    return {
+      name: task.replace(/-/g, '_'),
+      state: stepStateOfKfp(t?.state),
+      attempts: t?.state === undefined || t.state === 'PENDING' ? 0 : 1,
+      startedAt: t?.start_time ?? null,
+      finishedAt: t?.end_time ?? null,
+      durationMs: durationOf(t?.start_time, t?.end_time),
+    };
+  });
 }
 
 export function runSummaryOfKfp(run: KfpRun): RunSummary {

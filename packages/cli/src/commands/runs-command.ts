@@ -1,6 +1,12 @@
-import { LocalBackend, type RunSummary } from '@cellflow/backend';
+import { LocalBackend, type Backend, type RunSummary } from '@cellflow/backend';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { CliContext } from '../cli-context.js';
+import {
+  asCliError,
+  connectCluster,
+  withClusterFlags,
+  type ClusterFlags,
+} from './cluster-commands.js';
 import { formatDuration, formatMetrics } from '../run-format.js';
 
 function positiveInteger(value: string): number {
@@ -40,44 +46,65 @@ function table(rows: readonly (readonly string[])[]): string[] {
 }
 
 export function registerRunsCommand(program: Command, ctx: CliContext): void {
-  program
-    .command('runs')
-    .description('List past and current local runs, newest first: status, duration, metrics.')
-    .option('--json', 'print the runs as JSON (every step, parameter and metric)')
-    .option('--pipeline <name>', 'only runs of this pipeline')
-    .option('--limit <n>', 'at most this many runs', positiveInteger)
-    .option('--workspace <dir>', 'folder whose .cellflow/ keeps run history (default: .)')
-    .action(
-      async (opts: { json?: boolean; pipeline?: string; limit?: number; workspace?: string }) => {
-        const backend = new LocalBackend(
-          opts.workspace !== undefined ? { workspace: opts.workspace } : {},
-        );
-        const runs = await backend.listRuns({
+  withClusterFlags(
+    program
+      .command('runs')
+      .description(
+        'List past and current runs, newest first: status, duration, metrics (local, or --cluster).',
+      )
+      .option('--cluster', "list the cluster's Kubeflow runs instead of local ones")
+      .option('--json', 'print the runs as JSON (every step, parameter and metric)')
+      .option('--pipeline <name>', 'only runs of this pipeline')
+      .option('--limit <n>', 'at most this many runs', positiveInteger)
+      .option('--workspace <dir>', 'folder whose .cellflow/ keeps run history (default: .)'),
+  ).action(
+    async (
+      opts: ClusterFlags & {
+        cluster?: boolean;
+        json?: boolean;
+        pipeline?: string;
+        limit?: number;
+        workspace?: string;
+      },
+    ) => {
+      const local =
+        opts.cluster === true
+          ? undefined
+          : new LocalBackend(opts.workspace !== undefined ? { workspace: opts.workspace } : {});
+      const backend: Backend = local ?? (await connectCluster(opts));
+      let runs: RunSummary[];
+      try {
+        runs = await backend.listRuns({
           ...(opts.pipeline !== undefined ? { pipeline: opts.pipeline } : {}),
           ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
         });
-        if (opts.json === true) {
-          ctx.out(JSON.stringify(runs, null, 2));
-          return;
-        }
-        if (runs.length === 0) {
-          ctx.out(
-            `No runs yet under ${backend.workspace}/.cellflow/runs. Start one with \`cellflow run NOTEBOOK.ipynb\`.`,
-          );
-          return;
-        }
-        const rows = [['RUN', 'STATUS', 'STARTED', 'DURATION', 'STEPS', 'METRICS']];
-        for (const r of runs) {
-          rows.push([
-            r.id,
-            r.state,
-            localTime(r.startedAt ?? r.createdAt),
-            formatDuration(r.durationMs),
-            describeSteps(r),
-            formatMetrics(r.metrics),
-          ]);
-        }
-        for (const line of table(rows)) ctx.out(line);
-      },
-    );
+      } catch (error) {
+        throw asCliError(error);
+      }
+      if (opts.json === true) {
+        ctx.out(JSON.stringify(runs, null, 2));
+        return;
+      }
+      if (runs.length === 0) {
+        ctx.out(
+          local !== undefined
+            ? `No runs yet under ${local.workspace}/.cellflow/runs. Start one with \`cellflow run NOTEBOOK.ipynb\`.`
+            : 'No runs on the cluster yet. Start one with `cellflow submit NOTEBOOK.ipynb`.',
+        );
+        return;
+      }
+      const rows = [['RUN', 'STATUS', 'STARTED', 'DURATION', 'STEPS', 'METRICS']];
+      for (const r of runs) {
+        rows.push([
+          r.id,
+          r.state,
+          localTime(r.startedAt ?? r.createdAt),
+          formatDuration(r.durationMs),
+          describeSteps(r),
+          formatMetrics(r.metrics),
+        ]);
+      }
+      for (const line of table(rows)) ctx.out(line);
+    },
+  );
 }

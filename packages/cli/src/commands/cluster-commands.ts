@@ -1,0 +1,229 @@
+/**
+ * Cluster commands: `submit`, `status`, `logs`, `cancel`, `capacity`, over `KubeflowBackend`.
+ * Every one takes the same connection flags (kubeconfig, context, namespace, KFP endpoint).
+ */
+import { compile, describeGpuPool, hasErrors } from '@cellflow/core';
+import {
+  BackendError,
+  KubeflowBackend,
+  parseParameterAssignments,
+  type RunEvent,
+  type RunSummary,
+} from '@cellflow/backend';
+import type { Command } from 'commander';
+import type { CliContext } from '../cli-context.js';
+import { CliError, fileNameOf, formatDiagnostic, readNotebookFile } from '../notebook-file.js';
+import { formatDuration } from '../run-format.js';
+
+export interface ClusterFlags {
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+  kfpEndpoint?: string;
+  kfpNamespace?: string;
+}
+
+/** Adds the connection flags to a command. */
+export function withClusterFlags(command: Command): Command {
+  return command
+    .option(
+      '--kubeconfig <file>',
+      'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster)',
+    )
+    .option('--context <name>', 'kubeconfig context (default: the current one)')
+    .option('-n, --namespace <ns>', "namespace for runs (default: the context's, else kubeflow)")
+    .option('--kfp-endpoint <url>', 'Kubeflow Pipelines API URL (default: through the API server)')
+    .option('--kfp-namespace <ns>', 'namespace of the ml-pipeline service (default: kubeflow)');
+}
+
+export async function connectCluster(flags: ClusterFlags): Promise<KubeflowBackend> {
+  try {
+    return await KubeflowBackend.connect({
+      ...(flags.kubeconfig !== undefined ? { kubeconfig: flags.kubeconfig } : {}),
+      ...(flags.context !== undefined ? { context: flags.context } : {}),
+      ...(flags.namespace !== undefined ? { namespace: flags.namespace } : {}),
+      kfp: {
+        ...(flags.kfpEndpoint !== undefined ? { endpoint: flags.kfpEndpoint } : {}),
+        ...(flags.kfpNamespace !== undefined ? { serviceNamespace: flags.kfpNamespace } : {}),
+      },
+    });
+  } catch (error) {
+    throw asCliError(error);
+  }
+}
+
+export function asCliError(error: unknown): unknown {
+  return error instanceof BackendError
+    ? new CliError(
+        error.message,
+        error.code === 'bad-parameter' || error.code === 'unknown-parameter' ? 2 : 1,
+      )
+    : error;
+}
+
+function describeEvent(event: RunEvent): string {
+  if (event.type === 'run') {
+    return `run ${event.state}${event.durationMs !== null ? ` in ${formatDuration(event.durationMs)}` : ''}${event.reason !== undefined ? `: ${event.reason}` : ''}`;
+  }
+  const took =
+    event.durationMs !== null && event.state !== 'running'
+      ? ` in ${formatDuration(event.durationMs)}`
+      : '';
+  const why = event.failure !== undefined ? `: ${event.failure.message}` : '';
+  return `${event.step.padEnd(18)} ${event.state}${took}${why}`;
+}
+
+/** Prints state changes until the run ends; exit code 1 unless it succeeded. */
+async function follow(
+  backend: KubeflowBackend,
+  runId: string,
+  pipeline: string,
+  ctx: CliContext,
+): Promise<void> {
+  let last: RunEvent | undefined;
+  try {
+    for await (const event of backend.watch({ id: runId, pipeline })) {
+      ctx.out(`[${event.time.slice(11, 19)}] ${describeEvent(event)}`);
+      if (event.type === 'run') last = event;
+    }
+  } catch (error) {
+    throw asCliError(error);
+  }
+  if (last?.type !== 'run' || last.state !== 'succeeded') ctx.exitCode = 1;
+}
+
+function printSummary(run: RunSummary, ctx: CliContext): void {
+  ctx.out(
+    `Run ${run.id} (${run.pipeline}): ${run.state}${run.reason !== undefined ? ` — ${run.reason}` : ''}`,
+  );
+  for (const s of run.steps)
+    ctx.out(`  ${s.name.padEnd(18)} ${s.state.padEnd(10)} ${formatDuration(s.durationMs)}`);
+}
+
+export function registerClusterCommands(program: Command, ctx: CliContext): void {
+  withClusterFlags(
+    program
+      .command('submit')
+      .description(
+        'Compile a notebook and run it on a Kubeflow cluster (GPU requests checked against the nodes first).',
+      )
+      .argument('<notebook>', 'the .ipynb file')
+      .option(
+        '-p, --param <NAME=VALUE>',
+        'set a pipeline parameter (repeat for more)',
+        (v: string, prev: string[]) => [...prev, v],
+        [],
+      )
+      .option('--no-cache', 'ask KFP to re-run every step')
+      .option('--name <run name>', 'display name of the run')
+      .option('--image <ref>', 'default image for steps without `image:`')
+      .option('-w, --watch', 'follow the run until it ends'),
+  ).action(
+    async (
+      notebook: string,
+      opts: ClusterFlags & {
+        param: string[];
+        cache: boolean;
+        name?: string;
+        image?: string;
+        watch?: boolean;
+      },
+    ) => {
+      const result = compile(await readNotebookFile(notebook), {
+        fileName: fileNameOf(notebook),
+        ...(opts.image !== undefined ? { defaultImage: opts.image } : {}),
+      });
+      for (const d of result.diagnostics) ctx.err(formatDiagnostic(notebook, d));
+      if (hasErrors(result.diagnostics) || result.pipeline === undefined)
+        throw new CliError(`${notebook}: not submitted; fix the errors above.`, 1);
+      const backend = await connectCluster(opts);
+      let run;
+      try {
+        const parameters = parseParameterAssignments(result.pipeline.graph, opts.param);
+        run = await backend.submit(result.pipeline, {
+          parameters,
+          cache: opts.cache,
+          notebookPath: notebook,
+          ...(opts.name !== undefined ? { runName: opts.name } : {}),
+        });
+      } catch (error) {
+        throw asCliError(error);
+      }
+      ctx.out(`Submitted run ${run.id} to ${backend.describe()}.`);
+      ctx.out(
+        `Follow it with \`cellflow status ${run.id} --watch\`; step logs with \`cellflow logs ${run.id} STEP\`.`,
+      );
+      if (opts.watch === true) await follow(backend, run.id, run.pipeline, ctx);
+    },
+  );
+
+  withClusterFlags(
+    program
+      .command('status')
+      .description("A cluster run's state and its steps' states; --watch follows it live.")
+      .argument('<run-id>')
+      .option('-w, --watch', 'follow the run until it ends')
+      .option('--json', 'print the run as JSON'),
+  ).action(async (runId: string, opts: ClusterFlags & { watch?: boolean; json?: boolean }) => {
+    const backend = await connectCluster(opts);
+    let summary: RunSummary;
+    try {
+      summary = await backend.runSummary({ id: runId, pipeline: '' });
+    } catch (error) {
+      throw asCliError(error);
+    }
+    if (opts.json === true) ctx.out(JSON.stringify(summary, null, 2));
+    else if (opts.watch !== true) printSummary(summary, ctx);
+    if (opts.watch === true) await follow(backend, runId, summary.pipeline, ctx);
+    else if (summary.state === 'failed') ctx.exitCode = 1;
+  });
+
+  withClusterFlags(
+    program
+      .command('logs')
+      .description("A step's log from its pod on the cluster, following while it runs.")
+      .argument('<run-id>')
+      .argument('<step>'),
+  ).action(async (runId: string, step: string, opts: ClusterFlags) => {
+    const backend = await connectCluster(opts);
+    try {
+      for await (const line of backend.logs({ id: runId, pipeline: '' }, step)) ctx.out(line);
+    } catch (error) {
+      throw asCliError(error);
+    }
+  });
+
+  withClusterFlags(
+    program.command('cancel').description('Cancel (terminate) a cluster run.').argument('<run-id>'),
+  ).action(async (runId: string, opts: ClusterFlags) => {
+    const backend = await connectCluster(opts);
+    try {
+      await backend.cancel({ id: runId, pipeline: '' });
+    } catch (error) {
+      throw asCliError(error);
+    }
+    ctx.out(`Cancelling run ${runId}.`);
+  });
+
+  withClusterFlags(
+    program
+      .command('capacity')
+      .description('GPUs the cluster can give: per node and product, with what is free now.')
+      .option('--json', 'print as JSON'),
+  ).action(async (opts: ClusterFlags & { json?: boolean }) => {
+    const backend = await connectCluster(opts);
+    let capacity;
+    try {
+      capacity = await backend.capacity();
+    } catch (error) {
+      throw asCliError(error);
+    }
+    if (opts.json === true) {
+      ctx.out(JSON.stringify(capacity, null, 2));
+      return;
+    }
+    ctx.out(`${capacity.target}: ${capacity.cpus} CPUs allocatable`);
+    if (capacity.pools.length === 0) ctx.out('No node offers GPUs.');
+    for (const pool of capacity.pools) ctx.out(`  ${describeGpuPool(pool)}`);
+  });
+}

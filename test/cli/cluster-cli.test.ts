@@ -1,0 +1,127 @@
+/** The `cellflow` cluster commands, as a user runs them, against the test cluster and KFP double. */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, it } from 'node:test';
+import { promisify } from 'node:util';
+import { describeWithCluster } from '../cluster/cluster-suite.js';
+import { ControllerDriver } from '../cluster/controller-driver.js';
+import { startKfpDouble, type KfpDouble } from '../cluster/kfp-double/index.js';
+import { repoRoot } from '../golden/golden-cases.js';
+
+const run = promisify(execFile);
+
+describeWithCluster(
+  'cellflow submit / status / logs / cancel / runs --cluster / capacity',
+  (ctx) => {
+    let kfp: KfpDouble;
+    let driver: ControllerDriver;
+    let flags: string[];
+    before(async () => {
+      kfp = await startKfpDouble(ctx.cluster());
+      driver = new ControllerDriver(ctx.cluster());
+      flags = [
+        '--kubeconfig',
+        ctx.cluster().kubeconfigPath,
+        '--context',
+        'admin',
+        '-n',
+        'kubeflow',
+        ...(kfp.proxyUrl === undefined ? ['--kfp-endpoint', kfp.url] : []),
+      ];
+    });
+    after(async () => {
+      await kfp.stop();
+    });
+
+    const cellflow = async (
+      ...args: string[]
+    ): Promise<{ code: number; stdout: string; stderr: string }> => {
+      try {
+        const { stdout, stderr } = await run(
+          process.execPath,
+          [join(repoRoot, 'packages/cli/bin/cellflow.js'), ...args],
+          { cwd: repoRoot, timeout: 60_000 },
+        );
+        return { code: 0, stdout, stderr };
+      } catch (error) {
+        const e = error as { code?: number; stdout?: string; stderr?: string };
+        return {
+          code: typeof e.code === 'number' ? e.code : -1,
+          stdout: e.stdout ?? '',
+          stderr: e.stderr ?? '',
+        };
+      }
+    };
+
+    it('submits digits, shows status, streams logs, lists and cancels', async () => {
+      const submitted = await cellflow(
+        'submit',
+        'examples/digits.ipynb',
+        '-p',
+        'TEST_SIZE=0.3',
+        ...flags,
+      );
+      assert.equal(submitted.code, 0, submitted.stderr);
+      const id = /Submitted run (\S+) to cluster context `admin`/.exec(submitted.stdout)?.[1];
+      assert.ok(id, submitted.stdout);
+      const request = kfp.requests.find((r) => r.method === 'POST' && r.path.endsWith('/runs'))!;
+      assert.deepEqual(
+        (request.body as { runtime_config: { parameters: Record<string, unknown> } }).runtime_config
+          .parameters.TEST_SIZE,
+        0.3,
+      );
+
+      const wf = (await driver.findWorkflowForRun('kubeflow', id))!;
+      await driver.setTaskPhase('kubeflow', wf.metadata.name!, 'load-data', 'Succeeded', {
+        log: 'loaded 1797 images\n',
+      });
+      const status = await cellflow('status', id, ...flags);
+      assert.equal(status.code, 0, status.stderr);
+      assert.match(status.stdout, /load_data\s+succeeded/);
+      assert.match(status.stdout, /pick_best\s+queued/);
+      const logs = await cellflow('logs', id, 'load_data', ...flags);
+      assert.equal(logs.stdout, 'loaded 1797 images\n');
+      const runs = await cellflow('runs', '--cluster', ...flags);
+      assert.match(runs.stdout, new RegExp(`${id}\\s+running`));
+      const cancelled = await cellflow('cancel', id, ...flags);
+      assert.equal(cancelled.code, 0, cancelled.stderr);
+      assert.equal(
+        (await driver.getWorkflow('kubeflow', wf.metadata.name!)).spec.activeDeadlineSeconds,
+        0,
+      );
+    });
+
+    it('capacity lists GPUs per node and product', async () => {
+      const out = await cellflow('capacity', ...flags);
+      assert.equal(out.code, 0, out.stderr);
+      assert.match(out.stdout, /8 × NVIDIA-A100-SXM4-80GB on gpu-a100-node-0 \(8 free\)/);
+    });
+
+    it('a wrong context, and a forbidden call, exit 1 with a clear message', async () => {
+      const wrong = await cellflow(
+        'capacity',
+        '--kubeconfig',
+        ctx.cluster().kubeconfigPath,
+        '--context',
+        'nope',
+      );
+      assert.equal(wrong.code, 1);
+      assert.match(wrong.stderr, /no context `nope`. Contexts: admin, restricted/);
+      const forbidden = await cellflow(
+        'capacity',
+        '--kubeconfig',
+        ctx.cluster().kubeconfigPath,
+        '--context',
+        'restricted',
+      );
+      assert.equal(forbidden.code, 1);
+      assert.match(forbidden.stderr, /Not allowed to list the cluster's nodes/);
+      assert.doesNotMatch(
+        forbidden.stderr + wrong.stderr,
+        new RegExp(ctx.cluster().restrictedToken),
+        'no token in messages',
+      );
+    });
+  },
+);
