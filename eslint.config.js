@@ -18,7 +18,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        project: ['./tsconfig.check.json'],
+        project: ['./tsconfig.check.json', './test/vscode/suite/tsconfig.json'],
         tsconfigRootDir: import.meta.dirname,
       },
     },

@@ -1,0 +1,98 @@
+/**
+ * Cell status bar items: each code cell's role from its tags (clickable), and during and after a
+ * run the state and duration of the step the cell belongs to.
+ */
+import * as vscode from 'vscode';
+import { CommandIds } from '../command-ids.js';
+import type { CellRef } from '../notebook/notebook-cells.js';
+import { readCellTags } from '../notebook/notebook-cells.js';
+import { formatState } from '../runs/format-run-state.js';
+import type { RunTracker } from '../runs/run-tracker.js';
+import { describeCellTags, type TagItemAction } from '../tags/describe-cell-tags.js';
+
+const ACTION_COMMANDS: Readonly<Record<TagItemAction, string>> = {
+  role: CommandIds.editCellTags,
+  dependency: CommandIds.addDependency,
+  gpu: CommandIds.setGpu,
+  image: CommandIds.setImage,
+  resources: CommandIds.setCpu,
+  problems: 'workbench.actions.view.problems',
+};
+
+export class CellStatusProvider
+  implements vscode.NotebookCellStatusBarItemProvider, vscode.Disposable
+{
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeCellStatusBarItems = this.changed.event;
+  private ticker: NodeJS.Timeout | undefined;
+  private readonly subscriptions: vscode.Disposable[] = [];
+
+  constructor(private readonly tracker: RunTracker) {
+    this.subscriptions.push(
+      tracker.onDidChange(() => this.refresh()),
+      vscode.workspace.onDidChangeNotebookDocument((e) => {
+        if (e.cellChanges.some((c) => c.metadata !== undefined)) this.changed.fire();
+      }),
+    );
+  }
+
+  refresh(): void {
+    this.changed.fire();
+    const running = this.tracker.active().length > 0;
+    if (running && this.ticker === undefined)
+      this.ticker = setInterval(() => this.changed.fire(), 1000);
+    if (!running && this.ticker !== undefined) {
+      clearInterval(this.ticker);
+      this.ticker = undefined;
+    }
+  }
+
+  provideCellStatusBarItems(cell: vscode.NotebookCell): vscode.NotebookCellStatusBarItem[] {
+    if (cell.kind !== vscode.NotebookCellKind.Code) return [];
+    const ref: CellRef = { notebook: cell.notebook.uri.toString(), cell: cell.index };
+    const items = describeCellTags(readCellTags(cell)).map((d) => {
+      const item = new vscode.NotebookCellStatusBarItem(
+        d.text,
+        vscode.NotebookCellStatusBarAlignment.Left,
+      );
+      item.tooltip = d.tooltip;
+      item.command = {
+        title: d.text,
+        command: ACTION_COMMANDS[d.action],
+        arguments: d.action === 'problems' ? [] : [ref],
+      };
+      return item;
+    });
+    if (items.length === 0) {
+      const item = new vscode.NotebookCellStatusBarItem(
+        '$(tag)',
+        vscode.NotebookCellStatusBarAlignment.Left,
+      );
+      item.tooltip = "Cellflow: set this cell's role";
+      item.command = { title: 'Set role', command: CommandIds.editCellTags, arguments: [ref] };
+      items.push(item);
+    }
+    const step = this.tracker.stepAt(ref.notebook, cell.index);
+    if (step !== undefined) {
+      const text = formatState(step, Date.now());
+      const item = new vscode.NotebookCellStatusBarItem(
+        text,
+        vscode.NotebookCellStatusBarAlignment.Right,
+      );
+      item.tooltip = step.failure?.message ?? `Step ${step.name}: ${step.state}`;
+      item.command = {
+        title: 'Show Step Logs',
+        command: CommandIds.showStepLogs,
+        arguments: [ref],
+      };
+      items.push(item);
+    }
+    return items;
+  }
+
+  dispose(): void {
+    if (this.ticker !== undefined) clearInterval(this.ticker);
+    this.changed.dispose();
+    for (const s of this.subscriptions) s.dispose();
+  }
+}

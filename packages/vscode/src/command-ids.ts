@@ -1,0 +1,36 @@
+/**
+ * Command ids: the manifest's `contributes.commands` is their one source; a test checks that this
+ * table and the manifest list the same ids.
+ */
+export const CommandIds = {
+  editCellTags: 'cellflow.editCellTags',
+  setStep: 'cellflow.setStep',
+  addDependency: 'cellflow.addDependency',
+  removeDependency: 'cellflow.removeDependency',
+  setGpu: 'cellflow.setGpu',
+  setImage: 'cellflow.setImage',
+  setCpu: 'cellflow.setCpu',
+  setMemory: 'cellflow.setMemory',
+  markImports: 'cellflow.markImports',
+  markFunctions: 'cellflow.markFunctions',
+  markParameters: 'cellflow.markParameters',
+  markMetrics: 'cellflow.markMetrics',
+  markSkip: 'cellflow.markSkip',
+  clearRole: 'cellflow.clearRole',
+  applyTags: 'cellflow.applyTags',
+  revealCell: 'cellflow.revealCell',
+  runLocally: 'cellflow.runLocally',
+  cancelRun: 'cellflow.cancelRun',
+  showStepLogs: 'cellflow.showStepLogs',
+  compileToYaml: 'cellflow.compileToYaml',
+  refreshRuns: 'cellflow.refreshRuns',
+} as const;
+
+export type CommandKey = keyof typeof CommandIds;
+export type CommandId = (typeof CommandIds)[CommandKey];
+
+/** View ids, as declared in the manifest's `contributes.views`. */
+export const ViewIds = {
+  pipeline: 'cellflow.pipeline',
+  runs: 'cellflow.runs',
+} as const;

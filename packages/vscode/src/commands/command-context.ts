@@ -1,0 +1,21 @@
+/** What command handlers may use; each command is a factory over this. */
+import type { Config } from '../config.js';
+import type { CellDiagnostics } from '../cells/cell-diagnostics.js';
+import type { NotebookAnalysis } from '../notebook/notebook-analysis.js';
+import type { BackendLoader } from '../runs/backend-loader.js';
+import type { LocalRunner } from '../runs/local-runner.js';
+import type { RunTracker } from '../runs/run-tracker.js';
+import type { RunsView } from '../views/runs-view.js';
+
+export interface CommandContext {
+  readonly config: Config;
+  readonly analysis: NotebookAnalysis;
+  readonly diagnostics: CellDiagnostics;
+  readonly backends: BackendLoader;
+  readonly tracker: RunTracker;
+  readonly runner: LocalRunner;
+  readonly runsView: RunsView;
+}
+
+export type CommandHandler = (...args: unknown[]) => unknown;
+export type CommandFactory = (ctx: CommandContext) => CommandHandler;

@@ -1,0 +1,137 @@
+/** Commands that run, cancel, inspect and compile pipelines. */
+import * as vscode from 'vscode';
+import { compile } from '@cellflow/core';
+import type { RunRef } from '@cellflow/backend';
+import type { CommandKey } from '../command-ids.js';
+import {
+  resolveNotebook,
+  revealCell,
+  toCoreNotebook,
+  type CellRef,
+} from '../notebook/notebook-cells.js';
+import type { CommandFactory } from './command-context.js';
+
+function needsTrust(what: string): boolean {
+  if (vscode.workspace.isTrusted) return false;
+  void vscode.window.showWarningMessage(
+    `Cellflow: ${what} runs code, so it needs a trusted workspace.`,
+  );
+  return true;
+}
+
+/** Starts a run; resolves with its id once submitted (tests then wait with `whenFinished`). */
+const runLocally: CommandFactory = (ctx) => async (target) => {
+  if (needsTrust('running a pipeline')) return undefined;
+  const doc = resolveNotebook(target);
+  if (doc === undefined) {
+    void vscode.window.showWarningMessage('Cellflow: open a notebook to run.');
+    return undefined;
+  }
+  const run = await ctx.runner.run(doc);
+  if (run === undefined) return undefined;
+  const finished = ctx.runner.whenFinished(run.ref.id);
+  void vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Window, title: `Cellflow: ${run.ref.pipeline}` },
+    async () => {
+      await finished;
+    },
+  );
+  return run.ref.id;
+};
+
+const cancelRun: CommandFactory = (ctx) => async (arg) => {
+  const given =
+    typeof arg === 'string' ? arg : (arg as { run?: { ref?: RunRef } } | undefined)?.run?.ref?.id;
+  const active = ctx.tracker.active();
+  const runId =
+    given ??
+    (active.length === 1
+      ? active[0]?.ref.id
+      : (
+          await vscode.window.showQuickPick(
+            active.map((r) => ({ label: r.ref.id, description: r.ref.pipeline })),
+          )
+        )?.label);
+  if (runId === undefined) {
+    if (active.length === 0)
+      void vscode.window.showInformationMessage('Cellflow: no run is active.');
+    return;
+  }
+  await ctx.runner.cancel(runId);
+};
+
+interface StepLogsArg {
+  readonly runId: string;
+  readonly pipeline: string;
+  readonly step: string;
+  readonly workspace?: string;
+}
+
+function isStepLogsArg(v: unknown): v is StepLogsArg {
+  return typeof v === 'object' && v !== null && typeof (v as StepLogsArg).runId === 'string';
+}
+
+const showStepLogs: CommandFactory = (ctx) => async (arg) => {
+  if (isStepLogsArg(arg)) {
+    await ctx.runner.showLogs({ id: arg.runId, pipeline: arg.pipeline }, arg.step, arg.workspace);
+    return;
+  }
+  const cellRef = arg as Partial<CellRef> | undefined;
+  if (typeof cellRef?.notebook === 'string' && typeof cellRef.cell === 'number') {
+    const run = ctx.tracker.latestFor(cellRef.notebook);
+    const step = ctx.tracker.stepAt(cellRef.notebook, cellRef.cell);
+    if (run !== undefined && step !== undefined) await ctx.runner.showLogs(run.ref, step.name);
+    return;
+  }
+  const doc = resolveNotebook(undefined);
+  const run = doc !== undefined ? ctx.tracker.latestFor(doc.uri.toString()) : ctx.tracker.runs()[0];
+  if (run === undefined) {
+    void vscode.window.showInformationMessage(
+      'Cellflow: no run yet; logs of past runs are in the Runs view.',
+    );
+    return;
+  }
+  const step = await vscode.window.showQuickPick(
+    [...run.steps.values()].map((s) => ({ label: s.name, description: s.state })),
+    { title: `Cellflow: logs of run ${run.ref.id}` },
+  );
+  if (step !== undefined) await ctx.runner.showLogs(run.ref, step.label);
+};
+
+/** Opens the KFP v2 pipeline YAML of the notebook in an editor (read-only feature). */
+const compileToYaml: CommandFactory = (ctx) => async (target) => {
+  const doc = resolveNotebook(target);
+  if (doc === undefined) {
+    void vscode.window.showWarningMessage('Cellflow: open a notebook to compile.');
+    return undefined;
+  }
+  const result = compile(toCoreNotebook(doc), ctx.analysis.compileOptions(doc));
+  if (result.yaml === undefined) {
+    const errors = result.diagnostics.filter((d) => d.severity === 'error').length;
+    void vscode.window.showErrorMessage(
+      `Cellflow: cannot compile, the notebook has ${errors} error(s); see Problems.`,
+    );
+    return undefined;
+  }
+  const yamlDoc = await vscode.workspace.openTextDocument({
+    language: 'yaml',
+    content: result.yaml,
+  });
+  await vscode.window.showTextDocument(yamlDoc, { preview: false });
+  return result.yaml;
+};
+
+const revealCellCommand: CommandFactory = () => async (ref) => {
+  await revealCell(ref as CellRef);
+};
+
+const refreshRuns: CommandFactory = (ctx) => () => ctx.runsView.refresh();
+
+export const runCommands = {
+  refreshRuns,
+  runLocally,
+  cancelRun,
+  showStepLogs,
+  compileToYaml,
+  revealCell: revealCellCommand,
+} satisfies Partial<Record<CommandKey, CommandFactory>>;

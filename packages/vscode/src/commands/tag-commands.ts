@@ -1,0 +1,232 @@
+/** Commands that change a cell's tags: from the cell toolbar, the status bar, the palette or tests. */
+import * as vscode from 'vscode';
+import {
+  parseCellTags,
+  QUANTITY_PATTERN,
+  STEP_NAME_PATTERN,
+  toStepName,
+  type CellRole,
+  type GpuRequest,
+} from '@cellflow/core';
+import { CommandIds, type CommandKey } from '../command-ids.js';
+import { readCellTags, resolveCell, writeCellTags } from '../notebook/notebook-cells.js';
+import { describeGpu } from '../tags/describe-cell-tags.js';
+import {
+  withDependency,
+  withGpu,
+  withoutDependency,
+  withRole,
+  withSetting,
+} from '../tags/edit-cell-tags.js';
+import type { CommandContext, CommandFactory } from './command-context.js';
+
+/** Applies `change` to the target cell's tags; says so when there is no cell to change. */
+async function changeTags(
+  target: unknown,
+  change: (
+    tags: readonly string[],
+    cell: vscode.NotebookCell,
+  ) => Promise<string[] | undefined> | string[] | undefined,
+): Promise<boolean> {
+  const cell = resolveCell(target);
+  if (cell === undefined || cell.kind !== vscode.NotebookCellKind.Code) {
+    void vscode.window.showWarningMessage('Cellflow: select a code cell of a notebook first.');
+    return false;
+  }
+  const next = await change(readCellTags(cell), cell);
+  if (next === undefined) return false;
+  return writeCellTags(cell, next);
+}
+
+function stepNames(ctx: CommandContext, cell: vscode.NotebookCell): string[] {
+  return ctx.analysis.analyze(cell.notebook).graph?.steps.map((s) => s.name) ?? [];
+}
+
+function ownStep(ctx: CommandContext, cell: vscode.NotebookCell): string | undefined {
+  return ctx.analysis.analyze(cell.notebook).graph?.steps.find((s) => s.cells.includes(cell.index))
+    ?.name;
+}
+
+const setStep: CommandFactory = () => (target, value) =>
+  changeTags(target, async (tags, cell) => {
+    const current = parseCellTags(tags).tags.role;
+    const name =
+      typeof value === 'string'
+        ? value
+        : await vscode.window.showInputBox({
+            title: 'Cellflow: Set Step',
+            prompt: 'Step name: lowercase letters, digits and _',
+            value:
+              current.kind === 'step'
+                ? current.name
+                : toStepName(cell.document.lineAt(0).text.replace(/^#\s*/, '')),
+            validateInput: (v) =>
+              STEP_NAME_PATTERN.test(v) ? undefined : `Try "${toStepName(v)}"`,
+          });
+    if (name === undefined || !STEP_NAME_PATTERN.test(name)) return undefined;
+    return withRole(tags, { kind: 'step', name });
+  });
+
+const addDependency: CommandFactory = (ctx) => (target, value) =>
+  changeTags(target, async (tags, cell) => {
+    const own = ownStep(ctx, cell);
+    const prev = parseCellTags(tags).tags.prev;
+    const step =
+      typeof value === 'string'
+        ? value
+        : await vscode.window.showQuickPick(
+            stepNames(ctx, cell).filter((s) => s !== own && !prev.includes(s)),
+            { title: 'Cellflow: Add Dependency', placeHolder: `Run ${own ?? 'this step'} after…` },
+          );
+    return step === undefined ? undefined : withDependency(tags, step);
+  });
+
+const removeDependency: CommandFactory = () => (target, value) =>
+  changeTags(target, async (tags) => {
+    const prev = parseCellTags(tags).tags.prev;
+    const step =
+      typeof value === 'string'
+        ? value
+        : await vscode.window.showQuickPick([...prev], { title: 'Cellflow: Remove Dependency' });
+    return step === undefined ? undefined : withoutDependency(tags, step);
+  });
+
+interface GpuPick extends vscode.QuickPickItem {
+  /** A product label value, null for any product, undefined for no GPU. */
+  readonly product: string | null | undefined;
+}
+
+/** GPU products the target offers, with free counts (this machine for now). */
+async function gpuChoices(ctx: CommandContext, cell: vscode.NotebookCell): Promise<GpuPick[]> {
+  const picks: GpuPick[] = [
+    { label: 'Any GPU', description: 'no product constraint', product: null },
+    { label: 'No GPU', description: 'remove the GPU request', product: undefined },
+  ];
+  if (!vscode.workspace.isTrusted) return picks;
+  try {
+    const folder = vscode.workspace.getWorkspaceFolder(cell.notebook.uri)?.uri.fsPath;
+    const backend = await ctx.backends.local(
+      folder ?? vscode.Uri.joinPath(cell.notebook.uri, '..').fsPath,
+    );
+    const capacity = await backend.capacity();
+    const byProduct = new Map<string, { free: number; total: number }>();
+    for (const pool of capacity.pools) {
+      if (pool.product === null) continue;
+      const seen = byProduct.get(pool.product) ?? { free: 0, total: 0 };
+      byProduct.set(pool.product, {
+        free: seen.free + pool.free,
+        total: seen.total + pool.allocatable,
+      });
+    }
+    const products = [...byProduct].map(([product, n]) => ({
+      label: product,
+      description: `${n.free} of ${n.total} free on ${capacity.target}`,
+      product,
+    }));
+    return [...products, ...picks];
+  } catch {
+    return picks;
+  }
+}
+
+function isGpuRequest(v: unknown): v is GpuRequest | null {
+  return v === null || (typeof v === 'object' && typeof (v as GpuRequest).count === 'number');
+}
+
+const setGpu: CommandFactory = (ctx) => (target, value) =>
+  changeTags(target, async (tags, cell) => {
+    if (isGpuRequest(value)) return withGpu(tags, value ?? undefined);
+    const pick = await vscode.window.showQuickPick(gpuChoices(ctx, cell), {
+      title: 'Cellflow: Set GPU',
+    });
+    if (pick === undefined) return undefined;
+    if (pick.product === undefined) return withGpu(tags, undefined);
+    const count = await vscode.window.showInputBox({
+      title: 'Cellflow: Set GPU',
+      prompt: 'How many GPUs?',
+      value: String(parseCellTags(tags).tags.gpu?.count ?? 1),
+      validateInput: (v) => (/^[1-9]\d*$/.test(v) ? undefined : 'A whole number, 1 or more'),
+    });
+    if (count === undefined) return undefined;
+    const gpu: GpuRequest = {
+      count: Number(count),
+      ...(pick.product !== null ? { product: pick.product } : {}),
+    };
+    void vscode.window.setStatusBarMessage(`Cellflow: ${describeGpu(gpu)}`, 3000);
+    return withGpu(tags, gpu);
+  });
+
+function settingCommand(
+  key: 'image' | 'cpu' | 'memory',
+  prompt: string,
+  example: string,
+): CommandFactory {
+  return () => (target, value) =>
+    changeTags(target, async (tags) => {
+      const current = parseCellTags(tags).tags[key] ?? '';
+      const next =
+        typeof value === 'string'
+          ? value
+          : await vscode.window.showInputBox({
+              title: `Cellflow: Set ${key === 'image' ? 'Image' : key === 'cpu' ? 'CPU' : 'Memory'}`,
+              prompt: `${prompt} (empty removes it)`,
+              placeHolder: example,
+              value: current,
+              validateInput: (v) =>
+                key === 'image' || v.trim() === '' || QUANTITY_PATTERN.test(v.trim())
+                  ? undefined
+                  : `A Kubernetes quantity such as ${example}`,
+            });
+      return next === undefined ? undefined : withSetting(tags, key, next);
+    });
+}
+
+function roleCommand(role: CellRole): CommandFactory {
+  return () => (target) => changeTags(target, (tags) => withRole(tags, role));
+}
+
+const applyTags: CommandFactory = () => (target, tags) =>
+  changeTags(target, () =>
+    Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : undefined,
+  );
+
+const EDIT_CHOICES: readonly { label: string; key: CommandKey }[] = [
+  { label: 'Set Step…', key: 'setStep' },
+  { label: 'Add Dependency…', key: 'addDependency' },
+  { label: 'Remove Dependency…', key: 'removeDependency' },
+  { label: 'Set GPU…', key: 'setGpu' },
+  { label: 'Set Image…', key: 'setImage' },
+  { label: 'Set CPU…', key: 'setCpu' },
+  { label: 'Set Memory…', key: 'setMemory' },
+  { label: 'Mark as Imports', key: 'markImports' },
+  { label: 'Mark as Functions', key: 'markFunctions' },
+  { label: 'Mark as Parameters', key: 'markParameters' },
+  { label: 'Mark as Metrics', key: 'markMetrics' },
+  { label: 'Mark as Skip', key: 'markSkip' },
+  { label: 'Clear Role', key: 'clearRole' },
+];
+
+const editCellTags: CommandFactory = () => async (target) => {
+  const pick = await vscode.window.showQuickPick(EDIT_CHOICES, {
+    title: 'Cellflow: Edit Cell Tags',
+  });
+  if (pick !== undefined) await vscode.commands.executeCommand(CommandIds[pick.key], target);
+};
+
+export const tagCommands = {
+  editCellTags,
+  setStep,
+  addDependency,
+  removeDependency,
+  setGpu,
+  setImage: settingCommand('image', 'Container image for this step', 'python:3.11-slim'),
+  setCpu: settingCommand('cpu', 'CPU request', '500m'),
+  setMemory: settingCommand('memory', 'Memory request', '4Gi'),
+  markImports: roleCommand({ kind: 'imports' }),
+  markFunctions: roleCommand({ kind: 'functions' }),
+  markParameters: roleCommand({ kind: 'parameters' }),
+  markMetrics: roleCommand({ kind: 'metrics' }),
+  markSkip: roleCommand({ kind: 'skip' }),
+  clearRole: roleCommand({ kind: 'continue' }),
+  applyTags,
+} satisfies Partial<Record<CommandKey, CommandFactory>>;

@@ -1,0 +1,50 @@
+/** The only reader of Cellflow's settings (`cellflow.*` in the manifest). */
+import * as vscode from 'vscode';
+
+export class Config {
+  static readonly section = 'cellflow';
+
+  private get settings(): vscode.WorkspaceConfiguration {
+    return vscode.workspace.getConfiguration(Config.section);
+  }
+
+  /** Python for local steps; undefined lets the backend discover one. */
+  get python(): string | undefined {
+    const v = this.settings.get<string>('python', '').trim();
+    return v === '' ? undefined : v;
+  }
+
+  /** Steps running at once locally; undefined means the machine's cores. */
+  get concurrency(): number | undefined {
+    const v = this.settings.get<number>('concurrency', 0);
+    return v > 0 ? v : undefined;
+  }
+
+  get defaultImage(): string | undefined {
+    const v = this.settings.get<string>('defaultImage', '').trim();
+    return v === '' ? undefined : v;
+  }
+
+  get clusterContext(): string | undefined {
+    return this.settings.get<string>('cluster.context') || undefined;
+  }
+
+  get clusterNamespace(): string {
+    return this.settings.get<string>('cluster.namespace', 'kubeflow');
+  }
+
+  get kfpEndpoint(): string | undefined {
+    return this.settings.get<string>('kfp.endpoint') || undefined;
+  }
+
+  /** Milliseconds between the last edit and re-checking the notebook. */
+  get diagnosticsDelay(): number {
+    return this.settings.get<number>('diagnostics.delay', 300);
+  }
+
+  static affectsLocalBackend(e: vscode.ConfigurationChangeEvent): boolean {
+    return (
+      e.affectsConfiguration('cellflow.python') || e.affectsConfiguration('cellflow.concurrency')
+    );
+  }
+}

@@ -1,0 +1,46 @@
+/** Words and icons for run and step states, shared by the cell status bar and the Runs view. */
+import type { RunState, StepState } from '@cellflow/backend';
+
+const ICONS: Readonly<Record<StepState | RunState, string>> = {
+  queued: '$(clock)',
+  running: '$(sync~spin)',
+  succeeded: '$(pass)',
+  failed: '$(error)',
+  cached: '$(history)',
+  cancelled: '$(circle-slash)',
+};
+
+export function stateIcon(state: StepState | RunState): string {
+  return ICONS[state];
+}
+
+/** `850ms`, `2.3s`, `1m 05s`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
+}
+
+/** The elapsed time of a step or run: final when known, else counted from `startedAt` to `now`. */
+export function elapsedMs(
+  item: { readonly durationMs: number | null; readonly startedAt: string | null },
+  now: number,
+): number | null {
+  if (item.durationMs !== null) return item.durationMs;
+  if (item.startedAt === null) return null;
+  return Math.max(0, now - Date.parse(item.startedAt));
+}
+
+/** `$(sync~spin) running 3.2s` */
+export function formatState(
+  item: {
+    readonly state: StepState | RunState;
+    readonly durationMs: number | null;
+    readonly startedAt: string | null;
+  },
+  now: number,
+): string {
+  const ms = item.state === 'queued' || item.state === 'cached' ? null : elapsedMs(item, now);
+  return `${stateIcon(item.state)} ${item.state}${ms !== null ? ` ${formatDuration(ms)}` : ''}`;
+}

@@ -1,0 +1,180 @@
+/**
+ * Runs a notebook's pipeline with the local backend: feeds the run tracker (cell status, Runs
+ * view), streams step logs to the "Cellflow" output channel, and points at the failing line.
+ */
+import * as vscode from 'vscode';
+import { compile, describeLocation } from '@cellflow/core';
+import type { Backend, RunEvent, RunRef } from '@cellflow/backend';
+import type { NotebookAnalysis } from '../notebook/notebook-analysis.js';
+import { revealCell, toCoreNotebook } from '../notebook/notebook-cells.js';
+import type { BackendLoader } from './backend-loader.js';
+import { formatDuration } from './format-run-state.js';
+import type { RunTracker, TrackedRun } from './run-tracker.js';
+
+export class LocalRunner implements vscode.Disposable {
+  readonly output = vscode.window.createOutputChannel('Cellflow');
+  private readonly failures = vscode.languages.createDiagnosticCollection('cellflow-run');
+  private readonly backendOf = new Map<string, Backend>();
+  private readonly finished = new Map<string, Promise<TrackedRun>>();
+
+  constructor(
+    private readonly backends: BackendLoader,
+    private readonly analysis: NotebookAnalysis,
+    private readonly tracker: RunTracker,
+  ) {}
+
+  /** The workspace folder holding the notebook (its `.cellflow/` keeps history), else its folder. */
+  static workspaceOf(uri: vscode.Uri): string {
+    return (
+      vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath ?? vscode.Uri.joinPath(uri, '..').fsPath
+    );
+  }
+
+  /** Compiles and submits; resolves once the run started (or was refused: then undefined). */
+  async run(doc: vscode.NotebookDocument): Promise<TrackedRun | undefined> {
+    const result = compile(toCoreNotebook(doc), this.analysis.compileOptions(doc));
+    if (result.pipeline === undefined) {
+      const errors = result.diagnostics.filter((d) => d.severity === 'error');
+      const first = errors[0];
+      const choice = await vscode.window.showErrorMessage(
+        `Cellflow: the notebook has ${errors.length} error(s)${first !== undefined ? `; ${describeLocation(first.cell, first.line)}: ${first.message}` : ''}`,
+        'Show Problems',
+      );
+      if (choice !== undefined)
+        await vscode.commands.executeCommand('workbench.actions.view.problems');
+      return undefined;
+    }
+    const backend = await this.backends.local(LocalRunner.workspaceOf(doc.uri));
+    let ref: RunRef;
+    try {
+      ref = await backend.submit(result.pipeline, { notebookPath: doc.uri.fsPath });
+    } catch (error) {
+      void vscode.window.showErrorMessage(
+        `Cellflow: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      return undefined;
+    }
+    this.clearFailures(doc);
+    const steps = result.pipeline.graph.steps.map((s) => ({ name: s.name, cells: s.cells }));
+    const run = this.tracker.start(ref, doc.uri.toString(), steps);
+    this.backendOf.set(ref.id, backend);
+    this.output.appendLine(`Run ${ref.id}: ${steps.length} steps of ${ref.pipeline}`);
+    this.finished.set(ref.id, this.follow(backend, run, doc));
+    return run;
+  }
+
+  /** Resolves when the run has ended (for the progress notification and tests). */
+  whenFinished(runId: string): Promise<TrackedRun> | undefined {
+    return this.finished.get(runId);
+  }
+
+  async cancel(runId: string): Promise<void> {
+    const run = this.tracker.get(runId);
+    const backend = this.backendOf.get(runId);
+    if (run !== undefined && backend !== undefined) await backend.cancel(run.ref);
+  }
+
+  /** A step's log lines so far, then live ones, into the output channel; `workspace` finds past runs. */
+  async showLogs(ref: RunRef, step: string, workspace?: string): Promise<void> {
+    const backend =
+      this.backendOf.get(ref.id) ??
+      (workspace !== undefined ? await this.backends.local(workspace) : undefined);
+    if (backend === undefined) return;
+    this.output.show(true);
+    this.output.appendLine(`--- logs of ${step} in ${ref.id} ---`);
+    try {
+      for await (const line of backend.logs(ref, step)) this.output.appendLine(`[${step}] ${line}`);
+    } catch (error) {
+      this.output.appendLine(error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  private async follow(
+    backend: Backend,
+    run: TrackedRun,
+    doc: vscode.NotebookDocument,
+  ): Promise<TrackedRun> {
+    const logging: Promise<void>[] = [];
+    for await (const event of backend.watch(run.ref)) {
+      this.tracker.apply(event);
+      this.report(event);
+      if (event.type === 'step' && event.state === 'running' && event.attempt <= 1)
+        logging.push(this.streamLogs(backend, run.ref, event.step));
+      if (
+        event.type === 'step' &&
+        event.state === 'failed' &&
+        event.failure !== undefined &&
+        !event.retrying
+      )
+        this.showFailure(doc, event.step, event.failure);
+    }
+    await Promise.allSettled(logging);
+    void this.announce(run, doc);
+    return run;
+  }
+
+  private async streamLogs(backend: Backend, ref: RunRef, step: string): Promise<void> {
+    for await (const line of backend.logs(ref, step)) this.output.appendLine(`[${step}] ${line}`);
+  }
+
+  private report(event: RunEvent): void {
+    const duration = event.durationMs !== null ? ` in ${formatDuration(event.durationMs)}` : '';
+    if (event.type === 'step') this.output.appendLine(`${event.step}: ${event.state}${duration}`);
+    else if (event.finishedAt !== null)
+      this.output.appendLine(
+        `Run ${event.state}${duration}${event.reason !== undefined ? `: ${event.reason}` : ''}`,
+      );
+  }
+
+  private showFailure(
+    doc: vscode.NotebookDocument,
+    step: string,
+    failure: { message: string; cell: number | null; line: number | null },
+  ): void {
+    this.output.appendLine(failure.message);
+    if (failure.cell === null || failure.cell >= doc.cellCount) return;
+    const cellDoc = doc.cellAt(failure.cell).document;
+    const line = Math.min(Math.max((failure.line ?? 1) - 1, 0), cellDoc.lineCount - 1);
+    const d = new vscode.Diagnostic(
+      cellDoc.lineAt(line).range,
+      `Step ${step} failed: ${failure.message}`,
+    );
+    d.source = 'cellflow run';
+    this.failures.set(cellDoc.uri, [d]);
+  }
+
+  private clearFailures(doc: vscode.NotebookDocument): void {
+    for (const cell of doc.getCells()) this.failures.delete(cell.document.uri);
+  }
+
+  private async announce(run: TrackedRun, doc: vscode.NotebookDocument): Promise<void> {
+    const took = run.durationMs !== null ? ` in ${formatDuration(run.durationMs)}` : '';
+    if (run.state === 'succeeded') {
+      const metrics = Object.entries(run.metrics)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ');
+      void vscode.window.showInformationMessage(
+        `Cellflow: run succeeded${took}${metrics !== '' ? `. ${metrics}` : ''}`,
+      );
+      return;
+    }
+    const failed = [...run.steps.values()].find(
+      (s) => s.state === 'failed' && s.failure !== undefined,
+    );
+    const actions =
+      failed?.failure?.cell != null ? ['Show Failing Cell', 'Show Logs'] : ['Show Logs'];
+    const choice = await vscode.window.showErrorMessage(
+      `Cellflow: run ${run.state}${took}${failed !== undefined ? ` at step ${failed.name}` : run.reason !== undefined ? `: ${run.reason}` : ''}`,
+      ...actions,
+    );
+    if (choice === 'Show Failing Cell' && failed?.failure?.cell != null)
+      await revealCell({ notebook: doc.uri.toString(), cell: failed.failure.cell });
+    if (choice === 'Show Logs') this.output.show();
+  }
+
+  dispose(): void {
+    this.output.dispose();
+    this.failures.dispose();
+    for (const run of this.tracker.active()) void this.cancel(run.ref.id);
+  }
+}

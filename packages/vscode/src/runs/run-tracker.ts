@@ -1,0 +1,134 @@
+/**
+ * Live state of the runs started from this window, fed with the backend's run events. Pure (no
+ * `vscode`): the status bar, the Runs view and the tests read it.
+ */
+import type {
+  MetricValues,
+  RunEvent,
+  RunRef,
+  RunState,
+  StepFailure,
+  StepState,
+} from '@cellflow/backend';
+
+export interface TrackedStep {
+  readonly name: string;
+  readonly cells: readonly number[];
+  state: StepState;
+  attempt: number;
+  startedAt: string | null;
+  durationMs: number | null;
+  failure?: StepFailure;
+  cachedFrom?: string;
+  metrics?: MetricValues;
+}
+
+export interface TrackedRun {
+  readonly ref: RunRef;
+  /** The notebook's URI as a string (the key the editor uses). */
+  readonly notebook: string;
+  state: RunState;
+  startedAt: string | null;
+  durationMs: number | null;
+  reason?: string;
+  metrics: MetricValues;
+  readonly steps: Map<string, TrackedStep>;
+}
+
+export interface StepCells {
+  readonly name: string;
+  readonly cells: readonly number[];
+}
+
+type Listener = (run: TrackedRun) => void;
+
+export class RunTracker {
+  private readonly tracked = new Map<string, TrackedRun>();
+  private readonly listeners = new Set<Listener>();
+
+  /** Starts tracking a submitted run; every step is queued until an event says otherwise. */
+  start(ref: RunRef, notebook: string, steps: readonly StepCells[]): TrackedRun {
+    const run: TrackedRun = {
+      ref,
+      notebook,
+      state: 'queued',
+      startedAt: null,
+      durationMs: null,
+      metrics: {},
+      steps: new Map(
+        steps.map((s) => [
+          s.name,
+          {
+            name: s.name,
+            cells: s.cells,
+            state: 'queued',
+            attempt: 0,
+            startedAt: null,
+            durationMs: null,
+          },
+        ]),
+      ),
+    };
+    this.tracked.set(ref.id, run);
+    this.emit(run);
+    return run;
+  }
+
+  apply(event: RunEvent): void {
+    const run = this.tracked.get(event.runId);
+    if (run === undefined) return;
+    if (event.type === 'run') {
+      run.state = event.state;
+      run.startedAt = event.startedAt;
+      run.durationMs = event.durationMs;
+      run.metrics = event.metrics;
+      if (event.reason !== undefined) run.reason = event.reason;
+    } else {
+      const step = run.steps.get(event.step);
+      if (step === undefined) return;
+      step.state = event.state;
+      step.attempt = event.attempt;
+      step.startedAt = event.startedAt;
+      step.durationMs = event.durationMs;
+      if (event.failure !== undefined) step.failure = event.failure;
+      if (event.cachedFrom !== undefined) step.cachedFrom = event.cachedFrom;
+      if (event.metrics !== undefined) step.metrics = event.metrics;
+    }
+    this.emit(run);
+  }
+
+  get(runId: string): TrackedRun | undefined {
+    return this.tracked.get(runId);
+  }
+
+  /** Newest first. */
+  runs(): TrackedRun[] {
+    return [...this.tracked.values()].reverse();
+  }
+
+  /** The newest run of a notebook. */
+  latestFor(notebook: string): TrackedRun | undefined {
+    return this.runs().find((r) => r.notebook === notebook);
+  }
+
+  /** The step of the newest run of `notebook` that contains cell `index`. */
+  stepAt(notebook: string, index: number): TrackedStep | undefined {
+    const run = this.latestFor(notebook);
+    if (run === undefined) return undefined;
+    for (const step of run.steps.values()) if (step.cells.includes(index)) return step;
+    return undefined;
+  }
+
+  active(): TrackedRun[] {
+    return this.runs().filter((r) => r.state === 'queued' || r.state === 'running');
+  }
+
+  onDidChange(listener: Listener): { dispose(): void } {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  private emit(run: TrackedRun): void {
+    for (const l of this.listeners) l(run);
+  }
+}

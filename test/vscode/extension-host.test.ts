@@ -1,0 +1,69 @@
+/**
+ * Runs the mocha suite in `suite/` inside a real VS Code extension host (code-server with the
+ * smoke-test driver, opened in headless Chromium), with this repository as the extension under
+ * development. Skipped with a message when code-server is not installed, unless
+ * CELLFLOW_REQUIRE_CODE_SERVER=1 (set by .ci/run).
+ */
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { buildExtensionAndSuite, SUITE_DIR } from './build-extension.js';
+import { missingHost, REPO, startCodeServer, type CodeServer } from './code-server.js';
+
+const missing = missingHost();
+if (missing !== undefined && process.env.CELLFLOW_REQUIRE_CODE_SERVER === '1')
+  throw new Error(missing);
+
+describe('VS Code extension in code-server', { skip: missing }, () => {
+  const work = mkdtempSync(join(tmpdir(), 'cellflow-vscode-ws-'));
+  let server: CodeServer | undefined;
+  after(async () => {
+    await server?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('passes the in-host suite: tags, diagnostics, a local run', { timeout: 600_000 }, async () => {
+    const t0 = Date.now();
+    buildExtensionAndSuite();
+    const buildMs = Date.now() - t0;
+    for (const name of ['digits.ipynb', 'tagging.ipynb'])
+      copyFileSync(join(REPO, 'examples/digits.ipynb'), join(work, name));
+    const resultsFile = join(work, 'results.json');
+    server = await startCodeServer({
+      workspace: work,
+      settings: { 'cellflow.python': '/usr/bin/python3' },
+      env: { CELLFLOW_TEST_RESULTS: resultsFile },
+    });
+    const logs: string[] = [];
+    const exitCode = new Promise<number>((resolve) => {
+      void server!.open(
+        [
+          ['extensionDevelopmentPath', `vscode-remote://remote${REPO}`],
+          ['extensionTestsPath', `vscode-remote://remote${join(SUITE_DIR, 'index.js')}`],
+        ],
+        async (page) => {
+          await page.exposeFunction('codeAutomationLog', (type: string, args: unknown[]) =>
+            logs.push(`${type}: ${args.map(String).join(' ')}`),
+          );
+          await page.exposeFunction('codeAutomationExit', (code: number) => resolve(code));
+        },
+      );
+    });
+    const code = await exitCode;
+    const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as {
+      passed: string[];
+      failed: { title: string; error: string }[];
+      measurements: Record<string, number>;
+    };
+    console.log(
+      `VS Code suite: ${results.passed.length} passed in ${Date.now() - t0} ms (build ${buildMs} ms); ` +
+        `activation ${results.measurements.activationMs?.toFixed(1)} ms, digits run ${results.measurements.digitsRunMs} ms`,
+    );
+    const context = `${logs.join('\n')}\n--- code-server ---\n${server.log().slice(-4000)}`;
+    assert.deepEqual(results.failed, [], context);
+    assert.equal(code, 0, context);
+    assert.ok(results.passed.length >= 3);
+  });
+});

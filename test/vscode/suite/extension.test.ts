@@ -1,0 +1,157 @@
+/** The extension in a real VS Code: tags through commands, diagnostics, a local run of digits. */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as vscode from 'vscode';
+import { results } from './index';
+
+/** The parts of the extension's API these tests read (see packages/vscode/src/extension.ts). */
+interface Api {
+  activationMs: number;
+  runner: { whenFinished(runId: string): Promise<{ state: string }> | undefined };
+  runsView: {
+    model(): Promise<
+      { ref: { id: string }; state: string; steps: { name: string; state: string }[] }[]
+    >;
+  };
+  cellStatus: {
+    provideCellStatusBarItems(cell: vscode.NotebookCell): vscode.NotebookCellStatusBarItem[];
+  };
+  diagnostics: {
+    provideCodeActions(
+      doc: vscode.TextDocument,
+      range: vscode.Range,
+      context: vscode.CodeActionContext,
+    ): vscode.CodeAction[];
+  };
+}
+
+const folder = (): vscode.Uri => {
+  const f = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(f, 'a workspace folder is open');
+  return f.uri;
+};
+
+async function openNotebook(name: string): Promise<vscode.NotebookDocument> {
+  const doc = await vscode.workspace.openNotebookDocument(vscode.Uri.joinPath(folder(), name));
+  await vscode.window.showNotebookDocument(doc);
+  return doc;
+}
+
+function tagsOnDisk(doc: vscode.NotebookDocument, cell: number): unknown {
+  const json = JSON.parse(readFileSync(doc.uri.fsPath, 'utf8')) as {
+    cells: { metadata?: { tags?: unknown } }[];
+  };
+  return json.cells[cell]?.metadata?.tags;
+}
+
+async function until<T>(what: string, get: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = get();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const statusTexts = (api: Api, cell: vscode.NotebookCell): string[] =>
+  api.cellStatus.provideCellStatusBarItems(cell).map((i) => i.text);
+
+suite('Cellflow in VS Code', () => {
+  let api: Api;
+
+  suiteSetup(async () => {
+    await openNotebook('tagging.ipynb');
+    const ext = vscode.extensions.getExtension<Api>('cellflow.cellflow');
+    assert.ok(ext, 'the extension is installed');
+    api = await ext.activate();
+    results.measurements.activationMs = api.activationMs;
+  });
+
+  test('Set Step writes metadata.tags through the formatter; status shows the role', async () => {
+    const doc = await openNotebook('tagging.ipynb');
+    const ref = { notebook: doc.uri.toString(), cell: 7 };
+    assert.equal(await vscode.commands.executeCommand('cellflow.setStep', ref, 'hold_out'), true);
+    await vscode.commands.executeCommand('cellflow.addDependency', ref, 'load_data');
+    await vscode.commands.executeCommand('cellflow.setGpu', ref, {
+      count: 1,
+      product: 'NVIDIA-A100-SXM4-80GB',
+    });
+    assert.ok(await doc.save());
+    assert.deepEqual(tagsOnDisk(doc, 7), [
+      'step:hold_out',
+      'prev:load_data',
+      'gpu:1:NVIDIA-A100-SXM4-80GB',
+    ]);
+    assert.deepEqual(statusTexts(api, doc.cellAt(7)), [
+      'step: hold_out',
+      'after: load_data',
+      'GPU 1 × A100',
+    ]);
+    await vscode.commands.executeCommand('cellflow.markSkip', ref);
+    await vscode.commands.executeCommand('cellflow.setGpu', ref, null);
+    await vscode.commands.executeCommand('cellflow.removeDependency', ref, 'load_data');
+    assert.ok(await doc.save());
+    assert.deepEqual(tagsOnDisk(doc, 7), ['skip']);
+  });
+
+  test('diagnostics appear on the cell, and the quick fix applies core\u2019s tags', async () => {
+    const doc = await openNotebook('tagging.ipynb');
+    const cell = doc.cellAt(13);
+    await vscode.commands.executeCommand(
+      'cellflow.applyTags',
+      { notebook: doc.uri.toString(), cell: 13 },
+      ['step:load_data'],
+    );
+    const shown = await until('a duplicate-step diagnostic', () =>
+      vscode.languages
+        .getDiagnostics(cell.document.uri)
+        .find((d) => d.source === 'cellflow' && d.code === 'duplicate-step'),
+    );
+    assert.equal(shown.severity, vscode.DiagnosticSeverity.Error);
+    // The provider VS Code calls for the light bulb, given what the Problems view shows.
+    const actions = api.diagnostics.provideCodeActions(cell.document, shown.range, {
+      diagnostics: [shown],
+      triggerKind: vscode.CodeActionTriggerKind.Invoke,
+      only: undefined,
+    });
+    const fix = actions.find((a) => a.title.includes('load_data_2'));
+    assert.ok(fix?.command, `a quick fix among ${actions.map((a) => a.title).join(', ')}`);
+    await vscode.commands.executeCommand(fix.command.command, ...(fix.command.arguments ?? []));
+    assert.ok(await doc.save());
+    assert.deepEqual(tagsOnDisk(doc, 13), ['step:load_data_2']);
+    await until('the diagnostic to go', () =>
+      vscode.languages.getDiagnostics(cell.document.uri).some((d) => d.code === 'duplicate-step')
+        ? undefined
+        : true,
+    );
+  });
+
+  test('Run Pipeline Locally runs digits: Runs view and cell status follow it', async () => {
+    const doc = await openNotebook('digits.ipynb');
+    const runId = await vscode.commands.executeCommand<string | undefined>(
+      'cellflow.runLocally',
+      doc.uri,
+    );
+    assert.ok(runId, 'the run started');
+    const started = Date.now();
+    const run = await api.runner.whenFinished(runId);
+    assert.equal(run?.state, 'succeeded');
+    results.measurements.digitsRunMs = Date.now() - started;
+    const model = await api.runsView.model();
+    assert.equal(model[0]?.ref.id, runId);
+    assert.equal(model[0]?.state, 'succeeded');
+    assert.deepEqual(
+      model[0]?.steps.map((s) => `${s.name}:${s.state}`),
+      ['load_data', 'split', 'train_logistic', 'train_svm', 'train_forest', 'pick_best'].map(
+        (s) => `${s}:succeeded`,
+      ),
+    );
+    const texts = statusTexts(api, doc.cellAt(5));
+    assert.ok(texts.includes('step: load_data'), texts.join(' | '));
+    assert.ok(
+      texts.some((t) => /^\$\(pass\) succeeded \d/.test(t)),
+      texts.join(' | '),
+    );
+  });
+});
