@@ -30,7 +30,7 @@ describeWithCluster('KFP v2beta1 double backed by the real API server', (ctx) =>
     body?: unknown,
     via: 'direct' | 'proxy' = 'direct',
   ): Promise<{ status: number; body: Json }> {
-    if (via === 'proxy') {
+    if (via === 'proxy' && kfp.proxyPath !== undefined) {
       const { admin } = ctx.cluster();
       try {
         const answer = await admin.request<Json>(method, `${kfp.proxyPath}/apis/v2beta1${path}`, {
@@ -267,6 +267,37 @@ describeWithCluster('KFP v2beta1 double backed by the real API server', (ctx) =>
       runtime_config: { parameters: { a: 1, b: 2 } },
     });
     assert.equal(unknownExperiment.status, 404);
+  });
+
+  it('in multi-user mode, keeps experiments and runs in the namespace given', async () => {
+    const cluster = ctx.cluster();
+    await cluster.ensureNamespace('team-a');
+    const multi = await startKfpDouble(cluster, { multiUser: true, serviceProxy: false });
+    try {
+      const post = async (path: string, body: unknown): Promise<{ status: number; body: Json }> => {
+        const res = await fetch(`${multi.url}/apis/v2beta1${path}`, {
+          method: 'POST',
+          body: JSON.stringify(body),
+        });
+        return { status: res.status, body: (await res.json()) as Json };
+      };
+      assert.equal((await post('/experiments', { display_name: 'e' })).status, 400);
+      const exp = await post('/experiments', { display_name: 'e', namespace: 'team-a' });
+      assert.equal(exp.body.namespace, 'team-a');
+      const run = await post('/runs', {
+        display_name: 'r',
+        experiment_id: exp.body.experiment_id,
+        pipeline_spec: reference('critical_add_numbers.yaml'),
+        runtime_config: { parameters: { a: 1, b: 2 } },
+      });
+      assert.equal(run.status, 200, JSON.stringify(run.body));
+      assert.ok(await driver.findWorkflowForRun('team-a', run.body.run_id));
+      const listed = await fetch(`${multi.url}/apis/v2beta1/runs?namespace=team-a`);
+      assert.equal(((await listed.json()) as Json).runs.length, 1);
+      assert.equal((await fetch(`${multi.url}/apis/v2beta1/runs`)).status, 400);
+    } finally {
+      await multi.stop();
+    }
   });
 
   it('pages and sorts run lists', async () => {
