@@ -21,6 +21,8 @@ export interface KfpSettings {
   readonly serviceNamespace?: string;
   /** Bearer token for an explicit endpoint; default: KF_PIPELINES_SA_TOKEN_PATH, then the kubeconfig user's token. */
   readonly token?: string;
+  /** Milliseconds before a KFP call is abandoned (default 15 s; 60 s for creating a run). */
+  readonly timeoutMs?: number;
 }
 
 export interface KfpExperiment {
@@ -62,13 +64,14 @@ export class KfpClient {
     readonly base: string,
     private readonly token: string | undefined,
     readonly viaProxy: boolean,
+    private readonly timeoutMs: number | undefined,
   ) {}
 
   static async open(kube: KubeConnection, settings: KfpSettings = {}): Promise<KfpClient> {
     if (settings.endpoint === undefined) {
       const ns = settings.serviceNamespace ?? 'kubeflow';
       const base = `${kube.server}/api/v1/namespaces/${encodeURIComponent(ns)}/services/ml-pipeline:8888/proxy/apis/v2beta1`;
-      return new KfpClient(kube, base, undefined, true);
+      return new KfpClient(kube, base, undefined, true, settings.timeoutMs);
     }
     let token = settings.token;
     const tokenPath = process.env.KF_PIPELINES_SA_TOKEN_PATH;
@@ -80,6 +83,7 @@ export class KfpClient {
       `${settings.endpoint.replace(/\/+$/, '')}/apis/v2beta1`,
       token,
       false,
+      settings.timeoutMs,
     );
   }
 
@@ -98,6 +102,7 @@ export class KfpClient {
     settings: RequestSettings = {},
   ): Promise<T> {
     const url = `${this.base}${path}`;
+    if (this.timeoutMs !== undefined) settings = { ...settings, timeoutMs: this.timeoutMs };
     try {
       if (this.viaProxy) return await this.kube.request<T>(method, url, body, settings);
       return await this.kube.request<T>(method, url, body, {

@@ -44,6 +44,8 @@ export interface KubeflowBackendOptions extends ClusterSettings {
   readonly serviceAccount?: string;
   /** An identical submission within this many ms returns the existing run (default 10 min). */
   readonly duplicateWindowMs?: number;
+  /** Seconds after which the API server ends a workflow watch and Cellflow resumes it (default 300). */
+  readonly watchTimeoutSeconds?: number;
 }
 
 const KEY_PREFIX = 'cellflow-key:';
@@ -153,16 +155,22 @@ export class KubeflowBackend implements Backend {
         ? { service_account: this.options.serviceAccount }
         : {}),
     };
-    try {
-      const run = await this.kfp.createRun(body);
-      return { id: run.run_id, pipeline: graph.pipeline.name };
-    } catch (error) {
-      // The answer may have been lost after the run was made: look before reporting a failure.
-      const made = await this.findSubmission(experiment.experiment_id, namespace, key).catch(
-        () => undefined,
-      );
-      if (made !== undefined) return { id: made.run_id, pipeline: graph.pipeline.name };
-      throw error;
+    // KFP has no idempotency key: before each retry, look for the run the lost answer may have made.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const run = await this.kfp.createRun(body);
+        return { id: run.run_id, pipeline: graph.pipeline.name };
+      } catch (error) {
+        const made = await this.findSubmission(experiment.experiment_id, namespace, key).catch(
+          () => undefined,
+        );
+        if (made !== undefined) return { id: made.run_id, pipeline: graph.pipeline.name };
+        const transient =
+          error instanceof BackendError &&
+          (error.code === 'cluster-error' || error.code === 'cluster-unreachable');
+        if (!transient || attempt >= 2) throw error;
+        await new Promise((r) => setTimeout(r, 300 * 2 ** attempt));
+      }
     }
   }
 
@@ -187,7 +195,7 @@ export class KubeflowBackend implements Backend {
   }
 
   watch(run: RunRef): AsyncIterable<RunEvent> {
-    return watchClusterRun(this.kube, this.kfp, run);
+    return watchClusterRun(this.kube, this.kfp, run, this.options.watchTimeoutSeconds ?? 300);
   }
 
   logs(run: RunRef, step: string): AsyncIterable<string> {

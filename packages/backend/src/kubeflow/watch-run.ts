@@ -141,6 +141,7 @@ export async function* watchClusterRun(
   kube: KubeConnection,
   kfp: KfpClient,
   run: RunRef,
+  watchTimeoutSeconds = 300,
 ): AsyncIterable<RunEvent> {
   const fail = (error: unknown, doing: string): Error =>
     clusterError(error, { doing, server: kube.server, context: kube.contextName });
@@ -206,7 +207,7 @@ export async function* watchClusterRun(
       let streamError: unknown;
       let ended = false;
       const path =
-        `${WORKFLOWS(kube.namespace)}?watch=1&allowWatchBookmarks=true&timeoutSeconds=300&labelSelector=${selector(run)}` +
+        `${WORKFLOWS(kube.namespace)}?watch=1&allowWatchBookmarks=true&timeoutSeconds=${watchTimeoutSeconds}&labelSelector=${selector(run)}` +
         (resourceVersion !== undefined
           ? `&resourceVersion=${encodeURIComponent(resourceVersion)}`
           : '');
