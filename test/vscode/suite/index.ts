@@ -19,7 +19,7 @@ export function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'tdd', timeout: 240_000, color: false });
   const only = process.env.CELLFLOW_TEST_GREP;
   if (only !== undefined && only !== '') mocha.grep(only);
-  mocha.addFile(join(__dirname, 'extension.test.js'));
+  mocha.addFile(join(__dirname, 'extension.suite.js'));
   return new Promise((done, fail) => {
     const runner = mocha.run((failures) => {
       const file = process.env.CELLFLOW_TEST_RESULTS;
