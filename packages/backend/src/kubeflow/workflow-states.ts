@@ -143,39 +143,22 @@ export function readWorkflowStatus(
   };
 }
 
-/** KFP run states (v2beta1 RuntimeState) as Cellflow run states. */
-export function runStateOfKfp(state: string | undefined): RunState {
-  switch (state) {
-    case 'SUCCEEDED':
-    case 'SKIPPED':
-      return 'succeeded';
-    case 'FAILED':
-      return 'failed';
-    case 'CANCELED':
-    case 'CANCELING':
-      return 'cancelled';
-    case 'RUNNING':
-      return 'running';
-    default:
-      return 'queued';
-  }
+/** KFP v2beta1 RuntimeState as Cellflow step states (a skipped task is one KFP took from its cache). */
+const KFP_STEP_STATES: Readonly<Record<string, StepState>> = {
+  SUCCEEDED: 'succeeded',
+  SKIPPED: 'cached',
+  FAILED: 'failed',
+  CANCELED: 'cancelled',
+  CANCELING: 'cancelled',
+  RUNNING: 'running',
+};
+
+export function stepStateOfKfp(state: string | undefined): StepState {
+  return KFP_STEP_STATES[state ?? ''] ?? 'queued';
 }
 
-/** KFP task states as Cellflow step states. */
-export function stepStateOfKfp(state: string | undefined): StepState {
-  switch (state) {
-    case 'SUCCEEDED':
-      return 'succeeded';
-    case 'SKIPPED':
-      return 'cached';
-    case 'FAILED':
-      return 'failed';
-    case 'CANCELED':
-    case 'CANCELING':
-      return 'cancelled';
-    case 'RUNNING':
-      return 'running';
-    default:
-      return 'queued';
-  }
+/** A run's RuntimeState: like a step's, except that a skipped (fully cached) run succeeded. */
+export function runStateOfKfp(state: string | undefined): RunState {
+  const step = stepStateOfKfp(state);
+  return step === 'cached' ? 'succeeded' : step;
 }
