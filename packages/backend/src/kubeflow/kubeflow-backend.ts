@@ -34,7 +34,7 @@ import { KfpClient, KFP_TERMINAL_STATES, type KfpRun, type KfpSettings } from '.
 import { KubeConnection, type ClusterSettings } from './kube-connection.js';
 import { runSummaryOfKfp } from './run-summary.js';
 import { followStepLogs } from './step-logs.js';
-import { watchClusterRun } from './watch-run.js';
+import { watchClusterRun, type WatchRestart } from './watch-run.js';
 
 export interface KubeflowBackendOptions extends ClusterSettings {
   readonly kfp?: KfpSettings;
@@ -46,6 +46,8 @@ export interface KubeflowBackendOptions extends ClusterSettings {
   readonly duplicateWindowMs?: number;
   /** Seconds after which the API server ends a workflow watch and Cellflow resumes it (default 300). */
   readonly watchTimeoutSeconds?: number;
+  /** Told each time a run's watch goes on after its connection ended (for diagnostics). */
+  readonly onWatchRestart?: (how: WatchRestart) => void;
 }
 
 const KEY_PREFIX = 'cellflow-key:';
@@ -195,7 +197,13 @@ export class KubeflowBackend implements Backend {
   }
 
   watch(run: RunRef): AsyncIterable<RunEvent> {
-    return watchClusterRun(this.kube, this.kfp, run, this.options.watchTimeoutSeconds ?? 300);
+    return watchClusterRun(
+      this.kube,
+      this.kfp,
+      run,
+      this.options.watchTimeoutSeconds ?? 300,
+      this.options.onWatchRestart,
+    );
   }
 
   logs(run: RunRef, step: string): AsyncIterable<string> {

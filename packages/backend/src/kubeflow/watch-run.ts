@@ -17,6 +17,9 @@ import {
   type ClusterStepStatus,
 } from './workflow-states.js';
 
+/** How a watch went on after its connection ended: from its last version, or from a new list (410 Gone). */
+export type WatchRestart = 'resumed' | 'relisted';
+
 const WORKFLOWS = (ns: string): string =>
   `/apis/argoproj.io/v1alpha1/namespaces/${encodeURIComponent(ns)}/workflows`;
 const POLL_MS = 1000;
@@ -142,6 +145,7 @@ export async function* watchClusterRun(
   kfp: KfpClient,
   run: RunRef,
   watchTimeoutSeconds = 300,
+  onRestart?: (how: WatchRestart) => void,
 ): AsyncIterable<RunEvent> {
   const fail = (error: unknown, doing: string): Error =>
     clusterError(error, { doing, server: kube.server, context: kube.contextName });
@@ -278,6 +282,7 @@ export async function* watchClusterRun(
         } else if (++failures > 8) throw fail(streamError, `watch run ${run.id}`);
         else await sleep(Math.min(250 * 2 ** failures, 4000));
       } else failures = 0;
+      onRestart?.(relist ? 'relisted' : 'resumed');
     }
   }
 }
