@@ -3,7 +3,8 @@
  * behind the API server's service proxy; Argo's controller is played by the test's driver.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { KubeflowBackend, type RunEvent } from '@cellflow/backend';
@@ -220,6 +221,46 @@ describeWithCluster('KubeflowBackend', (ctx) => {
     await watched.done;
     const last = watched.seen[watched.seen.length - 1];
     assert.equal(last?.type === 'run' && last.state, 'cancelled');
+  });
+
+  it('a failed step points at the notebook cell and line, from the real runtime output', async () => {
+    const pipeline = notebook([
+      [['step:prepare'], 'rows = [1, 2, 0]'],
+      [['step:divide'], 'total = 0\nfor r in rows:\n    total += 10 / r'],
+    ]);
+    // The step's own entry script, run by a real Python, gives the log the pod would have.
+    const dir = ctx.cluster().dir;
+    const data = join(dir, 'rows');
+    writeFileSync(join(dir, 'prepare.py'), pipeline.scripts.get('prepare')!);
+    writeFileSync(join(dir, 'divide.py'), pipeline.scripts.get('divide')!);
+    execFileSync('/usr/bin/python3', [join(dir, 'prepare.py'), '--output', `rows=${data}`], {
+      stdio: 'pipe',
+    });
+    const script = join(dir, 'divide.py');
+    let log = '';
+    try {
+      execFileSync('/usr/bin/python3', [script, '--input', `rows=${data}`], { stdio: 'pipe' });
+    } catch (error) {
+      log = String((error as { stderr: Buffer }).stderr);
+    }
+    assert.match(log, /failed at cell 1, line 3/);
+    const run = await backend.submit(pipeline);
+    const watched = collect(backend.watch(run));
+    const wf = (await driver.findWorkflowForRun('kubeflow', run.id))!;
+    await driver.setTaskPhase('kubeflow', wf.metadata.name!, 'prepare', 'Succeeded');
+    await driver.setTaskPhase('kubeflow', wf.metadata.name!, 'divide', 'Failed', {
+      log,
+      exitCode: 1,
+    });
+    await driver.finishWorkflow('kubeflow', wf.metadata.name!, 'Failed', 'child failed');
+    await watched.done;
+    const failed = watched.seen.find((e) => e.type === 'step' && e.state === 'failed');
+    assert.ok(failed?.type === 'step');
+    assert.deepEqual(
+      [failed.failure?.cell, failed.failure?.line, failed.failure?.type],
+      [1, 3, 'ZeroDivisionError'],
+    );
+    assert.match(failed.failure?.traceback ?? '', /File "<cell 1>", line 3/);
   });
 
   it('says which permission is missing for a restricted user', async () => {

@@ -3,6 +3,7 @@
  * runs). The pod is found by the Argo node that runs the step's code.
  */
 import { BackendError, type RunRef } from '../backend.js';
+import type { StepFailure } from '../run-events.js';
 import { clusterError } from './cluster-errors.js';
 import type { KubeConnection } from './kube-connection.js';
 import { findRunWorkflow } from './watch-run.js';
@@ -18,11 +19,13 @@ interface PodListItem {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function findStepPod(
+export async function findStepPod(
   kube: KubeConnection,
   run: RunRef,
   task: string,
   step: string,
+  /** Seconds to wait for the pod to appear. */
+  waitSeconds = 600,
 ): Promise<{ namespace: string; pod: string } | 'finished-without-pod'> {
   for (let attempt = 0; ; attempt++) {
     const workflow = await findRunWorkflow(kube, run);
@@ -46,10 +49,10 @@ async function findStepPod(
       if (status !== undefined && (status.state === 'cached' || status.state === 'cancelled'))
         return 'finished-without-pod';
     }
-    if (attempt > 600)
+    if (attempt >= waitSeconds)
       throw new BackendError(
         'step-not-found',
-        `Step \`${step}\` of run ${run.id} has no pod after 10 minutes.`,
+        `Step \`${step}\` of run ${run.id} has no pod after ${waitSeconds} s.`,
       );
     await sleep(1000);
   }
@@ -109,5 +112,53 @@ export async function* followStepLogs(
       });
   } finally {
     controller.abort();
+  }
+}
+
+/**
+ * Where a failed step failed, from the end of its pod's log: the step runtime prints the
+ * notebook-cell traceback and a `Cellflow: Step ... failed at cell N, line L: ...` line.
+ */
+export async function failureFromStepLog(
+  kube: KubeConnection,
+  run: RunRef,
+  task: string,
+  step: string,
+  fallback: StepFailure,
+): Promise<StepFailure> {
+  try {
+    const found = await findStepPod(kube, run, task, step, 5);
+    if (found === 'finished-without-pod') return fallback;
+    const text = await kube.request<string>(
+      'GET',
+      `/api/v1/namespaces/${found.namespace}/pods/${found.pod}/log?container=main&tailLines=80`,
+      undefined,
+      { retries: 1, timeoutMs: 5000 },
+    );
+    const log = typeof text === 'string' ? text : '';
+    const headline = /^Cellflow: (Step `[^`]+` failed at cell (\d+), line (\d+): .*)$/m.exec(log);
+    if (headline === null) {
+      const other = /^Cellflow: (.*)$/m.exec(log);
+      return other !== null ? { ...fallback, message: other[1]! } : fallback;
+    }
+    const tracebackAt = log.lastIndexOf('Traceback (most recent call last):');
+    const traceback =
+      tracebackAt >= 0
+        ? log.slice(tracebackAt, log.indexOf('Cellflow:', tracebackAt)).trimEnd()
+        : undefined;
+    const type =
+      traceback !== undefined
+        ? /^(\w+(?:\.\w+)*)(?::|$)/m.exec(traceback.split('\n').pop() ?? '')?.[1]
+        : undefined;
+    return {
+      kind: 'exception',
+      message: headline[1]!,
+      cell: Number(headline[2]),
+      line: Number(headline[3]),
+      ...(type !== undefined ? { type } : {}),
+      ...(traceback !== undefined ? { traceback } : {}),
+    };
+  } catch {
+    return fallback;
   }
 }

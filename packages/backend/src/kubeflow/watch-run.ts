@@ -7,6 +7,7 @@ import type { RunRef } from '../backend.js';
 import type { RunEvent, RunState, StepFailure, StepState } from '../run-events.js';
 import { isTerminalRunState } from '../run-events.js';
 import { clusterError } from './cluster-errors.js';
+import { failureFromStepLog } from './step-logs.js';
 import type { KfpClient, KfpRun } from './kfp-client.js';
 import { HttpError, type KubeConnection } from './kube-connection.js';
 import {
@@ -199,7 +200,7 @@ export async function* watchClusterRun(
     const current = list.items[0];
     if (current !== undefined) {
       const { events, done } = snapshot(current);
-      yield* events;
+      yield* await withFailureDetails(kube, run, tasks, events);
       if (done) return;
     }
     // Watch from there; on a dropped connection resume from the last version seen.
@@ -270,9 +271,9 @@ export async function* watchClusterRun(
         });
       while (!ended) {
         await queue.next();
-        yield* queue.take();
+        yield* await withFailureDetails(kube, run, tasks, queue.take());
       }
-      yield* queue.take();
+      yield* await withFailureDetails(kube, run, tasks, queue.take());
       if (finished) return;
       if (streamError !== undefined) {
         if (streamError instanceof HttpError && streamError.status === 410) relist = true;
@@ -285,6 +286,31 @@ export async function* watchClusterRun(
       onRestart?.(relist ? 'relisted' : 'resumed');
     }
   }
+}
+
+/** Failed steps get the notebook cell and line of the failure, from the end of their log. */
+async function withFailureDetails(
+  kube: KubeConnection,
+  run: RunRef,
+  tasks: ReadonlyMap<string, string>,
+  events: readonly RunEvent[],
+): Promise<RunEvent[]> {
+  return Promise.all(
+    events.map(async (e) =>
+      e.type === 'step' && e.state === 'failed' && e.failure !== undefined
+        ? {
+            ...e,
+            failure: await failureFromStepLog(
+              kube,
+              run,
+              tasks.get(e.step) ?? e.step,
+              e.step,
+              e.failure,
+            ),
+          }
+        : e,
+    ),
+  );
 }
 
 /** Without permission to watch workflows: the KFP API's view of the run, once a second. */
