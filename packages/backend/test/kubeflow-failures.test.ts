@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { KubeflowBackend, type RunEvent } from '@cellflow/backend';
@@ -21,9 +21,11 @@ type Fault = 'forward' | 'fail-503' | 'lose-answer' | { delayMs: number };
 async function faultProxy(
   target: string,
   plan: (method: string, path: string) => Fault,
+  record?: (req: IncomingMessage) => void,
 ): Promise<{ url: string; server: Server }> {
   const upstream = new URL(target);
   const server = createServer((req, res) => {
+    record?.(req);
     const fault = plan(req.method ?? 'GET', req.url ?? '/');
     if (fault === 'fail-503') {
       res
@@ -185,6 +187,31 @@ describeWithCluster('KubeflowBackend failure behaviour', (ctx) => {
     const t0 = Date.now();
     await assert.rejects(backend.listRuns(), /no answer within 300 ms/);
     assert.ok(Date.now() - t0 < 5000, `took ${Date.now() - t0} ms`);
+  });
+
+  it('multi-user endpoint: a service-account token for pipelines.kubeflow.org is requested and sent', async () => {
+    const seen: (string | undefined)[] = [];
+    const proxy = await faultProxy(
+      kfp.url,
+      () => 'forward',
+      (req) => seen.push(req.headers.authorization),
+    );
+    servers.push(proxy.server);
+    const backend = await KubeflowBackend.connect({
+      kubeconfig: ctx.cluster().kubeconfigPath,
+      context: 'admin',
+      namespace: 'kubeflow',
+      kfp: { endpoint: proxy.url, serviceAccount: 'default' },
+    });
+    await backend.listRuns();
+    const bearer = seen.find((h) => h?.startsWith('Bearer ') === true);
+    assert.ok(bearer, 'requests carry a bearer token');
+    const claims = JSON.parse(
+      Buffer.from(bearer.slice(7).split('.')[1]!, 'base64url').toString('utf8'),
+    );
+    assert.deepEqual(claims.aud, ['pipelines.kubeflow.org']);
+    assert.equal(claims['kubernetes.io'].serviceaccount.name, 'default');
+    assert.notEqual(bearer.slice(7), ctx.cluster().adminToken, 'not the kubeconfig user token');
   });
 
   it('a watch the server ends every second is resumed: every change arrives, once, in order', async () => {

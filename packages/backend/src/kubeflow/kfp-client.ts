@@ -21,6 +21,11 @@ export interface KfpSettings {
   readonly serviceNamespace?: string;
   /** Bearer token for an explicit endpoint; default: KF_PIPELINES_SA_TOKEN_PATH, then the kubeconfig user's token. */
   readonly token?: string;
+  /**
+   * For an explicit endpoint: request a short-lived token for this service account (in the run
+   * namespace) with the audience `pipelines.kubeflow.org`, as multi-user Kubeflow expects.
+   */
+  readonly serviceAccount?: string;
   /** Milliseconds before a KFP call is abandoned (default 15 s; 60 s for creating a run). */
   readonly timeoutMs?: number;
 }
@@ -74,6 +79,9 @@ export class KfpClient {
       return new KfpClient(kube, base, undefined, true, settings.timeoutMs);
     }
     let token = settings.token;
+    if (token === undefined && settings.serviceAccount !== undefined) {
+      token = await requestServiceAccountToken(kube, settings.serviceAccount);
+    }
     const tokenPath = process.env.KF_PIPELINES_SA_TOKEN_PATH;
     if (token === undefined && tokenPath !== undefined)
       token = (await readFile(tokenPath, 'utf8')).trim();
@@ -202,4 +210,35 @@ export class KfpClient {
 function errorText(error: HttpError): string {
   const message = errorMessageOf(error.body);
   return message !== '' ? message : error.message;
+}
+
+/** The audience multi-user Kubeflow Pipelines accepts service-account tokens for. */
+export const KFP_TOKEN_AUDIENCE = 'pipelines.kubeflow.org';
+
+/** A one-hour token for `serviceAccount` (TokenRequest API), never stored. */
+async function requestServiceAccountToken(
+  kube: KubeConnection,
+  serviceAccount: string,
+): Promise<string> {
+  const path = `/api/v1/namespaces/${encodeURIComponent(kube.namespace)}/serviceaccounts/${encodeURIComponent(serviceAccount)}/token`;
+  try {
+    const answer = await kube.request<{ status?: { token?: string } }>('POST', path, {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      spec: { audiences: [KFP_TOKEN_AUDIENCE], expirationSeconds: 3600 },
+    });
+    const token = answer.status?.token;
+    if (token === undefined)
+      throw new BackendError(
+        'cluster-error',
+        `The API server returned no token for service account ${serviceAccount}.`,
+      );
+    return token;
+  } catch (error) {
+    throw clusterError(error, {
+      doing: `request a token for service account ${kube.namespace}/${serviceAccount}`,
+      server: kube.server,
+      context: kube.contextName,
+    });
+  }
 }

@@ -21,6 +21,7 @@ export interface ClusterFlags {
   namespace?: string;
   kfpEndpoint?: string;
   kfpNamespace?: string;
+  kfpServiceAccount?: string;
 }
 
 /** Adds the connection flags to a command. */
@@ -33,7 +34,11 @@ export function withClusterFlags(command: Command): Command {
     .option('--context <name>', 'kubeconfig context (default: the current one)')
     .option('-n, --namespace <ns>', "namespace for runs (default: the context's, else kubeflow)")
     .option('--kfp-endpoint <url>', 'Kubeflow Pipelines API URL (default: through the API server)')
-    .option('--kfp-namespace <ns>', 'namespace of the ml-pipeline service (default: kubeflow)');
+    .option('--kfp-namespace <ns>', 'namespace of the ml-pipeline service (default: kubeflow)')
+    .option(
+      '--kfp-service-account <name>',
+      'with --kfp-endpoint: use a token of this service account (audience pipelines.kubeflow.org)',
+    );
 }
 
 export async function connectCluster(flags: ClusterFlags): Promise<KubeflowBackend> {
@@ -45,6 +50,9 @@ export async function connectCluster(flags: ClusterFlags): Promise<KubeflowBacke
       kfp: {
         ...(flags.kfpEndpoint !== undefined ? { endpoint: flags.kfpEndpoint } : {}),
         ...(flags.kfpNamespace !== undefined ? { serviceNamespace: flags.kfpNamespace } : {}),
+        ...(flags.kfpServiceAccount !== undefined
+          ? { serviceAccount: flags.kfpServiceAccount }
+          : {}),
       },
     });
   } catch (error) {
