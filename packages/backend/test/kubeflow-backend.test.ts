@@ -116,7 +116,11 @@ describeWithCluster('KubeflowBackend', (ctx) => {
 
   it('submits the digits example: a valid spec, live states through a watch, logs, no duplicate run', async () => {
     const pipeline = compiled('examples/digits.ipynb');
+    const experiments = (): string[] =>
+      [...kfp.store.experiments.values()].map((e) => e.display_name);
+    assert.ok(!experiments().includes('digits'), 'no experiment yet (KFP would answer 404)');
     const run = await backend.submit(pipeline, { parameters: {} });
+    assert.ok(experiments().includes('digits'), 'the missing experiment was created');
     const request = kfp.requests.find((r) => r.method === 'POST' && r.path.endsWith('/runs'));
     assert.ok(request, 'the KFP API received the run');
     const body = request.body as {
