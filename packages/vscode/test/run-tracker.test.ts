@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RunEvent } from '@cellflow/backend';
-import { formatDuration, formatState, RunTracker } from '@cellflow/vscode';
+import {
+  formatDuration,
+  formatState,
+  formatStateText,
+  RunTracker,
+  stateCodicon,
+} from '@cellflow/vscode';
 
 const base = { runId: 'r1', time: '2026-01-01T00:00:00.000Z' };
 
@@ -74,5 +80,13 @@ describe('RunTracker', () => {
       formatState({ state: 'cached', startedAt: null, durationMs: 0 }, now),
       '$(history) cached',
     );
+  });
+});
+
+describe('state words for tree items', () => {
+  it('gives the codicon id and the text without it', () => {
+    const item = { state: 'failed' as const, startedAt: null, durationMs: 1500 };
+    assert.equal(stateCodicon('running'), 'sync~spin');
+    assert.equal(formatStateText(item, 0), 'failed 1.5s');
   });
 });

@@ -14,6 +14,23 @@ export function stateIcon(state: StepState | RunState): string {
   return ICONS[state];
 }
 
+/** The codicon id alone (`pass`, `sync~spin`), for tree items' `ThemeIcon`. */
+export function stateCodicon(state: StepState | RunState): string {
+  return ICONS[state].slice(2, -1);
+}
+
+/** `running 3.2s` without the icon (tree descriptions do not render icons). */
+export function formatStateText(
+  item: {
+    readonly state: StepState | RunState;
+    readonly durationMs: number | null;
+    readonly startedAt: string | null;
+  },
+  now: number,
+): string {
+  return formatState(item, now).replace(/^\$\([^)]*\) /, '');
+}
+
 /** `850ms`, `2.3s`, `1m 05s`. */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;

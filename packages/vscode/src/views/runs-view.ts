@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { RunRef, RunState, StepState } from '@cellflow/backend';
 import { CommandIds } from '../command-ids.js';
 import type { BackendLoader } from '../runs/backend-loader.js';
-import { elapsedMs, formatDuration, formatState } from '../runs/format-run-state.js';
+import { formatStateText, stateCodicon } from '../runs/format-run-state.js';
 import type { RunTracker } from '../runs/run-tracker.js';
 
 /** Plain data behind the tree (also what tests read). */
@@ -100,7 +100,8 @@ export class RunsView implements vscode.TreeDataProvider<Node>, vscode.Disposabl
       const { step, run } = node;
       const item = new vscode.TreeItem(step.name, vscode.TreeItemCollapsibleState.None);
       const metrics = Object.entries(step.metrics).map(([k, v]) => `${k} ${v}`);
-      item.description = [formatState(step, now), ...metrics].join(' · ');
+      item.description = [formatStateText(step, now), ...metrics].join(' · ');
+      item.iconPath = new vscode.ThemeIcon(stateCodicon(step.state));
       item.contextValue = 'step';
       item.command = {
         title: 'Show Step Logs',
@@ -121,8 +122,8 @@ export class RunsView implements vscode.TreeDataProvider<Node>, vscode.Disposabl
       `${run.ref.pipeline} ${run.ref.id}`,
       vscode.TreeItemCollapsibleState.Collapsed,
     );
-    const ms = elapsedMs(run, now);
-    item.description = `${run.state}${ms !== null ? ` ${formatDuration(ms)}` : ''}`;
+    item.description = formatStateText(run, now);
+    item.iconPath = new vscode.ThemeIcon(stateCodicon(run.state));
     item.tooltip =
       Object.entries(run.metrics)
         .map(([k, v]) => `${k}: ${v}`)

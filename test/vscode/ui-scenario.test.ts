@@ -1,0 +1,134 @@
+/**
+ * A user's path through the browser UI of a real VS Code (code-server + headless Chromium): open
+ * the digits example, set a step from the palette, run the pipeline locally, watch the cells'
+ * status and the Runs view. Screenshots go to artifacts/vscode/ (ignored by git).
+ */
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { buildExtensionAndSuite } from './build-extension.js';
+import { missingHost, REPO, startCodeServer, type CodeServer } from './code-server.js';
+
+const missing = missingHost();
+if (missing !== undefined && process.env.CELLFLOW_REQUIRE_CODE_SERVER === '1')
+  throw new Error(missing);
+const SHOTS = join(REPO, 'artifacts', 'vscode');
+
+async function palette(page: Page, command: string): Promise<void> {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget:visible input');
+  await input.fill(`>${command}`);
+  await page
+    .locator('.quick-input-widget:visible .monaco-list-row', { hasText: command })
+    .first()
+    .waitFor();
+  await page.keyboard.press('Enter');
+}
+
+/** The notebook renders only the cells in view: scroll down until `locator` shows up. */
+async function scrollTo(
+  page: Page,
+  locator: ReturnType<Page['locator']>,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  await page.mouse.move(700, 500);
+  while (!(await locator.first().isVisible())) {
+    if (Date.now() > deadline) throw new Error(`not found while scrolling: ${locator.toString()}`);
+    await page.mouse.wheel(0, 300);
+    await page.waitForTimeout(300);
+  }
+}
+
+describe('VS Code UI scenario', { skip: missing }, () => {
+  const work = mkdtempSync(join(tmpdir(), 'cellflow-vscode-ui-'));
+  let server: CodeServer | undefined;
+  after(async () => {
+    await server?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('tags, runs and shows status in the browser', { timeout: 600_000 }, async () => {
+    buildExtensionAndSuite();
+    mkdirSync(SHOTS, { recursive: true });
+    copyFileSync(join(REPO, 'examples/digits.ipynb'), join(work, 'digits.ipynb'));
+    server = await startCodeServer({
+      workspace: work,
+      settings: {
+        'cellflow.python': '/usr/bin/python3',
+        'chat.disableAIFeatures': true,
+        'workbench.secondarySideBar.defaultVisibility': 'hidden',
+      },
+    });
+    const page = await server.open([['extensionDevelopmentPath', `vscode-remote://remote${REPO}`]]);
+    try {
+      await scenario(page, work);
+    } catch (error) {
+      await page.screenshot({ path: join(SHOTS, 'failure.png') });
+      throw error;
+    }
+  });
+});
+
+async function scenario(page: Page, work: string): Promise<void> {
+  await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+
+  await page.keyboard.press('Control+P');
+  await page.locator('.quick-input-widget:visible input').fill('digits.ipynb');
+  await page
+    .locator('.quick-input-widget:visible .monaco-list-row', { hasText: 'digits.ipynb' })
+    .first()
+    .waitFor();
+  await page.keyboard.press('Enter');
+  const items = page.locator('.cell-statusbar-container .cell-status-item');
+  await items.filter({ hasText: 'imports' }).first().waitFor({ timeout: 60_000 });
+  await scrollTo(page, items.filter({ hasText: 'step: load_data' }));
+  await page.screenshot({ path: join(SHOTS, '1-tags.png') });
+
+  // Select the `split` cell through its status item's neighbour (the cell editor), then rename
+  // its step from the palette.
+  const splitCell = page.locator('.cell-inner-container', {
+    has: page.locator('.cell-status-item', { hasText: 'step: split' }),
+  });
+  await scrollTo(page, splitCell);
+  await splitCell.locator('.monaco-editor').first().click();
+  await palette(page, 'Cellflow: Set Step');
+  const input = page.locator('.quick-input-widget:visible input');
+  await input.fill('hold_out');
+  await page.keyboard.press('Enter');
+  await items.filter({ hasText: 'step: hold_out' }).first().waitFor({ timeout: 20_000 });
+
+  await palette(page, 'Cellflow: Run Pipeline Locally');
+  // The split cell is in view: its status item follows the step (queued, running, succeeded).
+  await items
+    .filter({ hasText: /queued|running|succeeded/ })
+    .first()
+    .waitFor({ timeout: 60_000 });
+  await page.screenshot({ path: join(SHOTS, '2-running.png') });
+
+  await page.locator('.part.activitybar .action-label[aria-label*="Cellflow"]').click();
+  const rows = page.locator('.part.sidebar .monaco-list-row');
+  const run = rows.filter({ hasText: /^digits \d/ }).first();
+  await run.waitFor({ timeout: 30_000 });
+  await rows
+    .filter({ hasText: /digits \d.*succeeded/ })
+    .first()
+    .waitFor({ timeout: 240_000 });
+  await run.click();
+  await rows.filter({ hasText: 'hold_out' }).first().waitFor({ timeout: 30_000 });
+  await items
+    .filter({ hasText: /succeeded \d/ })
+    .first()
+    .waitFor({ timeout: 10_000 });
+  await page.screenshot({ path: join(SHOTS, '3-run-succeeded.png') });
+
+  await page.keyboard.press('Control+S');
+  await new Promise((r) => setTimeout(r, 1500));
+  const saved = JSON.parse(readFileSync(join(work, 'digits.ipynb'), 'utf8')) as {
+    cells: { metadata?: { tags?: string[] } }[];
+  };
+  assert.deepEqual(saved.cells[7]?.metadata?.tags, ['step:hold_out']);
+}
