@@ -1,6 +1,6 @@
 /** The extension in a real VS Code: tags through commands, diagnostics, a local run of digits. */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { results } from './index';
 
@@ -155,6 +155,45 @@ suite('Cellflow in VS Code', () => {
     assert.ok(texts.includes('step: load_data'), texts.join(' | '));
     assert.ok(
       texts.some((t) => /^\$\(pass\) succeeded \d/.test(t)),
+      texts.join(' | '),
+    );
+  });
+
+  test('a failing step puts an error on the failing line of its cell', async () => {
+    const code = (source: string, tags: string[]): object => ({
+      cell_type: 'code',
+      execution_count: null,
+      metadata: { tags },
+      outputs: [],
+      source,
+    });
+    const nb = {
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: {},
+      cells: [
+        code('x = 1', ['step:make']),
+        code('y = x + 1\nz = y / 0\nprint(z)', ['step:divide']),
+      ],
+    };
+    writeFileSync(vscode.Uri.joinPath(folder(), 'failing.ipynb').fsPath, JSON.stringify(nb));
+    const doc = await openNotebook('failing.ipynb');
+    const runId = await vscode.commands.executeCommand<string | undefined>(
+      'cellflow.runLocally',
+      doc.uri,
+    );
+    assert.ok(runId, 'the run started');
+    const run = await api.runner.whenFinished(runId);
+    assert.equal(run?.state, 'failed');
+    const cell = doc.cellAt(1);
+    const error = await until('the failure on the cell', () =>
+      vscode.languages.getDiagnostics(cell.document.uri).find((d) => d.source === 'cellflow run'),
+    );
+    assert.equal(error.range.start.line, 1, error.message);
+    assert.match(error.message, /ZeroDivisionError/);
+    const texts = statusTexts(api, cell);
+    assert.ok(
+      texts.some((t) => t.startsWith('$(error) failed')),
       texts.join(' | '),
     );
   });
