@@ -27,3 +27,4 @@ export {
 } from './inspect/build-inspect-json-for-graph.js';
 export * from './compile.js';
 export { checkGpuRequests, describeGpuPool, type GpuPool } from './graph/check-gpu-capacity.js';
+export * from './emit/kserve/build-inference-service-for-model.js';
