@@ -147,6 +147,12 @@ describe('pipeline graph', () => {
     assert.deepEqual(bad?.fix?.tags, { cell: 0, tags: ['step:train_model'] });
   });
 
+  it('a model marked serve: is saved even when no later step loads it', () => {
+    const s = steps(nb([[['step:train', 'serve:model'], 'model = {"w": 1}\nscore = 1']]));
+    assert.deepEqual(s.train?.outputs, ['model']);
+    assert.deepEqual(s.train?.serve, ['model']);
+  });
+
   it('compiles nothing when there are errors', () => {
     const r = compile(nb([[['step:a'], 'x = y']]));
     assert.equal(r.yaml, undefined);

@@ -505,6 +505,10 @@ export function buildPipelineGraph(
   const steps: PipelineStep[] = drafts.map((d) => {
     const sortedAfter = [...d.after].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
     const inputs = [...d.inputs.keys()].sort();
+    // A model to serve is saved even when no later step loads it.
+    for (const v of d.tags.serve)
+      if ((d.written.has(v) || d.inputs.has(v)) && !d.outputs.has(v))
+        d.outputs.set(v, d.block.cells[d.block.cells.length - 1]!);
     const outputs = [...d.outputs.keys()].sort();
     for (const s of d.tags.serve) {
       if (!d.written.has(s) && !d.inputs.has(s)) {
