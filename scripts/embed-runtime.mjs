@@ -16,6 +16,12 @@ const EMBEDDED = [
     'step-host-source.generated.ts',
     'STEP_HOST_SOURCE',
   ],
+  [
+    '../packages/backend/src/local/',
+    'model-server.py',
+    'model-server-source.generated.ts',
+    'MODEL_SERVER_SOURCE',
+  ],
 ];
 
 for (const [folder, python, generated, name] of EMBEDDED) {

@@ -7,3 +7,8 @@ export { detectGpus, findUnmetGpuRequests, type GpuInventory } from './local/gpu
 export { KubeflowBackend, type KubeflowBackendOptions } from './kubeflow/kubeflow-backend.js';
 export type { ClusterSettings } from './kubeflow/kube-connection.js';
 export type { KfpSettings } from './kubeflow/kfp-client.js';
+export {
+  startLocalModelServer,
+  type LocalModelServer,
+  type LocalModelServerOptions,
+} from './local/local-model-server.js';

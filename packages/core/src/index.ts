@@ -20,6 +20,7 @@ export {
   DEFAULT_IMAGE,
 } from './graph/build-graph.js';
 export { buildEntryScriptForStep } from './emit/entry-script/build-entry-script-for-step.js';
+export { RUNTIME_SOURCE } from './emit/entry-script/runtime-source.generated.js';
 export * from './emit/kfp/build-pipeline-spec-for-graph.js';
 export {
   buildInspectJsonForGraph,
