@@ -105,14 +105,22 @@ export interface ModelRef {
   readonly variable: string;
 }
 export interface ServeOptions {
+  /** Endpoint name (default: `<pipeline>-<variable>`). */
   readonly name?: string;
+  /** Local servers: loopback port (default: a free one). */
+  readonly port?: number;
 }
 export interface EndpointRef {
   readonly name: string;
 }
 export interface Endpoint extends EndpointRef {
+  /** Base URL: V1 at `/v1/models/<name>:predict`, V2 at `/v2/models/<name>/infer`. */
   readonly url: string;
   readonly model: ModelRef;
+  readonly state: 'pending' | 'ready' | 'failed';
+  readonly target: 'local' | 'cluster';
+  /** Why it failed, or what it waits for. */
+  readonly message?: string;
 }
 
 export interface Backend {
@@ -130,6 +138,8 @@ export interface Backend {
   watchStudy(study: StudyRef): AsyncIterable<StudyEvent>;
   serve(model: ModelRef, opts?: ServeOptions): Promise<EndpointRef>;
   listEndpoints(): Promise<Endpoint[]>;
+  /** Stops serving an endpoint and frees what it held. */
+  deleteEndpoint(endpoint: EndpointRef): Promise<void>;
   /** What this target can give: GPUs (count, product), CPUs, memory. */
   capacity(): Promise<Capacity>;
 }

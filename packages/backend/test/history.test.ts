@@ -111,12 +111,15 @@ describe('run history', () => {
     assert.ok(listed.steps.every((s) => s.state === 'cancelled'));
   });
 
-  it('tuning and serving say they are not supported locally yet', async () => {
+  it('tuning says it is not supported locally yet; serving an unknown run says which', async () => {
     await assert.rejects(
       backend.tune(),
       (e: unknown) => e instanceof BackendError && e.code === 'not-supported',
     );
-    await assert.rejects(backend.serve(), /not yet supported by the local backend/);
+    await assert.rejects(
+      backend.serve({ runId: 'no-such-run', step: 'train', variable: 'model' }),
+      (e: unknown) => e instanceof BackendError && e.code === 'run-not-found',
+    );
     assert.deepEqual(await backend.listEndpoints(), []);
   });
 });

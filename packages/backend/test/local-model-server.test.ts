@@ -53,11 +53,14 @@ describe('local model server', () => {
     assert.equal(state, 'succeeded');
     modelDir = join(workspace, '.cellflow', 'runs', run.id, 'steps', 'train', 'outputs', 'model');
     server = await startLocalModelServer({ modelDir, name: 'iris' });
+    served = { backend, runId: run.id };
   });
   after(async () => {
     await server?.stop();
+    await served?.backend.dispose();
     rmSync(workspace, { recursive: true, force: true });
   });
+  let served: { backend: LocalBackend; runId: string } | undefined;
 
   /** The same model, loaded and asked in-process by Python. */
   function inProcess(rows: number[][]): number[] {
@@ -128,6 +131,32 @@ describe('local model server', () => {
     );
     const again = await post('/v1/models/iris:predict', JSON.stringify({ instances: [ROWS[0]] }));
     assert.deepEqual(again.json.predictions, inProcess([ROWS[0]!]));
+  });
+
+  it('LocalBackend.serve lists the endpoint, serves it, and deleteEndpoint stops it', async () => {
+    const { backend, runId } = served!;
+    await assert.rejects(
+      backend.serve({ runId, step: 'train', variable: 'X_missing' }),
+      /saved no `X_missing` in step `train`.*serve:X_missing/,
+    );
+    const ref = await backend.serve({ runId, step: 'train', variable: 'model' });
+    assert.equal(ref.name, 'iris-serve-model');
+    const [endpoint] = await backend.listEndpoints();
+    assert.deepEqual(
+      [endpoint?.name, endpoint?.state, endpoint?.target],
+      ['iris-serve-model', 'ready', 'local'],
+    );
+    const res = await fetch(`${endpoint!.url}/v1/models/iris-serve-model:predict`, {
+      method: 'POST',
+      body: JSON.stringify({ instances: ROWS }),
+    });
+    assert.deepEqual(
+      ((await res.json()) as { predictions: number[] }).predictions,
+      inProcess(ROWS),
+    );
+    await backend.deleteEndpoint(ref);
+    assert.deepEqual(await backend.listEndpoints(), []);
+    await assert.rejects(fetch(`${endpoint!.url}/v2/health/ready`));
   });
 
   it('stops with its process group', async () => {

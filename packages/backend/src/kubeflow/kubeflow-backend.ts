@@ -255,6 +255,12 @@ export class KubeflowBackend implements Backend {
   listEndpoints(): Promise<Endpoint[]> {
     return Promise.resolve([]);
   }
+
+  deleteEndpoint(_endpoint: EndpointRef): Promise<void> {
+    return Promise.reject(
+      new BackendError('not-supported', 'Serving on a cluster (KServe) is not available yet.'),
+    );
+  }
 }
 
 /** `"8"`, `"500m"` -> CPUs. */

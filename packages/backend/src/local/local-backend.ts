@@ -3,15 +3,17 @@
  * same entry script a cluster would, with history under `<workspace>/.cellflow/`.
  */
 import { availableParallelism, totalmem } from 'node:os';
-import { writeFile } from 'node:fs/promises';
+import { access, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import type { CompiledPipeline } from '@cellflow/core';
+import { toServiceName, type CompiledPipeline } from '@cellflow/core';
 import {
   BackendError,
   type Backend,
   type Capacity,
   type Endpoint,
   type EndpointRef,
+  type ModelRef,
+  type ServeOptions,
   type RunFilter,
   type RunOptions,
   type RunRef,
@@ -28,6 +30,7 @@ import { buildRunEnvironment, threadsPerStep } from './run-environment.js';
 import { findPythonInterpreter, type PythonInterpreter } from './python-interpreter.js';
 import { RunStore, type RunRecord } from './run-store.js';
 import { StepCache } from './step-cache.js';
+import { startLocalModelServer, type LocalModelServer } from './local-model-server.js';
 import { STEP_HOST_SOURCE } from './step-host-source.generated.js';
 
 export interface LocalBackendOptions {
@@ -66,6 +69,7 @@ export class LocalBackend implements Backend {
   private readonly store: RunStore;
   private readonly cache: StepCache;
   private readonly active = new Map<string, LocalRun>();
+  private readonly endpoints = new Map<string, { server: LocalModelServer; model: ModelRef }>();
   private interpreter: Promise<PythonInterpreter> | null = null;
   private inventory: Promise<GpuInventory> | null = null;
 
@@ -234,6 +238,7 @@ export class LocalBackend implements Backend {
   /** Cancels every run this backend is running (for a host that is shutting down). */
   async dispose(): Promise<void> {
     await Promise.all([...this.active.values()].map((r) => r.cancel()));
+    await Promise.all([...this.endpoints.keys()].map((name) => this.deleteEndpoint({ name })));
   }
 
   async listRuns(filter: RunFilter = {}): Promise<RunSummary[]> {
@@ -299,11 +304,47 @@ export class LocalBackend implements Backend {
     throw notSupported('Tuning (`watchStudy`)');
   }
 
-  serve(): Promise<EndpointRef> {
-    return Promise.reject(notSupported('Serving (`serve`)'));
+  /** Serves a model a run saved (`serve:` tag) on loopback, until `deleteEndpoint` or `dispose`. */
+  async serve(model: ModelRef, opts: ServeOptions = {}): Promise<EndpointRef> {
+    const record = await this.store.readRun(model.runId).catch(() => undefined);
+    if (record === undefined || record === null)
+      throw this.runNotFound({ id: model.runId, pipeline: '' });
+    const modelDir = this.store.outputPath(model.runId, model.step, model.variable);
+    try {
+      await access(join(modelDir, 'cellflow-value.json'));
+    } catch {
+      throw new BackendError(
+        'not-found',
+        `Run ${model.runId} saved no \`${model.variable}\` in step \`${model.step}\`. Fix: tag the step \`serve:${model.variable}\` and run the pipeline again.`,
+      );
+    }
+    const name = toServiceName(opts.name ?? `${record.pipeline}-${model.variable}`);
+    await this.deleteEndpoint({ name });
+    const server = await startLocalModelServer({
+      modelDir,
+      name,
+      ...(this.options.python !== undefined ? { python: this.options.python } : {}),
+      ...(opts.port !== undefined ? { port: opts.port } : {}),
+    });
+    this.endpoints.set(name, { server, model });
+    return { name };
   }
 
   listEndpoints(): Promise<Endpoint[]> {
-    return Promise.resolve([]);
+    return Promise.resolve(
+      [...this.endpoints].map(([name, { server, model }]) => ({
+        name,
+        url: server.url,
+        model,
+        state: 'ready' as const,
+        target: 'local' as const,
+      })),
+    );
+  }
+
+  async deleteEndpoint(endpoint: EndpointRef): Promise<void> {
+    const found = this.endpoints.get(endpoint.name);
+    this.endpoints.delete(endpoint.name);
+    await found?.server.stop();
   }
 }
