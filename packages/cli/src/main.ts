@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { processContext, type CliContext } from './cli-context.js';
 import { registerClusterCommands } from './commands/cluster-commands.js';
 import { registerCompileCommand } from './commands/compile-command.js';
+import { registerServeCommands } from './commands/serve-commands.js';
 import { registerInspectCommand } from './commands/inspect-command.js';
 import { registerRunCommand } from './commands/run-command.js';
 import { registerRunsCommand } from './commands/runs-command.js';
@@ -14,6 +15,7 @@ const COMMANDS: readonly ((program: Command, ctx: CliContext) => void)[] = [
   registerRunCommand,
   registerRunsCommand,
   registerClusterCommands,
+  registerServeCommands,
 ];
 
 export async function main(
