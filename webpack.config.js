@@ -27,7 +27,7 @@ class CommonJsMarkerPlugin {
 }
 
 /** @type {import('webpack').Configuration} */
-export default {
+const extension = {
   name: 'extension',
   target: 'node20',
   mode: 'production',
@@ -39,7 +39,7 @@ export default {
     // commonjs-static: `exports.activate = ...` lines Node can see when VS Code import()s the bundle
     // (the manifest is an ES module package), and plain CommonJS when it require()s it.
     library: { type: 'commonjs-static' },
-    clean: true,
+    clean: { keep: /^webview\// },
   },
   // ws (inside the Kubernetes client) tries these optional native helpers and does without them.
   externals: {
@@ -54,3 +54,18 @@ export default {
   performance: { hints: false },
   plugins: [new CommonJsMarkerPlugin()],
 };
+
+/** Webview scripts (browser): the pipeline graph from packages/ui, into dist/webview/. */
+/** @type {import('webpack').Configuration} */
+const webviews = {
+  name: 'webviews',
+  target: 'web',
+  mode: 'production',
+  entry: { graph: resolve(root, 'packages/ui/dist/webview/vscode-graph-webview.js') },
+  output: { path: resolve(root, 'dist/webview'), filename: '[name].js', clean: true },
+  resolve: { extensions: ['.js'], conditionNames: ['browser', 'import', 'default'] },
+  devtool: false,
+  performance: { hints: false },
+};
+
+export default [extension, webviews];

@@ -43,6 +43,22 @@ async function scrollTo(
   }
 }
 
+/** Webviews are nested iframes (the notebook's outputs have one too): look in every frame. */
+async function waitForGraphNodes(page: Page, selector: string, count: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    for (const frame of page.frames()) {
+      const n = await frame
+        .locator(selector)
+        .count()
+        .catch(() => 0);
+      if (n >= count) return;
+    }
+    if (Date.now() > deadline) throw new Error(`no webview frame shows ${count} × ${selector}`);
+    await page.waitForTimeout(250);
+  }
+}
+
 describe('VS Code UI scenario', { skip: missing }, () => {
   const work = mkdtempSync(join(tmpdir(), 'cellflow-vscode-ui-'));
   let server: CodeServer | undefined;
@@ -64,11 +80,18 @@ describe('VS Code UI scenario', { skip: missing }, () => {
       },
     });
     const page = await server.open([['extensionDevelopmentPath', `vscode-remote://remote${REPO}`]]);
+    const consoleErrors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !/open-vsx|github|ENOTFOUND/.test(m.text()))
+        consoleErrors.push(m.text());
+    });
     try {
       await scenario(page, work);
     } catch (error) {
       await page.screenshot({ path: join(SHOTS, 'failure.png') });
-      throw error;
+      throw new Error(
+        `${String(error)}\nbrowser console errors:\n${consoleErrors.join('\n').slice(0, 4000)}`,
+      );
     }
   });
 });
@@ -124,6 +147,10 @@ async function scenario(page: Page, work: string): Promise<void> {
     .first()
     .waitFor({ timeout: 10_000 });
   await page.screenshot({ path: join(SHOTS, '3-run-succeeded.png') });
+
+  await palette(page, 'Cellflow: Show Pipeline Graph');
+  await waitForGraphNodes(page, '.cf-node.cf-state-succeeded', 6);
+  await page.screenshot({ path: join(SHOTS, '4-graph.png') });
 
   await page.keyboard.press('Control+S');
   await new Promise((r) => setTimeout(r, 1500));

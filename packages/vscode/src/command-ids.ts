@@ -23,6 +23,7 @@ export const CommandIds = {
   cancelRun: 'cellflow.cancelRun',
   showStepLogs: 'cellflow.showStepLogs',
   compileToYaml: 'cellflow.compileToYaml',
+  showGraph: 'cellflow.showGraph',
   refreshRuns: 'cellflow.refreshRuns',
 } as const;
 

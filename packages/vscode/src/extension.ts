@@ -9,6 +9,7 @@ import { NotebookAnalysis } from './notebook/notebook-analysis.js';
 import { BackendLoader } from './runs/backend-loader.js';
 import { LocalRunner } from './runs/local-runner.js';
 import { RunTracker } from './runs/run-tracker.js';
+import { GraphPanels } from './views/graph-panel.js';
 import { PipelineView } from './views/pipeline-view.js';
 import { RunsView } from './views/runs-view.js';
 
@@ -19,6 +20,7 @@ export interface CellflowApi {
   readonly runsView: RunsView;
   readonly cellStatus: CellStatusProvider;
   readonly diagnostics: CellDiagnostics;
+  readonly graphs: GraphPanels;
   /** Milliseconds `activate` took. */
   readonly activationMs: number;
 }
@@ -34,6 +36,7 @@ export function activate(context: vscode.ExtensionContext): CellflowApi {
   const cellStatus = new CellStatusProvider(tracker);
   const runsView = new RunsView(tracker, backends);
   const pipelineView = new PipelineView(analysis);
+  const graphs = new GraphPanels(context.extensionUri, analysis, tracker);
   const notebookCells = { notebookType: 'jupyter-notebook' };
 
   context.subscriptions.push(
@@ -42,6 +45,7 @@ export function activate(context: vscode.ExtensionContext): CellflowApi {
     cellStatus,
     runsView,
     pipelineView,
+    graphs,
     vscode.notebooks.registerNotebookCellStatusBarItemProvider('jupyter-notebook', cellStatus),
     vscode.languages.registerCodeActionsProvider(
       { notebookType: notebookCells.notebookType },
@@ -53,7 +57,16 @@ export function activate(context: vscode.ExtensionContext): CellflowApi {
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (Config.affectsLocalBackend(e)) backends.reset();
     }),
-    ...registerCommands({ config, analysis, diagnostics, backends, tracker, runner, runsView }),
+    ...registerCommands({
+      config,
+      analysis,
+      diagnostics,
+      backends,
+      tracker,
+      runner,
+      runsView,
+      graphs,
+    }),
   );
   return {
     tracker,
@@ -61,6 +74,7 @@ export function activate(context: vscode.ExtensionContext): CellflowApi {
     runsView,
     cellStatus,
     diagnostics,
+    graphs,
     activationMs: performance.now() - started,
   };
 }

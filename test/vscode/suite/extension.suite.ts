@@ -16,6 +16,7 @@ interface Api {
   cellStatus: {
     provideCellStatusBarItems(cell: vscode.NotebookCell): vscode.NotebookCellStatusBarItem[];
   };
+  graphs: { layout?: { nodes: { name: string }[]; edges: unknown[] } };
   diagnostics: {
     provideCodeActions(
       doc: vscode.TextDocument,
@@ -196,5 +197,21 @@ suite('Cellflow in VS Code', () => {
       texts.some((t) => t.startsWith('$(error) failed')),
       texts.join(' | '),
     );
+  });
+
+  test('Show Pipeline Graph opens the webview, which loads under its CSP and asks for the graph', async () => {
+    const doc = await openNotebook('digits.ipynb');
+    await vscode.commands.executeCommand('cellflow.showGraph', doc.uri);
+    // The layout is sent when the webview's script has loaded and posted `ready`.
+    const layout = await until(
+      'the graph webview to ask for the graph',
+      () => api.graphs.layout,
+      30_000,
+    );
+    assert.deepEqual(
+      layout.nodes.map((n) => n.name),
+      ['load_data', 'split', 'train_logistic', 'train_svm', 'train_forest', 'pick_best'],
+    );
+    assert.ok(layout.edges.length >= 7, `${layout.edges.length} edges`);
   });
 });

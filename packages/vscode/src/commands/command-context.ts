@@ -5,6 +5,7 @@ import type { NotebookAnalysis } from '../notebook/notebook-analysis.js';
 import type { BackendLoader } from '../runs/backend-loader.js';
 import type { LocalRunner } from '../runs/local-runner.js';
 import type { RunTracker } from '../runs/run-tracker.js';
+import type { GraphPanels } from '../views/graph-panel.js';
 import type { RunsView } from '../views/runs-view.js';
 
 export interface CommandContext {
@@ -15,6 +16,7 @@ export interface CommandContext {
   readonly tracker: RunTracker;
   readonly runner: LocalRunner;
   readonly runsView: RunsView;
+  readonly graphs: GraphPanels;
 }
 
 export type CommandHandler = (...args: unknown[]) => unknown;

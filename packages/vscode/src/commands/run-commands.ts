@@ -125,10 +125,20 @@ const revealCellCommand: CommandFactory = () => async (ref) => {
   await revealCell(ref as CellRef);
 };
 
+const showGraph: CommandFactory = (ctx) => (target) => {
+  const doc = resolveNotebook(target);
+  if (doc === undefined) {
+    void vscode.window.showWarningMessage('Cellflow: open a notebook to see its pipeline graph.');
+    return;
+  }
+  ctx.graphs.show(doc);
+};
+
 const refreshRuns: CommandFactory = (ctx) => () => ctx.runsView.refresh();
 
 export const runCommands = {
   refreshRuns,
+  showGraph,
   runLocally,
   cancelRun,
   showStepLogs,

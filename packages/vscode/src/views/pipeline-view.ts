@@ -32,6 +32,8 @@ export class PipelineView implements vscode.TreeDataProvider<Node>, vscode.Dispo
   readonly onDidChangeTreeData = this.changed.event;
   private readonly subscriptions: vscode.Disposable[];
   private timer: NodeJS.Timeout | undefined;
+  /** The notebook last active: still shown while a webview or another editor has focus. */
+  private notebook: vscode.NotebookDocument | undefined;
 
   constructor(private readonly analysis: NotebookAnalysis) {
     this.subscriptions = [
@@ -46,7 +48,9 @@ export class PipelineView implements vscode.TreeDataProvider<Node>, vscode.Dispo
 
   getChildren(node?: Node): Node[] {
     if (node === undefined) {
-      const doc = vscode.window.activeNotebookEditor?.notebook;
+      const active = vscode.window.activeNotebookEditor?.notebook;
+      if (active !== undefined || this.notebook?.isClosed === true) this.notebook = active;
+      const doc = this.notebook;
       if (doc === undefined || !isJupyterNotebook(doc))
         return [{ kind: 'message', label: 'Open a notebook to see its pipeline.' }];
       const graph = this.analysis.analyze(doc).graph;

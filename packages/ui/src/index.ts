@@ -1,0 +1,3 @@
+export * from './graph/graph-layout.js';
+export * from './graph/graph-protocol.js';
+export * from './graph/render-pipeline-graph.js';

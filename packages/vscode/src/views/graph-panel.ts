@@ -1,0 +1,136 @@
+/**
+ * The pipeline graph webview: the active notebook's steps laid out by `@cellflow/ui`, coloured by
+ * the state of its newest run, live. Speaks only the ui package's graph protocol.
+ */
+import * as vscode from 'vscode';
+import type {
+  GraphLayout,
+  GraphStepState,
+  GraphToHostMessage,
+  HostToGraphMessage,
+} from '@cellflow/ui';
+import type { NotebookAnalysis } from '../notebook/notebook-analysis.js';
+import { revealCell } from '../notebook/notebook-cells.js';
+import type { RunTracker } from '../runs/run-tracker.js';
+
+function nonce(): string {
+  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  return Array.from({ length: 32 }, () => chars[Math.floor(Math.random() * chars.length)]).join('');
+}
+
+export class GraphPanels implements vscode.Disposable {
+  private panel: vscode.WebviewPanel | undefined;
+  private notebook: vscode.NotebookDocument | undefined;
+  /** What the panel shows now (for tests). */
+  layout: GraphLayout | undefined;
+  private readonly subscriptions: vscode.Disposable[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly analysis: NotebookAnalysis,
+    private readonly tracker: RunTracker,
+  ) {
+    this.subscriptions.push(
+      tracker.onDidChange((run) => {
+        if (run.notebook === this.notebook?.uri.toString())
+          this.post({ type: 'states', states: this.states() });
+      }),
+      vscode.workspace.onDidChangeNotebookDocument((e) => {
+        if (e.notebook !== this.notebook) return;
+        clearTimeout(this.timer);
+        this.timer = setTimeout(() => void this.sendGraph(), 500);
+      }),
+    );
+  }
+
+  show(doc: vscode.NotebookDocument): void {
+    this.notebook = doc;
+    if (this.panel === undefined) {
+      const roots = [
+        vscode.Uri.joinPath(this.extensionUri, 'media'),
+        vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'),
+      ];
+      this.panel = vscode.window.createWebviewPanel(
+        'cellflow.graph',
+        'Pipeline Graph',
+        vscode.ViewColumn.Beside,
+        {
+          enableScripts: true,
+          localResourceRoots: roots,
+        },
+      );
+      this.panel.webview.html = this.html(this.panel.webview);
+      this.panel.webview.onDidReceiveMessage(
+        (m: GraphToHostMessage) => this.receive(m),
+        undefined,
+        this.subscriptions,
+      );
+      this.panel.onDidDispose(() => (this.panel = undefined), undefined, this.subscriptions);
+    } else {
+      this.panel.reveal(vscode.ViewColumn.Beside);
+      void this.sendGraph();
+    }
+    this.panel.title = `Pipeline: ${doc.uri.path.split('/').pop() ?? ''}`;
+  }
+
+  private html(webview: vscode.Webview): string {
+    const n = nonce();
+    const script = webview.asWebviewUri(
+      vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', 'graph.js'),
+    );
+    const style = webview.asWebviewUri(
+      vscode.Uri.joinPath(this.extensionUri, 'media', 'graph.css'),
+    );
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${webview.cspSource}; script-src 'nonce-${n}';">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link href="${style.toString()}" rel="stylesheet">
+<title>Pipeline Graph</title>
+</head>
+<body>
+<div id="graph" class="cf-graph-root">Loading…</div>
+<script nonce="${n}" src="${script.toString()}"></script>
+</body>
+</html>`;
+  }
+
+  private receive(message: GraphToHostMessage): void {
+    if (message.type === 'ready') void this.sendGraph();
+    else if (message.type === 'revealStep' && this.notebook !== undefined) {
+      const cell = this.layout?.nodes.find((n) => n.name === message.step)?.cells[0];
+      if (cell !== undefined) void revealCell({ notebook: this.notebook.uri.toString(), cell });
+    }
+  }
+
+  private states(): Record<string, GraphStepState> {
+    const run =
+      this.notebook !== undefined
+        ? this.tracker.latestFor(this.notebook.uri.toString())
+        : undefined;
+    return Object.fromEntries([...(run?.steps.values() ?? [])].map((s) => [s.name, s.state]));
+  }
+
+  /** Lays the graph out (the layout library loads on first use) and sends it. */
+  private async sendGraph(): Promise<void> {
+    if (this.notebook === undefined || this.notebook.isClosed) return;
+    const graph = this.analysis.analyze(this.notebook).graph;
+    if (graph === undefined) return;
+    const { layoutPipelineGraph } = await import(/* webpackChunkName: "ui" */ '@cellflow/ui');
+    this.layout = layoutPipelineGraph(graph);
+    this.post({ type: 'graph', layout: this.layout, states: this.states() });
+  }
+
+  private post(message: HostToGraphMessage): void {
+    void this.panel?.webview.postMessage(message);
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.panel?.dispose();
+    for (const s of this.subscriptions) s.dispose();
+  }
+}
