@@ -22,6 +22,7 @@ import {
   type RunOptions,
   type RunRef,
   type RunSummary,
+  type ServeOptions,
   type StudyEvent,
   type StudyRef,
   type StudySpec,
@@ -30,6 +31,12 @@ import { resolveRunParameters } from '../parameters.js';
 import type { RunEvent } from '../run-events.js';
 import { clusterError } from './cluster-errors.js';
 import { gpuPoolsOf, type NodeObject, type PodObject } from './gpu-pools.js';
+import {
+  createInferenceService,
+  deleteInferenceService,
+  listInferenceServices,
+  type ClusterServeOptions,
+} from './inference-services.js';
 import { KfpClient, KFP_TERMINAL_STATES, type KfpRun, type KfpSettings } from './kfp-client.js';
 import { KubeConnection, type ClusterSettings } from './kube-connection.js';
 import { runSummaryOfKfp } from './run-summary.js';
@@ -246,20 +253,22 @@ export class KubeflowBackend implements Backend {
     return { [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(refusal) }) };
   }
 
-  serve(_model: ModelRef): Promise<EndpointRef> {
-    return Promise.reject(
-      new BackendError('not-supported', 'Serving on a cluster (KServe) is not available yet.'),
-    );
+  /** A KServe InferenceService for a model a cluster run saved (`serve:` tag); see `listEndpoints` for readiness. */
+  async serve(
+    model: ModelRef,
+    opts: ServeOptions & ClusterServeOptions = {},
+  ): Promise<EndpointRef> {
+    const run = await this.kfp.getRun(model.runId);
+    return createInferenceService(this.kube, model, opts, runSummaryOfKfp(run).pipeline);
   }
 
+  /** Cellflow's InferenceServices in the namespace, with readiness, URL and the last failure. */
   listEndpoints(): Promise<Endpoint[]> {
-    return Promise.resolve([]);
+    return listInferenceServices(this.kube);
   }
 
-  deleteEndpoint(_endpoint: EndpointRef): Promise<void> {
-    return Promise.reject(
-      new BackendError('not-supported', 'Serving on a cluster (KServe) is not available yet.'),
-    );
+  deleteEndpoint(endpoint: EndpointRef): Promise<void> {
+    return deleteInferenceService(this.kube, endpoint);
   }
 }
 

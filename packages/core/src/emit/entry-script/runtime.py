@@ -324,6 +324,17 @@ def _write_kfp_metrics(executor_input, metrics):
         json.dump({"artifacts": {"metrics": {"artifacts": [artifact]}}}, f)
 
 
+def _print_artifact_uris(executor_input, namespace, outputs):
+    """`cellflow-artifact: VAR=URI type=TYPE` lines: where a cluster keeps each saved variable
+    (how `cellflow serve` finds a model on a cluster)."""
+    artifacts = json.loads(executor_input).get("outputs", {}).get("artifacts", {})
+    for name in outputs:
+        key = name + "_value" if name == "metrics" else name
+        entries = artifacts.get(key, {}).get("artifacts", [])
+        if entries and entries[0].get("uri") and name in namespace:
+            print("cellflow-artifact: %s=%s type=%s" % (name, entries[0]["uri"], _type_name(namespace[name])))
+
+
 def main(step, parameters, inputs, outputs, metrics, prelude, cells):
     """Runs one step. `outputs` maps variable -> producing cell; `metrics` maps metric -> variable."""
     started = time.time()
@@ -391,6 +402,8 @@ def main(step, parameters, inputs, outputs, metrics, prelude, cells):
                 json.dump(result["metrics"], f)
         if args["executor-input"] and result["metrics"]:
             _write_kfp_metrics(args["executor-input"], result["metrics"])
+        if args["executor-input"]:
+            _print_artifact_uris(args["executor-input"], namespace, outputs)
         result["status"] = "succeeded"
         code = 0
     except StepError as e:

@@ -46,7 +46,8 @@ function containerArgs(step: PipelineStep): string[] {
     args.push('--input', `${i}={{$.inputs.artifacts['${artifactKeyForVariable(i)}'].path}}`);
   for (const o of step.outputs)
     args.push('--output', `${o}={{$.outputs.artifacts['${artifactKeyForVariable(o)}'].path}}`);
-  if (step.metrics.length > 0) args.push('--executor-input', '{{$}}');
+  // Metrics go into the executor output; a served model's artifact URI is printed for `serve`.
+  if (step.metrics.length > 0 || step.serve.length > 0) args.push('--executor-input', '{{$}}');
   return args;
 }
 
