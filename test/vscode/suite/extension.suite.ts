@@ -100,6 +100,21 @@ suite('Cellflow in VS Code', () => {
     assert.deepEqual(tagsOnDisk(doc, 7), ['skip']);
   });
 
+  test('a tag change is one undoable notebook edit', async () => {
+    const doc = await openNotebook('tagging.ipynb');
+    const ref = { notebook: doc.uri.toString(), cell: 5 };
+    assert.deepEqual(doc.cellAt(5).metadata.metadata?.tags, ['step:load_data']);
+    await vscode.commands.executeCommand('cellflow.setStep', ref, 'fetch');
+    assert.deepEqual(doc.cellAt(5).metadata.metadata?.tags, ['step:fetch']);
+    await vscode.commands.executeCommand('notebook.focusTop');
+    await vscode.commands.executeCommand('undo');
+    await until('the edit to be undone', () =>
+      JSON.stringify(doc.cellAt(5).metadata.metadata?.tags) === '["step:load_data"]'
+        ? true
+        : undefined,
+    );
+  });
+
   test('diagnostics appear on the cell, and the quick fix applies core\u2019s tags', async () => {
     const doc = await openNotebook('tagging.ipynb');
     const cell = doc.cellAt(13);
