@@ -92,6 +92,15 @@ describeWithCluster(
       );
     });
 
+    it('endpoints --cluster, and serve --cluster needs a step and variable', async () => {
+      const none = await cellflow('endpoints', '--cluster', ...flags);
+      assert.equal(none.code, 0, none.stderr);
+      assert.match(none.stdout, /No Cellflow InferenceServices in this namespace/);
+      const usage = await cellflow('serve', 'some-run', '--cluster', ...flags);
+      assert.equal(usage.code, 2);
+      assert.match(usage.stderr, /give the run id, --step and --variable/);
+    });
+
     it('capacity lists GPUs per node and product', async () => {
       const out = await cellflow('capacity', ...flags);
       assert.equal(out.code, 0, out.stderr);

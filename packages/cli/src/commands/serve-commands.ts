@@ -10,7 +10,12 @@ import { LocalBackend, type ModelRef } from '@cellflow/backend';
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.js';
 import { CliError, fileNameOf, formatDiagnostic, readNotebookFile } from '../notebook-file.js';
-import { asCliError } from './cluster-commands.js';
+import {
+  asCliError,
+  connectCluster,
+  withClusterFlags,
+  type ClusterFlags,
+} from './cluster-commands.js';
 
 interface EndpointFile {
   readonly name: string;
@@ -138,12 +143,46 @@ export function registerServeCommands(program: Command, ctx: CliContext): void {
       },
     );
 
-  program
-    .command('endpoints')
-    .description('Models being served on this machine now.')
-    .option('--json', 'print as JSON')
-    .option('--workspace <dir>', 'folder whose .cellflow/ keeps run history (default: .)', '.')
-    .action(async (opts: { json?: boolean; workspace: string }) => {
+  withClusterFlags(
+    program
+      .command('endpoints')
+      .description(
+        'Models being served: on this machine, or with --cluster the KServe InferenceServices with their state.',
+      )
+      .option('--cluster', "list the cluster's InferenceServices")
+      .option('--delete <name>', 'with --cluster: delete this InferenceService')
+      .option('--json', 'print as JSON')
+      .option('--workspace <dir>', 'folder whose .cellflow/ keeps run history (default: .)', '.'),
+  ).action(
+    async (
+      opts: ClusterFlags & {
+        cluster?: boolean;
+        delete?: string;
+        json?: boolean;
+        workspace: string;
+      },
+    ) => {
+      if (opts.cluster === true) {
+        const cluster = await connectCluster(opts);
+        try {
+          if (opts.delete !== undefined) {
+            await cluster.deleteEndpoint({ name: opts.delete });
+            ctx.out(`Deleted ${opts.delete}.`);
+            return;
+          }
+          const list = await cluster.listEndpoints();
+          if (opts.json === true) ctx.out(JSON.stringify(list, null, 2));
+          else if (list.length === 0) ctx.out('No Cellflow InferenceServices in this namespace.');
+          else
+            for (const e of list)
+              ctx.out(
+                `${e.name}  ${e.state}  ${e.url || '(no URL yet)'}  ${e.model.variable} from run ${e.model.runId}${e.message !== undefined ? `  — ${e.message}` : ''}`,
+              );
+        } catch (error) {
+          throw asCliError(error);
+        }
+        return;
+      }
       const endpoints = await registeredEndpoints(opts.workspace);
       if (opts.json === true) ctx.out(JSON.stringify(endpoints, null, 2));
       else if (endpoints.length === 0)
@@ -153,7 +192,8 @@ export function registerServeCommands(program: Command, ctx: CliContext): void {
           ctx.out(
             `${e.name}  ${e.url}  ${e.model.variable} from run ${e.model.runId} (step ${e.model.step})`,
           );
-    });
+    },
+  );
 
   program
     .command('predict')
