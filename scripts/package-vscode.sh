@@ -9,6 +9,6 @@ vsce="$cache/vsce-${VSCE_VERSION:-3.9.2}/node_modules/.bin/vsce"
 [ -x "$vsce" ] || { echo "vsce is missing: run bash scripts/setup-code-server.sh" >&2; exit 1; }
 version="$(node -p 'require("./package.json").version')"
 mkdir -p artifacts
-"$vsce" package --no-dependencies --allow-missing-repository --skip-license \
+"$vsce" package --no-dependencies --allow-missing-repository --skip-license --no-rewrite-relative-links \
   --out "artifacts/cellflow-$version.vsix"
 ls -l "artifacts/cellflow-$version.vsix"
