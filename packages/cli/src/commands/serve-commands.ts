@@ -5,7 +5,7 @@
  */
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { compile, hasErrors } from '@cellflow/core';
+import { compile, hasErrors, type ModelFormatName } from '@cellflow/core';
 import { LocalBackend, type ModelRef } from '@cellflow/backend';
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.js';
@@ -83,65 +83,106 @@ async function modelOfNotebook(
 }
 
 export function registerServeCommands(program: Command, ctx: CliContext): void {
-  program
-    .command('serve')
-    .description(
-      "Serve a run's model on this machine (KServe V1 and Open Inference Protocol V2) until Ctrl-C.",
-    )
-    .argument('<run-or-notebook>', 'a run id, or a notebook whose newest successful run is served')
-    .option('--step <name>', 'the step that saved the model (with a run id)')
-    .option('--variable <name>', 'the model variable (with a run id)')
-    .option('--name <name>', 'endpoint name')
-    .option('--port <n>', 'loopback port (default: a free one)', (v: string) => Number(v))
-    .option('--workspace <dir>', 'folder whose .cellflow/ keeps run history (default: .)', '.')
-    .action(
-      async (
-        target: string,
-        opts: { step?: string; variable?: string; name?: string; port?: number; workspace: string },
-      ) => {
-        const backend = new LocalBackend({ workspace: opts.workspace });
-        let model: ModelRef;
-        if (target.endsWith('.ipynb')) model = await modelOfNotebook(backend, target, ctx);
-        else if (opts.step === undefined || opts.variable === undefined)
-          throw new CliError(
-            'With a run id, give --step and --variable (or pass the notebook instead).',
-            2,
-          );
-        else model = { runId: target, step: opts.step, variable: opts.variable };
-        let ref;
+  withClusterFlags(
+    program
+      .command('serve')
+      .description(
+        "Serve a run's model: on this machine until Ctrl-C (KServe V1 and V2 protocols), or with --cluster as a KServe InferenceService.",
+      )
+      .argument(
+        '<run-or-notebook>',
+        'a run id, or a notebook whose newest successful run is served',
+      )
+      .option('--step <name>', 'the step that saved the model (with a run id)')
+      .option('--variable <name>', 'the model variable (with a run id)')
+      .option('--name <name>', 'endpoint name')
+      .option('--port <n>', 'loopback port (default: a free one)', (v: string) => Number(v))
+      .option(
+        '--cluster',
+        "serve a cluster run's model with KServe (run id, --step and --variable)",
+      )
+      .option(
+        '--format <name>',
+        'KServe model format when the saved type does not tell (sklearn, xgboost, pytorch, ...)',
+      )
+      .option('--workspace <dir>', 'folder whose .cellflow/ keeps run history (default: .)', '.'),
+  ).action(
+    async (
+      target: string,
+      opts: ClusterFlags & {
+        cluster?: boolean;
+        format?: string;
+        step?: string;
+        variable?: string;
+        name?: string;
+        port?: number;
+        workspace: string;
+      },
+    ) => {
+      if (opts.cluster === true) {
+        if (opts.step === undefined || opts.variable === undefined) {
+          throw new CliError('With --cluster, give the run id, --step and --variable.', 2);
+        }
+        const cluster = await connectCluster(opts);
         try {
-          ref = await backend.serve(model, {
-            ...(opts.name !== undefined ? { name: opts.name } : {}),
-            ...(opts.port !== undefined ? { port: opts.port } : {}),
-          });
+          const ref = await cluster.serve(
+            { runId: target, step: opts.step, variable: opts.variable },
+            {
+              ...(opts.name !== undefined ? { name: opts.name } : {}),
+              ...(opts.format !== undefined ? { format: opts.format as ModelFormatName } : {}),
+            },
+          );
+          ctx.out(
+            `Created InferenceService ${ref.name} in ${cluster.describe()}. Readiness: \`cellflow endpoints --cluster\`.`,
+          );
         } catch (error) {
           throw asCliError(error);
         }
-        const endpoint = (await backend.listEndpoints()).find((e) => e.name === ref.name)!;
-        const registry = join(endpointsDir(opts.workspace), `${ref.name}.json`);
-        await mkdir(endpointsDir(opts.workspace), { recursive: true });
-        await writeFile(
-          registry,
-          JSON.stringify({ name: ref.name, url: endpoint.url, pid: process.pid, model }),
+        return;
+      }
+      const backend = new LocalBackend({ workspace: opts.workspace });
+      let model: ModelRef;
+      if (target.endsWith('.ipynb')) model = await modelOfNotebook(backend, target, ctx);
+      else if (opts.step === undefined || opts.variable === undefined)
+        throw new CliError(
+          'With a run id, give --step and --variable (or pass the notebook instead).',
+          2,
         );
-        ctx.out(
-          `Serving ${model.variable} from run ${model.runId} (step ${model.step}) as ${ref.name}:`,
-        );
-        ctx.out(
-          `  V1: POST ${endpoint.url}/v1/models/${ref.name}:predict   {"instances": [[...], ...]}`,
-        );
-        ctx.out(`  V2: POST ${endpoint.url}/v2/models/${ref.name}/infer`);
-        ctx.out(`Try it: cellflow predict ${ref.name}    (Ctrl-C stops serving)`);
-        await new Promise<void>((resolveStop) => {
-          const stop = (): void => resolveStop();
-          process.once('SIGINT', stop);
-          process.once('SIGTERM', stop);
+      else model = { runId: target, step: opts.step, variable: opts.variable };
+      let ref;
+      try {
+        ref = await backend.serve(model, {
+          ...(opts.name !== undefined ? { name: opts.name } : {}),
+          ...(opts.port !== undefined ? { port: opts.port } : {}),
         });
-        await rm(registry, { force: true });
-        await backend.dispose();
-        ctx.out(`Stopped ${ref.name}.`);
-      },
-    );
+      } catch (error) {
+        throw asCliError(error);
+      }
+      const endpoint = (await backend.listEndpoints()).find((e) => e.name === ref.name)!;
+      const registry = join(endpointsDir(opts.workspace), `${ref.name}.json`);
+      await mkdir(endpointsDir(opts.workspace), { recursive: true });
+      await writeFile(
+        registry,
+        JSON.stringify({ name: ref.name, url: endpoint.url, pid: process.pid, model }),
+      );
+      ctx.out(
+        `Serving ${model.variable} from run ${model.runId} (step ${model.step}) as ${ref.name}:`,
+      );
+      ctx.out(
+        `  V1: POST ${endpoint.url}/v1/models/${ref.name}:predict   {"instances": [[...], ...]}`,
+      );
+      ctx.out(`  V2: POST ${endpoint.url}/v2/models/${ref.name}/infer`);
+      ctx.out(`Try it: cellflow predict ${ref.name}    (Ctrl-C stops serving)`);
+      await new Promise<void>((resolveStop) => {
+        const stop = (): void => resolveStop();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await rm(registry, { force: true });
+      await backend.dispose();
+      ctx.out(`Stopped ${ref.name}.`);
+    },
+  );
 
   withClusterFlags(
     program
