@@ -2,7 +2,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildInspectJsonForGraph, compile } from '@cellflow/core';
+import {
+  buildInferenceServiceYamlForModel,
+  buildInspectJsonForGraph,
+  compile,
+} from '@cellflow/core';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const goldenDir = join(repoRoot, 'test/golden');
@@ -42,5 +46,24 @@ export function goldenOutput(c: GoldenCase): GoldenOutput {
   return {
     inspectJson: `${JSON.stringify(buildInspectJsonForGraph(result.graph, result.diagnostics), null, 2)}\n`,
     pipelineYaml: result.yaml ?? null,
+  };
+}
+
+/** The KServe InferenceService for the digits example's best model (a golden of the serving emitter). */
+export function inferenceServiceGolden(): { path: string; yaml: string } {
+  const graph = compile(readFileSync(join(repoRoot, 'examples/digits.ipynb')), {
+    fileName: 'digits.ipynb',
+  }).graph!;
+  return {
+    path: join(goldenDir, 'example-digits', 'inference-service.yaml'),
+    yaml: buildInferenceServiceYamlForModel({
+      graph,
+      step: 'pick_best',
+      variable: 'best_model',
+      storageUri: 's3://mlpipeline/v2/artifacts/digits/RUN_ID/pick-best/best_model',
+      format: 'sklearn',
+      namespace: 'kubeflow-user',
+      runId: 'RUN_ID',
+    }),
   };
 }

@@ -1,7 +1,7 @@
 /** `npm run golden`: rewrites every golden file from the current compiler. Review the diff. */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { goldenCases, goldenDir, goldenOutput } from './golden-cases.js';
+import { goldenCases, goldenDir, goldenOutput, inferenceServiceGolden } from './golden-cases.js';
 
 for (const c of goldenCases()) {
   const dir = join(goldenDir, c.name);
@@ -14,3 +14,7 @@ for (const c of goldenCases()) {
     `${c.name}: ${out.pipelineYaml !== null ? 'inspect.json, pipeline.yaml' : 'inspect.json (errors)'}`,
   );
 }
+
+const isvc = inferenceServiceGolden();
+writeFileSync(isvc.path, isvc.yaml);
+console.log('example-digits: inference-service.yaml');

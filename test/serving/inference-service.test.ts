@@ -10,7 +10,7 @@ import {
   detectModelFormat,
   toServiceName,
 } from '@cellflow/core';
-import { repoRoot } from '../golden/golden-cases.js';
+import { inferenceServiceGolden, repoRoot } from '../golden/golden-cases.js';
 import {
   validateInferenceServiceObject,
   validateInferenceServiceYaml,
@@ -82,6 +82,12 @@ describe('KServe InferenceService for a model', () => {
     }) as { spec: { predictor: { model: Record<string, unknown> } } };
     service.spec.predictor.model.storageURI = 's3://b/k';
     assert.notDeepEqual(validateInferenceServiceObject(service), []);
+  });
+
+  it('matches its golden file (regenerate with `npm run golden`)', () => {
+    const golden = inferenceServiceGolden();
+    assert.equal(golden.yaml, readFileSync(golden.path, 'utf8'));
+    assert.deepEqual(validateInferenceServiceYaml(golden.yaml), []);
   });
 
   it('service names are DNS labels KServe accepts', () => {

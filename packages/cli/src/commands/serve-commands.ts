@@ -111,6 +111,7 @@ export function registerServeCommands(program: Command, ctx: CliContext): void {
       target: string,
       opts: ClusterFlags & {
         cluster?: boolean;
+        wait?: boolean;
         format?: string;
         step?: string;
         variable?: string;
@@ -135,6 +136,21 @@ export function registerServeCommands(program: Command, ctx: CliContext): void {
           ctx.out(
             `Created InferenceService ${ref.name} in ${cluster.describe()}. Readiness: \`cellflow endpoints --cluster\`.`,
           );
+          if (opts.wait === true) {
+            let last = '';
+            for (let i = 0; i < 600; i++) {
+              const e = (await cluster.listEndpoints()).find((x) => x.name === ref.name);
+              const now = `${e?.state ?? 'missing'}${e?.message !== undefined ? `: ${e.message}` : ''}`;
+              if (now !== last)
+                ctx.out(`${ref.name}: ${now}${e?.state === 'ready' ? ` at ${e.url}` : ''}`);
+              last = now;
+              if (e === undefined || e.state === 'ready' || e.state === 'failed') {
+                if (e?.state !== 'ready') ctx.exitCode = 1;
+                break;
+              }
+              await new Promise((r) => setTimeout(r, 1000));
+            }
+          }
         } catch (error) {
           throw asCliError(error);
         }
