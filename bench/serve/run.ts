@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalBackend } from '@cellflow/backend';
 import { compile, RUNTIME_SOURCE } from '@cellflow/core';
+import { notebookJson } from '../../test/support/notebook-json.js';
 
 const DURATION_S = Number(process.env.DURATION_S ?? 30);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 16);
@@ -26,29 +27,19 @@ function percentile(xs: number[], p: number): number {
 const workspace = mkdtempSync(join(tmpdir(), 'cellflow-bench-serve-'));
 const backend = new LocalBackend({ workspace });
 try {
-  const notebook = JSON.stringify({
-    nbformat: 4,
-    nbformat_minor: 5,
-    metadata: { cellflow: { name: 'bench-serve' } },
-    cells: [
-      {
-        cell_type: 'code',
-        metadata: { tags: ['imports'] },
-        source:
-          'from sklearn.datasets import load_digits\nfrom sklearn.linear_model import LogisticRegression',
-        outputs: [],
-        execution_count: null,
-      },
-      {
-        cell_type: 'code',
-        metadata: { tags: ['step:train', 'serve:model'] },
-        source:
-          'X, y = load_digits(return_X_y=True)\nmodel = LogisticRegression(max_iter=3000).fit(X / 16.0, y)',
-        outputs: [],
-        execution_count: null,
-      },
+  const notebook = notebookJson(
+    [
+      [
+        ['imports'],
+        'from sklearn.datasets import load_digits\nfrom sklearn.linear_model import LogisticRegression',
+      ],
+      [
+        ['step:train', 'serve:model'],
+        'X, y = load_digits(return_X_y=True)\nmodel = LogisticRegression(max_iter=3000).fit(X / 16.0, y)',
+      ],
     ],
-  });
+    { cellflow: { name: 'bench-serve' } },
+  );
   const run = await backend.submit(compile(notebook).pipeline!);
   for await (const _ of backend.watch(run));
   const ref = await backend.serve({ runId: run.id, step: 'train', variable: 'model' });

@@ -1,15 +1,10 @@
 /** The `cellflow` cluster commands, as a user runs them, against the test cluster and KFP double. */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { after, before, it } from 'node:test';
-import { promisify } from 'node:util';
 import { describeWithCluster } from '../cluster/cluster-suite.js';
 import { ControllerDriver } from '../cluster/controller-driver.js';
+import { runCliAsync, type CliRun } from './run-cli.js';
 import { startKfpDouble, type KfpDouble } from '../cluster/kfp-double/index.js';
-import { repoRoot } from '../golden/golden-cases.js';
-
-const run = promisify(execFile);
 
 describeWithCluster(
   'cellflow submit / status / logs / cancel / runs --cluster / capacity',
@@ -34,25 +29,7 @@ describeWithCluster(
       await kfp.stop();
     });
 
-    const cellflow = async (
-      ...args: string[]
-    ): Promise<{ code: number; stdout: string; stderr: string }> => {
-      try {
-        const { stdout, stderr } = await run(
-          process.execPath,
-          [join(repoRoot, 'packages/cli/bin/cellflow.js'), ...args],
-          { cwd: repoRoot, timeout: 60_000 },
-        );
-        return { code: 0, stdout, stderr };
-      } catch (error) {
-        const e = error as { code?: number; stdout?: string; stderr?: string };
-        return {
-          code: typeof e.code === 'number' ? e.code : -1,
-          stdout: e.stdout ?? '',
-          stderr: e.stderr ?? '',
-        };
-      }
-    };
+    const cellflow = (...args: string[]): Promise<CliRun> => runCliAsync(args);
 
     it('submits digits, shows status, streams logs, lists and cancels', async () => {
       const submitted = await cellflow(

@@ -25,3 +25,22 @@ export function runCli(
   );
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
+
+/** The same, without blocking this process (for tests whose servers run in-process). */
+export async function runCliAsync(
+  args: readonly string[],
+  options: { cwd?: string } = {},
+): Promise<CliRun> {
+  const { execFile } = await import('node:child_process');
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(repoRoot, 'packages/cli/bin/cellflow.js'), ...args],
+      { cwd: options.cwd ?? repoRoot, timeout: 120_000, encoding: 'utf8' },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}

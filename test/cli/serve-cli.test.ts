@@ -1,36 +1,18 @@
 /** `cellflow serve` / `endpoints` / `predict` on a model a real local run trained. */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { repoRoot } from '../golden/golden-cases.js';
+import { runCliAsync, type CliRun } from './run-cli.js';
 
-const run = promisify(execFile);
 const bin = join(repoRoot, 'packages/cli/bin/cellflow.js');
 const dir = mkdtempSync(join(tmpdir(), 'cellflow-serve-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cellflow(
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], {
-      cwd: dir,
-      timeout: 120_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return {
-      code: typeof e.code === 'number' ? e.code : -1,
-      stdout: e.stdout ?? '',
-      stderr: e.stderr ?? '',
-    };
-  }
-}
+const cellflow = (...args: string[]): Promise<CliRun> => runCliAsync(args, { cwd: dir });
 
 describe('cellflow serve / endpoints / predict', () => {
   it('serves the trained model until Ctrl-C, predicts, and reports bad requests', async () => {

@@ -13,6 +13,7 @@ import { describeWithCluster } from '../../../test/cluster/cluster-suite.js';
 import { RESOURCES, resourcePath } from '../../../test/cluster/kube-client.js';
 import { ControllerDriver } from '../../../test/cluster/controller-driver.js';
 import { startKfpDouble, type KfpDouble } from '../../../test/cluster/kfp-double/index.js';
+import { notebookJson } from '../../../test/support/notebook-json.js';
 import {
   validatePipelineSpecObject,
   validatePlatformSpecObject,
@@ -27,19 +28,7 @@ function compiled(path: string): CompiledPipeline {
 }
 
 function notebook(cells: [string[], string][]): CompiledPipeline {
-  const text = JSON.stringify({
-    nbformat: 4,
-    nbformat_minor: 5,
-    metadata: { cellflow: { name: 'gpu-demo' } },
-    cells: cells.map(([tags, source]) => ({
-      cell_type: 'code',
-      metadata: { tags },
-      source,
-      outputs: [],
-      execution_count: null,
-    })),
-  });
-  const result = compile(text);
+  const result = compile(notebookJson(cells, { cellflow: { name: 'gpu-demo' } }));
   assert.ok(result.pipeline, JSON.stringify(result.diagnostics));
   return result.pipeline;
 }

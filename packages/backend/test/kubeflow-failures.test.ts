@@ -14,6 +14,7 @@ import { parse, stringify } from 'yaml';
 import { describeWithCluster } from '../../../test/cluster/cluster-suite.js';
 import { ControllerDriver } from '../../../test/cluster/controller-driver.js';
 import { startKfpDouble, type KfpDouble } from '../../../test/cluster/kfp-double/index.js';
+import { notebookJson } from '../../../test/support/notebook-json.js';
 
 type Fault = 'forward' | 'fail-503' | 'lose-answer' | { delayMs: number };
 
@@ -69,28 +70,15 @@ async function faultProxy(
 }
 
 function tiny(name: string): CompiledPipeline {
-  const text = JSON.stringify({
-    nbformat: 4,
-    nbformat_minor: 5,
-    metadata: { cellflow: { name } },
-    cells: [
-      {
-        cell_type: 'code',
-        metadata: { tags: ['step:first'] },
-        source: 'x = 1',
-        outputs: [],
-        execution_count: null,
-      },
-      {
-        cell_type: 'code',
-        metadata: { tags: ['step:second'] },
-        source: 'y = x + 1',
-        outputs: [],
-        execution_count: null,
-      },
-    ],
-  });
-  const result = compile(text);
+  const result = compile(
+    notebookJson(
+      [
+        [['step:first'], 'x = 1'],
+        [['step:second'], 'y = x + 1'],
+      ],
+      { cellflow: { name } },
+    ),
+  );
   assert.ok(result.pipeline);
   return result.pipeline;
 }

@@ -14,6 +14,7 @@ import { ControllerDriver } from '../../../test/cluster/controller-driver.js';
 import { RESOURCES, resourcePath } from '../../../test/cluster/kube-client.js';
 import { startKfpDouble, type KfpDouble } from '../../../test/cluster/kfp-double/index.js';
 import { validateInferenceServiceObject } from '../../../test/validate/kserve.js';
+import { notebookJson } from '../../../test/support/notebook-json.js';
 
 describeWithCluster('KubeflowBackend serving (KServe)', (ctx) => {
   let kfp: KfpDouble;
@@ -26,29 +27,19 @@ describeWithCluster('KubeflowBackend serving (KServe)', (ctx) => {
 
   it('creates an InferenceService from the run artifact, reports readiness and failure, deletes it', async () => {
     const pipeline = compile(
-      JSON.stringify({
-        nbformat: 4,
-        nbformat_minor: 5,
-        metadata: { cellflow: { name: 'iris-serve' } },
-        cells: [
-          {
-            cell_type: 'code',
-            metadata: { tags: ['imports'] },
-            source:
-              'from sklearn.datasets import load_iris\nfrom sklearn.linear_model import LogisticRegression',
-            outputs: [],
-            execution_count: null,
-          },
-          {
-            cell_type: 'code',
-            metadata: { tags: ['step:train', 'serve:model'] },
-            source:
-              'X, y = load_iris(return_X_y=True)\nmodel = LogisticRegression(max_iter=500).fit(X, y)',
-            outputs: [],
-            execution_count: null,
-          },
+      notebookJson(
+        [
+          [
+            ['imports'],
+            'from sklearn.datasets import load_iris\nfrom sklearn.linear_model import LogisticRegression',
+          ],
+          [
+            ['step:train', 'serve:model'],
+            'X, y = load_iris(return_X_y=True)\nmodel = LogisticRegression(max_iter=500).fit(X, y)',
+          ],
         ],
-      }),
+        { cellflow: { name: 'iris-serve' } },
+      ),
     ).pipeline!;
     const backend = await KubeflowBackend.connect({
       kubeconfig: ctx.cluster().kubeconfigPath,

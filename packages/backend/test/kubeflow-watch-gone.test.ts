@@ -11,6 +11,7 @@ import { describeWithCluster } from '../../../test/cluster/cluster-suite.js';
 import { ControllerDriver } from '../../../test/cluster/controller-driver.js';
 import { RESOURCES, resourcePath } from '../../../test/cluster/kube-client.js';
 import { startKfpDouble, type KfpDouble } from '../../../test/cluster/kfp-double/index.js';
+import { notebookJson } from '../../../test/support/notebook-json.js';
 
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -35,27 +36,13 @@ describeWithCluster(
         watchTimeoutSeconds: 2,
         onWatchRestart: (how) => restarts.push(how),
       });
-      const text = JSON.stringify({
-        nbformat: 4,
-        nbformat_minor: 5,
-        metadata: { cellflow: { name: 'gone' } },
-        cells: [
-          {
-            cell_type: 'code',
-            metadata: { tags: ['step:first'] },
-            source: 'x = 1',
-            outputs: [],
-            execution_count: null,
-          },
-          {
-            cell_type: 'code',
-            metadata: { tags: ['step:second'] },
-            source: 'y = x',
-            outputs: [],
-            execution_count: null,
-          },
+      const text = notebookJson(
+        [
+          [['step:first'], 'x = 1'],
+          [['step:second'], 'y = x'],
         ],
-      });
+        { cellflow: { name: 'gone' } },
+      );
       const run = await backend.submit(compile(text).pipeline!);
       const driver = new ControllerDriver(ctx.cluster());
       const seen: RunEvent[] = [];

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LocalBackend, startLocalModelServer, type LocalModelServer } from '@cellflow/backend';
 import { compile, RUNTIME_SOURCE } from '@cellflow/core';
+import { notebookJson } from '../../../test/support/notebook-json.js';
 
 const ROWS = [
   [5.1, 3.5, 1.4, 0.2],
@@ -23,29 +24,19 @@ describe('local model server', () => {
   let server: LocalModelServer;
   let modelDir: string;
   before(async () => {
-    const text = JSON.stringify({
-      nbformat: 4,
-      nbformat_minor: 5,
-      metadata: { cellflow: { name: 'iris-serve' } },
-      cells: [
-        {
-          cell_type: 'code',
-          metadata: { tags: ['imports'] },
-          source:
-            'from sklearn.datasets import load_iris\nfrom sklearn.linear_model import LogisticRegression',
-          outputs: [],
-          execution_count: null,
-        },
-        {
-          cell_type: 'code',
-          metadata: { tags: ['step:train', 'serve:model'] },
-          source:
-            'X, y = load_iris(return_X_y=True)\nmodel = LogisticRegression(max_iter=500).fit(X, y)',
-          outputs: [],
-          execution_count: null,
-        },
+    const text = notebookJson(
+      [
+        [
+          ['imports'],
+          'from sklearn.datasets import load_iris\nfrom sklearn.linear_model import LogisticRegression',
+        ],
+        [
+          ['step:train', 'serve:model'],
+          'X, y = load_iris(return_X_y=True)\nmodel = LogisticRegression(max_iter=500).fit(X, y)',
+        ],
       ],
-    });
+      { cellflow: { name: 'iris-serve' } },
+    );
     const backend = new LocalBackend({ workspace });
     const run = await backend.submit(compile(text).pipeline!);
     let state = '';

@@ -1,21 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { analyzeNotebook, compile, type PipelineStep } from '@cellflow/core';
+import { notebookJson } from '../../../test/support/notebook-json.js';
 
-function nb(cells: [string[], string][], metadata: Record<string, unknown> = {}): string {
-  return JSON.stringify({
-    nbformat: 4,
-    nbformat_minor: 5,
-    metadata,
-    cells: cells.map(([tags, source]) => ({
-      cell_type: 'code',
-      metadata: { tags },
-      source,
-      outputs: [],
-      execution_count: null,
-    })),
-  });
-}
+const nb = notebookJson;
 
 function steps(text: string): Record<string, PipelineStep> {
   const r = analyzeNotebook(text);
