@@ -3,20 +3,10 @@
  * interpreter or exec'ing a fresh one; a direct spawn only if the supervisor is gone.
  */
 import type { PipelineStep } from '@cellflow/core';
-import { StepHostLauncher } from './step-host-launcher.js';
+import { StepHostLauncher, type StepHostOptions } from './step-host-launcher.js';
 import { FreshLauncher, type StepLauncher } from './step-process.js';
 
-export interface RunLaunchersOptions {
-  readonly python: string;
-  /** Path of the run's step-host.py. */
-  readonly host: string;
-  readonly env: Readonly<Record<string, string>>;
-  readonly cwd: string;
-  /** Cell code of the pipeline and an entry script, for the warm interpreter's imports. */
-  readonly cells: readonly string[];
-  readonly scripts: readonly string[];
-  /** The supervisor's own output (import warnings, crashes). */
-  readonly logPath: string;
+export interface RunLaunchersOptions extends StepHostOptions {
   /** Fork steps from the warm interpreter; false: a fresh interpreter for every step. */
   readonly warm: boolean;
 }

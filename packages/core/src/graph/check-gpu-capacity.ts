@@ -39,6 +39,9 @@ export function checkGpuRequests(
     const gpu = step.resources.gpu;
     if (gpu === null) continue;
     const cell = step.cells[0] ?? null;
+    const report = (severity: 'error' | 'warning', code: string, message: string): void => {
+      diagnostics.push({ severity, code, cell, line: null, message });
+    };
     const wanted = `${gpu.count} × ${gpu.product ?? gpu.resource}`;
     const ofResource = pools.filter((p) => p.resource === gpu.resource);
     const matching = ofResource.filter((p) => gpu.product === null || p.product === gpu.product);
@@ -46,42 +49,34 @@ export function checkGpuRequests(
       const products = [
         ...new Set(ofResource.map((p) => p.product).filter((p): p is string => p !== null)),
       ];
-      diagnostics.push({
-        severity: 'error',
-        code: 'gpu-unavailable',
-        cell,
-        line: null,
-        message:
-          `Step \`${step.name}\` asks for ${wanted}, but ${where} has no ${gpu.product !== null && ofResource.length > 0 ? `node with that product` : `\`${gpu.resource}\` GPUs`}. ` +
+      report(
+        'error',
+        'gpu-unavailable',
+        `Step \`${step.name}\` asks for ${wanted}, but ${where} has no ${gpu.product !== null && ofResource.length > 0 ? `node with that product` : `\`${gpu.resource}\` GPUs`}. ` +
           `Available: ${available(pools)}. ` +
           (products.length > 0
             ? `Fix: tag the step \`gpu:${gpu.count}:${products[0]}\` (or another listed product), or pick another target.`
             : 'Fix: remove the `gpu:` tag to run on CPU, or pick a target with GPUs.'),
-      });
+      );
       continue;
     }
     const largest = Math.max(...matching.map((p) => p.allocatable));
     if (largest < gpu.count) {
-      diagnostics.push({
-        severity: 'error',
-        code: 'gpu-unavailable',
-        cell,
-        line: null,
-        message:
-          `Step \`${step.name}\` asks for ${wanted}, but the largest matching node on ${where} has ${largest}; a step runs on one node. ` +
+      report(
+        'error',
+        'gpu-unavailable',
+        `Step \`${step.name}\` asks for ${wanted}, but the largest matching node on ${where} has ${largest}; a step runs on one node. ` +
           `Available: ${available(matching)}. Fix: ask for at most ${largest} (\`gpu:${largest}${gpu.product !== null ? `:${gpu.product}` : ''}\`).`,
-      });
+      );
       continue;
     }
     const mostFree = Math.max(...matching.map((p) => p.free));
     if (mostFree < gpu.count) {
-      diagnostics.push({
-        severity: 'warning',
-        code: 'gpu-busy',
-        cell,
-        line: null,
-        message: `Step \`${step.name}\` asks for ${wanted}; on ${where} at most ${mostFree} are free on one node right now, so it will wait for running work to finish. Available: ${available(matching)}.`,
-      });
+      report(
+        'warning',
+        'gpu-busy',
+        `Step \`${step.name}\` asks for ${wanted}; on ${where} at most ${mostFree} are free on one node right now, so it will wait for running work to finish. Available: ${available(matching)}.`,
+      );
     }
   }
   return diagnostics;
