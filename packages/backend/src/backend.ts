@@ -2,7 +2,13 @@
  * The one interface both editors and the CLI drive. `LocalBackend` (this machine) and, later,
  * `KubeflowBackend` (a cluster) implement it; callers never branch on which one they hold.
  */
-import type { CompiledPipeline, GpuPool, ParameterValue } from '@cellflow/core';
+import type {
+  CompiledPipeline,
+  GpuPool,
+  ParameterValue,
+  StudySpec,
+  TrialAssignment,
+} from '@cellflow/core';
 import type { MetricValues, RunEvent, RunState, StepFailure, StepState } from './run-events.js';
 
 export interface RunRef {
@@ -81,24 +87,82 @@ export interface Capacity {
 
 // ---- tuning and serving: declared for the issues that implement them -------------------------
 
-export interface StudySpec {
-  readonly objective: { readonly metric: string; readonly goal: 'maximize' | 'minimize' };
-  readonly parameters: readonly {
-    readonly name: string;
-    readonly values?: readonly ParameterValue[];
-    readonly min?: number;
-    readonly max?: number;
-  }[];
-  readonly maxTrials: number;
-  readonly parallelTrials?: number;
-}
+export type { StudySpec } from '@cellflow/core';
+
 export interface StudyRef {
   readonly id: string;
+  /** Pipeline name (`digits`). */
+  readonly pipeline: string;
 }
-export interface StudyEvent {
-  readonly studyId: string;
-  readonly type: string;
+
+/** `early-stopped`: stopped by the study's early-stopping rule (cluster). */
+export type TrialState =
+  'pending' | 'running' | 'succeeded' | 'failed' | 'early-stopped' | 'cancelled';
+
+export type StudyState = 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface TrialSummary {
+  /** Trial id (local: `<study>-t003`; cluster: the Katib Trial name). */
+  readonly id: string;
+  /** 0-based, in the order trials were suggested. */
+  readonly index: number;
+  /** This trial's values of the searched parameters. */
+  readonly parameters: TrialAssignment;
+  readonly state: TrialState;
+  /** The objective and additional metrics the trial reported. */
+  readonly metrics: MetricValues;
+  /** The objective metric's value, once known. */
+  readonly objective: number | null;
+  /** The pipeline run behind the trial (local run id, or KFP run id when known). */
+  readonly runId?: string;
+  readonly startedAt: string | null;
+  readonly finishedAt: string | null;
+  /** Why it failed, for the user. */
+  readonly reason?: string;
 }
+
+export interface TrialCounts {
+  readonly pending: number;
+  readonly running: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly earlyStopped: number;
+  readonly cancelled: number;
+}
+
+export interface StudySummary extends StudyRef {
+  readonly state: StudyState;
+  readonly target: 'local' | 'cluster';
+  readonly spec: StudySpec;
+  readonly createdAt: string;
+  readonly finishedAt: string | null;
+  readonly notebookPath: string | null;
+  readonly trials: readonly TrialSummary[];
+  /** The best trial so far by the objective and goal (null until one succeeds). */
+  readonly best: TrialSummary | null;
+  readonly counts: TrialCounts;
+  /** Why the study ended when it failed or was cancelled. */
+  readonly reason?: string;
+}
+
+/**
+ * What `watchStudy` yields: first a `study` snapshot, then changes, ending with `study` once the
+ * study is over. Replaying them in order rebuilds the summary.
+ */
+export type StudyEvent =
+  | { readonly type: 'study'; readonly study: StudySummary }
+  | { readonly type: 'trial'; readonly studyId: string; readonly trial: TrialSummary }
+  | { readonly type: 'best'; readonly studyId: string; readonly trial: TrialSummary };
+
+export interface TuneOptions {
+  /** The notebook file the pipeline came from (history; steps' working directory). */
+  readonly notebookPath?: string;
+  /** Values for parameters that are not searched (typed as in the parameters cell). */
+  readonly parameters?: Readonly<Record<string, ParameterValue>>;
+  /** Run GPU steps without GPUs (local). */
+  readonly cpuOnly?: boolean;
+}
+
 export interface ModelRef {
   readonly runId: string;
   readonly step: string;
@@ -134,8 +198,14 @@ export interface Backend {
   cancel(run: RunRef): Promise<void>;
   /** Past and current runs, newest first. */
   listRuns(filter?: RunFilter): Promise<RunSummary[]>;
-  tune(pipeline: CompiledPipeline, study: StudySpec): Promise<StudyRef>;
+  /** Starts a study: trials run the pipeline with suggested parameter values. */
+  tune(pipeline: CompiledPipeline, study: StudySpec, opts?: TuneOptions): Promise<StudyRef>;
+  /** The study's state so far, then live trial changes until it ends (see `StudyEvent`). */
   watchStudy(study: StudyRef): AsyncIterable<StudyEvent>;
+  /** Past and current studies, newest first. */
+  listStudies(): Promise<StudySummary[]>;
+  /** Stops a study: running trials are cancelled, no new ones start. */
+  cancelStudy(study: StudyRef): Promise<void>;
   serve(model: ModelRef, opts?: ServeOptions): Promise<EndpointRef>;
   listEndpoints(): Promise<Endpoint[]>;
   /** Stops serving an endpoint and frees what it held. */
@@ -158,7 +228,9 @@ export type BackendErrorCode =
   | 'forbidden'
   | 'not-found'
   | 'cluster-error'
-  | 'invalid-pipeline';
+  | 'invalid-pipeline'
+  | 'study-not-found'
+  | 'invalid-study';
 
 /** A refusal with a message for the user (what, why, how to fix). Thrown before anything runs. */
 export class BackendError extends Error {

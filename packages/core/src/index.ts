@@ -29,3 +29,4 @@ export {
 export * from './compile.js';
 export { checkGpuRequests, describeGpuPool, type GpuPool } from './graph/check-gpu-capacity.js';
 export * from './emit/kserve/build-inference-service-for-model.js';
+export * from './tuning/study-spec.js';

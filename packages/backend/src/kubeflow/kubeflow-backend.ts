@@ -26,6 +26,7 @@ import {
   type StudyEvent,
   type StudyRef,
   type StudySpec,
+  type StudySummary,
 } from '../backend.js';
 import { resolveRunParameters } from '../parameters.js';
 import type { RunEvent } from '../run-events.js';
@@ -251,6 +252,19 @@ export class KubeflowBackend implements Backend {
       'Hyperparameter tuning on a cluster (Katib) is not available yet.',
     );
     return { [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(refusal) }) };
+  }
+
+  listStudies(): Promise<StudySummary[]> {
+    return Promise.resolve([]);
+  }
+
+  cancelStudy(_study: StudyRef): Promise<void> {
+    return Promise.reject(
+      new BackendError(
+        'not-supported',
+        'Hyperparameter tuning on a cluster (Katib) is not available yet.',
+      ),
+    );
   }
 
   /** A KServe InferenceService for a model a cluster run saved (`serve:` tag); see `listEndpoints` for readiness. */

@@ -20,6 +20,7 @@ import {
   type RunSummary,
   type StudyEvent,
   type StudyRef,
+  type StudySummary,
 } from '../backend.js';
 import { resolveRunParameters } from '../parameters.js';
 import { isTerminalRunState, isTerminalStepState, type RunEvent } from '../run-events.js';
@@ -302,6 +303,14 @@ export class LocalBackend implements Backend {
   async *watchStudy(): AsyncIterable<StudyEvent> {
     await Promise.resolve();
     throw notSupported('Tuning (`watchStudy`)');
+  }
+
+  listStudies(): Promise<StudySummary[]> {
+    return Promise.resolve([]);
+  }
+
+  cancelStudy(): Promise<void> {
+    return Promise.reject(notSupported('Tuning (`cancelStudy`)'));
   }
 
   /** Serves a model a run saved (`serve:` tag) on loopback, until `deleteEndpoint` or `dispose`. */
