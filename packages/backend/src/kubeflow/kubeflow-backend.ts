@@ -232,6 +232,18 @@ export class KubeflowBackend implements Backend {
       .filter((r) => filter.pipeline === undefined || r.pipeline === filter.pipeline);
   }
 
+  /**
+   * The run's page in the Kubeflow Pipelines UI: beside an explicit KFP endpoint, or through the
+   * API server's proxy to the `ml-pipeline-ui` service.
+   */
+  runUiUrl(run: RunRef): string {
+    const api = this.kfp.base.replace(/\/apis\/v2beta1$/, '');
+    const ui = this.kfp.viaProxy
+      ? api.replace(/\/services\/ml-pipeline:8888\/proxy$/, '/services/ml-pipeline-ui:80/proxy')
+      : api;
+    return `${ui}/#/runs/details/${encodeURIComponent(run.id)}`;
+  }
+
   /** One run's summary from KFP (states of every step). */
   async runSummary(run: RunRef): Promise<RunSummary> {
     return runSummaryOfKfp(await this.kfp.getRun(run.id));
