@@ -1,0 +1,293 @@
+/**
+ * A `Backend` in the browser: every call goes to `cellflow agent` over HTTP (see
+ * `@cellflow/backend/agent-protocol`), streams come as server-sent events read with `fetch` (so
+ * auth and XSRF headers travel with them) and resume after a dropped connection with
+ * `Last-Event-ID`, without losing or repeating an event. Errors are `BackendError` (the backend
+ * refused) or `AgentError` (the agent could not be reached, or refused the request itself).
+ *
+ * ```ts
+ * import { ServerConnection } from '@jupyterlab/services';
+ * import { URLExt } from '@jupyterlab/coreutils';
+ * import { AgentClient } from '@cellflow/ui';
+ *
+ * const settings = ServerConnection.makeSettings();
+ * const backend = new AgentClient({
+ *   baseUrl: URLExt.join(settings.baseUrl, 'cellflow/api/'),
+ *   // Jupyter's makeRequest adds the token and the XSRF header.
+ *   fetch: (input, init) => ServerConnection.makeRequest(String(input), init ?? {}, settings),
+ * });
+ * const run = await backend.submit(compiled.pipeline, { notebookPath: 'digits.ipynb' });
+ * for await (const event of backend.watch(run)) render(event);
+ * ```
+ */
+import type {
+  Backend,
+  Capacity,
+  Endpoint,
+  EndpointRef,
+  ModelRef,
+  RunFilter,
+  RunOptions,
+  RunRef,
+  RunSummary,
+  ServeOptions,
+  StudyEvent,
+  StudyRef,
+  StudySpec,
+  StudySummary,
+  TuneOptions,
+  RunEvent,
+} from '@cellflow/backend';
+import {
+  AGENT_ROUTES,
+  AgentError,
+  BackendError,
+  agentPath,
+  errorFromBody,
+  pipelinePayloadOf,
+  type AgentErrorBody,
+  type AgentInfo,
+  type AgentRouteName,
+  type AgentRouteParams,
+  type AgentStreamData,
+  type AgentStreamEventName,
+  type CancelRunRequest,
+  type CancelStudyRequest,
+  type ServeRequest,
+  type SubmitRequest,
+  type TuneRequest,
+} from '@cellflow/backend/agent-protocol';
+import type { CompiledPipeline } from '@cellflow/core';
+import { readServerSentEvents } from './server-sent-events.js';
+
+export interface AgentClientOptions {
+  /** The agent API root: `http://127.0.0.1:PORT/api/`, or `<jupyter base>/cellflow/api/`. */
+  readonly baseUrl: string;
+  /** Headers added to every request (`Authorization`, `X-XSRFToken`...), read per request. */
+  readonly headers?: () => Record<string, string>;
+  /** The fetch to use (default: the global one). */
+  readonly fetch?: typeof fetch;
+  /** Reconnect attempts in a row before a stream gives up (default 5). */
+  readonly reconnectAttempts?: number;
+  /** First reconnect delay in ms, doubled per attempt (default 250). */
+  readonly reconnectDelayMs?: number;
+}
+
+type Query = Readonly<Record<string, string | number | undefined>>;
+
+export class AgentClient implements Backend {
+  private readonly baseUrl: string;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(private readonly options: AgentClientOptions) {
+    this.baseUrl = options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`;
+    this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  }
+
+  /** What the agent drives (local or cluster, context, namespace) and its protocol version. */
+  info(): Promise<AgentInfo> {
+    return this.call('info', {}, undefined);
+  }
+
+  submit(pipeline: CompiledPipeline, opts: RunOptions = {}): Promise<RunRef> {
+    const body: SubmitRequest = { pipeline: pipelinePayloadOf(pipeline), options: opts };
+    return this.call('submit', {}, body);
+  }
+
+  watch(run: RunRef): AsyncIterable<RunEvent> {
+    return this.stream('watch', { run: run.id }, { pipeline: run.pipeline }, 'run-event');
+  }
+
+  logs(run: RunRef, step: string): AsyncIterable<string> {
+    return this.stream('logs', { run: run.id, step }, { pipeline: run.pipeline }, 'log');
+  }
+
+  async cancel(run: RunRef): Promise<void> {
+    const body: CancelRunRequest = { pipeline: run.pipeline };
+    await this.call('cancel', { run: run.id }, body);
+  }
+
+  listRuns(filter: RunFilter = {}): Promise<RunSummary[]> {
+    return this.call('listRuns', {}, undefined, {
+      pipeline: filter.pipeline,
+      limit: filter.limit,
+    });
+  }
+
+  tune(pipeline: CompiledPipeline, study: StudySpec, opts: TuneOptions = {}): Promise<StudyRef> {
+    const body: TuneRequest = { pipeline: pipelinePayloadOf(pipeline), study, options: opts };
+    return this.call('tune', {}, body);
+  }
+
+  watchStudy(study: StudyRef): AsyncIterable<StudyEvent> {
+    return this.stream(
+      'watchStudy',
+      { study: study.id },
+      { pipeline: study.pipeline },
+      'study-event',
+    );
+  }
+
+  listStudies(): Promise<StudySummary[]> {
+    return this.call('listStudies', {}, undefined);
+  }
+
+  async cancelStudy(study: StudyRef): Promise<void> {
+    const body: CancelStudyRequest = { pipeline: study.pipeline };
+    await this.call('cancelStudy', { study: study.id }, body);
+  }
+
+  serve(model: ModelRef, opts: ServeOptions = {}): Promise<EndpointRef> {
+    const body: ServeRequest = { model, options: opts };
+    return this.call('serve', {}, body);
+  }
+
+  listEndpoints(): Promise<Endpoint[]> {
+    return this.call('listEndpoints', {}, undefined);
+  }
+
+  async deleteEndpoint(endpoint: EndpointRef): Promise<void> {
+    await this.call('deleteEndpoint', { endpoint: endpoint.name }, undefined);
+  }
+
+  capacity(): Promise<Capacity> {
+    return this.call('capacity', {}, undefined);
+  }
+
+  // ---- transport ------------------------------------------------------------------------------
+
+  private url<N extends AgentRouteName>(
+    name: N,
+    params: AgentRouteParams<N>,
+    query: Query,
+  ): string {
+    return this.baseUrl + agentPath(name, params, query);
+  }
+
+  private headers(extra: Record<string, string>): Record<string, string> {
+    return { ...(this.options.headers?.() ?? {}), ...extra };
+  }
+
+  private async send(url: string, init: RequestInit): Promise<Response> {
+    try {
+      return await this.fetchImpl(url, init);
+    } catch (error) {
+      if (init.signal?.aborted === true) throw error;
+      throw new AgentError(
+        'agent-unreachable',
+        `Could not reach the Cellflow agent at ${this.baseUrl}: ${error instanceof Error ? error.message : String(error)}. Is the Jupyter server (or \`cellflow agent\`) running?`,
+        0,
+      );
+    }
+  }
+
+  private async call<T, N extends AgentRouteName>(
+    name: N,
+    params: AgentRouteParams<N>,
+    body: unknown,
+    query: Query = {},
+  ): Promise<T> {
+    const { method } = AGENT_ROUTES[name];
+    const response = await this.send(this.url(name, params, query), {
+      method,
+      headers: this.headers({
+        Accept: 'application/json',
+        ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+      }),
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    if (!response.ok) throw await errorOf(response);
+    if (response.status === 204) return undefined as T;
+    return (await response.json()) as T;
+  }
+
+  private async *stream<N extends AgentRouteName, E extends 'run-event' | 'log' | 'study-event'>(
+    name: N,
+    params: AgentRouteParams<N>,
+    query: Query,
+    eventName: E,
+  ): AsyncGenerator<AgentStreamData[E]> {
+    const url = this.url(name, params, query);
+    const maxAttempts = this.options.reconnectAttempts ?? 5;
+    const firstDelay = this.options.reconnectDelayMs ?? 250;
+    let lastEventId: string | null = null;
+    let failures = 0;
+    for (;;) {
+      const abort = new AbortController();
+      let dropped: unknown;
+      try {
+        const response = await this.send(url, {
+          method: 'GET',
+          headers: this.headers({
+            Accept: 'text/event-stream',
+            ...(lastEventId !== null ? { 'Last-Event-ID': lastEventId } : {}),
+          }),
+          signal: abort.signal,
+        });
+        if (!response.ok) throw await errorOf(response);
+        if (response.body === null)
+          throw new AgentError('internal', 'The agent answered a stream without a body.', 0);
+        for await (const message of readServerSentEvents(response.body)) {
+          const event = message.event as AgentStreamEventName;
+          if (event === 'end') return;
+          if (event === 'error') throw errorFromBody(JSON.parse(message.data) as AgentErrorBody, 0);
+          if (event !== eventName) continue;
+          if (message.id !== null) lastEventId = message.id;
+          failures = 0;
+          yield JSON.parse(message.data) as AgentStreamData[E];
+        }
+        dropped = new Error('the connection closed before the stream ended');
+      } catch (error) {
+        if (
+          !(error instanceof AgentError && error.code === 'agent-unreachable') &&
+          !isNetworkDrop(error)
+        )
+          throw error;
+        dropped = error;
+      } finally {
+        abort.abort();
+      }
+      failures += 1;
+      if (failures > maxAttempts)
+        throw new AgentError(
+          'agent-unreachable',
+          `Lost the Cellflow agent stream ${url} and could not reconnect (${failures - 1} attempts): ${dropped instanceof Error ? dropped.message : String(dropped)}.`,
+          0,
+        );
+      await new Promise((resolve) => setTimeout(resolve, firstDelay * 2 ** (failures - 1)));
+    }
+  }
+}
+
+/** A reading error of a body that had started (the server or a proxy went away mid-stream). */
+function isNetworkDrop(error: unknown): boolean {
+  return error instanceof TypeError || (error instanceof Error && error.name === 'AbortError');
+}
+
+async function errorOf(response: Response): Promise<BackendError | AgentError> {
+  const text = await response.text().catch(() => '');
+  try {
+    const body = JSON.parse(text) as Partial<AgentErrorBody>;
+    if (typeof body.code === 'string' && typeof body.message === 'string')
+      return errorFromBody(body as AgentErrorBody, response.status);
+  } catch {
+    // Not the agent's JSON: a proxy or Jupyter itself answered.
+  }
+  const what = `${response.status} ${response.statusText}`.trim();
+  if (response.status === 401)
+    return new BackendError(
+      'unauthorized',
+      `The Cellflow agent refused the request (${what}): log in to Jupyter again.`,
+    );
+  if (response.status === 403)
+    return new BackendError(
+      'forbidden',
+      `The Cellflow agent refused the request (${what}): the page is not allowed to use it.`,
+    );
+  if (response.status === 404)
+    return new BackendError(
+      'not-found',
+      `No Cellflow agent answered (${what}): is the cellflow_jupyter server extension enabled?`,
+    );
+  return new AgentError('internal', `The Cellflow agent answered ${what}.`, response.status);
+}
