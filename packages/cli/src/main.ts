@@ -1,11 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import { processContext, type CliContext } from './cli-context.js';
+import { registerAgentCommand } from './commands/agent-command.js';
 import { registerClusterCommands } from './commands/cluster-commands.js';
 import { registerCompileCommand } from './commands/compile-command.js';
 import { registerServeCommands } from './commands/serve-commands.js';
 import { registerInspectCommand } from './commands/inspect-command.js';
 import { registerRunCommand } from './commands/run-command.js';
 import { registerRunsCommand } from './commands/runs-command.js';
+import { registerTuneCommands } from './commands/tune-command.js';
 import { CliError } from './notebook-file.js';
 
 /** Every command, registered from one table. */
@@ -16,6 +18,8 @@ const COMMANDS: readonly ((program: Command, ctx: CliContext) => void)[] = [
   registerRunsCommand,
   registerClusterCommands,
   registerServeCommands,
+  registerTuneCommands,
+  registerAgentCommand,
 ];
 
 export async function main(

@@ -30,3 +30,6 @@ export * from './compile.js';
 export { checkGpuRequests, describeGpuPool, type GpuPool } from './graph/check-gpu-capacity.js';
 export * from './emit/kserve/build-inference-service-for-model.js';
 export * from './tuning/study-spec.js';
+export * from './tuning/read-study-spec.js';
+export * from './tuning/suggest-trial.js';
+export * from './tuning/apply-parameter-values.js';

@@ -5,7 +5,7 @@
 import { availableParallelism, totalmem } from 'node:os';
 import { access, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { toServiceName, type CompiledPipeline } from '@cellflow/core';
+import { toServiceName, type CompiledPipeline, type StudySpec } from '@cellflow/core';
 import {
   BackendError,
   type Backend,
@@ -21,7 +21,10 @@ import {
   type StudyEvent,
   type StudyRef,
   type StudySummary,
+  type TuneOptions,
 } from '../backend.js';
+import { LocalStudy } from './local-study.js';
+import { StudyStore, type StudyRecord } from './study-store.js';
 import { resolveRunParameters } from '../parameters.js';
 import { isTerminalRunState, isTerminalStepState, type RunEvent } from '../run-events.js';
 import { followLines } from './follow-file.js';
@@ -61,15 +64,13 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function notSupported(what: string): BackendError {
-  return new BackendError('not-supported', `${what} is not yet supported by the local backend.`);
-}
-
 export class LocalBackend implements Backend {
   readonly workspace: string;
   private readonly store: RunStore;
   private readonly cache: StepCache;
   private readonly active = new Map<string, LocalRun>();
+  private readonly studies: StudyStore;
+  private readonly activeStudies = new Map<string, LocalStudy>();
   private readonly endpoints = new Map<string, { server: LocalModelServer; model: ModelRef }>();
   private interpreter: Promise<PythonInterpreter> | null = null;
   private inventory: Promise<GpuInventory> | null = null;
@@ -77,6 +78,7 @@ export class LocalBackend implements Backend {
   constructor(private readonly options: LocalBackendOptions = {}) {
     this.workspace = resolve(options.workspace ?? process.cwd());
     this.store = new RunStore(this.workspace);
+    this.studies = new StudyStore(this.workspace);
     this.cache = new StepCache(this.store.cacheDir, (run, step) => this.store.stepDir(run, step));
   }
 
@@ -238,6 +240,7 @@ export class LocalBackend implements Backend {
 
   /** Cancels every run this backend is running (for a host that is shutting down). */
   async dispose(): Promise<void> {
+    await Promise.all([...this.activeStudies.values()].map((s) => s.cancel()));
     await Promise.all([...this.active.values()].map((r) => r.cancel()));
     await Promise.all([...this.endpoints.keys()].map((name) => this.deleteEndpoint({ name })));
   }
@@ -295,22 +298,109 @@ export class LocalBackend implements Backend {
     return new BackendError('run-not-found', `No run ${ref.id} under ${this.store.runsDir}.`);
   }
 
-  tune(): Promise<StudyRef> {
-    return Promise.reject(notSupported('Tuning (`tune`)'));
+  /** Starts a study on this machine: trials are local runs, several at once (see `LocalStudy`). */
+  async tune(
+    pipeline: CompiledPipeline,
+    spec: StudySpec,
+    opts: TuneOptions = {},
+  ): Promise<StudyRef> {
+    const { graph } = pipeline;
+    const searched = new Set(spec.parameters.map((p) => p.name));
+    for (const name of searched) {
+      if (!graph.parameters.some((p) => p.name === name))
+        throw new BackendError(
+          'invalid-study',
+          `The study searches \`${name}\`, which is not in the parameters cell (parameters: ${graph.parameters.map((p) => p.name).join(', ') || 'none'}).`,
+        );
+    }
+    if (!graph.metrics.some((m) => m.name === spec.objective))
+      throw new BackendError(
+        'invalid-study',
+        `The study's objective \`${spec.objective}\` is not a pipeline metric (metrics: ${graph.metrics.map((m) => m.name).join(', ') || 'none'}).`,
+      );
+    const fixed = Object.fromEntries(
+      Object.entries(opts.parameters ?? {}).filter(([name]) => !searched.has(name)),
+    );
+    // Checks the fixed values (and that Python, GPUs... are there) before anything starts.
+    resolveRunParameters(graph, fixed);
+    await this.python();
+    const cores = this.options.concurrency ?? availableParallelism();
+    const parallel = Math.max(1, Math.min(spec.parallelTrials, spec.maxTrials));
+    const id = await this.studies.createStudy(graph.pipeline.name);
+    const study = new LocalStudy({
+      id,
+      pipeline,
+      spec,
+      runner: this,
+      notebookPath: opts.notebookPath !== undefined ? resolve(opts.notebookPath) : null,
+      parameters: fixed,
+      cpuOnly: opts.cpuOnly === true,
+      concurrency: Math.max(1, Math.floor(cores / parallel)),
+      save: (summary, event) => this.studies.save(summary, event),
+    });
+    await this.studies.save(study.summary(), study.eventsFrom(0)[0] ?? null);
+    this.activeStudies.set(id, study);
+    void study.finished.then(() => this.activeStudies.delete(id));
+    return { id, pipeline: graph.pipeline.name };
   }
 
-  // eslint-disable-next-line require-yield
-  async *watchStudy(): AsyncIterable<StudyEvent> {
-    await Promise.resolve();
-    throw notSupported('Tuning (`watchStudy`)');
+  async *watchStudy(ref: StudyRef): AsyncIterable<StudyEvent> {
+    const study = this.activeStudies.get(ref.id);
+    if (study === undefined) {
+      const record = await this.studies.read(ref.id);
+      if (record === null) throw this.studyNotFound(ref);
+      const summary = this.summarizeStudy(record);
+      yield { type: 'study', study: summary };
+      return;
+    }
+    let next = 0;
+    for (;;) {
+      for (const event of study.eventsFrom(next)) {
+        next++;
+        yield event;
+        if (event.type === 'study' && event.study.state !== 'running') return;
+      }
+      await new Promise<void>((resolve) => {
+        const off = study.subscribe(() => {
+          off();
+          resolve();
+        });
+      });
+    }
   }
 
-  listStudies(): Promise<StudySummary[]> {
-    return Promise.resolve([]);
+  async listStudies(): Promise<StudySummary[]> {
+    const records = await Promise.all(
+      (await this.studies.listIds()).map((id) => this.studies.read(id)),
+    );
+    return records
+      .filter((r): r is StudyRecord => r !== null)
+      .map((r) => this.summarizeStudy(r))
+      .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
   }
 
-  cancelStudy(): Promise<void> {
-    return Promise.reject(notSupported('Tuning (`cancelStudy`)'));
+  async cancelStudy(ref: StudyRef): Promise<void> {
+    const study = this.activeStudies.get(ref.id);
+    if (study !== undefined) return study.cancel();
+    if ((await this.studies.read(ref.id)) === null) throw this.studyNotFound(ref);
+  }
+
+  private summarizeStudy(r: StudyRecord): StudySummary {
+    const live = this.activeStudies.get(r.summary.id);
+    if (live !== undefined) return live.summary();
+    if (r.summary.state !== 'running' || isAlive(r.runnerPid)) return r.summary;
+    return {
+      ...r.summary,
+      state: 'cancelled',
+      reason: `Interrupted: the process that ran it (pid ${r.runnerPid}) ended before the study finished.`,
+    };
+  }
+
+  private studyNotFound(ref: StudyRef): BackendError {
+    return new BackendError(
+      'study-not-found',
+      `No study ${ref.id} under ${this.studies.studiesDir}.`,
+    );
   }
 
   /** Serves a model a run saved (`serve:` tag) on loopback, until `deleteEndpoint` or `dispose`. */

@@ -68,7 +68,7 @@ export interface RunRecord {
   readonly steps: StepRecord[];
 }
 
-function timestamp(date: Date): string {
+export function timestamp(date: Date): string {
   const p = (n: number): string => String(n).padStart(2, '0');
   return `${date.getFullYear()}${p(date.getMonth() + 1)}${p(date.getDate())}-${p(date.getHours())}${p(date.getMinutes())}${p(date.getSeconds())}`;
 }

@@ -14,6 +14,9 @@ export interface ParameterAssignment {
   readonly type: ParameterType;
   readonly value: ParameterValue;
   readonly line: number;
+  /** Offsets of the value's source text in the cell (`[from, to)`), for rewriting it in place. */
+  readonly valueFrom: number;
+  readonly valueTo: number;
 }
 
 export interface LineProblem {
@@ -189,7 +192,7 @@ export function readParameterAssignments(code: string): {
       });
       continue;
     }
-    parameters.push({ name, line, ...lit });
+    parameters.push({ name, line, ...lit, valueFrom: value.from, valueTo: value.to });
   }
   return { parameters, problems };
 }

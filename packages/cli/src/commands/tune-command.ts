@@ -1,0 +1,325 @@
+/**
+ * `cellflow tune`: a hyperparameter study from the notebook's `metadata.cellflow.tuning` (or Kale's
+ * `katib_metadata`), on this machine or with Katib on a cluster, with a live line per trial;
+ * `--apply-best` writes a study's best values into the parameters cell. `cellflow studies` lists them.
+ */
+import { readFile } from 'node:fs/promises';
+import {
+  applyParameterValues,
+  compile,
+  defaultStudyFor,
+  hasErrors,
+  readStudySpec,
+  studyToMetadata,
+  TUNING_ALGORITHMS,
+  type CompiledPipeline,
+  type StudySpec,
+  type TuningAlgorithm,
+} from '@cellflow/core';
+import {
+  LocalBackend,
+  parseParameterAssignments,
+  type Backend,
+  type StudySummary,
+  type TrialSummary,
+} from '@cellflow/backend';
+import { InvalidArgumentError, type Command } from 'commander';
+import type { CliContext } from '../cli-context.js';
+import {
+  CliError,
+  fileNameOf,
+  formatDiagnostic,
+  readNotebookFile,
+  writeFileAtomic,
+} from '../notebook-file.js';
+import { formatDuration, formatMetricValue } from '../run-format.js';
+import {
+  asCliError,
+  connectCluster,
+  withClusterFlags,
+  type ClusterFlags,
+} from './cluster-commands.js';
+
+interface TuneOptions extends ClusterFlags {
+  cluster?: boolean;
+  local?: boolean;
+  param: string[];
+  maxTrials?: number;
+  parallelTrials?: number;
+  algorithm?: string;
+  seed?: number;
+  python?: string;
+  cpuOnly?: boolean;
+  workspace?: string;
+  applyBest?: boolean;
+  study?: string;
+  json?: boolean;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function wholeNumber(min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min)
+      throw new InvalidArgumentError(`expected a whole number of at least ${min}.`);
+    return n;
+  };
+}
+
+function compileNotebook(ctx: CliContext, notebook: string, bytes: Uint8Array): CompiledPipeline {
+  const result = compile(bytes, { fileName: fileNameOf(notebook) });
+  for (const d of result.diagnostics) ctx.err(formatDiagnostic(notebook, d));
+  if (hasErrors(result.diagnostics) || result.pipeline === undefined)
+    throw new CliError(`${notebook}: not tuned; fix the errors above.`, 1);
+  return result.pipeline;
+}
+
+/** The notebook's study with the command line's overrides, or a clear error saying how to add one. */
+function studyOf(
+  ctx: CliContext,
+  notebook: string,
+  pipeline: CompiledPipeline,
+  opts: TuneOptions,
+): StudySpec {
+  const { study, diagnostics } = readStudySpec(pipeline.notebook.metadata, pipeline.graph);
+  for (const d of diagnostics) ctx.err(formatDiagnostic(notebook, d));
+  if (study === null) {
+    if (diagnostics.length > 0)
+      throw new CliError(`${notebook}: not tuned; fix the study above.`, 1);
+    const example = defaultStudyFor(pipeline.graph);
+    throw new CliError(
+      `${notebook} has no study. Fix: add one to the notebook metadata under "cellflow" -> "tuning"${
+        example !== null
+          ? `, for example:\n  "tuning": ${JSON.stringify(studyToMetadata(example))}`
+          : ' (the pipeline needs a `pipeline-metrics` cell and numeric parameters to search)'
+      }`,
+      1,
+    );
+  }
+  let algorithm: TuningAlgorithm = study.algorithm;
+  if (opts.algorithm !== undefined) {
+    const found = TUNING_ALGORITHMS.find((a) => a === opts.algorithm);
+    if (found === undefined)
+      throw new CliError(
+        `--algorithm ${opts.algorithm} is not known. Fix: use one of ${TUNING_ALGORITHMS.join(', ')}.`,
+      );
+    algorithm = found;
+  }
+  const maxTrials = opts.maxTrials ?? study.maxTrials;
+  return {
+    ...study,
+    algorithm,
+    maxTrials,
+    parallelTrials: Math.min(maxTrials, opts.parallelTrials ?? study.parallelTrials),
+    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+  };
+}
+
+function formatValue(value: string | number | boolean): string {
+  return typeof value === 'number' ? formatMetricValue(value) : String(value);
+}
+
+function formatAssignment(trial: TrialSummary): string {
+  return Object.entries(trial.parameters)
+    .map(([k, v]) => `${k}=${formatValue(v)}`)
+    .join(' ');
+}
+
+function trialLine(study: StudySpec, trial: TrialSummary, best: TrialSummary | null): string {
+  const objective =
+    trial.objective !== null ? `${study.objective} ${formatMetricValue(trial.objective)}` : '';
+  const mark = best?.id === trial.id ? '  ★ best so far' : '';
+  const reason =
+    trial.state === 'failed' && trial.reason !== undefined
+      ? `  (${trial.reason.split('\n')[0]})`
+      : '';
+  return `  #${String(trial.index).padEnd(3)} ${trial.state.padEnd(10)} ${formatAssignment(trial)}${objective !== '' ? `  ->  ${objective}` : ''}${mark}${reason}`;
+}
+
+function printSummary(ctx: CliContext, s: StudySummary): void {
+  const c = s.counts;
+  const took =
+    s.finishedAt !== null
+      ? ` in ${formatDuration(Date.parse(s.finishedAt) - Date.parse(s.createdAt))}`
+      : '';
+  ctx.out('');
+  ctx.out(
+    `Study ${s.state}${took}: ${c.succeeded} succeeded, ${c.failed} failed${c.cancelled > 0 ? `, ${c.cancelled} cancelled` : ''}${c.earlyStopped > 0 ? `, ${c.earlyStopped} stopped early` : ''}.${s.reason !== undefined && s.state !== 'succeeded' ? ` ${s.reason}` : ''}`,
+  );
+  if (s.best !== null) {
+    ctx.out(
+      `Best: trial #${s.best.index}, ${s.spec.objective} ${formatMetricValue(s.best.objective ?? NaN)} with ${formatAssignment(s.best)}${s.best.runId !== undefined ? ` (run ${s.best.runId})` : ''}`,
+    );
+  }
+}
+
+async function openBackend(opts: TuneOptions): Promise<Backend & { dispose?(): Promise<void> }> {
+  if (opts.cluster === true) return connectCluster(opts);
+  return new LocalBackend({
+    ...(opts.workspace !== undefined ? { workspace: opts.workspace } : {}),
+    ...(opts.python !== undefined ? { python: opts.python } : {}),
+  });
+}
+
+async function applyBest(ctx: CliContext, notebook: string, opts: TuneOptions): Promise<void> {
+  const text = await readFile(notebook, 'utf8').catch(() => {
+    throw new CliError(`${notebook}: no such file. Fix: check the path.`);
+  });
+  const pipeline = compileNotebook(ctx, notebook, new TextEncoder().encode(text));
+  const backend = await openBackend(opts);
+  const studies = await backend.listStudies().catch((error: unknown) => {
+    throw asCliError(error);
+  });
+  const study =
+    opts.study !== undefined
+      ? studies.find((s) => s.id === opts.study)
+      : studies.find((s) => s.pipeline === pipeline.graph.pipeline.name && s.best !== null);
+  if (study === undefined)
+    throw new CliError(
+      opts.study !== undefined
+        ? `No study ${opts.study}. Fix: list studies with \`cellflow studies\`.`
+        : `No study of ${pipeline.graph.pipeline.name} has a best trial yet. Fix: run \`cellflow tune ${notebook}\` first.`,
+      1,
+    );
+  if (study.best === null)
+    throw new CliError(`Study ${study.id} has no successful trial, so no best values to apply.`, 1);
+  const result = applyParameterValues(text, pipeline.graph, study.best.parameters);
+  for (const d of result.diagnostics) ctx.err(formatDiagnostic(notebook, d));
+  if (result.diagnostics.length > 0) throw new CliError(`${notebook}: left unchanged.`, 1);
+  if (result.text !== text) await writeFileAtomic(notebook, result.text);
+  ctx.out(
+    `Applied the best trial of study ${study.id} (${study.spec.objective} ${formatMetricValue(study.best.objective ?? NaN)}) to ${notebook}:`,
+  );
+  for (const c of result.changes)
+    ctx.out(
+      `  cell ${c.cell}, line ${c.line}: ${c.name} = ${c.before}${c.before === c.after ? ' (unchanged)' : ` -> ${c.after}`}`,
+    );
+}
+
+async function tune(ctx: CliContext, notebook: string, opts: TuneOptions): Promise<void> {
+  if (opts.cluster === true && opts.local === true)
+    throw new CliError('Choose one of --local and --cluster.');
+  if (opts.applyBest === true) return applyBest(ctx, notebook, opts);
+  const pipeline = compileNotebook(ctx, notebook, await readNotebookFile(notebook));
+  const spec = studyOf(ctx, notebook, pipeline, opts);
+  const backend = await openBackend(opts);
+  let parameters;
+  try {
+    parameters = parseParameterAssignments(pipeline.graph, opts.param);
+  } catch (error) {
+    throw asCliError(error);
+  }
+  const ref = await backend
+    .tune(pipeline, spec, { parameters, notebookPath: notebook, cpuOnly: opts.cpuOnly === true })
+    .catch((error: unknown) => {
+      throw asCliError(error);
+    });
+  const where = opts.cluster === true ? 'Katib on the cluster' : 'this machine';
+  ctx.out(
+    `Study ${ref.id} on ${where}: ${spec.algorithm}, up to ${spec.maxTrials} trials (${spec.parallelTrials} at once), ${spec.goal} ${spec.objective} over ${spec.parameters.map((p) => p.name).join(', ')}${spec.seed !== undefined ? `, seed ${spec.seed}` : ''}`,
+  );
+  let cancelling = false;
+  const undo = ctx.onInterrupt?.(() => {
+    if (cancelling) return;
+    cancelling = true;
+    ctx.err('Cancelling the study: stopping its trials...');
+    void backend.cancelStudy(ref);
+  });
+  let final: StudySummary | undefined;
+  let best: TrialSummary | null = null;
+  const lastState = new Map<string, string>();
+  try {
+    for await (const event of backend.watchStudy(ref)) {
+      if (event.type === 'best') best = event.trial;
+      if (event.type === 'trial') {
+        const t = event.trial;
+        if (lastState.get(t.id) === t.state) continue;
+        lastState.set(t.id, t.state);
+        if (t.state === 'pending') continue;
+        const isBest =
+          t.state === 'succeeded' &&
+          t.objective !== null &&
+          (best === null ||
+            (spec.goal === 'maximize'
+              ? t.objective > (best.objective ?? -Infinity)
+              : t.objective < (best.objective ?? Infinity)));
+        ctx.out(trialLine(spec, t, isBest ? t : best));
+      }
+      if (event.type === 'study') final = event.study;
+    }
+  } finally {
+    undo?.();
+    await backend.dispose?.();
+  }
+  if (final === undefined) throw new CliError('The study ended without a result.', 1);
+  if (opts.json === true) ctx.out(JSON.stringify(final, null, 2));
+  printSummary(ctx, final);
+  if (final.best !== null)
+    ctx.out(
+      `Apply its values to the parameters cell: cellflow tune ${notebook} --apply-best${opts.cluster === true ? ' --cluster' : ''}`,
+    );
+  ctx.exitCode = final.state === 'succeeded' ? 0 : final.state === 'cancelled' ? 130 : 1;
+}
+
+async function listStudies(ctx: CliContext, opts: TuneOptions): Promise<void> {
+  const backend = await openBackend(opts);
+  const studies = await backend.listStudies().catch((error: unknown) => {
+    throw asCliError(error);
+  });
+  if (opts.json === true) {
+    ctx.out(JSON.stringify(studies, null, 2));
+    return;
+  }
+  if (studies.length === 0) {
+    ctx.out('No studies yet. Start one with `cellflow tune NOTEBOOK.ipynb`.');
+    return;
+  }
+  for (const s of studies) {
+    const best =
+      s.best !== null
+        ? `best ${s.spec.objective} ${formatMetricValue(s.best.objective ?? NaN)} (${formatAssignment(s.best)})`
+        : 'no best yet';
+    ctx.out(
+      `${s.id}  ${s.state.padEnd(9)}  ${s.counts.succeeded}/${s.trials.length} trials succeeded  ${best}`,
+    );
+  }
+}
+
+export function registerTuneCommands(program: Command, ctx: CliContext): void {
+  withClusterFlags(
+    program
+      .command('tune')
+      .description(
+        "Search the notebook's parameters for the best value of a pipeline metric (the study in metadata.cellflow.tuning): on this machine, or with Katib on a cluster.",
+      )
+      .argument('<notebook>', 'the .ipynb file')
+      .option('--local', 'run the trials on this machine (the default)')
+      .option('--cluster', 'run the study with Katib on the cluster (see the connection flags)')
+      .option('-p, --param <NAME=VALUE>', 'set a parameter that is not searched', collect, [])
+      .option('--max-trials <n>', "trials in all (default: the study's)", wholeNumber(1))
+      .option('--parallel-trials <n>', "trials at once (default: the study's)", wholeNumber(1))
+      .option('--algorithm <name>', `search algorithm: ${TUNING_ALGORITHMS.join(', ')}`)
+      .option('--seed <n>', 'random seed (same seed, same trials)', wholeNumber(0))
+      .option('--python <path>', 'Python interpreter for local trials')
+      .option('--cpu-only', 'run GPU steps without GPUs (local)')
+      .option('--workspace <dir>', 'folder whose .cellflow/ keeps runs and studies (default: .)')
+      .option('--apply-best', "write the best trial's values into the parameters cell and exit")
+      .option(
+        '--study <id>',
+        'with --apply-best: this study (default: the latest with a best trial)',
+      )
+      .option('--json', 'print the final study summary as JSON'),
+  ).action(async (notebook: string, opts: TuneOptions) => tune(ctx, notebook, opts));
+
+  withClusterFlags(
+    program
+      .command('studies')
+      .description('List hyperparameter studies: state, trials, best values.')
+      .option('--cluster', "the cluster's Katib experiments instead of this machine's studies")
+      .option('--workspace <dir>', 'folder whose .cellflow/ keeps studies (default: .)')
+      .option('--json', 'print as JSON'),
+  ).action(async (opts: TuneOptions) => listStudies(ctx, opts));
+}
