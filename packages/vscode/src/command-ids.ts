@@ -25,6 +25,11 @@ export const CommandIds = {
   compileToYaml: 'cellflow.compileToYaml',
   showGraph: 'cellflow.showGraph',
   refreshRuns: 'cellflow.refreshRuns',
+  deployToCluster: 'cellflow.deployToCluster',
+  switchClusterContext: 'cellflow.switchClusterContext',
+  openInKfpUi: 'cellflow.openInKfpUi',
+  rerun: 'cellflow.rerun',
+  refreshCluster: 'cellflow.refreshCluster',
 } as const;
 
 export type CommandKey = keyof typeof CommandIds;
@@ -34,4 +39,5 @@ export type CommandId = (typeof CommandIds)[CommandKey];
 export const ViewIds = {
   pipeline: 'cellflow.pipeline',
   runs: 'cellflow.runs',
+  cluster: 'cellflow.cluster',
 } as const;

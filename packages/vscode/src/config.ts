@@ -25,12 +25,29 @@ export class Config {
     return v === '' ? undefined : v;
   }
 
-  get clusterContext(): string | undefined {
-    return this.settings.get<string>('cluster.context') || undefined;
+  /** Kubeconfig file; undefined: KUBECONFIG, then ~/.kube/config. */
+  get kubeconfig(): string | undefined {
+    return this.settings.get<string>('cluster.kubeconfig', '').trim() || undefined;
   }
 
-  get clusterNamespace(): string {
-    return this.settings.get<string>('cluster.namespace', 'kubeflow');
+  /** Kubeconfig context; undefined: the kubeconfig's current one. */
+  get clusterContext(): string | undefined {
+    return this.settings.get<string>('cluster.context', '').trim() || undefined;
+  }
+
+  /** Namespace for cluster runs; undefined: the context's, else `kubeflow`. */
+  get clusterNamespace(): string | undefined {
+    return this.settings.get<string>('cluster.namespace', '').trim() || undefined;
+  }
+
+  /** Remembers the context and namespace picked in a deploy or Switch Context (workspace settings). */
+  async rememberCluster(context: string, namespace: string): Promise<void> {
+    await this.settings.update('cluster.context', context, vscode.ConfigurationTarget.Workspace);
+    await this.settings.update(
+      'cluster.namespace',
+      namespace,
+      vscode.ConfigurationTarget.Workspace,
+    );
   }
 
   get kfpEndpoint(): string | undefined {
@@ -40,6 +57,13 @@ export class Config {
   /** Milliseconds between the last edit and re-checking the notebook. */
   get diagnosticsDelay(): number {
     return this.settings.get<number>('diagnostics.delay', 300);
+  }
+
+  static affectsCluster(e: vscode.ConfigurationChangeEvent): boolean {
+    return (
+      e.affectsConfiguration('cellflow.cluster.kubeconfig') ||
+      e.affectsConfiguration('cellflow.kfp.endpoint')
+    );
   }
 
   static affectsLocalBackend(e: vscode.ConfigurationChangeEvent): boolean {

@@ -2,25 +2,29 @@
 import * as vscode from 'vscode';
 import { CellDiagnostics } from './cells/cell-diagnostics.js';
 import { CellStatusProvider } from './cells/cell-status-provider.js';
+import { ClusterConnections } from './cluster/cluster-connections.js';
 import { ViewIds } from './command-ids.js';
 import { registerCommands } from './commands/command-table.js';
 import { Config } from './config.js';
 import { NotebookAnalysis } from './notebook/notebook-analysis.js';
 import { BackendLoader } from './runs/backend-loader.js';
-import { LocalRunner } from './runs/local-runner.js';
+import { PipelineRunner } from './runs/pipeline-runner.js';
 import { RunTracker } from './runs/run-tracker.js';
 import { GraphPanels } from './views/graph-panel.js';
 import { PipelineView } from './views/pipeline-view.js';
+import { ClusterView } from './views/cluster-view.js';
 import { RunsView } from './views/runs-view.js';
 
 /** What the extension hands to other extensions and to its integration tests. */
 export interface CellflowApi {
   readonly tracker: RunTracker;
-  readonly runner: LocalRunner;
+  readonly runner: PipelineRunner;
   readonly runsView: RunsView;
   readonly cellStatus: CellStatusProvider;
   readonly diagnostics: CellDiagnostics;
   readonly graphs: GraphPanels;
+  readonly cluster: ClusterConnections;
+  readonly clusterView: ClusterView;
   /** Milliseconds `activate` took. */
   readonly activationMs: number;
 }
@@ -31,10 +35,12 @@ export function activate(context: vscode.ExtensionContext): CellflowApi {
   const analysis = new NotebookAnalysis(config);
   const backends = new BackendLoader(config);
   const tracker = new RunTracker();
-  const runner = new LocalRunner(backends, analysis, tracker);
+  const runner = new PipelineRunner(backends, analysis, tracker);
   const diagnostics = new CellDiagnostics(analysis, config);
   const cellStatus = new CellStatusProvider(tracker);
-  const runsView = new RunsView(tracker, backends);
+  const cluster = new ClusterConnections(backends, config);
+  const runsView = new RunsView(tracker, backends, cluster);
+  const clusterView = new ClusterView(cluster);
   const pipelineView = new PipelineView(analysis);
   const graphs = new GraphPanels(context.extensionUri, analysis, tracker);
   const notebookCells = { notebookType: 'jupyter-notebook' };
@@ -44,6 +50,7 @@ export function activate(context: vscode.ExtensionContext): CellflowApi {
     diagnostics,
     cellStatus,
     runsView,
+    clusterView,
     pipelineView,
     graphs,
     vscode.notebooks.registerNotebookCellStatusBarItemProvider('jupyter-notebook', cellStatus),
@@ -54,8 +61,10 @@ export function activate(context: vscode.ExtensionContext): CellflowApi {
     ),
     vscode.window.registerTreeDataProvider(ViewIds.pipeline, pipelineView),
     vscode.window.registerTreeDataProvider(ViewIds.runs, runsView),
+    vscode.window.registerTreeDataProvider(ViewIds.cluster, clusterView),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (Config.affectsLocalBackend(e)) backends.reset();
+      if (Config.affectsCluster(e)) cluster.reset();
     }),
     ...registerCommands({
       config,
@@ -66,6 +75,8 @@ export function activate(context: vscode.ExtensionContext): CellflowApi {
       runner,
       runsView,
       graphs,
+      cluster,
+      clusterView,
     }),
   );
   return {
@@ -75,6 +86,8 @@ export function activate(context: vscode.ExtensionContext): CellflowApi {
     cellStatus,
     diagnostics,
     graphs,
+    cluster,
+    clusterView,
     activationMs: performance.now() - started,
   };
 }

@@ -7,16 +7,28 @@ import { results } from './index';
 /** The parts of the extension's API these tests read (see packages/vscode/src/extension.ts). */
 interface Api {
   activationMs: number;
-  runner: { whenFinished(runId: string): Promise<{ state: string }> | undefined };
+  runner: {
+    whenFinished(runId: string): Promise<{ state: string; target: string }> | undefined;
+    lastLogTerminal?: { lines: string[]; done: Promise<void> };
+  };
   runsView: {
     model(): Promise<
-      { ref: { id: string }; state: string; steps: { name: string; state: string }[] }[]
+      {
+        ref: { id: string; pipeline: string };
+        target: string;
+        state: string;
+        steps: { name: string; state: string }[];
+      }[]
     >;
   };
   cellStatus: {
     provideCellStatusBarItems(cell: vscode.NotebookCell): vscode.NotebookCellStatusBarItem[];
   };
   graphs: { layout?: { nodes: { name: string }[]; edges: unknown[] } };
+  clusterView: {
+    model(): Promise<{ label: string; value: string; children?: { label: string }[] }[]>;
+  };
+  runnerLogs?: never;
   diagnostics: {
     provideCodeActions(
       doc: vscode.TextDocument,
@@ -228,5 +240,53 @@ suite('Cellflow in VS Code', () => {
       ['load_data', 'split', 'train_logistic', 'train_svm', 'train_forest', 'pick_best'],
     );
     assert.ok(layout.edges.length >= 7, `${layout.edges.length} edges`);
+  });
+
+  test('Deploy Pipeline to Cluster runs digits on the cluster: cells, Runs and Cluster views follow', async function () {
+    if (process.env.CELLFLOW_TEST_CLUSTER !== '1') this.skip();
+    const doc = await openNotebook('digits.ipynb');
+    const t0 = Date.now();
+    const runId = await vscode.commands.executeCommand<string | undefined>(
+      'cellflow.deployToCluster',
+      doc.uri,
+      { context: 'admin', namespace: 'kubeflow', parameters: { TEST_SIZE: 0.3 } },
+    );
+    assert.ok(runId, 'the run was submitted');
+    const run = await api.runner.whenFinished(runId);
+    assert.equal(run?.state, 'succeeded');
+    assert.equal(run?.target, 'cluster');
+    results.measurements.clusterRunMs = Date.now() - t0;
+    const texts = statusTexts(api, doc.cellAt(5));
+    assert.ok(
+      texts.some((t) => /^\$\(pass\) succeeded/.test(t)),
+      texts.join(' | '),
+    );
+    const model = await api.runsView.model();
+    const listed = model.filter((r) => r.ref.id === runId);
+    assert.equal(listed.length, 1, 'the live run is listed once, not again from the cluster');
+    assert.equal(listed[0]?.target, 'cluster');
+
+    const rows = await api.clusterView.model();
+    const row = (label: string): string | undefined => rows.find((r) => r.label === label)?.value;
+    assert.equal(row('Context'), 'admin');
+    assert.equal(row('Namespace'), 'kubeflow');
+    assert.equal(row('Kubeflow Pipelines'), 'reachable');
+    const gpus = rows.find((r) => r.label === 'GPUs');
+    assert.ok(
+      gpus?.children?.some((c) => c.label === 'NVIDIA-A100-SXM4-80GB'),
+      JSON.stringify(gpus),
+    );
+
+    // Logs stream into a pseudo-terminal from the pod, through the API server.
+    await vscode.commands.executeCommand('cellflow.showStepLogs', {
+      runId,
+      pipeline: 'digits',
+      step: 'load_data',
+      target: 'cluster',
+    });
+    const terminal = api.runner.lastLogTerminal;
+    assert.ok(terminal, 'a log terminal opened');
+    await terminal.done;
+    assert.deepEqual(terminal.lines, ['loaded 1797 images']);
   });
 });

@@ -2,10 +2,15 @@
 import * as vscode from 'vscode';
 import { CommandIds, type CommandKey } from '../command-ids.js';
 import type { CommandContext, CommandFactory } from './command-context.js';
+import { clusterCommands } from './cluster-commands.js';
 import { runCommands } from './run-commands.js';
 import { tagCommands } from './tag-commands.js';
 
-const COMMANDS: Readonly<Record<CommandKey, CommandFactory>> = { ...tagCommands, ...runCommands };
+const COMMANDS: Readonly<Record<CommandKey, CommandFactory>> = {
+  ...tagCommands,
+  ...runCommands,
+  ...clusterCommands,
+};
 
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
   return (Object.keys(COMMANDS) as CommandKey[]).map((key) =>

@@ -1,7 +1,7 @@
 /** Commands that run, cancel, inspect and compile pipelines. */
 import * as vscode from 'vscode';
 import { compile } from '@cellflow/core';
-import type { RunRef } from '@cellflow/backend';
+import type { Backend, RunRef } from '@cellflow/backend';
 import type { CommandKey } from '../command-ids.js';
 import {
   resolveNotebook,
@@ -9,15 +9,8 @@ import {
   toCoreNotebook,
   type CellRef,
 } from '../notebook/notebook-cells.js';
-import type { CommandFactory } from './command-context.js';
-
-function needsTrust(what: string): boolean {
-  if (vscode.workspace.isTrusted) return false;
-  void vscode.window.showWarningMessage(
-    `Cellflow: ${what} runs code, so it needs a trusted workspace.`,
-  );
-  return true;
-}
+import type { CommandContext, CommandFactory } from './command-context.js';
+import { needsTrust } from './workspace-trust.js';
 
 /** Starts a run; resolves with its id once submitted (tests then wait with `whenFinished`). */
 const runLocally: CommandFactory = (ctx) => async (target) => {
@@ -40,8 +33,8 @@ const runLocally: CommandFactory = (ctx) => async (target) => {
 };
 
 const cancelRun: CommandFactory = (ctx) => async (arg) => {
-  const given =
-    typeof arg === 'string' ? arg : (arg as { run?: { ref?: RunRef } } | undefined)?.run?.ref?.id;
+  const item = arg as { run?: { ref?: RunRef; target?: string } } | undefined;
+  const given = typeof arg === 'string' ? arg : item?.run?.ref?.id;
   const active = ctx.tracker.active();
   const runId =
     given ??
@@ -57,31 +50,54 @@ const cancelRun: CommandFactory = (ctx) => async (arg) => {
       void vscode.window.showInformationMessage('Cellflow: no run is active.');
     return;
   }
-  await ctx.runner.cancel(runId);
+  const cluster = ctx.cluster.current;
+  if (ctx.runner.backendFor(runId) === undefined && item?.run?.target === 'cluster' && cluster)
+    await cluster.cancel(item.run.ref ?? { id: runId, pipeline: '' });
+  else await ctx.runner.cancel(runId);
+  ctx.runsView.refresh();
 };
 
 interface StepLogsArg {
   readonly runId: string;
   readonly pipeline: string;
   readonly step: string;
+  /** Workspace folder whose history holds a past local run. */
   readonly workspace?: string;
+  readonly target?: 'local' | 'cluster';
 }
 
 function isStepLogsArg(v: unknown): v is StepLogsArg {
   return typeof v === 'object' && v !== null && typeof (v as StepLogsArg).runId === 'string';
 }
 
+/** The backend that knows a run: this window's, the cluster's, or a workspace's history. */
+async function backendForLogs(ctx: CommandContext, arg: StepLogsArg): Promise<Backend | undefined> {
+  const known = ctx.runner.backendFor(arg.runId);
+  if (known !== undefined) return known;
+  if (arg.target === 'cluster') return ctx.cluster.current;
+  return arg.workspace !== undefined ? ctx.backends.local(arg.workspace) : undefined;
+}
+
+/** Opens a terminal streaming the step's log; resolves with the terminal's name. */
 const showStepLogs: CommandFactory = (ctx) => async (arg) => {
-  if (isStepLogsArg(arg)) {
-    await ctx.runner.showLogs({ id: arg.runId, pipeline: arg.pipeline }, arg.step, arg.workspace);
-    return;
-  }
+  const open = async (a: StepLogsArg): Promise<string | undefined> => {
+    const backend = await backendForLogs(ctx, a);
+    if (backend === undefined) {
+      void vscode.window.showWarningMessage(
+        `Cellflow: cannot find run ${a.runId} to read its logs.`,
+      );
+      return undefined;
+    }
+    return ctx.runner.showLogs({ id: a.runId, pipeline: a.pipeline }, a.step, backend)?.terminal
+      .name;
+  };
+  if (isStepLogsArg(arg)) return open(arg);
   const cellRef = arg as Partial<CellRef> | undefined;
   if (typeof cellRef?.notebook === 'string' && typeof cellRef.cell === 'number') {
     const run = ctx.tracker.latestFor(cellRef.notebook);
     const step = ctx.tracker.stepAt(cellRef.notebook, cellRef.cell);
-    if (run !== undefined && step !== undefined) await ctx.runner.showLogs(run.ref, step.name);
-    return;
+    if (run === undefined || step === undefined) return undefined;
+    return open({ runId: run.ref.id, pipeline: run.ref.pipeline, step: step.name });
   }
   const doc = resolveNotebook(undefined);
   const run = doc !== undefined ? ctx.tracker.latestFor(doc.uri.toString()) : ctx.tracker.runs()[0];
@@ -89,13 +105,14 @@ const showStepLogs: CommandFactory = (ctx) => async (arg) => {
     void vscode.window.showInformationMessage(
       'Cellflow: no run yet; logs of past runs are in the Runs view.',
     );
-    return;
+    return undefined;
   }
   const step = await vscode.window.showQuickPick(
     [...run.steps.values()].map((s) => ({ label: s.name, description: s.state })),
     { title: `Cellflow: logs of run ${run.ref.id}` },
   );
-  if (step !== undefined) await ctx.runner.showLogs(run.ref, step.label);
+  if (step === undefined) return undefined;
+  return open({ runId: run.ref.id, pipeline: run.ref.pipeline, step: step.label });
 };
 
 /** Opens the KFP v2 pipeline YAML of the notebook in an editor (read-only feature). */

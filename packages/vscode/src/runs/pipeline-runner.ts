@@ -1,21 +1,33 @@
 /**
- * Runs a notebook's pipeline with the local backend: feeds the run tracker (cell status, Runs
- * view), streams step logs to the "Cellflow" output channel, and points at the failing line.
+ * Runs a notebook's pipeline on a target (this machine, or a cluster): feeds the run tracker (cell
+ * status, Runs view), streams step logs to the "Cellflow" output channel, and points at the
+ * failing line. Callers never branch on the target: they hand over a `Backend`.
  */
 import * as vscode from 'vscode';
-import { compile, describeLocation } from '@cellflow/core';
-import type { Backend, RunEvent, RunRef } from '@cellflow/backend';
+import { compile, describeLocation, type CompiledPipeline } from '@cellflow/core';
+import type { Backend, RunEvent, RunOptions, RunRef } from '@cellflow/backend';
 import type { NotebookAnalysis } from '../notebook/notebook-analysis.js';
 import { revealCell, toCoreNotebook } from '../notebook/notebook-cells.js';
 import type { BackendLoader } from './backend-loader.js';
 import { formatDuration } from './format-run-state.js';
-import type { RunTracker, TrackedRun } from './run-tracker.js';
+import { openLogTerminal, type LogTerminal } from './log-terminal.js';
+import type { RunTarget, RunTracker, TrackedRun } from './run-tracker.js';
 
-export class LocalRunner implements vscode.Disposable {
+/** Where a run goes: a backend and how to name it. */
+export interface TargetBackend {
+  readonly backend: Backend;
+  readonly target: RunTarget;
+  /** For messages: "this machine", "cluster context `admin` (namespace kubeflow)". */
+  readonly label: string;
+}
+
+export class PipelineRunner implements vscode.Disposable {
   readonly output = vscode.window.createOutputChannel('Cellflow');
   private readonly failures = vscode.languages.createDiagnosticCollection('cellflow-run');
   private readonly backendOf = new Map<string, Backend>();
   private readonly finished = new Map<string, Promise<TrackedRun>>();
+  /** The last log terminal opened (for tests). */
+  lastLogTerminal: LogTerminal | undefined;
 
   constructor(
     private readonly backends: BackendLoader,
@@ -30,24 +42,39 @@ export class LocalRunner implements vscode.Disposable {
     );
   }
 
-  /** Compiles and submits; resolves once the run started (or was refused: then undefined). */
-  async run(doc: vscode.NotebookDocument): Promise<TrackedRun | undefined> {
+  /** The compiled pipeline, or undefined after telling the user what is wrong. */
+  async compile(doc: vscode.NotebookDocument): Promise<CompiledPipeline | undefined> {
     const result = compile(toCoreNotebook(doc), this.analysis.compileOptions(doc));
-    if (result.pipeline === undefined) {
-      const errors = result.diagnostics.filter((d) => d.severity === 'error');
-      const first = errors[0];
-      const choice = await vscode.window.showErrorMessage(
-        `Cellflow: the notebook has ${errors.length} error(s)${first !== undefined ? `; ${describeLocation(first.cell, first.line)}: ${first.message}` : ''}`,
-        'Show Problems',
-      );
-      if (choice !== undefined)
-        await vscode.commands.executeCommand('workbench.actions.view.problems');
-      return undefined;
-    }
-    const backend = await this.backends.local(LocalRunner.workspaceOf(doc.uri));
+    if (result.pipeline !== undefined) return result.pipeline;
+    const errors = result.diagnostics.filter((d) => d.severity === 'error');
+    const first = errors[0];
+    const choice = await vscode.window.showErrorMessage(
+      `Cellflow: the notebook has ${errors.length} error(s)${first !== undefined ? `; ${describeLocation(first.cell, first.line)}: ${first.message}` : ''}`,
+      'Show Problems',
+    );
+    if (choice !== undefined)
+      await vscode.commands.executeCommand('workbench.actions.view.problems');
+    return undefined;
+  }
+
+  /** Runs on this machine; resolves once the run started (or was refused: then undefined). */
+  async run(doc: vscode.NotebookDocument, opts: RunOptions = {}): Promise<TrackedRun | undefined> {
+    const pipeline = await this.compile(doc);
+    if (pipeline === undefined) return undefined;
+    const backend = await this.backends.local(PipelineRunner.workspaceOf(doc.uri));
+    return this.start(doc, pipeline, { backend, target: 'local', label: 'this machine' }, opts);
+  }
+
+  /** Submits a compiled pipeline to a target and follows it. */
+  async start(
+    doc: vscode.NotebookDocument,
+    pipeline: CompiledPipeline,
+    to: TargetBackend,
+    opts: RunOptions = {},
+  ): Promise<TrackedRun | undefined> {
     let ref: RunRef;
     try {
-      ref = await backend.submit(result.pipeline, { notebookPath: doc.uri.fsPath });
+      ref = await to.backend.submit(pipeline, { notebookPath: doc.uri.fsPath, ...opts });
     } catch (error) {
       void vscode.window.showErrorMessage(
         `Cellflow: ${error instanceof Error ? error.message : String(error)}`,
@@ -55,11 +82,13 @@ export class LocalRunner implements vscode.Disposable {
       return undefined;
     }
     this.clearFailures(doc);
-    const steps = result.pipeline.graph.steps.map((s) => ({ name: s.name, cells: s.cells }));
-    const run = this.tracker.start(ref, doc.uri.toString(), steps);
-    this.backendOf.set(ref.id, backend);
-    this.output.appendLine(`Run ${ref.id}: ${steps.length} steps of ${ref.pipeline}`);
-    this.finished.set(ref.id, this.follow(backend, run, doc));
+    const steps = pipeline.graph.steps.map((s) => ({ name: s.name, cells: s.cells }));
+    const run = this.tracker.start(ref, doc.uri.toString(), steps, to.target);
+    this.backendOf.set(ref.id, to.backend);
+    this.output.appendLine(
+      `Run ${ref.id} on ${to.label}: ${steps.length} steps of ${ref.pipeline}`,
+    );
+    this.finished.set(ref.id, this.follow(to.backend, run, doc));
     return run;
   }
 
@@ -68,25 +97,26 @@ export class LocalRunner implements vscode.Disposable {
     return this.finished.get(runId);
   }
 
+  /** The backend a run of this window went to. */
+  backendFor(runId: string): Backend | undefined {
+    return this.backendOf.get(runId);
+  }
+
   async cancel(runId: string): Promise<void> {
     const run = this.tracker.get(runId);
     const backend = this.backendOf.get(runId);
     if (run !== undefined && backend !== undefined) await backend.cancel(run.ref);
   }
 
-  /** A step's log lines so far, then live ones, into the output channel; `workspace` finds past runs. */
-  async showLogs(ref: RunRef, step: string, workspace?: string): Promise<void> {
-    const backend =
-      this.backendOf.get(ref.id) ??
-      (workspace !== undefined ? await this.backends.local(workspace) : undefined);
-    if (backend === undefined) return;
-    this.output.show(true);
-    this.output.appendLine(`--- logs of ${step} in ${ref.id} ---`);
-    try {
-      for await (const line of backend.logs(ref, step)) this.output.appendLine(`[${step}] ${line}`);
-    } catch (error) {
-      this.output.appendLine(error instanceof Error ? error.message : String(error));
-    }
+  /**
+   * A step's log in a terminal: lines so far, then live ones. `backend` finds runs of other
+   * windows or sessions (history, cluster runs).
+   */
+  showLogs(ref: RunRef, step: string, backend?: Backend): LogTerminal | undefined {
+    const source = backend ?? this.backendOf.get(ref.id);
+    if (source === undefined) return undefined;
+    this.lastLogTerminal = openLogTerminal(source, ref, step);
+    return this.lastLogTerminal;
   }
 
   private async follow(
@@ -95,18 +125,24 @@ export class LocalRunner implements vscode.Disposable {
     doc: vscode.NotebookDocument,
   ): Promise<TrackedRun> {
     const logging: Promise<void>[] = [];
-    for await (const event of backend.watch(run.ref)) {
-      this.tracker.apply(event);
-      this.report(event);
-      if (event.type === 'step' && event.state === 'running' && event.attempt <= 1)
-        logging.push(this.streamLogs(backend, run.ref, event.step));
-      if (
-        event.type === 'step' &&
-        event.state === 'failed' &&
-        event.failure !== undefined &&
-        !event.retrying
-      )
-        this.showFailure(doc, event.step, event.failure);
+    try {
+      for await (const event of backend.watch(run.ref)) {
+        this.tracker.apply(event);
+        this.report(event);
+        if (event.type === 'step' && event.state === 'running' && event.attempt <= 1)
+          logging.push(this.streamLogs(backend, run.ref, event.step));
+        if (
+          event.type === 'step' &&
+          event.state === 'failed' &&
+          event.failure !== undefined &&
+          !event.retrying
+        )
+          this.showFailure(doc, event.step, event.failure);
+      }
+    } catch (error) {
+      this.output.appendLine(
+        `Lost track of run ${run.ref.id}: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
     await Promise.allSettled(logging);
     void this.announce(run, doc);
@@ -175,6 +211,7 @@ export class LocalRunner implements vscode.Disposable {
   dispose(): void {
     this.output.dispose();
     this.failures.dispose();
-    for (const run of this.tracker.active()) void this.cancel(run.ref.id);
+    for (const run of this.tracker.active())
+      if (run.target === 'local') void this.cancel(run.ref.id);
   }
 }

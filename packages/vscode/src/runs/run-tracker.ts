@@ -23,8 +23,12 @@ export interface TrackedStep {
   metrics?: MetricValues;
 }
 
+/** Where a run executes. */
+export type RunTarget = 'local' | 'cluster';
+
 export interface TrackedRun {
   readonly ref: RunRef;
+  readonly target: RunTarget;
   /** The notebook's URI as a string (the key the editor uses). */
   readonly notebook: string;
   state: RunState;
@@ -47,9 +51,15 @@ export class RunTracker {
   private readonly listeners = new Set<Listener>();
 
   /** Starts tracking a submitted run; every step is queued until an event says otherwise. */
-  start(ref: RunRef, notebook: string, steps: readonly StepCells[]): TrackedRun {
+  start(
+    ref: RunRef,
+    notebook: string,
+    steps: readonly StepCells[],
+    target: RunTarget = 'local',
+  ): TrackedRun {
     const run: TrackedRun = {
       ref,
+      target,
       notebook,
       state: 'queued',
       startedAt: null,

@@ -3,11 +3,12 @@
  * history, each with its steps' state, duration and metrics.
  */
 import * as vscode from 'vscode';
-import type { RunRef, RunState, StepState } from '@cellflow/backend';
+import type { RunRef, RunState, RunSummary, StepState } from '@cellflow/backend';
+import type { ClusterConnections } from '../cluster/cluster-connections.js';
 import { CommandIds } from '../command-ids.js';
 import type { BackendLoader } from '../runs/backend-loader.js';
 import { formatStateText, stateCodicon } from '../runs/format-run-state.js';
-import type { RunTracker } from '../runs/run-tracker.js';
+import type { RunTarget, RunTracker } from '../runs/run-tracker.js';
 
 /** Plain data behind the tree (also what tests read). */
 export interface RunsViewStep {
@@ -20,6 +21,7 @@ export interface RunsViewStep {
 
 export interface RunsViewRun {
   readonly ref: RunRef;
+  readonly target: RunTarget;
   readonly state: RunState;
   readonly durationMs: number | null;
   readonly startedAt: string | null;
@@ -30,20 +32,51 @@ export interface RunsViewRun {
 }
 
 type Node =
-  { readonly run: RunsViewRun } | { readonly run: RunsViewRun; readonly step: RunsViewStep };
+  | { readonly run: RunsViewRun }
+  | { readonly run: RunsViewRun; readonly step: RunsViewStep }
+  | { readonly message: string };
 
 const HISTORY_LIMIT = 20;
 
 export class RunsView implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
-  private readonly subscription: { dispose(): void };
+  private readonly subscriptions: { dispose(): void }[];
+  /** Summaries of the runs listed last, by id (re-run reads their parameters). */
+  private readonly summaries = new Map<string, RunSummary & { target: RunTarget }>();
+  /** Why the cluster's runs could not be listed, shown as a row. */
+  private clusterProblem: string | undefined;
 
   constructor(
     private readonly tracker: RunTracker,
     private readonly backends: BackendLoader,
+    private readonly cluster: ClusterConnections,
   ) {
-    this.subscription = tracker.onDidChange(() => this.changed.fire(undefined));
+    this.subscriptions = [
+      tracker.onDidChange(() => this.changed.fire(undefined)),
+      cluster.onDidChange(() => this.changed.fire(undefined)),
+    ];
+  }
+
+  /** A listed run's summary (parameters, notebook), fetched from its backend when not listed yet. */
+  async summaryOf(runId: string): Promise<(RunSummary & { target: RunTarget }) | undefined> {
+    if (!this.summaries.has(runId)) await this.model();
+    return this.summaries.get(runId);
+  }
+
+  private toViewRun(r: RunSummary, target: RunTarget, workspace?: string): RunsViewRun {
+    this.summaries.set(r.id, { ...r, target });
+    return {
+      ref: { id: r.id, pipeline: r.pipeline },
+      target,
+      state: r.state,
+      durationMs: r.durationMs,
+      startedAt: r.startedAt,
+      live: false,
+      ...(workspace !== undefined ? { workspace } : {}),
+      metrics: r.metrics,
+      steps: r.steps.map((s) => ({ ...s, metrics: s.metrics ?? {} })),
+    };
   }
 
   refresh(): void {
@@ -54,6 +87,7 @@ export class RunsView implements vscode.TreeDataProvider<Node>, vscode.Disposabl
   async model(): Promise<RunsViewRun[]> {
     const live: RunsViewRun[] = this.tracker.runs().map((r) => ({
       ref: r.ref,
+      target: r.target,
       state: r.state,
       durationMs: r.durationMs,
       startedAt: r.startedAt,
@@ -72,30 +106,45 @@ export class RunsView implements vscode.TreeDataProvider<Node>, vscode.Disposabl
     for (const folder of vscode.workspace.workspaceFolders ?? []) {
       const backend = await this.backends.local(folder.uri.fsPath);
       for (const r of await backend.listRuns({ limit: HISTORY_LIMIT })) {
-        if (seen.has(r.id)) continue;
-        past.push({
-          ref: { id: r.id, pipeline: r.pipeline },
-          state: r.state,
-          durationMs: r.durationMs,
-          startedAt: r.startedAt,
-          live: false,
-          workspace: folder.uri.fsPath,
-          metrics: r.metrics,
-          steps: r.steps.map((s) => ({ ...s, metrics: s.metrics ?? {} })),
-        });
+        if (!seen.has(r.id)) past.push(this.toViewRun(r, 'local', folder.uri.fsPath));
+        else this.summaries.set(r.id, { ...r, target: 'local' });
+      }
+    }
+    this.clusterProblem = undefined;
+    if (this.cluster.configured) {
+      try {
+        const backend = this.cluster.current ?? (await this.cluster.connect());
+        for (const r of await backend.listRuns({ limit: HISTORY_LIMIT })) {
+          if (!seen.has(r.id)) past.push(this.toViewRun(r, 'cluster'));
+          else this.summaries.set(r.id, { ...r, target: 'cluster' });
+        }
+      } catch (error) {
+        this.clusterProblem = error instanceof Error ? error.message : String(error);
       }
     }
     return [...live, ...past];
   }
 
   async getChildren(node?: Node): Promise<Node[]> {
-    if (node === undefined) return (await this.model()).map((run) => ({ run }));
+    if (node === undefined) {
+      const runs: Node[] = (await this.model()).map((run) => ({ run }));
+      return this.clusterProblem !== undefined
+        ? [...runs, { message: `Cluster runs: ${this.clusterProblem}` }]
+        : runs;
+    }
+    if ('message' in node) return [];
     if ('step' in node) return [];
     return node.run.steps.map((step) => ({ run: node.run, step }));
   }
 
   getTreeItem(node: Node): vscode.TreeItem {
     const now = Date.now();
+    if ('message' in node) {
+      const item = new vscode.TreeItem(node.message);
+      item.iconPath = new vscode.ThemeIcon('warning');
+      item.tooltip = node.message;
+      return item;
+    }
     if ('step' in node) {
       const { step, run } = node;
       const item = new vscode.TreeItem(step.name, vscode.TreeItemCollapsibleState.None);
@@ -112,6 +161,7 @@ export class RunsView implements vscode.TreeDataProvider<Node>, vscode.Disposabl
             pipeline: run.ref.pipeline,
             step: step.name,
             workspace: run.workspace,
+            target: run.target,
           },
         ],
       };
@@ -122,20 +172,21 @@ export class RunsView implements vscode.TreeDataProvider<Node>, vscode.Disposabl
       `${run.ref.pipeline} ${run.ref.id}`,
       vscode.TreeItemCollapsibleState.Collapsed,
     );
-    item.description = formatStateText(run, now);
+    item.description = `${run.target === 'cluster' ? 'cluster · ' : ''}${formatStateText(run, now)}`;
     item.iconPath = new vscode.ThemeIcon(stateCodicon(run.state));
     item.tooltip =
       Object.entries(run.metrics)
         .map(([k, v]) => `${k}: ${v}`)
         .join('\n') || run.ref.id;
-    item.contextValue =
-      run.live && (run.state === 'running' || run.state === 'queued') ? 'activeRun' : 'run';
+    const active = run.state === 'running' || run.state === 'queued';
+    // `activeRun` / `run`, then `.cluster` for runs the KFP UI can show.
+    item.contextValue = `${(run.live || run.target === 'cluster') && active ? 'activeRun' : 'run'}${run.target === 'cluster' ? '.cluster' : ''}`;
     item.id = run.ref.id;
     return item;
   }
 
   dispose(): void {
-    this.subscription.dispose();
+    for (const s of this.subscriptions) s.dispose();
     this.changed.dispose();
   }
 }

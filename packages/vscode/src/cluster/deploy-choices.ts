@@ -1,0 +1,223 @@
+/**
+ * The questions Deploy Pipeline to Cluster… asks, one function each: which context and namespace,
+ * whether the GPU requests fit the cluster (and a changed request when one does not), and the
+ * run's parameter values typed by the parameters cell. Each returns undefined when cancelled.
+ */
+import * as vscode from 'vscode';
+import {
+  checkGpuRequests,
+  parseCellTags,
+  type GpuPool,
+  type GpuRequest,
+  type ParameterValue,
+  type PipelineGraph,
+  type PipelineStep,
+} from '@cellflow/core';
+import type { KubeContext } from '@cellflow/backend';
+import { readCellTags, writeCellTags } from '../notebook/notebook-cells.js';
+import { withGpu } from '../tags/edit-cell-tags.js';
+
+export async function pickContext(
+  contexts: readonly KubeContext[],
+  preferred: string | undefined,
+): Promise<KubeContext | undefined> {
+  if (contexts.length === 0) {
+    void vscode.window.showErrorMessage(
+      'Cellflow: the kubeconfig has no contexts. Fix: set KUBECONFIG or the setting cellflow.cluster.kubeconfig to a kubeconfig with your cluster.',
+    );
+    return undefined;
+  }
+  const items = contexts.map((c) => ({
+    label: c.name,
+    description: [
+      c.current ? 'current' : '',
+      c.namespace !== null ? `namespace ${c.namespace}` : '',
+    ]
+      .filter((s) => s !== '')
+      .join(' · '),
+    detail: `cluster ${c.cluster}`,
+    context: c,
+    picked: c.name === preferred,
+  }));
+  items.sort((a, b) => Number(b.picked) - Number(a.picked));
+  const pick = await vscode.window.showQuickPick(items, {
+    title: 'Cellflow: Deploy — Kubernetes context',
+    placeHolder: 'The cluster to run on',
+  });
+  return pick?.context;
+}
+
+export function pickNamespace(suggested: string): Thenable<string | undefined> {
+  return vscode.window.showInputBox({
+    title: 'Cellflow: Deploy — namespace',
+    prompt: 'Namespace for the run (your Kubeflow profile namespace on multi-user clusters)',
+    value: suggested,
+    validateInput: (v) =>
+      /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(v)
+        ? undefined
+        : 'Lowercase letters, digits and -, starting and ending with a letter or digit',
+  });
+}
+
+/** Products offered, with free counts summed over nodes. */
+function products(pools: readonly GpuPool[]): { product: string; free: number; total: number }[] {
+  const byProduct = new Map<string, { free: number; total: number }>();
+  for (const pool of pools) {
+    const key = pool.product ?? pool.resource;
+    const seen = byProduct.get(key) ?? { free: 0, total: 0 };
+    byProduct.set(key, { free: seen.free + pool.free, total: seen.total + pool.allocatable });
+  }
+  return [...byProduct].map(([product, n]) => ({ product, ...n }));
+}
+
+function describeRequest(step: PipelineStep): string {
+  const gpu = step.resources.gpu;
+  return gpu === null ? 'no GPU' : `${gpu.count} × ${gpu.product ?? gpu.resource}`;
+}
+
+/** The cell of a step that carries its `gpu:` tag (else its first cell). */
+function gpuCell(
+  doc: vscode.NotebookDocument,
+  step: PipelineStep,
+): vscode.NotebookCell | undefined {
+  const index =
+    step.cells.find((i) => parseCellTags(readCellTags(doc.cellAt(i))).tags.gpu !== undefined) ??
+    step.cells[0];
+  return index !== undefined ? doc.cellAt(index) : undefined;
+}
+
+/** Rewrites a step's GPU request in the notebook (one undoable edit). */
+export async function changeStepGpu(
+  doc: vscode.NotebookDocument,
+  step: PipelineStep,
+  gpu: GpuRequest | undefined,
+): Promise<boolean> {
+  const cell = gpuCell(doc, step);
+  if (cell === undefined) return false;
+  return writeCellTags(cell, withGpu(readCellTags(cell), gpu));
+}
+
+export type GpuConfirmation = 'deploy' | 'changed' | undefined;
+
+/**
+ * Shows each GPU step against the cluster's capacity. `deploy` when the user accepts (only offered
+ * when every request can be met), `changed` after rewriting a step's request (compile again).
+ */
+export async function confirmGpus(
+  doc: vscode.NotebookDocument,
+  graph: PipelineGraph,
+  pools: readonly GpuPool[],
+  target: string,
+): Promise<GpuConfirmation> {
+  const gpuSteps = graph.steps.filter((s) => s.resources.gpu !== null);
+  if (gpuSteps.length === 0) return 'deploy';
+  const problems = checkGpuRequests(graph, pools, target);
+  const problemOf = (step: PipelineStep): { severity: string; message: string } | undefined =>
+    problems.find((d) => d.cell !== null && step.cells.includes(d.cell));
+  const blocked = problems.some((d) => d.severity === 'error');
+  type Item = vscode.QuickPickItem & { step?: PipelineStep };
+  const items: Item[] = [
+    ...(blocked
+      ? []
+      : [{ label: '$(rocket) Deploy with these GPUs', description: target } as Item]),
+    ...gpuSteps.map((step): Item => {
+      const problem = problemOf(step);
+      return {
+        label: `${problem?.severity === 'error' ? '$(error)' : problem !== undefined ? '$(warning)' : '$(pass)'} ${step.name}: ${describeRequest(step)}`,
+        detail: problem?.message ?? 'fits',
+        description: 'change…',
+        step,
+      };
+    }),
+  ];
+  const pick = await vscode.window.showQuickPick(items, {
+    title: `Cellflow: Deploy — GPUs on ${target}`,
+    placeHolder: blocked
+      ? 'A step asks for GPUs the cluster cannot give: pick it to change its request'
+      : 'Deploy, or pick a step to change its GPU request',
+  });
+  if (pick === undefined) return undefined;
+  if (pick.step === undefined) return 'deploy';
+  const gpu = await pickGpuFor(pick.step, pools);
+  if (gpu === undefined) return undefined;
+  await changeStepGpu(doc, pick.step, gpu === 'none' ? undefined : gpu);
+  return 'changed';
+}
+
+async function pickGpuFor(
+  step: PipelineStep,
+  pools: readonly GpuPool[],
+): Promise<GpuRequest | 'none' | undefined> {
+  const offered = products(pools);
+  const pick = await vscode.window.showQuickPick(
+    [
+      ...offered.map((p) => ({
+        label: p.product,
+        description: `${p.free} of ${p.total} free`,
+        product: p.product,
+      })),
+      { label: 'Any GPU', description: 'no product constraint', product: null },
+      { label: 'No GPU', description: 'run this step on CPUs', product: 'none' },
+    ],
+    { title: `Cellflow: GPU for step ${step.name}` },
+  );
+  if (pick === undefined) return undefined;
+  if (pick.product === 'none') return 'none';
+  const most = offered.find((p) => p.product === pick.product)?.free;
+  const count = await vscode.window.showInputBox({
+    title: `Cellflow: GPUs for step ${step.name}`,
+    prompt: most !== undefined ? `How many? (${most} free now)` : 'How many?',
+    value: String(Math.min(step.resources.gpu?.count ?? 1, Math.max(most ?? 1, 1))),
+    validateInput: (v) => (/^[1-9]\d*$/.test(v) ? undefined : 'A whole number, 1 or more'),
+  });
+  if (count === undefined) return undefined;
+  return { count: Number(count), ...(pick.product !== null ? { product: pick.product } : {}) };
+}
+
+/** The text a parameter's value is edited as (`0.3`, `true`, `rbf`, `[1, 2]`). */
+export function parameterText(value: ParameterValue): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/**
+ * Asks whether to change parameters, then for each one a value checked with `parse` (the
+ * backend's typing against the parameters cell). Returns only the values that differ.
+ */
+export async function pickParameters(
+  graph: PipelineGraph,
+  parse: (name: string, text: string) => ParameterValue,
+): Promise<Record<string, ParameterValue> | undefined> {
+  if (graph.parameters.length === 0) return {};
+  const mode = await vscode.window.showQuickPick(
+    [
+      {
+        label: '$(check) Use the defaults',
+        detail: graph.parameters.map((p) => `${p.name}=${parameterText(p.default)}`).join(', '),
+        edit: false,
+      },
+      { label: '$(edit) Set parameters…', edit: true },
+    ],
+    { title: 'Cellflow: Deploy — parameters' },
+  );
+  if (mode === undefined) return undefined;
+  if (!mode.edit) return {};
+  const values: Record<string, ParameterValue> = {};
+  for (const p of graph.parameters) {
+    const text = await vscode.window.showInputBox({
+      title: `Cellflow: parameter ${p.name} (${p.type})`,
+      value: parameterText(p.default),
+      validateInput: (v) => {
+        try {
+          parse(p.name, v);
+          return undefined;
+        } catch (error) {
+          return error instanceof Error ? error.message : String(error);
+        }
+      },
+    });
+    if (text === undefined) return undefined;
+    const value = parse(p.name, text);
+    if (JSON.stringify(value) !== JSON.stringify(p.default)) values[p.name] = value;
+  }
+  return values;
+}

@@ -1,0 +1,215 @@
+/** Commands for clusters: deploy a notebook, switch context, open a run in the KFP UI, re-run. */
+import * as vscode from 'vscode';
+import type { ParameterValue } from '@cellflow/core';
+import type { KubeflowBackend, RunRef } from '@cellflow/backend';
+import {
+  confirmGpus,
+  pickContext,
+  pickNamespace,
+  pickParameters,
+} from '../cluster/deploy-choices.js';
+import type { CommandKey } from '../command-ids.js';
+import { findNotebook, resolveNotebook } from '../notebook/notebook-cells.js';
+import type { TrackedRun } from '../runs/run-tracker.js';
+import type { CommandContext, CommandFactory } from './command-context.js';
+import { needsTrust } from './workspace-trust.js';
+
+/** What tests (and other extensions) may pass to skip the questions. */
+interface DeployOptions {
+  readonly context?: string;
+  readonly namespace?: string;
+  readonly parameters?: Readonly<Record<string, ParameterValue>>;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Asks for context and namespace (unless given), connects, and remembers the choice. */
+async function chooseCluster(
+  ctx: CommandContext,
+  given: DeployOptions,
+): Promise<KubeflowBackend | undefined> {
+  let context = given.context;
+  let namespace = given.namespace;
+  try {
+    if (context === undefined) {
+      const picked = await pickContext(await ctx.cluster.contexts(), ctx.config.clusterContext);
+      if (picked === undefined) return undefined;
+      context = picked.name;
+      namespace ??= await pickNamespace(
+        (picked.name === ctx.config.clusterContext ? ctx.config.clusterNamespace : undefined) ??
+          picked.namespace ??
+          'kubeflow',
+      );
+      if (namespace === undefined) return undefined;
+    }
+    const backend = await vscode.window.withProgress(
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: `Cellflow: connecting to ${context}…`,
+      },
+      () => ctx.cluster.connect({ context, ...(namespace !== undefined ? { namespace } : {}) }),
+    );
+    await ctx.config.rememberCluster(backend.kube.contextName, backend.kube.namespace);
+    return backend;
+  } catch (error) {
+    void vscode.window.showErrorMessage(`Cellflow: ${messageOf(error)}`);
+    return undefined;
+  }
+}
+
+/**
+ * Deploy Pipeline to Cluster…: context and namespace, GPU requests against the cluster's capacity,
+ * parameters, then submit with a progress notification. Resolves with the run id once submitted.
+ */
+const deployToCluster: CommandFactory = (ctx) => async (target, options) => {
+  if (needsTrust('deploying a pipeline')) return undefined;
+  const doc = resolveNotebook(target);
+  if (doc === undefined) {
+    void vscode.window.showWarningMessage('Cellflow: open a notebook to deploy.');
+    return undefined;
+  }
+  const given = (options ?? {}) as DeployOptions;
+  if ((await ctx.runner.compile(doc)) === undefined) return undefined;
+  const backend = await chooseCluster(ctx, given);
+  if (backend === undefined) return undefined;
+  let pipeline = await ctx.runner.compile(doc);
+  if (pipeline === undefined) return undefined;
+  if (pipeline.graph.steps.some((s) => s.resources.gpu !== null)) {
+    try {
+      const capacity = await backend.capacity();
+      for (;;) {
+        const answer = await confirmGpus(doc, pipeline.graph, capacity.pools, capacity.target);
+        if (answer === undefined) return undefined;
+        if (answer === 'deploy') break;
+        pipeline = await ctx.runner.compile(doc);
+        if (pipeline === undefined) return undefined;
+      }
+    } catch (error) {
+      void vscode.window.showErrorMessage(`Cellflow: ${messageOf(error)}`);
+      return undefined;
+    }
+  }
+  const { parseParameterText } = await ctx.backends.load();
+  const graph = pipeline.graph;
+  const parameters =
+    given.parameters ??
+    (await pickParameters(graph, (name, text) => {
+      const p = graph.parameters.find((q) => q.name === name);
+      if (p === undefined) throw new Error(`Unknown parameter ${name}`);
+      return parseParameterText(p, text);
+    }));
+  if (parameters === undefined) return undefined;
+  const to = ctx.cluster.target(backend);
+  const compiled = pipeline;
+  const run = await vscode.window.withProgress(
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: `Cellflow: submitting ${graph.pipeline.name} to ${to.label}…`,
+    },
+    () => ctx.runner.start(doc, compiled, to, { parameters }),
+  );
+  if (run === undefined) return undefined;
+  followInStatusBar(ctx, run);
+  void vscode.window
+    .showInformationMessage(
+      `Cellflow: submitted run ${run.ref.id} to ${to.label}.`,
+      'Open in KFP UI',
+    )
+    .then((choice) => {
+      if (choice !== undefined)
+        void vscode.env.openExternal(vscode.Uri.parse(backend.runUiUrl(run.ref)));
+    });
+  ctx.runsView.refresh();
+  return run.ref.id;
+};
+
+function followInStatusBar(ctx: CommandContext, run: TrackedRun): void {
+  const finished = ctx.runner.whenFinished(run.ref.id);
+  if (finished === undefined) return;
+  void vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Window, title: `Cellflow: ${run.ref.pipeline} on cluster` },
+    async () => {
+      await finished;
+    },
+  );
+}
+
+/** Switch Cluster Context…: pick a context and namespace; the Cluster view follows. */
+const switchClusterContext: CommandFactory = (ctx) => async (context, namespace) => {
+  const backend = await chooseCluster(ctx, {
+    ...(typeof context === 'string' ? { context } : {}),
+    ...(typeof namespace === 'string' ? { namespace } : {}),
+  });
+  if (backend !== undefined) ctx.clusterView.refresh();
+  return backend?.kube.contextName;
+};
+
+/** The run a Runs view item, a run id or the newest tracked run names. */
+function runArg(ctx: CommandContext, arg: unknown): { ref: RunRef; target?: string } | undefined {
+  if (typeof arg === 'string') {
+    const tracked = ctx.tracker.get(arg);
+    return tracked !== undefined ? tracked : { ref: { id: arg, pipeline: '' } };
+  }
+  const item = arg as { run?: { ref?: RunRef; target?: string } } | undefined;
+  if (item?.run?.ref !== undefined)
+    return {
+      ref: item.run.ref,
+      ...(item.run.target !== undefined ? { target: item.run.target } : {}),
+    };
+  return ctx.tracker.runs()[0];
+}
+
+const openInKfpUi: CommandFactory = (ctx) => async (arg) => {
+  const run = runArg(ctx, arg);
+  const backend = ctx.cluster.current;
+  if (run === undefined || backend === undefined) {
+    void vscode.window.showInformationMessage('Cellflow: no cluster run to open.');
+    return undefined;
+  }
+  const url = backend.runUiUrl(run.ref);
+  await vscode.env.openExternal(vscode.Uri.parse(url));
+  return url;
+};
+
+/** Re-run: the same notebook, parameters and target as the run (a new run). */
+const rerun: CommandFactory = (ctx) => async (arg) => {
+  if (needsTrust('running a pipeline')) return undefined;
+  const picked = runArg(ctx, arg);
+  if (picked === undefined) return undefined;
+  const summary = await ctx.runsView.summaryOf(picked.ref.id);
+  const tracked = ctx.tracker.get(picked.ref.id);
+  const notebookUri =
+    tracked?.notebook ??
+    (summary?.notebookPath != null ? vscode.Uri.file(summary.notebookPath).toString() : undefined);
+  if (notebookUri === undefined) {
+    void vscode.window.showWarningMessage(
+      `Cellflow: run ${picked.ref.id} does not say which notebook it came from; open the notebook and run it.`,
+    );
+    return undefined;
+  }
+  const doc =
+    findNotebook(notebookUri) ??
+    (await vscode.workspace.openNotebookDocument(vscode.Uri.parse(notebookUri)));
+  const parameters = summary?.parameters ?? {};
+  const cluster =
+    (tracked?.target ?? summary?.target) === 'cluster' ? ctx.cluster.current : undefined;
+  const pipeline = await ctx.runner.compile(doc);
+  if (pipeline === undefined) return undefined;
+  const run =
+    cluster !== undefined
+      ? await ctx.runner.start(doc, pipeline, ctx.cluster.target(cluster), { parameters })
+      : await ctx.runner.run(doc, { parameters });
+  return run?.ref.id;
+};
+
+const refreshCluster: CommandFactory = (ctx) => () => ctx.clusterView.refresh();
+
+export const clusterCommands = {
+  deployToCluster,
+  switchClusterContext,
+  openInKfpUi,
+  rerun,
+  refreshCluster,
+} satisfies Partial<Record<CommandKey, CommandFactory>>;
