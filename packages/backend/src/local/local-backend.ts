@@ -355,11 +355,14 @@ export class LocalBackend implements Backend {
     }
     let next = 0;
     for (;;) {
-      for (const event of study.eventsFrom(next)) {
+      const batch = study.eventsFrom(next);
+      for (const event of batch) {
         next++;
         yield event;
         if (event.type === 'study' && event.study.state !== 'running') return;
       }
+      // events that came while the caller handled this batch are read before waiting
+      if (batch.length > 0) continue;
       await new Promise<void>((resolve) => {
         const off = study.subscribe(() => {
           off();

@@ -63,6 +63,12 @@ export function stepsIndependentOf(graph: PipelineGraph, names: readonly string[
   return new Set(graph.steps.map((s) => s.name).filter((n) => !dependent.has(n)));
 }
 
+/** Whether trials 0..last all have results (a plain loop: `every` skips the holes of a sparse array). */
+function allFinished(results: readonly (TrialResult | undefined)[], last: number): boolean {
+  for (let i = 0; i <= last; i++) if (results[i] === undefined) return false;
+  return true;
+}
+
 export function countTrials(trials: readonly TrialSummary[]): TrialCounts {
   const count = (s: TrialState): number => trials.filter((t) => t.state === s).length;
   return {
@@ -194,9 +200,7 @@ export class LocalStudy {
       for (;;) {
         if (this.shouldStop()) break;
         const known = index - parallel;
-        const ready =
-          running < parallel &&
-          (known < 0 || results.slice(0, known + 1).every((r) => r !== undefined));
+        const ready = running < parallel && allFinished(results, known);
         if (ready) break;
         await waitForAFinish();
       }
@@ -287,12 +291,20 @@ export class LocalStudy {
         trial = { ...trial, runId: ref.id, state: 'running', startedAt: new Date().toISOString() };
         this.setTrial(trial);
         const pendingShared = new Set(shared);
+        let stepFailure: string | undefined;
         if (pendingShared.size === 0) markShared();
         for await (const event of this.o.runner.watch(ref)) {
           if (event.type === 'step' && isTerminalStepState(event.state)) {
             pendingShared.delete(event.step);
             if (pendingShared.size === 0) markShared();
           }
+          if (
+            event.type === 'step' &&
+            event.state === 'failed' &&
+            event.retrying !== true &&
+            stepFailure === undefined
+          )
+            stepFailure = `Step \`${event.step}\` failed: ${event.failure?.message ?? 'see its log'}`;
           if (event.type === 'run' && isTerminalRunState(event.state)) {
             const value = event.metrics[this.o.spec.objective];
             const objective = typeof value === 'number' && Number.isFinite(value) ? value : null;
@@ -305,7 +317,7 @@ export class LocalStudy {
             const reason =
               event.state === 'succeeded' && objective === null
                 ? `The run reported no numeric \`${this.o.spec.objective}\` (metrics: ${Object.keys(event.metrics).join(', ') || 'none'}).`
-                : event.reason;
+                : (stepFailure ?? event.reason);
             trial = {
               ...trial,
               state,
