@@ -55,13 +55,16 @@ const extension = {
   plugins: [new CommonJsMarkerPlugin()],
 };
 
-/** Webview scripts (browser): the pipeline graph from packages/ui, into dist/webview/. */
+/** Webview scripts (browser) from packages/ui, into dist/webview/: the graph, and the other views. */
 /** @type {import('webpack').Configuration} */
 const webviews = {
   name: 'webviews',
   target: 'web',
   mode: 'production',
-  entry: { graph: resolve(root, 'packages/ui/dist/webview/vscode-graph-webview.js') },
+  entry: {
+    graph: resolve(root, 'packages/ui/dist/webview/vscode-graph-webview.js'),
+    views: resolve(root, 'packages/ui/dist/webview/vscode-view-webview.js'),
+  },
   output: { path: resolve(root, 'dist/webview'), filename: '[name].js', clean: true },
   resolve: { extensions: ['.js'], conditionNames: ['browser', 'import', 'default'] },
   devtool: false,

@@ -30,6 +30,11 @@ export const CommandIds = {
   openInKfpUi: 'cellflow.openInKfpUi',
   rerun: 'cellflow.rerun',
   refreshCluster: 'cellflow.refreshCluster',
+  showRunDetails: 'cellflow.showRunDetails',
+  serveModel: 'cellflow.serveModel',
+  testEndpoint: 'cellflow.testEndpoint',
+  deleteEndpoint: 'cellflow.deleteEndpoint',
+  refreshEndpoints: 'cellflow.refreshEndpoints',
 } as const;
 
 export type CommandKey = keyof typeof CommandIds;
@@ -39,5 +44,6 @@ export type CommandId = (typeof CommandIds)[CommandKey];
 export const ViewIds = {
   pipeline: 'cellflow.pipeline',
   runs: 'cellflow.runs',
+  endpoints: 'cellflow.endpoints',
   cluster: 'cellflow.cluster',
 } as const;

@@ -13,6 +13,9 @@ import { RunTracker } from './runs/run-tracker.js';
 import { GraphPanels } from './views/graph-panel.js';
 import { PipelineView } from './views/pipeline-view.js';
 import { ClusterView } from './views/cluster-view.js';
+import { EndpointTesterPanels } from './views/endpoint-tester-panel.js';
+import { EndpointsView } from './views/endpoints-view.js';
+import { RunDetailsPanels } from './views/run-details-panel.js';
 import { RunsView } from './views/runs-view.js';
 
 /** What the extension hands to other extensions and to its integration tests. */
@@ -25,6 +28,9 @@ export interface CellflowApi {
   readonly graphs: GraphPanels;
   readonly cluster: ClusterConnections;
   readonly clusterView: ClusterView;
+  readonly endpointsView: EndpointsView;
+  readonly testers: EndpointTesterPanels;
+  readonly runDetails: RunDetailsPanels;
   /** Milliseconds `activate` took. */
   readonly activationMs: number;
 }
@@ -41,6 +47,9 @@ export function activate(context: vscode.ExtensionContext): CellflowApi {
   const cluster = new ClusterConnections(backends, config);
   const runsView = new RunsView(tracker, backends, cluster);
   const clusterView = new ClusterView(cluster);
+  const endpointsView = new EndpointsView(backends, cluster);
+  const testers = new EndpointTesterPanels(context.extensionUri);
+  const runDetails = new RunDetailsPanels(context.extensionUri, tracker);
   const pipelineView = new PipelineView(analysis);
   const graphs = new GraphPanels(context.extensionUri, analysis, tracker);
   const notebookCells = { notebookType: 'jupyter-notebook' };
@@ -51,6 +60,9 @@ export function activate(context: vscode.ExtensionContext): CellflowApi {
     cellStatus,
     runsView,
     clusterView,
+    endpointsView,
+    testers,
+    runDetails,
     pipelineView,
     graphs,
     vscode.notebooks.registerNotebookCellStatusBarItemProvider('jupyter-notebook', cellStatus),
@@ -62,6 +74,7 @@ export function activate(context: vscode.ExtensionContext): CellflowApi {
     vscode.window.registerTreeDataProvider(ViewIds.pipeline, pipelineView),
     vscode.window.registerTreeDataProvider(ViewIds.runs, runsView),
     vscode.window.registerTreeDataProvider(ViewIds.cluster, clusterView),
+    vscode.window.registerTreeDataProvider(ViewIds.endpoints, endpointsView),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (Config.affectsLocalBackend(e)) backends.reset();
       if (Config.affectsCluster(e)) cluster.reset();
@@ -77,6 +90,9 @@ export function activate(context: vscode.ExtensionContext): CellflowApi {
       graphs,
       cluster,
       clusterView,
+      endpointsView,
+      testers,
+      runDetails,
     }),
   );
   return {
@@ -88,6 +104,9 @@ export function activate(context: vscode.ExtensionContext): CellflowApi {
     graphs,
     cluster,
     clusterView,
+    endpointsView,
+    testers,
+    runDetails,
     activationMs: performance.now() - started,
   };
 }

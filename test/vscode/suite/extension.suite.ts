@@ -28,7 +28,14 @@ interface Api {
   clusterView: {
     model(): Promise<{ label: string; value: string; children?: { label: string }[] }[]>;
   };
-  runnerLogs?: never;
+  endpointsView: {
+    model(): Promise<{ endpoint: { name: string; state: string; url: string; target: string } }[]>;
+  };
+  testers: {
+    viewReady: boolean;
+    send(body: string): Promise<{ answer?: { status: number; body: string; latencyMs: number } }>;
+  };
+  runDetails: { viewReady: boolean };
   diagnostics: {
     provideCodeActions(
       doc: vscode.TextDocument,
@@ -288,5 +295,92 @@ suite('Cellflow in VS Code', () => {
     assert.ok(terminal, 'a log terminal opened');
     await terminal.done;
     assert.deepEqual(terminal.lines, ['loaded 1797 images']);
+  });
+
+  test('Serve Model serves a trained model locally; the tester sends its example; delete stops it', async () => {
+    const code = (source: string, tags: string[]): object => ({
+      cell_type: 'code',
+      execution_count: null,
+      metadata: { tags },
+      outputs: [],
+      source,
+    });
+    const nb = {
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: { cellflow: { name: 'iris-serve' } },
+      cells: [
+        code(
+          'from sklearn.datasets import load_iris\nfrom sklearn.linear_model import LogisticRegression',
+          ['imports'],
+        ),
+        code(
+          'X, y = load_iris(return_X_y=True)\nmodel = LogisticRegression(max_iter=500).fit(X, y)',
+          ['step:train', 'serve:model'],
+        ),
+      ],
+    };
+    writeFileSync(vscode.Uri.joinPath(folder(), 'iris.ipynb').fsPath, JSON.stringify(nb));
+    const doc = await openNotebook('iris.ipynb');
+    const runId = await vscode.commands.executeCommand<string | undefined>(
+      'cellflow.runLocally',
+      doc.uri,
+    );
+    assert.ok(runId);
+    assert.equal((await api.runner.whenFinished(runId))?.state, 'succeeded');
+
+    const details = await vscode.commands.executeCommand<{
+      steps: { name: string; state: string }[];
+    }>('cellflow.showRunDetails', runId);
+    assert.deepEqual(
+      details?.steps.map((s) => `${s.name}:${s.state}`),
+      ['train:succeeded'],
+    );
+    await until(
+      'the run details webview to load',
+      () => (api.runDetails.viewReady ? true : undefined),
+      30_000,
+    );
+
+    const name = await vscode.commands.executeCommand<string | undefined>(
+      'cellflow.serveModel',
+      doc.uri,
+      {
+        runId,
+        target: 'local',
+      },
+    );
+    assert.equal(name, 'iris-serve-model');
+    const listed = (await api.endpointsView.model()).map((i) => i.endpoint);
+    assert.deepEqual(
+      listed.map((e) => [e.name, e.state, e.target]),
+      [['iris-serve-model', 'ready', 'local']],
+    );
+    assert.match(listed[0]!.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+
+    const exchange = await vscode.commands.executeCommand<{ example: string }>(
+      'cellflow.testEndpoint',
+      {
+        name,
+      },
+    );
+    assert.deepEqual(JSON.parse(exchange.example), { instances: [[0, 0, 0, 0]] });
+    await until(
+      'the tester webview to load',
+      () => (api.testers.viewReady ? true : undefined),
+      30_000,
+    );
+    const sent = await api.testers.send(exchange.example);
+    assert.equal(sent.answer?.status, 200, sent.answer?.body);
+    const answer = JSON.parse(sent.answer.body) as { predictions: number[] };
+    assert.equal(answer.predictions.length, 1);
+    assert.ok(sent.answer.latencyMs > 0);
+    results.measurements.endpointLatencyMs = sent.answer.latencyMs;
+
+    assert.equal(
+      await vscode.commands.executeCommand('cellflow.deleteEndpoint', { name, confirmed: true }),
+      true,
+    );
+    assert.deepEqual(await api.endpointsView.model(), []);
   });
 });

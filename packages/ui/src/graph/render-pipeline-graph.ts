@@ -3,7 +3,7 @@
  * (`cf-node`, `cf-state-running`, ...) so each host themes it with its own variables.
  */
 import type { GraphLayout } from './graph-layout.js';
-import type { GraphStepState } from './graph-protocol.js';
+import type { GraphStepState } from '../webview/webview-protocol.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 

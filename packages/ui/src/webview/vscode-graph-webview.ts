@@ -3,7 +3,7 @@
  * posts `GraphToHostMessage`s back. Only the host protocol is VS Code's here; drawing is shared.
  */
 import type { GraphLayout } from '../graph/graph-layout.js';
-import type { GraphToHostMessage, HostToGraphMessage } from '../graph/graph-protocol.js';
+import type { GraphToHostMessage, HostToGraphMessage } from './webview-protocol.js';
 import {
   mountPipelineGraph,
   renderPipelineGraph,

@@ -9,6 +9,9 @@ import type { GraphPanels } from '../views/graph-panel.js';
 import type { RunsView } from '../views/runs-view.js';
 import type { ClusterConnections } from '../cluster/cluster-connections.js';
 import type { ClusterView } from '../views/cluster-view.js';
+import type { EndpointTesterPanels } from '../views/endpoint-tester-panel.js';
+import type { EndpointsView } from '../views/endpoints-view.js';
+import type { RunDetailsPanels } from '../views/run-details-panel.js';
 
 export interface CommandContext {
   readonly config: Config;
@@ -21,6 +24,9 @@ export interface CommandContext {
   readonly graphs: GraphPanels;
   readonly cluster: ClusterConnections;
   readonly clusterView: ClusterView;
+  readonly endpointsView: EndpointsView;
+  readonly testers: EndpointTesterPanels;
+  readonly runDetails: RunDetailsPanels;
 }
 
 export type CommandHandler = (...args: unknown[]) => unknown;

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { CommandIds, type CommandKey } from '../command-ids.js';
 import type { CommandContext, CommandFactory } from './command-context.js';
 import { clusterCommands } from './cluster-commands.js';
+import { endpointCommands } from './endpoint-commands.js';
 import { runCommands } from './run-commands.js';
 import { tagCommands } from './tag-commands.js';
 
@@ -10,6 +11,7 @@ const COMMANDS: Readonly<Record<CommandKey, CommandFactory>> = {
   ...tagCommands,
   ...runCommands,
   ...clusterCommands,
+  ...endpointCommands,
 };
 
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {

@@ -11,6 +11,7 @@ import {
 } from '../notebook/notebook-cells.js';
 import type { CommandContext, CommandFactory } from './command-context.js';
 import { needsTrust } from './workspace-trust.js';
+import { runDetailsOfSummary, runDetailsOfTracked } from '../views/run-details-panel.js';
 
 /** Starts a run; resolves with its id once submitted (tests then wait with `whenFinished`). */
 const runLocally: CommandFactory = (ctx) => async (target) => {
@@ -151,10 +152,39 @@ const showGraph: CommandFactory = (ctx) => (target) => {
   ctx.graphs.show(doc);
 };
 
+/** Opens the run details webview; resolves with what it shows. */
+const showRunDetails: CommandFactory = (ctx) => async (arg) => {
+  const item = arg as { run?: { ref?: RunRef; workspace?: string } } | undefined;
+  const runId =
+    typeof arg === 'string' ? arg : (item?.run?.ref?.id ?? ctx.tracker.runs()[0]?.ref.id);
+  if (runId === undefined) {
+    void vscode.window.showInformationMessage('Cellflow: no run to show.');
+    return undefined;
+  }
+  const tracked = ctx.tracker.get(runId);
+  const summary = await ctx.runsView.summaryOf(runId);
+  const details =
+    tracked !== undefined
+      ? runDetailsOfTracked(tracked, summary?.parameters)
+      : summary !== undefined
+        ? runDetailsOfSummary(summary, summary.target)
+        : undefined;
+  if (details === undefined) {
+    void vscode.window.showWarningMessage(`Cellflow: cannot find run ${runId}.`);
+    return undefined;
+  }
+  const notebook =
+    tracked?.notebook ??
+    (summary?.notebookPath != null ? vscode.Uri.file(summary.notebookPath).toString() : undefined);
+  ctx.runDetails.show(details, notebook, item?.run?.workspace);
+  return details;
+};
+
 const refreshRuns: CommandFactory = (ctx) => () => ctx.runsView.refresh();
 
 export const runCommands = {
   refreshRuns,
+  showRunDetails,
   showGraph,
   runLocally,
   cancelRun,

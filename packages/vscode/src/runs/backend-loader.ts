@@ -35,6 +35,11 @@ export class BackendLoader {
     return backend;
   }
 
+  /** The local backends made so far (views list their endpoints without creating any). */
+  loadedLocals(): (Backend & LocalBackend)[] {
+    return [...this.locals.values()];
+  }
+
   /** Settings changed: the next run gets a backend with the new interpreter and concurrency. */
   reset(): void {
     this.locals.clear();

@@ -12,11 +12,7 @@ import type {
 import type { NotebookAnalysis } from '../notebook/notebook-analysis.js';
 import { revealCell } from '../notebook/notebook-cells.js';
 import type { RunTracker } from '../runs/run-tracker.js';
-
-function nonce(): string {
-  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-  return Array.from({ length: 32 }, () => chars[Math.floor(Math.random() * chars.length)]).join('');
-}
+import { webviewHtml, webviewOptions } from './webview-html.js';
 
 export class GraphPanels implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
@@ -47,20 +43,18 @@ export class GraphPanels implements vscode.Disposable {
   show(doc: vscode.NotebookDocument): void {
     this.notebook = doc;
     if (this.panel === undefined) {
-      const roots = [
-        vscode.Uri.joinPath(this.extensionUri, 'media'),
-        vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'),
-      ];
       this.panel = vscode.window.createWebviewPanel(
         'cellflow.graph',
         'Pipeline Graph',
         vscode.ViewColumn.Beside,
-        {
-          enableScripts: true,
-          localResourceRoots: roots,
-        },
+        webviewOptions(this.extensionUri),
       );
-      this.panel.webview.html = this.html(this.panel.webview);
+      this.panel.webview.html = webviewHtml(this.panel.webview, this.extensionUri, {
+        title: 'Pipeline Graph',
+        script: 'graph.js',
+        style: 'graph.css',
+        rootId: 'graph',
+      });
       this.panel.webview.onDidReceiveMessage(
         (m: GraphToHostMessage) => this.receive(m),
         undefined,
@@ -72,30 +66,6 @@ export class GraphPanels implements vscode.Disposable {
       void this.sendGraph();
     }
     this.panel.title = `Pipeline: ${doc.uri.path.split('/').pop() ?? ''}`;
-  }
-
-  private html(webview: vscode.Webview): string {
-    const n = nonce();
-    const script = webview.asWebviewUri(
-      vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', 'graph.js'),
-    );
-    const style = webview.asWebviewUri(
-      vscode.Uri.joinPath(this.extensionUri, 'media', 'graph.css'),
-    );
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${webview.cspSource}; script-src 'nonce-${n}';">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link href="${style.toString()}" rel="stylesheet">
-<title>Pipeline Graph</title>
-</head>
-<body>
-<div id="graph" class="cf-graph-root">Loading…</div>
-<script nonce="${n}" src="${script.toString()}"></script>
-</body>
-</html>`;
   }
 
   private receive(message: GraphToHostMessage): void {

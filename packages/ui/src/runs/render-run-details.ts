@@ -1,0 +1,112 @@
+/**
+ * One run in detail: state, duration, parameters and metrics, then every step with its state,
+ * attempts, duration and metrics; a failed step shows the exception and where it happened.
+ */
+import type { RunDetails, RunDetailsStep } from '../webview/webview-protocol.js';
+import { element, formatMs, formatValue } from '../webview/element.js';
+
+export interface RunDetailsOptions {
+  /** Reveal the notebook cell and line where a step failed. */
+  readonly onRevealFailure?: (step: string) => void;
+  readonly onShowLogs?: (step: string) => void;
+}
+
+function where(step: RunDetailsStep): string {
+  const f = step.failure;
+  if (f?.cell == null) return '';
+  return `cell ${f.cell}${f.line !== null ? `, line ${f.line}` : ''}`;
+}
+
+function keyValues(title: string, values: Readonly<Record<string, unknown>>): HTMLElement[] {
+  const entries = Object.entries(values);
+  if (entries.length === 0) return [];
+  return [
+    element('h3', {}, title),
+    element(
+      'dl',
+      { class: 'cf-values' },
+      ...entries.flatMap(([k, v]) => [element('dt', {}, k), element('dd', {}, formatValue(v))]),
+    ),
+  ];
+}
+
+function stepRow(step: RunDetailsStep, options: RunDetailsOptions): HTMLElement {
+  const logs = element('button', { type: 'button', class: 'cf-link' }, 'logs');
+  logs.addEventListener('click', () => options.onShowLogs?.(step.name));
+  const row = element(
+    'tr',
+    { class: `cf-step cf-state-${step.state}`, 'data-step': step.name },
+    element('td', {}, step.name),
+    element('td', {}, element('span', { class: `cf-badge cf-state-${step.state}` }, step.state)),
+    element('td', { class: 'cf-num' }, formatMs(step.durationMs)),
+    element('td', { class: 'cf-num' }, step.attempts > 1 ? String(step.attempts) : ''),
+    element(
+      'td',
+      {},
+      Object.entries(step.metrics)
+        .map(([k, v]) => `${k} ${formatValue(v)}`)
+        .join(', ') || (step.cachedFrom !== undefined ? `cached from ${step.cachedFrom}` : ''),
+    ),
+    element('td', {}, logs),
+  );
+  return row;
+}
+
+function failureRow(step: RunDetailsStep, options: RunDetailsOptions): HTMLElement[] {
+  if (step.failure === undefined) return [];
+  const at = where(step);
+  const reveal = element('button', { type: 'button', class: 'cf-link' }, at || 'show');
+  reveal.addEventListener('click', () => options.onRevealFailure?.(step.name));
+  return [
+    element(
+      'tr',
+      { class: 'cf-failure' },
+      element(
+        'td',
+        { colspan: '6' },
+        element('span', { class: 'cf-problem' }, step.failure.message),
+        ...(at !== '' ? [' at ', reveal] : []),
+      ),
+    ),
+  ];
+}
+
+export function renderRunDetails(
+  container: HTMLElement,
+  run: RunDetails,
+  options: RunDetailsOptions = {},
+): void {
+  container.replaceChildren(
+    element(
+      'div',
+      { class: 'cf-header' },
+      element('h2', {}, `${run.pipeline} ${run.id}`),
+      element('span', { class: `cf-badge cf-state-${run.state}` }, run.state),
+      element('span', { class: 'cf-muted' }, `${run.target} · ${formatMs(run.durationMs)}`),
+    ),
+    ...(run.reason !== undefined ? [element('p', { class: 'cf-problem' }, run.reason)] : []),
+    ...keyValues('Metrics', run.metrics),
+    ...keyValues('Parameters', run.parameters),
+    element('h3', {}, 'Steps'),
+    element(
+      'table',
+      { class: 'cf-table cf-steps' },
+      element(
+        'thead',
+        {},
+        element(
+          'tr',
+          {},
+          ...['step', 'state', 'duration', 'attempts', 'metrics', ''].map((t) =>
+            element('th', {}, t),
+          ),
+        ),
+      ),
+      element(
+        'tbody',
+        {},
+        ...run.steps.flatMap((s) => [stepRow(s, options), ...failureRow(s, options)]),
+      ),
+    ),
+  );
+}
