@@ -11,6 +11,12 @@ const EMBEDDED = [
     'RUNTIME_SOURCE',
   ],
   [
+    '../packages/core/src/emit/katib/',
+    'trial-runner.py',
+    'trial-runner-source.generated.ts',
+    'TRIAL_RUNNER_SOURCE',
+  ],
+  [
     '../packages/backend/src/local/',
     'step-host.py',
     'step-host-source.generated.ts',

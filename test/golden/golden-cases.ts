@@ -4,6 +4,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   buildInferenceServiceYamlForModel,
+  buildKatibExperimentYamlForStudy,
+  readStudySpec,
   buildInspectJsonForGraph,
   compile,
 } from '@cellflow/core';
@@ -64,6 +66,25 @@ export function inferenceServiceGolden(): { path: string; yaml: string } {
       format: 'sklearn',
       namespace: 'kubeflow-user',
       runId: 'RUN_ID',
+    }),
+  };
+}
+
+/** The Katib Experiment for the digits example's study (a golden of the tuning emitter). */
+export function katibExperimentGolden(): { path: string; yaml: string } {
+  const result = compile(readFileSync(join(repoRoot, 'examples/digits.ipynb')), {
+    fileName: 'digits.ipynb',
+  });
+  const graph = result.graph!;
+  const { study } = readStudySpec(result.pipeline!.notebook.metadata, graph);
+  return {
+    path: join(goldenDir, 'example-digits', 'katib-experiment.yaml'),
+    yaml: buildKatibExperimentYamlForStudy({
+      graph,
+      study: study!,
+      name: 'digits-study',
+      namespace: 'kubeflow-user',
+      serviceAccountName: 'default-editor',
     }),
   };
 }

@@ -1,7 +1,13 @@
 /** `npm run golden`: rewrites every golden file from the current compiler. Review the diff. */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { goldenCases, goldenDir, goldenOutput, inferenceServiceGolden } from './golden-cases.js';
+import {
+  goldenCases,
+  goldenDir,
+  goldenOutput,
+  inferenceServiceGolden,
+  katibExperimentGolden,
+} from './golden-cases.js';
 
 for (const c of goldenCases()) {
   const dir = join(goldenDir, c.name);
@@ -18,3 +24,7 @@ for (const c of goldenCases()) {
 const isvc = inferenceServiceGolden();
 writeFileSync(isvc.path, isvc.yaml);
 console.log('example-digits: inference-service.yaml');
+
+const katib = katibExperimentGolden();
+writeFileSync(katib.path, katib.yaml);
+console.log('example-digits: katib-experiment.yaml');

@@ -33,3 +33,5 @@ export * from './tuning/study-spec.js';
 export * from './tuning/read-study-spec.js';
 export * from './tuning/suggest-trial.js';
 export * from './tuning/apply-parameter-values.js';
+export * from './emit/katib/build-katib-experiment-for-study.js';
+export { TRIAL_RUNNER_SOURCE } from './emit/katib/trial-runner-source.generated.js';
