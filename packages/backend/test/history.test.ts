@@ -111,10 +111,10 @@ describe('run history', () => {
     assert.ok(listed.steps.every((s) => s.state === 'cancelled'));
   });
 
-  it('tuning says it is not supported locally yet; serving an unknown run says which', async () => {
+  it('an unknown study or run says which', async () => {
     await assert.rejects(
-      backend.tune(),
-      (e: unknown) => e instanceof BackendError && e.code === 'not-supported',
+      backend.cancelStudy({ id: 'no-such-study', pipeline: 'x' }),
+      (e: unknown) => e instanceof BackendError && e.code === 'study-not-found',
     );
     await assert.rejects(
       backend.serve({ runId: 'no-such-run', step: 'train', variable: 'model' }),
