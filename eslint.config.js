@@ -71,4 +71,13 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // Lumino signals take (slot, thisArg) and call the slot with that `this`; JupyterLab names
+    // command ids in a `namespace CommandIDs`.
+    files: ['packages/jupyterlab/src/**/*.ts'],
+    rules: {
+      '@typescript-eslint/unbound-method': 'off',
+      '@typescript-eslint/no-namespace': 'off',
+    },
+  },
 );

@@ -7,3 +7,4 @@ export * from './runs/render-run-details.js';
 export * from './tuning/tuning-chart.js';
 export * from './tuning/render-tuning-results.js';
 export * from './agent/agent-client.js';
+export * from './views/render-steps-list.js';

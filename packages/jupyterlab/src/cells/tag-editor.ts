@@ -1,0 +1,161 @@
+/**
+ * The tag editor of one cell: role, step name, dependencies, GPU, image and resources as a form.
+ * It edits core's `CellTags` and writes them back with core's formatter, so the saved
+ * `metadata.tags` are the same ones VS Code, the CLI and Kale read (tags Cellflow does not know
+ * are kept as they were).
+ */
+import {
+  formatCellTags,
+  parseCellTags,
+  toStepName,
+  type CellRole,
+  type CellTags,
+} from '@cellflow/core';
+import { Dialog, showDialog } from '@jupyterlab/apputils';
+import type { Cell } from '@jupyterlab/cells';
+import { Widget } from '@lumino/widgets';
+import { readCellTags } from './cell-decorations.js';
+
+const ROLES: readonly [CellRole['kind'], string][] = [
+  ['step', 'Starts a step'],
+  ['continue', 'Continues the step above'],
+  ['imports', 'Imports (runs before every step)'],
+  ['functions', 'Functions (runs before every step)'],
+  ['parameters', 'Pipeline parameters'],
+  ['metrics', 'Pipeline metrics'],
+  ['skip', 'Skip (not in the pipeline)'],
+];
+
+function field(form: HTMLElement, label: string, input: HTMLElement): void {
+  const row = document.createElement('label');
+  row.className = 'cf-tag-editor-row';
+  const text = document.createElement('span');
+  text.textContent = label;
+  row.append(text, input);
+  form.appendChild(row);
+}
+
+function textInput(name: string, value: string, placeholder: string): HTMLInputElement {
+  const input = document.createElement('input');
+  input.className = 'jp-mod-styled';
+  input.name = name;
+  input.value = value;
+  input.placeholder = placeholder;
+  return input;
+}
+
+/** Reads the form back into tags, starting from what the cell had (unknown tags are kept). */
+export function editedCellTags(
+  before: CellTags,
+  values: Readonly<Record<string, string>>,
+): CellTags {
+  const kind = (values.role ?? before.role.kind) as CellRole['kind'];
+  const role: CellRole = kind === 'step' ? { kind, name: toStepName(values.step ?? '') } : { kind };
+  const list = (s: string | undefined): string[] =>
+    (s ?? '')
+      .split(/[\s,]+/)
+      .map((x) => x.trim())
+      .filter((x) => x !== '');
+  const optional = (s: string | undefined): string | undefined =>
+    s === undefined || s.trim() === '' ? undefined : s.trim();
+  const gpuCount = Number.parseInt(values.gpu ?? '', 10);
+  const product = optional(values.gpuProduct);
+  const next: CellTags = {
+    ...before,
+    role,
+    prev: list(values.prev),
+    gpu:
+      Number.isFinite(gpuCount) && gpuCount > 0
+        ? { count: gpuCount, ...(product !== undefined ? { product } : {}) }
+        : undefined,
+    image: optional(values.image),
+    cpu: optional(values.cpu),
+    memory: optional(values.memory),
+  };
+  return Object.fromEntries(
+    Object.entries(next).filter(([, v]) => v !== undefined),
+  ) as unknown as CellTags;
+}
+
+class TagEditorBody extends Widget implements Dialog.IBodyWidget<CellTags> {
+  constructor(
+    private readonly before: CellTags,
+    steps: readonly string[],
+  ) {
+    super();
+    this.addClass('cf-tag-editor');
+    const form = document.createElement('form');
+    const role = document.createElement('select');
+    role.name = 'role';
+    role.className = 'jp-mod-styled';
+    for (const [value, label] of ROLES) {
+      const option = document.createElement('option');
+      option.value = value;
+      option.textContent = label;
+      option.selected = before.role.kind === value;
+      role.appendChild(option);
+    }
+    field(form, 'Role', role);
+    const step = textInput(
+      'step',
+      before.role.kind === 'step' ? before.role.name : '',
+      'load_data',
+    );
+    field(form, 'Step name', step);
+    const known = document.createElement('datalist');
+    known.id = `cf-known-steps-${Math.random().toString(36).slice(2)}`;
+    for (const name of steps) {
+      const option = document.createElement('option');
+      option.value = name;
+      known.appendChild(option);
+    }
+    const prev = textInput('prev', before.prev.join(', '), 'steps this one runs after');
+    prev.setAttribute('list', known.id);
+    field(form, 'Runs after', prev);
+    form.appendChild(known);
+    const gpu = textInput('gpu', before.gpu !== undefined ? String(before.gpu.count) : '', '0');
+    gpu.type = 'number';
+    gpu.min = '0';
+    field(form, 'GPUs', gpu);
+    field(
+      form,
+      'GPU product',
+      textInput('gpuProduct', before.gpu?.product ?? '', 'any (e.g. NVIDIA-A100-SXM4-80GB)'),
+    );
+    field(form, 'Image', textInput('image', before.image ?? '', 'notebook default'));
+    field(form, 'CPU', textInput('cpu', before.cpu ?? '', 'e.g. 2 or 500m'));
+    field(form, 'Memory', textInput('memory', before.memory ?? '', 'e.g. 4Gi'));
+    const sync = (): void => {
+      step.disabled = role.value !== 'step';
+    };
+    role.addEventListener('change', sync);
+    sync();
+    form.addEventListener('submit', (event) => event.preventDefault());
+    this.node.appendChild(form);
+  }
+
+  getValue(): CellTags {
+    const values: Record<string, string> = {};
+    this.node
+      .querySelectorAll<HTMLInputElement | HTMLSelectElement>('input[name], select[name]')
+      .forEach((el) => {
+        values[el.name] = el.value;
+      });
+    return editedCellTags(this.before, values);
+  }
+}
+
+/** Opens the editor for `cell`; writes `metadata.tags` when the user saves. */
+export async function editCellTags(cell: Cell, steps: readonly string[]): Promise<boolean> {
+  const before = parseCellTags(readCellTags(cell)).tags;
+  const result = await showDialog({
+    title: 'Cellflow tags',
+    body: new TagEditorBody(before, steps),
+    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Save tags' })],
+  });
+  if (!result.button.accept || result.value === null) return false;
+  const tags = formatCellTags(result.value);
+  if (tags.length === 0) cell.model.deleteMetadata('tags');
+  else cell.model.setMetadata('tags', tags);
+  return true;
+}

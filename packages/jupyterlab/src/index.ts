@@ -1,0 +1,157 @@
+/**
+ * The Cellflow JupyterLab plugin: wiring only. Library classes do the work; this file registers
+ * the sidebar panel, commands, palette items, the notebook toolbar button and settings, and
+ * disposes every registration when the plugin is deactivated.
+ */
+import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ICommandPalette, ToolbarButton } from '@jupyterlab/apputils';
+import { INotebookTracker, type NotebookPanel } from '@jupyterlab/notebook';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { DisposableDelegate, DisposableSet } from '@lumino/disposable';
+import { createAgentClient } from './agent/agent-connection.js';
+import { CellflowController, type CellflowConfig } from './cellflow-controller.js';
+import { cellflowIcon } from './cellflow-icon.js';
+import { CommandIDs } from './command-ids.js';
+import { CellflowPanel } from './panel/cellflow-panel.js';
+import { ICellflowAgent } from './tokens.js';
+
+export { CommandIDs } from './command-ids.js';
+export { ICellflowAgent } from './tokens.js';
+
+const PLUGIN_ID = 'cellflow-jupyterlab:plugin';
+
+function readConfig(settings: ISettingRegistry.ISettings | null): CellflowConfig {
+  const get = <T>(key: string, fallback: T): T =>
+    settings !== null ? ((settings.get(key).composite as T | undefined) ?? fallback) : fallback;
+  return {
+    agentUrl: get('agentUrl', ''),
+    concurrency: get('concurrency', 0),
+    diagnosticsDelay: get('diagnosticsDelay', 300),
+  };
+}
+
+let registrations: DisposableSet | null = null;
+
+const plugin: JupyterFrontEndPlugin<ICellflowAgent> = {
+  id: PLUGIN_ID,
+  description: 'Cellflow: notebook cells as pipeline steps; run, deploy, tune and serve them.',
+  autoStart: true,
+  requires: [INotebookTracker],
+  optional: [ISettingRegistry, ICommandPalette],
+  provides: ICellflowAgent,
+  activate: async (
+    app: JupyterFrontEnd,
+    tracker: INotebookTracker,
+    settingRegistry: ISettingRegistry | null,
+    palette: ICommandPalette | null,
+  ): Promise<ICellflowAgent> => {
+    const disposables = new DisposableSet();
+    registrations = disposables;
+    const settings =
+      settingRegistry !== null ? await settingRegistry.load(PLUGIN_ID).catch(() => null) : null;
+
+    const panel = new CellflowPanel({
+      execute: (command) => void app.commands.execute(command),
+    });
+    panel.title.icon = cellflowIcon;
+    const controller = new CellflowController(
+      tracker,
+      panel,
+      readConfig(settings),
+      createAgentClient,
+    );
+    disposables.add(controller);
+    disposables.add(panel);
+    app.shell.add(panel, 'left', { rank: 650 });
+    if (settings !== null) {
+      const onSettings = (): void => controller.configure(readConfig(settings));
+      settings.changed.connect(onSettings);
+      disposables.add(new DisposableDelegate(() => settings.changed.disconnect(onSettings)));
+    }
+
+    const hasNotebook = (): boolean => tracker.currentWidget !== null;
+    const commands: [
+      string,
+      { label: string; caption: string; execute: () => unknown; isEnabled?: () => boolean },
+    ][] = [
+      [
+        CommandIDs.runLocally,
+        {
+          label: 'Run Pipeline',
+          caption: "Run the notebook as a pipeline on the agent's target",
+          execute: () => controller.runCurrent(),
+          isEnabled: hasNotebook,
+        },
+      ],
+      [
+        CommandIDs.cancel,
+        {
+          label: 'Cancel Run',
+          caption: "Cancel the notebook's latest run",
+          execute: () => controller.cancelCurrent(),
+        },
+      ],
+      [
+        CommandIDs.editCellTags,
+        {
+          label: 'Edit Cell Tags…',
+          caption: 'Edit the Cellflow tags of the active cell',
+          execute: () => controller.editTagsOfActiveCell(),
+          isEnabled: hasNotebook,
+        },
+      ],
+      [
+        CommandIDs.showPanel,
+        {
+          label: 'Show Cellflow Panel',
+          caption: 'Show the Cellflow sidebar',
+          execute: () => app.shell.activateById(panel.id),
+        },
+      ],
+    ];
+    for (const [id, options] of commands) {
+      disposables.add(
+        app.commands.addCommand(id, {
+          ...options,
+          icon: id === CommandIDs.runLocally ? cellflowIcon : undefined,
+        }),
+      );
+      if (palette !== null) disposables.add(palette.addItem({ command: id, category: 'Cellflow' }));
+    }
+    disposables.add(
+      app.contextMenu.addItem({
+        command: CommandIDs.editCellTags,
+        selector: '.jp-Notebook .jp-CodeCell',
+        rank: 20,
+      }),
+    );
+
+    // The notebook toolbar button: runs the notebook as a pipeline.
+    disposables.add(
+      app.docRegistry.addWidgetExtension('Notebook', {
+        createNew: (nb: NotebookPanel) => {
+          const button = new ToolbarButton({
+            icon: cellflowIcon,
+            label: 'Run pipeline',
+            tooltip: 'Cellflow: run this notebook as a pipeline',
+            className: 'cf-toolbar-run',
+            onClick: () => void app.commands.execute(CommandIDs.runLocally),
+          });
+          nb.toolbar.insertItem(10, 'cellflowRun', button);
+          return button;
+        },
+      }),
+    );
+    return {
+      get client() {
+        return controller.client;
+      },
+    };
+  },
+  deactivate: () => {
+    registrations?.dispose();
+    registrations = null;
+  },
+};
+
+export default [plugin];

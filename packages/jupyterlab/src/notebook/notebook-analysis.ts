@@ -1,0 +1,104 @@
+/**
+ * Core's analysis of one open notebook (steps, dependencies, diagnostics), redone a moment after
+ * each edit. Everything runs in the browser: core is pure.
+ */
+import {
+  analyzeNotebook,
+  compile,
+  readNotebookSettings,
+  type AnalyzeResult,
+  type CompileResult,
+  type NotebookSettings,
+} from '@cellflow/core';
+import type { ICellModel } from '@jupyterlab/cells';
+import type { NotebookPanel } from '@jupyterlab/notebook';
+import type { IDisposable } from '@lumino/disposable';
+import { Signal, type ISignal } from '@lumino/signaling';
+
+export class NotebookAnalysis implements IDisposable {
+  private readonly changedSignal = new Signal<this, void>(this);
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private disposed = false;
+  private readonly watched = new WeakSet<ICellModel>();
+  private resultValue: AnalyzeResult = { code: new Map(), diagnostics: [] };
+  private settingsValue: NotebookSettings = { stepDefaults: [] };
+
+  constructor(
+    readonly panel: NotebookPanel,
+    private readonly delayMs: () => number,
+  ) {
+    const model = panel.content.model;
+    model?.contentChanged.connect(this.schedule, this);
+    model?.metadataChanged.connect(this.schedule, this);
+    model?.cells.changed.connect(this.watchCells, this);
+    this.watchCells();
+    this.refresh();
+  }
+
+  /** Fires after each re-analysis. */
+  get changed(): ISignal<this, void> {
+    return this.changedSignal;
+  }
+
+  get result(): AnalyzeResult {
+    return this.resultValue;
+  }
+
+  get settings(): NotebookSettings {
+    return this.settingsValue;
+  }
+
+  /** The notebook's path relative to the Jupyter server root. */
+  get path(): string {
+    return this.panel.context.path;
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** nbformat JSON of the notebook as it is in the editor now (saved or not). */
+  notebookJson(): string {
+    return JSON.stringify(this.panel.content.model?.toJSON() ?? {});
+  }
+
+  /** Compiles the notebook as it is now (for Run / Deploy / Tune). */
+  compile(): CompileResult {
+    return compile(this.notebookJson());
+  }
+
+  /** Re-analyses now. */
+  refresh(): void {
+    if (this.disposed) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const model = this.panel.content.model;
+    if (model === null) return;
+    this.settingsValue = readNotebookSettings(model.metadata).settings;
+    this.resultValue = analyzeNotebook(this.notebookJson());
+    this.changedSignal.emit();
+  }
+
+  /** Cell metadata (tags) edits do not change the notebook's content signal: watch each cell. */
+  private watchCells(): void {
+    const model = this.panel.content.model;
+    if (model === null) return;
+    for (const cell of model.cells) {
+      if (this.watched.has(cell)) continue;
+      this.watched.add(cell);
+      cell.metadataChanged.connect(this.schedule, this);
+    }
+  }
+
+  private schedule(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.refresh(), this.delayMs());
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    clearTimeout(this.timer);
+    Signal.clearData(this);
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Runs started from this page: submits a compiled notebook through the agent, follows its events
+ * and keeps each run's state and its steps' states for the panel and the cells.
+ */
+import type { CompiledPipeline } from '@cellflow/core';
+import type { AgentClient } from '@cellflow/ui';
+import type { IDisposable } from '@lumino/disposable';
+import { Signal, type ISignal } from '@lumino/signaling';
+import type { StepRunState } from '../cells/cell-chips.js';
+
+export type RunState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface LiveRun {
+  readonly id: string;
+  readonly pipeline: string;
+  readonly notebookPath: string;
+  state: RunState;
+  readonly steps: Map<string, StepRunState>;
+  /** Failure or cancellation reason, or a step failure message. */
+  message?: string;
+  metrics: Readonly<Record<string, number | string>>;
+  readonly startedAt: number;
+}
+
+export class PipelineRuns implements IDisposable {
+  private readonly changedSignal = new Signal<this, LiveRun>(this);
+  private readonly runs: LiveRun[] = [];
+  private disposed = false;
+
+  constructor(private readonly client: () => AgentClient) {}
+
+  get changed(): ISignal<this, LiveRun> {
+    return this.changedSignal;
+  }
+
+  /** Newest first. */
+  get all(): readonly LiveRun[] {
+    return this.runs;
+  }
+
+  /** The newest run of a notebook. */
+  latestFor(notebookPath: string): LiveRun | undefined {
+    return this.runs.find((r) => r.notebookPath === notebookPath);
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  async submit(
+    pipeline: CompiledPipeline,
+    notebookPath: string,
+    concurrency: number,
+  ): Promise<LiveRun> {
+    const client = this.client();
+    const ref = await client.submit(pipeline, {
+      notebookPath,
+      ...(concurrency > 0 ? { concurrency } : {}),
+    });
+    const run: LiveRun = {
+      id: ref.id,
+      pipeline: ref.pipeline,
+      notebookPath,
+      state: 'queued',
+      steps: new Map(pipeline.graph.steps.map((s) => [s.name, 'queued' as const])),
+      metrics: {},
+      startedAt: Date.now(),
+    };
+    this.runs.unshift(run);
+    this.changedSignal.emit(run);
+    void this.follow(client, run, ref);
+    return run;
+  }
+
+  async cancel(run: LiveRun): Promise<void> {
+    await this.client().cancel({ id: run.id, pipeline: run.pipeline });
+  }
+
+  private async follow(
+    client: AgentClient,
+    run: LiveRun,
+    ref: { id: string; pipeline: string },
+  ): Promise<void> {
+    try {
+      for await (const event of client.watch(ref)) {
+        if (this.disposed) return;
+        if (event.type === 'run') {
+          run.state = event.state;
+          run.metrics = event.metrics;
+          if (event.reason !== undefined) run.message = event.reason;
+        } else {
+          run.steps.set(event.step, event.state);
+          if (event.failure !== undefined) run.message = event.failure.message;
+        }
+        this.changedSignal.emit(run);
+      }
+    } catch (error) {
+      run.message = `Lost the run's events: ${error instanceof Error ? error.message : String(error)}`;
+      this.changedSignal.emit(run);
+    }
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    Signal.clearData(this);
+  }
+}

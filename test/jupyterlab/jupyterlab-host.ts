@@ -1,0 +1,257 @@
+/**
+ * A real JupyterLab for tests: the page is built from npm `@jupyterlab/*` packages plus the
+ * Cellflow plugin (host/), served by Debian's jupyter_server + jupyterlab_server (host/main.py),
+ * driven by headless Chromium through playwright-core. The webpack build is cached on disk, keyed
+ * by the lockfile and every input's content, so only a change pays for a rebuild. Everything
+ * started here is stopped by `stop()`: the server's process group, the browser, the temp dirs.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const REPO = resolve(import.meta.dirname, '../..');
+export const CHROMIUM = '/usr/bin/chromium';
+export const PYTHON = '/usr/bin/python3';
+const HOST_DIR = join(REPO, 'test/jupyterlab/host');
+const CACHE = process.env.CELLFLOW_CACHE_DIR ?? '/var/cache/cellflow';
+
+/** Why the JupyterLab tests cannot run here, or undefined when they can. */
+export function missingHost(): string | undefined {
+  if (!existsSync(CHROMIUM))
+    return `Chromium is missing (${CHROMIUM}): run \`bash scripts/setup-machine.sh\``;
+  const py = spawnSync(PYTHON, ['-c', 'import jupyter_server, jupyterlab_server'], {
+    encoding: 'utf8',
+  });
+  if (py.status !== 0)
+    return 'jupyter_server or jupyterlab_server is missing for /usr/bin/python3: run `bash scripts/setup-machine.sh`';
+  return undefined;
+}
+
+function hashInputs(): string {
+  const hash = createHash('sha256');
+  const add = (path: string): void => {
+    const s = statSync(path);
+    if (s.isDirectory()) {
+      for (const entry of readdirSync(path).sort()) {
+        if (entry === 'node_modules' || entry === 'build' || entry.endsWith('.tsbuildinfo'))
+          continue;
+        add(join(path, entry));
+      }
+    } else if (!path.endsWith('.map') && !path.endsWith('.d.ts')) {
+      hash.update(path.slice(REPO.length));
+      hash.update(readFileSync(path));
+    }
+  };
+  add(join(REPO, 'package-lock.json'));
+  add(HOST_DIR);
+  for (const pkg of ['core', 'ui', 'backend', 'jupyterlab'])
+    add(join(REPO, 'packages', pkg, 'dist'));
+  for (const dir of ['schema', 'style']) add(join(REPO, 'packages/jupyterlab', dir));
+  return hash.digest('hex').slice(0, 16);
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}): void {
+  const r = spawnSync(command, args, {
+    cwd: REPO,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
+  if (r.status !== 0)
+    throw new Error(`${command} ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
+}
+
+/** Builds (or finds in the cache) the test JupyterLab page; returns its directory. */
+export function buildLabPage(): string {
+  run(process.execPath, [
+    join(REPO, 'node_modules/typescript/bin/tsc'),
+    '-b',
+    'packages/jupyterlab',
+  ]);
+  const lock = createHash('sha256')
+    .update(readFileSync(join(REPO, 'package-lock.json')))
+    .digest('hex')
+    .slice(0, 16);
+  const root = join(CACHE, 'jupyterlab-page');
+  const dir = join(root, hashInputs());
+  if (existsSync(join(dir, 'bundle.js'))) return dir;
+  mkdirSync(root, { recursive: true });
+  for (const old of readdirSync(root))
+    if (!old.startsWith('webpack-') && !old.startsWith('.'))
+      rmSync(join(root, old), { recursive: true, force: true });
+  const tmp = mkdtempSync(join(root, '.build-'));
+  run(
+    process.execPath,
+    [
+      join(REPO, 'node_modules/webpack-cli/bin/cli.js'),
+      '--no-color',
+      '--config',
+      join(HOST_DIR, 'webpack.config.cjs'),
+    ],
+    {
+      CELLFLOW_LAB_BUILD: tmp,
+      CELLFLOW_WEBPACK_CACHE: join(root, `webpack-${lock}`),
+    },
+  );
+  renameSync(tmp, dir);
+  return dir;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.on('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => done(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
+
+export interface JupyterLabOptions {
+  /** The server's root folder (notebooks are opened relative to it). */
+  readonly root: string;
+  /** Jupyter server extensions to enable (module names importable by /usr/bin/python3). */
+  readonly serverExtensions?: readonly string[];
+  /** Extra environment for the server (PYTHONPATH, CELLFLOW_*...). */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export interface JupyterLab {
+  readonly url: string;
+  readonly token: string;
+  readonly log: () => string;
+  /** Opens JupyterLab in Chromium at `path` (e.g. `lab/tree/digits.ipynb`), waits until it is ready. */
+  open(path: string): Promise<Page>;
+  stop(): Promise<void>;
+}
+
+export async function startJupyterLab(options: JupyterLabOptions): Promise<JupyterLab> {
+  const build = buildLabPage();
+  const home = mkdtempSync(join(tmpdir(), 'cellflow-jupyterlab-'));
+  for (const d of ['config', 'data', 'runtime', 'user/app-settings'])
+    mkdirSync(join(home, d), { recursive: true });
+  // No "official Jupyter news" prompt over the page.
+  writeFileSync(
+    join(home, 'user/app-settings/overrides.json'),
+    JSON.stringify({ '@jupyterlab/apputils-extension:notification': { fetchNews: 'false' } }),
+  );
+  const port = await freePort();
+  const token = createHash('sha256')
+    .update(`${Date.now()}-${Math.random()}`)
+    .digest('hex')
+    .slice(0, 32);
+  let output = '';
+  const child: ChildProcess = spawn(
+    PYTHON,
+    [
+      join(HOST_DIR, 'main.py'),
+      `--port=${port}`,
+      '--ip=127.0.0.1',
+      '--no-browser',
+      '--allow-root',
+      `--ServerApp.token=${token}`,
+      `--ServerApp.root_dir=${options.root}`,
+      ...(options.serverExtensions ?? []).map((m) => `--ServerApp.jpserver_extensions=${m}=True`),
+    ],
+    {
+      cwd: options.root,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        ...options.env,
+        CELLFLOW_LAB_BUILD: build,
+        CELLFLOW_LAB_USER_DIR: join(home, 'user'),
+        JUPYTER_CONFIG_DIR: join(home, 'config'),
+        JUPYTER_DATA_DIR: join(home, 'data'),
+        JUPYTER_RUNTIME_DIR: join(home, 'runtime'),
+        JUPYTER_PLATFORM_DIRS: '1',
+        HOME: home,
+      },
+    },
+  );
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  let browser: Browser | undefined;
+  const stop = async (): Promise<void> => {
+    await browser?.close().catch(() => undefined);
+    if (child.pid !== undefined && child.exitCode === null) {
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      const deadline = Date.now() + 5000;
+      while (child.exitCode === null && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    rmSync(home, { recursive: true, force: true });
+  };
+  try {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (child.exitCode !== null)
+        throw new Error(`jupyter server exited with ${child.exitCode}:\n${output}`);
+      try {
+        const res = await fetch(`${url}/api/status?token=${token}`);
+        if (res.ok) break;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline)
+        throw new Error(`jupyter server did not answer within 60 s:\n${output}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    url,
+    token,
+    log: () => output,
+    async open(path: string): Promise<Page> {
+      browser ??= await chromium.launch({
+        executablePath: CHROMIUM,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      });
+      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      await page.goto(`${url}/${path}?token=${token}`);
+      await page.waitForSelector('body[data-lab-ready="true"]', {
+        state: 'attached',
+        timeout: 60_000,
+      });
+      return page;
+    },
+    stop,
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * Tagging in a real JupyterLab (npm-built page, Debian jupyter_server, headless Chromium): the
+ * digits example shows its steps on the cells, a tag edited through the cell's editor is saved as
+ * standard `metadata.tags` (core's canonical form) and nothing else in the notebook changes, and
+ * core's diagnostics appear on the cell they are about. Screenshots go to artifacts/jupyterlab/.
+ */
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { missingHost, REPO, startJupyterLab, type JupyterLab } from './jupyterlab-host.js';
+
+const missing = missingHost();
+if (missing !== undefined && process.env.CELLFLOW_REQUIRE_JUPYTERLAB === '1')
+  throw new Error(missing);
+const SHOTS = join(REPO, 'artifacts', 'jupyterlab');
+
+/** The code cell whose chips include `text`. */
+function cellWithChip(page: Page, text: string) {
+  return page.locator('.jp-CodeCell', { has: page.locator('.cf-chip', { hasText: text }) });
+}
+
+describe('JupyterLab: cell tags', { skip: missing, timeout: 300_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cellflow-jl-tags-'));
+  const notebook = join(dir, 'digits.ipynb');
+  let lab: JupyterLab;
+  let page: Page;
+
+  before(async () => {
+    copyFileSync(join(REPO, 'examples/digits.ipynb'), notebook);
+    mkdirSync(SHOTS, { recursive: true });
+    lab = await startJupyterLab({ root: dir });
+    page = await lab.open('lab/tree/digits.ipynb');
+  });
+  after(async () => {
+    await lab?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('shows each code cell its step and dependencies', async () => {
+    await cellWithChip(page, 'step: load_data').waitFor({ timeout: 60_000 });
+    // Cells render as they scroll into view: scroll to the end, then every code cell has its strip.
+    const pick = cellWithChip(page, 'step: pick_best');
+    await page.mouse.move(800, 500);
+    for (let i = 0; i < 40 && !(await pick.isVisible()); i++) {
+      await page.mouse.wheel(0, 600);
+      await page.waitForTimeout(150);
+    }
+    const codeCells = (
+      JSON.parse(readFileSync(notebook, 'utf8')) as { cells: { cell_type: string }[] }
+    ).cells.filter((c) => c.cell_type === 'code').length;
+    assert.equal(await page.locator('.jp-CodeCell .cf-cell-chips').count(), codeCells);
+    assert.equal(await cellWithChip(page, 'imports').count(), 1);
+    assert.match(
+      (await pick.locator('.cf-chip-after').textContent()) ?? '',
+      /train_logistic, train_svm, train_forest/,
+    );
+  });
+
+  it('saves a GPU request edited in the tag editor as metadata.tags, leaving the rest alone', async () => {
+    const original = JSON.parse(readFileSync(notebook, 'utf8'));
+    const mtime = statSync(notebook).mtimeMs;
+    const forest = cellWithChip(page, 'step: train_forest');
+    await forest.locator('.cf-cell-edit').click();
+    const dialog = page.locator('.jp-Dialog');
+    await dialog.locator('input[name="gpu"]').fill('1');
+    await dialog.locator('input[name="memory"]').fill('2Gi');
+    await page.screenshot({ path: join(SHOTS, 'tag-editor.png') });
+    await dialog.locator('button.jp-mod-accept').click();
+    await forest.locator('.cf-chip-gpu', { hasText: 'GPU 1' }).waitFor();
+    await forest.locator('.cf-chip-memory', { hasText: 'mem 2Gi' }).waitFor();
+
+    await forest.locator('.jp-InputArea-editor').click();
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+s');
+    const deadline = Date.now() + 30_000;
+    while (statSync(notebook).mtimeMs === mtime) {
+      assert.ok(Date.now() < deadline, 'the notebook was not saved within 30 s');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const saved = JSON.parse(readFileSync(notebook, 'utf8'));
+    const index = original.cells.findIndex((c: { metadata: { tags?: string[] } }) =>
+      c.metadata.tags?.includes('step:train_forest'),
+    );
+    assert.deepEqual(saved.cells[index].metadata.tags, [
+      'step:train_forest',
+      'gpu:1',
+      'memory:2Gi',
+    ]);
+    // Everything else is as it was (Jupyter's server re-sorts JSON keys when it writes; the
+    // content is what must not change).
+    original.cells[index].metadata.tags = saved.cells[index].metadata.tags;
+    assert.deepEqual(saved, original);
+    await page.screenshot({ path: join(SHOTS, 'tagged-cells.png') });
+  });
+
+  it("shows core's diagnostics on the cell they are about", async () => {
+    const pick = cellWithChip(page, 'step: pick_best');
+    await pick.locator('.cf-cell-edit').click();
+    const dialog = page.locator('.jp-Dialog');
+    await dialog.locator('input[name="prev"]').fill('train_tree');
+    await dialog.locator('button.jp-mod-accept').click();
+    const problem = pick.locator('.cf-cell-diagnostics .cf-diagnostic-error');
+    await problem.first().waitFor({ timeout: 10_000 });
+    assert.match((await problem.first().textContent()) ?? '', /train_tree/);
+    // The panel lists it too.
+    await page.locator('.jp-SideBar [data-id="cellflow-panel"]').click();
+    await page
+      .locator('.cf-section-problems .cf-diagnostic-error', { hasText: 'train_tree' })
+      .waitFor();
+    await page.screenshot({ path: join(SHOTS, 'diagnostics.png') });
+  });
+});
