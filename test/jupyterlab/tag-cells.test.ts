@@ -44,14 +44,15 @@ describe('JupyterLab: cell tags', { skip: missing, timeout: 300_000 }, () => {
     // Cells render as they scroll into view: scroll to the end, then every code cell has its strip.
     const pick = cellWithChip(page, 'step: pick_best');
     await page.mouse.move(800, 500);
-    for (let i = 0; i < 40 && !(await pick.isVisible()); i++) {
-      await page.mouse.wheel(0, 600);
-      await page.waitForTimeout(150);
-    }
     const codeCells = (
       JSON.parse(readFileSync(notebook, 'utf8')) as { cells: { cell_type: string }[] }
     ).cells.filter((c) => c.cell_type === 'code').length;
-    assert.equal(await page.locator('.jp-CodeCell .cf-cell-chips').count(), codeCells);
+    const strips = page.locator('.jp-CodeCell .cf-cell-chips');
+    for (let i = 0; i < 60 && (await strips.count()) < codeCells; i++) {
+      await page.mouse.wheel(0, 400);
+      await page.waitForTimeout(150);
+    }
+    assert.equal(await strips.count(), codeCells);
     assert.equal(await cellWithChip(page, 'imports').count(), 1);
     assert.match(
       (await pick.locator('.cf-chip-after').textContent()) ?? '',
@@ -75,12 +76,21 @@ describe('JupyterLab: cell tags', { skip: missing, timeout: 300_000 }, () => {
     await forest.locator('.jp-InputArea-editor').click();
     await page.keyboard.press('Escape');
     await page.keyboard.press('Control+s');
+    // The server writes the file in place: wait until it is complete and has the new tags.
     const deadline = Date.now() + 30_000;
-    while (statSync(notebook).mtimeMs === mtime) {
+    let saved: any;
+    for (;;) {
+      try {
+        if (statSync(notebook).mtimeMs !== mtime) {
+          saved = JSON.parse(readFileSync(notebook, 'utf8'));
+          if (JSON.stringify(saved).includes('gpu:1')) break;
+        }
+      } catch {
+        // half-written
+      }
       assert.ok(Date.now() < deadline, 'the notebook was not saved within 30 s');
       await new Promise((r) => setTimeout(r, 200));
     }
-    const saved = JSON.parse(readFileSync(notebook, 'utf8'));
     const index = original.cells.findIndex((c: { metadata: { tags?: string[] } }) =>
       c.metadata.tags?.includes('step:train_forest'),
     );

@@ -3,8 +3,10 @@
  * the agent, tracks runs, studies and endpoints, and feeds the panel. Commands, buttons and the
  * toolbar all land here; nothing here registers anything with JupyterLab.
  */
-import { hasErrors, type Diagnostic } from '@cellflow/core';
+import { hasErrors, type CompiledPipeline, type Diagnostic } from '@cellflow/core';
+import type { AgentInfo } from '@cellflow/backend/agent-protocol';
 import type { AgentClient } from '@cellflow/ui';
+import type { Widget } from '@lumino/widgets';
 import { showErrorMessage } from '@jupyterlab/apputils';
 import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { DisposableSet, type IDisposable } from '@lumino/disposable';
@@ -12,7 +14,10 @@ import { CellDecorations } from './cells/cell-decorations.js';
 import { editCellTags } from './cells/tag-editor.js';
 import { NotebookAnalysis } from './notebook/notebook-analysis.js';
 import type { CellflowPanel } from './panel/cellflow-panel.js';
+import { PipelineGraphWidget } from './panel/pipeline-graph-widget.js';
 import { PipelineRuns } from './runs/pipeline-runs.js';
+import { modelToServe, serveModel } from './serving/notebook-endpoints.js';
+import { NotebookStudies } from './tuning/notebook-studies.js';
 
 export interface CellflowConfig {
   agentUrl: string;
@@ -36,21 +41,40 @@ function describeDiagnostics(diagnostics: readonly Diagnostic[]): string {
     .join('\n');
 }
 
+export interface CellflowHost {
+  readonly tracker: INotebookTracker;
+  readonly panel: CellflowPanel;
+  readonly makeClient: (agentUrl: string) => AgentClient;
+  /** Shows a widget in the main area (the graph tab). */
+  readonly openTab: (widget: Widget) => void;
+}
+
 export class CellflowController implements IDisposable {
   readonly runs: PipelineRuns;
+  readonly studies: NotebookStudies;
+  readonly panel: CellflowPanel;
+  private readonly tracker: INotebookTracker;
+  private readonly makeClient: (agentUrl: string) => AgentClient;
+  private readonly graphs = new Set<PipelineGraphWidget>();
+  private info: AgentInfo | null = null;
   private readonly notebooks = new Map<NotebookPanel, OpenNotebook>();
   private readonly disposables = new DisposableSet();
   private clientValue: AgentClient;
 
   constructor(
-    private readonly tracker: INotebookTracker,
-    readonly panel: CellflowPanel,
+    private readonly host: CellflowHost,
     readonly config: CellflowConfig,
-    private readonly makeClient: (agentUrl: string) => AgentClient,
   ) {
-    this.clientValue = makeClient(config.agentUrl);
+    this.tracker = host.tracker;
+    this.panel = host.panel;
+    this.makeClient = host.makeClient;
+    const tracker = host.tracker;
+    this.clientValue = this.makeClient(config.agentUrl);
     this.runs = new PipelineRuns(() => this.clientValue);
     this.disposables.add(this.runs);
+    this.studies = new NotebookStudies(() => this.clientValue);
+    this.disposables.add(this.studies);
+    this.studies.changed.connect(this.showStudy, this);
     this.runs.changed.connect(this.onRunChanged, this);
     tracker.widgetAdded.connect(this.onNotebookAdded, this);
     tracker.currentChanged.connect(this.onCurrentChanged, this);
@@ -89,7 +113,9 @@ export class CellflowController implements IDisposable {
         this.clientValue.info(),
         this.clientValue.capacity(),
       ]);
+      this.info = info;
       this.panel.setAgent(info, capacity, null);
+      await this.refreshEndpoints();
     } catch (error) {
       this.panel.setAgent(
         null,
@@ -99,11 +125,17 @@ export class CellflowController implements IDisposable {
     }
   }
 
-  async runCurrent(): Promise<void> {
+  /** The notebook in focus compiled, or undefined after telling the user why not. */
+  private async compileCurrent(
+    action: string,
+  ): Promise<{ analysis: NotebookAnalysis; pipeline: CompiledPipeline } | undefined> {
     const analysis = this.current;
     if (analysis === null) {
-      await showErrorMessage('Cellflow', 'Open a notebook first: Run runs the notebook in focus.');
-      return;
+      await showErrorMessage(
+        'Cellflow',
+        `Open a notebook first: ${action} uses the notebook in focus.`,
+      );
+      return undefined;
     }
     analysis.refresh();
     const compiled = analysis.compile();
@@ -112,13 +144,101 @@ export class CellflowController implements IDisposable {
         'Cellflow: the notebook has errors',
         describeDiagnostics(compiled.diagnostics) || 'The notebook could not be compiled.',
       );
-      return;
+      return undefined;
     }
+    return { analysis, pipeline: compiled.pipeline };
+  }
+
+  async runCurrent(): Promise<void> {
+    const compiled = await this.compileCurrent('Run');
+    if (compiled === undefined) return;
     try {
-      await this.runs.submit(compiled.pipeline, analysis.path, this.config.concurrency);
+      await this.runs.submit(compiled.pipeline, compiled.analysis.path, this.config.concurrency);
     } catch (error) {
       await showErrorMessage('Cellflow: the run did not start', describeError(error));
     }
+  }
+
+  /** Deploy: a run on the cluster the agent drives (the agent's target decides; see the README). */
+  async deployCurrent(): Promise<void> {
+    if (this.info !== null && this.info.target !== 'cluster') {
+      await showErrorMessage(
+        'Cellflow: no cluster',
+        `The Cellflow agent drives ${this.info.description}, not a cluster. Fix: start Jupyter with the Cellflow server extension set to a cluster target (see the README, "JupyterLab"), then Deploy.`,
+      );
+      return;
+    }
+    await this.runCurrent();
+  }
+
+  async tuneCurrent(): Promise<void> {
+    const compiled = await this.compileCurrent('Tune');
+    if (compiled === undefined) return;
+    try {
+      const { diagnostics } = await this.studies.start(compiled.analysis, compiled.pipeline);
+      if (hasErrors(diagnostics))
+        await showErrorMessage('Cellflow: cannot tune', describeDiagnostics(diagnostics));
+    } catch (error) {
+      await showErrorMessage('Cellflow: the study did not start', describeError(error));
+    }
+  }
+
+  async applyBest(): Promise<void> {
+    const analysis = this.current;
+    const study = analysis !== null ? this.studies.latestFor(analysis.path) : null;
+    if (analysis === null || study?.best === null || study === null) return;
+    const problems = this.studies.applyTrial(analysis, study.best);
+    if (problems.length > 0)
+      await showErrorMessage(
+        'Cellflow: cannot apply the best values',
+        describeDiagnostics(problems),
+      );
+  }
+
+  async serveCurrent(): Promise<void> {
+    const analysis = this.current;
+    const graph = analysis?.result.graph;
+    if (analysis === null || graph === undefined) {
+      await showErrorMessage(
+        'Cellflow',
+        'Open a notebook first: Serve serves a model its run trained.',
+      );
+      return;
+    }
+    const model = modelToServe(graph, this.runs.latestFor(analysis.path));
+    if (typeof model === 'string') {
+      await showErrorMessage('Cellflow: nothing to serve', model);
+      return;
+    }
+    try {
+      this.panel.setEndpoints(await serveModel(this.clientValue, model));
+    } catch (error) {
+      await showErrorMessage('Cellflow: serving failed', describeError(error));
+    }
+  }
+
+  async refreshEndpoints(): Promise<void> {
+    try {
+      this.panel.setEndpoints(await this.clientValue.listEndpoints());
+    } catch {
+      // The target section already says when the agent is unreachable.
+    }
+  }
+
+  showGraph(): void {
+    const analysis = this.current;
+    if (analysis === null) return;
+    const widget = new PipelineGraphWidget(analysis);
+    const run = this.runs.latestFor(analysis.path);
+    if (run !== undefined) widget.setStates(run.steps);
+    this.graphs.add(widget);
+    widget.disposed.connect(() => this.graphs.delete(widget));
+    this.host.openTab(widget);
+  }
+
+  private showStudy(): void {
+    const path = this.current?.path;
+    this.panel.setStudy(path !== undefined ? this.studies.latestFor(path) : null);
   }
 
   async cancelCurrent(): Promise<void> {
@@ -165,6 +285,7 @@ export class CellflowController implements IDisposable {
 
   private onCurrentChanged(): void {
     this.panel.setAnalysis(this.current);
+    this.showStudy();
   }
 
   private onRunChanged(): void {
@@ -172,6 +293,10 @@ export class CellflowController implements IDisposable {
     for (const { analysis, decorations } of this.notebooks.values()) {
       const run = this.runs.latestFor(analysis.path);
       if (run !== undefined) decorations.setRunStates(run.steps);
+    }
+    for (const graph of this.graphs) {
+      const run = this.runs.latestFor(graph.notebookPath);
+      if (run !== undefined) graph.setStates(run.steps);
     }
   }
 
@@ -184,6 +309,7 @@ export class CellflowController implements IDisposable {
       analysis.dispose();
     }
     this.notebooks.clear();
+    for (const graph of [...this.graphs]) graph.dispose();
     this.disposables.dispose();
   }
 }

@@ -13,6 +13,7 @@ import { CellflowController, type CellflowConfig } from './cellflow-controller.j
 import { cellflowIcon } from './cellflow-icon.js';
 import { CommandIDs } from './command-ids.js';
 import { CellflowPanel } from './panel/cellflow-panel.js';
+import { sendPredict } from './serving/notebook-endpoints.js';
 import { ICellflowAgent } from './tokens.js';
 
 export { CommandIDs } from './command-ids.js';
@@ -28,6 +29,13 @@ function readConfig(settings: ISettingRegistry.ISettings | null): CellflowConfig
     concurrency: get('concurrency', 0),
     diagnosticsDelay: get('diagnosticsDelay', 300),
   };
+}
+
+interface CommandSpec {
+  readonly label: string;
+  readonly caption: string;
+  readonly execute: () => unknown;
+  readonly isEnabled?: () => boolean;
 }
 
 let registrations: DisposableSet | null = null;
@@ -52,13 +60,21 @@ const plugin: JupyterFrontEndPlugin<ICellflowAgent> = {
 
     const panel = new CellflowPanel({
       execute: (command) => void app.commands.execute(command),
+      applyBest: () => void controller.applyBest(),
+      sendPredict,
     });
     panel.title.icon = cellflowIcon;
     const controller = new CellflowController(
-      tracker,
-      panel,
+      {
+        tracker,
+        panel,
+        makeClient: createAgentClient,
+        openTab: (widget) => {
+          app.shell.add(widget, 'main', { mode: 'split-right' });
+          app.shell.activateById(widget.id);
+        },
+      },
       readConfig(settings),
-      createAgentClient,
     );
     disposables.add(controller);
     disposables.add(panel);
@@ -70,46 +86,55 @@ const plugin: JupyterFrontEndPlugin<ICellflowAgent> = {
     }
 
     const hasNotebook = (): boolean => tracker.currentWidget !== null;
-    const commands: [
-      string,
-      { label: string; caption: string; execute: () => unknown; isEnabled?: () => boolean },
-    ][] = [
-      [
-        CommandIDs.runLocally,
-        {
-          label: 'Run Pipeline',
-          caption: "Run the notebook as a pipeline on the agent's target",
-          execute: () => controller.runCurrent(),
-          isEnabled: hasNotebook,
-        },
-      ],
-      [
-        CommandIDs.cancel,
-        {
-          label: 'Cancel Run',
-          caption: "Cancel the notebook's latest run",
-          execute: () => controller.cancelCurrent(),
-        },
-      ],
-      [
-        CommandIDs.editCellTags,
-        {
-          label: 'Edit Cell Tags…',
-          caption: 'Edit the Cellflow tags of the active cell',
-          execute: () => controller.editTagsOfActiveCell(),
-          isEnabled: hasNotebook,
-        },
-      ],
-      [
-        CommandIDs.showPanel,
-        {
-          label: 'Show Cellflow Panel',
-          caption: 'Show the Cellflow sidebar',
-          execute: () => app.shell.activateById(panel.id),
-        },
-      ],
-    ];
-    for (const [id, options] of commands) {
+    const commands: Record<string, CommandSpec> = {
+      [CommandIDs.runLocally]: {
+        label: 'Run Pipeline Locally',
+        caption: "Run the notebook as a pipeline on the agent's target",
+        execute: () => controller.runCurrent(),
+        isEnabled: hasNotebook,
+      },
+      [CommandIDs.deploy]: {
+        label: 'Deploy to Cluster',
+        caption: 'Run the notebook as a pipeline on the Kubeflow cluster the agent drives',
+        execute: () => controller.deployCurrent(),
+        isEnabled: hasNotebook,
+      },
+      [CommandIDs.tune]: {
+        label: 'Tune',
+        caption: "Start the notebook's hyperparameter study",
+        execute: () => controller.tuneCurrent(),
+        isEnabled: hasNotebook,
+      },
+      [CommandIDs.serve]: {
+        label: 'Serve',
+        caption: "Serve the model the notebook's latest run trained",
+        execute: () => controller.serveCurrent(),
+        isEnabled: hasNotebook,
+      },
+      [CommandIDs.showGraph]: {
+        label: 'Show Graph',
+        caption: "Show the notebook's pipeline graph",
+        execute: () => controller.showGraph(),
+        isEnabled: hasNotebook,
+      },
+      [CommandIDs.cancel]: {
+        label: 'Cancel Run',
+        caption: "Cancel the notebook's latest run",
+        execute: () => controller.cancelCurrent(),
+      },
+      [CommandIDs.editCellTags]: {
+        label: 'Edit Cell Tags…',
+        caption: 'Edit the Cellflow tags of the active cell',
+        execute: () => controller.editTagsOfActiveCell(),
+        isEnabled: hasNotebook,
+      },
+      [CommandIDs.showPanel]: {
+        label: 'Show Cellflow Panel',
+        caption: 'Show the Cellflow sidebar',
+        execute: () => app.shell.activateById(panel.id),
+      },
+    };
+    for (const [id, options] of Object.entries(commands)) {
       disposables.add(
         app.commands.addCommand(id, {
           ...options,

@@ -8,3 +8,4 @@ export * from './tuning/tuning-chart.js';
 export * from './tuning/render-tuning-results.js';
 export * from './agent/agent-client.js';
 export * from './views/render-steps-list.js';
+export * from './tuning/study-results.js';

@@ -3,10 +3,17 @@
  * steps), the buttons that act on it, live runs, tuning results and endpoints. It only renders:
  * buttons run commands, and the data comes from the analysis, the agent and the run tracker.
  */
-import type { Capacity } from '@cellflow/backend';
+import type { Capacity, Endpoint, StudySummary } from '@cellflow/backend';
 import type { AgentInfo } from '@cellflow/backend/agent-protocol';
 import { DEFAULT_IMAGE } from '@cellflow/core';
-import { renderStepsList } from '@cellflow/ui';
+import {
+  exampleV1Request,
+  predictUrlOf,
+  renderEndpointTester,
+  renderStepsList,
+  renderTuningResults,
+  studyResultsOf,
+} from '@cellflow/ui';
 import { Widget } from '@lumino/widgets';
 import { CommandIDs } from '../command-ids.js';
 import type { NotebookAnalysis } from '../notebook/notebook-analysis.js';
@@ -14,6 +21,12 @@ import type { LiveRun } from '../runs/pipeline-runs.js';
 
 export interface PanelActions {
   readonly execute: (command: string) => void;
+  readonly applyBest: () => void;
+  /** Sends a tester request to an endpoint's predict URL. */
+  readonly sendPredict: (
+    url: string,
+    body: string,
+  ) => Promise<{ status: number; text: string; ms: number }>;
 }
 
 function section(parent: HTMLElement, name: string, title: string): HTMLElement {
@@ -86,6 +99,8 @@ export class CellflowPanel extends Widget {
     this.runs = section(top, 'runs', 'Runs');
     this.tuning = section(top, 'tuning', 'Tuning');
     this.endpoints = section(top, 'endpoints', 'Endpoints');
+    this.setStudy(null);
+    this.setEndpoints([]);
     this.render();
   }
 
@@ -107,6 +122,61 @@ export class CellflowPanel extends Widget {
     this.liveRuns = runs;
     this.renderRuns();
     this.renderSteps();
+  }
+
+  setStudy(study: StudySummary | null): void {
+    if (study === null) {
+      this.tuning.replaceChildren(empty('No study yet. Tune runs trials of the pipeline.'));
+      return;
+    }
+    renderTuningResults(this.tuning, studyResultsOf(study), {
+      onApplyBest: this.actions.applyBest,
+    });
+  }
+
+  setEndpoints(endpoints: readonly Endpoint[]): void {
+    if (endpoints.length === 0) {
+      this.endpoints.replaceChildren(empty('No endpoints. Serve serves the model a run trained.'));
+      return;
+    }
+    const list = document.createElement('div');
+    list.className = 'cf-endpoint-list';
+    const tester = document.createElement('div');
+    tester.className = 'cf-endpoint-tester';
+    const show = (endpoint: Endpoint): void => {
+      const predictUrl = predictUrlOf(endpoint.url, endpoint.name);
+      const handle = renderEndpointTester(
+        tester,
+        {
+          name: endpoint.name,
+          url: endpoint.url,
+          state: endpoint.state,
+          target: endpoint.target,
+          predictUrl,
+          ...(endpoint.message !== undefined ? { message: endpoint.message } : {}),
+        },
+        exampleV1Request(undefined),
+        (body) => {
+          this.actions.sendPredict(predictUrl, body).then(
+            ({ status, text, ms }) => handle.showAnswer(status, text, ms),
+            (error: unknown) =>
+              handle.showFailure(
+                `The request did not reach ${predictUrl}: ${error instanceof Error ? error.message : String(error)}`,
+              ),
+          );
+        },
+      );
+    };
+    for (const endpoint of endpoints) {
+      const button = document.createElement('button');
+      button.className = 'cf-endpoint jp-Button jp-mod-minimal';
+      button.dataset.endpoint = endpoint.name;
+      button.textContent = `${endpoint.name} (${endpoint.state})`;
+      button.addEventListener('click', () => show(endpoint));
+      list.appendChild(button);
+    }
+    this.endpoints.replaceChildren(list, tester);
+    show(endpoints.find((e) => e.state === 'ready') ?? endpoints[0]!);
   }
 
   private render(): void {

@@ -1,0 +1,41 @@
+/** The pipeline graph of a notebook in a main-area tab, with the live states of its latest run. */
+import { layoutPipelineGraph, renderPipelineGraph, type GraphStepState } from '@cellflow/ui';
+import { Widget } from '@lumino/widgets';
+import type { NotebookAnalysis } from '../notebook/notebook-analysis.js';
+
+export class PipelineGraphWidget extends Widget {
+  private states: Readonly<Record<string, GraphStepState>> = {};
+
+  constructor(private readonly analysis: NotebookAnalysis) {
+    super();
+    this.id = `cellflow-graph-${Math.random().toString(36).slice(2)}`;
+    this.addClass('cf-graph-widget');
+    this.title.label = `Pipeline: ${analysis.path.split('/').pop() ?? analysis.path}`;
+    this.title.closable = true;
+    analysis.changed.connect(this.draw, this);
+    this.draw();
+  }
+
+  get notebookPath(): string {
+    return this.analysis.path;
+  }
+
+  setStates(states: ReadonlyMap<string, GraphStepState>): void {
+    this.states = Object.fromEntries(states);
+    this.draw();
+  }
+
+  private draw(): void {
+    const graph = this.analysis.result.graph;
+    if (graph === undefined || graph.steps.length === 0) {
+      this.node.textContent = 'No steps yet: tag a code cell with step:NAME.';
+      return;
+    }
+    renderPipelineGraph(this.node, layoutPipelineGraph(graph), this.states);
+  }
+
+  override dispose(): void {
+    this.analysis.changed.disconnect(this.draw, this);
+    super.dispose();
+  }
+}

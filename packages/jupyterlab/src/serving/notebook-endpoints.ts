@@ -1,0 +1,41 @@
+/**
+ * Serving from the panel: the `serve:` variable of the notebook's latest succeeded run becomes an
+ * endpoint on the agent's target; endpoints are listed, and the tester's requests go to them.
+ */
+import type { Endpoint, ModelRef } from '@cellflow/backend';
+import type { PipelineGraph } from '@cellflow/core';
+import type { AgentClient } from '@cellflow/ui';
+import type { LiveRun } from '../runs/pipeline-runs.js';
+
+/** The model to serve: the first `serve:` variable of `graph`, from `run`. */
+export function modelToServe(graph: PipelineGraph, run: LiveRun | undefined): ModelRef | string {
+  const step = graph.steps.find((s) => s.serve.length > 0);
+  if (step === undefined)
+    return 'No step serves a model. Fix: tag the cell that trains it with serve:VARIABLE (e.g. serve:model), then run the pipeline.';
+  if (run === undefined || run.state !== 'succeeded')
+    return `Serve uses the model a run trained: run the pipeline first and let it succeed (step ${step.name} saves ${step.serve[0]}).`;
+  return { runId: run.id, step: step.name, variable: step.serve[0] ?? '' };
+}
+
+export async function serveModel(client: AgentClient, model: ModelRef): Promise<Endpoint[]> {
+  await client.serve(model);
+  return client.listEndpoints();
+}
+
+/**
+ * Sends a tester request straight to the model server (KServe V1 predict). Resolves to the
+ * status, the answer's text and the latency.
+ */
+export async function sendPredict(
+  url: string,
+  body: string,
+): Promise<{ status: number; text: string; ms: number }> {
+  const started = performance.now();
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body,
+  });
+  const text = await res.text();
+  return { status: res.status, text, ms: performance.now() - started };
+}
