@@ -35,6 +35,12 @@ export const CommandIds = {
   testEndpoint: 'cellflow.testEndpoint',
   deleteEndpoint: 'cellflow.deleteEndpoint',
   refreshEndpoints: 'cellflow.refreshEndpoints',
+  tuneHyperparameters: 'cellflow.tuneHyperparameters',
+  applyBestParameters: 'cellflow.applyBestParameters',
+  showTuningResults: 'cellflow.showTuningResults',
+  cancelStudy: 'cellflow.cancelStudy',
+  refreshTuning: 'cellflow.refreshTuning',
+  openExample: 'cellflow.openExample',
 } as const;
 
 export type CommandKey = keyof typeof CommandIds;
@@ -44,6 +50,7 @@ export type CommandId = (typeof CommandIds)[CommandKey];
 export const ViewIds = {
   pipeline: 'cellflow.pipeline',
   runs: 'cellflow.runs',
+  tuning: 'cellflow.tuning',
   endpoints: 'cellflow.endpoints',
   cluster: 'cellflow.cluster',
 } as const;

@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { CellDiagnostics } from './cells/cell-diagnostics.js';
 import { CellStatusProvider } from './cells/cell-status-provider.js';
 import { ClusterConnections } from './cluster/cluster-connections.js';
-import { ViewIds } from './command-ids.js';
+import { CommandIds, ViewIds } from './command-ids.js';
 import { registerCommands } from './commands/command-table.js';
 import { Config } from './config.js';
 import { NotebookAnalysis } from './notebook/notebook-analysis.js';
@@ -16,6 +16,10 @@ import { ClusterView } from './views/cluster-view.js';
 import { EndpointTesterPanels } from './views/endpoint-tester-panel.js';
 import { EndpointsView } from './views/endpoints-view.js';
 import { RunDetailsPanels } from './views/run-details-panel.js';
+import { StudyFollowers } from './tuning/study-followers.js';
+import { StudyTracker } from './tuning/study-tracker.js';
+import { TuningPanels } from './views/tuning-panel.js';
+import { TuningView } from './views/tuning-view.js';
 import { RunsView } from './views/runs-view.js';
 
 /** What the extension hands to other extensions and to its integration tests. */
@@ -31,6 +35,10 @@ export interface CellflowApi {
   readonly endpointsView: EndpointsView;
   readonly testers: EndpointTesterPanels;
   readonly runDetails: RunDetailsPanels;
+  readonly studies: StudyTracker;
+  readonly tuning: StudyFollowers;
+  readonly tuningView: TuningView;
+  readonly tuningPanels: TuningPanels;
   /** Milliseconds `activate` took. */
   readonly activationMs: number;
 }
@@ -50,6 +58,12 @@ export function activate(context: vscode.ExtensionContext): CellflowApi {
   const endpointsView = new EndpointsView(backends, cluster);
   const testers = new EndpointTesterPanels(context.extensionUri);
   const runDetails = new RunDetailsPanels(context.extensionUri, tracker);
+  const studies = new StudyTracker();
+  const tuning = new StudyFollowers();
+  const tuningView = new TuningView(studies, backends, cluster);
+  const tuningPanels = new TuningPanels(context.extensionUri, studies, (id) => {
+    void vscode.commands.executeCommand(CommandIds.applyBestParameters, id);
+  });
   const pipelineView = new PipelineView(analysis);
   const graphs = new GraphPanels(context.extensionUri, analysis, tracker);
   const notebookCells = { notebookType: 'jupyter-notebook' };
@@ -63,6 +77,8 @@ export function activate(context: vscode.ExtensionContext): CellflowApi {
     endpointsView,
     testers,
     runDetails,
+    tuningView,
+    tuningPanels,
     pipelineView,
     graphs,
     vscode.notebooks.registerNotebookCellStatusBarItemProvider('jupyter-notebook', cellStatus),
@@ -74,12 +90,14 @@ export function activate(context: vscode.ExtensionContext): CellflowApi {
     vscode.window.registerTreeDataProvider(ViewIds.pipeline, pipelineView),
     vscode.window.registerTreeDataProvider(ViewIds.runs, runsView),
     vscode.window.registerTreeDataProvider(ViewIds.cluster, clusterView),
+    vscode.window.registerTreeDataProvider(ViewIds.tuning, tuningView),
     vscode.window.registerTreeDataProvider(ViewIds.endpoints, endpointsView),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (Config.affectsLocalBackend(e)) backends.reset();
       if (Config.affectsCluster(e)) cluster.reset();
     }),
     ...registerCommands({
+      extensionUri: context.extensionUri,
       config,
       analysis,
       diagnostics,
@@ -93,6 +111,10 @@ export function activate(context: vscode.ExtensionContext): CellflowApi {
       endpointsView,
       testers,
       runDetails,
+      studies,
+      tuning,
+      tuningView,
+      tuningPanels,
     }),
   );
   return {
@@ -107,6 +129,10 @@ export function activate(context: vscode.ExtensionContext): CellflowApi {
     endpointsView,
     testers,
     runDetails,
+    studies,
+    tuning,
+    tuningView,
+    tuningPanels,
     activationMs: performance.now() - started,
   };
 }

@@ -36,6 +36,20 @@ interface Api {
     send(body: string): Promise<{ answer?: { status: number; body: string; latencyMs: number } }>;
   };
   runDetails: { viewReady: boolean };
+  tuning: {
+    whenFinished(id: string):
+      | Promise<
+          | {
+              state: string;
+              trials: { state: string }[];
+              best: { parameters: Record<string, number>; objective: number } | null;
+            }
+          | undefined
+        >
+      | undefined;
+  };
+  tuningView: { model(): Promise<{ summary: { id: string } }[]> };
+  tuningPanels: { viewReady: boolean };
   diagnostics: {
     provideCodeActions(
       doc: vscode.TextDocument,
@@ -382,5 +396,92 @@ suite('Cellflow in VS Code', () => {
       true,
     );
     assert.deepEqual(await api.endpointsView.model(), []);
+  });
+
+  test('Tune Hyperparameters stores the study, runs trials, and Apply Best rewrites the parameters cell (undoable)', async () => {
+    const code = (source: string, tags: string[]): object => ({
+      cell_type: 'code',
+      execution_count: null,
+      metadata: { tags },
+      outputs: [],
+      source,
+    });
+    const nb = {
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: { cellflow: { name: 'iris-tune' } },
+      cells: [
+        code(
+          'from sklearn.datasets import load_iris\nfrom sklearn.linear_model import LogisticRegression\nfrom sklearn.model_selection import cross_val_score',
+          ['imports'],
+        ),
+        code('C = 1.0  # inverse regularization\nMAX_ITER = 300', ['pipeline-parameters']),
+        code(
+          'X, y = load_iris(return_X_y=True)\naccuracy = cross_val_score(LogisticRegression(C=C, max_iter=MAX_ITER), X, y, cv=3).mean()',
+          ['step:train'],
+        ),
+        code('print(accuracy)', ['pipeline-metrics']),
+      ],
+    };
+    writeFileSync(vscode.Uri.joinPath(folder(), 'tune.ipynb').fsPath, JSON.stringify(nb));
+    const doc = await openNotebook('tune.ipynb');
+    const study = {
+      objective: 'accuracy',
+      goal: 'maximize',
+      algorithm: 'random',
+      maxTrials: 3,
+      parallelTrials: 3,
+      maxFailedTrials: 1,
+      seed: 3,
+      parameters: { C: { min: 0.0001, max: 10, scale: 'log' } },
+    };
+    const t0 = Date.now();
+    const id = await vscode.commands.executeCommand<string | undefined>(
+      'cellflow.tuneHyperparameters',
+      doc.uri,
+      { study, target: 'local' },
+    );
+    assert.ok(id, 'the study started');
+    const stored = (doc.metadata.metadata as { cellflow?: { tuning?: { objective?: string } } })
+      .cellflow?.tuning;
+    assert.equal(stored?.objective, 'accuracy', 'the study is in metadata.cellflow.tuning');
+    const done = await api.tuning.whenFinished(id);
+    results.measurements.tuningMs = Date.now() - t0;
+    assert.equal(done?.state, 'succeeded');
+    assert.equal(done?.trials.length, 3);
+    assert.ok(done?.best, 'a best trial');
+    assert.ok((await api.tuningView.model()).some((s) => s.summary.id === id));
+
+    const shown = await vscode.commands.executeCommand<{ trials: unknown[]; bestTrialId: string }>(
+      'cellflow.showTuningResults',
+      id,
+    );
+    assert.equal(shown.trials.length, 3);
+    await until(
+      'the tuning results webview to load',
+      () => (api.tuningPanels.viewReady ? true : undefined),
+      30_000,
+    );
+
+    const changes = await vscode.commands.executeCommand<
+      { name: string; before: string; after: string }[]
+    >('cellflow.applyBestParameters', id);
+    assert.deepEqual(
+      changes.map((c) => [c.name, c.before]),
+      [['C', '1.0']],
+    );
+    const params = doc.cellAt(1).document;
+    assert.equal(params.lineAt(0).text, `C = ${changes[0]!.after}  # inverse regularization`);
+    assert.equal(Number(changes[0]!.after), done.best.parameters.C);
+    assert.equal(params.lineAt(1).text, 'MAX_ITER = 300');
+    // Undo in the parameters cell's editor restores the old value.
+    await vscode.window.showNotebookDocument(doc, {
+      selections: [new vscode.NotebookRange(1, 2)],
+    });
+    await vscode.commands.executeCommand('notebook.cell.edit');
+    await vscode.commands.executeCommand('undo');
+    await until('the parameter edit to be undone', () =>
+      params.lineAt(0).text === 'C = 1.0  # inverse regularization' ? true : undefined,
+    );
   });
 });

@@ -1,4 +1,5 @@
 /** What command handlers may use; each command is a factory over this. */
+import type * as vscode from 'vscode';
 import type { Config } from '../config.js';
 import type { CellDiagnostics } from '../cells/cell-diagnostics.js';
 import type { NotebookAnalysis } from '../notebook/notebook-analysis.js';
@@ -12,8 +13,14 @@ import type { ClusterView } from '../views/cluster-view.js';
 import type { EndpointTesterPanels } from '../views/endpoint-tester-panel.js';
 import type { EndpointsView } from '../views/endpoints-view.js';
 import type { RunDetailsPanels } from '../views/run-details-panel.js';
+import type { StudyFollowers } from '../tuning/study-followers.js';
+import type { StudyTracker } from '../tuning/study-tracker.js';
+import type { TuningPanels } from '../views/tuning-panel.js';
+import type { TuningView } from '../views/tuning-view.js';
 
 export interface CommandContext {
+  /** The extension's folder (the shipped example, webview assets). */
+  readonly extensionUri: vscode.Uri;
   readonly config: Config;
   readonly analysis: NotebookAnalysis;
   readonly diagnostics: CellDiagnostics;
@@ -27,6 +34,10 @@ export interface CommandContext {
   readonly endpointsView: EndpointsView;
   readonly testers: EndpointTesterPanels;
   readonly runDetails: RunDetailsPanels;
+  readonly studies: StudyTracker;
+  readonly tuning: StudyFollowers;
+  readonly tuningView: TuningView;
+  readonly tuningPanels: TuningPanels;
 }
 
 export type CommandHandler = (...args: unknown[]) => unknown;

@@ -4,7 +4,9 @@ import { CommandIds, type CommandKey } from '../command-ids.js';
 import type { CommandContext, CommandFactory } from './command-context.js';
 import { clusterCommands } from './cluster-commands.js';
 import { endpointCommands } from './endpoint-commands.js';
+import { exampleCommands } from './example-commands.js';
 import { runCommands } from './run-commands.js';
+import { tuningCommands } from './tuning-commands.js';
 import { tagCommands } from './tag-commands.js';
 
 const COMMANDS: Readonly<Record<CommandKey, CommandFactory>> = {
@@ -12,6 +14,8 @@ const COMMANDS: Readonly<Record<CommandKey, CommandFactory>> = {
   ...runCommands,
   ...clusterCommands,
   ...endpointCommands,
+  ...tuningCommands,
+  ...exampleCommands,
 };
 
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {

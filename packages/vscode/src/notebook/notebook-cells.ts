@@ -46,6 +46,21 @@ export async function writeCellTags(
   return vscode.workspace.applyEdit(edit);
 }
 
+/**
+ * The notebook's whole metadata with its nbformat metadata changed by `change`, for
+ * `NotebookEdit.updateNotebookMetadata` (one undoable edit).
+ */
+export function notebookMetadataWith(
+  doc: vscode.NotebookDocument,
+  change: (nbformat: Json) => Json,
+): Json {
+  const metadata: Json = { ...doc.metadata };
+  if (isObject(metadata.custom) && isObject(metadata.custom.metadata))
+    metadata.custom = { ...metadata.custom, metadata: change({ ...metadata.custom.metadata }) };
+  else metadata.metadata = change({ ...nbformatMetadata(metadata) });
+  return metadata;
+}
+
 export function isJupyterNotebook(doc: vscode.NotebookDocument): boolean {
   return doc.notebookType === 'jupyter-notebook';
 }

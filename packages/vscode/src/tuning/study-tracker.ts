@@ -1,0 +1,63 @@
+/**
+ * Live state of the studies started from this window, rebuilt from `watchStudy` events (a `study`
+ * snapshot, then `trial` and `best` changes). Pure (no `vscode`): the Tuning view, the results
+ * webview and the tests read it.
+ */
+import type { StudyEvent, StudySummary, TrialSummary } from '@cellflow/backend';
+import type { RunTarget } from '../runs/run-tracker.js';
+
+export interface TrackedStudy {
+  summary: StudySummary;
+  /** The notebook's URI as a string. */
+  readonly notebook: string;
+  readonly target: RunTarget;
+}
+
+type Listener = (study: TrackedStudy) => void;
+
+function withTrial(summary: StudySummary, trial: TrialSummary): StudySummary {
+  const trials = summary.trials.some((t) => t.id === trial.id)
+    ? summary.trials.map((t) => (t.id === trial.id ? trial : t))
+    : [...summary.trials, trial];
+  return { ...summary, trials };
+}
+
+export class StudyTracker {
+  private readonly tracked = new Map<string, TrackedStudy>();
+  private readonly listeners = new Set<Listener>();
+
+  start(summary: StudySummary, notebook: string, target: RunTarget): TrackedStudy {
+    const study: TrackedStudy = { summary, notebook, target };
+    this.tracked.set(summary.id, study);
+    this.emit(study);
+    return study;
+  }
+
+  apply(event: StudyEvent): void {
+    const id = event.type === 'study' ? event.study.id : event.studyId;
+    const study = this.tracked.get(id);
+    if (study === undefined) return;
+    if (event.type === 'study') study.summary = event.study;
+    else if (event.type === 'trial') study.summary = withTrial(study.summary, event.trial);
+    else study.summary = { ...withTrial(study.summary, event.trial), best: event.trial };
+    this.emit(study);
+  }
+
+  get(id: string): TrackedStudy | undefined {
+    return this.tracked.get(id);
+  }
+
+  /** Newest first. */
+  studies(): TrackedStudy[] {
+    return [...this.tracked.values()].reverse();
+  }
+
+  onDidChange(listener: Listener): { dispose(): void } {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  private emit(study: TrackedStudy): void {
+    for (const l of this.listeners) l(study);
+  }
+}
