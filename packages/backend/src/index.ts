@@ -13,3 +13,12 @@ export {
   type LocalModelServer,
   type LocalModelServerOptions,
 } from './local/local-model-server.js';
+export {
+  startAgentServer,
+  assertLoopbackHost,
+  AGENT_API_PREFIX,
+  type AgentServer,
+  type AgentServerOptions,
+} from './agent/agent-server.js';
+export { watchParent, type ParentWatchOptions } from './agent/parent-watch.js';
+export { AgentRequestError } from './agent/agent-request-error.js';

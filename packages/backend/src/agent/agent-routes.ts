@@ -1,0 +1,166 @@
+/** What each agent route does with the `Backend`: one handler per `AGENT_ROUTES` entry. */
+import type {
+  Backend,
+  ModelRef,
+  RunOptions,
+  ServeOptions,
+  StudySpec,
+  TuneOptions,
+} from '../backend.js';
+import type { RunEvent } from '../run-events.js';
+import type { StudyEvent } from '../backend.js';
+import type { AgentInfo, AgentRouteName } from './agent-protocol.js';
+import { pipelineFromPayload } from './agent-pipeline.js';
+import { AgentRequestError } from './agent-request-error.js';
+import type { StreamJournal, StreamJournals } from './stream-journal.js';
+
+export interface RouteRequest {
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: URLSearchParams;
+  /** Parsed JSON body (POST), else undefined. */
+  readonly body: unknown;
+}
+
+export type RouteReply =
+  | { readonly kind: 'json'; readonly status: number; readonly body?: unknown }
+  | {
+      readonly kind: 'stream';
+      readonly event: 'run-event' | 'log' | 'study-event';
+      readonly journal: StreamJournal<unknown>;
+    };
+
+export interface RouteContext {
+  readonly backend: Backend;
+  readonly info: AgentInfo;
+  readonly journals: StreamJournals;
+}
+
+type Handler = (ctx: RouteContext, req: RouteRequest) => Promise<RouteReply>;
+
+const ok = (body: unknown, status = 200): RouteReply => ({ kind: 'json', status, body });
+const noContent: RouteReply = { kind: 'json', status: 204 };
+
+export const ROUTE_HANDLERS: Readonly<Record<AgentRouteName, Handler>> = {
+  info: (ctx) => Promise.resolve(ok(ctx.info)),
+  submit: async (ctx, req) => {
+    const body = objectBody(req.body);
+    const pipeline = pipelineFromPayload(body['pipeline']);
+    return ok(await ctx.backend.submit(pipeline, optionsOf<RunOptions>(body)), 201);
+  },
+  listRuns: async (ctx, req) => {
+    const limit = req.query.get('limit');
+    if (limit !== null && !/^\d+$/.test(limit))
+      throw new AgentRequestError(
+        'bad-request',
+        `\`limit\` must be a whole number, not "${limit}".`,
+      );
+    const pipeline = req.query.get('pipeline');
+    return ok(
+      await ctx.backend.listRuns({
+        ...(pipeline !== null ? { pipeline } : {}),
+        ...(limit !== null ? { limit: Number(limit) } : {}),
+      }),
+    );
+  },
+  watch: (ctx, req) => {
+    const run = { id: req.params['run']!, pipeline: pipelineQuery(req) };
+    return Promise.resolve({
+      kind: 'stream',
+      event: 'run-event',
+      journal: ctx.journals.get<RunEvent>(`run:${run.pipeline}/${run.id}`, () =>
+        ctx.backend.watch(run),
+      ),
+    });
+  },
+  logs: (ctx, req) => {
+    const run = { id: req.params['run']!, pipeline: pipelineQuery(req) };
+    const step = req.params['step']!;
+    return Promise.resolve({
+      kind: 'stream',
+      event: 'log',
+      journal: ctx.journals.get<string>(`log:${run.pipeline}/${run.id}/${step}`, () =>
+        ctx.backend.logs(run, step),
+      ),
+    });
+  },
+  cancel: async (ctx, req) => {
+    const pipeline = stringField(objectBody(req.body), 'pipeline');
+    await ctx.backend.cancel({ id: req.params['run']!, pipeline });
+    return noContent;
+  },
+  tune: async (ctx, req) => {
+    const body = objectBody(req.body);
+    const pipeline = pipelineFromPayload(body['pipeline']);
+    const study = body['study'];
+    if (typeof study !== 'object' || study === null)
+      throw new AgentRequestError('bad-request', '`study` must be a StudySpec object.');
+    return ok(
+      await ctx.backend.tune(pipeline, study as StudySpec, optionsOf<TuneOptions>(body)),
+      201,
+    );
+  },
+  listStudies: async (ctx) => ok(await ctx.backend.listStudies()),
+  watchStudy: (ctx, req) => {
+    const study = { id: req.params['study']!, pipeline: pipelineQuery(req) };
+    return Promise.resolve({
+      kind: 'stream',
+      event: 'study-event',
+      journal: ctx.journals.get<StudyEvent>(`study:${study.pipeline}/${study.id}`, () =>
+        ctx.backend.watchStudy(study),
+      ),
+    });
+  },
+  cancelStudy: async (ctx, req) => {
+    const pipeline = stringField(objectBody(req.body), 'pipeline');
+    await ctx.backend.cancelStudy({ id: req.params['study']!, pipeline });
+    return noContent;
+  },
+  serve: async (ctx, req) => {
+    const body = objectBody(req.body);
+    const model = body['model'];
+    if (typeof model !== 'object' || model === null)
+      throw new AgentRequestError('bad-request', '`model` must be { runId, step, variable }.');
+    const ref: ModelRef = {
+      runId: stringField(model as Record<string, unknown>, 'runId', 'model.runId'),
+      step: stringField(model as Record<string, unknown>, 'step', 'model.step'),
+      variable: stringField(model as Record<string, unknown>, 'variable', 'model.variable'),
+    };
+    return ok(await ctx.backend.serve(ref, optionsOf<ServeOptions>(body)), 201);
+  },
+  listEndpoints: async (ctx) => ok(await ctx.backend.listEndpoints()),
+  deleteEndpoint: async (ctx, req) => {
+    await ctx.backend.deleteEndpoint({ name: req.params['endpoint']! });
+    return noContent;
+  },
+  capacity: async (ctx) => ok(await ctx.backend.capacity()),
+};
+
+function objectBody(body: unknown): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new AgentRequestError('bad-request', 'The request body must be a JSON object.');
+  return body as Record<string, unknown>;
+}
+
+function optionsOf<T>(body: Record<string, unknown>): T {
+  const options = body['options'] ?? {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw new AgentRequestError('bad-request', '`options` must be an object when given.');
+  return options as T;
+}
+
+function stringField(body: Record<string, unknown>, key: string, where = key): string {
+  const value = body[key];
+  if (typeof value !== 'string' || value === '')
+    throw new AgentRequestError('bad-request', `\`${where}\` must be a non-empty string.`);
+  return value;
+}
+
+function pipelineQuery(req: RouteRequest): string {
+  const pipeline = req.query.get('pipeline');
+  if (pipeline === null || pipeline === '')
+    throw new AgentRequestError(
+      'bad-request',
+      'Add `?pipeline=<name>`: the pipeline the run or study belongs to.',
+    );
+  return pipeline;
+}

@@ -1,0 +1,182 @@
+/**
+ * `cellflow agent`: serves a `Backend` (this machine, or a cluster with `--cluster`) over the agent
+ * HTTP API on loopback, for the JupyterLab plugin (started and proxied by the cellflow_jupyter
+ * server extension). Prints one ready line on stdout; ends with its parent.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import {
+  AgentRequestError,
+  LocalBackend,
+  assertLoopbackHost,
+  startAgentServer,
+  watchParent,
+  type AgentServerOptions,
+  type Backend,
+} from '@cellflow/backend';
+import {
+  AGENT_PROTOCOL_VERSION,
+  AGENT_READY_PREFIX,
+  type AgentReadyLine,
+} from '@cellflow/backend/agent-protocol';
+import type { Command } from 'commander';
+import type { CliContext } from '../cli-context.js';
+import { CliError } from '../notebook-file.js';
+import { connectCluster, withClusterFlags, type ClusterFlags } from './cluster-commands.js';
+
+interface AgentCommandOptions extends ClusterFlags {
+  host: string;
+  port: string;
+  tokenFile?: string;
+  allowOrigin: string[];
+  cluster?: boolean;
+  workspace: string;
+  python?: string;
+  parentPid?: string;
+  maxBodyBytes?: string;
+  log?: boolean;
+}
+
+/** The environment variable a parent may pass the token in (never on the command line: `ps` shows it). */
+export const AGENT_TOKEN_ENV = 'CELLFLOW_AGENT_TOKEN';
+
+async function tokenOf(opts: AgentCommandOptions): Promise<{ token: string; generated: boolean }> {
+  const fromEnv = process.env[AGENT_TOKEN_ENV];
+  if (fromEnv !== undefined && fromEnv !== '') return { token: fromEnv, generated: false };
+  if (opts.tokenFile !== undefined) {
+    try {
+      const existing = (await readFile(opts.tokenFile, 'utf8')).trim();
+      if (existing !== '') return { token: existing, generated: false };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+  return { token: randomBytes(32).toString('base64url'), generated: true };
+}
+
+function wholeNumber(value: string, flag: string): number {
+  if (!/^\d+$/.test(value))
+    throw new CliError(`${flag} must be a whole number, not "${value}".`, 2);
+  return Number(value);
+}
+
+export function registerAgentCommand(program: Command, ctx: CliContext): void {
+  withClusterFlags(
+    program
+      .command('agent')
+      .description(
+        'Serve the local runner (or a cluster with --cluster) over HTTP on loopback for the JupyterLab plugin; token-protected, ends with its parent.',
+      )
+      .option('--host <address>', 'loopback address to listen on', '127.0.0.1')
+      .option('--port <n>', 'port to listen on (0: a free one)', '0')
+      .option(
+        '--token-file <file>',
+        `read the token from this file, or write a new one there (mode 0600); default: $${AGENT_TOKEN_ENV}, else a new token in the ready line`,
+      )
+      .option(
+        '--allow-origin <origin>',
+        'let pages from this origin call the agent (repeat for more; default: none)',
+        (v: string, prev: string[]) => [...prev, v],
+        [],
+      )
+      .option('--cluster', 'drive a Kubeflow cluster instead of this machine')
+      .option('--workspace <dir>', 'folder whose .cellflow/ keeps run history (local)', '.')
+      .option('--python <path>', 'Python interpreter for local steps')
+      .option('--parent-pid <pid>', 'end when this process ends (default: the parent process)')
+      .option('--max-body-bytes <n>', 'largest request body accepted (default 8 MiB)')
+      .option('--no-log', 'do not log requests on stderr'),
+  ).action(async (opts: AgentCommandOptions) => {
+    try {
+      assertLoopbackHost(opts.host);
+    } catch (error) {
+      throw new CliError((error as Error).message, 2);
+    }
+    const port = wholeNumber(opts.port, '--port');
+    const parentPid =
+      opts.parentPid !== undefined ? wholeNumber(opts.parentPid, '--parent-pid') : undefined;
+    for (const origin of opts.allowOrigin)
+      if (!/^https?:\/\/[^/\s]+$/.test(origin))
+        throw new CliError(
+          `--allow-origin ${origin}: an origin is scheme://host[:port] with no path (http://localhost:8888).`,
+          2,
+        );
+    const { token, generated } = await tokenOf(opts);
+    let backend: Backend & { dispose?: () => Promise<void> };
+    let target: AgentServerOptions['target'];
+    if (opts.cluster === true) {
+      const cluster = await connectCluster(opts);
+      backend = cluster;
+      target = {
+        target: 'cluster',
+        description: cluster.describe(),
+        context: cluster.kube.contextName,
+        namespace: cluster.kube.namespace,
+        workspace: null,
+      };
+    } else {
+      const workspace = resolve(opts.workspace);
+      backend = new LocalBackend({
+        workspace,
+        ...(opts.python !== undefined ? { python: opts.python } : {}),
+      });
+      target = {
+        target: 'local',
+        description: 'this machine',
+        context: null,
+        namespace: null,
+        workspace,
+      };
+    }
+    let server;
+    try {
+      server = await startAgentServer({
+        backend,
+        target,
+        token,
+        host: opts.host,
+        port,
+        allowedOrigins: opts.allowOrigin,
+        ...(opts.maxBodyBytes !== undefined
+          ? { maxBodyBytes: wholeNumber(opts.maxBodyBytes, '--max-body-bytes') }
+          : {}),
+        ...(opts.log !== false ? { log: (line: string) => ctx.err(`agent: ${line}`) } : {}),
+      });
+    } catch (error) {
+      if (error instanceof AgentRequestError) throw new CliError(error.message, 2);
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE')
+        throw new CliError(`--port ${port}: already in use; pick another or 0 for a free one.`, 1);
+      throw error;
+    }
+    let tokenFile: string | null = null;
+    if (opts.tokenFile !== undefined) {
+      tokenFile = resolve(opts.tokenFile);
+      if (generated) await writeFile(tokenFile, `${token}\n`, { mode: 0o600, flag: 'wx' });
+    }
+    const ready: AgentReadyLine = {
+      port: server.port,
+      pid: process.pid,
+      protocol: AGENT_PROTOCOL_VERSION,
+      tokenFile,
+      ...(generated && tokenFile === null ? { token } : {}),
+    };
+    ctx.out(`${AGENT_READY_PREFIX}${JSON.stringify(ready)}`);
+
+    await new Promise<void>((resolveDone) => {
+      let stopping = false;
+      const stop = (why: string): void => {
+        if (stopping) return;
+        stopping = true;
+        ctx.err(`agent: stopping (${why})`);
+        stopWatch();
+        offInterrupt?.();
+        // Whatever hangs, the process must not outlive its parent for long.
+        setTimeout(() => process.exit(1), 10_000).unref();
+        void Promise.allSettled([server.close(), backend.dispose?.()]).then(() => resolveDone());
+      };
+      const stopWatch = watchParent(stop, parentPid !== undefined ? { parentPid } : {});
+      const offInterrupt = ctx.onInterrupt?.((signal) => stop(signal));
+    });
+  });
+}

@@ -1,0 +1,242 @@
+/**
+ * `cellflow agent` over a real LocalBackend: the word-count example through the HTTP API and
+ * through `AgentClient` gives exactly the events and log lines the backend itself gives, streams
+ * resume after a cut connection without loss or repeats, and refusals come back as typed errors.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { compile, type CompiledPipeline } from '@cellflow/core';
+import { BackendError, LocalBackend, type RunEvent } from '@cellflow/backend';
+import { pipelinePayloadOf, type AgentInfo } from '@cellflow/backend/agent-protocol';
+import { AgentClient } from '@cellflow/ui';
+import { repoRoot } from '../golden/golden-cases.js';
+import { startAgentProcess, tokenOf, type AgentProcess } from './agent-process.js';
+
+const PYTHON = '/usr/bin/python3';
+const notebookPath = join(repoRoot, 'examples/word-count.ipynb');
+
+function compileWordCount(): CompiledPipeline {
+  const result = compile(readFileSync(notebookPath), { fileName: 'word-count.ipynb' });
+  assert.ok(result.pipeline !== undefined, JSON.stringify(result.diagnostics));
+  return result.pipeline;
+}
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+interface RawEvent {
+  readonly id: string | null;
+  readonly event: string;
+  readonly data: string;
+}
+
+/** Reads a whole SSE answer with plain fetch (no client code), to check the wire format itself. */
+async function rawEvents(url: string, headers: Record<string, string>): Promise<RawEvent[]> {
+  const response = await fetch(url, { headers: { Accept: 'text/event-stream', ...headers } });
+  assert.equal(response.status, 200, await response.clone().text());
+  assert.match(response.headers.get('content-type') ?? '', /^text\/event-stream/);
+  const text = await response.text();
+  return text
+    .split('\n\n')
+    .filter((block) => block.split('\n').some((l) => l.startsWith('data:')))
+    .map((block) => {
+      const field = (name: string): string | null =>
+        block
+          .split('\n')
+          .find((l) => l.startsWith(`${name}: `))
+          ?.slice(name.length + 2) ?? null;
+      return { id: field('id'), event: field('event') ?? 'message', data: field('data') ?? '' };
+    });
+}
+
+describe('cellflow agent over the local backend', () => {
+  const workspace = mkdtempSync(join(tmpdir(), 'cellflow-agent-api-'));
+  let agent: AgentProcess;
+  let client: AgentClient;
+  let auth: Record<string, string>;
+  const pipeline = compileWordCount();
+
+  before(async () => {
+    agent = await startAgentProcess(['--workspace', workspace, '--python', PYTHON]);
+    auth = { Authorization: `Bearer ${tokenOf(agent)}` };
+    client = new AgentClient({ baseUrl: agent.baseUrl, headers: () => auth });
+  });
+  after(async () => {
+    await agent?.stop();
+    rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it('says what it drives', async () => {
+    const info: AgentInfo = await client.info();
+    assert.equal(info.protocol, 1);
+    assert.equal(info.target, 'local');
+    assert.equal(info.workspace, workspace);
+    assert.equal(info.context, null);
+    const capacity = await client.capacity();
+    assert.equal(capacity.target, 'this machine');
+    assert.ok(capacity.cpus >= 1);
+  });
+
+  it('runs word-count: the client sees the events and log lines the backend records', async () => {
+    const run = await client.submit(pipeline, { notebookPath, cache: false });
+    assert.equal(run.pipeline, 'word-count');
+    const events = await collect(client.watch(run));
+    const last = events.at(-1)!;
+    assert.equal(last.type, 'run');
+    assert.equal(last.type === 'run' && last.state, 'succeeded', JSON.stringify(last));
+    assert.deepEqual(
+      events.map((e) => e.seq),
+      events.map((_, i) => i),
+      'every event once, in order',
+    );
+    const steps = new Set(events.flatMap((e) => (e.type === 'step' ? [e.step] : [])));
+    assert.deepEqual([...steps].sort(), pipeline.graph.steps.map((s) => s.name).sort());
+
+    const direct = new LocalBackend({ workspace, python: PYTHON });
+    assert.deepEqual(events, await collect(direct.watch(run)));
+    const lines = await collect(client.logs(run, 'report'));
+    assert.ok(lines.length > 0, 'the report step prints');
+    assert.deepEqual(lines, await collect(direct.logs(run, 'report')));
+
+    const runs = await client.listRuns({ pipeline: 'word-count', limit: 5 });
+    assert.equal(runs[0]?.id, run.id);
+    assert.deepEqual(runs, await direct.listRuns({ pipeline: 'word-count', limit: 5 }));
+  });
+
+  it('streams SSE with id = seq, and Last-Event-ID resumes right after it', async () => {
+    const run = await client.submit(pipeline, { notebookPath });
+    const all = await collect(client.watch(run));
+    const url = `${agent.baseUrl}runs/${run.id}/events?pipeline=${run.pipeline}`;
+    const whole = await rawEvents(url, auth);
+    assert.equal(whole.at(-1)?.event, 'end');
+    const wire = whole.filter((e) => e.event === 'run-event');
+    assert.deepEqual(
+      wire.map((e) => Number(e.id)),
+      wire.map((e) => (JSON.parse(e.data) as RunEvent).seq),
+    );
+    assert.deepEqual(
+      wire.map((e) => JSON.parse(e.data) as RunEvent),
+      all,
+    );
+    const resumed = await rawEvents(url, { ...auth, 'Last-Event-ID': '2' });
+    assert.deepEqual(
+      resumed.filter((e) => e.event === 'run-event').map((e) => JSON.parse(e.data) as RunEvent),
+      all.slice(3),
+    );
+    const bad = await fetch(url, { headers: { ...auth, 'Last-Event-ID': 'x' } });
+    assert.equal(bad.status, 400);
+  });
+
+  it('AgentClient reconnects after a cut connection and loses or repeats nothing', async () => {
+    // A proxy that passes two events of the first stream, then cuts it.
+    const seenLastEventIds: (string | undefined)[] = [];
+    let streams = 0;
+    const target = new URL(agent.baseUrl);
+    const proxy: Server = createServer((req, res) => {
+      const isStream = (req.url ?? '').includes('/events');
+      const cut = isStream && streams++ === 0;
+      if (isStream) seenLastEventIds.push(req.headers['last-event-id'] as string | undefined);
+      const upstream = request(
+        {
+          host: target.hostname,
+          port: target.port,
+          path: req.url,
+          method: req.method,
+          headers: req.headers,
+        },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          let buffered = '';
+          let passed = 0;
+          up.setEncoding('utf8').on('data', (chunk: string) => {
+            if (!cut) return void res.write(chunk);
+            buffered += chunk;
+            let end: number;
+            while ((end = buffered.indexOf('\n\n')) !== -1) {
+              const block = buffered.slice(0, end + 2);
+              buffered = buffered.slice(end + 2);
+              res.write(block);
+              if (block.includes('\nevent: run-event') && ++passed === 2) {
+                // Flush what was written, then close the socket without ending the response.
+                up.destroy();
+                res.socket?.end();
+                return;
+              }
+            }
+          });
+          up.on('end', () => res.end());
+        },
+      );
+      req.pipe(upstream);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    try {
+      const viaProxy = new AgentClient({
+        baseUrl: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/api/`,
+        headers: () => auth,
+        reconnectDelayMs: 50,
+      });
+      const run = await viaProxy.submit(pipeline, { notebookPath, cache: false });
+      const events = await collect(viaProxy.watch(run));
+      assert.equal(streams, 2, 'one reconnect');
+      assert.deepEqual(seenLastEventIds, [undefined, '1']);
+      assert.deepEqual(events, await collect(client.watch(run)));
+      assert.deepEqual(
+        events.map((e) => e.seq),
+        events.map((_, i) => i),
+      );
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise((r) => proxy.close(r));
+    }
+  });
+
+  it('refuses a graph that does not match its notebook, and unknown runs, with typed errors', async () => {
+    const payload = pipelinePayloadOf(pipeline);
+    const tampered = {
+      ...payload,
+      graph: {
+        ...payload.graph,
+        steps: payload.graph.steps.map((s, i) => (i === 0 ? { ...s, name: 'evil' } : s)),
+      },
+    };
+    const response = await fetch(`${agent.baseUrl}runs`, {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ pipeline: tampered }),
+    });
+    assert.equal(response.status, 400);
+    const body = (await response.json()) as { code: string; message: string };
+    assert.equal(body.code, 'invalid-pipeline');
+    assert.match(body.message, /does not match its notebook/);
+
+    const notJson = await fetch(`${agent.baseUrl}runs`, {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/json' },
+      body: '{nope',
+    });
+    assert.equal(notJson.status, 400);
+    assert.equal(((await notJson.json()) as { code: string }).code, 'bad-request');
+
+    await assert.rejects(
+      collect(client.watch({ id: 'no-such-run', pipeline: 'word-count' })),
+      (error: unknown) => error instanceof BackendError && error.code === 'run-not-found',
+    );
+    await assert.rejects(
+      client.cancel({ id: 'no-such-run', pipeline: 'word-count' }),
+      (error: unknown) => error instanceof BackendError && error.code === 'run-not-found',
+    );
+    const unknown = await fetch(`${agent.baseUrl}nothing-here`, { headers: auth });
+    assert.equal(unknown.status, 404);
+    const wrongMethod = await fetch(`${agent.baseUrl}capacity`, { method: 'POST', headers: auth });
+    assert.equal(wrongMethod.status, 405);
+  });
+});
