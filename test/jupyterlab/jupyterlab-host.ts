@@ -29,8 +29,19 @@ export const PYTHON = '/usr/bin/python3';
 const HOST_DIR = join(REPO, 'test/jupyterlab/host');
 const CACHE = process.env.CELLFLOW_CACHE_DIR ?? '/var/cache/cellflow';
 
+/** The Cellflow Jupyter server extension (starts the agent, proxies /cellflow/api/*). */
+export const SERVER_EXTENSION_DIR = join(REPO, 'packages/jupyterlab/jupyter_server_extension');
+export const SERVER_EXTENSION = 'cellflow_jupyter';
+
+/** Environment that lets /usr/bin/python3 import the server extension from this repository. */
+export function serverExtensionEnv(): NodeJS.ProcessEnv {
+  return { PYTHONPATH: SERVER_EXTENSION_DIR };
+}
+
 /** Why the JupyterLab tests cannot run here, or undefined when they can. */
-export function missingHost(): string | undefined {
+export function missingHost(options: { serverExtension?: boolean } = {}): string | undefined {
+  if (options.serverExtension === true && !existsSync(join(SERVER_EXTENSION_DIR, SERVER_EXTENSION)))
+    return `the Cellflow server extension is not in this checkout (${SERVER_EXTENSION_DIR})`;
   if (!existsSync(CHROMIUM))
     return `Chromium is missing (${CHROMIUM}): run \`bash scripts/setup-machine.sh\``;
   const py = spawnSync(PYTHON, ['-c', 'import jupyter_server, jupyterlab_server'], {
