@@ -59,6 +59,8 @@ export interface CodeServerOptions {
   readonly settings?: Record<string, unknown>;
   /** Extra environment for the server and its extension hosts. */
   readonly env?: NodeJS.ProcessEnv;
+  /** Open the folder in restricted mode (workspace trust on, folder not trusted). Default false. */
+  readonly untrusted?: boolean;
 }
 
 export interface CodeServer {
@@ -79,7 +81,9 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
     join(userData, 'User', 'settings.json'),
     JSON.stringify({
       'workbench.startupEditor': 'none',
-      'security.workspace.trust.enabled': false,
+      'security.workspace.trust.enabled': options.untrusted === true,
+      'security.workspace.trust.startupPrompt': 'never',
+      'security.workspace.trust.emptyWindow': false,
       'telemetry.telemetryLevel': 'off',
       'extensions.autoCheckUpdates': false,
       'workbench.enableExperiments': false,
@@ -102,7 +106,7 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
     config,
     '--disable-telemetry',
     '--disable-update-check',
-    '--disable-workspace-trust',
+    ...(options.untrusted === true ? [] : ['--disable-workspace-trust']),
     '--reconnection-grace-time',
     '30',
     '--vscode-option',

@@ -61,21 +61,7 @@ describe('VS Code extension in code-server', { skip: missing }, () => {
       env: { CELLFLOW_TEST_RESULTS: resultsFile, ...clusterEnv },
     });
     const logs: string[] = [];
-    const exitCode = new Promise<number>((resolve) => {
-      void server!.open(
-        [
-          ['extensionDevelopmentPath', `vscode-remote://remote${REPO}`],
-          ['extensionTestsPath', `vscode-remote://remote${join(SUITE_DIR, 'index.js')}`],
-        ],
-        async (page) => {
-          await page.exposeFunction('codeAutomationLog', (type: string, args: unknown[]) =>
-            logs.push(`${type}: ${args.map(String).join(' ')}`),
-          );
-          await page.exposeFunction('codeAutomationExit', (code: number) => resolve(code));
-        },
-      );
-    });
-    const code = await exitCode;
+    const code = await runSuite(server, logs);
     const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as {
       passed: string[];
       failed: { title: string; error: string }[];
@@ -91,6 +77,36 @@ describe('VS Code extension in code-server', { skip: missing }, () => {
     assert.equal(code, 0, context);
     assert.ok(results.passed.length >= 3);
   });
+
+  it(
+    'in an untrusted workspace: run, deploy, tune and serve refuse; read-only features work',
+    { timeout: 300_000 },
+    async () => {
+      await server?.stop();
+      server = undefined;
+      const untrusted = mkdtempSync(join(tmpdir(), 'cellflow-vscode-untrusted-'));
+      copyFileSync(join(REPO, 'examples/digits.ipynb'), join(untrusted, 'digits.ipynb'));
+      const resultsFile = join(untrusted, 'results.json');
+      try {
+        server = await startCodeServer({
+          workspace: untrusted,
+          untrusted: true,
+          settings: { 'cellflow.python': '/usr/bin/python3' },
+          env: { CELLFLOW_TEST_RESULTS: resultsFile, CELLFLOW_TEST_SUITE: 'untrusted' },
+        });
+        const code = await runSuite(server);
+        const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as {
+          passed: string[];
+          failed: { title: string; error: string }[];
+        };
+        assert.deepEqual(results.failed, [], server.log().slice(-4000));
+        assert.equal(code, 0);
+        assert.equal(results.passed.length, 3);
+      } finally {
+        rmSync(untrusted, { recursive: true, force: true });
+      }
+    },
+  );
 });
 
 /** Runs each workflow the KFP double created to completion, writing a log line for load_data. */
@@ -118,4 +134,22 @@ async function driveSubmittedRuns(
     }
     await new Promise((r) => setTimeout(r, 300));
   }
+}
+
+/** Opens the workbench with the extension under development and the in-host suite; its exit code. */
+function runSuite(server: CodeServer, logs: string[] = []): Promise<number> {
+  return new Promise<number>((resolve) => {
+    void server.open(
+      [
+        ['extensionDevelopmentPath', `vscode-remote://remote${REPO}`],
+        ['extensionTestsPath', `vscode-remote://remote${join(SUITE_DIR, 'index.js')}`],
+      ],
+      async (page) => {
+        await page.exposeFunction('codeAutomationLog', (type: string, args: unknown[]) =>
+          logs.push(`${type}: ${args.map(String).join(' ')}`),
+        );
+        await page.exposeFunction('codeAutomationExit', (code: number) => resolve(code));
+      },
+    );
+  });
 }

@@ -19,7 +19,8 @@ export function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'tdd', timeout: 240_000, color: false });
   const only = process.env.CELLFLOW_TEST_GREP;
   if (only !== undefined && only !== '') mocha.grep(only);
-  mocha.addFile(join(__dirname, 'extension.suite.js'));
+  // CELLFLOW_TEST_SUITE picks the suite file: `extension` (default) or `untrusted`.
+  mocha.addFile(join(__dirname, `${process.env.CELLFLOW_TEST_SUITE ?? 'extension'}.suite.js`));
   return new Promise((done, fail) => {
     const runner = mocha.run((failures) => {
       const file = process.env.CELLFLOW_TEST_RESULTS;

@@ -96,7 +96,7 @@ interface GpuPick extends vscode.QuickPickItem {
   readonly product: string | null | undefined;
 }
 
-/** GPU products the target offers, with free counts (this machine for now). */
+/** GPU products the current target offers (the cluster in use, else this machine), with free counts. */
 async function gpuChoices(ctx: CommandContext, cell: vscode.NotebookCell): Promise<GpuPick[]> {
   const picks: GpuPick[] = [
     { label: 'Any GPU', description: 'no product constraint', product: null },
@@ -105,9 +105,9 @@ async function gpuChoices(ctx: CommandContext, cell: vscode.NotebookCell): Promi
   if (!vscode.workspace.isTrusted) return picks;
   try {
     const folder = vscode.workspace.getWorkspaceFolder(cell.notebook.uri)?.uri.fsPath;
-    const backend = await ctx.backends.local(
-      folder ?? vscode.Uri.joinPath(cell.notebook.uri, '..').fsPath,
-    );
+    const backend =
+      ctx.cluster.current ??
+      (await ctx.backends.local(folder ?? vscode.Uri.joinPath(cell.notebook.uri, '..').fsPath));
     const capacity = await backend.capacity();
     const byProduct = new Map<string, { free: number; total: number }>();
     for (const pool of capacity.pools) {
