@@ -10,8 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { compile, type CompiledPipeline } from '@cellflow/core';
-import { BackendError, LocalBackend, type RunEvent } from '@cellflow/backend';
+import { compile, type CompiledPipeline, type StudySpec } from '@cellflow/core';
+import { BackendError, LocalBackend, type RunEvent, type StudyEvent } from '@cellflow/backend';
 import { pipelinePayloadOf, type AgentInfo } from '@cellflow/backend/agent-protocol';
 import { AgentClient } from '@cellflow/ui';
 import { repoRoot } from '../golden/golden-cases.js';
@@ -197,6 +197,44 @@ describe('cellflow agent over the local backend', () => {
       proxy.closeAllConnections();
       await new Promise((r) => proxy.close(r));
     }
+  });
+
+  it('tunes through the agent: study events stream live, resume by index, and end with the summary', async () => {
+    const spec: StudySpec = {
+      objective: 'distinct-words',
+      goal: 'maximize',
+      additionalMetrics: [],
+      algorithm: 'grid',
+      algorithmSettings: {},
+      parameters: [{ name: 'MIN_LENGTH', type: 'discrete', values: [3, 6] }],
+      maxTrials: 2,
+      parallelTrials: 1,
+      maxFailedTrials: 1,
+    };
+    const study = await client.tune(pipeline, spec, { notebookPath });
+    const events = await collect(client.watchStudy(study));
+    assert.equal(events[0]?.type, 'study');
+    const last = events.at(-1)!;
+    assert.equal(last.type, 'study');
+    const summary = (last).study;
+    assert.equal(summary.state, 'succeeded', summary.reason);
+    assert.equal(summary.counts.succeeded, 2);
+    assert.ok(events.some((e) => e.type === 'trial'));
+    const listed = (await client.listStudies()).find((s) => s.id === study.id);
+    assert.deepEqual(listed, summary);
+
+    const url = `${agent.baseUrl}studies/${study.id}/events?pipeline=${study.pipeline}`;
+    const again = await rawEvents(url, auth);
+    assert.deepEqual(
+      again.filter((e) => e.event === 'study-event').map((e) => JSON.parse(e.data) as StudyEvent),
+      events,
+      'a second reader gets the same stream',
+    );
+    const resumed = await rawEvents(url, { ...auth, 'Last-Event-ID': String(events.length - 2) });
+    assert.deepEqual(
+      resumed.filter((e) => e.event === 'study-event').map((e) => Number(e.id)),
+      [events.length - 1],
+    );
   });
 
   it('refuses a graph that does not match its notebook, and unknown runs, with typed errors', async () => {

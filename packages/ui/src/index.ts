@@ -9,3 +9,4 @@ export * from './tuning/render-tuning-results.js';
 export * from './agent/agent-client.js';
 export * from './views/render-steps-list.js';
 export * from './tuning/study-results.js';
+export * from './agent/server-sent-events.js';
