@@ -51,7 +51,10 @@ describe('tuning charts', () => {
     );
     // The best so far never falls when maximizing, and stays at t2's after it.
     const line = chart.bestSoFar!.map((p) => p.y);
-    assert.deepEqual(line, [...line].sort((a, b) => a - b));
+    assert.deepEqual(
+      line,
+      [...line].sort((a, b) => a - b),
+    );
     assert.equal(line[3], t2!.y);
     assert.deepEqual(
       chart.xTicks.map((t) => t.label),

@@ -40,7 +40,7 @@ export class Config {
     return this.settings.get<string>('cluster.namespace', '').trim() || undefined;
   }
 
-  /** Remembers the context and namespace picked in a deploy or Switch Context (workspace settings). */
+  /** Remembers the context and namespace picked in a deploy or Switch Context (workspace settings, else user settings). */
   async rememberCluster(context: string, namespace: string): Promise<void> {
     await this.settings.update('cluster.context', context, vscode.ConfigurationTarget.Workspace);
     await this.settings.update(
