@@ -216,7 +216,7 @@ describe('cellflow agent over the local backend', () => {
     assert.equal(events[0]?.type, 'study');
     const last = events.at(-1)!;
     assert.equal(last.type, 'study');
-    const summary = (last).study;
+    const summary = last.study;
     assert.equal(summary.state, 'succeeded', summary.reason);
     assert.equal(summary.counts.succeeded, 2);
     assert.ok(events.some((e) => e.type === 'trial'));
