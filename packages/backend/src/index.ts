@@ -4,7 +4,11 @@ export * from './parameters.js';
 export { LocalBackend, type LocalBackendOptions } from './local/local-backend.js';
 export { findPythonInterpreter, type PythonInterpreter } from './local/python-interpreter.js';
 export { detectGpus, findUnmetGpuRequests, type GpuInventory } from './local/gpu-capacity.js';
-export { KubeflowBackend, type KubeflowBackendOptions } from './kubeflow/kubeflow-backend.js';
+export {
+  KubeflowBackend,
+  type KubeflowBackendOptions,
+  type ClusterTuneOptions,
+} from './kubeflow/kubeflow-backend.js';
 export { listKubeContexts, type KubeContext } from './kubeflow/kube-contexts.js';
 export type { ClusterSettings } from './kubeflow/kube-connection.js';
 export type { KfpSettings } from './kubeflow/kfp-client.js';

@@ -26,6 +26,8 @@ export interface RequestSettings {
   readonly signal?: AbortSignal;
   /** Extra headers (an explicit KFP endpoint's bearer token). */
   readonly headers?: Readonly<Record<string, string>>;
+  /** Body media type (default `application/json`; PATCH needs `application/merge-patch+json`). */
+  readonly contentType?: string;
 }
 
 /** An HTTP error answer, with the parsed body when there is one. */
@@ -181,7 +183,7 @@ export class KubeConnection {
     if (payload !== undefined) {
       opts.headers = {
         ...opts.headers,
-        'content-type': 'application/json',
+        'content-type': settings.contentType ?? 'application/json',
         'content-length': Buffer.byteLength(payload),
       };
     }

@@ -4,11 +4,12 @@
  * first, follows the run's Argo Workflow with a watch (resumed on disconnect, relisted on 410),
  * reads step logs from the pods through the Kubernetes API, and cancels through KFP.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   buildPipelineSpecForGraph,
   checkGpuRequests,
   taskNameForStep,
+  toServiceName,
   type CompiledPipeline,
 } from '@cellflow/core';
 import {
@@ -27,7 +28,9 @@ import {
   type StudyRef,
   type StudySpec,
   type StudySummary,
+  type TuneOptions,
 } from '../backend.js';
+import { KatibStudies } from './katib-studies.js';
 import { resolveRunParameters } from '../parameters.js';
 import type { RunEvent } from '../run-events.js';
 import { clusterError } from './cluster-errors.js';
@@ -56,6 +59,18 @@ export interface KubeflowBackendOptions extends ClusterSettings {
   readonly watchTimeoutSeconds?: number;
   /** Told each time a run's watch goes on after its connection ended (for diagnostics). */
   readonly onWatchRestart?: (how: WatchRestart) => void;
+  /** How often `watchStudy` reads the Experiment and its Trials (default 1000 ms). */
+  readonly studyPollMs?: number;
+}
+
+/** Where and how a cluster study's trial pods run. */
+export interface ClusterTuneOptions {
+  /** KFP API as the trial pods reach it (default: the in-cluster `ml-pipeline` service). */
+  readonly trialKfpEndpoint?: string;
+  /** Image of the trial runner (any Python 3; default python:3.11-slim). */
+  readonly trialImage?: string;
+  /** Service account of the trial pods (default in multi-user Kubeflow: default-editor). */
+  readonly trialServiceAccount?: string;
 }
 
 const KEY_PREFIX = 'cellflow-key:';
@@ -66,7 +81,11 @@ export class KubeflowBackend implements Backend {
     readonly kfp: KfpClient,
     private readonly options: KubeflowBackendOptions,
     private readonly multiUser: boolean,
-  ) {}
+  ) {
+    this.studies = new KatibStudies(kube, (error, doing) => this.fail(error, doing));
+  }
+
+  private readonly studies: KatibStudies;
 
   static async connect(options: KubeflowBackendOptions = {}): Promise<KubeflowBackend> {
     const kube = await KubeConnection.open(options);
@@ -114,10 +133,16 @@ export class KubeflowBackend implements Backend {
     };
   }
 
-  async submit(
+  /** The KFP CreateRun request for the pipeline (GPU requests checked, experiment found or made). */
+  private async runRequest(
     pipeline: CompiledPipeline,
-    opts: RunOptions & { readonly runName?: string } = {},
-  ): Promise<RunRef> {
+    opts: RunOptions & { readonly runName?: string },
+  ): Promise<{
+    body: Record<string, unknown>;
+    experimentId: string;
+    namespace: string | undefined;
+    key: string;
+  }> {
     const { graph } = pipeline;
     const parameters = resolveRunParameters(graph, opts.parameters);
     if (graph.steps.some((s) => s.resources.gpu !== null)) {
@@ -151,8 +176,6 @@ export class KubeflowBackend implements Backend {
       .update(JSON.stringify([spec, parameters, experiment.experiment_id]))
       .digest('hex')
       .slice(0, 16);
-    const existing = await this.findSubmission(experiment.experiment_id, namespace, key);
-    if (existing !== undefined) return { id: existing.run_id, pipeline: graph.pipeline.name };
     const body = {
       display_name:
         opts.runName ??
@@ -165,6 +188,18 @@ export class KubeflowBackend implements Backend {
         ? { service_account: this.options.serviceAccount }
         : {}),
     };
+    return { body, experimentId: experiment.experiment_id, namespace, key };
+  }
+
+  async submit(
+    pipeline: CompiledPipeline,
+    opts: RunOptions & { readonly runName?: string } = {},
+  ): Promise<RunRef> {
+    const { graph } = pipeline;
+    const { body, experimentId, namespace, key } = await this.runRequest(pipeline, opts);
+    const existing = await this.findSubmission(experimentId, namespace, key);
+    if (existing !== undefined) return { id: existing.run_id, pipeline: graph.pipeline.name };
+    const experiment = { experiment_id: experimentId };
     // KFP has no idempotency key: before each retry, look for the run the lost answer may have made.
     for (let attempt = 0; ; attempt++) {
       try {
@@ -249,34 +284,57 @@ export class KubeflowBackend implements Backend {
     return runSummaryOfKfp(await this.kfp.getRun(run.id));
   }
 
-  tune(_pipeline: CompiledPipeline, _study: StudySpec): Promise<StudyRef> {
-    return Promise.reject(
-      new BackendError(
-        'not-supported',
-        'Hyperparameter tuning on a cluster (Katib) is not available yet.',
-      ),
+  /**
+   * Starts a Katib Experiment for the study: each trial is a Job that runs the pipeline in KFP with
+   * the trial's values and reports the run's metrics (see `buildKatibExperimentForStudy`).
+   */
+  async tune(
+    pipeline: CompiledPipeline,
+    study: StudySpec,
+    opts: TuneOptions & ClusterTuneOptions = {},
+  ): Promise<StudyRef> {
+    const { graph } = pipeline;
+    const searched = new Set(study.parameters.map((p) => p.name));
+    const fixed = Object.fromEntries(
+      Object.entries(opts.parameters ?? {}).filter(([name]) => !searched.has(name)),
     );
+    const { body } = await this.runRequest(pipeline, {
+      parameters: fixed,
+      ...(opts.notebookPath !== undefined ? { notebookPath: opts.notebookPath } : {}),
+      runName: `${graph.pipeline.name} trial`,
+    });
+    const stamp = new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '').slice(2);
+    const name = `${toServiceName(graph.pipeline.name).slice(0, 24)}-${stamp}-${randomBytes(2).toString('hex')}`;
+    const kfpNamespace = this.options.kfp?.serviceNamespace ?? 'kubeflow';
+    await this.studies.create({
+      graph,
+      spec: study,
+      name,
+      namespace: this.kube.namespace,
+      runTemplate: body,
+      ...(opts.notebookPath !== undefined ? { notebookPath: opts.notebookPath } : {}),
+      kfpEndpoint:
+        opts.trialKfpEndpoint ?? `http://ml-pipeline.${kfpNamespace}.svc.cluster.local:8888`,
+      ...(opts.trialImage !== undefined ? { image: opts.trialImage } : {}),
+      ...(opts.trialServiceAccount !== undefined || this.multiUser
+        ? { serviceAccountName: opts.trialServiceAccount ?? 'default-editor' }
+        : {}),
+    });
+    return { id: name, pipeline: graph.pipeline.name };
   }
 
-  watchStudy(_study: StudyRef): AsyncIterable<StudyEvent> {
-    const refusal = new BackendError(
-      'not-supported',
-      'Hyperparameter tuning on a cluster (Katib) is not available yet.',
-    );
-    return { [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(refusal) }) };
+  /** The study, then its trials' changes (polled every second), until Katib says it is over. */
+  watchStudy(study: StudyRef): AsyncIterable<StudyEvent> {
+    return this.studies.watch(this.kube.namespace, study.id, this.options.studyPollMs ?? 1000);
   }
 
   listStudies(): Promise<StudySummary[]> {
-    return Promise.resolve([]);
+    return this.studies.list(this.kube.namespace);
   }
 
-  cancelStudy(_study: StudyRef): Promise<void> {
-    return Promise.reject(
-      new BackendError(
-        'not-supported',
-        'Hyperparameter tuning on a cluster (Katib) is not available yet.',
-      ),
-    );
+  /** Deletes the Experiment; Katib stops the trials and their runners terminate their KFP runs. */
+  cancelStudy(study: StudyRef): Promise<void> {
+    return this.studies.delete(this.kube.namespace, study.id);
   }
 
   /** A KServe InferenceService for a model a cluster run saved (`serve:` tag); see `listEndpoints` for readiness. */
