@@ -79,6 +79,26 @@ export async function writeFileAtomic(path: string, content: string): Promise<vo
   await rename(tmp, path);
 }
 
+/** The JSON values of a `.jsonl` file, one per line; a line cut short by a crash ends the history. */
+export async function readJsonLines<T>(path: string): Promise<T[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return [];
+  }
+  const values: T[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      values.push(JSON.parse(line) as T);
+    } catch {
+      break;
+    }
+  }
+  return values;
+}
+
 export class RunStore {
   readonly root: string;
   readonly runsDir: string;
@@ -156,23 +176,8 @@ export class RunStore {
     }
   }
 
-  async readEvents(id: string): Promise<RunEvent[]> {
-    let text: string;
-    try {
-      text = await readFile(join(this.runDir(id), 'events.jsonl'), 'utf8');
-    } catch {
-      return [];
-    }
-    const events: RunEvent[] = [];
-    for (const line of text.split('\n')) {
-      if (line.trim() === '') continue;
-      try {
-        events.push(JSON.parse(line) as RunEvent);
-      } catch {
-        break; // a line cut short by a crash ends the readable history
-      }
-    }
-    return events;
+  readEvents(id: string): Promise<RunEvent[]> {
+    return readJsonLines<RunEvent>(join(this.runDir(id), 'events.jsonl'));
   }
 
   async listRunIds(): Promise<string[]> {

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StudyEvent, StudySummary } from '../backend.js';
-import { timestamp, writeFileAtomic } from './run-store.js';
+import { readJsonLines, timestamp, writeFileAtomic } from './run-store.js';
 
 export interface StudyRecord {
   readonly version: 1;
@@ -60,23 +60,8 @@ export class StudyStore {
     }
   }
 
-  async readEvents(id: string): Promise<StudyEvent[]> {
-    let text: string;
-    try {
-      text = await readFile(join(this.studiesDir, id, 'events.jsonl'), 'utf8');
-    } catch {
-      return [];
-    }
-    const events: StudyEvent[] = [];
-    for (const line of text.split('\n')) {
-      if (line.trim() === '') continue;
-      try {
-        events.push(JSON.parse(line) as StudyEvent);
-      } catch {
-        break;
-      }
-    }
-    return events;
+  readEvents(id: string): Promise<StudyEvent[]> {
+    return readJsonLines<StudyEvent>(join(this.studiesDir, id, 'events.jsonl'));
   }
 
   async listIds(): Promise<string[]> {
