@@ -9,9 +9,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { clusterUnavailableReason, startCluster, type TestCluster } from '../cluster/harness.js';
-import { ControllerDriver } from '../cluster/controller-driver.js';
-import { startKfpDouble, type KfpDouble } from '../cluster/kfp-double/index.js';
+import { startClusterForVscode, type ClusterForVscode } from './cluster-for-vscode.js';
 import { buildExtensionAndSuite, SUITE_DIR } from './build-extension.js';
 import { missingHost, REPO, startCodeServer, type CodeServer } from './code-server.js';
 
@@ -22,13 +20,9 @@ if (missing !== undefined && process.env.CELLFLOW_REQUIRE_CODE_SERVER === '1')
 describe('VS Code extension in code-server', { skip: missing }, () => {
   const work = mkdtempSync(join(tmpdir(), 'cellflow-vscode-ws-'));
   let server: CodeServer | undefined;
-  let cluster: TestCluster | undefined;
-  let kfp: KfpDouble | undefined;
-  let driving = true;
+  let cluster: ClusterForVscode | undefined;
   after(async () => {
-    driving = false;
     await server?.stop();
-    await kfp?.stop();
     await cluster?.stop();
     rmSync(work, { recursive: true, force: true });
   });
@@ -40,25 +34,12 @@ describe('VS Code extension in code-server', { skip: missing }, () => {
     for (const name of ['digits.ipynb', 'tagging.ipynb'])
       copyFileSync(join(REPO, 'examples/digits.ipynb'), join(work, name));
     const resultsFile = join(work, 'results.json');
-    // The cluster tests deploy to a real kube-apiserver with the KFP double; this loop plays
-    // Argo's controller for every run the extension submits.
-    const clusterSettings: Record<string, unknown> = {};
-    const clusterEnv: NodeJS.ProcessEnv = {};
-    const noCluster = clusterUnavailableReason();
-    if (noCluster !== undefined && process.env.CELLFLOW_REQUIRE_CLUSTER === '1')
-      throw new Error(noCluster);
-    if (noCluster === undefined) {
-      cluster = await startCluster();
-      kfp = await startKfpDouble(cluster);
-      if (kfp.proxyUrl === undefined) clusterSettings['cellflow.kfp.endpoint'] = kfp.url;
-      clusterEnv.KUBECONFIG = cluster.kubeconfigPath;
-      clusterEnv.CELLFLOW_TEST_CLUSTER = '1';
-      void driveSubmittedRuns(cluster, kfp, () => driving);
-    }
+    // The cluster tests deploy to a real kube-apiserver with the KFP double.
+    cluster = await startClusterForVscode();
     server = await startCodeServer({
       workspace: work,
-      settings: { 'cellflow.python': '/usr/bin/python3', ...clusterSettings },
-      env: { CELLFLOW_TEST_RESULTS: resultsFile, ...clusterEnv },
+      settings: { 'cellflow.python': '/usr/bin/python3', ...cluster?.settings },
+      env: { CELLFLOW_TEST_RESULTS: resultsFile, ...cluster?.env },
     });
     const logs: string[] = [];
     const code = await runSuite(server, logs);
@@ -108,33 +89,6 @@ describe('VS Code extension in code-server', { skip: missing }, () => {
     },
   );
 });
-
-/** Runs each workflow the KFP double created to completion, writing a log line for load_data. */
-async function driveSubmittedRuns(
-  cluster: TestCluster,
-  kfp: KfpDouble,
-  active: () => boolean,
-): Promise<void> {
-  const driver = new ControllerDriver(cluster);
-  const driven = new Set<string>();
-  while (active()) {
-    for (const runId of kfp.store.runs.keys()) {
-      if (driven.has(runId)) continue;
-      try {
-        const wf = await driver.findWorkflowForRun('kubeflow', runId);
-        if (wf?.metadata.name === undefined) continue;
-        driven.add(runId);
-        await new Promise((r) => setTimeout(r, 1500));
-        await driver.runWorkflowToCompletion('kubeflow', wf.metadata.name, {
-          logs: { 'load-data': 'loaded 1797 images\n' },
-        });
-      } catch (error) {
-        if (active()) console.error(`driving run ${runId}: ${String(error)}`);
-      }
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
 
 /** Opens the workbench with the extension under development and the in-host suite; its exit code. */
 function runSuite(server: CodeServer, logs: string[] = []): Promise<number> {

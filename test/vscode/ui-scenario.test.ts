@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { buildExtensionAndSuite } from './build-extension.js';
+import { startClusterForVscode, type ClusterForVscode } from './cluster-for-vscode.js';
 import { missingHost, REPO, startCodeServer, type CodeServer } from './code-server.js';
 
 const missing = missingHost();
@@ -62,8 +63,10 @@ async function waitForGraphNodes(page: Page, selector: string, count: number): P
 describe('VS Code UI scenario', { skip: missing }, () => {
   const work = mkdtempSync(join(tmpdir(), 'cellflow-vscode-ui-'));
   let server: CodeServer | undefined;
+  let cluster: ClusterForVscode | undefined;
   after(async () => {
     await server?.stop();
+    await cluster?.stop();
     rmSync(work, { recursive: true, force: true });
   });
 
@@ -71,13 +74,16 @@ describe('VS Code UI scenario', { skip: missing }, () => {
     buildExtensionAndSuite();
     mkdirSync(SHOTS, { recursive: true });
     copyFileSync(join(REPO, 'examples/digits.ipynb'), join(work, 'digits.ipynb'));
+    cluster = await startClusterForVscode();
     server = await startCodeServer({
       workspace: work,
       settings: {
         'cellflow.python': '/usr/bin/python3',
         'chat.disableAIFeatures': true,
         'workbench.secondarySideBar.defaultVisibility': 'hidden',
+        ...cluster?.settings,
       },
+      ...(cluster !== undefined ? { env: cluster.env } : {}),
     });
     const page = await server.open([['extensionDevelopmentPath', `vscode-remote://remote${REPO}`]]);
     const consoleErrors: string[] = [];
@@ -87,6 +93,7 @@ describe('VS Code UI scenario', { skip: missing }, () => {
     });
     try {
       await scenario(page, work);
+      if (cluster !== undefined) await deployScenario(page);
     } catch (error) {
       await page.screenshot({ path: join(SHOTS, 'failure.png') });
       throw new Error(
@@ -118,6 +125,11 @@ async function scenario(page: Page, work: string): Promise<void> {
   });
   await scrollTo(page, splitCell);
   await splitCell.locator('.monaco-editor').first().click();
+  // The click selects the cell (index 7) before the palette acts on "the active cell".
+  await page
+    .locator('.statusbar-item', { hasText: /^Cell 8 of/ })
+    .first()
+    .waitFor({ timeout: 20_000 });
   await palette(page, 'Cellflow: Set Step');
   const input = page.locator('.quick-input-widget:visible input');
   await input.fill('hold_out');
@@ -158,4 +170,42 @@ async function scenario(page: Page, work: string): Promise<void> {
     cells: { metadata?: { tags?: string[] } }[];
   };
   assert.deepEqual(saved.cells[7]?.metadata?.tags, ['step:hold_out']);
+}
+
+/** Deploy from the palette to the test cluster; the cells and the views follow the cluster run. */
+async function deployScenario(page: Page): Promise<void> {
+  // Back to the notebook (the graph webview has the focus).
+  await page.locator('.tabs-container .tab', { hasText: 'digits.ipynb' }).first().click();
+  await page.waitForTimeout(500);
+  await palette(page, 'Cellflow: Deploy Pipeline to Cluster');
+  const input = page.locator('.quick-input-widget:visible input');
+  const row = (text: string | RegExp): ReturnType<Page['locator']> =>
+    page.locator('.quick-input-widget:visible .monaco-list-row', { hasText: text }).first();
+  await row('admin').waitFor({ timeout: 60_000 });
+  await input.fill('admin');
+  await page.keyboard.press('Enter');
+  // Namespace, prefilled.
+  await page.waitForFunction(
+    () =>
+      document.querySelector<HTMLInputElement>('.quick-input-widget input')?.value === 'kubeflow',
+    undefined,
+    { timeout: 30_000 },
+  );
+  await page.keyboard.press('Enter');
+  await row('Use the defaults').waitFor({ timeout: 60_000 });
+  await page.screenshot({ path: join(SHOTS, '5-deploy-parameters.png') });
+  await page.keyboard.press('Enter');
+  // The cluster run (a KFP run id) is listed, and ends as the test's controller plays it.
+  const rows = page.locator('.part.sidebar .monaco-list-row');
+  await rows
+    .filter({ hasText: /digits [0-9a-f]{8}-.*cluster · succeeded/ })
+    .first()
+    .waitFor({ timeout: 120_000 });
+  // The Cluster view shows the context and that Kubeflow Pipelines answers.
+  await rows
+    .filter({ hasText: 'Kubeflow Pipelines' })
+    .filter({ hasText: 'reachable' })
+    .first()
+    .waitFor({ timeout: 60_000 });
+  await page.screenshot({ path: join(SHOTS, '6-cluster-run.png') });
 }

@@ -309,6 +309,16 @@ suite('Cellflow in VS Code', () => {
     assert.ok(terminal, 'a log terminal opened');
     await terminal.done;
     assert.deepEqual(terminal.lines, ['loaded 1797 images']);
+
+    // Re-run: the same notebook and parameters, on the cluster again.
+    const again = await vscode.commands.executeCommand<string | undefined>('cellflow.rerun', runId);
+    assert.ok(again !== undefined && again !== runId, 'a new run');
+    const rerun = await api.runner.whenFinished(again);
+    assert.deepEqual([rerun?.state, rerun?.target], ['succeeded', 'cluster']);
+    assert.equal(
+      await vscode.commands.executeCommand('cellflow.switchClusterContext', 'admin', 'kubeflow'),
+      'admin',
+    );
   });
 
   test('Serve Model serves a trained model locally; the tester sends its example; delete stops it', async () => {
