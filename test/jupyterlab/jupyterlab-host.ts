@@ -35,7 +35,13 @@ export const SERVER_EXTENSION = 'cellflow_jupyter';
 
 /** Environment that lets /usr/bin/python3 import the server extension from this repository. */
 export function serverExtensionEnv(): NodeJS.ProcessEnv {
-  return { PYTHONPATH: SERVER_EXTENSION_DIR };
+  run(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-b', 'packages/cli']);
+  return {
+    PYTHONPATH: SERVER_EXTENSION_DIR,
+    CELLFLOW_NODE: process.execPath,
+    CELLFLOW_CLI: join(REPO, 'packages/cli/bin/cellflow.js'),
+    CELLFLOW_PYTHON: PYTHON,
+  };
 }
 
 /** Why the JupyterLab tests cannot run here, or undefined when they can. */
@@ -176,7 +182,6 @@ export async function startJupyterLab(options: JupyterLabOptions): Promise<Jupyt
       '--allow-root',
       `--ServerApp.token=${token}`,
       `--ServerApp.root_dir=${options.root}`,
-      ...(options.serverExtensions ?? []).map((m) => `--ServerApp.jpserver_extensions=${m}=True`),
     ],
     {
       cwd: options.root,
@@ -187,6 +192,7 @@ export async function startJupyterLab(options: JupyterLabOptions): Promise<Jupyt
         ...options.env,
         CELLFLOW_LAB_BUILD: build,
         CELLFLOW_LAB_USER_DIR: join(home, 'user'),
+        CELLFLOW_LAB_SERVER_EXTENSIONS: (options.serverExtensions ?? []).join(','),
         JUPYTER_CONFIG_DIR: join(home, 'config'),
         JUPYTER_DATA_DIR: join(home, 'data'),
         JUPYTER_RUNTIME_DIR: join(home, 'runtime'),

@@ -22,7 +22,7 @@ function cellWithChip(page: Page, text: string) {
   return page.locator('.jp-CodeCell', { has: page.locator('.cf-chip', { hasText: text }) });
 }
 
-describe('JupyterLab: cell tags', { skip: missing, timeout: 300_000 }, () => {
+describe('JupyterLab: cell tags', { skip: missing, timeout: 300_000, concurrency: 1 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'cellflow-jl-tags-'));
   const notebook = join(dir, 'digits.ipynb');
   let lab: JupyterLab;

@@ -58,13 +58,14 @@ const plugin: JupyterFrontEndPlugin<ICellflowAgent> = {
     const settings =
       settingRegistry !== null ? await settingRegistry.load(PLUGIN_ID).catch(() => null) : null;
 
-    const panel = new CellflowPanel({
+    const panel: CellflowPanel = new CellflowPanel({
       execute: (command) => void app.commands.execute(command),
       applyBest: () => void controller.applyBest(),
-      sendPredict,
+      sendPredict: (endpoint: string, body: string) =>
+        sendPredict(controller.client, endpoint, body),
     });
     panel.title.icon = cellflowIcon;
-    const controller = new CellflowController(
+    const controller: CellflowController = new CellflowController(
       {
         tracker,
         panel,

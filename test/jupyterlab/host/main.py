@@ -29,6 +29,14 @@ class CellflowTestLab(LabServerApp):
     themes_dir = os.path.join(BUILD, "themes")
     user_settings_dir = os.path.join(USER, "settings")
     workspaces_dir = os.path.join(USER, "workspaces")
+    # More server extensions to load with the page ($CELLFLOW_LAB_SERVER_EXTENSIONS, comma-separated).
+    serverapp_config = {
+        "jpserver_extensions": {
+            name: True
+            for name in os.environ.get("CELLFLOW_LAB_SERVER_EXTENSIONS", "").split(",")
+            if name
+        }
+    }
 
 
 def _jupyter_server_extension_points():

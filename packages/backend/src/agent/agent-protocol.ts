@@ -97,6 +97,17 @@ export interface ServeRequest {
 }
 export type ServeResponse = EndpointRef;
 export type ListEndpointsResponse = Endpoint[];
+/**
+ * `POST endpoints/:endpoint/predict`: a test request for an endpoint, sent by the agent (a page
+ * cannot reach a loopback model server itself). The body is the KServe V1 predict request as is.
+ */
+export interface PredictResponse {
+  /** The model server's HTTP status. */
+  readonly status: number;
+  /** Its answer, as text. */
+  readonly body: string;
+  readonly latencyMs: number;
+}
 export type CapacityResponse = Capacity;
 
 /** Errors the agent itself reports, besides the backend's own. */
@@ -255,6 +266,8 @@ export const AGENT_ROUTES = {
   listEndpoints: { method: 'GET', path: 'endpoints' },
   /** -> 204 */
   deleteEndpoint: { method: 'DELETE', path: 'endpoints/:endpoint' },
+  /** KServe V1 request body -> `PredictResponse` */
+  predict: { method: 'POST', path: 'endpoints/:endpoint/predict' },
   /** -> `CapacityResponse` */
   capacity: { method: 'GET', path: 'capacity' },
 } as const satisfies Record<string, RouteShape>;

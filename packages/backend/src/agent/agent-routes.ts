@@ -133,6 +133,29 @@ export const ROUTE_HANDLERS: Readonly<Record<AgentRouteName, Handler>> = {
     return noContent;
   },
   capacity: async (ctx) => ok(await ctx.backend.capacity()),
+  predict: async (ctx, req) => {
+    const name = req.params['endpoint']!;
+    const endpoint = (await ctx.backend.listEndpoints()).find((e) => e.name === name);
+    if (endpoint === undefined)
+      throw new AgentRequestError(
+        'bad-request',
+        `No endpoint "${name}" on this target. Fix: serve a model first, or pick one from the endpoint list.`,
+      );
+    const url = `${endpoint.url.replace(/\/+$/, '')}/v1/models/${encodeURIComponent(name)}:predict`;
+    const started = performance.now();
+    const answer = await fetch(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(req.body ?? {}),
+    }).catch((error: unknown) => {
+      throw new AgentRequestError(
+        'bad-request',
+        `The model server of "${name}" did not answer at ${url}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    });
+    const body = await answer.text();
+    return ok({ status: answer.status, body, latencyMs: performance.now() - started });
+  },
 };
 
 function objectBody(body: unknown): Record<string, unknown> {

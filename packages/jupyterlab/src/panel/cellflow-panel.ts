@@ -22,9 +22,9 @@ import type { LiveRun } from '../runs/pipeline-runs.js';
 export interface PanelActions {
   readonly execute: (command: string) => void;
   readonly applyBest: () => void;
-  /** Sends a tester request to an endpoint's predict URL. */
+  /** Sends a tester request to an endpoint (by name). */
   readonly sendPredict: (
-    url: string,
+    endpoint: string,
     body: string,
   ) => Promise<{ status: number; text: string; ms: number }>;
 }
@@ -157,7 +157,7 @@ export class CellflowPanel extends Widget {
         },
         exampleV1Request(undefined),
         (body) => {
-          this.actions.sendPredict(predictUrl, body).then(
+          this.actions.sendPredict(endpoint.name, body).then(
             ({ status, text, ms }) => handle.showAnswer(status, text, ms),
             (error: unknown) =>
               handle.showFailure(

@@ -1,6 +1,7 @@
 /**
  * Serving from the panel: the `serve:` variable of the notebook's latest succeeded run becomes an
- * endpoint on the agent's target; endpoints are listed, and the tester's requests go to them.
+ * endpoint on the agent's target; endpoints are listed, and the tester's requests go to them
+ * through the agent.
  */
 import type { Endpoint, ModelRef } from '@cellflow/backend';
 import type { PipelineGraph } from '@cellflow/core';
@@ -23,19 +24,14 @@ export async function serveModel(client: AgentClient, model: ModelRef): Promise<
 }
 
 /**
- * Sends a tester request straight to the model server (KServe V1 predict). Resolves to the
- * status, the answer's text and the latency.
+ * Sends a tester request to an endpoint through the agent (the page cannot reach a loopback model
+ * server itself). Resolves to the model server's status, answer and the latency.
  */
 export async function sendPredict(
-  url: string,
+  client: AgentClient,
+  endpoint: string,
   body: string,
 ): Promise<{ status: number; text: string; ms: number }> {
-  const started = performance.now();
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body,
-  });
-  const text = await res.text();
-  return { status: res.status, text, ms: performance.now() - started };
+  const answer = await client.predict({ name: endpoint }, JSON.parse(body) as unknown);
+  return { status: answer.status, text: answer.body, ms: answer.latencyMs };
 }

@@ -53,6 +53,7 @@ import {
   type AgentStreamEventName,
   type CancelRunRequest,
   type CancelStudyRequest,
+  type PredictResponse,
   type ServeRequest,
   type SubmitRequest,
   type TuneRequest,
@@ -148,6 +149,11 @@ export class AgentClient implements Backend {
 
   async deleteEndpoint(endpoint: EndpointRef): Promise<void> {
     await this.call('deleteEndpoint', { endpoint: endpoint.name }, undefined);
+  }
+
+  /** Sends a KServe V1 predict request to an endpoint through the agent; resolves to the model server's answer. */
+  predict(endpoint: EndpointRef, request: unknown): Promise<PredictResponse> {
+    return this.call('predict', { endpoint: endpoint.name }, request);
   }
 
   capacity(): Promise<Capacity> {

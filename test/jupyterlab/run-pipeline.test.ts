@@ -1,0 +1,163 @@
+/**
+ * Running from JupyterLab (npm-built page, Debian jupyter_server with the Cellflow server
+ * extension, which starts `cellflow agent` and proxies it behind Jupyter's auth; headless
+ * Chromium): Run from the panel shows live step states on the cells and in the panel; Tune shows
+ * the trials and the best one; Serve lists an endpoint and its tester gets an answer.
+ * Screenshots go to artifacts/jupyterlab/.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { notebookJson } from '../support/notebook-json.js';
+import {
+  missingHost,
+  REPO,
+  SERVER_EXTENSION,
+  serverExtensionEnv,
+  startJupyterLab,
+  type JupyterLab,
+} from './jupyterlab-host.js';
+
+const missing = missingHost({ serverExtension: true });
+if (missing !== undefined && process.env.CELLFLOW_REQUIRE_JUPYTERLAB === '1')
+  throw new Error(missing);
+const SHOTS = join(REPO, 'artifacts', 'jupyterlab');
+
+/** A small pipeline that trains and serves a model, with a study over one parameter. */
+const IRIS = notebookJson(
+  [
+    [
+      ['imports'],
+      'from sklearn.datasets import load_iris\nfrom sklearn.tree import DecisionTreeClassifier',
+    ],
+    [['pipeline-parameters'], 'MAX_DEPTH = 2'],
+    [['step:load'], 'X, y = load_iris(return_X_y=True)'],
+    [
+      ['step:train', 'serve:model'],
+      'import time\ntime.sleep(1.5)\nmodel = DecisionTreeClassifier(max_depth=MAX_DEPTH, random_state=0).fit(X, y)\naccuracy = model.score(X, y)',
+    ],
+    [['pipeline-metrics'], 'print(accuracy)'],
+  ],
+  {
+    kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' },
+    cellflow: {
+      name: 'iris',
+      tuning: {
+        objective: 'accuracy',
+        goal: 'maximize',
+        algorithm: 'grid',
+        maxTrials: 3,
+        parallelTrials: 3,
+        parameters: { MAX_DEPTH: { values: [1, 2, 3] } },
+      },
+    },
+  },
+);
+
+async function panelButton(page: Page, name: string): Promise<void> {
+  await page.locator(`.cf-panel .cf-action-${name}`).click();
+}
+
+describe(
+  'JupyterLab: run, tune and serve from the panel',
+  { skip: missing, timeout: 600_000, concurrency: 1 },
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cellflow-jl-run-'));
+    let lab: JupyterLab;
+    let page: Page;
+
+    before(async () => {
+      writeFileSync(join(dir, 'iris.ipynb'), IRIS);
+      mkdirSync(SHOTS, { recursive: true });
+      lab = await startJupyterLab({
+        root: dir,
+        serverExtensions: [SERVER_EXTENSION],
+        env: serverExtensionEnv(),
+      });
+      page = await lab.open('lab/tree/iris.ipynb');
+      await page.locator('.jp-SideBar [data-id="cellflow-panel"]').click();
+      await page
+        .locator('.cf-row-target .cf-row-value', { hasText: 'local' })
+        .waitFor({ timeout: 60_000 });
+    });
+    afterEach(async (t) => {
+      await page
+        ?.screenshot({ path: join(SHOTS, `after-${t.name.replace(/\W+/g, '-').slice(0, 40)}.png`) })
+        .catch(() => undefined);
+    });
+    after(async () => {
+      await lab?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('shows the target, its GPU capacity and the steps', async () => {
+      assert.ok(await page.locator('.cf-row-gpus').isVisible());
+      await page.locator('.cf-section-steps .cf-step-name').nth(1).waitFor();
+      assert.deepEqual(await page.locator('.cf-section-steps .cf-step-name').allTextContents(), [
+        'load',
+        'train',
+      ]);
+      assert.match(
+        (await page.locator('.cf-step[data-step="train"] .cf-step-after').textContent()) ?? '',
+        /load/,
+      );
+    });
+
+    it('runs the pipeline with live step states on the cells and in the panel', async () => {
+      await panelButton(page, 'run');
+      const trainCell = page.locator('.jp-CodeCell[data-cellflow-step="train"]');
+      // train sleeps: it is seen running before it succeeds.
+      await page
+        .locator('.jp-CodeCell[data-cellflow-step="train"][data-cellflow-state="running"]')
+        .waitFor({ timeout: 120_000 });
+      await page.locator('.cf-run-step[data-step="train"][data-state="running"]').waitFor();
+      await page.screenshot({ path: join(SHOTS, 'run-live.png') });
+      await page.locator('.cf-run[data-state="succeeded"]').waitFor({ timeout: 120_000 });
+      assert.equal(await trainCell.getAttribute('data-cellflow-state'), 'succeeded');
+      assert.equal(
+        await page
+          .locator('.jp-CodeCell[data-cellflow-step="load"]')
+          .getAttribute('data-cellflow-state'),
+        'succeeded',
+      );
+      assert.match(
+        (await page.locator('.cf-run-metrics').first().textContent()) ?? '',
+        /accuracy = /,
+      );
+      await page.screenshot({ path: join(SHOTS, 'run-done.png') });
+    });
+
+    it('tunes: the trials table fills and the best trial is named', async () => {
+      await panelButton(page, 'tune');
+      await page
+        .locator('.cf-section-tuning .cf-trials tbody tr')
+        .nth(2)
+        .waitFor({ timeout: 240_000 });
+      await page
+        .locator('.cf-section-tuning .cf-best', { hasText: 'Best: trial' })
+        .waitFor({ timeout: 240_000 });
+      await page.screenshot({ path: join(SHOTS, 'tuning.png') });
+    });
+
+    it('serves the trained model and the tester gets an answer', async () => {
+      await panelButton(page, 'serve');
+      const endpoint = page.locator('.cf-section-endpoints .cf-endpoint').first();
+      await endpoint.waitFor({ timeout: 60_000 });
+      await page
+        .locator('.cf-section-endpoints .cf-request')
+        .fill('{"instances": [[5.1, 3.5, 1.4, 0.2]]}');
+      await page.locator('.cf-section-endpoints .cf-send').click();
+      const status = page.locator('.cf-section-endpoints .cf-answer-status');
+      await status.filter({ hasText: 'HTTP' }).waitFor({ timeout: 30_000 });
+      assert.match((await status.textContent()) ?? '', /HTTP 200/);
+      assert.match(
+        (await page.locator('.cf-section-endpoints .cf-answer').textContent()) ?? '',
+        /predictions/,
+      );
+      await page.screenshot({ path: join(SHOTS, 'endpoint.png') });
+    });
+  },
+);
