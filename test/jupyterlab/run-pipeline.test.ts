@@ -140,6 +140,23 @@ describe(
         .locator('.cf-section-tuning .cf-best', { hasText: 'Best: trial' })
         .waitFor({ timeout: 240_000 });
       await page.screenshot({ path: join(SHOTS, 'tuning.png') });
+      await page
+        .locator('.cf-section-tuning .cf-header .cf-state-succeeded')
+        .waitFor({ timeout: 240_000 });
+      assert.equal(
+        await page.locator('.cf-section-tuning .cf-trials tr.cf-state-succeeded').count(),
+        3,
+      );
+      // The grid's best depth (3 fits iris best) goes into the parameters cell of the open notebook.
+      assert.match(
+        (await page.locator('.cf-section-tuning .cf-best').textContent()) ?? '',
+        /MAX_DEPTH=3/,
+      );
+      await page.locator('.cf-section-tuning .cf-apply-best').click();
+      await page
+        .locator('.jp-CodeCell', { hasText: 'MAX_DEPTH = 3' })
+        .first()
+        .waitFor({ timeout: 10_000 });
     });
 
     it('serves the trained model and the tester gets an answer', async () => {
