@@ -116,9 +116,8 @@ describeWithCluster('KubeflowBackend tuning (Katib)', (ctx) => {
     }
     assert.ok(runId !== undefined, `the runner started a KFP run: ${stderr}`);
     const run = kfp.store.runs.get(runId)!;
-    assert.equal(run.runtime_config?.parameters?.SVM_C, 4);
-    assert.equal(run.runtime_config?.parameters?.SVM_GAMMA, 0.05);
-    assert.equal(run.runtime_config?.parameters?.TEST_SIZE, 0.3);
+    const params = (run.runtime_config?.parameters ?? {}) as Record<string, unknown>;
+    assert.deepEqual([params.SVM_C, params.SVM_GAMMA, params.TEST_SIZE], [4, 0.05, 0.3]);
     const wf = (await driver.findWorkflowForRun(NS, runId))!;
     await driver.runWorkflowToCompletion(NS, wf.metadata.name!, {
       logs: {
