@@ -52,6 +52,36 @@ export default tseslint.config(
     },
   },
   {
+    // Browser code (and the agent protocol it shares): no Node module may enter a browser bundle.
+    files: [
+      'packages/ui/src/**/*.ts',
+      'packages/jupyterlab/src/**/*.ts',
+      'packages/backend/src/agent/agent-protocol.ts',
+    ],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['node:*', 'fs', 'path', 'child_process', 'os', 'http', 'net', 'crypto'],
+              message: 'browser code: no Node imports.',
+            },
+            { group: ['@kubernetes/*'], message: 'browser code: no Kubernetes client.' },
+          ],
+          paths: [
+            {
+              name: '@cellflow/backend',
+              allowTypeImports: true,
+              message:
+                'browser code: only types from @cellflow/backend (Node); values come from @cellflow/backend/agent-protocol.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['packages/core/src/**/*.ts'],
     rules: {
       'no-restricted-imports': [
