@@ -69,6 +69,63 @@ describeWithCluster(
       );
     });
 
+    it('tune --cluster: creates the Katib Experiment, prints trials as Katib reports them, and the best', async () => {
+      const tuning = cellflow(
+        'tune',
+        'examples/digits.ipynb',
+        '--cluster',
+        '--max-trials',
+        '2',
+        ...flags,
+      );
+      const admin = ctx.cluster().admin;
+      let name: string | undefined;
+      for (let i = 0; i < 200 && name === undefined; i++) {
+        const list = await admin.get<{ items: { metadata: { name: string } }[] }>(
+          '/apis/kubeflow.org/v1beta1/namespaces/kubeflow/experiments?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dcellflow',
+        );
+        name = list.items[0]?.metadata.name;
+        if (name === undefined) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(name !== undefined, 'the Experiment was created');
+      const one = await driver.createTrial('kubeflow', name, { SVM_C: 10, SVM_GAMMA: 0.03 });
+      await driver.setTrialCondition('kubeflow', one.metadata.name!, 'Running');
+      await driver.syncExperimentStatus('kubeflow', name);
+      await driver.setTrialCondition('kubeflow', one.metadata.name!, 'Succeeded', {
+        metrics: { 'svm-accuracy': 0.9911, 'best-accuracy': 0.9911 },
+      });
+      const two = await driver.createTrial('kubeflow', name, { SVM_C: 0.1, SVM_GAMMA: 0.001 });
+      await driver.setTrialCondition('kubeflow', two.metadata.name!, 'Succeeded', {
+        metrics: { 'svm-accuracy': 0.1022, 'best-accuracy': 0.9667 },
+      });
+      await driver.syncExperimentStatus('kubeflow', name);
+      await new Promise((r) => setTimeout(r, 1500));
+      await driver.syncExperimentStatus('kubeflow', name, 'Succeeded');
+      const done = await tuning;
+      assert.equal(done.code, 0, done.stderr);
+      assert.match(
+        done.stdout,
+        new RegExp(`^Study ${name} on Katib on the cluster: tpe, up to 2 trials`, 'm'),
+      );
+      assert.match(
+        done.stdout,
+        /#0 +succeeded +SVM_C=10 SVM_GAMMA=0\.03 +-> +svm-accuracy 0\.9911/,
+      );
+      assert.match(
+        done.stdout,
+        /#1 +succeeded +SVM_C=0\.1 SVM_GAMMA=0\.001 +-> +svm-accuracy 0\.1022/,
+      );
+      assert.match(
+        done.stdout,
+        /^Best: trial #0, svm-accuracy 0\.9911 with SVM_C=10 SVM_GAMMA=0\.03$/m,
+      );
+      const studies = await cellflow('studies', '--cluster', ...flags);
+      assert.match(
+        studies.stdout,
+        new RegExp(`^${name} +succeeded +2/2 trials succeeded +best svm-accuracy 0\\.9911`, 'm'),
+      );
+    });
+
     it('endpoints --cluster, and serve --cluster needs a step and variable', async () => {
       const none = await cellflow('endpoints', '--cluster', ...flags);
       assert.equal(none.code, 0, none.stderr);

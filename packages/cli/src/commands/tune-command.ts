@@ -17,6 +17,7 @@ import {
   type TuningAlgorithm,
 } from '@cellflow/core';
 import {
+  KubeflowBackend,
   LocalBackend,
   parseParameterAssignments,
   type Backend,
@@ -54,6 +55,9 @@ interface TuneOptions extends ClusterFlags {
   applyBest?: boolean;
   study?: string;
   json?: boolean;
+  trialImage?: string;
+  trialServiceAccount?: string;
+  trialKfpEndpoint?: string;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -212,11 +216,23 @@ async function tune(ctx: CliContext, notebook: string, opts: TuneOptions): Promi
   } catch (error) {
     throw asCliError(error);
   }
-  const ref = await backend
-    .tune(pipeline, spec, { parameters, notebookPath: notebook, cpuOnly: opts.cpuOnly === true })
-    .catch((error: unknown) => {
-      throw asCliError(error);
-    });
+  const tuneOptions = { parameters, notebookPath: notebook, cpuOnly: opts.cpuOnly === true };
+  const ref = await (
+    backend instanceof KubeflowBackend
+      ? backend.tune(pipeline, spec, {
+          ...tuneOptions,
+          ...(opts.trialImage !== undefined ? { trialImage: opts.trialImage } : {}),
+          ...(opts.trialServiceAccount !== undefined
+            ? { trialServiceAccount: opts.trialServiceAccount }
+            : {}),
+          ...(opts.trialKfpEndpoint !== undefined
+            ? { trialKfpEndpoint: opts.trialKfpEndpoint }
+            : {}),
+        })
+      : backend.tune(pipeline, spec, tuneOptions)
+  ).catch((error: unknown) => {
+    throw asCliError(error);
+  });
   const where = opts.cluster === true ? 'Katib on the cluster' : 'this machine';
   ctx.out(
     `Study ${ref.id} on ${where}: ${spec.algorithm}, up to ${spec.maxTrials} trials (${spec.parallelTrials} at once), ${spec.goal} ${spec.objective} over ${spec.parameters.map((p) => p.name).join(', ')}${spec.seed !== undefined ? `, seed ${spec.seed}` : ''}`,
@@ -311,7 +327,16 @@ export function registerTuneCommands(program: Command, ctx: CliContext): void {
         '--study <id>',
         'with --apply-best: this study (default: the latest with a best trial)',
       )
-      .option('--json', 'print the final study summary as JSON'),
+      .option('--json', 'print the final study summary as JSON')
+      .option('--trial-image <image>', 'with --cluster: image of the trial runner (any Python 3)')
+      .option(
+        '--trial-service-account <name>',
+        'with --cluster: service account of the trial pods (creates KFP runs, reads pod logs)',
+      )
+      .option(
+        '--trial-kfp-endpoint <url>',
+        'with --cluster: the KFP API as trial pods reach it (default: the in-cluster service)',
+      ),
   ).action(async (notebook: string, opts: TuneOptions) => tune(ctx, notebook, opts));
 
   withClusterFlags(
