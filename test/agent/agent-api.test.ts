@@ -272,6 +272,13 @@ describe('cellflow agent over the local backend', () => {
       client.cancel({ id: 'no-such-run', pipeline: 'word-count' }),
       (error: unknown) => error instanceof BackendError && error.code === 'run-not-found',
     );
+    const noEndpoint = await fetch(`${agent.baseUrl}endpoints/nope/predict`, {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/json' },
+      body: '{"instances": [[1]]}',
+    });
+    assert.equal(noEndpoint.status, 404);
+    assert.match(((await noEndpoint.json()) as { message: string }).message, /No endpoint "nope"/);
     const unknown = await fetch(`${agent.baseUrl}nothing-here`, { headers: auth });
     assert.equal(unknown.status, 404);
     const wrongMethod = await fetch(`${agent.baseUrl}capacity`, { method: 'POST', headers: auth });

@@ -37,6 +37,9 @@ export interface RouteContext {
 
 type Handler = (ctx: RouteContext, req: RouteRequest) => Promise<RouteReply>;
 
+/** A tester request waits this long for the model server (a hung one must not hold the request). */
+const PREDICT_TIMEOUT_MS = 60_000;
+
 const ok = (body: unknown, status = 200): RouteReply => ({ kind: 'json', status, body });
 const noContent: RouteReply = { kind: 'json', status: 204 };
 
@@ -138,7 +141,7 @@ export const ROUTE_HANDLERS: Readonly<Record<AgentRouteName, Handler>> = {
     const endpoint = (await ctx.backend.listEndpoints()).find((e) => e.name === name);
     if (endpoint === undefined)
       throw new AgentRequestError(
-        'bad-request',
+        'not-found',
         `No endpoint "${name}" on this target. Fix: serve a model first, or pick one from the endpoint list.`,
       );
     const url = `${endpoint.url.replace(/\/+$/, '')}/v1/models/${encodeURIComponent(name)}:predict`;
@@ -147,6 +150,7 @@ export const ROUTE_HANDLERS: Readonly<Record<AgentRouteName, Handler>> = {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify(req.body ?? {}),
+      signal: AbortSignal.timeout(PREDICT_TIMEOUT_MS),
     }).catch((error: unknown) => {
       throw new AgentRequestError(
         'bad-request',
