@@ -5,17 +5,44 @@
  * core's diagnostics appear on the cell they are about. Screenshots go to artifacts/jupyterlab/.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
+import { notebookJson } from '../support/notebook-json.js';
 import { missingHost, REPO, startJupyterLab, type JupyterLab } from './jupyterlab-host.js';
 
 const missing = missingHost();
 if (missing !== undefined && process.env.CELLFLOW_REQUIRE_JUPYTERLAB === '1')
   throw new Error(missing);
 const SHOTS = join(REPO, 'artifacts', 'jupyterlab');
+
+/** A notebook as Kale writes it: `block:`/`prev:` tags and `metadata.kubeflow_notebook`. */
+const KALE = notebookJson(
+  [
+    [['imports'], 'import math'],
+    [['block:load_data'], 'data = [1, 2, 3]'],
+    [['block:total', 'prev:load_data', 'limit:nvidia.com/gpu:1'], 'total = math.fsum(data)'],
+  ],
+  {
+    kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' },
+    kubeflow_notebook: {
+      pipeline_name: 'kale-sum',
+      pipeline_description: 'Made with Kale',
+      experiment: { name: 'kale-experiments' },
+      docker_image: 'python:3.11-slim',
+    },
+  },
+);
 
 /** The code cell whose chips include `text`. */
 function cellWithChip(page: Page, text: string) {
@@ -121,5 +148,41 @@ describe('JupyterLab: cell tags', { skip: missing, timeout: 300_000, concurrency
       .locator('.cf-section-problems .cf-diagnostic-error', { hasText: 'train_tree' })
       .waitFor();
     await page.screenshot({ path: join(SHOTS, 'diagnostics.png') });
+  });
+});
+
+describe('JupyterLab: a notebook tagged by Kale', { skip: missing, timeout: 300_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cellflow-jl-kale-'));
+  let lab: JupyterLab;
+
+  before(async () => {
+    writeFileSync(join(dir, 'kale.ipynb'), KALE);
+    mkdirSync(SHOTS, { recursive: true });
+    lab = await startJupyterLab({ root: dir });
+  });
+  after(async () => {
+    await lab?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads a notebook tagged by Kale: steps, dependencies, GPU and pipeline settings', async () => {
+    const kale = await lab.open('lab/tree/kale.ipynb');
+    const total = cellWithChip(kale, 'step: total');
+    await total.waitFor({ timeout: 60_000 });
+    assert.match((await total.locator('.cf-chip-after').textContent()) ?? '', /load_data/);
+    assert.match((await total.locator('.cf-chip-gpu').textContent()) ?? '', /GPU 1/);
+    const panel = kale.locator('.cf-panel');
+    if (!(await panel.isVisible()))
+      await kale.locator('.jp-SideBar [data-id="cellflow-panel"]').click();
+    await kale.locator('.cf-row-name .cf-row-value', { hasText: 'kale-sum' }).waitFor();
+    assert.equal(
+      await kale.locator('.cf-row-experiment .cf-row-value').textContent(),
+      'kale-experiments',
+    );
+    assert.equal(
+      await kale.locator('.cf-row-image .cf-row-value').textContent(),
+      'python:3.11-slim',
+    );
+    await kale.screenshot({ path: join(SHOTS, 'kale-notebook.png') });
   });
 });

@@ -72,8 +72,9 @@ export class CellChips extends Widget {
     if (role !== undefined) chip(this.chips, 'role', role[0], role[1]);
     if (step !== undefined && firstOfStep && step.after.length > 0)
       chip(this.chips, 'after', `after: ${step.after.join(', ')}`, 'Steps that must finish first');
-    const gpu = tags.gpu ?? (firstOfStep ? step?.resources.gpu : undefined) ?? undefined;
-    if (gpu !== undefined && gpu !== null)
+    // The cell's own request, else (on a step's first cell) the step's, which defaults can set.
+    const gpu = tags.gpu ?? (firstOfStep ? (step?.resources.gpu ?? undefined) : undefined);
+    if (gpu !== undefined)
       chip(
         this.chips,
         'gpu',

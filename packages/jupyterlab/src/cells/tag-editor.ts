@@ -155,6 +155,9 @@ export async function editCellTags(cell: Cell, steps: readonly string[]): Promis
   });
   if (!result.button.accept || result.value === null) return false;
   const tags = formatCellTags(result.value);
+  const current = readCellTags(cell);
+  // Saving an unchanged form leaves the cell (and so the file) as it was.
+  if (tags.length === current.length && tags.every((t, i) => t === current[i])) return false;
   if (tags.length === 0) cell.model.deleteMetadata('tags');
   else cell.model.setMetadata('tags', tags);
   return true;
