@@ -35,7 +35,9 @@ export const SERVER_EXTENSION = 'cellflow_jupyter';
 
 /** Environment that lets /usr/bin/python3 import the server extension from this repository. */
 export function serverExtensionEnv(): NodeJS.ProcessEnv {
-  run(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-b', 'packages/cli']);
+  withBuildLock(join(CACHE, 'jupyterlab-page'), () =>
+    run(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-b', 'packages/cli']),
+  );
   return {
     PYTHONPATH: SERVER_EXTENSION_DIR,
     CELLFLOW_NODE: process.execPath,
@@ -91,40 +93,77 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}): void
     throw new Error(`${command} ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
 }
 
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Runs `build` holding a lock directory, so test files running in parallel build the page once
+ * (the second one then finds it in the cache). A lock older than 15 minutes is stale.
+ */
+function withBuildLock<T>(root: string, build: () => T): T {
+  mkdirSync(root, { recursive: true });
+  const lock = join(root, '.lock');
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 15 * 60_000) rmSync(lock, { recursive: true });
+      } catch {
+        // released meanwhile
+      }
+      sleepSync(500);
+    }
+  }
+  try {
+    return build();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
 /** Builds (or finds in the cache) the test JupyterLab page; returns its directory. */
 export function buildLabPage(): string {
-  run(process.execPath, [
-    join(REPO, 'node_modules/typescript/bin/tsc'),
-    '-b',
-    'packages/jupyterlab',
-  ]);
-  const lock = createHash('sha256')
-    .update(readFileSync(join(REPO, 'package-lock.json')))
-    .digest('hex')
-    .slice(0, 16);
   const root = join(CACHE, 'jupyterlab-page');
-  const dir = join(root, hashInputs());
-  if (existsSync(join(dir, 'bundle.js'))) return dir;
-  mkdirSync(root, { recursive: true });
-  for (const old of readdirSync(root))
-    if (!old.startsWith('webpack-') && !old.startsWith('.'))
-      rmSync(join(root, old), { recursive: true, force: true });
-  const tmp = mkdtempSync(join(root, '.build-'));
-  run(
-    process.execPath,
-    [
-      join(REPO, 'node_modules/webpack-cli/bin/cli.js'),
-      '--no-color',
-      '--config',
-      join(HOST_DIR, 'webpack.config.cjs'),
-    ],
-    {
-      CELLFLOW_LAB_BUILD: tmp,
-      CELLFLOW_WEBPACK_CACHE: join(root, `webpack-${lock}`),
-    },
-  );
-  renameSync(tmp, dir);
-  return dir;
+  return withBuildLock(root, () => {
+    run(process.execPath, [
+      join(REPO, 'node_modules/typescript/bin/tsc'),
+      '-b',
+      'packages/jupyterlab',
+    ]);
+    const lockfile = createHash('sha256')
+      .update(readFileSync(join(REPO, 'package-lock.json')))
+      .digest('hex')
+      .slice(0, 16);
+    const dir = join(root, hashInputs());
+    if (existsSync(join(dir, 'bundle.js'))) return dir;
+    // One page per machine: older builds go; the webpack cache of this lockfile stays (fast rebuilds).
+    for (const old of readdirSync(root))
+      if (!old.startsWith('.') && old !== `webpack-${lockfile}`)
+        rmSync(join(root, old), { recursive: true, force: true });
+    const tmp = mkdtempSync(join(root, '.build-'));
+    try {
+      run(
+        process.execPath,
+        [
+          join(REPO, 'node_modules/webpack-cli/bin/cli.js'),
+          '--no-color',
+          '--config',
+          join(HOST_DIR, 'webpack.config.cjs'),
+        ],
+        {
+          CELLFLOW_LAB_BUILD: tmp,
+          CELLFLOW_WEBPACK_CACHE: join(root, `webpack-${lockfile}`),
+        },
+      );
+      renameSync(tmp, dir);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+    return dir;
+  });
 }
 
 function freePort(): Promise<number> {
