@@ -109,15 +109,15 @@ describeWithCluster(
       );
       assert.match(
         done.stdout,
-        /#0 +succeeded +SVM_C=10 SVM_GAMMA=0\.03 +-> +svm-accuracy 0\.9911/,
+        /#\d +succeeded +SVM_C=10 SVM_GAMMA=0\.03 +-> +svm-accuracy 0\.9911/,
       );
       assert.match(
         done.stdout,
-        /#1 +succeeded +SVM_C=0\.1 SVM_GAMMA=0\.001 +-> +svm-accuracy 0\.1022/,
+        /#\d +succeeded +SVM_C=0\.1 SVM_GAMMA=0\.001 +-> +svm-accuracy 0\.1022/,
       );
       assert.match(
         done.stdout,
-        /^Best: trial #0, svm-accuracy 0\.9911 with SVM_C=10 SVM_GAMMA=0\.03$/m,
+        /^Best: trial #\d, svm-accuracy 0\.9911 with SVM_C=10 SVM_GAMMA=0\.03$/m,
       );
       const studies = await cellflow('studies', '--cluster', ...flags);
       assert.match(

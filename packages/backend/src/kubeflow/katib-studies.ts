@@ -362,7 +362,20 @@ export class KatibStudies {
    * disappears: then it was cancelled). Polls the API server every `pollMs`.
    */
   async *watch(namespace: string, name: string, pollMs: number): AsyncIterable<StudyEvent> {
-    const first = await this.summary(namespace, name);
+    // Indices stay as first seen: Katib's creation times are whole seconds, so a later read may
+    // order trials created in the same second differently.
+    const order = new Map<string, number>();
+    const stable = (summary: StudySummary | null): StudySummary | null => {
+      if (summary === null) return null;
+      for (const t of summary.trials) if (!order.has(t.id)) order.set(t.id, order.size);
+      const fix = (t: TrialSummary): TrialSummary => ({ ...t, index: order.get(t.id) ?? t.index });
+      return {
+        ...summary,
+        trials: summary.trials.map(fix).sort((a, b) => a.index - b.index),
+        best: summary.best !== null ? fix(summary.best) : null,
+      };
+    };
+    const first = stable(await this.summary(namespace, name));
     if (first === null)
       throw new BackendError(
         'study-not-found',
@@ -375,7 +388,7 @@ export class KatibStudies {
     let last = first;
     for (;;) {
       await new Promise((r) => setTimeout(r, pollMs));
-      const now = await this.summary(namespace, name);
+      const now = stable(await this.summary(namespace, name));
       if (now === null) {
         yield {
           type: 'study',

@@ -358,8 +358,11 @@ export class LocalBackend implements Backend {
       const batch = study.eventsFrom(next);
       for (const event of batch) {
         next++;
+        const last = event.type === 'study' && event.study.state !== 'running';
+        // the end is told once it is on disk, so listStudies() agrees with it
+        if (last) await study.finished;
         yield event;
-        if (event.type === 'study' && event.study.state !== 'running') return;
+        if (last) return;
       }
       // events that came while the caller handled this batch are read before waiting
       if (batch.length > 0) continue;
