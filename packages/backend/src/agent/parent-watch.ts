@@ -4,6 +4,7 @@
  * is closed. A parent killed with SIGKILL cannot tell its child, so the child must notice.
  */
 import { fstatSync } from 'node:fs';
+import { isAlive } from '../process-alive.js';
 
 export interface ParentWatchOptions {
   /** The process to outlive no longer than (default: the parent at start). */
@@ -52,15 +53,6 @@ export function watchParent(
     }
   }
   return stop;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function stdinIsPipe(): boolean {

@@ -36,6 +36,7 @@ import { RunStore, type RunRecord } from './run-store.js';
 import { StepCache } from './step-cache.js';
 import { startLocalModelServer, type LocalModelServer } from './local-model-server.js';
 import { STEP_HOST_SOURCE } from './step-host-source.generated.js';
+import { isAlive } from '../process-alive.js';
 
 export interface LocalBackendOptions {
   /** Folder whose `.cellflow/` holds run history and the cache (default: the current directory). */
@@ -53,15 +54,6 @@ export interface LocalBackendOptions {
   readonly warm?: boolean;
   /** Environment the steps inherit (default: this process's). */
   readonly env?: NodeJS.ProcessEnv;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export class LocalBackend implements Backend {
