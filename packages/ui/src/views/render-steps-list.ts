@@ -1,6 +1,6 @@
 /** The steps of a pipeline as a list: name, what each runs after, its data inputs and resources. */
 import type { PipelineGraph, PipelineStep } from '@cellflow/core';
-import { h } from './dom.js';
+import { element as h } from '../webview/element.js';
 
 export function describeStepResources(step: PipelineStep): string {
   const parts: string[] = [];

@@ -1,31 +1,10 @@
 /** The tuning results webview: trials table and charts from `@cellflow/ui`, live while running. */
 import type * as vscode from 'vscode';
 import type { StudySummary } from '@cellflow/backend';
+import { studyResultsOf } from '@cellflow/ui/study-results';
 import type { HostToTuningMessage, StudyResults, TuningToHostMessage } from '@cellflow/ui';
 import type { StudyTracker } from '../tuning/study-tracker.js';
 import { ViewPanel } from './view-panel.js';
-
-export function studyResultsOf(summary: StudySummary): StudyResults {
-  return {
-    id: summary.id,
-    pipeline: summary.pipeline,
-    state: summary.state,
-    objective: summary.spec.objective,
-    goal: summary.spec.goal,
-    parameters: summary.spec.parameters.map((p) => p.name),
-    maxTrials: summary.spec.maxTrials,
-    bestTrialId: summary.best?.id ?? null,
-    ...(summary.reason !== undefined ? { reason: summary.reason } : {}),
-    trials: summary.trials.map((t) => ({
-      id: t.id,
-      index: t.index,
-      state: t.state,
-      parameters: t.parameters,
-      metrics: t.metrics,
-      objective: t.objective,
-    })),
-  };
-}
 
 export class TuningPanels implements vscode.Disposable {
   private panel: ViewPanel<HostToTuningMessage, TuningToHostMessage> | undefined;
