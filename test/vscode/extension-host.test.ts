@@ -46,14 +46,19 @@ describe('VS Code extension in code-server', { skip: missing }, () => {
     const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as {
       passed: string[];
       failed: { title: string; error: string }[];
+      retried: { title: string; error: string }[];
       measurements: Record<string, number>;
     };
+    for (const r of results.retried)
+      console.log(`RETRIED (passed on retry): ${r.title}\n${r.error}`);
     console.log(
       `VS Code suite: ${results.passed.length} passed in ${Date.now() - t0} ms (build ${buildMs} ms); ` +
         `activation ${results.measurements.activationWallMs?.toFixed(1)} ms (activate() ${results.measurements.activationMs?.toFixed(1)} ms), ` +
         `digits run ${results.measurements.digitsRunMs} ms`,
     );
-    const context = `${logs.join('\n')}\n--- code-server ---\n${server.log().slice(-4000)}`;
+    // The failures first: CI shows only the start of a failed assertion's message.
+    const failures = results.failed.map((f) => `FAILED: ${f.title}\n${f.error}`).join('\n\n');
+    const context = `${failures}\n--- host log ---\n${logs.join('\n').slice(-4000)}\n--- code-server ---\n${server.log().slice(-4000)}`;
     assert.deepEqual(results.failed, [], context);
     assert.equal(code, 0, context);
     assert.ok(results.passed.length >= 3);

@@ -78,7 +78,7 @@ function tagsOnDisk(doc: vscode.NotebookDocument, cell: number): unknown {
   return json.cells[cell]?.metadata?.tags;
 }
 
-async function until<T>(what: string, get: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+async function until<T>(what: string, get: () => T | undefined, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = get();
@@ -139,7 +139,13 @@ suite('Cellflow in VS Code', () => {
     assert.deepEqual(doc.cellAt(5).metadata.metadata?.tags, ['step:load_data']);
     await vscode.commands.executeCommand('cellflow.setStep', ref, 'fetch');
     assert.deepEqual(doc.cellAt(5).metadata.metadata?.tags, ['step:fetch']);
+    // `undo` goes to whatever has focus: wait until it is this notebook's cell list.
     await vscode.commands.executeCommand('notebook.focusTop');
+    await until('the notebook to have focus', () =>
+      vscode.window.activeNotebookEditor?.notebook === doc && !vscode.window.activeTextEditor
+        ? true
+        : undefined,
+    );
     await vscode.commands.executeCommand('undo');
     await until('the edit to be undone', () =>
       JSON.stringify(doc.cellAt(5).metadata.metadata?.tags) === '["step:load_data"]'
@@ -489,6 +495,9 @@ suite('Cellflow in VS Code', () => {
       selections: [new vscode.NotebookRange(1, 2)],
     });
     await vscode.commands.executeCommand('notebook.cell.edit');
+    await until('the parameters cell editor to have focus', () =>
+      vscode.window.activeTextEditor?.document === params ? true : undefined,
+    );
     await vscode.commands.executeCommand('undo');
     await until('the parameter edit to be undone', () =>
       params.lineAt(0).text === 'C = 1.0  # inverse regularization' ? true : undefined,
