@@ -6,13 +6,13 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { compile } from '@cellflow/core';
 import { type RunEvent } from '@cellflow/backend';
 import { AgentClient } from '@cellflow/ui';
+import { freePort } from '../cluster/processes.js';
 import { repoRoot } from '../golden/golden-cases.js';
 import { notebookJson } from '../support/notebook-json.js';
 import { descendantsOf, isAlive } from './agent-process.js';
@@ -29,17 +29,6 @@ function missingJupyter(): string | undefined {
 const missing = missingJupyter();
 if (missing !== undefined && process.env.CELLFLOW_REQUIRE_JUPYTERLAB === '1')
   throw new Error(missing);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitFor(
   what: string,

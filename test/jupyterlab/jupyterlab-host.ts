@@ -5,7 +5,7 @@
  * by the lockfile and every input's content, so only a change pays for a rebuild. Everything
  * started here is stopped by `stop()`: the server's process group, the browser, the temp dirs.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   existsSync,
@@ -18,13 +18,13 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { freePort } from '../cluster/processes.js';
+import { CHROMIUM, startBrowserHost } from '../support/browser-host.js';
 
 export const REPO = resolve(import.meta.dirname, '../..');
-export const CHROMIUM = '/usr/bin/chromium';
 export const PYTHON = '/usr/bin/python3';
 const HOST_DIR = join(REPO, 'test/jupyterlab/host');
 const CACHE = process.env.CELLFLOW_CACHE_DIR ?? '/var/cache/cellflow';
@@ -166,17 +166,6 @@ export function buildLabPage(): string {
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.on('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => done(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
-
 export interface JupyterLabOptions {
   /** The server's root folder (notebooks are opened relative to it). */
   readonly root: string;
@@ -210,10 +199,10 @@ export async function startJupyterLab(options: JupyterLabOptions): Promise<Jupyt
     .update(`${Date.now()}-${Math.random()}`)
     .digest('hex')
     .slice(0, 32);
-  let output = '';
-  const child: ChildProcess = spawn(
-    PYTHON,
-    [
+  const host = await startBrowserHost({
+    name: 'jupyter server',
+    command: PYTHON,
+    args: [
       join(HOST_DIR, 'main.py'),
       `--port=${port}`,
       '--ip=127.0.0.1',
@@ -222,92 +211,36 @@ export async function startJupyterLab(options: JupyterLabOptions): Promise<Jupyt
       `--ServerApp.token=${token}`,
       `--ServerApp.root_dir=${options.root}`,
     ],
-    {
-      cwd: options.root,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        ...options.env,
-        CELLFLOW_LAB_BUILD: build,
-        CELLFLOW_LAB_USER_DIR: join(home, 'user'),
-        CELLFLOW_LAB_SERVER_EXTENSIONS: (options.serverExtensions ?? []).join(','),
-        JUPYTER_CONFIG_DIR: join(home, 'config'),
-        JUPYTER_DATA_DIR: join(home, 'data'),
-        JUPYTER_RUNTIME_DIR: join(home, 'runtime'),
-        JUPYTER_PLATFORM_DIRS: '1',
-        HOME: home,
-      },
+    cwd: options.root,
+    env: {
+      ...process.env,
+      ...options.env,
+      CELLFLOW_LAB_BUILD: build,
+      CELLFLOW_LAB_USER_DIR: join(home, 'user'),
+      CELLFLOW_LAB_SERVER_EXTENSIONS: (options.serverExtensions ?? []).join(','),
+      JUPYTER_CONFIG_DIR: join(home, 'config'),
+      JUPYTER_DATA_DIR: join(home, 'data'),
+      JUPYTER_RUNTIME_DIR: join(home, 'runtime'),
+      JUPYTER_PLATFORM_DIRS: '1',
+      HOME: home,
     },
-  );
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  let browser: Browser | undefined;
-  const stop = async (): Promise<void> => {
-    await browser?.close().catch(() => undefined);
-    if (child.pid !== undefined && child.exitCode === null) {
-      try {
-        process.kill(-child.pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-      const deadline = Date.now() + 5000;
-      while (child.exitCode === null && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 100));
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    rmSync(home, { recursive: true, force: true });
-  };
-  try {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      if (child.exitCode !== null)
-        throw new Error(`jupyter server exited with ${child.exitCode}:\n${output}`);
-      try {
-        const res = await fetch(`${url}/api/status?token=${token}`);
-        if (res.ok) break;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline)
-        throw new Error(`jupyter server did not answer within 60 s:\n${output}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+    port,
+    home,
+    readyPath: `/api/status?token=${token}`,
+  });
   return {
-    url,
+    url: host.url,
     token,
-    log: () => output,
+    log: host.log,
     async open(path: string): Promise<Page> {
-      browser ??= await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
-      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-      await page.goto(`${url}/${path}?token=${token}`);
+      const page = await host.newPage();
+      await page.goto(`${host.url}/${path}?token=${token}`);
       await page.waitForSelector('body[data-lab-ready="true"]', {
         state: 'attached',
         timeout: 60_000,
       });
       return page;
     },
-    stop,
+    stop: host.stop,
   };
 }

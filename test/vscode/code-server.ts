@@ -3,16 +3,15 @@
  * the repository) in its own process group, driven by headless Chromium through playwright-core.
  * Everything started here is stopped by `stop()`: the process group, the browser, the temp dirs.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { freePort } from '../cluster/processes.js';
+import { CHROMIUM, startBrowserHost } from '../support/browser-host.js';
 
 export const CODE_SERVER_VERSION = '4.139.1';
 export const REPO = resolve(import.meta.dirname, '../..');
-export const CHROMIUM = '/usr/bin/chromium';
 
 export function codeServerPath(): string | undefined {
   const cache = process.env.CELLFLOW_CACHE_DIR ?? '/var/cache/cellflow';
@@ -24,32 +23,6 @@ export function codeServerPath(): string | undefined {
 export function missingHost(): string | undefined {
   if (codeServerPath() !== undefined) return undefined;
   return 'code-server or Chromium is missing: run `bash scripts/setup-code-server.sh`';
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.on('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => done(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
-
-async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`code-server exited with ${child.exitCode}`);
-    try {
-      const res = await fetch(url);
-      if (res.ok || res.status === 302) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`code-server did not answer at ${url} within ${timeoutMs} ms`);
 }
 
 export interface CodeServerOptions {
@@ -113,10 +86,10 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
     'enable-smoke-test-driver',
     options.workspace,
   ];
-  let output = '';
-  const child = spawn(bin, args, {
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const host = await startBrowserHost({
+    name: 'code-server',
+    command: bin,
+    args,
     env: {
       ...process.env,
       XDG_CONFIG_HOME: join(home, 'xdg-config'),
@@ -124,60 +97,22 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
       XDG_CACHE_HOME: join(home, 'xdg-cache'),
       ...options.env,
     },
+    port,
+    home,
+    readyPath: '/healthz',
+    isReady: (res) => res.ok || res.status === 302,
   });
-  child.stdout?.on('data', (b: Buffer) => (output += b.toString()));
-  child.stderr?.on('data', (b: Buffer) => (output += b.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  let browser: Browser | undefined;
-
-  const stop = async (): Promise<void> => {
-    await browser?.close().catch(() => undefined);
-    if (child.pid !== undefined && child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      try {
-        process.kill(-child.pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // the whole group is gone
-      }
-    }
-    rmSync(home, { recursive: true, force: true });
-  };
-
-  try {
-    await waitForHttp(`${url}/healthz`, child, 60_000);
-  } catch (error) {
-    await stop();
-    throw new Error(`${(error as Error).message}\n${output}`);
-  }
 
   return {
-    url,
-    log: () => output,
-    stop,
+    url: host.url,
+    log: host.log,
+    stop: host.stop,
     async open(payload, onPage) {
-      browser ??= await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
-      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      const page = await host.newPage();
       if (onPage !== undefined) await onPage(page);
       const query = new URLSearchParams({ folder: options.workspace });
       if (payload !== undefined) query.set('payload', JSON.stringify(payload));
-      await page.goto(`${url}/?${query.toString()}`);
+      await page.goto(`${host.url}/?${query.toString()}`);
       return page;
     },
   };
