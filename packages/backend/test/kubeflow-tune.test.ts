@@ -42,7 +42,6 @@ describeWithCluster('KubeflowBackend tuning (Katib)', (ctx) => {
       context: 'admin',
       namespace: NS,
       kfp: { endpoint: kfp.url },
-      studyPollMs: 100,
     });
   });
   after(async () => {

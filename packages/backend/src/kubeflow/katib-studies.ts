@@ -1,6 +1,6 @@
 /**
  * Studies on a cluster: Katib Experiments Cellflow created (label `app.kubernetes.io/managed-by:
- * cellflow`), their Trials read back as `TrialSummary`s, live changes as `StudyEvent`s.
+ * cellflow`), their Trials read back as `TrialSummary`s (live changes: ./watch-study.ts).
  * The study's spec rides on the Experiment as an annotation, so any client can list and render it.
  */
 import {
@@ -13,7 +13,6 @@ import {
 } from '@cellflow/core';
 import {
   BackendError,
-  type StudyEvent,
   type StudyState,
   type StudySummary,
   type TrialState,
@@ -29,10 +28,15 @@ const NOTEBOOK_ANNOTATION = 'cellflow.dev/notebook';
 /** Kubernetes objects hold at most ~1.5 MB; the ConfigMap keeps a margin. */
 const MAX_TEMPLATE_BYTES = 900 * 1024;
 
-const experiments = (ns: string, name?: string): string =>
+export const experimentsPath = (ns: string, name?: string): string =>
   `${KATIB}/namespaces/${encodeURIComponent(ns)}/experiments${name !== undefined ? `/${encodeURIComponent(name)}` : ''}`;
+export const trialsPath = (ns: string): string =>
+  `${KATIB}/namespaces/${encodeURIComponent(ns)}/trials`;
+/** Katib labels every Trial with its Experiment. */
+export const trialSelector = (experiment: string): string =>
+  `katib.kubeflow.org/experiment=${experiment}`;
 const trialsOf = (ns: string, experiment: string): string =>
-  `${KATIB}/namespaces/${encodeURIComponent(ns)}/trials?labelSelector=${encodeURIComponent(`katib.kubeflow.org/experiment=${experiment}`)}`;
+  `${trialsPath(ns)}?labelSelector=${encodeURIComponent(trialSelector(experiment))}`;
 
 interface Condition {
   readonly type: string;
@@ -41,9 +45,10 @@ interface Condition {
   readonly message?: string;
 }
 
-interface ExperimentObject {
+export interface ExperimentObject {
   readonly metadata: {
     readonly name: string;
+    readonly resourceVersion?: string;
     readonly uid?: string;
     readonly creationTimestamp?: string;
     readonly deletionTimestamp?: string;
@@ -58,8 +63,12 @@ interface ExperimentObject {
   };
 }
 
-interface TrialObject {
-  readonly metadata: { readonly name: string; readonly creationTimestamp?: string };
+export interface TrialObject {
+  readonly metadata: {
+    readonly name: string;
+    readonly resourceVersion?: string;
+    readonly creationTimestamp?: string;
+  };
   readonly spec?: { readonly parameterAssignments?: readonly { name: string; value: string }[] };
   readonly status?: {
     readonly conditions?: readonly Condition[];
@@ -257,7 +266,7 @@ export class KatibStudies {
     try {
       created = await this.kube.request<ExperimentObject>(
         'POST',
-        experiments(namespace),
+        experimentsPath(namespace),
         experiment,
       );
     } catch (error) {
@@ -299,7 +308,10 @@ export class KatibStudies {
   async summary(namespace: string, name: string): Promise<StudySummary | null> {
     let experiment: ExperimentObject;
     try {
-      experiment = await this.kube.request<ExperimentObject>('GET', experiments(namespace, name));
+      experiment = await this.kube.request<ExperimentObject>(
+        'GET',
+        experimentsPath(namespace, name),
+      );
     } catch (error) {
       if (error instanceof HttpError && error.status === 404) return null;
       throw this.fail(error, `read the Katib Experiment ${name}`);
@@ -320,7 +332,7 @@ export class KatibStudies {
       items = (
         await this.kube.request<{ items: ExperimentObject[] }>(
           'GET',
-          `${experiments(namespace)}?labelSelector=${encodeURIComponent(MANAGED)}`,
+          `${experimentsPath(namespace)}?labelSelector=${encodeURIComponent(MANAGED)}`,
         )
       ).items;
     } catch (error) {
@@ -344,7 +356,7 @@ export class KatibStudies {
   /** Deletes the Experiment: Katib stops its trials (their runners terminate their KFP runs). */
   async delete(namespace: string, name: string): Promise<void> {
     try {
-      await this.kube.request('DELETE', experiments(namespace, name), {
+      await this.kube.request('DELETE', experimentsPath(namespace, name), {
         propagationPolicy: 'Background',
       });
     } catch (error) {
@@ -354,68 +366,6 @@ export class KatibStudies {
           `No Katib Experiment ${name} in namespace ${namespace}.`,
         );
       throw this.fail(error, `delete the Katib Experiment ${name}`);
-    }
-  }
-
-  /**
-   * The study, then every change of a trial, a new best, and the study again when it ends (or
-   * disappears: then it was cancelled). Polls the API server every `pollMs`.
-   */
-  async *watch(namespace: string, name: string, pollMs: number): AsyncIterable<StudyEvent> {
-    // Indices stay as first seen: Katib's creation times are whole seconds, so a later read may
-    // order trials created in the same second differently.
-    const order = new Map<string, number>();
-    const stable = (summary: StudySummary | null): StudySummary | null => {
-      if (summary === null) return null;
-      for (const t of summary.trials) if (!order.has(t.id)) order.set(t.id, order.size);
-      const fix = (t: TrialSummary): TrialSummary => ({ ...t, index: order.get(t.id) ?? t.index });
-      return {
-        ...summary,
-        trials: summary.trials.map(fix).sort((a, b) => a.index - b.index),
-        best: summary.best !== null ? fix(summary.best) : null,
-      };
-    };
-    const first = stable(await this.summary(namespace, name));
-    if (first === null)
-      throw new BackendError(
-        'study-not-found',
-        `No Katib Experiment ${name} in namespace ${namespace}.`,
-      );
-    yield { type: 'study', study: first };
-    if (first.state !== 'running') return;
-    const seen = new Map(first.trials.map((t) => [t.id, JSON.stringify(t)]));
-    let bestId = first.best?.id;
-    let last = first;
-    for (;;) {
-      await new Promise((r) => setTimeout(r, pollMs));
-      const now = stable(await this.summary(namespace, name));
-      if (now === null) {
-        yield {
-          type: 'study',
-          study: {
-            ...last,
-            state: 'cancelled',
-            finishedAt: new Date().toISOString(),
-            reason: 'The Katib Experiment was deleted.',
-          },
-        };
-        return;
-      }
-      for (const t of now.trials) {
-        const text = JSON.stringify(t);
-        if (seen.get(t.id) === text) continue;
-        seen.set(t.id, text);
-        yield { type: 'trial', studyId: name, trial: t };
-      }
-      if (now.best !== null && now.best.id !== bestId) {
-        bestId = now.best.id;
-        yield { type: 'best', studyId: name, trial: now.best };
-      }
-      last = now;
-      if (now.state !== 'running') {
-        yield { type: 'study', study: now };
-        return;
-      }
     }
   }
 }

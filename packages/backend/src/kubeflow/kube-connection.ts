@@ -222,6 +222,7 @@ export class KubeConnection {
     const url = new URL(`${this.server}${path}`);
     const opts = await this.optionsFor(url, 'GET', 0);
     delete opts.timeout;
+    if (signal.aborted) return;
     await new Promise<void>((resolve, reject) => {
       const req = httpsRequest(opts, (res: IncomingMessage) => {
         const status = res.statusCode ?? 0;
@@ -255,9 +256,14 @@ export class KubeConnection {
           resolve();
         });
         res.on('error', (e) => (signal.aborted ? resolve() : reject(e)));
+        // Settles a stream that closed without 'end' or 'error' (no-op after either).
+        res.on('close', () =>
+          signal.aborted ? resolve() : reject(new Error('the stream closed early')),
+        );
       });
       req.on('error', (e) => (signal.aborted ? resolve() : reject(e)));
-      signal.addEventListener('abort', () => req.destroy());
+      req.on('close', () => (signal.aborted ? resolve() : undefined));
+      signal.addEventListener('abort', () => req.destroy(), { once: true });
       req.end();
     });
   }

@@ -1,8 +1,8 @@
 /**
  * `KubeflowBackend`: runs compiled pipelines on a Kubeflow cluster. Submits through the KFP API
  * (pipeline spec inline, no uploaded pipeline versions), checks GPU requests against the nodes
- * first, follows the run's Argo Workflow with a watch (resumed on disconnect, relisted on 410),
- * reads step logs from the pods through the Kubernetes API, and cancels through KFP.
+ * first, follows the run's Argo Workflow and a study's Katib Experiment and Trials with watches
+ * (resumed on disconnect, relisted on 410), reads step logs from the pods through the Kubernetes API, and cancels through KFP.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import {
@@ -45,7 +45,9 @@ import { KfpClient, KFP_TERMINAL_STATES, type KfpRun, type KfpSettings } from '.
 import { KubeConnection, type ClusterSettings } from './kube-connection.js';
 import { runSummaryOfKfp } from './run-summary.js';
 import { followStepLogs } from './step-logs.js';
-import { watchClusterRun, type WatchRestart } from './watch-run.js';
+import type { WatchRestart } from './kube-watch.js';
+import { watchClusterRun } from './watch-run.js';
+import { watchClusterStudy } from './watch-study.js';
 
 export interface KubeflowBackendOptions extends ClusterSettings {
   readonly kfp?: KfpSettings;
@@ -55,12 +57,13 @@ export interface KubeflowBackendOptions extends ClusterSettings {
   readonly serviceAccount?: string;
   /** An identical submission within this many ms returns the existing run (default 10 min). */
   readonly duplicateWindowMs?: number;
-  /** Seconds after which the API server ends a workflow watch and Cellflow resumes it (default 300). */
+  /**
+   * Seconds after which the API server ends one watch request (a run's Workflow, a study's
+   * Experiment or Trials) and Cellflow resumes it (default 300).
+   */
   readonly watchTimeoutSeconds?: number;
-  /** Told each time a run's watch goes on after its connection ended (for diagnostics). */
+  /** Told each time a run's or a study's watch goes on after its connection ended (diagnostics). */
   readonly onWatchRestart?: (how: WatchRestart) => void;
-  /** How often `watchStudy` reads the Experiment and its Trials (default 1000 ms). */
-  readonly studyPollMs?: number;
 }
 
 /** Where and how a cluster study's trial pods run. */
@@ -323,9 +326,15 @@ export class KubeflowBackend implements Backend {
     return { id: name, pipeline: graph.pipeline.name };
   }
 
-  /** The study, then its trials' changes (polled every second), until Katib says it is over. */
+  /** The study, then its trials' changes as Katib writes them (watched), until it is over. */
   watchStudy(study: StudyRef): AsyncIterable<StudyEvent> {
-    return this.studies.watch(this.kube.namespace, study.id, this.options.studyPollMs ?? 1000);
+    return watchClusterStudy(this.kube, this.kube.namespace, study.id, {
+      timeoutSeconds: this.options.watchTimeoutSeconds ?? 300,
+      ...(this.options.onWatchRestart !== undefined
+        ? { onRestart: this.options.onWatchRestart }
+        : {}),
+      fail: (error, doing) => this.fail(error, doing),
+    });
   }
 
   listStudies(): Promise<StudySummary[]> {

@@ -1,7 +1,8 @@
 /**
  * Live status of a cluster run, pushed: a watch on the run's Argo Workflow (label
- * `pipeline/runid`), resumed from the last resourceVersion when the connection drops and relisted
- * on 410 Gone. When the user may not watch workflows, the KFP API is polled instead.
+ * `pipeline/runid`, see ./kube-watch.ts), resumed from the last resourceVersion when the connection
+ * drops and relisted on 410 Gone. When the user may not watch workflows, the KFP API is polled
+ * instead.
  */
 import type { RunRef } from '../backend.js';
 import type { RunEvent, RunState, StepFailure, StepState } from '../run-events.js';
@@ -10,6 +11,7 @@ import { clusterError } from './cluster-errors.js';
 import { failureFromStepLog } from './step-logs.js';
 import type { KfpClient, KfpRun } from './kfp-client.js';
 import { HttpError, type KubeConnection } from './kube-connection.js';
+import { EventQueue, watchCollection, type WatchRestart } from './kube-watch.js';
 import {
   readWorkflowStatus,
   runStateOfKfp,
@@ -17,9 +19,6 @@ import {
   type ArgoWorkflowObject,
   type ClusterStepStatus,
 } from './workflow-states.js';
-
-/** How a watch went on after its connection ended: from its last version, or from a new list (410 Gone). */
-export type WatchRestart = 'resumed' | 'relisted';
 
 const WORKFLOWS = (ns: string): string =>
   `/apis/argoproj.io/v1alpha1/namespaces/${encodeURIComponent(ns)}/workflows`;
@@ -120,27 +119,6 @@ class EventDiffer {
   }
 }
 
-/** A queue that an async generator drains while callbacks fill it. */
-class EventQueue<T> {
-  private readonly items: T[] = [];
-  private wake: (() => void) | undefined;
-  push(...items: T[]): void {
-    this.items.push(...items);
-    this.wake?.();
-  }
-  async next(): Promise<void> {
-    if (this.items.length > 0) return;
-    await new Promise<void>((resolve) => (this.wake = resolve));
-    this.wake = undefined;
-  }
-  take(): T[] {
-    return this.items.splice(0);
-  }
-  notify(): void {
-    this.wake?.();
-  }
-}
-
 export async function* watchClusterRun(
   kube: KubeConnection,
   kfp: KfpClient,
@@ -179,112 +157,69 @@ export async function* watchClusterRun(
     };
   };
 
-  let resourceVersion: string | undefined;
-  let failures = 0;
-  for (;;) {
-    // List: the current state, and the resourceVersion a watch resumes from.
-    let list: { metadata?: { resourceVersion?: string }; items: ArgoWorkflowObject[] };
-    try {
-      list = await kube.request(
-        'GET',
-        `${WORKFLOWS(kube.namespace)}?labelSelector=${selector(run)}`,
-      );
-    } catch (error) {
-      if (error instanceof HttpError && error.status === 403) {
-        yield* pollKfp(kfp, run, tasks, differ);
-        return;
-      }
-      throw fail(error, `list the workflow of run ${run.id}`);
-    }
-    resourceVersion = list.metadata?.resourceVersion;
-    const current = list.items[0];
-    if (current !== undefined) {
-      const { events, done } = snapshot(current);
-      yield* await withFailureDetails(kube, run, tasks, events);
-      if (done) return;
-    }
-    // Watch from there; on a dropped connection resume from the last version seen.
-    let relist = false;
-    while (!relist) {
-      const queue = new EventQueue<RunEvent>();
-      const controller = new AbortController();
-      let finished = false;
-      let streamError: unknown;
-      let ended = false;
-      const path =
-        `${WORKFLOWS(kube.namespace)}?watch=1&allowWatchBookmarks=true&timeoutSeconds=${watchTimeoutSeconds}&labelSelector=${selector(run)}` +
-        (resourceVersion !== undefined
-          ? `&resourceVersion=${encodeURIComponent(resourceVersion)}`
-          : '');
-      kube
-        .stream(
-          path,
-          (line) => {
-            if (line.trim() === '') return;
-            let event: {
-              type?: string;
-              object?: {
-                code?: number;
-                metadata?: { resourceVersion?: string };
-              } & ArgoWorkflowObject;
-            };
-            try {
-              event = JSON.parse(line) as typeof event;
-            } catch {
-              return;
-            }
-            if (event.type === 'ERROR') {
-              if (event.object?.code === 410) relist = true;
-              controller.abort();
-              return;
-            }
-            const rv = event.object?.metadata?.resourceVersion;
-            if (rv !== undefined) resourceVersion = rv;
-            if (event.type === 'BOOKMARK' || event.object === undefined) return;
-            if (event.type === 'DELETED') {
-              finished = true;
-              queue.push(
-                ...differ.diff('cancelled', new Map(), {
-                  startedAt: null,
-                  finishedAt: new Date().toISOString(),
-                  reason: 'The run was deleted.',
-                }),
-              );
-              controller.abort();
-              return;
-            }
-            const { events, done } = snapshot(event.object);
-            queue.push(...events);
-            if (done) {
-              finished = true;
-              controller.abort();
-            }
-          },
-          controller.signal,
-        )
-        .catch((error: unknown) => {
-          streamError = error;
-        })
-        .finally(() => {
-          ended = true;
-          queue.notify();
-        });
-      while (!ended) {
-        await queue.next();
-        yield* await withFailureDetails(kube, run, tasks, queue.take());
-      }
+  const queue = new EventQueue<RunEvent>();
+  const controller = new AbortController();
+  let finished = false;
+  let failure: unknown;
+  let ended = false;
+  const follow = (workflow: ArgoWorkflowObject): void => {
+    if (finished) return;
+    const { events, done } = snapshot(workflow);
+    queue.push(...events);
+    if (done) finished = true;
+  };
+  const watching = watchCollection<ArgoWorkflowObject>(
+    kube,
+    {
+      path: WORKFLOWS(kube.namespace),
+      selectors: { labelSelector: `pipeline/runid=${run.id}` },
+      timeoutSeconds: watchTimeoutSeconds,
+      onList: (items) => {
+        if (items[0] !== undefined) follow(items[0]);
+        if (finished) controller.abort();
+      },
+      onChange: (type, workflow) => {
+        if (finished) return;
+        if (type === 'DELETED') {
+          finished = true;
+          queue.push(
+            ...differ.diff('cancelled', new Map(), {
+              startedAt: null,
+              finishedAt: new Date().toISOString(),
+              reason: 'The run was deleted.',
+            }),
+          );
+        } else follow(workflow);
+        if (finished) controller.abort();
+      },
+      ...(onRestart !== undefined ? { onRestart } : {}),
+    },
+    controller.signal,
+  )
+    .catch((error: unknown) => {
+      failure = error;
+    })
+    .finally(() => {
+      ended = true;
+      queue.notify();
+    });
+  try {
+    while (!ended) {
+      await queue.next();
       yield* await withFailureDetails(kube, run, tasks, queue.take());
-      if (finished) return;
-      if (streamError !== undefined) {
-        if (streamError instanceof HttpError && streamError.status === 410) relist = true;
-        else if (streamError instanceof HttpError && streamError.status === 403) {
-          yield* pollKfp(kfp, run, tasks, differ);
-          return;
-        } else if (++failures > 8) throw fail(streamError, `watch run ${run.id}`);
-        else await sleep(Math.min(250 * 2 ** failures, 4000));
-      } else failures = 0;
-      onRestart?.(relist ? 'relisted' : 'resumed');
     }
+    yield* await withFailureDetails(kube, run, tasks, queue.take());
+    if (finished) return;
+    if (failure instanceof HttpError && failure.status === 403) {
+      // Without permission to watch workflows: the KFP API's view of the run.
+      yield* pollKfp(kfp, run, tasks, differ);
+      return;
+    }
+    throw fail(failure, `watch run ${run.id}`);
+  } finally {
+    // The consumer stopped or the run ended: no request or timer is left behind.
+    controller.abort();
+    await watching;
   }
 }
 
