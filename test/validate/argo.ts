@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject } from 'ajv';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { parseAllDocuments } from 'yaml';
@@ -19,12 +19,15 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const SHARED_SCHEMAS = resolve(repoRoot, '../shared/schemas');
 
 // ajv-formats is CommonJS; under NodeNext its default export is the module object.
-export const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
+const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
 
 export type JsonSchema = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** `v` when it is a plain object, else `{}` (for reading fields of untyped manifests). */
+export const objectOrEmpty = (v: unknown): Record<string, unknown> => (isObject(v) ? v : {});
 
 /**
  * Adds `additionalProperties: false` to every schema node that lists `properties` and says nothing
@@ -54,13 +57,26 @@ export function closeObjectSchemas(schema: unknown): void {
 }
 
 /** Number formats of Kubernetes/OpenAPI schemas, as ajv formats. */
-export const NUMBER_FORMATS = {
+const NUMBER_FORMATS = {
   int32: { type: 'number', validate: (n: number) => Number.isInteger(n) && Math.abs(n) < 2 ** 31 },
   int64: { type: 'number', validate: (n: number) => Number.isInteger(n) },
   uint64: { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= 0 },
   double: { type: 'number', validate: () => true },
   float: { type: 'number', validate: () => true },
 } as const;
+
+/** Adds the string formats (ajv-formats) and the Kubernetes/OpenAPI number formats to `ajv`. */
+function addKubernetesFormats(ajv: Parameters<typeof addFormats>[0]): void {
+  addFormats(ajv);
+  for (const [name, format] of Object.entries(NUMBER_FORMATS)) ajv.addFormat(name, format);
+}
+
+/** An ajv for OpenAPI (draft-07) schemas: every error, unknown keywords allowed, Kubernetes formats. */
+export function newOpenApiAjv(): Ajv {
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  addKubernetesFormats(ajv);
+  return ajv;
+}
 
 /** Readable one-line messages: `/spec/templates/0/contianer: unknown field "contianer"`. */
 export function formatAjvErrors(errors: ErrorObject[] | null | undefined, prefix = ''): string[] {
@@ -107,8 +123,7 @@ let workflowValidator: ValidateFunction | undefined;
 function argoWorkflowValidator(): ValidateFunction {
   if (workflowValidator !== undefined) return workflowValidator;
   const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: true });
-  addFormats(ajv);
-  for (const [name, format] of Object.entries(NUMBER_FORMATS)) ajv.addFormat(name, format);
+  addKubernetesFormats(ajv);
   const schema = loadArgoSchema();
   ajv.addSchema(schema, 'argo');
   workflowValidator = ajv.compile({ $ref: `argo${WORKFLOW_REF}` });
@@ -133,12 +148,23 @@ export function parseYamlDocuments(text: string): { docs: unknown[]; errors: str
   return { docs, errors };
 }
 
-/** Errors of a YAML file of Argo Workflows (each document must be a Workflow). */
-export function validateArgoWorkflowYaml(text: string): string[] {
+/**
+ * Errors of a YAML file whose every document `validateObject` checks: YAML errors first, else each
+ * document's errors (prefixed with its index when there are several).
+ */
+export function validateYamlDocuments(
+  text: string,
+  validateObject: (doc: unknown) => string[],
+): string[] {
   const { docs, errors } = parseYamlDocuments(text);
   if (errors.length > 0) return errors;
   if (docs.length === 0) return ['no YAML document'];
   return docs.flatMap((doc, i) =>
-    validateArgoWorkflowObject(doc).map((e) => (docs.length > 1 ? `document ${i}: ${e}` : e)),
+    validateObject(doc).map((e) => (docs.length > 1 ? `document ${i}: ${e}` : e)),
   );
+}
+
+/** Errors of a YAML file of Argo Workflows (each document must be a Workflow). */
+export function validateArgoWorkflowYaml(text: string): string[] {
+  return validateYamlDocuments(text, validateArgoWorkflowObject);
 }

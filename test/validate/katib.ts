@@ -8,17 +8,17 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ajv, type ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import {
-  addFormats,
   closeObjectSchemas,
   formatAjvErrors,
   type JsonSchema,
   loadArgoSchema,
-  NUMBER_FORMATS,
-  parseYamlDocuments,
+  newOpenApiAjv,
+  objectOrEmpty as obj,
   SHARED_SCHEMAS,
   validateArgoWorkflowObject,
+  validateYamlDocuments,
 } from './argo.js';
 
 export type KatibKind = 'Experiment' | 'Trial' | 'Suggestion';
@@ -77,9 +77,7 @@ function katibValidator(kind: KatibKind): ValidateFunction {
   const cached = validators.get(kind);
   if (cached !== undefined) return cached;
   if (validators.size === 0) {
-    const ajv = new Ajv({ strict: false, allErrors: true });
-    addFormats(ajv);
-    for (const [name, format] of Object.entries(NUMBER_FORMATS)) ajv.addFormat(name, format);
+    const ajv = newOpenApiAjv();
     ajv.addSchema(loadKatibSchema(), 'katib');
     for (const k of Object.keys(DEFINITION_OF) as KatibKind[]) {
       validators.set(k, ajv.compile({ $ref: `katib#/definitions/${DEFINITION_OF[k]}` }));
@@ -87,9 +85,6 @@ function katibValidator(kind: KatibKind): ValidateFunction {
   }
   return validators.get(kind)!;
 }
-
-const obj = (v: unknown): Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 
 /** Errors of one Katib object; the kind comes from the object (or `kind` when given). */
 export function validateKatibObject(object: unknown, kind?: KatibKind): string[] {
@@ -121,10 +116,5 @@ export function validateKatibExperimentObject(experiment: unknown): string[] {
 
 /** Errors of a YAML file of Katib objects. */
 export function validateKatibYaml(text: string): string[] {
-  const { docs, errors } = parseYamlDocuments(text);
-  if (errors.length > 0) return errors;
-  if (docs.length === 0) return ['no YAML document'];
-  return docs.flatMap((doc, i) =>
-    validateKatibObject(doc).map((e) => (docs.length > 1 ? `document ${i}: ${e}` : e)),
-  );
+  return validateYamlDocuments(text, validateKatibObject);
 }

@@ -6,17 +6,17 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ajv, type ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import { parse } from 'yaml';
 import {
-  addFormats,
   closeObjectSchemas,
   formatAjvErrors,
   type JsonSchema,
   loadArgoSchema,
-  NUMBER_FORMATS,
-  parseYamlDocuments,
+  newOpenApiAjv,
+  objectOrEmpty as obj,
   SHARED_SCHEMAS,
+  validateYamlDocuments,
 } from './argo.js';
 
 interface Crd {
@@ -38,9 +38,7 @@ function inferenceServiceValidator(): ValidateFunction {
   (schema.properties as Record<string, JsonSchema>).metadata = {
     $ref: 'k8s#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta',
   };
-  const ajv = new Ajv({ strict: false, allErrors: true });
-  addFormats(ajv);
-  for (const [name, format] of Object.entries(NUMBER_FORMATS)) ajv.addFormat(name, format);
+  const ajv = newOpenApiAjv();
   ajv.addKeyword({
     keyword: 'x-kubernetes-int-or-string',
     schemaType: 'boolean',
@@ -52,9 +50,6 @@ function inferenceServiceValidator(): ValidateFunction {
   validator = ajv.compile(schema);
   return validator;
 }
-
-const obj = (v: unknown): Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 
 /** Errors of an InferenceService object (empty when valid). */
 export function validateInferenceServiceObject(isvc: unknown): string[] {
@@ -70,10 +65,5 @@ export function validateInferenceServiceObject(isvc: unknown): string[] {
 
 /** Errors of a YAML file of InferenceServices. */
 export function validateInferenceServiceYaml(text: string): string[] {
-  const { docs, errors } = parseYamlDocuments(text);
-  if (errors.length > 0) return errors;
-  if (docs.length === 0) return ['no YAML document'];
-  return docs.flatMap((doc, i) =>
-    validateInferenceServiceObject(doc).map((e) => (docs.length > 1 ? `document ${i}: ${e}` : e)),
-  );
+  return validateYamlDocuments(text, validateInferenceServiceObject);
 }

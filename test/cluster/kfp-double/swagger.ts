@@ -5,13 +5,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ajv, type ValidateFunction } from 'ajv';
+import type { Ajv, ValidateFunction } from 'ajv';
 import {
-  addFormats,
   closeObjectSchemas,
   formatAjvErrors,
   type JsonSchema,
-  NUMBER_FORMATS,
+  newOpenApiAjv,
 } from '../../validate/argo.js';
 import { SHARED_SCHEMAS } from '../paths.js';
 
@@ -37,12 +36,8 @@ function validator(definition: KfpDefinition): ValidateFunction {
   let v = validators.get(definition);
   if (v !== undefined) return v;
   if (ajv === undefined) {
-    ajv = new Ajv({ strict: false, allErrors: true });
-    addFormats(ajv);
-    for (const [name, format] of Object.entries(NUMBER_FORMATS)) {
-      if (name !== 'int64') ajv.addFormat(name, format);
-    }
-    // int64 values travel as strings in JSON (protojson).
+    ajv = newOpenApiAjv();
+    // int64 values travel as strings in JSON (protojson), instead of the OpenAPI number format.
     ajv.addFormat('int64', { type: 'string', validate: (s: string) => /^-?\d+$/.test(s) });
     const swagger = kfpSwagger();
     for (const def of Object.values(swagger.definitions)) closeObjectSchemas(def);
