@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { AgentClient } from '@cellflow/ui';
+import { clusterFlags } from '../cluster/cli-flags.js';
 import { describeWithCluster } from '../cluster/cluster-suite.js';
 import { startKfpDouble, type KfpDouble } from '../cluster/kfp-double/index.js';
 import { startAgentProcess, tokenOf, type AgentProcess } from './agent-process.js';
@@ -12,16 +13,7 @@ describeWithCluster('cellflow agent --cluster', (ctx) => {
   let client: AgentClient;
   before(async () => {
     kfp = await startKfpDouble(ctx.cluster());
-    agent = await startAgentProcess([
-      '--cluster',
-      '--kubeconfig',
-      ctx.cluster().kubeconfigPath,
-      '--context',
-      'admin',
-      '-n',
-      'kubeflow',
-      ...(kfp.proxyUrl === undefined ? ['--kfp-endpoint', kfp.url] : []),
-    ]);
+    agent = await startAgentProcess(['--cluster', ...clusterFlags(ctx.cluster(), kfp)]);
     const token = tokenOf(agent);
     client = new AgentClient({
       baseUrl: agent.baseUrl,

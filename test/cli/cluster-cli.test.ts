@@ -1,6 +1,7 @@
 /** The `cellflow` cluster commands, as a user runs them, against the test cluster and KFP double. */
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
+import { clusterFlags } from '../cluster/cli-flags.js';
 import { describeWithCluster } from '../cluster/cluster-suite.js';
 import { ControllerDriver } from '../cluster/controller-driver.js';
 import { runCliAsync, type CliRun } from './run-cli.js';
@@ -15,15 +16,7 @@ describeWithCluster(
     before(async () => {
       kfp = await startKfpDouble(ctx.cluster());
       driver = new ControllerDriver(ctx.cluster());
-      flags = [
-        '--kubeconfig',
-        ctx.cluster().kubeconfigPath,
-        '--context',
-        'admin',
-        '-n',
-        'kubeflow',
-        ...(kfp.proxyUrl === undefined ? ['--kfp-endpoint', kfp.url] : []),
-      ];
+      flags = clusterFlags(ctx.cluster(), kfp);
     });
     after(async () => {
       await kfp.stop();
