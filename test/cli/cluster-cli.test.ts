@@ -100,14 +100,9 @@ describeWithCluster(
         done.stdout,
         new RegExp(`^Study ${name} on Katib on the cluster: tpe, up to 2 trials`, 'm'),
       );
-      assert.match(
-        done.stdout,
-        /#\d +succeeded +SVM_C=10 SVM_GAMMA=0\.03 +-> +svm-accuracy 0\.9911/,
-      );
-      assert.match(
-        done.stdout,
-        /#\d +succeeded +SVM_C=0\.1 SVM_GAMMA=0\.001 +-> +svm-accuracy 0\.1022/,
-      );
+      assert.match(done.stdout, /^ {2}trial +state +SVM_C +SVM_GAMMA +svm-accuracy +time$/m);
+      assert.match(done.stdout, /^ {2}#\d +succeeded +10 +0\.03 +0\.9911 /m);
+      assert.match(done.stdout, /^ {2}#\d +succeeded +0\.1 +0\.001 +0\.1022 /m);
       assert.match(
         done.stdout,
         /^Best: trial #\d, svm-accuracy 0\.9911 with SVM_C=10 SVM_GAMMA=0\.03$/m,

@@ -38,7 +38,7 @@ function notebookText(tuning: unknown): string {
 describe('cellflow tune', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('runs the study with a line per trial, names the best, and --apply-best writes only the values', () => {
+  it('runs the study with a table row per trial, names the best, and --apply-best writes only the values', () => {
     const path = join(dir, 'peak.ipynb');
     const text = notebookText({
       objective: 'score',
@@ -54,7 +54,9 @@ describe('cellflow tune', () => {
       tuned.stdout,
       /^Study \S+-peak-study-\w+ on this machine: grid, up to 6 trials \(2 at once\), maximize score over X, N$/m,
     );
+    assert.match(tuned.stdout, /^ {2}trial +state +X +N +score +time$/m);
     assert.equal(tuned.stdout.match(/^ {2}#\d+ +succeeded /gm)?.length, 6);
+    assert.match(tuned.stdout, /^ {2}#\d+ +succeeded +3\.5 +4 +10 +\S+ +★ best so far$/m);
     assert.match(tuned.stdout, /^Study succeeded in .*: 6 succeeded, 0 failed\.$/m);
     assert.match(tuned.stdout, /^Best: trial #\d, score 10 with X=3\.5 N=4 \(run \S+\)$/m);
 

@@ -5,6 +5,8 @@ export interface CliContext {
   exitCode: number;
   /** Standard output is a terminal: live progress may redraw a line. */
   readonly isTTY?: boolean;
+  /** The terminal's width in characters, when standard output is a terminal. */
+  readonly columns?: number;
   /** Writes to standard output without adding a newline (for redrawing a progress line). */
   write?(text: string): void;
   /**
@@ -32,6 +34,9 @@ export function processContext(): CliContext {
     err: (line) => process.stderr.write(`${line}\n`),
     exitCode: 0,
     isTTY: process.stdout.isTTY === true,
+    get columns() {
+      return process.stdout.columns;
+    },
     write,
     onInterrupt: (handler) => {
       handlers.add(handler);

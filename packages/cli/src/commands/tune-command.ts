@@ -1,6 +1,6 @@
 /**
  * `cellflow tune`: a hyperparameter study from the notebook's `metadata.cellflow.tuning` (or Kale's
- * `katib_metadata`), on this machine or with Katib on a cluster, with a live line per trial;
+ * `katib_metadata`), on this machine or with Katib on a cluster, with a live table of trials;
  * `--apply-best` writes a study's best values into the parameters cell. `cellflow studies` lists them.
  */
 import { readFile } from 'node:fs/promises';
@@ -34,6 +34,7 @@ import {
   writeFileAtomic,
 } from '../notebook-file.js';
 import { formatDuration, formatMetricValue } from '../run-format.js';
+import { formatTrialValue, StudyProgress } from '../study-progress.js';
 import {
   asCliError,
   connectCluster,
@@ -122,25 +123,10 @@ function studyOf(
   };
 }
 
-function formatValue(value: string | number | boolean): string {
-  return typeof value === 'number' ? formatMetricValue(value) : String(value);
-}
-
 function formatAssignment(trial: TrialSummary): string {
   return Object.entries(trial.parameters)
-    .map(([k, v]) => `${k}=${formatValue(v)}`)
+    .map(([k, v]) => `${k}=${formatTrialValue(v)}`)
     .join(' ');
-}
-
-function trialLine(study: StudySpec, trial: TrialSummary, best: TrialSummary | null): string {
-  const objective =
-    trial.objective !== null ? `${study.objective} ${formatMetricValue(trial.objective)}` : '';
-  const mark = best?.id === trial.id ? '  ★ best so far' : '';
-  const reason =
-    trial.state === 'failed' && trial.reason !== undefined
-      ? `  (${trial.reason.split('\n')[0]})`
-      : '';
-  return `  #${String(trial.index).padEnd(3)} ${trial.state.padEnd(10)} ${formatAssignment(trial)}${objective !== '' ? `  ->  ${objective}` : ''}${mark}${reason}`;
 }
 
 function printSummary(ctx: CliContext, s: StudySummary): void {
@@ -245,28 +231,15 @@ async function tune(ctx: CliContext, notebook: string, opts: TuneOptions): Promi
     void backend.cancelStudy(ref);
   });
   let final: StudySummary | undefined;
-  let best: TrialSummary | null = null;
-  const lastState = new Map<string, string>();
+  const progress = new StudyProgress(ctx, spec);
   try {
     for await (const event of backend.watchStudy(ref)) {
-      if (event.type === 'best') best = event.trial;
-      if (event.type === 'trial') {
-        const t = event.trial;
-        if (lastState.get(t.id) === t.state) continue;
-        lastState.set(t.id, t.state);
-        if (t.state === 'pending') continue;
-        const isBest =
-          t.state === 'succeeded' &&
-          t.objective !== null &&
-          (best === null ||
-            (spec.goal === 'maximize'
-              ? t.objective > (best.objective ?? -Infinity)
-              : t.objective < (best.objective ?? Infinity)));
-        ctx.out(trialLine(spec, t, isBest ? t : best));
-      }
+      if (event.type === 'best') progress.onBest(event.trial);
+      if (event.type === 'trial') progress.onTrial(event.trial);
       if (event.type === 'study') final = event.study;
     }
   } finally {
+    progress.stop();
     undo?.();
     await backend.dispose?.();
   }
