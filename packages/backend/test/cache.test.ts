@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { LocalBackend } from '@cellflow/backend';
 import {
+  code,
   compileNotebook,
   PYTHON,
   readNotebook,
@@ -116,6 +117,32 @@ describe('step cache', () => {
     const run = await runToEnd(backend, original, { parameters: { TOP_N: 3 } });
     assert.deepEqual(ran(stepStates(run)), ['count_words', 'report']);
     assert.equal(run.final.metrics['top-count'], first.final.metrics['top-count']);
+  });
+
+  it('cells added above keep every step cached; a failure still names its cell where it is now', async () => {
+    const nb = readNotebook(WORD_COUNT);
+    const note = { cell_type: 'markdown', metadata: {}, source: '# A note added on top' };
+    nb.cells.splice(0, 0, note as NotebookJson['cells'][number]);
+    nb.cells.splice(3, 0, code('scratch = 1  # tried something', ['skip']));
+    const shifted = compileNotebook(nb, work.dir, 'wc-shifted.ipynb').pipeline;
+    const run = await runToEnd(backend, shifted);
+    assert.equal(run.final.state, 'succeeded');
+    assert.deepEqual(ran(stepStates(run)), [], 'nothing ran again');
+    assert.deepEqual(run.final.metrics, first.final.metrics);
+
+    // The report cell was cell 11; it is cell 13 now, and the traceback says so.
+    const report = nb.cells.findIndex((c) => c.metadata.tags?.includes('step:report'));
+    assert.equal(report, 13);
+    const cell = nb.cells[report]!;
+    cell.source = `${sourceOf(cell)}\nraise ValueError("report broke")`;
+    const failing = compileNotebook(nb, work.dir, 'wc-shifted-failing.ipynb').pipeline;
+    const failed = await runToEnd(backend, failing);
+    assert.equal(failed.final.state, 'failed');
+    assert.deepEqual(ran(stepStates(failed)), []);
+    const failure = failed.events.find((e) => e.type === 'step' && e.state === 'failed');
+    assert.ok(failure?.type === 'step' && failure.failure !== undefined);
+    assert.equal(failure.failure.cell, 13);
+    assert.match(failure.failure.message, /ValueError: report broke/);
   });
 
   it('a cache entry whose run was deleted is not used', async () => {

@@ -19,7 +19,10 @@ export {
   durationToSeconds,
   DEFAULT_IMAGE,
 } from './graph/build-graph.js';
-export { buildEntryScriptForStep } from './emit/entry-script/build-entry-script-for-step.js';
+export {
+  buildCacheScriptForStep,
+  buildEntryScriptForStep,
+} from './emit/entry-script/build-entry-script-for-step.js';
 export { RUNTIME_SOURCE } from './emit/entry-script/runtime-source.generated.js';
 export * from './emit/kfp/build-pipeline-spec-for-graph.js';
 export {

@@ -5,7 +5,7 @@
  */
 import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CompiledPipeline, PipelineStep } from '@cellflow/core';
+import { buildCacheScriptForStep, type CompiledPipeline, type PipelineStep } from '@cellflow/core';
 import { formatParameterForScript } from '../parameters.js';
 import { isTerminalStepState, type RunEvent } from '../run-events.js';
 import type { GpuInventory } from './gpu-capacity.js';
@@ -170,7 +170,7 @@ export class LocalRun {
 
   // ---- one step --------------------------------------------------------------------------------
 
-  private cacheKeyFor(step: PipelineStep, script: string): string | undefined {
+  private cacheKeyFor(step: PipelineStep): string | undefined {
     const inputs: Record<string, string> = {};
     for (const v of step.inputs) {
       const hash = this.steps.get(step.inputSources[v] ?? '')?.outputs[v]?.hash;
@@ -181,8 +181,10 @@ export class LocalRun {
       step.parameters.map((p) => [p, formatParameterForScript(this.record.parameters[p] ?? '')]),
     );
     const { path, version } = this.setup.python;
+    const { graph, code } = this.setup.pipeline;
     return stepCacheKey({
-      script,
+      // Cells numbered by position, not index: editing other cells keeps this step cached.
+      script: buildCacheScriptForStep(graph, step, code),
       image: step.image,
       env: step.env,
       parameters,
@@ -209,7 +211,7 @@ export class LocalRun {
     const script = pipeline.scripts.get(step.name) ?? '';
     await mkdir(join(dir, 'outputs'), { recursive: true });
     await writeFile(join(dir, 'step.py'), script);
-    const key = this.cacheKeyFor(step, script);
+    const key = this.cacheKeyFor(step);
     if (key !== undefined) s.cacheKey = key;
     if (
       key !== undefined &&

@@ -1,8 +1,9 @@
 /**
  * Content-hash caching of steps. A step's key hashes everything that decides its outputs: its entry
- * script (its cells and the prelude), the hashes of the outputs it loads, the values of the
- * parameters it reads, its image and environment, and the interpreter. Same key: the outputs of the
- * earlier run are reused (hard-linked into the new run, so history stays self-contained).
+ * script (its cells and the prelude, numbered by position so that other cells may come and go),
+ * the hashes of the outputs it loads, the values of the parameters it reads, its image and
+ * environment, and the interpreter. Same key: the outputs of the earlier run are reused
+ * (hard-linked into the new run, so history stays self-contained).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -31,7 +32,8 @@ export interface CacheEntry {
   readonly metrics: MetricValues;
 }
 
-const KEY_VERSION = 1;
+// 2: the script's cells are numbered by position (`buildCacheScriptForStep`), not by index.
+const KEY_VERSION = 2;
 
 function sortedObject<T>(o: Readonly<Record<string, T>>): Record<string, T> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
