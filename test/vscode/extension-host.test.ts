@@ -8,24 +8,18 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { startClusterForVscode, type ClusterForVscode } from './cluster-for-vscode.js';
+import { describe, it } from 'node:test';
 import { buildExtensionAndSuite, SUITE_DIR } from './build-extension.js';
 import { missingHost, REPO, startCodeServer, type CodeServer } from './code-server.js';
+import { vscodeSession } from './vscode-session.js';
 
 const missing = missingHost();
 if (missing !== undefined && process.env.CELLFLOW_REQUIRE_CODE_SERVER === '1')
   throw new Error(missing);
 
 describe('VS Code extension in code-server', { skip: missing }, () => {
-  const work = mkdtempSync(join(tmpdir(), 'cellflow-vscode-ws-'));
-  let server: CodeServer | undefined;
-  let cluster: ClusterForVscode | undefined;
-  after(async () => {
-    await server?.stop();
-    await cluster?.stop();
-    rmSync(work, { recursive: true, force: true });
-  });
+  const session = vscodeSession('cellflow-vscode-ws-');
+  const { work } = session;
 
   it('passes the in-host suite: tags, diagnostics, a local run', { timeout: 600_000 }, async () => {
     const t0 = Date.now();
@@ -35,12 +29,10 @@ describe('VS Code extension in code-server', { skip: missing }, () => {
       copyFileSync(join(REPO, 'examples/digits.ipynb'), join(work, name));
     const resultsFile = join(work, 'results.json');
     // The cluster tests deploy to a real kube-apiserver with the KFP double.
-    cluster = await startClusterForVscode();
-    server = await startCodeServer({
-      workspace: work,
-      settings: { 'cellflow.python': '/usr/bin/python3', ...cluster?.settings },
-      env: { CELLFLOW_TEST_RESULTS: resultsFile, ...cluster?.env },
-    });
+    const server = await session.start(
+      { 'cellflow.python': '/usr/bin/python3' },
+      { CELLFLOW_TEST_RESULTS: resultsFile },
+    );
     const logs: string[] = [];
     const code = await runSuite(server, logs);
     const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as {
@@ -68,18 +60,19 @@ describe('VS Code extension in code-server', { skip: missing }, () => {
     'in an untrusted workspace: run, deploy, tune and serve refuse; read-only features work',
     { timeout: 300_000 },
     async () => {
-      await server?.stop();
-      server = undefined;
+      await session.server?.stop();
+      session.server = undefined;
       const untrusted = mkdtempSync(join(tmpdir(), 'cellflow-vscode-untrusted-'));
       copyFileSync(join(REPO, 'examples/digits.ipynb'), join(untrusted, 'digits.ipynb'));
       const resultsFile = join(untrusted, 'results.json');
       try {
-        server = await startCodeServer({
+        const server = await startCodeServer({
           workspace: untrusted,
           untrusted: true,
           settings: { 'cellflow.python': '/usr/bin/python3' },
           env: { CELLFLOW_TEST_RESULTS: resultsFile, CELLFLOW_TEST_SUITE: 'untrusted' },
         });
+        session.server = server;
         const code = await runSuite(server);
         const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as {
           passed: string[];

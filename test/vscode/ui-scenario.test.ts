@@ -4,14 +4,13 @@
  * status and the Runs view. Screenshots go to artifacts/vscode/ (ignored by git).
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { buildExtensionAndSuite } from './build-extension.js';
-import { startClusterForVscode, type ClusterForVscode } from './cluster-for-vscode.js';
-import { missingHost, REPO, startCodeServer, type CodeServer } from './code-server.js';
+import { missingHost, REPO } from './code-server.js';
+import { vscodeSession } from './vscode-session.js';
 
 const missing = missingHost();
 if (missing !== undefined && process.env.CELLFLOW_REQUIRE_CODE_SERVER === '1')
@@ -61,29 +60,17 @@ async function waitForGraphNodes(page: Page, selector: string, count: number): P
 }
 
 describe('VS Code UI scenario', { skip: missing }, () => {
-  const work = mkdtempSync(join(tmpdir(), 'cellflow-vscode-ui-'));
-  let server: CodeServer | undefined;
-  let cluster: ClusterForVscode | undefined;
-  after(async () => {
-    await server?.stop();
-    await cluster?.stop();
-    rmSync(work, { recursive: true, force: true });
-  });
+  const session = vscodeSession('cellflow-vscode-ui-');
+  const { work } = session;
 
   it('tags, runs and shows status in the browser', { timeout: 600_000 }, async () => {
     buildExtensionAndSuite();
     mkdirSync(SHOTS, { recursive: true });
     copyFileSync(join(REPO, 'examples/digits.ipynb'), join(work, 'digits.ipynb'));
-    cluster = await startClusterForVscode();
-    server = await startCodeServer({
-      workspace: work,
-      settings: {
-        'cellflow.python': '/usr/bin/python3',
-        'chat.disableAIFeatures': true,
-        'workbench.secondarySideBar.defaultVisibility': 'hidden',
-        ...cluster?.settings,
-      },
-      ...(cluster !== undefined ? { env: cluster.env } : {}),
+    const server = await session.start({
+      'cellflow.python': '/usr/bin/python3',
+      'chat.disableAIFeatures': true,
+      'workbench.secondarySideBar.defaultVisibility': 'hidden',
     });
     const page = await server.open([['extensionDevelopmentPath', `vscode-remote://remote${REPO}`]]);
     const consoleErrors: string[] = [];
@@ -93,7 +80,7 @@ describe('VS Code UI scenario', { skip: missing }, () => {
     });
     try {
       await scenario(page, work);
-      if (cluster !== undefined) await deployScenario(page);
+      if (session.cluster !== undefined) await deployScenario(page);
     } catch (error) {
       await page.screenshot({ path: join(SHOTS, 'failure.png') });
       throw new Error(
@@ -123,13 +110,20 @@ async function scenario(page: Page, work: string): Promise<void> {
   const splitCell = page.locator('.cell-inner-container', {
     has: page.locator('.cell-status-item', { hasText: 'step: split' }),
   });
-  await scrollTo(page, splitCell);
-  await splitCell.locator('.monaco-editor').first().click();
-  // The click selects the cell (index 7) before the palette acts on "the active cell".
-  await page
-    .locator('.statusbar-item', { hasText: /^Cell 8 of/ })
-    .first()
-    .waitFor({ timeout: 20_000 });
+  // The click selects the cell (index 7) before the palette acts on "the active cell". On a
+  // busy machine the virtualized list may still be laying out and the click lands elsewhere:
+  // scroll and click again until the status bar says cell 8 is the active one.
+  const cell8 = page.locator('.statusbar-item', { hasText: /^Cell 8 of/ }).first();
+  for (let attempt = 1; ; attempt++) {
+    await scrollTo(page, splitCell);
+    await splitCell.locator('.monaco-editor').first().click();
+    const selected = await cell8
+      .waitFor({ timeout: 10_000 })
+      .then(() => true)
+      .catch(() => false);
+    if (selected) break;
+    if (attempt === 4) throw new Error('clicking the split cell did not make it the active cell');
+  }
   await palette(page, 'Cellflow: Set Step');
   const input = page.locator('.quick-input-widget:visible input');
   await input.fill('hold_out');
@@ -165,11 +159,16 @@ async function scenario(page: Page, work: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, '4-graph.png') });
 
   await page.keyboard.press('Control+S');
-  await new Promise((r) => setTimeout(r, 1500));
-  const saved = JSON.parse(readFileSync(join(work, 'digits.ipynb'), 'utf8')) as {
-    cells: { metadata?: { tags?: string[] } }[];
-  };
-  assert.deepEqual(saved.cells[7]?.metadata?.tags, ['step:hold_out']);
+  // The save is asynchronous: read the file until it has the tag (or give up after 30 s).
+  const tagsOnDisk = (): string[] | undefined =>
+    (
+      JSON.parse(readFileSync(join(work, 'digits.ipynb'), 'utf8')) as {
+        cells: { metadata?: { tags?: string[] } }[];
+      }
+    ).cells[7]?.metadata?.tags;
+  for (let i = 0; i < 60 && tagsOnDisk()?.[0] !== 'step:hold_out'; i++)
+    await new Promise((r) => setTimeout(r, 500));
+  assert.deepEqual(tagsOnDisk(), ['step:hold_out']);
 }
 
 /** Deploy from the palette to the test cluster; the cells and the views follow the cluster run. */
