@@ -71,6 +71,26 @@ async function openNotebook(name: string): Promise<vscode.NotebookDocument> {
   return doc;
 }
 
+/** An nbformat v4 code cell with `tags`. */
+const code = (source: string, tags: string[]): object => ({
+  cell_type: 'code',
+  execution_count: null,
+  metadata: { tags },
+  outputs: [],
+  source,
+});
+
+/** Writes an nbformat v4 notebook of `cells` into the workspace folder and opens it. */
+async function openNewNotebook(
+  name: string,
+  metadata: object,
+  cells: object[],
+): Promise<vscode.NotebookDocument> {
+  const nb = { nbformat: 4, nbformat_minor: 5, metadata, cells };
+  writeFileSync(vscode.Uri.joinPath(folder(), name).fsPath, JSON.stringify(nb));
+  return openNotebook(name);
+}
+
 function tagsOnDisk(doc: vscode.NotebookDocument, cell: number): unknown {
   const json = JSON.parse(readFileSync(doc.uri.fsPath, 'utf8')) as {
     cells: { metadata?: { tags?: unknown } }[];
@@ -215,24 +235,10 @@ suite('Cellflow in VS Code', () => {
   });
 
   test('a failing step puts an error on the failing line of its cell', async () => {
-    const code = (source: string, tags: string[]): object => ({
-      cell_type: 'code',
-      execution_count: null,
-      metadata: { tags },
-      outputs: [],
-      source,
-    });
-    const nb = {
-      nbformat: 4,
-      nbformat_minor: 5,
-      metadata: {},
-      cells: [
-        code('x = 1', ['step:make']),
-        code('y = x + 1\nz = y / 0\nprint(z)', ['step:divide']),
-      ],
-    };
-    writeFileSync(vscode.Uri.joinPath(folder(), 'failing.ipynb').fsPath, JSON.stringify(nb));
-    const doc = await openNotebook('failing.ipynb');
+    const doc = await openNewNotebook('failing.ipynb', {}, [
+      code('x = 1', ['step:make']),
+      code('y = x + 1\nz = y / 0\nprint(z)', ['step:divide']),
+    ]);
     const runId = await vscode.commands.executeCommand<string | undefined>(
       'cellflow.runLocally',
       doc.uri,
@@ -328,30 +334,16 @@ suite('Cellflow in VS Code', () => {
   });
 
   test('Serve Model serves a trained model locally; the tester sends its example; delete stops it', async () => {
-    const code = (source: string, tags: string[]): object => ({
-      cell_type: 'code',
-      execution_count: null,
-      metadata: { tags },
-      outputs: [],
-      source,
-    });
-    const nb = {
-      nbformat: 4,
-      nbformat_minor: 5,
-      metadata: { cellflow: { name: 'iris-serve' } },
-      cells: [
-        code(
-          'from sklearn.datasets import load_iris\nfrom sklearn.linear_model import LogisticRegression',
-          ['imports'],
-        ),
-        code(
-          'X, y = load_iris(return_X_y=True)\nmodel = LogisticRegression(max_iter=500).fit(X, y)',
-          ['step:train', 'serve:model'],
-        ),
-      ],
-    };
-    writeFileSync(vscode.Uri.joinPath(folder(), 'iris.ipynb').fsPath, JSON.stringify(nb));
-    const doc = await openNotebook('iris.ipynb');
+    const doc = await openNewNotebook('iris.ipynb', { cellflow: { name: 'iris-serve' } }, [
+      code(
+        'from sklearn.datasets import load_iris\nfrom sklearn.linear_model import LogisticRegression',
+        ['imports'],
+      ),
+      code(
+        'X, y = load_iris(return_X_y=True)\nmodel = LogisticRegression(max_iter=500).fit(X, y)',
+        ['step:train', 'serve:model'],
+      ),
+    ]);
     const runId = await vscode.commands.executeCommand<string | undefined>(
       'cellflow.runLocally',
       doc.uri,
@@ -415,32 +407,18 @@ suite('Cellflow in VS Code', () => {
   });
 
   test('Tune Hyperparameters stores the study, runs trials, and Apply Best rewrites the parameters cell (undoable)', async () => {
-    const code = (source: string, tags: string[]): object => ({
-      cell_type: 'code',
-      execution_count: null,
-      metadata: { tags },
-      outputs: [],
-      source,
-    });
-    const nb = {
-      nbformat: 4,
-      nbformat_minor: 5,
-      metadata: { cellflow: { name: 'iris-tune' } },
-      cells: [
-        code(
-          'from sklearn.datasets import load_iris\nfrom sklearn.linear_model import LogisticRegression\nfrom sklearn.model_selection import cross_val_score',
-          ['imports'],
-        ),
-        code('C = 1.0  # inverse regularization\nMAX_ITER = 300', ['pipeline-parameters']),
-        code(
-          'X, y = load_iris(return_X_y=True)\naccuracy = cross_val_score(LogisticRegression(C=C, max_iter=MAX_ITER), X, y, cv=3).mean()',
-          ['step:train'],
-        ),
-        code('print(accuracy)', ['pipeline-metrics']),
-      ],
-    };
-    writeFileSync(vscode.Uri.joinPath(folder(), 'tune.ipynb').fsPath, JSON.stringify(nb));
-    const doc = await openNotebook('tune.ipynb');
+    const doc = await openNewNotebook('tune.ipynb', { cellflow: { name: 'iris-tune' } }, [
+      code(
+        'from sklearn.datasets import load_iris\nfrom sklearn.linear_model import LogisticRegression\nfrom sklearn.model_selection import cross_val_score',
+        ['imports'],
+      ),
+      code('C = 1.0  # inverse regularization\nMAX_ITER = 300', ['pipeline-parameters']),
+      code(
+        'X, y = load_iris(return_X_y=True)\naccuracy = cross_val_score(LogisticRegression(C=C, max_iter=MAX_ITER), X, y, cv=3).mean()',
+        ['step:train'],
+      ),
+      code('print(accuracy)', ['pipeline-metrics']),
+    ]);
     const study = {
       objective: 'accuracy',
       goal: 'maximize',
