@@ -4,6 +4,7 @@ import { CellDiagnostics } from './cells/cell-diagnostics.js';
 import { CellStatusProvider } from './cells/cell-status-provider.js';
 import { ClusterConnections } from './cluster/cluster-connections.js';
 import { CommandIds, ViewIds } from './command-ids.js';
+import type { SharedParts } from './commands/command-context.js';
 import { registerCommands } from './commands/command-table.js';
 import { Config } from './config.js';
 import { NotebookAnalysis } from './notebook/notebook-analysis.js';
@@ -23,22 +24,8 @@ import { TuningView } from './views/tuning-view.js';
 import { RunsView } from './views/runs-view.js';
 
 /** What the extension hands to other extensions and to its integration tests. */
-export interface CellflowApi {
-  readonly tracker: RunTracker;
-  readonly runner: PipelineRunner;
-  readonly runsView: RunsView;
+export interface CellflowApi extends SharedParts {
   readonly cellStatus: CellStatusProvider;
-  readonly diagnostics: CellDiagnostics;
-  readonly graphs: GraphPanels;
-  readonly cluster: ClusterConnections;
-  readonly clusterView: ClusterView;
-  readonly endpointsView: EndpointsView;
-  readonly testers: EndpointTesterPanels;
-  readonly runDetails: RunDetailsPanels;
-  readonly studies: StudyTracker;
-  readonly tuning: StudyFollowers;
-  readonly tuningView: TuningView;
-  readonly tuningPanels: TuningPanels;
   /** Milliseconds `activate` took. */
   readonly activationMs: number;
 }
@@ -67,6 +54,22 @@ export function activate(context: vscode.ExtensionContext): CellflowApi {
   const pipelineView = new PipelineView(analysis);
   const graphs = new GraphPanels(context.extensionUri, analysis, tracker);
   const notebookCells = { notebookType: 'jupyter-notebook' };
+  const shared: SharedParts = {
+    diagnostics,
+    tracker,
+    runner,
+    runsView,
+    graphs,
+    cluster,
+    clusterView,
+    endpointsView,
+    testers,
+    runDetails,
+    studies,
+    tuning,
+    tuningView,
+    tuningPanels,
+  };
 
   context.subscriptions.push(
     runner,
@@ -100,41 +103,11 @@ export function activate(context: vscode.ExtensionContext): CellflowApi {
       extensionUri: context.extensionUri,
       config,
       analysis,
-      diagnostics,
       backends,
-      tracker,
-      runner,
-      runsView,
-      graphs,
-      cluster,
-      clusterView,
-      endpointsView,
-      testers,
-      runDetails,
-      studies,
-      tuning,
-      tuningView,
-      tuningPanels,
+      ...shared,
     }),
   );
-  return {
-    tracker,
-    runner,
-    runsView,
-    cellStatus,
-    diagnostics,
-    graphs,
-    cluster,
-    clusterView,
-    endpointsView,
-    testers,
-    runDetails,
-    studies,
-    tuning,
-    tuningView,
-    tuningPanels,
-    activationMs: performance.now() - started,
-  };
+  return { ...shared, cellStatus, activationMs: performance.now() - started };
 }
 
 export function deactivate(): void {}

@@ -18,13 +18,9 @@ import type { StudyTracker } from '../tuning/study-tracker.js';
 import type { TuningPanels } from '../views/tuning-panel.js';
 import type { TuningView } from '../views/tuning-view.js';
 
-export interface CommandContext {
-  /** The extension's folder (the shipped example, webview assets). */
-  readonly extensionUri: vscode.Uri;
-  readonly config: Config;
-  readonly analysis: NotebookAnalysis;
+/** The parts `activate` creates that command handlers use and the extension's API hands out. */
+export interface SharedParts {
   readonly diagnostics: CellDiagnostics;
-  readonly backends: BackendLoader;
   readonly tracker: RunTracker;
   readonly runner: PipelineRunner;
   readonly runsView: RunsView;
@@ -38,6 +34,14 @@ export interface CommandContext {
   readonly tuning: StudyFollowers;
   readonly tuningView: TuningView;
   readonly tuningPanels: TuningPanels;
+}
+
+export interface CommandContext extends SharedParts {
+  /** The extension's folder (the shipped example, webview assets). */
+  readonly extensionUri: vscode.Uri;
+  readonly config: Config;
+  readonly analysis: NotebookAnalysis;
+  readonly backends: BackendLoader;
 }
 
 export type CommandHandler = (...args: unknown[]) => unknown;
