@@ -51,17 +51,7 @@ export interface CellTags {
   readonly foreign: readonly string[];
 }
 
-export const EMPTY_CELL_TAGS: CellTags = {
-  role: { kind: 'continue' },
-  prev: [],
-  limits: {},
-  env: {},
-  secrets: [],
-  labels: {},
-  annotations: {},
-  serve: [],
-  foreign: [],
-};
+export const EMPTY_CELL_TAGS: CellTags = emptyCellTags();
 
 /** A problem with one tag; positions are added by the caller that knows the cell. */
 export interface TagProblem {
@@ -204,14 +194,9 @@ interface MutableCellTags {
   foreign: string[];
 }
 
-export interface ParsedCellTags {
-  readonly tags: CellTags;
-  readonly problems: TagProblem[];
-}
-
-/** Parses one cell's tags. Unknown or malformed tags become problems; the rest still applies. */
-export function parseCellTags(rawTags: readonly string[]): ParsedCellTags {
-  const out: MutableCellTags = {
+/** The tags of an untagged cell (it continues the step above), as a fresh object. */
+function emptyCellTags(): MutableCellTags {
+  return {
     role: { kind: 'continue' },
     prev: [],
     limits: {},
@@ -222,6 +207,16 @@ export function parseCellTags(rawTags: readonly string[]): ParsedCellTags {
     serve: [],
     foreign: [],
   };
+}
+
+export interface ParsedCellTags {
+  readonly tags: CellTags;
+  readonly problems: TagProblem[];
+}
+
+/** Parses one cell's tags. Unknown or malformed tags become problems; the rest still applies. */
+export function parseCellTags(rawTags: readonly string[]): ParsedCellTags {
+  const out = emptyCellTags();
   const problems: TagProblem[] = [];
   let current = '';
   /** A tag with a problem is not applied but kept verbatim, so that formatting never loses it. */
