@@ -9,6 +9,7 @@ import {
   parseStudySpec,
   TRIAL_METRICS_FORMAT,
   TRIAL_RUNNER_SOURCE,
+  TUNING_ALGORITHMS,
 } from '@cellflow/core';
 import { katibExperimentGolden } from '../golden/golden-cases.js';
 import { notebookJson } from '../support/notebook-json.js';
@@ -33,15 +34,7 @@ describe('Katib Experiment for a study', () => {
         [['pipeline-metrics'], 'print(score)\nprint(loss)'],
       ]),
     ).graph!;
-    for (const algorithm of [
-      'random',
-      'grid',
-      'tpe',
-      'multivariate-tpe',
-      'bayesianoptimization',
-      'cmaes',
-      'sobol',
-    ]) {
+    for (const algorithm of TUNING_ALGORITHMS) {
       const { study, diagnostics } = parseStudySpec(
         {
           objective: 'loss',
