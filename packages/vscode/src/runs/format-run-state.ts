@@ -10,6 +10,13 @@ const ICONS: Readonly<Record<StepState | RunState, string>> = {
   cancelled: '$(circle-slash)',
 };
 
+/** A run or step state with its timing, as runs and steps carry it. */
+export interface TimedState {
+  readonly state: StepState | RunState;
+  readonly durationMs: number | null;
+  readonly startedAt: string | null;
+}
+
 export function stateIcon(state: StepState | RunState): string {
   return ICONS[state];
 }
@@ -20,14 +27,7 @@ export function stateCodicon(state: StepState | RunState): string {
 }
 
 /** `running 3.2s` without the icon (tree descriptions do not render icons). */
-export function formatStateText(
-  item: {
-    readonly state: StepState | RunState;
-    readonly durationMs: number | null;
-    readonly startedAt: string | null;
-  },
-  now: number,
-): string {
+export function formatStateText(item: TimedState, now: number): string {
   return formatState(item, now).replace(/^\$\([^)]*\) /, '');
 }
 
@@ -40,24 +40,14 @@ export function formatDuration(ms: number): string {
 }
 
 /** The elapsed time of a step or run: final when known, else counted from `startedAt` to `now`. */
-export function elapsedMs(
-  item: { readonly durationMs: number | null; readonly startedAt: string | null },
-  now: number,
-): number | null {
+export function elapsedMs(item: Omit<TimedState, 'state'>, now: number): number | null {
   if (item.durationMs !== null) return item.durationMs;
   if (item.startedAt === null) return null;
   return Math.max(0, now - Date.parse(item.startedAt));
 }
 
 /** `$(sync~spin) running 3.2s` */
-export function formatState(
-  item: {
-    readonly state: StepState | RunState;
-    readonly durationMs: number | null;
-    readonly startedAt: string | null;
-  },
-  now: number,
-): string {
+export function formatState(item: TimedState, now: number): string {
   const ms = item.state === 'queued' || item.state === 'cached' ? null : elapsedMs(item, now);
   return `${stateIcon(item.state)} ${item.state}${ms !== null ? ` ${formatDuration(ms)}` : ''}`;
 }
