@@ -2,6 +2,12 @@ export * from './backend.js';
 export * from './run-events.js';
 export * from './parameters.js';
 export { LocalBackend, type LocalBackendOptions } from './local/local-backend.js';
+export {
+  DEFAULT_KEEP,
+  type PruneOptions,
+  type PruneResult,
+  type PrunedRun,
+} from './local/run-pruning.js';
 export { findPythonInterpreter, type PythonInterpreter } from './local/python-interpreter.js';
 export { detectGpus, findUnmetGpuRequests, type GpuInventory } from './local/gpu-capacity.js';
 export {

@@ -6,6 +6,7 @@ import { registerCompileCommand } from './commands/compile-command.js';
 import { registerServeCommands } from './commands/serve-commands.js';
 import { registerInspectCommand } from './commands/inspect-command.js';
 import { registerRunCommand } from './commands/run-command.js';
+import { registerPruneCommand } from './commands/prune-command.js';
 import { registerRunsCommand } from './commands/runs-command.js';
 import { registerTuneCommands } from './commands/tune-command.js';
 import { CliError } from './notebook-file.js';
@@ -16,6 +17,7 @@ const COMMANDS: readonly ((program: Command, ctx: CliContext) => void)[] = [
   registerInspectCommand,
   registerRunCommand,
   registerRunsCommand,
+  registerPruneCommand,
   registerClusterCommands,
   registerServeCommands,
   registerTuneCommands,

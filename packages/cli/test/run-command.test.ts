@@ -142,3 +142,52 @@ describe('cellflow runs', () => {
     assert.deepEqual(json[0].parameters, { TOP_N: 8, MIN_LENGTH: 4 });
   });
 });
+
+describe('cellflow prune', () => {
+  it('--dry-run lists what would go; then it deletes older runs and says what it freed', async () => {
+    const before = JSON.parse((await cellflow(['runs', '--json'])).out) as { id: string }[];
+    const wordCountRuns = JSON.parse(
+      (await cellflow(['runs', '--json', '--pipeline', 'word-count'])).out,
+    ) as { id: string }[];
+    assert.ok(wordCountRuns.length >= 3);
+    const preview = await cellflow([
+      'prune',
+      '--keep',
+      '1',
+      '--pipeline',
+      'word-count',
+      '--dry-run',
+    ]);
+    assert.equal(preview.code, 0, preview.err);
+    assert.match(
+      preview.out,
+      new RegExp(
+        `^Would delete ${wordCountRuns.length - 1} runs \\([\\d.]+ (B|KiB|MiB)\\): word-count ${wordCountRuns.length - 1}\\. Kept 1\\.$`,
+        'm',
+      ),
+    );
+    assert.match(preview.out, /^Nothing was deleted \(--dry-run\)\.$/m);
+    assert.equal(JSON.parse((await cellflow(['runs', '--json'])).out).length, before.length);
+
+    const pruned = await cellflow(['prune', '--keep', '1', '--pipeline', 'word-count']);
+    assert.equal(pruned.code, 0, pruned.err);
+    assert.match(pruned.out, /^Deleted \d+ runs \(/m);
+    const after = JSON.parse((await cellflow(['runs', '--json'])).out) as {
+      id: string;
+      pipeline: string;
+    }[];
+    assert.equal(after.filter((r) => r.pipeline === 'word-count').length, 1);
+    assert.equal(
+      after.length,
+      before.length - wordCountRuns.length + 1,
+      'other pipelines untouched',
+    );
+    assert.equal(after.find((r) => r.pipeline === 'word-count')?.id, wordCountRuns[0]!.id);
+  });
+
+  it('a bad age is a usage error that shows the form', async () => {
+    const bad = await cellflow(['prune', '--older-than', '7 days']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /expected an age such as 30m, 12h, 7d or 2w/);
+  });
+});

@@ -37,6 +37,7 @@ import { StepCache } from './step-cache.js';
 import { startLocalModelServer, type LocalModelServer } from './local-model-server.js';
 import { STEP_HOST_SOURCE } from './step-host-source.generated.js';
 import { isAlive } from '../process-alive.js';
+import { pruneRuns, type PruneOptions, type PruneResult } from './run-pruning.js';
 
 export interface LocalBackendOptions {
   /** Folder whose `.cellflow/` holds run history and the cache (default: the current directory). */
@@ -249,6 +250,21 @@ export class LocalBackend implements Backend {
       .map((r) => this.summarize(r))
       .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
     return filter.limit !== undefined ? summaries.slice(0, filter.limit) : summaries;
+  }
+
+  /**
+   * Deletes older finished runs (the newest `keep` of each pipeline stay), never one still running,
+   * behind a study's best trial, or served by an endpoint of this backend. Cache entries follow.
+   */
+  async pruneRuns(options: PruneOptions = {}): Promise<PruneResult> {
+    const protectedRuns = new Map<string, string>();
+    for (const study of await this.listStudies())
+      if (study.best?.runId !== undefined)
+        protectedRuns.set(study.best.runId, `the best trial of study ${study.id}`);
+    for (const [name, { model }] of this.endpoints)
+      protectedRuns.set(model.runId, `served by endpoint ${name}`);
+    for (const id of this.active.keys()) protectedRuns.set(id, 'still running');
+    return pruneRuns(this.store, await this.listRuns(), protectedRuns, options);
   }
 
   private summarize(r: RunRecord): RunSummary {

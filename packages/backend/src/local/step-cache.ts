@@ -126,6 +126,9 @@ export class StepCache {
     let log = '';
     try {
       log = await readFile(join(from, 'log.txt'), 'utf8');
+      // A step that was itself reused (its entry moved there when its producer was pruned):
+      // only the original log follows.
+      if (log.startsWith('[cellflow] cached:')) log = log.slice(log.indexOf('\n') + 1);
     } catch {
       // the earlier log is gone; the outputs are what matter
     }
