@@ -2,6 +2,7 @@ export * from './graph/graph-layout.js';
 export * from './webview/webview-protocol.js';
 export * from './graph/render-pipeline-graph.js';
 export * from './endpoint/example-request.js';
+export * from './endpoint/endpoint-info.js';
 export * from './endpoint/render-endpoint-tester.js';
 export * from './runs/render-run-details.js';
 export * from './tuning/tuning-chart.js';

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   chartObjectiveByParameter,
   chartObjectiveByTrial,
+  endpointInfoOf,
   exampleV1Request,
   predictUrlOf,
   type StudyResults,
@@ -93,6 +94,28 @@ describe('endpoint example request', () => {
     assert.equal(
       predictUrlOf('http://127.0.0.1:8080/', 'digits-model'),
       'http://127.0.0.1:8080/v1/models/digits-model:predict',
+    );
+  });
+
+  it('the tester shows an endpoint with its predict URL, and its message when it has one', () => {
+    const endpoint = {
+      name: 'digits-model',
+      url: 'http://127.0.0.1:8080',
+      model: { runId: 'r1', step: 'train', variable: 'model' },
+      state: 'ready',
+      target: 'local',
+    } as const;
+    assert.deepEqual(endpointInfoOf(endpoint), {
+      name: 'digits-model',
+      url: 'http://127.0.0.1:8080',
+      state: 'ready',
+      target: 'local',
+      predictUrl: 'http://127.0.0.1:8080/v1/models/digits-model:predict',
+    });
+    assert.equal(
+      endpointInfoOf({ ...endpoint, state: 'pending', message: 'waiting for the predictor' })
+        .message,
+      'waiting for the predictor',
     );
   });
 });

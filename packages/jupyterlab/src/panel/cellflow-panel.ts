@@ -7,8 +7,8 @@ import type { Capacity, Endpoint, StudySummary } from '@cellflow/backend';
 import type { AgentInfo } from '@cellflow/backend/agent-protocol';
 import { DEFAULT_IMAGE } from '@cellflow/core';
 import {
+  endpointInfoOf,
   exampleV1Request,
-  predictUrlOf,
   renderEndpointTester,
   renderStepsList,
   renderTuningResults,
@@ -144,28 +144,16 @@ export class CellflowPanel extends Widget {
     const tester = document.createElement('div');
     tester.className = 'cf-endpoint-tester';
     const show = (endpoint: Endpoint): void => {
-      const predictUrl = predictUrlOf(endpoint.url, endpoint.name);
-      const handle = renderEndpointTester(
-        tester,
-        {
-          name: endpoint.name,
-          url: endpoint.url,
-          state: endpoint.state,
-          target: endpoint.target,
-          predictUrl,
-          ...(endpoint.message !== undefined ? { message: endpoint.message } : {}),
-        },
-        exampleV1Request(undefined),
-        (body) => {
-          this.actions.sendPredict(endpoint.name, body).then(
-            ({ status, text, ms }) => handle.showAnswer(status, text, ms),
-            (error: unknown) =>
-              handle.showFailure(
-                `The request did not reach ${predictUrl}: ${error instanceof Error ? error.message : String(error)}`,
-              ),
-          );
-        },
-      );
+      const info = endpointInfoOf(endpoint);
+      const handle = renderEndpointTester(tester, info, exampleV1Request(undefined), (body) => {
+        this.actions.sendPredict(endpoint.name, body).then(
+          ({ status, text, ms }) => handle.showAnswer(status, text, ms),
+          (error: unknown) =>
+            handle.showFailure(
+              `The request did not reach ${info.predictUrl}: ${error instanceof Error ? error.message : String(error)}`,
+            ),
+        );
+      });
     };
     for (const endpoint of endpoints) {
       const button = document.createElement('button');

@@ -41,15 +41,10 @@ export class EndpointTesterPanels implements vscode.Disposable {
     } catch {
       // No metadata: the example is one value wide and the user edits it.
     }
-    const info: EndpointInfo = {
-      name: endpoint.name,
-      url: endpoint.url,
-      state: endpoint.state,
-      target: endpoint.target,
-      predictUrl: ui.predictUrlOf(endpoint.url, endpoint.name),
-      ...(endpoint.message !== undefined ? { message: endpoint.message } : {}),
+    const exchange: TesterExchange = {
+      endpoint: ui.endpointInfoOf(endpoint),
+      example: ui.exampleV1Request(metadata),
     };
-    const exchange: TesterExchange = { endpoint: info, example: ui.exampleV1Request(metadata) };
     this.last = exchange;
     const sendEndpoint = (): void =>
       this.panel?.post({
