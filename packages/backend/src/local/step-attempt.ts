@@ -16,14 +16,8 @@ export interface StepResultJson {
   readonly status: 'succeeded' | 'failed';
   readonly outputs: Readonly<Record<string, { readonly format: string; readonly bytes: number }>>;
   readonly metrics: MetricValues;
-  readonly error?: {
-    readonly kind: string;
-    readonly message: string;
-    readonly cell: number | null;
-    readonly line: number | null;
-    readonly type?: string;
-    readonly traceback?: string;
-  };
+  /** The failure as the runtime saw it; the process's exit is added here. */
+  readonly error?: Omit<StepFailure, 'exitCode' | 'signal'>;
   readonly durationMs?: number;
 }
 
