@@ -6,8 +6,21 @@
 import { type KubeObject, RESOURCES, resourcePath } from './kube-client.js';
 import { type DriverTarget, now } from './drive-pods.js';
 
-const isvcStatusPath = (namespace: string, name: string): string =>
-  resourcePath(RESOURCES.inferenceServices, { namespace, name, subresource: 'status' });
+/** Writes `status` through the status subresource, observing the object's current generation. */
+async function writeStatus(
+  target: DriverTarget,
+  namespace: string,
+  name: string,
+  status: Record<string, unknown>,
+): Promise<KubeObject> {
+  const isvc = await target.admin.get(
+    resourcePath(RESOURCES.inferenceServices, { namespace, name }),
+  );
+  return target.admin.mergePatch(
+    resourcePath(RESOURCES.inferenceServices, { namespace, name, subresource: 'status' }),
+    { status: { observedGeneration: isvc.metadata.generation, ...status } },
+  );
+}
 
 function condition(type: string, ok: boolean, reason?: string, message?: string): object {
   return {
@@ -25,30 +38,24 @@ export async function setInferenceServicePending(
   namespace: string,
   name: string,
 ): Promise<KubeObject> {
-  const isvc = await target.admin.get(
-    resourcePath(RESOURCES.inferenceServices, { namespace, name }),
-  );
-  return target.admin.mergePatch(isvcStatusPath(namespace, name), {
-    status: {
-      observedGeneration: isvc.metadata.generation,
-      conditions: [
-        condition(
-          'PredictorReady',
-          false,
-          'RevisionMissing',
-          'Configuration is waiting for a Revision to become ready.',
-        ),
-        condition(
-          'Ready',
-          false,
-          'RevisionMissing',
-          'Configuration is waiting for a Revision to become ready.',
-        ),
-      ],
-      modelStatus: {
-        states: { activeModelState: '', targetModelState: 'Pending' },
-        transitionStatus: 'InProgress',
-      },
+  return writeStatus(target, namespace, name, {
+    conditions: [
+      condition(
+        'PredictorReady',
+        false,
+        'RevisionMissing',
+        'Configuration is waiting for a Revision to become ready.',
+      ),
+      condition(
+        'Ready',
+        false,
+        'RevisionMissing',
+        'Configuration is waiting for a Revision to become ready.',
+      ),
+    ],
+    modelStatus: {
+      states: { activeModelState: '', targetModelState: 'Pending' },
+      transitionStatus: 'InProgress',
     },
   });
 }
@@ -60,38 +67,32 @@ export async function setInferenceServiceReady(
   name: string,
   options: { url?: string; revision?: string } = {},
 ): Promise<KubeObject> {
-  const isvc = await target.admin.get(
-    resourcePath(RESOURCES.inferenceServices, { namespace, name }),
-  );
   const url = options.url ?? `http://${name}.${namespace}.example.com`;
   const revision = options.revision ?? `${name}-predictor-00001`;
-  return target.admin.mergePatch(isvcStatusPath(namespace, name), {
-    status: {
-      observedGeneration: isvc.metadata.generation,
-      url,
-      address: { url: `http://${name}-predictor.${namespace}.svc.cluster.local` },
-      conditions: [
-        condition('IngressReady', true),
-        condition('LatestDeploymentReady', true),
-        condition('PredictorConfigurationReady', true),
-        condition('PredictorReady', true),
-        condition('PredictorRouteReady', true),
-        condition('Ready', true),
-        condition('RoutesReady', true),
-      ],
-      components: {
-        predictor: {
-          latestCreatedRevision: revision,
-          latestReadyRevision: revision,
-          url: `http://${name}-predictor.${namespace}.example.com`,
-          traffic: [{ latestRevision: true, percent: 100, revisionName: revision }],
-        },
+  return writeStatus(target, namespace, name, {
+    url,
+    address: { url: `http://${name}-predictor.${namespace}.svc.cluster.local` },
+    conditions: [
+      condition('IngressReady', true),
+      condition('LatestDeploymentReady', true),
+      condition('PredictorConfigurationReady', true),
+      condition('PredictorReady', true),
+      condition('PredictorRouteReady', true),
+      condition('Ready', true),
+      condition('RoutesReady', true),
+    ],
+    components: {
+      predictor: {
+        latestCreatedRevision: revision,
+        latestReadyRevision: revision,
+        url: `http://${name}-predictor.${namespace}.example.com`,
+        traffic: [{ latestRevision: true, percent: 100, revisionName: revision }],
       },
-      modelStatus: {
-        copies: { failedCopies: 0, totalCopies: 1 },
-        states: { activeModelState: 'Loaded', targetModelState: 'Loaded' },
-        transitionStatus: 'UpToDate',
-      },
+    },
+    modelStatus: {
+      copies: { failedCopies: 0, totalCopies: 1 },
+      states: { activeModelState: 'Loaded', targetModelState: 'Loaded' },
+      transitionStatus: 'UpToDate',
     },
   });
 }
@@ -103,22 +104,16 @@ export async function setInferenceServiceFailed(
   name: string,
   message = 'Failed to load model: model file not found',
 ): Promise<KubeObject> {
-  const isvc = await target.admin.get(
-    resourcePath(RESOURCES.inferenceServices, { namespace, name }),
-  );
-  return target.admin.mergePatch(isvcStatusPath(namespace, name), {
-    status: {
-      observedGeneration: isvc.metadata.generation,
-      conditions: [
-        condition('PredictorReady', false, 'ModelLoadFailed', message),
-        condition('Ready', false, 'ModelLoadFailed', message),
-      ],
-      modelStatus: {
-        copies: { failedCopies: 1, totalCopies: 1 },
-        states: { activeModelState: '', targetModelState: 'FailedToLoad' },
-        transitionStatus: 'BlockedByFailedLoad',
-        lastFailureInfo: { reason: 'ModelLoadFailed', message, time: now() },
-      },
+  return writeStatus(target, namespace, name, {
+    conditions: [
+      condition('PredictorReady', false, 'ModelLoadFailed', message),
+      condition('Ready', false, 'ModelLoadFailed', message),
+    ],
+    modelStatus: {
+      copies: { failedCopies: 1, totalCopies: 1 },
+      states: { activeModelState: '', targetModelState: 'FailedToLoad' },
+      transitionStatus: 'BlockedByFailedLoad',
+      lastFailureInfo: { reason: 'ModelLoadFailed', message, time: now() },
     },
   });
 }
