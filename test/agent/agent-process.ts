@@ -101,16 +101,6 @@ export function descendantsOf(pid: number): number[] {
   return out;
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    // A zombie still answers kill(0); it has ended for our purposes.
-    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
 function readdirSafe(dir: string): string[] {
   try {
     return readdirSync(dir);

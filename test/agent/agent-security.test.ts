@@ -14,10 +14,10 @@ import { compile } from '@cellflow/core';
 import { pipelinePayloadOf, AGENT_READY_PREFIX } from '@cellflow/backend/agent-protocol';
 import { notebookJson } from '../support/notebook-json.js';
 import { runCliAsync } from '../cli/run-cli.js';
+import { isRunning } from '../cluster/processes.js';
 import {
   cliPath,
   descendantsOf,
-  isAlive,
   startAgentProcess,
   tokenOf,
   type AgentProcess,
@@ -269,7 +269,7 @@ describe('agent lifetime', () => {
         parent.kill('SIGKILL');
         const took = await waitFor(
           'agent and step processes gone',
-          () => !isAlive(ready.pid) && descendants.every((pid) => !isAlive(pid)),
+          () => !isRunning(ready.pid) && descendants.every((pid) => !isRunning(pid)),
           5_000,
         );
         assert.ok(took < 5_000);

@@ -12,10 +12,10 @@ import { after, before, describe, it } from 'node:test';
 import { compile } from '@cellflow/core';
 import { type RunEvent } from '@cellflow/backend';
 import { AgentClient } from '@cellflow/ui';
-import { freePort } from '../cluster/processes.js';
+import { freePort, isRunning } from '../cluster/processes.js';
 import { repoRoot } from '../golden/golden-cases.js';
 import { notebookJson } from '../support/notebook-json.js';
-import { descendantsOf, isAlive } from './agent-process.js';
+import { descendantsOf } from './agent-process.js';
 
 const PYTHON = '/usr/bin/python3';
 const EXTENSION_DIR = join(repoRoot, 'packages/jupyterlab/jupyter_server_extension');
@@ -226,7 +226,7 @@ describe('Jupyter server extension cellflow_jupyter', { skip: missing, timeout: 
     server.kill('SIGTERM');
     const took = await waitFor(
       'agent gone',
-      () => !isAlive(agent) && server.exitCode !== null,
+      () => !isRunning(agent) && server.exitCode !== null,
       15_000,
     );
     assert.ok(took < 15_000);

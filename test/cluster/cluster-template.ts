@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { startControlPlane } from './control-plane.js';
 import { type CrdSource, installCrds, loadCrd } from './crds.js';
 import { type ClusterBinaries, KUBE_DEB_VERSION } from './paths.js';
+import { isRunning } from './processes.js';
 
 /** Bump when what goes into a template changes. */
 const TEMPLATE_FORMAT = 1;
@@ -42,15 +43,6 @@ export function templateKey(binaries: ClusterBinaries, crds: readonly CrdSource[
     hash.update(JSON.stringify(loadCrd(crd.file))); // what is installed, after adaptation
   }
   return hash.digest('hex').slice(0, 20);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -74,7 +66,7 @@ export async function ensureCrdTemplate(
     } catch {
       // Someone else builds it: wait, unless they died.
       const owner = Number(readFileSync(lock, 'utf8') || '0');
-      if (owner > 0 && !alive(owner)) rmSync(lock, { force: true });
+      if (owner > 0 && !isRunning(owner)) rmSync(lock, { force: true });
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${lock}`);
       await sleep(500);
       continue;
