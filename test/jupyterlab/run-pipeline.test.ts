@@ -6,7 +6,7 @@
  * Screenshots go to artifacts/jupyterlab/.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -56,6 +56,16 @@ const IRIS = notebookJson(
     },
   },
 );
+
+/** The process exists and is not a zombie waiting to be reaped. */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
 
 async function panelButton(page: Page, name: string): Promise<void> {
   await page.locator(`.cf-panel .cf-action-${name}`).click();
@@ -175,6 +185,61 @@ describe(
         /predictions/,
       );
       await page.screenshot({ path: join(SHOTS, 'endpoint.png') });
+    });
+
+    it('cancels a run from its Cancel button: the step process ends, cells and panel say cancelled', async () => {
+      writeFileSync(
+        join(dir, 'slow.ipynb'),
+        notebookJson(
+          [
+            [['step:prepare'], 'size = 3'],
+            [
+              ['step:wait'],
+              "import os, time\nopen('wait.pid', 'w').write(str(os.getpid()))\ntime.sleep(300)\ndone = size",
+            ],
+          ],
+          { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
+        ),
+      );
+      // Opened as a user would, from the palette's "Open from Path…"; the panel follows it.
+      await page.keyboard.press('Control+Shift+C');
+      await page.locator('.lm-CommandPalette-input').fill('Open from Path');
+      await page.keyboard.press('Enter');
+      await page.locator('.jp-Dialog input').fill('slow.ipynb');
+      await page.keyboard.press('Enter');
+      // Opening from a path shows the file browser: bring the Cellflow panel back (a click on
+      // the selected tab would close the sidebar).
+      const tab = page.locator('.jp-SideBar [data-id="cellflow-panel"]');
+      await page.locator('.jp-NotebookPanel', { hasText: 'time.sleep(300)' }).waitFor();
+      if ((await tab.getAttribute('aria-selected')) !== 'true') await tab.click();
+      await page
+        .locator('.cf-section-steps .cf-step-name', { hasText: 'wait' })
+        .waitFor({ timeout: 60_000 });
+      // Named after its file, as the CLI names it, since it has no `name` setting.
+      await page
+        .locator('.cf-row-name .cf-row-value', { hasText: /^slow$/ })
+        .waitFor({ timeout: 10_000 });
+      await page.locator('.cf-panel .cf-action-run').click();
+      await page
+        .locator('.jp-CodeCell[data-cellflow-step="wait"][data-cellflow-state="running"]')
+        .waitFor({ timeout: 120_000 });
+      const pidFile = join(dir, 'wait.pid');
+      for (let i = 0; i < 100 && !existsSync(pidFile); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      const pid = Number(readFileSync(pidFile, 'utf8'));
+      assert.ok(pid > 0 && isRunning(pid), 'the step is running');
+      await page.locator('.cf-run[data-state="running"] .cf-run-cancel').first().click();
+      await page.locator('.cf-run[data-state="cancelled"]').first().waitFor({ timeout: 30_000 });
+      assert.equal(
+        await page
+          .locator('.jp-CodeCell[data-cellflow-step="wait"]')
+          .getAttribute('data-cellflow-state'),
+        'cancelled',
+      );
+      assert.equal(await page.locator('.cf-run-cancel').count(), 0, 'no Cancel on an ended run');
+      for (let i = 0; i < 50 && isRunning(pid); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(!isRunning(pid), `the step's process ${pid} is gone`);
+      await page.screenshot({ path: join(SHOTS, 'run-cancelled.png') });
     });
   },
 );

@@ -244,6 +244,12 @@ export class CellflowController implements IDisposable {
   async cancelCurrent(): Promise<void> {
     const path = this.current?.path;
     const run = path !== undefined ? this.runs.latestFor(path) : this.runs.all[0];
+    if (run !== undefined) await this.cancelRun(run.id);
+  }
+
+  /** Cancels the live run `runId` (the panel's Cancel button on a run). */
+  async cancelRun(runId: string): Promise<void> {
+    const run = this.runs.all.find((r) => r.id === runId);
     if (run === undefined) return;
     try {
       await this.runs.cancel(run);

@@ -61,6 +61,7 @@ const plugin: JupyterFrontEndPlugin<ICellflowAgent> = {
     const panel: CellflowPanel = new CellflowPanel({
       execute: (command) => void app.commands.execute(command),
       applyBest: () => void controller.applyBest(),
+      cancelRun: (runId: string) => void controller.cancelRun(runId),
       sendPredict: (endpoint: string, body: string) =>
         sendPredict(controller.client, endpoint, body),
     });

@@ -53,6 +53,11 @@ export class NotebookAnalysis implements IDisposable {
     return this.panel.context.path;
   }
 
+  /** A notebook without a `name` setting names its pipeline after its file, as the CLI does. */
+  private compileOptions(): { fileName: string } {
+    return { fileName: this.path.split('/').pop() ?? this.path };
+  }
+
   get isDisposed(): boolean {
     return this.disposed;
   }
@@ -64,7 +69,7 @@ export class NotebookAnalysis implements IDisposable {
 
   /** Compiles the notebook as it is now (for Run / Deploy / Tune). */
   compile(): CompileResult {
-    return compile(this.notebookJson());
+    return compile(this.notebookJson(), this.compileOptions());
   }
 
   /** Re-analyses now. */
@@ -75,7 +80,7 @@ export class NotebookAnalysis implements IDisposable {
     const model = this.panel.content.model;
     if (model === null) return;
     this.settingsValue = readNotebookSettings(model.metadata).settings;
-    this.resultValue = analyzeNotebook(this.notebookJson());
+    this.resultValue = analyzeNotebook(this.notebookJson(), this.compileOptions());
     this.changedSignal.emit();
   }
 

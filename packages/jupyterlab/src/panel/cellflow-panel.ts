@@ -22,6 +22,8 @@ import type { LiveRun } from '../runs/pipeline-runs.js';
 export interface PanelActions {
   readonly execute: (command: string) => void;
   readonly applyBest: () => void;
+  /** Cancels a live run (by id). */
+  readonly cancelRun: (runId: string) => void;
   /** Sends a tester request to an endpoint (by name). */
   readonly sendPredict: (
     endpoint: string,
@@ -270,6 +272,18 @@ export class CellflowPanel extends Widget {
       badge.className = `cf-badge cf-state-${run.state}`;
       badge.textContent = run.state;
       head.appendChild(badge);
+      if (run.state === 'queued' || run.state === 'running') {
+        const cancel = document.createElement('button');
+        cancel.className = 'cf-run-cancel jp-Button';
+        cancel.textContent = 'Cancel';
+        cancel.title = 'Stop this run: running steps are stopped, queued ones do not start';
+        cancel.addEventListener('click', () => {
+          cancel.disabled = true;
+          cancel.textContent = 'Cancelling…';
+          this.actions.cancelRun(run.id);
+        });
+        head.appendChild(cancel);
+      }
       const steps = document.createElement('div');
       steps.className = 'cf-run-steps';
       for (const [name, state] of run.steps) {
