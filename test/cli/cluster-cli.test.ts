@@ -4,6 +4,7 @@ import { after, before, it } from 'node:test';
 import { clusterFlags } from '../cluster/cli-flags.js';
 import { describeWithCluster } from '../cluster/cluster-suite.js';
 import { ControllerDriver } from '../cluster/controller-driver.js';
+import { openWatches, waitForOpenWatches } from '../cluster/open-watches.js';
 import { runCliAsync, type CliRun } from './run-cli.js';
 import { startKfpDouble, type KfpDouble } from '../cluster/kfp-double/index.js';
 
@@ -63,6 +64,7 @@ describeWithCluster(
     });
 
     it('tune --cluster: creates the Katib Experiment, prints trials as Katib reports them, and the best', async () => {
+      const watchingTrials = await openWatches(ctx.cluster(), 'trials');
       const tuning = cellflow(
         'tune',
         'examples/digits.ipynb',
@@ -81,6 +83,8 @@ describeWithCluster(
         if (name === undefined) await new Promise((r) => setTimeout(r, 100));
       }
       assert.ok(name !== undefined, 'the Experiment was created');
+      // Trials change only once the CLI watches them, so every change reaches it as an event.
+      await waitForOpenWatches(ctx.cluster(), 'trials', watchingTrials + 1, 30_000);
       const one = await driver.createTrial('kubeflow', name, { SVM_C: 10, SVM_GAMMA: 0.03 });
       await driver.setTrialCondition('kubeflow', one.metadata.name!, 'Running');
       await driver.syncExperimentStatus('kubeflow', name);

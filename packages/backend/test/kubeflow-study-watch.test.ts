@@ -10,27 +10,15 @@ import { after, before, it, type TestContext } from 'node:test';
 import { KubeflowBackend, type StudyEvent } from '@cellflow/backend';
 import { describeWithCluster } from '../../../test/cluster/cluster-suite.js';
 import { ControllerDriver } from '../../../test/cluster/controller-driver.js';
-import type { TestCluster } from '../../../test/cluster/harness.js';
 import { RESOURCES, resourcePath } from '../../../test/cluster/kube-client.js';
 import { startKfpDouble, type KfpDouble } from '../../../test/cluster/kfp-double/index.js';
+import { openWatches, waitForOpenWatches } from '../../../test/cluster/open-watches.js';
 import { describe, digitsStudy, recordStudy } from './support/study-events.js';
 
 const NS = 'kubeflow';
 /** Half the old polling interval: a watch delivers in milliseconds. */
 const PROMPT_MS = 500;
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Watch requests the API server is serving now, by resource (its own metric). */
-async function openWatches(cluster: TestCluster, resource: string): Promise<number> {
-  const text = await cluster.admin.request<string>('GET', '/metrics');
-  let total = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('apiserver_longrunning_gauge{')) continue;
-    if (line.includes(`resource="${resource}"`) && line.includes('verb="WATCH"'))
-      total += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return total;
-}
 
 describeWithCluster('KubeflowBackend study watch', (ctx) => {
   let kfp: KfpDouble;
@@ -182,27 +170,15 @@ describeWithCluster('KubeflowBackend study watch', (ctx) => {
     const first = await iterator.next();
     assert.ok(first.value?.type === 'study' && first.value.study.state === 'running');
     // Both watches are open on the server (the metric counts them)...
-    for (const resource of ['experiments', 'trials'] as const) {
-      for (let i = 0; (await openWatches(cluster, resource)) !== before[resource] + 1; i++) {
-        assert.ok(i < 100, `one ${resource} watch shows on the API server`);
-        await pause(20);
-      }
-    }
+    await waitForOpenWatches(cluster, 'experiments', before.experiments + 1);
+    await waitForOpenWatches(cluster, 'trials', before.trials + 1);
     // ...and are gone once the consumer stops.
     const stopping = performance.now();
     assert.deepEqual(await iterator.return!(), { done: true, value: undefined });
     const stopMs = performance.now() - stopping;
     assert.ok(stopMs < 1000, `return() took ${stopMs.toFixed(0)} ms`);
-    let open = { experiments: -1, trials: -1 };
-    for (let i = 0; i < 100; i++) {
-      open = {
-        experiments: await openWatches(cluster, 'experiments'),
-        trials: await openWatches(cluster, 'trials'),
-      };
-      if (open.experiments === before.experiments && open.trials === before.trials) break;
-      await pause(30);
-    }
-    assert.deepEqual(open, before, 'no watch request is left on the API server');
+    await waitForOpenWatches(cluster, 'experiments', before.experiments);
+    await waitForOpenWatches(cluster, 'trials', before.trials);
     await backend.cancelStudy(ref);
   });
 });
