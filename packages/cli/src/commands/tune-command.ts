@@ -236,7 +236,13 @@ async function tune(ctx: CliContext, notebook: string, opts: TuneOptions): Promi
     for await (const event of backend.watchStudy(ref)) {
       if (event.type === 'best') progress.onBest(event.trial);
       if (event.type === 'trial') progress.onTrial(event.trial);
-      if (event.type === 'study') final = event.study;
+      if (event.type === 'study') {
+        // The first snapshot (and the last) may hold trials no `trial` event will tell again:
+        // one that ended before the watch began, when attaching to a study already running.
+        if (event.study.best !== null) progress.onBest(event.study.best);
+        for (const t of event.study.trials) progress.onTrial(t);
+        final = event.study;
+      }
     }
   } finally {
     progress.stop();
