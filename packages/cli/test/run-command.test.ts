@@ -1,6 +1,7 @@
 /** `cellflow run` and `cellflow runs`, driven in-process through `main()`. */
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -189,5 +190,68 @@ describe('cellflow prune', () => {
     const bad = await cellflow(['prune', '--older-than', '7 days']);
     assert.equal(bad.code, 2);
     assert.match(bad.err, /expected an age such as 30m, 12h, 7d or 2w/);
+  });
+});
+
+describe('cellflow status and logs of local runs', () => {
+  it('show a finished run and a step log from the history', async () => {
+    const runs = JSON.parse(
+      (await cellflow(['runs', '--json', '--pipeline', 'word-count'])).out,
+    ) as { id: string; state: string }[];
+    const run = runs.find((r) => r.state === 'succeeded')!;
+    const status = await cellflow(['status', run.id]);
+    assert.equal(status.code, 0, status.err);
+    assert.match(status.out, new RegExp(`^Run ${run.id} \\(word-count\\): succeeded$`, 'm'));
+    assert.match(status.out, /^ {2}count_words +(succeeded|cached) /m);
+    const logs = await cellflow(['logs', run.id, 'report']);
+    assert.equal(logs.code, 0, logs.err);
+    assert.match(logs.out, /most common letters/);
+    const missing = await cellflow(['logs', run.id, 'nosuch']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.err, /has no step `nosuch`/);
+  });
+
+  it('status --watch follows a run another process is running, to its end', async () => {
+    const path = join(work, 'slow.ipynb');
+    writeFileSync(
+      path,
+      notebook([
+        { source: 'x = 2', tags: ['step:first'] },
+        { source: 'import time\ntime.sleep(2)\ny = x * 2', tags: ['step:second'] },
+      ]),
+    );
+    const runsDir = join(work, '.cellflow', 'runs');
+    const before = new Set(readdirSync(runsDir));
+    const child = spawn(
+      process.execPath,
+      [
+        join(repoRoot, 'packages/cli/bin/cellflow.js'),
+        'run',
+        path,
+        '--workspace',
+        work,
+        '--python',
+        '/usr/bin/python3',
+      ],
+      { stdio: 'ignore' },
+    );
+    try {
+      let id: string | undefined;
+      for (let i = 0; i < 200 && id === undefined; i++) {
+        id = readdirSync(runsDir).find((d) => !before.has(d) && d.includes('-slow-'));
+        if (id === undefined || !existsSync(join(runsDir, id, 'run.json'))) {
+          id = undefined;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+      assert.ok(id !== undefined, 'the other process started a run');
+      const watched = await cellflow(['status', id, '--watch']);
+      assert.equal(watched.code, 0, watched.err);
+      assert.match(watched.out, /\] second +running$/m);
+      assert.match(watched.out, /\] second +succeeded in \d/m);
+      assert.match(watched.out, /\] run succeeded in /);
+    } finally {
+      child.kill();
+    }
   });
 });

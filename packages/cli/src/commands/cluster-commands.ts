@@ -1,15 +1,20 @@
 /**
  * Cluster commands: `submit`, `status`, `logs`, `cancel`, `capacity`, over `KubeflowBackend`.
  * Every one takes the same connection flags (kubeconfig, context, namespace, KFP endpoint).
+ * `status` and `logs` also read a local run when its id is under the workspace's `.cellflow/runs`.
  */
 import { compile, describeGpuPool, hasErrors } from '@cellflow/core';
 import {
   BackendError,
+  isTerminalRunState,
   KubeflowBackend,
+  LocalBackend,
   parseParameterAssignments,
   type RunEvent,
   type RunSummary,
 } from '@cellflow/backend';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.js';
 import { CliError, fileNameOf, formatDiagnostic, readNotebookFile } from '../notebook-file.js';
@@ -108,6 +113,51 @@ function printSummary(run: RunSummary, ctx: CliContext): void {
     ctx.out(`  ${s.name.padEnd(18)} ${s.state.padEnd(10)} ${formatDuration(s.durationMs)}`);
 }
 
+/** The local backend when `runId` is a run under the workspace's `.cellflow/runs`. */
+function localRunBackend(runId: string, workspace = '.'): LocalBackend | undefined {
+  return /^[\w.-]+$/.test(runId) && existsSync(join(workspace, '.cellflow', 'runs', runId))
+    ? new LocalBackend({ workspace })
+    : undefined;
+}
+
+async function localSummary(local: LocalBackend, runId: string): Promise<RunSummary> {
+  const found = (await local.listRuns()).find((r) => r.id === runId);
+  if (found === undefined)
+    throw new CliError(`Run ${runId} has no readable run.json under ${local.workspace}/.cellflow.`);
+  return found;
+}
+
+/**
+ * Follows a local run that another process is running, from its history on disk: a line per
+ * step state change, until it ends.
+ */
+async function followLocal(local: LocalBackend, first: RunSummary, ctx: CliContext): Promise<void> {
+  const seen = new Map<string, string>();
+  let run = first;
+  for (;;) {
+    const time = new Date().toISOString().slice(11, 19);
+    for (const s of run.steps) {
+      if (seen.get(s.name) === s.state) continue;
+      seen.set(s.name, s.state);
+      const took =
+        s.durationMs !== null && s.state !== 'running' && s.state !== 'cached'
+          ? ` in ${formatDuration(s.durationMs)}`
+          : '';
+      const why = s.failure !== undefined ? `: ${s.failure.message}` : '';
+      ctx.out(`[${time}] ${s.name.padEnd(18)} ${s.state}${took}${why}`);
+    }
+    if (isTerminalRunState(run.state)) {
+      ctx.out(
+        `[${time}] run ${run.state}${run.durationMs !== null ? ` in ${formatDuration(run.durationMs)}` : ''}${run.reason !== undefined ? `: ${run.reason}` : ''}`,
+      );
+      if (run.state !== 'succeeded') ctx.exitCode = 1;
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    run = await localSummary(local, run.id);
+  }
+}
+
 export function registerClusterCommands(program: Command, ctx: CliContext): void {
   withClusterFlags(
     program
@@ -168,32 +218,49 @@ export function registerClusterCommands(program: Command, ctx: CliContext): void
   withClusterFlags(
     program
       .command('status')
-      .description("A cluster run's state and its steps' states; --watch follows it live.")
+      .description(
+        "A run's state and its steps' states (a cluster run, or a local one under --workspace); --watch follows it live.",
+      )
       .argument('<run-id>')
       .option('-w, --watch', 'follow the run until it ends')
-      .option('--json', 'print the run as JSON'),
-  ).action(async (runId: string, opts: ClusterFlags & { watch?: boolean; json?: boolean }) => {
-    const backend = await connectCluster(opts);
-    let summary: RunSummary;
-    try {
-      summary = await backend.runSummary({ id: runId, pipeline: '' });
-    } catch (error) {
-      throw asCliError(error);
-    }
-    if (opts.json === true) ctx.out(JSON.stringify(summary, null, 2));
-    else if (opts.watch !== true) printSummary(summary, ctx);
-    if (opts.watch === true) await follow(backend, runId, summary.pipeline, ctx);
-    else if (summary.state === 'failed') ctx.exitCode = 1;
-  });
+      .option('--json', 'print the run as JSON')
+      .option('--workspace <dir>', 'folder whose .cellflow/ keeps local runs (default: .)'),
+  ).action(
+    async (
+      runId: string,
+      opts: ClusterFlags & { watch?: boolean; json?: boolean; workspace?: string },
+    ) => {
+      const local = localRunBackend(runId, opts.workspace);
+      const backend = local ?? (await connectCluster(opts));
+      let summary: RunSummary;
+      try {
+        summary =
+          local !== undefined
+            ? await localSummary(local, runId)
+            : await (backend as KubeflowBackend).runSummary({ id: runId, pipeline: '' });
+      } catch (error) {
+        throw asCliError(error);
+      }
+      if (opts.json === true) ctx.out(JSON.stringify(summary, null, 2));
+      else if (opts.watch !== true) printSummary(summary, ctx);
+      if (opts.watch === true) {
+        if (local !== undefined) await followLocal(local, summary, ctx);
+        else await follow(backend as KubeflowBackend, runId, summary.pipeline, ctx);
+      } else if (summary.state === 'failed') ctx.exitCode = 1;
+    },
+  );
 
   withClusterFlags(
     program
       .command('logs')
-      .description("A step's log from its pod on the cluster, following while it runs.")
+      .description(
+        "A step's log: from its pod on the cluster, following while it runs, or a local run's log under --workspace.",
+      )
       .argument('<run-id>')
-      .argument('<step>'),
-  ).action(async (runId: string, step: string, opts: ClusterFlags) => {
-    const backend = await connectCluster(opts);
+      .argument('<step>')
+      .option('--workspace <dir>', 'folder whose .cellflow/ keeps local runs (default: .)'),
+  ).action(async (runId: string, step: string, opts: ClusterFlags & { workspace?: string }) => {
+    const backend = localRunBackend(runId, opts.workspace) ?? (await connectCluster(opts));
     try {
       for await (const line of backend.logs({ id: runId, pipeline: '' }, step)) ctx.out(line);
     } catch (error) {
