@@ -45,7 +45,11 @@ describeWithCluster(
       await kfp.stop();
     });
 
-    it('relists and delivers every change once, in order', async () => {
+    /** A backend whose watches the server ends every 2 s; `restarts` records how each resumed. */
+    async function connectWithShortWatches(): Promise<{
+      backend: KubeflowBackend;
+      restarts: string[];
+    }> {
       const restarts: string[] = [];
       const backend = await KubeflowBackend.connect({
         kubeconfig: ctx.cluster().kubeconfigPath,
@@ -55,6 +59,11 @@ describeWithCluster(
         watchTimeoutSeconds: 2,
         onWatchRestart: (how) => restarts.push(how),
       });
+      return { backend, restarts };
+    }
+
+    it('relists and delivers every change once, in order', async () => {
+      const { backend, restarts } = await connectWithShortWatches();
       const text = notebookJson(
         [
           [['step:first'], 'x = 1'],
@@ -94,15 +103,7 @@ describeWithCluster(
     });
 
     it('a study relists its Experiment and Trials and delivers every change once, in order', async () => {
-      const restarts: string[] = [];
-      const backend = await KubeflowBackend.connect({
-        kubeconfig: ctx.cluster().kubeconfigPath,
-        context: 'admin',
-        namespace: 'kubeflow',
-        kfp: { endpoint: kfp.url },
-        watchTimeoutSeconds: 2,
-        onWatchRestart: (how) => restarts.push(how),
-      });
+      const { backend, restarts } = await connectWithShortWatches();
       const { pipeline, study } = digitsStudy();
       const ref = await backend.tune(pipeline, study);
       const driver = new ControllerDriver(ctx.cluster());

@@ -74,16 +74,29 @@ export function asCliError(error: unknown): unknown {
     : error;
 }
 
-function describeEvent(event: RunEvent): string {
-  if (event.type === 'run') {
-    return `run ${event.state}${event.durationMs !== null ? ` in ${formatDuration(event.durationMs)}` : ''}${event.reason !== undefined ? `: ${event.reason}` : ''}`;
-  }
+/** `train   succeeded in 1.2s`: a step's new state (a cached step has no time of its own). */
+function describeStep(
+  name: string,
+  state: string,
+  durationMs: number | null,
+  failure: { message: string } | undefined,
+): string {
   const took =
-    event.durationMs !== null && event.state !== 'running'
-      ? ` in ${formatDuration(event.durationMs)}`
+    durationMs !== null && state !== 'running' && state !== 'cached'
+      ? ` in ${formatDuration(durationMs)}`
       : '';
-  const why = event.failure !== undefined ? `: ${event.failure.message}` : '';
-  return `${event.step.padEnd(18)} ${event.state}${took}${why}`;
+  return `${name.padEnd(18)} ${state}${took}${failure !== undefined ? `: ${failure.message}` : ''}`;
+}
+
+/** `run succeeded in 4.1s`, or with the reason it did not. */
+function describeRunEnd(state: string, durationMs: number | null, reason?: string): string {
+  return `run ${state}${durationMs !== null ? ` in ${formatDuration(durationMs)}` : ''}${reason !== undefined ? `: ${reason}` : ''}`;
+}
+
+function describeEvent(event: RunEvent): string {
+  return event.type === 'run'
+    ? describeRunEnd(event.state, event.durationMs, event.reason)
+    : describeStep(event.step, event.state, event.durationMs, event.failure);
 }
 
 /** Prints state changes until the run ends; exit code 1 unless it succeeded. */
@@ -139,17 +152,10 @@ async function followLocal(local: LocalBackend, first: RunSummary, ctx: CliConte
     for (const s of run.steps) {
       if (seen.get(s.name) === s.state) continue;
       seen.set(s.name, s.state);
-      const took =
-        s.durationMs !== null && s.state !== 'running' && s.state !== 'cached'
-          ? ` in ${formatDuration(s.durationMs)}`
-          : '';
-      const why = s.failure !== undefined ? `: ${s.failure.message}` : '';
-      ctx.out(`[${time}] ${s.name.padEnd(18)} ${s.state}${took}${why}`);
+      ctx.out(`[${time}] ${describeStep(s.name, s.state, s.durationMs, s.failure)}`);
     }
     if (isTerminalRunState(run.state)) {
-      ctx.out(
-        `[${time}] run ${run.state}${run.durationMs !== null ? ` in ${formatDuration(run.durationMs)}` : ''}${run.reason !== undefined ? `: ${run.reason}` : ''}`,
-      );
+      ctx.out(`[${time}] ${describeRunEnd(run.state, run.durationMs, run.reason)}`);
       if (run.state !== 'succeeded') ctx.exitCode = 1;
       return;
     }
