@@ -268,10 +268,40 @@ def _missing_module_fix(exc):
     )
 
 
-def run_cell(namespace, index, code):
+class _CellStream:
+    """Stands in for sys.stdout/sys.stderr while a cell runs: everything still goes to the step's
+    log as it is written, and a copy is kept as that cell's output."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self._parts = []
+
+    def write(self, text):
+        self._parts.append(text)
+        return self._stream.write(text)
+
+    def text(self):
+        return "".join(self._parts)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def run_cell(namespace, index, code, record=None):
+    """Runs one cell's code in `namespace`; `record` (a list) gets the cell's printed output."""
     linecache.cache[_cell_file(index)] = (len(code), None, code.splitlines(True), _cell_file(index))
     compiled = compile(code, _cell_file(index), "exec")
-    exec(compiled, namespace)
+    if record is None:
+        exec(compiled, namespace)
+        return
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _CellStream(out), _CellStream(err)
+    captured_out, captured_err = sys.stdout, sys.stderr
+    try:
+        exec(compiled, namespace)
+    finally:
+        sys.stdout, sys.stderr = out, err
+        record.append({"cell": index, "stdout": captured_out.text(), "stderr": captured_err.text()})
 
 
 # ---- the step ------------------------------------------------------------------------------------
@@ -338,7 +368,7 @@ def _print_artifact_uris(executor_input, namespace, outputs):
 def main(step, parameters, inputs, outputs, metrics, prelude, cells):
     """Runs one step. `outputs` maps variable -> producing cell; `metrics` maps metric -> variable."""
     started = time.time()
-    result = {"step": step, "status": "failed", "outputs": {}, "metrics": {}}
+    result = {"step": step, "status": "failed", "outputs": {}, "metrics": {}, "cells": []}
     result_path = None
     namespace = sys.modules["__main__"].__dict__
     builtins.display = _display
@@ -366,7 +396,7 @@ def main(step, parameters, inputs, outputs, metrics, prelude, cells):
                 )
         for index, source in cells:
             try:
-                run_cell(namespace, index, source)
+                run_cell(namespace, index, source, result["cells"])
             except SystemExit as e:
                 if e.code not in (None, 0):
                     raise
