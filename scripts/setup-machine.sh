@@ -6,6 +6,7 @@ packages=(
   python3 python3-numpy python3-pandas python3-sklearn python3-joblib
   python3-ipykernel python3-nbformat python3-nbclient jupyter-nbconvert python3-pyflakes
   python3-jupyter-server python3-jupyterlab-server chromium
+  python-sklearn-doc
 )
 missing=()
 for p in "${packages[@]}"; do

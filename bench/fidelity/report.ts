@@ -1,0 +1,134 @@
+/** The fidelity bench's breakdown: corpus, per-tagging totals, failure causes, the summary line. */
+import { TAGGINGS } from '../../test/support/fidelity-corpus.js';
+import {
+  normalizeFailureMessage,
+  type CellVerdict,
+  type PipelineOutcome,
+  type RunFailure,
+} from '../../test/support/fidelity-pipeline.js';
+import type { Reference } from '../../test/support/fidelity-reference.js';
+
+export interface ExampleResult {
+  readonly example: string;
+  readonly reference: Reference;
+  readonly runs: readonly PipelineOutcome[];
+}
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
+const clip = (text: string, width: number): string =>
+  text.length <= width ? text : `${text.slice(0, width - 1)}…`;
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    groups.set(k, [...(groups.get(k) ?? []), item]);
+  }
+  return new Map([...groups].sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1)));
+}
+
+/** One line per kind of reason an example was left out of the corpus. */
+function corpusLines(references: readonly Reference[], found: number): string[] {
+  const kept = references.filter((r) => r.status === 'kept');
+  const dropped = references.filter((r) => r.status !== 'kept');
+  const stable = kept.reduce((n, r) => n + Object.keys(r.cells).length, 0);
+  const printing = kept.reduce(
+    (n, r) => n + Object.values(r.cells).filter((t) => t !== '').length,
+    0,
+  );
+  const unstable = kept.reduce((n, r) => n + r.unstable.length, 0);
+  const lines = [
+    `Corpus: ${found} gallery examples, ${references.length} converted and run in Jupyter (nbconvert, twice): ` +
+      `${kept.length} kept, ${dropped.length} dropped.`,
+    `  kept: ${stable} stable code cells (${printing} print something), ${unstable} unstable cells left out; ` +
+      `nbconvert time per notebook ${seconds(Math.min(...kept.map(slowest)))}–${seconds(Math.max(0, ...kept.map(slowest)))}, ` +
+      `total ${seconds(kept.reduce((n, r) => n + slowest(r), 0))}`,
+  ];
+  for (const [reason, group] of groupBy(
+    dropped,
+    (r) => `${r.status}: ${normalizeFailureMessage(r.reason ?? '')}`,
+  )) {
+    lines.push(
+      `  dropped ${String(group.length).padStart(3)}  ${clip(reason, 90)}  (e.g. ${group[0]!.example})`,
+    );
+  }
+  return lines;
+}
+
+export function slowest(reference: Reference): number {
+  return Math.max(0, ...reference.runtimesMs);
+}
+
+function causeKey(failure: RunFailure): string {
+  const kind = failure.codes === undefined ? failure.kind : `diagnostic ${failure.codes.join(',')}`;
+  return `${kind}: ${normalizeFailureMessage(failure.message)}`;
+}
+
+/** The report, its last line `fidelity: R/N runs succeed, C/M cells match`. */
+export function formatReport(
+  results: readonly ExampleResult[],
+  references: readonly Reference[],
+  found: number,
+): string {
+  const lines = corpusLines(references, found);
+  const runs = results.flatMap((r) => r.runs.map((run) => ({ example: r.example, run })));
+  lines.push('', 'tagging       runs succeeded    cells matched     cell verdicts');
+  let succeeded = 0;
+  let matched = 0;
+  let cells = 0;
+  for (const tagging of TAGGINGS) {
+    const mine = runs.filter((r) => r.run.tagging === tagging).map((r) => r.run);
+    const ok = mine.filter((r) => r.succeeded).length;
+    const verdicts = new Map<CellVerdict, number>();
+    for (const c of mine.flatMap((r) => r.cells))
+      verdicts.set(c.verdict, (verdicts.get(c.verdict) ?? 0) + 1);
+    const all = mine.reduce((n, r) => n + r.cells.length, 0);
+    const match = verdicts.get('match') ?? 0;
+    succeeded += ok;
+    matched += match;
+    cells += all;
+    lines.push(
+      `${tagging.padEnd(13)} ${`${ok}/${mine.length}`.padEnd(17)} ${`${match}/${all}`.padEnd(17)} ` +
+        [...verdicts]
+          .sort()
+          .map(([v, n]) => `${v} ${n}`)
+          .join(', '),
+    );
+  }
+
+  const failed = runs.filter((r) => r.run.failure !== undefined);
+  lines.push(
+    '',
+    `Failure causes (${failed.length} failed runs; the first failing step's error, or the refusal):`,
+  );
+  lines.push(`count ${TAGGINGS.map((t) => t.padStart(11)).join(' ')}  cause`);
+  for (const [cause, group] of groupBy(failed, (r) => causeKey(r.run.failure!))) {
+    const per = TAGGINGS.map((t) =>
+      String(group.filter((g) => g.run.tagging === t).length).padStart(11),
+    );
+    lines.push(`${String(group.length).padStart(5)} ${per.join(' ')}  ${clip(cause, 160)}`);
+    lines.push(
+      `${' '.repeat(6 + 12 * TAGGINGS.length)}  e.g. ${group[0]!.example} [${group[0]!.run.tagging}]`,
+    );
+  }
+
+  const notMatching = runs.flatMap((r) =>
+    r.run.succeeded
+      ? r.run.cells.filter((c) => c.verdict !== 'match').map((c) => ({ ...r, c }))
+      : [],
+  );
+  if (notMatching.length > 0) {
+    lines.push('', `Cells that differ in runs that succeeded (${notMatching.length}):`);
+    for (const { example, run, c } of notMatching.slice(0, 15)) {
+      lines.push(
+        `  ${example} [${run.tagging}] cell ${c.cell} ${c.verdict}: expected ${clip(JSON.stringify(c.expected), 60)}, got ${clip(JSON.stringify(c.actual ?? null), 60)}`,
+      );
+    }
+    if (notMatching.length > 15) lines.push(`  … ${notMatching.length - 15} more (see --json)`);
+  }
+  lines.push(
+    '',
+    `fidelity: ${succeeded}/${runs.length} runs succeed, ${matched}/${cells} cells match`,
+  );
+  return lines.join('\n');
+}

@@ -1,0 +1,173 @@
+/**
+ * Fidelity (issue 13): do pipeline runs print what the notebook prints? scikit-learn's gallery
+ * (Debian's python-sklearn-doc) as notebooks; each example that runs offline in Jupyter is the
+ * reference (nbconvert twice, stable cells only, cached in .cache/fidelity/), then runs with
+ * `cellflow run --no-cache` tagged two ways (a step per code cell, a step per markdown section),
+ * comparing each cell's stdout. Run with `npm run bench:fidelity -- [options]` (builds first):
+ *   --filter SUBSTR      examples whose name contains SUBSTR (repeat: any of them)
+ *   --limit N            the first N kept examples (name order)
+ *   --max-seconds S      only examples whose nbconvert run took at most S seconds
+ *   --jobs N             notebooks run side by side (default 2)
+ *   --json PATH          per-example details
+ *   --references-only    build the reference cache and stop
+ *   --cellflow DIR       use the built CLI of another checkout (e.g. a `git archive` of main)
+ * Last line: `fidelity: R/N runs succeed, C/M cells match` (both taggings). Not a test.
+ */
+import { writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import {
+  GALLERY_DIR,
+  listGalleryExamples,
+  TAGGINGS,
+  type GalleryExample,
+} from '../../test/support/fidelity-corpus.js';
+import {
+  cellflowCli,
+  runPipeline,
+  type PipelineOutcome,
+} from '../../test/support/fidelity-pipeline.js';
+import {
+  pythonFingerprint,
+  referenceFor,
+  type Reference,
+} from '../../test/support/fidelity-reference.js';
+import { killProcessGroups } from '../../test/support/process-group.js';
+import { formatReport, slowest, type ExampleResult } from './report.js';
+
+const { values: options } = parseArgs({
+  options: {
+    filter: { type: 'string', multiple: true },
+    limit: { type: 'string' },
+    'max-seconds': { type: 'string' },
+    jobs: { type: 'string', default: '2' },
+    json: { type: 'string' },
+    'references-only': { type: 'boolean', default: false },
+    cellflow: { type: 'string' },
+  },
+});
+const jobs = Math.max(1, Number(options.jobs));
+const limit = options.limit === undefined ? Infinity : Number(options.limit);
+const cli = cellflowCli(options.cellflow);
+const maxMs =
+  options['max-seconds'] === undefined ? Infinity : Number(options['max-seconds']) * 1000;
+
+let stopping = false;
+process.on('SIGINT', () => {
+  stopping = true;
+  killProcessGroups();
+});
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+
+/** Runs `task` over `items`, `jobs` at a time, in order of `items`; stops early on Ctrl-C or `done()`. */
+async function pool<T, R>(
+  items: readonly T[],
+  task: (item: T, index: number) => Promise<R>,
+  done: () => boolean = () => false,
+): Promise<(R | undefined)[]> {
+  const results: (R | undefined)[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length && !stopping && !done()) {
+      const index = next++;
+      results[index] = await task(items[index]!, index);
+    }
+  };
+  await Promise.all(Array.from({ length: jobs }, worker));
+  return results;
+}
+
+const started = performance.now();
+const found = listGalleryExamples();
+if (found.length === 0) {
+  console.error(
+    `No gallery examples in ${GALLERY_DIR}: run scripts/setup-machine.sh (python-sklearn-doc).`,
+  );
+  process.exit(2);
+}
+const filters = options.filter ?? [];
+const examples = found.filter(
+  (e) => filters.length === 0 || filters.some((f) => e.name.includes(f)),
+);
+log(
+  `Fidelity corpus: ${examples.length} of ${found.length} examples, ${jobs} jobs, ` +
+    `${availableParallelism()} cores, load ${loadavg()[0]!.toFixed(1)}; Python ${pythonFingerprint()}; ${cli}`,
+);
+
+// Phase 1: references (cached), until `limit` examples are kept.
+let kept = 0;
+let built = 0;
+const referenceStarted = performance.now();
+const references = await pool(
+  examples,
+  async (example, index) => {
+    const reference = await referenceFor(example);
+    if (!reference.cached) built++;
+    const usable = reference.status === 'kept' && slowest(reference) <= maxMs;
+    if (usable) kept++;
+    if (!reference.cached || reference.status !== 'kept') {
+      log(
+        `[ref ${String(index + 1).padStart(3)}/${examples.length}] ${reference.status.padEnd(7)} ` +
+          `${reference.runtimesMs.map(seconds).join('/').padEnd(11)} ${example.name}` +
+          (reference.reason === undefined ? '' : `  ${reference.reason.slice(0, 80)}`) +
+          (reference.cached ? ' (cached)' : ''),
+      );
+    }
+    return reference;
+  },
+  () => kept >= limit,
+);
+const referenceMs = performance.now() - referenceStarted;
+log(
+  `References: ${built} built, ${references.filter(Boolean).length - built} cached, in ${seconds(referenceMs)}`,
+);
+const done = references.flatMap((r, i) =>
+  r === undefined ? [] : [{ example: examples[i]!, reference: r }],
+);
+const corpus = done
+  .filter((d) => d.reference.status === 'kept' && slowest(d.reference) <= maxMs)
+  .slice(0, limit);
+if (options['references-only'] || stopping) process.exit(stopping ? 130 : 0);
+
+// Phase 2: each kept example as a pipeline, tagged both ways.
+const tasks = corpus.flatMap((c) => TAGGINGS.map((tagging) => ({ ...c, tagging })));
+let finished = 0;
+const pipelineStarted = performance.now();
+const outcomes = await pool(tasks, async ({ example, reference, tagging }) => {
+  const outcome = await runPipeline(example, tagging, reference, { cli });
+  finished++;
+  const matched = outcome.cells.filter((c) => c.verdict === 'match').length;
+  log(
+    `[run ${String(finished).padStart(3)}/${tasks.length}] ${outcome.succeeded ? '✓' : '✗'} ${tagging.padEnd(11)} ` +
+      `${`${matched}/${outcome.cells.length} cells`.padEnd(11)} ${seconds(outcome.ms).padStart(6)}  ${example.name}` +
+      (outcome.failure === undefined ? '' : `  ${outcome.failure.kind}`),
+  );
+  return outcome;
+});
+if (stopping) process.exit(130);
+const pipelineMs = performance.now() - pipelineStarted;
+
+const results: ExampleResult[] = corpus.map(
+  ({ example, reference }: { example: GalleryExample; reference: Reference }) => ({
+    example: example.name,
+    reference,
+    runs: tasks
+      .map((t, i) => (t.example === example ? outcomes[i] : undefined))
+      .filter((o): o is PipelineOutcome => o !== undefined),
+  }),
+);
+if (options.json !== undefined) {
+  writeFileSync(
+    options.json,
+    JSON.stringify({ fingerprint: pythonFingerprint(), results }, null, 1) + '\n',
+  );
+  log(`Details: ${options.json}`);
+}
+const references_ = done.map((d) => d.reference);
+console.log(
+  `Timing: references ${seconds(referenceMs)} (${built} built), pipelines ${seconds(pipelineMs)} ` +
+    `(${tasks.length} runs, ${jobs} at a time), total ${seconds(performance.now() - started)}`,
+);
+console.log(formatReport(results, references_, found.length));

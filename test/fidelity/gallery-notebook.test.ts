@@ -1,0 +1,104 @@
+/** The fidelity corpus's converter (sphinx-gallery conventions) and its two taggings. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  galleryCells,
+  galleryNotebook,
+  listGalleryExamples,
+  tagNotebook,
+  TAGGINGS,
+} from '../support/fidelity-corpus.js';
+
+const EXAMPLE = [
+  '# -*- coding: utf-8 -*-',
+  '"""',
+  '=====',
+  'Title',
+  '=====',
+  '',
+  'What it shows.',
+  '"""',
+  '',
+  '# Author: someone',
+  'import numpy as np',
+  '',
+  '# %%',
+  '# Load',
+  '# ----',
+  '#',
+  '# The data.',
+  '',
+  'X = np.arange(3)',
+  '',
+  '# %%',
+  'print(X)  # a code-only block: no markdown',
+  '',
+  '#' + '#'.repeat(40),
+  '# A line of hashes works too.',
+  'def f():',
+  '    # %%',
+  '    # indented: stays in the code',
+  '    return 1',
+  '#%%',
+  '# Last words.',
+  '',
+].join('\n');
+
+describe('gallery notebook', () => {
+  it('splits cells as sphinx-gallery does', () => {
+    assert.deepEqual(galleryCells(EXAMPLE), [
+      { kind: 'markdown', text: '=====\nTitle\n=====\n\nWhat it shows.' },
+      { kind: 'code', text: '# Author: someone\nimport numpy as np' },
+      { kind: 'markdown', text: 'Load\n----\n\nThe data.' },
+      { kind: 'code', text: 'X = np.arange(3)' },
+      { kind: 'code', text: 'print(X)  # a code-only block: no markdown' },
+      { kind: 'markdown', text: 'A line of hashes works too.' },
+      { kind: 'code', text: 'def f():\n    # %%\n    # indented: stays in the code\n    return 1' },
+      { kind: 'markdown', text: 'Last words.' },
+    ]);
+  });
+
+  it('tags a step per code cell, or per markdown section', () => {
+    const notebook = galleryNotebook(EXAMPLE);
+    const steps = (tagging: (typeof TAGGINGS)[number]): string[] =>
+      tagNotebook(notebook, tagging).cells.map((c) =>
+        c.cell_type === 'markdown' ? 'md' : (c.metadata.tags ?? []).join(' ') || '-',
+      );
+    assert.deepEqual(steps('per-cell'), [
+      'md',
+      'step:c0',
+      'md',
+      'step:c1',
+      'step:c2',
+      'md',
+      'step:c3',
+      'md',
+    ]);
+    assert.deepEqual(steps('per-section'), [
+      'md',
+      'step:s0',
+      'md',
+      'step:s1',
+      '-',
+      'md',
+      'step:s2',
+      'md',
+    ]);
+  });
+
+  it('gives every gallery example valid step names and a leading markdown cell', (t) => {
+    const examples = listGalleryExamples();
+    if (examples.length === 0) return t.skip('python-sklearn-doc is not installed');
+    for (const example of examples) {
+      const notebook = galleryNotebook(example.source);
+      assert.equal(notebook.cells[0]?.cell_type, 'markdown', example.name);
+      for (const tagging of TAGGINGS) {
+        for (const cell of tagNotebook(notebook, tagging).cells) {
+          for (const tag of cell.metadata.tags ?? []) {
+            assert.match(tag, /^step:[a-z_][a-z0-9_]*$/, example.name);
+          }
+        }
+      }
+    }
+  });
+});
