@@ -35,7 +35,24 @@ export interface RunFailure {
   readonly codes?: readonly string[];
 }
 
-export type CellVerdict = 'match' | 'differs' | 'trailing-whitespace' | 'missing';
+/**
+ * `match` is exact; the others are not matches: `trailing-whitespace` and `ipython-doc` (the cell
+ * printed `__doc__`, which IPython sets to a banner and a step's module leaves `None`) are the
+ * systematic differences worth counting apart, `missing` means no step ran the cell.
+ */
+export type CellVerdict = 'match' | 'differs' | 'trailing-whitespace' | 'ipython-doc' | 'missing';
+
+const IPYTHON_DOC = 'Automatically created module for IPython interactive environment';
+
+function verdictOf(expected: string, actual: string | undefined): CellVerdict {
+  if (actual === undefined) return 'missing';
+  if (actual === expected) return 'match';
+  if (actual.trimEnd() === expected.trimEnd()) return 'trailing-whitespace';
+  if (expected.includes(IPYTHON_DOC) && actual === expected.replaceAll(IPYTHON_DOC, 'None')) {
+    return 'ipython-doc';
+  }
+  return 'differs';
+}
 
 export interface CellComparison {
   readonly cell: number;
@@ -97,14 +114,7 @@ export function compareCells(
     .map(([index, expected]) => {
       const cell = Number(index);
       const actual = printed.get(cell);
-      const verdict: CellVerdict =
-        actual === undefined
-          ? 'missing'
-          : actual === expected
-            ? 'match'
-            : actual.trimEnd() === expected.trimEnd()
-              ? 'trailing-whitespace'
-              : 'differs';
+      const verdict = verdictOf(expected, actual);
       return actual === undefined
         ? { cell, verdict, expected }
         : { cell, verdict, expected, actual };

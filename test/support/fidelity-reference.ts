@@ -19,7 +19,7 @@ import {
 import { runProcessGroup, type ProcessResult } from './process-group.js';
 
 export const PYTHON = '/usr/bin/python3';
-/** A notebook slower than this under nbconvert is left out of the corpus. */
+/** A cell (nbconvert's timeout) or notebook (plus 15 s for start-up) slower than this is left out. */
 export const REFERENCE_TIMEOUT_MS = 60_000;
 export const REFERENCE_CACHE_DIR = resolve(
   fileURLToPath(import.meta.url),
@@ -177,7 +177,10 @@ export async function referenceFor(
       reference = {
         example: example.name,
         key,
-        status: failed.run.timedOut ? 'timeout' : 'failed',
+        status:
+          failed.run.timedOut || failed.run.stderr.includes('CellTimeoutError')
+            ? 'timeout'
+            : 'failed',
         reason: failureReason(failed.run),
         runtimesMs,
         cells: {},

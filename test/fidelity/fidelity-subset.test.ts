@@ -1,0 +1,84 @@
+/**
+ * Issue 13: a pipeline run prints what the notebook prints. A fixed set of fast scikit-learn
+ * gallery examples (the bench `npm run bench:fidelity` runs them all), each run in Jupyter twice
+ * for the reference (or read from .cache/fidelity/), then with `cellflow run` tagged a step per
+ * code cell and a step per markdown section: every run succeeds and every stable cell's stdout
+ * matches, exactly.
+ */
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { listGalleryExamples, TAGGINGS, type GalleryExample } from '../support/fidelity-corpus.js';
+import { runPipeline, type PipelineOutcome } from '../support/fidelity-pipeline.js';
+import { referenceFor, type Reference } from '../support/fidelity-reference.js';
+
+/**
+ * A few seconds each under nbconvert, offline, with cells that print; between them they hit each
+ * cause of failure main had when this was written (see `npm run bench:fidelity`).
+ */
+const SUBSET = [
+  'bicluster/plot_spectral_biclustering', // already gives the notebook's output
+  'calibration/plot_calibration', // unpicklable: a module in a step's outputs
+  'calibration/plot_calibration_curve', // function-across-steps refusal (per-cell)
+  'classification/plot_digits_classification', // unpicklable, per-cell and per-section
+  'cluster/plot_affinity_propagation', // syntax-error: `% x` continuing a line read as a magic
+  'cluster/plot_bisect_kmeans', // print(__doc__): IPython's banner, `None` in a step
+];
+
+/** Pipelines do not give the notebook's results yet: flip to a plain test when the core rewrite lands. */
+const TODO =
+  'issue 13: steps fail passing modules/functions between steps (unpicklable, function-across-steps), ' +
+  'a `%` continuation line is read as a magic (syntax-error), __doc__ is None in steps; ' +
+  'the core semantics rewrite fixes these';
+
+/** What went wrong, readable in the test output: the run's failure, then each cell that differs. */
+function explain(outcome: PipelineOutcome): string {
+  const lines: string[] = [];
+  if (outcome.failure !== undefined) {
+    const f = outcome.failure;
+    lines.push(
+      `run failed (exit ${String(outcome.exitCode)}): ${f.kind}${f.codes ? ` [${f.codes.join(', ')}]` : ''}` +
+        `${f.step === undefined ? '' : ` in step ${f.step}`}: ${f.message}`,
+    );
+  }
+  for (const c of outcome.cells.filter((c) => c.verdict !== 'match')) {
+    lines.push(
+      `cell ${c.cell} ${c.verdict}: expected ${JSON.stringify(c.expected.slice(0, 200))}` +
+        (c.actual === undefined ? '' : `, got ${JSON.stringify(c.actual.slice(0, 200))}`),
+    );
+  }
+  return lines.join('\n');
+}
+
+const gallery = new Map(listGalleryExamples().map((e) => [e.name, e]));
+
+describe(
+  'fidelity subset (issue 13)',
+  { skip: gallery.size === 0 && 'python-sklearn-doc is not installed' },
+  () => {
+    for (const name of SUBSET) {
+      describe(name, () => {
+        let example: GalleryExample;
+        let reference: Reference;
+        before(async () => {
+          example = gallery.get(name)!;
+          reference = await referenceFor(example);
+        });
+
+        it('runs offline in Jupyter, with stable cells', () => {
+          assert.ok(example, `${name} is not in the gallery`);
+          assert.equal(reference.status, 'kept', reference.reason);
+          assert.ok(Object.keys(reference.cells).length > 0, 'no stable cells');
+        });
+
+        for (const tagging of TAGGINGS) {
+          it(`prints what the notebook prints, ${tagging}`, { todo: TODO }, async () => {
+            assert.equal(reference.status, 'kept', reference.reason);
+            const outcome = await runPipeline(example, tagging, reference);
+            const problems = explain(outcome);
+            assert.ok(outcome.succeeded && problems === '', problems);
+          });
+        }
+      });
+    }
+  },
+);
