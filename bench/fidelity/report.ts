@@ -28,7 +28,8 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
 }
 
 /** One line per kind of reason an example was left out of the corpus. */
-function corpusLines(references: readonly Reference[], found: number): string[] {
+function corpusLines(results: readonly ExampleResult[], found: number): string[] {
+  const references = results.map((r) => r.reference);
   const kept = references.filter((r) => r.status === 'kept');
   const dropped = references.filter((r) => r.status !== 'kept');
   const stable = kept.reduce((n, r) => n + Object.keys(r.cells).length, 0);
@@ -37,17 +38,18 @@ function corpusLines(references: readonly Reference[], found: number): string[] 
     0,
   );
   const unstable = kept.reduce((n, r) => n + r.unstable.length, 0);
+  const run = results.filter((r) => r.runs.length > 0).length;
   const lines = [
     `Corpus: ${found} gallery examples, ${references.length} converted and run in Jupyter (nbconvert, twice): ` +
       `${kept.length} kept, ${dropped.length} dropped.`,
     `  kept: ${stable} stable code cells (${printing} print something), ${unstable} unstable cells left out; ` +
       `nbconvert time per notebook ${seconds(Math.min(...kept.map(slowest)))}–${seconds(Math.max(0, ...kept.map(slowest)))}, ` +
       `total ${seconds(kept.reduce((n, r) => n + slowest(r), 0))}`,
+    ...(run < kept.length
+      ? [`  run as pipelines: ${run} of the ${kept.length} kept (--limit, --max-seconds)`]
+      : []),
   ];
-  for (const [reason, group] of groupBy(
-    dropped,
-    (r) => `${r.status}: ${normalizeFailureMessage(r.reason ?? '')}`,
-  )) {
+  for (const [reason, group] of groupBy(dropped, (r) => `${r.status}: ${r.reason ?? ''}`)) {
     lines.push(
       `  dropped ${String(group.length).padStart(3)}  ${clip(reason, 90)}  (e.g. ${group[0]!.example})`,
     );
@@ -65,12 +67,8 @@ function causeKey(failure: RunFailure): string {
 }
 
 /** The report, its last line `fidelity: R/N runs succeed, C/M cells match`. */
-export function formatReport(
-  results: readonly ExampleResult[],
-  references: readonly Reference[],
-  found: number,
-): string {
-  const lines = corpusLines(references, found);
+export function formatReport(results: readonly ExampleResult[], found: number): string {
+  const lines = corpusLines(results, found);
   const runs = results.flatMap((r) => r.runs.map((run) => ({ example: r.example, run })));
   lines.push('', 'tagging       runs succeeded    cells matched     cell verdicts');
   let succeeded = 0;

@@ -16,22 +16,9 @@
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import {
-  GALLERY_DIR,
-  listGalleryExamples,
-  TAGGINGS,
-  type GalleryExample,
-} from '../../test/support/fidelity-corpus.js';
-import {
-  cellflowCli,
-  runPipeline,
-  type PipelineOutcome,
-} from '../../test/support/fidelity-pipeline.js';
-import {
-  pythonFingerprint,
-  referenceFor,
-  type Reference,
-} from '../../test/support/fidelity-reference.js';
+import { GALLERY_DIR, listGalleryExamples, TAGGINGS } from '../../test/support/fidelity-corpus.js';
+import { cellflowCli, runPipeline } from '../../test/support/fidelity-pipeline.js';
+import { pythonFingerprint, referenceFor } from '../../test/support/fidelity-reference.js';
 import { killProcessGroups } from '../../test/support/process-group.js';
 import { formatReport, slowest, type ExampleResult } from './report.js';
 
@@ -149,25 +136,18 @@ const outcomes = await pool(tasks, async ({ example, reference, tagging }) => {
 if (stopping) process.exit(130);
 const pipelineMs = performance.now() - pipelineStarted;
 
-const results: ExampleResult[] = corpus.map(
-  ({ example, reference }: { example: GalleryExample; reference: Reference }) => ({
-    example: example.name,
-    reference,
-    runs: tasks
-      .map((t, i) => (t.example === example ? outcomes[i] : undefined))
-      .filter((o): o is PipelineOutcome => o !== undefined),
-  }),
-);
+const results: ExampleResult[] = done.map(({ example, reference }) => ({
+  example: example.name,
+  reference,
+  runs: tasks.flatMap((t, i) => (t.example === example && outcomes[i] ? [outcomes[i]] : [])),
+}));
 if (options.json !== undefined) {
-  writeFileSync(
-    options.json,
-    JSON.stringify({ fingerprint: pythonFingerprint(), results }, null, 1) + '\n',
-  );
+  const details = { fingerprint: pythonFingerprint(), cli, results };
+  writeFileSync(options.json, JSON.stringify(details, null, 1) + '\n');
   log(`Details: ${options.json}`);
 }
-const references_ = done.map((d) => d.reference);
 console.log(
   `Timing: references ${seconds(referenceMs)} (${built} built), pipelines ${seconds(pipelineMs)} ` +
-    `(${tasks.length} runs, ${jobs} at a time), total ${seconds(performance.now() - started)}`,
+    `(${tasks.length} runs of ${corpus.length} examples, ${jobs} at a time), total ${seconds(performance.now() - started)}`,
 );
-console.log(formatReport(results, references_, found.length));
+console.log(formatReport(results, found.length));
