@@ -6,6 +6,7 @@ packages=(
   python3 python3-numpy python3-pandas python3-sklearn python3-joblib
   python3-ipykernel python3-nbformat python3-nbclient jupyter-nbconvert python3-pyflakes
   python3-jupyter-server python3-jupyterlab-server chromium
+  libpython3.11-testsuite # the parser conformance test (test/python-conformance) reads it
   python-sklearn-doc
 )
 missing=()

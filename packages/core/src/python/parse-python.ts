@@ -1,10 +1,11 @@
 /**
  * The one entry to the Python parser, with a bounded cache of syntax trees by source text: an
  * editor re-analyses the whole notebook on every keystroke, and only the edited cell has changed.
- * Trees are immutable, so sharing them is safe.
+ * Trees are immutable, so sharing them is safe. The parser is core's own build of the Lezer
+ * Python grammar (grammar/python.grammar says what it accepts beyond @lezer/python's).
  */
 import type { Tree } from '@lezer/common';
-import { parser } from '@lezer/python';
+import { parser } from './grammar/python-parser.generated.js';
 
 const MAX_TREES = 4096;
 const trees = new Map<string, Tree>();
