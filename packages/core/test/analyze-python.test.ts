@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { analyzePython, toPlainPython } from '@cellflow/core';
+import { analyzePython, readParameterAssignments, toPlainPython } from '@cellflow/core';
 
 function names(code: string) {
   const a = analyzePython(code);
@@ -116,5 +116,83 @@ describe('IPython syntax', () => {
   it('leaves magic-looking lines inside triple-quoted strings alone', () => {
     const src = 's = """\n!not a command\n%not a magic\n"""';
     assert.equal(toPlainPython(src).code, src);
+  });
+});
+
+describe('issue 13: valid Python 3.11 is never a syntax error', () => {
+  const valid: Record<string, string> = {
+    'floats with a trailing dot':
+      'x = 3.\ny = [1., 2.]\nz = 1./255 + 3.e5 + 1_000. + 0. + 1.j + 1.E-3',
+    'a bare yield': 'def g():\n    x = yield\n    yield\n    return (yield)',
+    'with targets and parenthesized items':
+      'with f() as self.h, g() as (a, b):\n    pass\nwith (\n    f() as x,\n    g(),\n):\n    pass',
+    'starred subscripts and for iterables':
+      'def f(*args: *Ts): pass\nt = tuple[*Ts]\nfor x in *a, *b:\n    pass',
+    'lambda parameters': 'f = lambda a, /, b, *, k: a\ng = lambda a, b, /,: a',
+    'match patterns':
+      'match x, *y:\n    case {}:\n        pass\n    case Point():\n        pass\n    case []:\n        pass\n    case {Keys.KEY: v}:\n        pass',
+    'decorators with any expression': '@buttons[0].clicked.connect\n@(lambda f: f)\ndef f(): pass',
+    'print is a name': 'print >> sys.stderr, "message"\nprint = log',
+    'f-string `=` spec': "s = f'{x:=10}' + f'{yield_:>{width}}'",
+    'except*, star arguments, unicode names':
+      "try:\n    pass\nexcept* ValueError:\n    pass\nprint(*a, sep='')\nπ = 3.14",
+    'form feeds, tabs, CRLF and backslash continuations':
+      '\f\nx = 1\n\fif x:\n\ty = 2 + \\\n\t    3\r\nz = 4\r\n',
+  };
+  for (const [what, code] of Object.entries(valid)) {
+    it(what, () => {
+      assert.deepEqual(analyzePython(code).syntaxErrors, []);
+    });
+  }
+
+  it('still reports Python 2 and other invalid code', () => {
+    assert.deepEqual(names('print "hi"').syntax, [1]);
+    assert.deepEqual(names('x = 1\ny = 1.real').syntax, [2]);
+  });
+
+  it('reads names in the new forms', () => {
+    const r = names(
+      'with f() as obj.attr, g() as (a, b):\n    pass\n@registry[key]\ndef h(): pass',
+    );
+    assert.deepEqual(r.free, ['f', 'g', 'key', 'obj', 'registry']);
+    assert.deepEqual(r.writes, ['a', 'b', 'h']);
+  });
+
+  it('a parameter `LR = 1.` is a float', () => {
+    const { parameters, problems } = readParameterAssignments('LR = 1.\nSCALE = 1_000.\nN = 3');
+    assert.deepEqual(problems, []);
+    assert.deepEqual(
+      parameters.map((p) => [p.name, p.type, p.value]),
+      [
+        ['LR', 'float', 1],
+        ['SCALE', 'float', 1000],
+        ['N', 'int', 3],
+      ],
+    );
+  });
+
+  it('`%`, `!` and `?` are IPython syntax only at the start of a logical line', () => {
+    const python = [
+      // black's layout of a %-format inside brackets
+      'msg = (\n    "x = %.2f"\n    % value\n)',
+      'total = (a\n  !b)',
+      'x = 1 + \\\n    %d',
+      's = """\n%not a magic\n!not a command\n"""',
+      's = r\'\'\'\n%magic\n\'\'\' ; t = f"""{x}\n!cmd\n"""',
+      "s = 'a\\\n%b'",
+      'call(x,  # ) is in a comment\n     %y)',
+      'q = "("\n%matplotlib inline',
+    ];
+    const converted = python.map((src) => toPlainPython(src).code);
+    assert.deepEqual(converted.slice(0, -1), python.slice(0, -1));
+    assert.equal(converted.at(-1), 'q = "("\npass  # %matplotlib inline');
+  });
+
+  it('a magic or shell line ends with its line, as in IPython', () => {
+    const out = toPlainPython('%time r = f(\n!ls\n!echo "it\'s (\n%pwd');
+    assert.equal(
+      out.code,
+      'r = f(\n__cellflow__.shell("ls")\n__cellflow__.shell("echo \\"it\'s (")\npass  # %pwd',
+    );
   });
 });

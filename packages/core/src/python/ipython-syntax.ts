@@ -120,10 +120,59 @@ function stripTimeitOptions(rest: string): string {
   return rest.replace(/^(\s*-(?:[nr]\s*\d+|[qpoc]|[tcp]))+\s*/, '').trim();
 }
 
-/** Tracks whether a line begins inside a triple-quoted string, so magics there are left alone. */
-function tripleQuoteToggles(line: string): number {
-  const matches = line.match(/"""|'''/g);
-  return matches === null ? 0 : matches.length;
+/**
+ * Where a physical line stands among Python's tokens. As in IPython, only a line that starts a
+ * logical line (outside brackets, strings and backslash continuations) can be `%magic`, `!cmd` or
+ * `obj?`. String prefixes need no care: raw or not, a backslash keeps the next character in the
+ * string. An f-string is one token in Python 3.11, so its braces are not brackets.
+ */
+interface LexicalState {
+  /** Open brackets. */
+  readonly depth: number;
+  /** The quote of the string the line begins in, if any. */
+  readonly quote: string | null;
+  /** The previous line ended in a backslash continuation. */
+  readonly continued: boolean;
+}
+
+const LOGICAL_LINE_START: LexicalState = { depth: 0, quote: null, continued: false };
+
+function startsLogicalLine(state: LexicalState): boolean {
+  return state.depth === 0 && state.quote === null && !state.continued;
+}
+
+/** The state after one physical line (given without its `\n`; a trailing `\r` is the break's). */
+function scanLine(line: string, state: LexicalState): LexicalState {
+  const text = line.endsWith('\r') ? line.slice(0, -1) : line;
+  let { depth, quote } = state;
+  let i = 0;
+  while (i < text.length) {
+    const ch = text[i]!;
+    if (quote !== null) {
+      if (ch === '\\') {
+        // An escaped line break keeps even a one-quote string open on the next line.
+        if (i === text.length - 1) return { depth, quote, continued: false };
+        i += 2;
+      } else if (text.startsWith(quote, i)) {
+        i += quote.length;
+        quote = null;
+      } else i++;
+    } else if (ch === '#') {
+      break;
+    } else if (ch === '"' || ch === "'") {
+      quote = text.startsWith(ch.repeat(3), i) ? ch.repeat(3) : ch;
+      i += quote.length;
+    } else if (ch === '\\' && i === text.length - 1) {
+      return { depth, quote, continued: true };
+    } else {
+      if (ch === '(' || ch === '[' || ch === '{') depth++;
+      else if ((ch === ')' || ch === ']' || ch === '}') && depth > 0) depth--;
+      i++;
+    }
+  }
+  // A one-quote string ends with its line (a syntax error for Python to report, not a magic).
+  if (quote !== null && quote.length === 1) quote = null;
+  return { depth, quote, continued: false };
 }
 
 export function toPlainPython(source: string): PlainPython {
@@ -173,59 +222,73 @@ export function toPlainPython(source: string): PlainPython {
     return { code: lines.map((l) => (l.trim() === '' ? l : `# ${l}`)).join('\n'), notes, env };
   }
 
-  let inTripleQuote = false;
+  let state = LOGICAL_LINE_START;
   const out = lines.map((line, i) => {
-    const startsInString = inTripleQuote;
-    if (tripleQuoteToggles(line) % 2 === 1) inTripleQuote = !inTripleQuote;
-    if (startsInString) return line;
-    const indent = /^\s*/.exec(line)?.[0] ?? '';
-    const body = line.slice(indent.length);
-    const lineNo = i + 1;
-    // `x = !cmd` and `x = %sx cmd`: capture a command's output lines.
-    const capture = /^([A-Za-z_][\w]*(?:\s*,\s*[A-Za-z_]\w*)*)\s*=\s*(?:!|%sx\s+)(.*)$/.exec(body);
-    if (capture !== null) {
-      return `${indent}${capture[1]} = __cellflow__.shell_lines(${shellCommandLiteral(capture[2]!)})`;
+    if (!startsLogicalLine(state)) {
+      state = scanLine(line, state);
+      return line;
     }
-    if (body.startsWith('!'))
-      return `${indent}__cellflow__.shell(${shellCommandLiteral(body.slice(1))})`;
-    if (/^(\?\??[\w.]+|[\w.]+\?\??)\s*$/.test(body)) return `${indent}pass  # help: ${body}`;
-    if (body.startsWith('%') && !body.startsWith('%%')) {
-      const m = /^%(\w+)\s*(.*)$/.exec(body);
-      const magic = m?.[1] ?? '';
-      const rest = (m?.[2] ?? '').trim();
-      switch (magic) {
-        case 'time':
-          return `${indent}${rest === '' ? 'pass' : rest}`;
-        case 'timeit': {
-          const stmt = stripTimeitOptions(rest);
-          return `${indent}${stmt === '' ? 'pass' : stmt}`;
-        }
-        case 'env': {
-          const kv = /^([A-Za-z_]\w*)\s*[= ]\s*(.*)$/.exec(rest);
-          if (kv === null) return `${indent}pass  # ${body}`;
-          env.push({ name: kv[1]!, value: kv[2]! });
-          return `${indent}__cellflow__.set_env(${pyString(kv[1]!)}, ${pyString(kv[2]!)})`;
-        }
-        case 'cd':
-          return `${indent}__cellflow__.chdir(${pyString(rest)})`;
-        case 'pip':
-        case 'conda':
-          return `${indent}__cellflow__.shell(${shellCommandLiteral(`${magic} ${rest}`)})`;
-        case 'system':
-          return `${indent}__cellflow__.shell(${shellCommandLiteral(rest)})`;
-        default:
-          if (!SESSION_MAGICS.has(magic)) {
-            notes.push({
-              line: lineNo,
-              severity: 'warning',
-              code: 'unsupported-magic',
-              message: `Line magic \`%${magic}\` has no effect in a pipeline step and is skipped. Fix: rewrite it as Python if the step needs it.`,
-            });
-          }
-          return `${indent}pass  # ${body}`;
-      }
-    }
-    return line;
+    const converted = convertIPythonLine(line, i + 1, notes, env);
+    // As in IPython, a magic or shell line ends with its line: its quotes and brackets (even
+    // those of `%time f(`) do not carry over.
+    state = converted === line ? scanLine(line, state) : LOGICAL_LINE_START;
+    return converted;
   });
   return { code: out.join('\n'), notes, env };
+}
+
+/** A logical line's `%magic`, `!cmd`, `x = !cmd` or `obj?` as Python; other lines as they are. */
+function convertIPythonLine(
+  line: string,
+  lineNo: number,
+  notes: MagicNote[],
+  env: { name: string; value: string }[],
+): string {
+  const indent = /^\s*/.exec(line)?.[0] ?? '';
+  const body = line.slice(indent.length);
+  // `x = !cmd` and `x = %sx cmd`: capture a command's output lines.
+  const capture = /^([A-Za-z_][\w]*(?:\s*,\s*[A-Za-z_]\w*)*)\s*=\s*(?:!|%sx\s+)(.*)$/.exec(body);
+  if (capture !== null) {
+    return `${indent}${capture[1]} = __cellflow__.shell_lines(${shellCommandLiteral(capture[2]!)})`;
+  }
+  if (body.startsWith('!'))
+    return `${indent}__cellflow__.shell(${shellCommandLiteral(body.slice(1))})`;
+  if (/^(\?\??[\w.]+|[\w.]+\?\??)\s*$/.test(body)) return `${indent}pass  # help: ${body}`;
+  if (body.startsWith('%') && !body.startsWith('%%')) {
+    const m = /^%(\w+)\s*(.*)$/.exec(body);
+    const magic = m?.[1] ?? '';
+    const rest = (m?.[2] ?? '').trim();
+    switch (magic) {
+      case 'time':
+        return `${indent}${rest === '' ? 'pass' : rest}`;
+      case 'timeit': {
+        const stmt = stripTimeitOptions(rest);
+        return `${indent}${stmt === '' ? 'pass' : stmt}`;
+      }
+      case 'env': {
+        const kv = /^([A-Za-z_]\w*)\s*[= ]\s*(.*)$/.exec(rest);
+        if (kv === null) return `${indent}pass  # ${body}`;
+        env.push({ name: kv[1]!, value: kv[2]! });
+        return `${indent}__cellflow__.set_env(${pyString(kv[1]!)}, ${pyString(kv[2]!)})`;
+      }
+      case 'cd':
+        return `${indent}__cellflow__.chdir(${pyString(rest)})`;
+      case 'pip':
+      case 'conda':
+        return `${indent}__cellflow__.shell(${shellCommandLiteral(`${magic} ${rest}`)})`;
+      case 'system':
+        return `${indent}__cellflow__.shell(${shellCommandLiteral(rest)})`;
+      default:
+        if (!SESSION_MAGICS.has(magic)) {
+          notes.push({
+            line: lineNo,
+            severity: 'warning',
+            code: 'unsupported-magic',
+            message: `Line magic \`%${magic}\` has no effect in a pipeline step and is skipped. Fix: rewrite it as Python if the step needs it.`,
+          });
+        }
+        return `${indent}pass  # ${body}`;
+    }
+  }
+  return line;
 }
