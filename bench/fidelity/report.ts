@@ -27,7 +27,11 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
   return new Map([...groups].sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1)));
 }
 
-/** One line per kind of reason an example was left out of the corpus. */
+/** The corpus: examples kept, their cells and times, one line per reason others were left out. */
+export function formatCorpus(results: readonly ExampleResult[], found: number): string {
+  return corpusLines(results, found).join('\n');
+}
+
 function corpusLines(results: readonly ExampleResult[], found: number): string[] {
   const references = results.map((r) => r.reference);
   const kept = references.filter((r) => r.status === 'kept');
@@ -45,7 +49,7 @@ function corpusLines(results: readonly ExampleResult[], found: number): string[]
     `  kept: ${stable} stable code cells (${printing} print something), ${unstable} unstable cells left out; ` +
       `nbconvert time per notebook ${seconds(Math.min(...kept.map(slowest)))}–${seconds(Math.max(0, ...kept.map(slowest)))}, ` +
       `total ${seconds(kept.reduce((n, r) => n + slowest(r), 0))}`,
-    ...(run < kept.length
+    ...(run > 0 && run < kept.length
       ? [`  run as pipelines: ${run} of the ${kept.length} kept (--limit, --max-seconds)`]
       : []),
   ];

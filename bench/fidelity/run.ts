@@ -20,7 +20,7 @@ import { GALLERY_DIR, listGalleryExamples, TAGGINGS } from '../../test/support/f
 import { cellflowCli, runPipeline } from '../../test/support/fidelity-pipeline.js';
 import { pythonFingerprint, referenceFor } from '../../test/support/fidelity-reference.js';
 import { killProcessGroups } from '../../test/support/process-group.js';
-import { formatReport, slowest, type ExampleResult } from './report.js';
+import { formatCorpus, formatReport, slowest, type ExampleResult } from './report.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -116,7 +116,12 @@ const done = references.flatMap((r, i) =>
 const corpus = done
   .filter((d) => d.reference.status === 'kept' && slowest(d.reference) <= maxMs)
   .slice(0, limit);
-if (options['references-only'] || stopping) process.exit(stopping ? 130 : 0);
+if (stopping) process.exit(130);
+if (options['references-only']) {
+  const results = done.map((d) => ({ example: d.example.name, reference: d.reference, runs: [] }));
+  console.log(formatCorpus(results, found.length));
+  process.exit(0);
+}
 
 // Phase 2: each kept example as a pipeline, tagged both ways.
 const tasks = corpus.flatMap((c) => TAGGINGS.map((tagging) => ({ ...c, tagging })));
