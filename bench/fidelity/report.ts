@@ -47,7 +47,7 @@ function corpusLines(results: readonly ExampleResult[], found: number): string[]
     `Corpus: ${found} gallery examples, ${references.length} converted and run in Jupyter (nbconvert, twice): ` +
       `${kept.length} kept, ${dropped.length} dropped.`,
     `  kept: ${stable} stable code cells (${printing} print something), ${unstable} unstable cells left out; ` +
-      `nbconvert time per notebook ${seconds(Math.min(...kept.map(slowest)))}–${seconds(Math.max(0, ...kept.map(slowest)))}, ` +
+      `nbconvert time per notebook ${seconds(kept.length === 0 ? 0 : Math.min(...kept.map(slowest)))}–${seconds(Math.max(0, ...kept.map(slowest)))}, ` +
       `total ${seconds(kept.reduce((n, r) => n + slowest(r), 0))}`,
     ...(run > 0 && run < kept.length
       ? [`  run as pipelines: ${run} of the ${kept.length} kept (--limit, --max-seconds)`]
