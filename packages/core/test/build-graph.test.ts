@@ -122,17 +122,109 @@ describe('pipeline graph', () => {
   });
 
   it('offers tag fixes the editors can apply', () => {
+    const bad = analyzeNotebook(nb([[['step:Train Model'], 'x = 1']])).diagnostics[0];
+    assert.deepEqual(bad?.fix?.tags, { cell: 0, tags: ['step:train_model'] });
+  });
+
+  it('issue 13: Kale block rules: a skip cell is never the block above, a repeated name continues its step, an empty block: is no tag', () => {
     const r = analyzeNotebook(
       nb([
         [['step:a'], 'x = 1'],
-        [['step:b'], 'y = 2'],
-        [['step:a', 'label:k:v'], 'z = 3'],
+        [['skip'], 'print("scratch")'],
+        [[], 'y = x + 1'],
+        [['step:b'], 'z = y * 2'],
+        [['step:a', 'label:k:v'], 'w = x * 3'],
+        [['block:'], 'v = w'],
+        [['step:c'], 'print(v)'],
       ]),
     );
-    const dup = r.diagnostics.find((d) => d.code === 'duplicate-step');
-    assert.deepEqual(dup?.fix?.tags, { cell: 2, tags: ['step:a_2', 'label:k:v'] });
-    const bad = analyzeNotebook(nb([[['step:Train Model'], 'x = 1']])).diagnostics[0];
-    assert.deepEqual(bad?.fix?.tags, { cell: 0, tags: ['step:train_model'] });
+    assert.deepEqual(r.diagnostics, []);
+    const s = Object.fromEntries((r.graph?.steps ?? []).map((x) => [x.name, x]));
+    assert.deepEqual(s.a?.cells, [0, 2, 4, 5]);
+    assert.deepEqual(s.b?.inputSources, { y: 'a' });
+    assert.deepEqual(s.a?.inputSources, {});
+    assert.deepEqual(s.c?.inputSources, { v: 'a' });
+    assert.deepEqual(s.a?.labels, { k: 'v' });
+  });
+
+  it('issue 13: imports and definitions are code, not data: later steps run them again', () => {
+    const s = steps(
+      nb([
+        [['step:a'], 'import numpy as np\nfrom math import (sqrt,\n  pi)\nx = np.zeros(3)'],
+        [['step:b'], 'def f(a, k=2):\n    return sqrt(a) * k + OFFSET\nsq = lambda v: v * v'],
+        [['step:c'], 'import os.path\nOFFSET = np.pi'],
+        [['step:d'], 'print(f(4), sq(2), os.path.sep, x)'],
+      ]),
+    );
+    assert.deepEqual(s.a?.outputs, ['x']);
+    assert.deepEqual(s.b?.outputs, []);
+    assert.deepEqual(s.c?.inputs, []);
+    // f's body reads OFFSET when called (in d), where c has bound it; `sqrt` comes with f.
+    assert.deepEqual(s.d?.inputSources, { OFFSET: 'c', x: 'a' });
+    assert.deepEqual(
+      s.d?.units.filter((u) => u.eager).map((u) => [u.cell, u.line, u.names]),
+      [
+        [0, 2, ['sqrt', 'pi']],
+        [1, 1, ['f']],
+        [1, 3, ['sq']],
+        [2, 1, ['os']],
+      ],
+    );
+  });
+
+  it("issue 13: a function may use a name a later cell defines; a builtin the notebook redefines is the notebook's", () => {
+    const r = analyzeNotebook(
+      nb([
+        [
+          ['step:a'],
+          'def show(v):\n    return np.round(v, 1)\ndef display(v):\n    print("mine", v)',
+        ],
+        [['step:b'], 'import numpy as np'],
+        [['step:c'], 'display(show(1.23))'],
+      ]),
+    );
+    assert.deepEqual(r.diagnostics, []);
+    const c = r.graph?.steps.find((x) => x.name === 'c');
+    assert.deepEqual(
+      c?.units.map((u) => u.names),
+      [['show'], ['display'], ['np']],
+    );
+  });
+
+  it('issue 13: configuration calls hold in later steps; a seeded random state flows through the steps that call code', () => {
+    const s = steps(
+      nb([
+        [
+          ['step:a'],
+          'import warnings\nimport numpy as np\nwarnings.filterwarnings("ignore")\nnp.random.seed(0)',
+        ],
+        [['step:b'], 'r = np.random.rand(2)'],
+        [['step:c'], 'print(len(r))'],
+        [['step:d'], 'q = np.random.rand(2)'],
+      ]),
+    );
+    assert.deepEqual(s.b?.inputSources, { 'random-state': 'a' });
+    assert.deepEqual(s.c?.inputSources, { r: 'b' });
+    assert.deepEqual(s.d?.inputSources, { 'random-state': 'b' });
+    assert.ok(s.d?.units.some((u) => u.kind === 'config' && u.code.includes('filterwarnings')));
+    assert.ok(!s.d?.units.some((u) => u.code.includes('seed')));
+  });
+
+  it("issue 13: an imports cell's other statements run once, in the step after it, and flow as values", () => {
+    const s = steps(
+      nb([
+        [['imports'], 'import numpy as np\nx = np.zeros(3)'],
+        [['step:a'], 'x[0] = 12'],
+        [['step:b'], 'print(x)'],
+      ]),
+    );
+    assert.deepEqual(s.a?.cells, [0, 1]);
+    assert.deepEqual(s.b?.inputSources, { x: 'a' });
+    assert.deepEqual(s.b?.units, []);
+    assert.deepEqual(
+      s.a?.units.map((u) => u.names),
+      [['np']],
+    );
   });
 
   it('a model marked serve: is saved even when no later step loads it', () => {

@@ -180,12 +180,12 @@ suite('Cellflow in VS Code', () => {
     await vscode.commands.executeCommand(
       'cellflow.applyTags',
       { notebook: doc.uri.toString(), cell: 13 },
-      ['step:load_data'],
+      ['step:Load Data 2'],
     );
-    const shown = await until('a duplicate-step diagnostic', () =>
+    const shown = await until('a bad-step-name diagnostic', () =>
       vscode.languages
         .getDiagnostics(cell.document.uri)
-        .find((d) => d.source === 'cellflow' && d.code === 'duplicate-step'),
+        .find((d) => d.source === 'cellflow' && d.code === 'bad-step-name'),
     );
     assert.equal(shown.severity, vscode.DiagnosticSeverity.Error);
     // The provider VS Code calls for the light bulb, given what the Problems view shows.
@@ -200,7 +200,7 @@ suite('Cellflow in VS Code', () => {
     assert.ok(await doc.save());
     assert.deepEqual(tagsOnDisk(doc, 13), ['step:load_data_2']);
     await until('the diagnostic to go', () =>
-      vscode.languages.getDiagnostics(cell.document.uri).some((d) => d.code === 'duplicate-step')
+      vscode.languages.getDiagnostics(cell.document.uri).some((d) => d.code === 'bad-step-name')
         ? undefined
         : true,
     );

@@ -3,12 +3,25 @@
  * (notebook order), and build + validate the step graph.
  *
  * The contract: running the pipeline gives the results of running the notebook top to bottom.
- * A step loads each free variable from the nearest earlier step that binds or changes it in place;
- * `imports`/`functions` cells are prepended to every step; parameters become pipeline inputs.
+ * - A value (a name bound by any other statement) is loaded from the nearest earlier step that
+ *   binds it or changes it in place, and that step saves it.
+ * - Code is never a value: a name bound by an import, a function/class/lambda definition, is
+ *   looked up the same way, and the step runs that statement again (a `unit`), with what it needs
+ *   when it runs; a function's body names are resolved at the step that calls it, as Jupyter
+ *   looks them up at call time. Definitions a loaded value may refer to (an instance of a
+ *   notebook class) can run on demand.
+ * - Configuration calls on imported modules (`warnings.filterwarnings`, `pd.set_option`, ...)
+ *   hold in every later step, which runs them again.
+ * - Once the notebook seeds a global random generator, its state flows like a value
+ *   (`random-state`) through the steps that call code, in notebook order.
+ * - `imports`/`functions` cells' code is there in every step; their other statements run once.
+ * - Parameters become pipeline inputs.
  */
 import type { Diagnostic } from '../diagnostics.js';
 import type { Notebook } from '../notebook/notebook.js';
 import { PythonAnalyzer, type CodeAnalysis, type NameSite } from '../python/analyze-python.js';
+import { PYTHON_BUILTINS } from '../python/builtins.js';
+import { readCodeUnits, type CodeUnit } from '../python/code-units.js';
 import { toPlainPython } from '../python/ipython-syntax.js';
 import { readMetricPrints, readParameterAssignments } from '../python/read-literals.js';
 import { EMPTY_CELL_TAGS, parseCellTags, type CellTags } from '../tags/cell-tags.js';
@@ -19,8 +32,13 @@ import type {
   PipelineParameter,
   PipelineStep,
   StepResources,
+  StepUnit,
 } from './pipeline-graph.js';
 import { readBlocks, type Block } from './read-blocks.js';
+
+/** The pseudo-variable that carries the global random generators' state between steps. */
+export const RANDOM_STATE_VARIABLE = 'random-state';
+const RANDOM_STATE = RANDOM_STATE_VARIABLE;
 
 export interface BuildGraphOptions {
   /** Used for the pipeline name when the notebook metadata has none (`digits.ipynb` -> `digits`). */
@@ -38,25 +56,48 @@ export interface BuildGraphResult {
   readonly diagnostics: Diagnostic[];
 }
 
+/** A code unit, numbered in the order units were read. */
+interface UnitRef {
+  readonly id: number;
+  readonly unit: CodeUnit;
+  /** From an `imports`/`functions` cell: there in every step. */
+  readonly global: boolean;
+}
+
 type Source =
-  | { readonly kind: 'prelude' }
+  | { readonly kind: 'code'; readonly ref: UnitRef }
   | { readonly kind: 'parameter' }
   | { readonly kind: 'step'; readonly step: StepDraft; readonly cell: number }
   | { readonly kind: 'deleted'; readonly step: StepDraft; readonly cell: number }
   | { readonly kind: 'skipped'; readonly cell: number };
 
+interface StepUnitDraft {
+  readonly ref: UnitRef;
+  eager: boolean;
+  readonly needs: Set<number>;
+  readonly inputs: Set<string>;
+}
+
 interface StepDraft {
   readonly block: Block;
   readonly name: string;
-  readonly analysis: CodeAnalysis;
+  readonly analyzer: PythonAnalyzer;
+  /** Analysis of the cells seen so far (a step continued later has several segments). */
+  analysis: CodeAnalysis;
   /** Names the step binds anywhere (for quick look-ups). */
-  readonly written: ReadonlySet<string>;
+  readonly written: Set<string>;
+  /** An `import *` is visible: names it may define are not reported as undefined. */
+  starVisible: boolean;
   readonly tags: CellTags;
   readonly after: Set<string>;
   readonly inputs: Map<string, string>;
   readonly parameters: Set<string>;
   readonly outputs: Map<string, number>;
   readonly metrics: string[];
+  /** Units run again, by unit id. */
+  readonly units: Map<number, StepUnitDraft>;
+  /** The cells the step runs, in notebook order. */
+  readonly cells: number[];
 }
 
 /** KFP pipeline names: lowercase letters, digits and '-'. */
@@ -141,7 +182,7 @@ export function buildPipelineGraph(
   options: BuildGraphOptions = {},
 ): BuildGraphResult {
   const diagnostics: Diagnostic[] = [];
-  const { blocks, diagnostics: blockDiagnostics } = readBlocks(notebook);
+  const { blocks, segments, diagnostics: blockDiagnostics } = readBlocks(notebook);
   diagnostics.push(...blockDiagnostics);
   const code = new Map<number, string>();
   const magicEnv = new Map<number, readonly { name: string; value: string }[]>();
@@ -165,10 +206,7 @@ export function buildPipelineGraph(
     return converted.code;
   };
 
-  const analyse = (cells: readonly number[]): CodeAnalysis => {
-    const analyzer = new PythonAnalyzer();
-    for (const c of cells) analyzer.addCell(c, plain(c));
-    const analysis = analyzer.result();
+  const reportProblems = (analysis: CodeAnalysis): void => {
     for (const e of analysis.syntaxErrors) {
       diagnostics.push({
         severity: 'error',
@@ -187,38 +225,53 @@ export function buildPipelineGraph(
         message: `\`import *\` in cell ${s.cell}, line ${s.line} hides which names it defines, so Cellflow cannot check them. Fix: import the names you use explicitly.`,
       });
     }
-    return analysis;
   };
 
-  // ---- prelude: imports and functions cells ----
-  const preludeCells = blocks
-    .filter((b) => b.kind === 'imports' || b.kind === 'functions')
-    .flatMap((b) => b.cells);
-  const prelude = analyse(preludeCells);
-  const preludeNames = new Set(prelude.writes.map((w) => w.name));
-  const starVisible = prelude.starImports.length > 0;
-  for (const r of prelude.freeReads) {
-    diagnostics.push({
-      severity: 'error',
-      code: 'prelude-uses-variable',
-      cell: r.cell,
-      line: r.line,
-      message:
-        `Cell ${r.cell}, line ${r.line} uses \`${r.name}\` at definition time, but \`imports\`/\`functions\` cells run before every step and cannot see step variables. ` +
-        'Fix: move that line into a step, or only use the name inside a function body.',
-    });
+  // ---- code units: imports, definitions, configuration, in notebook order ----
+  const unitsOfCell = new Map<number, UnitRef[]>();
+  let unitCount = 0;
+  const unitsOf = (cell: number, global: boolean): UnitRef[] => {
+    let refs = unitsOfCell.get(cell);
+    if (refs === undefined) {
+      refs = readCodeUnits(cell, plain(cell)).map((unit) => ({ id: unitCount++, unit, global }));
+      unitsOfCell.set(cell, refs);
+    }
+    return refs;
+  };
+
+  // ---- imports and functions cells: code for every step; other statements run once ----
+  const preludeBlocks = blocks.filter((b) => b.kind === 'imports' || b.kind === 'functions');
+  const preludeCells = preludeBlocks.flatMap((b) => b.cells);
+  const globalUnits = new Map<string, UnitRef>();
+  const globalConfig: UnitRef[] = [];
+  const hostCells = new Map<Block, number[]>();
+  /** An `import *` seen so far: names it may define are not reported as undefined. */
+  let starSoFar = false;
+  {
+    const prelude = new PythonAnalyzer();
+    for (const c of preludeCells) prelude.addCell(c, plain(c));
+    reportProblems(prelude.result());
+    starSoFar = prelude.result().starImports.length > 0;
+    const stepBlocks = blocks.filter((b) => b.kind === 'step');
+    for (const cell of preludeCells) {
+      const refs = unitsOf(cell, true);
+      for (const ref of refs) {
+        if (isAmbient(ref)) globalConfig.push(ref);
+        else for (const n of ref.unit.names) globalUnits.set(n, ref);
+      }
+      // What is left (data statements) runs once, in the step after the cell (else the one before).
+      const rest = blankUnits(plain(cell), refs);
+      code.set(cell, rest);
+      if (isBlankCode(rest)) continue;
+      const host =
+        stepBlocks.find((b) => b.cells[0]! > cell) ??
+        [...stepBlocks].reverse().find((b) => b.cells[0]! < cell);
+      if (host === undefined) continue;
+      hostCells.set(host, [...(hostCells.get(host) ?? []), cell]);
+    }
   }
-  /** Module-level names a prelude function needs when called, transitively through other prelude functions. */
-  const functionGlobals = (name: string, seen = new Set<string>()): string[] => {
-    const def = prelude.definitions.get(name);
-    if (def === undefined || seen.has(name)) return [];
-    seen.add(name);
-    return def.globals.flatMap((g) =>
-      prelude.definitions.has(g) ? functionGlobals(g, seen) : preludeNames.has(g) ? [] : [g],
-    );
-  };
 
-  // ---- parameters and metrics cells ----
+  // ---- parameters cells ----
   const parameters = new Map<string, PipelineParameter>();
   for (const block of blocks.filter((b) => b.kind === 'parameters')) {
     for (const cell of block.cells) {
@@ -245,22 +298,30 @@ export function buildPipelineGraph(
 
   const settingsDefaults = mergeTags(settings.stepDefaults.map((t) => parseCellTags([t]).tags));
   const drafts: StepDraft[] = [];
+  const draftOf = new Map<Block, StepDraft>();
   const current = new Map<string, Source>();
   const metrics: PipelineMetric[] = [];
+  /** Step cells' configuration, seed and `import *` units seen so far, in notebook order. */
+  const stepConfig: { ref: UnitRef; step: StepDraft }[] = [];
+  let seeded = false;
   const laterDefinitions = new Map<string, { step: string; cell: number }>();
-  const stepBlocks = blocks.filter((b) => b.kind === 'step');
-  const stepAnalyses = new Map<Block, CodeAnalysis>(stepBlocks.map((b) => [b, analyse(b.cells)]));
-  for (const b of stepBlocks) {
-    for (const w of stepAnalyses.get(b)!.writes)
+  const everBound = new Set<string>([...globalUnits.keys(), ...parameters.keys()]);
+  for (const b of blocks.filter((x) => x.kind === 'step')) {
+    const a = new PythonAnalyzer();
+    for (const c of b.cells) a.addCell(c, plain(c));
+    for (const w of a.result().writes) {
+      everBound.add(w.name);
       if (!laterDefinitions.has(w.name))
         laterDefinitions.set(w.name, { step: b.name, cell: w.cell });
+    }
   }
 
-  /** The nearest producer; names the prelude also defines are always there (it runs in every step). */
+  /** The nearest producer; the imports and functions cells' code is there in every step. */
   const resolve = (name: string): Source | undefined => {
     const source = current.get(name);
-    if (preludeNames.has(name) && (source === undefined || source.kind === 'skipped'))
-      return { kind: 'prelude' };
+    const global = globalUnits.get(name);
+    if (global !== undefined && (source === undefined || source.kind === 'skipped'))
+      return { kind: 'code', ref: global };
     return source;
   };
 
@@ -280,39 +341,90 @@ export function buildPipelineGraph(
     });
   };
 
-  /** Connects a read of `name` by `draft` to its producer. */
-  const connect = (draft: StepDraft, site: NameSite, what: string, starHere: boolean): void => {
+  /** Loads a value produced by an earlier step into `draft`. */
+  const loadInput = (draft: StepDraft, name: string, source: StepDraft, cell: number): void => {
+    if (source === draft) return;
+    draft.inputs.set(name, source.name);
+    draft.after.add(source.name);
+    source.outputs.set(name, cell);
+  };
+
+  /**
+   * Makes `draft` run a unit again. Eager units run before the step's cells; the others only when
+   * a loaded value refers to them, so they may not need values from other steps.
+   */
+  const includeUnit = (draft: StepDraft, ref: UnitRef, eager: boolean): StepUnitDraft | null => {
+    const existing = draft.units.get(ref.id);
+    if (existing !== undefined && (existing.eager || !eager)) return existing;
+    if (!eager && !replayableAlone(ref, new Set())) return null;
+    const entry: StepUnitDraft = existing ?? { ref, eager, needs: new Set(), inputs: new Set() };
+    entry.eager = eager;
+    draft.units.set(ref.id, entry);
+    const site = (name: string): NameSite => ({ name, cell: ref.unit.cell, line: ref.unit.line });
+    for (const name of ref.unit.reads) {
+      const needed = need(draft, site(name), eager, 'runs code that uses');
+      if (needed?.kind === 'code') entry.needs.add(needed.ref.id);
+      else if (needed?.kind === 'input') entry.inputs.add(name);
+    }
+    // A function's body reads names when it is called: as Jupyter would, at the step's time.
+    // The code among them runs with the definition (which may run on demand).
+    for (const name of ref.unit.callReads) {
+      const needed = need(draft, site(name), eager, null);
+      if (needed?.kind === 'code') entry.needs.add(needed.ref.id);
+    }
+    return entry;
+  };
+
+  /** True when a unit and what it needs when it runs are code, not values of other steps. */
+  const replayableAlone = (ref: UnitRef, seen: Set<number>): boolean => {
+    if (seen.has(ref.id)) return true;
+    seen.add(ref.id);
+    return ref.unit.reads.every((name) => {
+      const s = resolve(name);
+      return s === undefined
+        ? PYTHON_BUILTINS.has(name)
+        : s.kind === 'code'
+          ? replayableAlone(s.ref, seen)
+          : s.kind === 'parameter';
+    });
+  };
+
+  /**
+   * Resolves a name `draft` needs. `what` says how a missing name is reported; null: a function
+   * body's name, looked up when the function is called, reported only when nothing defines it.
+   */
+  const need = (
+    draft: StepDraft,
+    site: NameSite,
+    eager: boolean,
+    what: string | null,
+  ): { kind: 'code'; ref: UnitRef } | { kind: 'input' } | null => {
     const source = resolve(site.name);
     if (source === undefined) {
-      const boundHere = draft.written.has(site.name);
-      if (!boundHere && !starVisible && !starHere) undefinedName(draft, site, what);
-      return;
+      if (PYTHON_BUILTINS.has(site.name) || draft.written.has(site.name)) return null;
+      if (draft.starVisible) return null;
+      if (what !== null) undefinedName(draft, site, what);
+      else if (!everBound.has(site.name) && !reportedUnbound.has(site.name)) {
+        reportedUnbound.add(site.name);
+        undefinedName(draft, site, 'calls a function that uses');
+      }
+      return null;
     }
     switch (source.kind) {
-      case 'prelude':
-        return;
+      case 'code': {
+        const own = !source.ref.global && draft.block.cells.includes(source.ref.unit.cell);
+        if (!own) includeUnit(draft, source.ref, eager);
+        return { kind: 'code', ref: source.ref };
+      }
       case 'parameter':
         draft.parameters.add(site.name);
-        return;
+        return null;
       case 'step':
-        if (source.step === draft) return;
-        draft.inputs.set(site.name, source.step.name);
-        draft.after.add(source.step.name);
-        source.step.outputs.set(site.name, source.cell);
-        if (source.step.analysis.definitions.has(site.name)) {
-          const def = source.step.analysis.definitions.get(site.name)!;
-          diagnostics.push({
-            severity: 'error',
-            code: 'function-across-steps',
-            cell: site.cell,
-            line: site.line,
-            message:
-              `Step \`${draft.name}\` uses \`${site.name}\`, a function or class defined in step \`${source.step.name}\` (cell ${def.site.cell}, line ${def.site.line}). ` +
-              `Functions and classes cannot be passed between steps. Fix: tag cell ${def.site.cell} \`functions\` (or move the definition into a \`functions\` cell) so every step has it.`,
-          });
-        }
-        return;
+        if (!eager) return null;
+        loadInput(draft, site.name, source.step, source.cell);
+        return { kind: 'input' };
       case 'deleted':
+        if (what === null) return null;
         diagnostics.push({
           severity: 'error',
           code: 'deleted-name',
@@ -320,8 +432,9 @@ export function buildPipelineGraph(
           line: site.line,
           message: `Step \`${draft.name}\` ${what} \`${site.name}\` (cell ${site.cell}, line ${site.line}), but step \`${source.step.name}\` deleted it (cell ${source.cell}). Fix: remove the \`del\`, or stop using the name here.`,
         });
-        return;
+        return null;
       case 'skipped':
+        if (what === null) return null;
         diagnostics.push({
           severity: 'error',
           code: 'defined-in-skipped-cell',
@@ -329,29 +442,176 @@ export function buildPipelineGraph(
           line: site.line,
           message: `Step \`${draft.name}\` ${what} \`${site.name}\` (cell ${site.cell}, line ${site.line}), which only cell ${source.cell} defines, and that cell is not part of the pipeline (tagged \`skip\` or untagged). Fix: tag cell ${source.cell} as a step, or define \`${site.name}\` in a step.`,
         });
+        return null;
     }
   };
+  const reportedUnbound = new Set<string>();
 
-  for (const block of blocks) {
+  /** A config or seed unit holds only while its root is still the module it imported. */
+  const rootIsImport = (ref: UnitRef): boolean => {
+    if (ref.unit.root === null) return false;
+    const s = resolve(ref.unit.root);
+    return s?.kind === 'code' && s.ref.unit.kind === 'import';
+  };
+
+  const newDraft = (block: Block): StepDraft => {
+    const analyzer = new PythonAnalyzer();
+    const draft: StepDraft = {
+      block,
+      name: block.name,
+      analyzer,
+      analysis: analyzer.result(),
+      written: new Set(),
+      starVisible: starSoFar,
+      tags: mergeTags([settingsDefaults, ...block.tags]),
+      after: new Set(),
+      inputs: new Map(),
+      parameters: new Set(),
+      outputs: new Map(),
+      metrics: [],
+      units: new Map(),
+      cells: [],
+    };
+    for (const w of analyseQuietly(block.cells, plain).writes) draft.written.add(w.name);
+    return draft;
+  };
+
+  /** One run of consecutive cells of a step: its reads are resolved where it is in the notebook. */
+  const stepSegment = (draft: StepDraft, cells: readonly number[]): void => {
+    const before = draft.analysis;
+    const firstSegment = draft.cells.length === 0;
+    // An imports/functions cell's statements that run once join the step after it.
+    const own = [...(firstSegment ? (hostCells.get(draft.block) ?? []) : []), ...cells].sort(
+      (a, b) => a - b,
+    );
+    for (const c of own) draft.analyzer.addCell(c, plain(c));
+    draft.cells.push(...own);
+    const analysis = draft.analyzer.result();
+    draft.analysis = analysis;
+    if (analysis.starImports.length > 0) draft.starVisible = starSoFar = true;
+    const isNew = <T extends { name: string }>(list: readonly T[], old: readonly T[]): T[] => {
+      const seen = new Set(old.map((x) => x.name));
+      return list.filter((x) => !seen.has(x.name));
+    };
+    const reads: { site: NameSite; deferred: boolean }[] = [
+      ...isNew(analysis.freeReads, before.freeReads).map((site) => ({ site, deferred: false })),
+      ...isNew(analysis.deferredReads, before.deferredReads).map((site) => ({
+        site,
+        deferred: true,
+      })),
+      // A builtin name (`display`) that the notebook defines is the notebook's.
+      ...isNew(analysis.builtinReads, before.builtinReads)
+        .filter((site) => current.has(site.name) || globalUnits.has(site.name))
+        .map((site) => ({ site, deferred: false })),
+    ];
+    for (const { site, deferred } of reads) need(draft, site, true, deferred ? null : 'uses');
+
+    // Configuration that earlier cells made holds here too; the global random state flows.
+    if (firstSegment) {
+      const holds = (ref: UnitRef): boolean =>
+        ref.unit.kind === 'import' || (ref.unit.kind === 'config' && rootIsImport(ref));
+      for (const ref of globalConfig) if (holds(ref)) includeUnit(draft, ref, true);
+      for (const { ref, step } of stepConfig)
+        if (step !== draft && holds(ref)) includeUnit(draft, ref, true);
+    }
+    const ownUnits = own.flatMap((c) => (preludeCells.includes(c) ? [] : unitsOf(c, false)));
+    const seeds = ownUnits.filter((r) => r.unit.kind === 'seed' && rootIsImportHere(r));
+    if (seeded && analysis.callsNonBuiltin && seeds.length === 0) {
+      const s = current.get(RANDOM_STATE);
+      if (s?.kind === 'step') loadInput(draft, RANDOM_STATE, s.step, s.cell);
+    }
+
+    // A loaded value may refer to a notebook function or class (an instance, a model holding a
+    // function): every definition visible here can run on demand.
+    if (draft.inputs.size > 0) {
+      const visible = new Set(globalUnits.values());
+      for (const s of current.values()) if (s.kind === 'code') visible.add(s.ref);
+      for (const ref of visible)
+        if (
+          ref.unit.kind === 'definition' &&
+          (ref.global || !draft.block.cells.includes(ref.unit.cell))
+        )
+          includeUnit(draft, ref, false);
+    }
+
+    // What this segment leaves behind for later steps: code stays code, values are data.
+    const unitFor = (name: string): UnitRef | undefined => {
+      const last = analysis.lastBindings.get(name);
+      if (last === undefined) return undefined;
+      return ownUnits.find(
+        (r) =>
+          r.unit.cell === last.cell &&
+          r.unit.from <= last.offset &&
+          last.offset < r.unit.to &&
+          r.unit.names.includes(name),
+      );
+    };
+    for (const m of isNew(analysis.mutations, before.mutations)) {
+      const s = resolve(m.name);
+      if (s?.kind === 'step' || s?.kind === 'parameter')
+        current.set(m.name, { kind: 'step', step: draft, cell: m.cell });
+    }
+    const mutationCell = new Map(analysis.mutations.map((m) => [m.name, m.cell]));
+    for (const w of analysis.writes) {
+      if (before.writes.some((x) => x.name === w.name) && !bindsIn(analysis, w.name, own)) continue;
+      const ref = unitFor(w.name);
+      if (ref !== undefined && ref.unit.kind !== 'config' && ref.unit.kind !== 'seed')
+        current.set(w.name, { kind: 'code', ref });
+      else
+        current.set(w.name, {
+          kind: 'step',
+          step: draft,
+          cell: Math.max(
+            analysis.lastBindings.get(w.name)?.cell ?? w.cell,
+            mutationCell.get(w.name) ?? -1,
+          ),
+        });
+    }
+    for (const d of isNew(analysis.deletes, before.deletes))
+      current.set(d.name, { kind: 'deleted', step: draft, cell: d.cell });
+    for (const ref of ownUnits) if (isAmbient(ref)) stepConfig.push({ ref, step: draft });
+    if (seeds.length > 0 || (seeded && analysis.callsNonBuiltin)) {
+      seeded = true;
+      current.set(RANDOM_STATE, {
+        kind: 'step',
+        step: draft,
+        cell: own[own.length - 1]!,
+      });
+    }
+  };
+  /** A seed call in the step's own cells, on a module imported by then. */
+  const rootIsImportHere = (ref: UnitRef): boolean => {
+    if (ref.unit.root === null) return false;
+    const s = resolve(ref.unit.root);
+    return (
+      (s?.kind === 'code' && s.ref.unit.kind === 'import') ||
+      unitsOfCell
+        .get(ref.unit.cell)
+        ?.some((r) => r.unit.kind === 'import' && r.unit.names.includes(ref.unit.root!)) === true
+    );
+  };
+
+  for (const segment of segments) {
+    const block = segment.block;
     switch (block.kind) {
       case 'imports':
       case 'functions':
         continue;
       case 'parameters':
         for (const p of parameters.values())
-          if (block.cells.includes(p.cell)) current.set(p.name, { kind: 'parameter' });
+          if (segment.cells.includes(p.cell)) current.set(p.name, { kind: 'parameter' });
         continue;
       case 'skip':
       case 'untagged': {
-        const analysis = analyseQuietly(block.cells, plain);
+        const analysis = analyseQuietly(segment.cells, plain);
         for (const w of analysis.writes) current.set(w.name, { kind: 'skipped', cell: w.cell });
-        if (block.kind === 'untagged')
+        if (block.kind === 'untagged' && segment.cells[0] === block.cells[0])
           diagnostics.push(untaggedCellDiagnostic(block.cells[0]!, analysis));
         continue;
       }
       case 'metrics': {
         const host = drafts[drafts.length - 1];
-        for (const cell of block.cells) {
+        for (const cell of segment.cells) {
           const { metrics: prints, problems } = readMetricPrints(plain(cell));
           for (const p of problems) {
             diagnostics.push({
@@ -375,7 +635,7 @@ export function buildPipelineGraph(
             }
             const name = toMetricName(m.variable);
             if (metrics.some((x) => x.name === name)) continue;
-            connect(host, { name: m.variable, cell, line: m.line }, 'reports the metric', false);
+            need(host, { name: m.variable, cell, line: m.line }, true, 'reports the metric');
             metrics.push({ name, variable: m.variable, cell, line: m.line, step: host.name });
             host.metrics.push(name);
           }
@@ -383,66 +643,30 @@ export function buildPipelineGraph(
         continue;
       }
       case 'step': {
-        const analysis = stepAnalyses.get(block)!;
-        const draft: StepDraft = {
-          block,
-          name: block.name,
-          analysis,
-          written: new Set(analysis.writes.map((w) => w.name)),
-          tags: mergeTags([settingsDefaults, ...block.tags]),
-          after: new Set(),
-          inputs: new Map(),
-          parameters: new Set(),
-          outputs: new Map(),
-          metrics: [],
-        };
-        const starHere = analysis.starImports.length > 0;
-        const direct = [...analysis.freeReads, ...analysis.deferredReads];
-        const reads: { site: NameSite; what: string }[] = direct.map((site) => ({
-          site,
-          what: 'uses',
-        }));
-        for (const r of direct) {
-          for (const g of functionGlobals(r.name)) {
-            reads.push({ site: { ...r, name: g }, what: `calls \`${r.name}\`, which uses` });
-          }
+        let draft = draftOf.get(block);
+        if (draft === undefined) {
+          draft = newDraft(block);
+          draftOf.set(block, draft);
+          drafts.push(draft);
         }
-        const seen = new Set<string>();
-        for (const { site, what } of reads) {
-          if (seen.has(site.name)) continue;
-          seen.add(site.name);
-          connect(draft, site, what, starHere);
-        }
-        if (block.cells.every((c) => plain(c).trim() === '')) {
-          diagnostics.push({
-            severity: 'warning',
-            code: 'empty-step',
-            cell: block.cells[0]!,
-            line: null,
-            message: `Step \`${block.name}\` has no code. Fix: add code, or remove the \`step:${block.name}\` tag.`,
-          });
-        }
-        // What this step leaves behind for later steps.
-        for (const m of analysis.mutations) {
-          const s = resolve(m.name);
-          if (s?.kind === 'step' || s?.kind === 'parameter')
-            current.set(m.name, { kind: 'step', step: draft, cell: m.cell });
-        }
-        const mutationCell = new Map(analysis.mutations.map((m) => [m.name, m.cell]));
-        for (const w of analysis.writes)
-          current.set(w.name, {
-            kind: 'step',
-            step: draft,
-            cell: Math.max(w.cell, mutationCell.get(w.name) ?? -1),
-          });
-        for (const d of analysis.deletes)
-          current.set(d.name, { kind: 'deleted', step: draft, cell: d.cell });
-        drafts.push(draft);
+        stepSegment(draft, segment.cells);
         continue;
       }
     }
   }
 
+  for (const draft of drafts) {
+    reportProblems(draft.analysis);
+    if (draft.block.cells.every((c) => plain(c).trim() === '')) {
+      diagnostics.push({
+        severity: 'warning',
+        code: 'empty-step',
+        cell: draft.block.cells[0]!,
+        line: null,
+        message: `Step \`${draft.name}\` has no code. Fix: add code, or remove the \`step:${draft.name}\` tag.`,
+      });
+    }
+  }
   // ---- prev: edges, then cycles ----
   const order = new Map(drafts.map((d, i) => [d.name, i]));
   for (const draft of drafts) {
@@ -488,7 +712,7 @@ export function buildPipelineGraph(
       code: 'cycle',
       cell: first.block.cells[0]!,
       line: null,
-      message: `Steps depend on each other in a loop: ${cycle.join(' -> ')}. Fix: remove one of the \`prev:\` tags in the loop.`,
+      message: `Steps depend on each other in a loop: ${cycle.join(' -> ')}. Fix: remove one of the \`prev:\` tags in the loop, or keep a step's cells before the cells of the steps that use its values.`,
     });
   }
 
@@ -499,8 +723,7 @@ export function buildPipelineGraph(
   for (const d of drafts) {
     inheritedEnv.set(d, envSoFar);
     envSoFar = { ...envSoFar };
-    for (const c of d.block.cells)
-      for (const e of magicEnv.get(c) ?? []) envSoFar[e.name] = e.value;
+    for (const c of d.cells) for (const e of magicEnv.get(c) ?? []) envSoFar[e.name] = e.value;
   }
   const steps: PipelineStep[] = drafts.map((d) => {
     const sortedAfter = [...d.after].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
@@ -508,7 +731,7 @@ export function buildPipelineGraph(
     // A model to serve is saved even when no later step loads it.
     for (const v of d.tags.serve)
       if ((d.written.has(v) || d.inputs.has(v)) && !d.outputs.has(v))
-        d.outputs.set(v, d.block.cells[d.block.cells.length - 1]!);
+        d.outputs.set(v, d.cells[d.cells.length - 1]!);
     const outputs = [...d.outputs.keys()].sort();
     for (const s of d.tags.serve) {
       if (!d.written.has(s) && !d.inputs.has(s)) {
@@ -523,8 +746,9 @@ export function buildPipelineGraph(
     }
     return {
       name: d.name,
-      cells: d.block.cells,
+      cells: d.cells,
       after: sortedAfter,
+      units: stepUnits(d),
       inputs,
       inputSources: Object.fromEntries(inputs.map((i) => [i, d.inputs.get(i)!])),
       parameters: [...d.parameters].sort(),
@@ -570,6 +794,51 @@ export function buildPipelineGraph(
     code,
     diagnostics,
   };
+}
+
+/** Units that hold in every later step rather than bind a name: configuration, seeds, `import *`. */
+function isAmbient(ref: UnitRef): boolean {
+  return ref.unit.kind === 'config' || ref.unit.kind === 'seed' || ref.unit.names.length === 0;
+}
+
+/** The units a step runs again, in notebook order, with their needs as positions in the list. */
+function stepUnits(draft: StepDraft): StepUnit[] {
+  const entries = [...draft.units.values()].sort(
+    (a, b) => a.ref.unit.cell - b.ref.unit.cell || a.ref.unit.from - b.ref.unit.from,
+  );
+  const position = new Map(entries.map((e, i) => [e.ref.id, i]));
+  return entries.map((e) => ({
+    kind: e.ref.unit.kind,
+    cell: e.ref.unit.cell,
+    line: e.ref.unit.line,
+    code: e.ref.unit.code,
+    names: e.ref.unit.names,
+    eager: e.eager,
+    needs: [...e.needs].flatMap((id) => (position.has(id) ? [position.get(id)!] : [])).sort(),
+    inputs: [...e.inputs].sort(),
+  }));
+}
+
+/** The cell's code with the given units' statements blanked out (lines and columns kept). */
+function blankUnits(code: string, refs: readonly UnitRef[]): string {
+  let out = code;
+  for (const { unit } of refs)
+    out =
+      out.slice(0, unit.from) +
+      out.slice(unit.from, unit.to).replace(/[^\n]/g, ' ') +
+      out.slice(unit.to);
+  return out;
+}
+
+/** Nothing to run: blank lines, comments, and the `pass` lines session-only magics become. */
+function isBlankCode(code: string): boolean {
+  return code.split('\n').every((l) => /^\s*(pass\b\s*)?(#.*)?$/.test(l));
+}
+
+/** True when one of `cells` binds `name` (its last binding so far is there). */
+function bindsIn(analysis: CodeAnalysis, name: string, cells: readonly number[]): boolean {
+  const last = analysis.lastBindings.get(name);
+  return last !== undefined && cells.includes(last.cell);
 }
 
 /** Code above the first step with no tag: offer to make it the imports cell when that is all it does. */

@@ -39,12 +39,37 @@ export interface StepResources {
   readonly limits: Readonly<Record<string, string>>;
 }
 
+/**
+ * Code a step runs again before its cells, because an earlier cell ran it in the notebook: an
+ * import, a function/class/lambda definition, or a configuration call (see `python/code-units`).
+ */
+export interface StepUnit {
+  readonly kind: 'import' | 'definition' | 'config' | 'seed';
+  readonly cell: number;
+  /** 1-based line of the statement in its cell. */
+  readonly line: number;
+  readonly code: string;
+  /** Names it binds. */
+  readonly names: readonly string[];
+  /**
+   * Run before the step's cells (the step needs it), or only on demand: a definition that a
+   * loaded value refers to (an instance of a notebook class, a function inside a model).
+   */
+  readonly eager: boolean;
+  /** Positions in `units` of the units it needs when it runs. */
+  readonly needs: readonly number[];
+  /** Inputs it reads when it runs (loaded first). */
+  readonly inputs: readonly string[];
+}
+
 export interface PipelineStep {
   readonly name: string;
   /** Notebook cell indices of the step's code, in order. */
   readonly cells: readonly number[];
   /** Steps that must finish first: `prev:` tags plus inferred data edges, in notebook order. */
   readonly after: readonly string[];
+  /** Code from earlier cells that the step runs again first, in notebook order. */
+  readonly units: readonly StepUnit[];
   /** Variables loaded from earlier steps, sorted. */
   readonly inputs: readonly string[];
   /** For each input, the step that produces it. */
@@ -79,7 +104,11 @@ export interface PipelineGraph {
   };
   readonly parameters: readonly PipelineParameter[];
   readonly metrics: readonly PipelineMetric[];
-  /** `imports` and `functions` cells, prepended to every step in this order. */
+  /**
+   * `imports` and `functions` cells. Their imports, definitions and configuration calls are there
+   * in every step (steps run them again as `units`); their other statements run once, in the step
+   * that follows them (the one before them when none follows), listed in that step's `cells`.
+   */
   readonly preludeCells: readonly number[];
   readonly steps: readonly PipelineStep[];
 }

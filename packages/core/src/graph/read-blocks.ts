@@ -1,6 +1,8 @@
 /**
- * Pass 2: cells -> blocks. Every code cell gets its role from its tags; an untagged cell joins the
- * block above it (Kale's rule). Tag problems become diagnostics with a fix.
+ * Pass 2: cells -> blocks, with Kale's rules. Every code cell gets its role from its tags; an
+ * untagged cell joins the block above it, where a `skip` cell never counts as the block above (the
+ * cell joins the block before the skip). A step name used again later in the notebook continues
+ * that step: its cells are added to it. Tag problems become diagnostics with a fix.
  */
 import type { Diagnostic } from '../diagnostics.js';
 import type { Notebook } from '../notebook/notebook.js';
@@ -27,11 +29,30 @@ function hasModifiers(tags: CellTags): boolean {
   return formatCellTags({ ...tags, role: { kind: 'continue' }, foreign: [] }).length > 0;
 }
 
-export function readBlocks(notebook: Notebook): { blocks: Block[]; diagnostics: Diagnostic[] } {
+/** A run of consecutive code cells of one block; a step continued later has several. */
+export interface Segment {
+  readonly block: Block;
+  readonly cells: number[];
+}
+
+export function readBlocks(notebook: Notebook): {
+  blocks: Block[];
+  /** Every block's cells in notebook order, as runs of consecutive code cells. */
+  segments: Segment[];
+  diagnostics: Diagnostic[];
+} {
   const diagnostics: Diagnostic[] = [];
   const blocks: Block[] = [];
+  const segments: Segment[] = [];
   const stepByName = new Map<string, Block>();
   let current: Block | null = null;
+  const addCell = (block: Block, cell: number, tags: CellTags): void => {
+    block.cells.push(cell);
+    block.tags.push(tags);
+    const last = segments[segments.length - 1];
+    if (last?.block === block) last.cells.push(cell);
+    else segments.push({ block, cells: [cell] });
+  };
 
   for (const cell of notebook.cells) {
     if (cell.kind !== 'code') continue;
@@ -61,13 +82,13 @@ export function readBlocks(notebook: Notebook): { blocks: Block[]; diagnostics: 
       if (current === null) {
         if (!isBlank(cell.source)) {
           // Reported by the graph builder, which knows whether the code only imports.
-          current = { kind: 'untagged', name: '', cells: [cell.index], tags: [tags] };
+          current = { kind: 'untagged', name: '', cells: [], tags: [] };
           blocks.push(current);
+          addCell(current, cell.index, tags);
         }
         continue;
       }
-      current.cells.push(cell.index);
-      current.tags.push(tags);
+      addCell(current, cell.index, tags);
       if (current.kind !== 'step' && hasModifiers(tags)) {
         diagnostics.push({
           severity: 'warning',
@@ -80,39 +101,17 @@ export function readBlocks(notebook: Notebook): { blocks: Block[]; diagnostics: 
       continue;
     }
     if (role.kind === 'step') {
-      if (current?.kind === 'step' && current.name === role.name) {
-        current.cells.push(cell.index);
-        current.tags.push(tags);
-        continue;
-      }
+      // A name seen before continues that step (Kale merges a repeated name into the first).
       const existing = stepByName.get(role.name);
       if (existing !== undefined) {
-        diagnostics.push({
-          severity: 'error',
-          code: 'duplicate-step',
-          cell: cell.index,
-          line: null,
-          message:
-            `Step \`${role.name}\` is already defined at cell ${existing.cells[0]}; a step's cells must be next to each other. ` +
-            `Fix: rename this one (e.g. \`step:${role.name}_2\`) or move the cell next to the first.`,
-          fix: {
-            title: `Rename to \`${role.name}_2\``,
-            tags: {
-              cell: cell.index,
-              tags: formatCellTags({ ...tags, role: { kind: 'step', name: `${role.name}_2` } }),
-            },
-          },
-        });
-        // Keep analysing: the cell continues whatever block is open.
-        if (current !== null) {
-          current.cells.push(cell.index);
-          current.tags.push(tags);
-        }
+        current = existing;
+        addCell(existing, cell.index, tags);
         continue;
       }
-      current = { kind: 'step', name: role.name, cells: [cell.index], tags: [tags] };
+      current = { kind: 'step', name: role.name, cells: [], tags: [] };
       stepByName.set(role.name, current);
       blocks.push(current);
+      addCell(current, cell.index, tags);
       continue;
     }
     if (hasModifiers(tags)) {
@@ -124,8 +123,11 @@ export function readBlocks(notebook: Notebook): { blocks: Block[]; diagnostics: 
         message: `Cell ${cell.index} is a \`${role.kind}\` cell, so its step tags do nothing there. Fix: move them to a \`step:\` cell.`,
       });
     }
-    current = { kind: role.kind, name: '', cells: [cell.index], tags: [tags] };
-    blocks.push(current);
+    const block: Block = { kind: role.kind, name: '', cells: [], tags: [] };
+    blocks.push(block);
+    addCell(block, cell.index, tags);
+    // A skip cell is never the block above: untagged cells after it join the block before it.
+    if (role.kind !== 'skip' || current === null) current = block;
   }
-  return { blocks, diagnostics };
+  return { blocks, segments, diagnostics };
 }

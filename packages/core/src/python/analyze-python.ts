@@ -42,6 +42,15 @@ export interface CodeAnalysis {
   readonly starImports: readonly NameSite[];
   /** Names bound by import statements. */
   readonly imports: readonly NameSite[];
+  /**
+   * Where each module-level name is bound last (cell and offset in that cell's code): tells
+   * whether a name leaves the code as an import or definition, or as a value.
+   */
+  readonly lastBindings: ReadonlyMap<string, { readonly cell: number; readonly offset: number }>;
+  /** Builtin names read at module level or by function bodies (a notebook may shadow them). */
+  readonly builtinReads: readonly NameSite[];
+  /** True when the code calls something other than a builtin (a library, a method, a function). */
+  readonly callsNonBuiltin: boolean;
   readonly syntaxErrors: readonly SyntaxProblem[];
 }
 
@@ -220,6 +229,9 @@ export class PythonAnalyzer {
   private readonly mutated = new Map<string, NameSite>();
   private readonly deleted = new Map<string, NameSite>();
   private readonly importSites = new Map<string, NameSite>();
+  private readonly lastBound = new Map<string, { cell: number; offset: number }>();
+  private readonly builtins = new Map<string, NameSite>();
+  private nonBuiltinCall = false;
   private readonly defs = new Map<string, { site: NameSite; globals: Set<string> }>();
   private readonly stars: NameSite[] = [];
   private readonly errors: SyntaxProblem[] = [];
@@ -257,6 +269,9 @@ export class PythonAnalyzer {
       definitions,
       starImports: this.stars,
       imports: [...this.importSites.values()],
+      lastBindings: this.lastBound,
+      builtinReads: [...this.builtins.values()],
+      callsNonBuiltin: this.nonBuiltinCall,
       syntaxErrors: this.errors,
     };
   }
@@ -545,10 +560,13 @@ export class PythonAnalyzer {
     const name = this.text(node);
     if (scope !== null) {
       if (scope.kind === 'class') scope.locals.add(name);
-      if (scope.globals.has(name) && !this.bound.has(name))
-        this.bound.set(name, this.site(name, node));
+      if (scope.globals.has(name)) {
+        if (!this.bound.has(name)) this.bound.set(name, this.site(name, node));
+        this.lastBound.set(name, { cell: this.cell, offset: node.from });
+      }
       return;
     }
+    this.lastBound.set(name, { cell: this.cell, offset: node.from });
     state.add(name);
     this.deleted.delete(name);
     if (!this.bound.has(name)) this.bound.set(name, this.site(name, node));
@@ -887,7 +905,7 @@ export class PythonAnalyzer {
     const name = this.text(node);
     if (scope !== null) {
       if (this.resolvesLocally(name, scope)) return;
-      if (PYTHON_BUILTINS.has(name)) return;
+      if (PYTHON_BUILTINS.has(name)) return this.builtinRead(name, node);
       this.currentDefinition?.add(name);
       // Reads inside functions happen when the function runs; class bodies run at once.
       const immediate = scope.kind !== 'function' && !this.insideFunction(scope);
@@ -895,8 +913,15 @@ export class PythonAnalyzer {
       else if (!this.deferred.has(name)) this.deferred.set(name, this.site(name, node));
       return;
     }
-    if (PYTHON_BUILTINS.has(name)) return;
+    if (PYTHON_BUILTINS.has(name)) {
+      if (!state.has(name)) this.builtinRead(name, node);
+      return;
+    }
     this.moduleRead(name, node, state);
+  }
+
+  private builtinRead(name: string, node: SyntaxNode): void {
+    if (!this.builtins.has(name)) this.builtins.set(name, this.site(name, node));
   }
 
   private insideFunction(scope: InnerScope): boolean {
@@ -926,6 +951,8 @@ export class PythonAnalyzer {
         return;
       case 'CallExpression': {
         const [callee, args] = children(node);
+        if (callee?.name !== 'VariableName' || !PYTHON_BUILTINS.has(this.text(callee)))
+          this.nonBuiltinCall = true;
         if (callee !== undefined) this.expression(callee, state, scope);
         if (callee?.name === 'MemberExpression') {
           const method = children(callee).find((c) => c.name === 'PropertyName');

@@ -255,6 +255,8 @@ export function parseCellTags(rawTags: readonly string[]): ParsedCellTags {
     switch (prefix) {
       case 'step':
       case 'block': {
+        // Kale reads a `block:` tag without a name as no tag: the cell continues the block above.
+        if (prefix === 'block' && value === '') break;
         if (!STEP_NAME_PATTERN.test(value)) {
           const fixed = toStepName(value);
           problem(

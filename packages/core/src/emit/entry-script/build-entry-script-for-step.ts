@@ -2,7 +2,7 @@
  * The per-step Python entry script: the same file runs a step on the laptop and in a KFP container.
  * It embeds the step runtime, then hands it the step's tables and cell code.
  */
-import type { PipelineGraph, PipelineStep } from '../../graph/pipeline-graph.js';
+import type { PipelineGraph, PipelineStep, StepUnit } from '../../graph/pipeline-graph.js';
 import { RUNTIME_SOURCE } from './runtime-source.generated.js';
 
 /** A Python string literal for `text`: a readable raw triple-quoted string when safe, else escaped. */
@@ -24,6 +24,16 @@ function cellList(
 ): string {
   if (cells.length === 0) return '[]';
   return `[\n${cells.map((c) => `        (${label(c)}, ${pythonStringLiteral(code.get(c) ?? '')}),`).join('\n')}\n    ]`;
+}
+
+function unitList(units: readonly StepUnit[], label: (cell: number) => number): string {
+  if (units.length === 0) return '[]';
+  const entry = (u: StepUnit): string =>
+    `        {"kind": ${JSON.stringify(u.kind)}, "cell": ${label(u.cell)}, "line": ${u.line}, ` +
+    `"eager": ${u.eager ? 'True' : 'False'}, "names": ${JSON.stringify(u.names)}, ` +
+    `"needs": ${JSON.stringify(u.needs)}, "inputs": ${JSON.stringify(u.inputs)}, ` +
+    `"code": ${pythonStringLiteral(u.code)}},`;
+  return `[\n${units.map(entry).join('\n')}\n    ]`;
 }
 
 /** The runtime as it appears, identical, in every entry script. */
@@ -57,7 +67,7 @@ export function buildEntryScriptForStep(
     `    inputs=${dict(step.inputs.map((i) => [i, JSON.stringify(step.inputSources[i] ?? '')]))},`,
     `    outputs=${dict(step.outputs.map((o) => [o, String(label(step.outputCells[o] ?? step.cells[0] ?? 0))]))},`,
     `    metrics=${dict(step.metrics.map((m) => [m, JSON.stringify(metricVariables.get(m) ?? m)]))},`,
-    `    prelude=${cellList(graph.preludeCells, code, label)},`,
+    `    units=${unitList(step.units, label)},`,
     `    cells=${cellList(step.cells, code, label)},`,
     '))',
     '',
@@ -75,7 +85,11 @@ export function buildCacheScriptForStep(
   code: ReadonlyMap<number, string>,
 ): string {
   const used = [
-    ...new Set([...graph.preludeCells, ...step.cells, ...Object.values(step.outputCells)]),
+    ...new Set([
+      ...step.units.map((u) => u.cell),
+      ...step.cells,
+      ...Object.values(step.outputCells),
+    ]),
   ].sort((a, b) => a - b);
   const ordinal = new Map(used.map((cell, i) => [cell, i]));
   return buildEntryScriptForStep(graph, step, code, (cell) => ordinal.get(cell) ?? -1);

@@ -14,6 +14,7 @@
 #   --result PATH          write a JSON summary (status, outputs, metrics, error with cell/line)
 
 import builtins
+import importlib
 import json
 import linecache
 import os
@@ -25,6 +26,8 @@ import time
 import traceback
 
 FORMAT_FILE = "cellflow-value.json"
+# The pseudo-variable that carries the global random generators' state (core's RANDOM_STATE_VARIABLE).
+RANDOM_STATE = "random-state"
 
 PIP_NAMES = {
     "sklearn": ("python3-sklearn", "scikit-learn"),
@@ -111,6 +114,8 @@ def _is_plain_json(value, depth=0):
 
 def _format_for(value):
     module = type(value).__module__.split(".")[0]
+    if isinstance(value, type(sys)):
+        return "module"
     if _is_plain_json(value):
         return "json"
     if module == "numpy" and type(value).__name__ == "ndarray" and value.dtype.kind not in "OV":
@@ -138,6 +143,10 @@ def save_value(name, value, path):
             data = os.path.join(tmp, "value.json")
             with open(data, "w", encoding="utf-8") as f:
                 json.dump(value, f)
+        elif fmt == "module":
+            # A module is code: the loading step imports it again by name.
+            with open(os.path.join(tmp, "value.json"), "w", encoding="utf-8") as f:
+                json.dump(value.__name__, f)
         elif fmt == "npy":
             import numpy
 
@@ -178,6 +187,9 @@ def load_value(path):
     if fmt == "json":
         with open(os.path.join(path, "value.json"), encoding="utf-8") as f:
             return json.load(f)
+    if fmt == "module":
+        with open(os.path.join(path, "value.json"), encoding="utf-8") as f:
+            return importlib.import_module(json.load(f))
     if fmt == "npy":
         import numpy
 
@@ -304,6 +316,112 @@ def run_cell(namespace, index, code, record=None):
         record.append({"cell": index, "stdout": captured_out.text(), "stderr": captured_err.text()})
 
 
+def _random_state(loaded):
+    """The global random generators' state: `random`'s, and numpy's once numpy is imported."""
+    import random
+
+    state = {"random": random.getstate()}
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        state["numpy"] = numpy.random.get_state()
+    elif loaded and "numpy" in loaded:
+        state["numpy"] = loaded["numpy"]
+    return state
+
+
+def _set_random_state(state):
+    import random
+
+    random.setstate(state["random"])
+    if "numpy" in state:
+        try:
+            import numpy
+        except ImportError:
+            return
+        numpy.random.set_state(state["numpy"])
+
+
+def _unpicklable_fix(value):
+    """How to keep a value that cannot be saved out of the data that crosses steps."""
+    import io
+    import types
+
+    if isinstance(value, (types.GeneratorType, types.AsyncGeneratorType)) or type(value).__name__.endswith("iterator"):
+        return "turn it into a list where it is made (`x = list(...)`), or create it in the step that uses it"
+    if isinstance(value, io.IOBase) or hasattr(value, "fileno") and hasattr(value, "read"):
+        return "keep the file's path in a variable and open the file in the step that reads it"
+    if isinstance(value, types.FunctionType) and value.__name__ == "<lambda>":
+        return "define the function with `def` at the top level of a cell, so later steps run its definition"
+    kind = type(value).__name__.lower()
+    if "lock" in kind or "thread" in kind or "event" in kind or "semaphore" in kind:
+        return "create it in the step that uses it"
+    if "connection" in kind or "cursor" in kind or "socket" in kind or "session" in kind or "engine" in kind or "client" in kind:
+        return "keep the connection settings in variables and connect again in the step that uses it"
+    return "keep only picklable values in variables that later steps use, or create this one in the step that uses it"
+
+
+class _StepCode:
+    """Runs the units (imports, definitions, configuration from earlier cells) a step needs, and
+    loads its inputs, each once, in the order they need each other."""
+
+    def __init__(self, namespace, units, inputs, paths, step):
+        self.namespace = namespace
+        self.units = units
+        self.inputs = inputs
+        self.paths = paths
+        self.step = step
+        self.done = set()
+        self.loaded = {}
+        self.random_state = None
+
+    def run(self, index):
+        if index in self.done:
+            return
+        self.done.add(index)
+        unit = self.units[index]
+        for need in unit["needs"]:
+            self.run(need)
+        for name in unit["inputs"]:
+            self.load(name)
+        filename = _cell_file(unit["cell"])
+        padded = "\n" * (unit["line"] - 1) + unit["code"]
+        if filename not in linecache.cache:
+            linecache.cache[filename] = (len(padded), None, padded.splitlines(True), filename)
+        exec(compile(padded, filename, "exec"), self.namespace)
+
+    def define_on_demand(self, name):
+        """Module `__getattr__` of `__main__` while inputs load: a pickled value that refers to a
+        notebook function or class gets its definition run."""
+        for index in range(len(self.units) - 1, -1, -1):
+            unit = self.units[index]
+            if name in unit["names"] and index not in self.done:
+                self.run(index)
+                if name in self.namespace:
+                    return self.namespace[name]
+        raise AttributeError("module '__main__' has no attribute %r" % name)
+
+    def load(self, name):
+        if name in self.loaded:
+            return
+        producer = self.inputs[name]
+        path = self.paths.get(name)
+        if path is None:
+            raise StepError("missing-input", "Input %s (from step %s) was not given to step %s." % (name, producer, self.step))
+        try:
+            value = load_value(path)
+        except Exception as e:
+            raise StepError(
+                "load-failed",
+                "Cannot load variable `%s` saved by step `%s`: %s: %s. Fix: make sure step `%s` "
+                "finished and that both steps use the same libraries." % (name, producer, type(e).__name__, e, producer),
+            )
+        self.loaded[name] = True
+        if name == RANDOM_STATE:
+            self.random_state = value
+        else:
+            self.namespace[name] = value
+
+
 # ---- the step ------------------------------------------------------------------------------------
 
 
@@ -365,8 +483,9 @@ def _print_artifact_uris(executor_input, namespace, outputs):
             print("cellflow-artifact: %s=%s type=%s" % (name, entries[0]["uri"], _type_name(namespace[name])))
 
 
-def main(step, parameters, inputs, outputs, metrics, prelude, cells):
-    """Runs one step. `outputs` maps variable -> producing cell; `metrics` maps metric -> variable."""
+def main(step, parameters, inputs, outputs, metrics, units, cells):
+    """Runs one step. `outputs` maps variable -> producing cell; `metrics` maps metric -> variable;
+    `units` is code from earlier cells that the step runs again first (core's StepUnit)."""
     started = time.time()
     result = {"step": step, "status": "failed", "outputs": {}, "metrics": {}, "cells": []}
     result_path = None
@@ -376,24 +495,25 @@ def main(step, parameters, inputs, outputs, metrics, prelude, cells):
     try:
         args = _parse_args(sys.argv[1:])
         result_path = args["result"]
-        for index, source in prelude:
-            run_cell(namespace, index, source)
         for name, kind in parameters.items():
             if name not in args["param"]:
                 raise StepError("missing-parameter", "Parameter %s was not given to step %s." % (name, step))
             namespace[name] = convert_parameter(name, kind, args["param"][name])
-        for name, producer in inputs.items():
-            path = args["input"].get(name)
-            if path is None:
-                raise StepError("missing-input", "Input %s (from step %s) was not given to step %s." % (name, producer, step))
-            try:
-                namespace[name] = load_value(path)
-            except Exception as e:
-                raise StepError(
-                    "load-failed",
-                    "Cannot load variable `%s` saved by step `%s`: %s: %s. Fix: make sure step `%s` "
-                    "finished and that both steps use the same libraries." % (name, producer, type(e).__name__, e, producer),
-                )
+        step_code = _StepCode(namespace, units, inputs, args["input"], step)
+        had_getattr = "__getattr__" in namespace
+        if not had_getattr:
+            namespace["__getattr__"] = step_code.define_on_demand
+        try:
+            for index, unit in enumerate(units):
+                if unit["eager"]:
+                    step_code.run(index)
+            for name in inputs:
+                step_code.load(name)
+        finally:
+            if not had_getattr:
+                namespace.pop("__getattr__", None)
+        if step_code.random_state is not None:
+            _set_random_state(step_code.random_state)
         for index, source in cells:
             try:
                 run_cell(namespace, index, source, result["cells"])
@@ -401,6 +521,13 @@ def main(step, parameters, inputs, outputs, metrics, prelude, cells):
                 if e.code not in (None, 0):
                     raise
         for name, cell in outputs.items():
+            if name == RANDOM_STATE:
+                path = args["output"].get(name)
+                if path is not None:
+                    loaded = step_code.random_state
+                    fmt, size = save_value(name, _random_state(loaded), path)
+                    result["outputs"][name] = {"format": fmt, "bytes": size}
+                continue
             if name not in namespace:
                 raise StepError(
                     "missing-output",
@@ -416,10 +543,9 @@ def main(step, parameters, inputs, outputs, metrics, prelude, cells):
             except Exception as e:
                 raise StepError(
                     "unpicklable",
-                    "Cannot save variable `%s` (produced by step `%s`, cell %d) for later steps: %s: %s. "
-                    "Fix: keep only picklable values in variables that later steps use (e.g. convert a generator "
-                    "to a list, close files, recreate connections in the step that uses them)."
-                    % (name, step, cell, type(e).__name__, e),
+                    "Cannot save variable `%s` (a %s, made by step `%s`, cell %d) for the later steps that use it: %s: %s. "
+                    "Fix: %s."
+                    % (name, _type_name(namespace[name]), step, cell, type(e).__name__, e, _unpicklable_fix(namespace[name])),
                     cell,
                 )
             result["outputs"][name] = {"format": fmt, "bytes": size}

@@ -1,0 +1,211 @@
+/**
+ * Top-level statements that are code rather than data: imports, function and class definitions
+ * (lambdas bound to a name too), and process-wide configuration calls. A later step does not load
+ * their names as data; it runs the statement again (replays it), as Jupyter would still have it.
+ *
+ * - `import` units bind modules and imported objects. An `if`/`try` whose branches only import
+ *   (with `pass`, literals and fallbacks such as `x = None`) is one unit.
+ * - `definition` units bind a function, class or lambda. Their `reads` are evaluated when the
+ *   statement runs (decorators, defaults, annotations, base classes, class bodies); `callReads`
+ *   are the module-level names their bodies read when called, which Jupyter looks up at call time.
+ * - `config` units change process state that later cells rely on (`warnings.filterwarnings`,
+ *   `pd.set_option`, `plt.rcParams[...] = ...`, `sys.path.append`, `os.environ[...] = ...`): a
+ *   call or an attribute/item assignment hanging off a name (`root`) that must be an import.
+ * - `seed` units seed a global random generator (`np.random.seed`, `random.seed`).
+ */
+import type { SyntaxNode } from '@lezer/common';
+import { analyzePython } from './analyze-python.js';
+import { parsePython } from './parse-python.js';
+
+export type CodeUnitKind = 'import' | 'definition' | 'config' | 'seed';
+
+export interface CodeUnit {
+  readonly kind: CodeUnitKind;
+  /** Notebook cell index. */
+  readonly cell: number;
+  /** 1-based line of the statement's first line in the cell. */
+  readonly line: number;
+  /** Offsets of the statement in the cell's plain code. */
+  readonly from: number;
+  readonly to: number;
+  /** The statement's text, starting at its first line's first column. */
+  readonly code: string;
+  /** Names the statement binds. */
+  readonly names: readonly string[];
+  /** Names read when the statement runs (builtins and its own bindings excluded). */
+  readonly reads: readonly string[];
+  /** Definitions: module-level names the body reads when called. */
+  readonly callReads: readonly string[];
+  /** Config and seed units: the name the call or assignment hangs off (must be an import). */
+  readonly root: string | null;
+}
+
+/** Method names that configure a library or the process rather than compute a value. */
+const CONFIG_METHOD =
+  /^(set|set_\w+|use|filterwarnings|simplefilter|resetwarnings|basicConfig|seterr|append|insert|extend|update|setdefault|disable\w*|enable\w*|chdir|putenv|setLevel|setlocale|setrecursionlimit|rc|switch_backend|register\w*|manual_seed|reset_option|config|configure|addHandler)$/;
+/** Calls that seed (or set) a global random generator. */
+const SEED_METHOD = /^(seed|set_state|setstate)$/;
+/** Bare functions (`from warnings import filterwarnings`) that configure the process. */
+const CONFIG_FUNCTION =
+  /^(filterwarnings|simplefilter|set_config|set_option|set_printoptions|seterr|register_matplotlib_converters|set_theme|set_style|set_context|set_palette|use|manual_seed|set_seed|basicConfig|disable_warnings)$/;
+
+function children(node: SyntaxNode): SyntaxNode[] {
+  const out: SyntaxNode[] = [];
+  for (let c = node.firstChild; c !== null; c = c.nextSibling) out.push(c);
+  return out;
+}
+
+/** The plain name `a.b(c).d[e]` hangs off, and the last attribute name of the chain. */
+function chain(
+  node: SyntaxNode,
+  text: (n: SyntaxNode) => string,
+): { root: string; last: string } | null {
+  let n: SyntaxNode | null = node;
+  let last = '';
+  while (n !== null && (n.name === 'MemberExpression' || n.name === 'CallExpression')) {
+    if (n.name === 'MemberExpression' && last === '') {
+      const prop = children(n).find((c) => c.name === 'PropertyName');
+      if (prop !== undefined) last = text(prop);
+    }
+    n = n.firstChild;
+  }
+  return n?.name === 'VariableName' ? { root: text(n), last } : null;
+}
+
+const LITERALS = new Set(['None', 'Boolean', 'Number', 'String', 'Ellipsis', 'True', 'False']);
+
+/** An `if`/`try` whose every statement only imports, passes, or binds a literal fallback. */
+function onlyImports(node: SyntaxNode, text: (n: SyntaxNode) => string): boolean {
+  let sawImport = false;
+  const ok = (statement: SyntaxNode): boolean => {
+    switch (statement.name) {
+      case 'ImportStatement':
+        sawImport = true;
+        return true;
+      case 'PassStatement':
+        return true;
+      case 'ExpressionStatement': {
+        const e = statement.firstChild;
+        if (e === null) return true;
+        if (LITERALS.has(e.name)) return true;
+        if (e.name !== 'CallExpression') return false;
+        const callee = e.firstChild;
+        return (
+          callee !== null && (text(callee) === 'print' || /^(warnings\.)?warn$/.test(text(callee)))
+        );
+      }
+      case 'AssignStatement': {
+        const parts = children(statement);
+        const value = parts[parts.length - 1];
+        return (
+          value !== undefined &&
+          LITERALS.has(value.name) &&
+          parts.slice(0, -1).every((p) => p.name === 'VariableName' || p.name === 'AssignOp')
+        );
+      }
+      case 'IfStatement':
+      case 'TryStatement':
+        return children(statement)
+          .filter((c) => c.name === 'Body')
+          .every((b) => children(b).every((s) => s.name === ':' || ok(s)));
+      default:
+        return false;
+    }
+  };
+  return ok(node) && sawImport;
+}
+
+function classify(
+  node: SyntaxNode,
+  text: (n: SyntaxNode) => string,
+): { kind: CodeUnitKind; root: string | null } | null {
+  switch (node.name) {
+    case 'ImportStatement':
+      // `from __future__ import x` only affects the code compiled with it.
+      return /^from\s+__future__\b/.test(text(node)) ? null : { kind: 'import', root: null };
+    case 'IfStatement':
+    case 'TryStatement':
+      return onlyImports(node, text) ? { kind: 'import', root: null } : null;
+    case 'FunctionDefinition':
+    case 'ClassDefinition':
+    case 'DecoratedStatement':
+      return { kind: 'definition', root: null };
+    case 'AssignStatement': {
+      const parts = children(node);
+      const ops = parts.filter((p) => p.name === 'AssignOp');
+      const value = parts[parts.length - 1];
+      if (ops.length === 1 && parts.length === 3 && parts[0]!.name === 'VariableName') {
+        return value?.name === 'LambdaExpression' ? { kind: 'definition', root: null } : null;
+      }
+      // `pd.options.display.max_rows = 10`, `plt.rcParams["a"] = 1`, `os.environ["X"] = "1"`.
+      const targets = parts.slice(0, parts.lastIndexOf(ops[ops.length - 1]!));
+      const roots = targets
+        .filter((t) => t.name !== 'AssignOp' && t.name !== ',')
+        .map((t) => (t.name === 'MemberExpression' ? chain(t, text) : null));
+      if (roots.length === 0 || roots.some((r) => r === null)) return null;
+      const root = roots[0]!.root;
+      return roots.every((r) => r!.root === root) ? { kind: 'config', root } : null;
+    }
+    case 'ExpressionStatement': {
+      const call = node.firstChild;
+      if (call?.name !== 'CallExpression') return null;
+      const callee = call.firstChild;
+      if (callee === null) return null;
+      if (callee.name === 'VariableName') {
+        const name = text(callee);
+        if (name === 'seed') return { kind: 'seed', root: name };
+        return CONFIG_FUNCTION.test(name) ? { kind: 'config', root: name } : null;
+      }
+      if (callee.name !== 'MemberExpression') return null;
+      const c = chain(callee, text);
+      if (c === null) return null;
+      if (
+        SEED_METHOD.test(c.last) &&
+        /(^|\.)random\b|^(np|numpy|rnd|rng)$/.test(text(callee).replace(/\.[^.]*$/, ''))
+      )
+        return { kind: 'seed', root: c.root };
+      return CONFIG_METHOD.test(c.last) ? { kind: 'config', root: c.root } : null;
+    }
+    default:
+      return null;
+  }
+}
+
+/** The code units of one cell's plain-Python code. */
+export function readCodeUnits(cell: number, code: string): CodeUnit[] {
+  const tree = parsePython(code);
+  const text = (n: SyntaxNode): string => code.slice(n.from, n.to);
+  const lineOf = (offset: number): number => {
+    let line = 1;
+    for (let i = code.indexOf('\n'); i !== -1 && i < offset; i = code.indexOf('\n', i + 1)) line++;
+    return line;
+  };
+  const units: CodeUnit[] = [];
+  const visit = (node: SyntaxNode): void => {
+    if (node.name === 'StatementGroup') {
+      for (const c of children(node)) if (c.name !== ';') visit(c);
+      return;
+    }
+    const kind = classify(node, text);
+    if (kind === null) return;
+    // A statement that does not start its line (`a = 1; import b`) is replayed from its own start.
+    const statement = code.slice(node.from, node.to);
+    const analysis = analyzePython(statement, cell);
+    const names = analysis.writes.map((w) => w.name);
+    units.push({
+      kind: kind.kind,
+      cell,
+      line: lineOf(node.from),
+      from: node.from,
+      to: node.to,
+      code: statement,
+      names,
+      reads: [...new Set(analysis.freeReads.map((r) => r.name))],
+      callReads:
+        kind.kind === 'definition' ? [...new Set(analysis.deferredReads.map((r) => r.name))] : [],
+      root: kind.root,
+    });
+  };
+  for (const node of children(tree.topNode)) visit(node);
+  return units;
+}
