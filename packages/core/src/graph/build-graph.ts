@@ -446,6 +446,7 @@ export function buildPipelineGraph(
     }
   };
   const reportedUnbound = new Set<string>();
+  const sharing = new SharingGroups();
 
   /** A config or seed unit holds only while its root is still the module it imported. */
   const rootIsImport = (ref: UnitRef): boolean => {
@@ -546,6 +547,28 @@ export function buildPipelineGraph(
           r.unit.names.includes(name),
       );
     };
+    // A change through one name is a change of every name that may share its objects: the step
+    // loads them together and saves them together (see the runtime's shared outputs).
+    const isCode = (n: string): boolean =>
+      resolve(n)?.kind === 'code' ||
+      ownUnits.some((r) => r.unit.kind !== 'config' && r.unit.names.includes(n));
+    const newAliases = analysis.aliases.slice(before.aliases.length);
+    for (const [a, b] of newAliases) if (!isCode(a) && !isCode(b)) sharing.union(a, b);
+    const takenOver = new Set<string>();
+    const touched = new Set([
+      ...isNew(analysis.mutations, before.mutations).map((m) => m.name),
+      ...newAliases.map(([t]) => t),
+    ]);
+    for (const name of touched) {
+      for (const g of sharing.members(name)) {
+        const s = current.get(g);
+        if (g === name || s?.kind !== 'step' || s.step === draft) continue;
+        loadInput(draft, g, s.step, s.cell);
+        takenOver.add(g);
+      }
+    }
+    for (const g of takenOver)
+      current.set(g, { kind: 'step', step: draft, cell: own[own.length - 1]! });
     for (const m of isNew(analysis.mutations, before.mutations)) {
       const s = resolve(m.name);
       if (s?.kind === 'step' || s?.kind === 'parameter')
@@ -754,6 +777,7 @@ export function buildPipelineGraph(
       parameters: [...d.parameters].sort(),
       outputs,
       outputCells: Object.fromEntries(outputs.map((o) => [o, d.outputs.get(o)!])),
+      shared: sharing.partition(outputs),
       metrics: d.metrics,
       image: d.tags.image ?? image,
       resources: resourcesOf(d.tags),
@@ -794,6 +818,40 @@ export function buildPipelineGraph(
     code,
     diagnostics,
   };
+}
+
+/** Names whose values may share objects, as disjoint groups (union-find). */
+class SharingGroups {
+  private readonly parent = new Map<string, string>();
+
+  private find(name: string): string {
+    let root = name;
+    while (this.parent.has(root) && this.parent.get(root) !== root) root = this.parent.get(root)!;
+    return root;
+  }
+
+  union(a: string, b: string): void {
+    const ra = this.find(a);
+    const rb = this.find(b);
+    if (!this.parent.has(ra)) this.parent.set(ra, ra);
+    if (ra !== rb) this.parent.set(rb, ra);
+  }
+
+  members(name: string): string[] {
+    if (!this.parent.has(name)) return [name];
+    const root = this.find(name);
+    return [...this.parent.keys()].filter((n) => this.find(n) === root);
+  }
+
+  /** The groups of two or more among `names`. */
+  partition(names: readonly string[]): string[][] {
+    const groups = new Map<string, string[]>();
+    for (const n of names) {
+      const root = this.find(n);
+      groups.set(root, [...(groups.get(root) ?? []), n]);
+    }
+    return [...groups.values()].filter((g) => g.length > 1);
+  }
 }
 
 /** Units that hold in every later step rather than bind a name: configuration, seeds, `import *`. */

@@ -78,6 +78,8 @@ export interface PipelineStep {
   readonly parameters: readonly string[];
   /** Variables saved for later steps, sorted. */
   readonly outputs: readonly string[];
+  /** Outputs that may share objects (`b = a`, a view, a list holding another): saved together. */
+  readonly shared: readonly (readonly string[])[];
   /** For each output, the cell that last binds or changes it (for error messages). */
   readonly outputCells: Readonly<Record<string, number>>;
   /** Metrics written at the end of this step (names from `PipelineGraph.metrics`). */

@@ -9,6 +9,7 @@
 import type { SyntaxNode } from '@lezer/common';
 import { parsePython } from './parse-python.js';
 import { PYTHON_BUILTINS } from './builtins.js';
+import { aliasSources, STORING_METHODS } from './alias-sources.js';
 
 /** Where a name is used: cell index in the notebook and 1-based line in that cell. */
 export interface NameSite {
@@ -51,6 +52,11 @@ export interface CodeAnalysis {
   readonly builtinReads: readonly NameSite[];
   /** True when the code calls something other than a builtin (a library, a method, a function). */
   readonly callsNonBuiltin: boolean;
+  /**
+   * Pairs of module-level names whose values may share objects (`b = a`, `sub = x[:1]`,
+   * `data = [x]`, `for d in data`, `xs.append(x)`, `a, b = f()`).
+   */
+  readonly aliases: readonly (readonly [string, string])[];
   readonly syntaxErrors: readonly SyntaxProblem[];
 }
 
@@ -232,6 +238,7 @@ export class PythonAnalyzer {
   private readonly lastBound = new Map<string, { cell: number; offset: number }>();
   private readonly builtins = new Map<string, NameSite>();
   private nonBuiltinCall = false;
+  private readonly aliasPairs: [string, string][] = [];
   private readonly defs = new Map<string, { site: NameSite; globals: Set<string> }>();
   private readonly stars: NameSite[] = [];
   private readonly errors: SyntaxProblem[] = [];
@@ -272,6 +279,7 @@ export class PythonAnalyzer {
       lastBindings: this.lastBound,
       builtinReads: [...this.builtins.values()],
       callsNonBuiltin: this.nonBuiltinCall,
+      aliases: [...this.aliasPairs],
       syntaxErrors: this.errors,
     };
   }
@@ -415,8 +423,12 @@ export class PythonAnalyzer {
     if (node.name === 'ForStatement') {
       const inAt = parts.findIndex((c) => c.name === 'in');
       const iterable = parts[inAt + 1];
-      if (iterable !== undefined && iterable.name !== 'Body')
+      if (iterable !== undefined && iterable.name !== 'Body') {
         this.expression(iterable, state, null);
+        // Loop variables are the iterable's elements: all its names may share with them.
+        const sources = this.loopSources(iterable);
+        for (const t of parts.slice(1, inAt)) this.alias(this.targetNames(t), sources);
+      }
       for (const t of parts.slice(1, inAt)) if (t.name !== ',') this.target(t, inner, null);
     } else {
       const condition = parts[1];
@@ -522,12 +534,65 @@ export class PythonAnalyzer {
     for (const c of parts) if (c.name === 'TypeDef') this.expression(c, state, scope);
     if (lastOp === undefined) return; // `x: int` binds nothing
     for (const value of parts.slice(lastOp + 1)) this.expression(value, state, scope);
+    if (scope === null) this.assignmentAliases(parts, ops);
     let start = 0;
     for (const op of ops) {
       for (const t of parts.slice(start, op))
         if (t.name !== ',' && t.name !== 'TypeDef') this.target(t, state, scope);
       start = op + 1;
     }
+  }
+
+  /** `t = a`, `t[k] = a`, `t.x = a`: t shares with a; `a, b = f()`: a and b may share. */
+  private assignmentAliases(parts: readonly SyntaxNode[], ops: readonly number[]): void {
+    const value = parts.slice(ops[ops.length - 1]! + 1).filter((c) => c.name !== ',');
+    const sources = value.flatMap((v) => aliasSources(v, (n) => this.text(n)));
+    let start = 0;
+    for (const op of ops) {
+      const targets = parts.slice(start, op).filter((t) => t.name !== ',' && t.name !== 'TypeDef');
+      start = op + 1;
+      for (const t of targets) {
+        const names = this.targetNames(t);
+        this.alias(names, sources);
+        // Unpacking one value: its parts may share objects (`fig, ax = plt.subplots()`).
+        if (names.length > 1 && value.length === 1) this.alias(names, names);
+      }
+    }
+  }
+
+  /** Names an assignment target stands for: bound names, or the object a subscript changes. */
+  private targetNames(node: SyntaxNode): string[] {
+    if (node.name === 'VariableName') return [this.text(node)];
+    if (node.name === 'MemberExpression') {
+      const base = this.baseName(node);
+      return base === null ? [] : [this.text(base)];
+    }
+    if (
+      ['TupleExpression', 'ArrayExpression', 'ParenthesizedExpression', 'StarExpression'].includes(
+        node.name,
+      )
+    )
+      return children(node).flatMap((c) => this.targetNames(c));
+    return [];
+  }
+
+  private loopSources(iterable: SyntaxNode): string[] {
+    const names: string[] = [];
+    const visit = (n: SyntaxNode): void => {
+      const found = aliasSources(n, (x) => this.text(x));
+      if (found.length > 0) names.push(...found);
+      else if (n.name === 'CallExpression' || n.name === 'ArgList')
+        for (const c of children(n)) visit(c);
+    };
+    visit(iterable);
+    return names;
+  }
+
+  private alias(targets: readonly string[], sources: readonly string[]): void {
+    for (const t of targets)
+      for (const s of sources)
+        if (t !== s && !PYTHON_BUILTINS.has(s) && !PYTHON_BUILTINS.has(t))
+          this.aliasPairs.push([t, s]);
   }
 
   /** An assignment target: names are bound, subscripts/attributes mutate their base object. */
@@ -960,6 +1025,11 @@ export class PythonAnalyzer {
           const base = this.baseName(callee.firstChild ?? callee);
           if (base !== null && methodName !== '' && !NON_MUTATING_METHODS.has(methodName))
             this.mutate(base, scope);
+          if (scope === null && base !== null && STORING_METHODS.has(methodName) && args)
+            this.alias(
+              [this.text(base)],
+              children(args).flatMap((a) => aliasSources(a, (n) => this.text(n))),
+            );
           if (methodName === 'shuffle' && args !== undefined) {
             const first = children(args).find((c) => c.name === 'VariableName');
             if (first !== undefined) this.mutate(first, scope);

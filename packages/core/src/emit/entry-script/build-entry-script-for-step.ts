@@ -66,6 +66,7 @@ export function buildEntryScriptForStep(
     `    parameters=${dict(step.parameters.map((p) => [p, JSON.stringify(parameterTypes.get(p) ?? 'str')]))},`,
     `    inputs=${dict(step.inputs.map((i) => [i, JSON.stringify(step.inputSources[i] ?? '')]))},`,
     `    outputs=${dict(step.outputs.map((o) => [o, String(label(step.outputCells[o] ?? step.cells[0] ?? 0))]))},`,
+    `    shared=${JSON.stringify(step.shared)},`,
     `    metrics=${dict(step.metrics.map((m) => [m, JSON.stringify(metricVariables.get(m) ?? m)]))},`,
     `    units=${unitList(step.units, label)},`,
     `    cells=${cellList(step.cells, code, label)},`,

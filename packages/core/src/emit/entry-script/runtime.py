@@ -180,10 +180,76 @@ def save_value(name, value, path):
     return fmt, sum(os.path.getsize(os.path.join(path, f)) for f in os.listdir(path))
 
 
+def _make_view(base, shape, dtype, offset, strides):
+    """A numpy view into `base`, as the saved one was: writes through it change `base`."""
+    import numpy
+
+    return numpy.ndarray(shape, dtype=dtype, buffer=base, offset=offset, strides=strides)
+
+
+class _SharingPickler(pickle.Pickler):
+    """Pickles values that share objects in one stream, so they still share once loaded; a numpy
+    view of an array is saved as a view of it."""
+
+    def reducer_override(self, obj):
+        numpy = sys.modules.get("numpy")
+        if numpy is not None and type(obj) is numpy.ndarray:
+            base = obj.base
+            if type(base) is numpy.ndarray and base.base is None and base.flags.c_contiguous and obj.dtype.kind not in "OV":
+                offset = obj.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+                return _make_view, (base, obj.shape, obj.dtype, offset, obj.strides)
+        return NotImplemented
+
+
+def save_shared(values, paths):
+    """Saves variables that may share objects together: every path gets the same bundle, and a
+    step that loads several of them from one bundle gets them sharing again."""
+    bundle = "%d-%d-%s" % (os.getpid(), int(time.time() * 1000), "-".join(sorted(values)))
+    first = None
+    sizes = {}
+    for name, path in paths.items():
+        parent = os.path.dirname(os.path.abspath(path))
+        os.makedirs(parent, exist_ok=True)
+        tmp = "%s.tmp-%d" % (path, os.getpid())
+        shutil.rmtree(tmp, ignore_errors=True)
+        os.makedirs(tmp)
+        try:
+            data = os.path.join(tmp, "shared.pkl")
+            if first is None:
+                with open(data, "wb") as f:
+                    _SharingPickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump(values)
+            else:
+                try:
+                    os.link(first, data)
+                except OSError:
+                    shutil.copyfile(first, data)
+            with open(os.path.join(tmp, FORMAT_FILE), "w", encoding="utf-8") as f:
+                json.dump({"format": "shared", "bundle": bundle, "members": sorted(values), "type": _type_name(values[name]), "variable": name}, f)
+            if os.path.isdir(path):
+                shutil.rmtree(path)
+            os.rename(tmp, path)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        if first is None:
+            first = os.path.join(path, "shared.pkl")
+        sizes[name] = sum(os.path.getsize(os.path.join(path, f)) for f in os.listdir(path))
+    return sizes
+
+
+_bundles = {}
+
+
 def load_value(path):
     with open(os.path.join(path, FORMAT_FILE), encoding="utf-8") as f:
         meta = json.load(f)
     fmt = meta["format"]
+    if fmt == "shared":
+        values = _bundles.get(meta["bundle"])
+        if values is None:
+            with open(os.path.join(path, "shared.pkl"), "rb") as f:
+                values = _bundles[meta["bundle"]] = pickle.load(f)
+        return values[meta["variable"]]
     if fmt == "json":
         with open(os.path.join(path, "value.json"), encoding="utf-8") as f:
             return json.load(f)
@@ -360,6 +426,16 @@ def _unpicklable_fix(value):
     return "keep only picklable values in variables that later steps use, or create this one in the step that uses it"
 
 
+def _unpicklable_value(namespace, paths):
+    """Which of several variables saved together cannot be pickled."""
+    for name in paths:
+        try:
+            pickle.dumps(namespace[name], protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:
+            return name
+    return next(iter(paths))
+
+
 class _StepCode:
     """Runs the units (imports, definitions, configuration from earlier cells) a step needs, and
     loads its inputs, each once, in the order they need each other."""
@@ -483,9 +559,10 @@ def _print_artifact_uris(executor_input, namespace, outputs):
             print("cellflow-artifact: %s=%s type=%s" % (name, entries[0]["uri"], _type_name(namespace[name])))
 
 
-def main(step, parameters, inputs, outputs, metrics, units, cells):
+def main(step, parameters, inputs, outputs, metrics, units, cells, shared=()):
     """Runs one step. `outputs` maps variable -> producing cell; `metrics` maps metric -> variable;
-    `units` is code from earlier cells that the step runs again first (core's StepUnit)."""
+    `units` is code from earlier cells that the step runs again first (core's StepUnit); `shared`
+    lists groups of outputs that may share objects, saved together."""
     started = time.time()
     result = {"step": step, "status": "failed", "outputs": {}, "metrics": {}, "cells": []}
     result_path = None
@@ -520,12 +597,16 @@ def main(step, parameters, inputs, outputs, metrics, units, cells):
             except SystemExit as e:
                 if e.code not in (None, 0):
                     raise
+        grouped = {}
+        for group in shared:
+            for name in group:
+                grouped[name] = group
+        saved = set()
         for name, cell in outputs.items():
             if name == RANDOM_STATE:
                 path = args["output"].get(name)
                 if path is not None:
-                    loaded = step_code.random_state
-                    fmt, size = save_value(name, _random_state(loaded), path)
+                    fmt, size = save_value(name, _random_state(step_code.random_state), path)
                     result["outputs"][name] = {"format": fmt, "bytes": size}
                 continue
             if name not in namespace:
@@ -535,20 +616,30 @@ def main(step, parameters, inputs, outputs, metrics, units, cells):
                     "Fix: make sure every path through the cell assigns it." % (step, name, cell),
                     cell,
                 )
-            path = args["output"].get(name)
-            if path is None:
+            if name in saved:
+                continue
+            group = [n for n in grouped.get(name, [name]) if n in namespace and args["output"].get(n)]
+            paths = {n: args["output"][n] for n in group}
+            if not paths:
                 continue
             try:
-                fmt, size = save_value(name, namespace[name], path)
+                if len(paths) > 1:
+                    for n, size in save_shared({n: namespace[n] for n in paths}, paths).items():
+                        result["outputs"][n] = {"format": "shared", "bytes": size}
+                else:
+                    fmt, size = save_value(name, namespace[name], paths[name])
+                    result["outputs"][name] = {"format": fmt, "bytes": size}
             except Exception as e:
+                culprit = _unpicklable_value(namespace, paths) if len(paths) > 1 else name
+                value = namespace[culprit]
                 raise StepError(
                     "unpicklable",
                     "Cannot save variable `%s` (a %s, made by step `%s`, cell %d) for the later steps that use it: %s: %s. "
                     "Fix: %s."
-                    % (name, _type_name(namespace[name]), step, cell, type(e).__name__, e, _unpicklable_fix(namespace[name])),
-                    cell,
+                    % (culprit, _type_name(value), step, outputs.get(culprit, cell), type(e).__name__, e, _unpicklable_fix(value)),
+                    outputs.get(culprit, cell),
                 )
-            result["outputs"][name] = {"format": fmt, "bytes": size}
+            saved.update(paths)
         for metric, variable in metrics.items():
             value = _metric_value(namespace.get(variable))
             result["metrics"][metric] = value

@@ -1,0 +1,101 @@
+/**
+ * Which names an expression's value may share objects with: `b = a`, `b = a[1:]` (a numpy view),
+ * `b = a.attr`, `b = [a, c]`, `b = a.reshape(2, 2)`, `model = pipe.fit(X, y)` (fit returns self).
+ * A call or an operation (`a + 1`, `f(a)`) makes a new object and shares nothing. Used to keep a
+ * change made through one name visible through the others across steps; a wrong guess costs a
+ * load and a save, never a wrong result.
+ */
+import type { SyntaxNode } from '@lezer/common';
+
+/** Methods whose result is (a view of) their object, or holds its parts. */
+const SHARING_METHODS = new Set([
+  'reshape',
+  'view',
+  'ravel',
+  'squeeze',
+  'transpose',
+  'swapaxes',
+  'fit',
+  'partial_fit',
+  'set_params',
+  'set_output',
+  'get',
+  'setdefault',
+  'pop',
+  'items',
+  'values',
+  'keys',
+  'to_numpy',
+  'asformat',
+  'iter',
+]);
+
+/** Calls whose result holds their arguments' objects (for loops: `enumerate(xs)`, `zip(a, b)`). */
+const SHARING_FUNCTIONS = new Set([
+  'enumerate',
+  'zip',
+  'reversed',
+  'sorted',
+  'list',
+  'tuple',
+  'iter',
+  'dict',
+  'set',
+  'filter',
+]);
+
+function children(node: SyntaxNode): SyntaxNode[] {
+  const out: SyntaxNode[] = [];
+  for (let c = node.firstChild; c !== null; c = c.nextSibling) out.push(c);
+  return out;
+}
+
+export function aliasSources(node: SyntaxNode, text: (n: SyntaxNode) => string): string[] {
+  switch (node.name) {
+    case 'VariableName':
+      return [text(node)];
+    case 'MemberExpression': {
+      const object = node.firstChild;
+      return object === null ? [] : aliasSources(object, text);
+    }
+    case 'CallExpression': {
+      const [callee, args] = children(node);
+      if (callee?.name === 'MemberExpression') {
+        const method = children(callee).find((c) => c.name === 'PropertyName');
+        if (method !== undefined && SHARING_METHODS.has(text(method)) && callee.firstChild !== null)
+          return aliasSources(callee.firstChild, text);
+      }
+      if (callee?.name === 'VariableName' && SHARING_FUNCTIONS.has(text(callee)) && args)
+        return children(args).flatMap((a) => aliasSources(a, text));
+      return [];
+    }
+    case 'ParenthesizedExpression':
+    case 'TupleExpression':
+    case 'ArrayExpression':
+    case 'SetExpression':
+    case 'DictionaryExpression':
+    case 'ConditionalExpression':
+    case 'StarExpression':
+      return children(node).flatMap((c) =>
+        c.name === 'if' || c.name === 'else' ? [] : aliasSources(c, text),
+      );
+    case 'BinaryExpression': {
+      const op = children(node).find((c) => c.name === 'or' || c.name === 'and');
+      return op === undefined ? [] : children(node).flatMap((c) => aliasSources(c, text));
+    }
+    default:
+      return [];
+  }
+}
+
+/** Methods that put their arguments' objects inside their object (`xs.append(x)`). */
+export const STORING_METHODS = new Set([
+  'append',
+  'extend',
+  'insert',
+  'add',
+  'update',
+  'setdefault',
+  'appendleft',
+  'put',
+]);
