@@ -36,11 +36,13 @@ export interface RunFailure {
 }
 
 /**
- * `match` is exact; the others are not matches: `trailing-whitespace` and `ipython-doc` (the cell
- * printed `__doc__`, which IPython sets to a banner and a step's module leaves `None`) are the
- * systematic differences worth counting apart, `missing` means no step ran the cell.
+ * `match` is exact; the others are not matches: `trailing-whitespace`, `ipython-doc` (the cell
+ * printed `__doc__`, which IPython sets to a banner and a step's module leaves `None`) and `timing`
+ * (only durations such as `total time=   0.1s` differ: the two reference runs agreed by chance)
+ * are the systematic differences worth counting apart, `missing` means no step ran the cell.
  */
-export type CellVerdict = 'match' | 'differs' | 'trailing-whitespace' | 'ipython-doc' | 'missing';
+export type CellVerdict =
+  'match' | 'differs' | 'trailing-whitespace' | 'ipython-doc' | 'timing' | 'missing';
 
 const IPYTHON_DOC = 'Automatically created module for IPython interactive environment';
 
@@ -51,6 +53,9 @@ function verdictOf(expected: string, actual: string | undefined): CellVerdict {
   if (expected.includes(IPYTHON_DOC) && actual === expected.replaceAll(IPYTHON_DOC, 'None')) {
     return 'ipython-doc';
   }
+  const withoutDurations = (text: string): string =>
+    text.replace(/\d+(\.\d+)?(?=\s*(s|ms|sec|seconds)\b)/g, 'N');
+  if (withoutDurations(actual) === withoutDurations(expected)) return 'timing';
   return 'differs';
 }
 
