@@ -6,7 +6,15 @@
  */
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -150,21 +158,74 @@ async function nbconvert(
   return { run, stdout: stdoutByCell(JSON.parse(readFileSync(out, 'utf8'))) };
 }
 
-/** Runs the example in Jupyter twice (or reads the cached result) and keeps its stable cells. */
+function readCached(cacheFile: string, key: string): Reference | undefined {
+  try {
+    const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as Reference;
+    return cached.key === key ? cached : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Takes `lockFile` for this process; a lock left by a process that is gone is taken over. */
+function takeLock(lockFile: string): boolean {
+  try {
+    writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
+    return true;
+  } catch {
+    let holder = NaN;
+    let age = 0;
+    try {
+      holder = Number(readFileSync(lockFile, 'utf8'));
+      age = Date.now() - statSync(lockFile).mtimeMs;
+    } catch {
+      return false; // released meanwhile: try again on the next round
+    }
+    let alive = Number.isInteger(holder) && holder > 0;
+    if (alive) {
+      try {
+        process.kill(holder, 0);
+      } catch {
+        alive = false;
+      }
+    } else alive = age < 10_000; // being written
+    if (alive) return false;
+    rmSync(lockFile, { force: true });
+    return takeLock(lockFile);
+  }
+}
+
+/**
+ * The example's reference: from the cache, else run in Jupyter twice (one process at a time per
+ * example, others sharing the cache wait for it) keeping the cells that print the same both times.
+ */
 export async function referenceFor(
   example: GalleryExample,
   cacheDir: string = REFERENCE_CACHE_DIR,
 ): Promise<Reference & { cached: boolean }> {
   const key = referenceKey(example);
   const cacheFile = join(cacheDir, `${exampleSlug(example.name)}.json`);
-  try {
-    const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as Reference;
-    if (cached.key === key) return { ...cached, cached: true };
-  } catch {
-    // not cached yet
+  const lockFile = `${cacheFile}.lock`;
+  mkdirSync(cacheDir, { recursive: true });
+  for (;;) {
+    const cached = readCached(cacheFile, key);
+    if (cached !== undefined) return { ...cached, cached: true };
+    if (takeLock(lockFile)) break;
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
   }
+  try {
+    const reference = await buildReference(example, key);
+    const tmp = `${cacheFile}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(reference, null, 1) + '\n');
+    renameSync(tmp, cacheFile);
+    return { ...reference, cached: false };
+  } finally {
+    rmSync(lockFile, { force: true });
+  }
+}
+
+async function buildReference(example: GalleryExample, key: string): Promise<Reference> {
   const work = mkdtempSync(join(tmpdir(), 'cellflow-fidelity-ref-'));
-  let reference: Reference;
   try {
     const notebookPath = join(work, `${exampleSlug(example.name)}.ipynb`);
     writeFileSync(notebookPath, JSON.stringify(galleryNotebook(example.source), null, 1));
@@ -174,7 +235,7 @@ export async function referenceFor(
       first.stdout === undefined ? first : second?.stdout === undefined ? second : undefined;
     const runtimesMs = [first.run.ms, ...(second === undefined ? [] : [second.run.ms])];
     if (failed !== undefined) {
-      reference = {
+      return {
         example: example.name,
         key,
         status:
@@ -186,19 +247,15 @@ export async function referenceFor(
         cells: {},
         unstable: [],
       };
-    } else {
-      const cells: Record<string, string> = {};
-      const unstable: number[] = [];
-      for (const [index, text] of first.stdout!) {
-        if (second!.stdout!.get(index) === text) cells[index] = text;
-        else unstable.push(index);
-      }
-      reference = { example: example.name, key, status: 'kept', runtimesMs, cells, unstable };
     }
+    const cells: Record<string, string> = {};
+    const unstable: number[] = [];
+    for (const [index, text] of first.stdout!) {
+      if (second!.stdout!.get(index) === text) cells[index] = text;
+      else unstable.push(index);
+    }
+    return { example: example.name, key, status: 'kept', runtimesMs, cells, unstable };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
-  mkdirSync(cacheDir, { recursive: true });
-  writeFileSync(cacheFile, JSON.stringify(reference, null, 1) + '\n');
-  return { ...reference, cached: false };
 }
