@@ -103,7 +103,8 @@ export function formatReport(results: readonly ExampleResult[], found: number): 
     '',
     `Failure causes (${failed.length} failed runs; the first failing step's error, or the refusal):`,
   );
-  lines.push(`count ${TAGGINGS.map((t) => t.padStart(11)).join(' ')}  cause`);
+  if (failed.length > 0)
+    lines.push(`count ${TAGGINGS.map((t) => t.padStart(11)).join(' ')}  cause`);
   for (const [cause, group] of groupBy(failed, (r) => causeKey(r.run.failure!))) {
     const per = TAGGINGS.map((t) =>
       String(group.filter((g) => g.run.tagging === t).length).padStart(11),

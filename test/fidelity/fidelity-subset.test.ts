@@ -16,19 +16,18 @@ import { referenceFor, type Reference } from '../support/fidelity-reference.js';
  * cause of failure main had when this was written (see `npm run bench:fidelity`).
  */
 const SUBSET = [
-  'bicluster/plot_spectral_biclustering', // already gives the notebook's output
-  'calibration/plot_calibration', // unpicklable: a module in a step's outputs
-  'calibration/plot_calibration_curve', // function-across-steps refusal (per-cell)
-  'classification/plot_digits_classification', // unpicklable, per-cell and per-section
-  'cluster/plot_affinity_propagation', // syntax-error: `% x` continuing a line read as a magic
-  'cluster/plot_bisect_kmeans', // print(__doc__): IPython's banner, `None` in a step
+  'bicluster/plot_spectral_biclustering', // gave the notebook's output from the start
+  'calibration/plot_calibration', // was unpicklable: a module among a step's outputs
+  'calibration/plot_calibration_curve', // was a function-across-steps refusal (per-cell)
+  'classification/plot_digits_classification', // was unpicklable, per-cell and per-section
+  'cluster/plot_affinity_propagation', // was a syntax-error: a `% x` continuation line as a magic
+  'cluster/plot_bisect_kmeans', // print(__doc__): IPython's banner in Jupyter, `None` in a step
 ];
 
-/** Pipelines do not give the notebook's results yet: flip to a plain test when the core rewrite lands. */
+/** Flip to a plain test when every example here gives the notebook's output. */
 const TODO =
-  'issue 13: steps fail passing modules/functions between steps (unpicklable, function-across-steps), ' +
-  'a `%` continuation line is read as a magic (syntax-error), __doc__ is None in steps; ' +
-  'the core semantics rewrite fixes these';
+  "issue 13: cluster/plot_bisect_kmeans prints __doc__, IPython's banner in Jupyter but None " +
+  'in a step (the other five pass since the core semantics commits)';
 
 /** What went wrong, readable in the test output: the run's failure, then each cell that differs. */
 function explain(outcome: PipelineOutcome): string {
