@@ -147,6 +147,20 @@ describe('pipeline graph', () => {
     assert.deepEqual(s.a?.labels, { k: 'v' });
   });
 
+  it('issue 13: a continued step that changes what a step in between uses is warned about', () => {
+    const r = analyzeNotebook(
+      nb([
+        [['step:a'], 'xs = [1]'],
+        [['step:b'], 'print(xs)'],
+        [['step:a'], 'xs.append(2)'],
+      ]),
+    );
+    assert.deepEqual(
+      r.diagnostics.map((d) => [d.code, d.cell]),
+      [['continued-step-changes-value', 2]],
+    );
+  });
+
   it('issue 13: imports and definitions are code, not data: later steps run them again', () => {
     const s = steps(
       nb([

@@ -447,6 +447,7 @@ export function buildPipelineGraph(
   };
   const reportedUnbound = new Set<string>();
   const sharing = new SharingGroups();
+  const warnedContinued = new Set<string>();
 
   /** A config or seed unit holds only while its root is still the module it imported. */
   const rootIsImport = (ref: UnitRef): boolean => {
@@ -554,9 +555,13 @@ export function buildPipelineGraph(
       ownUnits.some((r) => r.unit.kind !== 'config' && r.unit.names.includes(n));
     const newAliases = analysis.aliases.slice(before.aliases.length);
     for (const [a, b] of newAliases) if (!isCode(a) && !isCode(b)) sharing.union(a, b);
+    // What this segment changes in place (a later segment may change names an earlier one did).
+    const segmentMutations = firstSegment
+      ? analysis.mutations
+      : analyseQuietly(own, plain).mutations;
     const takenOver = new Set<string>();
     const touched = new Set([
-      ...isNew(analysis.mutations, before.mutations).map((m) => m.name),
+      ...segmentMutations.map((m) => m.name),
       ...newAliases.map(([t]) => t),
     ]);
     for (const name of touched) {
@@ -569,7 +574,32 @@ export function buildPipelineGraph(
     }
     for (const g of takenOver)
       current.set(g, { kind: 'step', step: draft, cell: own[own.length - 1]! });
-    for (const m of isNew(analysis.mutations, before.mutations)) {
+    // A step continued further down changes, in its later cells, a value that steps in between
+    // already load: they get the value from the step's end, not the one the notebook shows them.
+    if (!firstSegment) {
+      const changed = [
+        ...analysis.writes.filter((w) => bindsIn(analysis, w.name, own)),
+        ...segmentMutations,
+        ...[...takenOver].map((name) => ({ name, cell: own[0]!, line: 1 })),
+      ];
+      const readers = (name: string): string[] =>
+        drafts.filter((d) => d !== draft && d.inputs.get(name) === draft.name).map((d) => d.name);
+      for (const site of changed) {
+        const between = readers(site.name);
+        if (between.length === 0 || warnedContinued.has(site.name)) continue;
+        warnedContinued.add(site.name);
+        diagnostics.push({
+          severity: 'warning',
+          code: 'continued-step-changes-value',
+          cell: site.cell,
+          line: site.line,
+          message:
+            `Cell ${site.cell} continues step \`${draft.name}\` (its name is used again) and changes \`${site.name}\`, which ${between.map((b) => `\`${b}\``).join(', ')} above it already use${between.length === 1 ? 's' : ''}: a step runs all its cells before the steps after it, so they see \`${site.name}\` as it is after cell ${site.cell}. ` +
+            `Fix: give cell ${site.cell} a step name of its own.`,
+        });
+      }
+    }
+    for (const m of segmentMutations) {
       const s = resolve(m.name);
       if (s?.kind === 'step' || s?.kind === 'parameter')
         current.set(m.name, { kind: 'step', step: draft, cell: m.cell });

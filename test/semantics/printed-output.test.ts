@@ -1,0 +1,74 @@
+/**
+ * Issue 13's contract on its reproducers: every cell of a pipeline run prints exactly what the
+ * same cell prints when Jupyter runs the notebook top to bottom (`jupyter nbconvert --execute`).
+ * Each fixture runs with `cellflow run` (real step processes, data only through saved outputs).
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { repoRoot } from '../golden/golden-cases.js';
+import { cellflowCli } from '../support/fidelity-pipeline.js';
+import { fidelityEnv, PYTHON, stdoutByCell } from '../support/fidelity-reference.js';
+
+const run = promisify(execFile);
+
+const FIXTURES = ['issue-13-reproducers', 'issue-13-kale-blocks'];
+const work = mkdtempSync(join(tmpdir(), 'cellflow-printed-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+async function jupyterStdout(notebook: string): Promise<Map<number, string>> {
+  const out = join(work, `${Math.random().toString(36).slice(2)}.ipynb`);
+  await run(
+    PYTHON,
+    ['-m', 'nbconvert', '--to', 'notebook', '--execute', '--output', out, notebook],
+    {
+      cwd: work,
+      env: fidelityEnv(),
+      timeout: 120_000,
+    },
+  );
+  return stdoutByCell(JSON.parse(readFileSync(out, 'utf8')));
+}
+
+async function pipelineStdout(notebook: string, name: string): Promise<Map<number, string>> {
+  const workspace = join(work, name);
+  await run(
+    process.execPath,
+    [cellflowCli(), 'run', notebook, '--python', PYTHON, '--no-cache', '--workspace', workspace],
+    { cwd: work, env: fidelityEnv(), timeout: 120_000 },
+  );
+  const runs = join(workspace, '.cellflow', 'runs');
+  const runDir = join(runs, readdirSync(runs)[0]!);
+  const printed = new Map<number, string>();
+  for (const step of readdirSync(join(runDir, 'steps'))) {
+    const result = JSON.parse(readFileSync(join(runDir, 'steps', step, 'result.json'), 'utf8'));
+    for (const c of result.cells as { cell: number; stdout: string }[])
+      printed.set(c.cell, (printed.get(c.cell) ?? '') + c.stdout);
+  }
+  return printed;
+}
+
+describe('issue 13: a pipeline run prints what the notebook prints, cell by cell', () => {
+  for (const name of FIXTURES) {
+    it(name, async () => {
+      const notebook = join(repoRoot, 'test/fixtures/notebooks', `${name}.ipynb`);
+      const [expected, actual] = await Promise.all([
+        jupyterStdout(notebook),
+        pipelineStdout(notebook, name),
+      ]);
+      assert.ok([...expected.values()].filter((t) => t !== '').length >= 3, 'the notebook prints');
+      // Cells tagged `skip` are not part of the pipeline.
+      const cells = JSON.parse(readFileSync(notebook, 'utf8')).cells as {
+        metadata: { tags?: string[] };
+      }[];
+      for (const [cell, text] of expected) {
+        if (cells[cell]?.metadata.tags?.includes('skip')) continue;
+        assert.equal(actual.get(cell) ?? '', text, `cell ${cell} prints what Jupyter prints`);
+      }
+    });
+  }
+});
