@@ -19,7 +19,6 @@ import { parseArgs } from 'node:util';
 import { GALLERY_DIR, listGalleryExamples, TAGGINGS } from '../../test/support/fidelity-corpus.js';
 import { cellflowCli, runPipeline } from '../../test/support/fidelity-pipeline.js';
 import { pythonFingerprint, referenceFor } from '../../test/support/fidelity-reference.js';
-import { killProcessGroups } from '../../test/support/process-group.js';
 import { formatCorpus, formatReport, slowest, type ExampleResult } from './report.js';
 
 const { values: options } = parseArgs({
@@ -39,16 +38,10 @@ const cli = cellflowCli(options.cellflow);
 const maxMs =
   options['max-seconds'] === undefined ? Infinity : Number(options['max-seconds']) * 1000;
 
-let stopping = false;
-process.on('SIGINT', () => {
-  stopping = true;
-  killProcessGroups();
-});
-
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
-/** Runs `task` over `items`, `jobs` at a time, in order of `items`; stops early on Ctrl-C or `done()`. */
+/** Runs `task` over `items`, `jobs` at a time, in order of `items`, until `done()`. */
 async function pool<T, R>(
   items: readonly T[],
   task: (item: T, index: number) => Promise<R>,
@@ -57,7 +50,7 @@ async function pool<T, R>(
   const results: (R | undefined)[] = new Array(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < items.length && !stopping && !done()) {
+    while (next < items.length && !done()) {
       const index = next++;
       results[index] = await task(items[index]!, index);
     }
@@ -116,7 +109,6 @@ const done = references.flatMap((r, i) =>
 const corpus = done
   .filter((d) => d.reference.status === 'kept' && slowest(d.reference) <= maxMs)
   .slice(0, limit);
-if (stopping) process.exit(130);
 if (options['references-only']) {
   const results = done.map((d) => ({ example: d.example.name, reference: d.reference, runs: [] }));
   console.log(formatCorpus(results, found.length));
@@ -138,7 +130,6 @@ const outcomes = await pool(tasks, async ({ example, reference, tagging }) => {
   );
   return outcome;
 });
-if (stopping) process.exit(130);
 const pipelineMs = performance.now() - pipelineStarted;
 
 const results: ExampleResult[] = done.map(({ example, reference }) => ({

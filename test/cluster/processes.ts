@@ -113,6 +113,33 @@ export function spawnManaged(
   };
 }
 
+/**
+ * Runs `command` as a managed process to its end, stopped (SIGTERM to its group, then SIGKILL)
+ * when it outlives `timeoutMs`; its output (stdout and stderr together) is in `logFile`.
+ */
+export async function runManaged(
+  name: string,
+  command: string,
+  args: string[],
+  options: { cwd: string; logFile: string; env?: NodeJS.ProcessEnv; timeoutMs: number },
+): Promise<{ code: number | null; output: string; timedOut: boolean; ms: number }> {
+  const started = performance.now();
+  const managed = spawnManaged(name, command, args, options);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    void managed.stop(5_000);
+  }, options.timeoutMs);
+  const exit = await managed.exited;
+  clearTimeout(timer);
+  return {
+    code: typeof exit === 'number' ? exit : null,
+    output: readFileSync(options.logFile, 'utf8'),
+    timedOut,
+    ms: Math.round(performance.now() - started),
+  };
+}
+
 /** A free TCP port on 127.0.0.1 (bound then released; a short race is accepted). */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

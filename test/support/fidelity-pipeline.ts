@@ -3,8 +3,7 @@
  * user would, in a fresh workspace, `--no-cache`), reads what each cell printed from the steps'
  * result.json, and compares it with the Jupyter reference (`fidelity-reference.ts`).
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -14,8 +13,14 @@ import {
   type GalleryExample,
   type Tagging,
 } from './fidelity-corpus.js';
-import { fidelityEnv, PYTHON, type Reference } from './fidelity-reference.js';
-import { runProcessGroup } from './process-group.js';
+import {
+  fidelityEnv,
+  makeTempDir,
+  PYTHON,
+  removeTempDir,
+  type Reference,
+} from './fidelity-reference.js';
+import { runManaged } from '../cluster/processes.js';
 
 const repoRoot = resolve(fileURLToPath(import.meta.url), '../../..');
 
@@ -136,11 +141,12 @@ export async function runPipeline(
 ): Promise<PipelineOutcome> {
   const slowest = Math.max(0, ...reference.runtimesMs);
   const timeoutMs = options.timeoutMs ?? Math.max(120_000, 5 * slowest);
-  const workspace = mkdtempSync(join(tmpdir(), 'cellflow-fidelity-run-'));
+  const workspace = makeTempDir('cellflow-fidelity-run-');
   try {
     const notebook = join(workspace, `${exampleSlug(example.name)}.ipynb`);
     writeFileSync(notebook, JSON.stringify(tagNotebook(galleryNotebook(example.source), tagging)));
-    const run = await runProcessGroup(
+    const run = await runManaged(
+      'cellflow run',
       process.execPath,
       [
         options.cli ?? cellflowCli(),
@@ -152,7 +158,12 @@ export async function runPipeline(
         '--workspace',
         workspace,
       ],
-      { cwd: workspace, env: fidelityEnv(), timeoutMs },
+      {
+        cwd: workspace,
+        env: fidelityEnv(),
+        logFile: join(workspace, 'cellflow-run.log'),
+        timeoutMs,
+      },
     );
     const printed = new Map<number, string>();
     let failure: RunFailure | undefined;
@@ -178,9 +189,9 @@ export async function runPipeline(
     if (run.timedOut) {
       failure = { kind: 'timeout', message: `cellflow run timed out after ${timeoutMs / 1000}s` };
     } else if (run.code !== 0 && failure === undefined) {
-      failure = refusal(`${run.stdout}\n${run.stderr}`) ?? {
+      failure = refusal(run.output) ?? {
         kind: 'cli',
-        message: (run.stderr.trim() || run.stdout.trim()).split('\n').slice(-3).join(' | '),
+        message: run.output.trim().split('\n').slice(-3).join(' | '),
       };
     }
     const succeeded = run.code === 0 && !run.timedOut;
@@ -193,7 +204,7 @@ export async function runPipeline(
       cells: compareCells(reference, printed),
     };
   } finally {
-    rmSync(workspace, { recursive: true, force: true });
+    removeTempDir(workspace);
   }
 }
 

@@ -24,7 +24,7 @@ import {
   galleryNotebook,
   type GalleryExample,
 } from './fidelity-corpus.js';
-import { runProcessGroup, type ProcessResult } from './process-group.js';
+import { runManaged } from '../cluster/processes.js';
 
 export const PYTHON = '/usr/bin/python3';
 /** A cell (nbconvert's timeout) or notebook (plus 15 s for start-up) slower than this is left out. */
@@ -122,10 +122,32 @@ export function stdoutByCell(executed: { cells: ExecutedCell[] }): Map<number, s
 }
 
 /** The last Python exception line of a failed nbconvert run (`URLError: <urlopen error ...>`). */
-function failureReason(run: ProcessResult): string {
+interface NbconvertRun {
+  readonly code: number | null;
+  readonly output: string;
+  readonly timedOut: boolean;
+  readonly ms: number;
+}
+
+const tempDirs = new Set<string>();
+
+/** A temporary folder, removed by `removeTempDir` or, at the latest, when this process exits. */
+export function makeTempDir(prefix: string): string {
+  if (tempDirs.size === 0) process.on('exit', () => tempDirs.forEach((d) => removeTempDir(d)));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+
+export function removeTempDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  tempDirs.delete(dir);
+}
+
+function failureReason(run: NbconvertRun): string {
   if (run.timedOut) return `timed out after ${REFERENCE_TIMEOUT_MS / 1000}s`;
   // eslint-disable-next-line no-control-regex
-  const lines = run.stderr.replace(/\x1b\[[0-9;]*m/g, '').split('\n');
+  const lines = run.output.replace(/\x1b\[[0-9;]*m/g, '').split('\n');
   const errors = lines.filter((l) =>
     /^[A-Za-z_.]*(Error|Exception|Interrupt)\b.*:?/.test(l.trim()),
   );
@@ -136,10 +158,12 @@ function failureReason(run: ProcessResult): string {
 async function nbconvert(
   notebookPath: string,
   work: string,
-): Promise<{ run: ProcessResult; stdout?: Map<number, string> }> {
+  attempt: number,
+): Promise<{ run: NbconvertRun; stdout?: Map<number, string> }> {
   const out = `${notebookPath}.out.ipynb`;
   rmSync(out, { force: true });
-  const run = await runProcessGroup(
+  const run = await runManaged(
+    'nbconvert',
     PYTHON,
     [
       '-m',
@@ -152,7 +176,12 @@ async function nbconvert(
       out,
       notebookPath,
     ],
-    { cwd: work, env: fidelityEnv(), timeoutMs: REFERENCE_TIMEOUT_MS + 15_000 },
+    {
+      cwd: work,
+      env: fidelityEnv(),
+      logFile: join(work, `nbconvert-${attempt}.log`),
+      timeoutMs: REFERENCE_TIMEOUT_MS + 15_000,
+    },
   );
   if (run.code !== 0 || run.timedOut) return { run };
   return { run, stdout: stdoutByCell(JSON.parse(readFileSync(out, 'utf8'))) };
@@ -225,12 +254,12 @@ export async function referenceFor(
 }
 
 async function buildReference(example: GalleryExample, key: string): Promise<Reference> {
-  const work = mkdtempSync(join(tmpdir(), 'cellflow-fidelity-ref-'));
+  const work = makeTempDir('cellflow-fidelity-ref-');
   try {
     const notebookPath = join(work, `${exampleSlug(example.name)}.ipynb`);
     writeFileSync(notebookPath, JSON.stringify(galleryNotebook(example.source), null, 1));
-    const first = await nbconvert(notebookPath, work);
-    const second = first.stdout === undefined ? undefined : await nbconvert(notebookPath, work);
+    const first = await nbconvert(notebookPath, work, 1);
+    const second = first.stdout === undefined ? undefined : await nbconvert(notebookPath, work, 2);
     const failed =
       first.stdout === undefined ? first : second?.stdout === undefined ? second : undefined;
     const runtimesMs = [first.run.ms, ...(second === undefined ? [] : [second.run.ms])];
@@ -239,7 +268,7 @@ async function buildReference(example: GalleryExample, key: string): Promise<Ref
         example: example.name,
         key,
         status:
-          failed.run.timedOut || failed.run.stderr.includes('CellTimeoutError')
+          failed.run.timedOut || failed.run.output.includes('CellTimeoutError')
             ? 'timeout'
             : 'failed',
         reason: failureReason(failed.run),
@@ -256,6 +285,6 @@ async function buildReference(example: GalleryExample, key: string): Promise<Ref
     }
     return { example: example.name, key, status: 'kept', runtimesMs, cells, unstable };
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    removeTempDir(work);
   }
 }
