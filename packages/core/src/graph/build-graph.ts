@@ -67,7 +67,16 @@ interface UnitRef {
 type Source =
   | { readonly kind: 'code'; readonly ref: UnitRef }
   | { readonly kind: 'parameter' }
-  | { readonly kind: 'step'; readonly step: StepDraft; readonly cell: number }
+  | {
+      readonly kind: 'step';
+      readonly step: StepDraft;
+      readonly cell: number;
+      /**
+       * The step may have changed this value through a name sharing its objects, without using
+       * it: should a later step use it, the step loads it from here and saves it.
+       */
+      readonly carried?: Source & { kind: 'step' };
+    }
   | { readonly kind: 'deleted'; readonly step: StepDraft; readonly cell: number }
   | { readonly kind: 'skipped'; readonly cell: number };
 
@@ -256,11 +265,16 @@ export function buildPipelineGraph(
     for (const cell of preludeCells) {
       const refs = unitsOf(cell, true);
       for (const ref of refs) {
+        if (ref.unit.kind === 'seed') continue;
         if (isAmbient(ref)) globalConfig.push(ref);
         else for (const n of ref.unit.names) globalUnits.set(n, ref);
       }
-      // What is left (data statements) runs once, in the step after the cell (else the one before).
-      const rest = blankUnits(plain(cell), refs);
+      // What is left (data statements, and seeding: the random state then flows) runs once, in
+      // the step after the cell (else the one before).
+      const rest = blankUnits(
+        plain(cell),
+        refs.filter((r) => r.unit.kind !== 'seed'),
+      );
       code.set(cell, rest);
       if (isBlankCode(rest)) continue;
       const host =
@@ -342,6 +356,10 @@ export function buildPipelineGraph(
   };
 
   /** Loads a value produced by an earlier step into `draft`. */
+  const loadFrom = (draft: StepDraft, name: string, source: Source & { kind: 'step' }): void => {
+    if (source.carried !== undefined) loadFrom(source.step, name, source.carried);
+    loadInput(draft, name, source.step, source.cell);
+  };
   const loadInput = (draft: StepDraft, name: string, source: StepDraft, cell: number): void => {
     if (source === draft) return;
     draft.inputs.set(name, source.name);
@@ -421,7 +439,7 @@ export function buildPipelineGraph(
         return null;
       case 'step':
         if (!eager) return null;
-        loadInput(draft, site.name, source.step, source.cell);
+        loadFrom(draft, site.name, source);
         return { kind: 'input' };
       case 'deleted':
         if (what === null) return null;
@@ -516,7 +534,11 @@ export function buildPipelineGraph(
       for (const { ref, step } of stepConfig)
         if (step !== draft && holds(ref)) includeUnit(draft, ref, true);
     }
-    const ownUnits = own.flatMap((c) => (preludeCells.includes(c) ? [] : unitsOf(c, false)));
+    const ownUnits = own.flatMap((c) =>
+      preludeCells.includes(c)
+        ? unitsOf(c, true).filter((r) => r.unit.kind === 'seed')
+        : unitsOf(c, false),
+    );
     const seeds = ownUnits.filter((r) => r.unit.kind === 'seed' && rootIsImportHere(r));
     if (seeded && analysis.callsNonBuiltin && seeds.length === 0) {
       const s = current.get(RANDOM_STATE);
@@ -559,7 +581,7 @@ export function buildPipelineGraph(
     const segmentMutations = firstSegment
       ? analysis.mutations
       : analyseQuietly(own, plain).mutations;
-    const takenOver = new Set<string>();
+    const takenOver = new Map<string, Source & { kind: 'step' }>();
     const touched = new Set([
       ...segmentMutations.map((m) => m.name),
       ...newAliases.map(([t]) => t),
@@ -568,19 +590,24 @@ export function buildPipelineGraph(
       for (const g of sharing.members(name)) {
         const s = current.get(g);
         if (g === name || s?.kind !== 'step' || s.step === draft) continue;
-        loadInput(draft, g, s.step, s.cell);
-        takenOver.add(g);
+        takenOver.set(g, s);
       }
     }
-    for (const g of takenOver)
-      current.set(g, { kind: 'step', step: draft, cell: own[own.length - 1]! });
+    // Names the step itself uses are loaded already; the others only if a later step uses them.
+    for (const [g, carried] of takenOver)
+      current.set(g, {
+        kind: 'step',
+        step: draft,
+        cell: own[own.length - 1]!,
+        ...(draft.inputs.has(g) ? {} : { carried }),
+      });
     // A step continued further down changes, in its later cells, a value that steps in between
     // already load: they get the value from the step's end, not the one the notebook shows them.
     if (!firstSegment) {
       const changed = [
         ...analysis.writes.filter((w) => bindsIn(analysis, w.name, own)),
         ...segmentMutations,
-        ...[...takenOver].map((name) => ({ name, cell: own[0]!, line: 1 })),
+        ...[...takenOver.keys()].map((name) => ({ name, cell: own[0]!, line: 1 })),
       ];
       const readers = (name: string): string[] =>
         drafts.filter((d) => d !== draft && d.inputs.get(name) === draft.name).map((d) => d.name);
