@@ -241,6 +241,28 @@ describe('pipeline graph', () => {
     );
   });
 
+  it('issue 13: a value that cannot cross a step is reported where its origin shows it', () => {
+    const r = analyzeNotebook(
+      nb([
+        [['step:a'], 'f = open("data.txt")\nsquares = (i * i for i in range(3))\nrows = [1, 2]'],
+        [['step:b'], 'print(f.read(), sum(squares), rows)'],
+        [['step:c'], 'f = open("other.txt")\ntext = f.read()'],
+        [['step:d'], 'print(text)'],
+      ]),
+    );
+    assert.deepEqual(
+      r.diagnostics.map((d) => [d.code, d.cell, d.line]),
+      [
+        ['unsavable-value', 0, 1],
+        ['unsavable-value', 0, 2],
+      ],
+    );
+    assert.match(
+      r.diagnostics[0]!.message,
+      /open file.*from step `a` to `b`.*open the file in the step/,
+    );
+  });
+
   it('a model marked serve: is saved even when no later step loads it', () => {
     const s = steps(nb([[['step:train', 'serve:model'], 'model = {"w": 1}\nscore = 1']]));
     assert.deepEqual(s.train?.outputs, ['model']);

@@ -813,6 +813,20 @@ export function buildPipelineGraph(
       if ((d.written.has(v) || d.inputs.has(v)) && !d.outputs.has(v))
         d.outputs.set(v, d.cells[d.cells.length - 1]!);
     const outputs = [...d.outputs.keys()].sort();
+    for (const o of outputs) {
+      const origin = d.analysis.unsavable.get(o);
+      if (origin === undefined) continue;
+      const users = drafts.filter((u) => u.inputs.get(o) === d.name).map((u) => `\`${u.name}\``);
+      diagnostics.push({
+        severity: 'error',
+        code: 'unsavable-value',
+        cell: origin.cell,
+        line: origin.line,
+        message:
+          `\`${o}\` (cell ${origin.cell}, line ${origin.line}) is ${origin.what}, which cannot be passed from step \`${d.name}\` to ${users.join(', ') || 'a later step'}. ` +
+          `Fix: ${UNSAVABLE_FIX[origin.what] ?? 'create it in the step that uses it'}.`,
+      });
+    }
     for (const s of d.tags.serve) {
       if (!d.written.has(s) && !d.inputs.has(s)) {
         diagnostics.push({
@@ -876,6 +890,21 @@ export function buildPipelineGraph(
     diagnostics,
   };
 }
+
+/** How to keep each kind of value that cannot be saved out of what crosses steps. */
+const UNSAVABLE_FIX: Readonly<Record<string, string>> = {
+  'a generator':
+    'make a list instead (`[... for ...]`), or create the generator in the step that uses it',
+  'an open file':
+    "keep the file's path in a variable and open the file in the step that reads it (`with open(path) as f:`)",
+  'a CSV reader or writer on an open file':
+    'read the rows into a list in the step that opens the file, or open it in the step that uses it',
+  'a database connection':
+    'keep the connection settings in variables and connect in the step that uses the connection',
+  'a database cursor':
+    'fetch the rows into a variable (`rows = cursor.fetchall()`) in the same step',
+  'an open network response': 'read the data (`data = response.read()`) in the step that opens it',
+};
 
 /** Names whose values may share objects, as disjoint groups (union-find). */
 class SharingGroups {

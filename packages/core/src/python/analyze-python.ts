@@ -57,6 +57,11 @@ export interface CodeAnalysis {
    * `data = [x]`, `for d in data`, `xs.append(x)`, `a, b = f()`).
    */
   readonly aliases: readonly (readonly [string, string])[];
+  /**
+   * Module-level names last bound to a value that cannot cross a step, as its origin shows: a
+   * generator expression, `open(...)`, a connection, a lock (see `UNSAVABLE_ORIGINS`).
+   */
+  readonly unsavable: ReadonlyMap<string, NameSite & { readonly what: string }>;
   readonly syntaxErrors: readonly SyntaxProblem[];
 }
 
@@ -193,6 +198,27 @@ const NON_MUTATING_METHODS = new Set([
   'digest',
 ]);
 
+/** Calls whose result cannot be pickled, by callee text, and what to call it in a message. */
+const UNSAVABLE_ORIGINS: readonly (readonly [RegExp, string])[] = [
+  [/^(io\.|codecs\.|gzip\.|bz2\.|lzma\.)?open$/, 'an open file'],
+  [
+    /^(sqlite3|psycopg2|pymysql|MySQLdb|pyodbc|cx_Oracle|duckdb)\.connect$/,
+    'a database connection',
+  ],
+  [/\.cursor$/, 'a database cursor'],
+  [/^(urllib\.request\.)?urlopen$/, 'an open network response'],
+  [/^socket\.(socket|create_connection)$/, 'a network socket'],
+  [
+    /^(threading|multiprocessing)\.(Lock|RLock|Condition|Semaphore|BoundedSemaphore|Event|Thread|Barrier|Process|Pool|Queue)$/,
+    'a lock, thread or process',
+  ],
+  [/^(Lock|RLock|Thread|Semaphore)$/, 'a lock or thread'],
+  [/^(concurrent\.futures\.)?(ThreadPoolExecutor|ProcessPoolExecutor)$/, 'an executor'],
+  [/^(subprocess\.)?Popen$/, 'a running process'],
+  [/^(os\.)?scandir$/, 'a directory iterator'],
+  [/^csv\.(reader|DictReader|writer|DictWriter)$/, 'a CSV reader or writer on an open file'],
+];
+
 const SCOPE_BOUNDARIES = new Set([
   'FunctionDefinition',
   'ClassDefinition',
@@ -239,6 +265,7 @@ export class PythonAnalyzer {
   private readonly builtins = new Map<string, NameSite>();
   private nonBuiltinCall = false;
   private readonly aliasPairs: [string, string][] = [];
+  private readonly unsavableValues = new Map<string, NameSite & { what: string }>();
   private readonly defs = new Map<string, { site: NameSite; globals: Set<string> }>();
   private readonly stars: NameSite[] = [];
   private readonly errors: SyntaxProblem[] = [];
@@ -280,6 +307,7 @@ export class PythonAnalyzer {
       builtinReads: [...this.builtins.values()],
       callsNonBuiltin: this.nonBuiltinCall,
       aliases: [...this.aliasPairs],
+      unsavable: this.unsavableValues,
       syntaxErrors: this.errors,
     };
   }
@@ -534,13 +562,34 @@ export class PythonAnalyzer {
     for (const c of parts) if (c.name === 'TypeDef') this.expression(c, state, scope);
     if (lastOp === undefined) return; // `x: int` binds nothing
     for (const value of parts.slice(lastOp + 1)) this.expression(value, state, scope);
-    if (scope === null) this.assignmentAliases(parts, ops);
+    if (scope === null) {
+      this.assignmentAliases(parts, ops);
+      const value = parts[parts.length - 1];
+      const what = value !== undefined && parts.length === 3 ? this.unsavableOrigin(value) : null;
+      const target = parts[0];
+      if (target?.name === 'VariableName') {
+        const name = this.text(target);
+        if (what !== null) this.unsavableValues.set(name, { ...this.site(name, target), what });
+        else this.unsavableValues.delete(name);
+      }
+    }
     let start = 0;
     for (const op of ops) {
       for (const t of parts.slice(start, op))
         if (t.name !== ',' && t.name !== 'TypeDef') this.target(t, state, scope);
       start = op + 1;
     }
+  }
+
+  /** What a value is when it surely cannot be saved for another step, else null. */
+  private unsavableOrigin(value: SyntaxNode): string | null {
+    if (value.name === 'ComprehensionExpression') return 'a generator';
+    if (value.name !== 'CallExpression') return null;
+    const callee = value.firstChild;
+    if (callee === null) return null;
+    const text = this.text(callee).replace(/\s+/g, '');
+    for (const [pattern, what] of UNSAVABLE_ORIGINS) if (pattern.test(text)) return what;
+    return null;
   }
 
   /** `t = a`, `t[k] = a`, `t.x = a`: t shares with a; `a, b = f()`: a and b may share. */
