@@ -21,13 +21,8 @@ const SUBSET = [
   'calibration/plot_calibration_curve', // was a function-across-steps refusal (per-cell)
   'classification/plot_digits_classification', // was unpicklable, per-cell and per-section
   'cluster/plot_affinity_propagation', // was a syntax-error: a `% x` continuation line as a magic
-  'cluster/plot_bisect_kmeans', // print(__doc__): IPython's banner in Jupyter, `None` in a step
+  'cluster/plot_bisect_kmeans', // print(__doc__): IPython's banner in Jupyter, was `None` in a step
 ];
-
-/** Flip to a plain test when every example here gives the notebook's output. */
-const TODO =
-  "issue 13: cluster/plot_bisect_kmeans prints __doc__, IPython's banner in Jupyter but None " +
-  'in a step (the other five pass since the core semantics commits)';
 
 /** What went wrong, readable in the test output: the run's failure, then each cell that differs. */
 function explain(outcome: PipelineOutcome): string {
@@ -70,7 +65,7 @@ describe(
         });
 
         for (const tagging of TAGGINGS) {
-          it(`prints what the notebook prints, ${tagging}`, { todo: TODO }, async () => {
+          it(`prints what the notebook prints, ${tagging}`, async () => {
             assert.equal(reference.status, 'kept', reference.reason);
             const outcome = await runPipeline(example, tagging, reference);
             const problems = explain(outcome);

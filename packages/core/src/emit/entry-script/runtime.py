@@ -567,6 +567,8 @@ def main(step, parameters, inputs, outputs, metrics, units, cells, shared=()):
     result = {"step": step, "status": "failed", "outputs": {}, "metrics": {}, "cells": []}
     result_path = None
     namespace = sys.modules["__main__"].__dict__
+    # The notebook's module is Jupyter's: the same docstring (`print(__doc__)` prints it).
+    namespace["__doc__"] = "Automatically created module for IPython interactive environment"
     builtins.display = _display
     code = 1
     try:
