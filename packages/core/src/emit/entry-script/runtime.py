@@ -60,10 +60,16 @@ class StepError(Exception):
 
 
 def shell(command, shell="sh"):
-    """`!cmd` and `%%bash`: run in a shell, stream its output, never raise (as IPython does)."""
+    """`!cmd` and `%%bash`: run in a shell and print its output as it comes (it is the cell's
+    output, as in IPython); never raise."""
     sys.stdout.flush()
     executable = shutil.which(shell) or "/bin/sh"
-    subprocess.run(command, shell=True, executable=executable, check=False)
+    with subprocess.Popen(
+        command, shell=True, executable=executable, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    ) as process:
+        for line in iter(process.stdout.readline, b""):
+            sys.stdout.write(line.decode("utf-8", "replace"))
+        sys.stdout.flush()
 
 
 def shell_lines(command):
@@ -569,10 +575,12 @@ def main(step, parameters, inputs, outputs, metrics, units, cells, shared=()):
     namespace = sys.modules["__main__"].__dict__
     # The notebook's module is Jupyter's: the same docstring (`print(__doc__)` prints it).
     namespace["__doc__"] = "Automatically created module for IPython interactive environment"
+    namespace.pop("__file__", None)
     builtins.display = _display
     code = 1
     try:
         args = _parse_args(sys.argv[1:])
+        sys.argv[1:] = []  # the cells see no arguments of the step's own
         result_path = args["result"]
         for name, kind in parameters.items():
             if name not in args["param"]:
