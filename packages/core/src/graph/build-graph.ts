@@ -107,6 +107,8 @@ interface StepDraft {
   readonly units: Map<number, StepUnitDraft>;
   /** The cells the step runs, in notebook order. */
   readonly cells: number[];
+  /** `value>name` pairs of names carried by loaded values, already resolved. */
+  readonly carriedDone: Set<string>;
 }
 
 /** KFP pipeline names: lowercase letters, digits and '-'. */
@@ -437,10 +439,19 @@ export function buildPipelineGraph(
       case 'parameter':
         draft.parameters.add(site.name);
         return null;
-      case 'step':
+      case 'step': {
         if (!eager) return null;
         loadFrom(draft, site.name, source);
+        // Functions inside the value read these names when called: the step needs them.
+        const carried = source.step.analysis.carriedReads.get(site.name) ?? [];
+        for (const name of carried) {
+          const key = `${site.name}>${name}`;
+          if (draft.carriedDone.has(key)) continue;
+          draft.carriedDone.add(key);
+          need(draft, { ...site, name }, true, null);
+        }
         return { kind: 'input' };
+      }
       case 'deleted':
         if (what === null) return null;
         diagnostics.push({
@@ -491,6 +502,7 @@ export function buildPipelineGraph(
       metrics: [],
       units: new Map(),
       cells: [],
+      carriedDone: new Set(),
     };
     for (const w of analyseQuietly(block.cells, plain).writes) draft.written.add(w.name);
     return draft;

@@ -62,6 +62,11 @@ export interface CodeAnalysis {
    * generator expression, `open(...)`, a connection, a lock (see `UNSAVABLE_ORIGINS`).
    */
   readonly unsavable: ReadonlyMap<string, NameSite & { readonly what: string }>;
+  /**
+   * Names whose value holds functions made in its statement (`cfg = {"f": lambda c: np.log(c)}`):
+   * the module-level names those functions read when called, which a step loading it needs.
+   */
+  readonly carriedReads: ReadonlyMap<string, readonly string[]>;
   readonly syntaxErrors: readonly SyntaxProblem[];
 }
 
@@ -266,6 +271,9 @@ export class PythonAnalyzer {
   private nonBuiltinCall = false;
   private readonly aliasPairs: [string, string][] = [];
   private readonly unsavableValues = new Map<string, NameSite & { what: string }>();
+  private readonly carried = new Map<string, string[]>();
+  /** Collects the deferred reads of the statement being walked (lambdas inside a value). */
+  private deferredSink: Set<string> | null = null;
   private readonly defs = new Map<string, { site: NameSite; globals: Set<string> }>();
   private readonly stars: NameSite[] = [];
   private readonly errors: SyntaxProblem[] = [];
@@ -308,6 +316,7 @@ export class PythonAnalyzer {
       callsNonBuiltin: this.nonBuiltinCall,
       aliases: [...this.aliasPairs],
       unsavable: this.unsavableValues,
+      carriedReads: this.carried,
       syntaxErrors: this.errors,
     };
   }
@@ -561,7 +570,20 @@ export class PythonAnalyzer {
     // Annotations are evaluated (reads); the value comes before the targets are bound.
     for (const c of parts) if (c.name === 'TypeDef') this.expression(c, state, scope);
     if (lastOp === undefined) return; // `x: int` binds nothing
+    const sink = scope === null ? new Set<string>() : null;
+    if (sink !== null) this.deferredSink = sink;
     for (const value of parts.slice(lastOp + 1)) this.expression(value, state, scope);
+    if (sink !== null) {
+      this.deferredSink = null;
+      const targets = parts
+        .slice(0, lastOp)
+        .filter((t) => t.name !== 'AssignOp' && t.name !== ',')
+        .flatMap((t) => this.targetNames(t));
+      for (const t of targets) {
+        if (sink.size > 0) this.carried.set(t, [...sink]);
+        else if (t !== '' && parts[0]?.name === 'VariableName') this.carried.delete(t);
+      }
+    }
     if (scope === null) {
       this.assignmentAliases(parts, ops);
       const value = parts[parts.length - 1];
@@ -1024,7 +1046,10 @@ export class PythonAnalyzer {
       // Reads inside functions happen when the function runs; class bodies run at once.
       const immediate = scope.kind !== 'function' && !this.insideFunction(scope);
       if (immediate) this.moduleRead(name, node, scope.moduleState);
-      else if (!this.deferred.has(name)) this.deferred.set(name, this.site(name, node));
+      else {
+        if (!this.deferred.has(name)) this.deferred.set(name, this.site(name, node));
+        this.deferredSink?.add(name);
+      }
       return;
     }
     if (PYTHON_BUILTINS.has(name)) {

@@ -17,6 +17,7 @@ import builtins
 import importlib
 import json
 import linecache
+import marshal
 import os
 import pickle
 import shutil
@@ -168,11 +169,14 @@ def save_value(name, value, path):
                 import joblib
 
                 joblib.dump(value, os.path.join(tmp, "value.joblib"))
-            except ImportError:
+            except (ImportError, pickle.PicklingError, AttributeError, TypeError):
+                # joblib's pickler cannot save a lambda inside a model: the runtime's can.
                 fmt = "pickle"
+                for leftover in os.listdir(tmp):
+                    os.remove(os.path.join(tmp, leftover))
         if fmt == "pickle":
             with open(os.path.join(tmp, "value.pkl"), "wb") as f:
-                pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+                _SharingPickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
         with open(os.path.join(tmp, FORMAT_FILE), "w", encoding="utf-8") as f:
             json.dump({"format": fmt, "type": _type_name(value), "variable": name}, f)
         if os.path.isdir(path):
@@ -193,11 +197,52 @@ def _make_view(base, shape, dtype, offset, strides):
     return numpy.ndarray(shape, dtype=dtype, buffer=base, offset=offset, strides=strides)
 
 
+_EMPTY_CELL = "<empty closure cell>"
+
+
+def _make_function(code, name, qualname, defaults, kwdefaults, cells):
+    """A notebook function saved by its code (a lambda, a function made inside another): its
+    names are the notebook's, found when it is called, as in Jupyter."""
+    import types
+
+    closure = None
+    if cells:
+        closure = tuple(types.CellType() if v == _EMPTY_CELL else types.CellType(v) for v in cells)
+    function = types.FunctionType(marshal.loads(code), sys.modules["__main__"].__dict__, name, defaults, closure)
+    function.__qualname__ = qualname
+    function.__kwdefaults__ = kwdefaults
+    return function
+
+
+def _reduce_notebook_function(obj):
+    """How to save a function of the notebook that pickle cannot find by its name, else None."""
+    import types
+
+    if type(obj) is not types.FunctionType or obj.__module__ != "__main__":
+        return None
+    found = sys.modules["__main__"].__dict__.get(obj.__qualname__)
+    if found is obj:
+        return None  # a later step defines it again by name
+
+    def content(cell):
+        try:
+            return cell.cell_contents
+        except ValueError:
+            return _EMPTY_CELL
+
+    cells = tuple(content(c) for c in obj.__closure__ or ())
+    return _make_function, (marshal.dumps(obj.__code__), obj.__name__, obj.__qualname__, obj.__defaults__, obj.__kwdefaults__, cells)
+
+
 class _SharingPickler(pickle.Pickler):
     """Pickles values that share objects in one stream, so they still share once loaded; a numpy
-    view of an array is saved as a view of it."""
+    view of an array is saved as a view of it; a notebook function without a name to find it by
+    (a lambda) is saved by its code."""
 
     def reducer_override(self, obj):
+        reduced = _reduce_notebook_function(obj)
+        if reduced is not None:
+            return reduced
         numpy = sys.modules.get("numpy")
         if numpy is not None and type(obj) is numpy.ndarray:
             base = obj.base
