@@ -107,6 +107,8 @@ interface StepDraft {
   readonly units: Map<number, StepUnitDraft>;
   /** The cells the step runs, in notebook order. */
   readonly cells: number[];
+  /** The value (`name#n`) of each name the step binds or changes, for its shared outputs. */
+  readonly versions: Map<string, string>;
   /** `value>name` pairs of names carried by loaded values, already resolved. */
   readonly carriedDone: Set<string>;
 }
@@ -367,6 +369,21 @@ export function buildPipelineGraph(
     draft.inputs.set(name, source.name);
     draft.after.add(source.name);
     source.outputs.set(name, cell);
+    // The value may hold instances of notebook classes or notebook functions (`acc = Acc()`,
+    // `FunctionTransformer(func=f)`): their definitions can run on demand while it loads.
+    // Through the values it was made from too (`models = [svc]`, `svc = MySVC()`).
+    const seen = new Set([name]);
+    const pending = [name];
+    for (let v = pending.pop(); v !== undefined; v = pending.pop()) {
+      for (const read of valueReads.get(v) ?? []) {
+        if (seen.has(read)) continue;
+        seen.add(read);
+        const s = resolve(read);
+        if (s?.kind === 'code' && s.ref.unit.kind === 'definition')
+          includeUnit(draft, s.ref, false);
+        else if (s?.kind === 'step') pending.push(read);
+      }
+    }
   };
 
   /**
@@ -476,6 +493,17 @@ export function buildPipelineGraph(
   };
   const reportedUnbound = new Set<string>();
   const sharing = new SharingGroups();
+  /** How many times each name has been bound: `name#n` is its n-th value, in sharing groups. */
+  const versions = new Map<string, number>();
+  const versionOf = (name: string): string => `${name}#${versions.get(name) ?? 0}`;
+  /** Names whose current value may share objects with `name`'s. */
+  const sharingNow = (name: string): string[] =>
+    sharing
+      .members(versionOf(name))
+      .filter((k) => versionOf(k.slice(0, k.lastIndexOf('#'))) === k)
+      .map((k) => k.slice(0, k.lastIndexOf('#')));
+  /** For each value, the names its binding and storing statements read so far (any step). */
+  const valueReads = new Map<string, Set<string>>();
   const warnedContinued = new Set<string>();
 
   /** A config or seed unit holds only while its root is still the module it imported. */
@@ -503,6 +531,7 @@ export function buildPipelineGraph(
       units: new Map(),
       cells: [],
       carriedDone: new Set(),
+      versions: new Map(),
     };
     for (const w of analyseQuietly(block.cells, plain).writes) draft.written.add(w.name);
     return draft;
@@ -557,17 +586,10 @@ export function buildPipelineGraph(
       if (s?.kind === 'step') loadInput(draft, RANDOM_STATE, s.step, s.cell);
     }
 
-    // A loaded value may refer to a notebook function or class (an instance, a model holding a
-    // function): every definition visible here can run on demand.
-    if (draft.inputs.size > 0) {
-      const visible = new Set(globalUnits.values());
-      for (const s of current.values()) if (s.kind === 'code') visible.add(s.ref);
-      for (const ref of visible)
-        if (
-          ref.unit.kind === 'definition' &&
-          (ref.global || !draft.block.cells.includes(ref.unit.cell))
-        )
-          includeUnit(draft, ref, false);
+    for (const [name, reads] of analysis.valueReads) {
+      const all = valueReads.get(name) ?? new Set<string>();
+      for (const r of reads) all.add(r);
+      valueReads.set(name, all);
     }
 
     // What this segment leaves behind for later steps: code stays code, values are data.
@@ -587,8 +609,12 @@ export function buildPipelineGraph(
     const isCode = (n: string): boolean =>
       resolve(n)?.kind === 'code' ||
       ownUnits.some((r) => r.unit.kind !== 'config' && r.unit.names.includes(n));
+    // A name bound again is a new value: what the old one shared stays with the old one.
+    for (const w of analysis.writes)
+      if (bindsIn(analysis, w.name, own)) versions.set(w.name, (versions.get(w.name) ?? 0) + 1);
     const newAliases = analysis.aliases.slice(before.aliases.length);
-    for (const [a, b] of newAliases) if (!isCode(a) && !isCode(b)) sharing.union(a, b);
+    for (const [a, b] of newAliases)
+      if (!isCode(a) && !isCode(b)) sharing.union(versionOf(a), versionOf(b));
     // What this segment changes in place (a later segment may change names an earlier one did).
     const segmentMutations = firstSegment
       ? analysis.mutations
@@ -599,7 +625,7 @@ export function buildPipelineGraph(
       ...newAliases.map(([t]) => t),
     ]);
     for (const name of touched) {
-      for (const g of sharing.members(name)) {
+      for (const g of sharingNow(name)) {
         const s = current.get(g);
         if (g === name || s?.kind !== 'step' || s.step === draft) continue;
         takenOver.set(g, s);
@@ -613,6 +639,14 @@ export function buildPipelineGraph(
         cell: own[own.length - 1]!,
         ...(draft.inputs.has(g) ? {} : { carried }),
       });
+    // Which value of each name this step leaves (for the groups it saves together).
+    for (const n of [
+      ...analysis.writes.map((w) => w.name),
+      ...segmentMutations.map((m) => m.name),
+      ...takenOver.keys(),
+    ])
+      draft.versions.set(n, versionOf(n));
+
     // A step continued further down changes, in its later cells, a value that steps in between
     // already load: they get the value from the step's end, not the one the notebook shows them.
     if (!firstSegment) {
@@ -860,7 +894,9 @@ export function buildPipelineGraph(
       parameters: [...d.parameters].sort(),
       outputs,
       outputCells: Object.fromEntries(outputs.map((o) => [o, d.outputs.get(o)!])),
-      shared: sharing.partition(outputs),
+      shared: sharing
+        .partition(outputs.map((o) => d.versions.get(o) ?? o))
+        .map((g) => g.map((k) => k.slice(0, k.lastIndexOf('#')))),
       metrics: d.metrics,
       image: d.tags.image ?? image,
       resources: resourcesOf(d.tags),
@@ -918,34 +954,48 @@ const UNSAVABLE_FIX: Readonly<Record<string, string>> = {
   'an open network response': 'read the data (`data = response.read()`) in the step that opens it',
 };
 
-/** Names whose values may share objects, as disjoint groups (union-find). */
+/** Names whose values may share objects, as disjoint groups (union-find with member lists). */
 class SharingGroups {
   private readonly parent = new Map<string, string>();
+  private readonly groups = new Map<string, string[]>();
 
   private find(name: string): string {
     let root = name;
-    while (this.parent.has(root) && this.parent.get(root) !== root) root = this.parent.get(root)!;
+    for (let p = this.parent.get(root); p !== undefined && p !== root; p = this.parent.get(root))
+      root = p;
+    // Path compression: later look-ups are one step.
+    for (let n = name; n !== root;) {
+      const next = this.parent.get(n)!;
+      this.parent.set(n, root);
+      n = next;
+    }
     return root;
   }
 
   union(a: string, b: string): void {
-    const ra = this.find(a);
-    const rb = this.find(b);
-    if (!this.parent.has(ra)) this.parent.set(ra, ra);
-    if (ra !== rb) this.parent.set(rb, ra);
+    for (const n of [a, b])
+      if (!this.parent.has(n)) {
+        this.parent.set(n, n);
+        this.groups.set(n, [n]);
+      }
+    let ra = this.find(a);
+    let rb = this.find(b);
+    if (ra === rb) return;
+    if (this.groups.get(ra)!.length < this.groups.get(rb)!.length) [ra, rb] = [rb, ra];
+    this.parent.set(rb, ra);
+    this.groups.get(ra)!.push(...this.groups.get(rb)!);
+    this.groups.delete(rb);
   }
 
-  members(name: string): string[] {
-    if (!this.parent.has(name)) return [name];
-    const root = this.find(name);
-    return [...this.parent.keys()].filter((n) => this.find(n) === root);
+  members(name: string): readonly string[] {
+    return this.parent.has(name) ? this.groups.get(this.find(name))! : [name];
   }
 
   /** The groups of two or more among `names`. */
   partition(names: readonly string[]): string[][] {
     const groups = new Map<string, string[]>();
     for (const n of names) {
-      const root = this.find(n);
+      const root = this.parent.has(n) ? this.find(n) : n;
       groups.set(root, [...(groups.get(root) ?? []), n]);
     }
     return [...groups.values()].filter((g) => g.length > 1);

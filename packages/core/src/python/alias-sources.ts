@@ -99,3 +99,34 @@ export const STORING_METHODS = new Set([
   'appendleft',
   'put',
 ]);
+
+/**
+ * Names whose objects a value may hold: what it shares (above), the function or class that
+ * makes it (`Acc()`, `make_model()`), and what it is made from (`Pipeline([("m", svc)])`,
+ * `CalibratedClassifierCV(svc)`). Arithmetic and comparisons hold nothing (`acc.total / n`).
+ */
+export function heldNames(node: SyntaxNode, text: (n: SyntaxNode) => string): string[] {
+  switch (node.name) {
+    case 'CallExpression': {
+      const [callee, args] = children(node);
+      let root: SyntaxNode | null = callee ?? null;
+      while (root !== null && (root.name === 'MemberExpression' || root.name === 'CallExpression'))
+        root = root.firstChild;
+      const own = root?.name === 'VariableName' ? [text(root)] : [];
+      const held = args === undefined ? [] : children(args).flatMap((a) => heldNames(a, text));
+      return [...own, ...held, ...aliasSources(node, text)];
+    }
+    case 'ParenthesizedExpression':
+    case 'TupleExpression':
+    case 'ArrayExpression':
+    case 'SetExpression':
+    case 'DictionaryExpression':
+    case 'ConditionalExpression':
+    case 'StarExpression':
+      return children(node).flatMap((c) =>
+        c.name === 'if' || c.name === 'else' ? [] : heldNames(c, text),
+      );
+    default:
+      return aliasSources(node, text);
+  }
+}

@@ -9,7 +9,7 @@
 import type { SyntaxNode } from '@lezer/common';
 import { parsePython } from './parse-python.js';
 import { PYTHON_BUILTINS } from './builtins.js';
-import { aliasSources, STORING_METHODS } from './alias-sources.js';
+import { aliasSources, heldNames, STORING_METHODS } from './alias-sources.js';
 
 /** Where a name is used: cell index in the notebook and 1-based line in that cell. */
 export interface NameSite {
@@ -67,6 +67,11 @@ export interface CodeAnalysis {
    * the module-level names those functions read when called, which a step loading it needs.
    */
   readonly carriedReads: ReadonlyMap<string, readonly string[]>;
+  /**
+   * The names whose objects a value may hold, from the statements that bind it or store into it
+   * (`acc = Acc()`, `models["a"] = make_model()`): the notebook classes and functions it may hold.
+   */
+  readonly valueReads: ReadonlyMap<string, ReadonlySet<string>>;
   readonly syntaxErrors: readonly SyntaxProblem[];
 }
 
@@ -274,6 +279,7 @@ export class PythonAnalyzer {
   private readonly carried = new Map<string, string[]>();
   /** Collects the deferred reads of the statement being walked (lambdas inside a value). */
   private deferredSink: Set<string> | null = null;
+  private readonly valueNames = new Map<string, Set<string>>();
   private readonly defs = new Map<string, { site: NameSite; globals: Set<string> }>();
   private readonly stars: NameSite[] = [];
   private readonly errors: SyntaxProblem[] = [];
@@ -317,6 +323,7 @@ export class PythonAnalyzer {
       aliases: [...this.aliasPairs],
       unsavable: this.unsavableValues,
       carriedReads: this.carried,
+      valueReads: this.valueNames,
       syntaxErrors: this.errors,
     };
   }
@@ -575,10 +582,12 @@ export class PythonAnalyzer {
     for (const value of parts.slice(lastOp + 1)) this.expression(value, state, scope);
     if (sink !== null) {
       this.deferredSink = null;
+      const reads = parts.slice(lastOp + 1).flatMap((v) => heldNames(v, (n) => this.text(n)));
       const targets = parts
         .slice(0, lastOp)
         .filter((t) => t.name !== 'AssignOp' && t.name !== ',')
         .flatMap((t) => this.targetNames(t));
+      for (const t of targets) this.addValueReads(t, reads);
       for (const t of targets) {
         if (sink.size > 0) this.carried.set(t, [...sink]);
         else if (t !== '' && parts[0]?.name === 'VariableName') this.carried.delete(t);
@@ -657,6 +666,12 @@ export class PythonAnalyzer {
     };
     visit(iterable);
     return names;
+  }
+
+  private addValueReads(name: string, reads: Iterable<string>): void {
+    let set = this.valueNames.get(name);
+    if (set === undefined) this.valueNames.set(name, (set = new Set()));
+    for (const r of reads) if (r !== name) set.add(r);
   }
 
   private alias(targets: readonly string[], sources: readonly string[]): void {
@@ -1099,6 +1114,11 @@ export class PythonAnalyzer {
           const base = this.baseName(callee.firstChild ?? callee);
           if (base !== null && methodName !== '' && !NON_MUTATING_METHODS.has(methodName))
             this.mutate(base, scope);
+          if (scope === null && base !== null && STORING_METHODS.has(methodName) && args)
+            this.addValueReads(
+              this.text(base),
+              children(args).flatMap((a) => heldNames(a, (n) => this.text(n))),
+            );
           if (scope === null && base !== null && STORING_METHODS.has(methodName) && args)
             this.alias(
               [this.text(base)],
