@@ -240,6 +240,15 @@ export function buildPipelineGraph(
     }
   };
 
+  /** How often a name appears as a word in the pipeline's code (an import's own line counts). */
+  const wordCounts = new Map<string, number>();
+  for (const cell of notebook.cells) {
+    if (cell.kind !== 'code') continue;
+    for (const word of cell.source.match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? [])
+      wordCounts.set(word, (wordCounts.get(word) ?? 0) + 1);
+  }
+  const mentions = (name: string): number => wordCounts.get(name) ?? 0;
+
   // ---- code units: imports, definitions, configuration, in notebook order ----
   const unitsOfCell = new Map<number, UnitRef[]>();
   let unitCount = 0;
@@ -270,7 +279,7 @@ export function buildPipelineGraph(
       const refs = unitsOf(cell, true);
       for (const ref of refs) {
         if (ref.unit.kind === 'seed') continue;
-        if (isAmbient(ref)) globalConfig.push(ref);
+        if (isAmbient(ref, mentions)) globalConfig.push(ref);
         else for (const n of ref.unit.names) globalUnits.set(n, ref);
       }
       // What is left (data statements, and seeding: the random state then flows) runs once, in
@@ -695,7 +704,7 @@ export function buildPipelineGraph(
     }
     for (const d of isNew(analysis.deletes, before.deletes))
       current.set(d.name, { kind: 'deleted', step: draft, cell: d.cell });
-    for (const ref of ownUnits) if (isAmbient(ref)) stepConfig.push({ ref, step: draft });
+    for (const ref of ownUnits) if (isAmbient(ref, mentions)) stepConfig.push({ ref, step: draft });
     if (seeds.length > 0 || (seeded && analysis.callsNonBuiltin)) {
       seeded = true;
       current.set(RANDOM_STATE, {
@@ -1002,9 +1011,18 @@ class SharingGroups {
   }
 }
 
-/** Units that hold in every later step rather than bind a name: configuration, seeds, `import *`. */
-function isAmbient(ref: UnitRef): boolean {
-  return ref.unit.kind === 'config' || ref.unit.kind === 'seed' || ref.unit.names.length === 0;
+/**
+ * Units that hold in every later step rather than bind a name used later: configuration, seeds,
+ * `import *`, and imports kept for their effect (`from sklearn.experimental import
+ * enable_halving_search_cv`: its name is used nowhere else).
+ */
+function isAmbient(ref: UnitRef, mentions: (name: string) => number): boolean {
+  return (
+    ref.unit.kind === 'config' ||
+    ref.unit.kind === 'seed' ||
+    ref.unit.names.length === 0 ||
+    (ref.unit.kind === 'import' && ref.unit.names.every((n) => mentions(n) <= 1))
+  );
 }
 
 /** The units a step runs again, in notebook order, with their needs as positions in the list. */

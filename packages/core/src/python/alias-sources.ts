@@ -105,15 +105,20 @@ export const STORING_METHODS = new Set([
  * makes it (`Acc()`, `make_model()`), and what it is made from (`Pipeline([("m", svc)])`,
  * `CalibratedClassifierCV(svc)`). Arithmetic and comparisons hold nothing (`acc.total / n`).
  */
-export function heldNames(node: SyntaxNode, text: (n: SyntaxNode) => string): string[] {
+export function heldNames(
+  node: SyntaxNode,
+  text: (n: SyntaxNode) => string,
+  withMaker = true,
+): string[] {
   switch (node.name) {
     case 'CallExpression': {
       const [callee, args] = children(node);
       let root: SyntaxNode | null = callee ?? null;
       while (root !== null && (root.name === 'MemberExpression' || root.name === 'CallExpression'))
         root = root.firstChild;
-      const own = root?.name === 'VariableName' ? [text(root)] : [];
-      const held = args === undefined ? [] : children(args).flatMap((a) => heldNames(a, text));
+      const own = withMaker && root?.name === 'VariableName' ? [text(root)] : [];
+      const held =
+        args === undefined ? [] : children(args).flatMap((a) => heldNames(a, text, withMaker));
       return [...own, ...held, ...aliasSources(node, text)];
     }
     case 'ParenthesizedExpression':
@@ -124,7 +129,7 @@ export function heldNames(node: SyntaxNode, text: (n: SyntaxNode) => string): st
     case 'ConditionalExpression':
     case 'StarExpression':
       return children(node).flatMap((c) =>
-        c.name === 'if' || c.name === 'else' ? [] : heldNames(c, text),
+        c.name === 'if' || c.name === 'else' ? [] : heldNames(c, text, withMaker),
       );
     default:
       return aliasSources(node, text);

@@ -626,7 +626,8 @@ export class PythonAnalyzer {
   /** `t = a`, `t[k] = a`, `t.x = a`: t shares with a; `a, b = f()`: a and b may share. */
   private assignmentAliases(parts: readonly SyntaxNode[], ops: readonly number[]): void {
     const value = parts.slice(ops[ops.length - 1]! + 1).filter((c) => c.name !== ',');
-    const sources = value.flatMap((v) => aliasSources(v, (n) => this.text(n)));
+    // What a call is made from may be held by its result (`pipe = Pipeline([("rbm", rbm)])`).
+    const sources = value.flatMap((v) => heldNames(v, (n) => this.text(n), false));
     let start = 0;
     for (const op of ops) {
       const targets = parts.slice(start, op).filter((t) => t.name !== ',' && t.name !== 'TypeDef');
