@@ -241,6 +241,27 @@ describe('pipeline graph', () => {
     );
   });
 
+  it('issue 13: fitting models on shared data keeps the training steps independent', () => {
+    const s = steps(
+      nb([
+        [['imports'], 'from x import train_test_split, GridSearchCV, A, B, Pipeline, score'],
+        [['step:load'], 'X, y = [1, 2], [0, 1]'],
+        [['step:split'], 'X_train, X_test, y_train, y_test = train_test_split(X, y)'],
+        [
+          ['step:a'],
+          'm1 = GridSearchCV(A(), {}).fit(X_train, y_train)\ns1 = score(y_test, m1.predict(X_test))',
+        ],
+        [['step:b'], 'm2 = B().fit(X_train, y_train)\ns2 = score(y_test, m2.predict(X_test))'],
+        [['step:c'], 'pipe = Pipeline([("m", m2)])\npipe.fit(X_train, y_train)'],
+        [['step:d'], 'print(s1, s2, m2)'],
+      ]),
+    );
+    assert.deepEqual(s.a?.after, ['split']);
+    assert.deepEqual(s.b?.after, ['split']);
+    // Fitting the pipeline fits the model inside it: d gets m2 from c.
+    assert.deepEqual(s.d?.inputSources, { m2: 'c', s1: 'a', s2: 'b' });
+  });
+
   it('issue 13: a value that cannot cross a step is reported where its origin shows it', () => {
     const r = analyzeNotebook(
       nb([

@@ -88,6 +88,25 @@ export function aliasSources(node: SyntaxNode, text: (n: SyntaxNode) => string):
   }
 }
 
+/** Functions whose result holds their arguments' objects. */
+const HOLDING_FUNCTIONS = new Set([
+  'make_pipeline',
+  'make_union',
+  'make_column_transformer',
+  'dict',
+  'list',
+  'tuple',
+  'set',
+  'zip',
+  'enumerate',
+  'partial',
+  'namedtuple',
+  'SimpleNamespace',
+  'deque',
+  'defaultdict',
+  'OrderedDict',
+]);
+
 /** Methods that put their arguments' objects inside their object (`xs.append(x)`). */
 export const STORING_METHODS = new Set([
   'append',
@@ -117,8 +136,14 @@ export function heldNames(
       while (root !== null && (root.name === 'MemberExpression' || root.name === 'CallExpression'))
         root = root.firstChild;
       const own = withMaker && root?.name === 'VariableName' ? [text(root)] : [];
+      // A class (capitalised, `Pipeline(...)`) or a known holder keeps what it is made from; a
+      // function or method result (`accuracy_score(y, p)`, `clf.fit(X, y)`) does not.
+      const name = callee === undefined ? '' : (/([A-Za-z_]\w*)\s*$/.exec(text(callee))?.[1] ?? '');
+      const holds = /^_*[A-Z]/.test(name) || HOLDING_FUNCTIONS.has(name);
       const held =
-        args === undefined ? [] : children(args).flatMap((a) => heldNames(a, text, withMaker));
+        args === undefined || !holds
+          ? []
+          : children(args).flatMap((a) => heldNames(a, text, withMaker));
       return [...own, ...held, ...aliasSources(node, text)];
     }
     case 'ParenthesizedExpression':
