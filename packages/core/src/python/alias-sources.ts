@@ -88,6 +88,9 @@ export function aliasSources(node: SyntaxNode, text: (n: SyntaxNode) => string):
   }
 }
 
+/** Classes that copy what they are made from into new objects. */
+const COPYING_CLASSES = new Set(['Counter', 'Decimal', 'Fraction', 'Path', 'PurePath', 'UUID']);
+
 /** Functions whose result holds their arguments' objects. */
 const HOLDING_FUNCTIONS = new Set([
   'make_pipeline',
@@ -139,9 +142,12 @@ export function heldNames(
       // A class (capitalised, `Pipeline(...)`) or a known holder keeps what it is made from; a
       // function or method result (`accuracy_score(y, p)`, `clf.fit(X, y)`) does not.
       const name = callee === undefined ? '' : (/([A-Za-z_]\w*)\s*$/.exec(text(callee))?.[1] ?? '');
-      const holds = /^_*[A-Z]/.test(name) || HOLDING_FUNCTIONS.has(name);
+      const holds =
+        (/^_*[A-Z]/.test(name) && !COPYING_CLASSES.has(name)) || HOLDING_FUNCTIONS.has(name);
+      // `Counter(w for w in words)`: a generator argument is consumed, not held.
+      const generator = args !== undefined && children(args).some((c) => c.name === 'for');
       const held =
-        args === undefined || !holds
+        args === undefined || !holds || generator
           ? []
           : children(args).flatMap((a) => heldNames(a, text, withMaker));
       return [...own, ...held, ...aliasSources(node, text)];
