@@ -50,7 +50,24 @@ function children(node: SyntaxNode): SyntaxNode[] {
   return out;
 }
 
+/** Expressions whose value is made of their parts: a tuple, a list, `a if c else b`, `*xs`. */
+const CONTAINERS = new Set([
+  'ParenthesizedExpression',
+  'TupleExpression',
+  'ArrayExpression',
+  'SetExpression',
+  'DictionaryExpression',
+  'ConditionalExpression',
+  'StarExpression',
+]);
+
+/** A container's parts (a conditional's branches and its condition, harmlessly). */
+function parts(node: SyntaxNode): SyntaxNode[] {
+  return children(node).filter((c) => c.name !== 'if' && c.name !== 'else');
+}
+
 export function aliasSources(node: SyntaxNode, text: (n: SyntaxNode) => string): string[] {
+  if (CONTAINERS.has(node.name)) return parts(node).flatMap((c) => aliasSources(c, text));
   switch (node.name) {
     case 'VariableName':
       return [text(node)];
@@ -69,16 +86,6 @@ export function aliasSources(node: SyntaxNode, text: (n: SyntaxNode) => string):
         return children(args).flatMap((a) => aliasSources(a, text));
       return [];
     }
-    case 'ParenthesizedExpression':
-    case 'TupleExpression':
-    case 'ArrayExpression':
-    case 'SetExpression':
-    case 'DictionaryExpression':
-    case 'ConditionalExpression':
-    case 'StarExpression':
-      return children(node).flatMap((c) =>
-        c.name === 'if' || c.name === 'else' ? [] : aliasSources(c, text),
-      );
     case 'BinaryExpression': {
       const op = children(node).find((c) => c.name === 'or' || c.name === 'and');
       return op === undefined ? [] : children(node).flatMap((c) => aliasSources(c, text));
@@ -152,17 +159,9 @@ export function heldNames(
           : children(args).flatMap((a) => heldNames(a, text, withMaker));
       return [...own, ...held, ...aliasSources(node, text)];
     }
-    case 'ParenthesizedExpression':
-    case 'TupleExpression':
-    case 'ArrayExpression':
-    case 'SetExpression':
-    case 'DictionaryExpression':
-    case 'ConditionalExpression':
-    case 'StarExpression':
-      return children(node).flatMap((c) =>
-        c.name === 'if' || c.name === 'else' ? [] : heldNames(c, text, withMaker),
-      );
     default:
-      return aliasSources(node, text);
+      return CONTAINERS.has(node.name)
+        ? parts(node).flatMap((c) => heldNames(c, text, withMaker))
+        : aliasSources(node, text);
   }
 }

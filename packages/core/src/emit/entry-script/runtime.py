@@ -136,6 +136,18 @@ def _format_for(value):
     return "pickle"
 
 
+def _publish(tmp, path, meta):
+    """Writes a saved value's format file into its folder `tmp`, then puts the folder at `path`
+    in one rename (a reader sees all of it or nothing)."""
+    with open(os.path.join(tmp, FORMAT_FILE), "w", encoding="utf-8") as f:
+        json.dump(meta, f)
+    if os.path.isdir(path):
+        shutil.rmtree(path)
+    elif os.path.exists(path):
+        os.remove(path)
+    os.rename(tmp, path)
+
+
 def save_value(name, value, path):
     """Saves `value` under the directory `path`, atomically (a reader sees all of it or nothing)."""
     fmt = _format_for(value)
@@ -177,13 +189,7 @@ def save_value(name, value, path):
         if fmt == "pickle":
             with open(os.path.join(tmp, "value.pkl"), "wb") as f:
                 _SharingPickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
-        with open(os.path.join(tmp, FORMAT_FILE), "w", encoding="utf-8") as f:
-            json.dump({"format": fmt, "type": _type_name(value), "variable": name}, f)
-        if os.path.isdir(path):
-            shutil.rmtree(path)
-        elif os.path.exists(path):
-            os.remove(path)
-        os.rename(tmp, path)
+        _publish(tmp, path, {"format": fmt, "type": _type_name(value), "variable": name})
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -274,11 +280,8 @@ def save_shared(values, paths):
                     os.link(first, data)
                 except OSError:
                     shutil.copyfile(first, data)
-            with open(os.path.join(tmp, FORMAT_FILE), "w", encoding="utf-8") as f:
-                json.dump({"format": "shared", "bundle": bundle, "members": sorted(values), "type": _type_name(values[name]), "variable": name}, f)
-            if os.path.isdir(path):
-                shutil.rmtree(path)
-            os.rename(tmp, path)
+            meta = {"format": "shared", "bundle": bundle, "members": sorted(values), "type": _type_name(values[name]), "variable": name}
+            _publish(tmp, path, meta)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
