@@ -220,15 +220,25 @@ describe('failures that name their cause', () => {
     assert.match(failure.message, /Fix: install it .*--python/);
   });
 
-  it('an unpicklable variable names the variable and the cell that made it', async () => {
-    const nb = faulty('gen', 'gen_value = (i for i in range(3))');
+  it('an unpicklable variable names the variable, its type, the cell that made it and a fix for it', async () => {
+    // Made by a function, so the origin does not show it: `inspect` reports `x = (... for ...)`.
+    const nb = faulty('gen', 'def numbers():\n    yield 1\n\ngen_value = numbers()');
     const { pipeline } = compileNotebook(nb, work.dir, 'unpicklable.ipynb');
     const run = await runToEnd(backend, pipeline);
     const failure = run.summary.steps.find((s) => s.name === 'gen')!.failure!;
     assert.equal(failure.kind, 'unpicklable');
     assert.match(
       failure.message,
-      /Cannot save variable `gen_value` \(produced by step `gen`, cell 2\)/,
+      /Cannot save variable `gen_value` \(a builtins\.generator, made by step `gen`, cell 2\)/,
+    );
+    assert.match(failure.message, /Fix: turn it into a list where it is made/);
+  });
+
+  it('issue 13: inspect reports a value that cannot cross a step when its origin shows it', () => {
+    const nb = faulty('gen', 'gen_value = (i for i in range(3))');
+    assert.throws(
+      () => compileNotebook(nb, work.dir, 'unsavable.ipynb'),
+      /unsavable-value[\s\S]*`gen_value` \(cell 2, line 1\) is a generator/,
     );
   });
 });
