@@ -5,14 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { repoRoot } from '../golden/golden-cases.js';
 import { cellflowCli } from '../support/fidelity-pipeline.js';
-import { fidelityEnv, PYTHON, stdoutByCell } from '../support/fidelity-reference.js';
+import { fidelityEnv, nbconvert, PYTHON } from '../support/fidelity-reference.js';
 
 const run = promisify(execFile);
 
@@ -26,18 +26,13 @@ const FIXTURES = [
 const work = mkdtempSync(join(tmpdir(), 'cellflow-printed-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-async function jupyterStdout(notebook: string): Promise<Map<number, string>> {
-  const out = join(work, `${Math.random().toString(36).slice(2)}.ipynb`);
-  await run(
-    PYTHON,
-    ['-m', 'nbconvert', '--to', 'notebook', '--execute', '--output', out, notebook],
-    {
-      cwd: work,
-      env: fidelityEnv(),
-      timeout: 120_000,
-    },
-  );
-  return stdoutByCell(JSON.parse(readFileSync(out, 'utf8')));
+async function jupyterStdout(notebook: string, name: string): Promise<Map<number, string>> {
+  // Jupyter writes its executed copy beside the notebook: run a copy in the scratch folder.
+  const copy = join(work, `${name}.ipynb`);
+  copyFileSync(notebook, copy);
+  const { run, stdout } = await nbconvert(copy, work, 0);
+  assert.ok(stdout, `Jupyter runs ${name}:\n${run.output}`);
+  return stdout;
 }
 
 async function pipelineStdout(notebook: string, name: string): Promise<Map<number, string>> {
@@ -63,7 +58,7 @@ describe('issue 13: a pipeline run prints what the notebook prints, cell by cell
     it(name, async () => {
       const notebook = join(repoRoot, 'test/fixtures/notebooks', `${name}.ipynb`);
       const [expected, actual] = await Promise.all([
-        jupyterStdout(notebook),
+        jupyterStdout(notebook, name),
         pipelineStdout(notebook, name),
       ]);
       assert.ok([...expected.values()].filter((t) => t !== '').length >= 2, 'the notebook prints');

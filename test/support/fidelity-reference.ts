@@ -155,7 +155,11 @@ function failureReason(run: NbconvertRun): string {
   return last.trim().slice(0, 300);
 }
 
-async function nbconvert(
+/**
+ * Runs a notebook top to bottom in Jupyter (`nbconvert --execute`, output beside it as
+ * `NOTEBOOK.out.ipynb`); `stdout` is each code cell's printed output, absent when the run failed.
+ */
+export async function nbconvert(
   notebookPath: string,
   work: string,
   attempt: number,
