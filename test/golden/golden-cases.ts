@@ -8,6 +8,7 @@ import {
   readStudySpec,
   buildInspectJsonForGraph,
   compile,
+  type PipelineGraph,
 } from '@cellflow/core';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -27,6 +28,7 @@ export interface GoldenOutput {
   readonly inspectJson: string;
   /** Null when the notebook has errors (nothing is compiled). */
   readonly pipelineYaml: string | null;
+  readonly graph?: PipelineGraph;
 }
 
 export function goldenCases(): GoldenCase[] {
@@ -48,6 +50,7 @@ export function goldenOutput(c: GoldenCase): GoldenOutput {
   return {
     inspectJson: `${JSON.stringify(buildInspectJsonForGraph(result.graph, result.diagnostics), null, 2)}\n`,
     pipelineYaml: result.yaml ?? null,
+    ...(result.graph !== undefined ? { graph: result.graph } : {}),
   };
 }
 

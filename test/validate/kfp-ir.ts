@@ -6,7 +6,15 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -23,7 +31,11 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const SHARED_SCHEMAS = resolve(repoRoot, '../shared/schemas');
 const protoDir = join(SHARED_SCHEMAS, 'kfp/proto');
 
-let registry: FileRegistry | undefined;
+/** The KFP backend releases whose pinned protos are kept in ../shared/schemas/kfp/releases. */
+export const KFP_RELEASES = ['2.3.0', '2.4.1', '2.5.0', '2.17.0'] as const;
+export type KfpRelease = (typeof KFP_RELEASES)[number];
+
+const registries = new Map<string, FileRegistry>();
 
 function listProtos(dir: string): string[] {
   return readdirSync(dir, { recursive: true })
@@ -32,24 +44,43 @@ function listProtos(dir: string): string[] {
     .sort();
 }
 
-/** Builds (once per proto content) and loads the descriptor set. */
-function kfpRegistry(): FileRegistry {
-  if (registry !== undefined) return registry;
+/**
+ * Builds (once per proto content) and loads the descriptor set of the current protos, or of a
+ * release's pinned ones. Release folders hold only the two KFP files; `google/rpc` comes from the
+ * current folder, as it does in KFP's own build.
+ */
+export function kfpRegistry(release?: KfpRelease): FileRegistry {
+  const key = release ?? 'current';
+  const cached = registries.get(key);
+  if (cached !== undefined) return cached;
+  const sources = new Map<string, string>();
+  for (const f of listProtos(protoDir)) sources.set(f, join(protoDir, f));
+  if (release !== undefined) {
+    const dir = join(SHARED_SCHEMAS, 'kfp/releases', release);
+    for (const f of listProtos(dir)) sources.set(f, join(dir, f));
+  }
   const hash = createHash('sha256');
-  for (const f of listProtos(protoDir)) hash.update(f).update(readFileSync(join(protoDir, f)));
+  for (const [f, path] of sources) hash.update(f).update(readFileSync(path));
   const cacheDir = join(repoRoot, 'node_modules/.cache/cellflow');
   const out = join(cacheDir, `kfp-${hash.digest('hex').slice(0, 16)}.binpb`);
   if (!existsSync(out)) {
-    mkdirSync(cacheDir, { recursive: true });
     const tmp = `${out}.${process.pid}.tmp`;
+    const tree = `${tmp}.protos`;
+    for (const [f, path] of sources) {
+      mkdirSync(dirname(join(tree, f)), { recursive: true });
+      copyFileSync(path, join(tree, f));
+    }
     // buf's platform package is used directly: the registry lacks the meta-package's other platforms.
     const buf = join(repoRoot, 'node_modules/@bufbuild/buf-linux-x64/bin/buf');
-    execFileSync(buf, ['build', protoDir, '-o', tmp], {
-      stdio: 'pipe',
-    });
+    try {
+      execFileSync(buf, ['build', tree, '-o', tmp], { stdio: 'pipe' });
+    } finally {
+      rmSync(tree, { recursive: true, force: true });
+    }
     renameSync(tmp, out);
   }
-  registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, readFileSync(out)));
+  const registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, readFileSync(out)));
+  registries.set(key, registry);
   return registry;
 }
 

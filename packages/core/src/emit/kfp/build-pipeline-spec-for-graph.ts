@@ -6,6 +6,7 @@
 import { dump } from 'js-yaml';
 import type { ParameterType, PipelineGraph, PipelineStep } from '../../graph/pipeline-graph.js';
 import { RUNTIME_LITERAL } from '../entry-script/build-entry-script-for-step.js';
+import { cpuCores, memoryGigabytes } from './kubernetes-quantity.js';
 
 export const CELLFLOW_VERSION = '0.1.0';
 
@@ -51,19 +52,41 @@ function containerArgs(step: PipelineStep): string[] {
   return args;
 }
 
+/**
+ * Each resource in both of KFP's forms, as the KFP SDK writes them: backends from 2.4 read the
+ * quantity fields (`resourceCpuLimit`, `accelerator.resourceType`), 2.3 reads only the older numeric
+ * ones (`cpuLimit` in cores, `memoryLimit` in GB, `accelerator.type`). Each backend ignores the
+ * form it does not know (see test/validate/kfp-releases.test.ts).
+ */
 function resourcesFor(step: PipelineStep): Record<string, unknown> | undefined {
   const r = step.resources;
   const out: Record<string, unknown> = {};
   if (r.cpu !== null) {
+    const cores = cpuCores(r.cpu);
+    if (cores !== null) {
+      out.cpuLimit = cores;
+      out.cpuRequest = cores;
+    }
     out.resourceCpuRequest = r.cpu;
     out.resourceCpuLimit = r.cpu;
   }
   if (r.memory !== null) {
+    const gigabytes = memoryGigabytes(r.memory);
+    if (gigabytes !== null) {
+      out.memoryLimit = gigabytes;
+      out.memoryRequest = gigabytes;
+    }
     out.resourceMemoryRequest = r.memory;
     out.resourceMemoryLimit = r.memory;
   }
-  if (r.gpu !== null)
-    out.accelerator = { resourceType: r.gpu.resource, resourceCount: String(r.gpu.count) };
+  if (r.gpu !== null) {
+    out.accelerator = {
+      type: r.gpu.resource,
+      count: String(r.gpu.count),
+      resourceType: r.gpu.resource,
+      resourceCount: String(r.gpu.count),
+    };
+  }
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
@@ -150,10 +173,12 @@ function platformFor(step: PipelineStep): Record<string, unknown> | undefined {
       list.push({ secretKey: s.key, envVar: s.env });
       bySecret.set(s.secret, list);
     }
+    // `secretName` is the one form every backend reads: 2.3's driver rejects the newer
+    // `secretNameParameter` and `optional` as unknown fields, 2.4 ignores them, and from 2.5 the
+    // driver falls back to `secretName` when no parameter is given.
     out.secretAsEnv = [...bySecret].map(([secret, keyToEnv]) => ({
-      secretNameParameter: { runtimeValue: { constant: secret } },
+      secretName: secret,
       keyToEnv,
-      optional: false,
     }));
   }
   const gpu = step.resources.gpu;
