@@ -8,6 +8,8 @@ packages=(
   python3-jupyter-server python3-jupyterlab-server chromium
   libpython3.11-testsuite # the parser conformance test (test/python-conformance) reads it
   python-sklearn-doc
+  # bench:serve's peer: FastAPI on uvicorn with uvloop, the stack KServe's Python model server runs
+  python3-fastapi python3-uvicorn python3-uvloop
 )
 missing=()
 for p in "${packages[@]}"; do

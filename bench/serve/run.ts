@@ -1,18 +1,25 @@
 /**
- * Local serving throughput: single-row predictions against the local model server under a bounded
- * loopback load (CONNECTIONS concurrent clients for DURATION_S seconds), against calling the same
- * model in-process in the same Python, in the same run. Prints requests/s and p50/p95 latency.
+ * Local serving: single-row KServe V1 predictions against the local model server and against the
+ * same model behind FastAPI + uvicorn (bench/serve/fastapi-peer.py), under a closed-loop loopback
+ * load at 1, 16 and 64 connections (DURATION_S seconds each), in the same run; and the same model
+ * called in-process, for the overhead each request adds. Needs Debian's python3-fastapi and
+ * python3-uvicorn (scripts/setup-machine.sh). Prints last
+ * `serve: cellflow/uvicorn throughput X.XXx, p95 Y.YYx`, the worst of the three loads.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { LocalBackend } from '@cellflow/backend';
 import { compile, RUNTIME_SOURCE } from '@cellflow/core';
 import { notebookJson } from '../../test/support/notebook-json.js';
+import { runClosedLoopLoad, type LoadResult } from './closed-loop-load.js';
 
-const DURATION_S = Number(process.env.DURATION_S ?? 30);
-const CONNECTIONS = Number(process.env.CONNECTIONS ?? 16);
+const DURATION_S = Number(process.env.DURATION_S ?? 10);
+const LOADS = (process.env.CONNECTIONS ?? '1,16,64').split(',').map(Number);
+const PYTHON = '/usr/bin/python3';
 const ROW = [
   0, 0, 5, 13, 9, 1, 0, 0, 0, 0, 13, 15, 10, 15, 5, 0, 0, 3, 15, 2, 0, 11, 8, 0, 0, 4, 12, 0, 0, 8,
   8, 0, 0, 5, 8, 0, 0, 9, 8, 0, 0, 4, 11, 0, 1, 12, 7, 0, 0, 2, 14, 5, 10, 12, 0, 0, 0, 0, 6, 13,
@@ -24,8 +31,39 @@ function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 }
 
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+interface Measured {
+  readonly rps: number;
+  readonly p50: number;
+  readonly p95: number;
+  readonly errors: number;
+}
+
+function summarize(result: LoadResult): Measured {
+  return {
+    rps: result.latencies.length / result.seconds,
+    p50: percentile(result.latencies, 50),
+    p95: percentile(result.latencies, 95),
+    errors: result.errors,
+  };
+}
+
+const show = (m: Measured): string =>
+  `${m.rps.toFixed(0).padStart(6)} req/s, p50 ${m.p50.toFixed(2)} ms, p95 ${m.p95.toFixed(2)} ms${m.errors ? `, ${m.errors} errors` : ''}`;
+
 const workspace = mkdtempSync(join(tmpdir(), 'cellflow-bench-serve-'));
+const scratch = mkdtempSync(join(tmpdir(), 'cellflow-bench-peer-'));
 const backend = new LocalBackend({ workspace });
+let peer: ReturnType<typeof spawn> | undefined;
 try {
   const notebook = notebookJson(
     [
@@ -44,32 +82,65 @@ try {
   for await (const _ of backend.watch(run));
   const ref = await backend.serve({ runId: run.id, step: 'train', variable: 'model' });
   const endpoint = (await backend.listEndpoints()).find((e) => e.name === ref.name)!;
-  const url = `${endpoint.url}/v1/models/${ref.name}:predict`;
-  const body = JSON.stringify({ instances: [ROW] });
-
-  const latencies: number[] = [];
-  let errors = 0;
-  const end = performance.now() + DURATION_S * 1000;
-  await Promise.all(
-    Array.from({ length: CONNECTIONS }, async () => {
-      while (performance.now() < end) {
-        const t0 = performance.now();
-        const res = await fetch(url, {
-          method: 'POST',
-          body,
-          headers: { 'content-type': 'application/json' },
-        });
-        await res.arrayBuffer();
-        if (res.ok) latencies.push(performance.now() - t0);
-        else errors++;
-      }
-    }),
+  const modelDir = join(
+    workspace,
+    '.cellflow',
+    'runs',
+    run.id,
+    'steps',
+    'train',
+    'outputs',
+    'model',
   );
-  const served = latencies.length / DURATION_S;
+  writeFileSync(join(scratch, 'runtime.py'), RUNTIME_SOURCE);
 
-  // The same model, called in-process for the same time, one row at a time.
-  const dir = mkdtempSync(join(tmpdir(), 'cellflow-bench-inproc-'));
-  writeFileSync(join(dir, 'runtime.py'), RUNTIME_SOURCE);
+  const peerPort = await freePort();
+  peer = spawn(
+    PYTHON,
+    [
+      fileURLToPath(new URL('fastapi-peer.py', import.meta.url)),
+      join(scratch, 'runtime.py'),
+      modelDir,
+      ref.name,
+      String(peerPort),
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  const peerUrl = `http://127.0.0.1:${peerPort}`;
+  for (let i = 0; ; i++) {
+    const up = await fetch(`${peerUrl}/v1/models/${ref.name}`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (up) break;
+    if (i > 300 || peer.exitCode !== null)
+      throw new Error(
+        'The FastAPI + uvicorn peer did not start (apt-get install python3-fastapi python3-uvicorn).',
+      );
+    await sleep(100);
+  }
+
+  const path = `/v1/models/${ref.name}:predict`;
+  const body = JSON.stringify({ instances: [ROW] });
+  for (const url of [endpoint.url, peerUrl]) await runClosedLoopLoad(url + path, body, 4, 1); // warm-up
+  const rows: { connections: number; cellflow: Measured; uvicorn: Measured }[] = [];
+  for (const connections of LOADS) {
+    const cellflow = summarize(
+      await runClosedLoopLoad(endpoint.url + path, body, connections, DURATION_S),
+    );
+    const uvicorn = summarize(
+      await runClosedLoopLoad(peerUrl + path, body, connections, DURATION_S),
+    );
+    rows.push({ connections, cellflow, uvicorn });
+    console.log(`${String(connections).padStart(2)} connections, ${DURATION_S} s each:`);
+    console.log(`   cellflow         ${show(cellflow)}`);
+    console.log(`   fastapi+uvicorn  ${show(uvicorn)}`);
+    console.log(
+      `   cellflow/uvicorn throughput ${(cellflow.rps / uvicorn.rps).toFixed(2)}x, p95 ${(cellflow.p95 / uvicorn.p95).toFixed(2)}x`,
+    );
+  }
+
+  // The same model, called in-process, one row at a time.
   const script = `
 import json, sys, time, types
 m = types.ModuleType("r"); exec(open(sys.argv[1]).read(), m.__dict__)
@@ -83,42 +154,40 @@ while time.perf_counter() < end:
 lat.sort()
 print(json.dumps({"n": len(lat), "p50": lat[len(lat) // 2], "p95": lat[int(len(lat) * 0.95)]}))
 `;
-  const modelDir = join(
-    workspace,
-    '.cellflow',
-    'runs',
-    run.id,
-    'steps',
-    'train',
-    'outputs',
-    'model',
-  );
+  const inprocSeconds = Math.min(DURATION_S, 5);
   const inproc = JSON.parse(
     execFileSync(
-      '/usr/bin/python3',
+      PYTHON,
       [
         '-c',
         script,
-        join(dir, 'runtime.py'),
+        join(scratch, 'runtime.py'),
         modelDir,
         JSON.stringify(ROW),
-        String(Math.min(DURATION_S, 10)),
+        String(inprocSeconds),
       ],
       { encoding: 'utf8' },
     ),
   ) as { n: number; p50: number; p95: number };
-  rmSync(dir, { recursive: true, force: true });
-  const inprocRps = inproc.n / Math.min(DURATION_S, 10);
   console.log(
-    `local endpoint, ${CONNECTIONS} connections for ${DURATION_S} s: ${served.toFixed(0)} req/s, p50 ${percentile(latencies, 50).toFixed(2)} ms, p95 ${percentile(latencies, 95).toFixed(2)} ms, ${errors} errors`,
+    `in-process model.predict (1 row), same Python: ${(inproc.n / inprocSeconds).toFixed(0)} calls/s, p50 ${(inproc.p50 * 1000).toFixed(1)} µs`,
   );
+  const single = rows.find((r) => r.connections === 1);
+  if (single) {
+    const overhead = (m: Measured): string => `${((m.p50 - inproc.p50) * 1000).toFixed(0)} µs`;
+    console.log(
+      `per-request overhead over in-process predict (p50 at 1 connection): cellflow ${overhead(single.cellflow)}, fastapi+uvicorn ${overhead(single.uvicorn)}`,
+    );
+  }
+  const throughput = Math.min(...rows.map((r) => r.cellflow.rps / r.uvicorn.rps));
+  const p95 = Math.max(...rows.map((r) => r.cellflow.p95 / r.uvicorn.p95));
+  console.log(`worst of ${LOADS.join(', ')} connections:`);
   console.log(
-    `in-process model.predict (1 row), same Python: ${inprocRps.toFixed(0)} calls/s, p50 ${inproc.p50.toFixed(3)} ms, p95 ${inproc.p95.toFixed(3)} ms`,
-  );
-  console.log(
-    `ratio endpoint / in-process: throughput ${(served / inprocRps).toFixed(3)}x, p95 latency ${(percentile(latencies, 95) / inproc.p95).toFixed(1)}x`,
+    `serve: cellflow/uvicorn throughput ${throughput.toFixed(2)}x, p95 ${p95.toFixed(2)}x`,
   );
 } finally {
+  peer?.kill('SIGTERM');
   await backend.dispose();
   rmSync(workspace, { recursive: true, force: true });
+  rmSync(scratch, { recursive: true, force: true });
 }

@@ -1,10 +1,14 @@
 /**
  * The local model server on a model a real pipeline run trained: predictions equal the model's own
- * in-process predictions (V1 and V2), bad requests get a 400 and the server keeps serving.
+ * in-process predictions (V1 and V2), bad requests get a 400 and the server keeps serving;
+ * concurrent requests, stacked into shared predict() calls, each get their own rows; keep-alive
+ * connections answer pipelined requests in order, each answer in one write.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -122,6 +126,118 @@ describe('local model server', () => {
     );
     const again = await post('/v1/models/iris:predict', JSON.stringify({ instances: [ROWS[0]] }));
     assert.deepEqual(again.json.predictions, inProcess([ROWS[0]!]));
+  });
+
+  it('concurrent requests, V1 and V2, each get exactly their own rows back', async () => {
+    const expected = inProcess(ROWS);
+    const requests = Array.from({ length: 96 }, (_, i) => {
+      const picks = Array.from({ length: 1 + (i % 3) }, (_, k) => (i + k * 3) % ROWS.length);
+      return { picks, v2: i % 4 === 3, bad: i % 17 === 5 };
+    });
+    const answers = await Promise.all(
+      requests.map(({ picks, v2, bad }) => {
+        const rows = picks.map((p) => (bad ? ROWS[p]!.slice(1) : ROWS[p]!));
+        return v2
+          ? post(
+              '/v2/models/iris/infer',
+              JSON.stringify({
+                inputs: [
+                  { name: 'x', shape: [rows.length, 4], datatype: 'FP64', data: rows.flat() },
+                ],
+              }),
+            )
+          : post('/v1/models/iris:predict', JSON.stringify({ instances: rows }));
+      }),
+    );
+    requests.forEach(({ picks, v2, bad }, i) => {
+      const answer = answers[i]!;
+      if (bad) {
+        assert.equal(answer.status, 400);
+        return;
+      }
+      assert.equal(answer.status, 200);
+      const got = v2 ? answer.json.outputs[0].data : answer.json.predictions;
+      assert.deepEqual(
+        got,
+        picks.map((p) => expected[p]),
+        `request ${i}`,
+      );
+    });
+  });
+
+  /** Writes `raw` at once on a fresh keep-alive connection; resolves with `count` answers. */
+  async function exchange(
+    raw: string,
+    count: number,
+  ): Promise<{ chunks: Buffer[]; answers: { status: number; body: string }[] }> {
+    const { hostname, port } = new URL(server.url);
+    const socket: Socket = connect({ host: hostname, port: Number(port) });
+    await once(socket, 'connect');
+    const chunks: Buffer[] = [];
+    const answers: { status: number; body: string }[] = [];
+    let pending = Buffer.alloc(0);
+    socket.write(raw);
+    await new Promise<void>((resolve, reject) => {
+      socket.on('error', reject);
+      socket.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        pending = Buffer.concat([pending, chunk]);
+        for (;;) {
+          const headEnd = pending.indexOf('\r\n\r\n');
+          if (headEnd < 0) return;
+          const head = pending.subarray(0, headEnd).toString('latin1');
+          const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+          if (pending.length < headEnd + 4 + length) return;
+          const body = pending.subarray(headEnd + 4, headEnd + 4 + length).toString('utf8');
+          pending = pending.subarray(headEnd + 4 + length);
+          if (!head.startsWith('HTTP/1.1 100'))
+            answers.push({ status: Number(head.slice(9, 12)), body });
+          if (answers.length === count) return resolve();
+        }
+      });
+    });
+    socket.destroy();
+    return { chunks, answers };
+  }
+
+  const request = (method: string, path: string, body = ''): string =>
+    `${method} ${path} HTTP/1.1\r\nhost: x\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+
+  it('answers pipelined requests on one keep-alive connection in order', async () => {
+    const { answers } = await exchange(
+      request('POST', '/v1/models/iris:predict', JSON.stringify({ instances: ROWS })) +
+        request('POST', '/v1/models/iris:predict', JSON.stringify({ instances: [[1, 2]] })) +
+        request('GET', '/v2/health/live') +
+        request('POST', '/v1/models/iris:predict', JSON.stringify({ instances: [ROWS[1]] })),
+      4,
+    );
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [200, 400, 200, 200],
+    );
+    assert.deepEqual(JSON.parse(answers[0]!.body).predictions, inProcess(ROWS));
+    assert.match(JSON.parse(answers[1]!.body).error, /needs 4 features; got 2/);
+    assert.deepEqual(JSON.parse(answers[3]!.body).predictions, inProcess([ROWS[1]!]));
+  });
+
+  it('sends each answer, head and body, in one write', async () => {
+    const { chunks, answers } = await exchange(
+      request('POST', '/v1/models/iris:predict', JSON.stringify({ instances: [ROWS[0]] })),
+      1,
+    );
+    assert.equal(answers[0]!.status, 200);
+    assert.equal(chunks.length, 1, 'the answer arrived in more than one piece');
+  });
+
+  it('reads chunked bodies and answers Expect: 100-continue', async () => {
+    const body = JSON.stringify({ instances: [ROWS[2]] });
+    const { answers } = await exchange(
+      'POST /v1/models/iris:predict HTTP/1.1\r\nhost: x\r\nexpect: 100-continue\r\n' +
+        `transfer-encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`,
+      1,
+    );
+    assert.equal(answers[0]!.status, 200);
+    assert.deepEqual(JSON.parse(answers[0]!.body).predictions, inProcess([ROWS[2]!]));
   });
 
   it('LocalBackend.serve lists the endpoint, serves it, and deleteEndpoint stops it', async () => {
