@@ -1,0 +1,196 @@
+/**
+ * The upstream KFP SDK 2.17.0 (../shared/kfp-sdk, Apache-2.0 sources run by Debian's
+ * /usr/bin/python3 with the packages scripts/setup-machine.sh installs) reads every pipeline
+ * Cellflow emits, and runs digits through KFP's own executor-input and placeholder code to the
+ * metrics `cellflow run` reports. kfp-sdk-driver.py beside this file does the SDK side; nothing
+ * here knows executor or component names, so the IR's shape (shared executors, constant inputs,
+ * nested DAG components) may change without touching this test.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { parseAllDocuments } from 'yaml';
+import { runManaged } from '../cluster/processes.js';
+import { runCliAsync } from '../cli/run-cli.js';
+import { goldenDir, repoRoot } from '../golden/golden-cases.js';
+import { makeTempDir, removeTempDir } from '../support/fidelity-reference.js';
+import { SHARED_SCHEMAS } from '../validate/kfp-ir.js';
+
+const PYTHON = '/usr/bin/python3';
+const SDK_PYTHONPATH = join(SHARED_SCHEMAS, '../kfp-sdk/python');
+const DRIVER = join(repoRoot, 'test/kfp-sdk/kfp-sdk-driver.py');
+
+interface CompileReport {
+  file: string;
+  name: string;
+  inputs: string[];
+  nestedTasks: string[];
+  executors: Record<string, unknown>;
+  platform: unknown;
+}
+
+interface RegisteredArtifact {
+  type: string;
+  uri: string;
+  exists: boolean;
+  metadata: Record<string, unknown>;
+}
+
+interface RunReport {
+  tasks: {
+    task: string;
+    command: string[];
+    parameters: Record<string, unknown>;
+    artifacts: Record<string, RegisteredArtifact>;
+  }[];
+}
+
+let driverRuns = 0;
+
+/**
+ * Runs the driver with the SDK on PYTHONPATH; resolves with what it wrote to `outFile` (its JSON
+ * report by default).
+ */
+async function runDriver<T>(
+  dir: string,
+  args: string[],
+  outFile: string = join(dir, `report-${++driverRuns}.json`),
+): Promise<T> {
+  const run = await runManaged(
+    'kfp-sdk-driver',
+    PYTHON,
+    [DRIVER, args[0]!, outFile, ...args.slice(1)],
+    {
+      cwd: dir,
+      logFile: join(dir, `driver-${++driverRuns}.log`),
+      env: { ...process.env, PYTHONPATH: SDK_PYTHONPATH, PYTHONDONTWRITEBYTECODE: '1' },
+      timeoutMs: 300_000,
+    },
+  );
+  assert.equal(
+    run.code,
+    0,
+    `${args[0]} through the KFP SDK failed${run.timedOut ? ' (timed out)' : ''}:\n${run.output.slice(-6000)}\n` +
+      'The SDK needs Debian packages: run `bash scripts/setup-machine.sh`.',
+  );
+  const written = readFileSync(outFile, 'utf8');
+  return (outFile.endsWith('.json') ? JSON.parse(written) : written) as T;
+}
+
+function readIr(path: string): { spec: any; platform: unknown } {
+  const [spec, platform] = parseAllDocuments(readFileSync(path, 'utf8')).map((d) => d.toJS());
+  return { spec, platform: platform ?? null };
+}
+
+describe('the upstream KFP SDK 2.17.0 on what Cellflow emits', () => {
+  it('has the SDK sources beside the repository', () => {
+    assert.ok(
+      existsSync(join(SDK_PYTHONPATH, 'kfp/__init__.py')),
+      `no KFP SDK at ${SDK_PYTHONPATH} (../shared/kfp-sdk, cloned beside the repository)`,
+    );
+  });
+
+  it('loads every golden IR as a component and compiles it inside an SDK pipeline', async () => {
+    const files = readdirSync(goldenDir)
+      .map((d) => join(goldenDir, d, 'pipeline.yaml'))
+      .filter((f) => existsSync(f))
+      .sort();
+    assert.ok(files.length >= 15, `only ${files.length} golden pipelines`);
+    const dir = makeTempDir('cellflow-kfp-sdk-');
+    try {
+      const reports = await runDriver<CompileReport[]>(dir, ['compile', ...files]);
+      assert.equal(reports.length, files.length);
+      for (const report of reports) {
+        const { spec, platform } = readIr(report.file);
+        const where = report.file.slice(repoRoot.length + 1);
+        assert.equal(report.name, spec.pipelineInfo.name, where);
+        assert.deepEqual(
+          report.inputs,
+          Object.keys(spec.root.inputDefinitions?.parameters ?? {}).sort(),
+          where,
+        );
+        // The SDK nests the loaded pipeline as one DAG component with the same tasks, and keeps
+        // every executor and the Kubernetes platform config as Cellflow wrote them.
+        assert.deepEqual(report.nestedTasks, Object.keys(spec.root.dag.tasks).sort(), where);
+        assert.deepEqual(report.executors, spec.deploymentSpec.executors, where);
+        assert.deepEqual(report.platform, platform, where);
+      }
+    } finally {
+      removeTempDir(dir);
+    }
+  });
+
+  it('runs digits through kfp.local placeholder resolution to the metrics of `cellflow run`', async () => {
+    const dir = makeTempDir('cellflow-kfp-sdk-digits-');
+    try {
+      const workspace = join(dir, 'workspace');
+      // A non-default parameter shows that pipeline inputs reach the steps, not only defaults.
+      const local = await runCliAsync([
+        'run',
+        'examples/digits.ipynb',
+        '-p',
+        'TEST_SIZE=0.3',
+        '--workspace',
+        workspace,
+      ]);
+      assert.equal(local.code, 0, local.stdout + local.stderr);
+      const runs = await runCliAsync(['runs', '--json', '--workspace', workspace]);
+      const [localRun] = JSON.parse(runs.stdout) as LocalRun[];
+      assert.equal(localRun?.state, 'succeeded');
+      assert.ok(Object.keys(localRun.metrics).length >= 4, JSON.stringify(localRun.metrics));
+
+      const ir = join(dir, 'digits.yaml');
+      const compiled = await runCliAsync(['compile', 'examples/digits.ipynb', '-o', ir]);
+      assert.equal(compiled.code, 0, compiled.stderr);
+      const asSubmitted = await runDriver<RunReport>(dir, [
+        'run',
+        ir,
+        join(dir, 'as-submitted'),
+        '{"TEST_SIZE": 0.3}',
+      ]);
+      assertSameRun(asSubmitted, localRun);
+
+      // The same pipeline as a nested DAG component of an SDK pipeline that passes TEST_SIZE as a
+      // constant: the way through DAG components and constant task inputs gives the same result.
+      const wrapped = join(dir, 'wrapped.yaml');
+      await runDriver(dir, ['wrap', ir, '{"TEST_SIZE": 0.3}'], wrapped);
+      const nested = await runDriver<RunReport>(dir, ['run', wrapped, join(dir, 'nested')]);
+      assert.ok(nested.tasks.every((t) => t.task.includes('/')));
+      assertSameRun(nested, localRun);
+    } finally {
+      removeTempDir(dir);
+    }
+  });
+});
+
+interface LocalRun {
+  state: string;
+  metrics: Record<string, number>;
+  steps: { name: string }[];
+}
+
+function assertSameRun(report: RunReport, localRun: LocalRun): void {
+  const taskNames = report.tasks.map((t) => t.task.split('/').at(-1));
+  for (const step of localRun.steps)
+    assert.ok(taskNames.includes(step.name.replaceAll('_', '-')), `no task for ${step.name}`);
+  for (const task of report.tasks) assert.equal(task.command[0], PYTHON, task.task);
+  assert.ok(
+    report.tasks.some((t) => t.parameters.TEST_SIZE === 0.3),
+    'no task received TEST_SIZE=0.3',
+  );
+  // Every value a step saves for later steps is a file at its artifact's path.
+  for (const task of report.tasks)
+    for (const [name, artifact] of Object.entries(task.artifacts))
+      if (artifact.type === 'system.Artifact')
+        assert.ok(artifact.exists, `${task.task} did not write ${name} at ${artifact.uri}`);
+  const metrics = Object.assign(
+    {},
+    ...report.tasks.flatMap((t) =>
+      Object.values(t.artifacts)
+        .filter((a) => a.type === 'system.Metrics')
+        .map((a) => a.metadata),
+    ),
+  ) as Record<string, unknown>;
+  assert.deepEqual(metrics, localRun.metrics);
+}
