@@ -10,6 +10,9 @@ packages=(
   python-sklearn-doc
   # bench:serve's peer: FastAPI on uvicorn with uvloop, the stack KServe's Python model server runs
   python3-fastapi python3-uvicorn python3-uvloop
+  # the upstream KFP SDK test (test/kfp-sdk) runs ../shared/kfp-sdk with these
+  python3-protobuf python3-yaml python3-click python3-kubernetes python3-requests-toolbelt
+  python3-tabulate python3-google-auth python3-six python3-dateutil python3-certifi
 )
 missing=()
 for p in "${packages[@]}"; do
