@@ -19,6 +19,16 @@ export { listKubeContexts, type KubeContext } from './kubeflow/kube-contexts.js'
 export type { ClusterSettings } from './kubeflow/kube-connection.js';
 export type { KfpSettings } from './kubeflow/kfp-client.js';
 export {
+  describeInterval,
+  normalizeCron,
+  parseScheduleInterval,
+  versionNameFor,
+  type PipelineUpload,
+  type ScheduleOptions,
+  type ScheduleSummary,
+  type UploadOptions,
+} from './kubeflow/pipeline-deploys.js';
+export {
   startLocalModelServer,
   type LocalModelServer,
   type LocalModelServerOptions,

@@ -3,6 +3,7 @@ import { processContext, type CliContext } from './cli-context.js';
 import { registerAgentCommand } from './commands/agent-command.js';
 import { registerClusterCommands } from './commands/cluster-commands.js';
 import { registerCompileCommand } from './commands/compile-command.js';
+import { registerDeployCommands } from './commands/deploy-commands.js';
 import { registerServeCommands } from './commands/serve-commands.js';
 import { registerInspectCommand } from './commands/inspect-command.js';
 import { registerRunCommand } from './commands/run-command.js';
@@ -19,6 +20,7 @@ const COMMANDS: readonly ((program: Command, ctx: CliContext) => void)[] = [
   registerRunsCommand,
   registerPruneCommand,
   registerClusterCommands,
+  registerDeployCommands,
   registerServeCommands,
   registerTuneCommands,
   registerAgentCommand,

@@ -1,5 +1,6 @@
 /**
- * A KFP v2beta1 REST test double: experiments and runs over plain HTTP, reachable directly and
+ * A KFP v2beta1 REST test double: experiments, runs, pipelines with versions (./pipelines.ts) and
+ * recurring runs with a scheduler the test ticks (./recurring-runs.ts) over plain HTTP, reachable directly and
  * through the API server's service proxy like a real KFP
  * (`/api/v1/namespaces/kubeflow/services/ml-pipeline:8888/proxy/apis/v2beta1/...`, via a Service
  * and Endpoints that point at this process). Every run creates its Argo Workflow in the API server
@@ -15,6 +16,8 @@ import {
   resourcePath,
 } from '../kube-client.js';
 import { applyListQuery, KfpError } from './list-query.js';
+import { KfpPipelines, type UploadedFile } from './pipelines.js';
+import { KfpRecurringRuns } from './recurring-runs.js';
 import { KfpStore } from './runs.js';
 
 export interface KfpDoubleOptions {
@@ -41,6 +44,9 @@ export interface KfpDouble {
   /** `cluster.server + proxyPath`, if set up. */
   proxyUrl: string | undefined;
   store: KfpStore;
+  pipelines: KfpPipelines;
+  /** Recurring runs; `recurringRuns.tick()` starts the runs that are due. */
+  recurringRuns: KfpRecurringRuns;
   /** Every request served, oldest first. */
   requests: RecordedRequest[];
   stop(): Promise<void>;
@@ -48,10 +54,29 @@ export interface KfpDouble {
 
 const API = '/apis/v2beta1';
 
+/** The body: JSON, or for a multipart upload its `uploadfile` (as KFP's upload endpoints read it). */
 async function readBody(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
+  const raw = Buffer.concat(chunks);
+  const contentType = req.headers['content-type'] ?? '';
+  if (contentType.startsWith('multipart/form-data')) {
+    let form: FormData;
+    try {
+      form = await new Request('http://kfp', {
+        method: 'POST',
+        headers: { 'content-type': contentType },
+        body: raw,
+      }).formData();
+    } catch {
+      throw new KfpError(3, 'Invalid input error: the multipart body cannot be read');
+    }
+    const file = form.get('uploadfile');
+    const upload: UploadedFile | undefined =
+      file instanceof File ? { name: file.name, text: await file.text() } : undefined;
+    return { upload };
+  }
+  const text = raw.toString('utf8');
   if (text.trim() === '') return undefined;
   try {
     return JSON.parse(text);
@@ -83,6 +108,11 @@ export async function startKfpDouble(
     defaultNamespace: namespace,
   });
   const requests: RecordedRequest[] = [];
+  const pipelines = new KfpPipelines(options.multiUser ?? false);
+  store.resolveVersionSpec = (reference) => pipelines.resolveReference(reference).pipeline_spec;
+  const recurringRuns = new KfpRecurringRuns(store, pipelines);
+  const uploaded = (body: unknown): UploadedFile | undefined =>
+    (body as { upload?: UploadedFile } | undefined)?.upload;
 
   const route = async (method: string, url: URL, body: unknown): Promise<unknown> => {
     const path = url.pathname.replace(/\/+$/, '');
@@ -171,6 +201,10 @@ export async function startKfpDouble(
       if (action === 'retry')
         throw new KfpError(12, 'RetryRun is not implemented by the KFP double');
     }
+    const pipelineAnswer = routePipelines(method, rest, q, body);
+    if (pipelineAnswer !== undefined) return pipelineAnswer;
+    const recurringAnswer = routeRecurringRuns(method, rest, q, body);
+    if (recurringAnswer !== undefined) return recurringAnswer;
     if (
       /^\/(pipelines|recurringruns|auth|visualizations|workflows|scheduledworkflows|filters)\b/.test(
         rest,
@@ -179,6 +213,113 @@ export async function startKfpDouble(
       throw new KfpError(12, `${method} ${API}${rest} is not implemented by the KFP double`);
     }
     throw new KfpError(5, 'Not Found');
+  };
+
+  /** `pipelines`, `pipelines/upload`, `pipelines/upload_version`, `pipelines/{id}/versions`. */
+  const routePipelines = (
+    method: string,
+    rest: string,
+    q: URLSearchParams,
+    body: unknown,
+  ): unknown => {
+    let m: RegExpExecArray | null;
+    if (rest === '/pipelines/upload' && method === 'POST')
+      return pipelines.uploadPipeline(uploaded(body), q);
+    if (rest === '/pipelines/upload_version' && method === 'POST')
+      return pipelines.uploadVersion(uploaded(body), q);
+    if (rest === '/pipelines' && method === 'POST') return pipelines.createPipeline(body);
+    if (rest === '/pipelines' && method === 'GET') {
+      const ns = q.get('namespace');
+      const rows = [...pipelines.pipelines.values()].filter(
+        (p) => !store.options.multiUser || (p.namespace ?? '') === (ns ?? ''),
+      );
+      const { page, ...more } = applyListQuery(rows, Object.fromEntries(q), [
+        'name', 'display_name', 'created_at', 'pipeline_id', 'namespace', 'description',
+      ]); // prettier-ignore
+      return { pipelines: page, ...more };
+    }
+    if ((m = /^\/pipelines\/names\/([^/]+)$/.exec(rest)) !== null && method === 'GET')
+      return pipelines.getPipelineByName(decodeURIComponent(m[1]!), q.get('namespace'));
+    if ((m = /^\/pipelines\/([^/]+)$/.exec(rest)) !== null) {
+      const id = decodeURIComponent(m[1]!);
+      if (method === 'GET') return pipelines.getPipeline(id);
+      if (method === 'DELETE') {
+        if (q.get('cascade') === 'true')
+          for (const v of pipelines.versionsOf(id))
+            pipelines.versions.delete(v.pipeline_version_id);
+        pipelines.deletePipeline(id);
+        return {};
+      }
+    }
+    if ((m = /^\/pipelines\/([^/]+)\/versions$/.exec(rest)) !== null) {
+      const id = decodeURIComponent(m[1]!);
+      pipelines.getPipeline(id);
+      if (method === 'POST')
+        throw new KfpError(
+          12,
+          'CreatePipelineVersion (package_url) is not implemented by the KFP double; use upload_version',
+        );
+      if (method === 'GET') {
+        const { page, ...more } = applyListQuery(pipelines.versionsOf(id), Object.fromEntries(q), [
+          'name', 'display_name', 'created_at', 'pipeline_version_id', 'description',
+        ]); // prettier-ignore
+        return { pipeline_versions: page, ...more };
+      }
+    }
+    if ((m = /^\/pipelines\/([^/]+)\/versions\/([^/]+)$/.exec(rest)) !== null) {
+      const version = pipelines.getVersion(decodeURIComponent(m[1]!), decodeURIComponent(m[2]!));
+      if (method === 'GET') return version;
+      if (method === 'DELETE') {
+        pipelines.versions.delete(version.pipeline_version_id);
+        return {};
+      }
+    }
+    return undefined;
+  };
+
+  /** `recurringruns`, `recurringruns/{id}`, `:enable`, `:disable`. */
+  const routeRecurringRuns = (
+    method: string,
+    rest: string,
+    q: URLSearchParams,
+    body: unknown,
+  ): unknown => {
+    if (rest === '/recurringruns' && method === 'POST')
+      return recurringRuns.view(recurringRuns.create(body));
+    if (rest === '/recurringruns' && method === 'GET') {
+      const ns = q.get('namespace');
+      const experimentId = q.get('experiment_id');
+      if (store.options.multiUser && (ns === null || ns === '') && experimentId === null)
+        throw new KfpError(
+          3,
+          'Invalid input error: In multi-user mode, ListRecurringRuns requires a namespace or an experiment',
+        );
+      const rows = [...recurringRuns.schedules.values()]
+        .filter(
+          (r) =>
+            (experimentId === null || r.experiment_id === experimentId) &&
+            (!store.options.multiUser || ns === null || ns === '' || r.namespace === ns),
+        )
+        .map((r) => recurringRuns.view(r));
+      const { page, ...more } = applyListQuery(rows, Object.fromEntries(q), [
+        'display_name', 'created_at', 'recurring_run_id', 'experiment_id', 'status', 'description',
+      ]); // prettier-ignore
+      return { recurringRuns: page, ...more };
+    }
+    const m = /^\/recurringruns\/([^/:]+)(?::(enable|disable))?$/.exec(rest);
+    if (m === null) return undefined;
+    const id = decodeURIComponent(m[1]!);
+    const action = m[2];
+    if (action === undefined && method === 'GET') return recurringRuns.view(recurringRuns.get(id));
+    if (action === undefined && method === 'DELETE') {
+      recurringRuns.delete(id);
+      return {};
+    }
+    if (action !== undefined && method === 'POST') {
+      recurringRuns.setEnabled(id, action === 'enable');
+      return {};
+    }
+    return undefined;
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -227,6 +368,8 @@ export async function startKfpDouble(
     proxyPath,
     proxyUrl: proxyPath === undefined ? undefined : `${cluster.server}${proxyPath}`,
     store,
+    pipelines,
+    recurringRuns,
     requests,
     async stop(): Promise<void> {
       for (const s of servers) {

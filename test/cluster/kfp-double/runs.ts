@@ -61,6 +61,9 @@ export interface RunRecord {
   finishedAt: string;
   stateHistory: { update_time: string; state: RuntimeState }[];
   taskDetails: TaskDetail[];
+  /** Set on runs a recurring run started. */
+  recurring_run_id?: string;
+  pipeline_version_reference?: Json;
 }
 
 const OUTPUT_ONLY_RUN_FIELDS = [
@@ -73,6 +76,8 @@ const timestamp = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z')
 export class KfpStore {
   readonly experiments = new Map<string, Experiment>();
   readonly runs = new Map<string, RunRecord>();
+  /** The spec of an uploaded pipeline version (`pipeline_version_reference`), once pipelines exist. */
+  resolveVersionSpec: ((reference: unknown) => Json) | undefined;
 
   constructor(
     private readonly client: KubeClient,
@@ -155,22 +160,23 @@ export class KfpStore {
     const displayName = String(r.display_name ?? '');
     if (displayName === '')
       throw new KfpError(3, 'Invalid input error: run display name is required');
-    if (r.pipeline_version_reference !== undefined) {
-      throw new KfpError(
-        12,
-        'pipeline_version_reference is not supported by the KFP double; send pipeline_spec',
-      );
-    }
-    if (r.pipeline_spec === undefined) {
+    if ((r.pipeline_version_reference === undefined) === (r.pipeline_spec === undefined)) {
       throw new KfpError(
         3,
-        'Invalid input error: a run needs pipeline_spec or pipeline_version_reference',
+        'Invalid input error: a run needs one of pipeline_spec and pipeline_version_reference',
       );
     }
+    if (r.pipeline_version_reference !== undefined && this.resolveVersionSpec === undefined) {
+      throw new KfpError(12, 'pipeline_version_reference needs the pipelines of the KFP double');
+    }
+    const fullSpec =
+      r.pipeline_version_reference !== undefined
+        ? this.resolveVersionSpec!(r.pipeline_version_reference)
+        : obj(r.pipeline_spec);
     // A spec with a platform spec travels as { pipeline_spec, platform_spec }.
-    const wrapped = obj(r.pipeline_spec).pipeline_spec !== undefined;
-    const pipelineSpec = wrapped ? obj(obj(r.pipeline_spec).pipeline_spec) : obj(r.pipeline_spec);
-    const platformSpec = wrapped ? obj(r.pipeline_spec).platform_spec : undefined;
+    const wrapped = fullSpec.pipeline_spec !== undefined;
+    const pipelineSpec = wrapped ? obj(fullSpec.pipeline_spec) : fullSpec;
+    const platformSpec = wrapped ? fullSpec.platform_spec : undefined;
     const specErrors = [
       ...validatePipelineSpecObject(pipelineSpec),
       ...(platformSpec !== undefined ? validatePlatformSpecObject(platformSpec) : []),
@@ -230,8 +236,11 @@ export class KfpStore {
       experiment_id: experimentId,
       display_name: displayName,
       ...(typeof r.description === 'string' ? { description: r.description } : {}),
-      pipeline_spec: obj(r.pipeline_spec),
+      pipeline_spec: fullSpec,
       runtime_config: obj(r.runtime_config),
+      ...(r.pipeline_version_reference !== undefined
+        ? { pipeline_version_reference: obj(r.pipeline_version_reference) }
+        : {}),
       service_account: serviceAccount,
       storage_state: 'AVAILABLE',
       created_at: now,
@@ -249,9 +258,17 @@ export class KfpStore {
     return run;
   }
 
-  private defaultExperiment(): Experiment {
+  defaultExperiment(): Experiment {
     for (const e of this.experiments.values()) if (e.display_name === 'Default') return e;
     throw new KfpError(5, 'Default experiment not found');
+  }
+
+  /** CreateRun's check of runtime parameters against a (possibly wrapped) pipeline spec's root inputs. */
+  checkRuntimeParameters(spec: Json, parameters: Json): void {
+    this.checkParameters(
+      spec.pipeline_spec !== undefined ? obj(spec.pipeline_spec) : spec,
+      parameters,
+    );
   }
 
   private checkParameters(pipelineSpec: Json, parameters: Json): void {
@@ -347,6 +364,10 @@ export class KfpStore {
       state: run.lastState,
       run_details: { task_details: run.taskDetails },
       state_history: run.stateHistory,
+      ...(run.recurring_run_id !== undefined ? { recurring_run_id: run.recurring_run_id } : {}),
+      ...(run.pipeline_version_reference !== undefined
+        ? { pipeline_version_reference: run.pipeline_version_reference }
+        : {}),
     };
   }
 }

@@ -21,6 +21,12 @@ export type KfpDefinition =
   | 'v2beta1ListRunsResponse'
   | 'v2beta1ListExperimentsResponse'
   | 'v2beta1GetHealthzResponse'
+  | 'v2beta1Pipeline'
+  | 'v2beta1PipelineVersion'
+  | 'v2beta1ListPipelinesResponse'
+  | 'v2beta1ListPipelineVersionsResponse'
+  | 'v2beta1RecurringRun'
+  | 'v2beta1ListRecurringRunsResponse'
   | 'googleRpcStatus';
 
 let ajv: Ajv | undefined;

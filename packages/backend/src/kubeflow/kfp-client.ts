@@ -62,6 +62,42 @@ export interface KfpRun {
 
 export const KFP_TERMINAL_STATES = new Set(['SUCCEEDED', 'SKIPPED', 'FAILED', 'CANCELED']);
 
+export interface KfpPipeline {
+  readonly pipeline_id: string;
+  readonly name?: string;
+  readonly display_name?: string;
+  readonly description?: string;
+  readonly namespace?: string;
+  readonly created_at?: string;
+}
+
+export interface KfpPipelineVersion {
+  readonly pipeline_id: string;
+  readonly pipeline_version_id: string;
+  readonly name?: string;
+  readonly display_name?: string;
+  readonly description?: string;
+  readonly created_at?: string;
+}
+
+export interface KfpRecurringRun {
+  readonly recurring_run_id: string;
+  readonly display_name: string;
+  readonly description?: string;
+  readonly pipeline_version_reference?: { pipeline_id?: string; pipeline_version_id?: string };
+  readonly runtime_config?: { parameters?: Record<string, unknown> };
+  readonly max_concurrency?: string;
+  readonly trigger?: {
+    cron_schedule?: { cron?: string; start_time?: string; end_time?: string };
+    periodic_schedule?: { interval_second?: string; start_time?: string; end_time?: string };
+  };
+  readonly status?: string;
+  readonly experiment_id?: string;
+  readonly namespace?: string;
+  readonly created_at?: string;
+  readonly no_catchup?: boolean;
+}
+
 export class KfpClient {
   private constructor(
     private readonly kube: KubeConnection,
@@ -202,6 +238,147 @@ export class KfpClient {
       `/runs/${encodeURIComponent(runId)}:terminate`,
       `cancel run ${runId}`,
       {},
+      { retries: 2 },
+    );
+  }
+
+  /** The pipeline named `name` (in `namespace`, or shared), if any. */
+  async findPipeline(
+    name: string,
+    namespace: string | undefined,
+  ): Promise<KfpPipeline | undefined> {
+    const filter = JSON.stringify({
+      predicates: [{ key: 'name', operation: 'EQUALS', string_value: name }],
+    });
+    const q = new URLSearchParams({ filter, page_size: '10' });
+    if (namespace !== undefined) q.set('namespace', namespace);
+    const res = await this.call<{ pipelines?: KfpPipeline[] }>(
+      'GET',
+      `/pipelines?${q.toString()}`,
+      `find pipeline "${name}"`,
+    );
+    return res.pipelines?.find((p) => p.name === name);
+  }
+
+  /** A pipeline with no version yet (`CreatePipeline`); 409 when the name is taken. */
+  createPipeline(
+    name: string,
+    description: string,
+    namespace: string | undefined,
+  ): Promise<KfpPipeline> {
+    return this.call(
+      'POST',
+      '/pipelines',
+      `create pipeline "${name}"`,
+      { name, display_name: name, description, ...(namespace !== undefined ? { namespace } : {}) },
+      { retries: 0 },
+    );
+  }
+
+  /**
+   * Uploads `yaml` as a new version of pipeline `pipelineId` (`pipelines/upload_version`, a
+   * multipart form, as the KFP UI and SDK do; the JSON CreatePipelineVersion would need a URL the
+   * server downloads from). Not retried: version names are unique, so the caller looks first.
+   */
+  async uploadPipelineVersion(
+    pipelineId: string,
+    name: string,
+    description: string,
+    yaml: string,
+  ): Promise<KfpPipelineVersion> {
+    const form = new FormData();
+    form.append('uploadfile', new Blob([yaml], { type: 'application/x-yaml' }), `${name}.yaml`);
+    const encoded = new Response(form);
+    const body = new Uint8Array(await encoded.arrayBuffer());
+    const q = new URLSearchParams({
+      pipelineid: pipelineId,
+      name,
+      display_name: name,
+      description,
+    });
+    return this.call(
+      'POST',
+      `/pipelines/upload_version?${q.toString()}`,
+      `upload version "${name}"`,
+      body,
+      {
+        retries: 0,
+        timeoutMs: 60_000,
+        contentType: encoded.headers.get('content-type') ?? 'multipart/form-data',
+      },
+    );
+  }
+
+  /** Versions of a pipeline, newest first; with `name`, only the version of that name. */
+  async listPipelineVersions(
+    pipelineId: string,
+    options: { name?: string; pageSize?: number } = {},
+  ): Promise<KfpPipelineVersion[]> {
+    const q = new URLSearchParams({
+      page_size: String(options.pageSize ?? 20),
+      sort_by: 'created_at desc',
+    });
+    if (options.name !== undefined)
+      q.set(
+        'filter',
+        JSON.stringify({
+          predicates: [{ key: 'name', operation: 'EQUALS', string_value: options.name }],
+        }),
+      );
+    const res = await this.call<{ pipeline_versions?: KfpPipelineVersion[] }>(
+      'GET',
+      `/pipelines/${encodeURIComponent(pipelineId)}/versions?${q.toString()}`,
+      `list the versions of pipeline ${pipelineId}`,
+    );
+    return res.pipeline_versions ?? [];
+  }
+
+  createRecurringRun(body: Record<string, unknown>): Promise<KfpRecurringRun> {
+    // Not retried blindly: the caller looks for the one a lost answer may have made.
+    return this.call('POST', '/recurringruns', 'create the schedule', body, { retries: 0 });
+  }
+
+  async listRecurringRuns(options: {
+    namespace?: string;
+    experimentId?: string;
+    pageSize?: number;
+  }): Promise<KfpRecurringRun[]> {
+    const q = new URLSearchParams({
+      page_size: String(options.pageSize ?? 100),
+      sort_by: 'created_at desc',
+    });
+    if (options.namespace !== undefined) q.set('namespace', options.namespace);
+    if (options.experimentId !== undefined) q.set('experiment_id', options.experimentId);
+    const res = await this.call<{ recurringRuns?: KfpRecurringRun[] }>(
+      'GET',
+      `/recurringruns?${q.toString()}`,
+      'list schedules',
+    );
+    return res.recurringRuns ?? [];
+  }
+
+  getRecurringRun(id: string): Promise<KfpRecurringRun> {
+    return this.call('GET', `/recurringruns/${encodeURIComponent(id)}`, `read schedule ${id}`);
+  }
+
+  /** Pauses (`disable`) or resumes (`enable`) a schedule; both are idempotent. */
+  async setRecurringRunEnabled(id: string, enabled: boolean): Promise<void> {
+    const action = enabled ? 'enable' : 'disable';
+    await this.call(
+      'POST',
+      `/recurringruns/${encodeURIComponent(id)}:${action}`,
+      `${enabled ? 'resume' : 'pause'} schedule ${id}`,
+      {},
+      { retries: 2 },
+    );
+  }
+
+  async deleteRecurringRun(id: string): Promise<void> {
+    await this.call(
+      'DELETE',
+      `/recurringruns/${encodeURIComponent(id)}`,
+      `delete schedule ${id}`,
+      undefined,
       { retries: 2 },
     );
   }

@@ -179,7 +179,9 @@ export class KubeConnection {
     const timeoutMs = settings.timeoutMs ?? 15_000;
     const opts = await this.optionsFor(url, method, timeoutMs);
     if (settings.headers !== undefined) opts.headers = { ...opts.headers, ...settings.headers };
-    const payload = body === undefined ? undefined : JSON.stringify(body);
+    // Bytes go as they are (a multipart upload, with its `contentType`); anything else as JSON.
+    const payload =
+      body === undefined ? undefined : body instanceof Uint8Array ? body : JSON.stringify(body);
     if (payload !== undefined) {
       opts.headers = {
         ...opts.headers,

@@ -1,6 +1,6 @@
 /**
  * `KubeflowBackend`: runs compiled pipelines on a Kubeflow cluster. Submits through the KFP API
- * (pipeline spec inline, no uploaded pipeline versions), checks GPU requests against the nodes
+ * (pipeline spec inline; `upload` and `schedule` make pipeline versions and recurring runs), checks GPU requests against the nodes
  * first, follows the run's Argo Workflow and a study's Katib Experiment and Trials with watches
  * (resumed on disconnect, relisted on 410), reads step logs from the pods through the Kubernetes API, and cancels through KFP.
  */
@@ -48,6 +48,14 @@ import { followStepLogs } from './step-logs.js';
 import type { WatchRestart } from './kube-watch.js';
 import { watchClusterRun } from './watch-run.js';
 import { watchClusterStudy } from './watch-study.js';
+import {
+  kfpUiBaseOf,
+  PipelineDeploys,
+  type PipelineUpload,
+  type ScheduleOptions,
+  type ScheduleSummary,
+  type UploadOptions,
+} from './pipeline-deploys.js';
 
 export interface KubeflowBackendOptions extends ClusterSettings {
   readonly kfp?: KfpSettings;
@@ -275,16 +283,45 @@ export class KubeflowBackend implements Backend {
    * API server's proxy to the `ml-pipeline-ui` service.
    */
   runUiUrl(run: RunRef): string {
-    const api = this.kfp.base.replace(/\/apis\/v2beta1$/, '');
-    const ui = this.kfp.viaProxy
-      ? api.replace(/\/services\/ml-pipeline:8888\/proxy$/, '/services/ml-pipeline-ui:80/proxy')
-      : api;
-    return `${ui}/#/runs/details/${encodeURIComponent(run.id)}`;
+    return `${kfpUiBaseOf(this.kfp)}/#/runs/details/${encodeURIComponent(run.id)}`;
   }
 
   /** One run's summary from KFP (states of every step). */
   async runSummary(run: RunRef): Promise<RunSummary> {
     return runSummaryOfKfp(await this.kfp.getRun(run.id));
+  }
+
+  private get deploys(): PipelineDeploys {
+    return new PipelineDeploys(this.kfp, this.multiUser ? this.kube.namespace : undefined);
+  }
+
+  /** Uploads the pipeline as a new version of the KFP pipeline of its name (created when missing). */
+  upload(pipeline: CompiledPipeline, opts: UploadOptions = {}): Promise<PipelineUpload> {
+    return this.deploys.upload(pipeline, opts);
+  }
+
+  /** A recurring run (cron or interval) of an uploaded version of the pipeline (default: the newest). */
+  schedule(pipeline: CompiledPipeline, opts: ScheduleOptions): Promise<ScheduleSummary> {
+    return this.deploys.createSchedule(pipeline, {
+      ...(this.options.serviceAccount !== undefined
+        ? { serviceAccount: this.options.serviceAccount }
+        : {}),
+      ...opts,
+    });
+  }
+
+  /** Schedules, newest first; with `pipelineName`, only those of that uploaded pipeline. */
+  listSchedules(pipelineName?: string): Promise<ScheduleSummary[]> {
+    return this.deploys.listSchedules(pipelineName);
+  }
+
+  /** Pauses (false) or resumes (true) a schedule. */
+  setScheduleEnabled(id: string, enabled: boolean): Promise<ScheduleSummary> {
+    return this.deploys.setScheduleEnabled(id, enabled);
+  }
+
+  deleteSchedule(id: string): Promise<void> {
+    return this.deploys.deleteSchedule(id);
   }
 
   /**
