@@ -136,6 +136,208 @@ def _format_for(value):
     return "pickle"
 
 
+# Large arrays are memory-mapped when loaded, copy-on-write: loading copies nothing, pages are read
+# when used, and a write changes the step's own copy, never the saved file. An array passed on
+# unchanged is hard-linked to the next step instead of written again. Pandas frames keep their
+# column data outside the pickle stream (protocol 5 buffers), written without copies and mapped
+# the same way.
+MAP_AT_LEAST = 1 << 20
+_loaded_arrays = {}  # id(array) -> (weak reference, file, shape, dtype, strides)
+_PAGE = 4096
+_DIRECT_CHUNK = 8 << 20
+_bounce = []
+
+
+def _write_aligned(path, pieces):
+    """Writes byte buffers into a new file one after the other, each at a page boundary (zeros
+    between), and returns where each starts. Large files are written with direct I/O through one
+    small reused buffer: the data goes to the disk at its speed without first being copied into
+    new page-cache memory (the next step reads it from the disk, into memory this step frees).
+    Falls back to ordinary writes where direct I/O is not supported."""
+    offsets, at = [], 0
+    for piece in pieces:
+        at += -at % _PAGE
+        offsets.append(at)
+        at += piece.nbytes
+    direct = getattr(os, "O_DIRECT", 0)
+    if at >= MAP_AT_LEAST and direct:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | direct, 0o644)
+        except OSError:
+            fd = None
+        if fd is not None:
+            try:
+                _write_direct(fd, path, pieces, offsets)
+                return offsets
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+    with open(path, "wb") as f:
+        for piece, offset in zip(pieces, offsets):
+            if f.tell() < offset:
+                f.write(bytes(offset - f.tell()))
+            f.write(piece)
+    return offsets
+
+
+def _write_direct(fd, path, pieces, offsets):
+    import mmap
+
+    if not _bounce:
+        _bounce.append(mmap.mmap(-1, _DIRECT_CHUNK))
+    bounce = _bounce[0]
+    filled = 0
+    written = 0
+    for piece, offset in zip(pieces, offsets):
+        gap = offset - (written + filled)
+        if gap:
+            bounce[filled : filled + gap] = bytes(gap)
+            filled += gap
+        at = 0
+        while at < piece.nbytes:
+            n = min(_DIRECT_CHUNK - filled, piece.nbytes - at)
+            bounce[filled : filled + n] = piece[at : at + n]
+            filled += n
+            at += n
+            if filled == _DIRECT_CHUNK:
+                if os.write(fd, bounce) != _DIRECT_CHUNK:
+                    raise OSError("short write")
+                written += filled
+                filled = 0
+    whole = filled - filled % _PAGE
+    if whole:
+        with memoryview(bounce) as view:
+            if os.write(fd, view[:whole]) != whole:
+                raise OSError("short write")
+    if filled > whole:
+        # The last partial page cannot go direct: an ordinary write puts it at the end.
+        tail = os.open(path, os.O_WRONLY)
+        try:
+            os.pwrite(tail, bounce[whole:filled], written + whole)
+        finally:
+            os.close(tail)
+
+
+def _save_npy(array, path):
+    """numpy.save's file, its header padded to a page so the data starts at one; written with
+    _write_aligned straight from the array's memory."""
+    import numpy
+
+    fmt = numpy.lib.format
+    contiguous = array.flags.c_contiguous or array.flags.f_contiguous
+    if array.nbytes < MAP_AT_LEAST or array.dtype.hasobject or not contiguous:
+        numpy.save(path, array, allow_pickle=False)
+        return
+    d = fmt.header_data_from_array_1_0(array)
+    header = "{'descr': %r, 'fortran_order': %r, 'shape': %r, }" % (d["descr"], d["fortran_order"], d["shape"])
+    size = _PAGE - 10 - 1
+    if len(header) > size:
+        numpy.save(path, array, allow_pickle=False)
+        return
+    head = fmt.MAGIC_PREFIX + bytes([1, 0]) + (_PAGE - 10).to_bytes(2, "little") + (header.ljust(size) + "\n").encode("latin1")
+    data = (array.T if d["fortran_order"] else array).reshape(-1).view(numpy.uint8)
+    _write_aligned(path, [memoryview(head), memoryview(data)])
+
+
+def _map_file(path):
+    import mmap
+
+    with open(path, "rb") as f:
+        mapping = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
+    if hasattr(mapping, "madvise") and hasattr(mmap, "MADV_WILLNEED"):
+        mapping.madvise(mmap.MADV_WILLNEED)  # read ahead now, not one fault at a time
+    return mapping
+
+
+def _load_npy(path):
+    import weakref
+
+    import numpy
+
+    fmt = numpy.lib.format
+    with open(path, "rb") as f:
+        version = fmt.read_magic(f)
+        if version not in ((1, 0), (2, 0)):
+            return numpy.load(path, allow_pickle=False)
+        read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        shape, fortran_order, dtype = read_header(f)
+        offset = f.tell()
+    size = dtype.itemsize
+    for n in shape:
+        size *= n
+    if dtype.hasobject or size < MAP_AT_LEAST:
+        return numpy.load(path, allow_pickle=False)
+    try:
+        mapping = _map_file(path)
+        array = numpy.ndarray(shape, dtype=dtype, buffer=mapping, offset=offset, order="F" if fortran_order else "C")
+    except (OSError, ValueError, TypeError):
+        return numpy.load(path, allow_pickle=False)
+    _loaded_arrays[id(array)] = (weakref.ref(array), path, array.shape, array.dtype, array.strides)
+    return array
+
+
+def _pages_written(array):
+    """Whether this process wrote to any page of a copy-on-write mapped array: a written page is no
+    longer the file's (Linux /proc/self/pagemap: present or swapped, and not file-backed). True
+    when it cannot tell."""
+    import numpy
+
+    page = os.sysconf("SC_PAGE_SIZE")
+    start = array.__array_interface__["data"][0]
+    first, last = start // page, (start + max(array.nbytes, 1) - 1) // page
+    try:
+        fd = os.open("/proc/self/pagemap", os.O_RDONLY)
+        try:
+            raw = os.pread(fd, (last - first + 1) * 8, first * 8)
+        finally:
+            os.close(fd)
+    except OSError:
+        return True
+    if len(raw) != (last - first + 1) * 8:
+        return True
+    entries = numpy.frombuffer(raw, dtype=numpy.uint64)
+    in_use = (entries >> numpy.uint64(62)) != 0
+    file_backed = ((entries >> numpy.uint64(61)) & numpy.uint64(1)) != 0
+    return bool(numpy.any(in_use & ~file_backed))
+
+
+def _link_unchanged(value, target):
+    """Hard-links the file an array was loaded from to `target` when the array is that file's,
+    unchanged (same shape, type and strides; no page written). False when it is not."""
+    loaded = _loaded_arrays.get(id(value))
+    if loaded is None or loaded[0]() is not value or (value.shape, value.dtype, value.strides) != loaded[2:]:
+        return False
+    if _pages_written(value):
+        return False
+    try:
+        os.link(loaded[1], target)
+    except OSError:
+        return False
+    return True
+
+
+def _save_out_of_band(value, stream_path, buffers_path):
+    """Pickles `value` with protocol 5, its large buffers (numpy and pandas data) written raw to
+    `buffers_path`, each at a page boundary; returns their [offset, length] list."""
+    buffers = []
+    with open(stream_path, "wb") as f:
+        pickle.Pickler(f, protocol=5, buffer_callback=buffers.append).dump(value)
+    raws = [buffer.raw() for buffer in buffers]
+    return [[at, raw.nbytes] for at, raw in zip(_write_aligned(buffers_path, raws), raws)]
+
+
+def _load_out_of_band(stream_path, buffers_path, spans):
+    total = spans[-1][0] + spans[-1][1] if spans else 0
+    if total >= MAP_AT_LEAST:
+        data = memoryview(_map_file(buffers_path))
+    else:
+        with open(buffers_path, "rb") as f:
+            data = memoryview(bytearray(f.read()))
+    with open(stream_path, "rb") as f:
+        return pickle.load(f, buffers=[data[at : at + n] for at, n in spans])
+
+
 def _publish(tmp, path, meta):
     """Writes a saved value's format file into its folder `tmp`, then puts the folder at `path`
     in one rename (a reader sees all of it or nothing)."""
@@ -157,6 +359,7 @@ def save_value(name, value, path):
     if os.path.exists(tmp):
         shutil.rmtree(tmp)
     os.makedirs(tmp)
+    meta = {}
     try:
         if fmt == "json":
             data = os.path.join(tmp, "value.json")
@@ -167,11 +370,17 @@ def save_value(name, value, path):
             with open(os.path.join(tmp, "value.json"), "w", encoding="utf-8") as f:
                 json.dump(value.__name__, f)
         elif fmt == "npy":
-            import numpy
-
-            numpy.save(os.path.join(tmp, "value.npy"), value, allow_pickle=False)
+            target = os.path.join(tmp, "value.npy")
+            if not _link_unchanged(value, target):
+                _save_npy(value, target)
         elif fmt == "pandas":
-            value.to_pickle(os.path.join(tmp, "value.pkl"))
+            try:
+                meta["buffers"] = _save_out_of_band(value, os.path.join(tmp, "value.pkl"), os.path.join(tmp, "value.buffers"))
+            except (BufferError, pickle.PicklingError, TypeError, AttributeError):
+                for leftover in os.listdir(tmp):
+                    os.remove(os.path.join(tmp, leftover))
+                meta.pop("buffers", None)
+                value.to_pickle(os.path.join(tmp, "value.pkl"))
         elif fmt == "torch":
             import torch
 
@@ -189,7 +398,8 @@ def save_value(name, value, path):
         if fmt == "pickle":
             with open(os.path.join(tmp, "value.pkl"), "wb") as f:
                 _SharingPickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
-        _publish(tmp, path, {"format": fmt, "type": _type_name(value), "variable": name})
+        meta.update({"format": fmt, "type": _type_name(value), "variable": name})
+        _publish(tmp, path, meta)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -242,8 +452,9 @@ def _reduce_notebook_function(obj):
 
 class _SharingPickler(pickle.Pickler):
     """Pickles values that share objects in one stream, so they still share once loaded; a numpy
-    view of an array is saved as a view of it; a notebook function without a name to find it by
-    (a lambda) is saved by its code."""
+    view of an array is saved as a view of it (also of an array over a memory map or a buffer, as
+    loaded inputs are); a notebook function without a name to find it by (a lambda) is saved by
+    its code."""
 
     def reducer_override(self, obj):
         reduced = _reduce_notebook_function(obj)
@@ -252,7 +463,12 @@ class _SharingPickler(pickle.Pickler):
         numpy = sys.modules.get("numpy")
         if numpy is not None and type(obj) is numpy.ndarray:
             base = obj.base
-            if type(base) is numpy.ndarray and base.base is None and base.flags.c_contiguous and obj.dtype.kind not in "OV":
+            if (
+                type(base) is numpy.ndarray
+                and not isinstance(base.base, numpy.ndarray)
+                and base.flags.c_contiguous
+                and obj.dtype.kind not in "OV"
+            ):
                 offset = obj.__array_interface__["data"][0] - base.__array_interface__["data"][0]
                 return _make_view, (base, obj.shape, obj.dtype, offset, obj.strides)
         return NotImplemented
@@ -311,10 +527,10 @@ def load_value(path):
         with open(os.path.join(path, "value.json"), encoding="utf-8") as f:
             return importlib.import_module(json.load(f))
     if fmt == "npy":
-        import numpy
-
-        return numpy.load(os.path.join(path, "value.npy"), allow_pickle=False)
+        return _load_npy(os.path.join(path, "value.npy"))
     if fmt == "pandas":
+        if meta.get("buffers") is not None:
+            return _load_out_of_band(os.path.join(path, "value.pkl"), os.path.join(path, "value.buffers"), meta["buffers"])
         import pandas
 
         return pandas.read_pickle(os.path.join(path, "value.pkl"))
@@ -509,9 +725,9 @@ class _StepCode:
             return
         self.done.add(index)
         unit = self.units[index]
-        for need in unit["needs"]:
+        for need in unit.get("needs", ()):
             self.run(need)
-        for name in unit["inputs"]:
+        for name in unit.get("inputs", ()):
             self.load(name)
         filename = _cell_file(unit["cell"])
         padded = "\n" * (unit["line"] - 1) + unit["code"]
