@@ -43,3 +43,17 @@ export function describeLocation(cell: number | null, line: number | null): stri
   if (cell === null) return 'notebook';
   return line === null ? `cell ${cell}` : `cell ${cell}, line ${line}`;
 }
+
+/** Longest piece of a user's text quoted in a message. */
+export const MAX_QUOTED_CHARS = 120;
+
+/**
+ * A piece of the user's text short enough to quote in a message (a cell line can be megabytes):
+ * the text itself, or its start and end around an ellipsis saying how much was left out.
+ */
+export function excerptOfLine(text: string, max = MAX_QUOTED_CHARS): string {
+  const trimmed = text.trim();
+  if (trimmed.length <= max) return trimmed;
+  const half = Math.floor((max - 1) / 2);
+  return `${trimmed.slice(0, half)}… (${trimmed.length - 2 * half} characters) …${trimmed.slice(-half)}`;
+}

@@ -17,7 +17,7 @@
  * - `imports`/`functions` cells' code is there in every step; their other statements run once.
  * - Parameters become pipeline inputs.
  */
-import type { Diagnostic } from '../diagnostics.js';
+import { excerptOfLine, type Diagnostic } from '../diagnostics.js';
 import type { Notebook } from '../notebook/notebook.js';
 import { PythonAnalyzer, type CodeAnalysis, type NameSite } from '../python/analyze-python.js';
 import { PYTHON_BUILTINS } from '../python/builtins.js';
@@ -226,7 +226,10 @@ export function buildPipelineGraph(
         code: 'syntax-error',
         cell: e.cell,
         line: e.line,
-        message: `Python syntax error in cell ${e.cell}, line ${e.line}: \`${e.text.trim()}\`. Fix: correct the line (run the cell in the notebook to see Python's message).`,
+        message:
+          e.tooDeep !== undefined
+            ? `Cell ${e.cell}, line ${e.line} is nested too deeply: ${e.tooDeep}. Fix: split the expression into named parts (intermediate variables or a loop).`
+            : `Python syntax error in cell ${e.cell}, line ${e.line}: \`${excerptOfLine(e.text)}\`. Fix: correct the line (run the cell in the notebook to see Python's message).`,
       });
     }
     for (const s of analysis.starImports) {

@@ -66,29 +66,49 @@ function parts(node: SyntaxNode): SyntaxNode[] {
   return children(node).filter((c) => c.name !== 'if' && c.name !== 'else');
 }
 
+/**
+ * Walked with a work list rather than recursion: `a or b or ...` and `x if c else y if ...` chains
+ * can be thousands of levels deep.
+ */
 export function aliasSources(node: SyntaxNode, text: (n: SyntaxNode) => string): string[] {
-  if (CONTAINERS.has(node.name)) return parts(node).flatMap((c) => aliasSources(c, text));
+  const found: string[] = [];
+  const pending: SyntaxNode[] = [node];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const inner = sharedParts(next, text, found);
+    for (let i = inner.length - 1; i >= 0; i--) pending.push(inner[i]!);
+  }
+  return found;
+}
+
+/** One step of `aliasSources`: a name goes into `found`; the parts that may share are returned. */
+function sharedParts(
+  node: SyntaxNode,
+  text: (n: SyntaxNode) => string,
+  found: string[],
+): SyntaxNode[] {
+  if (CONTAINERS.has(node.name)) return parts(node);
   switch (node.name) {
     case 'VariableName':
-      return [text(node)];
+      found.push(text(node));
+      return [];
     case 'MemberExpression': {
       const object = node.firstChild;
-      return object === null ? [] : aliasSources(object, text);
+      return object === null ? [] : [object];
     }
     case 'CallExpression': {
       const [callee, args] = children(node);
       if (callee?.name === 'MemberExpression') {
         const method = children(callee).find((c) => c.name === 'PropertyName');
         if (method !== undefined && SHARING_METHODS.has(text(method)) && callee.firstChild !== null)
-          return aliasSources(callee.firstChild, text);
+          return [callee.firstChild];
       }
       if (callee?.name === 'VariableName' && SHARING_FUNCTIONS.has(text(callee)) && args)
-        return children(args).flatMap((a) => aliasSources(a, text));
+        return children(args);
       return [];
     }
     case 'BinaryExpression': {
       const op = children(node).find((c) => c.name === 'or' || c.name === 'and');
-      return op === undefined ? [] : children(node).flatMap((c) => aliasSources(c, text));
+      return op === undefined ? [] : children(node);
     }
     default:
       return [];
@@ -139,13 +159,20 @@ export function heldNames(
   text: (n: SyntaxNode) => string,
   withMaker = true,
 ): string[] {
-  switch (node.name) {
-    case 'CallExpression': {
-      const [callee, args] = children(node);
+  // A work list (names found later in source order wait on it as lists) instead of recursion.
+  const found: string[] = [];
+  const pending: (SyntaxNode | readonly string[])[] = [node];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (!('name' in next)) {
+      found.push(...next);
+      continue;
+    }
+    if (next.name === 'CallExpression') {
+      const [callee, args] = children(next);
       let root: SyntaxNode | null = callee ?? null;
       while (root !== null && (root.name === 'MemberExpression' || root.name === 'CallExpression'))
         root = root.firstChild;
-      const own = withMaker && root?.name === 'VariableName' ? [text(root)] : [];
+      if (withMaker && root?.name === 'VariableName') found.push(text(root));
       // A class (capitalised, `Pipeline(...)`) or a known holder keeps what it is made from; a
       // function or method result (`accuracy_score(y, p)`, `clf.fit(X, y)`) does not.
       const name = callee === undefined ? '' : (/([A-Za-z_]\w*)\s*$/.exec(text(callee))?.[1] ?? '');
@@ -153,15 +180,15 @@ export function heldNames(
         (/^_*[A-Z]/.test(name) && !COPYING_CLASSES.has(name)) || HOLDING_FUNCTIONS.has(name);
       // `Counter(w for w in words)`: a generator argument is consumed, not held.
       const generator = args !== undefined && children(args).some((c) => c.name === 'for');
-      const held =
-        args === undefined || !holds || generator
-          ? []
-          : children(args).flatMap((a) => heldNames(a, text, withMaker));
-      return [...own, ...held, ...aliasSources(node, text)];
-    }
-    default:
-      return CONTAINERS.has(node.name)
-        ? parts(node).flatMap((c) => heldNames(c, text, withMaker))
-        : aliasSources(node, text);
+      pending.push(aliasSources(next, text));
+      if (args !== undefined && holds && !generator) {
+        const held = children(args);
+        for (let i = held.length - 1; i >= 0; i--) pending.push(held[i]!);
+      }
+    } else if (CONTAINERS.has(next.name)) {
+      const inner = parts(next);
+      for (let i = inner.length - 1; i >= 0; i--) pending.push(inner[i]!);
+    } else found.push(...aliasSources(next, text));
   }
+  return found;
 }

@@ -7,7 +7,7 @@
  * lambdas, classes and comprehensions (their own names never leak out).
  */
 import type { SyntaxNode } from '@lezer/common';
-import { parsePython } from './parse-python.js';
+import { nestingProblemOf, parsePython } from './parse-python.js';
 import { PYTHON_BUILTINS } from './builtins.js';
 import { aliasSources, heldNames, STORING_METHODS } from './alias-sources.js';
 
@@ -22,6 +22,8 @@ export interface SyntaxProblem {
   readonly cell: number;
   readonly line: number;
   readonly text: string;
+  /** Set when the code parses but is nested too deeply to analyse (and for Python to compile). */
+  readonly tooDeep?: string;
 }
 
 export interface CodeAnalysis {
@@ -296,7 +298,7 @@ export class PythonAnalyzer {
     for (let i = 0; i < code.length; i++)
       if (code.charCodeAt(i) === 10) this.lineStarts.push(i + 1);
     const tree = parsePython(code);
-    this.collectSyntaxErrors(tree.topNode);
+    this.collectSyntaxErrors(tree.topNode, nestingProblemOf(tree)?.message);
     this.statements(children(tree.topNode), this.definite);
   }
 
@@ -349,7 +351,7 @@ export class PythonAnalyzer {
     return this.source.slice(node.from, node.to);
   }
 
-  private collectSyntaxErrors(top: SyntaxNode): void {
+  private collectSyntaxErrors(top: SyntaxNode, tooDeep: string | undefined): void {
     const cursor = top.cursor();
     do {
       if (cursor.type.isError) {
@@ -358,7 +360,13 @@ export class PythonAnalyzer {
           this.lineStarts[line - 1],
           this.lineStarts[line] ?? this.source.length,
         );
-        this.errors.push({ cell: this.cell, line, text: lineText.replace(/\n$/, '') });
+        const text = lineText.replace(/\n$/, '');
+        this.errors.push({
+          cell: this.cell,
+          line,
+          text,
+          ...(tooDeep !== undefined && { tooDeep }),
+        });
         return; // the first error is the useful one; the parser's recovery makes the rest noise
       }
     } while (cursor.next());
@@ -1098,7 +1106,25 @@ export class PythonAnalyzer {
     return n?.name === 'VariableName' ? n : null;
   }
 
+  /**
+   * Walks an expression in source order with an explicit work list instead of recursion, so that
+   * long chains (`a + b + ...`, `-(-(...))`, `f()()()`, `a.b.c...`) cost no JavaScript stack.
+   */
   private expression(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
+    const pending: (SyntaxNode | (() => void))[] = [node];
+    for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+      if (typeof next === 'function') next();
+      else this.expressionNode(next, state, scope, pending);
+    }
+  }
+
+  /** One node of `expression`: work it does later (or parts to walk) goes on `pending`, last first. */
+  private expressionNode(
+    node: SyntaxNode,
+    state: Set<string>,
+    scope: InnerScope | null,
+    pending: (SyntaxNode | (() => void))[],
+  ): void {
     switch (node.name) {
       case 'VariableName':
         return this.read(node, state, scope);
@@ -1108,37 +1134,19 @@ export class PythonAnalyzer {
         const [callee, args] = children(node);
         if (callee?.name !== 'VariableName' || !PYTHON_BUILTINS.has(this.text(callee)))
           this.nonBuiltinCall = true;
-        if (callee !== undefined) this.expression(callee, state, scope);
-        if (callee?.name === 'MemberExpression') {
-          const method = children(callee).find((c) => c.name === 'PropertyName');
-          const methodName = method !== undefined ? this.text(method) : '';
-          const base = this.baseName(callee.firstChild ?? callee);
-          if (base !== null && methodName !== '' && !NON_MUTATING_METHODS.has(methodName))
-            this.mutate(base, scope);
-          if (scope === null && base !== null && STORING_METHODS.has(methodName) && args)
-            this.addValueReads(
-              this.text(base),
-              children(args).flatMap((a) => heldNames(a, (n) => this.text(n))),
-            );
-          if (scope === null && base !== null && STORING_METHODS.has(methodName) && args)
-            this.alias(
-              [this.text(base)],
-              children(args).flatMap((a) => aliasSources(a, (n) => this.text(n))),
-            );
-          if (methodName === 'shuffle' && args !== undefined) {
-            const first = children(args).find((c) => c.name === 'VariableName');
-            if (first !== undefined) this.mutate(first, scope);
-          }
-        }
-        if (args !== undefined) this.argList(args, state, scope);
+        if (args !== undefined) pending.push(() => this.argList(args, state, scope));
+        if (callee?.name === 'MemberExpression')
+          pending.push(() => this.methodCall(callee, args, scope));
+        if (callee !== undefined) pending.push(callee);
         return;
       }
       case 'ArgList':
         return this.argList(node, state, scope);
       case 'NamedExpression': {
         const [target, , value] = children(node);
-        if (value !== undefined) this.expression(value, state, scope);
-        if (target !== undefined) this.bind(target, state, this.enclosingNonComprehension(scope));
+        if (target !== undefined)
+          pending.push(() => this.bind(target, state, this.enclosingNonComprehension(scope)));
+        if (value !== undefined) pending.push(value);
         return;
       }
       case 'LambdaExpression': {
@@ -1160,10 +1168,39 @@ export class PythonAnalyzer {
         for (const c of parts.slice(colon + 1)) this.expression(c, state, lambdaScope);
         return;
       }
-      default:
+      default: {
         if (COMPREHENSIONS.has(node.name)) return this.comprehension(node, state, scope);
         if (SCOPE_BOUNDARIES.has(node.name)) return;
-        for (const c of children(node)) this.expression(c, state, scope);
+        const parts = children(node);
+        for (let i = parts.length - 1; i >= 0; i--) pending.push(parts[i]!);
+      }
+    }
+  }
+
+  /** A method call changes its object unless the method is known not to; some store arguments. */
+  private methodCall(
+    callee: SyntaxNode,
+    args: SyntaxNode | undefined,
+    scope: InnerScope | null,
+  ): void {
+    const method = children(callee).find((c) => c.name === 'PropertyName');
+    const methodName = method !== undefined ? this.text(method) : '';
+    const base = this.baseName(callee.firstChild ?? callee);
+    if (base !== null && methodName !== '' && !NON_MUTATING_METHODS.has(methodName))
+      this.mutate(base, scope);
+    if (scope === null && base !== null && STORING_METHODS.has(methodName) && args)
+      this.addValueReads(
+        this.text(base),
+        children(args).flatMap((a) => heldNames(a, (n) => this.text(n))),
+      );
+    if (scope === null && base !== null && STORING_METHODS.has(methodName) && args)
+      this.alias(
+        [this.text(base)],
+        children(args).flatMap((a) => aliasSources(a, (n) => this.text(n))),
+      );
+    if (methodName === 'shuffle' && args !== undefined) {
+      const first = children(args).find((c) => c.name === 'VariableName');
+      if (first !== undefined) this.mutate(first, scope);
     }
   }
 
