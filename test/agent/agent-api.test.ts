@@ -243,6 +243,16 @@ describe('cellflow agent over the local backend', () => {
     );
   });
 
+  it('refuses uploads and schedules: they need Kubeflow Pipelines (issue 14)', async () => {
+    const needsCluster = (error: unknown): boolean =>
+      error instanceof BackendError &&
+      error.code === 'not-supported' &&
+      /need Kubeflow Pipelines.*Fix: start the agent with --cluster/.test(error.message);
+    await assert.rejects(client.upload(pipeline), needsCluster);
+    await assert.rejects(client.schedule(pipeline, { trigger: '1h', upload: true }), needsCluster);
+    await assert.rejects(client.listSchedules(), needsCluster);
+  });
+
   it('refuses a graph that does not match its notebook, and unknown runs, with typed errors', async () => {
     const payload = pipelinePayloadOf(pipeline);
     const tampered = {

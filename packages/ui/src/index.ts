@@ -8,6 +8,7 @@ export * from './runs/render-run-details.js';
 export * from './tuning/tuning-chart.js';
 export * from './tuning/render-tuning-results.js';
 export * from './agent/agent-client.js';
+export * from './deploy/deploy-choices.js';
 export * from './views/render-steps-list.js';
 export * from './tuning/study-results.js';
 export * from './agent/server-sent-events.js';

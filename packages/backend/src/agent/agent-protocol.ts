@@ -36,6 +36,11 @@ import {
   type TuneOptions,
 } from '../backend.js';
 import type { RunEvent } from '../run-events.js';
+import type {
+  PipelineUpload,
+  ScheduleSummary,
+  UploadOptions,
+} from '../kubeflow/pipeline-deploys.js';
 
 export { BackendError };
 
@@ -109,6 +114,35 @@ export interface PredictResponse {
   readonly latencyMs: number;
 }
 export type CapacityResponse = Capacity;
+
+/** `POST pipelines/versions`: the pipeline as a new version of the KFP pipeline of its name. */
+export interface UploadRequest {
+  readonly pipeline: PipelinePayload;
+  readonly options?: UploadOptions;
+}
+export type UploadResponse = PipelineUpload;
+
+/**
+ * `POST schedules`: a recurring run. `trigger` as the user typed it: a cron expression
+ * (`0 6 * * *`) or an interval (`1h`, `90s`, `3600`), read by `parseScheduleTrigger`. Without
+ * `versionId`, the pipeline is first uploaded as a new version when `upload` is true, else the
+ * newest uploaded version runs.
+ */
+export interface ScheduleRequest {
+  readonly pipeline: PipelinePayload;
+  readonly options: {
+    readonly trigger: string;
+    readonly versionId?: string;
+    readonly upload?: boolean;
+    readonly parameters?: RunOptions['parameters'];
+    readonly experiment?: string;
+    readonly maxConcurrency?: number;
+    readonly name?: string;
+    readonly notebookPath?: string;
+  };
+}
+export type ScheduleResponse = ScheduleSummary;
+export type ListSchedulesResponse = ScheduleSummary[];
 
 /** Errors the agent itself reports, besides the backend's own. */
 export type AgentOnlyErrorCode =
@@ -270,6 +304,18 @@ export const AGENT_ROUTES = {
   predict: { method: 'POST', path: 'endpoints/:endpoint/predict' },
   /** -> `CapacityResponse` */
   capacity: { method: 'GET', path: 'capacity' },
+  /** `UploadRequest` -> `UploadResponse` (201); cluster agents only */
+  upload: { method: 'POST', path: 'pipelines/versions' },
+  /** `ScheduleRequest` -> `ScheduleResponse` (201); cluster agents only */
+  schedule: { method: 'POST', path: 'schedules' },
+  /** `?pipeline=` -> `ListSchedulesResponse` */
+  listSchedules: { method: 'GET', path: 'schedules' },
+  /** -> `ScheduleResponse` */
+  pauseSchedule: { method: 'POST', path: 'schedules/:schedule/pause' },
+  /** -> `ScheduleResponse` */
+  resumeSchedule: { method: 'POST', path: 'schedules/:schedule/resume' },
+  /** -> 204 */
+  deleteSchedule: { method: 'DELETE', path: 'schedules/:schedule' },
 } as const satisfies Record<string, RouteShape>;
 
 export type AgentRouteName = keyof typeof AGENT_ROUTES;

@@ -7,9 +7,16 @@ import type {
   StudySpec,
   TuneOptions,
 } from '../backend.js';
+import { BackendError } from '../backend.js';
 import type { RunEvent } from '../run-events.js';
 import type { StudyEvent } from '../backend.js';
-import type { AgentInfo, AgentRouteName } from './agent-protocol.js';
+import {
+  isPipelineDeployer,
+  parseScheduleTrigger,
+  type PipelineDeployer,
+  type UploadOptions,
+} from '../kubeflow/pipeline-deploys.js';
+import type { AgentInfo, AgentRouteName, ScheduleRequest } from './agent-protocol.js';
 import { pipelineFromPayload } from './agent-pipeline.js';
 import { AgentRequestError } from './agent-request-error.js';
 import type { StreamJournal, StreamJournals } from './stream-journal.js';
@@ -136,6 +143,42 @@ export const ROUTE_HANDLERS: Readonly<Record<AgentRouteName, Handler>> = {
     return noContent;
   },
   capacity: async (ctx) => ok(await ctx.backend.capacity()),
+  upload: async (ctx, req) => {
+    const body = objectBody(req.body);
+    const pipeline = pipelineFromPayload(body['pipeline']);
+    return ok(await deployerOf(ctx).upload(pipeline, optionsOf<UploadOptions>(body)), 201);
+  },
+  schedule: async (ctx, req) => {
+    const body = objectBody(req.body);
+    const pipeline = pipelineFromPayload(body['pipeline']);
+    const o = optionsOf<ScheduleRequest['options']>(body);
+    const deployer = deployerOf(ctx);
+    const trigger = parseScheduleTrigger(String(o.trigger ?? ''));
+    const notebookPath = o.notebookPath !== undefined ? { notebookPath: o.notebookPath } : {};
+    const versionId =
+      o.versionId ??
+      (o.upload === true ? (await deployer.upload(pipeline, notebookPath)).versionId : undefined);
+    const schedule = await deployer.schedule(pipeline, {
+      ...notebookPath,
+      ...trigger,
+      ...(versionId !== undefined ? { versionId } : {}),
+      ...(o.parameters !== undefined ? { parameters: o.parameters } : {}),
+      ...(o.experiment !== undefined ? { experiment: o.experiment } : {}),
+      ...(o.maxConcurrency !== undefined ? { maxConcurrency: o.maxConcurrency } : {}),
+      ...(o.name !== undefined ? { name: o.name } : {}),
+    });
+    return ok(schedule, 201);
+  },
+  listSchedules: async (ctx, req) =>
+    ok(await deployerOf(ctx).listSchedules(req.query.get('pipeline') ?? undefined)),
+  pauseSchedule: async (ctx, req) =>
+    ok(await deployerOf(ctx).setScheduleEnabled(req.params['schedule']!, false)),
+  resumeSchedule: async (ctx, req) =>
+    ok(await deployerOf(ctx).setScheduleEnabled(req.params['schedule']!, true)),
+  deleteSchedule: async (ctx, req) => {
+    await deployerOf(ctx).deleteSchedule(req.params['schedule']!);
+    return noContent;
+  },
   predict: async (ctx, req) => {
     const name = req.params['endpoint']!;
     const endpoint = (await ctx.backend.listEndpoints()).find((e) => e.name === name);
@@ -161,6 +204,16 @@ export const ROUTE_HANDLERS: Readonly<Record<AgentRouteName, Handler>> = {
     return ok({ status: answer.status, body, latencyMs: performance.now() - started });
   },
 };
+
+/** The backend as a deployer (uploads, schedules), or a refusal naming the fix. */
+function deployerOf(ctx: RouteContext): PipelineDeployer {
+  if (!isPipelineDeployer(ctx.backend))
+    throw new BackendError(
+      'not-supported',
+      `Uploading pipelines and schedules need Kubeflow Pipelines; this agent drives ${ctx.info.description}. Fix: start the agent with --cluster (in JupyterLab: CellflowAgent.cluster=True).`,
+    );
+  return ctx.backend;
+}
 
 function objectBody(body: unknown): Record<string, unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body))

@@ -67,6 +67,20 @@ export interface ScheduleSummary {
   readonly uiUrl: string;
 }
 
+/** What a backend that deploys to Kubeflow Pipelines offers besides runs (`KubeflowBackend`). */
+export interface PipelineDeployer {
+  upload(pipeline: CompiledPipeline, opts?: UploadOptions): Promise<PipelineUpload>;
+  schedule(pipeline: CompiledPipeline, opts: ScheduleOptions): Promise<ScheduleSummary>;
+  listSchedules(pipelineName?: string): Promise<ScheduleSummary[]>;
+  setScheduleEnabled(id: string, enabled: boolean): Promise<ScheduleSummary>;
+  deleteSchedule(id: string): Promise<void>;
+}
+
+export function isPipelineDeployer(backend: object): backend is PipelineDeployer {
+  const b = backend as Partial<PipelineDeployer>;
+  return typeof b.upload === 'function' && typeof b.schedule === 'function';
+}
+
 const SCHEDULE_KEY = 'cellflow-schedule:';
 
 /**
@@ -130,6 +144,14 @@ export function describeInterval(seconds: number): string {
     }
   }
   return `every ${parts.join('')}`;
+}
+
+/** A trigger as a person types it: an interval (`1h`, `90s`, `3600`), else a cron expression. */
+export function parseScheduleTrigger(text: string): { cron: string } | { intervalSeconds: number } {
+  const trimmed = text.trim();
+  return /^(\d+|(\d+[smhd])+)$/.test(trimmed)
+    ? { intervalSeconds: parseScheduleInterval(trimmed) }
+    : { cron: normalizeCron(trimmed) };
 }
 
 /** `digits-20261205-101502-3fa9c0d1`: the pipeline, when (UTC), and what (the IR's hash). */

@@ -37,6 +37,9 @@ import type {
   StudySummary,
   TuneOptions,
   RunEvent,
+  PipelineUpload,
+  ScheduleSummary,
+  UploadOptions,
 } from '@cellflow/backend';
 import {
   AGENT_ROUTES,
@@ -54,7 +57,9 @@ import {
   type CancelRunRequest,
   type CancelStudyRequest,
   type PredictResponse,
+  type ScheduleRequest,
   type ServeRequest,
+  type UploadRequest,
   type SubmitRequest,
   type TuneRequest,
 } from '@cellflow/backend/agent-protocol';
@@ -158,6 +163,31 @@ export class AgentClient implements Backend {
 
   capacity(): Promise<Capacity> {
     return this.call('capacity', {}, undefined);
+  }
+
+  /** Uploads the pipeline as a new version of the KFP pipeline of its name (cluster agents). */
+  upload(pipeline: CompiledPipeline, opts: UploadOptions = {}): Promise<PipelineUpload> {
+    const body: UploadRequest = { pipeline: pipelinePayloadOf(pipeline), options: opts };
+    return this.call('upload', {}, body);
+  }
+
+  /** A recurring run of the pipeline (see `ScheduleRequest`; cluster agents). */
+  schedule(pipeline: CompiledPipeline, opts: ScheduleRequest['options']): Promise<ScheduleSummary> {
+    const body: ScheduleRequest = { pipeline: pipelinePayloadOf(pipeline), options: opts };
+    return this.call('schedule', {}, body);
+  }
+
+  listSchedules(pipelineName?: string): Promise<ScheduleSummary[]> {
+    return this.call('listSchedules', {}, undefined, { pipeline: pipelineName });
+  }
+
+  /** Pauses (false) or resumes (true) a schedule. */
+  setScheduleEnabled(id: string, enabled: boolean): Promise<ScheduleSummary> {
+    return this.call(enabled ? 'resumeSchedule' : 'pauseSchedule', { schedule: id }, undefined);
+  }
+
+  async deleteSchedule(id: string): Promise<void> {
+    await this.call('deleteSchedule', { schedule: id }, undefined);
   }
 
   // ---- transport ------------------------------------------------------------------------------
