@@ -5,13 +5,14 @@
  */
 import { hasErrors, type CompiledPipeline, type Diagnostic } from '@cellflow/core';
 import type { AgentInfo } from '@cellflow/backend/agent-protocol';
-import type { AgentClient } from '@cellflow/ui';
+import { describeSchedule, describeUpload, type AgentClient } from '@cellflow/ui';
 import type { Widget } from '@lumino/widgets';
-import { showErrorMessage } from '@jupyterlab/apputils';
+import { Notification, showErrorMessage } from '@jupyterlab/apputils';
 import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { DisposableSet, type IDisposable } from '@lumino/disposable';
 import { CellDecorations } from './cells/cell-decorations.js';
 import { editCellTags } from './cells/tag-editor.js';
+import { askDeployChoice } from './deploy/deploy-dialog.js';
 import { NotebookAnalysis } from './notebook/notebook-analysis.js';
 import type { CellflowPanel } from './panel/cellflow-panel.js';
 import { PipelineGraphWidget } from './panel/pipeline-graph-widget.js';
@@ -159,7 +160,10 @@ export class CellflowController implements IDisposable {
     }
   }
 
-  /** Deploy: a run on the cluster the agent drives (the agent's target decides; see the README). */
+  /**
+   * Deploy to the cluster the agent drives (the agent's target decides; see the README): run now,
+   * upload as a new version, or schedule (uploads a new version and runs it on the schedule).
+   */
   async deployCurrent(): Promise<void> {
     if (this.info !== null && this.info.target !== 'cluster') {
       await showErrorMessage(
@@ -168,7 +172,37 @@ export class CellflowController implements IDisposable {
       );
       return;
     }
-    await this.runCurrent();
+    const compiled = await this.compileCurrent('Deploy');
+    if (compiled === undefined) return;
+    const answer = await askDeployChoice(this.info?.description ?? 'the cluster');
+    if (answer === undefined) return;
+    if (answer.choice === 'run') {
+      await this.runCurrent();
+      return;
+    }
+    const notebookPath = compiled.analysis.path;
+    try {
+      if (answer.choice === 'upload') {
+        const upload = await this.clientValue.upload(compiled.pipeline, { notebookPath });
+        this.notifyDeployed(describeUpload(upload), upload.uiUrl);
+      } else {
+        const schedule = await this.clientValue.schedule(compiled.pipeline, {
+          trigger: answer.trigger,
+          upload: true,
+          notebookPath,
+        });
+        this.notifyDeployed(describeSchedule(schedule), schedule.uiUrl);
+      }
+    } catch (error) {
+      await showErrorMessage('Cellflow: deploy failed', describeError(error));
+    }
+  }
+
+  private notifyDeployed(message: string, uiUrl: string): void {
+    Notification.success(`Cellflow: ${message}`, {
+      autoClose: false,
+      actions: [{ label: 'Open in KFP UI', callback: () => window.open(uiUrl, '_blank') }],
+    });
   }
 
   async tuneCurrent(): Promise<void> {

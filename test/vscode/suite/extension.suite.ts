@@ -333,6 +333,31 @@ suite('Cellflow in VS Code', () => {
     );
   });
 
+  test('Deploy offers upload as a new version and schedule (issue 14)', async function () {
+    if (process.env.CELLFLOW_TEST_CLUSTER !== '1') this.skip();
+    const doc = await openNotebook('digits.ipynb');
+    const cluster = { context: 'admin', namespace: 'kubeflow' };
+    const first = await vscode.commands.executeCommand<string | undefined>(
+      'cellflow.deployToCluster',
+      doc.uri,
+      { ...cluster, mode: 'upload' },
+    );
+    const second = await vscode.commands.executeCommand<string | undefined>(
+      'cellflow.deployToCluster',
+      doc.uri,
+      { ...cluster, mode: 'upload' },
+    );
+    assert.ok(first !== undefined && second !== undefined, 'both uploads made a version');
+    assert.notEqual(first, second, 'every upload is a new version');
+    const schedule = await vscode.commands.executeCommand<string | undefined>(
+      'cellflow.deployToCluster',
+      doc.uri,
+      { ...cluster, mode: 'schedule', trigger: '1h', parameters: { TEST_SIZE: 0.3 } },
+    );
+    assert.ok(schedule, 'the schedule was created');
+    assert.notEqual(schedule, second);
+  });
+
   test('Serve Model serves a trained model locally; the tester sends its example; delete stops it', async () => {
     const doc = await openNewNotebook('iris.ipynb', { cellflow: { name: 'iris-serve' } }, [
       code(

@@ -1,7 +1,8 @@
 /**
  * The questions Deploy Pipeline to Cluster… asks, one function each: which context and namespace,
- * whether the GPU requests fit the cluster (and a changed request when one does not), and the
- * run's parameter values typed by the parameters cell. Each returns undefined when cancelled.
+ * whether the GPU requests fit the cluster (and a changed request when one does not), how to
+ * deploy (run now, upload as a new version, schedule) and a schedule's trigger, and the run's
+ * parameter values typed by the parameters cell. Each returns undefined when cancelled.
  */
 import * as vscode from 'vscode';
 import {
@@ -14,6 +15,11 @@ import {
   type PipelineStep,
 } from '@cellflow/core';
 import type { KubeContext } from '@cellflow/backend';
+import {
+  DEPLOY_CHOICES,
+  SCHEDULE_TRIGGER_PROMPT,
+  type DeployChoiceId,
+} from '@cellflow/ui/deploy-choices';
 import { readCellTags, writeCellTags } from '../notebook/notebook-cells.js';
 import { withGpu } from '../tags/edit-cell-tags.js';
 
@@ -56,6 +62,39 @@ export function pickNamespace(suggested: string): Thenable<string | undefined> {
       /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(v)
         ? undefined
         : 'Lowercase letters, digits and -, starting and ending with a letter or digit',
+  });
+}
+
+/** Run now, upload as a new version, or schedule (the choices both editors offer). */
+export async function pickDeployChoice(target: string): Promise<DeployChoiceId | undefined> {
+  const icons: Record<DeployChoiceId, string> = {
+    run: '$(play)',
+    upload: '$(cloud-upload)',
+    schedule: '$(calendar)',
+  };
+  const pick = await vscode.window.showQuickPick(
+    DEPLOY_CHOICES.map((c) => ({ label: `${icons[c.id]} ${c.label}`, detail: c.detail, id: c.id })),
+    { title: `Cellflow: Deploy to ${target}`, placeHolder: 'How to deploy the pipeline' },
+  );
+  return pick?.id;
+}
+
+/** A schedule's trigger as typed, checked with `parse` (the backend's reading of it). */
+export function pickScheduleTrigger(
+  parse: (text: string) => unknown,
+): Thenable<string | undefined> {
+  return vscode.window.showInputBox({
+    title: 'Cellflow: Deploy — schedule',
+    prompt: SCHEDULE_TRIGGER_PROMPT,
+    value: '0 6 * * *',
+    validateInput: (v) => {
+      try {
+        parse(v);
+        return undefined;
+      } catch (error) {
+        return error instanceof Error ? error.message : String(error);
+      }
+    },
   });
 }
 

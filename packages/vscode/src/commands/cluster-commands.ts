@@ -1,12 +1,18 @@
-/** Commands for clusters: deploy a notebook, switch context, open a run in the KFP UI, re-run. */
+/**
+ * Commands for clusters: deploy a notebook (run now, upload as a new version, or schedule), switch
+ * context, open a run in the KFP UI, re-run.
+ */
 import * as vscode from 'vscode';
-import type { ParameterValue } from '@cellflow/core';
+import type { CompiledPipeline, ParameterValue } from '@cellflow/core';
 import type { KubeflowBackend, RunRef } from '@cellflow/backend';
+import { describeSchedule, describeUpload, type DeployChoiceId } from '@cellflow/ui/deploy-choices';
 import {
   confirmGpus,
   pickContext,
+  pickDeployChoice,
   pickNamespace,
   pickParameters,
+  pickScheduleTrigger,
 } from '../cluster/deploy-choices.js';
 import type { CommandKey } from '../command-ids.js';
 import { findNotebook, resolveNotebook } from '../notebook/notebook-cells.js';
@@ -19,6 +25,10 @@ interface DeployOptions {
   readonly context?: string;
   readonly namespace?: string;
   readonly parameters?: Readonly<Record<string, ParameterValue>>;
+  /** Run now (default when other options are given), upload as a new version, or schedule. */
+  readonly mode?: DeployChoiceId;
+  /** With `schedule`: a cron expression or an interval, as typed. */
+  readonly trigger?: string;
 }
 
 function messageOf(error: unknown): string {
@@ -61,7 +71,9 @@ async function chooseCluster(
 
 /**
  * Deploy Pipeline to Cluster…: context and namespace, GPU requests against the cluster's capacity,
- * parameters, then submit with a progress notification. Resolves with the run id once submitted.
+ * then how to deploy: run now (parameters, submit, follow), upload as a new version, or schedule
+ * (trigger and parameters; uploads a new version and runs it on that schedule). Resolves with the
+ * run id, the version id or the schedule id.
  */
 const deployToCluster: CommandFactory = (ctx) => async (target, options) => {
   if (needsTrust('deploying a pipeline')) return undefined;
@@ -91,7 +103,18 @@ const deployToCluster: CommandFactory = (ctx) => async (target, options) => {
       return undefined;
     }
   }
-  const { parseParameterText } = await ctx.backends.load();
+  const mode =
+    given.mode ??
+    (given.context !== undefined ? 'run' : await pickDeployChoice(backend.describe()));
+  if (mode === undefined) return undefined;
+  if (mode === 'upload') return uploadVersion(ctx, backend, doc, pipeline);
+  const { parseParameterText, parseScheduleTrigger } = await ctx.backends.load();
+  let trigger: ReturnType<typeof parseScheduleTrigger> | undefined;
+  if (mode === 'schedule') {
+    const text = given.trigger ?? (await pickScheduleTrigger(parseScheduleTrigger));
+    if (text === undefined) return undefined;
+    trigger = parseScheduleTrigger(text);
+  }
   const graph = pipeline.graph;
   const parameters =
     given.parameters ??
@@ -101,6 +124,32 @@ const deployToCluster: CommandFactory = (ctx) => async (target, options) => {
       return parseParameterText(p, text);
     }));
   if (parameters === undefined) return undefined;
+  if (trigger !== undefined) {
+    const scheduled = pipeline;
+    const made = await vscode.window
+      .withProgress(
+        {
+          location: vscode.ProgressLocation.Notification,
+          title: `Cellflow: uploading and scheduling ${graph.pipeline.name}…`,
+        },
+        async () => {
+          const upload = await backend.upload(scheduled, { notebookPath: doc.uri.fsPath });
+          return backend.schedule(scheduled, {
+            ...trigger,
+            versionId: upload.versionId,
+            parameters,
+            notebookPath: doc.uri.fsPath,
+          });
+        },
+      )
+      .then(undefined, (error: unknown) => {
+        void vscode.window.showErrorMessage(`Cellflow: ${messageOf(error)}`);
+        return undefined;
+      });
+    if (made === undefined) return undefined;
+    offerKfpUi(`Cellflow: ${describeSchedule(made)}`, made.uiUrl);
+    return made.id;
+  }
   const to = ctx.cluster.target(backend);
   const compiled = pipeline;
   const run = await vscode.window.withProgress(
@@ -124,6 +173,36 @@ const deployToCluster: CommandFactory = (ctx) => async (target, options) => {
   ctx.runsView.refresh();
   return run.ref.id;
 };
+
+/** Upload as a new version: the KFP pipeline of the notebook's pipeline name gets one. */
+async function uploadVersion(
+  ctx: CommandContext,
+  backend: KubeflowBackend,
+  doc: vscode.NotebookDocument,
+  pipeline: CompiledPipeline,
+): Promise<string | undefined> {
+  try {
+    const upload = await vscode.window.withProgress(
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: `Cellflow: uploading ${pipeline.graph.pipeline.name} to ${backend.describe()}…`,
+      },
+      () => backend.upload(pipeline, { notebookPath: doc.uri.fsPath }),
+    );
+    offerKfpUi(`Cellflow: ${describeUpload(upload)}`, upload.uiUrl);
+    ctx.clusterView.refresh();
+    return upload.versionId;
+  } catch (error) {
+    void vscode.window.showErrorMessage(`Cellflow: ${messageOf(error)}`);
+    return undefined;
+  }
+}
+
+function offerKfpUi(message: string, url: string): void {
+  void vscode.window.showInformationMessage(message, 'Open in KFP UI').then((choice) => {
+    if (choice !== undefined) void vscode.env.openExternal(vscode.Uri.parse(url));
+  });
+}
 
 function followInStatusBar(ctx: CommandContext, run: TrackedRun): void {
   const finished = ctx.runner.whenFinished(run.ref.id);
