@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { MetricValues, StepFailure } from '../run-events.js';
+import { startDeadlineTimer } from './deadline-timer.js';
 import {
   signalProcessGroup,
   type StepExit,
@@ -115,14 +116,14 @@ export async function runStepAttempt(
   };
   const deadline =
     timeoutSeconds !== null
-      ? setTimeout(() => {
+      ? startDeadlineTimer(timeoutSeconds * 1000, () => {
           timedOut = true;
           stop();
-        }, timeoutSeconds * 1000)
+        })
       : undefined;
   control.started(stop);
   const exit = await child.exited;
-  clearTimeout(deadline);
+  deadline?.clear();
   clearTimeout(killTimer);
   signalProcessGroup(pid, 'SIGKILL'); // whatever the step left running in its group goes too
   const result = await readResult(resultPath);

@@ -25,6 +25,7 @@ import { readCodeUnits, type CodeUnit } from '../python/code-units.js';
 import { toPlainPython } from '../python/ipython-syntax.js';
 import { readMetricPrints, readParameterAssignments } from '../python/read-literals.js';
 import { EMPTY_CELL_TAGS, parseCellTags, type CellTags } from '../tags/cell-tags.js';
+import { durationToSeconds } from '../tags/tag-value-limits.js';
 import type { NotebookSettings } from '../tags/notebook-settings.js';
 import type {
   PipelineGraph,
@@ -134,14 +135,7 @@ export function toMetricName(variable: string): string {
   );
 }
 
-/** `1h30m` -> 5400. */
-export function durationToSeconds(duration: string): number {
-  let total = 0;
-  for (const [, n, unit] of duration.matchAll(/(\d+)([dhms])/g)) {
-    total += Number(n) * { d: 86400, h: 3600, m: 60, s: 1 }[unit as 'd' | 'h' | 'm' | 's'];
-  }
-  return total;
-}
+export { durationToSeconds };
 
 /** Later tags win over earlier ones (defaults, then each cell of the step in order). */
 function mergeTags(layers: readonly CellTags[]): CellTags {

@@ -2,6 +2,16 @@
  * The one tag grammar: Kale's tags, Papermill's `parameters`, and Cellflow's own.
  * Parsed and formatted only here; both editors and the CLI call these functions.
  */
+import { excerptOfLine } from '../diagnostics.js';
+import {
+  durationToSeconds,
+  isImageReference,
+  MAX_COUNT,
+  MAX_STEP_NAME_LENGTH,
+  MAX_TAG_LENGTH,
+  quantityRangeProblem,
+  readCount,
+} from './tag-value-limits.js';
 
 export type CellRole =
   | { readonly kind: 'step'; readonly name: string }
@@ -130,7 +140,7 @@ export function toStepName(name: string): string {
     .replace(/^_+|_+$/g, '');
   if (s === '') s = 'step';
   if (/^[0-9]/.test(s)) s = `step_${s}`;
-  return s;
+  return s.slice(0, MAX_STEP_NAME_LENGTH).replace(/_+$/, '');
 }
 
 /** Edit distance counting a swap of neighbours as one edit, for "did you mean" suggestions. */
@@ -240,6 +250,14 @@ export function parseCellTags(rawTags: readonly string[]): ParsedCellTags {
     current = original;
     const tag = original.trim();
     if (tag === '') continue;
+    if (tag.length > MAX_TAG_LENGTH) {
+      problem(
+        tag,
+        'tag-too-long',
+        `A tag of ${tag.length} characters (\`${excerptOfLine(tag, 60)}\`) is longer than the ${MAX_TAG_LENGTH} Cellflow reads. Fix: shorten it.`,
+      );
+      continue;
+    }
     const roleKind = ROLE_TAGS[tag];
     if (roleKind !== undefined) {
       setRole(tag, { kind: roleKind } as CellRole);
@@ -265,13 +283,21 @@ export function parseCellTags(rawTags: readonly string[]): ParsedCellTags {
             `Step name \`${value}\` is not valid: use lowercase letters, digits and underscores, starting with a letter or underscore. Fix: rename it to \`${fixed}\`.`,
             `step:${fixed}`,
           );
+        } else if (value.length > MAX_STEP_NAME_LENGTH) {
+          const fixed = toStepName(value);
+          problem(
+            tag,
+            'bad-step-name',
+            `Step name \`${excerptOfLine(value, 40)}\` has ${value.length} characters; Kubeflow names its task and pods after it, and Kubernetes names hold at most ${MAX_STEP_NAME_LENGTH}. Fix: rename it to \`${fixed}\`.`,
+            `${prefix}:${fixed}`,
+          );
         } else {
           setRole(tag, { kind: 'step', name: value });
         }
         break;
       }
       case 'prev':
-        if (!STEP_NAME_PATTERN.test(value)) {
+        if (!STEP_NAME_PATTERN.test(value) || value.length > MAX_STEP_NAME_LENGTH) {
           problem(
             tag,
             'bad-step-name',
@@ -283,11 +309,11 @@ export function parseCellTags(rawTags: readonly string[]): ParsedCellTags {
         }
         break;
       case 'image':
-        if (value === '' || /\s/.test(value)) {
+        if (!isImageReference(value)) {
           problem(
             tag,
             'bad-image',
-            `\`${tag}\` needs an image reference without spaces, e.g. \`image:python:3.11-slim\`.`,
+            `\`${tag}\` is not a container image reference (\`[REGISTRY/]NAME[:TAG][@DIGEST]\`, lowercase name). Fix: write e.g. \`image:python:3.11-slim\`.`,
           );
         } else out.image = value;
         break;
@@ -299,11 +325,11 @@ export function parseCellTags(rawTags: readonly string[]): ParsedCellTags {
       case 'gpu': {
         const [countText = '', ...productParts] = value.split(':');
         const product = productParts.join(':');
-        if (!/^\d+$/.test(countText) || Number(countText) < 1) {
+        if (readCount(countText, 1) === undefined) {
           problem(
             tag,
             'bad-gpu-count',
-            `GPU count in \`${tag}\` must be a positive whole number. Fix: write e.g. \`gpu:1\` or \`gpu:2:NVIDIA-A100-SXM4-80GB\`.`,
+            `GPU count in \`${tag}\` must be a whole number from 1 to ${MAX_COUNT}. Fix: write e.g. \`gpu:1\` or \`gpu:2:NVIDIA-A100-SXM4-80GB\`.`,
           );
         } else if (productParts.length > 0 && !LABEL_VALUE.test(product)) {
           problem(
@@ -328,6 +354,12 @@ export function parseCellTags(rawTags: readonly string[]): ParsedCellTags {
             'bad-quantity',
             `\`${tag}\` is not a Kubernetes quantity. Fix: write e.g. \`${prefix === 'cpu' ? 'cpu:500m' : 'memory:4Gi'}\`.`,
           );
+        } else if (quantityRangeProblem(value) !== undefined) {
+          problem(
+            tag,
+            'bad-quantity',
+            `\`${tag}\` ${quantityRangeProblem(value)}. Fix: write e.g. \`${prefix === 'cpu' ? 'cpu:500m' : 'memory:4Gi'}\`.`,
+          );
         } else if (prefix === 'cpu') out.cpu = value;
         else out.memory = value;
         break;
@@ -343,42 +375,50 @@ export function parseCellTags(rawTags: readonly string[]): ParsedCellTags {
         }
         const [key, qty] = kv;
         if (key === 'nvidia.com/gpu' || key === 'amd.com/gpu') {
-          if (!/^\d+$/.test(qty) || Number(qty) < 1) {
+          if (readCount(qty, 1) === undefined) {
             problem(
               tag,
               'bad-gpu-count',
-              `GPU count in \`${tag}\` must be a positive whole number.`,
+              `GPU count in \`${tag}\` must be a whole number from 1 to ${MAX_COUNT}.`,
             );
           } else {
             out.gpu = { ...(out.gpu ?? {}), count: Number(qty) };
             out.gpuVendor = key === 'amd.com/gpu' ? 'amd' : (out.gpuVendor ?? 'nvidia');
           }
-        } else if (!QUANTITY_PATTERN.test(qty)) {
+        } else if (!QUANTITY_PATTERN.test(qty) || quantityRangeProblem(qty) !== undefined) {
           problem(
             tag,
             'bad-quantity',
-            `\`${qty}\` in \`${tag}\` is not a Kubernetes quantity (e.g. \`2\`, \`500m\`, \`4Gi\`).`,
+            `\`${qty}\` in \`${tag}\` is not a Kubernetes quantity in range (e.g. \`2\`, \`500m\`, \`4Gi\`).`,
           );
         } else if (key === 'cpu') out.cpu = qty;
         else if (key === 'memory') out.memory = qty;
         else out.limits[key] = qty;
         break;
       }
-      case 'retries':
-        if (!/^\d+$/.test(value))
+      case 'retries': {
+        const retries = readCount(value, 0);
+        if (retries === undefined)
           problem(
             tag,
             'bad-retries',
-            `\`${tag}\`: the retry count is a whole number, e.g. \`retries:2\`.`,
+            `\`${tag}\`: the retry count is a whole number from 0 to ${MAX_COUNT}, e.g. \`retries:2\`.`,
           );
-        else out.retries = Number(value);
+        else out.retries = retries;
         break;
+      }
       case 'timeout':
         if (value === '' || !DURATION_PATTERN.test(value)) {
           problem(
             tag,
             'bad-timeout',
             `\`${tag}\` is not a duration. Fix: write e.g. \`timeout:90s\`, \`timeout:15m\` or \`timeout:1h30m\`.`,
+          );
+        } else if (durationToSeconds(value) < 1 || durationToSeconds(value) > MAX_COUNT) {
+          problem(
+            tag,
+            'bad-timeout',
+            `\`${tag}\`: a timeout is from 1 second to ${MAX_COUNT} seconds (about 68 years). Fix: write e.g. \`timeout:90s\`, or remove the tag for no limit.`,
           );
         } else out.timeout = value;
         break;

@@ -15,7 +15,8 @@
  * Kale keys read: `pipeline_name`, `pipeline_description`, `experiment_name` (or `experiment.name`),
  * `docker_image`, `steps_defaults`, `katib_metadata`.
  */
-import type { Diagnostic } from '../diagnostics.js';
+import { excerptOfLine, type Diagnostic } from '../diagnostics.js';
+import { isImageReference } from './tag-value-limits.js';
 
 export interface NotebookSettings {
   readonly name?: string;
@@ -81,7 +82,17 @@ export function readNotebookSettings(metadata: Readonly<Record<string, unknown>>
   const name = pick(ours.name, kale.pipeline_name);
   const description = pick(ours.description, kale.pipeline_description);
   const experiment = pick(ours.experiment, kale.experiment_name, kaleExperiment);
-  const image = pick(ours.image, kale.docker_image);
+  const pickedImage = pick(ours.image, kale.docker_image);
+  const image =
+    pickedImage !== undefined && isImageReference(pickedImage) ? pickedImage : undefined;
+  if (pickedImage !== undefined && image === undefined)
+    diagnostics.push({
+      severity: 'error',
+      code: 'bad-image',
+      cell: null,
+      line: null,
+      message: `The notebook's image \`${excerptOfLine(pickedImage, 80)}\` is not a container image reference (\`[REGISTRY/]NAME[:TAG][@DIGEST]\`, lowercase name). Fix: write e.g. "image": "python:3.11-slim" in metadata.cellflow.`,
+    });
   return {
     settings: {
       ...(name !== undefined ? { name } : {}),
