@@ -1,7 +1,7 @@
-/** Reading notebooks and writing results for the CLI: clear errors, atomic writes. */
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+/** Reading notebooks for the CLI: clear errors, bounded reads. */
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { describeLocation, type Diagnostic } from '@cellflow/core';
 
 export class CliError extends Error {
@@ -13,29 +13,50 @@ export class CliError extends Error {
   }
 }
 
-export async function readNotebookFile(path: string): Promise<Uint8Array> {
-  let info;
-  try {
-    info = await stat(path);
-  } catch {
-    throw new CliError(`${path}: no such file. Fix: check the path (run \`ls\` in its folder).`);
-  }
-  if (info.isDirectory())
-    throw new CliError(`${path} is a folder; give the path of a .ipynb notebook.`);
-  return readFile(path);
-}
+/** Largest notebook read (notebooks with embedded outputs run to tens of megabytes). */
+export const MAX_NOTEBOOK_BYTES = 100 * 1024 * 1024;
 
-/** Writes via a temporary file and a rename, so a failure never leaves a partial file. */
-export async function writeFileAtomic(path: string, content: string): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
+/** A notebook's bytes: regular files only, at most `MAX_NOTEBOOK_BYTES`, read once. */
+export async function readNotebookFile(path: string): Promise<Uint8Array> {
+  let file;
   try {
-    await writeFile(tmp, content);
-    await rename(tmp, path);
+    // Non-blocking, so that opening a named pipe does not wait for a writer.
+    file = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
-    await rm(tmp, { force: true });
-    throw new CliError(
-      `Cannot write ${path}: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT')
+      throw new CliError(`${path}: no such file. Fix: check the path (run \`ls\` in its folder).`);
+    throw new CliError(`Cannot read ${path}: ${(error as Error).message}`);
+  }
+  try {
+    const info = await file.stat();
+    if (info.isDirectory())
+      throw new CliError(`${path} is a folder; give the path of a .ipynb notebook.`);
+    if (!info.isFile())
+      throw new CliError(
+        `${path} is not a regular file (a device, pipe or socket); give the path of a .ipynb notebook.`,
+      );
+    const tooLarge = (): CliError =>
+      new CliError(
+        `${path} is larger than ${MAX_NOTEBOOK_BYTES / 1024 / 1024} MiB, more than Cellflow reads as a notebook. Fix: clear its outputs (\`jupyter nbconvert --clear-output --inplace ${path}\`).`,
+        1,
+      );
+    if (info.size > MAX_NOTEBOOK_BYTES) throw tooLarge();
+    // Read at most one byte past the limit, in case the file grows while it is read.
+    const buffer = Buffer.alloc(Math.min(info.size, MAX_NOTEBOOK_BYTES) + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length === buffer.length) {
+        if (length > MAX_NOTEBOOK_BYTES) throw tooLarge();
+        break;
+      }
+    }
+    return buffer.subarray(0, length);
+  } finally {
+    await file.close();
   }
 }
 

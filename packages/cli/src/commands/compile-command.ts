@@ -1,11 +1,7 @@
 import { compile, hasErrors } from '@cellflow/core';
 import type { Command } from 'commander';
-import {
-  fileNameOf,
-  formatDiagnostic,
-  readNotebookFile,
-  writeFileAtomic,
-} from '../notebook-file.js';
+import { fileNameOf, formatDiagnostic, readNotebookFile } from '../notebook-file.js';
+import { writeOutputFile } from '../output-file.js';
 import type { CliContext } from '../cli-context.js';
 
 export function registerCompileCommand(program: Command, ctx: CliContext): void {
@@ -28,8 +24,11 @@ export function registerCompileCommand(program: Command, ctx: CliContext): void 
         return;
       }
       if (opts.output !== undefined) {
-        await writeFileAtomic(opts.output, result.yaml);
-        ctx.err(`Wrote ${opts.output} (${result.graph?.steps.length ?? 0} steps).`);
+        const written = await writeOutputFile(opts.output, result.yaml, { inputs: [notebook] });
+        const where = written.throughSymlink
+          ? `${written.file} (the target of the symlink ${opts.output})`
+          : opts.output;
+        ctx.err(`Wrote ${where} (${result.graph?.steps.length ?? 0} steps).`);
       } else ctx.out(result.yaml.replace(/\n$/, ''));
     });
 }

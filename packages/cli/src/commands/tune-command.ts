@@ -3,7 +3,6 @@
  * `katib_metadata`), on this machine or with Katib on a cluster, with a live table of trials;
  * `--apply-best` writes a study's best values into the parameters cell. `cellflow studies` lists them.
  */
-import { readFile } from 'node:fs/promises';
 import {
   applyParameterValues,
   compile,
@@ -26,13 +25,8 @@ import {
 } from '@cellflow/backend';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { CliContext } from '../cli-context.js';
-import {
-  CliError,
-  fileNameOf,
-  formatDiagnostic,
-  readNotebookFile,
-  writeFileAtomic,
-} from '../notebook-file.js';
+import { CliError, fileNameOf, formatDiagnostic, readNotebookFile } from '../notebook-file.js';
+import { writeOutputFile } from '../output-file.js';
 import { formatDuration, formatMetricValue } from '../run-format.js';
 import { formatTrialValue, StudyProgress } from '../study-progress.js';
 import {
@@ -155,10 +149,9 @@ async function openBackend(opts: TuneOptions): Promise<Backend & { dispose?(): P
 }
 
 async function applyBest(ctx: CliContext, notebook: string, opts: TuneOptions): Promise<void> {
-  const text = await readFile(notebook, 'utf8').catch(() => {
-    throw new CliError(`${notebook}: no such file. Fix: check the path.`);
-  });
-  const pipeline = compileNotebook(ctx, notebook, new TextEncoder().encode(text));
+  const bytes = await readNotebookFile(notebook);
+  const text = new TextDecoder().decode(bytes);
+  const pipeline = compileNotebook(ctx, notebook, bytes);
   const backend = await openBackend(opts);
   const studies = await backend.listStudies().catch((error: unknown) => {
     throw asCliError(error);
@@ -179,7 +172,7 @@ async function applyBest(ctx: CliContext, notebook: string, opts: TuneOptions): 
   const result = applyParameterValues(text, pipeline.graph, study.best.parameters);
   for (const d of result.diagnostics) ctx.err(formatDiagnostic(notebook, d));
   if (result.diagnostics.length > 0) throw new CliError(`${notebook}: left unchanged.`, 1);
-  if (result.text !== text) await writeFileAtomic(notebook, result.text);
+  if (result.text !== text) await writeOutputFile(notebook, result.text);
   ctx.out(
     `Applied the best trial of study ${study.id} (${study.spec.objective} ${formatMetricValue(study.best.objective ?? NaN)}) to ${notebook}:`,
   );
