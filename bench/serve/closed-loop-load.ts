@@ -35,7 +35,7 @@ export async function runClosedLoopLoad(
       () =>
         new Promise<void>((resolve, reject) => {
           const socket = connect({ host: hostname, port: Number(port), noDelay: true });
-          let pending = Buffer.alloc(0);
+          let pending: Buffer = Buffer.alloc(0);
           let sentAt = 0;
           const send = (): void => {
             sentAt = performance.now();

@@ -31,6 +31,8 @@ export interface TaskPhaseOptions {
   log?: string;
   /** Exit code recorded for a failed pod (default 1). */
   exitCode?: number;
+  /** Called just before the workflow's new status is sent (latency measurements start there). */
+  beforeWrite?: () => void;
 }
 
 const workflowPath = (namespace: string, name?: string): string =>
@@ -195,6 +197,7 @@ export async function setWorkflowTaskPhase(
       nodes,
     },
   };
+  options.beforeWrite?.();
   const updated = await target.admin.mergePatch<ArgoWorkflow & KubeObject>(
     workflowPath(namespace, workflowName),
     patch,

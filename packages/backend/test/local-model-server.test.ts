@@ -175,7 +175,7 @@ describe('local model server', () => {
     await once(socket, 'connect');
     const chunks: Buffer[] = [];
     const answers: { status: number; body: string }[] = [];
-    let pending = Buffer.alloc(0);
+    let pending: Buffer = Buffer.alloc(0);
     socket.write(raw);
     await new Promise<void>((resolve, reject) => {
       socket.on('error', reject);
