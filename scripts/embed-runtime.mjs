@@ -1,7 +1,9 @@
 // Embeds Python sources into TypeScript modules as strings: the step runtime into core (so core
 // stays free of I/O) and the step host into backend (so `dist/` needs no extra files).
-// Run after editing either .py file: `npm run embed-runtime`.
+// The step runtime is also embedded deflated (zlib, base64): KFP pipelines carry it that way, once.
+// Run after editing any of the .py files: `npm run embed-runtime`.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { deflateSync } from 'node:zlib';
 
 const EMBEDDED = [
   [
@@ -9,6 +11,7 @@ const EMBEDDED = [
     'runtime.py',
     'runtime-source.generated.ts',
     'RUNTIME_SOURCE',
+    { deflated: true },
   ],
   [
     '../packages/core/src/emit/katib/',
@@ -30,11 +33,15 @@ const EMBEDDED = [
   ],
 ];
 
-for (const [folder, python, generated, name] of EMBEDDED) {
+for (const [folder, python, generated, name, options = {}] of EMBEDDED) {
   const dir = new URL(folder, import.meta.url);
   const source = readFileSync(new URL(python, dir), 'utf8');
+  const deflated = options.deflated
+    ? `export const ${name}_DEFLATED = ${JSON.stringify(deflateSync(source, { level: 9 }).toString('base64'))};\n`
+    : '';
   const out =
     `// Generated from ${python} by scripts/embed-runtime.mjs; do not edit.\n` +
-    `export const ${name} = ${JSON.stringify(source)};\n`;
+    `export const ${name} = ${JSON.stringify(source)};\n` +
+    deflated;
   writeFileSync(new URL(generated, dir), out);
 }

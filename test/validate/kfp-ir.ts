@@ -106,15 +106,31 @@ export function referenceErrors(spec: Json): string[] {
   const executors = obj(obj(spec.deploymentSpec).executors);
   const root = obj(spec.root);
   const tasks = obj(obj(root.dag).tasks);
-  const rootParams = obj(obj(root.inputDefinitions).parameters);
   for (const [name, c] of Object.entries(components)) {
     if (obj(c).dag !== undefined) {
-      checkDag(
-        obj(obj(obj(c).dag).tasks),
-        obj(obj(obj(c).inputDefinitions).parameters),
-        components,
-        errors,
-      );
+      const dag = obj(obj(c).dag);
+      const dagTasks = obj(dag.tasks);
+      checkDag(dagTasks, obj(obj(c).inputDefinitions), components, errors);
+      // Each DAG output is declared and selects an output of one of its tasks.
+      const declared = obj(obj(obj(c).outputDefinitions).artifacts);
+      const selected = obj(obj(dag.outputs).artifacts);
+      for (const key of Object.keys(declared))
+        if (selected[key] === undefined)
+          errors.push(`component ${name}: output ${key} not selected`);
+      for (const [key, sel] of Object.entries(selected)) {
+        if (declared[key] === undefined)
+          errors.push(`component ${name}: output ${key} not declared`);
+        for (const s of (obj(sel).artifactSelectors as Json[] | undefined) ?? []) {
+          const sub = obj(dagTasks[String(s.producerSubtask)]);
+          const subComp = obj(components[String(obj(sub.componentRef).name)]);
+          if (
+            obj(obj(subComp.outputDefinitions).artifacts)[String(s.outputArtifactKey)] === undefined
+          )
+            errors.push(
+              `component ${name}: output ${key} selects ${String(s.producerSubtask)}.${String(s.outputArtifactKey)}, which does not exist`,
+            );
+        }
+      }
       continue;
     }
     const label = obj(c).executorLabel;
@@ -144,11 +160,13 @@ export function referenceErrors(spec: Json): string[] {
       }
     }
   }
-  checkDag(tasks, rootParams, components, errors);
+  checkDag(tasks, obj(root.inputDefinitions), components, errors);
   return errors;
 }
 
-function checkDag(tasks: Json, enclosingParams: Json, components: Json, errors: string[]): void {
+function checkDag(tasks: Json, enclosing: Json, components: Json, errors: string[]): void {
+  const enclosingParams = obj(enclosing.parameters);
+  const enclosingArtifacts = obj(enclosing.artifacts);
   for (const [name, t] of Object.entries(tasks)) {
     const task = obj(t);
     const compName = String(obj(task.componentRef).name);
@@ -173,6 +191,12 @@ function checkDag(tasks: Json, enclosingParams: Json, components: Json, errors: 
       if (obj(ins.artifacts)[key] === undefined)
         errors.push(`task ${name}: artifact ${key} not supplied`);
     for (const [key, a] of Object.entries(obj(ins.artifacts))) {
+      const fromInput = obj(a).componentInputArtifact;
+      if (typeof fromInput === 'string') {
+        if (enclosingArtifacts[fromInput] === undefined)
+          errors.push(`task ${name}: artifact ${key} from undeclared DAG input ${fromInput}`);
+        continue;
+      }
       const src = obj(obj(a).taskOutputArtifact);
       const producer = obj(tasks[String(src.producerTask)]);
       if (tasks[String(src.producerTask)] === undefined) {

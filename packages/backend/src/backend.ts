@@ -228,6 +228,8 @@ export type BackendErrorCode =
   | 'forbidden'
   | 'not-found'
   | 'cluster-error'
+  | 'request-too-large'
+  | 'request-refused'
   | 'invalid-pipeline'
   | 'study-not-found'
   | 'invalid-study';

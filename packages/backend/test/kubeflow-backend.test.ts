@@ -14,6 +14,7 @@ import { RESOURCES, resourcePath } from '../../../test/cluster/kube-client.js';
 import { ControllerDriver } from '../../../test/cluster/controller-driver.js';
 import { startKfpDouble, type KfpDouble } from '../../../test/cluster/kfp-double/index.js';
 import { notebookJson } from '../../../test/support/notebook-json.js';
+import { syntheticNotebook } from '../../../bench/compile/synthetic-notebook.js';
 import {
   validatePipelineSpecObject,
   validatePlatformSpecObject,
@@ -171,6 +172,52 @@ describeWithCluster('KubeflowBackend', (ctx) => {
     );
     const listed = await backend.listRuns();
     assert.equal(listed.find((r) => r.id === run.id)?.state, 'succeeded');
+  });
+
+  it("submits a 200-step pipeline: sub-DAGs within Argo's limits, accepted whole, and its steps run", async () => {
+    const result = compile(syntheticNotebook(200, 5), { fileName: 'wide.ipynb' });
+    assert.ok(result.pipeline && result.yaml, JSON.stringify(result.diagnostics));
+    const run = await backend.submit(result.pipeline, { runName: 'wide' });
+    const wf = (await driver.findWorkflowForRun('kubeflow', run.id))!;
+    const name = wf.metadata.name!;
+    // The API server stored it (under its request and etcd limits) with no DAG over Argo's 200.
+    assert.ok(Buffer.byteLength(JSON.stringify(wf)) < 1.5 * 2 ** 20);
+    for (const t of wf.spec.templates ?? [])
+      assert.ok((t.dag?.tasks.length ?? 0) <= 200, `${t.name}: ${t.dag?.tasks.length} tasks`);
+    const watched = collect(backend.watch(run));
+    for (const task of ['cellflow-runtime', 'step-0', 'step-150', 'step-199'])
+      await driver.setTaskPhase('kubeflow', name, task, 'Succeeded', { log: `${task} done\n` });
+    await until(
+      () =>
+        ['step_0', 'step_150', 'step_199'].every((step) =>
+          watched.seen.some((e) => e.type === 'step' && e.step === step && e.state === 'succeeded'),
+        ),
+      'steps in the first, third and last group succeeded',
+    );
+    const lines: string[] = [];
+    for await (const line of backend.logs(run, 'step_150')) lines.push(line);
+    assert.deepEqual(lines, ['step-150 done']);
+    await driver.finishWorkflow('kubeflow', name, 'Succeeded');
+    await watched.done;
+    const final = watched.seen[watched.seen.length - 1];
+    assert.equal(final?.type === 'run' && final.state, 'succeeded');
+  });
+
+  it('a request the API server refuses as too large is reported at once, with the cause', async () => {
+    // One cell of 4 MiB: over the API server's 3 MiB request limit however it is split.
+    const big = `blob = ${JSON.stringify('x'.repeat(4 * 2 ** 20))}`;
+    const pipeline = notebook([[['step:huge'], big]]);
+    const posts = kfp.requests.filter((r) => r.method === 'POST').length;
+    const t0 = Date.now();
+    await assert.rejects(backend.submit(pipeline), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'request-too-large', e.message);
+      assert.match(e.message, /HTTP 413/);
+      assert.match(e.message, /Retrying cannot help/);
+      assert.doesNotMatch(e.message, /try again later/);
+      return true;
+    });
+    assert.ok(Date.now() - t0 < 10_000);
+    assert.ok(kfp.requests.filter((r) => r.method === 'POST').length - posts <= 2);
   });
 
   it('refuses GPUs the cluster does not have before submitting, naming what exists', async () => {

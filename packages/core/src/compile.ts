@@ -77,7 +77,7 @@ export function compile(
   );
   return {
     pipeline: { notebook, graph, code, scripts },
-    yaml: buildPipelineYamlForGraph(graph, scripts),
+    yaml: buildPipelineYamlForGraph(graph, code),
     graph,
     diagnostics,
   };

@@ -1,9 +1,11 @@
 /**
- * The Argo Workflow KFP's API server creates for a v2 run, built the way its argo compiler does:
- * the system driver/executor templates (taken unmodified from an upstream KFP-compiled workflow in
- * ../shared/schemas/argo), one `<task>-driver` + `<task>` pair per task of the root DAG, the
- * components and executors as workflow parameters, and the run id as label `pipeline/runid`.
- * Nested DAG components are passed through as one task (Cellflow pipelines are flat).
+ * The Argo Workflow KFP's API server creates for a v2 run, built the way its argo compiler does
+ * (backend/src/v2/compiler/argocompiler): the system driver/executor templates (taken unmodified
+ * from an upstream KFP-compiled workflow in ../shared/schemas/argo), one `<task>-driver` + `<task>`
+ * pair per task of each DAG, a DAG template per sub-DAG component (its driver is the system DAG
+ * driver), the components and containers as workflow parameters keyed like KFP keys them (by the
+ * hash of the component's container, so two components with one container share one spec), and
+ * the run id as label `pipeline/runid`.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -83,60 +85,118 @@ export function buildWorkflowForRun(input: WorkflowForRunInput): KubeObject {
 
   const parameters: { name: string; value: string }[] = [];
   const addParameter = (name: string, value: unknown): string => {
-    if (!parameters.some((p) => p.name === name)) {
-      parameters.push({ name, value: JSON.stringify(value) });
-    }
+    const text = JSON.stringify(value);
+    const existing = parameters.find((p) => p.name === name);
+    if (existing === undefined) parameters.push({ name, value: text });
+    else if (existing.value !== text)
+      // KFP keeps the first and silently runs the other task with it: make that loud here.
+      throw new Error(`two components share one container but differ (${name})`);
     return `{{workflow.parameters.${name}}}`;
   };
 
-  const dagTasks: (ArgoDagTask & Json)[] = [];
-  for (const [taskName, taskValue] of Object.entries(tasks)) {
-    const task = obj(taskValue);
-    const componentName = String(obj(task.componentRef).name);
-    const component = obj(components[componentName]);
-    const executorLabel = String(component.executorLabel ?? '');
-    const container = obj(obj(executors[executorLabel]).container);
-    const componentParam = addParameter(`components-${hashOf(component)}`, component);
-    const containerParam = addParameter(`implementations-${hashOf(container)}`, container);
-    const kubernetesConfig = obj(platformExecutors)[executorLabel];
-    const driverArgs = [
-      { name: 'component', value: componentParam },
-      { name: 'task', value: JSON.stringify(task) },
-      { name: 'container', value: containerParam },
-      { name: 'task-name', value: taskName },
-      { name: 'parent-dag-id', value: '{{inputs.parameters.parent-dag-id}}' },
-      ...(kubernetesConfig !== undefined
-        ? [{ name: 'kubernetes-config', value: addParameter(`kubernetes-comp-${taskName}`, kubernetesConfig) }] // prettier-ignore
-        : []),
-    ];
-    const dependencies = ((task.dependentTasks as string[] | undefined) ?? []).map(
-      (d) => `${d}.Succeeded`,
-    );
-    dagTasks.push({
-      name: `${taskName}-driver`,
-      template: 'system-container-driver',
-      arguments: { parameters: driverArgs },
-      ...(dependencies.length > 0 ? { depends: dependencies.join(' && ') } : {}),
-    });
-    dagTasks.push({
-      name: taskName,
-      template: 'system-container-executor',
-      depends: `${taskName}-driver.Succeeded`,
-      arguments: {
-        parameters: [
-          {
-            name: 'pod-spec-patch',
-            value: `{{tasks.${taskName}-driver.outputs.parameters.pod-spec-patch}}`,
+  /** KFP's `hashComponentContainer`: a component's key is its container's hash, else its name. */
+  const componentKey = (componentName: string): string => {
+    const label = obj(components[componentName]).executorLabel;
+    const container = obj(executors[String(label)]).container;
+    return container !== undefined ? hashOf(container) : componentName;
+  };
+  const dagTasksOf = (dagTasksSpec: Json): (ArgoDagTask & Json)[] => {
+    const dagTasks: (ArgoDagTask & Json)[] = [];
+    for (const [taskName, taskValue] of Object.entries(dagTasksSpec)) {
+      const task = obj(taskValue);
+      const componentName = String(obj(task.componentRef).name);
+      const component = obj(components[componentName]);
+      const key = componentKey(componentName);
+      const componentParam = addParameter(`components-${key}`, component);
+      const dependencies = ((task.dependentTasks as string[] | undefined) ?? []).map(
+        (d) => `${d}.Succeeded`,
+      );
+      const depends = dependencies.length > 0 ? { depends: dependencies.join(' && ') } : {};
+      if (component.dag !== undefined) {
+        const template = `comp-${componentName.replace(/^comp-/, '')}`;
+        if (!templates.some((t) => t.name === template)) {
+          templates.push({
+            name: template,
+            dag: { tasks: dagTasksOf(obj(obj(component.dag).tasks)) },
+            inputs: { parameters: [{ name: 'parent-dag-id' }] },
+            metadata: {},
+            outputs: {},
+          });
+        }
+        dagTasks.push({
+          name: `${taskName}-driver`,
+          template: 'system-dag-driver',
+          arguments: {
+            parameters: [
+              { name: 'component', value: componentParam },
+              { name: 'parent-dag-id', value: '{{inputs.parameters.parent-dag-id}}' },
+              { name: 'task', value: JSON.stringify(task) },
+              { name: 'task-name', value: taskName },
+            ],
           },
-          {
-            name: 'cached-decision',
-            default: 'false',
-            value: `{{tasks.${taskName}-driver.outputs.parameters.cached-decision}}`,
+          ...depends,
+        });
+        dagTasks.push({
+          name: taskName,
+          template,
+          depends: `${taskName}-driver.Succeeded`,
+          arguments: {
+            parameters: [
+              {
+                name: 'parent-dag-id',
+                value: `{{tasks.${taskName}-driver.outputs.parameters.execution-id}}`,
+              },
+              {
+                name: 'condition',
+                value: `{{tasks.${taskName}-driver.outputs.parameters.condition}}`,
+              },
+            ],
           },
-        ],
-      },
-    });
-  }
+        });
+        continue;
+      }
+      const executorLabel = String(component.executorLabel ?? '');
+      const container = obj(obj(executors[executorLabel]).container);
+      const containerParam = addParameter(`implementations-${key}`, container);
+      const kubernetesConfig = obj(platformExecutors)[executorLabel];
+      const driverArgs = [
+        { name: 'component', value: componentParam },
+        { name: 'task', value: JSON.stringify(task) },
+        { name: 'container', value: containerParam },
+        { name: 'task-name', value: taskName },
+        { name: 'parent-dag-id', value: '{{inputs.parameters.parent-dag-id}}' },
+        ...(kubernetesConfig !== undefined
+          ? [{ name: 'kubernetes-config', value: addParameter(`kubernetes-${componentName}`, kubernetesConfig) }] // prettier-ignore
+          : []),
+      ];
+      dagTasks.push({
+        name: `${taskName}-driver`,
+        template: 'system-container-driver',
+        arguments: { parameters: driverArgs },
+        ...depends,
+      });
+      dagTasks.push({
+        name: taskName,
+        template: 'system-container-executor',
+        depends: `${taskName}-driver.Succeeded`,
+        arguments: {
+          parameters: [
+            {
+              name: 'pod-spec-patch',
+              value: `{{tasks.${taskName}-driver.outputs.parameters.pod-spec-patch}}`,
+            },
+            {
+              name: 'cached-decision',
+              default: 'false',
+              value: `{{tasks.${taskName}-driver.outputs.parameters.cached-decision}}`,
+            },
+          ],
+        },
+      });
+    }
+    return dagTasks;
+  };
+  const dagTasks = dagTasksOf(tasks);
   const rootComponentParam = addParameter('components-root', root);
   templates.push({
     name: 'root',

@@ -189,6 +189,8 @@ const BACKEND_ERROR_CODES: Readonly<Record<BackendErrorCode, true>> = {
   forbidden: true,
   'not-found': true,
   'cluster-error': true,
+  'request-too-large': true,
+  'request-refused': true,
   'invalid-pipeline': true,
   'study-not-found': true,
   'invalid-study': true,
@@ -228,7 +230,10 @@ export function statusForErrorCode(code: AgentErrorCode): number {
     case 'gpu-unavailable':
       return 409;
     case 'payload-too-large':
+    case 'request-too-large':
       return 413;
+    case 'request-refused':
+      return 422;
     case 'not-supported':
       return 501;
     case 'cluster-unreachable':

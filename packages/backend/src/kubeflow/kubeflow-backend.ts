@@ -164,15 +164,9 @@ export class KubeflowBackend implements Backend {
       if (problems.length > 0)
         throw new BackendError('gpu-unavailable', problems.map((p) => p.message).join('\n'));
     }
-    const docs = buildPipelineSpecForGraph(graph, pipeline.scripts);
-    if (opts.cache === false) {
-      for (const task of Object.values(
-        (docs.pipelineSpec.root as { dag: { tasks: Record<string, { cachingOptions?: unknown }> } })
-          .dag.tasks,
-      )) {
-        task.cachingOptions = {};
-      }
-    }
+    const docs = buildPipelineSpecForGraph(graph, pipeline.code, {
+      ...(opts.cache === false ? { cache: false } : {}),
+    });
     const spec =
       docs.platformSpec !== undefined
         ? { pipeline_spec: docs.pipelineSpec, platform_spec: docs.platformSpec }

@@ -175,7 +175,7 @@ export class PipelineDeploys {
   async upload(pipeline: CompiledPipeline, opts: UploadOptions = {}): Promise<PipelineUpload> {
     const { graph } = pipeline;
     const name = graph.pipeline.name;
-    const yaml = buildPipelineYamlForGraph(graph, pipeline.scripts);
+    const yaml = buildPipelineYamlForGraph(graph, pipeline.code);
     const from = opts.notebookPath !== undefined ? ` from ${opts.notebookPath}` : '';
     let created = false;
     let found = await this.kfp.findPipeline(name, this.namespace);

@@ -1,4 +1,5 @@
 /** A KFP run as a Cellflow `RunSummary` (the same shape local runs have). */
+import { stepTasksOfPipelineSpec } from '@cellflow/core';
 import type { RunSummary, StepSummary } from '../backend.js';
 import type { KfpRun } from './kfp-client.js';
 import { runStateOfKfp, stepStateOfKfp } from './workflow-states.js';
@@ -28,7 +29,7 @@ function stepsOf(run: KfpRun): StepSummary[] {
   const details = run.run_details?.task_details ?? [];
   const spec = obj((run as { pipeline_spec?: unknown }).pipeline_spec);
   const inner = spec.pipeline_spec !== undefined ? obj(spec.pipeline_spec) : spec;
-  const tasks = Object.keys(obj(obj(obj(inner.root).dag).tasks));
+  const tasks = stepTasksOfPipelineSpec(inner).map((s) => s.task);
   const names =
     tasks.length > 0
       ? tasks

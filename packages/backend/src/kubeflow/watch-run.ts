@@ -4,6 +4,7 @@
  * drops and relisted on 410 Gone. When the user may not watch workflows, the KFP API is polled
  * instead.
  */
+import { stepTasksOfPipelineSpec } from '@cellflow/core';
 import type { RunRef } from '../backend.js';
 import type { RunEvent, RunState, StepFailure, StepState } from '../run-events.js';
 import { isTerminalRunState } from '../run-events.js';
@@ -44,9 +45,7 @@ export async function findRunWorkflow(
 function tasksOfRun(run: KfpRun): Map<string, string> {
   const spec = (run as { pipeline_spec?: Record<string, unknown> }).pipeline_spec ?? {};
   const inner = (spec.pipeline_spec as Record<string, unknown> | undefined) ?? spec;
-  const tasks =
-    (inner.root as { dag?: { tasks?: Record<string, unknown> } } | undefined)?.dag?.tasks ?? {};
-  return new Map(Object.keys(tasks).map((t) => [t.replace(/-/g, '_'), t]));
+  return new Map(stepTasksOfPipelineSpec(inner).map(({ step, task }) => [step, task]));
 }
 
 /** Turns successive snapshots into events: only what changed, in order, numbered. */

@@ -2,10 +2,20 @@
  * KFP v2 pipeline IR: a `PipelineSpec` document plus the Kubernetes `PlatformSpec` document
  * (labels, annotations, secrets, node selector, tolerations, deadlines). Every step is a container
  * executor running its generated entry script; data passes as artifacts, never a shared volume.
+ *
+ * The step runtime is shipped once per pipeline: a first task (`cellflow-runtime`, always cached)
+ * writes it as an artifact that every step reads with `--runtime PATH`. Sharing one executor
+ * instead would not shrink the Workflow KFP's backend makes: it keys component specs by their
+ * container, so steps need containers of their own, and each container is stored once.
+ *
+ * KFP runs each task as two Argo DAG tasks (driver and executor) and Argo allows 200 tasks per
+ * DAG, so pipelines of more than `MAX_STEPS_PER_DAG` steps are grouped into sub-DAG components,
+ * with the artifacts that cross a group's boundary declared as its inputs and outputs.
  */
 import { dump } from 'js-yaml';
 import type { ParameterType, PipelineGraph, PipelineStep } from '../../graph/pipeline-graph.js';
-import { RUNTIME_LITERAL } from '../entry-script/build-entry-script-for-step.js';
+import { buildEntryScriptForStep } from '../entry-script/build-entry-script-for-step.js';
+import { RUNTIME_SOURCE_DEFLATED } from '../entry-script/runtime-source.generated.js';
 import { cpuCores, memoryGigabytes } from './kubernetes-quantity.js';
 
 export const CELLFLOW_VERSION = '0.1.0';
@@ -40,8 +50,28 @@ export const GPU_PRODUCT_LABELS: Readonly<Record<string, string>> = {
   'amd.com/gpu': 'amd.com/gpu.product-name',
 };
 
+/** Steps per DAG: each is two Argo tasks, and Argo allows 200 per DAG (one pair is the runtime's). */
+export const MAX_STEPS_PER_DAG = 64;
+
+/** Input key under which every step receives the runtime artifact. */
+export const RUNTIME_INPUT_KEY = 'cellflow-runtime';
+const RUNTIME_OUTPUT_KEY = 'runtime';
+
+/**
+ * Writes the runtime, which travels deflated and base64-encoded (argv[2]), to the artifact path
+ * (argv[1]). It is Cellflow's own code, the same in every pipeline; the steps' scripts, which hold
+ * the notebook's code, stay readable.
+ */
+const RUNTIME_WRITER = [
+  'import base64, os, sys, zlib',
+  'os.makedirs(os.path.dirname(sys.argv[1]) or ".", exist_ok=True)',
+  'with open(sys.argv[1], "wb") as f:',
+  '    f.write(zlib.decompress(base64.b64decode(sys.argv[2])))',
+  '',
+].join('\n');
+
 function containerArgs(step: PipelineStep): string[] {
-  const args: string[] = [];
+  const args: string[] = ['--runtime', `{{$.inputs.artifacts['${RUNTIME_INPUT_KEY}'].path}}`];
   for (const p of step.parameters) args.push('--param', `${p}={{$.inputs.parameters['${p}']}}`);
   for (const i of step.inputs)
     args.push('--input', `${i}={{$.inputs.artifacts['${artifactKeyForVariable(i)}'].path}}`);
@@ -90,61 +120,74 @@ function resourcesFor(step: PipelineStep): Record<string, unknown> | undefined {
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
-function componentFor(graph: PipelineGraph, step: PipelineStep): Record<string, unknown> {
+type Json = Record<string, unknown>;
+
+/** Where a task's artifact input comes from, as seen from inside one DAG. */
+type ArtifactSource =
+  | { readonly kind: 'task'; readonly task: string; readonly key: string }
+  | { readonly kind: 'input'; readonly key: string };
+
+function artifactSourceJson(source: ArtifactSource): Json {
+  return source.kind === 'task'
+    ? { taskOutputArtifact: { producerTask: source.task, outputArtifactKey: source.key } }
+    : { componentInputArtifact: source.key };
+}
+
+function nonEmpty(key: string, value: Json): Json {
+  return Object.keys(value).length > 0 ? { [key]: value } : {};
+}
+
+function stepComponent(graph: PipelineGraph, step: PipelineStep): Json {
   const types = new Map(graph.parameters.map((p) => [p.name, p.type]));
-  const inputs: Record<string, unknown> = {};
-  if (step.parameters.length > 0) {
-    inputs.parameters = Object.fromEntries(
-      step.parameters.map((p) => [p, { parameterType: PARAMETER_TYPES[types.get(p) ?? 'str'] }]),
-    );
-  }
-  if (step.inputs.length > 0) {
-    inputs.artifacts = Object.fromEntries(
-      step.inputs.map((i) => [artifactKeyForVariable(i), { artifactType: ARTIFACT }]),
-    );
-  }
-  const outputs: Record<string, unknown> = {};
+  const inputs: Json = {
+    ...nonEmpty(
+      'parameters',
+      Object.fromEntries(
+        step.parameters.map((p) => [p, { parameterType: PARAMETER_TYPES[types.get(p) ?? 'str'] }]),
+      ),
+    ),
+    artifacts: Object.fromEntries([
+      [RUNTIME_INPUT_KEY, { artifactType: ARTIFACT }],
+      ...step.inputs.map((i) => [artifactKeyForVariable(i), { artifactType: ARTIFACT }]),
+    ]),
+  };
   const outputArtifacts: [string, unknown][] = step.outputs.map((o) => [
     artifactKeyForVariable(o),
     { artifactType: ARTIFACT },
   ]);
   if (step.metrics.length > 0)
     outputArtifacts.push([METRICS_ARTIFACT_KEY, { artifactType: METRICS }]);
-  if (outputArtifacts.length > 0) outputs.artifacts = Object.fromEntries(outputArtifacts);
   return {
     executorLabel: `exec-${taskNameForStep(step.name)}`,
-    ...(Object.keys(inputs).length > 0 ? { inputDefinitions: inputs } : {}),
-    ...(Object.keys(outputs).length > 0 ? { outputDefinitions: outputs } : {}),
+    inputDefinitions: inputs,
+    ...nonEmpty('outputDefinitions', nonEmpty('artifacts', Object.fromEntries(outputArtifacts))),
   };
 }
 
-function taskFor(step: PipelineStep): Record<string, unknown> {
+function stepTask(
+  step: PipelineStep,
+  artifactSource: (variable: string) => ArtifactSource,
+  runtime: ArtifactSource,
+  dependentTasks: readonly string[],
+  cache: boolean,
+): Json {
   const task = taskNameForStep(step.name);
-  const inputs: Record<string, unknown> = {};
-  if (step.parameters.length > 0) {
-    inputs.parameters = Object.fromEntries(
-      step.parameters.map((p) => [p, { componentInputParameter: p }]),
-    );
-  }
-  if (step.inputs.length > 0) {
-    inputs.artifacts = Object.fromEntries(
-      step.inputs.map((i) => [
-        artifactKeyForVariable(i),
-        {
-          taskOutputArtifact: {
-            producerTask: taskNameForStep(step.inputSources[i]!),
-            outputArtifactKey: artifactKeyForVariable(i),
-          },
-        },
-      ]),
-    );
-  }
+  const inputs: Json = {
+    ...nonEmpty(
+      'parameters',
+      Object.fromEntries(step.parameters.map((p) => [p, { componentInputParameter: p }])),
+    ),
+    artifacts: Object.fromEntries([
+      [RUNTIME_INPUT_KEY, artifactSourceJson(runtime)],
+      ...step.inputs.map((i) => [artifactKeyForVariable(i), artifactSourceJson(artifactSource(i))]),
+    ]),
+  };
   return {
     taskInfo: { name: task },
     componentRef: { name: `comp-${task}` },
-    ...(step.after.length > 0 ? { dependentTasks: step.after.map(taskNameForStep) } : {}),
-    ...(Object.keys(inputs).length > 0 ? { inputs } : {}),
-    cachingOptions: step.cache ? { enableCache: true } : {},
+    ...(dependentTasks.length > 0 ? { dependentTasks: [...dependentTasks] } : {}),
+    inputs,
+    cachingOptions: cache && step.cache ? { enableCache: true } : {},
     ...(step.retries > 0
       ? {
           retryPolicy: {
@@ -198,33 +241,123 @@ export interface KfpPipelineDocuments {
   readonly platformSpec?: Record<string, unknown>;
 }
 
-/** `scripts` maps each step name to its entry script (see `buildEntryScriptForStep`). */
+export interface KfpBuildOptions {
+  /** False turns KFP's cache off for every step (`--no-cache`); steps' own `cache:` tags apply otherwise. */
+  readonly cache?: boolean;
+}
+
+/** The IR of a pipeline whose cells' code is `code` (see `CompiledPipeline.code`). */
 export function buildPipelineSpecForGraph(
   graph: PipelineGraph,
-  scripts: ReadonlyMap<string, string>,
+  code: ReadonlyMap<number, string>,
+  options: KfpBuildOptions = {},
 ): KfpPipelineDocuments {
-  const components: Record<string, unknown> = {};
-  const executors: Record<string, unknown> = {};
-  const tasks: Record<string, unknown> = {};
-  const platformExecutors: Record<string, unknown> = {};
+  return buildDocuments(graph, kfpEntryScripts(graph, code), RUNTIME_SOURCE_DEFLATED, options);
+}
+
+/** Each step's entry script as a KFP executor runs it: the runtime comes from its artifact. */
+function kfpEntryScripts(
+  graph: PipelineGraph,
+  code: ReadonlyMap<number, string>,
+): Map<string, string> {
+  return new Map(
+    graph.steps.map((s) => [
+      s.name,
+      buildEntryScriptForStep(graph, s, code, (cell) => cell, 'argument'),
+    ]),
+  );
+}
+
+/** A task name no step uses (`base`, else `base-2`, ...). */
+function freeTaskName(base: string, taken: ReadonlySet<string>): string {
+  let name = base;
+  for (let n = 2; taken.has(name); n++) name = `${base}-${n}`;
+  return name;
+}
+
+/** The most used step image: the runtime task needs only a Python, which every step image has. */
+function commonImage(graph: PipelineGraph): string {
+  const counts = new Map<string, number>();
+  for (const s of graph.steps) counts.set(s.image, (counts.get(s.image) ?? 0) + 1);
+  let best = graph.steps[0]?.image ?? 'python:3.11';
+  for (const [image, n] of counts) if (n > (counts.get(best) ?? 0)) best = image;
+  return best;
+}
+
+function buildDocuments(
+  graph: PipelineGraph,
+  scripts: ReadonlyMap<string, string>,
+  runtimeText: string,
+  options: KfpBuildOptions,
+): KfpPipelineDocuments {
+  const cache = options.cache !== false;
+  const components: Json = {};
+  const executors: Json = {};
+  const platformExecutors: Json = {};
+  const stepTasks = new Set(graph.steps.map((s) => taskNameForStep(s.name)));
+  const runtimeTask = freeTaskName('cellflow-runtime', stepTasks);
+
+  components[`comp-${runtimeTask}`] = {
+    executorLabel: `exec-${runtimeTask}`,
+    outputDefinitions: { artifacts: { [RUNTIME_OUTPUT_KEY]: { artifactType: ARTIFACT } } },
+  };
+  executors[`exec-${runtimeTask}`] = {
+    container: {
+      image: commonImage(graph),
+      command: ['python3', '-c', RUNTIME_WRITER],
+      args: [`{{$.outputs.artifacts['${RUNTIME_OUTPUT_KEY}'].path}}`, runtimeText],
+    },
+  };
+  const runtimeTaskSpec: Json = {
+    taskInfo: { name: runtimeTask },
+    componentRef: { name: `comp-${runtimeTask}` },
+    // The same runtime always writes the same file: after the first run this costs no pod.
+    cachingOptions: { enableCache: true },
+  };
+
   for (const step of graph.steps) {
     const task = taskNameForStep(step.name);
-    components[`comp-${task}`] = componentFor(graph, step);
+    components[`comp-${task}`] = stepComponent(graph, step);
     const resources = resourcesFor(step);
     const env = Object.entries(step.env).map(([name, value]) => ({ name, value }));
     executors[`exec-${task}`] = {
       container: {
         image: step.image,
         command: ['python3', '-u', '-c', scripts.get(step.name) ?? ''],
-        ...(containerArgs(step).length > 0 ? { args: containerArgs(step) } : {}),
+        args: containerArgs(step),
         ...(env.length > 0 ? { env } : {}),
         ...(resources !== undefined ? { resources } : {}),
       },
     };
-    tasks[task] = taskFor(step);
     const platform = platformFor(step);
     if (platform !== undefined) platformExecutors[`exec-${task}`] = platform;
   }
+
+  const rootTasks: Json = { [runtimeTask]: runtimeTaskSpec };
+  const runtimeFromRoot: ArtifactSource = {
+    kind: 'task',
+    task: runtimeTask,
+    key: RUNTIME_OUTPUT_KEY,
+  };
+  const fromProducer = (step: PipelineStep, variable: string): ArtifactSource => ({
+    kind: 'task',
+    task: taskNameForStep(step.inputSources[variable]!),
+    key: artifactKeyForVariable(variable),
+  });
+  if (graph.steps.length <= MAX_STEPS_PER_DAG) {
+    for (const step of graph.steps) {
+      rootTasks[taskNameForStep(step.name)] = stepTask(
+        step,
+        (v) => fromProducer(step, v),
+        runtimeFromRoot,
+        [runtimeTask, ...step.after.map(taskNameForStep)],
+        cache,
+      );
+    }
+  } else {
+    buildGroups(graph, components, rootTasks, runtimeTask, stepTasks, cache);
+  }
+
   const rootInputs =
     graph.parameters.length > 0
       ? {
@@ -249,7 +382,7 @@ export function buildPipelineSpecForGraph(
       name: graph.pipeline.name,
       ...(graph.pipeline.description !== '' ? { description: graph.pipeline.description } : {}),
     },
-    root: { dag: { tasks }, ...rootInputs },
+    root: { dag: { tasks: rootTasks }, ...rootInputs },
     schemaVersion: '2.1.0',
     sdkVersion: `cellflow-${CELLFLOW_VERSION}`,
   };
@@ -263,21 +396,143 @@ export function buildPipelineSpecForGraph(
     : { pipelineSpec };
 }
 
+/**
+ * Groups consecutive steps (the graph's steps are in a topological order, so groups only depend on
+ * earlier ones) into sub-DAG components of at most `MAX_STEPS_PER_DAG` steps. An artifact made in
+ * one group and read in another leaves the first as a DAG output and enters the second as an input.
+ */
+function buildGroups(
+  graph: PipelineGraph,
+  components: Json,
+  rootTasks: Json,
+  runtimeTask: string,
+  stepTasks: ReadonlySet<string>,
+  cache: boolean,
+): void {
+  const groupOf = new Map<string, string>();
+  const groups: { task: string; steps: PipelineStep[] }[] = [];
+  const taken = new Set(stepTasks).add(runtimeTask);
+  for (let i = 0; i < graph.steps.length; i += MAX_STEPS_PER_DAG) {
+    const steps = graph.steps.slice(i, i + MAX_STEPS_PER_DAG);
+    const task = freeTaskName(`cellflow-steps-${i + 1}-${i + steps.length}`, taken);
+    taken.add(task);
+    groups.push({ task, steps });
+    for (const s of steps) groupOf.set(s.name, task);
+  }
+  const types = new Map(graph.parameters.map((p) => [p.name, p.type]));
+  /** Key of an artifact where it crosses a group boundary (KFP's own naming for DAG channels). */
+  const channel = (producerTask: string, key: string): string =>
+    `pipelinechannel--${producerTask}-${key}`;
+  const runtimeChannel = channel(runtimeTask, RUNTIME_OUTPUT_KEY);
+  const exported = new Map<string, Map<string, { task: string; key: string }>>();
+  for (const group of groups) {
+    const inputArtifacts: Json = { [runtimeChannel]: { artifactType: ARTIFACT } };
+    const inputSources: Json = {
+      [runtimeChannel]: artifactSourceJson({
+        kind: 'task',
+        task: runtimeTask,
+        key: RUNTIME_OUTPUT_KEY,
+      }),
+    };
+    const parameters = new Set<string>();
+    const dependsOn = new Set<string>([runtimeTask]);
+    const tasks: Json = {};
+    for (const step of group.steps) {
+      for (const p of step.parameters) parameters.add(p);
+      for (const before of step.after) {
+        const other = groupOf.get(before);
+        if (other !== undefined && other !== group.task) dependsOn.add(other);
+      }
+      const source = (variable: string): ArtifactSource => {
+        const producer = step.inputSources[variable]!;
+        const producerTask = taskNameForStep(producer);
+        const key = artifactKeyForVariable(variable);
+        const producerGroup = groupOf.get(producer)!;
+        if (producerGroup === group.task) return { kind: 'task', task: producerTask, key };
+        const name = channel(producerTask, key);
+        inputArtifacts[name] = { artifactType: ARTIFACT };
+        inputSources[name] = artifactSourceJson({ kind: 'task', task: producerGroup, key: name });
+        dependsOn.add(producerGroup);
+        const outputs =
+          exported.get(producerGroup) ?? new Map<string, { task: string; key: string }>();
+        outputs.set(name, { task: producerTask, key });
+        exported.set(producerGroup, outputs);
+        return { kind: 'input', key: name };
+      };
+      tasks[taskNameForStep(step.name)] = stepTask(
+        step,
+        source,
+        { kind: 'input', key: runtimeChannel },
+        step.after.filter((b) => groupOf.get(b) === group.task).map(taskNameForStep),
+        cache,
+      );
+    }
+    const sortedParameters = [...parameters].sort();
+    components[`comp-${group.task}`] = {
+      dag: { tasks },
+      inputDefinitions: {
+        ...nonEmpty(
+          'parameters',
+          Object.fromEntries(
+            sortedParameters.map((p) => [
+              p,
+              { parameterType: PARAMETER_TYPES[types.get(p) ?? 'str'] },
+            ]),
+          ),
+        ),
+        artifacts: inputArtifacts,
+      },
+    };
+    rootTasks[group.task] = {
+      taskInfo: { name: group.task },
+      componentRef: { name: `comp-${group.task}` },
+      dependentTasks: [...dependsOn].sort(),
+      inputs: {
+        ...nonEmpty(
+          'parameters',
+          Object.fromEntries(sortedParameters.map((p) => [p, { componentInputParameter: p }])),
+        ),
+        artifacts: inputSources,
+      },
+    };
+  }
+  // Outputs are known once every later group has said what it reads.
+  for (const [groupTask, outputs] of exported) {
+    const component = components[`comp-${groupTask}`] as { dag: Json } & Json;
+    const names = [...outputs.keys()].sort();
+    component.outputDefinitions = {
+      artifacts: Object.fromEntries(names.map((n) => [n, { artifactType: ARTIFACT }])),
+    };
+    component.dag.outputs = {
+      artifacts: Object.fromEntries(
+        names.map((n) => {
+          const { task, key } = outputs.get(n)!;
+          return [n, { artifactSelectors: [{ producerSubtask: task, outputArtifactKey: key }] }];
+        }),
+      ),
+    };
+  }
+}
+
 /** The IR as KFP's compiler writes it: a header comment, the PipelineSpec, then the PlatformSpec. */
 export function buildPipelineYamlForGraph(
   graph: PipelineGraph,
-  scripts: ReadonlyMap<string, string>,
+  code: ReadonlyMap<number, string>,
+  options: KfpBuildOptions = {},
 ): string {
-  // Entry scripts are long; they are written as literal block scalars directly (the YAML library
-  // spends most of a large compile deciding how to quote them).
+  // Scripts are long; they are written as literal block scalars directly (the
+  // YAML library spends most of a large compile deciding how to quote them).
   const placeholders = new Map<string, string>();
-  const tokens = new Map<string, string>();
-  for (const [step, script] of scripts) {
+  const tokenFor = (text: string): string => {
+    if (!isLiteralBlockSafe(text)) return text;
     const token = `CELLFLOW-SCRIPT-${placeholders.size}`;
-    placeholders.set(token, script);
-    tokens.set(step, isLiteralBlockSafe(script) ? token : script);
-  }
-  const docs = buildPipelineSpecForGraph(graph, tokens);
+    placeholders.set(token, text);
+    return token;
+  };
+  const tokens = new Map(
+    [...kfpEntryScripts(graph, code)].map(([step, script]) => [step, tokenFor(script)]),
+  );
+  const docs = buildDocuments(graph, tokens, RUNTIME_SOURCE_DEFLATED, options);
   const header = [
     '# PIPELINE DEFINITION',
     `# Name: ${graph.pipeline.name}`,
@@ -310,22 +565,11 @@ export function buildPipelineYamlForGraph(
 
 /** Text a YAML literal block (`|`) represents exactly: printable, no CR, no leading blank. */
 function isLiteralBlockSafe(text: string): boolean {
-  // The runtime is the bulk of every script and the same in all: check it once.
-  const at = text.indexOf(RUNTIME_LITERAL);
-  if (at >= 0) {
-    return (
-      runtimeIsSafe &&
-      isLiteralBlockSafe(text.slice(0, at)) &&
-      !UNSAFE_IN_LITERAL_BLOCK.test(text.slice(at + RUNTIME_LITERAL.length))
-    );
-  }
   return text.trim() !== '' && !UNSAFE_IN_LITERAL_BLOCK.test(text) && !/^[ \t\n]/.test(text);
 }
 
 // eslint-disable-next-line no-control-regex
 const UNSAFE_IN_LITERAL_BLOCK = /[\x00-\x08\x0b\x0c\x0d\x0e-\x1f\x7f\u0085\u2028\u2029\ufeff]/;
-const runtimeIsSafe = !UNSAFE_IN_LITERAL_BLOCK.test(RUNTIME_LITERAL);
-const indentedRuntime = new Map<string, string>();
 
 /** Indents every non-empty line after the first. */
 function indentRest(text: string, indent: string): string {
@@ -335,18 +579,32 @@ function indentRest(text: string, indent: string): string {
 function literalBlock(text: string, indent: string): string {
   const chomp = text.endsWith('\n\n') ? '+' : text.endsWith('\n') ? '' : '-';
   const body = text.endsWith('\n') ? text.slice(0, -1) : text;
-  const at = body.indexOf(RUNTIME_LITERAL);
-  let out: string;
-  if (at >= 0) {
-    let runtime = indentedRuntime.get(indent);
-    if (runtime === undefined) {
-      runtime = indentRest(RUNTIME_LITERAL, indent);
-      indentedRuntime.set(indent, runtime);
+  return `|${chomp}\n${indent}${indentRest(body, indent)}`;
+}
+
+/**
+ * The steps of a pipeline spec this emitter wrote, in spec order, with their KFP task names: the
+ * tasks, at any depth of sub-DAGs, whose component reads the runtime artifact (a spec from before
+ * the runtime artifact: every task of the root DAG).
+ */
+export function stepTasksOfPipelineSpec(spec: unknown): { step: string; task: string }[] {
+  const object = (v: unknown): Json =>
+    typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : {};
+  const components = object(object(spec).components);
+  const readsRuntime = (component: Json): boolean =>
+    object(object(component.inputDefinitions).artifacts)[RUNTIME_INPUT_KEY] !== undefined;
+  const anyReadsRuntime = Object.values(components).some((c) => readsRuntime(object(c)));
+  const out: { step: string; task: string }[] = [];
+  const visit = (tasks: Json, depth: number): void => {
+    for (const [task, value] of Object.entries(tasks)) {
+      const component = object(components[String(object(object(value).componentRef).name)]);
+      if (component.dag !== undefined) {
+        if (depth < 8) visit(object(object(component.dag).tasks), depth + 1);
+      } else if (!anyReadsRuntime || readsRuntime(component)) {
+        out.push({ step: task.replace(/-/g, '_'), task });
+      }
     }
-    out =
-      indentRest(body.slice(0, at), indent) +
-      runtime +
-      indentRest(body.slice(at + RUNTIME_LITERAL.length), indent);
-  } else out = indentRest(body, indent);
-  return `|${chomp}\n${indent}${out}`;
+  };
+  visit(object(object(object(object(spec).root).dag).tasks), 0);
+  return out;
 }

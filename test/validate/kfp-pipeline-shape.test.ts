@@ -1,0 +1,92 @@
+/**
+ * The shape of the IR at scale: the step runtime once per pipeline (written by one cached task,
+ * read by every step), wide pipelines grouped into sub-DAGs within Argo's 200 tasks per DAG, and
+ * every step found again in the spec.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import {
+  compile,
+  MAX_STEPS_PER_DAG,
+  RUNTIME_SOURCE,
+  stepTasksOfPipelineSpec,
+  taskNameForStep,
+} from '@cellflow/core';
+import { parseAllDocuments } from 'yaml';
+import { syntheticNotebook } from '../../bench/compile/synthetic-notebook.js';
+import { repoRoot } from '../golden/golden-cases.js';
+import { validatePipelineYaml } from './kfp-ir.js';
+
+type Json = Record<string, any>;
+const PYTHON = '/usr/bin/python3';
+
+function specOf(yaml: string): Json {
+  return parseAllDocuments(yaml)[0]!.toJS() as Json;
+}
+
+describe('KFP pipeline shape', () => {
+  it('the runtime task writes exactly the runtime every step reads with --runtime', () => {
+    const yaml = compile(readFileSync(join(repoRoot, 'examples/digits.ipynb')), {
+      fileName: 'digits.ipynb',
+    }).yaml!;
+    const spec = specOf(yaml);
+    const writer = spec.deploymentSpec.executors['exec-cellflow-runtime'].container;
+    const dir = mkdtempSync(join(tmpdir(), 'cellflow-runtime-'));
+    try {
+      const path = join(dir, 'artifacts', 'runtime');
+      execFileSync(PYTHON, [...writer.command.slice(1), path, writer.args[1]]);
+      assert.equal(readFileSync(path, 'utf8'), RUNTIME_SOURCE);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    assert.ok(!yaml.includes('def main(step, parameters'), 'no step carries the runtime itself');
+    assert.ok(yaml.length < 45_000, `digits IR is ${yaml.length} bytes`);
+    for (const { task } of stepTasksOfPipelineSpec(spec)) {
+      const step = spec.components[`comp-${task}`];
+      assert.ok(step.inputDefinitions.artifacts['cellflow-runtime'], task);
+      assert.deepEqual(spec.root.dag.tasks[task].inputs.artifacts['cellflow-runtime'], {
+        taskOutputArtifact: { producerTask: 'cellflow-runtime', outputArtifactKey: 'runtime' },
+      });
+    }
+    assert.deepEqual(spec.root.dag.tasks['cellflow-runtime'].cachingOptions, { enableCache: true });
+  });
+
+  it('groups 200 steps into sub-DAGs that each stay within Argo limits, passing data across', () => {
+    const result = compile(syntheticNotebook(200, 5), { fileName: 'wide.ipynb' });
+    assert.ok(result.yaml && result.graph, JSON.stringify(result.diagnostics));
+    assert.deepEqual(validatePipelineYaml(result.yaml), []);
+    const spec = specOf(result.yaml);
+    const groups = Object.keys(spec.root.dag.tasks).filter((t) => t !== 'cellflow-runtime');
+    assert.equal(groups.length, Math.ceil(200 / MAX_STEPS_PER_DAG));
+    for (const dag of [spec.root.dag, ...groups.map((g) => spec.components[`comp-${g}`].dag)])
+      assert.ok(2 * Object.keys(dag.tasks).length <= 200);
+    // Every step is found again, once, by its own task name.
+    assert.deepEqual(
+      stepTasksOfPipelineSpec(spec).map((s) => s.step),
+      result.graph.steps.map((s) => s.name),
+    );
+    // A step reading a value made in another group gets it through both groups' boundaries.
+    const crossing = result.graph.steps.find((s) =>
+      s.inputs.some(
+        (i) =>
+          Math.floor(
+            result.graph!.steps.findIndex((p) => p.name === s.inputSources[i]) / MAX_STEPS_PER_DAG,
+          ) !== Math.floor(result.graph!.steps.indexOf(s) / MAX_STEPS_PER_DAG),
+      ),
+    );
+    assert.ok(crossing, 'the synthetic notebook passes data across a group boundary');
+    const group = groups[Math.floor(result.graph.steps.indexOf(crossing) / MAX_STEPS_PER_DAG)]!;
+    const inner = spec.components[`comp-${group}`].dag.tasks[taskNameForStep(crossing.name)];
+    assert.ok(
+      Object.values(inner.inputs.artifacts).some(
+        (a: any) =>
+          typeof a.componentInputArtifact === 'string' &&
+          a.componentInputArtifact.startsWith('pipelinechannel--step-'),
+      ),
+    );
+  });
+});
