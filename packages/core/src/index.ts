@@ -31,6 +31,7 @@ export {
   type InspectJson,
 } from './inspect/build-inspect-json-for-graph.js';
 export * from './compile.js';
+export { NotebookAnalyzer } from './incremental-analysis.js';
 export { checkGpuRequests, describeGpuPool, type GpuPool } from './graph/check-gpu-capacity.js';
 export * from './emit/kserve/build-inference-service-for-model.js';
 export * from './tuning/study-spec.js';

@@ -19,7 +19,9 @@
  */
 import { excerptOfLine, type Diagnostic } from '../diagnostics.js';
 import type { Notebook } from '../notebook/notebook.js';
-import { PythonAnalyzer, type CodeAnalysis, type NameSite } from '../python/analyze-python.js';
+import { analyzeCells } from '../python/analyze-cells.js';
+import { BoundedCache } from '../python/bounded-cache.js';
+import type { CodeAnalysis, NameSite } from '../python/analyze-python.js';
 import { PYTHON_BUILTINS } from '../python/builtins.js';
 import { readCodeUnits, type CodeUnit } from '../python/code-units.js';
 import { toPlainPython } from '../python/ipython-syntax.js';
@@ -91,7 +93,6 @@ interface StepUnitDraft {
 interface StepDraft {
   readonly block: Block;
   readonly name: string;
-  readonly analyzer: PythonAnalyzer;
   /** Analysis of the cells seen so far (a step continued later has several segments). */
   analysis: CodeAnalysis;
   /** Names the step binds anywhere (for quick look-ups). */
@@ -238,13 +239,17 @@ export function buildPipelineGraph(
   };
 
   /** How often a name appears as a word in the pipeline's code (an import's own line counts). */
-  const wordCounts = new Map<string, number>();
-  for (const cell of notebook.cells) {
-    if (cell.kind !== 'code') continue;
-    for (const word of cell.source.match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? [])
-      wordCounts.set(word, (wordCounts.get(word) ?? 0) + 1);
-  }
-  const mentions = (name: string): number => wordCounts.get(name) ?? 0;
+  const codeCells = notebook.cells.filter((c) => c.kind === 'code');
+  const mentionCounts = new Map<string, number>();
+  const mentions = (name: string): number => {
+    let count = mentionCounts.get(name);
+    if (count === undefined) {
+      count = 0;
+      for (const cell of codeCells) count += wordsOf(cell.source).get(name) ?? 0;
+      mentionCounts.set(name, count);
+    }
+    return count;
+  };
 
   // ---- code units: imports, definitions, configuration, in notebook order ----
   const unitsOfCell = new Map<number, UnitRef[]>();
@@ -267,10 +272,9 @@ export function buildPipelineGraph(
   /** An `import *` seen so far: names it may define are not reported as undefined. */
   let starSoFar = false;
   {
-    const prelude = new PythonAnalyzer();
-    for (const c of preludeCells) prelude.addCell(c, plain(c));
-    reportProblems(prelude.result());
-    starSoFar = prelude.result().starImports.length > 0;
+    const prelude = analyzeCells(preludeCells, plain);
+    reportProblems(prelude);
+    starSoFar = prelude.starImports.length > 0;
     const stepBlocks = blocks.filter((b) => b.kind === 'step');
     for (const cell of preludeCells) {
       const refs = unitsOf(cell, true);
@@ -331,9 +335,7 @@ export function buildPipelineGraph(
   const laterDefinitions = new Map<string, { step: string; cell: number }>();
   const everBound = new Set<string>([...globalUnits.keys(), ...parameters.keys()]);
   for (const b of blocks.filter((x) => x.kind === 'step')) {
-    const a = new PythonAnalyzer();
-    for (const c of b.cells) a.addCell(c, plain(c));
-    for (const w of a.result().writes) {
+    for (const w of analyzeCells(b.cells, plain).writes) {
       everBound.add(w.name);
       if (!laterDefinitions.has(w.name))
         laterDefinitions.set(w.name, { step: b.name, cell: w.cell });
@@ -520,12 +522,10 @@ export function buildPipelineGraph(
   };
 
   const newDraft = (block: Block): StepDraft => {
-    const analyzer = new PythonAnalyzer();
     const draft: StepDraft = {
       block,
       name: block.name,
-      analyzer,
-      analysis: analyzer.result(),
+      analysis: analyzeCells([], plain),
       written: new Set(),
       starVisible: starSoFar,
       tags: mergeTags([settingsDefaults, ...block.tags]),
@@ -551,9 +551,8 @@ export function buildPipelineGraph(
     const own = [...(firstSegment ? (hostCells.get(draft.block) ?? []) : []), ...cells].sort(
       (a, b) => a - b,
     );
-    for (const c of own) draft.analyzer.addCell(c, plain(c));
     draft.cells.push(...own);
-    const analysis = draft.analyzer.result();
+    const analysis = analyzeCells(draft.cells, plain);
     draft.analysis = analysis;
     if (analysis.starImports.length > 0) draft.starVisible = starSoFar = true;
     const isNew = <T extends { name: string }>(list: readonly T[], old: readonly T[]): T[] => {
@@ -1082,9 +1081,18 @@ function untaggedCellDiagnostic(cell: number, analysis: CodeAnalysis): Diagnosti
 
 /** Analysis of cells outside the pipeline, only to know what they define; their problems are not reported. */
 function analyseQuietly(cells: readonly number[], plain: (c: number) => string): CodeAnalysis {
-  const analyzer = new PythonAnalyzer();
-  for (const c of cells) analyzer.addCell(c, plain(c));
-  return analyzer.result();
+  return analyzeCells(cells, plain);
+}
+
+/** How often each word appears in a cell's source (remembered by source). */
+const wordCountsBySource = new BoundedCache<ReadonlyMap<string, number>>(8192);
+function wordsOf(source: string): ReadonlyMap<string, number> {
+  return wordCountsBySource.get(source, () => {
+    const counts = new Map<string, number>();
+    for (const word of source.match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? [])
+      counts.set(word, (counts.get(word) ?? 0) + 1);
+    return counts;
+  });
 }
 
 function findCycle(drafts: readonly StepDraft[]): string[] | null {

@@ -14,7 +14,9 @@
  * - `seed` units seed a global random generator (`np.random.seed`, `random.seed`).
  */
 import type { SyntaxNode } from '@lezer/common';
+import { textId } from './analyze-cells.js';
 import { analyzePython } from './analyze-python.js';
+import { BoundedCache } from './bounded-cache.js';
 import { parsePython } from './parse-python.js';
 
 export type CodeUnitKind = 'import' | 'definition' | 'config' | 'seed';
@@ -171,8 +173,14 @@ function classify(
   }
 }
 
-/** The code units of one cell's plain-Python code. */
-export function readCodeUnits(cell: number, code: string): CodeUnit[] {
+const unitsByCell = new BoundedCache<readonly CodeUnit[]>(8192);
+
+/** The code units of one cell's plain-Python code (remembered by cell and code). */
+export function readCodeUnits(cell: number, code: string): readonly CodeUnit[] {
+  return unitsByCell.get(`${cell}:${textId(code)}`, () => readCodeUnitsOnce(cell, code));
+}
+
+function readCodeUnitsOnce(cell: number, code: string): CodeUnit[] {
   const tree = parsePython(code);
   const text = (n: SyntaxNode): string => code.slice(n.from, n.to);
   const lineOf = (offset: number): number => {

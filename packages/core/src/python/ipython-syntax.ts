@@ -3,6 +3,7 @@
  * calls the step runtime (`__cellflow__`), keeping every line on its line so that analysis,
  * tracebacks and diagnostics point at the user's own line numbers.
  */
+import { BoundedCache } from './bounded-cache.js';
 
 export interface MagicNote {
   /** 1-based line in the cell. */
@@ -175,7 +176,14 @@ function scanLine(line: string, state: LexicalState): LexicalState {
   return { depth, quote, continued: false };
 }
 
+/** Converted cells by source: an editor's re-check converts only the edited cell again. */
+const plainBySource = new BoundedCache<PlainPython>(8192);
+
 export function toPlainPython(source: string): PlainPython {
+  return plainBySource.get(source, () => toPlainPythonOnce(source));
+}
+
+function toPlainPythonOnce(source: string): PlainPython {
   const lines = source.split('\n');
   const notes: MagicNote[] = [];
   const env: { name: string; value: string }[] = [];

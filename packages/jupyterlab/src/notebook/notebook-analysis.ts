@@ -1,10 +1,11 @@
 /**
  * Core's analysis of one open notebook (steps, dependencies, diagnostics), redone a moment after
- * each edit. Everything runs in the browser: core is pure.
+ * each edit by core's `NotebookAnalyzer`, which redoes only what the edit changed. Everything runs
+ * in the browser: core is pure.
  */
 import {
-  analyzeNotebook,
   compile,
+  NotebookAnalyzer,
   readNotebookSettings,
   type AnalyzeResult,
   type CompileResult,
@@ -22,6 +23,7 @@ export class NotebookAnalysis implements IDisposable {
   private readonly watched = new WeakSet<ICellModel>();
   private resultValue: AnalyzeResult = { code: new Map(), diagnostics: [] };
   private settingsValue: NotebookSettings = { stepDefaults: [] };
+  private readonly analyzer = new NotebookAnalyzer();
 
   constructor(
     readonly panel: NotebookPanel,
@@ -80,7 +82,7 @@ export class NotebookAnalysis implements IDisposable {
     const model = this.panel.content.model;
     if (model === null) return;
     this.settingsValue = readNotebookSettings(model.metadata).settings;
-    this.resultValue = analyzeNotebook(this.notebookJson(), this.compileOptions());
+    this.resultValue = this.analyzer.analyze(this.notebookJson(), this.compileOptions());
     this.changedSignal.emit();
   }
 

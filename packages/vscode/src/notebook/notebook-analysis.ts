@@ -1,6 +1,9 @@
-/** Core's analysis of open notebooks, cached until the notebook or one of its cells changes. */
+/**
+ * Core's analysis of open notebooks, cached until the notebook or one of its cells changes; each
+ * notebook's re-checks go through its own `NotebookAnalyzer`, which redoes only what an edit changed.
+ */
 import type * as vscode from 'vscode';
-import { analyzeNotebook, type AnalyzeResult } from '@cellflow/core';
+import { NotebookAnalyzer, type AnalyzeResult } from '@cellflow/core';
 import type { Config } from '../config.js';
 import { toCoreNotebook } from './notebook-cells.js';
 
@@ -9,7 +12,10 @@ function fileName(doc: vscode.NotebookDocument): string {
 }
 
 export class NotebookAnalysis {
-  private readonly cache = new Map<string, { key: string; result: AnalyzeResult }>();
+  private readonly cache = new Map<
+    string,
+    { key: string; result: AnalyzeResult; analyzer: NotebookAnalyzer }
+  >();
 
   constructor(private readonly config: Config) {}
 
@@ -25,8 +31,9 @@ export class NotebookAnalysis {
     const key = NotebookAnalysis.versionKey(doc);
     const hit = this.cache.get(uri);
     if (hit?.key === key) return hit.result;
-    const result = analyzeNotebook(toCoreNotebook(doc), this.compileOptions(doc));
-    this.cache.set(uri, { key, result });
+    const analyzer = hit?.analyzer ?? new NotebookAnalyzer();
+    const result = analyzer.analyze(toCoreNotebook(doc), this.compileOptions(doc));
+    this.cache.set(uri, { key, result, analyzer });
     return result;
   }
 
