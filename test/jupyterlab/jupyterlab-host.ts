@@ -173,6 +173,8 @@ export interface JupyterLabOptions {
   readonly serverExtensions?: readonly string[];
   /** Extra environment for the server (PYTHONPATH, CELLFLOW_*...). */
   readonly env?: NodeJS.ProcessEnv;
+  /** Extra server arguments (`--CellflowAgent.cluster=True`...). */
+  readonly serverArgs?: readonly string[];
 }
 
 export interface JupyterLab {
@@ -210,6 +212,7 @@ export async function startJupyterLab(options: JupyterLabOptions): Promise<Jupyt
       '--allow-root',
       `--ServerApp.token=${token}`,
       `--ServerApp.root_dir=${options.root}`,
+      ...(options.serverArgs ?? []),
     ],
     cwd: options.root,
     env: {

@@ -1,0 +1,107 @@
+/**
+ * Deploy from JupyterLab to a cluster (issue 14): Jupyter's Cellflow server extension starts the
+ * agent on the cluster harness (`CellflowAgent.cluster=True`) with the KFP double; the panel's
+ * Deploy asks run now / upload as a new version / schedule. Upload makes a version of the
+ * notebook's pipeline; Schedule uploads another and creates a recurring run that starts a run
+ * when due. Screenshots go to artifacts/jupyterlab/.
+ */
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { describeWithCluster } from '../cluster/cluster-suite.js';
+import { startKfpDouble, type KfpDouble } from '../cluster/kfp-double/index.js';
+import {
+  missingHost,
+  REPO,
+  SERVER_EXTENSION,
+  serverExtensionEnv,
+  startJupyterLab,
+  type JupyterLab,
+} from './jupyterlab-host.js';
+
+const missing = missingHost({ serverExtension: true });
+if (missing !== undefined && process.env.CELLFLOW_REQUIRE_JUPYTERLAB === '1')
+  throw new Error(missing);
+const SHOTS = join(REPO, 'artifacts', 'jupyterlab');
+
+/** Deploy from the panel, answering the dialog with `choice` (and a trigger for schedule). */
+async function deploy(page: Page, choice: 'upload' | 'schedule', trigger?: string): Promise<void> {
+  // Deploy acts on the notebook in focus.
+  await page.locator('.jp-NotebookPanel .jp-Cell').first().click();
+  await page.locator('.cf-panel .cf-action-deploy').click();
+  const dialog = page.locator('.jp-Dialog .cf-deploy');
+  await dialog.waitFor({ timeout: 30_000 });
+  await dialog.locator(`input[name="choice"][value="${choice}"]`).check();
+  if (trigger !== undefined) await dialog.locator('input[name="trigger"]').fill(trigger);
+  await page.locator('.jp-Dialog .jp-mod-accept').click();
+}
+
+if (missing !== undefined) {
+  it('JupyterLab Deploy to a cluster', { skip: missing }, () => undefined);
+} else {
+  describeWithCluster('JupyterLab: Deploy to a cluster (upload, schedule)', (ctx) => {
+    const dir = mkdtempSync(join(tmpdir(), 'cellflow-jl-deploy-'));
+    let kfp: KfpDouble;
+    let lab: JupyterLab;
+    let page: Page;
+
+    before(async () => {
+      kfp = await startKfpDouble(ctx.cluster());
+      assert.ok(kfp.proxyUrl !== undefined, 'the agent reaches KFP through the API server');
+      copyFileSync(join(REPO, 'examples/digits.ipynb'), join(dir, 'digits.ipynb'));
+      mkdirSync(SHOTS, { recursive: true });
+      lab = await startJupyterLab({
+        root: dir,
+        serverExtensions: [SERVER_EXTENSION],
+        env: { ...serverExtensionEnv(), KUBECONFIG: ctx.cluster().kubeconfigPath },
+        serverArgs: [
+          '--CellflowAgent.cluster=True',
+          '--CellflowAgent.context=admin',
+          '--CellflowAgent.namespace=kubeflow',
+        ],
+      });
+      page = await lab.open('lab/tree/digits.ipynb');
+      await page.locator('.jp-SideBar [data-id="cellflow-panel"]').click();
+      await page
+        .locator('.cf-row-target .cf-row-value', { hasText: 'cluster' })
+        .waitFor({ timeout: 60_000 });
+    });
+    after(async () => {
+      await page?.screenshot({ path: join(SHOTS, 'deploy-after.png') }).catch(() => undefined);
+      await lab?.stop();
+      await kfp?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('uploads as a new version, then schedules a newer one; the schedule starts a run', async () => {
+      await deploy(page, 'upload');
+      await page
+        .locator('.Toastify__toast', { hasText: /Uploaded digits as version digits-\d{8}-\d{6}-/ })
+        .waitFor({ timeout: 60_000 });
+      const [pipeline] = [...kfp.pipelines.pipelines.values()];
+      assert.equal(pipeline?.name, 'digits');
+      assert.equal(kfp.pipelines.versionsOf(pipeline.pipeline_id).length, 1);
+      await page.screenshot({ path: join(SHOTS, 'deploy-uploaded.png') });
+
+      await deploy(page, 'schedule', '1h');
+      await page
+        .locator('.Toastify__toast', { hasText: 'Scheduled digits every 1h (every 1h, enabled)' })
+        .waitFor({ timeout: 60_000 });
+      const versions = kfp.pipelines.versionsOf(pipeline.pipeline_id);
+      assert.equal(versions.length, 2, 'Schedule uploads a new version first');
+      const [schedule] = [...kfp.recurringRuns.schedules.values()];
+      assert.equal(
+        (schedule?.pipeline_version_reference as { pipeline_version_id?: string })
+          .pipeline_version_id,
+        versions[1]!.pipeline_version_id,
+      );
+      assert.deepEqual(schedule?.trigger, { periodic_schedule: { interval_second: '3600' } });
+      const [runId] = await kfp.recurringRuns.tick(Date.now() + 3600_000 + 1000);
+      assert.ok(runId !== undefined, 'the schedule starts a run when due');
+      await page.screenshot({ path: join(SHOTS, 'deploy-scheduled.png') });
+    });
+  });
+}
