@@ -1,16 +1,18 @@
 /**
  * The upstream KFP SDK 2.17.0 (../shared/kfp-sdk, Apache-2.0 sources run by Debian's
  * /usr/bin/python3 with the packages scripts/setup-machine.sh installs) reads every pipeline
- * Cellflow emits, and runs digits through KFP's own executor-input and placeholder code to the
- * metrics `cellflow run` reports. kfp-sdk-driver.py beside this file does the SDK side; nothing
- * here knows executor or component names, so the IR's shape (shared executors, constant inputs,
- * nested DAG components) may change without touching this test.
+ * Cellflow emits, and runs digits, and a pipeline wider than one DAG (sub-DAG components), through
+ * KFP's own executor-input and placeholder code to the metrics `cellflow run` reports.
+ * kfp-sdk-driver.py beside this file does the SDK side; nothing here knows executor or component
+ * names, so the IR's shape (shared executors, constant inputs, nested DAG components) may change
+ * without touching this test.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
+import { syntheticNotebook } from '../../bench/compile/synthetic-notebook.js';
 import { runManaged } from '../cluster/processes.js';
 import { runCliAsync } from '../cli/run-cli.js';
 import { goldenDir, repoRoot } from '../golden/golden-cases.js';
@@ -124,20 +126,11 @@ describe('the upstream KFP SDK 2.17.0 on what Cellflow emits', () => {
   it('runs digits through kfp.local placeholder resolution to the metrics of `cellflow run`', async () => {
     const dir = makeTempDir('cellflow-kfp-sdk-digits-');
     try {
-      const workspace = join(dir, 'workspace');
       // A non-default parameter shows that pipeline inputs reach the steps, not only defaults.
-      const local = await runCliAsync([
-        'run',
-        'examples/digits.ipynb',
+      const localRun = await runLocally('examples/digits.ipynb', join(dir, 'workspace'), [
         '-p',
         'TEST_SIZE=0.3',
-        '--workspace',
-        workspace,
       ]);
-      assert.equal(local.code, 0, local.stdout + local.stderr);
-      const runs = await runCliAsync(['runs', '--json', '--workspace', workspace]);
-      const [localRun] = JSON.parse(runs.stdout) as LocalRun[];
-      assert.equal(localRun?.state, 'succeeded');
       assert.ok(Object.keys(localRun.metrics).length >= 4, JSON.stringify(localRun.metrics));
 
       const ir = join(dir, 'digits.yaml');
@@ -150,6 +143,10 @@ describe('the upstream KFP SDK 2.17.0 on what Cellflow emits', () => {
         '{"TEST_SIZE": 0.3}',
       ]);
       assertSameRun(asSubmitted, localRun);
+      assert.ok(
+        asSubmitted.tasks.some((t) => t.parameters.TEST_SIZE === 0.3),
+        'TEST_SIZE=0.3',
+      );
 
       // The same pipeline as a nested DAG component of an SDK pipeline that passes TEST_SIZE as a
       // constant: the way through DAG components and constant task inputs gives the same result.
@@ -158,11 +155,46 @@ describe('the upstream KFP SDK 2.17.0 on what Cellflow emits', () => {
       const nested = await runDriver<RunReport>(dir, ['run', wrapped, join(dir, 'nested')]);
       assert.ok(nested.tasks.every((t) => t.task.includes('/')));
       assertSameRun(nested, localRun);
+      assert.ok(
+        nested.tasks.some((t) => t.parameters.TEST_SIZE === 0.3),
+        'TEST_SIZE=0.3',
+      );
+    } finally {
+      removeTempDir(dir);
+    }
+  });
+
+  it('runs a pipeline wider than one DAG (70 steps) through kfp.local resolution to the metrics of `cellflow run`', async () => {
+    const dir = makeTempDir('cellflow-kfp-sdk-wide-');
+    try {
+      const notebook = join(dir, 'wide.ipynb');
+      writeFileSync(notebook, syntheticNotebook(70, 5));
+      const localRun = await runLocally(notebook, join(dir, 'workspace'));
+      assert.equal(localRun.steps.length, 70);
+      const ir = join(dir, 'wide.yaml');
+      const compiled = await runCliAsync(['compile', notebook, '-o', ir]);
+      assert.equal(compiled.code, 0, compiled.stderr);
+      const report = await runDriver<RunReport>(dir, ['run', ir, join(dir, 'kfp')]);
+      assertSameRun(report, localRun);
     } finally {
       removeTempDir(dir);
     }
   });
 });
+
+/** `cellflow run` of a notebook in a workspace of its own; its run as `runs --json` lists it. */
+async function runLocally(
+  notebook: string,
+  workspace: string,
+  args: string[] = [],
+): Promise<LocalRun> {
+  const local = await runCliAsync(['run', notebook, ...args, '--workspace', workspace]);
+  assert.equal(local.code, 0, local.stdout + local.stderr);
+  const runs = await runCliAsync(['runs', '--json', '--workspace', workspace]);
+  const [run] = JSON.parse(runs.stdout) as LocalRun[];
+  assert.equal(run?.state, 'succeeded');
+  return run;
+}
 
 interface LocalRun {
   state: string;
@@ -175,10 +207,6 @@ function assertSameRun(report: RunReport, localRun: LocalRun): void {
   for (const step of localRun.steps)
     assert.ok(taskNames.includes(step.name.replaceAll('_', '-')), `no task for ${step.name}`);
   for (const task of report.tasks) assert.equal(task.command[0], PYTHON, task.task);
-  assert.ok(
-    report.tasks.some((t) => t.parameters.TEST_SIZE === 0.3),
-    'no task received TEST_SIZE=0.3',
-  );
   // Every value a step saves for later steps is a file at its artifact's path.
   for (const task of report.tasks)
     for (const [name, artifact] of Object.entries(task.artifacts))
