@@ -163,7 +163,7 @@ export class KfpStore {
     if ((r.pipeline_version_reference === undefined) === (r.pipeline_spec === undefined)) {
       throw new KfpError(
         3,
-        'Invalid input error: a run needs one of pipeline_spec and pipeline_version_reference',
+        'Invalid input error: a run needs pipeline_spec or pipeline_version_reference (one of them)',
       );
     }
     if (r.pipeline_version_reference !== undefined && this.resolveVersionSpec === undefined) {

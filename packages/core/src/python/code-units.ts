@@ -183,10 +183,18 @@ export function readCodeUnits(cell: number, code: string): readonly CodeUnit[] {
 function readCodeUnitsOnce(cell: number, code: string): CodeUnit[] {
   const tree = parsePython(code);
   const text = (n: SyntaxNode): string => code.slice(n.from, n.to);
+  const newlines: number[] = [];
+  for (let i = code.indexOf('\n'); i !== -1; i = code.indexOf('\n', i + 1)) newlines.push(i);
+  /** 1 + the number of newlines before `offset` (a binary search: cells can have many units). */
   const lineOf = (offset: number): number => {
-    let line = 1;
-    for (let i = code.indexOf('\n'); i !== -1 && i < offset; i = code.indexOf('\n', i + 1)) line++;
-    return line;
+    let lo = 0;
+    let hi = newlines.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (newlines[mid]! < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo + 1;
   };
   const units: CodeUnit[] = [];
   const visit = (node: SyntaxNode): void => {
