@@ -10,6 +10,7 @@ import type {
   TrialAssignment,
 } from '@cellflow/core';
 import type { MetricValues, RunEvent, RunState, StepFailure, StepState } from './run-events.js';
+import { redactSecrets } from './secret-redaction.js';
 
 export interface RunRef {
   readonly id: string;
@@ -241,6 +242,7 @@ export class BackendError extends Error {
     readonly code: BackendErrorCode,
     message: string,
   ) {
-    super(message);
+    // Messages quote URLs and servers' answers: credentials and tokens in them are never shown.
+    super(redactSecrets(message));
   }
 }

@@ -1,6 +1,7 @@
 export * from './backend.js';
 export * from './run-events.js';
 export * from './parameters.js';
+export { redactSecrets, urlForDisplay } from './secret-redaction.js';
 export { LocalBackend, type LocalBackendOptions } from './local/local-backend.js';
 export {
   DEFAULT_KEEP,

@@ -1,3 +1,4 @@
+import { redactSecrets } from '@cellflow/backend';
 import { Command, CommanderError } from 'commander';
 import { processContext, type CliContext } from './cli-context.js';
 import { registerAgentCommand } from './commands/agent-command.js';
@@ -47,11 +48,11 @@ export async function main(
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     if (error instanceof CliError) {
-      ctx.err(`cellflow: ${error.message}`);
+      ctx.err(`cellflow: ${redactSecrets(error.message)}`);
       return error.exitCode;
     }
     ctx.err(
-      `cellflow: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      `cellflow: unexpected error: ${redactSecrets(error instanceof Error ? (error.stack ?? error.message) : String(error))}`,
     );
     return 70;
   }

@@ -8,6 +8,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BackendError, type Backend } from '../backend.js';
+import { isResourceId } from '../resource-id.js';
 import {
   AGENT_PROTOCOL_VERSION,
   matchAgentRoute,
@@ -132,6 +133,13 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
       return fail(res, 'not-found', `No agent route ${req.method} ${url.pathname}.`);
     if ('methodNotAllowed' in route)
       return fail(res, 'method-not-allowed', `${url.pathname} does not take ${req.method}.`);
+    for (const [name, value] of Object.entries(route.params))
+      if (!isResourceId(value))
+        return fail(
+          res,
+          'bad-request',
+          `The ${name} in the path is not an id (letters, digits, '.', '_', '-'; no '..').`,
+        );
     try {
       const body = req.method === 'POST' ? await readJsonBody(req, maxBodyBytes) : undefined;
       const reply = await ROUTE_HANDLERS[route.name](context, {
@@ -277,6 +285,11 @@ async function readJsonBody(req: IncomingMessage, max: number): Promise<unknown>
   }
   const text = Buffer.concat(chunks).toString('utf8');
   if (text.trim() === '') return {};
+  if (jsonNestingDepth(text) > MAX_JSON_DEPTH)
+    throw new AgentRequestError(
+      'bad-request',
+      `The request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep.`,
+    );
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
@@ -285,4 +298,25 @@ async function readJsonBody(req: IncomingMessage, max: number): Promise<unknown>
       `The request body is not JSON: ${error instanceof Error ? error.message : String(error)}.`,
     );
   }
+}
+
+/** Deepest nesting of arrays and objects a request body may have (handlers walk bodies). */
+const MAX_JSON_DEPTH = 256;
+
+/** How deeply `text`'s arrays and objects nest, in one pass that skips strings. */
+function jsonNestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) deepest = Math.max(deepest, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
 }

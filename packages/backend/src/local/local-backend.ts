@@ -37,6 +37,7 @@ import { StepCache } from './step-cache.js';
 import { startLocalModelServer, type LocalModelServer } from './local-model-server.js';
 import { STEP_HOST_SOURCE } from './step-host-source.generated.js';
 import { isAlive } from '../process-alive.js';
+import { secretParametersOf } from '../secret-redaction.js';
 import { pruneRuns, type PruneOptions, type PruneResult } from './run-pruning.js';
 
 export interface LocalBackendOptions {
@@ -141,6 +142,7 @@ export class LocalBackend implements Backend {
       durationMs: null,
       state: 'queued',
       parameters,
+      secretParameters: secretParametersOf(pipeline),
       metrics: {},
       options: {
         cache: opts.cache !== false,

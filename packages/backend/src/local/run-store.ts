@@ -11,9 +11,12 @@
  * `run.json` is replaced atomically (write + rename), so a reader never sees half of it.
  */
 import { randomBytes } from 'node:crypto';
-import { appendFile, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ParameterValue } from '@cellflow/core';
+import { BackendError } from '../backend.js';
+import { isResourceId } from '../resource-id.js';
+import { REDACTED } from '../secret-redaction.js';
 import type { MetricValues, RunEvent, RunState, StepFailure, StepState } from '../run-events.js';
 
 export interface OutputRecord {
@@ -52,6 +55,8 @@ export interface RunRecord {
   state: RunState;
   reason?: string;
   readonly parameters: Record<string, ParameterValue>;
+  /** Parameters stored as `***` in run.json: their names look secret or the notebook says so. */
+  readonly secretParameters?: readonly string[];
   metrics: Record<string, number | string>;
   readonly options: {
     readonly cache: boolean;
@@ -73,10 +78,20 @@ export function timestamp(date: Date): string {
   return `${date.getFullYear()}${p(date.getMonth() + 1)}${p(date.getDate())}-${p(date.getHours())}${p(date.getMinutes())}${p(date.getSeconds())}`;
 }
 
+/** Run history is private to its user: files 0600 in a 0700 `.cellflow`. */
+export const HISTORY_FILE_MODE = 0o600;
+export const HISTORY_DIR_MODE = 0o700;
+
 export async function writeFileAtomic(path: string, content: string): Promise<void> {
   const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, content);
+  await writeFile(tmp, content, { mode: HISTORY_FILE_MODE });
   await rename(tmp, path);
+}
+
+/** Creates `.cellflow` (0700), or makes an existing one private. */
+export async function ensurePrivateHistoryRoot(root: string): Promise<void> {
+  await mkdir(root, { recursive: true, mode: HISTORY_DIR_MODE });
+  await chmod(root, HISTORY_DIR_MODE).catch(() => {}); // not ours to change: leave it
 }
 
 /** The JSON values of a `.jsonl` file, one per line; a line cut short by a crash ends the history. */
@@ -114,6 +129,7 @@ export class RunStore {
 
   /** A new, sortable run id (`20261121-184600-digits-3fa2`) and its folder. */
   async createRun(pipeline: string, now = new Date()): Promise<string> {
+    await ensurePrivateHistoryRoot(this.root);
     await mkdir(this.runsDir, { recursive: true });
     for (;;) {
       const id = `${timestamp(now)}-${pipeline}-${randomBytes(2).toString('hex')}`;
@@ -126,11 +142,15 @@ export class RunStore {
     }
   }
 
+  /** A run's folder; an id that is not one (`..%2F..`, a slash) never becomes a path. */
   runDir(id: string): string {
+    if (!isResourceId(id)) throw new BackendError('run-not-found', `No run ${JSON.stringify(id)}.`);
     return join(this.runsDir, id);
   }
 
   stepDir(id: string, step: string): string {
+    if (!isResourceId(step))
+      throw new BackendError('step-not-found', `No step ${JSON.stringify(step)} in run ${id}.`);
     return join(this.runDir(id), 'steps', step);
   }
 
@@ -150,7 +170,14 @@ export class RunStore {
   }
 
   saveRun(record: RunRecord): Promise<void> {
-    const content = `${JSON.stringify(record, null, 2)}\n`;
+    const secret = new Set(record.secretParameters ?? []);
+    const parameters = Object.fromEntries(
+      Object.entries(record.parameters).map(([name, value]) => [
+        name,
+        secret.has(name) ? REDACTED : value,
+      ]),
+    );
+    const content = `${JSON.stringify({ ...record, parameters }, null, 2)}\n`;
     return this.enqueue(record.id, () =>
       writeFileAtomic(join(this.runDir(record.id), 'run.json'), content),
     );
@@ -159,7 +186,9 @@ export class RunStore {
   appendEvent(event: RunEvent): Promise<void> {
     const line = `${JSON.stringify(event)}\n`;
     return this.enqueue(event.runId, () =>
-      appendFile(join(this.runDir(event.runId), 'events.jsonl'), line),
+      appendFile(join(this.runDir(event.runId), 'events.jsonl'), line, {
+        mode: HISTORY_FILE_MODE,
+      }),
     );
   }
 

@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
+import { HISTORY_FILE_MODE } from './run-store.js';
 import { createInterface } from 'node:readline';
 import {
   signalProcessGroup,
@@ -74,7 +75,7 @@ export class StepHostLauncher implements StepLauncher {
   preloaded: { modules: readonly string[]; ms: number } | null = null;
 
   constructor(options: StepHostOptions) {
-    const log = openSync(options.logPath, 'a');
+    const log = openSync(options.logPath, 'a', HISTORY_FILE_MODE);
     try {
       this.process = spawn(options.python, ['-u', options.host, '--serve'], {
         cwd: options.cwd,

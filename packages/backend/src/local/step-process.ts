@@ -7,6 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
+import { HISTORY_FILE_MODE } from './run-store.js';
 
 export interface StepLaunch {
   /** Path of the step's entry script. */
@@ -66,7 +67,7 @@ export class FreshLauncher implements StepLauncher {
 
   launch(spec: StepLaunch): Promise<StepProcess> {
     return new Promise((resolve, reject) => {
-      const log = openSync(spec.logPath, 'a');
+      const log = openSync(spec.logPath, 'a', HISTORY_FILE_MODE);
       let child;
       try {
         child = spawn(this.python, ['-u', this.host, '--run', spec.script, ...spec.args], {

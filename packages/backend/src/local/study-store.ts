@@ -5,9 +5,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, readFile, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { StudyEvent, StudySummary } from '../backend.js';
-import { readJsonLines, timestamp, writeFileAtomic } from './run-store.js';
+import {
+  ensurePrivateHistoryRoot,
+  HISTORY_FILE_MODE,
+  readJsonLines,
+  timestamp,
+  writeFileAtomic,
+} from './run-store.js';
 
 export interface StudyRecord {
   readonly version: 1;
@@ -25,6 +31,7 @@ export class StudyStore {
   }
 
   async createStudy(pipeline: string, now = new Date()): Promise<string> {
+    await ensurePrivateHistoryRoot(dirname(this.studiesDir));
     await mkdir(this.studiesDir, { recursive: true });
     for (;;) {
       const id = `${timestamp(now)}-${pipeline}-study-${randomBytes(2).toString('hex')}`;
@@ -42,7 +49,10 @@ export class StudyStore {
     const record: StudyRecord = { version: 1, runnerPid: process.pid, summary };
     const dir = join(this.studiesDir, summary.id);
     const next = this.queue.then(async () => {
-      if (event !== null) await appendFile(join(dir, 'events.jsonl'), `${JSON.stringify(event)}\n`);
+      if (event !== null)
+        await appendFile(join(dir, 'events.jsonl'), `${JSON.stringify(event)}\n`, {
+          mode: HISTORY_FILE_MODE,
+        });
       await writeFileAtomic(join(dir, 'study.json'), `${JSON.stringify(record, null, 2)}\n`);
     });
     this.queue = next.catch(() => {});

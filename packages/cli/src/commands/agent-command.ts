@@ -4,8 +4,8 @@
  * server extension). Prints one ready line on stdout; ends with its parent.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import {
   AgentRequestError,
   LocalBackend,
@@ -41,16 +41,48 @@ interface AgentCommandOptions extends ClusterFlags {
 /** The environment variable a parent may pass the token in (never on the command line: `ps` shows it). */
 export const AGENT_TOKEN_ENV = 'CELLFLOW_AGENT_TOKEN';
 
-async function tokenOf(opts: AgentCommandOptions): Promise<{ token: string; generated: boolean }> {
+/**
+ * The agent's token: from `$CELLFLOW_AGENT_TOKEN` (then removed from this process's environment,
+ * so that no step, model server or tool the agent starts inherits it), from `--token-file`, or
+ * new. A token file must be a regular file in an existing folder; one others may read is used
+ * with a warning.
+ */
+async function tokenOf(
+  opts: AgentCommandOptions,
+  warn: (line: string) => void,
+): Promise<{ token: string; generated: boolean }> {
   const fromEnv = process.env[AGENT_TOKEN_ENV];
+  delete process.env[AGENT_TOKEN_ENV];
   if (fromEnv !== undefined && fromEnv !== '') return { token: fromEnv, generated: false };
   if (opts.tokenFile !== undefined) {
+    const path = resolve(opts.tokenFile);
+    let info;
     try {
-      const existing = (await readFile(opts.tokenFile, 'utf8')).trim();
-      if (existing !== '') return { token: existing, generated: false };
+      info = await stat(path);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new CliError(`--token-file ${path}: ${(error as Error).message}`, 1);
+      try {
+        if (!(await stat(dirname(path))).isDirectory()) throw new Error('not a folder');
+      } catch {
+        throw new CliError(
+          `--token-file ${path}: its folder ${dirname(path)} does not exist. Fix: create it, or name a file in an existing folder.`,
+          1,
+        );
+      }
+      return { token: randomBytes(32).toString('base64url'), generated: true };
     }
+    if (!info.isFile())
+      throw new CliError(
+        `--token-file ${path} is ${info.isDirectory() ? 'a folder' : 'not a regular file'}. Fix: name a file (it is created, mode 0600, when missing).`,
+        1,
+      );
+    if ((info.mode & 0o077) !== 0)
+      warn(
+        `agent: warning: the token file ${path} can be read by other users (mode ${(info.mode & 0o777).toString(8)}). Fix: chmod 600 ${path}.`,
+      );
+    const existing = (await readFile(path, 'utf8')).trim();
+    if (existing !== '') return { token: existing, generated: false };
   }
   return { token: randomBytes(32).toString('base64url'), generated: true };
 }
@@ -101,7 +133,18 @@ export function registerAgentCommand(program: Command, ctx: CliContext): void {
           `--allow-origin ${origin}: an origin is scheme://host[:port] with no path (http://localhost:8888).`,
           2,
         );
-    const { token, generated } = await tokenOf(opts);
+    const { token, generated } = await tokenOf(opts, (line) => ctx.err(line));
+    // The token file is written before the server listens: a start-up error leaves no server.
+    let tokenFile: string | null = null;
+    if (opts.tokenFile !== undefined) {
+      tokenFile = resolve(opts.tokenFile);
+      if (generated)
+        await writeFile(tokenFile, `${token}\n`, { mode: 0o600, flag: 'wx' }).catch(
+          (error: unknown) => {
+            throw new CliError(`--token-file ${tokenFile}: ${(error as Error).message}`, 1);
+          },
+        );
+    }
     let backend: Backend & { dispose?: () => Promise<void> };
     let target: AgentServerOptions['target'];
     if (opts.cluster === true) {
@@ -148,11 +191,6 @@ export function registerAgentCommand(program: Command, ctx: CliContext): void {
       if (code === 'EADDRINUSE')
         throw new CliError(`--port ${port}: already in use; pick another or 0 for a free one.`, 1);
       throw error;
-    }
-    let tokenFile: string | null = null;
-    if (opts.tokenFile !== undefined) {
-      tokenFile = resolve(opts.tokenFile);
-      if (generated) await writeFile(tokenFile, `${token}\n`, { mode: 0o600, flag: 'wx' });
     }
     const ready: AgentReadyLine = {
       port: server.port,
