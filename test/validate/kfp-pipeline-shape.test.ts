@@ -38,8 +38,20 @@ describe('KFP pipeline shape', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cellflow-runtime-'));
     try {
       const path = join(dir, 'artifacts', 'runtime');
-      execFileSync(PYTHON, [...writer.command.slice(1), path, writer.args[1]]);
-      assert.equal(readFileSync(path, 'utf8'), RUNTIME_SOURCE);
+      execFileSync(PYTHON, [...writer.command.slice(1), path, ...writer.args.slice(1)]);
+      const written = readFileSync(path, 'utf8');
+      // The runtime with its comment lines blanked (same lines, same syntax tree), then the units.
+      const at = written.lastIndexOf('\nUNIT_TABLE = ');
+      const [runtime, table] = [written.slice(0, at), written.slice(at)];
+      assert.equal(runtime, RUNTIME_SOURCE.replace(/^[ \t]*#.*$/gm, ''));
+      const sameTree = execFileSync(PYTHON, [
+        '-c',
+        'import ast, sys; a, b = sys.argv[1:]; print(ast.dump(ast.parse(a)) == ast.dump(ast.parse(b)))',
+        runtime!,
+        RUNTIME_SOURCE,
+      ]);
+      assert.equal(String(sameTree).trim(), 'True');
+      assert.match(table!, /"code": r'''from sklearn.model_selection import GridSearchCV/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -58,6 +70,7 @@ describe('KFP pipeline shape', () => {
   it('groups 200 steps into sub-DAGs that each stay within Argo limits, passing data across', () => {
     const result = compile(syntheticNotebook(200, 5), { fileName: 'wide.ipynb' });
     assert.ok(result.yaml && result.graph, JSON.stringify(result.diagnostics));
+    assert.ok(result.yaml.length < 2 ** 20, `the 200-step IR is ${result.yaml.length} bytes`);
     assert.deepEqual(validatePipelineYaml(result.yaml), []);
     const spec = specOf(result.yaml);
     const groups = Object.keys(spec.root.dag.tasks).filter((t) => t !== 'cellflow-runtime');

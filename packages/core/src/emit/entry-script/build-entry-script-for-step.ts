@@ -26,15 +26,63 @@ function cellList(
   return `[\n${cells.map((c) => `        (${label(c)}, ${pythonStringLiteral(code.get(c) ?? '')}),`).join('\n')}\n    ]`;
 }
 
-function unitList(units: readonly StepUnit[], label: (cell: number) => number): string {
+/** The part of a unit that is the same in every step that runs it (its code and where it is). */
+function unitCodeEntry(u: StepUnit, label: (cell: number) => number): string {
+  return (
+    `{"kind": ${JSON.stringify(u.kind)}, "cell": ${label(u.cell)}, "line": ${u.line}, ` +
+    `"names": ${JSON.stringify(u.names)}, "code": ${pythonStringLiteral(u.code)}}`
+  );
+}
+
+/**
+ * The pipeline's units that several steps run, each once, for scripts that refer to them by
+ * position (`{"unit": N}`): an import or a function most steps run again is written once in a KFP
+ * pipeline, not per step.
+ */
+export interface UnitTable {
+  /** Position of each unit, by `unitKey`. */
+  readonly positions: ReadonlyMap<string, number>;
+  /** The table as a Python list literal (the runtime's `UNIT_TABLE`). */
+  readonly source: string;
+}
+
+const unitKey = (u: StepUnit): string => JSON.stringify([u.kind, u.cell, u.line, u.names, u.code]);
+
+export function buildUnitTableForGraph(graph: PipelineGraph): UnitTable {
+  const uses = new Map<string, number>();
+  for (const step of graph.steps)
+    for (const u of step.units) uses.set(unitKey(u), (uses.get(unitKey(u)) ?? 0) + 1);
+  const positions = new Map<string, number>();
+  const entries: string[] = [];
+  for (const step of graph.steps) {
+    for (const u of step.units) {
+      const key = unitKey(u);
+      // A unit only one step runs stays in that step's script.
+      if (positions.has(key) || (uses.get(key) ?? 0) < 2) continue;
+      positions.set(key, entries.length);
+      entries.push(`    ${unitCodeEntry(u, (cell) => cell)},`);
+    }
+  }
+  return { positions, source: entries.length > 0 ? `[\n${entries.join('\n')}\n]\n` : '[]\n' };
+}
+
+function unitList(
+  units: readonly StepUnit[],
+  label: (cell: number) => number,
+  table: UnitTable | undefined,
+): string {
   if (units.length === 0) return '[]';
   // `needs` and `inputs` are left out when empty (most units): the runtime reads them as empty.
-  const entry = (u: StepUnit): string =>
-    `        {"kind": ${JSON.stringify(u.kind)}, "cell": ${label(u.cell)}, "line": ${u.line}, ` +
-    `"eager": ${u.eager ? 'True' : 'False'}, "names": ${JSON.stringify(u.names)}, ` +
-    (u.needs.length > 0 ? `"needs": ${JSON.stringify(u.needs)}, ` : '') +
-    (u.inputs.length > 0 ? `"inputs": ${JSON.stringify(u.inputs)}, ` : '') +
-    `"code": ${pythonStringLiteral(u.code)}},`;
+  const stepPart = (u: StepUnit): string =>
+    `"eager": ${u.eager ? 'True' : 'False'}` +
+    (u.needs.length > 0 ? `, "needs": ${JSON.stringify(u.needs)}` : '') +
+    (u.inputs.length > 0 ? `, "inputs": ${JSON.stringify(u.inputs)}` : '');
+  const entry = (u: StepUnit): string => {
+    const position = table?.positions.get(unitKey(u));
+    return position !== undefined
+      ? `        {"unit": ${position}, ${stepPart(u)}},`
+      : `        ${unitCodeEntry(u, label).slice(0, -1)}, ${stepPart(u)}},`;
+  };
   return `[\n${units.map(entry).join('\n')}\n    ]`;
 }
 
@@ -43,7 +91,8 @@ export const RUNTIME_LITERAL = pythonStringLiteral(RUNTIME_SOURCE);
 
 /**
  * How the script gets the runtime: embedded in it (local runs, one self-contained file), or read
- * from the file named by `--runtime PATH` (KFP: one runtime artifact serves every step).
+ * from the file named by `--runtime PATH` (KFP: one runtime artifact serves every step, with the
+ * pipeline's unit table, see `buildUnitTableForGraph`).
  */
 export type RuntimeSource = 'embedded' | 'argument';
 
@@ -64,6 +113,7 @@ export function buildEntryScriptForStep(
   code: ReadonlyMap<number, string>,
   label: (cell: number) => number = (cell) => cell,
   runtime: RuntimeSource = 'embedded',
+  unitTable?: UnitTable,
 ): string {
   const parameterTypes = new Map(graph.parameters.map((p) => [p.name, p.type]));
   const metricVariables = new Map(graph.metrics.map((m) => [m.name, m.variable]));
@@ -81,9 +131,14 @@ export function buildEntryScriptForStep(
     `    parameters=${dict(step.parameters.map((p) => [p, JSON.stringify(parameterTypes.get(p) ?? 'str')]))},`,
     `    inputs=${dict(step.inputs.map((i) => [i, JSON.stringify(step.inputSources[i] ?? '')]))},`,
     `    outputs=${dict(step.outputs.map((o) => [o, String(label(step.outputCells[o] ?? step.cells[0] ?? 0))]))},`,
-    `    shared=${JSON.stringify(step.shared)},`,
-    `    metrics=${dict(step.metrics.map((m) => [m, JSON.stringify(metricVariables.get(m) ?? m)]))},`,
-    `    units=${unitList(step.units, label)},`,
+    // Left out when empty, as most steps have them.
+    ...(step.shared.length > 0 ? [`    shared=${JSON.stringify(step.shared)},`] : []),
+    ...(step.metrics.length > 0
+      ? [
+          `    metrics=${dict(step.metrics.map((m) => [m, JSON.stringify(metricVariables.get(m) ?? m)]))},`,
+        ]
+      : []),
+    `    units=${unitList(step.units, label, unitTable)},`,
     `    cells=${cellList(step.cells, code, label)},`,
     '))',
     '',

@@ -29,6 +29,9 @@ import traceback
 FORMAT_FILE = "cellflow-value.json"
 # The pseudo-variable that carries the global random generators' state (core's RANDOM_STATE_VARIABLE).
 RANDOM_STATE = "random-state"
+# Units that KFP steps refer to by position (`{"unit": N, "eager": ...}`): the runtime file of a
+# KFP pipeline ends with the pipeline's table (see core's buildUnitTableForGraph).
+UNIT_TABLE = []
 
 PIP_NAMES = {
     "sklearn": ("python3-sklearn", "scikit-learn"),
@@ -829,11 +832,13 @@ def _print_artifact_uris(executor_input, namespace, outputs):
             print("cellflow-artifact: %s=%s type=%s" % (name, entries[0]["uri"], _type_name(namespace[name])))
 
 
-def main(step, parameters, inputs, outputs, metrics, units, cells, shared=()):
+def main(step, parameters, inputs, outputs, units, cells, metrics=None, shared=()):
     """Runs one step. `outputs` maps variable -> producing cell; `metrics` maps metric -> variable;
     `units` is code from earlier cells that the step runs again first (core's StepUnit); `shared`
     lists groups of outputs that may share objects, saved together."""
     started = time.time()
+    units = [dict(UNIT_TABLE[u["unit"]], **u) if "unit" in u else u for u in units]
+    metrics = metrics or {}
     result = {"step": step, "status": "failed", "outputs": {}, "metrics": {}, "cells": []}
     result_path = None
     namespace = sys.modules["__main__"].__dict__

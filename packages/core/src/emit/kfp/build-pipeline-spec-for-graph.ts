@@ -14,7 +14,11 @@
  */
 import { dump } from 'js-yaml';
 import type { ParameterType, PipelineGraph, PipelineStep } from '../../graph/pipeline-graph.js';
-import { buildEntryScriptForStep } from '../entry-script/build-entry-script-for-step.js';
+import {
+  buildEntryScriptForStep,
+  buildUnitTableForGraph,
+  type UnitTable,
+} from '../entry-script/build-entry-script-for-step.js';
 import { RUNTIME_SOURCE_DEFLATED } from '../entry-script/runtime-source.generated.js';
 import { cpuCores, memoryGigabytes } from './kubernetes-quantity.js';
 
@@ -58,15 +62,16 @@ export const RUNTIME_INPUT_KEY = 'cellflow-runtime';
 const RUNTIME_OUTPUT_KEY = 'runtime';
 
 /**
- * Writes the runtime, which travels deflated and base64-encoded (argv[2]), to the artifact path
- * (argv[1]). It is Cellflow's own code, the same in every pipeline; the steps' scripts, which hold
- * the notebook's code, stay readable.
+ * Writes the runtime file every step loads (argv[1]): the runtime itself, which travels deflated
+ * and base64-encoded (argv[2]; it is Cellflow's own code, the same in every pipeline), then the
+ * pipeline's unit table (argv[3], readable: the imports and definitions steps run again).
  */
 const RUNTIME_WRITER = [
   'import base64, os, sys, zlib',
   'os.makedirs(os.path.dirname(sys.argv[1]) or ".", exist_ok=True)',
   'with open(sys.argv[1], "wb") as f:',
   '    f.write(zlib.decompress(base64.b64decode(sys.argv[2])))',
+  '    f.write(("\\nUNIT_TABLE = " + sys.argv[3]).encode("utf-8"))',
   '',
 ].join('\n');
 
@@ -252,18 +257,25 @@ export function buildPipelineSpecForGraph(
   code: ReadonlyMap<number, string>,
   options: KfpBuildOptions = {},
 ): KfpPipelineDocuments {
-  return buildDocuments(graph, kfpEntryScripts(graph, code), RUNTIME_SOURCE_DEFLATED, options);
+  const table = buildUnitTableForGraph(graph);
+  return buildDocuments(
+    graph,
+    kfpEntryScripts(graph, code, table),
+    [RUNTIME_SOURCE_DEFLATED, table.source],
+    options,
+  );
 }
 
-/** Each step's entry script as a KFP executor runs it: the runtime comes from its artifact. */
+/** Each step's entry script as a KFP executor runs it: runtime and units come from the artifact. */
 function kfpEntryScripts(
   graph: PipelineGraph,
   code: ReadonlyMap<number, string>,
+  table: UnitTable,
 ): Map<string, string> {
   return new Map(
     graph.steps.map((s) => [
       s.name,
-      buildEntryScriptForStep(graph, s, code, (cell) => cell, 'argument'),
+      buildEntryScriptForStep(graph, s, code, (cell) => cell, 'argument', table),
     ]),
   );
 }
@@ -287,7 +299,7 @@ function commonImage(graph: PipelineGraph): string {
 function buildDocuments(
   graph: PipelineGraph,
   scripts: ReadonlyMap<string, string>,
-  runtimeText: string,
+  runtimeFile: readonly [deflatedRuntime: string, unitTable: string],
   options: KfpBuildOptions,
 ): KfpPipelineDocuments {
   const cache = options.cache !== false;
@@ -305,7 +317,7 @@ function buildDocuments(
     container: {
       image: commonImage(graph),
       command: ['python3', '-c', RUNTIME_WRITER],
-      args: [`{{$.outputs.artifacts['${RUNTIME_OUTPUT_KEY}'].path}}`, runtimeText],
+      args: [`{{$.outputs.artifacts['${RUNTIME_OUTPUT_KEY}'].path}}`, ...runtimeFile],
     },
   };
   const runtimeTaskSpec: Json = {
@@ -423,7 +435,8 @@ function buildGroups(
   /** Key of an artifact where it crosses a group boundary (KFP's own naming for DAG channels). */
   const channel = (producerTask: string, key: string): string =>
     `pipelinechannel--${producerTask}-${key}`;
-  const runtimeChannel = channel(runtimeTask, RUNTIME_OUTPUT_KEY);
+  // The runtime enters each group under the key its steps read it by.
+  const runtimeChannel = RUNTIME_INPUT_KEY;
   const exported = new Map<string, Map<string, { task: string; key: string }>>();
   for (const group of groups) {
     const inputArtifacts: Json = { [runtimeChannel]: { artifactType: ARTIFACT } };
@@ -529,10 +542,16 @@ export function buildPipelineYamlForGraph(
     placeholders.set(token, text);
     return token;
   };
+  const table = buildUnitTableForGraph(graph);
   const tokens = new Map(
-    [...kfpEntryScripts(graph, code)].map(([step, script]) => [step, tokenFor(script)]),
+    [...kfpEntryScripts(graph, code, table)].map(([step, script]) => [step, tokenFor(script)]),
   );
-  const docs = buildDocuments(graph, tokens, RUNTIME_SOURCE_DEFLATED, options);
+  const docs = buildDocuments(
+    graph,
+    tokens,
+    [RUNTIME_SOURCE_DEFLATED, tokenFor(table.source)],
+    options,
+  );
   const header = [
     '# PIPELINE DEFINITION',
     `# Name: ${graph.pipeline.name}`,
