@@ -24,6 +24,7 @@ export {
   buildEntryScriptForStep,
 } from './emit/entry-script/build-entry-script-for-step.js';
 export { RUNTIME_SOURCE } from './emit/entry-script/runtime-source.generated.js';
+export * from './emit/entry-script/step-report-lines.js';
 export * from './emit/kfp/build-pipeline-spec-for-graph.js';
 export * from './emit/kfp/kubernetes-quantity.js';
 export {

@@ -821,15 +821,39 @@ def _write_kfp_metrics(executor_input, metrics):
         json.dump({"artifacts": {"metrics": {"artifacts": [artifact]}}}, f)
 
 
-def _print_artifact_uris(executor_input, namespace, outputs):
+# What a step on a cluster reports for Cellflow to read back from its log (the format is core's
+# step-report-lines.ts; a test runs these two through its parser).
+def _metric_report_line(name, value):
+    number = isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) < float("inf")
+    return "cellflow-metric: %s=%s" % (name, json.dumps(value if number else str(value)))
+
+
+def _artifact_report_line(name, uri, type_name):
+    return "cellflow-artifact: %s=%s type=%s" % (name, uri, type_name)
+
+
+# KFP's launcher mounts each object store at a folder; an output's path there names its URI.
+_MOUNTED_STORES = (("/minio/", "minio://"), ("/s3/", "s3://"), ("/gcs/", "gs://"))
+
+
+def _artifact_uri(artifacts, name, path):
+    entries = artifacts.get(name + "_value" if name == "metrics" else name, {}).get("artifacts", [])
+    if entries and entries[0].get("uri"):
+        return entries[0]["uri"]
+    for folder, scheme in _MOUNTED_STORES:
+        if path and path.startswith(folder):
+            return scheme + path[len(folder) :]
+    return None
+
+
+def _print_artifact_uris(executor_input, namespace, outputs, paths):
     """`cellflow-artifact: VAR=URI type=TYPE` lines: where a cluster keeps each saved variable
-    (how `cellflow serve` finds a model on a cluster)."""
-    artifacts = json.loads(executor_input).get("outputs", {}).get("artifacts", {})
+    (how `cellflow serve` finds a model, and run summaries list outputs). Nothing on this machine."""
+    artifacts = json.loads(executor_input).get("outputs", {}).get("artifacts", {}) if executor_input else {}
     for name in outputs:
-        key = name + "_value" if name == "metrics" else name
-        entries = artifacts.get(key, {}).get("artifacts", [])
-        if entries and entries[0].get("uri") and name in namespace:
-            print("cellflow-artifact: %s=%s type=%s" % (name, entries[0]["uri"], _type_name(namespace[name])))
+        uri = _artifact_uri(artifacts, name, paths.get(name))
+        if uri and name in namespace and name != RANDOM_STATE:
+            print(_artifact_report_line(name, uri, _type_name(namespace[name])))
 
 
 def main(step, parameters, inputs, outputs, units, cells, metrics=None, shared=()):
@@ -929,7 +953,9 @@ def main(step, parameters, inputs, outputs, units, cells, metrics=None, shared=(
         if args["executor-input"] and result["metrics"]:
             _write_kfp_metrics(args["executor-input"], result["metrics"])
         if args["executor-input"]:
-            _print_artifact_uris(args["executor-input"], namespace, outputs)
+            for metric, value in result["metrics"].items():
+                print(_metric_report_line(metric, value))
+        _print_artifact_uris(args["executor-input"], namespace, outputs, args["output"])
         result["status"] = "succeeded"
         code = 0
     except StepError as e:
