@@ -130,9 +130,22 @@ describeWithCluster('cellflow upload / schedule (production deploys on KFP)', (c
     // Max concurrency 1: the next period waits while that run is unfinished.
     assert.deepEqual(await kfp.recurringRuns.tick(Date.now() + 2 * HOUR + 2000), []);
 
-    const runs = await cellflow('runs', '--cluster', ...flags);
+    // KFP gives such a run its version, not its spec: Cellflow reads the spec from the version.
+    assert.equal(
+      (await (await fetch(`${kfp.url}/apis/v2beta1/runs/${runId}`)).json()).pipeline_spec,
+      undefined,
+    );
+    const runs = await cellflow('runs', '--cluster', '--json', '--pipeline', 'digits', ...flags);
     assert.equal(runs.code, 0, runs.stderr);
-    assert.match(runs.stdout, new RegExp(`${runId}\\s+\\S+`));
+    const listed = (JSON.parse(runs.stdout) as Json[]).find((r) => r.id === runId);
+    assert.equal(listed?.pipeline, 'digits', runs.stdout);
+    assert.ok(
+      (listed.steps as Json[]).some((s) => s.name === 'pick_best'),
+      JSON.stringify(listed.steps),
+    );
+    const status = await cellflow('status', runId, ...flags);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, new RegExp(`^Run ${runId} \\(digits\\)`, 'm'));
   });
 
   it('schedule create --cron on a chosen version; list, pause, resume, delete', async () => {

@@ -355,7 +355,8 @@ export class KfpStore {
       display_name: run.display_name,
       ...(run.description !== undefined ? { description: run.description } : {}),
       storage_state: run.storage_state,
-      pipeline_spec: run.pipeline_spec,
+      // KFP's `pipeline_source` is a oneof: a run from an uploaded version names only the version.
+      ...(run.pipeline_version_reference === undefined ? { pipeline_spec: run.pipeline_spec } : {}),
       runtime_config: run.runtime_config,
       service_account: run.service_account,
       created_at: run.created_at,

@@ -58,6 +58,11 @@ export interface KfpRun {
   readonly error?: { message?: string };
   readonly runtime_config?: { parameters?: Record<string, unknown> };
   readonly run_details?: { task_details?: KfpTaskDetail[] };
+  /** The spec, or (KFP's `pipeline_source` is one of them) the uploaded version it runs. */
+  readonly pipeline_spec?: unknown;
+  readonly pipeline_version_reference?: { pipeline_id?: string; pipeline_version_id?: string };
+  /** Set on runs a schedule started. */
+  readonly recurring_run_id?: string;
 }
 
 export const KFP_TERMINAL_STATES = new Set(['SUCCEEDED', 'SKIPPED', 'FAILED', 'CANCELED']);
@@ -207,14 +212,46 @@ export class KfpClient {
     return this.call('POST', '/runs', 'create the run', body, { retries: 0, timeoutMs: 60_000 });
   }
 
-  getRun(runId: string, settings: RequestSettings = {}): Promise<KfpRun> {
-    return this.call(
-      'GET',
-      `/runs/${encodeURIComponent(runId)}`,
-      `read run ${runId}`,
-      undefined,
-      settings,
+  async getRun(runId: string, settings: RequestSettings = {}): Promise<KfpRun> {
+    return this.withPipelineSpec(
+      await this.call<KfpRun>(
+        'GET',
+        `/runs/${encodeURIComponent(runId)}`,
+        `read run ${runId}`,
+        undefined,
+        settings,
+      ),
     );
+  }
+
+  /** Specs of uploaded versions by version id (a version never changes). */
+  private readonly versionSpecs = new Map<string, Promise<unknown>>();
+
+  /**
+   * A run a schedule started from an uploaded version names the version instead of carrying the
+   * spec: the spec is filled in from the version, so the run reads like any other (pipeline name,
+   * steps). Left as it is when the version cannot be read.
+   */
+  private async withPipelineSpec(run: KfpRun): Promise<KfpRun> {
+    const ref = run.pipeline_version_reference;
+    if (run.pipeline_spec !== undefined || !ref?.pipeline_id || !ref.pipeline_version_id)
+      return run;
+    const versionId = ref.pipeline_version_id;
+    let spec = this.versionSpecs.get(versionId);
+    if (spec === undefined) {
+      spec = this.call<{ pipeline_spec?: unknown }>(
+        'GET',
+        `/pipelines/${encodeURIComponent(ref.pipeline_id)}/versions/${encodeURIComponent(versionId)}`,
+        `read pipeline version ${versionId}`,
+      ).then((version) => version.pipeline_spec);
+      this.versionSpecs.set(versionId, spec);
+      spec.catch(() => this.versionSpecs.delete(versionId));
+    }
+    try {
+      return { ...run, pipeline_spec: await spec };
+    } catch {
+      return run;
+    }
   }
 
   async listRuns(options: {
@@ -229,7 +266,7 @@ export class KfpClient {
     if (options.experimentId !== undefined) q.set('experiment_id', options.experimentId);
     if (options.namespace !== undefined) q.set('namespace', options.namespace);
     const res = await this.call<{ runs?: KfpRun[] }>('GET', `/runs?${q.toString()}`, 'list runs');
-    return res.runs ?? [];
+    return Promise.all((res.runs ?? []).map((run) => this.withPipelineSpec(run)));
   }
 
   async terminateRun(runId: string): Promise<void> {
