@@ -145,6 +145,11 @@ def _format_for(value):
 # column data outside the pickle stream (protocol 5 buffers), written without copies and mapped
 # the same way.
 MAP_AT_LEAST = 1 << 20
+# Files this large go to the disk with direct I/O: the page cache would first need as much new
+# memory (slow to fault in on virtual machines, and crowding out what other steps use), and the
+# next step maps the file and reads it once. Smaller ones go through the page cache, where the
+# next step finds them.
+DIRECT_AT_LEAST = 256 << 20
 _loaded_arrays = {}  # id(array) -> (weak reference, file, shape, dtype, strides)
 _PAGE = 4096
 _DIRECT_CHUNK = 8 << 20
@@ -153,17 +158,16 @@ _bounce = []
 
 def _write_aligned(path, pieces):
     """Writes byte buffers into a new file one after the other, each at a page boundary (zeros
-    between), and returns where each starts. Large files are written with direct I/O through one
-    small reused buffer: the data goes to the disk at its speed without first being copied into
-    new page-cache memory (the next step reads it from the disk, into memory this step frees).
-    Falls back to ordinary writes where direct I/O is not supported."""
+    between), and returns where each starts. Files of DIRECT_AT_LEAST bytes or more are written
+    with direct I/O through one small reused buffer, at the disk's speed; others, and where direct
+    I/O is not supported, with ordinary writes straight from the buffers (no copies of them)."""
     offsets, at = [], 0
     for piece in pieces:
         at += -at % _PAGE
         offsets.append(at)
         at += piece.nbytes
     direct = getattr(os, "O_DIRECT", 0)
-    if at >= MAP_AT_LEAST and direct:
+    if at >= DIRECT_AT_LEAST and direct:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | direct, 0o644)
         except OSError:
