@@ -9,7 +9,14 @@ import type {
   StudySpec,
   TrialAssignment,
 } from '@cellflow/core';
-import type { MetricValues, RunEvent, RunState, StepFailure, StepState } from './run-events.js';
+import type {
+  MetricValues,
+  RunEvent,
+  RunState,
+  StepFailure,
+  StepOutputs,
+  StepState,
+} from './run-events.js';
 import { redactSecrets } from './secret-redaction.js';
 
 export interface RunRef {
@@ -41,6 +48,8 @@ export interface StepSummary {
   readonly cachedFrom?: string;
   readonly failure?: StepFailure;
   readonly metrics?: MetricValues;
+  /** Cluster runs: each saved variable's URI and Python type, as the step reported them. */
+  readonly outputs?: StepOutputs;
 }
 
 export interface RunSummary extends RunRef {

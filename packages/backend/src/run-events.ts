@@ -50,6 +50,9 @@ export interface StepFailure {
 /** Metric values by metric name (`best-accuracy`). Non-numeric values stay strings. */
 export type MetricValues = Readonly<Record<string, number | string>>;
 
+/** A step's saved variables by name: where the cluster keeps each (URI) and its Python type. */
+export type StepOutputs = Readonly<Record<string, { readonly uri: string; readonly type: string }>>;
+
 interface EventBase {
   readonly runId: string;
   /** Position in the run's event stream, from 0: replaying in `seq` order rebuilds every state. */
@@ -92,6 +95,8 @@ export interface StepStateEvent extends EventBase {
   readonly gpus?: readonly number[];
   /** For `succeeded` and `cached`: the step's metrics. */
   readonly metrics?: MetricValues;
+  /** For `succeeded` on a cluster: where each saved variable is kept, and its type. */
+  readonly outputs?: StepOutputs;
 }
 
 export type RunEvent = RunStateEvent | StepStateEvent;

@@ -1,6 +1,6 @@
 /** How runs read on a terminal: durations, metric values, failures located in the notebook. */
 import { describeLocation } from '@cellflow/core';
-import type { MetricValues, StepFailure } from '@cellflow/backend';
+import type { MetricValues, StepFailure, StepSummary } from '@cellflow/backend';
 
 export function formatDuration(ms: number | null): string {
   if (ms === null) return '-';
@@ -23,6 +23,19 @@ export function formatMetrics(metrics: MetricValues): string {
   return Object.entries(metrics)
     .map(([k, v]) => `${k} ${formatMetricValue(v)}`)
     .join(', ');
+}
+
+/** `train.model  s3://…/model  sklearn.svm._classes.SVC`: each step's saved variables, aligned. */
+export function formatStepOutputs(steps: readonly StepSummary[]): string[] {
+  const rows = steps.flatMap((s) =>
+    Object.entries(s.outputs ?? {}).map(([variable, o]) => [
+      `${s.name}.${variable}`,
+      o.uri,
+      o.type,
+    ]),
+  );
+  const width = (i: number): number => Math.max(...rows.map((r) => r[i]!.length));
+  return rows.map((r) => `${r[0]!.padEnd(width(0))}  ${r[1]!.padEnd(width(1))}  ${r[2]!}`);
 }
 
 /** The first line a user needs: what failed, where (`cell 9, line 3`), and the fix when known. */

@@ -43,7 +43,13 @@ import {
 } from './inference-services.js';
 import { KfpClient, KFP_TERMINAL_STATES, type KfpRun, type KfpSettings } from './kfp-client.js';
 import { KubeConnection, type ClusterSettings } from './kube-connection.js';
-import { runSummaryOfKfp } from './run-summary.js';
+import { runSummaryOfKfp, stepTasksOfKfpRun } from './run-summary.js';
+import {
+  defaultReportCacheDir,
+  readStepReports,
+  StepReportCache,
+  type StepReports,
+} from './step-reports.js';
 import { followStepLogs } from './step-logs.js';
 import type { WatchRestart } from './kube-watch.js';
 import { watchClusterRun } from './watch-run.js';
@@ -72,6 +78,11 @@ export interface KubeflowBackendOptions extends ClusterSettings {
   readonly watchTimeoutSeconds?: number;
   /** Told each time a run's or a study's watch goes on after its connection ended (diagnostics). */
   readonly onWatchRestart?: (how: WatchRestart) => void;
+  /**
+   * Folder keeping what finished runs' steps reported (metrics, outputs), so listing runs reads
+   * each step's log once; `null` keeps them in memory only. Default: `defaultReportCacheDir()`.
+   */
+  readonly reportCacheDir?: string | null;
 }
 
 /** Where and how a cluster study's trial pods run. */
@@ -97,6 +108,36 @@ export class KubeflowBackend implements Backend {
   }
 
   private readonly studies: KatibStudies;
+  private reportCache: StepReportCache | undefined;
+
+  /**
+   * What the run's steps reported in their logs (metrics, outputs). A finished run's are read
+   * once and kept; a run whose logs cannot be read reports nothing (its states still show).
+   */
+  private async stepReportsOf(run: KfpRun): Promise<StepReports> {
+    this.reportCache ??= new StepReportCache(
+      this.options.reportCacheDir === undefined
+        ? defaultReportCacheDir()
+        : this.options.reportCacheDir,
+    );
+    const finished = KFP_TERMINAL_STATES.has(run.state ?? '');
+    if (finished) {
+      const kept = await this.reportCache.get(run.run_id);
+      if (kept !== undefined) return kept;
+    }
+    let reports: StepReports;
+    try {
+      reports = await readStepReports(
+        this.kube,
+        { id: run.run_id, pipeline: '' },
+        stepTasksOfKfpRun(run),
+      );
+    } catch {
+      return new Map();
+    }
+    if (finished) await this.reportCache.set(run.run_id, reports);
+    return reports;
+  }
 
   static async connect(options: KubeflowBackendOptions = {}): Promise<KubeflowBackend> {
     const kube = await KubeConnection.open(options);
@@ -267,9 +308,12 @@ export class KubeflowBackend implements Backend {
       ...(this.multiUser ? { namespace: this.kube.namespace } : {}),
       pageSize: filter.limit ?? 20,
     });
-    return runs
-      .map(runSummaryOfKfp)
-      .filter((r) => filter.pipeline === undefined || r.pipeline === filter.pipeline);
+    const wanted = runs.filter(
+      (run) => filter.pipeline === undefined || runSummaryOfKfp(run).pipeline === filter.pipeline,
+    );
+    return Promise.all(
+      wanted.map(async (run) => runSummaryOfKfp(run, await this.stepReportsOf(run))),
+    );
   }
 
   /**
@@ -280,9 +324,10 @@ export class KubeflowBackend implements Backend {
     return `${kfpUiBaseOf(this.kfp)}/#/runs/details/${encodeURIComponent(run.id)}`;
   }
 
-  /** One run's summary from KFP (states of every step). */
+  /** One run's summary from KFP (states of every step), with what its steps reported. */
   async runSummary(run: RunRef): Promise<RunSummary> {
-    return runSummaryOfKfp(await this.kfp.getRun(run.id));
+    const kfpRun = await this.kfp.getRun(run.id);
+    return runSummaryOfKfp(kfpRun, await this.stepReportsOf(kfpRun));
   }
 
   private get deploys(): PipelineDeploys {

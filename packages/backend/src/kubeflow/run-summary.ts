@@ -1,7 +1,9 @@
 /** A KFP run as a Cellflow `RunSummary` (the same shape local runs have). */
 import { stepTasksOfPipelineSpec } from '@cellflow/core';
 import type { RunSummary, StepSummary } from '../backend.js';
+import type { MetricValues } from '../run-events.js';
 import type { KfpRun } from './kfp-client.js';
+import type { StepReports } from './step-reports.js';
 import { runStateOfKfp, stepStateOfKfp } from './workflow-states.js';
 
 type Json = Record<string, unknown>;
@@ -24,12 +26,17 @@ function durationOf(
   return Number.isFinite(ms) && ms >= 0 ? ms : null;
 }
 
-/** Every task of the run's pipeline spec, in spec order, with KFP's detail where it has one. */
-function stepsOf(run: KfpRun): StepSummary[] {
-  const details = run.run_details?.task_details ?? [];
+/** Step name -> KFP task name, from the run's pipeline spec. */
+export function stepTasksOfKfpRun(run: KfpRun): Map<string, string> {
   const spec = obj((run as { pipeline_spec?: unknown }).pipeline_spec);
   const inner = spec.pipeline_spec !== undefined ? obj(spec.pipeline_spec) : spec;
-  const tasks = stepTasksOfPipelineSpec(inner).map((s) => s.task);
+  return new Map(stepTasksOfPipelineSpec(inner).map(({ step, task }) => [step, task]));
+}
+
+/** Every task of the run's pipeline spec, in spec order, with KFP's detail where it has one. */
+function stepsOf(run: KfpRun, reports: StepReports): StepSummary[] {
+  const details = run.run_details?.task_details ?? [];
+  const tasks = [...stepTasksOfKfpRun(run).values()];
   const names =
     tasks.length > 0
       ? tasks
@@ -38,18 +45,33 @@ function stepsOf(run: KfpRun): StepSummary[] {
           .filter((n) => n !== '' && n !== 'root' && !n.endsWith('-driver'));
   return names.map((task) => {
     const t = details.find((d) => d.display_name === task);
+    const name = task.replace(/-/g, '_');
+    const report = reports.get(name);
     return {
-      name: task.replace(/-/g, '_'),
+      name,
       state: stepStateOfKfp(t?.state),
       attempts: t?.state === undefined || t.state === 'PENDING' ? 0 : 1,
       startedAt: t?.start_time ?? null,
       finishedAt: t?.end_time ?? null,
       durationMs: durationOf(t?.start_time, t?.end_time),
+      ...(report !== undefined && Object.keys(report.metrics).length > 0
+        ? { metrics: report.metrics }
+        : {}),
+      ...(report !== undefined && Object.keys(report.artifacts).length > 0
+        ? { outputs: report.artifacts }
+        : {}),
     };
   });
 }
 
-export function runSummaryOfKfp(run: KfpRun): RunSummary {
+/** The run's metrics: every step's, in step order. */
+function metricsOf(steps: readonly StepSummary[]): MetricValues {
+  return Object.assign({}, ...steps.map((s) => s.metrics ?? {})) as MetricValues;
+}
+
+/** `reports`: what the steps reported in their logs (metrics, outputs), by step name. */
+export function runSummaryOfKfp(run: KfpRun, reports: StepReports = new Map()): RunSummary {
+  const steps = stepsOf(run, reports);
   const state = runStateOfKfp(run.state);
   const parameters = (run.runtime_config?.parameters ?? {}) as RunSummary['parameters'];
   return {
@@ -66,8 +88,8 @@ export function runSummaryOfKfp(run: KfpRun): RunSummary {
       run.finished_at?.startsWith('1970') === true ? undefined : run.finished_at,
     ),
     parameters,
-    metrics: {},
-    steps: stepsOf(run),
+    metrics: metricsOf(steps),
+    steps,
     ...(run.error?.message !== undefined && run.error.message !== ''
       ? { reason: run.error.message }
       : {}),

@@ -4,12 +4,13 @@
  * drops and relisted on 410 Gone. When the user may not watch workflows, the KFP API is polled
  * instead.
  */
-import { stepTasksOfPipelineSpec } from '@cellflow/core';
+import { stepTasksOfPipelineSpec, type StepReport } from '@cellflow/core';
 import type { RunRef } from '../backend.js';
 import type { RunEvent, RunState, StepFailure, StepState } from '../run-events.js';
 import { isTerminalRunState } from '../run-events.js';
 import { clusterError } from './cluster-errors.js';
 import { failureFromStepLog } from './step-logs.js';
+import { readStepReports } from './step-reports.js';
 import type { KfpClient, KfpRun } from './kfp-client.js';
 import { HttpError, type KubeConnection } from './kube-connection.js';
 import { EventQueue, watchCollection, type WatchRestart } from './kube-watch.js';
@@ -202,16 +203,18 @@ export async function* watchClusterRun(
       ended = true;
       queue.notify();
     });
+  const reported = new StepReportsOfRun(kube, run, tasks);
   try {
     while (!ended) {
       await queue.next();
-      yield* await withFailureDetails(kube, run, tasks, queue.take());
+      yield* await reported.add(await withFailureDetails(kube, run, tasks, queue.take()));
     }
-    yield* await withFailureDetails(kube, run, tasks, queue.take());
+    yield* await reported.add(await withFailureDetails(kube, run, tasks, queue.take()));
     if (finished) return;
     if (failure instanceof HttpError && failure.status === 403) {
       // Without permission to watch workflows: the KFP API's view of the run.
-      yield* pollKfp(kfp, run, tasks, differ);
+      for await (const event of pollKfp(kfp, run, tasks, differ))
+        yield* await reported.add([event]);
       return;
     }
     throw fail(failure, `watch run ${run.id}`);
@@ -219,6 +222,45 @@ export async function* watchClusterRun(
     // The consumer stopped or the run ended: no request or timer is left behind.
     controller.abort();
     await watching;
+  }
+}
+
+/**
+ * Succeeded steps get the metrics and outputs they reported in their log; the run's last event
+ * gets every step's metrics.
+ */
+class StepReportsOfRun {
+  private readonly metrics: Record<string, number | string> = {};
+  constructor(
+    private readonly kube: KubeConnection,
+    private readonly run: RunRef,
+    private readonly tasks: ReadonlyMap<string, string>,
+  ) {}
+
+  async add(events: readonly RunEvent[]): Promise<RunEvent[]> {
+    const succeeded = new Map<string, string>();
+    for (const e of events)
+      if (e.type === 'step' && e.state === 'succeeded')
+        succeeded.set(e.step, this.tasks.get(e.step) ?? e.step);
+    const reports =
+      succeeded.size > 0
+        ? await readStepReports(this.kube, this.run, succeeded).catch(
+            () => new Map<string, StepReport>(),
+          )
+        : new Map<string, StepReport>();
+    return events.map((e) => {
+      if (e.type === 'step') {
+        const report = reports.get(e.step);
+        if (report === undefined) return e;
+        Object.assign(this.metrics, report.metrics);
+        return {
+          ...e,
+          ...(Object.keys(report.metrics).length > 0 ? { metrics: report.metrics } : {}),
+          ...(Object.keys(report.artifacts).length > 0 ? { outputs: report.artifacts } : {}),
+        };
+      }
+      return isTerminalRunState(e.state) ? { ...e, metrics: { ...this.metrics } } : e;
+    });
   }
 }
 

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.js';
 import { CliError, fileNameOf, formatDiagnostic, readNotebookFile } from '../notebook-file.js';
-import { formatDuration } from '../run-format.js';
+import { formatDuration, formatMetrics, formatStepOutputs } from '../run-format.js';
 
 export interface ClusterFlags {
   kubeconfig?: string;
@@ -122,8 +122,16 @@ function printSummary(run: RunSummary, ctx: CliContext): void {
   ctx.out(
     `Run ${run.id} (${run.pipeline}): ${run.state}${run.reason !== undefined ? ` — ${run.reason}` : ''}`,
   );
-  for (const s of run.steps)
-    ctx.out(`  ${s.name.padEnd(18)} ${s.state.padEnd(10)} ${formatDuration(s.durationMs)}`);
+  for (const s of run.steps) {
+    const metrics = formatMetrics(s.metrics ?? {});
+    ctx.out(
+      `  ${s.name.padEnd(18)} ${s.state.padEnd(10)} ${formatDuration(s.durationMs).padEnd(7)} ${metrics}`.trimEnd(),
+    );
+  }
+  if (Object.keys(run.metrics).length > 0) ctx.out(`Metrics: ${formatMetrics(run.metrics)}`);
+  const outputs = formatStepOutputs(run.steps);
+  if (outputs.length > 0) ctx.out('Outputs:');
+  for (const line of outputs) ctx.out(`  ${line}`);
 }
 
 /** The local backend when `runId` is a run under the workspace's `.cellflow/runs`. */
