@@ -83,4 +83,39 @@ describe('issue 19: tag values within what Kubernetes and KFP accept', () => {
     assert.equal(pipeline, undefined);
     assert.ok(diagnostics.some((d) => d.code === 'tag-too-long'));
   });
+
+  it('`"tags": "step:a"` (a string) is an error with the list to write; markdown tags are warned', () => {
+    const text = JSON.stringify({
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: {},
+      cells: [
+        { cell_type: 'code', metadata: { tags: 'step:a' }, source: 'x = 1', outputs: [] },
+        { cell_type: 'markdown', metadata: { tags: ['step:b'] }, source: '# B' },
+        { cell_type: 'code', metadata: { tags: ['step:c'] }, source: 'y = 2', outputs: [] },
+      ],
+    });
+    const { diagnostics } = compile(text, { fileName: 'tags.ipynb' });
+    const malformed = diagnostics.find((d) => d.code === 'malformed-tag');
+    assert.equal(malformed?.severity, 'error');
+    assert.equal(malformed?.cell, 0);
+    assert.match(malformed.message, /not a list.*\["step:a"\]/);
+    const markdown = diagnostics.find((d) => d.code === 'tag-on-markdown');
+    assert.equal(markdown?.cell, 1);
+    assert.match(markdown.message, /markdown cell.*`step:b`/);
+  });
+
+  it('a syntax error quotes an excerpt of a long line, not all of it', () => {
+    const line = `x = (${'1, '.repeat(2_000_000)}`;
+    const text = JSON.stringify({
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: {},
+      cells: [{ cell_type: 'code', metadata: { tags: ['step:a'] }, source: line, outputs: [] }],
+    });
+    const { diagnostics } = compile(text, { fileName: 'long-line.ipynb' });
+    const syntax = diagnostics.find((d) => d.code === 'syntax-error');
+    assert.ok(syntax !== undefined);
+    assert.ok(syntax.message.length < 400, `${syntax.message.length} characters`);
+  });
 });

@@ -17,7 +17,8 @@ export async function* followLines(
   const decoder = new StringDecoder('utf8');
   const buffer = Buffer.alloc(64 * 1024);
   let offset = 0;
-  let partial = '';
+  /** The line being read, in pieces: joined once its end arrives, so a long line costs linear time. */
+  const partial: string[] = [];
   for (;;) {
     const doneBefore = isDone();
     let handle;
@@ -32,16 +33,23 @@ export async function* followLines(
           const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset);
           if (bytesRead === 0) break;
           offset += bytesRead;
-          const lines = (partial + decoder.write(buffer.subarray(0, bytesRead))).split('\n');
-          partial = lines.pop() ?? '';
-          yield* lines;
+          const text = decoder.write(buffer.subarray(0, bytesRead));
+          const lines = text.split('\n');
+          const last = lines.pop() ?? '';
+          if (lines.length > 0) {
+            partial.push(lines[0]!);
+            lines[0] = partial.join('');
+            partial.length = 0;
+            yield* lines;
+          }
+          if (last !== '') partial.push(last);
         }
       } finally {
         await handle.close();
       }
     }
     if (doneBefore) {
-      const rest = partial + decoder.end();
+      const rest = partial.join('') + decoder.end();
       if (rest !== '') yield rest;
       return;
     }

@@ -28,6 +28,8 @@ import { StudyStore, type StudyRecord } from './study-store.js';
 import { resolveRunParameters } from '../parameters.js';
 import { isTerminalRunState, isTerminalStepState, type RunEvent } from '../run-events.js';
 import { followLines } from './follow-file.js';
+import { maxLogBytesOf } from './log-cap.js';
+import { readLogTail } from './log-tail.js';
 import { detectGpus, findUnmetGpuRequests, gpuPoolsOf, type GpuInventory } from './gpu-capacity.js';
 import { LocalRun } from './local-run.js';
 import { buildRunEnvironment, threadsPerStep } from './run-environment.js';
@@ -36,7 +38,7 @@ import { RunStore, type RunRecord } from './run-store.js';
 import { StepCache } from './step-cache.js';
 import { startLocalModelServer, type LocalModelServer } from './local-model-server.js';
 import { STEP_HOST_SOURCE } from './step-host-source.generated.js';
-import { isAlive } from '../process-alive.js';
+import { isSameProcessAlive, processStartTicks } from '../process-alive.js';
 import { secretParametersOf } from '../secret-redaction.js';
 import { pruneRuns, type PruneOptions, type PruneResult } from './run-pruning.js';
 
@@ -56,6 +58,8 @@ export interface LocalBackendOptions {
   readonly warm?: boolean;
   /** Environment the steps inherit (default: this process's). */
   readonly env?: NodeJS.ProcessEnv;
+  /** Cap of each step's log in bytes (default: `$CELLFLOW_MAX_LOG_BYTES`, else 100 MiB). */
+  readonly maxLogBytes?: number;
 }
 
 export class LocalBackend implements Backend {
@@ -154,6 +158,7 @@ export class LocalBackend implements Backend {
         cwd,
       },
       runnerPid: process.pid,
+      runnerStartTicks: processStartTicks(process.pid),
       steps: graph.steps.map((s) => ({
         name: s.name,
         state: 'queued',
@@ -175,6 +180,7 @@ export class LocalBackend implements Backend {
       gpus: inventory,
       env,
       warm: this.options.warm !== false,
+      maxLogBytes: maxLogBytesOf(this.options.maxLogBytes, this.options.env ?? process.env),
     });
     this.active.set(id, run);
     // once finished, its history on disk says all (watch() and logs() read it from there)
@@ -227,6 +233,11 @@ export class LocalBackend implements Backend {
     );
   }
 
+  /** The last `lines` lines of a step's log, read from its end only (for failure reports). */
+  async logTail(ref: RunRef, step: string, lines: number): Promise<string[]> {
+    return readLogTail(this.store.logPath(ref.id, step), lines);
+  }
+
   async cancel(ref: RunRef): Promise<void> {
     const run = this.active.get(ref.id);
     if (run !== undefined) return run.cancel();
@@ -271,7 +282,9 @@ export class LocalBackend implements Backend {
 
   private summarize(r: RunRecord): RunSummary {
     const interrupted =
-      !isTerminalRunState(r.state) && !this.active.has(r.id) && !isAlive(r.runnerPid);
+      !isTerminalRunState(r.state) &&
+      !this.active.has(r.id) &&
+      !isSameProcessAlive(r.runnerPid, r.runnerStartTicks);
     return {
       id: r.id,
       pipeline: r.pipeline,
@@ -404,7 +417,8 @@ export class LocalBackend implements Backend {
   private summarizeStudy(r: StudyRecord): StudySummary {
     const live = this.activeStudies.get(r.summary.id);
     if (live !== undefined) return live.summary();
-    if (r.summary.state !== 'running' || isAlive(r.runnerPid)) return r.summary;
+    if (r.summary.state !== 'running' || isSameProcessAlive(r.runnerPid, r.runnerStartTicks))
+      return r.summary;
     return {
       ...r.summary,
       state: 'cancelled',

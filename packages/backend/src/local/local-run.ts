@@ -17,6 +17,7 @@ import { runStepAttempt } from './step-attempt.js';
 import { hashOutputFolder, stepCacheKey, type StepCache } from './step-cache.js';
 import { RunJournal } from './run-journal.js';
 import { RunLaunchers } from './run-launchers.js';
+import { startLogCap } from './log-cap.js';
 
 export interface LocalRunSetup {
   readonly record: RunRecord;
@@ -31,6 +32,8 @@ export interface LocalRunSetup {
   readonly env: Readonly<Record<string, string>>;
   /** Fork steps from a warm interpreter (false: a fresh interpreter per step). */
   readonly warm: boolean;
+  /** Cap of each step's log, in bytes (see log-cap.ts). */
+  readonly maxLogBytes: number;
 }
 
 const now = (): string => new Date().toISOString();
@@ -265,6 +268,7 @@ export class LocalRun {
         CUDA_VISIBLE_DEVICES: gpus.join(','),
       };
       const { launcher, fresh } = this.launchers.for(step);
+      const logCap = startLogCap(logPath, this.setup.maxLogBytes);
       const outcome = await runStepAttempt(
         step.name,
         launcher,
@@ -279,6 +283,7 @@ export class LocalRun {
         },
       );
       this.stops.delete(step.name);
+      await logCap.stop();
       if (outcome.failure === null) {
         await this.succeed(step, s, outcome.result?.metrics ?? {}).finally(() =>
           this.pool.release(gpus),

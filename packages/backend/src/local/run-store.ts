@@ -70,6 +70,8 @@ export interface RunRecord {
   };
   /** The process that runs it: a `running` run whose runner is gone was interrupted. */
   readonly runnerPid: number;
+  /** When that process started (see process-alive.ts): a reused pid is not the runner. */
+  readonly runnerStartTicks?: string | null;
   readonly steps: StepRecord[];
 }
 

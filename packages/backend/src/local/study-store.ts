@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, readFile, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { StudyEvent, StudySummary } from '../backend.js';
+import { processStartTicks } from '../process-alive.js';
 import {
   ensurePrivateHistoryRoot,
   HISTORY_FILE_MODE,
@@ -19,6 +20,8 @@ export interface StudyRecord {
   readonly version: 1;
   /** The process running the study (a study whose process is gone was interrupted). */
   readonly runnerPid: number;
+  /** When that process started (see process-alive.ts): a reused pid is not the runner. */
+  readonly runnerStartTicks?: string | null;
   readonly summary: StudySummary;
 }
 
@@ -46,7 +49,12 @@ export class StudyStore {
 
   /** Writes the summary and appends the event (in call order). */
   save(summary: StudySummary, event: StudyEvent | null): Promise<void> {
-    const record: StudyRecord = { version: 1, runnerPid: process.pid, summary };
+    const record: StudyRecord = {
+      version: 1,
+      runnerPid: process.pid,
+      runnerStartTicks: processStartTicks(process.pid),
+      summary,
+    };
     const dir = join(this.studiesDir, summary.id);
     const next = this.queue.then(async () => {
       if (event !== null)

@@ -56,15 +56,6 @@ function refusal(error: unknown): never {
   throw error;
 }
 
-async function logTail(backend: LocalBackend, ref: RunRef, step: string): Promise<string[]> {
-  const lines: string[] = [];
-  for await (const line of backend.logs(ref, step)) {
-    lines.push(line);
-    if (lines.length > LOG_TAIL_LINES) lines.shift();
-  }
-  return lines;
-}
-
 async function reportFailures(
   ctx: CliContext,
   backend: LocalBackend,
@@ -76,7 +67,7 @@ async function reportFailures(
     ctx.err(`Step ${step} failed:`);
     for (const line of formatFailureDetails(failure)) ctx.err(`  ${line}`);
     if (failure.traceback === undefined) {
-      const tail = await logTail(backend, ref, step);
+      const tail = await backend.logTail(ref, step, LOG_TAIL_LINES);
       if (tail.length > 0) {
         ctx.err(`  Last lines of its output:`);
         for (const line of tail) ctx.err(`    ${line}`);

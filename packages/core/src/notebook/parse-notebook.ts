@@ -1,4 +1,5 @@
-import type { Diagnostic } from '../diagnostics.js';
+import { excerptOfLine, type Diagnostic } from '../diagnostics.js';
+import { parseCellTags } from '../tags/cell-tags.js';
 import type { CellKind, Notebook, NotebookCell } from './notebook.js';
 
 export interface ParseNotebookResult {
@@ -112,6 +113,19 @@ export function parseNotebook(input: string | Uint8Array): ParseNotebookResult {
     }
     const metadata = isRecord(rawCell.metadata) ? rawCell.metadata : {};
     const rawTags: unknown[] = Array.isArray(metadata.tags) ? metadata.tags : [];
+    if (metadata.tags !== undefined && !Array.isArray(metadata.tags)) {
+      const shown =
+        typeof metadata.tags === 'string'
+          ? `the text \`${excerptOfLine(metadata.tags, 60)}\``
+          : `a ${metadata.tags === null ? 'null' : typeof metadata.tags}`;
+      diagnostics.push({
+        severity: 'error',
+        code: 'malformed-tag',
+        cell: index,
+        line: null,
+        message: `Cell ${index}'s \`metadata.tags\` is ${shown}, not a list, so Jupyter and Kale see no tags on it. Fix: write the tags as a list${typeof metadata.tags === 'string' ? `: ["${excerptOfLine(metadata.tags, 60)}"]` : ', e.g. ["step:train"]'}.`,
+      });
+    }
     const tags = rawTags.filter((t): t is string => typeof t === 'string');
     if (tags.length !== rawTags.length) {
       diagnostics.push({
@@ -122,6 +136,14 @@ export function parseNotebook(input: string | Uint8Array): ParseNotebookResult {
         message: `Cell ${index} has tags that are not strings; they are ignored. Fix: edit the cell's tags.`,
       });
     }
+    if (kind === 'markdown' && tags.some((t) => parseCellTags([t]).tags.role.kind !== 'continue'))
+      diagnostics.push({
+        severity: 'warning',
+        code: 'tag-on-markdown',
+        cell: index,
+        line: null,
+        message: `Cell ${index} is a markdown cell, so its tags (${tags.map((t) => `\`${excerptOfLine(t, 40)}\``).join(', ')}) make no step. Fix: move them to the code cell that should start the step.`,
+      });
     cells.push({
       index,
       kind,
