@@ -16,6 +16,7 @@ import {
   stepStates,
   tempDir,
 } from './support/notebooks.js';
+import { processesOfRun } from './support/processes.js';
 
 describe('issue 19: the local runner under hostile input and faults', () => {
   const work = tempDir('issue-19-runner');
@@ -114,5 +115,32 @@ describe('issue 19: the local runner under hostile input and faults', () => {
       pruned.deleted.some((r) => r.id === run.ref.id),
       'prune no longer keeps it as still running',
     );
+  });
+
+  it('no process outlives its run when the step supervisor is SIGKILLed', async () => {
+    const { pipeline } = compileNotebook(
+      notebook(
+        [
+          code('import os, signal, subprocess, time', ['imports']),
+          code(
+            'subprocess.Popen(["sleep", "300"], start_new_session=True)\n' +
+              'subprocess.Popen(["sh", "-c", "trap \\"\\" TERM; sleep 301"], start_new_session=True)\n' +
+              'time.sleep(0.3)\n' +
+              'os.kill(os.getppid(), signal.SIGKILL)  # the supervisor, as the OOM killer would\n' +
+              'time.sleep(0.5)\nx = 1',
+            ['step:first'],
+          ),
+          code('subprocess.Popen(["sleep", "302"], start_new_session=True)\ny = 2', [
+            'step:second',
+          ]),
+        ],
+        'supervisor-killed',
+      ),
+      work.dir,
+      'supervisor-killed.ipynb',
+    );
+    const run = await runToEnd(backend, pipeline);
+    assert.ok(run.final.state === 'succeeded' || run.final.state === 'failed');
+    assert.deepEqual(processesOfRun(run.ref.id), [], 'no process of the run is left');
   });
 });

@@ -18,6 +18,7 @@ import { hashOutputFolder, stepCacheKey, type StepCache } from './step-cache.js'
 import { RunJournal } from './run-journal.js';
 import { RunLaunchers } from './run-launchers.js';
 import { startLogCap } from './log-cap.js';
+import { killProcessesOfRun } from './run-processes.js';
 
 export interface LocalRunSetup {
   readonly record: RunRecord;
@@ -158,6 +159,8 @@ export class LocalRun {
 
   private async complete(): Promise<void> {
     await this.launchers.close();
+    // No process the run started outlives it, whatever became of its supervisor.
+    killProcessesOfRun(this.record.id);
     const failed = this.record.steps
       .filter((s) => s.state === 'failed')
       .map((s) => `\`${s.name}\``);

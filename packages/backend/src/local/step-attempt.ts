@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import type { MetricValues, StepFailure } from '../run-events.js';
 import { startDeadlineTimer } from './deadline-timer.js';
+import { killProcessesOfRun } from './run-processes.js';
 import {
   signalProcessGroup,
   type StepExit,
@@ -126,6 +127,9 @@ export async function runStepAttempt(
   deadline?.clear();
   clearTimeout(killTimer);
   signalProcessGroup(pid, 'SIGKILL'); // whatever the step left running in its group goes too
+  // ... and what it started in other sessions, or that its supervisor's death orphaned.
+  const runId = launch.env.CELLFLOW_RUN_ID;
+  if (runId !== undefined) killProcessesOfRun(runId, step);
   const result = await readResult(resultPath);
   if (timedOut) {
     return {
