@@ -1,6 +1,7 @@
 /**
  * One run in detail: state, duration, parameters and metrics, then every step with its state,
- * attempts, duration and metrics; a failed step shows the exception and where it happened.
+ * attempts, duration and metrics; a failed step shows the exception and where it happened. A
+ * cluster run's saved variables follow: step, variable, type and where the cluster keeps it.
  */
 import type { RunDetails, RunDetailsStep } from '../webview/webview-protocol.js';
 import { element, formatMs, formatValue } from '../webview/element.js';
@@ -71,6 +72,35 @@ function failureRow(step: RunDetailsStep, options: RunDetailsOptions): HTMLEleme
   ];
 }
 
+function outputsTable(run: RunDetails): HTMLElement[] {
+  const rows = run.steps.flatMap((s) =>
+    Object.entries(s.outputs ?? {}).map(([variable, o]) =>
+      element(
+        'tr',
+        { class: 'cf-output', 'data-step': s.name, 'data-variable': variable },
+        element('td', {}, s.name),
+        element('td', {}, variable),
+        element('td', {}, o.type),
+        element('td', { class: 'cf-uri' }, o.uri),
+      ),
+    ),
+  );
+  if (rows.length === 0) return [];
+  return [
+    element('h3', {}, 'Outputs'),
+    element(
+      'table',
+      { class: 'cf-table cf-outputs' },
+      element(
+        'thead',
+        {},
+        element('tr', {}, ...['step', 'variable', 'type', 'URI'].map((t) => element('th', {}, t))),
+      ),
+      element('tbody', {}, ...rows),
+    ),
+  ];
+}
+
 export function renderRunDetails(
   container: HTMLElement,
   run: RunDetails,
@@ -108,5 +138,6 @@ export function renderRunDetails(
         ...run.steps.flatMap((s) => [stepRow(s, options), ...failureRow(s, options)]),
       ),
     ),
+    ...outputsTable(run),
   );
 }

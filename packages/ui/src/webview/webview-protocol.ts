@@ -42,6 +42,12 @@ export interface RunDetailsFailure {
   readonly type?: string;
 }
 
+/** A saved variable of a cluster step: where the cluster keeps it, and its Python type. */
+export interface RunDetailsOutput {
+  readonly uri: string;
+  readonly type: string;
+}
+
 export interface RunDetailsStep {
   readonly name: string;
   readonly state: GraphStepState;
@@ -51,6 +57,8 @@ export interface RunDetailsStep {
   readonly metrics: MetricMap;
   readonly cachedFrom?: string;
   readonly failure?: RunDetailsFailure;
+  /** Saved variables by name (cluster runs). */
+  readonly outputs?: Readonly<Record<string, RunDetailsOutput>>;
 }
 
 export interface RunDetails {

@@ -8,6 +8,7 @@ import type {
   RunRef,
   RunState,
   StepFailure,
+  StepOutputs,
   StepState,
 } from '@cellflow/backend';
 
@@ -21,6 +22,8 @@ export interface TrackedStep {
   failure?: StepFailure;
   cachedFrom?: string;
   metrics?: MetricValues;
+  /** Cluster runs: saved variables' URIs and types. */
+  outputs?: StepOutputs;
 }
 
 /** Where a run executes. */
@@ -103,6 +106,7 @@ export class RunTracker {
       if (event.failure !== undefined) step.failure = event.failure;
       if (event.cachedFrom !== undefined) step.cachedFrom = event.cachedFrom;
       if (event.metrics !== undefined) step.metrics = event.metrics;
+      if (event.outputs !== undefined) step.outputs = event.outputs;
     }
     this.emit(run);
   }

@@ -1,6 +1,7 @@
 /**
  * The run details webview: a run's steps with state, duration, attempts and metrics, its
- * parameters and metrics, and where a failed step failed (click reveals the cell). Live for runs
+ * parameters and metrics, a cluster run's saved outputs (URI, type), and where a failed step
+ * failed (click reveals the cell). Live for runs
  * of this window; from history (or the cluster) otherwise.
  */
 import * as vscode from 'vscode';
@@ -34,6 +35,7 @@ export function runDetailsOfTracked(
       metrics: s.metrics ?? {},
       ...(s.cachedFrom !== undefined ? { cachedFrom: s.cachedFrom } : {}),
       ...(s.failure !== undefined ? { failure: s.failure } : {}),
+      ...(s.outputs !== undefined ? { outputs: s.outputs } : {}),
     })),
   };
 }
@@ -58,6 +60,7 @@ export function runDetailsOfSummary(run: RunSummary, target: RunTarget): RunDeta
       metrics: s.metrics ?? {},
       ...(s.cachedFrom !== undefined ? { cachedFrom: s.cachedFrom } : {}),
       ...(s.failure !== undefined ? { failure: s.failure } : {}),
+      ...(s.outputs !== undefined ? { outputs: s.outputs } : {}),
     })),
   };
 }

@@ -1,0 +1,74 @@
+/** The run details webview's content for a cluster run: metrics, step metrics and saved outputs. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { JSDOM } from 'jsdom';
+import { renderRunDetails, type RunDetails } from '@cellflow/ui';
+
+const { window } = new JSDOM('<!doctype html><body></body>');
+(globalThis as { document?: Document }).document = window.document;
+
+const clusterRun: RunDetails = {
+  id: 'b1c2',
+  pipeline: 'digits',
+  target: 'cluster',
+  state: 'succeeded',
+  startedAt: '2026-12-05T10:00:00Z',
+  durationMs: 61_000,
+  parameters: { TEST_SIZE: 0.25 },
+  metrics: { 'best-accuracy': 0.9666666 },
+  steps: [
+    {
+      name: 'train_svm',
+      state: 'succeeded',
+      attempts: 1,
+      startedAt: null,
+      durationMs: 3000,
+      metrics: {},
+      outputs: {
+        svm: {
+          uri: 'minio://mlpipeline/v2/artifacts/digits/b1c2/train-svm/svm',
+          type: 'sklearn.svm._classes.SVC',
+        },
+      },
+    },
+    {
+      name: 'pick_best',
+      state: 'succeeded',
+      attempts: 1,
+      startedAt: null,
+      durationMs: 900,
+      metrics: { 'best-accuracy': 0.9666666 },
+    },
+  ],
+};
+
+describe('run details', () => {
+  it("shows a cluster run's metrics, step metrics and every saved output with its URI and type", () => {
+    const root = document.createElement('div');
+    renderRunDetails(root, clusterRun);
+    const text = (selector: string): string[] =>
+      [...root.querySelectorAll(selector)].map((e) => e.textContent ?? '');
+    assert.deepEqual(text('.cf-values dt'), ['best-accuracy', 'TEST_SIZE']);
+    assert.equal(text('.cf-values dd')[0], '0.9667');
+    assert.match(text('tr.cf-step[data-step="pick_best"]')[0]!, /best-accuracy 0\.9667/);
+    assert.deepEqual(
+      [...root.querySelectorAll('tr.cf-output')].map((row) =>
+        [...row.querySelectorAll('td')].map((td) => td.textContent),
+      ),
+      [
+        [
+          'train_svm',
+          'svm',
+          'sklearn.svm._classes.SVC',
+          'minio://mlpipeline/v2/artifacts/digits/b1c2/train-svm/svm',
+        ],
+      ],
+    );
+  });
+
+  it('shows no outputs table for a run without outputs', () => {
+    const root = document.createElement('div');
+    renderRunDetails(root, { ...clusterRun, steps: [clusterRun.steps[1]!] });
+    assert.equal(root.querySelector('.cf-outputs'), null);
+  });
+});
