@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { BackendError, LocalBackend, redactSecrets } from '@cellflow/backend';
+import { BackendError, LocalBackend, redactSecrets, urlForDisplay } from '@cellflow/backend';
 import { code, compileNotebook, PYTHON, runToEnd, tempDir } from './support/notebooks.js';
 
 describe('issue 19: secrets are redacted', () => {
@@ -24,6 +24,11 @@ describe('issue 19: secrets are redacted', () => {
       assert.ok(!error.message.includes(secret), `${secret} is shown: ${error.message}`);
     assert.match(error.message, /https:\/\/\*\*\*@kfp\.example\.com\/pipeline/);
     assert.match(error.message, /Bearer \*\*\*/);
+    assert.equal(
+      urlForDisplay('https://alice:hunter2@kfp.example.com/pipeline'),
+      'https://kfp.example.com/pipeline',
+      'links to the KFP UI carry no credentials',
+    );
   });
 
   it('leaves ordinary messages alone', () => {

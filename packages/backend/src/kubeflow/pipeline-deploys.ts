@@ -13,6 +13,7 @@ import {
 import { BackendError } from '../backend.js';
 import { resolveRunParameters } from '../parameters.js';
 import type { KfpClient, KfpPipeline, KfpPipelineVersion, KfpRecurringRun } from './kfp-client.js';
+import { urlForDisplay } from '../secret-redaction.js';
 
 export interface UploadOptions {
   /** The notebook the pipeline comes from (in the descriptions). */
@@ -88,7 +89,8 @@ const SCHEDULE_KEY = 'cellflow-schedule:';
  * the `ml-pipeline-ui` service.
  */
 export function kfpUiBaseOf(kfp: KfpClient): string {
-  const api = kfp.base.replace(/\/apis\/v2beta1$/, '');
+  // Shown to people and opened in browsers: never with the endpoint's user and password.
+  const api = urlForDisplay(kfp.base.replace(/\/apis\/v2beta1$/, ''));
   return kfp.viaProxy
     ? api.replace(/\/services\/ml-pipeline:8888\/proxy$/, '/services/ml-pipeline-ui:80/proxy')
     : api;
