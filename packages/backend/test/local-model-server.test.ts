@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -238,6 +238,32 @@ describe('local model server', () => {
     );
     assert.equal(answers[0]!.status, 200);
     assert.deepEqual(JSON.parse(answers[0]!.body).predictions, inProcess([ROWS[2]!]));
+  });
+
+  it('falls back to one predict() per request for a model that cannot take stacked rows', () => {
+    const modelServerSource = readFileSync(
+      new URL('../src/local/model-server.py', import.meta.url),
+      'utf8',
+    );
+    const script = `import asyncio, json, sys, types
+import numpy as np
+m = types.ModuleType("server"); exec(sys.argv[1], m.__dict__)
+class OneRowAtATime:
+    n_features_in_ = 2
+    def predict(self, X):
+        if len(X) > 1: raise ValueError("one row at a time")
+        return np.asarray([X.sum()])
+loop = asyncio.new_event_loop()
+batcher = m.Batcher(m.ModelService("m", OneRowAtATime()), loop)
+answers = {}
+for i in range(8):
+    batcher.submit(np.asarray([[i, 1.0]]), lambda r, i=i: answers.__setitem__(i, float(r[0])))
+loop.run_until_complete(asyncio.sleep(0.05))
+print(json.dumps([answers[i] for i in range(8)]))`;
+    const answers = JSON.parse(
+      execFileSync('/usr/bin/python3', ['-c', script, modelServerSource], { encoding: 'utf8' }),
+    ) as number[];
+    assert.deepEqual(answers, [1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
   it('LocalBackend.serve lists the endpoint, serves it, and deleteEndpoint stops it', async () => {

@@ -61,7 +61,8 @@ class Ewma:
         self.value = None
 
     def add(self, sample, weight=0.1):
-        self.value = sample if self.value is None else self.value + weight * (sample - self.value)
+        fresh = self.value is None or self.value == float("inf")
+        self.value = sample if fresh else self.value + weight * (sample - self.value)
 
 
 def load_runtime(path):
@@ -213,9 +214,11 @@ class Batcher:
         try:
             predictions = self.service.predict(numpy.concatenate(arrays))
         except Exception:
-            return None
+            predictions = None
         total = sum(len(a) for a in arrays)
-        if predictions.ndim == 0 or len(predictions) != total:
+        if predictions is None or predictions.ndim == 0 or len(predictions) != total:
+            # Stacking does not serve this model (or these rows): not again until the next probe.
+            self.stacked_cost.value = float("inf")
             return None
         results, offset = [], 0
         for a in arrays:
