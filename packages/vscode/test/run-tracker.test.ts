@@ -62,6 +62,23 @@ describe('RunTracker', () => {
     assert.equal(tracker.latestFor('file:///nb.ipynb')?.state, 'failed');
   });
 
+  it("keeps what a cluster step reported: its metrics and saved outputs' URIs and types", () => {
+    const tracker = new RunTracker();
+    tracker.start({ id: 'r1', pipeline: 'p' }, 'file:///nb.ipynb', [{ name: 'train', cells: [4] }]);
+    const svm = {
+      uri: 'minio://mlpipeline/v2/artifacts/p/r1/train/svm',
+      type: 'sklearn.svm._classes.SVC',
+    };
+    tracker.apply({
+      ...stepEvent(0, 'train', 'succeeded'),
+      metrics: { accuracy: 0.95 },
+      outputs: { svm },
+    });
+    const step = tracker.stepAt('file:///nb.ipynb', 4);
+    assert.deepEqual(step?.metrics, { accuracy: 0.95 });
+    assert.deepEqual(step?.outputs, { svm });
+  });
+
   it('formats states with durations, live ones counted from their start', () => {
     assert.equal(formatDuration(850), '850ms');
     assert.equal(formatDuration(2300), '2.3s');

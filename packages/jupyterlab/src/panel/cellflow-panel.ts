@@ -308,6 +308,16 @@ export class CellflowPanel extends Widget {
         m.textContent = metrics.map(([k, v]) => `${k} = ${v}`).join(', ');
         item.appendChild(m);
       }
+      for (const [step, outputs] of run.outputs) {
+        for (const [variable, o] of Object.entries(outputs)) {
+          const m = document.createElement('div');
+          m.className = 'cf-run-output';
+          m.dataset.step = step;
+          m.dataset.variable = variable;
+          m.textContent = `${step}.${variable} (${o.type}): ${o.uri}`;
+          item.appendChild(m);
+        }
+      }
       list.appendChild(item);
     }
     this.runs.replaceChildren(list);

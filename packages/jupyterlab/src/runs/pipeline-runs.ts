@@ -19,6 +19,8 @@ export interface LiveRun {
   /** Failure or cancellation reason, or a step failure message. */
   message?: string;
   metrics: Readonly<Record<string, number | string>>;
+  /** Cluster runs: each step's saved variables, where the cluster keeps them and their types. */
+  readonly outputs: Map<string, Readonly<Record<string, { uri: string; type: string }>>>;
   readonly startedAt: number;
 }
 
@@ -64,6 +66,7 @@ export class PipelineRuns implements IDisposable {
       state: 'queued',
       steps: new Map(pipeline.graph.steps.map((s) => [s.name, 'queued' as const])),
       metrics: {},
+      outputs: new Map(),
       startedAt: Date.now(),
     };
     this.runs.unshift(run);
@@ -91,6 +94,7 @@ export class PipelineRuns implements IDisposable {
         } else {
           run.steps.set(event.step, event.state);
           if (event.failure !== undefined) run.message = event.failure.message;
+          if (event.outputs !== undefined) run.outputs.set(event.step, event.outputs);
         }
         this.changedSignal.emit(run);
       }

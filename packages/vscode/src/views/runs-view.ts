@@ -1,9 +1,10 @@
 /**
  * The Runs view: runs started in this window (live) and past runs from each workspace folder's
- * history, each with its steps' state, duration and metrics.
+ * history, each with its steps' state, duration and metrics (a cluster step's saved outputs, URI
+ * and type, in its tooltip).
  */
 import * as vscode from 'vscode';
-import type { RunRef, RunState, RunSummary, StepState } from '@cellflow/backend';
+import type { RunRef, RunState, RunSummary, StepOutputs, StepState } from '@cellflow/backend';
 import type { ClusterConnections } from '../cluster/cluster-connections.js';
 import { CommandIds } from '../command-ids.js';
 import type { BackendLoader } from '../runs/backend-loader.js';
@@ -17,6 +18,7 @@ export interface RunsViewStep {
   readonly durationMs: number | null;
   readonly startedAt: string | null;
   readonly metrics: Readonly<Record<string, number | string>>;
+  readonly outputs?: StepOutputs;
 }
 
 export interface RunsViewRun {
@@ -99,6 +101,7 @@ export class RunsView implements vscode.TreeDataProvider<Node>, vscode.Disposabl
         durationMs: s.durationMs,
         startedAt: s.startedAt,
         metrics: s.metrics ?? {},
+        ...(s.outputs !== undefined ? { outputs: s.outputs } : {}),
       })),
     }));
     const seen = new Set(live.map((r) => r.ref.id));
@@ -151,6 +154,10 @@ export class RunsView implements vscode.TreeDataProvider<Node>, vscode.Disposabl
       const metrics = Object.entries(step.metrics).map(([k, v]) => `${k} ${v}`);
       item.description = [formatStateText(step, now), ...metrics].join(' · ');
       item.iconPath = new vscode.ThemeIcon(stateCodicon(step.state));
+      const outputs = Object.entries(step.outputs ?? {}).map(
+        ([variable, o]) => `${variable} (${o.type}): ${o.uri}`,
+      );
+      if (outputs.length > 0) item.tooltip = outputs.join('\n');
       item.contextValue = 'step';
       item.command = {
         title: 'Show Step Logs',
