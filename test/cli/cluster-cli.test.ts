@@ -6,6 +6,11 @@ import { describeWithCluster } from '../cluster/cluster-suite.js';
 import { ControllerDriver } from '../cluster/controller-driver.js';
 import { openWatches, waitForOpenWatches } from '../cluster/open-watches.js';
 import { runCliAsync, type CliRun } from './run-cli.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RESOURCES, resourcePath } from '../cluster/kube-client.js';
+import { notebookJson } from '../support/notebook-json.js';
 import { startKfpDouble, type KfpDouble } from '../cluster/kfp-double/index.js';
 
 describeWithCluster(
@@ -61,6 +66,57 @@ describeWithCluster(
         (await driver.getWorkflow('kubeflow', wf.metadata.name!)).spec.activeDeadlineSeconds,
         0,
       );
+    });
+
+    it('submit: steps whose bare image lacks their imports are named; in a Kubeflow notebook server, its image is the default', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'cellflow-images-'));
+      const path = join(dir, 'svm.ipynb');
+      writeFileSync(
+        path,
+        notebookJson(
+          [
+            [['imports'], 'from sklearn.svm import SVC'],
+            [['step:train'], 'model = SVC()'],
+          ],
+          { cellflow: { name: 'svm' } },
+        ),
+      );
+      const bare = await cellflow('submit', path, ...flags);
+      assert.equal(bare.code, 0, bare.stderr);
+      assert.match(
+        bare.stderr,
+        /Step `train` imports `sklearn`, which its image `python:3\.11` does not have/,
+      );
+      assert.match(bare.stderr, /Fix: tag the step `packages:scikit-learn`/);
+
+      // A notebook server's pod, as Kubeflow's notebook controller makes it (a sidecar first).
+      await ctx.cluster().admin.create(resourcePath(RESOURCES.pods, { namespace: 'kubeflow' }), {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'lab-0', namespace: 'kubeflow', labels: { 'notebook-name': 'lab' } },
+        spec: {
+          containers: [
+            { name: 'istio-proxy', image: 'istio/proxyv2:1.17.2' },
+            { name: 'lab', image: 'ghcr.io/acme/jupyter-scikit:v1.9' },
+          ],
+        },
+      });
+      const posts = kfp.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/runs'));
+      const inLab = await runCliAsync(['submit', path, '--name', 'in the lab', ...flags], {
+        env: { NB_PREFIX: '/notebook/kubeflow/lab', HOSTNAME: 'lab-0' },
+      });
+      assert.equal(inLab.code, 0, inLab.stderr);
+      assert.doesNotMatch(inLab.stderr, /does not have/);
+      const request = kfp.requests
+        .filter((r) => r.method === 'POST' && r.path.endsWith('/runs'))
+        .slice(posts.length)[0]!;
+      const body = request.body as { pipeline_spec: Record<string, any> };
+      const spec = body.pipeline_spec.pipeline_spec ?? body.pipeline_spec;
+      const images = Object.values(spec.deploymentSpec.executors).map(
+        (e: any) => e.container.image,
+      );
+      assert.deepEqual([...new Set(images)], ['ghcr.io/acme/jupyter-scikit:v1.9']);
+      rmSync(dir, { recursive: true, force: true });
     });
 
     it('tune --cluster: creates the Katib Experiment, prints trials as Katib reports them, and the best', async () => {

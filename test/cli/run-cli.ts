@@ -29,14 +29,19 @@ export function runCli(
 /** The same, without blocking this process (for tests whose servers run in-process). */
 export async function runCliAsync(
   args: readonly string[],
-  options: { cwd?: string } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<CliRun> {
   const { execFile } = await import('node:child_process');
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [join(repoRoot, 'packages/cli/bin/cellflow.js'), ...args],
-      { cwd: options.cwd ?? repoRoot, timeout: 120_000, encoding: 'utf8' },
+      {
+        cwd: options.cwd ?? repoRoot,
+        timeout: 120_000,
+        encoding: 'utf8',
+        ...(options.env !== undefined ? { env: { ...process.env, ...options.env } } : {}),
+      },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
         resolve({ code, stdout, stderr });

@@ -27,6 +27,8 @@ export { RUNTIME_SOURCE } from './emit/entry-script/runtime-source.generated.js'
 export * from './emit/entry-script/step-report-lines.js';
 export * from './emit/kfp/build-pipeline-spec-for-graph.js';
 export * from './emit/kfp/kubernetes-quantity.js';
+export * from './emit/kfp/check-step-images.js';
+export { importedModules, isStandardLibraryModule } from './python/imported-modules.js';
 export {
   buildInspectJsonForGraph,
   type InspectJson,

@@ -134,7 +134,7 @@ export async function createInferenceService(
       steps: [
         {
           name: model.step, cells: [], after: [], units: [], inputs: [], inputSources: {}, parameters: [], outputs: [model.variable], shared: [], outputCells: {}, metrics: [],
-          image: '', resources: { cpu: null, memory: null, gpu: null, limits: {} }, labels: {}, annotations: {}, env: {}, secrets: [], retries: 0, timeoutSeconds: null, cache: true, serve: [model.variable],
+          image: '', resources: { cpu: null, memory: null, gpu: null, limits: {} }, labels: {}, annotations: {}, env: {}, secrets: [], retries: 0, timeoutSeconds: null, cache: true, serve: [model.variable], packages: [],
         }, // prettier-ignore
       ],
     };

@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import {
   buildPipelineSpecForGraph,
   checkGpuRequests,
+  DEFAULT_IMAGE,
   taskNameForStep,
   toServiceName,
   type CompiledPipeline,
@@ -33,6 +34,7 @@ import {
 import { KatibStudies } from './katib-studies.js';
 import { resolveRunParameters } from '../parameters.js';
 import type { RunEvent } from '../run-events.js';
+import { notebookPodImage } from './notebook-pod-image.js';
 import { clusterError } from './cluster-errors.js';
 import { gpuPoolsOf, type NodeObject, type PodObject } from './gpu-pools.js';
 import {
@@ -125,18 +127,17 @@ export class KubeflowBackend implements Backend {
       const kept = await this.reportCache.get(run.run_id);
       if (kept !== undefined) return kept;
     }
-    let reports: StepReports;
     try {
-      reports = await readStepReports(
+      const read = await readStepReports(
         this.kube,
         { id: run.run_id, pipeline: '' },
         stepTasksOfKfpRun(run),
       );
+      if (finished && read.complete) await this.reportCache.set(run.run_id, read.reports);
+      return read.reports;
     } catch {
       return new Map();
     }
-    if (finished) await this.reportCache.set(run.run_id, reports);
-    return reports;
   }
 
   static async connect(options: KubeflowBackendOptions = {}): Promise<KubeflowBackend> {
@@ -150,6 +151,17 @@ export class KubeflowBackend implements Backend {
     }
     return new KubeflowBackend(kube, kfp, options, multiUser);
   }
+
+  /**
+   * The image steps default to on this cluster when the notebook names none: inside a Kubeflow
+   * notebook server, the server's own image (read once from its pod); elsewhere undefined.
+   */
+  async notebookImage(): Promise<string | undefined> {
+    this.notebookImageLookup ??= notebookPodImage(this.kube);
+    return this.notebookImageLookup;
+  }
+
+  private notebookImageLookup: Promise<string | undefined> | undefined;
 
   /** "cluster context admin, namespace kubeflow". */
   describe(): string {
@@ -185,9 +197,23 @@ export class KubeflowBackend implements Backend {
     };
   }
 
+  /**
+   * The pipeline as it goes to this cluster: inside a Kubeflow notebook server, steps left on the
+   * default image run in the server's own image instead (an editor compiled them elsewhere).
+   */
+  private async forCluster(pipeline: CompiledPipeline): Promise<CompiledPipeline> {
+    const image = await this.notebookImage();
+    if (image === undefined || !pipeline.graph.steps.some((s) => s.image === DEFAULT_IMAGE))
+      return pipeline;
+    const steps = pipeline.graph.steps.map((s) =>
+      s.image === DEFAULT_IMAGE ? { ...s, image } : s,
+    );
+    return { ...pipeline, graph: { ...pipeline.graph, steps } };
+  }
+
   /** The KFP CreateRun request for the pipeline (GPU requests checked, experiment found or made). */
   private async runRequest(
-    pipeline: CompiledPipeline,
+    compiled: CompiledPipeline,
     opts: RunOptions & { readonly runName?: string },
   ): Promise<{
     body: Record<string, unknown>;
@@ -195,6 +221,7 @@ export class KubeflowBackend implements Backend {
     namespace: string | undefined;
     key: string;
   }> {
+    const pipeline = await this.forCluster(compiled);
     const { graph } = pipeline;
     const parameters = resolveRunParameters(graph, opts.parameters);
     if (graph.steps.some((s) => s.resources.gpu !== null)) {
@@ -335,13 +362,13 @@ export class KubeflowBackend implements Backend {
   }
 
   /** Uploads the pipeline as a new version of the KFP pipeline of its name (created when missing). */
-  upload(pipeline: CompiledPipeline, opts: UploadOptions = {}): Promise<PipelineUpload> {
-    return this.deploys.upload(pipeline, opts);
+  async upload(pipeline: CompiledPipeline, opts: UploadOptions = {}): Promise<PipelineUpload> {
+    return this.deploys.upload(await this.forCluster(pipeline), opts);
   }
 
   /** A recurring run (cron or interval) of an uploaded version of the pipeline (default: the newest). */
-  schedule(pipeline: CompiledPipeline, opts: ScheduleOptions): Promise<ScheduleSummary> {
-    return this.deploys.createSchedule(pipeline, {
+  async schedule(pipeline: CompiledPipeline, opts: ScheduleOptions): Promise<ScheduleSummary> {
+    return this.deploys.createSchedule(await this.forCluster(pipeline), {
       ...(this.options.serviceAccount !== undefined
         ? { serviceAccount: this.options.serviceAccount }
         : {}),

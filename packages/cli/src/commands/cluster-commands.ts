@@ -3,7 +3,13 @@
  * Every one takes the same connection flags (kubeconfig, context, namespace, KFP endpoint).
  * `status` and `logs` also read a local run when its id is under the workspace's `.cellflow/runs`.
  */
-import { compile, describeGpuPool, hasErrors } from '@cellflow/core';
+import {
+  checkStepImagesForCluster,
+  compile,
+  describeGpuPool,
+  hasErrors,
+  type CompiledPipeline,
+} from '@cellflow/core';
 import {
   BackendError,
   isTerminalRunState,
@@ -27,6 +33,36 @@ export interface ClusterFlags {
   kfpEndpoint?: string;
   kfpNamespace?: string;
   kfpServiceAccount?: string;
+}
+
+/**
+ * Compiles a notebook to go to a cluster: steps default to `image`, else (inside a Kubeflow
+ * notebook server) the server's own image. Besides the compiler's diagnostics, names the steps
+ * whose bare Python image lacks modules they import (warnings: the user may know better).
+ */
+export async function compileForCluster(
+  notebook: string,
+  image: string | undefined,
+  doing: string,
+  ctx: CliContext,
+  backend?: KubeflowBackend,
+): Promise<CompiledPipeline> {
+  const defaultImage = image ?? (await backend?.notebookImage());
+  const result = compile(await readNotebookFile(notebook), {
+    fileName: fileNameOf(notebook),
+    ...(defaultImage !== undefined ? { defaultImage } : {}),
+  });
+  const diagnostics =
+    result.pipeline !== undefined
+      ? [
+          ...result.diagnostics,
+          ...checkStepImagesForCluster(result.pipeline.graph, result.pipeline.code),
+        ]
+      : result.diagnostics;
+  for (const d of diagnostics) ctx.err(formatDiagnostic(notebook, d));
+  if (hasErrors(result.diagnostics) || result.pipeline === undefined)
+    throw new CliError(`${notebook}: not ${doing}; fix the errors above.`, 1);
+  return result.pipeline;
 }
 
 /** Adds the connection flags to a command. */
@@ -201,18 +237,12 @@ export function registerClusterCommands(program: Command, ctx: CliContext): void
         watch?: boolean;
       },
     ) => {
-      const result = compile(await readNotebookFile(notebook), {
-        fileName: fileNameOf(notebook),
-        ...(opts.image !== undefined ? { defaultImage: opts.image } : {}),
-      });
-      for (const d of result.diagnostics) ctx.err(formatDiagnostic(notebook, d));
-      if (hasErrors(result.diagnostics) || result.pipeline === undefined)
-        throw new CliError(`${notebook}: not submitted; fix the errors above.`, 1);
       const backend = await connectCluster(opts);
+      const pipeline = await compileForCluster(notebook, opts.image, 'submitted', ctx, backend);
       let run;
       try {
-        const parameters = parseParameterAssignments(result.pipeline.graph, opts.param);
-        run = await backend.submit(result.pipeline, {
+        const parameters = parseParameterAssignments(pipeline.graph, opts.param);
+        run = await backend.submit(pipeline, {
           parameters,
           cache: opts.cache,
           notebookPath: notebook,

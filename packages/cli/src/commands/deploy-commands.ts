@@ -3,7 +3,6 @@
  * the KFP pipeline of its name) and `schedule create|list|pause|resume|delete` (recurring runs of a
  * version), over `KubeflowBackend`, with the same connection flags as `submit`.
  */
-import { compile, hasErrors, type CompiledPipeline } from '@cellflow/core';
 import {
   parseParameterAssignments,
   parseScheduleInterval,
@@ -11,29 +10,14 @@ import {
 } from '@cellflow/backend';
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.js';
-import { CliError, fileNameOf, formatDiagnostic, readNotebookFile } from '../notebook-file.js';
+import { CliError } from '../notebook-file.js';
 import {
   asCliError,
+  compileForCluster,
   connectCluster,
   withClusterFlags,
   type ClusterFlags,
 } from './cluster-commands.js';
-
-async function compileNotebook(
-  notebook: string,
-  image: string | undefined,
-  doing: string,
-  ctx: CliContext,
-): Promise<CompiledPipeline> {
-  const result = compile(await readNotebookFile(notebook), {
-    fileName: fileNameOf(notebook),
-    ...(image !== undefined ? { defaultImage: image } : {}),
-  });
-  for (const d of result.diagnostics) ctx.err(formatDiagnostic(notebook, d));
-  if (hasErrors(result.diagnostics) || result.pipeline === undefined)
-    throw new CliError(`${notebook}: not ${doing}; fix the errors above.`, 1);
-  return result.pipeline;
-}
 
 function printSchedules(schedules: readonly ScheduleSummary[], ctx: CliContext): void {
   if (schedules.length === 0) {
@@ -65,8 +49,8 @@ export function registerDeployCommands(program: Command, ctx: CliContext): void 
       notebook: string,
       opts: ClusterFlags & { image?: string; versionName?: string; json?: boolean },
     ) => {
-      const pipeline = await compileNotebook(notebook, opts.image, 'uploaded', ctx);
       const backend = await connectCluster(opts);
+      const pipeline = await compileForCluster(notebook, opts.image, 'uploaded', ctx, backend);
       let upload;
       try {
         upload = await backend.upload(pipeline, {
@@ -143,14 +127,14 @@ export function registerDeployCommands(program: Command, ctx: CliContext): void 
     ) => {
       if ((opts.cron === undefined) === (opts.interval === undefined))
         throw new CliError('Give exactly one of --cron "0 6 * * *" and --interval 1h.', 2);
-      const pipeline = await compileNotebook(notebook, undefined, 'scheduled', ctx);
+      const backend = await connectCluster(opts);
+      const pipeline = await compileForCluster(notebook, undefined, 'scheduled', ctx, backend);
       let made;
       try {
         const parameters = parseParameterAssignments(pipeline.graph, opts.param);
         const intervalSeconds =
           opts.interval !== undefined ? parseScheduleInterval(opts.interval) : undefined;
         const maxConcurrency = Number(opts.maxConcurrency);
-        const backend = await connectCluster(opts);
         made = await backend.schedule(pipeline, {
           parameters,
           maxConcurrency,
@@ -186,7 +170,7 @@ export function registerDeployCommands(program: Command, ctx: CliContext): void 
   ).action(async (notebook: string | undefined, opts: ClusterFlags & { json?: boolean }) => {
     const pipelineName =
       notebook !== undefined
-        ? (await compileNotebook(notebook, undefined, 'read', ctx)).graph.pipeline.name
+        ? (await compileForCluster(notebook, undefined, 'read', ctx)).graph.pipeline.name
         : undefined;
     const backend = await connectCluster(opts);
     let schedules;

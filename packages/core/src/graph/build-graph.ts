@@ -161,6 +161,7 @@ function mergeTags(layers: readonly CellTags[]): CellTags {
       labels: { ...out.labels, ...t.labels },
       annotations: { ...out.annotations, ...t.annotations },
       serve: [...out.serve, ...t.serve.filter((s) => !out.serve.includes(s))],
+      packages: [...out.packages, ...t.packages.filter((p) => !out.packages.includes(p))],
       foreign: [...out.foreign, ...t.foreign],
     };
   }
@@ -913,6 +914,7 @@ export function buildPipelineGraph(
       timeoutSeconds: d.tags.timeout !== undefined ? durationToSeconds(d.tags.timeout) : null,
       cache: d.tags.cache ?? true,
       serve: d.tags.serve,
+      packages: d.tags.packages,
     };
   });
 

@@ -96,6 +96,8 @@ export interface PipelineStep {
   readonly cache: boolean;
   /** Variables marked `serve:` in this step. */
   readonly serve: readonly string[];
+  /** pip requirements installed when the step starts on a cluster (`packages:` tags). */
+  readonly packages: readonly string[];
 }
 
 export interface PipelineGraph {

@@ -57,6 +57,8 @@ export interface CellTags {
   readonly annotations: Readonly<Record<string, string>>;
   /** Variables this step produces that can be served as a model. */
   readonly serve: readonly string[];
+  /** pip requirements installed when the step starts on a cluster (`packages:scikit-learn`). */
+  readonly packages: readonly string[];
   /** Tags that are not Cellflow's (Jupyter Book, nbconvert, user tags), kept as written. */
   readonly foreign: readonly string[];
 }
@@ -79,6 +81,13 @@ const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SECRET_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+/**
+ * A pip requirement as `packages:` takes it: a distribution name, optional extras, optional
+ * version specifiers (PEP 508 without markers or URLs; nothing a shell would read).
+ */
+const PIP_REQUIREMENT =
+  /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9])?(?:\[[A-Za-z0-9._,-]+\])?(?:(?:===|==|!=|~=|>=|<=|>|<)[A-Za-z0-9.*+!_-]+(?:,(?:===|==|!=|~=|>=|<=|>|<)[A-Za-z0-9.*+!_-]+)*)?$/;
+
 /** Kubernetes resource quantity (`500m`, `2`, `1.5`, `4Gi`, `1e3`). */
 export const QUANTITY_PATTERN = /^[+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i|[mkMGTPE])?$/;
 /** `90s`, `15m`, `2h`, `1h30m`, `1d`. */
@@ -129,6 +138,7 @@ const PREFIXES = [
   'env',
   'secret',
   'serve',
+  'packages',
 ] as const;
 
 /** Turns an arbitrary name into a valid step name (`Load Data` -> `load_data`). */
@@ -201,6 +211,7 @@ interface MutableCellTags {
   labels: Record<string, string>;
   annotations: Record<string, string>;
   serve: string[];
+  packages: string[];
   foreign: string[];
 }
 
@@ -215,6 +226,7 @@ function emptyCellTags(): MutableCellTags {
     labels: {},
     annotations: {},
     serve: [],
+    packages: [],
     foreign: [],
   };
 }
@@ -479,13 +491,26 @@ export function parseCellTags(rawTags: readonly string[]): ParsedCellTags {
           );
         else if (!out.serve.includes(value)) out.serve.push(value);
         break;
+      case 'packages':
+        // Several requirements may share a tag (`packages:numpy,pandas`); a comma inside a version
+        // range (`pandas>=2,<3`) does not start a new one.
+        for (const requirement of value.split(/,(?=[A-Za-z0-9])/)) {
+          if (!PIP_REQUIREMENT.test(requirement))
+            problem(
+              tag,
+              'bad-packages',
+              `\`${requirement}\` in \`${tag}\` is not a pip requirement. Fix: write e.g. \`packages:scikit-learn\` or \`packages:pandas>=2,<3\`.`,
+            );
+          else if (!out.packages.includes(requirement)) out.packages.push(requirement);
+        }
+        break;
       default: {
         const suggestion = suggestTag(tag);
         problem(
           tag,
           'unknown-tag',
           `Unknown tag \`${tag}\`${suggestion !== undefined ? `; did you mean \`${suggestion}\`?` : '.'} ` +
-            'Cellflow tags: step:NAME, prev:NAME, imports, functions, pipeline-parameters, pipeline-metrics, skip, gpu:N, image:REF, cpu:Q, memory:Q, ...',
+            'Cellflow tags: step:NAME, prev:NAME, imports, functions, pipeline-parameters, pipeline-metrics, skip, gpu:N, image:REF, packages:REQ, cpu:Q, memory:Q, ...',
           suggestion,
         );
       }
@@ -536,6 +561,7 @@ export function formatCellTags(tags: CellTags): string[] {
   for (const [k, v] of Object.entries(tags.labels)) out.push(`label:${k}:${v}`);
   for (const [k, v] of Object.entries(tags.annotations)) out.push(`annotation:${k}:${v}`);
   for (const s of tags.serve) out.push(`serve:${s}`);
+  if (tags.packages.length > 0) out.push(`packages:${tags.packages.join(',')}`);
   for (const f of tags.foreign) if (!out.includes(f)) out.push(f);
   return out;
 }

@@ -9,6 +9,7 @@
  *   "experiment": "digits",              // KFP experiment runs go to
  *   "image": "python:3.11",              // default image for steps without `image:`
  *   "stepDefaults": ["cpu:1", "label:team:ml"],  // tags applied to every step, before its own
+ *   "packages": ["scikit-learn", "pandas>=2"],  // pip requirements every step installs on a cluster
  *   "tuning": { ... }                    // hyperparameter study (see the tuning docs)
  * }
  * ```
@@ -71,6 +72,19 @@ export function readNotebookSettings(metadata: Readonly<Record<string, unknown>>
         message: `\`${source}\` must be a list of tag strings (e.g. ["cpu:1"]); it is ignored.`,
       });
     }
+  }
+  if (ours.packages !== undefined) {
+    if (Array.isArray(ours.packages) && ours.packages.every((v) => typeof v === 'string'))
+      stepDefaults.push(...ours.packages.map((p) => `packages:${p}`));
+    else
+      diagnostics.push({
+        severity: 'warning',
+        code: 'bad-notebook-metadata',
+        cell: null,
+        line: null,
+        message:
+          '`metadata.cellflow.packages` must be a list of pip requirements (e.g. ["scikit-learn"]); it is ignored.',
+      });
   }
   const pick = (...values: unknown[]): string | undefined => {
     for (const v of values) {

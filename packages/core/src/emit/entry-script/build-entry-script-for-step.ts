@@ -140,6 +140,10 @@ export function buildEntryScriptForStep(
       : []),
     `    units=${unitList(step.units, label, unitTable)},`,
     `    cells=${cellList(step.cells, code, label)},`,
+    // Installing is for a cluster's container; a local run uses the chosen Python as it is.
+    ...(runtime === 'argument' && step.packages.length > 0
+      ? [`    packages=${JSON.stringify(step.packages)},`]
+      : []),
     '))',
     '',
   ].join('\n');

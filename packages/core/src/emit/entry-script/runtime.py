@@ -623,6 +623,53 @@ def _missing_module_fix(exc):
     )
 
 
+def _unsatisfied(packages):
+    """The requirements the image does not already satisfy (an installed distribution of the name,
+    in the version range when `packaging` can tell); pip is asked only for those."""
+    from importlib import metadata
+
+    unsatisfied = []
+    for requirement in packages:
+        cut = min([i for i, c in enumerate(requirement) if c in "[=!<>~"] or [len(requirement)])
+        name, rest = requirement[:cut], requirement[cut:]
+        try:
+            version = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            unsatisfied.append(requirement)
+            continue
+        if rest.startswith("["):
+            unsatisfied.append(requirement)
+        elif rest:
+            try:
+                from packaging.specifiers import SpecifierSet
+            except ImportError:
+                unsatisfied.append(requirement)
+                continue
+            if version not in SpecifierSet(rest):
+                unsatisfied.append(requirement)
+    return unsatisfied
+
+
+def _install_packages(step, packages):
+    """pip-installs the step's `packages:` before its code runs, as KFP's packages_to_install does."""
+    packages = _unsatisfied(packages)
+    if not packages:
+        return
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-warn-script-location",
+               "--disable-pip-version-check", *packages]
+    print("Cellflow: installing %s" % " ".join(packages), flush=True)
+    done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if done.returncode != 0:
+        tail = "\n".join(done.stdout.strip().splitlines()[-5:])
+        raise StepError(
+            "packages",
+            "Step `%s` could not install its packages (%s): pip exited with %d:\n%s\n"
+            "Fix: check the names and versions in the `packages:` tags (or metadata.cellflow.packages), "
+            "or choose an image that has them (tag `image:REF`)." % (step, ", ".join(packages), done.returncode, tail),
+        )
+    importlib.invalidate_caches()
+
+
 class _CellStream:
     """Stands in for sys.stdout/sys.stderr while a cell runs: everything still goes to the step's
     log as it is written, and a copy is kept as that cell's output."""
@@ -860,10 +907,11 @@ def _print_artifact_uris(executor_input, namespace, outputs, paths):
             print(_artifact_report_line(name, uri, _type_name(namespace[name])))
 
 
-def main(step, parameters, inputs, outputs, units, cells, metrics=None, shared=()):
+def main(step, parameters, inputs, outputs, units, cells, metrics=None, shared=(), packages=()):
     """Runs one step. `outputs` maps variable -> producing cell; `metrics` maps metric -> variable;
     `units` is code from earlier cells that the step runs again first (core's StepUnit); `shared`
-    lists groups of outputs that may share objects, saved together."""
+    lists groups of outputs that may share objects, saved together; `packages` are pip
+    requirements to install first (cluster steps' `packages:` tags)."""
     started = time.time()
     units = [dict(UNIT_TABLE[u["unit"]], **u) if "unit" in u else u for u in units]
     metrics = metrics or {}
@@ -883,6 +931,8 @@ def main(step, parameters, inputs, outputs, units, cells, metrics=None, shared=(
             if name not in args["param"]:
                 raise StepError("missing-parameter", "Parameter %s was not given to step %s." % (name, step))
             namespace[name] = convert_parameter(name, kind, args["param"][name])
+        if packages:
+            _install_packages(step, packages)
         step_code = _StepCode(namespace, units, inputs, args["input"], step)
         had_getattr = "__getattr__" in namespace
         if not had_getattr:
