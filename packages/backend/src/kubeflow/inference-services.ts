@@ -1,10 +1,12 @@
 /**
  * Serving on a cluster: KServe InferenceServices for models that cluster runs saved. The model's
- * artifact URI and Python type come from the `cellflow-artifact:` line the step runtime prints.
+ * artifact URI and Python type come from the artifact line the step runtime prints (core's
+ * step report lines).
  */
 import {
   buildInferenceServiceForModel,
   detectModelFormat,
+  parseStepReport,
   toServiceName,
   type ModelFormatName,
   type PipelineGraph,
@@ -73,16 +75,14 @@ export async function findModelArtifact(
     'GET',
     `/api/v1/namespaces/${found.namespace}/pods/${found.pod}/log?container=main`,
   );
-  const line = new RegExp(`^cellflow-artifact: ${model.variable}=(\\S+) type=(\\S+)$`, 'm').exec(
-    typeof log === 'string' ? log : '',
-  );
-  if (line === null) {
+  const artifact = parseStepReport(typeof log === 'string' ? log : '').artifacts[model.variable];
+  if (artifact === undefined) {
     throw new BackendError(
       'not-found',
       `Step \`${model.step}\` of run ${model.runId} did not report where \`${model.variable}\` is stored. Fix: tag the step \`serve:${model.variable}\` and submit the pipeline again.`,
     );
   }
-  return { uri: line[1]!, type: line[2]! };
+  return artifact;
 }
 
 function endpointOf(isvc: InferenceServiceObject): Endpoint {

@@ -17,6 +17,12 @@ import { readWorkflowStatus } from './workflow-states.js';
 /** Step name -> what it reported; steps that reported nothing are left out. */
 export type StepReports = ReadonlyMap<string, StepReport>;
 
+/** What the logs told, and whether every log asked for was read (else not worth keeping). */
+export interface ReadStepReports {
+  readonly reports: StepReports;
+  readonly complete: boolean;
+}
+
 /** Log lines read from the end of a step's log: the report lines are the step's last, and KFP's launcher logs a few after them. */
 const TAIL_LINES = 1000;
 const LOGS_AT_ONCE = 4;
@@ -57,23 +63,24 @@ async function mapLimited<T, R>(
 
 /**
  * Reads the reports of `steps` (step name -> KFP task name) of one run from its pods' logs: one
- * workflow read, one pod list, then each step's log tail. Steps without a pod report nothing.
+ * workflow read, one pod list, then each step's log tail. Steps without a pod report nothing; a
+ * log that could not be read makes the result incomplete.
  */
 export async function readStepReports(
   kube: KubeConnection,
   run: RunRef,
   steps: ReadonlyMap<string, string>,
-): Promise<Map<string, StepReport>> {
+): Promise<ReadStepReports> {
   const reports = new Map<string, StepReport>();
-  if (steps.size === 0) return reports;
+  if (steps.size === 0) return { reports, complete: true };
   const workflow = await findRunWorkflow(kube, run);
-  if (workflow === undefined) return reports;
+  if (workflow === undefined) return { reports, complete: true };
   const namespace = workflow.metadata.namespace ?? kube.namespace;
   const status = readWorkflowStatus(workflow, steps).steps;
   const nodes = new Map<string, string>();
   for (const [step, s] of status)
     if (s.state === 'succeeded' && s.executorNode !== undefined) nodes.set(s.executorNode, step);
-  if (nodes.size === 0) return reports;
+  if (nodes.size === 0) return { reports, complete: true };
   const selector = encodeURIComponent(
     `workflows.argoproj.io/workflow=${workflow.metadata.name ?? ''}`,
   );
@@ -86,6 +93,7 @@ export async function readStepReports(
     const step = nodes.get(pod.metadata.annotations?.['workflows.argoproj.io/node-name'] ?? '');
     if (step !== undefined) found.push([step, pod.metadata.name]);
   }
+  let complete = true;
   await mapLimited(found, LOGS_AT_ONCE, async ([step, pod]) => {
     let log: unknown;
     try {
@@ -96,13 +104,14 @@ export async function readStepReports(
         { retries: 1, timeoutMs: 10_000 },
       );
     } catch {
-      return; // the pod went away meanwhile: the step reports nothing
+      complete = false; // read again next time
+      return;
     }
     const report = parseStepReport(typeof log === 'string' ? log : '');
     if (Object.keys(report.metrics).length > 0 || Object.keys(report.artifacts).length > 0)
       reports.set(step, report);
   });
-  return reports;
+  return { reports, complete };
 }
 
 interface CacheFile {

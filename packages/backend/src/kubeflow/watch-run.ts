@@ -244,7 +244,8 @@ class StepReportsOfRun {
         succeeded.set(e.step, this.tasks.get(e.step) ?? e.step);
     const reports =
       succeeded.size > 0
-        ? await readStepReports(this.kube, this.run, succeeded).catch(
+        ? await readStepReports(this.kube, this.run, succeeded).then(
+            (read) => read.reports,
             () => new Map<string, StepReport>(),
           )
         : new Map<string, StepReport>();
