@@ -54,6 +54,22 @@ describe('issue 19: the agent under hostile requests', () => {
     }
   });
 
+  it('refuses a model variable or run id in a body that would leave the workspace', async () => {
+    for (const model of [
+      { runId: '..', step: 'a', variable: 'x' },
+      { runId: 'r', step: '../..', variable: 'x' },
+      { runId: 'r', step: 'a', variable: '../../../outside' },
+    ]) {
+      const response = await fetch(`${agent.baseUrl}endpoints`, {
+        method: 'POST',
+        headers: { ...auth, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ model }),
+      });
+      assert.ok(response.status >= 400 && response.status < 500, JSON.stringify(model));
+      assert.doesNotMatch(await response.text(), /secret outside/);
+    }
+  });
+
   it('answers a body nested 10,000 levels deep with 400, not 500', async () => {
     const response = await fetch(`${agent.baseUrl}runs`, {
       method: 'POST',

@@ -161,6 +161,11 @@ export class RunStore {
   }
 
   outputPath(id: string, step: string, variable: string): string {
+    if (!isResourceId(variable))
+      throw new BackendError(
+        'not-found',
+        `Step ${step} of run ${id} has no output ${JSON.stringify(variable)}.`,
+      );
     return join(this.stepDir(id, step), 'outputs', variable);
   }
 

@@ -8,6 +8,7 @@ import { appendFile, mkdir, readFile, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { StudyEvent, StudySummary } from '../backend.js';
 import { processStartTicks } from '../process-alive.js';
+import { isResourceId } from '../resource-id.js';
 import {
   ensurePrivateHistoryRoot,
   HISTORY_FILE_MODE,
@@ -68,7 +69,7 @@ export class StudyStore {
   }
 
   async read(id: string): Promise<StudyRecord | null> {
-    if (!/^[\w.-]+$/.test(id)) return null;
+    if (!isResourceId(id)) return null;
     try {
       return JSON.parse(
         await readFile(join(this.studiesDir, id, 'study.json'), 'utf8'),
@@ -79,6 +80,7 @@ export class StudyStore {
   }
 
   readEvents(id: string): Promise<StudyEvent[]> {
+    if (!isResourceId(id)) return Promise.resolve([]);
     return readJsonLines<StudyEvent>(join(this.studiesDir, id, 'events.jsonl'));
   }
 
