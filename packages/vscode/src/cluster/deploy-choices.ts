@@ -7,7 +7,9 @@
 import * as vscode from 'vscode';
 import {
   checkGpuRequests,
+  checkStepImagesForCluster,
   parseCellTags,
+  type CompiledPipeline,
   type GpuPool,
   type GpuRequest,
   type ParameterValue,
@@ -180,6 +182,46 @@ export async function confirmGpus(
   const gpu = await pickGpuFor(pick.step, pools);
   if (gpu === undefined) return undefined;
   await changeStepGpu(doc, pick.step, gpu === 'none' ? undefined : gpu);
+  return 'changed';
+}
+
+/**
+ * Names the steps whose bare Python image lacks modules they import (they would fail with
+ * ModuleNotFoundError on the cluster). `deploy` when the user goes on anyway, `changed` after
+ * adding the missing `packages:` to a step (compile again).
+ */
+export async function confirmImages(
+  doc: vscode.NotebookDocument,
+  pipeline: CompiledPipeline,
+): Promise<GpuConfirmation> {
+  const problems = checkStepImagesForCluster(pipeline.graph, pipeline.code, pipeline.notebook);
+  if (problems.length === 0) return 'deploy';
+  type Item = vscode.QuickPickItem & {
+    fix?: { cell: number; tags: readonly string[] };
+    deploy?: true;
+  };
+  const items: Item[] = [
+    {
+      label: '$(rocket) Deploy anyway',
+      description: 'these steps may fail with ModuleNotFoundError',
+      deploy: true,
+    },
+    ...problems.map((d): Item => ({
+      label: `$(warning) ${d.fix?.title ?? 'Choose an image that has these modules'}`,
+      detail: d.message,
+      ...(d.fix?.tags !== undefined ? { fix: d.fix.tags } : {}),
+    })),
+  ];
+  const pick = await vscode.window.showQuickPick(items, {
+    title: 'Cellflow: Deploy — images',
+    placeHolder: 'Some steps import modules their image does not have: add them, or deploy anyway',
+    matchOnDetail: true,
+  });
+  if (pick === undefined) return undefined;
+  if (pick.deploy === true) return 'deploy';
+  if (pick.fix === undefined) return undefined;
+  const cell = doc.cellAt(pick.fix.cell);
+  await writeCellTags(cell, pick.fix.tags);
   return 'changed';
 }
 

@@ -8,6 +8,7 @@ import type { KubeflowBackend, RunRef } from '@cellflow/backend';
 import { describeSchedule, describeUpload, type DeployChoiceId } from '@cellflow/ui/deploy-choices';
 import {
   confirmGpus,
+  confirmImages,
   pickContext,
   pickDeployChoice,
   pickNamespace,
@@ -102,6 +103,13 @@ const deployToCluster: CommandFactory = (ctx) => async (target, options) => {
       void vscode.window.showErrorMessage(`Cellflow: ${messageOf(error)}`);
       return undefined;
     }
+  }
+  for (;;) {
+    const answer = await confirmImages(doc, pipeline);
+    if (answer === undefined) return undefined;
+    if (answer === 'deploy') break;
+    pipeline = await ctx.runner.compile(doc);
+    if (pipeline === undefined) return undefined;
   }
   const mode =
     given.mode ??

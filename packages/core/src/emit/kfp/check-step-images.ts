@@ -6,6 +6,7 @@
  */
 import type { Diagnostic } from '../../diagnostics.js';
 import type { PipelineGraph } from '../../graph/pipeline-graph.js';
+import type { Notebook } from '../../notebook/notebook.js';
 import {
   distributionOfModule,
   importedModules,
@@ -36,9 +37,14 @@ function distributionName(requirement: string): string {
   return name.toLowerCase().replace(/[-_.]+/g, '-');
 }
 
+/**
+ * One warning per step that may fail so; with the notebook, each carries the fix as a tag edit
+ * (the step's first cell gains the `packages:` it lacks).
+ */
 export function checkStepImagesForCluster(
   graph: PipelineGraph,
   code: ReadonlyMap<number, string>,
+  notebook?: Notebook,
 ): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
   const modulesOf = new Map<string, string[]>();
@@ -69,11 +75,22 @@ export function checkStepImagesForCluster(
     if (missing.size === 0) continue;
     const names = [...missing].sort();
     const distributions = [...new Set(names.map(distributionOfModule))];
+    const cell = step.cells[0] ?? null;
+    const tagged = cell !== null ? notebook?.cells[cell]?.tags : undefined;
+    const packagesTag = `packages:${distributions.join(',')}`;
     diagnostics.push({
       severity: 'warning',
       code: 'image-lacks-modules',
-      cell: step.cells[0] ?? null,
+      cell,
       line: null,
+      ...(tagged !== undefined && cell !== null
+        ? {
+            fix: {
+              title: `Add \`${packagesTag}\` to step \`${step.name}\``,
+              tags: { cell, tags: [...tagged, packagesTag] },
+            },
+          }
+        : {}),
       message:
         `Step \`${step.name}\` imports ${names.map((n) => `\`${n}\``).join(', ')}, which its image \`${step.image}\` does not have: on a cluster it would fail with ModuleNotFoundError. ` +
         `Fix: tag the step \`packages:${distributions.join(',')}\` (or list them in metadata.cellflow "packages" for every step), or choose an image that has them (an \`image:\` tag, "image" in metadata.cellflow, or --image).`,
