@@ -72,6 +72,13 @@ describe('step packages and images', () => {
       /^Step `train` imports `numpy`, `sklearn`, which its image `python:3\.11`/,
     );
     assert.match(bare[0]!, /Fix: tag the step `packages:numpy,scikit-learn`/);
+    // With the notebook, the warning carries the fix: the step's first cell gains the packages.
+    const r = compile(notebookJson(cells));
+    const [withFix] = checkStepImagesForCluster(r.graph!, r.pipeline!.code, r.pipeline!.notebook);
+    assert.deepEqual(withFix?.fix, {
+      title: 'Add `packages:numpy,scikit-learn` to step `train`',
+      tags: { cell: 2, tags: ['step:train', 'packages:numpy,scikit-learn'] },
+    });
     // scikit-learn brings numpy; a chosen image is the user's to know.
     assert.deepEqual(warnings({ cellflow: { packages: ['scikit-learn'] } }), []);
     assert.deepEqual(warnings({ cellflow: { image: 'ghcr.io/acme/ml:2' } }), []);
