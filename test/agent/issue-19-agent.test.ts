@@ -140,6 +140,15 @@ describe('issue 19: agent start-up errors end the process', () => {
     assert.match(missing.stderr, /does not exist\. Fix: create it/);
   });
 
+  it('a bad port or a missing workspace exits with the reason, not a crash', () => {
+    const port = startAgent(['--port', '99999']);
+    assert.equal(port.code, 2);
+    assert.match(port.stderr, /a port is from 0 to 65535/);
+    const workspace = startAgent(['--workspace', join(dir, 'missing')]);
+    assert.equal(workspace.code, 1);
+    assert.match(workspace.stderr, /is not a folder/);
+  });
+
   it('warns about a token file others can read', async () => {
     const tokenFile = join(dir, 'token');
     writeFileSync(tokenFile, `${TOKEN}\n`);

@@ -125,6 +125,7 @@ export function registerAgentCommand(program: Command, ctx: CliContext): void {
       throw new CliError((error as Error).message, 2);
     }
     const port = wholeNumber(opts.port, '--port');
+    if (port > 65535) throw new CliError(`--port ${port}: a port is from 0 to 65535.`, 2);
     const parentPid =
       opts.parentPid !== undefined ? wholeNumber(opts.parentPid, '--parent-pid') : undefined;
     for (const origin of opts.allowOrigin)
@@ -159,6 +160,12 @@ export function registerAgentCommand(program: Command, ctx: CliContext): void {
       };
     } else {
       const workspace = resolve(opts.workspace);
+      const folder = await stat(workspace).catch(() => null);
+      if (folder === null || !folder.isDirectory())
+        throw new CliError(
+          `--workspace ${workspace} is not a folder. Fix: create it, or name an existing folder.`,
+          1,
+        );
       backend = new LocalBackend({
         workspace,
         ...(opts.python !== undefined ? { python: opts.python } : {}),
@@ -190,7 +197,7 @@ export function registerAgentCommand(program: Command, ctx: CliContext): void {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EADDRINUSE')
         throw new CliError(`--port ${port}: already in use; pick another or 0 for a free one.`, 1);
-      throw error;
+      throw new CliError(`The agent could not start: ${(error as Error).message}`, 1);
     }
     const ready: AgentReadyLine = {
       port: server.port,
