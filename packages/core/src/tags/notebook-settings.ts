@@ -40,18 +40,21 @@ export function readNotebookSettings(metadata: Readonly<Record<string, unknown>>
   diagnostics: Diagnostic[];
 } {
   const diagnostics: Diagnostic[] = [];
-  const kale = isRecord(metadata.kubeflow_notebook) ? metadata.kubeflow_notebook : {};
-  const ours = isRecord(metadata.cellflow) ? metadata.cellflow : {};
-  if (metadata.cellflow !== undefined && !isRecord(metadata.cellflow)) {
+  const warn = (message: string): void => {
     diagnostics.push({
       severity: 'warning',
       code: 'bad-notebook-metadata',
       cell: null,
       line: null,
-      message:
-        '`metadata.cellflow` is not an object and is ignored. Fix: make it a JSON object, e.g. {"name": "my-pipeline"}.',
+      message,
     });
-  }
+  };
+  const kale = isRecord(metadata.kubeflow_notebook) ? metadata.kubeflow_notebook : {};
+  const ours = isRecord(metadata.cellflow) ? metadata.cellflow : {};
+  if (metadata.cellflow !== undefined && !isRecord(metadata.cellflow))
+    warn(
+      '`metadata.cellflow` is not an object and is ignored. Fix: make it a JSON object, e.g. {"name": "my-pipeline"}.',
+    );
   const kaleExperiment = isRecord(kale.experiment)
     ? nonEmptyString(kale.experiment.name)
     : undefined;
@@ -63,28 +66,15 @@ export function readNotebookSettings(metadata: Readonly<Record<string, unknown>>
     if (value === undefined) continue;
     if (Array.isArray(value) && value.every((v) => typeof v === 'string'))
       stepDefaults.push(...value);
-    else {
-      diagnostics.push({
-        severity: 'warning',
-        code: 'bad-notebook-metadata',
-        cell: null,
-        line: null,
-        message: `\`${source}\` must be a list of tag strings (e.g. ["cpu:1"]); it is ignored.`,
-      });
-    }
+    else warn(`\`${source}\` must be a list of tag strings (e.g. ["cpu:1"]); it is ignored.`);
   }
   if (ours.packages !== undefined) {
     if (Array.isArray(ours.packages) && ours.packages.every((v) => typeof v === 'string'))
       stepDefaults.push(...ours.packages.map((p) => `packages:${p}`));
     else
-      diagnostics.push({
-        severity: 'warning',
-        code: 'bad-notebook-metadata',
-        cell: null,
-        line: null,
-        message:
-          '`metadata.cellflow.packages` must be a list of pip requirements (e.g. ["scikit-learn"]); it is ignored.',
-      });
+      warn(
+        '`metadata.cellflow.packages` must be a list of pip requirements (e.g. ["scikit-learn"]); it is ignored.',
+      );
   }
   const pick = (...values: unknown[]): string | undefined => {
     for (const v of values) {
