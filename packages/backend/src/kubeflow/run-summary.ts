@@ -36,7 +36,8 @@ export function stepTasksOfKfpRun(run: KfpRun): Map<string, string> {
 /** Every task of the run's pipeline spec, in spec order, with KFP's detail where it has one. */
 function stepsOf(run: KfpRun, reports: StepReports): StepSummary[] {
   const details = run.run_details?.task_details ?? [];
-  const tasks = [...stepTasksOfKfpRun(run).values()];
+  const stepOfTask = new Map([...stepTasksOfKfpRun(run)].map(([step, task]) => [task, step]));
+  const tasks = [...stepOfTask.keys()];
   const names =
     tasks.length > 0
       ? tasks
@@ -46,7 +47,7 @@ function stepsOf(run: KfpRun, reports: StepReports): StepSummary[] {
   return names.map((task) => {
     const t = details.find((d) => d.display_name === task);
     const name = task.replace(/-/g, '_');
-    const report = reports.get(name);
+    const report = reports.get(stepOfTask.get(task) ?? name);
     return {
       name,
       state: stepStateOfKfp(t?.state),
