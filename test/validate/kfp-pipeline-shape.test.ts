@@ -47,11 +47,11 @@ describe('KFP pipeline shape', () => {
       const sameTree = execFileSync(PYTHON, [
         '-c',
         'import ast, sys; a, b = sys.argv[1:]; print(ast.dump(ast.parse(a)) == ast.dump(ast.parse(b)))',
-        runtime!,
+        runtime,
         RUNTIME_SOURCE,
       ]);
       assert.equal(String(sameTree).trim(), 'True');
-      assert.match(table!, /"code": r'''from sklearn.model_selection import GridSearchCV/);
+      assert.match(table, /"code": r'''from sklearn.model_selection import GridSearchCV/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
