@@ -4,6 +4,7 @@
  * for every run the extension submits. Undefined when the harness is not built here (then the
  * cluster tests are skipped, unless CELLFLOW_REQUIRE_CLUSTER=1).
  */
+import { formatArtifactLine, formatMetricLine } from '@cellflow/core';
 import { ControllerDriver } from '../cluster/controller-driver.js';
 import { clusterUnavailableReason, startCluster, type TestCluster } from '../cluster/harness.js';
 import { startKfpDouble, type KfpDouble } from '../cluster/kfp-double/index.js';
@@ -42,6 +43,20 @@ export async function startClusterForVscode(): Promise<ClusterForVscode | undefi
   };
 }
 
+/**
+ * What train_svm and pick_best print at their end on a cluster (the runtime's report lines), so
+ * the editors can show the run's metrics and outputs.
+ */
+export function reportedLogs(runId: string): Record<string, string> {
+  return {
+    'train-svm': `${formatArtifactLine('svm', {
+      uri: `minio://mlpipeline/v2/artifacts/digits/${runId}/train-svm/svm`,
+      type: 'sklearn.svm._classes.SVC',
+    })}\n`,
+    'pick-best': `best-accuracy=0.9667\n${formatMetricLine('best-accuracy', 0.9667)}\n`,
+  };
+}
+
 /** Runs each workflow the KFP double created to completion, writing a log line for load_data. */
 async function driveSubmittedRuns(
   cluster: TestCluster,
@@ -60,7 +75,7 @@ async function driveSubmittedRuns(
         // Long enough for the editor to show the run queued and running before it ends.
         await new Promise((r) => setTimeout(r, 1500));
         await driver.runWorkflowToCompletion('kubeflow', wf.metadata.name, {
-          logs: { 'load-data': 'loaded 1797 images\n' },
+          logs: { 'load-data': 'loaded 1797 images\n', ...reportedLogs(runId) },
         });
       } catch (error) {
         if (active()) console.error(`driving run ${runId}: ${String(error)}`);

@@ -8,7 +8,9 @@ import { results } from './index';
 interface Api {
   activationMs: number;
   runner: {
-    whenFinished(runId: string): Promise<{ state: string; target: string }> | undefined;
+    whenFinished(
+      runId: string,
+    ): Promise<{ state: string; target: string; metrics: Record<string, unknown> }> | undefined;
     lastLogTerminal?: { lines: string[]; done: Promise<void> };
   };
   runsView: {
@@ -17,7 +19,11 @@ interface Api {
         ref: { id: string; pipeline: string };
         target: string;
         state: string;
-        steps: { name: string; state: string }[];
+        steps: {
+          name: string;
+          state: string;
+          outputs?: Record<string, { uri: string; type: string }>;
+        }[];
       }[]
     >;
   };
@@ -298,6 +304,14 @@ suite('Cellflow in VS Code', () => {
     const listed = model.filter((r) => r.ref.id === runId);
     assert.equal(listed.length, 1, 'the live run is listed once, not again from the cluster');
     assert.equal(listed[0]?.target, 'cluster');
+    // What the steps reported in their logs: the run's metrics, train_svm's saved model.
+    assert.deepEqual(run?.metrics, { 'best-accuracy': 0.9667 });
+    assert.deepEqual(listed[0]?.steps.find((s) => s.name === 'train_svm')?.outputs, {
+      svm: {
+        uri: `minio://mlpipeline/v2/artifacts/digits/${runId}/train-svm/svm`,
+        type: 'sklearn.svm._classes.SVC',
+      },
+    });
 
     const rows = await api.clusterView.model();
     const row = (label: string): string | undefined => rows.find((r) => r.label === label)?.value;
