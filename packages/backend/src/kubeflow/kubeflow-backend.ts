@@ -48,6 +48,7 @@ import { KubeConnection, type ClusterSettings } from './kube-connection.js';
 import { runSummaryOfKfp, stepTasksOfKfpRun } from './run-summary.js';
 import {
   defaultReportCacheDir,
+  mapLimited,
   readStepReports,
   StepReportCache,
   type StepReports,
@@ -98,6 +99,7 @@ export interface ClusterTuneOptions {
 }
 
 const KEY_PREFIX = 'cellflow-key:';
+const RUNS_READ_AT_ONCE = 4;
 
 export class KubeflowBackend implements Backend {
   private constructor(
@@ -338,8 +340,9 @@ export class KubeflowBackend implements Backend {
     const wanted = runs.filter(
       (run) => filter.pipeline === undefined || runSummaryOfKfp(run).pipeline === filter.pipeline,
     );
-    return Promise.all(
-      wanted.map(async (run) => runSummaryOfKfp(run, await this.stepReportsOf(run))),
+    // A few runs at a time: each not yet kept is a workflow read, a pod list and its steps' logs.
+    return mapLimited(wanted, RUNS_READ_AT_ONCE, async (run) =>
+      runSummaryOfKfp(run, await this.stepReportsOf(run)),
     );
   }
 

@@ -44,7 +44,9 @@ export function defaultReportCacheDir(env: NodeJS.ProcessEnv = process.env): str
   return join(base, 'cellflow', 'run-reports');
 }
 
-async function mapLimited<T, R>(
+/** `fn` over `items`, at most `limit` at once; results in order. */
+export /** `fn` over `items`, at most `limit` at once; results in order. */
+export async function mapLimited<T, R>(
   items: readonly T[],
   limit: number,
   fn: (item: T) => Promise<R>,
