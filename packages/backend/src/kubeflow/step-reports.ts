@@ -45,7 +45,6 @@ export function defaultReportCacheDir(env: NodeJS.ProcessEnv = process.env): str
 }
 
 /** `fn` over `items`, at most `limit` at once; results in order. */
-export /** `fn` over `items`, at most `limit` at once; results in order. */
 export async function mapLimited<T, R>(
   items: readonly T[],
   limit: number,
