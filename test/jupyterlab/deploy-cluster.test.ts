@@ -6,13 +6,14 @@
  * when due. Screenshots go to artifacts/jupyterlab/.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { describeWithCluster } from '../cluster/cluster-suite.js';
 import { startKfpDouble, type KfpDouble } from '../cluster/kfp-double/index.js';
+import { notebookJson } from '../support/notebook-json.js';
 import {
   missingHost,
   REPO,
@@ -52,6 +53,19 @@ if (missing !== undefined) {
       kfp = await startKfpDouble(ctx.cluster());
       assert.ok(kfp.proxyUrl !== undefined, 'the agent reaches KFP through the API server');
       copyFileSync(join(REPO, 'examples/digits.ipynb'), join(dir, 'digits.ipynb'));
+      writeFileSync(
+        join(dir, 'svm.ipynb'),
+        notebookJson(
+          [
+            [['imports'], 'from sklearn.svm import SVC'],
+            [['step:train'], 'model = SVC()'],
+          ],
+          {
+            cellflow: { name: 'svm' },
+            kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' },
+          },
+        ),
+      );
       mkdirSync(SHOTS, { recursive: true });
       lab = await startJupyterLab({
         root: dir,
@@ -102,6 +116,29 @@ if (missing !== undefined) {
       const [runId] = await kfp.recurringRuns.tick(Date.now() + 3600_000 + 1000);
       assert.ok(runId !== undefined, 'the schedule starts a run when due');
       await page.screenshot({ path: join(SHOTS, 'deploy-scheduled.png') });
+    });
+
+    it('names, before deploying, the steps whose image lacks modules they import', async () => {
+      // Open svm.ipynb beside digits from the file browser; Deploy acts on the notebook in focus.
+      await page.locator('.jp-SideBar [data-id="filebrowser"]').click();
+      await page.locator('.jp-DirListing-item', { hasText: 'svm.ipynb' }).dblclick();
+      const svmCell = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell').first();
+      await svmCell.waitFor({ timeout: 60_000 });
+      await page.locator('.jp-SideBar [data-id="cellflow-panel"]').click();
+      await page.locator('.cf-row-name .cf-row-value', { hasText: 'svm' }).waitFor();
+      await svmCell.click();
+      await page.locator('.cf-panel .cf-action-deploy').click();
+      const warnings = page.locator('.jp-Dialog .cf-deploy-warnings');
+      await warnings.waitFor({ timeout: 30_000 });
+      const text = await warnings.innerText();
+      assert.match(text, /These steps may fail on the cluster/);
+      assert.match(
+        text,
+        /Cell 2: Step `train` imports `sklearn`, which its image `python:3\.11` does not have/,
+      );
+      assert.match(text, /packages:scikit-learn/);
+      await page.screenshot({ path: join(SHOTS, 'deploy-image-warning.png') });
+      await page.locator('.jp-Dialog .jp-mod-reject').click();
     });
   });
 }

@@ -3,7 +3,13 @@
  * the agent, tracks runs, studies and endpoints, and feeds the panel. Commands, buttons and the
  * toolbar all land here; nothing here registers anything with JupyterLab.
  */
-import { hasErrors, type CompiledPipeline, type Diagnostic } from '@cellflow/core';
+import {
+  checkStepImagesForCluster,
+  hasErrors,
+  withDefaultImage,
+  type CompiledPipeline,
+  type Diagnostic,
+} from '@cellflow/core';
 import type { AgentInfo } from '@cellflow/backend/agent-protocol';
 import { describeSchedule, describeUpload, type AgentClient } from '@cellflow/ui';
 import type { Widget } from '@lumino/widgets';
@@ -174,7 +180,12 @@ export class CellflowController implements IDisposable {
     }
     const compiled = await this.compileCurrent('Deploy');
     if (compiled === undefined) return;
-    const answer = await askDeployChoice(this.info?.description ?? 'the cluster');
+    // Steps left on the default image run in the notebook server's image when the agent has one.
+    const graph = withDefaultImage(compiled.pipeline.graph, this.info?.defaultImage);
+    const warnings = checkStepImagesForCluster(graph, compiled.pipeline.code).map(
+      (d) => `${d.cell !== null ? `Cell ${d.cell + 1}: ` : ''}${d.message}`,
+    );
+    const answer = await askDeployChoice(this.info?.description ?? 'the cluster', warnings);
     if (answer === undefined) return;
     if (answer.choice === 'run') {
       await this.runCurrent();

@@ -63,6 +63,11 @@ export interface AgentInfo {
   readonly namespace: string | null;
   /** Local: the folder whose `.cellflow/` holds history; cluster: null. */
   readonly workspace: string | null;
+  /**
+   * Cluster, inside a Kubeflow notebook server: the server's image, which steps left on the
+   * default image run in (see `withDefaultImage`); otherwise null.
+   */
+  readonly defaultImage: string | null;
 }
 
 /** A pipeline on the wire: the notebook it came from and the graph the caller compiled. */

@@ -8,9 +8,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import {
   buildPipelineSpecForGraph,
   checkGpuRequests,
-  DEFAULT_IMAGE,
   taskNameForStep,
   toServiceName,
+  withDefaultImage,
   type CompiledPipeline,
 } from '@cellflow/core';
 import {
@@ -204,13 +204,8 @@ export class KubeflowBackend implements Backend {
    * default image run in the server's own image instead (an editor compiled them elsewhere).
    */
   private async forCluster(pipeline: CompiledPipeline): Promise<CompiledPipeline> {
-    const image = await this.notebookImage();
-    if (image === undefined || !pipeline.graph.steps.some((s) => s.image === DEFAULT_IMAGE))
-      return pipeline;
-    const steps = pipeline.graph.steps.map((s) =>
-      s.image === DEFAULT_IMAGE ? { ...s, image } : s,
-    );
-    return { ...pipeline, graph: { ...pipeline.graph, steps } };
+    const graph = withDefaultImage(pipeline.graph, await this.notebookImage());
+    return graph === pipeline.graph ? pipeline : { ...pipeline, graph };
   }
 
   /** The KFP CreateRun request for the pipeline (GPU requests checked, experiment found or made). */

@@ -157,6 +157,7 @@ export function registerAgentCommand(program: Command, ctx: CliContext): void {
         context: cluster.kube.contextName,
         namespace: cluster.kube.namespace,
         workspace: null,
+        defaultImage: (await cluster.notebookImage()) ?? null,
       };
     } else {
       const workspace = resolve(opts.workspace);
@@ -176,6 +177,7 @@ export function registerAgentCommand(program: Command, ctx: CliContext): void {
         context: null,
         namespace: null,
         workspace,
+        defaultImage: null,
       };
     }
     let server;

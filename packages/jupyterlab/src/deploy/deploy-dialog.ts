@@ -1,6 +1,7 @@
 /**
  * Deploy's question in JupyterLab: run now, upload as a new version, or schedule (with the
- * schedule's trigger), the choices `@cellflow/ui` defines for both editors.
+ * schedule's trigger), the choices `@cellflow/ui` defines for both editors; above them, the steps
+ * that may fail on the cluster because their image lacks modules they import.
  */
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
@@ -13,10 +14,24 @@ export interface DeployAnswer {
 }
 
 class DeployBody extends Widget implements Dialog.IBodyWidget<DeployAnswer> {
-  constructor(target: string) {
+  constructor(target: string, warnings: readonly string[]) {
     super();
     this.addClass('cf-deploy');
     const form = document.createElement('form');
+    if (warnings.length > 0) {
+      const box = document.createElement('div');
+      box.className = 'cf-deploy-warnings';
+      const heading = document.createElement('strong');
+      heading.textContent = 'These steps may fail on the cluster:';
+      const list = document.createElement('ul');
+      for (const warning of warnings) {
+        const item = document.createElement('li');
+        item.textContent = warning;
+        list.appendChild(item);
+      }
+      box.append(heading, list);
+      form.appendChild(box);
+    }
     const intro = document.createElement('p');
     intro.textContent = `Deploy to ${target}:`;
     form.appendChild(intro);
@@ -67,11 +82,14 @@ class DeployBody extends Widget implements Dialog.IBodyWidget<DeployAnswer> {
   }
 }
 
-/** Asks how to deploy; undefined when cancelled. */
-export async function askDeployChoice(target: string): Promise<DeployAnswer | undefined> {
+/** Asks how to deploy, showing `warnings` first; undefined when cancelled. */
+export async function askDeployChoice(
+  target: string,
+  warnings: readonly string[] = [],
+): Promise<DeployAnswer | undefined> {
   const result = await showDialog({
     title: 'Cellflow: Deploy',
-    body: new DeployBody(target),
+    body: new DeployBody(target, warnings),
     buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Deploy' })],
   });
   return result.button.accept && result.value !== null ? result.value : undefined;

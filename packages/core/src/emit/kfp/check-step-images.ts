@@ -5,6 +5,7 @@
  * so first, naming the modules and the fix.
  */
 import type { Diagnostic } from '../../diagnostics.js';
+import { DEFAULT_IMAGE } from '../../graph/build-graph.js';
 import type { PipelineGraph } from '../../graph/pipeline-graph.js';
 import type { Notebook } from '../../notebook/notebook.js';
 import {
@@ -97,4 +98,20 @@ export function checkStepImagesForCluster(
     });
   }
   return diagnostics;
+}
+
+/**
+ * The graph with the steps left on the default image moved to `image` (a Kubeflow notebook
+ * server's own image, which the cluster uses instead of the default); the same graph without one.
+ */
+export function withDefaultImage(
+  graph: PipelineGraph,
+  image: string | null | undefined,
+): PipelineGraph {
+  if (image === undefined || image === null || !graph.steps.some((s) => s.image === DEFAULT_IMAGE))
+    return graph;
+  return {
+    ...graph,
+    steps: graph.steps.map((s) => (s.image === DEFAULT_IMAGE ? { ...s, image } : s)),
+  };
 }
