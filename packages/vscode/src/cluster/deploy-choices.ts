@@ -9,6 +9,7 @@ import {
   checkGpuRequests,
   checkStepImagesForCluster,
   parseCellTags,
+  withDefaultImage,
   type CompiledPipeline,
   type GpuPool,
   type GpuRequest,
@@ -193,8 +194,11 @@ export async function confirmGpus(
 export async function confirmImages(
   doc: vscode.NotebookDocument,
   pipeline: CompiledPipeline,
+  defaultImage: string | undefined,
 ): Promise<GpuConfirmation> {
-  const problems = checkStepImagesForCluster(pipeline.graph, pipeline.code, pipeline.notebook);
+  // Steps left on the default image run in the notebook server's own, when there is one.
+  const graph = withDefaultImage(pipeline.graph, defaultImage);
+  const problems = checkStepImagesForCluster(graph, pipeline.code, pipeline.notebook);
   if (problems.length === 0) return 'deploy';
   type Item = vscode.QuickPickItem & {
     fix?: { cell: number; tags: readonly string[] };

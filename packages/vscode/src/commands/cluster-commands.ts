@@ -105,7 +105,7 @@ const deployToCluster: CommandFactory = (ctx) => async (target, options) => {
     }
   }
   for (;;) {
-    const answer = await confirmImages(doc, pipeline);
+    const answer = await confirmImages(doc, pipeline, await backend.notebookImage());
     if (answer === undefined) return undefined;
     if (answer === 'deploy') break;
     pipeline = await ctx.runner.compile(doc);
