@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { RunEvent } from '@cellflow/backend';
+import type { StepStateEvent } from '@cellflow/backend';
 import {
   formatDuration,
   formatState,
@@ -11,7 +11,11 @@ import {
 
 const base = { runId: 'r1', time: '2026-01-01T00:00:00.000Z' };
 
-function stepEvent(seq: number, step: string, state: 'running' | 'succeeded' | 'failed'): RunEvent {
+function stepEvent(
+  seq: number,
+  step: string,
+  state: 'running' | 'succeeded' | 'failed',
+): StepStateEvent {
   return {
     ...base,
     seq,
