@@ -191,6 +191,9 @@ async function deployScenario(page: Page): Promise<void> {
     { timeout: 30_000 },
   );
   await page.keyboard.press('Enter');
+  // How to deploy: run now (first), upload as a new version, or schedule.
+  await row('Run now').waitFor({ timeout: 60_000 });
+  await page.keyboard.press('Enter');
   await row('Use the defaults').waitFor({ timeout: 60_000 });
   await page.screenshot({ path: join(SHOTS, '5-deploy-parameters.png') });
   await page.keyboard.press('Enter');
