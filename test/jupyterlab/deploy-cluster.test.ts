@@ -15,7 +15,8 @@ import { describeWithCluster } from '../cluster/cluster-suite.js';
 import { startKfpDouble, type KfpDouble } from '../cluster/kfp-double/index.js';
 import { notebookJson } from '../support/notebook-json.js';
 import {
-  missingHost,
+  skipReason,
+  SHOTS,
   REPO,
   SERVER_EXTENSION,
   serverExtensionEnv,
@@ -23,10 +24,7 @@ import {
   type JupyterLab,
 } from './jupyterlab-host.js';
 
-const missing = missingHost({ serverExtension: true });
-if (missing !== undefined && process.env.CELLFLOW_REQUIRE_JUPYTERLAB === '1')
-  throw new Error(missing);
-const SHOTS = join(REPO, 'artifacts', 'jupyterlab');
+const missing = skipReason({ serverExtension: true });
 
 /** Deploy from the panel, answering the dialog with `choice` (and a trigger for schedule). */
 async function deploy(page: Page, choice: 'upload' | 'schedule', trigger?: string): Promise<void> {

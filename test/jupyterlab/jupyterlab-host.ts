@@ -60,6 +60,20 @@ export function missingHost(options: { serverExtension?: boolean } = {}): string
   return undefined;
 }
 
+/**
+ * Why a JupyterLab test file cannot run here (its tests are then skipped with this reason), or
+ * undefined. Throws instead when CELLFLOW_REQUIRE_JUPYTERLAB=1 (CI): there a missing host is an error.
+ */
+export function skipReason(options: { serverExtension?: boolean } = {}): string | undefined {
+  const missing = missingHost(options);
+  if (missing !== undefined && process.env.CELLFLOW_REQUIRE_JUPYTERLAB === '1')
+    throw new Error(missing);
+  return missing;
+}
+
+/** Where the JupyterLab tests put their screenshots. */
+export const SHOTS = join(REPO, 'artifacts', 'jupyterlab');
+
 function hashInputs(): string {
   const hash = createHash('sha256');
   const add = (path: string): void => {

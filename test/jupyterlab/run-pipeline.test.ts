@@ -13,18 +13,15 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { notebookJson } from '../support/notebook-json.js';
 import {
-  missingHost,
-  REPO,
+  skipReason,
+  SHOTS,
   SERVER_EXTENSION,
   serverExtensionEnv,
   startJupyterLab,
   type JupyterLab,
 } from './jupyterlab-host.js';
 
-const missing = missingHost({ serverExtension: true });
-if (missing !== undefined && process.env.CELLFLOW_REQUIRE_JUPYTERLAB === '1')
-  throw new Error(missing);
-const SHOTS = join(REPO, 'artifacts', 'jupyterlab');
+const missing = skipReason({ serverExtension: true });
 
 /** A small pipeline that trains and serves a model, with a study over one parameter. */
 const IRIS = notebookJson(

@@ -19,12 +19,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { notebookJson } from '../support/notebook-json.js';
-import { missingHost, REPO, startJupyterLab, type JupyterLab } from './jupyterlab-host.js';
+import { REPO, SHOTS, skipReason, startJupyterLab, type JupyterLab } from './jupyterlab-host.js';
 
-const missing = missingHost();
-if (missing !== undefined && process.env.CELLFLOW_REQUIRE_JUPYTERLAB === '1')
-  throw new Error(missing);
-const SHOTS = join(REPO, 'artifacts', 'jupyterlab');
+const missing = skipReason();
 
 /** A notebook as Kale writes it: `block:`/`prev:` tags and `metadata.kubeflow_notebook`. */
 const KALE = notebookJson(
