@@ -52,11 +52,12 @@ export default tseslint.config(
     },
   },
   {
-    // Browser code (and the agent protocol it shares): no Node module may enter a browser bundle.
+    // Browser code (and the protocol it shares with the backend): no Node module may enter a
+    // browser bundle.
     files: [
       'packages/ui/src/**/*.ts',
       'packages/jupyterlab/src/**/*.ts',
-      'packages/backend/src/agent/agent-protocol.ts',
+      'packages/protocol/src/**/*.ts',
     ],
     rules: {
       '@typescript-eslint/no-restricted-imports': [

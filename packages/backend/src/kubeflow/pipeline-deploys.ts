@@ -5,82 +5,26 @@
  * `pipelines/{id}/versions`, `recurringruns` (+ `:enable` / `:disable`).
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { buildPipelineYamlForGraph, type CompiledPipeline } from '@cellflow/core';
 import {
-  buildPipelineYamlForGraph,
-  type CompiledPipeline,
-  type ParameterValue,
-} from '@cellflow/core';
-import { BackendError } from '../backend.js';
+  BackendError,
+  type PipelineUpload,
+  type ScheduleOptions,
+  type ScheduleSummary,
+  type UploadOptions,
+} from '@cellflow/protocol';
 import { resolveRunParameters } from '../parameters.js';
 import type { KfpClient, KfpPipeline, KfpPipelineVersion, KfpRecurringRun } from './kfp-client.js';
 import { urlForDisplay } from '../secret-redaction.js';
 
-export interface UploadOptions {
-  /** The notebook the pipeline comes from (in the descriptions). */
-  readonly notebookPath?: string;
-  /** The version's name (default: pipeline name, UTC time and the content's hash). */
-  readonly versionName?: string;
-}
-
-/** What an upload made: the pipeline (found or created) and its new version. */
-export interface PipelineUpload {
-  readonly pipelineId: string;
-  readonly pipelineName: string;
-  readonly versionId: string;
-  readonly versionName: string;
-  /** True when this upload created the pipeline itself. */
-  readonly pipelineCreated: boolean;
-  /** The version's page in the KFP UI. */
-  readonly uiUrl: string;
-}
-
-export interface ScheduleOptions {
-  /** Cron (`0 6 * * *`, or KFP's six fields with seconds first); exclusive with `intervalSeconds`. */
-  readonly cron?: string;
-  readonly intervalSeconds?: number;
-  /** Pipeline version to run (default: the newest version of the pipeline). */
-  readonly versionId?: string;
-  readonly parameters?: Readonly<Record<string, ParameterValue>>;
-  /** KFP experiment (default: the notebook's experiment, else the pipeline name). */
-  readonly experiment?: string;
-  /** Runs of the schedule at once, 1-10 (default 1). */
-  readonly maxConcurrency?: number;
-  /** Display name (default: pipeline name and trigger). */
-  readonly name?: string;
-  /** Kubernetes service account of the runs' pods (default KFP's). */
-  readonly serviceAccount?: string;
-  readonly notebookPath?: string;
-}
-
-/** A schedule as Cellflow shows it. */
-export interface ScheduleSummary {
-  readonly id: string;
-  readonly name: string;
-  readonly state: 'enabled' | 'paused';
-  /** `cron 0 0 6 * * *` or `every 1h`. */
-  readonly trigger: string;
-  readonly pipelineId: string | null;
-  readonly versionId: string | null;
-  readonly experimentId: string | null;
-  readonly maxConcurrency: number;
-  readonly parameters: Record<string, unknown>;
-  readonly createdAt: string | null;
-  readonly uiUrl: string;
-}
-
-/** What a backend that deploys to Kubeflow Pipelines offers besides runs (`KubeflowBackend`). */
-export interface PipelineDeployer {
-  upload(pipeline: CompiledPipeline, opts?: UploadOptions): Promise<PipelineUpload>;
-  schedule(pipeline: CompiledPipeline, opts: ScheduleOptions): Promise<ScheduleSummary>;
-  listSchedules(pipelineName?: string): Promise<ScheduleSummary[]>;
-  setScheduleEnabled(id: string, enabled: boolean): Promise<ScheduleSummary>;
-  deleteSchedule(id: string): Promise<void>;
-}
-
-export function isPipelineDeployer(backend: object): backend is PipelineDeployer {
-  const b = backend as Partial<PipelineDeployer>;
-  return typeof b.upload === 'function' && typeof b.schedule === 'function';
-}
+export {
+  isPipelineDeployer,
+  type PipelineDeployer,
+  type PipelineUpload,
+  type ScheduleOptions,
+  type ScheduleSummary,
+  type UploadOptions,
+} from '@cellflow/protocol';
 
 const SCHEDULE_KEY = 'cellflow-schedule:';
 

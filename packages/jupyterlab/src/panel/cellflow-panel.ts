@@ -3,8 +3,7 @@
  * steps), the buttons that act on it, live runs, tuning results and endpoints. It only renders:
  * buttons run commands, and the data comes from the analysis, the agent and the run tracker.
  */
-import type { Capacity, Endpoint, StudySummary } from '@cellflow/backend';
-import type { AgentInfo } from '@cellflow/backend/agent-protocol';
+import type { AgentInfo, Capacity, Endpoint, StudySummary } from '@cellflow/protocol';
 import { DEFAULT_IMAGE } from '@cellflow/core';
 import {
   endpointInfoOf,

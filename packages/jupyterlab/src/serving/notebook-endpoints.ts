@@ -3,7 +3,7 @@
  * endpoint on the agent's target; endpoints are listed, and the tester's requests go to them
  * through the agent.
  */
-import type { Endpoint, ModelRef } from '@cellflow/backend';
+import type { Endpoint, ModelRef } from '@cellflow/protocol';
 import type { PipelineGraph } from '@cellflow/core';
 import type { AgentClient } from '@cellflow/ui';
 import type { LiveRun } from '../runs/pipeline-runs.js';

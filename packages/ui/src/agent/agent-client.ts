@@ -1,6 +1,6 @@
 /**
  * A `Backend` in the browser: every call goes to `cellflow agent` over HTTP (see
- * `@cellflow/backend/agent-protocol`), streams come as server-sent events read with `fetch` (so
+ * `@cellflow/protocol`), streams come as server-sent events read with `fetch` (so
  * auth and XSRF headers travel with them) and resume after a dropped connection with
  * `Last-Event-ID`, without losing or repeating an event. Errors are `BackendError` (the backend
  * refused) or `AgentError` (the agent could not be reached, or refused the request itself).
@@ -20,27 +20,6 @@
  * for await (const event of backend.watch(run)) render(event);
  * ```
  */
-import type {
-  Backend,
-  Capacity,
-  Endpoint,
-  EndpointRef,
-  ModelRef,
-  RunFilter,
-  RunOptions,
-  RunRef,
-  RunSummary,
-  ServeOptions,
-  StudyEvent,
-  StudyRef,
-  StudySpec,
-  StudySummary,
-  TuneOptions,
-  RunEvent,
-  PipelineUpload,
-  ScheduleSummary,
-  UploadOptions,
-} from '@cellflow/backend';
 import {
   AGENT_ROUTES,
   AgentError,
@@ -54,15 +33,34 @@ import {
   type AgentRouteParams,
   type AgentStreamData,
   type AgentStreamEventName,
+  type Backend,
   type CancelRunRequest,
   type CancelStudyRequest,
+  type Capacity,
+  type Endpoint,
+  type EndpointRef,
+  type ModelRef,
+  type PipelineUpload,
   type PredictResponse,
+  type RunEvent,
+  type RunFilter,
+  type RunOptions,
+  type RunRef,
+  type RunSummary,
   type ScheduleRequest,
+  type ScheduleSummary,
+  type ServeOptions,
   type ServeRequest,
-  type UploadRequest,
+  type StudyEvent,
+  type StudyRef,
+  type StudySpec,
+  type StudySummary,
   type SubmitRequest,
+  type TuneOptions,
   type TuneRequest,
-} from '@cellflow/backend/agent-protocol';
+  type UploadOptions,
+  type UploadRequest,
+} from '@cellflow/protocol';
 import type { CompiledPipeline } from '@cellflow/core';
 import { readServerSentEvents } from './server-sent-events.js';
 

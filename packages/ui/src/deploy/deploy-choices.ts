@@ -3,7 +3,7 @@
  * schedule. The editors ask in their own way (a quick pick, a dialog); the choices, their words
  * and the messages after each are the same.
  */
-import type { PipelineUpload, ScheduleSummary } from '@cellflow/backend';
+import type { PipelineUpload, ScheduleSummary } from '@cellflow/protocol';
 
 export type DeployChoiceId = 'run' | 'upload' | 'schedule';
 

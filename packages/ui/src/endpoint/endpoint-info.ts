@@ -1,5 +1,5 @@
 /** What the endpoint tester shows of a served endpoint, from a backend's `Endpoint`. */
-import type { Endpoint } from '@cellflow/backend';
+import type { Endpoint } from '@cellflow/protocol';
 import type { EndpointInfo } from '../webview/webview-protocol.js';
 import { predictUrlOf } from './example-request.js';
 

@@ -1,5 +1,5 @@
 /** What the tuning results view shows, from a backend's `StudySummary` (both editors use this). */
-import type { StudyEvent, StudySummary } from '@cellflow/backend';
+import type { StudySummary } from '@cellflow/protocol';
 import type { StudyResults } from '../webview/webview-protocol.js';
 
 export function studyResultsOf(summary: StudySummary): StudyResults {
@@ -24,16 +24,5 @@ export function studyResultsOf(summary: StudySummary): StudyResults {
   };
 }
 
-/** A study summary with one event applied (events of another study leave it as it is). */
-export function applyStudyEvent(
-  summary: StudySummary | null,
-  event: StudyEvent,
-): StudySummary | null {
-  if (event.type === 'study') return event.study;
-  if (summary === null || event.studyId !== summary.id) return summary;
-  if (event.type === 'best') return { ...summary, best: event.trial };
-  const trials = summary.trials.filter((t) => t.id !== event.trial.id);
-  trials.push(event.trial);
-  trials.sort((a, b) => a.index - b.index);
-  return { ...summary, trials };
-}
+/** The one fold of study events; re-exported for the editors that import it from here. */
+export { applyStudyEvent } from '@cellflow/protocol';

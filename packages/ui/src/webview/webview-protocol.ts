@@ -1,15 +1,15 @@
 /**
  * The one message protocol between an editor host (the VS Code extension) and Cellflow's webviews:
  * pipeline graph, run details, tuning results, endpoint tester. Plain JSON both ways; the view
- * models here are plain data the host builds from the backend's types (no backend import: this
- * package runs in the browser).
+ * models here are plain data the host builds from `@cellflow/protocol`'s types (browser-safe).
  */
+import type { StepState } from '@cellflow/protocol';
 import type { GraphLayout } from '../graph/graph-layout.js';
 
 // ---- shared ------------------------------------------------------------------------------
 
-/** Step states as the runner reports them (`@cellflow/backend`'s `StepState`). */
-export type GraphStepState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cached' | 'cancelled';
+/** Step states as the runner reports them: `StepState` of `@cellflow/protocol`, by its old name. */
+export type GraphStepState = StepState;
 
 /** Metric values by name. */
 export type MetricMap = Readonly<Record<string, number | string>>;

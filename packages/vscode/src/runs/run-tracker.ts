@@ -2,15 +2,18 @@
  * Live state of the runs started from this window, fed with the backend's run events. Pure (no
  * `vscode`): the status bar, the Runs view and the tests read it.
  */
-import type {
-  MetricValues,
-  RunEvent,
-  RunRef,
-  RunState,
-  StepFailure,
-  StepOutputs,
-  StepState,
-} from '@cellflow/backend';
+import {
+  applyRunStatusEvent,
+  applyStepEvent,
+  queuedStep,
+  type MetricValues,
+  type RunEvent,
+  type RunRef,
+  type RunState,
+  type StepFailure,
+  type StepOutputs,
+  type StepState,
+} from '@cellflow/protocol';
 
 export interface TrackedStep {
   readonly name: string;
@@ -18,9 +21,12 @@ export interface TrackedStep {
   state: StepState;
   attempt: number;
   startedAt: string | null;
+  finishedAt: string | null;
   durationMs: number | null;
   failure?: StepFailure;
   cachedFrom?: string;
+  /** Why it was cancelled. */
+  reason?: string;
   metrics?: MetricValues;
   /** Cluster runs: saved variables' URIs and types. */
   outputs?: StepOutputs;
@@ -36,6 +42,7 @@ export interface TrackedRun {
   readonly notebook: string;
   state: RunState;
   startedAt: string | null;
+  finishedAt: string | null;
   durationMs: number | null;
   reason?: string;
   metrics: MetricValues;
@@ -66,21 +73,10 @@ export class RunTracker {
       notebook,
       state: 'queued',
       startedAt: null,
+      finishedAt: null,
       durationMs: null,
       metrics: {},
-      steps: new Map(
-        steps.map((s) => [
-          s.name,
-          {
-            name: s.name,
-            cells: s.cells,
-            state: 'queued',
-            attempt: 0,
-            startedAt: null,
-            durationMs: null,
-          },
-        ]),
-      ),
+      steps: new Map(steps.map((s) => [s.name, { ...queuedStep(s.name), cells: s.cells }])),
     };
     this.tracked.set(ref.id, run);
     this.emit(run);
@@ -90,23 +86,12 @@ export class RunTracker {
   apply(event: RunEvent): void {
     const run = this.tracked.get(event.runId);
     if (run === undefined) return;
-    if (event.type === 'run') {
-      run.state = event.state;
-      run.startedAt = event.startedAt;
-      run.durationMs = event.durationMs;
-      run.metrics = event.metrics;
-      if (event.reason !== undefined) run.reason = event.reason;
-    } else {
+    // The one fold of run events (`@cellflow/protocol`); a run's object stays the same.
+    if (event.type === 'run') Object.assign(run, applyRunStatusEvent(run, event));
+    else {
       const step = run.steps.get(event.step);
       if (step === undefined) return;
-      step.state = event.state;
-      step.attempt = event.attempt;
-      step.startedAt = event.startedAt;
-      step.durationMs = event.durationMs;
-      if (event.failure !== undefined) step.failure = event.failure;
-      if (event.cachedFrom !== undefined) step.cachedFrom = event.cachedFrom;
-      if (event.metrics !== undefined) step.metrics = event.metrics;
-      if (event.outputs !== undefined) step.outputs = event.outputs;
+      run.steps.set(event.step, applyStepEvent(step, event));
     }
     this.emit(run);
   }

@@ -3,7 +3,7 @@
  * snapshot, then `trial` and `best` changes). Pure (no `vscode`): the Tuning view, the results
  * webview and the tests read it.
  */
-import type { StudyEvent, StudySummary, TrialSummary } from '@cellflow/backend';
+import { applyStudyEvent, type StudyEvent, type StudySummary } from '@cellflow/protocol';
 import type { RunTarget } from '../runs/run-tracker.js';
 
 export interface TrackedStudy {
@@ -14,13 +14,6 @@ export interface TrackedStudy {
 }
 
 type Listener = (study: TrackedStudy) => void;
-
-function withTrial(summary: StudySummary, trial: TrialSummary): StudySummary {
-  const trials = summary.trials.some((t) => t.id === trial.id)
-    ? summary.trials.map((t) => (t.id === trial.id ? trial : t))
-    : [...summary.trials, trial];
-  return { ...summary, trials };
-}
 
 export class StudyTracker {
   private readonly tracked = new Map<string, TrackedStudy>();
@@ -37,9 +30,7 @@ export class StudyTracker {
     const id = event.type === 'study' ? event.study.id : event.studyId;
     const study = this.tracked.get(id);
     if (study === undefined) return;
-    if (event.type === 'study') study.summary = event.study;
-    else if (event.type === 'trial') study.summary = withTrial(study.summary, event.trial);
-    else study.summary = { ...withTrial(study.summary, event.trial), best: event.trial };
+    study.summary = applyStudyEvent(study.summary, event) ?? study.summary;
     this.emit(study);
   }
 
