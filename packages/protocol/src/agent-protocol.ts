@@ -77,7 +77,10 @@ export interface SubmitRequest {
   readonly pipeline: PipelinePayload;
   readonly options?: RunOptions;
 }
-export type SubmitResponse = RunRef;
+export interface SubmitResponse extends RunRef {
+  /** Cluster runs: the run's page in the Kubeflow Pipelines UI. */
+  readonly uiUrl?: string;
+}
 
 export type ListRunsResponse = RunSummary[];
 
@@ -113,6 +116,25 @@ export interface PredictResponse {
   /** Its answer, as text. */
   readonly body: string;
   readonly latencyMs: number;
+}
+/**
+ * `GET endpoints/:endpoint/metadata`: the model server's Open Inference Protocol V2 metadata of
+ * the endpoint's model (`GET /v2/models/<name>`), read by the agent for the same reason; `{}`
+ * when the server does not say. Testers build their example request from its input shape.
+ */
+export interface ModelMetadataResponse {
+  readonly name?: string;
+  readonly platform?: string;
+  readonly inputs?: readonly {
+    readonly name?: string;
+    readonly datatype?: string;
+    readonly shape?: readonly number[];
+  }[];
+  readonly outputs?: readonly {
+    readonly name?: string;
+    readonly datatype?: string;
+    readonly shape?: readonly number[];
+  }[];
 }
 export type CapacityResponse = Capacity;
 
@@ -308,6 +330,8 @@ export const AGENT_ROUTES = {
   deleteEndpoint: { method: 'DELETE', path: 'endpoints/:endpoint' },
   /** KServe V1 request body -> `PredictResponse` */
   predict: { method: 'POST', path: 'endpoints/:endpoint/predict' },
+  /** -> `ModelMetadataResponse` */
+  modelMetadata: { method: 'GET', path: 'endpoints/:endpoint/metadata' },
   /** -> `CapacityResponse` */
   capacity: { method: 'GET', path: 'capacity' },
   /** `UploadRequest` -> `UploadResponse` (201); cluster agents only */

@@ -1,8 +1,10 @@
 /** What each agent route does with the `Backend`: one handler per `AGENT_ROUTES` entry. */
 import type {
   Backend,
+  Endpoint,
   ModelRef,
   RunOptions,
+  RunRef,
   ServeOptions,
   StudySpec,
   TuneOptions,
@@ -55,7 +57,9 @@ export const ROUTE_HANDLERS: Readonly<Record<AgentRouteName, Handler>> = {
   submit: async (ctx, req) => {
     const body = objectBody(req.body);
     const pipeline = pipelineFromPayload(body['pipeline']);
-    return ok(await ctx.backend.submit(pipeline, optionsOf<RunOptions>(body)), 201);
+    const ref = await ctx.backend.submit(pipeline, optionsOf<RunOptions>(body));
+    const uiUrl = hasRunUiUrl(ctx.backend) ? ctx.backend.runUiUrl(ref) : undefined;
+    return ok({ ...ref, ...(uiUrl !== undefined ? { uiUrl } : {}) }, 201);
   },
   listRuns: async (ctx, req) => {
     const limit = req.query.get('limit');
@@ -179,14 +183,22 @@ export const ROUTE_HANDLERS: Readonly<Record<AgentRouteName, Handler>> = {
     await deployerOf(ctx).deleteSchedule(req.params['schedule']!);
     return noContent;
   },
+  modelMetadata: async (ctx, req) => {
+    const name = req.params['endpoint']!;
+    const endpoint = await endpointNamed(ctx, name);
+    const url = `${endpoint.url.replace(/\/+$/, '')}/v2/models/${encodeURIComponent(name)}`;
+    try {
+      const answer = await fetch(url, { signal: AbortSignal.timeout(PREDICT_TIMEOUT_MS) });
+      const body: unknown = answer.ok ? await answer.json() : {};
+      return ok(typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {});
+    } catch {
+      // No V2 metadata from this server: the tester starts from a one-value row.
+      return ok({});
+    }
+  },
   predict: async (ctx, req) => {
     const name = req.params['endpoint']!;
-    const endpoint = (await ctx.backend.listEndpoints()).find((e) => e.name === name);
-    if (endpoint === undefined)
-      throw new AgentRequestError(
-        'not-found',
-        `No endpoint "${name}" on this target. Fix: serve a model first, or pick one from the endpoint list.`,
-      );
+    const endpoint = await endpointNamed(ctx, name);
     const url = `${endpoint.url.replace(/\/+$/, '')}/v1/models/${encodeURIComponent(name)}:predict`;
     const started = performance.now();
     const answer = await fetch(url, {
@@ -204,6 +216,22 @@ export const ROUTE_HANDLERS: Readonly<Record<AgentRouteName, Handler>> = {
     return ok({ status: answer.status, body, latencyMs: performance.now() - started });
   },
 };
+
+/** A backend whose runs have a page in a UI (Kubeflow Pipelines). */
+function hasRunUiUrl(backend: Backend): backend is Backend & { runUiUrl(run: RunRef): string } {
+  return typeof (backend as { runUiUrl?: unknown }).runUiUrl === 'function';
+}
+
+/** The target's endpoint `name`, or a refusal naming the fix. */
+async function endpointNamed(ctx: RouteContext, name: string): Promise<Endpoint> {
+  const endpoint = (await ctx.backend.listEndpoints()).find((e) => e.name === name);
+  if (endpoint === undefined)
+    throw new AgentRequestError(
+      'not-found',
+      `No endpoint "${name}" on this target. Fix: serve a model first, or pick one from the endpoint list.`,
+    );
+  return endpoint;
+}
 
 /** The backend as a deployer (uploads, schedules), or a refusal naming the fix. */
 function deployerOf(ctx: RouteContext): PipelineDeployer {

@@ -41,7 +41,9 @@ import {
   type EndpointRef,
   type ModelRef,
   type PipelineUpload,
+  type ModelMetadataResponse,
   type PredictResponse,
+  type SubmitResponse,
   type RunEvent,
   type RunFilter,
   type RunOptions,
@@ -93,7 +95,8 @@ export class AgentClient implements Backend {
     return this.call('info', {}, undefined);
   }
 
-  submit(pipeline: CompiledPipeline, opts: RunOptions = {}): Promise<RunRef> {
+  /** Starts a run; cluster agents add the run's page in the KFP UI (`uiUrl`). */
+  submit(pipeline: CompiledPipeline, opts: RunOptions = {}): Promise<SubmitResponse> {
     const body: SubmitRequest = { pipeline: pipelinePayloadOf(pipeline), options: opts };
     return this.call('submit', {}, body);
   }
@@ -157,6 +160,11 @@ export class AgentClient implements Backend {
   /** Sends a KServe V1 predict request to an endpoint through the agent; resolves to the model server's answer. */
   predict(endpoint: EndpointRef, request: unknown): Promise<PredictResponse> {
     return this.call('predict', { endpoint: endpoint.name }, request);
+  }
+
+  /** The endpoint's model metadata (V2: its inputs' shapes), read through the agent; `{}` when unknown. */
+  modelMetadata(endpoint: EndpointRef): Promise<ModelMetadataResponse> {
+    return this.call('modelMetadata', { endpoint: endpoint.name }, undefined);
   }
 
   capacity(): Promise<Capacity> {
