@@ -12,3 +12,4 @@ export * from './deploy/deploy-choices.js';
 export * from './views/render-steps-list.js';
 export * from './tuning/study-results.js';
 export * from './agent/server-sent-events.js';
+export * from './tuning/study-form.js';

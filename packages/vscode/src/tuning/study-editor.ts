@@ -2,7 +2,8 @@
  * Tune Hyperparameters…'s study editor: a quick pick listing the study (objective, goal,
  * algorithm, trial counts, each searched parameter) where picking a row changes it, until the user
  * starts the study. Starts from the notebook's `metadata.cellflow.tuning`, else a study around the
- * parameters cell's defaults. Every change is checked by core (`parseStudySpec`).
+ * parameters cell's defaults. Every change is checked by core (`parseStudySpec`); ranges are typed
+ * and shown as `@cellflow/ui`'s study form reads them (JupyterLab's study editor reads the same).
  */
 import * as vscode from 'vscode';
 import {
@@ -10,58 +11,16 @@ import {
   studyToMetadata,
   TUNING_ALGORITHMS,
   type PipelineGraph,
-  type SearchParameter,
   type StudySpec,
 } from '@cellflow/core';
+import {
+  describeSearchParameter,
+  parameterRangeText,
+  parseParameterRange,
+  suggestedRangeText,
+} from '@cellflow/ui/study-form';
 
 export type StudyStart = { readonly study: StudySpec; readonly target: 'local' | 'cluster' };
-
-function describeParameter(p: SearchParameter): string {
-  if (p.values !== undefined) return `one of ${p.values.map((v) => JSON.stringify(v)).join(', ')}`;
-  return `${p.type} ${p.min} … ${p.max}${p.step !== undefined ? ` step ${p.step}` : ''}${p.scale === 'log' ? ' (log)' : ''}`;
-}
-
-/** `0.1 .. 100 log`, `1..10 step 2`, `rbf, linear` -> the stored shape of one parameter. */
-export function parseParameterRange(text: string): Record<string, unknown> | string {
-  const t = text.trim();
-  const range =
-    /^(-?[\d.e+-]+)\s*(?:\.\.|…|-|to)\s*(-?[\d.e+-]+)(?:\s+step\s+([\d.e+-]+))?(\s+log)?$/i.exec(t);
-  if (range !== null) {
-    const [min, max, step] = [
-      Number(range[1]),
-      Number(range[2]),
-      range[3] !== undefined ? Number(range[3]) : undefined,
-    ];
-    if (!Number.isFinite(min) || !Number.isFinite(max)) return 'The bounds must be numbers';
-    return {
-      min,
-      max,
-      ...(step !== undefined ? { step } : {}),
-      ...(range[4] !== undefined ? { scale: 'log' } : {}),
-    };
-  }
-  const values = t
-    .split(',')
-    .map((v) => v.trim())
-    .filter((v) => v !== '')
-    .map((v) =>
-      /^-?[\d.]+(e[+-]?\d+)?$/i.test(v)
-        ? Number(v)
-        : v === 'true'
-          ? true
-          : v === 'false'
-            ? false
-            : v.replace(/^["']|["']$/g, ''),
-    );
-  if (values.length < 2)
-    return 'Write a range such as `0.1 .. 100 log` or `1 .. 10 step 1`, or a list such as `rbf, linear`';
-  return { values };
-}
-
-function rangeText(p: SearchParameter): string {
-  if (p.values !== undefined) return p.values.map(String).join(', ');
-  return `${p.min} .. ${p.max}${p.step !== undefined ? ` step ${p.step}` : ''}${p.scale === 'log' ? ' log' : ''}`;
-}
 
 /** Checks the stored shape against the graph; the study, or the first problem. */
 function check(tuning: Record<string, unknown>, graph: PipelineGraph): StudySpec | string {
@@ -99,7 +58,7 @@ export async function editStudy(
       { label: 'Searched parameters', kind: vscode.QuickPickItemKind.Separator, action: '' },
       ...study.parameters.map((p) => ({
         label: `$(symbol-variable) ${p.name}`,
-        description: describeParameter(p),
+        description: describeSearchParameter(p),
         action: 'parameter',
         parameter: p.name,
       })),
@@ -181,13 +140,7 @@ async function changeRow(
       const current = study.parameters.find((p) => p.name === name);
       const def = graph.parameters.find((p) => p.name === name)?.default;
       const suggested =
-        current !== undefined
-          ? rangeText(current)
-          : typeof def === 'number'
-            ? `${def / 10} .. ${def * 10}${def > 0 ? ' log' : ''}`
-            : typeof def === 'boolean'
-              ? 'true, false'
-              : `${typeof def === 'string' ? def : JSON.stringify(def)}, `;
+        current !== undefined ? parameterRangeText(current) : suggestedRangeText(def);
       const text = await vscode.window.showInputBox({
         title: `Search ${name}`,
         prompt:
