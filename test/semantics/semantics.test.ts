@@ -19,6 +19,7 @@ const RUNNABLE = [
   'magics',
   'mutation',
   'functions-globals',
+  'function-effects',
   'classes',
   'comprehensions',
   'try-except',

@@ -65,8 +65,33 @@ describe('Python name analysis', () => {
       'del old\nimport os.path as osp, sys\nfrom pkg import (a as b, c)\nwith open(p) as fh:\n    text = fh.read()\nif (n := len(text)) > 1:\n    pass\ndef setter():\n    global CONFIG\n    CONFIG = 1',
     );
     assert.deepEqual(r.deletes, ['old']);
-    assert.deepEqual(r.writes, ['CONFIG', 'b', 'c', 'fh', 'n', 'osp', 'setter', 'sys', 'text']);
+    // `CONFIG` is bound when `setter()` runs, not where it is defined.
+    assert.deepEqual(r.writes, ['b', 'c', 'fh', 'n', 'osp', 'setter', 'sys', 'text']);
     assert.deepEqual(r.free, ['old', 'p']);
+  });
+
+  it("a function's `global` bindings and in-place changes happen where it is called", () => {
+    const defs =
+      'def bump(k=1):\n    global counter\n    counter += k\ndef add(x):\n    items.append(x)\ndef both():\n    bump()\n    add(0)';
+    const defined = names(defs);
+    assert.deepEqual(defined.writes, ['add', 'both', 'bump']);
+    assert.deepEqual(defined.mutations, []);
+    const effects = analyzePython(defs).definitions.get('both')?.effects;
+    assert.deepEqual(effects, { writes: ['counter'], mutations: ['items'] });
+    const called = names(`${defs}\nboth()`);
+    assert.deepEqual(called.writes, ['add', 'both', 'bump', 'counter']);
+    assert.deepEqual(called.mutations, ['items']);
+    assert.deepEqual(called.free, ['counter', 'items']);
+    // A name the call binds first is not read: `global model; model = ...`.
+    const fresh = names('def train():\n    global model\n    model = 1\ntrain()\nprint(model)');
+    assert.deepEqual(fresh.free, []);
+    assert.deepEqual(fresh.writes, ['model', 'train']);
+  });
+
+  it('pandas-style `inplace=True` changes the object; `inplace=False` does not', () => {
+    assert.deepEqual(names('df.fillna(0, inplace=True)').mutations, ['df']);
+    assert.deepEqual(names('df.drop(columns=["a"], inplace=flag)').mutations, ['df']);
+    assert.deepEqual(names('out = df.fillna(0, inplace=False)').mutations, []);
   });
 
   it('reports the first syntax error line and star imports', () => {

@@ -113,6 +113,8 @@ interface StepDraft {
   readonly versions: Map<string, string>;
   /** `value>name` pairs of names carried by loaded values, already resolved. */
   readonly carriedDone: Set<string>;
+  /** Names that functions the step may call rebind or change, not yet taken over by the step. */
+  readonly callEffects: Set<string>;
 }
 
 /** KFP pipeline names: lowercase letters, digits and '-'. */
@@ -418,6 +420,7 @@ export function buildPipelineGraph(
       const needed = need(draft, site(name), eager, null);
       if (needed?.kind === 'code') entry.needs.add(needed.ref.id);
     }
+    if (eager) for (const name of ref.unit.callEffects) draft.callEffects.add(name);
     return entry;
   };
 
@@ -539,6 +542,7 @@ export function buildPipelineGraph(
       cells: [],
       carriedDone: new Set(),
       versions: new Map(),
+      callEffects: new Set(),
     };
     for (const w of analyseQuietly(block.cells, plain).writes) draft.written.add(w.name);
     return draft;
@@ -572,6 +576,18 @@ export function buildPipelineGraph(
         .map((site) => ({ site, deferred: false })),
     ];
     for (const { site, deferred } of reads) need(draft, site, true, deferred ? null : 'uses');
+    // Functions from other cells that this segment may call change names as they run: the step
+    // loads each one's value and leaves it changed, as Jupyter would.
+    const lastCell = own[own.length - 1] ?? draft.cells[draft.cells.length - 1]!;
+    const effectSites: NameSite[] = [];
+    for (const name of draft.callEffects) {
+      const s = resolve(name);
+      if (s?.kind === 'step' || s?.kind === 'parameter')
+        need(draft, { name, cell: lastCell, line: 1 }, true, null);
+      if (s?.kind !== 'code') effectSites.push({ name, cell: lastCell, line: 1 });
+    }
+    draft.callEffects.clear();
+    for (const site of effectSites) draft.written.add(site.name);
 
     // Configuration that earlier cells made holds here too; the global random state flows.
     if (firstSegment) {
@@ -622,9 +638,11 @@ export function buildPipelineGraph(
     for (const [a, b] of newAliases)
       if (!isCode(a) && !isCode(b)) sharing.union(versionOf(a), versionOf(b));
     // What this segment changes in place (a later segment may change names an earlier one did).
-    const segmentMutations = firstSegment
-      ? analysis.mutations
-      : analyseQuietly(own, plain).mutations;
+    const ownMutations = firstSegment ? analysis.mutations : analyseQuietly(own, plain).mutations;
+    const segmentMutations = [
+      ...ownMutations,
+      ...effectSites.filter((e) => !ownMutations.some((m) => m.name === e.name)),
+    ];
     const takenOver = new Map<string, Source & { kind: 'step' }>();
     const touched = new Set([
       ...segmentMutations.map((m) => m.name),
@@ -682,6 +700,12 @@ export function buildPipelineGraph(
       const s = resolve(m.name);
       if (s?.kind === 'step' || s?.kind === 'parameter')
         current.set(m.name, { kind: 'step', step: draft, cell: m.cell });
+    }
+    // A name only a called function binds (`global model` in `def train()`) is this step's value.
+    for (const e of effectSites) {
+      const s = resolve(e.name);
+      if (s === undefined || s.kind === 'deleted' || s.kind === 'skipped')
+        current.set(e.name, { kind: 'step', step: draft, cell: e.cell });
     }
     const mutationCell = new Map(analysis.mutations.map((m) => [m.name, m.cell]));
     for (const w of analysis.writes) {

@@ -26,6 +26,14 @@ export interface SyntaxProblem {
   readonly tooDeep?: string;
 }
 
+/** What calling a notebook function does to module-level names (its own calls included). */
+export interface DefinitionEffects {
+  /** Names its body binds after `global name`. */
+  readonly writes: readonly string[];
+  /** Names whose objects its body changes in place (`items.append(x)`, `cache[k] = v`). */
+  readonly mutations: readonly string[];
+}
+
 export interface CodeAnalysis {
   /** Names read before this code binds them on every path (first read of each), builtins excluded. */
   readonly freeReads: readonly NameSite[];
@@ -37,10 +45,17 @@ export interface CodeAnalysis {
   readonly mutations: readonly NameSite[];
   /** Names deleted with `del name` and not bound again afterwards. */
   readonly deletes: readonly NameSite[];
-  /** Top-level functions and classes, with the module-level names their bodies read. */
+  /**
+   * Top-level functions and classes, with the module-level names their bodies read, and their
+   * effects when called: module-level names their bodies rebind (`global n`) or change in place.
+   */
   readonly definitions: ReadonlyMap<
     string,
-    { readonly site: NameSite; readonly globals: readonly string[] }
+    {
+      readonly site: NameSite;
+      readonly globals: readonly string[];
+      readonly effects: DefinitionEffects;
+    }
   >;
   readonly starImports: readonly NameSite[];
   /** Names bound by import statements. */
@@ -254,6 +269,15 @@ function children(node: SyntaxNode): SyntaxNode[] {
   return out;
 }
 
+/** What a function's body does to module-level names, and the notebook functions it calls. */
+interface EffectsRecord {
+  /** Module-level names the body reads (the definition's globals). */
+  readonly reads: Set<string>;
+  readonly writes: Set<string>;
+  readonly mutations: Set<string>;
+  readonly calls: Set<EffectsRecord>;
+}
+
 /** A function/lambda/class/comprehension scope: its local names, and reads that escape it. */
 interface InnerScope {
   readonly kind: 'function' | 'class' | 'comprehension';
@@ -282,7 +306,14 @@ export class PythonAnalyzer {
   /** Collects the deferred reads of the statement being walked (lambdas inside a value). */
   private deferredSink: Set<string> | null = null;
   private readonly valueNames = new Map<string, Set<string>>();
-  private readonly defs = new Map<string, { site: NameSite; globals: Set<string> }>();
+  private readonly defs = new Map<
+    string,
+    { site: NameSite; globals: Set<string>; effects: EffectsRecord }
+  >();
+  /** Module-level names bound to a function definition now: reading one may call it. */
+  private readonly liveDefs = new Map<string, { globals: Set<string>; effects: EffectsRecord }>();
+  /** The effects of the top-level function whose body is being walked. */
+  private currentEffects: EffectsRecord | null = null;
   private readonly stars: NameSite[] = [];
   private readonly errors: SyntaxProblem[] = [];
   private source = '';
@@ -307,9 +338,18 @@ export class PythonAnalyzer {
     const deferredReads = [...this.deferred.values()].filter(
       (s) => !this.bound.has(s.name) && !this.free.has(s.name),
     );
-    const definitions = new Map<string, { site: NameSite; globals: readonly string[] }>();
-    for (const [name, d] of this.defs)
-      definitions.set(name, { site: d.site, globals: [...d.globals].sort() });
+    const definitions = new Map<
+      string,
+      { site: NameSite; globals: readonly string[]; effects: DefinitionEffects }
+    >();
+    for (const [name, d] of this.defs) {
+      const effects = this.effectsOf(d.effects);
+      definitions.set(name, {
+        site: d.site,
+        globals: [...d.globals].sort(),
+        effects: { writes: [...effects.writes].sort(), mutations: [...effects.mutations].sort() },
+      });
+    }
     return {
       freeReads,
       deferredReads,
@@ -720,6 +760,11 @@ export class PythonAnalyzer {
     const name = this.text(node);
     if (scope !== null) {
       if (scope.kind === 'class') scope.locals.add(name);
+      // `global n` in a function: n is bound when the function is called, not where it is defined.
+      if (scope.globals.has(name) && this.currentEffects !== null && this.insideFunction(scope)) {
+        this.currentEffects.writes.add(name);
+        return;
+      }
       if (scope.globals.has(name)) {
         if (!this.bound.has(name)) this.bound.set(name, this.site(name, node));
         this.lastBound.set(name, { cell: this.cell, offset: node.from });
@@ -729,6 +774,7 @@ export class PythonAnalyzer {
     this.lastBound.set(name, { cell: this.cell, offset: node.from });
     state.add(name);
     this.deleted.delete(name);
+    this.liveDefs.delete(name);
     if (!this.bound.has(name)) this.bound.set(name, this.site(name, node));
   }
 
@@ -743,7 +789,57 @@ export class PythonAnalyzer {
     const name = this.text(base);
     if (PYTHON_BUILTINS.has(name)) return;
     if (scope !== null && this.resolvesLocally(name, scope)) return;
+    // A function's body changes the object when the function is called.
+    if (scope !== null && this.currentEffects !== null && this.insideFunction(scope)) {
+      this.currentEffects.mutations.add(name);
+      return;
+    }
     if (!this.mutated.has(name)) this.mutated.set(name, this.site(name, base));
+  }
+
+  /** A function's effects with those of the notebook functions it calls. */
+  private effectsOf(record: EffectsRecord): {
+    reads: Set<string>;
+    writes: Set<string>;
+    mutations: Set<string>;
+  } {
+    const reads = new Set<string>();
+    const writes = new Set<string>();
+    const mutations = new Set<string>();
+    const seen = new Set<EffectsRecord>();
+    const pending = [record];
+    for (let r = pending.pop(); r !== undefined; r = pending.pop()) {
+      if (seen.has(r)) continue;
+      seen.add(r);
+      for (const n of r.reads) reads.add(n);
+      for (const w of r.writes) writes.add(w);
+      for (const m of r.mutations) mutations.add(m);
+      pending.push(...r.calls);
+    }
+    return { reads, writes, mutations };
+  }
+
+  /**
+   * Reading a name bound to a notebook function may call it: what its body rebinds (`global n`)
+   * or changes in place is read and changed here, as when Jupyter runs the call.
+   */
+  private callEffects(name: string, node: SyntaxNode, state: Set<string>): void {
+    const def = this.liveDefs.get(name);
+    if (def === undefined) return;
+    const { reads, writes, mutations } = this.effectsOf(def.effects);
+    for (const m of mutations) {
+      if (PYTHON_BUILTINS.has(m)) continue;
+      this.moduleRead(m, node, state);
+      if (!this.mutated.has(m)) this.mutated.set(m, this.site(m, node));
+    }
+    for (const w of writes) {
+      if (reads.has(w) || mutations.has(w)) this.moduleRead(w, node, state);
+      this.lastBound.set(w, { cell: this.cell, offset: node.from });
+      state.add(w);
+      this.deleted.delete(w);
+      this.liveDefs.delete(w);
+      if (!this.bound.has(w)) this.bound.set(w, this.site(w, node));
+    }
   }
 
   private importStatement(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
@@ -789,7 +885,15 @@ export class PythonAnalyzer {
     const topLevel = scope === null && this.currentDefinition === null;
     const globals = new Set<string>();
     const previous = this.currentDefinition;
+    const previousEffects = this.currentEffects;
+    const effects: EffectsRecord = {
+      reads: globals,
+      writes: new Set(),
+      mutations: new Set(),
+      calls: new Set(),
+    };
     if (topLevel) this.currentDefinition = globals;
+    if (topLevel && !isClass) this.currentEffects = effects;
     if (isClass) {
       const bases = parts.find((c) => c.name === 'ArgList');
       if (bases !== undefined) this.expression(bases, state, scope);
@@ -809,11 +913,13 @@ export class PythonAnalyzer {
       this.innerBody(body, fnScope);
     }
     this.currentDefinition = previous;
+    this.currentEffects = previousEffects;
     if (nameNode !== undefined) {
       this.bind(nameNode, state, scope);
       if (topLevel) {
         const name = this.text(nameNode);
-        this.defs.set(name, { site: this.site(name, nameNode), globals });
+        this.defs.set(name, { site: this.site(name, nameNode), globals, effects });
+        if (!isClass) this.liveDefs.set(name, { globals, effects });
       }
     }
   }
@@ -1069,8 +1175,12 @@ export class PythonAnalyzer {
       this.currentDefinition?.add(name);
       // Reads inside functions happen when the function runs; class bodies run at once.
       const immediate = scope.kind !== 'function' && !this.insideFunction(scope);
-      if (immediate) this.moduleRead(name, node, scope.moduleState);
-      else {
+      if (immediate) {
+        this.moduleRead(name, node, scope.moduleState);
+        this.callEffects(name, node, scope.moduleState);
+      } else {
+        const called = this.liveDefs.get(name);
+        if (called !== undefined) this.currentEffects?.calls.add(called.effects);
         if (!this.deferred.has(name)) this.deferred.set(name, this.site(name, node));
         this.deferredSink?.add(name);
       }
@@ -1081,6 +1191,7 @@ export class PythonAnalyzer {
       return;
     }
     this.moduleRead(name, node, state);
+    this.callEffects(name, node, state);
   }
 
   private builtinRead(name: string, node: SyntaxNode): void {
@@ -1186,7 +1297,11 @@ export class PythonAnalyzer {
     const method = children(callee).find((c) => c.name === 'PropertyName');
     const methodName = method !== undefined ? this.text(method) : '';
     const base = this.baseName(callee.firstChild ?? callee);
-    if (base !== null && methodName !== '' && !NON_MUTATING_METHODS.has(methodName))
+    if (
+      base !== null &&
+      methodName !== '' &&
+      (!NON_MUTATING_METHODS.has(methodName) || (args !== undefined && this.inPlace(args)))
+    )
       this.mutate(base, scope);
     if (scope === null && base !== null && STORING_METHODS.has(methodName) && args)
       this.addValueReads(
@@ -1202,6 +1317,19 @@ export class PythonAnalyzer {
       const first = children(args).find((c) => c.name === 'VariableName');
       if (first !== undefined) this.mutate(first, scope);
     }
+  }
+
+  /** `inplace=...` among a call's arguments, other than `inplace=False` (pandas' in-place form). */
+  private inPlace(args: SyntaxNode): boolean {
+    const parts = children(args);
+    return parts.some(
+      (c, i) =>
+        c.name === 'VariableName' &&
+        this.text(c) === 'inplace' &&
+        parts[i + 1]?.name === 'AssignOp' &&
+        parts[i + 2] !== undefined &&
+        this.text(parts[i + 2]!) !== 'False',
+    );
   }
 
   private enclosingNonComprehension(scope: InnerScope | null): InnerScope | null {

@@ -38,6 +38,11 @@ export interface CodeUnit {
   readonly reads: readonly string[];
   /** Definitions: module-level names the body reads when called. */
   readonly callReads: readonly string[];
+  /**
+   * Definitions: module-level names a call rebinds (`global n`) or changes in place; a step that
+   * may call the function loads them and leaves them changed.
+   */
+  readonly callEffects: readonly string[];
   /** Config and seed units: the name the call or assignment hangs off (must be an import). */
   readonly root: string | null;
 }
@@ -219,6 +224,17 @@ function readCodeUnitsOnce(cell: number, code: string): CodeUnit[] {
       reads: [...new Set(analysis.freeReads.map((r) => r.name))],
       callReads:
         kind.kind === 'definition' ? [...new Set(analysis.deferredReads.map((r) => r.name))] : [],
+      callEffects:
+        kind.kind === 'definition'
+          ? [
+              ...new Set(
+                [...analysis.definitions.values()].flatMap((d) => [
+                  ...d.effects.writes,
+                  ...d.effects.mutations,
+                ]),
+              ),
+            ]
+          : [],
       root: kind.root,
     });
   };
