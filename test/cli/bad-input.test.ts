@@ -79,8 +79,8 @@ describe('bad input gets a clear error, never a crash or a partial file', () => 
       'odd-cells',
       notebook([42, { cell_type: 'code', source: 7, metadata: { tags: ['step:a', 5] } }]),
     );
-    assert.match(run.stderr, /cell 0: error \[malformed-cell\]/);
     assert.match(run.stderr, /cell 1: error \[malformed-cell\]/);
+    assert.match(run.stderr, /cell 2: error \[malformed-cell\]/);
     assert.match(run.stderr, /malformed-tag/);
   });
 
@@ -98,7 +98,7 @@ describe('bad input gets a clear error, never a crash or a partial file', () => 
     writeFileSync(output, 'previous content\n');
     const run = runCli(['compile', input, '-o', output]);
     assert.equal(run.code, 1);
-    assert.match(run.stderr, /cell 0, line 1: error \[undefined-name\]/);
+    assert.match(run.stderr, /cell 1, line 1: error \[undefined-name\]/);
     assert.equal(readFileSync(output, 'utf8'), 'previous content\n');
   });
 

@@ -68,8 +68,8 @@ describe('cellflow tune', () => {
 
     const applied = runCli(['tune', path, '--apply-best'], { cwd: dir });
     assert.equal(applied.code, 0, applied.stderr);
-    assert.match(applied.stdout, /cell 0, line 1: X = 1\.0 -> 3\.5/);
-    assert.match(applied.stdout, /cell 0, line 2: N = 2 -> 4/);
+    assert.match(applied.stdout, /cell 1, line 1: X = 1\.0 -> 3\.5/);
+    assert.match(applied.stdout, /cell 1, line 2: N = 2 -> 4/);
     const after = readFileSync(path, 'utf8');
     assert.equal(
       after,
@@ -102,7 +102,7 @@ describe('cellflow tune', () => {
       b.stderr,
       /the objective `accuracy` is not a pipeline metric\. Fix: use one of `score`/,
     );
-    assert.match(b.stderr, /cell 0: error \[bad-study\] .*`Y` is not in the parameters cell/);
+    assert.match(b.stderr, /cell 1: error \[bad-study\] .*`Y` is not in the parameters cell/);
     assert.match(
       runCli(['tune', join(dir, 'peak.ipynb'), '--algorithm', 'magic'], { cwd: dir }).stderr,
       /--algorithm magic is not known/,

@@ -238,7 +238,7 @@ describe('failures that name their cause', () => {
     const nb = faulty('gen', 'gen_value = (i for i in range(3))');
     assert.throws(
       () => compileNotebook(nb, work.dir, 'unsavable.ipynb'),
-      /unsavable-value[\s\S]*`gen_value` \(cell 2, line 1\) is a generator/,
+      /"code": "unsavable-value",\s*"cell": 2,\s*"line": 1,\s*"message": "`gen_value` is a generator/,
     );
   });
 });

@@ -19,8 +19,7 @@ import {
   validatePipelineSpecObject,
   validatePlatformSpecObject,
 } from '../../../test/validate/kfp-ir.js';
-
-const repo = join(import.meta.dirname, '../../..');
+import { REPO_ROOT as repo } from '../../../test/support/paths.js';
 
 function compiled(path: string): CompiledPipeline {
   const result = compile(readFileSync(join(repo, path)), { fileName: path.split('/').pop()! });
@@ -283,7 +282,7 @@ describeWithCluster('KubeflowBackend', (ctx) => {
     } catch (error) {
       log = String((error as { stderr: Buffer }).stderr);
     }
-    assert.match(log, /failed at cell 1, line 3/);
+    assert.match(log, /failed at cell 2, line 3/);
     const run = await backend.submit(pipeline);
     const watched = collect(backend.watch(run));
     const wf = (await driver.findWorkflowForRun('kubeflow', run.id))!;
@@ -300,7 +299,7 @@ describeWithCluster('KubeflowBackend', (ctx) => {
       [failed.failure?.cell, failed.failure?.line, failed.failure?.type],
       [1, 3, 'ZeroDivisionError'],
     );
-    assert.match(failed.failure?.traceback ?? '', /File "<cell 1>", line 3/);
+    assert.match(failed.failure?.traceback ?? '', /File "<cell 2>", line 3/);
   });
 
   it('says which permission is missing for a restricted user', async () => {
@@ -318,20 +317,22 @@ describeWithCluster('KubeflowBackend', (ctx) => {
   });
 
   it('an unreachable API server is a clear error, not a hang', async () => {
-    const down = await KubeflowBackend.connect({
-      kubeconfig: ctx.cluster().kubeconfigPath,
-      context: 'admin',
-    });
-    const bad = Object.create(down) as KubeflowBackend;
-    Object.defineProperty(bad, 'kube', {
-      value: Object.assign(Object.create(Object.getPrototypeOf(down.kube) as object), down.kube, {
-        server: 'https://127.0.0.1:9',
-      }),
-    });
+    // The harness's kubeconfig, with the API server at a port nothing listens on.
+    const kubeconfig = join(ctx.cluster().dir, 'kubeconfig-down');
+    writeFileSync(
+      kubeconfig,
+      readFileSync(ctx.cluster().kubeconfigPath, 'utf8').replaceAll(
+        ctx.cluster().server,
+        'https://127.0.0.1:9',
+      ),
+    );
+    const bad = await KubeflowBackend.connect({ kubeconfig, context: 'admin' });
     const t0 = Date.now();
     await assert.rejects(bad.capacity(), (e: Error & { code?: string }) => {
       assert.equal(e.code, 'cluster-unreachable');
       assert.match(e.message, /Cannot reach the Kubernetes API server at https:\/\/127\.0\.0\.1:9/);
+      // The cause as Node names it, not wrapped in the HTTP library's words.
+      assert.match(e.message, /: connect ECONNREFUSED 127\.0\.0\.1:9\. Fix:/);
       return true;
     });
     assert.ok(Date.now() - t0 < 10_000);

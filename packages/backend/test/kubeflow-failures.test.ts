@@ -1,11 +1,13 @@
 /**
  * How KubeflowBackend behaves when things go wrong, against the real API server and the KFP double:
- * bad credentials, KFP answering 5xx, answers lost after the work was done, slow answers, and watch
- * connections the server ends mid-run. A small fault-injecting proxy sits in front of the KFP double.
+ * bad credentials, KFP answering 5xx, answers lost after the work was done, slow answers, watch
+ * connections the server ends mid-run, and connections to the API server that drop. A small
+ * fault-injecting proxy sits in front of the KFP double, a TCP one in front of the API server.
  */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
+import { connect, createServer as createTcpServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { KubeflowBackend, type RunEvent } from '@cellflow/backend';
@@ -66,6 +68,57 @@ async function faultProxy(
   return {
     url: `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`,
     server,
+  };
+}
+
+/**
+ * Forwards TCP to `target` (the API server; TLS passes through untouched). `drop()` cuts every
+ * open connection; while `refusing`, new connections are closed at once.
+ */
+async function tcpProxy(target: string): Promise<{
+  url: string;
+  drop: () => void;
+  refuse: (on: boolean) => void;
+  connections: () => number;
+  close: () => void;
+}> {
+  const upstream = new URL(target);
+  const open = new Set<Socket>();
+  let refusing = false;
+  let accepted = 0;
+  const server = createTcpServer((client) => {
+    if (refusing) {
+      client.destroy();
+      return;
+    }
+    accepted++;
+    const out = connect(Number(upstream.port), upstream.hostname);
+    open.add(client).add(out);
+    const end = (): void => {
+      client.destroy();
+      out.destroy();
+      open.delete(client);
+      open.delete(out);
+    };
+    client.on('error', end).on('close', end);
+    out.on('error', end).on('close', end);
+    client.pipe(out).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return {
+    url: `https://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`,
+    drop: () => {
+      for (const socket of open) socket.destroy();
+    },
+    refuse: (on) => {
+      refusing = on;
+    },
+    connections: () => accepted,
+    close: () => {
+      for (const socket of open) socket.destroy();
+      server.close();
+    },
   };
 }
 
@@ -240,5 +293,69 @@ describeWithCluster('KubeflowBackend failure behaviour', (ctx) => {
     ]);
     const last = seen[seen.length - 1];
     assert.equal(last?.type === 'run' && last.state, 'succeeded');
+  });
+
+  it('a dropped API server connection, then refused ones, mid-watch: retried with backoff, every change arrives once, in order', async () => {
+    const proxy = await tcpProxy(ctx.cluster().server);
+    try {
+      const kubeconfig = join(ctx.cluster().dir, 'kubeconfig-proxied');
+      writeFileSync(
+        kubeconfig,
+        readFileSync(ctx.cluster().kubeconfigPath, 'utf8').replaceAll(
+          ctx.cluster().server,
+          proxy.url,
+        ),
+      );
+      const restarts: string[] = [];
+      const backend = await KubeflowBackend.connect({
+        kubeconfig,
+        context: 'admin',
+        namespace: 'kubeflow',
+        kfp: { endpoint: kfp.url },
+        onWatchRestart: (how) => restarts.push(how),
+        reportCacheDir: null,
+      });
+      const run = await backend.submit(tiny('dropped'));
+      const seen: RunEvent[] = [];
+      const done = (async () => {
+        for await (const e of backend.watch(run)) seen.push(e);
+      })();
+      const name = (await driver.findWorkflowForRun('kubeflow', run.id))!.metadata.name!;
+      const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+      await driver.setTaskPhase('kubeflow', name, 'first', 'Running');
+      const deadline = Date.now() + 20_000;
+      while (!seen.some((e) => e.type === 'step' && e.state === 'running')) {
+        assert.ok(Date.now() < deadline, 'the watch saw the first step run');
+        await pause(20);
+      }
+      // The watch's connection drops, and for 1.5 s the API server cannot be reached at all.
+      proxy.refuse(true);
+      proxy.drop();
+      await driver.setTaskPhase('kubeflow', name, 'first', 'Succeeded');
+      await pause(1500);
+      const refusedAt = proxy.connections();
+      proxy.refuse(false);
+      await driver.setTaskPhase('kubeflow', name, 'second', 'Running');
+      await pause(300);
+      await driver.runWorkflowToCompletion('kubeflow', name);
+      await done;
+      const steps = seen
+        .filter((e) => e.type === 'step')
+        .map((e) => (e.type === 'step' ? `${e.step}:${e.state}` : ''));
+      assert.deepEqual(
+        steps.filter((s) => s !== 'second:running'),
+        ['first:queued', 'second:queued', 'first:running', 'first:succeeded', 'second:succeeded'],
+      );
+      assert.equal(new Set(steps).size, steps.length, `no change twice: ${steps.join(', ')}`);
+      const last = seen[seen.length - 1];
+      assert.equal(last?.type === 'run' && last.state, 'succeeded');
+      assert.ok(restarts.includes('resumed'), `resumed (restarts: ${restarts.join(', ')})`);
+      assert.ok(
+        proxy.connections() > refusedAt,
+        'the watch came back once connections were let in',
+      );
+    } finally {
+      proxy.close();
+    }
   });
 });

@@ -1,5 +1,5 @@
 /** How runs read on a terminal: durations, metric values, failures located in the notebook. */
-import { describeLocation } from '@cellflow/core';
+import { describeLocation, formatMetricValue } from '@cellflow/core';
 import type { MetricValues, StepFailure, StepSummary } from '@cellflow/backend';
 
 export function formatDuration(ms: number | null): string {
@@ -10,13 +10,6 @@ export function formatDuration(ms: number | null): string {
   const m = Math.floor(s / 60);
   if (m < 60) return `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
-}
-
-export function formatMetricValue(value: number | string): string {
-  if (typeof value === 'string') return value;
-  if (Number.isInteger(value)) return String(value);
-  const abs = Math.abs(value);
-  return abs !== 0 && (abs < 1e-3 || abs >= 1e6) ? value.toPrecision(4) : String(+value.toFixed(4));
 }
 
 export function formatMetrics(metrics: MetricValues): string {

@@ -4,10 +4,10 @@
  * the trials still running and a progress line with the best so far stay redrawn below the rows;
  * otherwise a row is also printed when a trial starts, so logs show what ran when.
  */
-import type { StudySpec } from '@cellflow/core';
+import { formatMetricValue, type StudySpec } from '@cellflow/core';
 import type { TrialState, TrialSummary } from '@cellflow/backend';
 import type { CliContext } from './cli-context.js';
-import { formatDuration, formatMetricValue } from './run-format.js';
+import { formatDuration } from './run-format.js';
 
 const COLORS: Partial<Record<TrialState, string>> = {
   succeeded: '\x1b[32m',

@@ -18,7 +18,11 @@ export interface Diagnostic {
   readonly cell: number | null;
   /** 1-based line within the cell's source; null when the problem is the cell or notebook as a whole. */
   readonly line: number | null;
-  /** Says what is wrong, where, and how to fix it. */
+  /**
+   * Says what is wrong and how to fix it. Where it is wrong is `cell` and `line`, shown by whoever
+   * renders the diagnostic: the message does not repeat them (other cells it names are numbered
+   * with `describeCell`).
+   */
   readonly message: string;
   readonly fix?: DiagnosticFix;
 }
@@ -38,10 +42,19 @@ export function sortDiagnostics(diagnostics: readonly Diagnostic[]): Diagnostic[
   );
 }
 
-/** "cell 3, line 2" — cells are shown 0-based, as in the JSON and editors' cell indices. */
+/**
+ * "cell 13": a cell as a person sees it numbered (1-based, as VS Code's "Cell 13 of 18" and
+ * JupyterLab's cell list count), from its 0-based index into the notebook's `cells` (markdown
+ * cells count). Every message a person reads names cells this way; JSON keeps the 0-based index.
+ */
+export function describeCell(cell: number): string {
+  return `cell ${cell + 1}`;
+}
+
+/** "cell 13, line 2" (see `describeCell`); "notebook" for a problem of the whole notebook. */
 export function describeLocation(cell: number | null, line: number | null): string {
   if (cell === null) return 'notebook';
-  return line === null ? `cell ${cell}` : `cell ${cell}, line ${line}`;
+  return line === null ? describeCell(cell) : `${describeCell(cell)}, line ${line}`;
 }
 
 /** Longest piece of a user's text quoted in a message. */

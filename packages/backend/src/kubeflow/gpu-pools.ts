@@ -1,24 +1,11 @@
 /** The cluster's GPUs as core's `GpuPool`s: nodes' allocatable GPUs, product labels, and what pods hold. */
 import { GPU_PRODUCT_LABELS, type GpuPool } from '@cellflow/core';
+import type { V1Node, V1Pod } from '@kubernetes/client-node';
 
-export interface NodeObject {
-  readonly metadata: { readonly name: string; readonly labels?: Readonly<Record<string, string>> };
-  readonly spec?: { readonly unschedulable?: boolean };
-  readonly status?: { readonly allocatable?: Readonly<Record<string, string>> };
-}
-
-export interface PodObject {
-  readonly spec?: {
-    readonly nodeName?: string;
-    readonly containers?: readonly {
-      readonly resources?: {
-        readonly limits?: Readonly<Record<string, string>>;
-        readonly requests?: Readonly<Record<string, string>>;
-      };
-    }[];
-  };
-  readonly status?: { readonly phase?: string };
-}
+/** The fields of a node that count its GPUs. */
+export type NodeObject = Pick<V1Node, 'metadata' | 'spec' | 'status'>;
+/** The fields of a pod that say which GPUs it holds. */
+export type PodObject = Pick<V1Pod, 'spec' | 'status'>;
 
 const GPU_RESOURCES = Object.keys(GPU_PRODUCT_LABELS);
 
@@ -39,15 +26,15 @@ export function gpuPoolsOf(nodes: readonly NodeObject[], pods: readonly PodObjec
       const held = pods
         .filter(
           (p) =>
-            p.spec?.nodeName === node.metadata.name &&
+            p.spec?.nodeName === node.metadata?.name &&
             p.status?.phase !== 'Succeeded' &&
             p.status?.phase !== 'Failed',
         )
         .reduce((sum, p) => sum + gpusHeld(p, resource), 0);
       pools.push({
-        node: node.metadata.name,
+        node: node.metadata?.name ?? '',
         resource,
-        product: node.metadata.labels?.[GPU_PRODUCT_LABELS[resource]!] ?? null,
+        product: node.metadata?.labels?.[GPU_PRODUCT_LABELS[resource]!] ?? null,
         allocatable,
         free: Math.max(0, allocatable - held),
       });

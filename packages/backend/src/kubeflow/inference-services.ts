@@ -20,10 +20,15 @@ import {
 } from '../backend.js';
 import { clusterError } from './cluster-errors.js';
 import { HttpError, type KubeConnection } from './kube-connection.js';
+import type { CustomResource } from './kube-watch.js';
+import { readStepPodLog } from './run-resources.js';
 import { findStepPod } from './step-logs.js';
 
-const ISVCS = (ns: string): string =>
-  `/apis/serving.kserve.io/v1beta1/namespaces/${encodeURIComponent(ns)}/inferenceservices`;
+const ISVCS: CustomResource = {
+  group: 'serving.kserve.io',
+  version: 'v1beta1',
+  plural: 'inferenceservices',
+};
 const MANAGED = 'app.kubernetes.io/managed-by=cellflow';
 
 interface InferenceServiceObject {
@@ -71,11 +76,8 @@ export async function findModelArtifact(
       `Step \`${model.step}\` of run ${model.runId} did not run (cached or cancelled), so it left no model log. Serve the run that trained it.`,
     );
   }
-  const log = await kube.request<string>(
-    'GET',
-    `/api/v1/namespaces/${found.namespace}/pods/${found.pod}/log?container=main`,
-  );
-  const artifact = parseStepReport(typeof log === 'string' ? log : '').artifacts[model.variable];
+  const log = await readStepPodLog(kube, found.namespace, found.pod);
+  const artifact = parseStepReport(log).artifacts[model.variable];
   if (artifact === undefined) {
     throw new BackendError(
       'not-found',
@@ -150,22 +152,27 @@ export async function createInferenceService(
       ...(opts.protocol !== undefined ? { protocol: opts.protocol } : {}),
     });
     const name = (manifest.metadata as { name: string }).name;
+    const namespace = kube.namespace;
     try {
-      await kube.request('POST', ISVCS(kube.namespace), manifest);
+      await kube.write((o) =>
+        kube.custom.createNamespacedCustomObject({ ...ISVCS, namespace, body: manifest }, o),
+      );
     } catch (error) {
       if (!(error instanceof HttpError && error.status === 409)) throw error;
       // Serving the same name again replaces the model behind it.
-      const current = await kube.request<InferenceServiceObject>(
-        'GET',
-        `${ISVCS(kube.namespace)}/${name}`,
-      );
-      await kube.request('PUT', `${ISVCS(kube.namespace)}/${name}`, {
+      const current = (await kube.read((o) =>
+        kube.custom.getNamespacedCustomObject({ ...ISVCS, namespace, name }, o),
+      )) as InferenceServiceObject;
+      const body = {
         ...manifest,
         metadata: {
           ...(manifest.metadata as object),
           resourceVersion: current.metadata.resourceVersion,
         },
-      });
+      };
+      await kube.write((o) =>
+        kube.custom.replaceNamespacedCustomObject({ ...ISVCS, namespace, name, body }, o),
+      );
     }
     return { name };
   } catch (error) {
@@ -175,10 +182,12 @@ export async function createInferenceService(
 
 export async function listInferenceServices(kube: KubeConnection): Promise<Endpoint[]> {
   try {
-    const list = await kube.request<{ items: InferenceServiceObject[] }>(
-      'GET',
-      `${ISVCS(kube.namespace)}?labelSelector=${encodeURIComponent(MANAGED)}`,
-    );
+    const list = (await kube.read((o) =>
+      kube.custom.listNamespacedCustomObject(
+        { ...ISVCS, namespace: kube.namespace, labelSelector: MANAGED },
+        o,
+      ),
+    )) as { items: InferenceServiceObject[] };
     return list.items.map(endpointOf);
   } catch (error) {
     throw clusterError(error, {
@@ -194,7 +203,12 @@ export async function deleteInferenceService(
   endpoint: EndpointRef,
 ): Promise<void> {
   try {
-    await kube.request('DELETE', `${ISVCS(kube.namespace)}/${encodeURIComponent(endpoint.name)}`);
+    await kube.write((o) =>
+      kube.custom.deleteNamespacedCustomObject(
+        { ...ISVCS, namespace: kube.namespace, name: endpoint.name },
+        o,
+      ),
+    );
   } catch (error) {
     if (error instanceof HttpError && error.status === 404) return;
     throw clusterError(error, {

@@ -19,24 +19,43 @@ import {
   type TrialSummary,
 } from '../backend.js';
 import { HttpError, type KubeConnection } from './kube-connection.js';
+import type { CustomResource } from './kube-watch.js';
 import { countTrials } from '../local/local-study.js';
 
-const KATIB = '/apis/kubeflow.org/v1beta1';
+export const EXPERIMENTS: CustomResource = {
+  group: 'kubeflow.org',
+  version: 'v1beta1',
+  plural: 'experiments',
+};
+export const TRIALS: CustomResource = {
+  group: 'kubeflow.org',
+  version: 'v1beta1',
+  plural: 'trials',
+};
 const MANAGED = 'app.kubernetes.io/managed-by=cellflow';
 const SPEC_ANNOTATION = 'cellflow.dev/study-spec';
 const NOTEBOOK_ANNOTATION = 'cellflow.dev/notebook';
 /** Kubernetes objects hold at most ~1.5 MB; the ConfigMap keeps a margin. */
 const MAX_TEMPLATE_BYTES = 900 * 1024;
 
-export const experimentsPath = (ns: string, name?: string): string =>
-  `${KATIB}/namespaces/${encodeURIComponent(ns)}/experiments${name !== undefined ? `/${encodeURIComponent(name)}` : ''}`;
-export const trialsPath = (ns: string): string =>
-  `${KATIB}/namespaces/${encodeURIComponent(ns)}/trials`;
 /** Katib labels every Trial with its Experiment. */
 export const trialSelector = (experiment: string): string =>
   `katib.kubeflow.org/experiment=${experiment}`;
-const trialsOf = (ns: string, experiment: string): string =>
-  `${trialsPath(ns)}?labelSelector=${encodeURIComponent(trialSelector(experiment))}`;
+
+/** The Trials of Experiment `experiment`. */
+export async function listTrials(
+  kube: KubeConnection,
+  namespace: string,
+  experiment: string,
+): Promise<TrialObject[]> {
+  const list = (await kube.read((o) =>
+    kube.custom.listNamespacedCustomObject(
+      { ...TRIALS, namespace, labelSelector: trialSelector(experiment) },
+      o,
+    ),
+  )) as { items: TrialObject[] };
+  return list.items;
+}
 
 interface Condition {
   readonly type: string;
@@ -254,26 +273,27 @@ export class KatibStudies {
       ...(input.notebookPath !== undefined ? { [NOTEBOOK_ANNOTATION]: input.notebookPath } : {}),
     };
     try {
-      await this.kube.request(
-        'POST',
-        `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps`,
-        configMap,
+      await this.kube.write((o) =>
+        this.kube.core.createNamespacedConfigMap({ namespace, body: configMap }, o),
       );
     } catch (error) {
       throw this.fail(error, `create the study's ConfigMap in namespace ${namespace}`);
     }
     let created: ExperimentObject;
     try {
-      created = await this.kube.request<ExperimentObject>(
-        'POST',
-        experimentsPath(namespace),
-        experiment,
-      );
+      created = (await this.kube.write((o) =>
+        this.kube.custom.createNamespacedCustomObject(
+          { ...EXPERIMENTS, namespace, body: experiment },
+          o,
+        ),
+      )) as ExperimentObject;
     } catch (error) {
       await this.kube
-        .request(
-          'DELETE',
-          `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps/${trialConfigMapName(name)}`,
+        .write((o) =>
+          this.kube.core.deleteNamespacedConfigMap(
+            { name: trialConfigMapName(name), namespace },
+            o,
+          ),
         )
         .catch(() => undefined);
       if (error instanceof HttpError && error.status === 404)
@@ -285,21 +305,27 @@ export class KatibStudies {
     }
     // The Experiment owns the ConfigMap: deleting the study removes both.
     await this.kube
-      .request(
-        'PATCH',
-        `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps/${trialConfigMapName(name)}`,
-        {
-          metadata: {
-            ownerReferences: [
-              {
-                apiVersion: 'kubeflow.org/v1beta1',
-                kind: 'Experiment',
-                name,
-                uid: created.metadata.uid ?? '',
+      .write(
+        (o) =>
+          this.kube.core.patchNamespacedConfigMap(
+            {
+              name: trialConfigMapName(name),
+              namespace,
+              body: {
+                metadata: {
+                  ownerReferences: [
+                    {
+                      apiVersion: 'kubeflow.org/v1beta1',
+                      kind: 'Experiment',
+                      name,
+                      uid: created.metadata.uid ?? '',
+                    },
+                  ],
+                },
               },
-            ],
-          },
-        },
+            },
+            o,
+          ),
         { contentType: 'application/merge-patch+json' },
       )
       .catch(() => undefined);
@@ -308,18 +334,16 @@ export class KatibStudies {
   async summary(namespace: string, name: string): Promise<StudySummary | null> {
     let experiment: ExperimentObject;
     try {
-      experiment = await this.kube.request<ExperimentObject>(
-        'GET',
-        experimentsPath(namespace, name),
-      );
+      experiment = (await this.kube.read((o) =>
+        this.kube.custom.getNamespacedCustomObject({ ...EXPERIMENTS, namespace, name }, o),
+      )) as ExperimentObject;
     } catch (error) {
       if (error instanceof HttpError && error.status === 404) return null;
       throw this.fail(error, `read the Katib Experiment ${name}`);
     }
     let trials: TrialObject[];
     try {
-      trials = (await this.kube.request<{ items: TrialObject[] }>('GET', trialsOf(namespace, name)))
-        .items;
+      trials = await listTrials(this.kube, namespace, name);
     } catch (error) {
       throw this.fail(error, `list the trials of ${name}`);
     }
@@ -330,10 +354,12 @@ export class KatibStudies {
     let items: ExperimentObject[];
     try {
       items = (
-        await this.kube.request<{ items: ExperimentObject[] }>(
-          'GET',
-          `${experimentsPath(namespace)}?labelSelector=${encodeURIComponent(MANAGED)}`,
-        )
+        (await this.kube.read((o) =>
+          this.kube.custom.listNamespacedCustomObject(
+            { ...EXPERIMENTS, namespace, labelSelector: MANAGED },
+            o,
+          ),
+        )) as { items: ExperimentObject[] }
       ).items;
     } catch (error) {
       if (error instanceof HttpError && error.status === 404) return [];
@@ -341,10 +367,7 @@ export class KatibStudies {
     }
     const summaries = await Promise.all(
       items.map(async (e) => {
-        const trials = await this.kube
-          .request<{ items: TrialObject[] }>('GET', trialsOf(namespace, e.metadata.name))
-          .then((r) => r.items)
-          .catch(() => []);
+        const trials = await listTrials(this.kube, namespace, e.metadata.name).catch(() => []);
         return studySummaryOf(e, trials);
       }),
     );
@@ -356,9 +379,12 @@ export class KatibStudies {
   /** Deletes the Experiment: Katib stops its trials (their runners terminate their KFP runs). */
   async delete(namespace: string, name: string): Promise<void> {
     try {
-      await this.kube.request('DELETE', experimentsPath(namespace, name), {
-        propagationPolicy: 'Background',
-      });
+      await this.kube.write((o) =>
+        this.kube.custom.deleteNamespacedCustomObject(
+          { ...EXPERIMENTS, namespace, name, propagationPolicy: 'Background' },
+          o,
+        ),
+      );
     } catch (error) {
       if (error instanceof HttpError && error.status === 404)
         throw new BackendError(

@@ -434,13 +434,21 @@ async function requestServiceAccountToken(
   kube: KubeConnection,
   serviceAccount: string,
 ): Promise<string> {
-  const path = `/api/v1/namespaces/${encodeURIComponent(kube.namespace)}/serviceaccounts/${encodeURIComponent(serviceAccount)}/token`;
   try {
-    const answer = await kube.request<{ status?: { token?: string } }>('POST', path, {
-      apiVersion: 'authentication.k8s.io/v1',
-      kind: 'TokenRequest',
-      spec: { audiences: [KFP_TOKEN_AUDIENCE], expirationSeconds: 3600 },
-    });
+    const answer = await kube.write((o) =>
+      kube.core.createNamespacedServiceAccountToken(
+        {
+          name: serviceAccount,
+          namespace: kube.namespace,
+          body: {
+            apiVersion: 'authentication.k8s.io/v1',
+            kind: 'TokenRequest',
+            spec: { audiences: [KFP_TOKEN_AUDIENCE], expirationSeconds: 3600 },
+          },
+        },
+        o,
+      ),
+    );
     const token = answer.status?.token;
     if (token === undefined)
       throw new BackendError(

@@ -1,13 +1,26 @@
 /**
  * One authenticated connection to a Kubernetes API server, read from the kubeconfig the way kubectl
  * does (KUBECONFIG, ~/.kube/config, or the pod's service account inside a cluster), through
- * @kubernetes/client-node. Requests are plain HTTPS with bounded retries; failures become
- * `BackendError`s that say what is wrong and what to do. Credentials never reach a message or log.
+ * @kubernetes/client-node. Kubernetes calls go through the client's typed APIs (`core`, `custom`)
+ * via `read`/`write`, which add what the client lacks (1.4 has no retries and no timeout): bounded
+ * retries, a per-attempt timeout and one error shape (`HttpError`, or an `Error` naming the network
+ * failure) for `clusterError` to explain. `request` and `stream` stay plain HTTP(S): the KFP REST API
+ * (no typed client exists for v2beta1) and a followed pod log (see `stream`) go through them.
+ * Credentials never reach a message or log.
  */
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type * as ClientNodeModule from '@kubernetes/client-node';
+import type {
+  ConfigurationOptions,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  RequestContext,
+  ResponseContext,
+} from '@kubernetes/client-node';
 import { BackendError } from '../backend.js';
+import { defaultKubeconfigSource, noKubeconfigError } from './kube-contexts.js';
 
 export interface ClusterSettings {
   /** Kubeconfig file; default: KUBECONFIG, then ~/.kube/config, then the in-cluster service account. */
@@ -41,7 +54,11 @@ export class HttpError extends Error {
   }
 }
 
-type KubeConfigLike = KubeConfig;
+/** @kubernetes/client-node, loaded once a connection opens (its import takes seconds). */
+export type ClientNode = typeof ClientNodeModule;
+
+/** Options of one typed API call (`read`/`write`). */
+export type CallOptions = ConfigurationOptions;
 
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
@@ -62,22 +79,55 @@ export function errorMessageOf(body: unknown): string {
   return typeof body === 'string' ? body.slice(0, 300) : '';
 }
 
+/** Retried: a connection error, 408, 429 or 5xx (the same request may succeed later). */
+function retryable(error: unknown): boolean {
+  return (
+    !(error instanceof HttpError) ||
+    error.status === 408 ||
+    error.status === 429 ||
+    error.status >= 500
+  );
+}
+
+/** The body of an error answer: parsed JSON (a Kubernetes Status), else the text. */
+function parsedBody(body: unknown): unknown {
+  if (typeof body !== 'string') return body;
+  try {
+    return JSON.parse(body);
+  } catch {
+    return body;
+  }
+}
+
 export class KubeConnection {
+  /** Core resources: nodes, pods, their logs, config maps, service account tokens. */
+  readonly core: CoreV1Api;
+  /** Custom resources: Argo Workflows, Katib Experiments and Trials, KServe InferenceServices. */
+  readonly custom: CustomObjectsApi;
+
   private constructor(
-    private readonly kc: KubeConfigLike,
+    /** The loaded client library (its `Watch`, `ListWatch`, ... are used from here). */
+    readonly lib: ClientNode,
+    /** The kubeconfig with the chosen context (for the client's `Watch`). */
+    readonly config: KubeConfig,
     readonly server: string,
     readonly contextName: string,
     readonly namespace: string,
-  ) {}
+  ) {
+    this.core = config.makeApiClient(lib.CoreV1Api);
+    this.custom = config.makeApiClient(lib.CustomObjectsApi);
+  }
 
   /** Loads the kubeconfig (client-node is imported here, lazily: it is heavy). */
   static async open(settings: ClusterSettings = {}): Promise<KubeConnection> {
-    const { KubeConfig } = await import('@kubernetes/client-node');
-    const kc = new KubeConfig();
+    const lib = await import('@kubernetes/client-node');
+    const kc = new lib.KubeConfig();
     try {
       if (settings.kubeconfig !== undefined) kc.loadFromFile(settings.kubeconfig);
+      else if (defaultKubeconfigSource() === undefined) throw noKubeconfigError();
       else kc.loadFromDefault();
     } catch (error) {
+      if (error instanceof BackendError) throw error;
       throw new BackendError(
         'cluster-config',
         `Cannot read the kubeconfig${settings.kubeconfig !== undefined ? ` ${settings.kubeconfig}` : ''}: ${error instanceof Error ? error.message : String(error)}. ` +
@@ -105,6 +155,7 @@ export class KubeConnection {
     const context = kc.getContextObject(kc.getCurrentContext());
     const namespace = settings.namespace ?? context?.namespace ?? 'kubeflow';
     return new KubeConnection(
+      lib,
       kc,
       cluster.server.replace(/\/+$/, ''),
       kc.getCurrentContext(),
@@ -114,7 +165,7 @@ export class KubeConnection {
 
   /** Kubeconfig contexts, for pickers. */
   contexts(): { name: string; cluster: string; namespace: string | null }[] {
-    return this.kc
+    return this.config
       .getContexts()
       .map((c) => ({ name: c.name, cluster: c.cluster, namespace: c.namespace ?? null }));
   }
@@ -122,9 +173,86 @@ export class KubeConnection {
   /** The bearer token of the kubeconfig user, when it has a static one (for an explicit KFP endpoint). */
   async bearerToken(): Promise<string | undefined> {
     const opts: RequestOptions = { headers: {} };
-    await this.kc.applyToHTTPSOptions(opts);
+    await this.config.applyToHTTPSOptions(opts);
     const auth = (opts.headers as Record<string, string | undefined>).Authorization;
     return auth?.startsWith('Bearer ') === true ? auth.slice('Bearer '.length) : undefined;
+  }
+
+  /**
+   * A typed API call that only reads: retried (default 3 more attempts, with backoff) after a
+   * network error, 408, 429 or 5xx. `send` gets the options to pass to the API method, e.g.
+   * `kube.read((o) => kube.core.listNode({}, o))`.
+   */
+  read<T>(send: (options: CallOptions) => Promise<T>, settings: RequestSettings = {}): Promise<T> {
+    return this.call(send, { retries: 3, ...settings });
+  }
+
+  /** A typed API call that changes something: not retried unless `settings.retries` says so. */
+  write<T>(send: (options: CallOptions) => Promise<T>, settings: RequestSettings = {}): Promise<T> {
+    return this.call(send, { retries: 0, ...settings });
+  }
+
+  private async call<T>(
+    send: (options: CallOptions) => Promise<T>,
+    settings: RequestSettings & { retries: number },
+  ): Promise<T> {
+    let lastError: unknown;
+    for (let attempt = 0; attempt <= settings.retries; attempt++) {
+      if (attempt > 0) await sleep(Math.min(200 * 2 ** (attempt - 1), 2000), settings.signal);
+      if (settings.signal?.aborted === true) break;
+      try {
+        return await this.attempt(send, settings);
+      } catch (error) {
+        lastError = error;
+        if (!retryable(error)) break;
+      }
+    }
+    throw lastError instanceof Error ? lastError : new Error('aborted');
+  }
+
+  /**
+   * One attempt, bounded by `timeoutMs` and `signal` through a middleware that gives the request
+   * an AbortSignal (the client passes it to fetch). Its failure comes back as `HttpError` (with
+   * the Status body and the URL without its query) or as an `Error` naming the network failure.
+   */
+  private async attempt<T>(
+    send: (options: CallOptions) => Promise<T>,
+    settings: RequestSettings,
+  ): Promise<T> {
+    const timeoutMs = settings.timeoutMs ?? 15_000;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const abort = (): void => controller.abort();
+    settings.signal?.addEventListener('abort', abort, { once: true });
+    let url = this.server;
+    const { Observable } = this.lib;
+    const middleware = {
+      pre: (context: RequestContext) => {
+        const at = new URL(context.getUrl());
+        url = `${at.origin}${at.pathname}`;
+        context.setSignal(controller.signal);
+        if (settings.contentType !== undefined)
+          context.setHeaderParam('Content-Type', settings.contentType);
+        for (const [key, value] of Object.entries(settings.headers ?? {}))
+          context.setHeaderParam(key, value);
+        return new Observable(Promise.resolve(context));
+      },
+      post: (context: ResponseContext) => new Observable(Promise.resolve(context)),
+    };
+    try {
+      return await send({ middleware: [middleware], middlewareMergeStrategy: 'append' });
+    } catch (error) {
+      if (error instanceof this.lib.ApiException)
+        throw new HttpError(error.code, parsedBody(error.body), url);
+      if (controller.signal.aborted)
+        throw new Error(
+          settings.signal?.aborted === true ? 'aborted' : `no answer within ${timeoutMs} ms`,
+        );
+      throw networkError(error);
+    } finally {
+      clearTimeout(timer);
+      settings.signal?.removeEventListener('abort', abort);
+    }
   }
 
   private async optionsFor(url: URL, method: string, timeoutMs: number): Promise<RequestOptions> {
@@ -136,11 +264,15 @@ export class KubeConnection {
       headers: { accept: 'application/json' },
       timeout: timeoutMs,
     };
-    if (url.origin === new URL(this.server).origin) await this.kc.applyToHTTPSOptions(opts);
+    if (url.origin === new URL(this.server).origin) await this.config.applyToHTTPSOptions(opts);
     return opts;
   }
 
-  /** One JSON request to `path` on the API server (or to an absolute URL), with bounded retries. */
+  /**
+   * One JSON request to an absolute URL (the KFP API, through the API server's service proxy or at
+   * its own endpoint; the kubeconfig's credentials go only to the API server), with bounded retries.
+   * KFP v2beta1 has no maintained typed client, and the typed service-proxy calls carry no body.
+   */
   async request<T>(
     method: string,
     path: string,
@@ -157,14 +289,7 @@ export class KubeConnection {
         return await this.once<T>(url, method, body, settings);
       } catch (error) {
         lastError = error;
-        const retryable =
-          !(error instanceof HttpError) ||
-          error.status === 429 ||
-          error.status === 502 ||
-          error.status === 503 ||
-          error.status === 504 ||
-          error.status >= 500;
-        if (!retryable) break;
+        if (!retryable(error)) break;
       }
     }
     throw lastError;
@@ -217,8 +342,12 @@ export class KubeConnection {
   }
 
   /**
-   * A streaming GET (watch, log follow): calls `onLine` for every line until the server ends the
-   * stream or `signal` aborts. Rejects with `HttpError` when the server refuses the stream.
+   * A streaming GET on the API server (a followed pod log): calls `onLine` for every line until the
+   * server ends the stream or `signal` aborts; rejects with `HttpError` when the server refuses the
+   * stream and with an `Error` when the connection drops. Hand-written because the client's `Log`
+   * (1.4) does neither: measured against a server that drops the connection mid-log, its output
+   * stream never ends (a follow would hang), and a refused connection becomes "HTTP 500 Error
+   * occurred in log request" without the cause.
    */
   async stream(path: string, onLine: (line: string) => void, signal: AbortSignal): Promise<void> {
     const url = new URL(`${this.server}${path}`);
@@ -269,4 +398,14 @@ export class KubeConnection {
       req.end();
     });
   }
+}
+
+/**
+ * The client's fetch failure as a plain `Error` naming the cause, as Node reports it
+ * (`connect ECONNREFUSED 127.0.0.1:6443`): node-fetch wraps it as "request to URL failed, reason: ...".
+ */
+export function networkError(error: unknown): Error {
+  if (!(error instanceof Error)) return new Error(String(error));
+  const reason = /^request to \S+ failed, reason: (.*)$/s.exec(error.message);
+  return reason !== null ? new Error(reason[1]) : error;
 }

@@ -36,7 +36,8 @@ import { resolveRunParameters } from '../parameters.js';
 import type { RunEvent } from '../run-events.js';
 import { notebookPodImage } from './notebook-pod-image.js';
 import { clusterError } from './cluster-errors.js';
-import { gpuPoolsOf, type NodeObject, type PodObject } from './gpu-pools.js';
+import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import { gpuPoolsOf } from './gpu-pools.js';
 import {
   createInferenceService,
   deleteInferenceService,
@@ -175,14 +176,16 @@ export class KubeflowBackend implements Backend {
   }
 
   async capacity(): Promise<Capacity> {
-    let nodes: NodeObject[];
-    let pods: PodObject[];
+    let nodes: V1Node[];
+    let pods: V1Pod[];
     try {
-      nodes = (await this.kube.request<{ items: NodeObject[] }>('GET', '/api/v1/nodes')).items;
+      nodes = (await this.kube.read((o) => this.kube.core.listNode({}, o))).items;
       pods = (
-        await this.kube.request<{ items: PodObject[] }>(
-          'GET',
-          `/api/v1/pods?fieldSelector=${encodeURIComponent('status.phase!=Succeeded,status.phase!=Failed')}`,
+        await this.kube.read((o) =>
+          this.kube.core.listPodForAllNamespaces(
+            { fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' },
+            o,
+          ),
         )
       ).items;
     } catch (error) {

@@ -5,11 +5,6 @@
  */
 import type { KubeConnection } from './kube-connection.js';
 
-interface PodObject {
-  readonly metadata?: { readonly labels?: Record<string, string> };
-  readonly spec?: { readonly containers?: readonly { name?: string; image?: string }[] };
-}
-
 /** Namespace and notebook name when this process runs in a Kubeflow notebook server. */
 export function notebookServerOf(
   env: NodeJS.ProcessEnv = process.env,
@@ -31,10 +26,8 @@ export async function notebookPodImage(
   const server = notebookServerOf(env);
   if (server === undefined) return undefined;
   try {
-    const pod = await kube.request<PodObject>(
-      'GET',
-      `/api/v1/namespaces/${encodeURIComponent(server.namespace)}/pods/${encodeURIComponent(server.pod)}`,
-      undefined,
+    const pod = await kube.read(
+      (o) => kube.core.readNamespacedPod({ name: server.pod, namespace: server.namespace }, o),
       { retries: 1 },
     );
     const containers = pod.spec?.containers ?? [];

@@ -6,16 +6,13 @@ import { BackendError, type RunRef } from '../backend.js';
 import type { StepFailure } from '../run-events.js';
 import { clusterError } from './cluster-errors.js';
 import type { KubeConnection } from './kube-connection.js';
-import { findRunWorkflow } from './watch-run.js';
+import {
+  findRunWorkflow,
+  readStepPodLog,
+  workflowNamespace,
+  workflowPodsByNode,
+} from './run-resources.js';
 import { readWorkflowStatus } from './workflow-states.js';
-
-interface PodListItem {
-  readonly metadata: {
-    readonly name: string;
-    readonly annotations?: Readonly<Record<string, string>>;
-  };
-  readonly status?: { readonly phase?: string };
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -31,20 +28,9 @@ export async function findStepPod(
     const workflow = await findRunWorkflow(kube, run);
     if (workflow !== undefined) {
       const status = readWorkflowStatus(workflow, new Map([[step, task]])).steps.get(step);
-      const namespace = workflow.metadata.namespace ?? kube.namespace;
       if (status?.executorNode !== undefined) {
-        const selector = encodeURIComponent(
-          `workflows.argoproj.io/workflow=${workflow.metadata.name ?? ''}`,
-        );
-        const pods = await kube.request<{ items: PodListItem[] }>(
-          'GET',
-          `/api/v1/namespaces/${namespace}/pods?labelSelector=${selector}`,
-        );
-        const pod = pods.items.find(
-          (p) =>
-            p.metadata.annotations?.['workflows.argoproj.io/node-name'] === status.executorNode,
-        );
-        if (pod !== undefined) return { namespace, pod: pod.metadata.name };
+        const pod = (await workflowPodsByNode(kube, workflow)).get(status.executorNode);
+        if (pod !== undefined) return { namespace: workflowNamespace(kube, workflow), pod };
       }
       if (status !== undefined && (status.state === 'cached' || status.state === 'cancelled'))
         return 'finished-without-pod';
@@ -80,7 +66,8 @@ export async function* followStepLogs(
   let done = false;
   let failure: unknown;
   const controller = new AbortController();
-  const path = `/api/v1/namespaces/${found.namespace}/pods/${found.pod}/log?container=main&follow=true`;
+  // The client's `Log` cannot follow safely (see `KubeConnection.stream`).
+  const path = `/api/v1/namespaces/${encodeURIComponent(found.namespace)}/pods/${encodeURIComponent(found.pod)}/log?container=main&follow=true`;
   kube
     .stream(
       path,
@@ -129,13 +116,10 @@ export async function failureFromStepLog(
   try {
     const found = await findStepPod(kube, run, task, step, 5);
     if (found === 'finished-without-pod') return fallback;
-    const text = await kube.request<string>(
-      'GET',
-      `/api/v1/namespaces/${found.namespace}/pods/${found.pod}/log?container=main&tailLines=80`,
-      undefined,
-      { retries: 1, timeoutMs: 5000 },
-    );
-    const log = typeof text === 'string' ? text : '';
+    const log = await readStepPodLog(kube, found.namespace, found.pod, 80, {
+      retries: 1,
+      timeoutMs: 5000,
+    });
     const headline = /^Cellflow: (Step `[^`]+` failed at cell (\d+), line (\d+): .*)$/m.exec(log);
     if (headline === null) {
       const other = /^Cellflow: (.*)$/m.exec(log);

@@ -11,7 +11,12 @@ import { join } from 'node:path';
 import { parseStepReport, type StepReport } from '@cellflow/core';
 import type { RunRef } from '../backend.js';
 import type { KubeConnection } from './kube-connection.js';
-import { findRunWorkflow } from './watch-run.js';
+import {
+  findRunWorkflow,
+  readStepPodLog,
+  workflowNamespace,
+  workflowPodsByNode,
+} from './run-resources.js';
 import { readWorkflowStatus } from './workflow-states.js';
 
 /** Step name -> what it reported; steps that reported nothing are left out. */
@@ -27,13 +32,6 @@ export interface ReadStepReports {
 const TAIL_LINES = 1000;
 const LOGS_AT_ONCE = 4;
 const CACHE_VERSION = 1;
-
-interface PodListItem {
-  readonly metadata: {
-    readonly name: string;
-    readonly annotations?: Readonly<Record<string, string>>;
-  };
-}
 
 /** `$XDG_CACHE_HOME/cellflow/run-reports`, else `~/.cache/cellflow/run-reports`. */
 export function defaultReportCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -76,39 +74,30 @@ export async function readStepReports(
   if (steps.size === 0) return { reports, complete: true };
   const workflow = await findRunWorkflow(kube, run);
   if (workflow === undefined) return { reports, complete: true };
-  const namespace = workflow.metadata.namespace ?? kube.namespace;
+  const namespace = workflowNamespace(kube, workflow);
   const status = readWorkflowStatus(workflow, steps).steps;
   const nodes = new Map<string, string>();
   for (const [step, s] of status)
     if (s.state === 'succeeded' && s.executorNode !== undefined) nodes.set(s.executorNode, step);
   if (nodes.size === 0) return { reports, complete: true };
-  const selector = encodeURIComponent(
-    `workflows.argoproj.io/workflow=${workflow.metadata.name ?? ''}`,
-  );
-  const pods = await kube.request<{ items: PodListItem[] }>(
-    'GET',
-    `/api/v1/namespaces/${namespace}/pods?labelSelector=${selector}`,
-  );
   const found: [string, string][] = [];
-  for (const pod of pods.items) {
-    const step = nodes.get(pod.metadata.annotations?.['workflows.argoproj.io/node-name'] ?? '');
-    if (step !== undefined) found.push([step, pod.metadata.name]);
+  for (const [node, pod] of await workflowPodsByNode(kube, workflow)) {
+    const step = nodes.get(node);
+    if (step !== undefined) found.push([step, pod]);
   }
   let complete = true;
   await mapLimited(found, LOGS_AT_ONCE, async ([step, pod]) => {
-    let log: unknown;
+    let log: string;
     try {
-      log = await kube.request<string>(
-        'GET',
-        `/api/v1/namespaces/${namespace}/pods/${pod}/log?container=main&tailLines=${TAIL_LINES}`,
-        undefined,
-        { retries: 1, timeoutMs: 10_000 },
-      );
+      log = await readStepPodLog(kube, namespace, pod, TAIL_LINES, {
+        retries: 1,
+        timeoutMs: 10_000,
+      });
     } catch {
       complete = false; // read again next time
       return;
     }
-    const report = parseStepReport(typeof log === 'string' ? log : '');
+    const report = parseStepReport(log);
     if (Object.keys(report.metrics).length > 0 || Object.keys(report.artifacts).length > 0)
       reports.set(step, report);
   });

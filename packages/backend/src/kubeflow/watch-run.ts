@@ -1,5 +1,5 @@
 /**
- * Live status of a cluster run, pushed: a watch on the run's Argo Workflow (label
+ * Live status of a cluster run, pushed: a list-watch on the run's Argo Workflow (label
  * `pipeline/runid`, see ./kube-watch.ts), resumed from the last resourceVersion when the connection
  * drops and relisted on 410 Gone. When the user may not watch workflows, the KFP API is polled
  * instead.
@@ -14,6 +14,7 @@ import { readStepReports } from './step-reports.js';
 import type { KfpClient, KfpRun } from './kfp-client.js';
 import { HttpError, type KubeConnection } from './kube-connection.js';
 import { EventQueue, watchCollection, type WatchRestart } from './kube-watch.js';
+import { runWorkflowSelector, WORKFLOWS } from './run-resources.js';
 import {
   readWorkflowStatus,
   runStateOfKfp,
@@ -22,25 +23,8 @@ import {
   type ClusterStepStatus,
 } from './workflow-states.js';
 
-const WORKFLOWS = (ns: string): string =>
-  `/apis/argoproj.io/v1alpha1/namespaces/${encodeURIComponent(ns)}/workflows`;
 const POLL_MS = 1000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function selector(run: RunRef): string {
-  return encodeURIComponent(`pipeline/runid=${run.id}`);
-}
-
-export async function findRunWorkflow(
-  kube: KubeConnection,
-  run: RunRef,
-): Promise<ArgoWorkflowObject | undefined> {
-  const list = await kube.request<{ items: ArgoWorkflowObject[] }>(
-    'GET',
-    `${WORKFLOWS(kube.namespace)}?labelSelector=${selector(run)}`,
-  );
-  return list.items[0];
-}
 
 /** Step name -> KFP task name, from the run's pipeline spec. */
 function tasksOfRun(run: KfpRun): Map<string, string> {
@@ -171,13 +155,10 @@ export async function* watchClusterRun(
   const watching = watchCollection<ArgoWorkflowObject>(
     kube,
     {
-      path: WORKFLOWS(kube.namespace),
-      selectors: { labelSelector: `pipeline/runid=${run.id}` },
+      resource: WORKFLOWS,
+      namespace: kube.namespace,
+      labelSelector: runWorkflowSelector(run),
       timeoutSeconds: watchTimeoutSeconds,
-      onList: (items) => {
-        if (items[0] !== undefined) follow(items[0]);
-        if (finished) controller.abort();
-      },
       onChange: (type, workflow) => {
         if (finished) return;
         if (type === 'DELETED') {

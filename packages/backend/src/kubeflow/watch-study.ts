@@ -1,5 +1,5 @@
 /**
- * Live status of a cluster study, pushed: one watch on the Katib Experiment (fieldSelector
+ * Live status of a cluster study, pushed: one list-watch on the Katib Experiment (fieldSelector
  * `metadata.name`) and one on its Trials (label `katib.kubeflow.org/experiment`), both resumed
  * from their last resourceVersion when the connection drops and relisted on 410 Gone
  * (./kube-watch.ts). They become the events `watchStudy` promises: the study, then every trial
@@ -7,12 +7,19 @@
  */
 import { BackendError, type StudyEvent, type StudySummary, type TrialSummary } from '../backend.js';
 import { HttpError, type KubeConnection } from './kube-connection.js';
-import { EventQueue, watchCollection, type WatchChange, type WatchRestart } from './kube-watch.js';
 import {
-  experimentsPath,
+  EventQueue,
+  watchCollection,
+  type CustomResource,
+  type WatchChange,
+  type WatchRestart,
+} from './kube-watch.js';
+import {
+  EXPERIMENTS,
+  listTrials,
   studySummaryOf,
   trialSelector,
-  trialsPath,
+  TRIALS,
   type ExperimentObject,
   type TrialObject,
 } from './katib-studies.js';
@@ -26,9 +33,8 @@ export interface StudyWatchSettings {
 }
 
 type Update =
-  | { readonly of: 'experiment'; readonly list: readonly ExperimentObject[] }
+  | { readonly of: 'experiment' | 'trials'; readonly listed: true }
   | { readonly of: 'experiment'; readonly change: WatchChange; readonly object: ExperimentObject }
-  | { readonly of: 'trials'; readonly list: readonly TrialObject[] }
   | { readonly of: 'trials'; readonly change: WatchChange; readonly object: TrialObject };
 
 /** Turns successive study summaries into events: each trial whose summary changed, a new best. */
@@ -87,17 +93,18 @@ export async function* watchClusterStudy(
   let failure: { readonly error: unknown; readonly doing: string } | undefined;
   const follow = <T extends ExperimentObject | TrialObject>(
     of: Update['of'],
-    path: string,
-    selectors: Record<string, string>,
+    resource: CustomResource,
+    selector: { labelSelector: string } | { fieldSelector: string },
     doing: string,
   ): Promise<void> =>
     watchCollection<T>(
       kube,
       {
-        path,
-        selectors,
+        resource,
+        namespace,
+        ...selector,
         timeoutSeconds: settings.timeoutSeconds,
-        onList: (list) => queue.push({ of, list } as Update),
+        onListed: () => queue.push({ of, listed: true }),
         onChange: (change, object) => queue.push({ of, change, object } as Update),
         ...(settings.onRestart !== undefined ? { onRestart: settings.onRestart } : {}),
       },
@@ -111,13 +118,13 @@ export async function* watchClusterStudy(
   const watching = Promise.all([
     follow<ExperimentObject>(
       'experiment',
-      experimentsPath(namespace),
+      EXPERIMENTS,
       { fieldSelector: `metadata.name=${name}` },
       `watch the Katib Experiment ${name}`,
     ),
     follow<TrialObject>(
       'trials',
-      trialsPath(namespace),
+      TRIALS,
       { labelSelector: trialSelector(name) },
       `watch the trials of ${name}`,
     ),
@@ -129,24 +136,28 @@ export async function* watchClusterStudy(
 
   // undefined: not listed yet; null: there is none (any more).
   let experiment: ExperimentObject | null | undefined;
-  let trials: Map<string, TrialObject> | undefined;
+  let seenExperiment: ExperimentObject | undefined;
+  const trials = new Map<string, TrialObject>();
+  let trialsListed = false;
   const apply = (u: Update): void => {
-    if (u.of === 'experiment') {
-      if ('list' in u) experiment = u.list.find((e) => e.metadata.name === name) ?? null;
-      else experiment = u.change === 'DELETED' ? null : u.object;
-    } else if ('list' in u) {
-      trials = new Map(u.list.map((t) => [t.metadata.name, t]));
-    } else if (u.change === 'DELETED') trials?.delete(u.object.metadata.name);
-    else trials?.set(u.object.metadata.name, u.object);
+    if ('listed' in u) {
+      if (u.of === 'trials') trialsListed = true;
+      else experiment = seenExperiment ?? null;
+    } else if (u.of === 'experiment') {
+      const now = u.change === 'DELETED' ? undefined : u.object;
+      seenExperiment = now;
+      if (experiment !== undefined) experiment = now ?? null;
+    } else if (u.change === 'DELETED') trials.delete(u.object.metadata.name);
+    else trials.set(u.object.metadata.name, u.object);
   };
   try {
-    while (experiment === undefined || trials === undefined) {
+    while (experiment === undefined || !trialsListed) {
       for (const u of queue.take()) apply(u);
       if (experiment === null) break;
       if (failure !== undefined) throw failed(failure);
-      if (experiment === undefined || trials === undefined) await queue.next();
+      if (experiment === undefined || !trialsListed) await queue.next();
     }
-    if (experiment === null || trials === undefined) throw notFound();
+    if (experiment === null || experiment === undefined) throw notFound();
     const differ = new StudyDiffer(name);
     let last = differ.stable(studySummaryOf(experiment, [...trials.values()]));
     differ.changes(last);
@@ -175,12 +186,7 @@ export async function* watchClusterStudy(
           // as new as the Experiment that ended it.
           let fresh: TrialObject[];
           try {
-            fresh = (
-              await kube.request<{ items: TrialObject[] }>(
-                'GET',
-                `${trialsPath(namespace)}?labelSelector=${encodeURIComponent(trialSelector(name))}`,
-              )
-            ).items;
+            fresh = await listTrials(kube, namespace, name);
           } catch (error) {
             throw settings.fail(error, `list the trials of ${name}`);
           }

@@ -33,7 +33,7 @@ export function formatInspectSummary(json: InspectJson): string {
   for (const s of json.steps) {
     const resources = formatResources(s);
     lines.push(
-      `  ${s.name}  [cells ${s.cells.join(', ')}]${resources !== '' ? `  (${resources})` : ''}`,
+      `  ${s.name}  [cells ${s.cells.map((c) => c + 1).join(', ')}]${resources !== '' ? `  (${resources})` : ''}`,
     );
     if (s.after.length > 0) lines.push(`    after:   ${s.after.join(', ')}`);
     if (s.inputs.length > 0) lines.push(`    loads:   ${s.inputs.join(', ')}`);

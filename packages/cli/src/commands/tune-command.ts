@@ -7,6 +7,8 @@ import {
   applyParameterValues,
   compile,
   defaultStudyFor,
+  describeLocation,
+  formatMetricValue,
   hasErrors,
   readStudySpec,
   studyToMetadata,
@@ -27,7 +29,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { CliContext } from '../cli-context.js';
 import { CliError, fileNameOf, formatDiagnostic, readNotebookFile } from '../notebook-file.js';
 import { writeOutputFile } from '../output-file.js';
-import { formatDuration, formatMetricValue } from '../run-format.js';
+import { formatDuration } from '../run-format.js';
 import { formatTrialValue, StudyProgress } from '../study-progress.js';
 import {
   asCliError,
@@ -178,7 +180,7 @@ async function applyBest(ctx: CliContext, notebook: string, opts: TuneOptions): 
   );
   for (const c of result.changes)
     ctx.out(
-      `  cell ${c.cell}, line ${c.line}: ${c.name} = ${c.before}${c.before === c.after ? ' (unchanged)' : ` -> ${c.after}`}`,
+      `  ${describeLocation(c.cell, c.line)}: ${c.name} = ${c.before}${c.before === c.after ? ' (unchanged)' : ` -> ${c.after}`}`,
     );
 }
 

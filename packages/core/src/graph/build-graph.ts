@@ -17,7 +17,7 @@
  * - `imports`/`functions` cells' code is there in every step; their other statements run once.
  * - Parameters become pipeline inputs.
  */
-import { excerptOfLine, type Diagnostic } from '../diagnostics.js';
+import { describeCell, excerptOfLine, type Diagnostic } from '../diagnostics.js';
 import type { Notebook } from '../notebook/notebook.js';
 import { analyzeCells } from '../python/analyze-cells.js';
 import { BoundedCache } from '../python/bounded-cache.js';
@@ -209,7 +209,7 @@ export function buildPipelineGraph(
         code: n.code,
         cell,
         line: n.line,
-        message: `Cell ${cell}, line ${n.line}: ${n.message}`,
+        message: n.message,
       });
     }
     code.set(cell, converted.code);
@@ -226,8 +226,8 @@ export function buildPipelineGraph(
         line: e.line,
         message:
           e.tooDeep !== undefined
-            ? `Cell ${e.cell}, line ${e.line} is nested too deeply: ${e.tooDeep}. Fix: split the expression into named parts (intermediate variables or a loop).`
-            : `Python syntax error in cell ${e.cell}, line ${e.line}: \`${excerptOfLine(e.text)}\`. Fix: correct the line (run the cell in the notebook to see Python's message).`,
+            ? `This line is nested too deeply: ${e.tooDeep}. Fix: split the expression into named parts (intermediate variables or a loop).`
+            : `Python syntax error: \`${excerptOfLine(e.text)}\`. Fix: correct the line (run the cell in the notebook to see Python's message).`,
       });
     }
     for (const s of analysis.starImports) {
@@ -236,7 +236,7 @@ export function buildPipelineGraph(
         code: 'import-star',
         cell: s.cell,
         line: s.line,
-        message: `\`import *\` in cell ${s.cell}, line ${s.line} hides which names it defines, so Cellflow cannot check them. Fix: import the names you use explicitly.`,
+        message: `\`import *\` hides which names it defines, so Cellflow cannot check them. Fix: import the names you use explicitly.`,
       });
     }
   };
@@ -313,7 +313,7 @@ export function buildPipelineGraph(
           code: 'non-literal-parameter',
           cell,
           line: p.line,
-          message: `Cell ${cell}: ${p.message}`,
+          message: p.message,
         });
       }
       for (const p of found)
@@ -359,14 +359,14 @@ export function buildPipelineGraph(
     const where = draft !== null ? `Step \`${draft.name}\`` : 'The metrics cell';
     const laterText =
       later !== undefined && later.step !== draft?.name
-        ? ` It is first defined in step \`${later.step}\` (cell ${later.cell}), which comes later in the notebook. Fix: move that cell above cell ${site.cell}, or define \`${site.name}\` earlier.`
+        ? ` It is first defined in step \`${later.step}\` (${describeCell(later.cell)}), which comes later in the notebook. Fix: move that cell above this one, or define \`${site.name}\` earlier.`
         : ` Fix: define \`${site.name}\` in an earlier step, import it in the \`imports\` cell, or add it to the \`pipeline-parameters\` cell.`;
     diagnostics.push({
       severity: 'error',
       code: 'undefined-name',
       cell: site.cell,
       line: site.line,
-      message: `${where} ${what} \`${site.name}\` (cell ${site.cell}, line ${site.line}), but no earlier cell of the pipeline defines it.${laterText}`,
+      message: `${where} ${what} \`${site.name}\`, but no earlier cell of the pipeline defines it.${laterText}`,
     });
   };
 
@@ -488,7 +488,7 @@ export function buildPipelineGraph(
           code: 'deleted-name',
           cell: site.cell,
           line: site.line,
-          message: `Step \`${draft.name}\` ${what} \`${site.name}\` (cell ${site.cell}, line ${site.line}), but step \`${source.step.name}\` deleted it (cell ${source.cell}). Fix: remove the \`del\`, or stop using the name here.`,
+          message: `Step \`${draft.name}\` ${what} \`${site.name}\`, but step \`${source.step.name}\` deleted it (${describeCell(source.cell)}). Fix: remove the \`del\`, or stop using the name here.`,
         });
         return null;
       case 'skipped':
@@ -498,7 +498,7 @@ export function buildPipelineGraph(
           code: 'defined-in-skipped-cell',
           cell: site.cell,
           line: site.line,
-          message: `Step \`${draft.name}\` ${what} \`${site.name}\` (cell ${site.cell}, line ${site.line}), which only cell ${source.cell} defines, and that cell is not part of the pipeline (tagged \`skip\` or untagged). Fix: tag cell ${source.cell} as a step, or define \`${site.name}\` in a step.`,
+          message: `Step \`${draft.name}\` ${what} \`${site.name}\`, which only ${describeCell(source.cell)} defines, and that cell is not part of the pipeline (tagged \`skip\` or untagged). Fix: tag ${describeCell(source.cell)} as a step, or define \`${site.name}\` in a step.`,
         });
         return null;
     }
@@ -691,8 +691,8 @@ export function buildPipelineGraph(
           cell: site.cell,
           line: site.line,
           message:
-            `Cell ${site.cell} continues step \`${draft.name}\` (its name is used again) and changes \`${site.name}\`, which ${between.map((b) => `\`${b}\``).join(', ')} above it already use${between.length === 1 ? 's' : ''}: a step runs all its cells before the steps after it, so they see \`${site.name}\` as it is after cell ${site.cell}. ` +
-            `Fix: give cell ${site.cell} a step name of its own.`,
+            `This cell continues step \`${draft.name}\` (its name is used again) and changes \`${site.name}\`, which ${between.map((b) => `\`${b}\``).join(', ')} above it already use${between.length === 1 ? 's' : ''}: a step runs all its cells before the steps after it, so they see \`${site.name}\` as it is after this cell. ` +
+            `Fix: give this cell a step name of its own.`,
         });
       }
     }
@@ -775,7 +775,7 @@ export function buildPipelineGraph(
               code: 'bad-metrics-cell',
               cell,
               line: p.line,
-              message: `Cell ${cell}: ${p.message}`,
+              message: p.message,
             });
           }
           for (const m of prints) {
@@ -785,7 +785,7 @@ export function buildPipelineGraph(
                 code: 'metrics-before-steps',
                 cell,
                 line: m.line,
-                message: `The metrics cell (cell ${cell}) comes before any step, so no step can report \`${m.variable}\`. Fix: move it after the steps.`,
+                message: `The metrics cell comes before any step, so no step can report \`${m.variable}\`. Fix: move it after the steps.`,
               });
               continue;
             }
@@ -853,7 +853,7 @@ export function buildPipelineGraph(
             code: 'prev-to-later-step',
             cell,
             line: null,
-            message: `Step \`${draft.name}\` waits for \`${prev}\` (\`prev:${prev}\`), which comes later in the notebook; steps run in notebook order. Fix: move step \`${prev}\` above cell ${cell}, or remove the tag.`,
+            message: `Step \`${draft.name}\` waits for \`${prev}\` (\`prev:${prev}\`), which comes later in the notebook; steps run in notebook order. Fix: move step \`${prev}\` above this cell, or remove the tag.`,
           });
         }
         draft.after.add(prev);
@@ -899,7 +899,7 @@ export function buildPipelineGraph(
         cell: origin.cell,
         line: origin.line,
         message:
-          `\`${o}\` (cell ${origin.cell}, line ${origin.line}) is ${origin.what}, which cannot be passed from step \`${d.name}\` to ${users.join(', ') || 'a later step'}. ` +
+          `\`${o}\` is ${origin.what}, which cannot be passed from step \`${d.name}\` to ${users.join(', ') || 'a later step'}. ` +
           `Fix: ${UNSAVABLE_FIX[origin.what] ?? 'create it in the step that uses it'}.`,
       });
     }
@@ -1097,8 +1097,8 @@ function untaggedCellDiagnostic(cell: number, analysis: CodeAnalysis): Diagnosti
     cell,
     line: null,
     message: onlyImports
-      ? `Cell ${cell} imports modules but has no tag and no step above it, so steps do not get its imports. Fix: tag it \`imports\`.`
-      : `Cell ${cell} has no tag and no step above it, so it is not part of the pipeline. Fix: tag it \`step:NAME\` (or \`imports\`, \`functions\`, \`skip\`).`,
+      ? `This cell imports modules but has no tag and no step above it, so steps do not get its imports. Fix: tag it \`imports\`.`
+      : `This cell has no tag and no step above it, so it is not part of the pipeline. Fix: tag it \`step:NAME\` (or \`imports\`, \`functions\`, \`skip\`).`,
     ...(onlyImports
       ? { fix: { title: 'Tag the cell `imports`', tags: { cell, tags: ['imports'] } } }
       : {}),

@@ -66,7 +66,7 @@ export function readBlocks(notebook: Notebook): {
         code: p.code,
         cell: cell.index,
         line: null,
-        message: `Cell ${cell.index}: ${p.message}`,
+        message: p.message,
         ...(p.replacement !== undefined
           ? {
               fix: {
@@ -95,7 +95,7 @@ export function readBlocks(notebook: Notebook): {
           code: 'tag-ignored',
           cell: cell.index,
           line: null,
-          message: `Cell ${cell.index} continues a \`${current.kind}\` cell, so its step tags (${formatCellTags({ ...tags, foreign: [] }).join(', ')}) do nothing. Fix: move them to a \`step:\` cell.`,
+          message: `This cell continues a \`${current.kind}\` cell, so its step tags (${formatCellTags({ ...tags, foreign: [] }).join(', ')}) do nothing. Fix: move them to a \`step:\` cell.`,
         });
       }
       continue;
@@ -120,7 +120,7 @@ export function readBlocks(notebook: Notebook): {
         code: 'tag-ignored',
         cell: cell.index,
         line: null,
-        message: `Cell ${cell.index} is a \`${role.kind}\` cell, so its step tags do nothing there. Fix: move them to a \`step:\` cell.`,
+        message: `This cell is a \`${role.kind}\` cell, so its step tags do nothing there. Fix: move them to a \`step:\` cell.`,
       });
     }
     const block: Block = { kind: role.kind, name: '', cells: [], tags: [] };

@@ -180,7 +180,7 @@ export function readParameterAssignments(code: string): {
     ) {
       problems.push({
         line,
-        message: `A parameters cell holds only \`NAME = value\` lines with literal values; line ${line} is \`${excerptOfLine(code.slice(stmt.from, stmt.to).split('\n')[0] ?? '')}\`. Fix: move computed code into a step cell.`,
+        message: `A parameters cell holds only \`NAME = value\` lines with literal values; this line is \`${excerptOfLine(code.slice(stmt.from, stmt.to).split('\n')[0] ?? '')}\`. Fix: move computed code into a step cell.`,
       });
       continue;
     }
@@ -189,7 +189,7 @@ export function readParameterAssignments(code: string): {
     if (lit === undefined) {
       problems.push({
         line,
-        message: `Parameter \`${name}\` (line ${line}) is not a literal (number, string, True/False, list or dict of literals): \`${excerptOfLine(code.slice(value.from, value.to))}\`. Fix: give it a literal value, and compute derived values in a step.`,
+        message: `Parameter \`${name}\` is not a literal (number, string, True/False, list or dict of literals): \`${excerptOfLine(code.slice(value.from, value.to))}\`. Fix: give it a literal value, and compute derived values in a step.`,
       });
       continue;
     }
@@ -226,7 +226,7 @@ export function readMetricPrints(code: string): {
     ) {
       problems.push({
         line,
-        message: `A metrics cell holds only \`print(name)\` lines; line ${line} is \`${excerptOfLine(code.slice(stmt.from, stmt.to).split('\n')[0] ?? '')}\`. Fix: compute the value in a step and print just the variable here.`,
+        message: `A metrics cell holds only \`print(name)\` lines; this line is \`${excerptOfLine(code.slice(stmt.from, stmt.to).split('\n')[0] ?? '')}\`. Fix: compute the value in a step and print just the variable here.`,
       });
       continue;
     }

@@ -123,7 +123,7 @@ export function applyParameterValues(
     const lines = sourceNode === undefined ? undefined : sourceLinesOf(sourceNode);
     if (lines === undefined) {
       diagnostics.push(
-        problem(cell, null, `Cell ${cell} has no readable source; nothing was changed.`),
+        problem(cell, null, 'The parameters cell has no readable source; nothing was changed.'),
       );
       continue;
     }
@@ -139,7 +139,7 @@ export function applyParameterValues(
           problem(
             cell,
             param.line,
-            `\`${name}\` is no longer a literal assignment in cell ${cell}; nothing was changed.`,
+            `\`${name}\` is no longer a literal assignment; nothing was changed.`,
           ),
         );
         continue;

@@ -100,7 +100,8 @@ export function renderPipelineGraph(
     if (second !== '')
       el('text', { x: node.x, y: node.y + 13, class: 'cf-node-detail' }, group).textContent =
         second;
-    el('title', {}, group).textContent = `${node.name}: cells ${node.cells.join(', ')}`;
+    el('title', {}, group).textContent =
+      `${node.name}: cells ${node.cells.map((c) => c + 1).join(', ')}`;
     if (options.onStepClick !== undefined) {
       const click = options.onStepClick;
       group.addEventListener('click', () => click(node.name));

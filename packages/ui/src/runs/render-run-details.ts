@@ -15,7 +15,8 @@ export interface RunDetailsOptions {
 function where(step: RunDetailsStep): string {
   const f = step.failure;
   if (f?.cell == null) return '';
-  return `cell ${f.cell}${f.line !== null ? `, line ${f.line}` : ''}`;
+  // Numbered as the person sees the cell (1-based), as core's describeLocation says it.
+  return `cell ${f.cell + 1}${f.line !== null ? `, line ${f.line}` : ''}`;
 }
 
 function keyValues(title: string, values: Readonly<Record<string, unknown>>): HTMLElement[] {

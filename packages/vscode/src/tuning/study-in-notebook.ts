@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import {
   applyParameterValues,
   compile,
+  describeCell,
   studyToMetadata,
   type ParameterChange,
   type ParameterValue,
@@ -81,7 +82,7 @@ export async function applyParametersInNotebook(
     const cell = doc.cellAt(change.cell).document;
     const range = valueRange(cell, change);
     if (range === undefined)
-      return `Cannot find \`${change.name} = ${change.before}\` in cell ${change.cell}.`;
+      return `Cannot find \`${change.name} = ${change.before}\` in ${describeCell(change.cell)}.`;
     edit.replace(cell.uri, range, change.after);
   }
   if (result.changes.length > 0 && !(await vscode.workspace.applyEdit(edit)))

@@ -82,7 +82,7 @@ export class PipelineView implements vscode.TreeDataProvider<Node>, vscode.Dispo
       return item;
     }
     const item = new vscode.TreeItem(node.step.name, vscode.TreeItemCollapsibleState.Collapsed);
-    item.description = `cells ${node.step.cells.join(', ')}`;
+    item.description = `cells ${node.step.cells.map((c) => c + 1).join(', ')}`;
     item.iconPath = new vscode.ThemeIcon('symbol-event');
     const first = node.step.cells[0];
     if (first !== undefined) {
