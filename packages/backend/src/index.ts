@@ -16,7 +16,11 @@ export {
   type KubeflowBackendOptions,
   type ClusterTuneOptions,
 } from './kubeflow/kubeflow-backend.js';
-export { listKubeContexts, type KubeContext } from './kubeflow/kube-contexts.js';
+export {
+  defaultKubeconfigSource,
+  listKubeContexts,
+  type KubeContext,
+} from './kubeflow/kube-contexts.js';
 export type { ClusterSettings } from './kubeflow/kube-connection.js';
 export type { KfpSettings } from './kubeflow/kfp-client.js';
 export {
