@@ -130,7 +130,7 @@ describe('step cache', () => {
     assert.deepEqual(ran(stepStates(run)), [], 'nothing ran again');
     assert.deepEqual(run.final.metrics, first.final.metrics);
 
-    // The report cell was cell 11; it is cell 13 now, and the traceback says so.
+    // The report cell was at index 11; it is at 13 now (`<cell 14>` to a person), and the failure says so.
     const report = nb.cells.findIndex((c) => c.metadata.tags?.includes('step:report'));
     assert.equal(report, 13);
     const cell = nb.cells[report]!;

@@ -94,8 +94,8 @@ for (const warm of [true, false]) {
       assert.equal(failure.type, 'ZeroDivisionError');
       assert.equal(failure.cell, 2);
       assert.equal(failure.line, 3);
-      assert.match(failure.message, /Step `boom` failed at cell 2, line 3: ZeroDivisionError/);
-      assert.match(failure.traceback!, /File "<cell 2>", line 3/);
+      assert.match(failure.message, /Step `boom` failed at cell 3, line 3: ZeroDivisionError/);
+      assert.match(failure.traceback!, /File "<cell 3>", line 3/);
       const log: string[] = [];
       for await (const line of backend.logs(run.ref, 'boom')) log.push(line);
       assert.ok(log.includes('dividing'), 'output printed before the failure is in the log');
@@ -215,7 +215,7 @@ describe('failures that name their cause', () => {
     const failure = run.summary.steps.find((s) => s.name === 'needs')!.failure!;
     assert.match(
       failure.message,
-      /Step `needs` failed at cell 2, line 1: ModuleNotFoundError: No module named 'no_such_module_for_cellflow'/,
+      /Step `needs` failed at cell 3, line 1: ModuleNotFoundError: No module named 'no_such_module_for_cellflow'/,
     );
     assert.match(failure.message, /Fix: install it .*--python/);
   });
@@ -229,7 +229,7 @@ describe('failures that name their cause', () => {
     assert.equal(failure.kind, 'unpicklable');
     assert.match(
       failure.message,
-      /Cannot save variable `gen_value` \(a builtins\.generator, made by step `gen`, cell 2\)/,
+      /Cannot save variable `gen_value` \(a builtins\.generator, made by step `gen`, cell 3\)/,
     );
     assert.match(failure.message, /Fix: turn it into a list where it is made/);
   });

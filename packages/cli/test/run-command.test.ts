@@ -104,10 +104,10 @@ describe('cellflow run', () => {
     assert.equal(run.code, 1);
     assert.match(
       run.out,
-      /✗ second +failed: Step `second` failed at cell 1, line 2: ZeroDivisionError: division by zero/,
+      /✗ second +failed: Step `second` failed at cell 2, line 2: ZeroDivisionError: division by zero/,
     );
     assert.match(run.err, /^Step second failed:$/m);
-    assert.match(run.err, /File "<cell 1>", line 2/);
+    assert.match(run.err, /File "<cell 2>", line 2/);
     assert.match(run.err, /Full log: .*steps\/second\/log\.txt/);
     assert.match(run.out, /^Run failed in .*: 1 succeeded, 1 failed\.$/m);
   });

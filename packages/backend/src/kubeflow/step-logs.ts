@@ -137,7 +137,8 @@ export async function failureFromStepLog(
     return {
       kind: 'exception',
       message: headline[1]!,
-      cell: Number(headline[2]),
+      // The line numbers the cell as a person sees it (1-based); the failure keeps the index.
+      cell: Number(headline[2]) - 1,
       line: Number(headline[3]),
       ...(type !== undefined ? { type } : {}),
       ...(traceback !== undefined ? { traceback } : {}),

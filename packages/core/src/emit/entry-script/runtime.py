@@ -587,16 +587,18 @@ def convert_parameter(name, kind, text):
 
 
 def _cell_file(index):
-    return "<cell %d>" % index
+    """A cell's frames are named as a person sees the cell numbered: 1-based (`<cell 13>` is
+    "Cell 13 of 18" in VS Code); `index` and what results carry are 0-based."""
+    return "<cell %d>" % (index + 1)
 
 
 def _location(tb):
-    """The innermost notebook-cell frame of a traceback: (cell, line)."""
+    """The innermost notebook-cell frame of a traceback: (0-based cell index, line)."""
     found = (None, None)
     for frame, line in traceback.walk_tb(tb):
         name = frame.f_code.co_filename
         if name.startswith("<cell ") and name.endswith(">"):
-            found = (int(name[6:-1]), line)
+            found = (int(name[6:-1]) - 1, line)
     return found
 
 
@@ -970,7 +972,7 @@ def main(step, parameters, inputs, outputs, units, cells, metrics=None, shared=(
                 raise StepError(
                     "missing-output",
                     "Step `%s` should produce `%s` (cell %d) for later steps, but it is not defined when the step ends. "
-                    "Fix: make sure every path through the cell assigns it." % (step, name, cell),
+                    "Fix: make sure every path through the cell assigns it." % (step, name, cell + 1),
                     cell,
                 )
             if name in saved:
@@ -993,7 +995,7 @@ def main(step, parameters, inputs, outputs, units, cells, metrics=None, shared=(
                     "unpicklable",
                     "Cannot save variable `%s` (a %s, made by step `%s`, cell %d) for the later steps that use it: %s: %s. "
                     "Fix: %s."
-                    % (culprit, _type_name(value), step, outputs.get(culprit, cell), type(e).__name__, e, _unpicklable_fix(value)),
+                    % (culprit, _type_name(value), step, outputs.get(culprit, cell) + 1, type(e).__name__, e, _unpicklable_fix(value)),
                     outputs.get(culprit, cell),
                 )
             saved.update(paths)
@@ -1017,7 +1019,8 @@ def main(step, parameters, inputs, outputs, units, cells, metrics=None, shared=(
         sys.stderr.write("Cellflow: %s\n" % e.message)
     except BaseException as e:
         cell, line = _location(e.__traceback__)
-        where = "cell %d, line %d" % (cell, line) if cell is not None else "the step's setup"
+        # 1-based, as the person sees the cell (step-logs.ts reads this line back from a pod's log).
+        where = "cell %d, line %d" % (cell + 1, line) if cell is not None else "the step's setup"
         message = "Step `%s` failed at %s: %s: %s" % (step, where, type(e).__name__, e)
         if isinstance(e, ModuleNotFoundError):
             message += ". " + _missing_module_fix(e)
