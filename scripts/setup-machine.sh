@@ -6,6 +6,8 @@ packages=(
   python3 python3-numpy python3-pandas python3-sklearn python3-joblib
   python3-ipykernel python3-nbformat python3-nbclient jupyter-nbconvert python3-pyflakes
   python3-jupyter-server python3-jupyterlab-server chromium
+  # the JupyterLab wheel: built with hatchling (scripts/package-jupyterlab.sh), tested in a venv
+  python3-hatchling python3-build python3-venv
   libpython3.11-testsuite # the parser conformance test (test/python-conformance) reads it
   python-sklearn-doc
   # bench:serve's peer: FastAPI on uvicorn with uvloop, the stack KServe's Python model server runs

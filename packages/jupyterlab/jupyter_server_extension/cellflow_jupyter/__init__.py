@@ -5,12 +5,13 @@ token when the Jupyter server starts, proxies ``<base_url>cellflow/api/*`` to it
 own authentication, and stops it with the server. The browser never sees the agent's port or
 token. Standard library plus jupyter_server only.
 
-Enable it (module importable by the server's Python, e.g. through PYTHONPATH)::
+Installed with the ``cellflow_jupyterlab`` wheel it is enabled by the
+``etc/jupyter/jupyter_server_config.d/cellflow_jupyter.json`` the wheel carries, and starts the agent
+bundled beside this module with Node.js. From a development checkout (module on PYTHONPATH)::
 
     jupyter server --ServerApp.jpserver_extensions="{'cellflow_jupyter': True}"
 
-or drop ``jupyter-config/jupyter_server_config.d/cellflow_jupyter.json`` into a Jupyter config
-directory. Settings are the ``CellflowAgent`` traits (see ``agent_process.py``).
+Settings are the ``CellflowAgent`` traits (see ``agent_process.py``).
 """
 
 from .agent_process import AgentProcess, CellflowAgent

@@ -17,8 +17,22 @@ from traitlets.config import Configurable
 
 READY_PREFIX = "cellflow-agent-ready "
 
-# packages/jupyterlab/jupyter_server_extension/cellflow_jupyter -> repository root
-_REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
+_HERE = os.path.dirname(os.path.abspath(__file__))
+# The agent an installed package carries: the `cellflow` CLI bundled into one file.
+BUNDLED_AGENT = os.path.join(_HERE, "agent", "cellflow-agent.mjs")
+# In a development checkout (packages/jupyterlab/jupyter_server_extension/cellflow_jupyter), the
+# checkout's CLI instead.
+_CHECKOUT_CLI = os.path.abspath(
+    os.path.join(_HERE, "..", "..", "..", "cli", "bin", "cellflow.js")
+)
+
+
+def default_agent_script():
+    """The bundled agent when installed, else a checkout's CLI, else None."""
+    for path in (BUNDLED_AGENT, _CHECKOUT_CLI):
+        if os.path.isfile(path):
+            return path
+    return None
 
 
 class CellflowAgent(Configurable):
@@ -27,13 +41,13 @@ class CellflowAgent(Configurable):
     node = Unicode(
         "",
         config=True,
-        help="Node.js executable (default: $CELLFLOW_NODE, else `node` on PATH).",
+        help="Node.js 20 or newer (default: $CELLFLOW_NODE, else `node` on PATH).",
     )
     cli = Unicode(
         "",
         config=True,
-        help="The cellflow CLI script (default: $CELLFLOW_CLI, else packages/cli/bin/cellflow.js "
-        "of the checkout this extension lives in).",
+        help="The cellflow CLI script (default: $CELLFLOW_CLI, else the agent this package carries, "
+        "agent/cellflow-agent.mjs; in a development checkout, packages/cli/bin/cellflow.js).",
     )
     cluster = Bool(
         False,
@@ -50,10 +64,18 @@ class CellflowAgent(Configurable):
     startup_timeout = Float(30.0, config=True, help="Seconds to wait for the agent's ready line.")
 
     def command(self, root_dir):
-        node = self.node or os.environ.get("CELLFLOW_NODE") or shutil.which("node") or "node"
-        cli = self.cli or os.environ.get("CELLFLOW_CLI") or os.path.join(
-            _REPO, "packages", "cli", "bin", "cellflow.js"
-        )
+        node = self.node or os.environ.get("CELLFLOW_NODE") or shutil.which("node")
+        if not node:
+            raise AgentUnavailable(
+                "Node.js 20 or newer runs the Cellflow agent and no `node` is on PATH: install Node.js, "
+                "or set CellflowAgent.node (or $CELLFLOW_NODE) to its path"
+            )
+        cli = self.cli or os.environ.get("CELLFLOW_CLI") or default_agent_script()
+        if not cli:
+            raise AgentUnavailable(
+                f"this package lacks its agent ({BUNDLED_AGENT}): reinstall cellflow_jupyterlab, "
+                "or set CellflowAgent.cli (or $CELLFLOW_CLI) to a `cellflow` CLI script"
+            )
         args = [node, cli, "agent", "--port", "0", "--workspace", self.workspace or root_dir]
         if self.cluster:
             args.append("--cluster")
@@ -94,7 +116,14 @@ class AgentProcess:
             self._failure = None
             self.port = None
             self.token = secrets.token_urlsafe(32)
-            command = self.settings.command(self.root_dir)
+            try:
+                command = self.settings.command(self.root_dir)
+            except AgentUnavailable as error:
+                self._failure = str(error)
+                self.process = None
+                self._ready.set()
+                self.log.error("Cellflow: %s", self._failure)
+                return
             env = dict(os.environ, CELLFLOW_AGENT_TOKEN=self.token)
             try:
                 self.process = subprocess.Popen(
