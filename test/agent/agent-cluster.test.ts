@@ -1,6 +1,7 @@
 /**
  * `cellflow agent --cluster` against the test cluster and KFP double: info, capacity, runs, and
- * the editors' Deploy choices (upload as a new version, schedule: issue 14).
+ * the editors' Deploy choices (upload as a new version, schedule: issue 14), a run's KFP UI page
+ * (issue 20).
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -92,5 +93,9 @@ describeWithCluster('cellflow agent --cluster', (ctx) => {
     );
     await client.deleteSchedule(made.id);
     assert.deepEqual(await client.listSchedules(), []);
+    // A run started through the agent names its page in the KFP UI (the editors link it).
+    const run = await client.submit(pipeline, { notebookPath: 'examples/digits.ipynb' });
+    assert.match(run.uiUrl ?? '', new RegExp(`/#/runs/details/${run.id}$`));
+    await client.cancel(run);
   }
 });
