@@ -12,4 +12,5 @@ export * from './deploy/deploy-choices.js';
 export * from './views/render-steps-list.js';
 export * from './tuning/study-results.js';
 export * from './agent/server-sent-events.js';
+export * from './runs/step-failure.js';
 export * from './tuning/study-form.js';
