@@ -125,7 +125,17 @@ describe('IPython syntax', () => {
     assert.equal(out.notes[0]?.line, 8);
     const r = names(out.code);
     assert.deepEqual(r.free, ['f', 'g', 'pkg', 'x']);
-    assert.deepEqual(r.writes, ['files', 'y']);
+    assert.deepEqual(r.writes, ['_cellflow_timeit', 'files', 'y']);
+  });
+
+  it('`%timeit` and `%%timeit` keep what the timed code binds to themselves, as IPython does', () => {
+    const line = names(toPlainPython('%timeit counts, edges = np.histogram(x, bins)').code);
+    assert.deepEqual(line.free, ['bins', 'np', 'x']);
+    assert.ok(!line.writes.includes('counts'));
+    const cell = toPlainPython('%%timeit -n 3\ntotal = 0\nfor v in values:\n    total += v');
+    assert.equal(cell.code.split('\n').length, 4);
+    assert.deepEqual(names(cell.code).free, ['values']);
+    assert.ok(!names(cell.code).writes.includes('total'));
   });
 
   it('cell magics: Python bodies run, shell bodies become one call, display-only cells do nothing', () => {

@@ -273,15 +273,29 @@ describe('pipeline graph', () => {
     );
     assert.deepEqual(
       r.diagnostics.map((d) => [d.code, d.cell, d.line]),
-      [
-        ['unsavable-value', 0, 1],
-        ['unsavable-value', 0, 2],
-      ],
+      [['unsavable-value', 0, 1]],
     );
     assert.match(
       r.diagnostics[0]!.message,
       /open file.*from step `a` to `b`.*open the file in the step/,
     );
+  });
+
+  it('a generator expression or a factory-made class crosses steps as code: the step runs it again', () => {
+    const s = steps(
+      nb([
+        [['imports'], 'from collections import namedtuple'],
+        [
+          ['step:a'],
+          'rows = [1, 2]\nsquares = (i * i for i in rows)\nPair = namedtuple("Pair", "a b")',
+        ],
+        [['step:b'], 'p = Pair(1, 2)'],
+        [['step:c'], 'print(sum(squares), p)'],
+      ]),
+    );
+    assert.deepEqual(s.c?.inputSources, { rows: 'a', p: 'b' });
+    assert.ok(s.c?.units.some((u) => u.code.startsWith('squares = ')));
+    assert.ok(s.c?.units.some((u) => u.code.startsWith('Pair = ')));
   });
 
   it('a model marked serve: is saved even when no later step loads it', () => {

@@ -1,13 +1,15 @@
 /**
  * Top-level statements that are code rather than data: imports, function and class definitions
- * (lambdas bound to a name too), and process-wide configuration calls. A later step does not load
- * their names as data; it runs the statement again (replays it), as Jupyter would still have it.
+ * (lambdas, factory-made classes such as `namedtuple` and generator expressions bound to a name
+ * too), and process-wide configuration calls. A later step does not load their names as data; it
+ * runs the statement again (replays it), as Jupyter would still have it.
  *
  * - `import` units bind modules and imported objects. An `if`/`try` whose branches only import
  *   (with `pass`, literals and fallbacks such as `x = None`) is one unit.
- * - `definition` units bind a function, class or lambda. Their `reads` are evaluated when the
- *   statement runs (decorators, defaults, annotations, base classes, class bodies); `callReads`
- *   are the module-level names their bodies read when called, which Jupyter looks up at call time.
+ * - `definition` units bind a function, class, lambda, factory-made class or generator. Their
+ *   `reads` are evaluated when the statement runs (decorators, defaults, annotations, base
+ *   classes, class bodies); `callReads` are the module-level names their bodies read when called,
+ *   which Jupyter looks up at call time.
  * - `config` units change process state that later cells rely on (`warnings.filterwarnings`,
  *   `pd.set_option`, `plt.rcParams[...] = ...`, `sys.path.append`, `os.environ[...] = ...`): a
  *   call or an attribute/item assignment hanging off a name (`root`) that must be an import.
@@ -122,6 +124,27 @@ function onlyImports(node: SyntaxNode, text: (n: SyntaxNode) => string): boolean
   return ok(node) && sawImport;
 }
 
+/** Calls that make a class (`Pair = namedtuple("Pair", "a b")`): instances pickle by its name. */
+const CLASS_FACTORY =
+  /^(namedtuple|NamedTuple|TypedDict|make_dataclass|Enum|IntEnum|StrEnum|Flag|IntFlag|TypeVar|NewType)$/;
+
+/**
+ * A value that is code rather than data: a lambda, a class made by a factory call, or a generator
+ * expression (which cannot be saved; running its statement again gives the same fresh generator).
+ */
+function definesCode(value: SyntaxNode, text: (n: SyntaxNode) => string): boolean {
+  if (value.name === 'LambdaExpression' || value.name === 'ComprehensionExpression') return true;
+  if (value.name !== 'CallExpression' || value.firstChild === null) return false;
+  const callee = value.firstChild;
+  const name =
+    callee.name === 'VariableName'
+      ? text(callee)
+      : callee.name === 'MemberExpression'
+        ? text(children(callee).find((c) => c.name === 'PropertyName') ?? callee)
+        : '';
+  return CLASS_FACTORY.test(name);
+}
+
 function classify(
   node: SyntaxNode,
   text: (n: SyntaxNode) => string,
@@ -142,7 +165,9 @@ function classify(
       const ops = parts.filter((p) => p.name === 'AssignOp');
       const value = parts[parts.length - 1];
       if (ops.length === 1 && parts.length === 3 && parts[0]!.name === 'VariableName') {
-        return value?.name === 'LambdaExpression' ? { kind: 'definition', root: null } : null;
+        return value !== undefined && definesCode(value, text)
+          ? { kind: 'definition', root: null }
+          : null;
       }
       // `pd.options.display.max_rows = 10`, `plt.rcParams["a"] = 1`, `os.environ["X"] = "1"`.
       const targets = parts.slice(0, parts.lastIndexOf(ops[ops.length - 1]!));

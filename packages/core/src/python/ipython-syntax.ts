@@ -91,6 +91,8 @@ const DISPLAY_CELL_MAGICS = new Set([
   'svg',
   'HTML',
 ]);
+/** The class whose body runs a `%timeit` statement, so that its bindings stay inside. */
+const TIMEIT_SCOPE = '_cellflow_timeit';
 /** Cell magics that run their body as Python. */
 const PYTHON_CELL_MAGICS = new Set(['time', 'timeit', 'capture', 'prun', 'debug']);
 /** Cell magics that run their body in a shell. */
@@ -198,6 +200,21 @@ function toPlainPythonOnce(source: string): PlainPython {
     const padding = (n: number): string[] => Array.from({ length: n }, () => '');
     const head = lines.slice(0, first);
     const line = first + 1;
+    if (magic === 'timeit' && body.trim() !== '' && !/'''|"""/.test(body)) {
+      // As `%timeit`: the body runs once in a scope of its own.
+      const rest = toPlainPython(body);
+      const indented = rest.code
+        .split('\n')
+        .map((l) => (l.trim() === '' ? l : `    ${l}`))
+        .join('\n');
+      return {
+        code: [...head, `class ${TIMEIT_SCOPE}:  # %%timeit ${args}`.trimEnd(), indented].join(
+          '\n',
+        ),
+        notes: rest.notes.map((n) => ({ ...n, line: n.line + line })),
+        env: rest.env,
+      };
+    }
     if (PYTHON_CELL_MAGICS.has(magic)) {
       const rest = toPlainPython(body);
       const restNotes = rest.notes.map((n) => ({ ...n, line: n.line + line }));
@@ -270,8 +287,10 @@ function convertIPythonLine(
       case 'time':
         return `${indent}${rest === '' ? 'pass' : rest}`;
       case 'timeit': {
+        // IPython times the statement inside a function: what it binds stays there. A class body
+        // runs once, at once, reads the notebook's names and keeps its own bindings to itself.
         const stmt = stripTimeitOptions(rest);
-        return `${indent}${stmt === '' ? 'pass' : stmt}`;
+        return `${indent}${stmt === '' ? 'pass' : `class ${TIMEIT_SCOPE}: ${stmt}`}`;
       }
       case 'env': {
         const kv = /^([A-Za-z_]\w*)\s*[= ]\s*(.*)$/.exec(rest);
