@@ -139,6 +139,9 @@ describe(
 
     it('tunes: the trials table fills and the best trial is named', async () => {
       await panelButton(page, 'tune');
+      // Tune shows the study for review first; it starts from the editor.
+      const editor = page.locator('.jp-Dialog', { has: page.locator('.cf-study-editor') });
+      await editor.getByRole('button', { name: 'Start tuning' }).click();
       await page
         .locator('.cf-section-tuning .cf-trials tbody tr')
         .nth(2)

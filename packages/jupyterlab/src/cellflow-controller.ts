@@ -5,15 +5,16 @@
  */
 import {
   checkStepImagesForCluster,
+  describeLocation,
   hasErrors,
   withDefaultImage,
   type CompiledPipeline,
   type Diagnostic,
 } from '@cellflow/core';
-import type { AgentInfo } from '@cellflow/backend/agent-protocol';
+import type { AgentInfo, StudySummary } from '@cellflow/protocol';
 import { describeSchedule, describeUpload, type AgentClient } from '@cellflow/ui';
 import type { Widget } from '@lumino/widgets';
-import { Notification, showErrorMessage } from '@jupyterlab/apputils';
+import { Dialog, Notification, showDialog, showErrorMessage } from '@jupyterlab/apputils';
 import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { DisposableSet, type IDisposable } from '@lumino/disposable';
 import { CellDecorations } from './cells/cell-decorations.js';
@@ -22,14 +23,23 @@ import { askDeployChoice } from './deploy/deploy-dialog.js';
 import { NotebookAnalysis } from './notebook/notebook-analysis.js';
 import type { CellflowPanel } from './panel/cellflow-panel.js';
 import { PipelineGraphWidget } from './panel/pipeline-graph-widget.js';
-import { PipelineRuns } from './runs/pipeline-runs.js';
+import { PipelineRuns, type LiveRun } from './runs/pipeline-runs.js';
+import {
+  askRunWithoutGpus,
+  isGpuRefusal,
+  RunFeedback,
+  type OpenNotebookView,
+} from './runs/run-feedback.js';
 import { modelToServe, serveModel } from './serving/notebook-endpoints.js';
 import { NotebookStudies } from './tuning/notebook-studies.js';
+import { editStudy } from './tuning/study-editor.js';
 
 export interface CellflowConfig {
   agentUrl: string;
   concurrency: number;
   diagnosticsDelay: number;
+  /** Local runs and studies run steps that ask for GPUs without them (the CLI's --cpu-only). */
+  runWithoutGpus: boolean;
 }
 
 interface OpenNotebook {
@@ -54,6 +64,8 @@ export interface CellflowHost {
   readonly makeClient: (agentUrl: string) => AgentClient;
   /** Shows a widget in the main area (the graph tab). */
   readonly openTab: (widget: Widget) => void;
+  /** Brings a widget already in the shell to the front (by id); false when there is none. */
+  readonly activate: (id: string) => boolean;
 }
 
 export class CellflowController implements IDisposable {
@@ -65,6 +77,7 @@ export class CellflowController implements IDisposable {
   private readonly graphs = new Set<PipelineGraphWidget>();
   private info: AgentInfo | null = null;
   private readonly notebooks = new Map<NotebookPanel, OpenNotebook>();
+  private readonly feedback: RunFeedback;
   private readonly disposables = new DisposableSet();
   private clientValue: AgentClient;
 
@@ -82,7 +95,16 @@ export class CellflowController implements IDisposable {
     this.studies = new NotebookStudies(() => this.clientValue);
     this.disposables.add(this.studies);
     this.studies.changed.connect(this.showStudy, this);
+    this.studies.changed.connect(this.onStudyChanged, this);
     this.runs.changed.connect(this.onRunChanged, this);
+    this.feedback = new RunFeedback({
+      runs: this.runs,
+      client: () => this.clientValue,
+      notebookOf: (path) => this.notebookOf(path),
+      revealCell: (panel, index) => this.revealCell(panel, index),
+      openTab: host.openTab,
+      activate: host.activate,
+    });
     tracker.widgetAdded.connect(this.onNotebookAdded, this);
     tracker.currentChanged.connect(this.onCurrentChanged, this);
     tracker.forEach((panel) => this.onNotebookAdded(tracker, panel));
@@ -159,9 +181,22 @@ export class CellflowController implements IDisposable {
   async runCurrent(): Promise<void> {
     const compiled = await this.compileCurrent('Run');
     if (compiled === undefined) return;
+    const submit = (cpuOnly: boolean): Promise<LiveRun> =>
+      this.runs.submit(compiled.pipeline, compiled.analysis.path, {
+        ...(this.config.concurrency > 0 ? { concurrency: this.config.concurrency } : {}),
+        ...(cpuOnly ? { cpuOnly } : {}),
+      });
     try {
-      await this.runs.submit(compiled.pipeline, compiled.analysis.path, this.config.concurrency);
+      await submit(this.config.runWithoutGpus);
     } catch (error) {
+      if (isGpuRefusal(error) && (await askRunWithoutGpus(describeError(error)))) {
+        try {
+          await submit(true);
+        } catch (again) {
+          await showErrorMessage('Cellflow: the run did not start', describeError(again));
+        }
+        return;
+      }
       await showErrorMessage('Cellflow: the run did not start', describeError(error));
     }
   }
@@ -216,28 +251,64 @@ export class CellflowController implements IDisposable {
     });
   }
 
+  /**
+   * Tune: the study opens in the editor for review first; once started, the panel's Tuning
+   * section comes into view and fills as trials run.
+   */
   async tuneCurrent(): Promise<void> {
     const compiled = await this.compileCurrent('Tune');
     if (compiled === undefined) return;
+    const { analysis, pipeline } = compiled;
+    const { study, diagnostics } = this.studies.studyFor(analysis, pipeline);
+    if (study === null) {
+      await showErrorMessage('Cellflow: cannot tune', describeDiagnostics(diagnostics));
+      return;
+    }
+    const edited = await editStudy(study, pipeline.graph, this.info?.description ?? 'the target');
+    if (edited === undefined) return;
+    const start = (cpuOnly: boolean): Promise<void> =>
+      this.studies.start(analysis, pipeline, edited, cpuOnly ? { cpuOnly } : {});
     try {
-      const { diagnostics } = await this.studies.start(compiled.analysis, compiled.pipeline);
-      if (hasErrors(diagnostics))
-        await showErrorMessage('Cellflow: cannot tune', describeDiagnostics(diagnostics));
+      try {
+        await start(this.config.runWithoutGpus);
+      } catch (error) {
+        if (!isGpuRefusal(error) || !(await askRunWithoutGpus(describeError(error)))) throw error;
+        await start(true);
+      }
     } catch (error) {
       await showErrorMessage('Cellflow: the study did not start', describeError(error));
+      return;
     }
+    this.host.activate(this.panel.id);
+    this.panel.revealTuning(
+      `Starting ${edited.maxTrials} trials of ${pipeline.graph.pipeline.name} (${edited.parallelTrials} at once)…`,
+    );
   }
 
+  /** Writes the best trial's values into the parameters cell and shows the cell changed. */
   async applyBest(): Promise<void> {
     const analysis = this.current;
     const study = analysis !== null ? this.studies.latestFor(analysis.path) : null;
     if (analysis === null || study?.best === null || study === null) return;
-    const problems = this.studies.applyTrial(analysis, study.best);
-    if (problems.length > 0)
+    const best = study.best;
+    const { diagnostics, cells } = this.studies.applyTrial(analysis, best);
+    if (diagnostics.length > 0) {
       await showErrorMessage(
         'Cellflow: cannot apply the best values',
-        describeDiagnostics(problems),
+        describeDiagnostics(diagnostics),
       );
+      return;
+    }
+    const first = cells[0];
+    if (first === undefined) return;
+    this.revealCell(analysis.panel, first);
+    const values = Object.entries(best.parameters)
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join(', ');
+    Notification.success(
+      `Cellflow: trial ${best.index + 1}'s ${values} written to ${describeLocation(first, null)}`,
+      { autoClose: 6000 },
+    );
   }
 
   async serveCurrent(): Promise<void> {
@@ -248,6 +319,10 @@ export class CellflowController implements IDisposable {
         'Cellflow',
         'Open a notebook first: Serve serves a model its run trained.',
       );
+      return;
+    }
+    if (!graph.steps.some((s) => s.serve.length > 0)) {
+      await this.offerServeTag(analysis);
       return;
     }
     const model = modelToServe(graph, this.runs.latestFor(analysis.path));
@@ -262,6 +337,35 @@ export class CellflowController implements IDisposable {
     }
   }
 
+  /**
+   * Serve needs a `serve:VARIABLE` tag on the step that makes the model: says so, and opens the
+   * tag editor of the last step (where the model usually is) at its Serve model field.
+   */
+  private async offerServeTag(analysis: NotebookAnalysis): Promise<void> {
+    const steps = analysis.result.graph?.steps ?? [];
+    const last = steps[steps.length - 1];
+    const result = await showDialog({
+      title: 'Cellflow: nothing to serve',
+      body: `No step serves a model. Serve serves the variable a step tags serve:VARIABLE (e.g. serve:model on the step that trains it), from the latest succeeded run.${last !== undefined ? ` Add it to step ${last.name}, or to another step through its Edit tags.` : ''}`,
+      buttons: [
+        Dialog.cancelButton(),
+        ...(last !== undefined
+          ? [Dialog.okButton({ label: `Add serve tag to ${last.name}…` })]
+          : []),
+      ],
+    });
+    const index = last?.cells[0];
+    if (!result.button.accept || index === undefined) return;
+    this.revealCell(analysis.panel, index);
+    const cell = analysis.panel.content.widgets[index];
+    if (cell !== undefined)
+      await editCellTags(
+        cell,
+        steps.map((s) => s.name),
+        'serve',
+      );
+  }
+
   async refreshEndpoints(): Promise<void> {
     try {
       this.panel.setEndpoints(await this.clientValue.listEndpoints());
@@ -273,7 +377,7 @@ export class CellflowController implements IDisposable {
   showGraph(): void {
     const analysis = this.current;
     if (analysis === null) return;
-    const widget = new PipelineGraphWidget(analysis);
+    const widget = new PipelineGraphWidget(analysis, (step) => this.revealStep(analysis, step));
     const run = this.runs.latestFor(analysis.path);
     if (run !== undefined) widget.setStates(run.steps);
     this.graphs.add(widget);
@@ -316,14 +420,17 @@ export class CellflowController implements IDisposable {
     void panel.context.ready.then(() => {
       if (this.isDisposed || panel.isDisposed || this.notebooks.has(panel)) return;
       const analysis = new NotebookAnalysis(panel, () => this.config.diagnosticsDelay);
-      const decorations = new CellDecorations(panel, analysis, (cell) => {
-        panel.content.activeCellIndex = panel.content.widgets.indexOf(cell);
-        const steps = analysis.result.graph?.steps.map((s) => s.name) ?? [];
-        void editCellTags(cell, steps);
+      const decorations = new CellDecorations(panel, analysis, {
+        onEdit: (cell) => {
+          panel.content.activeCellIndex = panel.content.widgets.indexOf(cell);
+          const steps = analysis.result.graph?.steps.map((s) => s.name) ?? [];
+          void editCellTags(cell, steps);
+        },
+        onShowFailure: (step) => void this.feedback.showFailure(analysis.path, step),
+        onShowLog: (step) => this.feedback.showLog(analysis.path, step),
       });
       this.notebooks.set(panel, { analysis, decorations });
-      const run = this.runs.latestFor(analysis.path);
-      if (run !== undefined) decorations.setRunStates(run.steps);
+      decorations.setRun(this.runs.latestFor(analysis.path));
       panel.disposed.connect(() => {
         decorations.dispose();
         analysis.dispose();
@@ -339,16 +446,55 @@ export class CellflowController implements IDisposable {
     this.showStudy();
   }
 
-  private onRunChanged(): void {
+  private onRunChanged(_: PipelineRuns, changed: LiveRun): void {
     this.panel.setRuns(this.runs.all);
     for (const { analysis, decorations } of this.notebooks.values()) {
       const run = this.runs.latestFor(analysis.path);
-      if (run !== undefined) decorations.setRunStates(run.steps);
+      if (run !== undefined) decorations.setRun(run);
     }
     for (const graph of this.graphs) {
       const run = this.runs.latestFor(graph.notebookPath);
       if (run !== undefined) graph.setStates(run.steps);
     }
+    this.feedback.announce(changed);
+  }
+
+  /** A study of a notebook has a trial that succeeded after its run failed: the marks go. */
+  private onStudyChanged(_: NotebookStudies, study: StudySummary): void {
+    const path = study.notebookPath;
+    for (const { analysis, decorations } of this.notebooks.values()) {
+      if (path === null || !path.endsWith(analysis.path)) continue;
+      const run = this.runs.latestFor(analysis.path);
+      const succeededSince = study.trials.some(
+        (t) =>
+          t.state === 'succeeded' &&
+          t.finishedAt !== null &&
+          (run === undefined || Date.parse(t.finishedAt) > run.startedAt),
+      );
+      if (succeededSince) decorations.clearFailures();
+    }
+  }
+
+  /** The open notebook a run came from, with its decorations. */
+  private notebookOf(path: string): OpenNotebookView | undefined {
+    for (const [panel, open] of this.notebooks)
+      if (open.analysis.path === path) return { panel, ...open };
+    return undefined;
+  }
+
+  /** Moves to a step's first cell in its notebook (a click on the graph). */
+  private revealStep(analysis: NotebookAnalysis, step: string): void {
+    const index = analysis.result.graph?.steps.find((s) => s.name === step)?.cells[0];
+    if (index !== undefined) this.revealCell(analysis.panel, index);
+  }
+
+  /** Brings the notebook forward, makes cell `index` active and scrolls it into view. */
+  private revealCell(panel: NotebookPanel, index: number): void {
+    this.host.activate(panel.id);
+    const notebook = panel.content;
+    notebook.activeCellIndex = index;
+    const cell = notebook.widgets[index];
+    if (cell !== undefined) void notebook.scrollToCell(cell, 'center');
   }
 
   dispose(): void {

@@ -13,7 +13,7 @@ import { CellflowController, type CellflowConfig } from './cellflow-controller.j
 import { cellflowIcon } from './cellflow-icon.js';
 import { CommandIDs } from './command-ids.js';
 import { CellflowPanel } from './panel/cellflow-panel.js';
-import { sendPredict } from './serving/notebook-endpoints.js';
+import { exampleRequestFor, sendPredict } from './serving/notebook-endpoints.js';
 import { ICellflowAgent } from './tokens.js';
 
 export { CommandIDs } from './command-ids.js';
@@ -28,6 +28,7 @@ function readConfig(settings: ISettingRegistry.ISettings | null): CellflowConfig
     agentUrl: get('agentUrl', ''),
     concurrency: get('concurrency', 0),
     diagnosticsDelay: get('diagnosticsDelay', 300),
+    runWithoutGpus: get('runWithoutGpus', false),
   };
 }
 
@@ -62,6 +63,7 @@ const plugin: JupyterFrontEndPlugin<ICellflowAgent> = {
       execute: (command) => void app.commands.execute(command),
       applyBest: () => void controller.applyBest(),
       cancelRun: (runId: string) => void controller.cancelRun(runId),
+      exampleRequest: (endpoint: string) => exampleRequestFor(controller.client, endpoint),
       sendPredict: (endpoint: string, body: string) =>
         sendPredict(controller.client, endpoint, body),
     });
@@ -74,6 +76,14 @@ const plugin: JupyterFrontEndPlugin<ICellflowAgent> = {
         openTab: (widget) => {
           app.shell.add(widget, 'main', { mode: 'split-right' });
           app.shell.activateById(widget.id);
+        },
+        activate: (id) => {
+          for (const widget of app.shell.widgets('main'))
+            if (widget.id === id) {
+              app.shell.activateById(id);
+              return true;
+            }
+          return false;
         },
       },
       readConfig(settings),

@@ -1,10 +1,11 @@
 /**
  * The strip above each code cell: the step the cell belongs to, what it runs after, its GPU
- * request, the live state of its step in the current run, core's diagnostics for the cell, and a
- * button that opens the tag editor.
+ * request, the live state of its step in the current run, core's diagnostics for the cell, a
+ * button that opens the tag editor, and on the cell where a step failed, why it failed.
  */
 import type { Diagnostic, PipelineStep } from '@cellflow/core';
-import type { CellTags } from '@cellflow/core';
+import type { CellRole, CellTags } from '@cellflow/core';
+import { renderStepFailure, type StepFailureView } from '@cellflow/ui';
 import { Widget } from '@lumino/widgets';
 
 export type StepRunState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cached' | 'cancelled';
@@ -17,6 +18,18 @@ export interface CellChipsModel {
   readonly firstOfStep: boolean;
   readonly diagnostics: readonly Diagnostic[];
   readonly runState: StepRunState | undefined;
+  /** For a cell without a role tag: the role of the tagged cell above whose block it joins. */
+  readonly joins?: CellRole['kind'];
+  /** Why the step failed, on the cell where it failed. */
+  readonly failure?: StepFailureView;
+}
+
+/** What the strip's buttons do. */
+export interface CellChipsActions {
+  readonly onEdit: () => void;
+  /** The failed chip: details of the step's failure. */
+  readonly onShowFailure: (step: string) => void;
+  readonly onShowLog: (step: string) => void;
 }
 
 function chip(parent: HTMLElement, kind: string, text: string, title: string): HTMLElement {
@@ -28,12 +41,27 @@ function chip(parent: HTMLElement, kind: string, text: string, title: string): H
   return node;
 }
 
-function roleText(tags: CellTags, step: PipelineStep | undefined): [string, string] | undefined {
+function roleText(
+  tags: CellTags,
+  step: PipelineStep | undefined,
+  joins: CellRole['kind'] | undefined,
+): [string, string] | undefined {
   switch (tags.role.kind) {
     case 'step':
       return [`step: ${tags.role.name}`, 'This cell starts a pipeline step'];
     case 'continue':
-      return step !== undefined ? [`↳ ${step.name}`, `Continues step ${step.name}`] : undefined;
+      // No role tag: the cell joins the block above it, whatever that is.
+      if (step !== undefined)
+        return [
+          `↳ continues ${step.name}`,
+          `No role tag: this cell runs as part of step ${step.name}, the block above it. Edit tags to give it a role of its own (or skip).`,
+        ];
+      return joins !== undefined && joins !== 'continue'
+        ? [
+            `↳ continues ${joins}`,
+            `No role tag: this cell joins the ${joins} cell above it${joins === 'parameters' ? ' (its variables become pipeline parameters)' : ''}. Edit tags to give it a role of its own (or skip).`,
+          ]
+        : undefined;
     case 'parameters':
       return ['parameters', 'Pipeline parameters'];
     case 'metrics':
@@ -46,8 +74,9 @@ function roleText(tags: CellTags, step: PipelineStep | undefined): [string, stri
 export class CellChips extends Widget {
   private readonly chips: HTMLElement;
   private readonly problems: HTMLElement;
+  private readonly failure: HTMLElement;
 
-  constructor(onEdit: () => void) {
+  constructor(private readonly actions: CellChipsActions) {
     super();
     this.addClass('cf-cell-chips');
     this.chips = document.createElement('div');
@@ -60,16 +89,20 @@ export class CellChips extends Widget {
     edit.title = 'Edit the Cellflow tags of this cell (step, dependencies, GPU, image, resources)';
     edit.addEventListener('click', (event) => {
       event.stopPropagation();
-      onEdit();
+      actions.onEdit();
     });
-    this.node.append(this.chips, edit, this.problems);
+    this.failure = document.createElement('div');
+    this.failure.className = 'cf-cell-failure';
+    this.failure.setAttribute('role', 'alert');
+    this.node.append(this.chips, edit, this.problems, this.failure);
   }
 
   render(model: CellChipsModel): void {
-    const { tags, step, firstOfStep, diagnostics, runState } = model;
+    const { tags, step, firstOfStep, diagnostics, runState, failure } = model;
     this.chips.replaceChildren();
-    const role = roleText(tags, step);
-    if (role !== undefined) chip(this.chips, 'role', role[0], role[1]);
+    const role = roleText(tags, step, model.joins);
+    if (role !== undefined)
+      chip(this.chips, tags.role.kind === 'continue' ? 'role cf-chip-continues' : 'role', ...role);
     if (step !== undefined && firstOfStep && step.after.length > 0)
       chip(this.chips, 'after', `after: ${step.after.join(', ')}`, 'Steps that must finish first');
     // The cell's own request, else (on a step's first cell) the step's, which defaults can set.
@@ -86,13 +119,28 @@ export class CellChips extends Widget {
     if (tags.memory !== undefined)
       chip(this.chips, 'memory', `mem ${tags.memory}`, 'Memory request');
     for (const name of tags.serve) chip(this.chips, 'serve', `serve: ${name}`, 'Served model');
-    if (runState !== undefined && step !== undefined)
-      chip(
+    if (runState !== undefined && step !== undefined) {
+      const state = chip(
         this.chips,
         `state cf-state-${runState}`,
         runState,
-        `Step ${step.name} in the current run`,
+        runState === 'failed'
+          ? `Step ${step.name} failed: click for why, the traceback and the log`
+          : `Step ${step.name} in the current run`,
       );
+      if (runState === 'failed') {
+        state.setAttribute('role', 'button');
+        state.tabIndex = 0;
+        const open = (event: Event): void => {
+          event.stopPropagation();
+          this.actions.onShowFailure(step.name);
+        };
+        state.addEventListener('click', open);
+        state.addEventListener('keydown', (event) => {
+          if (event.key === 'Enter' || event.key === ' ') open(event);
+        });
+      }
+    }
     this.node.dataset.step = step?.name ?? '';
     this.node.dataset.runState = runState ?? '';
     this.problems.replaceChildren(
@@ -104,5 +152,11 @@ export class CellChips extends Widget {
         return item;
       }),
     );
+    if (failure !== undefined)
+      renderStepFailure(this.failure, failure, {
+        onShowLog: () => this.actions.onShowLog(failure.step),
+      });
+    else this.failure.replaceChildren();
+    this.node.dataset.failure = failure !== undefined ? 'true' : '';
   }
 }

@@ -1,15 +1,24 @@
 /**
  * Keeps a chip strip on every code cell of one notebook, in step with core's analysis and with
- * the live states of the notebook's current run. Cells render lazily (windowed notebooks), so a
- * cell gets its strip once its DOM exists.
+ * the live states of the notebook's current run; the cell where a step failed shows why. A
+ * failure mark goes once the step's cells are edited or a later run or trial of it succeeds.
+ * Cells render lazily (windowed notebooks), so a cell gets its strip once its DOM exists.
  */
-import { EMPTY_CELL_TAGS, parseCellTags } from '@cellflow/core';
+import type { StepFailure } from '@cellflow/protocol';
+import {
+  EMPTY_CELL_TAGS,
+  parseCellTags,
+  type CellRole,
+  type CellTags,
+  type PipelineStep,
+} from '@cellflow/core';
+import { stepFailureView } from '@cellflow/ui';
 import type { Cell } from '@jupyterlab/cells';
 import type { NotebookPanel } from '@jupyterlab/notebook';
 import type { IDisposable } from '@lumino/disposable';
 import type { PanelLayout } from '@lumino/widgets';
 import type { NotebookAnalysis } from '../notebook/notebook-analysis.js';
-import { CellChips, type StepRunState } from './cell-chips.js';
+import { CellChips, type CellChipsActions, type StepRunState } from './cell-chips.js';
 
 /** Tags of a cell model as strings (anything else in `metadata.tags` is ignored). */
 export function readCellTags(cell: Cell): string[] {
@@ -17,15 +26,33 @@ export function readCellTags(cell: Cell): string[] {
   return Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : [];
 }
 
+/** The run shown on the cells: its steps' states and why failed steps failed. */
+export interface ShownRun {
+  readonly id: string;
+  readonly steps: ReadonlyMap<string, StepRunState>;
+  readonly failures: ReadonlyMap<string, StepFailure>;
+}
+
+/** What the strip's buttons do, for a cell of this notebook. */
+export interface CellDecorationsActions {
+  readonly onEdit: (cell: Cell) => void;
+  readonly onShowFailure: (step: string) => void;
+  readonly onShowLog: (step: string) => void;
+}
+
 export class CellDecorations implements IDisposable {
   private readonly chips = new Map<Cell, CellChips>();
-  private runStates: ReadonlyMap<string, StepRunState> = new Map();
+  private run: ShownRun | undefined;
+  /** Per failed step of the shown run: its cells' source when the failure was first shown. */
+  private readonly failedSources = new Map<string, string>();
+  /** Failed steps whose mark no longer holds (edited since, or a later trial succeeded). */
+  private readonly stale = new Set<string>();
   private disposed = false;
 
   constructor(
     private readonly panel: NotebookPanel,
     private readonly analysis: NotebookAnalysis,
-    private readonly onEdit: (cell: Cell) => void,
+    private readonly actions: CellDecorationsActions,
   ) {
     analysis.changed.connect(this.updateAll, this);
     this.updateAll();
@@ -35,14 +62,54 @@ export class CellDecorations implements IDisposable {
     return this.disposed;
   }
 
-  /** Step states of the run shown on the cells (empty: none). */
-  setRunStates(states: ReadonlyMap<string, StepRunState>): void {
-    this.runStates = states;
+  /** The run whose states the cells show (undefined: none). */
+  setRun(run: ShownRun | undefined): void {
+    if (run?.id !== this.run?.id) {
+      this.failedSources.clear();
+      this.stale.clear();
+    }
+    this.run = run;
     this.updateAll();
+  }
+
+  /** A later run of every step succeeded (a study's trial): failure marks go. */
+  clearFailures(): void {
+    for (const [step, state] of this.run?.steps ?? []) if (state === 'failed') this.stale.add(step);
+    this.updateAll();
+  }
+
+  /** The state a step shows: none once its failure mark is stale. */
+  stateOf(step: string): StepRunState | undefined {
+    return this.stale.has(step) ? undefined : this.run?.steps.get(step);
+  }
+
+  /** Why a step failed, while its mark holds. */
+  failureOf(step: string): StepFailure | undefined {
+    return this.stale.has(step) ? undefined : this.run?.failures.get(step);
+  }
+
+  private sourceOf(step: PipelineStep): string {
+    const widgets = this.panel.content.widgets;
+    return step.cells.map((i) => widgets[i]?.model.sharedModel.getSource() ?? '').join('\n\u0000');
+  }
+
+  /** Marks failed steps whose cells changed since they failed as stale. */
+  private checkFailedSteps(): void {
+    const graph = this.analysis.result.graph;
+    for (const [name, state] of this.run?.steps ?? []) {
+      if (state !== 'failed' || this.stale.has(name)) continue;
+      const step = graph?.steps.find((s) => s.name === name);
+      if (step === undefined) continue;
+      const source = this.sourceOf(step);
+      const before = this.failedSources.get(name);
+      if (before === undefined) this.failedSources.set(name, source);
+      else if (before !== source) this.stale.add(name);
+    }
   }
 
   private updateAll(): void {
     if (this.disposed) return;
+    this.checkFailedSteps();
     const widgets = this.panel.content.widgets;
     const alive = new Set(widgets);
     for (const [cell, strip] of this.chips) {
@@ -58,28 +125,65 @@ export class CellDecorations implements IDisposable {
     }
   }
 
+  /** The role of the nearest code cell above `index` that has a role tag. */
+  private joinedRole(index: number): CellRole['kind'] | undefined {
+    const widgets = this.panel.content.widgets;
+    for (let i = index - 1; i >= 0; i--) {
+      const cell = widgets[i];
+      if (cell === undefined || cell.model.type !== 'code') continue;
+      const kind = this.tagsOf(cell).role.kind;
+      if (kind !== 'continue') return kind;
+    }
+    return undefined;
+  }
+
+  private tagsOf(cell: Cell): CellTags {
+    return parseCellTags(readCellTags(cell)).tags ?? EMPTY_CELL_TAGS;
+  }
+
   private updateCell(cell: Cell, index: number): void {
     if (this.disposed || index < 0 || cell.isDisposed) return;
     let strip = this.chips.get(cell);
     if (strip === undefined || strip.isDisposed) {
       const layout = cell.layout as PanelLayout | null;
       if (layout === null || layout.widgets.length === 0) return;
-      strip = new CellChips(() => this.onEdit(cell));
+      const actions: CellChipsActions = {
+        onEdit: () => this.actions.onEdit(cell),
+        onShowFailure: this.actions.onShowFailure,
+        onShowLog: this.actions.onShowLog,
+      };
+      strip = new CellChips(actions);
       // After the cell header, above the input.
       layout.insertWidget(1, strip);
       this.chips.set(cell, strip);
     }
     const graph = this.analysis.result.graph;
     const step = graph?.steps.find((s) => s.cells.includes(index));
+    const tags = this.tagsOf(cell);
+    const runState = step !== undefined ? this.stateOf(step.name) : undefined;
+    const failure = step !== undefined ? this.failureOf(step.name) : undefined;
+    // The failure shows on the cell it names, else on the step's first cell.
+    const failingCell =
+      failure?.cell != null && step?.cells.includes(failure.cell) === true
+        ? failure.cell
+        : step?.cells[0];
     strip.render({
-      tags: parseCellTags(readCellTags(cell)).tags ?? EMPTY_CELL_TAGS,
+      tags,
       step,
       firstOfStep: step?.cells[0] === index,
       diagnostics: this.analysis.result.diagnostics.filter((d) => d.cell === index),
-      runState: step !== undefined ? this.runStates.get(step.name) : undefined,
+      runState,
+      ...(tags.role.kind === 'continue' && step === undefined
+        ? { joins: this.joinedRole(index) ?? 'continue' }
+        : {}),
+      ...(failure !== undefined && step !== undefined && failingCell === index
+        ? {
+            failure: stepFailureView(step.name, failure, cell.model.sharedModel.getSource()),
+          }
+        : {}),
     });
     cell.node.dataset.cellflowStep = step?.name ?? '';
-    cell.node.dataset.cellflowState = (step && this.runStates.get(step.name)) ?? '';
+    cell.node.dataset.cellflowState = runState ?? '';
   }
 
   dispose(): void {

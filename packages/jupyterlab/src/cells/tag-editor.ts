@@ -1,5 +1,6 @@
 /**
- * The tag editor of one cell: role, step name, dependencies, GPU, image and resources as a form.
+ * The tag editor of one cell: role, step name, dependencies, GPU, image, resources and the model
+ * it serves as a form.
  * It edits core's `CellTags` and writes them back with core's formatter, so the saved
  * `metadata.tags` are the same ones VS Code, the CLI and Kale read (tags Cellflow does not know
  * are kept as they were).
@@ -71,6 +72,7 @@ export function editedCellTags(
     image: optional(values.image),
     cpu: optional(values.cpu),
     memory: optional(values.memory),
+    serve: values.serve !== undefined ? list(values.serve) : before.serve,
   };
   return Object.fromEntries(
     Object.entries(next).filter(([, v]) => v !== undefined),
@@ -125,6 +127,10 @@ class TagEditorBody extends Widget implements Dialog.IBodyWidget<CellTags> {
     field(form, 'Image', textInput('image', before.image ?? '', 'notebook default'));
     field(form, 'CPU', textInput('cpu', before.cpu ?? '', 'e.g. 2 or 500m'));
     field(form, 'Memory', textInput('memory', before.memory ?? '', 'e.g. 4Gi'));
+    const serve = textInput('serve', before.serve.join(', '), 'model variable, e.g. model');
+    serve.title =
+      'The variable holding the trained model this step makes: Serve serves it from the latest succeeded run (tag serve:VARIABLE)';
+    field(form, 'Serve model', serve);
     const sync = (): void => {
       step.disabled = role.value !== 'step';
     };
@@ -145,12 +151,20 @@ class TagEditorBody extends Widget implements Dialog.IBodyWidget<CellTags> {
   }
 }
 
-/** Opens the editor for `cell`; writes `metadata.tags` when the user saves. */
-export async function editCellTags(cell: Cell, steps: readonly string[]): Promise<boolean> {
+/**
+ * Opens the editor for `cell` (with the field named `focus` focused); writes `metadata.tags` when
+ * the user saves.
+ */
+export async function editCellTags(
+  cell: Cell,
+  steps: readonly string[],
+  focus?: string,
+): Promise<boolean> {
   const before = parseCellTags(readCellTags(cell)).tags;
   const result = await showDialog({
     title: 'Cellflow tags',
     body: new TagEditorBody(before, steps),
+    ...(focus !== undefined ? { focusNodeSelector: `[name="${focus}"]` } : {}),
     buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Save tags' })],
   });
   if (!result.button.accept || result.value === null) return false;

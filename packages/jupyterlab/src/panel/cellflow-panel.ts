@@ -7,7 +7,6 @@ import type { AgentInfo, Capacity, Endpoint, StudySummary } from '@cellflow/prot
 import { DEFAULT_IMAGE } from '@cellflow/core';
 import {
   endpointInfoOf,
-  exampleV1Request,
   renderEndpointTester,
   renderStepsList,
   renderTuningResults,
@@ -23,6 +22,8 @@ export interface PanelActions {
   readonly applyBest: () => void;
   /** Cancels a live run (by id). */
   readonly cancelRun: (runId: string) => void;
+  /** The tester's first request for an endpoint (by name): shaped like the model's input. */
+  readonly exampleRequest: (endpoint: string) => Promise<string>;
   /** Sends a tester request to an endpoint (by name). */
   readonly sendPredict: (
     endpoint: string,
@@ -135,6 +136,14 @@ export class CellflowPanel extends Widget {
     });
   }
 
+  /** A study is starting: says so in the Tuning section and scrolls the section into view. */
+  revealTuning(message: string): void {
+    const note = empty(message);
+    note.classList.add('cf-tuning-starting');
+    this.tuning.replaceChildren(note);
+    this.tuning.parentElement?.scrollIntoView({ block: 'start' });
+  }
+
   setEndpoints(endpoints: readonly Endpoint[]): void {
     if (endpoints.length === 0) {
       this.endpoints.replaceChildren(empty('No endpoints. Serve serves the model a run trained.'));
@@ -144,9 +153,14 @@ export class CellflowPanel extends Widget {
     list.className = 'cf-endpoint-list';
     const tester = document.createElement('div');
     tester.className = 'cf-endpoint-tester';
-    const show = (endpoint: Endpoint): void => {
+    let shown = '';
+    const show = async (endpoint: Endpoint): Promise<void> => {
+      shown = endpoint.name;
+      const example = await this.actions.exampleRequest(endpoint.name);
+      // Another endpoint was picked meanwhile.
+      if (shown !== endpoint.name) return;
       const info = endpointInfoOf(endpoint);
-      const handle = renderEndpointTester(tester, info, exampleV1Request(undefined), (body) => {
+      const handle = renderEndpointTester(tester, info, example, (body) => {
         this.actions.sendPredict(endpoint.name, body).then(
           ({ status, text, ms }) => handle.showAnswer(status, text, ms),
           (error: unknown) =>
@@ -161,11 +175,11 @@ export class CellflowPanel extends Widget {
       button.className = 'cf-endpoint jp-Button jp-mod-minimal';
       button.dataset.endpoint = endpoint.name;
       button.textContent = `${endpoint.name} (${endpoint.state})`;
-      button.addEventListener('click', () => show(endpoint));
+      button.addEventListener('click', () => void show(endpoint));
       list.appendChild(button);
     }
     this.endpoints.replaceChildren(list, tester);
-    show(endpoints.find((e) => e.state === 'ready') ?? endpoints[0]!);
+    void show(endpoints.find((e) => e.state === 'ready') ?? endpoints[0]!);
   }
 
   private render(): void {
@@ -282,6 +296,16 @@ export class CellflowPanel extends Widget {
           this.actions.cancelRun(run.id);
         });
         head.appendChild(cancel);
+      }
+      if (run.uiUrl !== undefined) {
+        const link = document.createElement('a');
+        link.className = 'cf-run-ui-link';
+        link.href = run.uiUrl;
+        link.target = '_blank';
+        link.rel = 'noopener';
+        link.textContent = 'Open in KFP UI';
+        link.title = "The run's page in the Kubeflow Pipelines UI";
+        head.appendChild(link);
       }
       const steps = document.createElement('div');
       steps.className = 'cf-run-steps';

@@ -1,4 +1,7 @@
-/** The pipeline graph of a notebook in a main-area tab, with the live states of its latest run. */
+/**
+ * The pipeline graph of a notebook in a main-area tab, with the live states of its latest run; a
+ * click on a step moves to the step's first cell in the notebook.
+ */
 import { layoutPipelineGraph, renderPipelineGraph, type GraphStepState } from '@cellflow/ui';
 import { Widget } from '@lumino/widgets';
 import type { NotebookAnalysis } from '../notebook/notebook-analysis.js';
@@ -6,7 +9,10 @@ import type { NotebookAnalysis } from '../notebook/notebook-analysis.js';
 export class PipelineGraphWidget extends Widget {
   private states: Readonly<Record<string, GraphStepState>> = {};
 
-  constructor(private readonly analysis: NotebookAnalysis) {
+  constructor(
+    private readonly analysis: NotebookAnalysis,
+    private readonly onStepClick: (step: string) => void,
+  ) {
     super();
     this.id = `cellflow-graph-${Math.random().toString(36).slice(2)}`;
     this.addClass('cf-graph-widget');
@@ -31,7 +37,9 @@ export class PipelineGraphWidget extends Widget {
       this.node.textContent = 'No steps yet: tag a code cell with step:NAME.';
       return;
     }
-    renderPipelineGraph(this.node, layoutPipelineGraph(graph), this.states);
+    renderPipelineGraph(this.node, layoutPipelineGraph(graph), this.states, {
+      onStepClick: this.onStepClick,
+    });
   }
 
   override dispose(): void {

@@ -2,6 +2,7 @@
  * Runs started from this page: submits a compiled notebook through the agent, follows its events
  * and keeps each run's state and its steps' states for the panel and the cells.
  */
+import type { RunOptions, StepFailure } from '@cellflow/protocol';
 import type { CompiledPipeline } from '@cellflow/core';
 import type { AgentClient } from '@cellflow/ui';
 import type { IDisposable } from '@lumino/disposable';
@@ -18,10 +19,14 @@ export interface LiveRun {
   readonly steps: Map<string, StepRunState>;
   /** Failure or cancellation reason, or a step failure message. */
   message?: string;
+  /** Why each failed step failed (the last attempt's failure), by step. */
+  readonly failures: Map<string, StepFailure>;
   metrics: Readonly<Record<string, number | string>>;
   /** Cluster runs: each step's saved variables, where the cluster keeps them and their types. */
   readonly outputs: Map<string, Readonly<Record<string, { uri: string; type: string }>>>;
   readonly startedAt: number;
+  /** Cluster runs: the run's page in the Kubeflow Pipelines UI. */
+  readonly uiUrl?: string;
 }
 
 export class PipelineRuns implements IDisposable {
@@ -52,13 +57,10 @@ export class PipelineRuns implements IDisposable {
   async submit(
     pipeline: CompiledPipeline,
     notebookPath: string,
-    concurrency: number,
+    options: Omit<RunOptions, 'notebookPath'> = {},
   ): Promise<LiveRun> {
     const client = this.client();
-    const ref = await client.submit(pipeline, {
-      notebookPath,
-      ...(concurrency > 0 ? { concurrency } : {}),
-    });
+    const ref = await client.submit(pipeline, { ...options, notebookPath });
     const run: LiveRun = {
       id: ref.id,
       pipeline: ref.pipeline,
@@ -66,8 +68,10 @@ export class PipelineRuns implements IDisposable {
       state: 'queued',
       steps: new Map(pipeline.graph.steps.map((s) => [s.name, 'queued' as const])),
       metrics: {},
+      failures: new Map(),
       outputs: new Map(),
       startedAt: Date.now(),
+      ...(ref.uiUrl !== undefined ? { uiUrl: ref.uiUrl } : {}),
     };
     this.runs.unshift(run);
     this.changedSignal.emit(run);
@@ -93,7 +97,10 @@ export class PipelineRuns implements IDisposable {
           if (event.reason !== undefined) run.message = event.reason;
         } else {
           run.steps.set(event.step, event.state);
-          if (event.failure !== undefined) run.message = event.failure.message;
+          if (event.failure !== undefined) {
+            run.message = event.failure.message;
+            run.failures.set(event.step, event.failure);
+          } else if (event.state !== 'failed') run.failures.delete(event.step);
           if (event.outputs !== undefined) run.outputs.set(event.step, event.outputs);
         }
         this.changedSignal.emit(run);

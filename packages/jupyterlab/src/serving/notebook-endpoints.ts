@@ -5,7 +5,7 @@
  */
 import type { Endpoint, ModelRef } from '@cellflow/protocol';
 import type { PipelineGraph } from '@cellflow/core';
-import type { AgentClient } from '@cellflow/ui';
+import { exampleV1Request, type AgentClient } from '@cellflow/ui';
 import type { LiveRun } from '../runs/pipeline-runs.js';
 
 /** The model to serve: the first `serve:` variable of `graph`, from `run`. */
@@ -34,4 +34,16 @@ export async function sendPredict(
 ): Promise<{ status: number; text: string; ms: number }> {
   const answer = await client.predict({ name: endpoint }, JSON.parse(body) as unknown);
   return { status: answer.status, text: answer.body, ms: answer.latencyMs };
+}
+
+/**
+ * The tester's first request for an endpoint: one row of zeros as wide as the model's input, from
+ * the model server's V2 metadata (read through the agent), as VS Code's tester builds it.
+ */
+export async function exampleRequestFor(client: AgentClient, endpoint: string): Promise<string> {
+  try {
+    return exampleV1Request(await client.modelMetadata({ name: endpoint }));
+  } catch {
+    return exampleV1Request(undefined);
+  }
 }

@@ -11,8 +11,9 @@ import {
   readStudySpec,
   type CompiledPipeline,
   type Diagnostic,
+  type StudySpec,
 } from '@cellflow/core';
-import type { StudySummary, TrialSummary } from '@cellflow/backend';
+import type { StudySummary, TrialSummary, TuneOptions } from '@cellflow/protocol';
 import { applyStudyEvent, type AgentClient } from '@cellflow/ui';
 import type { IDisposable } from '@lumino/disposable';
 import { Signal, type ISignal } from '@lumino/signaling';
@@ -38,32 +39,45 @@ export class NotebookStudies implements IDisposable {
     return this.studies.get(notebookPath) ?? null;
   }
 
-  /** Starts the notebook's study; resolves to its first summary, or diagnostics saying why not. */
+  /**
+   * The study Tune starts from: the notebook's (`metadata.cellflow.tuning`, Kale's
+   * `katib_metadata`), else one around the parameters cell's defaults; or diagnostics saying why
+   * there is none.
+   */
+  studyFor(
+    analysis: NotebookAnalysis,
+    pipeline: CompiledPipeline,
+  ): { study: StudySpec | null; diagnostics: readonly Diagnostic[] } {
+    const metadata = analysis.panel.content.model?.metadata ?? {};
+    const read = readStudySpec(metadata, pipeline.graph);
+    if (hasErrors(read.diagnostics)) return { study: null, diagnostics: read.diagnostics };
+    const study = read.study ?? defaultStudyFor(pipeline.graph);
+    if (study !== null) return { study, diagnostics: [] };
+    return {
+      study: null,
+      diagnostics: [
+        {
+          severity: 'error',
+          code: 'no-study',
+          cell: null,
+          line: null,
+          message:
+            'Nothing to tune: the notebook has no study in metadata.cellflow.tuning and no pipeline metric to maximize. Fix: add a pipeline-metrics cell, or a study to the notebook metadata.',
+        },
+      ],
+    };
+  }
+
+  /** Starts `study` on the agent's target and follows it. */
   async start(
     analysis: NotebookAnalysis,
     pipeline: CompiledPipeline,
-  ): Promise<{ diagnostics: readonly Diagnostic[] }> {
-    const metadata = analysis.panel.content.model?.metadata ?? {};
-    const read = readStudySpec(metadata, pipeline.graph);
-    if (hasErrors(read.diagnostics)) return { diagnostics: read.diagnostics };
-    const study = read.study ?? defaultStudyFor(pipeline.graph);
-    if (study === null)
-      return {
-        diagnostics: [
-          {
-            severity: 'error',
-            code: 'no-study',
-            cell: null,
-            line: null,
-            message:
-              'Nothing to tune: the notebook has no study in metadata.cellflow.tuning and no pipeline metric to maximize. Fix: add a pipeline-metrics cell, or a study to the notebook metadata.',
-          },
-        ],
-      };
+    study: StudySpec,
+    options: Omit<TuneOptions, 'notebookPath'> = {},
+  ): Promise<void> {
     const client = this.client();
-    const ref = await client.tune(pipeline, study, { notebookPath: analysis.path });
+    const ref = await client.tune(pipeline, study, { ...options, notebookPath: analysis.path });
     void this.follow(client, analysis.path, ref);
-    return { diagnostics: [] };
   }
 
   private async follow(
@@ -87,13 +101,17 @@ export class NotebookStudies implements IDisposable {
 
   /**
    * Writes a trial's values into the parameters cell of the open notebook (one edit per value,
-   * only the value's text changes). Returns diagnostics when a value cannot be written.
+   * only the value's text changes). Returns the cells changed, or diagnostics when a value
+   * cannot be written.
    */
-  applyTrial(analysis: NotebookAnalysis, trial: TrialSummary): readonly Diagnostic[] {
+  applyTrial(
+    analysis: NotebookAnalysis,
+    trial: TrialSummary,
+  ): { diagnostics: readonly Diagnostic[]; cells: readonly number[] } {
     const graph = analysis.result.graph;
-    if (graph === undefined) return [];
+    if (graph === undefined) return { diagnostics: [], cells: [] };
     const result = applyParameterValues(analysis.notebookJson(), graph, trial.parameters);
-    if (hasErrors(result.diagnostics)) return result.diagnostics;
+    if (hasErrors(result.diagnostics)) return { diagnostics: result.diagnostics, cells: [] };
     const cells = analysis.panel.content.model?.cells;
     for (const change of result.changes) {
       const cell = cells?.get(change.cell);
@@ -104,7 +122,7 @@ export class NotebookStudies implements IDisposable {
       lines[change.line - 1] = line.replace(change.before, change.after);
       cell.sharedModel.setSource(lines.join('\n'));
     }
-    return [];
+    return { diagnostics: [], cells: [...new Set(result.changes.map((c) => c.cell))] };
   }
 
   dispose(): void {
