@@ -13,6 +13,7 @@ import {
   type KubeConnection,
   type RequestSettings,
 } from './kube-connection.js';
+import { requestJson } from './plain-requests.js';
 
 export interface KfpSettings {
   /** Explicit KFP API URL (`https://kubeflow.example.com/pipeline`); default: the service proxy. */
@@ -153,8 +154,8 @@ export class KfpClient {
     const url = `${this.base}${path}`;
     if (this.timeoutMs !== undefined) settings = { ...settings, timeoutMs: this.timeoutMs };
     try {
-      if (this.viaProxy) return await this.kube.request<T>(method, url, body, settings);
-      return await this.kube.request<T>(method, url, body, {
+      if (this.viaProxy) return await requestJson<T>(this.kube, method, url, body, settings);
+      return await requestJson<T>(this.kube, method, url, body, {
         ...settings,
         ...(this.token !== undefined ? { headers: { authorization: `Bearer ${this.token}` } } : {}),
       });

@@ -4,12 +4,10 @@
  * @kubernetes/client-node. Kubernetes calls go through the client's typed APIs (`core`, `custom`)
  * via `read`/`write`, which add what the client lacks (1.4 has no retries and no timeout): bounded
  * retries, a per-attempt timeout and one error shape (`HttpError`, or an `Error` naming the network
- * failure) for `clusterError` to explain. `request` and `stream` stay plain HTTP(S): the KFP REST API
- * (no typed client exists for v2beta1) and a followed pod log (see `stream`) go through them.
- * Credentials never reach a message or log.
+ * failure) for `clusterError` to explain. The KFP REST API and a followed pod log stay plain
+ * HTTP(S), in ./plain-requests.ts (reasons there). Credentials never reach a message or log.
  */
-import { request as httpsRequest, type RequestOptions } from 'node:https';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import type { RequestOptions } from 'node:https';
 import type * as ClientNodeModule from '@kubernetes/client-node';
 import type {
   ConfigurationOptions,
@@ -89,6 +87,29 @@ function retryable(error: unknown): boolean {
   );
 }
 
+/**
+ * `attempt`, and up to `retries` more after an error worth retrying, with backoff (200 ms
+ * doubling, at most 2 s); the last error otherwise. The one retry rule of every cluster request.
+ */
+export async function withRetries<T>(
+  attempt: () => Promise<T>,
+  retries: number,
+  signal?: AbortSignal,
+): Promise<T> {
+  let lastError: unknown;
+  for (let n = 0; n <= retries; n++) {
+    if (n > 0) await sleep(Math.min(200 * 2 ** (n - 1), 2000), signal);
+    if (signal?.aborted === true) break;
+    try {
+      return await attempt();
+    } catch (error) {
+      lastError = error;
+      if (!retryable(error)) break;
+    }
+  }
+  throw lastError instanceof Error ? lastError : new Error('aborted');
+}
+
 /** The body of an error answer: parsed JSON (a Kubernetes Status), else the text. */
 function parsedBody(body: unknown): unknown {
   if (typeof body !== 'string') return body;
@@ -163,6 +184,15 @@ export class KubeConnection {
     );
   }
 
+  /**
+   * The API server's version (`/version`, the client's `VersionApi`): a cheap check that the server
+   * answers with these credentials, e.g. right after connecting.
+   */
+  async serverVersion(settings: RequestSettings = {}): Promise<string> {
+    const version = this.config.makeApiClient(this.lib.VersionApi);
+    return (await this.read((o) => version.getCode({}, o), settings)).gitVersion;
+  }
+
   /** Kubeconfig contexts, for pickers. */
   contexts(): { name: string; cluster: string; namespace: string | null }[] {
     return this.config
@@ -192,22 +222,11 @@ export class KubeConnection {
     return this.call(send, { retries: 0, ...settings });
   }
 
-  private async call<T>(
+  private call<T>(
     send: (options: CallOptions) => Promise<T>,
     settings: RequestSettings & { retries: number },
   ): Promise<T> {
-    let lastError: unknown;
-    for (let attempt = 0; attempt <= settings.retries; attempt++) {
-      if (attempt > 0) await sleep(Math.min(200 * 2 ** (attempt - 1), 2000), settings.signal);
-      if (settings.signal?.aborted === true) break;
-      try {
-        return await this.attempt(send, settings);
-      } catch (error) {
-        lastError = error;
-        if (!retryable(error)) break;
-      }
-    }
-    throw lastError instanceof Error ? lastError : new Error('aborted');
+    return withRetries(() => this.attempt(send, settings), settings.retries, settings.signal);
   }
 
   /**
@@ -255,7 +274,11 @@ export class KubeConnection {
     }
   }
 
-  private async optionsFor(url: URL, method: string, timeoutMs: number): Promise<RequestOptions> {
+  /**
+   * Options for a plain HTTP(S) request to `url` (./plain-requests.ts); the kubeconfig's
+   * credentials are applied only when `url` is on the API server.
+   */
+  async httpsOptions(url: URL, method: string, timeoutMs: number): Promise<RequestOptions> {
     const opts: RequestOptions = {
       method,
       hostname: url.hostname,
@@ -266,137 +289,6 @@ export class KubeConnection {
     };
     if (url.origin === new URL(this.server).origin) await this.config.applyToHTTPSOptions(opts);
     return opts;
-  }
-
-  /**
-   * One JSON request to an absolute URL (the KFP API, through the API server's service proxy or at
-   * its own endpoint; the kubeconfig's credentials go only to the API server), with bounded retries.
-   * KFP v2beta1 has no maintained typed client, and the typed service-proxy calls carry no body.
-   */
-  async request<T>(
-    method: string,
-    path: string,
-    body?: unknown,
-    settings: RequestSettings = {},
-  ): Promise<T> {
-    const url = new URL(path.startsWith('http') ? path : `${this.server}${path}`);
-    const retries = settings.retries ?? (method === 'GET' ? 3 : 0);
-    let lastError: unknown;
-    for (let attempt = 0; attempt <= retries; attempt++) {
-      if (attempt > 0) await sleep(Math.min(200 * 2 ** (attempt - 1), 2000), settings.signal);
-      if (settings.signal?.aborted === true) break;
-      try {
-        return await this.once<T>(url, method, body, settings);
-      } catch (error) {
-        lastError = error;
-        if (!retryable(error)) break;
-      }
-    }
-    throw lastError;
-  }
-
-  private async once<T>(
-    url: URL,
-    method: string,
-    body: unknown,
-    settings: RequestSettings,
-  ): Promise<T> {
-    const timeoutMs = settings.timeoutMs ?? 15_000;
-    const opts = await this.optionsFor(url, method, timeoutMs);
-    if (settings.headers !== undefined) opts.headers = { ...opts.headers, ...settings.headers };
-    // Bytes go as they are (a multipart upload, with its `contentType`); anything else as JSON.
-    const payload =
-      body === undefined ? undefined : body instanceof Uint8Array ? body : JSON.stringify(body);
-    if (payload !== undefined) {
-      opts.headers = {
-        ...opts.headers,
-        'content-type': settings.contentType ?? 'application/json',
-        'content-length': Buffer.byteLength(payload),
-      };
-    }
-    return new Promise<T>((resolve, reject) => {
-      const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
-      const req = send(opts, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: unknown = text;
-          try {
-            parsed = text === '' ? undefined : JSON.parse(text);
-          } catch {
-            /* not JSON: keep the text */
-          }
-          const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) resolve(parsed as T);
-          else reject(new HttpError(status, parsed, `${url.origin}${url.pathname}`));
-        });
-      });
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-      req.on('error', reject);
-      settings.signal?.addEventListener('abort', () => req.destroy(new Error('aborted')));
-      if (payload !== undefined) req.write(payload);
-      req.end();
-    });
-  }
-
-  /**
-   * A streaming GET on the API server (a followed pod log): calls `onLine` for every line until the
-   * server ends the stream or `signal` aborts; rejects with `HttpError` when the server refuses the
-   * stream and with an `Error` when the connection drops. Hand-written because the client's `Log`
-   * (1.4) does neither: measured against a server that drops the connection mid-log, its output
-   * stream never ends (a follow would hang), and a refused connection becomes "HTTP 500 Error
-   * occurred in log request" without the cause.
-   */
-  async stream(path: string, onLine: (line: string) => void, signal: AbortSignal): Promise<void> {
-    const url = new URL(`${this.server}${path}`);
-    const opts = await this.optionsFor(url, 'GET', 0);
-    delete opts.timeout;
-    if (signal.aborted) return;
-    await new Promise<void>((resolve, reject) => {
-      const req = httpsRequest(opts, (res: IncomingMessage) => {
-        const status = res.statusCode ?? 0;
-        if (status < 200 || status >= 300) {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let parsed: unknown = text;
-            try {
-              parsed = JSON.parse(text);
-            } catch {
-              /* keep text */
-            }
-            reject(new HttpError(status, parsed, `${url.origin}${url.pathname}`));
-          });
-          return;
-        }
-        let pending = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          pending += chunk;
-          let at: number;
-          while ((at = pending.indexOf('\n')) >= 0) {
-            onLine(pending.slice(0, at));
-            pending = pending.slice(at + 1);
-          }
-        });
-        res.on('end', () => {
-          if (pending !== '') onLine(pending);
-          resolve();
-        });
-        res.on('error', (e) => (signal.aborted ? resolve() : reject(e)));
-        // Settles a stream that closed without 'end' or 'error' (no-op after either).
-        res.on('close', () =>
-          signal.aborted ? resolve() : reject(new Error('the stream closed early')),
-        );
-      });
-      req.on('error', (e) => (signal.aborted ? resolve() : reject(e)));
-      req.on('close', () => (signal.aborted ? resolve() : undefined));
-      signal.addEventListener('abort', () => req.destroy(), { once: true });
-      req.end();
-    });
   }
 }
 

@@ -6,6 +6,7 @@ import { BackendError, type RunRef } from '../backend.js';
 import type { StepFailure } from '../run-events.js';
 import { clusterError } from './cluster-errors.js';
 import type { KubeConnection } from './kube-connection.js';
+import { streamLines } from './plain-requests.js';
 import {
   findRunWorkflow,
   readStepPodLog,
@@ -66,17 +67,17 @@ export async function* followStepLogs(
   let done = false;
   let failure: unknown;
   const controller = new AbortController();
-  // The client's `Log` cannot follow safely (see `KubeConnection.stream`).
+  // The client's `Log` cannot follow safely (see `streamLines`).
   const path = `/api/v1/namespaces/${encodeURIComponent(found.namespace)}/pods/${encodeURIComponent(found.pod)}/log?container=main&follow=true`;
-  kube
-    .stream(
-      path,
-      (line) => {
-        lines.push(line);
-        wake?.();
-      },
-      controller.signal,
-    )
+  streamLines(
+    kube,
+    path,
+    (line) => {
+      lines.push(line);
+      wake?.();
+    },
+    controller.signal,
+  )
     .catch((error: unknown) => {
       failure = error;
     })
