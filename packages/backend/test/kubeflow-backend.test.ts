@@ -68,6 +68,13 @@ describeWithCluster('KubeflowBackend', (ctx) => {
     await kfp.stop();
   });
 
+  it("reads the API server's version (a reachability check), as the server itself reports it", async () => {
+    const version = await backend.kube.serverVersion();
+    const expected = await ctx.cluster().admin.request<{ gitVersion: string }>('GET', '/version');
+    assert.equal(version, expected.gitVersion);
+    assert.match(version, /^v1\./);
+  });
+
   it('reports the GPU pools of the nodes, counting what pods hold', async () => {
     const pools = async (): Promise<unknown[]> =>
       (await backend.capacity()).pools.map((p) => [
