@@ -12,6 +12,7 @@
 #   --metrics-file PATH    write the step's metrics as JSON (local runs)
 #   --executor-input JSON  KFP executor input; metrics go to the `metrics` artifact's metadata
 #   --result PATH          write a JSON summary (status, outputs, metrics, error with cell/line)
+#   --cell-outputs PATH    write what each cell showed (nbformat 4 outputs) as JSON
 
 import builtins
 import importlib
@@ -93,11 +94,6 @@ def chdir(path):
 def write_file(path, content, append=False):
     with open(path, "a" if append else "w", encoding="utf-8") as f:
         f.write(content)
-
-
-def _display(*objects, **_kwargs):
-    for o in objects:
-        print(repr(o) if not isinstance(o, str) else o)
 
 
 # ---- marshalling: one format per type ---------------------------------------------------------
@@ -672,17 +668,217 @@ def _install_packages(step, packages):
     importlib.invalidate_caches()
 
 
+# ---- cell outputs, as a Jupyter kernel records them (nbformat 4) ---------------------------------
+# A cell keeps at most CELL_OUTPUT_LIMIT characters of outputs, a step STEP_OUTPUT_LIMIT; what does
+# not fit is left out, with a note saying how much.
+CELL_OUTPUT_LIMIT = 1 << 20
+STEP_OUTPUT_LIMIT = 8 << 20
+_cell_outputs = []  # {"cell": N, "outputs": [...]} per cell the step ran, in order
+_current = []  # the running cell's _Outputs
+_room = [STEP_OUTPUT_LIMIT]
+_formatter = []
+_REPRS = (("text/html", "_repr_html_"), ("text/markdown", "_repr_markdown_"), ("image/svg+xml", "_repr_svg_"), ("image/png", "_repr_png_"), ("image/jpeg", "_repr_jpeg_"), ("text/latex", "_repr_latex_"), ("application/json", "_repr_json_"))
+
+
+class _Outputs:
+    def __init__(self, cell):
+        self.cell, self.items, self.cut = cell, [], 0
+        self.room = min(CELL_OUTPUT_LIMIT, _room[0])
+
+    def _take(self, size):
+        if size > self.room:
+            self.cut += size
+            return False
+        self.room -= size
+        _room[0] -= size
+        return True
+
+    def add(self, output, size=0):
+        if self._take(size):
+            self.items.append(output)
+
+    def stream(self, name, text):
+        text, cut = text[: self.room], text[self.room :]
+        self.cut += len(cut)
+        if not text or not self._take(len(text)):
+            return
+        last = self.items[-1] if self.items else {}
+        if last.get("name") == name:
+            last["text"].append(text)
+        else:
+            self.items.append({"output_type": "stream", "name": name, "text": [text]})
+
+    def done(self):
+        for o in self.items:
+            if o["output_type"] == "stream":
+                o["text"] = "".join(o["text"])
+        if self.cut:
+            note = "Cellflow: %d characters of this cell's outputs were left out (a cell keeps %d KiB of outputs, a step %d MiB).\n"
+            self.items.append({"output_type": "stream", "name": "stderr", "text": note % (self.cut, CELL_OUTPUT_LIMIT >> 10, STEP_OUTPUT_LIMIT >> 20)})
+        _cell_outputs.append({"cell": self.cell, "outputs": self.items})
+
+
+def _plain_bundle(obj):
+    data, meta = {}, {}
+    if not isinstance(obj, type):
+        method = getattr(obj, "_repr_mimebundle_", None)
+        got = method(include=None, exclude=None) if callable(method) else None
+        if isinstance(got, tuple):
+            got, meta = got
+        data.update(got or {})
+        for mime, name in _REPRS:
+            method = getattr(obj, name, None)
+            if mime not in data and callable(method):
+                value = method()
+                if isinstance(value, tuple):
+                    value, meta[mime] = value
+                if value is not None:
+                    data[mime] = value
+    data.setdefault("text/plain", repr(obj))
+    return data, meta
+
+
+def _bundle(obj):
+    """`obj` by MIME type as Jupyter shows it: a matplotlib figure as a PNG; IPython's display
+    formatter when the step has IPython loaded (importing it costs a second), else the same
+    `_repr_*_` protocol in plain form."""
+    import base64
+
+    try:
+        if type(obj).__name__ == "Figure" and type(obj).__module__ == "matplotlib.figure":
+            import io
+
+            buffer = io.BytesIO()
+            obj.savefig(buffer, format="png", bbox_inches="tight")
+            data, meta = {"image/png": buffer.getvalue(), "text/plain": repr(obj)}, {}
+        elif "IPython" in sys.modules:
+            if not _formatter:
+                from IPython.core.formatters import DisplayFormatter
+
+                _formatter.append(DisplayFormatter())
+            data, meta = _formatter[0].format(obj)
+        else:
+            data, meta = _plain_bundle(obj)
+    except Exception:
+        data, meta = {"text/plain": object.__repr__(obj)}, {}
+    for mime, value in list(data.items()):
+        if isinstance(value, bytes):
+            value = base64.b64encode(value).decode() if mime.startswith("image/") else value.decode("utf-8", "replace")
+        elif "json" not in mime and not isinstance(value, str):
+            value = str(value)
+        data[mime] = value
+    return data, meta
+
+
+def _show(obj, result=False):
+    """Records `obj` as a display (or the cell's result) of the running cell; False between cells."""
+    if not _current:
+        return False
+    data, meta = _bundle(obj)
+    output = {"output_type": "execute_result", "execution_count": None} if result else {"output_type": "display_data"}
+    output.update(data=data, metadata=meta)
+    _current[-1].add(output, sum(len(v) if isinstance(v, str) else len(json.dumps(v, default=str)) for v in data.values()))
+    return True
+
+
+def _echo(text):
+    """Writes display text to the step's log only (a display is not the cell's stream output)."""
+    stream = sys.stdout
+    (stream.log if isinstance(stream, _CellStream) else stream.write)(text + "\n")
+
+
+def _display(*objects, **_kwargs):
+    for o in objects:
+        if _show(o):
+            _echo(o if isinstance(o, str) else repr(o))
+        else:
+            print(repr(o) if not isinstance(o, str) else o)
+
+
+def _ipython_print(*objects, **kwargs):
+    """IPython's `display()` outside IPython prints its arguments: recorded as displays instead."""
+    if kwargs or not _current:
+        return print(*objects, **kwargs)
+    for o in objects:
+        _show(o)
+    _echo(" ".join(map(str, objects)))
+
+
+def _flush_figures():
+    """`plt.show()`, and the end of a cell: each open figure becomes an image output and is closed,
+    as Jupyter's inline backend does."""
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is None or not _current:
+        return
+    for number in pyplot.get_fignums():
+        _show(pyplot.figure(number))
+    pyplot.close("all")
+
+
+def _patch(module):
+    name = module.__name__
+    if name == "matplotlib.pyplot" and not hasattr(module.show, "cellflow"):
+        show = module.show
+
+        def shown(*args, **kwargs):
+            return _flush_figures() if _current else show(*args, **kwargs)
+
+        shown.cellflow = module.show = shown
+    elif name == "IPython.core.display_functions":
+        module.print = _ipython_print
+
+
+class _PatchOnImport:
+    """Patches matplotlib.pyplot's `show` and IPython's `display` when a cell imports them."""
+
+    def find_spec(self, name, path, target=None):
+        if name not in ("matplotlib.pyplot", "IPython.core.display_functions"):
+            return None
+        import importlib.machinery
+
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is not None and hasattr(spec.loader, "exec_module"):
+            run = spec.loader.exec_module
+
+            def exec_module(module):
+                run(module)
+                _patch(module)
+
+            spec.loader.exec_module = exec_module
+        return spec
+
+
+def _capture_outputs():
+    """Displays and figures become cell outputs; matplotlib draws off screen (Agg), never a window."""
+    if not hasattr(builtins, "display"):
+        builtins.display = _display
+    for name in ("matplotlib.pyplot", "IPython.core.display_functions"):
+        if name in sys.modules:
+            _patch(sys.modules[name])
+    sys.meta_path.insert(0, _PatchOnImport())
+    if "matplotlib" in sys.modules:
+        sys.modules["matplotlib"].use("agg")
+    else:
+        os.environ["MPLBACKEND"] = "agg"
+
+
 class _CellStream:
     """Stands in for sys.stdout/sys.stderr while a cell runs: everything still goes to the step's
     log as it is written, and a copy is kept as that cell's output."""
 
-    def __init__(self, stream):
+    def __init__(self, stream, name, outputs):
         self._stream = stream
+        self._name = name
+        self._outputs = outputs
         self._parts = []
 
     def write(self, text):
         self._parts.append(text)
+        self._outputs.stream(self._name, text)
         return self._stream.write(text)
+
+    def log(self, text):
+        self._stream.write(text)
 
     def text(self):
         return "".join(self._parts)
@@ -691,20 +887,53 @@ class _CellStream:
         return getattr(self._stream, name)
 
 
+def _silenced(code, node):
+    """A trailing `;` hides a cell's value, as in Jupyter."""
+    line = code.splitlines()[node.end_lineno - 1].encode()
+    return line[node.end_col_offset :].decode("utf-8", "replace").lstrip().startswith(";")
+
+
 def run_cell(namespace, index, code, record=None):
-    """Runs one cell's code in `namespace`; `record` (a list) gets the cell's printed output."""
+    """Runs one cell's code in `namespace`; `record` (a list) gets the cell's printed output, and
+    the step's cell outputs get everything it shows (streams, displays, its value, figures, its
+    error)."""
     linecache.cache[_cell_file(index)] = (len(code), None, code.splitlines(True), _cell_file(index))
-    compiled = compile(code, _cell_file(index), "exec")
     if record is None:
-        exec(compiled, namespace)
+        exec(compile(code, _cell_file(index), "exec"), namespace)
         return
+    import ast
+
+    tree = compile(code, _cell_file(index), "exec", ast.PyCF_ONLY_AST)
+    value = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr) and not _silenced(code, tree.body[-1]):
+        value = compile(ast.Expression(tree.body.pop().value), _cell_file(index), "eval")
+    compiled = compile(tree, _cell_file(index), "exec")
     out, err = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = _CellStream(out), _CellStream(err)
+    outputs = _Outputs(index)
+    _current.append(outputs)
+    sys.stdout, sys.stderr = _CellStream(out, "stdout", outputs), _CellStream(err, "stderr", outputs)
     captured_out, captured_err = sys.stdout, sys.stderr
+    failed = None
     try:
         exec(compiled, namespace)
+        if value is not None:
+            value = eval(value, namespace)
+            if value is not None:
+                _show(value, result=True)
+    except BaseException as e:
+        failed = e
+        raise
     finally:
+        try:
+            _flush_figures()
+        except Exception:
+            pass
+        if failed is not None and not (isinstance(failed, SystemExit) and failed.code in (None, 0)):
+            error = {"output_type": "error", "ename": type(failed).__name__, "evalue": str(failed)}
+            outputs.add(dict(error, traceback=_user_traceback(failed).splitlines()))
         sys.stdout, sys.stderr = out, err
+        _current.pop()
+        outputs.done()
         record.append({"cell": index, "stdout": captured_out.text(), "stderr": captured_err.text()})
 
 
@@ -824,11 +1053,19 @@ class _StepCode:
             self.namespace[name] = value
 
 
+def _write_cell_outputs(path):
+    """The outputs of the cells the step ran, as JSON: {"cells": [{"cell": N, "outputs": [...]}]}."""
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump({"cells": _cell_outputs}, f, default=str)
+    os.replace(tmp, path)
+
+
 # ---- the step ------------------------------------------------------------------------------------
 
 
 def _parse_args(argv):
-    args = {"param": {}, "input": {}, "output": {}, "metrics-file": None, "executor-input": None, "result": None}
+    args = {"param": {}, "input": {}, "output": {}, "metrics-file": None, "executor-input": None, "result": None, "cell-outputs": None}
     i = 0
     while i < len(argv):
         flag = argv[i]
@@ -840,7 +1077,7 @@ def _parse_args(argv):
                 raise StepError("usage", "--%s takes NAME=VALUE, got %r." % (key, value))
             name, _, rest = value.partition("=")
             args[key][name] = rest
-        elif key in ("metrics-file", "executor-input", "result"):
+        elif key in ("metrics-file", "executor-input", "result", "cell-outputs"):
             args[key] = value
         else:
             raise StepError("usage", "Unknown flag --%s to the step script." % key)
@@ -918,17 +1155,18 @@ def main(step, parameters, inputs, outputs, units, cells, metrics=None, shared=(
     units = [dict(UNIT_TABLE[u["unit"]], **u) if "unit" in u else u for u in units]
     metrics = metrics or {}
     result = {"step": step, "status": "failed", "outputs": {}, "metrics": {}, "cells": []}
-    result_path = None
+    result_path = outputs_path = None
     namespace = sys.modules["__main__"].__dict__
     # The notebook's module is Jupyter's: the same docstring (`print(__doc__)` prints it).
     namespace["__doc__"] = "Automatically created module for IPython interactive environment"
     namespace.pop("__file__", None)
-    builtins.display = _display
+    _capture_outputs()
     code = 1
     try:
         args = _parse_args(sys.argv[1:])
         sys.argv[1:] = []  # the cells see no arguments of the step's own
         result_path = args["result"]
+        outputs_path = args["cell-outputs"]
         for name, kind in parameters.items():
             if name not in args["param"]:
                 raise StepError("missing-parameter", "Parameter %s was not given to step %s." % (name, step))
@@ -1038,6 +1276,8 @@ def main(step, parameters, inputs, outputs, units, cells, metrics=None, shared=(
         if isinstance(e, KeyboardInterrupt):
             code = 130
     result["durationMs"] = int((time.time() - started) * 1000)
+    if outputs_path:
+        _write_cell_outputs(outputs_path)
     if result_path:
         tmp = result_path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as f:

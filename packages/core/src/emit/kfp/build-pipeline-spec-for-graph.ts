@@ -63,14 +63,14 @@ const RUNTIME_OUTPUT_KEY = 'runtime';
 
 /**
  * Writes the runtime file every step loads (argv[1]): the runtime itself, which travels deflated
- * and base64-encoded (argv[2]; it is Cellflow's own code, the same in every pipeline), then the
+ * and Ascii85-encoded (argv[2]; it is Cellflow's own code, the same in every pipeline), then the
  * pipeline's unit table (argv[3], readable: the imports and definitions steps run again).
  */
 const RUNTIME_WRITER = [
   'import base64, os, sys, zlib',
   'os.makedirs(os.path.dirname(sys.argv[1]) or ".", exist_ok=True)',
   'with open(sys.argv[1], "wb") as f:',
-  '    f.write(zlib.decompress(base64.b64decode(sys.argv[2])))',
+  '    f.write(zlib.decompress(base64.a85decode(sys.argv[2])))',
   '    f.write(("\\nUNIT_TABLE = " + sys.argv[3]).encode("utf-8"))',
   '',
 ].join('\n');
