@@ -7,6 +7,7 @@ import { registerCompileCommand } from './commands/compile-command.js';
 import { registerDeployCommands } from './commands/deploy-commands.js';
 import { registerServeCommands } from './commands/serve-commands.js';
 import { registerInspectCommand } from './commands/inspect-command.js';
+import { registerOutputsCommand } from './commands/outputs-command.js';
 import { registerRunCommand } from './commands/run-command.js';
 import { registerPruneCommand } from './commands/prune-command.js';
 import { registerRunsCommand } from './commands/runs-command.js';
@@ -18,6 +19,7 @@ const COMMANDS: readonly ((program: Command, ctx: CliContext) => void)[] = [
   registerCompileCommand,
   registerInspectCommand,
   registerRunCommand,
+  registerOutputsCommand,
   registerRunsCommand,
   registerPruneCommand,
   registerClusterCommands,

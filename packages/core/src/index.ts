@@ -2,6 +2,12 @@ export * from './diagnostics.js';
 export { formatMetricValue } from './format-metric-value.js';
 export type { Notebook, NotebookCell, CellKind } from './notebook/notebook.js';
 export { parseNotebook, type ParseNotebookResult } from './notebook/parse-notebook.js';
+export {
+  buildExecutedNotebook,
+  type CellOutputs,
+  type NotebookFile,
+  type NotebookOutput,
+} from './notebook/executed-notebook.js';
 export * from './tags/cell-tags.js';
 export { readNotebookSettings, type NotebookSettings } from './tags/notebook-settings.js';
 export {

@@ -5,7 +5,12 @@
 import { availableParallelism, totalmem } from 'node:os';
 import { access, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { toServiceName, type CompiledPipeline, type StudySpec } from '@cellflow/core';
+import {
+  toServiceName,
+  type CompiledPipeline,
+  type NotebookFile,
+  type StudySpec,
+} from '@cellflow/core';
 import {
   BackendError,
   type Backend,
@@ -28,6 +33,7 @@ import { StudyStore, type StudyRecord } from './study-store.js';
 import { resolveRunParameters } from '../parameters.js';
 import { isTerminalRunState, isTerminalStepState, type RunEvent } from '../run-events.js';
 import { followLines } from './follow-file.js';
+import { readExecutedNotebook, writeRunNotebook } from './run-outputs.js';
 import { maxLogBytesOf } from './log-cap.js';
 import { readLogTail } from './log-tail.js';
 import { detectGpus, findUnmetGpuRequests, gpuPoolsOf, type GpuInventory } from './gpu-capacity.js';
@@ -133,6 +139,7 @@ export class LocalBackend implements Backend {
     const host = join(runDir, 'step-host.py');
     await writeFile(host, STEP_HOST_SOURCE);
     await writeFile(join(runDir, 'pipeline.json'), `${JSON.stringify(graph, null, 2)}\n`);
+    await writeRunNotebook(runDir, pipeline.notebook);
     const threads = threadsPerStep(graph, concurrency, availableParallelism());
     const env = buildRunEnvironment(this.options.env ?? process.env, { cwd, runId: id, threads });
     const record: RunRecord = {
@@ -230,6 +237,19 @@ export class LocalBackend implements Backend {
       this.store.logPath(ref.id, step),
       isDone,
       run !== undefined ? (l) => run.subscribe(l) : undefined,
+    );
+  }
+
+  /**
+   * The run's executed notebook: the notebook as it was run, each cell with the outputs it showed
+   * (streams, displays, its value, figures, the error of a failed cell) and an execution count.
+   */
+  async executedNotebook(ref: RunRef): Promise<NotebookFile> {
+    const record = await this.store.readRun(ref.id);
+    if (record === null) throw this.runNotFound(ref);
+    return readExecutedNotebook(
+      this.store.runDir(ref.id),
+      record.steps.map((s) => s.name),
     );
   }
 

@@ -19,6 +19,7 @@ import { RunJournal } from './run-journal.js';
 import { RunLaunchers } from './run-launchers.js';
 import { startLogCap } from './log-cap.js';
 import { killProcessesOfRun } from './run-processes.js';
+import { CELL_OUTPUTS_FILE, renumberStepCellOutputs } from './run-outputs.js';
 
 export interface LocalRunSetup {
   readonly record: RunRecord;
@@ -203,6 +204,7 @@ export class LocalRun {
     const entry = await this.setup.cache.lookup(key);
     if (entry === null || this.cancelling) return false;
     await this.setup.cache.materialize(entry, this.record.id, step.name);
+    await renumberStepCellOutputs(this.setup.store.stepDir(this.record.id, step.name), step.cells);
     s.outputs = { ...entry.outputs };
     s.metrics = entry.metrics;
     s.cachedFrom = entry.runId;
@@ -235,6 +237,7 @@ export class LocalRun {
     for (const v of step.outputs)
       args.push('--output', `${v}=${store.outputPath(id, step.name, v)}`);
     args.push('--metrics-file', join(dir, 'metrics.json'), '--result', join(dir, 'result.json'));
+    args.push('--cell-outputs', join(dir, CELL_OUTPUTS_FILE));
     const wantGpu = this.record.options.cpuOnly ? null : step.resources.gpu;
 
     for (let attempt = 1; attempt <= s.maxAttempts; attempt++) {
@@ -247,6 +250,7 @@ export class LocalRun {
         return;
       }
       await rm(join(dir, 'result.json'), { force: true });
+      await rm(join(dir, CELL_OUTPUTS_FILE), { force: true });
       await rm(join(dir, 'outputs'), { recursive: true, force: true });
       await mkdir(join(dir, 'outputs'));
       const logPath = join(dir, 'log.txt');

@@ -5,7 +5,9 @@
  *   runs/<run-id>/events.jsonl      every RunEvent, in order (what `watch()` replays)
  *   runs/<run-id>/pipeline.json     the graph that ran
  *   runs/<run-id>/step-host.py      runs the entry scripts (fresh or forked from a warm interpreter)
- *   runs/<run-id>/steps/<step>/     step.py (entry script), log.txt, result.json, metrics.json, outputs/<variable>/
+ *   runs/<run-id>/notebook.ipynb    the notebook as it was run (cells without outputs)
+ *   runs/<run-id>/steps/<step>/     step.py (entry script), log.txt, result.json, metrics.json, outputs/<variable>/,
+ *                                   cell-outputs.json (what each of its cells showed, nbformat 4 outputs)
  *   cache/<key>.json                which run's step produced the outputs for a cache key
  *
  * `run.json` is replaced atomically (write + rename), so a reader never sees half of it.

@@ -11,6 +11,7 @@ import { copyFile, link, mkdir, readdir, readFile, rm, stat, writeFile } from 'n
 import { join, relative } from 'node:path';
 import type { MetricValues } from '../run-events.js';
 import { writeFileAtomic, type OutputRecord } from './run-store.js';
+import { CELL_OUTPUTS_FILE } from './run-outputs.js';
 
 export interface StepKeyParts {
   readonly script: string;
@@ -136,7 +137,7 @@ export class StepCache {
       join(to, 'log.txt'),
       `[cellflow] cached: same code, inputs and parameters as step \`${entry.step}\` of run ${entry.runId}; its outputs are reused. Its log:\n${log}`,
     );
-    for (const file of ['result.json', 'metrics.json']) {
+    for (const file of ['result.json', 'metrics.json', CELL_OUTPUTS_FILE]) {
       await copyFile(join(from, file), join(to, file)).catch(() => undefined);
     }
     for (const variable of Object.keys(entry.outputs)) {

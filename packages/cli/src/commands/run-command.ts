@@ -13,6 +13,7 @@ import type { CliContext } from '../cli-context.js';
 import { CliError, fileNameOf, formatDiagnostic, readNotebookFile } from '../notebook-file.js';
 import { formatDuration, formatFailureDetails, formatMetrics } from '../run-format.js';
 import { RunProgress } from '../run-progress.js';
+import { writeExecutedNotebook } from './outputs-command.js';
 
 interface RunCommandOptions {
   param: string[];
@@ -22,6 +23,7 @@ interface RunCommandOptions {
   cpuOnly?: boolean;
   freshProcesses?: boolean;
   workspace?: string;
+  outputNotebook?: string;
 }
 
 const LOG_TAIL_LINES = 12;
@@ -97,6 +99,10 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       'start a new interpreter for every step instead of forking a warm one',
     )
     .option('--workspace <dir>', 'folder whose .cellflow/ keeps run history and cache (default: .)')
+    .option(
+      '--output-notebook <file>',
+      'when the run ends, write the executed notebook here (every cell with its outputs)',
+    )
     .action(async (notebook: string, opts: RunCommandOptions) => {
       const bytes = await readNotebookFile(notebook);
       const result = compile(bytes, { fileName: fileNameOf(notebook) });
@@ -174,6 +180,8 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       if (final !== undefined && Object.keys(final.metrics).length > 0)
         ctx.out(`Metrics: ${formatMetrics(final.metrics)}`);
       ctx.out(`History: ${shortPath(runDir(backend, ref))} (list runs with \`cellflow runs\`)`);
+      if (opts.outputNotebook !== undefined)
+        await writeExecutedNotebook(ctx, backend, ref, opts.outputNotebook, [notebook]);
       ctx.exitCode = final?.state === 'succeeded' ? 0 : final?.state === 'cancelled' ? 130 : 1;
     });
 }

@@ -1,0 +1,169 @@
+/**
+ * Issue 18: a run's results as a notebook. The fixture prints, shows a pandas frame, a matplotlib
+ * plot and an `IPython.display.Image` PNG, prints more than a cell keeps, and fails in its last
+ * step. `cellflow run --output-notebook` and `cellflow outputs` write the executed notebook: valid
+ * nbformat 4 (checked by nbformat itself), each output on the cell that made it, images that
+ * decode, the failing cell's error with its cell and line. Both ways a step starts: forked from
+ * the warm interpreter (matplotlib and IPython already imported) and a fresh one (imported by
+ * the cell).
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { repoRoot } from '../golden/golden-cases.js';
+import { runCliAsync, type CliRun } from './run-cli.js';
+
+const PYTHON = '/usr/bin/python3';
+const FIXTURE = join(repoRoot, 'test/fixtures/notebooks/cell-outputs.ipynb');
+const PNG_HEADER = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+interface Output {
+  output_type: string;
+  name?: string;
+  text?: string;
+  data?: Record<string, unknown>;
+  execution_count?: number | null;
+  ename?: string;
+  evalue?: string;
+  traceback?: string[];
+}
+interface Cell {
+  cell_type: string;
+  source: string;
+  execution_count?: number | null;
+  outputs?: Output[];
+}
+
+/** nbformat's own validation of the file: '' when valid, else its message. */
+function nbformatProblems(path: string): string {
+  return execFileSync(PYTHON, [
+    '-c',
+    'import json, sys, nbformat\ntry:\n    nbformat.validate(json.load(open(sys.argv[1])))\nexcept Exception as e:\n    print(e)',
+    path,
+  ])
+    .toString()
+    .trim();
+}
+
+function shape(cell: Cell): string[] {
+  return (cell.outputs ?? []).map((o) =>
+    o.output_type === 'stream' ? `stream:${o.name}` : o.output_type,
+  );
+}
+
+function decodesAsPng(output: Output): boolean {
+  const data = output.data?.['image/png'];
+  return typeof data === 'string' && Buffer.from(data, 'base64').subarray(0, 8).equals(PNG_HEADER);
+}
+
+for (const mode of ['warm', 'fresh'] as const) {
+  describe(`executed notebook of a local run, ${mode} step processes (issue 18)`, () => {
+    let dir: string;
+    let run: CliRun;
+    let cells: Cell[];
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'cellflow-outputs-'));
+      run = await runCliAsync(
+        [
+          'run',
+          FIXTURE,
+          '--python',
+          PYTHON,
+          '--workspace',
+          dir,
+          '--output-notebook',
+          join(dir, 'executed.ipynb'),
+          ...(mode === 'fresh' ? ['--fresh-processes'] : []),
+        ],
+        { cwd: dir },
+      );
+      cells = (JSON.parse(readFileSync(join(dir, 'executed.ipynb'), 'utf8')) as { cells: Cell[] })
+        .cells;
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('fails as the notebook does, and writes a notebook nbformat validates', () => {
+      assert.equal(run.code, 1, run.stderr);
+      assert.match(
+        run.stderr,
+        /Wrote .*executed\.ipynb: the run's notebook with the outputs of 5 cells/,
+      );
+      assert.equal(nbformatProblems(join(dir, 'executed.ipynb')), '');
+      assert.equal(cells.length, 7);
+      assert.deepEqual(
+        cells.map((c) => c.execution_count ?? null),
+        [null, null, 1, 2, 3, 4, 5],
+        'the imports cell runs in every step, so it is no step cell of its own: no outputs',
+      );
+    });
+
+    it('puts each output on the cell that made it, in order', () => {
+      assert.deepEqual(shape(cells[2]!), ['stream:stdout', 'execute_result']);
+      assert.equal(cells[2]!.outputs![0]!.text, 'loading\n');
+      assert.equal(cells[2]!.outputs![1]!.execution_count, 1);
+      assert.match(String(cells[2]!.outputs![1]!.data!['text/html']), /<table/);
+      assert.deepEqual(shape(cells[3]!), ['display_data', 'display_data', 'stream:stdout']);
+      assert.match(String(cells[3]!.outputs![0]!.data!['text/html']), /<table/);
+      assert.match(String(cells[3]!.outputs![1]!.data!['text/plain']), /^<Figure size/);
+      assert.equal(cells[3]!.outputs![2]!.text, 'plotted\n');
+      assert.deepEqual(shape(cells[4]!), ['display_data'], 'a trailing `;` hides the value');
+      assert.deepEqual(shape(cells[6]!), ['stream:stderr', 'display_data', 'error']);
+    });
+
+    it('keeps images that decode as PNG: the plot, the Image, the failing cell’s open figure', () => {
+      for (const output of [cells[3]!.outputs![1]!, cells[4]!.outputs![0]!, cells[6]!.outputs![1]!])
+        assert.ok(decodesAsPng(output), JSON.stringify(output).slice(0, 200));
+    });
+
+    it('shows the failing cell’s error with the cell and line, after what it showed before', () => {
+      const error = cells[6]!.outputs![2]!;
+      assert.equal(error.ename, 'ValueError');
+      assert.equal(error.evalue, 'the last step fails on purpose');
+      assert.ok(
+        error.traceback!.some((l) => /File "<cell \d+>", line 5/.test(l)),
+        error.traceback!.join('\n'),
+      );
+      assert.equal(cells[6]!.outputs![0]!.text, 'about to fail\n');
+    });
+
+    it('bounds a cell’s outputs, saying what was left out', () => {
+      const [printed, note] = cells[5]!.outputs!;
+      assert.equal(printed!.text!.length, 1 << 20);
+      assert.equal(note!.name, 'stderr');
+      assert.match(
+        note!.text!,
+        /^Cellflow: 524289 characters of this cell's outputs were left out/,
+      );
+    });
+
+    it('prints to the step log what it printed before outputs were kept', () => {
+      const runId = readdirSync(join(dir, '.cellflow', 'runs'))[0]!;
+      const log = (step: string): string =>
+        readFileSync(join(dir, '.cellflow', 'runs', runId, 'steps', step, 'log.txt'), 'utf8');
+      assert.match(log('plot'), /^ {3}a {5}b\n0 {2}1 {2}4\.00\n[\s\S]*plotted\n/);
+      assert.match(log('image'), /<IPython\.core\.display\.Image object>/);
+    });
+
+    it('`cellflow outputs RUN_ID -o` writes the same notebook later', async () => {
+      const runId = readdirSync(join(dir, '.cellflow', 'runs'))[0]!;
+      const again = await runCliAsync(
+        ['outputs', runId, '--workspace', dir, '-o', join(dir, 'again.ipynb')],
+        { cwd: dir },
+      );
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(
+        readFileSync(join(dir, 'again.ipynb'), 'utf8'),
+        readFileSync(join(dir, 'executed.ipynb'), 'utf8'),
+      );
+      const missing = await runCliAsync(['outputs', 'no-such-run', '--workspace', dir]);
+      assert.equal(missing.code, 1);
+      assert.match(
+        missing.stderr,
+        /No local run no-such-run .*Fix: check the id with `cellflow runs`/,
+      );
+    });
+  });
+}
