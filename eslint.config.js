@@ -52,6 +52,33 @@ export default tseslint.config(
     },
   },
   {
+    // Cross-cutting test helpers have one home, test/support: the Python steps run with, the
+    // repository root, waiting for a condition, whether a process lives. Import them from there.
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'packages/*/test/**/*.ts'],
+    ignores: ['test/support/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "VariableDeclarator[init.value='/usr/bin/python3']",
+          message: 'Import PYTHON from test/support/paths.ts instead of declaring it again.',
+        },
+        {
+          selector:
+            'VariableDeclarator > CallExpression:has(MetaProperty) > Literal[value=/^(\\.\\.\\/)+\\.\\.$/]',
+          message:
+            'Import REPO_ROOT from test/support/paths.ts instead of finding the repository again.',
+        },
+        {
+          selector:
+            'FunctionDeclaration[id.name=/^(waitFor|isRunning|isAlive)$/], VariableDeclarator[id.name=/^(waitFor|isRunning|isAlive)$/]',
+          message:
+            'Import waitFor from test/support/wait-for.ts and isRunning from test/support/processes.ts instead of declaring them again.',
+        },
+      ],
+    },
+  },
+  {
     // Browser code (and the protocol it shares with the backend): no Node module may enter a
     // browser bundle.
     files: [

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { PYTHON } from '../../test/support/paths.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -32,7 +33,6 @@ const { values: options } = parseArgs({
 const NUMPY_BYTES = Number(options['numpy-mib']) * 1024 * 1024;
 const PANDAS_ROWS = Number(options['pandas-rows']);
 const ROUNDS = Number(options.rounds);
-const PYTHON = '/usr/bin/python3';
 const STEPS = fileURLToPath(new URL('steps.py', import.meta.url));
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

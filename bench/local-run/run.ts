@@ -10,15 +10,14 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { compile, type CompiledPipeline } from '@cellflow/core';
 import { LocalBackend } from '@cellflow/backend';
+import { PYTHON } from '../../test/support/paths.js';
+import { REPO_ROOT as repoRoot } from '../../test/support/paths.js';
 
-const PYTHON = '/usr/bin/python3';
 const ROUNDS = 3;
 const CHAIN = 30;
-const repoRoot = resolve(fileURLToPath(import.meta.url), '../../..');
 const cli = join(repoRoot, 'packages/cli/bin/cellflow.js');
 const work = mkdtempSync(join(tmpdir(), 'cellflow-bench-local-'));
 

@@ -16,10 +16,10 @@ import { LocalBackend } from '@cellflow/backend';
 import { compile, RUNTIME_SOURCE } from '@cellflow/core';
 import { notebookJson } from '../../test/support/notebook-json.js';
 import { runClosedLoopLoad, type LoadResult } from './closed-loop-load.js';
+import { PYTHON } from '../../test/support/paths.js';
 
 const DURATION_S = Number(process.env.DURATION_S ?? 10);
 const LOADS = (process.env.CONNECTIONS ?? '1,16,64').split(',').map(Number);
-const PYTHON = '/usr/bin/python3';
 const ROW = [
   0, 0, 5, 13, 9, 1, 0, 0, 0, 0, 13, 15, 10, 15, 5, 0, 0, 3, 15, 2, 0, 11, 8, 0, 0, 4, 12, 0, 0, 8,
   8, 0, 0, 5, 8, 0, 0, 9, 8, 0, 0, 4, 11, 0, 1, 12, 7, 0, 0, 2, 14, 5, 10, 12, 0, 0, 0, 0, 6, 13,

@@ -9,12 +9,11 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { PYTHON } from '../../test/support/paths.js';
+import { REPO_ROOT as repoRoot } from '../../test/support/paths.js';
 
-const PYTHON = '/usr/bin/python3';
 const TRIALS = Number(process.env.BENCH_TUNE_TRIALS ?? 8);
-const repoRoot = resolve(fileURLToPath(import.meta.url), '../../..');
 const cli = join(repoRoot, 'packages/cli/bin/cellflow.js');
 const work = mkdtempSync(join(tmpdir(), 'cellflow-bench-tune-'));
 

@@ -16,8 +16,8 @@ import { pipelinePayloadOf, type AgentInfo } from '@cellflow/backend/agent-proto
 import { AgentClient } from '@cellflow/ui';
 import { repoRoot } from '../golden/golden-cases.js';
 import { startAgentProcess, tokenOf, type AgentProcess } from './agent-process.js';
+import { PYTHON } from '../support/paths.js';
 
-const PYTHON = '/usr/bin/python3';
 const notebookPath = join(repoRoot, 'examples/word-count.ipynb');
 
 function compileWordCount(): CompiledPipeline {

@@ -14,7 +14,6 @@ import { compile } from '@cellflow/core';
 import { pipelinePayloadOf, AGENT_READY_PREFIX } from '@cellflow/backend/agent-protocol';
 import { notebookJson } from '../support/notebook-json.js';
 import { runCliAsync } from '../cli/run-cli.js';
-import { isRunning } from '../cluster/processes.js';
 import {
   cliPath,
   descendantsOf,
@@ -22,18 +21,9 @@ import {
   tokenOf,
   type AgentProcess,
 } from './agent-process.js';
-
-const PYTHON = '/usr/bin/python3';
-
-async function waitFor(what: string, check: () => boolean, timeoutMs: number): Promise<number> {
-  const started = Date.now();
-  while (!check()) {
-    if (Date.now() - started > timeoutMs)
-      throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return Date.now() - started;
-}
+import { PYTHON } from '../support/paths.js';
+import { isRunning } from '../support/processes.js';
+import { waitFor } from '../support/wait-for.js';
 
 function rawGet(
   port: number,

@@ -21,8 +21,8 @@ import { compile } from '@cellflow/core';
 import { pipelinePayloadOf } from '@cellflow/backend/agent-protocol';
 import { notebookJson } from '../support/notebook-json.js';
 import { cliPath, startAgentProcess, type AgentProcess } from './agent-process.js';
+import { PYTHON } from '../support/paths.js';
 
-const PYTHON = '/usr/bin/python3';
 const TOKEN = 'issue-19-agent-token-0123456789';
 
 describe('issue 19: the agent under hostile requests', () => {

@@ -12,12 +12,14 @@ import { after, before, describe, it } from 'node:test';
 import { compile } from '@cellflow/core';
 import { type RunEvent } from '@cellflow/backend';
 import { AgentClient } from '@cellflow/ui';
-import { freePort, isRunning } from '../cluster/processes.js';
+import { freePort } from '../cluster/processes.js';
 import { repoRoot } from '../golden/golden-cases.js';
 import { notebookJson } from '../support/notebook-json.js';
 import { descendantsOf } from './agent-process.js';
+import { PYTHON } from '../support/paths.js';
+import { isRunning } from '../support/processes.js';
+import { waitFor } from '../support/wait-for.js';
 
-const PYTHON = '/usr/bin/python3';
 const EXTENSION_DIR = join(repoRoot, 'packages/jupyterlab/jupyter_server_extension');
 
 function missingJupyter(): string | undefined {
@@ -29,19 +31,6 @@ function missingJupyter(): string | undefined {
 const missing = missingJupyter();
 if (missing !== undefined && process.env.CELLFLOW_REQUIRE_JUPYTERLAB === '1')
   throw new Error(missing);
-
-async function waitFor(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  ms: number,
-): Promise<number> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > ms) throw new Error(`timed out after ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return Date.now() - started;
-}
 
 function agentPidOf(serverPid: number): number | undefined {
   return descendantsOf(serverPid).find((pid) => {

@@ -12,7 +12,8 @@ import {
   type StartClusterOptions,
   type TestCluster,
 } from './harness.js';
-import { isRunning, processesMentioning } from './processes.js';
+import { processesMentioning } from './processes.js';
+import { isRunning } from '../support/processes.js';
 
 export interface ClusterSuiteContext {
   /** The running cluster (valid inside tests and hooks). */

@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { startControlPlane } from './control-plane.js';
 import { type CrdSource, installCrds, loadCrd } from './crds.js';
 import { type ClusterBinaries, KUBE_DEB_VERSION } from './paths.js';
-import { isRunning } from './processes.js';
+import { isRunning } from '../support/processes.js';
 
 /** Bump when what goes into a template changes. */
 const TEMPLATE_FORMAT = 1;

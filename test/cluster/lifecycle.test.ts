@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import { clusterUnavailableReason, startCluster } from './harness.js';
-import { isRunning, processesMentioning } from './processes.js';
+import { processesMentioning } from './processes.js';
 import { cpuSeconds } from './startup-lock.js';
 import { REPO_ROOT } from './paths.js';
+import { isRunning } from '../support/processes.js';
 
 const reason = clusterUnavailableReason();
 const required = process.env.CELLFLOW_REQUIRE_CLUSTER === '1';

@@ -4,10 +4,10 @@
  * provides (kube-apiserver cached outside the repository, etcd from Debian).
  */
 import { accessSync, constants, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+import { REPO_ROOT } from '../support/paths.js';
+export { REPO_ROOT };
 export const SHARED_SCHEMAS = resolve(REPO_ROOT, '../shared/schemas');
 export const SETUP_SCRIPT = 'scripts/setup-cluster-harness.sh';
 

@@ -154,16 +154,6 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Whether `pid` is a running process (a zombie counts as gone). */
-export function isRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
 /** Live process ids whose command line mentions `needle` (reads /proc). */
 export function processesMentioning(needle: string): { pid: number; cmdline: string }[] {
   const found: { pid: number; cmdline: string }[] = [];

@@ -8,7 +8,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { templateRoot } from './cluster-template.js';
-import { isRunning } from './processes.js';
+import { isRunning } from '../support/processes.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

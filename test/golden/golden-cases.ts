@@ -1,7 +1,6 @@
 /** The golden cases: every fixture notebook and what Cellflow must make of it. */
 import { readdirSync, readFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, join } from 'node:path';
 import {
   buildInferenceServiceYamlForModel,
   buildKatibExperimentYamlForStudy,
@@ -11,7 +10,8 @@ import {
   type PipelineGraph,
 } from '@cellflow/core';
 
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export { REPO_ROOT as repoRoot } from '../support/paths.js';
+import { REPO_ROOT as repoRoot } from '../support/paths.js';
 export const goldenDir = join(repoRoot, 'test/golden');
 const fixtureDirs = [
   { dir: join(repoRoot, 'test/fixtures/notebooks'), prefix: '' },

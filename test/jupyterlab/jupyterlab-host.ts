@@ -19,13 +19,13 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { freePort } from '../cluster/processes.js';
 import { CHROMIUM, startBrowserHost } from '../support/browser-host.js';
+import { PYTHON, REPO_ROOT as REPO } from '../support/paths.js';
+export { PYTHON, REPO_ROOT as REPO } from '../support/paths.js';
 
-export const REPO = resolve(import.meta.dirname, '../..');
-export const PYTHON = '/usr/bin/python3';
 const HOST_DIR = join(REPO, 'test/jupyterlab/host');
 const CACHE = process.env.CELLFLOW_CACHE_DIR ?? '/var/cache/cellflow';
 

@@ -20,6 +20,7 @@ import {
   startJupyterLab,
   type JupyterLab,
 } from './jupyterlab-host.js';
+import { isRunning } from '../support/processes.js';
 
 const missing = skipReason({ serverExtension: true });
 
@@ -53,16 +54,6 @@ const IRIS = notebookJson(
     },
   },
 );
-
-/** The process exists and is not a zombie waiting to be reaped. */
-function isRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 async function panelButton(page: Page, name: string): Promise<void> {
   await page.locator(`.cf-panel .cf-action-${name}`).click();

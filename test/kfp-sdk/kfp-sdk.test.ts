@@ -18,8 +18,8 @@ import { runCliAsync } from '../cli/run-cli.js';
 import { goldenDir, repoRoot } from '../golden/golden-cases.js';
 import { makeTempDir, removeTempDir } from '../support/fidelity-reference.js';
 import { SHARED_SCHEMAS } from '../validate/kfp-ir.js';
+import { PYTHON } from '../support/paths.js';
 
-const PYTHON = '/usr/bin/python3';
 const SDK_PYTHONPATH = join(SHARED_SCHEMAS, '../kfp-sdk/python');
 const DRIVER = join(repoRoot, 'test/kfp-sdk/kfp-sdk-driver.py');
 

@@ -12,8 +12,7 @@ import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { compile } from '@cellflow/core';
 import { notebookJson } from '../support/notebook-json.js';
-
-const PYTHON = '/usr/bin/python3';
+import { PYTHON } from '../support/paths.js';
 
 const CPYTHON_VERDICTS = `
 import json, sys

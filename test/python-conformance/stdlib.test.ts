@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import { analyzePython } from '@cellflow/core';
+import { PYTHON } from '../support/paths.js';
 
-const PYTHON = '/usr/bin/python3';
 const STDLIB = '/usr/lib/python3.11';
 const TESTSUITE_MARKER = `${STDLIB}/test/test_grammar.py`;
 

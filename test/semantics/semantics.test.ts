@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { compile, type CompiledPipeline } from '@cellflow/core';
 import { repoRoot } from '../golden/golden-cases.js';
+import { PYTHON } from '../support/paths.js';
 
-const PYTHON = '/usr/bin/python3';
 const RUNNABLE = [
   'diamond',
   'fan-out',

@@ -25,8 +25,9 @@ import {
   type GalleryExample,
 } from './fidelity-corpus.js';
 import { runManaged } from '../cluster/processes.js';
+import { PYTHON } from './paths.js';
 
-export const PYTHON = '/usr/bin/python3';
+export { PYTHON };
 /** A cell (nbconvert's timeout) or notebook (plus 15 s for start-up) slower than this is left out. */
 export const REFERENCE_TIMEOUT_MS = 60_000;
 export const REFERENCE_CACHE_DIR = resolve(

@@ -14,8 +14,8 @@ import { RUNTIME_SOURCE } from '@cellflow/core';
 import { runManaged } from '../cluster/processes.js';
 import { repoRoot } from '../golden/golden-cases.js';
 import { SHARED_SCHEMAS } from '../validate/kfp-ir.js';
+import { PYTHON } from './paths.js';
 
-const PYTHON = '/usr/bin/python3';
 export const KFP_SDK_PYTHONPATH = join(SHARED_SCHEMAS, '../kfp-sdk/python');
 
 interface RunReport {

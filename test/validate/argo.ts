@@ -8,14 +8,13 @@
  * Also exports the shared pieces the Katib and KServe validators use.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { parseAllDocuments } from 'yaml';
+import { REPO_ROOT as repoRoot } from '../support/paths.js';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const SHARED_SCHEMAS = resolve(repoRoot, '../shared/schemas');
 
 // ajv-formats is CommonJS; under NodeNext its default export is the module object.

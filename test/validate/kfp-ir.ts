@@ -16,7 +16,6 @@ import {
   rmSync,
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   createFileRegistry,
   fromBinary,
@@ -26,8 +25,8 @@ import {
 } from '@bufbuild/protobuf';
 import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import { parseAllDocuments } from 'yaml';
+import { REPO_ROOT as repoRoot } from '../support/paths.js';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const SHARED_SCHEMAS = resolve(repoRoot, '../shared/schemas');
 const protoDir = join(SHARED_SCHEMAS, 'kfp/proto');
 

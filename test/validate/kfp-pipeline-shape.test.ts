@@ -20,9 +20,9 @@ import { parseAllDocuments } from 'yaml';
 import { syntheticNotebook } from '../../bench/compile/synthetic-notebook.js';
 import { repoRoot } from '../golden/golden-cases.js';
 import { validatePipelineYaml } from './kfp-ir.js';
+import { PYTHON } from '../support/paths.js';
 
 type Json = Record<string, any>;
-const PYTHON = '/usr/bin/python3';
 
 /** Prints whether two Python sources parse to the same tree once docstrings are emptied. */
 const SAME_TREE_BUT_DOCSTRINGS = `

@@ -13,9 +13,9 @@ import { checkStepImagesForCluster, compile, parseCellTags } from '@cellflow/cor
 import { parseAllDocuments } from 'yaml';
 import { repoRoot } from '../golden/golden-cases.js';
 import { notebookJson } from '../support/notebook-json.js';
+import { PYTHON } from '../support/paths.js';
 
 type Json = Record<string, any>;
-const PYTHON = '/usr/bin/python3';
 
 /** Runs the one step of a one-step pipeline the way a KFP executor would. */
 function runOnlyStep(yaml: string): { code: number | null; output: string } {

@@ -5,13 +5,13 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { freePort } from '../cluster/processes.js';
 import { CHROMIUM, startBrowserHost } from '../support/browser-host.js';
 
 export const CODE_SERVER_VERSION = '4.139.1';
-export const REPO = resolve(import.meta.dirname, '../..');
+export { REPO_ROOT as REPO } from '../support/paths.js';
 
 export function codeServerPath(): string | undefined {
   const cache = process.env.CELLFLOW_CACHE_DIR ?? '/var/cache/cellflow';

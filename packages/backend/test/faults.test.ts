@@ -19,7 +19,8 @@ import {
   tempDir,
   type FinishedRun,
 } from './support/notebooks.js';
-import { processesOfRun, waitFor } from './support/processes.js';
+import { processesOfRun } from './support/processes.js';
+import { waitFor } from '../../../test/support/wait-for.js';
 
 const IMPORTS = code('import os\nimport signal\nimport subprocess\nimport sys\nimport time', [
   'imports',
@@ -124,9 +125,9 @@ for (const warm of [true, false]) {
       const run = await runToEnd(backend, pipeline, fresh, (event) => {
         if (event.type === 'step' && event.step === 'victim' && event.state === 'running') {
           void waitFor(
+            'the pid file',
             () => existsSync(pidFile) && readFileSync(pidFile, 'utf8') !== '',
             20_000,
-            'the pid file',
           ).then(() => process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL'));
         }
       });

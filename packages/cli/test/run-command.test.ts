@@ -3,12 +3,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { main, type CliContext } from '@cellflow/cli';
+import { REPO_ROOT as repoRoot } from '../../../test/support/paths.js';
 
-const repoRoot = resolve(fileURLToPath(import.meta.url), '../../../..');
 const work = mkdtempSync(join(tmpdir(), 'cellflow-cli-run-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 const wordCount = join(work, 'word-count.ipynb');

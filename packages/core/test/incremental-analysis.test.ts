@@ -7,8 +7,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { analyzeNotebook, NotebookAnalyzer, type AnalyzeResult } from '@cellflow/core';
+import { REPO_ROOT as root } from '../../../test/support/paths.js';
 
-const root = join(import.meta.dirname, '../../..');
 const notebooks = [
   ...readdirSync(join(root, 'test/fixtures/notebooks')).map((f) => `test/fixtures/notebooks/${f}`),
   ...readdirSync(join(root, 'examples'))

@@ -15,8 +15,7 @@ import {
   type TrialResult,
 } from '@cellflow/core';
 import { notebookJson } from '../../../test/support/notebook-json.js';
-
-const repo = join(import.meta.dirname, '../../..');
+import { REPO_ROOT as repo } from '../../../test/support/paths.js';
 
 const TUNABLE = notebookJson([
   [

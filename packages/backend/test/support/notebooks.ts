@@ -2,7 +2,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { compile, type CompiledPipeline } from '@cellflow/core';
 import type {
   LocalBackend,
@@ -12,9 +11,9 @@ import type {
   RunStateEvent,
   RunSummary,
 } from '@cellflow/backend';
+import { REPO_ROOT as repoRoot } from '../../../../test/support/paths.js';
 
-export const PYTHON = '/usr/bin/python3';
-export const repoRoot = resolve(fileURLToPath(import.meta.url), '../../../../..');
+export { PYTHON, REPO_ROOT as repoRoot } from '../../../../test/support/paths.js';
 export const kaleFixtures = resolve(repoRoot, '../shared/fixtures/kale');
 
 export interface NotebookJson {
