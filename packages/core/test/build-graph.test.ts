@@ -298,6 +298,21 @@ describe('pipeline graph', () => {
     assert.ok(s.c?.units.some((u) => u.code.startsWith('Pair = ')));
   });
 
+  it('a step that touches files runs after the steps above it that write files', () => {
+    const s = steps(
+      nb([
+        [['step:plot'], 'import matplotlib.pyplot as plt\nfig = plt.figure()'],
+        [['step:save'], 'fig.savefig("figure.png")'],
+        [['step:other'], 'n = 1 + 1'],
+        [['step:show'], '!ls -l figure.png'],
+        [['step:load'], 'import pandas as pd\ndf = pd.read_csv("data.csv")'],
+      ]),
+    );
+    assert.deepEqual(s.show?.after, ['save']);
+    assert.deepEqual(s.load?.after, ['save', 'show']);
+    assert.deepEqual(s.other?.after, []);
+  });
+
   it('a model marked serve: is saved even when no later step loads it', () => {
     const s = steps(nb([[['step:train', 'serve:model'], 'model = {"w": 1}\nscore = 1']]));
     assert.deepEqual(s.train?.outputs, ['model']);

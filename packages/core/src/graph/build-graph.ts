@@ -21,7 +21,7 @@ import { describeCell, excerptOfLine, type Diagnostic } from '../diagnostics.js'
 import type { Notebook } from '../notebook/notebook.js';
 import { analyzeCells } from '../python/analyze-cells.js';
 import { BoundedCache } from '../python/bounded-cache.js';
-import type { CodeAnalysis, NameSite } from '../python/analyze-python.js';
+import type { CodeAnalysis, FileAccess, NameSite } from '../python/analyze-python.js';
 import { PYTHON_BUILTINS } from '../python/builtins.js';
 import { readCodeUnits, type CodeUnit } from '../python/code-units.js';
 import { toPlainPython } from '../python/ipython-syntax.js';
@@ -870,6 +870,23 @@ export function buildPipelineGraph(
       line: null,
       message: `Steps depend on each other in a loop: ${cycle.join(' -> ')}. Fix: remove one of the \`prev:\` tags in the loop, or keep a step's cells before the cells of the steps that use its values.`,
     });
+  }
+
+  // Files are shared state the data flow does not see: a step that reads or writes files (or runs
+  // a shell command) runs after every step above it that may write them, as in the notebook.
+  const touchesFiles = (d: StepDraft): FileAccess => {
+    const units = [...d.units.values()].filter((u) => u.eager).map((u) => u.ref.unit.fileAccess);
+    return {
+      reads: d.analysis.fileAccess.reads || units.some((u) => u.reads),
+      writes: d.analysis.fileAccess.writes || units.some((u) => u.writes),
+    };
+  };
+  const writers: StepDraft[] = [];
+  for (const d of drafts) {
+    const access = touchesFiles(d);
+    if (!access.reads && !access.writes) continue;
+    for (const w of writers) if (w !== d) d.after.add(w.name);
+    if (access.writes) writers.push(d);
   }
 
   const image = settings.image ?? options.defaultImage ?? DEFAULT_IMAGE;

@@ -90,6 +90,17 @@ export interface CodeAnalysis {
    */
   readonly valueReads: ReadonlyMap<string, ReadonlySet<string>>;
   readonly syntaxErrors: readonly SyntaxProblem[];
+  /**
+   * Whether the code (function bodies included) may read or write files or run shell commands,
+   * by the calls it makes (`pd.read_csv`, `fig.savefig`, `open(p, "w")`, `!ls`): steps that touch
+   * files keep the notebook's order with the steps above them that write files.
+   */
+  readonly fileAccess: FileAccess;
+}
+
+export interface FileAccess {
+  readonly reads: boolean;
+  readonly writes: boolean;
 }
 
 /**
@@ -246,6 +257,13 @@ const UNSAVABLE_ORIGINS: readonly (readonly [RegExp, string])[] = [
   [/^csv\.(reader|DictReader|writer|DictWriter)$/, 'a CSV reader or writer on an open file'],
 ];
 
+/** Calls that write files (or may: a shell command, a download). */
+const FILE_WRITERS =
+  /^(to_(csv|parquet|json|excel|pickle|feather|hdf|html|latex|markdown|stata|xml|netcdf|file)|savefig|save|savez|savez_compressed|savetxt|save_model|save_weights|save_pretrained|dump|write|writelines|write_text|write_bytes|write_file|mkdir|makedirs|remove|unlink|rmtree|rmdir|rename|replace_file|copyfile|copytree|imsave|imwrite|urlretrieve|extractall|export_graphviz|touch|shell|shell_lines|system|call|run|check_call|check_output)$/;
+/** Calls that read files (or list them). */
+const FILE_READERS =
+  /^(read_\w+|load|loads_file|loadtxt|genfromtxt|fromfile|memmap|imread|open|listdir|scandir|glob|iglob|exists|isfile|isdir|walk|getsize|stat|read_text|read_bytes|load_model|load_weights|from_pretrained|Image|fetch_openml|load_files|load_svmlight_file)$/;
+
 const SCOPE_BOUNDARIES = new Set([
   'FunctionDefinition',
   'ClassDefinition',
@@ -300,6 +318,8 @@ export class PythonAnalyzer {
   private readonly lastBound = new Map<string, { cell: number; offset: number }>();
   private readonly builtins = new Map<string, NameSite>();
   private nonBuiltinCall = false;
+  private fileReads = false;
+  private fileWrites = false;
   private readonly aliasPairs: [string, string][] = [];
   private readonly unsavableValues = new Map<string, NameSite & { what: string }>();
   private readonly carried = new Map<string, string[]>();
@@ -367,6 +387,7 @@ export class PythonAnalyzer {
       carriedReads: this.carried,
       valueReads: this.valueNames,
       syntaxErrors: this.errors,
+      fileAccess: { reads: this.fileReads, writes: this.fileWrites },
     };
   }
 
@@ -1245,6 +1266,7 @@ export class PythonAnalyzer {
         const [callee, args] = children(node);
         if (callee?.name !== 'VariableName' || !PYTHON_BUILTINS.has(this.text(callee)))
           this.nonBuiltinCall = true;
+        if (callee !== undefined) this.fileCall(callee, args);
         if (args !== undefined) pending.push(() => this.argList(args, state, scope));
         if (callee?.name === 'MemberExpression')
           pending.push(() => this.methodCall(callee, args, scope));
@@ -1316,6 +1338,27 @@ export class PythonAnalyzer {
     if (methodName === 'shuffle' && args !== undefined) {
       const first = children(args).find((c) => c.name === 'VariableName');
       if (first !== undefined) this.mutate(first, scope);
+    }
+  }
+
+  /** Notes a call that may read or write files (see `FILE_READERS`, `FILE_WRITERS`). */
+  private fileCall(callee: SyntaxNode, args: SyntaxNode | undefined): void {
+    const nameNode =
+      callee.name === 'VariableName'
+        ? callee
+        : callee.name === 'MemberExpression'
+          ? children(callee).find((c) => c.name === 'PropertyName')
+          : undefined;
+    if (nameNode === undefined) return;
+    const name = this.text(nameNode);
+    if (FILE_WRITERS.test(name)) this.fileWrites = true;
+    if (FILE_READERS.test(name)) this.fileReads = true;
+    // `open(path, "w")`: the mode says it writes.
+    if (name === 'open' && args !== undefined) {
+      const mode = (m: SyntaxNode): boolean =>
+        m.name === 'String' && /^['"][rwabxt+]{1,4}['"]$/.test(this.text(m));
+      if (children(args).some((m) => mode(m) && /[wax+]/.test(this.text(m))))
+        this.fileWrites = true;
     }
   }
 

@@ -17,7 +17,7 @@
  */
 import type { SyntaxNode } from '@lezer/common';
 import { textId } from './analyze-cells.js';
-import { analyzePython } from './analyze-python.js';
+import { analyzePython, type FileAccess } from './analyze-python.js';
 import { BoundedCache } from './bounded-cache.js';
 import { parsePython } from './parse-python.js';
 
@@ -45,6 +45,8 @@ export interface CodeUnit {
    * may call the function loads them and leaves them changed.
    */
   readonly callEffects: readonly string[];
+  /** Whether running the statement, or calling what it defines, may read or write files. */
+  readonly fileAccess: FileAccess;
   /** Config and seed units: the name the call or assignment hangs off (must be an import). */
   readonly root: string | null;
 }
@@ -261,6 +263,7 @@ function readCodeUnitsOnce(cell: number, code: string): CodeUnit[] {
             ]
           : [],
       root: kind.root,
+      fileAccess: analysis.fileAccess,
     });
   };
   for (const node of children(tree.topNode)) visit(node);
