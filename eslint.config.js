@@ -96,13 +96,15 @@ export default tseslint.config(
               message: 'browser code: no Node imports.',
             },
             { group: ['@kubernetes/*'], message: 'browser code: no Kubernetes client.' },
-          ],
-          paths: [
             {
-              name: '@cellflow/backend',
-              allowTypeImports: true,
+              group: [
+                '@cellflow/backend',
+                '@cellflow/backend/*',
+                '@cellflow/cli',
+                '@cellflow/vscode',
+              ],
               message:
-                'browser code: only types from @cellflow/backend (Node); values come from @cellflow/backend/agent-protocol.',
+                'browser code: @cellflow/backend is Node only; the Backend interface, events and agent API come from @cellflow/protocol.',
             },
           ],
         },
