@@ -11,53 +11,12 @@ import type { Page } from 'playwright-core';
 import { buildExtensionAndSuite } from './build-extension.js';
 import { missingHost, REPO } from './code-server.js';
 import { vscodeSession } from './vscode-session.js';
+import { frameWith, palette, scrollTo } from './workbench-page.js';
 
 const missing = missingHost();
 if (missing !== undefined && process.env.CELLFLOW_REQUIRE_CODE_SERVER === '1')
   throw new Error(missing);
 const SHOTS = join(REPO, 'artifacts', 'vscode');
-
-async function palette(page: Page, command: string): Promise<void> {
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget:visible input');
-  await input.fill(`>${command}`);
-  await page
-    .locator('.quick-input-widget:visible .monaco-list-row', { hasText: command })
-    .first()
-    .waitFor();
-  await page.keyboard.press('Enter');
-}
-
-/** The notebook renders only the cells in view: scroll down until `locator` shows up. */
-async function scrollTo(
-  page: Page,
-  locator: ReturnType<Page['locator']>,
-  timeoutMs = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  await page.mouse.move(700, 500);
-  while (!(await locator.first().isVisible())) {
-    if (Date.now() > deadline) throw new Error(`not found while scrolling: ${locator.toString()}`);
-    await page.mouse.wheel(0, 300);
-    await page.waitForTimeout(300);
-  }
-}
-
-/** Webviews are nested iframes (the notebook's outputs have one too): look in every frame. */
-async function waitForGraphNodes(page: Page, selector: string, count: number): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    for (const frame of page.frames()) {
-      const n = await frame
-        .locator(selector)
-        .count()
-        .catch(() => 0);
-      if (n >= count) return;
-    }
-    if (Date.now() > deadline) throw new Error(`no webview frame shows ${count} × ${selector}`);
-    await page.waitForTimeout(250);
-  }
-}
 
 describe('VS Code UI scenario', { skip: missing }, () => {
   const session = vscodeSession('cellflow-vscode-ui-');
@@ -155,7 +114,7 @@ async function scenario(page: Page, work: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, '3-run-succeeded.png') });
 
   await palette(page, 'Cellflow: Show Pipeline Graph');
-  await waitForGraphNodes(page, '.cf-node.cf-state-succeeded', 6);
+  await frameWith(page, '.cf-node.cf-state-succeeded', 6);
   await page.screenshot({ path: join(SHOTS, '4-graph.png') });
 
   await page.keyboard.press('Control+S');
@@ -200,7 +159,7 @@ async function deployScenario(page: Page): Promise<void> {
   // The cluster run (a KFP run id) is listed, and ends as the test's controller plays it.
   const rows = page.locator('.part.sidebar .monaco-list-row');
   await rows
-    .filter({ hasText: /digits [0-9a-f]{8}-.*cluster · succeeded/ })
+    .filter({ hasText: /digits [0-9a-f]{8}.*cluster · succeeded/ })
     .first()
     .waitFor({ timeout: 120_000 });
   // The Cluster view shows the context and that Kubeflow Pipelines answers.

@@ -11,6 +11,7 @@ export const CommandIds = {
   setImage: 'cellflow.setImage',
   setCpu: 'cellflow.setCpu',
   setMemory: 'cellflow.setMemory',
+  setServe: 'cellflow.setServe',
   markImports: 'cellflow.markImports',
   markFunctions: 'cellflow.markFunctions',
   markParameters: 'cellflow.markParameters',

@@ -25,6 +25,11 @@ export class Config {
     return v === '' ? undefined : v;
   }
 
+  /** Local runs start steps that ask for GPUs without them instead of refusing the run. */
+  get runWithoutGpus(): boolean {
+    return this.settings.get<boolean>('run.withoutGpus', false);
+  }
+
   /** Kubeconfig file; undefined: KUBECONFIG, then ~/.kube/config. */
   get kubeconfig(): string | undefined {
     return this.settings.get<string>('cluster.kubeconfig', '').trim() || undefined;
@@ -38,6 +43,22 @@ export class Config {
   /** Namespace for cluster runs; undefined: the context's, else `kubeflow`. */
   get clusterNamespace(): string | undefined {
     return this.settings.get<string>('cluster.namespace', '').trim() || undefined;
+  }
+
+  /** Turns `cellflow.run.withoutGpus` on or off (user settings: it is about this machine). */
+  async setRunWithoutGpus(on: boolean): Promise<void> {
+    await this.settings.update('run.withoutGpus', on, vscode.ConfigurationTarget.Global);
+  }
+
+  /** Sets the kubeconfig file (workspace settings when a folder is open, else user settings). */
+  async setKubeconfig(path: string): Promise<void> {
+    await this.settings.update('cluster.kubeconfig', path, Config.writeTarget());
+  }
+
+  private static writeTarget(): vscode.ConfigurationTarget {
+    return vscode.workspace.workspaceFolders !== undefined
+      ? vscode.ConfigurationTarget.Workspace
+      : vscode.ConfigurationTarget.Global;
   }
 
   /** Remembers the context and namespace picked in a deploy or Switch Context (workspace settings, else user settings). */

@@ -36,9 +36,9 @@ export function activate(context: vscode.ExtensionContext): CellflowApi {
   const analysis = new NotebookAnalysis(config);
   const backends = new BackendLoader(config);
   const tracker = new RunTracker();
-  const runner = new PipelineRunner(backends, analysis, tracker);
+  const runner = new PipelineRunner(backends, analysis, tracker, config);
   const diagnostics = new CellDiagnostics(analysis, config);
-  const cellStatus = new CellStatusProvider(tracker);
+  const cellStatus = new CellStatusProvider(tracker, analysis);
   const cluster = new ClusterConnections(backends, config);
   const runsView = new RunsView(tracker, backends, cluster);
   const clusterView = new ClusterView(cluster);

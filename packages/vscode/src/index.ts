@@ -3,3 +3,5 @@ export * from './tags/describe-cell-tags.js';
 export * from './tags/edit-cell-tags.js';
 export * from './runs/run-tracker.js';
 export * from './runs/format-run-state.js';
+export * from './tags/propose-step-name.js';
+export * from './runs/short-run-label.js';

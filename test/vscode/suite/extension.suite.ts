@@ -117,6 +117,9 @@ async function until<T>(what: string, get: () => T | undefined, timeoutMs = 30_0
 const statusTexts = (api: Api, cell: vscode.NotebookCell): string[] =>
   api.cellStatus.provideCellStatusBarItems(cell).map((i) => i.text);
 
+const parseTags = (cell: vscode.NotebookCell): unknown =>
+  (cell.metadata.metadata as { tags?: unknown } | undefined)?.tags;
+
 suite('Cellflow in VS Code', () => {
   let api: Api;
 
@@ -262,6 +265,71 @@ suite('Cellflow in VS Code', () => {
     assert.ok(
       texts.some((t) => t.startsWith('$(error) failed')),
       texts.join(' | '),
+    );
+  });
+
+  test('issue 20: a failure mark goes once the failing cell changes', async () => {
+    const doc = await openNewNotebook('failing-then-fixed.ipynb', {}, [
+      code('x = 1', ['step:make']),
+      code('y = x + 1\nz = y / 0\nprint(z)', ['step:divide']),
+    ]);
+    const runId = await vscode.commands.executeCommand<string | undefined>(
+      'cellflow.runLocally',
+      doc.uri,
+    );
+    assert.ok(runId, 'the run started');
+    assert.equal((await api.runner.whenFinished(runId))?.state, 'failed');
+    const cell = doc.cellAt(1);
+    const failure = await until('the failure on the cell', () =>
+      vscode.languages.getDiagnostics(cell.document.uri).find((d) => d.source === 'cellflow run'),
+    );
+    // The message names the cell as the editor numbers it ("Cell 2 of 2"), not by its index.
+    assert.match(failure.message, /failed at cell 2, line 2: ZeroDivisionError/);
+    assert.ok(statusTexts(api, cell).some((t) => t.startsWith('$(error) failed')));
+    const edit = new vscode.WorkspaceEdit();
+    edit.replace(cell.document.uri, cell.document.lineAt(1).range, 'z = y / 2');
+    assert.ok(await vscode.workspace.applyEdit(edit));
+    await until('the failure mark to go', () =>
+      vscode.languages.getDiagnostics(cell.document.uri).some((d) => d.source === 'cellflow run')
+        ? undefined
+        : true,
+    );
+    const texts = statusTexts(api, cell);
+    assert.ok(!texts.some((t) => t.includes('failed')), texts.join(' | '));
+    assert.deepEqual(texts, ['step: divide', 'after: make']);
+  });
+
+  test('issue 20: with cellflow.run.withoutGpus a gpu: notebook runs here without GPUs', async () => {
+    const settings = vscode.workspace.getConfiguration('cellflow');
+    await settings.update('run.withoutGpus', true, vscode.ConfigurationTarget.Global);
+    try {
+      const doc = await openNewNotebook('gpu.ipynb', {}, [
+        code('x = 21', ['step:make', 'gpu:1']),
+        code('y = x * 2\nprint(y)', ['step:double']),
+      ]);
+      const runId = await vscode.commands.executeCommand<string | undefined>(
+        'cellflow.runLocally',
+        doc.uri,
+      );
+      assert.ok(runId, 'the run started instead of being refused');
+      assert.equal((await api.runner.whenFinished(runId))?.state, 'succeeded');
+      assert.ok(statusTexts(api, doc.cellAt(0)).includes('GPU 1'));
+    } finally {
+      await settings.update('run.withoutGpus', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
+  test('issue 20: the cells show after: from the graph and serve: tags; Mark Model to Serve writes one', async () => {
+    const doc = await openNotebook('digits.ipynb');
+    // train_svm loads split's arrays: no prev: tag, the graph says so.
+    const svm = doc.cellAt(10);
+    const ref = { notebook: doc.uri.toString(), cell: 10 };
+    await vscode.commands.executeCommand('cellflow.applyTags', ref, ['step:train_svm']);
+    assert.ok(statusTexts(api, svm).includes('after: split'), statusTexts(api, svm).join(' | '));
+    assert.equal(await vscode.commands.executeCommand('cellflow.setServe', ref, 'svm'), true);
+    assert.deepEqual(parseTags(svm), ['step:train_svm', 'serve:svm']);
+    await until('the serve item', () =>
+      statusTexts(api, svm).includes('serve: svm') ? true : undefined,
     );
   });
 
@@ -480,6 +548,18 @@ suite('Cellflow in VS Code', () => {
     assert.equal(stored?.objective, 'accuracy', 'the study is in metadata.cellflow.tuning');
     const done = await api.tuning.whenFinished(id);
     results.measurements.tuningMs = Date.now() - t0;
+
+    // Issue 20: one left serving when the editor goes; the Node test checks that it goes too.
+    const left = await vscode.commands.executeCommand<string | undefined>(
+      'cellflow.serveModel',
+      doc.uri,
+      { runId, target: 'local', name: 'iris-left-serving' },
+    );
+    assert.equal(left, 'iris-left-serving');
+    const url = (await api.endpointsView.model()).find((e) => e.endpoint.name === left)?.endpoint
+      .url;
+    assert.ok(url);
+    results.measurements.leftServingPort = Number(new URL(url).port);
     assert.equal(done?.state, 'succeeded');
     assert.equal(done?.trials.length, 3);
     assert.ok(done?.best, 'a best trial');

@@ -128,7 +128,7 @@ export class LocalBackend implements Backend {
     if (unmet.length > 0 && opts.cpuOnly !== true) {
       throw new BackendError(
         'gpu-unavailable',
-        `Not started: ${unmet.join(' ')} (GPUs found on this machine: ${inventory.source}.) Or pass --cpu-only to run those steps here without GPUs.`,
+        `Not started: ${unmet.join(' ')} (GPUs found on this machine: ${inventory.source}.) Or run those steps here without GPUs: --cpu-only on the command line, Run without GPUs in the editors.`,
       );
     }
     const python = await this.python();

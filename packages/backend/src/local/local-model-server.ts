@@ -1,6 +1,7 @@
 /**
  * A model a step saved, served on loopback by the local model server (model-server.py): KServe's
- * V1 and the Open Inference Protocol V2. Started in its own process group; stopped by it.
+ * V1 and the Open Inference Protocol V2. Started in its own process group; stopped by it, and
+ * stops by itself when the process that started it is gone (its stdin pipe closes).
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -57,9 +58,16 @@ export async function startLocalModelServer(
       String(options.port ?? 0),
       '--ready-file',
       ready,
+      // The server stops (and removes `dir`) when this process is gone and its stdin closes:
+      // killed with the editor that started it, it leaves nothing listening or behind.
+      '--watch-stdin',
+      '--owned-dir',
+      dir,
     ],
-    { detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+    { detached: true, stdio: ['pipe', 'pipe', 'pipe'] },
   );
+  // Never written to: held open for the server's life (an error means it is gone already).
+  child.stdin.on('error', () => undefined);
   let stderr = '';
   child.stderr.on(
     'data',

@@ -8,6 +8,10 @@
 # format the pipeline can save can be served. When the server is listening it writes
 # {"port": N, "pid": P} to the ready file.
 #
+# With --watch-stdin the server lives only as long as the process that started it: that process
+# holds the other end of the server's stdin, and when it is gone (stopped, killed with its editor)
+# stdin reaches end-of-file and the server stops, removing --owned-dir (its temp folder) if given.
+#
 # Built for latency and throughput with the standard library only (it runs in the model's own
 # Python, whatever is installed there): one asyncio event loop, HTTP/1.1 keep-alive and pipelining,
 # TCP_NODELAY, each response (head and body) sent in one write. Concurrent predictions are stacked
@@ -23,6 +27,7 @@ import concurrent.futures
 import gc
 import json
 import os
+import shutil
 import socket
 import sys
 import time
@@ -479,6 +484,8 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--ready-file", required=True)
+    parser.add_argument("--watch-stdin", action="store_true")
+    parser.add_argument("--owned-dir")
     args = parser.parse_args()
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         sys.stderr.write("Cellflow: the local model server only listens on loopback.\n")
@@ -502,11 +509,32 @@ def main():
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump({"port": server.sockets[0].getsockname()[1], "pid": os.getpid()}, f)
     os.replace(tmp, args.ready_file)
+    if args.watch_stdin:
+        _stop_when_stdin_closes(loop)
     try:
         loop.run_forever()
     except KeyboardInterrupt:
         pass
+    if args.watch_stdin and args.owned_dir:
+        shutil.rmtree(args.owned_dir, ignore_errors=True)
     return 0
+
+
+def _stop_when_stdin_closes(loop):
+    """Stops the loop when stdin reaches end-of-file: the process that started the server (and
+    holds the pipe's other end) is gone."""
+    fd = sys.stdin.fileno()
+
+    def readable():
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            data = b""
+        if not data:
+            loop.remove_reader(fd)
+            loop.stop()
+
+    loop.add_reader(fd, readable)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,11 @@ function el<K extends keyof SVGElementTagNameMap>(
 
 export interface RenderOptions {
   readonly onStepClick?: (step: string) => void;
+  /**
+   * The smallest scale the graph is drawn at when the container is narrower than the layout
+   * (default: any); 1 keeps labels at their size (11-13 px) and lets the container scroll.
+   */
+  readonly minScale?: number;
 }
 
 export function renderPipelineGraph(
@@ -42,6 +47,10 @@ export function renderPipelineGraph(
     },
     container,
   );
+  if (options.minScale !== undefined) {
+    svg.style.minWidth = `${Math.ceil(layout.width * options.minScale)}px`;
+    svg.style.minHeight = `${Math.ceil(layout.height * options.minScale)}px`;
+  }
   const defs = el('defs', {}, svg);
   const marker = el(
     'marker',

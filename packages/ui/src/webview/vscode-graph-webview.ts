@@ -24,7 +24,7 @@ if (root !== null) {
     try {
       if (message.type === 'graph') {
         layout = message.layout;
-        renderPipelineGraph(root, layout, message.states, { onStepClick });
+        renderPipelineGraph(root, layout, message.states, { onStepClick, minScale: 1 });
       } else if (layout !== undefined) {
         updateGraphStates(root, layout, message.states);
       }

@@ -3,7 +3,9 @@
  * run the state and duration of the step the cell belongs to.
  */
 import * as vscode from 'vscode';
+import { parseCellTags } from '@cellflow/core';
 import { CommandIds } from '../command-ids.js';
+import type { NotebookAnalysis } from '../notebook/notebook-analysis.js';
 import type { CellRef } from '../notebook/notebook-cells.js';
 import { readCellTags } from '../notebook/notebook-cells.js';
 import { formatState } from '../runs/format-run-state.js';
@@ -13,6 +15,7 @@ import { describeCellTags, type TagItemAction } from '../tags/describe-cell-tags
 const ACTION_COMMANDS: Readonly<Record<TagItemAction, string>> = {
   role: CommandIds.editCellTags,
   dependency: CommandIds.addDependency,
+  serve: CommandIds.setServe,
   gpu: CommandIds.setGpu,
   image: CommandIds.setImage,
   resources: CommandIds.setCpu,
@@ -25,15 +28,37 @@ export class CellStatusProvider
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCellStatusBarItems = this.changed.event;
   private ticker: NodeJS.Timeout | undefined;
+  private edited: NodeJS.Timeout | undefined;
   private readonly subscriptions: vscode.Disposable[] = [];
 
-  constructor(private readonly tracker: RunTracker) {
+  constructor(
+    private readonly tracker: RunTracker,
+    private readonly analysis: NotebookAnalysis,
+  ) {
     this.subscriptions.push(
       tracker.onDidChange(() => this.refresh()),
       vscode.workspace.onDidChangeNotebookDocument((e) => {
         if (e.cellChanges.some((c) => c.metadata !== undefined)) this.changed.fire();
+        // Code edits change which steps a step loads from (`after:`): once typing pauses.
+        else if (e.cellChanges.some((c) => c.document !== undefined)) {
+          clearTimeout(this.edited);
+          this.edited = setTimeout(() => this.changed.fire(), 500);
+        }
       }),
     );
+  }
+
+  /** The graph's `after` of the step `cell` starts (undefined when it starts none). */
+  private stepAfter(
+    cell: vscode.NotebookCell,
+  ): { steps: readonly string[]; inputSources: Readonly<Record<string, string>> } | undefined {
+    const step = this.analysis
+      .analyze(cell.notebook)
+      .graph?.steps.find((s) => s.cells.includes(cell.index));
+    if (step === undefined) return undefined;
+    const role = parseCellTags(readCellTags(cell)).tags.role;
+    if (role.kind !== 'step' || role.name !== step.name) return undefined;
+    return { steps: step.after, inputSources: step.inputSources };
   }
 
   refresh(): void {
@@ -50,7 +75,7 @@ export class CellStatusProvider
   provideCellStatusBarItems(cell: vscode.NotebookCell): vscode.NotebookCellStatusBarItem[] {
     if (cell.kind !== vscode.NotebookCellKind.Code) return [];
     const ref: CellRef = { notebook: cell.notebook.uri.toString(), cell: cell.index };
-    const items = describeCellTags(readCellTags(cell)).map((d) => {
+    const items = describeCellTags(readCellTags(cell), this.stepAfter(cell)).map((d) => {
       const item = new vscode.NotebookCellStatusBarItem(
         d.text,
         vscode.NotebookCellStatusBarAlignment.Left,
@@ -92,6 +117,7 @@ export class CellStatusProvider
 
   dispose(): void {
     if (this.ticker !== undefined) clearInterval(this.ticker);
+    clearTimeout(this.edited);
     this.changed.dispose();
     for (const s of this.subscriptions) s.dispose();
   }

@@ -72,16 +72,35 @@ export class ClusterConnections {
     return backend;
   }
 
+  /**
+   * Whether a kubeconfig can be read: the setting, else KUBECONFIG, ~/.kube/config or the pod's
+   * service account. Without one the Kubernetes client makes up a `loaded-context` on localhost.
+   */
+  async hasKubeconfig(): Promise<boolean> {
+    if (this.config.kubeconfig !== undefined) return true;
+    const { defaultKubeconfigSource } = await this.backends.load();
+    return defaultKubeconfigSource() !== undefined;
+  }
+
+  /** Connects and checks that the API server answers, so a bad context fails here, with the reason. */
   private async open(context?: string, namespace?: string): Promise<KubeflowBackend> {
     const { KubeflowBackend } = await this.backends.load();
     const endpoint = this.config.kfpEndpoint;
     const kubeconfig = this.config.kubeconfig;
-    return KubeflowBackend.connect({
+    const backend = await KubeflowBackend.connect({
       ...(kubeconfig !== undefined ? { kubeconfig } : {}),
       ...(context !== undefined ? { context } : {}),
       ...(namespace !== undefined ? { namespace } : {}),
       ...(endpoint !== undefined ? { kfp: { endpoint } } : {}),
     });
+    try {
+      await backend.kube.serverVersion({ retries: 1, timeoutMs: 10_000 });
+    } catch (error) {
+      throw new Error(
+        `cannot reach the API server of context \`${backend.kube.contextName}\` (${backend.kube.server}): ${messageOf(error)}`,
+      );
+    }
+    return backend;
   }
 
   /** The current cluster as a run target. */

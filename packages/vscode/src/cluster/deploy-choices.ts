@@ -29,6 +29,7 @@ import { withGpu } from '../tags/edit-cell-tags.js';
 export async function pickContext(
   contexts: readonly KubeContext[],
   preferred: string | undefined,
+  title = 'Cellflow: Deploy',
 ): Promise<KubeContext | undefined> {
   if (contexts.length === 0) {
     void vscode.window.showErrorMessage(
@@ -50,15 +51,18 @@ export async function pickContext(
   }));
   items.sort((a, b) => Number(b.picked) - Number(a.picked));
   const pick = await vscode.window.showQuickPick(items, {
-    title: 'Cellflow: Deploy — Kubernetes context',
+    title: `${title} — Kubernetes context`,
     placeHolder: 'The cluster to run on',
   });
   return pick?.context;
 }
 
-export function pickNamespace(suggested: string): Thenable<string | undefined> {
+export function pickNamespace(
+  suggested: string,
+  title = 'Cellflow: Deploy',
+): Thenable<string | undefined> {
   return vscode.window.showInputBox({
-    title: 'Cellflow: Deploy — namespace',
+    title: `${title} — namespace`,
     prompt: 'Namespace for the run (your Kubeflow profile namespace on multi-user clusters)',
     value: suggested,
     validateInput: (v) =>

@@ -36,22 +36,60 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Asks for context and namespace (unless given), connects, and remembers the choice. */
+/** The notification's button that lets the person choose a kubeconfig file. */
+export const CHOOSE_KUBECONFIG = 'Choose Kubeconfig File…';
+
+/**
+ * True when a kubeconfig can be read. Otherwise says clearly that none was found and offers to
+ * choose the file (written to the setting `cellflow.cluster.kubeconfig`); true once chosen.
+ */
+async function ensureKubeconfig(ctx: CommandContext): Promise<boolean> {
+  if (await ctx.cluster.hasKubeconfig()) return true;
+  const choice = await vscode.window.showErrorMessage(
+    'Cellflow: no kubeconfig found. KUBECONFIG is not set (or names no existing file) and ~/.kube/config does not exist. Choose your kubeconfig file to connect to a cluster.',
+    CHOOSE_KUBECONFIG,
+  );
+  if (choice !== CHOOSE_KUBECONFIG) return false;
+  const files = await vscode.window.showOpenDialog({
+    title: 'Cellflow: kubeconfig file',
+    openLabel: 'Use this kubeconfig',
+    canSelectFiles: true,
+    canSelectFolders: false,
+    canSelectMany: false,
+  });
+  const file = files?.[0];
+  if (file === undefined) return false;
+  await ctx.config.setKubeconfig(file.fsPath);
+  ctx.cluster.reset();
+  return true;
+}
+
+/**
+ * Asks for context and namespace (unless given), connects (the API server must answer), and
+ * remembers the choice; any failure is a notification, and nothing is remembered then.
+ */
 async function chooseCluster(
   ctx: CommandContext,
   given: DeployOptions,
+  title = 'Cellflow: Deploy',
 ): Promise<KubeflowBackend | undefined> {
   let context = given.context;
   let namespace = given.namespace;
   try {
     if (context === undefined) {
-      const picked = await pickContext(await ctx.cluster.contexts(), ctx.config.clusterContext);
+      if (!(await ensureKubeconfig(ctx))) return undefined;
+      const picked = await pickContext(
+        await ctx.cluster.contexts(),
+        ctx.config.clusterContext,
+        title,
+      );
       if (picked === undefined) return undefined;
       context = picked.name;
       namespace ??= await pickNamespace(
         (picked.name === ctx.config.clusterContext ? ctx.config.clusterNamespace : undefined) ??
           picked.namespace ??
           'kubeflow',
+        title,
       );
       if (namespace === undefined) return undefined;
     }
@@ -223,14 +261,21 @@ function followInStatusBar(ctx: CommandContext, run: TrackedRun): void {
   );
 }
 
-/** Switch Cluster Context…: pick a context and namespace; the Cluster view follows. */
+/**
+ * Connect to a Cluster… (`switchClusterContext`): pick a context and namespace and connect; the
+ * Cluster view follows. It only connects: deploying is Deploy Pipeline to Cluster….
+ */
 const switchClusterContext: CommandFactory = (ctx) => async (context, namespace) => {
-  const backend = await chooseCluster(ctx, {
+  const given = {
     ...(typeof context === 'string' ? { context } : {}),
     ...(typeof namespace === 'string' ? { namespace } : {}),
-  });
-  if (backend !== undefined) ctx.clusterView.refresh();
-  return backend?.kube.contextName;
+  };
+  const backend = await chooseCluster(ctx, given, 'Cellflow: Connect to a Cluster');
+  if (backend === undefined) return undefined;
+  ctx.clusterView.refresh();
+  if (given.context === undefined)
+    void vscode.window.showInformationMessage(`Cellflow: connected to ${backend.describe()}.`);
+  return backend.kube.contextName;
 };
 
 /** The run a Runs view item, a run id or the newest tracked run names. */

@@ -1,7 +1,8 @@
 /** Commands for serving: Serve Model…, and the Endpoints view's test, delete and refresh. */
 import * as vscode from 'vscode';
+import { formatMetricValue } from '@cellflow/core';
 import type { Backend, Endpoint, ModelRef } from '@cellflow/backend';
-import type { CommandKey } from '../command-ids.js';
+import { CommandIds, type CommandKey } from '../command-ids.js';
 import { resolveNotebook } from '../notebook/notebook-cells.js';
 import { PipelineRunner } from '../runs/pipeline-runner.js';
 import type { EndpointsViewItem } from '../views/endpoints-view.js';
@@ -69,9 +70,14 @@ const serveModel: CommandFactory = (ctx) => async (target, options) => {
     s.serve.map((variable) => ({ step: s.name, variable })),
   );
   if (graph === undefined || models.length === 0) {
-    void vscode.window.showWarningMessage(
-      'Cellflow: no step marks a model to serve. Fix: add the tag `serve:VARIABLE` to the step that trains it, then run the pipeline.',
-    );
+    void vscode.window
+      .showWarningMessage(
+        'Cellflow: no step marks a model to serve. Fix: mark the variable that holds the trained model (a `serve:VARIABLE` tag on its step), then run the pipeline.',
+        'Mark Model to Serve…',
+      )
+      .then((choice) => {
+        if (choice !== undefined) void vscode.commands.executeCommand(CommandIds.setServe);
+      });
     return undefined;
   }
   try {
@@ -93,7 +99,7 @@ const serveModel: CommandFactory = (ctx) => async (target, options) => {
           label: r.id,
           description: r.finishedAt ?? r.createdAt,
           detail: Object.entries(r.metrics)
-            .map(([k, v]) => `${k} ${v}`)
+            .map(([k, v]) => `${k} ${formatMetricValue(v)}`)
             .join(', '),
         })),
         { title: 'Cellflow: Serve Model — run' },

@@ -1,12 +1,14 @@
 /** Commands that change a cell's tags: from the cell toolbar, the status bar, the palette or tests. */
 import * as vscode from 'vscode';
 import {
+  analyzePython,
   parseCellTags,
   QUANTITY_PATTERN,
   STEP_NAME_PATTERN,
   toStepName,
   type CellRole,
   type GpuRequest,
+  type PipelineStep,
 } from '@cellflow/core';
 import { CommandIds, type CommandKey } from '../command-ids.js';
 import { readCellTags, resolveCell, writeCellTags } from '../notebook/notebook-cells.js';
@@ -16,8 +18,10 @@ import {
   withGpu,
   withoutDependency,
   withRole,
+  withServe,
   withSetting,
 } from '../tags/edit-cell-tags.js';
+import { proposeStepName } from '../tags/propose-step-name.js';
 import type { CommandContext, CommandFactory } from './command-context.js';
 
 /** Applies `change` to the target cell's tags; says so when there is no cell to change. */
@@ -47,7 +51,7 @@ function ownStep(ctx: CommandContext, cell: vscode.NotebookCell): string | undef
     ?.name;
 }
 
-const setStep: CommandFactory = () => (target, value) =>
+const setStep: CommandFactory = (ctx) => (target, value) =>
   changeTags(target, async (tags, cell) => {
     const current = parseCellTags(tags).tags.role;
     const name =
@@ -59,7 +63,7 @@ const setStep: CommandFactory = () => (target, value) =>
             value:
               current.kind === 'step'
                 ? current.name
-                : toStepName(cell.document.lineAt(0).text.replace(/^#\s*/, '')),
+                : proposeStepName(cell.document.getText(), cell.index, stepNames(ctx, cell)),
             validateInput: (v) =>
               STEP_NAME_PATTERN.test(v) ? undefined : `Try "${toStepName(v)}"`,
           });
@@ -90,6 +94,75 @@ const removeDependency: CommandFactory = () => (target, value) =>
         : await vscode.window.showQuickPick([...prev], { title: 'Cellflow: Remove Dependency' });
     return step === undefined ? undefined : withoutDependency(tags, step);
   });
+
+/** The step `cell` belongs to, and the cell that starts it (where its `step:` tag is). */
+function stepOf(
+  ctx: CommandContext,
+  cell: vscode.NotebookCell,
+): { step: PipelineStep; first: vscode.NotebookCell } | undefined {
+  const step = ctx.analysis
+    .analyze(cell.notebook)
+    .graph?.steps.find((s) => s.cells.includes(cell.index));
+  if (step === undefined) return undefined;
+  const first = cell.notebook.getCells().find((c) => {
+    const role = parseCellTags(readCellTags(c)).tags.role;
+    return role.kind === 'step' && role.name === step.name;
+  });
+  return first !== undefined ? { step, first } : undefined;
+}
+
+/**
+ * Mark Model to Serve…: picks the variables of the cell's step to serve (what Serve Model…
+ * offers) among those its cells assign, and writes them as `serve:NAME` tags on the cell that starts
+ * the step. A variable name as the argument adds that one (tests, other extensions).
+ */
+const setServe: CommandFactory = (ctx) => async (target, value) => {
+  const cell = resolveCell(target);
+  const found = cell !== undefined ? stepOf(ctx, cell) : undefined;
+  if (cell === undefined || found === undefined) {
+    void vscode.window.showWarningMessage(
+      'Cellflow: select a cell of the step that trains the model (a cell tagged `step:NAME` or one below it).',
+    );
+    return false;
+  }
+  const { step, first } = found;
+  const served = parseCellTags(readCellTags(first)).tags.serve;
+  let chosen: readonly string[] | undefined;
+  if (typeof value === 'string') chosen = [...served, value];
+  else {
+    const assigned = [
+      ...new Set(
+        step.cells.flatMap((index) =>
+          analyzePython(cell.notebook.cellAt(index).document.getText(), index).writes.map(
+            (w) => w.name,
+          ),
+        ),
+      ),
+    ];
+    const names = [...new Set([...served, ...assigned])];
+    if (names.length === 0) {
+      void vscode.window.showWarningMessage(
+        `Cellflow: step ${step.name} assigns no variable to serve. Fix: assign the trained model to a variable (\`model = ….fit(X, y)\`).`,
+      );
+      return false;
+    }
+    const picks = await vscode.window.showQuickPick(
+      names.map((name) => ({
+        label: name,
+        description: step.outputs.includes(name) ? 'used by later steps' : '',
+        picked: served.includes(name),
+      })),
+      {
+        title: `Cellflow: Mark Model to Serve — step ${step.name}`,
+        placeHolder: 'The variables holding a trained model (with predict())',
+        canPickMany: true,
+      },
+    );
+    chosen = picks?.map((p) => p.label);
+  }
+  if (chosen === undefined) return false;
+  return writeCellTags(first, withServe(readCellTags(first), chosen));
+};
 
 interface GpuPick extends vscode.QuickPickItem {
   /** A product label value, null for any product, undefined for no GPU. */
@@ -198,6 +271,7 @@ const EDIT_CHOICES: readonly { label: string; key: CommandKey }[] = [
   { label: 'Set Image…', key: 'setImage' },
   { label: 'Set CPU…', key: 'setCpu' },
   { label: 'Set Memory…', key: 'setMemory' },
+  { label: 'Mark Model to Serve…', key: 'setServe' },
   { label: 'Mark as Imports', key: 'markImports' },
   { label: 'Mark as Functions', key: 'markFunctions' },
   { label: 'Mark as Parameters', key: 'markParameters' },
@@ -222,6 +296,7 @@ export const tagCommands = {
   setImage: settingCommand('image', 'Container image for this step', 'python:3.11-slim'),
   setCpu: settingCommand('cpu', 'CPU request', '500m'),
   setMemory: settingCommand('memory', 'Memory request', '4Gi'),
+  setServe,
   markImports: roleCommand({ kind: 'imports' }),
   markFunctions: roleCommand({ kind: 'functions' }),
   markParameters: roleCommand({ kind: 'parameters' }),

@@ -3,7 +3,13 @@
  * this machine or the cluster, followed live), Apply Best Parameters, Show Tuning Results, Cancel.
  */
 import * as vscode from 'vscode';
-import { defaultStudyFor, parseStudySpec, readStudySpec, type StudySpec } from '@cellflow/core';
+import {
+  defaultStudyFor,
+  formatMetricValue,
+  parseStudySpec,
+  readStudySpec,
+  type StudySpec,
+} from '@cellflow/core';
 import type { Backend, StudyRef, StudySummary } from '@cellflow/backend';
 import type { CommandKey } from '../command-ids.js';
 import { findNotebook, resolveNotebook } from '../notebook/notebook-cells.js';
@@ -38,6 +44,9 @@ async function follow(
       if (event.type === 'study' && ctx.studies.get(ref.id) === undefined)
         ctx.studies.start(event.study, notebook, target);
       else ctx.studies.apply(event);
+      // A trial ran every step successfully: earlier failures no longer hold.
+      if (event.type === 'trial' && event.trial.state === 'succeeded')
+        ctx.runner.forgetFailures(notebook);
     }
   } catch (error) {
     void vscode.window.showErrorMessage(
@@ -53,7 +62,7 @@ function announce(study: StudySummary): void {
   const best = study.best;
   void vscode.window
     .showInformationMessage(
-      `Cellflow: study ${study.state}; ${study.counts.succeeded} trials succeeded${best?.objective != null ? `, best ${study.spec.objective} ${best.objective}` : ''}.`,
+      `Cellflow: study ${study.state}; ${study.counts.succeeded} trials succeeded${best?.objective != null ? `, best ${study.spec.objective} ${formatMetricValue(best.objective)}` : ''}.`,
       ...(best !== null ? ['Apply Best Parameters', 'Show Results'] : ['Show Results']),
     )
     .then((choice) => {
@@ -114,7 +123,11 @@ const tuneHyperparameters: CommandFactory = (ctx) => async (target, options) => 
         location: vscode.ProgressLocation.Notification,
         title: `Cellflow: starting a study of ${graph.pipeline.name}…`,
       },
-      () => backend.tune(compiled, study, { notebookPath: doc.uri.fsPath }),
+      () =>
+        backend.tune(compiled, study, {
+          notebookPath: doc.uri.fsPath,
+          ...(where !== 'cluster' && ctx.config.runWithoutGpus ? { cpuOnly: true } : {}),
+        }),
     );
     const finished = follow(ctx, backend, ref, doc.uri.toString(), where ?? 'local');
     ctx.tuning.track(ref.id, finished, backend);

@@ -129,9 +129,27 @@ export async function revealCell(ref: CellRef): Promise<void> {
     findNotebook(ref.notebook) ??
     (await vscode.workspace.openNotebookDocument(vscode.Uri.parse(ref.notebook)));
   const range = new vscode.NotebookRange(ref.cell, ref.cell + 1);
-  await vscode.window.showNotebookDocument(doc, { selections: [range] });
+  // In the editor group already showing the notebook (a click in the graph beside it must not
+  // open a second copy of the notebook in the graph's group).
+  const viewColumn = editorColumnOf(doc);
+  await vscode.window.showNotebookDocument(doc, {
+    selections: [range],
+    ...(viewColumn !== undefined ? { viewColumn } : {}),
+  });
   vscode.window.activeNotebookEditor?.revealRange(
     range,
     vscode.NotebookEditorRevealType.InCenterIfOutsideViewport,
   );
+}
+
+/** The column of an editor (visible, else a tab) that shows `doc`, if any. */
+function editorColumnOf(doc: vscode.NotebookDocument): vscode.ViewColumn | undefined {
+  const visible = vscode.window.visibleNotebookEditors.find((e) => e.notebook === doc);
+  if (visible?.viewColumn !== undefined) return visible.viewColumn;
+  const uri = doc.uri.toString();
+  for (const group of vscode.window.tabGroups.all)
+    for (const tab of group.tabs)
+      if (tab.input instanceof vscode.TabInputNotebook && tab.input.uri.toString() === uri)
+        return group.viewColumn;
+  return undefined;
 }

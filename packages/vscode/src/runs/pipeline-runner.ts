@@ -4,10 +4,16 @@
  * failing line. Callers never branch on the target: they hand over a `Backend`.
  */
 import * as vscode from 'vscode';
-import { compile, describeLocation, type CompiledPipeline } from '@cellflow/core';
+import {
+  compile,
+  describeLocation,
+  formatMetricValue,
+  type CompiledPipeline,
+} from '@cellflow/core';
 import type { Backend, RunEvent, RunOptions, RunRef } from '@cellflow/backend';
+import type { Config } from '../config.js';
 import type { NotebookAnalysis } from '../notebook/notebook-analysis.js';
-import { revealCell, toCoreNotebook } from '../notebook/notebook-cells.js';
+import { findNotebook, revealCell, toCoreNotebook } from '../notebook/notebook-cells.js';
 import type { BackendLoader } from './backend-loader.js';
 import { formatDuration } from './format-run-state.js';
 import { openLogTerminal, type LogTerminal } from './log-terminal.js';
@@ -21,11 +27,24 @@ export interface TargetBackend {
   readonly label: string;
 }
 
+/** The refusal's button that runs again with the GPU steps on CPUs (`--cpu-only`). */
+export const RUN_WITHOUT_GPUS = 'Run without GPUs';
+
+/** The failure marks of one step on one notebook's cells. */
+interface FailureMark {
+  readonly step: string;
+  /** The failing cell (the diagnostic's); the step's own cells are the tracker's. */
+  readonly cell: number;
+}
+
 export class PipelineRunner implements vscode.Disposable {
   readonly output = vscode.window.createOutputChannel('Cellflow');
   private readonly failures = vscode.languages.createDiagnosticCollection('cellflow-run');
   private readonly backendOf = new Map<string, Backend>();
   private readonly finished = new Map<string, Promise<TrackedRun>>();
+  /** Failure marks shown, per notebook URI. */
+  private readonly marks = new Map<string, FailureMark[]>();
+  private readonly subscriptions: vscode.Disposable[] = [];
   /** The last log terminal opened (for tests). */
   lastLogTerminal: LogTerminal | undefined;
 
@@ -33,7 +52,16 @@ export class PipelineRunner implements vscode.Disposable {
     private readonly backends: BackendLoader,
     private readonly analysis: NotebookAnalysis,
     private readonly tracker: RunTracker,
-  ) {}
+    private readonly config: Config,
+  ) {
+    // A failure stops being shown once the code it was about changes.
+    this.subscriptions.push(
+      vscode.workspace.onDidChangeNotebookDocument((e) => {
+        const changed = e.cellChanges.filter((c) => c.document !== undefined).map((c) => c.cell);
+        if (changed.length > 0) this.forgetFailuresOf(e.notebook, changed);
+      }),
+    );
+  }
 
   /** The workspace folder holding the notebook (its `.cellflow/` keeps history), else its folder. */
   static workspaceOf(uri: vscode.Uri): string {
@@ -57,12 +85,31 @@ export class PipelineRunner implements vscode.Disposable {
     return undefined;
   }
 
-  /** Runs on this machine; resolves once the run started (or was refused: then undefined). */
+  /**
+   * Runs on this machine; resolves once the run started (or was refused: then undefined). Steps
+   * that ask for GPUs this machine lacks run without them when `cellflow.run.withoutGpus` is on;
+   * otherwise the refusal offers **Run without GPUs**, which starts the run that way.
+   */
   async run(doc: vscode.NotebookDocument, opts: RunOptions = {}): Promise<TrackedRun | undefined> {
     const pipeline = await this.compile(doc);
     if (pipeline === undefined) return undefined;
     const backend = await this.backends.local(PipelineRunner.workspaceOf(doc.uri));
-    return this.start(doc, pipeline, { backend, target: 'local', label: 'this machine' }, opts);
+    const to: TargetBackend = { backend, target: 'local', label: 'this machine' };
+    const given = { ...(this.config.runWithoutGpus ? { cpuOnly: true } : {}), ...opts };
+    const started = await this.start(doc, pipeline, to, given, { quiet: ['gpu-unavailable'] });
+    if (started !== 'gpu-unavailable') return started;
+    return this.start(doc, pipeline, to, { ...given, cpuOnly: true });
+  }
+
+  /** Says why the run was refused; resolves true when the person chose Run without GPUs. */
+  private async offerWithoutGpus(message: string): Promise<boolean> {
+    const choice = await vscode.window.showErrorMessage(
+      `Cellflow: ${message}`,
+      RUN_WITHOUT_GPUS,
+      'Always Run without GPUs',
+    );
+    if (choice === 'Always Run without GPUs') await this.config.setRunWithoutGpus(true);
+    return choice !== undefined;
   }
 
   /** Submits a compiled pipeline to a target and follows it. */
@@ -70,15 +117,35 @@ export class PipelineRunner implements vscode.Disposable {
     doc: vscode.NotebookDocument,
     pipeline: CompiledPipeline,
     to: TargetBackend,
+    opts?: RunOptions,
+  ): Promise<TrackedRun | undefined>;
+  /** With `refusals`: a refusal whose code is listed is offered its way out instead of reported. */
+  async start(
+    doc: vscode.NotebookDocument,
+    pipeline: CompiledPipeline,
+    to: TargetBackend,
+    opts: RunOptions,
+    refusals: { readonly quiet: readonly 'gpu-unavailable'[] },
+  ): Promise<TrackedRun | 'gpu-unavailable' | undefined>;
+  async start(
+    doc: vscode.NotebookDocument,
+    pipeline: CompiledPipeline,
+    to: TargetBackend,
     opts: RunOptions = {},
-  ): Promise<TrackedRun | undefined> {
+    refusals?: { readonly quiet: readonly 'gpu-unavailable'[] },
+  ): Promise<TrackedRun | 'gpu-unavailable' | undefined> {
     let ref: RunRef;
     try {
       ref = await to.backend.submit(pipeline, { notebookPath: doc.uri.fsPath, ...opts });
     } catch (error) {
-      void vscode.window.showErrorMessage(
-        `Cellflow: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      const message = error instanceof Error ? error.message : String(error);
+      if (
+        refusals?.quiet.includes('gpu-unavailable') === true &&
+        this.backends.isBackendError(error) &&
+        error.code === 'gpu-unavailable'
+      )
+        return (await this.offerWithoutGpus(message)) ? 'gpu-unavailable' : undefined;
+      void vscode.window.showErrorMessage(`Cellflow: ${message}`);
       return undefined;
     }
     this.clearFailures(doc);
@@ -138,6 +205,8 @@ export class PipelineRunner implements vscode.Disposable {
           !event.retrying
         )
           this.showFailure(doc, event.step, event.failure);
+        if (event.type === 'step' && event.state === 'succeeded')
+          this.forgetFailures(doc.uri.toString(), (mark) => mark.step === event.step);
       }
     } catch (error) {
       this.output.appendLine(
@@ -173,21 +242,65 @@ export class PipelineRunner implements vscode.Disposable {
     const line = Math.min(Math.max((failure.line ?? 1) - 1, 0), cellDoc.lineCount - 1);
     const d = new vscode.Diagnostic(
       cellDoc.lineAt(line).range,
-      `Step ${step} failed: ${failure.message}`,
+      failure.message.startsWith(`Step \`${step}\` failed`)
+        ? failure.message
+        : `Step ${step} failed: ${failure.message}`,
     );
     d.source = 'cellflow run';
     this.failures.set(cellDoc.uri, [d]);
+    const key = doc.uri.toString();
+    this.marks.set(key, [...(this.marks.get(key) ?? []), { step, cell: failure.cell }]);
   }
 
   private clearFailures(doc: vscode.NotebookDocument): void {
     for (const cell of doc.getCells()) this.failures.delete(cell.document.uri);
+    this.marks.delete(doc.uri.toString());
+  }
+
+  /** Edited cells: failures of the steps they belong to (or that failed in them) go. */
+  private forgetFailuresOf(
+    doc: vscode.NotebookDocument,
+    cells: readonly vscode.NotebookCell[],
+  ): void {
+    const indexes = new Set(cells.map((c) => c.index));
+    const notebook = doc.uri.toString();
+    const marked = new Set(
+      (this.marks.get(notebook) ?? []).filter((m) => indexes.has(m.cell)).map((m) => m.step),
+    );
+    const steps = this.tracker.dismissFailures(
+      notebook,
+      (s) => marked.has(s.name) || s.cells.some((c) => indexes.has(c)),
+    );
+    this.forgetFailures(notebook, (mark) => steps.includes(mark.step) || indexes.has(mark.cell));
+  }
+
+  /**
+   * Removes failure marks that no longer apply (all of them without `which`): the squiggle and its
+   * Problems entry, and the cells' "failed" state.
+   */
+  forgetFailures(notebook: string, which?: (mark: FailureMark) => boolean): void {
+    const doc = findNotebook(notebook);
+    const marks = this.marks.get(notebook) ?? [];
+    const gone = which === undefined ? marks : marks.filter(which);
+    if (which === undefined) this.tracker.dismissFailures(notebook);
+    else {
+      const steps = new Set(gone.map((m) => m.step));
+      this.tracker.dismissFailures(notebook, (s) => steps.has(s.name));
+    }
+    this.marks.set(
+      notebook,
+      marks.filter((m) => !gone.includes(m)),
+    );
+    if (doc === undefined) return;
+    for (const mark of gone)
+      if (mark.cell < doc.cellCount) this.failures.delete(doc.cellAt(mark.cell).document.uri);
   }
 
   private async announce(run: TrackedRun, doc: vscode.NotebookDocument): Promise<void> {
     const took = run.durationMs !== null ? ` in ${formatDuration(run.durationMs)}` : '';
     if (run.state === 'succeeded') {
       const metrics = Object.entries(run.metrics)
-        .map(([k, v]) => `${k} ${v}`)
+        .map(([k, v]) => `${k} ${formatMetricValue(v)}`)
         .join(', ');
       void vscode.window.showInformationMessage(
         `Cellflow: run succeeded${took}${metrics !== '' ? `. ${metrics}` : ''}`,
@@ -209,6 +322,7 @@ export class PipelineRunner implements vscode.Disposable {
   }
 
   dispose(): void {
+    for (const s of this.subscriptions) s.dispose();
     this.output.dispose();
     this.failures.dispose();
     for (const run of this.tracker.active())

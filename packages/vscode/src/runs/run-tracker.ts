@@ -30,6 +30,11 @@ export interface TrackedStep {
   metrics?: MetricValues;
   /** Cluster runs: saved variables' URIs and types. */
   outputs?: StepOutputs;
+  /**
+   * The failure no longer applies: a cell of the step changed since, or a later run (a study's
+   * trial) ran the step successfully. The cells stop showing it.
+   */
+  dismissed?: boolean;
 }
 
 /** Where a run executes. */
@@ -110,12 +115,32 @@ export class RunTracker {
     return this.runs().find((r) => r.notebook === notebook);
   }
 
-  /** The step of the newest run of `notebook` that contains cell `index`. */
+  /** The step of the newest run of `notebook` that contains cell `index` (not a dismissed failure). */
   stepAt(notebook: string, index: number): TrackedStep | undefined {
     const run = this.latestFor(notebook);
     if (run === undefined) return undefined;
-    for (const step of run.steps.values()) if (step.cells.includes(index)) return step;
+    for (const step of run.steps.values())
+      if (step.cells.includes(index)) return step.dismissed === true ? undefined : step;
     return undefined;
+  }
+
+  /**
+   * Forgets failures of the newest run of `notebook` that no longer apply: of the failed steps
+   * `which` accepts (one whose code changed), or of every failed step (the whole pipeline has since
+   * run successfully). Returns the names of the steps forgotten.
+   */
+  dismissFailures(notebook: string, which?: (step: TrackedStep) => boolean): string[] {
+    const run = this.latestFor(notebook);
+    if (run === undefined || run.state === 'running' || run.state === 'queued') return [];
+    const names: string[] = [];
+    for (const step of run.steps.values()) {
+      if (step.state !== 'failed' || step.dismissed === true) continue;
+      if (which !== undefined && !which(step)) continue;
+      step.dismissed = true;
+      names.push(step.name);
+    }
+    if (names.length > 0) this.emit(run);
+    return names;
   }
 
   active(): TrackedRun[] {

@@ -5,7 +5,8 @@
 import { parseCellTags, type CellTags, type GpuRequest } from '@cellflow/core';
 
 /** Which editor a click on the item opens. */
-export type TagItemAction = 'role' | 'dependency' | 'gpu' | 'image' | 'resources' | 'problems';
+export type TagItemAction =
+  'role' | 'dependency' | 'serve' | 'gpu' | 'image' | 'resources' | 'problems';
 
 export interface TagItem {
   readonly text: string;
@@ -47,17 +48,44 @@ function roleItem(tags: CellTags): TagItem | undefined {
   }
 }
 
-/** Status items for one cell's raw `metadata.tags`, in display order. */
-export function describeCellTags(rawTags: readonly string[]): TagItem[] {
+/**
+ * Status items for one cell's raw `metadata.tags`, in display order. `after`: on the cell that
+ * starts a step, the steps it runs after as the pipeline graph has them (its `prev:` tags and the
+ * steps whose variables it loads); without it, the `prev:` tags alone.
+ */
+export function describeCellTags(
+  rawTags: readonly string[],
+  after?: {
+    readonly steps: readonly string[];
+    readonly inputSources: Readonly<Record<string, string>>;
+  },
+): TagItem[] {
   const { tags, problems } = parseCellTags(rawTags);
   const items: TagItem[] = [];
   const role = roleItem(tags);
   if (role !== undefined) items.push(role);
-  if (tags.prev.length > 0)
+  const steps = after?.steps ?? tags.prev;
+  if (steps.length > 0) {
+    const loads = (step: string): string[] =>
+      Object.entries(after?.inputSources ?? {})
+        .filter(([, from]) => from === step)
+        .map(([name]) => name);
     items.push({
-      text: `after: ${tags.prev.join(', ')}`,
-      tooltip: 'Runs after these steps.',
+      text: `after: ${steps.join(', ')}`,
+      tooltip: steps
+        .map((s) => {
+          const uses = loads(s);
+          return `${s}: ${tags.prev.includes(s) ? '`prev:` tag' : ''}${tags.prev.includes(s) && uses.length > 0 ? '; ' : ''}${uses.length > 0 ? `uses ${uses.join(', ')}` : ''}`;
+        })
+        .join('\n'),
       action: 'dependency',
+    });
+  }
+  if (tags.serve.length > 0)
+    items.push({
+      text: `serve: ${tags.serve.join(', ')}`,
+      tooltip: 'Served as a model by Serve Model…',
+      action: 'serve',
     });
   if (tags.gpu !== undefined)
     items.push({

@@ -37,6 +37,11 @@ export function withGpu(rawTags: readonly string[], gpu: GpuRequest | undefined)
   return edit(rawTags, (t) => (gpu === undefined ? without(t, 'gpu') : { ...t, gpu }));
 }
 
+/** Sets the variables the step serves as models (`serve:NAME` tags); an empty list removes them. */
+export function withServe(rawTags: readonly string[], variables: readonly string[]): string[] {
+  return edit(rawTags, (t) => ({ ...t, serve: [...new Set(variables)] }));
+}
+
 type TextSetting = 'image' | 'cpu' | 'memory';
 
 /** Sets `image:`, `cpu:` or `memory:`; an empty value removes it. */

@@ -107,7 +107,7 @@ export class ClusterView implements vscode.TreeDataProvider<ClusterRow>, vscode.
     item.iconPath = new vscode.ThemeIcon(row.icon);
     if (row.label === 'Context') {
       item.command = {
-        title: 'Switch Cluster Context…',
+        title: 'Connect to a Cluster…',
         command: CommandIds.switchClusterContext,
       };
     }

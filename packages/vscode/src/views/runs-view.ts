@@ -4,12 +4,14 @@
  * and type, in its tooltip).
  */
 import * as vscode from 'vscode';
+import { formatMetricValue } from '@cellflow/core';
 import type { RunRef, RunState, RunSummary, StepOutputs, StepState } from '@cellflow/backend';
 import type { ClusterConnections } from '../cluster/cluster-connections.js';
 import { CommandIds } from '../command-ids.js';
 import type { BackendLoader } from '../runs/backend-loader.js';
 import { formatStateText, stateCodicon } from '../runs/format-run-state.js';
 import type { RunTarget, RunTracker } from '../runs/run-tracker.js';
+import { shortRunLabel } from '../runs/short-run-label.js';
 
 /** Plain data behind the tree (also what tests read). */
 export interface RunsViewStep {
@@ -151,7 +153,7 @@ export class RunsView implements vscode.TreeDataProvider<Node>, vscode.Disposabl
     if ('step' in node) {
       const { step, run } = node;
       const item = new vscode.TreeItem(step.name, vscode.TreeItemCollapsibleState.None);
-      const metrics = Object.entries(step.metrics).map(([k, v]) => `${k} ${v}`);
+      const metrics = Object.entries(step.metrics).map(([k, v]) => `${k} ${formatMetricValue(v)}`);
       item.description = [formatStateText(step, now), ...metrics].join(' · ');
       item.iconPath = new vscode.ThemeIcon(stateCodicon(step.state));
       const outputs = Object.entries(step.outputs ?? {}).map(
@@ -175,16 +177,17 @@ export class RunsView implements vscode.TreeDataProvider<Node>, vscode.Disposabl
       return item;
     }
     const { run } = node;
+    // Short enough for the state beside it to show in a narrow sidebar; the id is in the tooltip.
     const item = new vscode.TreeItem(
-      `${run.ref.pipeline} ${run.ref.id}`,
+      `${run.ref.pipeline} ${shortRunLabel(run.ref.id, new Date(now))}`,
       vscode.TreeItemCollapsibleState.Collapsed,
     );
     item.description = `${run.target === 'cluster' ? 'cluster · ' : ''}${formatStateText(run, now)}`;
     item.iconPath = new vscode.ThemeIcon(stateCodicon(run.state));
-    item.tooltip =
-      Object.entries(run.metrics)
-        .map(([k, v]) => `${k}: ${v}`)
-        .join('\n') || run.ref.id;
+    item.tooltip = [
+      `Run ${run.ref.id}`,
+      ...Object.entries(run.metrics).map(([k, v]) => `${k}: ${formatMetricValue(v)}`),
+    ].join('\n');
     const active = run.state === 'running' || run.state === 'queued';
     // `activeRun` / `run`, then `.cluster` for runs the KFP UI can show.
     item.contextValue = `${(run.live || run.target === 'cluster') && active ? 'activeRun' : 'run'}${run.target === 'cluster' ? '.cluster' : ''}`;

@@ -1,0 +1,91 @@
+/**
+ * Driving the VS Code workbench in Chromium (playwright-core): the palette, scrolling the
+ * virtualized notebook, webview frames, notifications. Shared by the UI scenario tests.
+ */
+import type { Frame, Locator, Page } from 'playwright-core';
+
+/** Runs `command` from the palette (F1), as a person types it. */
+export async function palette(page: Page, command: string): Promise<void> {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget:visible input');
+  await input.fill(`>${command}`);
+  await page
+    .locator('.quick-input-widget:visible .monaco-list-row', { hasText: command })
+    .first()
+    .waitFor();
+  await page.keyboard.press('Enter');
+}
+
+/** Opens a workspace file with quick open (Ctrl+P). */
+export async function quickOpen(page: Page, name: string): Promise<void> {
+  await page.keyboard.press('Control+P');
+  await page.locator('.quick-input-widget:visible input').fill(name);
+  await page
+    .locator('.quick-input-widget:visible .monaco-list-row', { hasText: name })
+    .first()
+    .waitFor();
+  await page.keyboard.press('Enter');
+}
+
+/** The notebook renders only the cells in view: scroll down until `locator` shows up. */
+export async function scrollTo(page: Page, locator: Locator, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  await page.mouse.move(700, 500);
+  while (!(await locator.first().isVisible())) {
+    if (Date.now() > deadline) throw new Error(`not found while scrolling: ${locator.toString()}`);
+    await page.mouse.wheel(0, 300);
+    await page.waitForTimeout(300);
+  }
+}
+
+/**
+ * Makes the notebook cell that shows `statusText` in its status bar the active cell: clicks its
+ * editor until the workbench status bar says `Cell N of` (on a busy machine the virtualized list
+ * may still be laying out and a click lands elsewhere).
+ */
+export async function selectCell(
+  page: Page,
+  statusText: string,
+  cellNumber: number,
+): Promise<Locator> {
+  const cell = page.locator('.cell-inner-container', {
+    has: page.locator('.cell-status-item', { hasText: statusText }),
+  });
+  const selected = page.locator('.statusbar-item', {
+    hasText: new RegExp(`^Cell ${cellNumber} of`),
+  });
+  for (let attempt = 1; ; attempt++) {
+    await scrollTo(page, cell);
+    await cell.locator('.monaco-editor').first().click();
+    if (
+      await selected
+        .first()
+        .waitFor({ timeout: 10_000 })
+        .then(() => true)
+        .catch(() => false)
+    )
+      return cell;
+    if (attempt === 4) throw new Error(`clicking the cell with "${statusText}" did not select it`);
+  }
+}
+
+/** A notification toast whose text matches. */
+export function toast(page: Page, text: string | RegExp): Locator {
+  return page.locator('.notifications-toasts .notification-toast', { hasText: text }).first();
+}
+
+/** Webviews are nested iframes (the notebook's outputs have one too): the first frame with `selector`. */
+export async function frameWith(page: Page, selector: string, count = 1): Promise<Frame> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    for (const frame of page.frames()) {
+      const n = await frame
+        .locator(selector)
+        .count()
+        .catch(() => 0);
+      if (n >= count) return frame;
+    }
+    if (Date.now() > deadline) throw new Error(`no webview frame shows ${count} × ${selector}`);
+    await page.waitForTimeout(250);
+  }
+}
