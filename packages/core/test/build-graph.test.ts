@@ -298,6 +298,21 @@ describe('pipeline graph', () => {
     assert.ok(s.c?.units.some((u) => u.code.startsWith('Pair = ')));
   });
 
+  it('a value made in the functions cell is a value of the step after it, used by its functions', () => {
+    const r = analyzeNotebook(
+      nb([
+        [['functions'], "CONFIG = {'k': 3}\ndef score(v):\n    return v * CONFIG['k']"],
+        [['step:a'], 'vals = [score(i) for i in range(3)]'],
+        [['step:b'], "CONFIG['k'] = 10"],
+        [['step:c'], 'print(score(9))'],
+      ]),
+    );
+    assert.deepEqual(r.diagnostics, []);
+    const s = Object.fromEntries((r.graph?.steps ?? []).map((x) => [x.name, x]));
+    assert.deepEqual(s.b?.inputSources, { CONFIG: 'a' });
+    assert.deepEqual(s.c?.inputSources, { CONFIG: 'b' });
+  });
+
   it('a step that touches files runs after the steps above it that write files', () => {
     const s = steps(
       nb([

@@ -544,7 +544,9 @@ export function buildPipelineGraph(
       versions: new Map(),
       callEffects: new Set(),
     };
-    for (const w of analyseQuietly(block.cells, plain).writes) draft.written.add(w.name);
+    // Statements of an imports/functions cell that run once in this step are the step's too.
+    const ownCells = [...(hostCells.get(block) ?? []), ...block.cells].sort((a, b) => a - b);
+    for (const w of analyseQuietly(ownCells, plain).writes) draft.written.add(w.name);
     return draft;
   };
 
