@@ -32,6 +32,7 @@ export {
 } from './emit/entry-script/build-entry-script-for-step.js';
 export { RUNTIME_SOURCE } from './emit/entry-script/runtime-source.generated.js';
 export * from './emit/entry-script/step-report-lines.js';
+export * from './emit/entry-script/step-failure-line.js';
 export * from './emit/kfp/build-pipeline-spec-for-graph.js';
 export * from './emit/kfp/kubernetes-quantity.js';
 export * from './emit/kfp/check-step-images.js';

@@ -2,6 +2,7 @@
  * A step's log lines from its pod, through the Kubernetes API (`pods/log`, following while it
  * runs). The pod is found by the Argo node that runs the step's code.
  */
+import { readStepFailure } from '@cellflow/core';
 import { BackendError, type RunRef } from '../backend.js';
 import type { StepFailure } from '../run-events.js';
 import { clusterError } from './cluster-errors.js';
@@ -121,29 +122,10 @@ export async function failureFromStepLog(
       retries: 1,
       timeoutMs: 5000,
     });
-    const headline = /^Cellflow: (Step `[^`]+` failed at cell (\d+), line (\d+): .*)$/m.exec(log);
-    if (headline === null) {
-      const other = /^Cellflow: (.*)$/m.exec(log);
-      return other !== null ? { ...fallback, message: other[1]! } : fallback;
-    }
-    const tracebackAt = log.lastIndexOf('Traceback (most recent call last):');
-    const traceback =
-      tracebackAt >= 0
-        ? log.slice(tracebackAt, log.indexOf('Cellflow:', tracebackAt)).trimEnd()
-        : undefined;
-    const type =
-      traceback !== undefined
-        ? /^(\w+(?:\.\w+)*)(?::|$)/m.exec(traceback.split('\n').pop() ?? '')?.[1]
-        : undefined;
-    return {
-      kind: 'exception',
-      message: headline[1]!,
-      // The line numbers the cell as a person sees it (1-based); the failure keeps the index.
-      cell: Number(headline[2]) - 1,
-      line: Number(headline[3]),
-      ...(type !== undefined ? { type } : {}),
-      ...(traceback !== undefined ? { traceback } : {}),
-    };
+    const report = readStepFailure(log);
+    if (report === undefined) return fallback;
+    if (report.cell === null) return { ...fallback, message: report.message };
+    return { kind: 'exception', ...report };
   } catch {
     return fallback;
   }
