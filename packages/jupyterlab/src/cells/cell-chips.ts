@@ -7,8 +7,7 @@ import type { Diagnostic, PipelineStep } from '@cellflow/core';
 import type { CellRole, CellTags } from '@cellflow/core';
 import { renderStepFailure, type StepFailureView } from '@cellflow/ui';
 import { Widget } from '@lumino/widgets';
-
-export type StepRunState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cached' | 'cancelled';
+import type { StepState } from '@cellflow/protocol';
 
 export interface CellChipsModel {
   readonly tags: CellTags;
@@ -17,7 +16,7 @@ export interface CellChipsModel {
   /** True for the cell that starts its step (dependencies and resources are shown there). */
   readonly firstOfStep: boolean;
   readonly diagnostics: readonly Diagnostic[];
-  readonly runState: StepRunState | undefined;
+  readonly runState: StepState | undefined;
   /** For a cell without a role tag: the role of the tagged cell above whose block it joins. */
   readonly joins?: CellRole['kind'];
   /** Why the step failed, on the cell where it failed. */

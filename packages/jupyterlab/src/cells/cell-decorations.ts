@@ -18,7 +18,8 @@ import type { NotebookPanel } from '@jupyterlab/notebook';
 import type { IDisposable } from '@lumino/disposable';
 import type { PanelLayout } from '@lumino/widgets';
 import type { NotebookAnalysis } from '../notebook/notebook-analysis.js';
-import { CellChips, type CellChipsActions, type StepRunState } from './cell-chips.js';
+import type { StepState } from '@cellflow/protocol';
+import { CellChips, type CellChipsActions } from './cell-chips.js';
 
 /** Tags of a cell model as strings (anything else in `metadata.tags` is ignored). */
 export function readCellTags(cell: Cell): string[] {
@@ -29,7 +30,7 @@ export function readCellTags(cell: Cell): string[] {
 /** The run shown on the cells: its steps' states and why failed steps failed. */
 export interface ShownRun {
   readonly id: string;
-  readonly steps: ReadonlyMap<string, StepRunState>;
+  readonly steps: ReadonlyMap<string, StepState>;
   readonly failures: ReadonlyMap<string, StepFailure>;
 }
 
@@ -79,7 +80,7 @@ export class CellDecorations implements IDisposable {
   }
 
   /** The state a step shows: none once its failure mark is stale. */
-  stateOf(step: string): StepRunState | undefined {
+  stateOf(step: string): StepState | undefined {
     return this.stale.has(step) ? undefined : this.run?.steps.get(step);
   }
 

@@ -2,12 +2,13 @@
  * The pipeline graph of a notebook in a main-area tab, with the live states of its latest run; a
  * click on a step moves to the step's first cell in the notebook.
  */
-import { layoutPipelineGraph, renderPipelineGraph, type GraphStepState } from '@cellflow/ui';
+import type { StepState } from '@cellflow/protocol';
+import { layoutPipelineGraph, renderPipelineGraph } from '@cellflow/ui';
 import { Widget } from '@lumino/widgets';
 import type { NotebookAnalysis } from '../notebook/notebook-analysis.js';
 
 export class PipelineGraphWidget extends Widget {
-  private states: Readonly<Record<string, GraphStepState>> = {};
+  private states: Readonly<Record<string, StepState>> = {};
 
   constructor(
     private readonly analysis: NotebookAnalysis,
@@ -26,7 +27,7 @@ export class PipelineGraphWidget extends Widget {
     return this.analysis.path;
   }
 
-  setStates(states: ReadonlyMap<string, GraphStepState>): void {
+  setStates(states: ReadonlyMap<string, StepState>): void {
     this.states = Object.fromEntries(states);
     this.draw();
   }

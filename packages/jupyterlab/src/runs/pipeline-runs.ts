@@ -2,21 +2,18 @@
  * Runs started from this page: submits a compiled notebook through the agent, follows its events
  * and keeps each run's state and its steps' states for the panel and the cells.
  */
-import type { RunOptions, StepFailure } from '@cellflow/protocol';
+import type { RunOptions, RunState, StepFailure, StepState } from '@cellflow/protocol';
 import type { CompiledPipeline } from '@cellflow/core';
 import type { AgentClient } from '@cellflow/ui';
 import type { IDisposable } from '@lumino/disposable';
 import { Signal, type ISignal } from '@lumino/signaling';
-import type { StepRunState } from '../cells/cell-chips.js';
-
-export type RunState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 export interface LiveRun {
   readonly id: string;
   readonly pipeline: string;
   readonly notebookPath: string;
   state: RunState;
-  readonly steps: Map<string, StepRunState>;
+  readonly steps: Map<string, StepState>;
   /** Failure or cancellation reason, or a step failure message. */
   message?: string;
   /** Why each failed step failed (the last attempt's failure), by step. */

@@ -3,7 +3,7 @@
  * (`cf-node`, `cf-state-running`, ...) so each host themes it with its own variables.
  */
 import type { GraphLayout } from './graph-layout.js';
-import type { GraphStepState } from '../webview/webview-protocol.js';
+import type { StepState } from '@cellflow/protocol';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -30,7 +30,7 @@ export interface RenderOptions {
 export function renderPipelineGraph(
   container: HTMLElement,
   layout: GraphLayout,
-  states: Readonly<Record<string, GraphStepState>>,
+  states: Readonly<Record<string, StepState>>,
   options: RenderOptions = {},
 ): void {
   container.replaceChildren();
@@ -125,7 +125,7 @@ export function renderPipelineGraph(
 export function updateGraphStates(
   container: HTMLElement,
   layout: GraphLayout,
-  states: Readonly<Record<string, GraphStepState>>,
+  states: Readonly<Record<string, StepState>>,
 ): void {
   renderPipelineGraph(container, layout, states, optionsOf.get(container) ?? {});
 }

@@ -8,9 +8,6 @@ import type { GraphLayout } from '../graph/graph-layout.js';
 
 // ---- shared ------------------------------------------------------------------------------
 
-/** Step states as the runner reports them: `StepState` of `@cellflow/protocol`, by its old name. */
-export type GraphStepState = StepState;
-
 /** Metric values by name. */
 export type MetricMap = Readonly<Record<string, number | string>>;
 
@@ -25,9 +22,9 @@ export type HostToGraphMessage =
   | {
       readonly type: 'graph';
       readonly layout: GraphLayout;
-      readonly states: Readonly<Record<string, GraphStepState>>;
+      readonly states: Readonly<Record<string, StepState>>;
     }
-  | { readonly type: 'states'; readonly states: Readonly<Record<string, GraphStepState>> };
+  | { readonly type: 'states'; readonly states: Readonly<Record<string, StepState>> };
 
 export type GraphToHostMessage =
   ReadyMessage | { readonly type: 'revealStep'; readonly step: string };
@@ -50,7 +47,7 @@ export interface RunDetailsOutput {
 
 export interface RunDetailsStep {
   readonly name: string;
-  readonly state: GraphStepState;
+  readonly state: StepState;
   readonly attempts: number;
   readonly startedAt: string | null;
   readonly durationMs: number | null;
@@ -65,7 +62,7 @@ export interface RunDetails {
   readonly id: string;
   readonly pipeline: string;
   readonly target: 'local' | 'cluster';
-  readonly state: GraphStepState;
+  readonly state: StepState;
   readonly startedAt: string | null;
   readonly durationMs: number | null;
   readonly parameters: Readonly<Record<string, unknown>>;

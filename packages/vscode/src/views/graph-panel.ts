@@ -3,16 +3,12 @@
  * the state of its newest run, live. Speaks only the ui package's graph protocol.
  */
 import * as vscode from 'vscode';
-import type {
-  GraphLayout,
-  GraphStepState,
-  GraphToHostMessage,
-  HostToGraphMessage,
-} from '@cellflow/ui';
+import type { GraphLayout, GraphToHostMessage, HostToGraphMessage } from '@cellflow/ui';
 import type { NotebookAnalysis } from '../notebook/notebook-analysis.js';
 import { revealCell } from '../notebook/notebook-cells.js';
 import type { RunTracker } from '../runs/run-tracker.js';
 import { webviewHtml, webviewOptions } from './webview-html.js';
+import type { StepState } from '@cellflow/protocol';
 
 export class GraphPanels implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
@@ -76,7 +72,7 @@ export class GraphPanels implements vscode.Disposable {
     }
   }
 
-  private states(): Record<string, GraphStepState> {
+  private states(): Record<string, StepState> {
     const run =
       this.notebook !== undefined
         ? this.tracker.latestFor(this.notebook.uri.toString())
