@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -167,3 +167,60 @@ for (const mode of ['warm', 'fresh'] as const) {
     });
   });
 }
+
+describe("a display() of the user's own is left alone (issue 18)", () => {
+  it("keeps builtins.display set before the step starts; IPython's display is still kept", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cellflow-own-display-'));
+    try {
+      // Python imports sitecustomize at start-up: the user's own `display` is in builtins first.
+      writeFileSync(
+        join(dir, 'sitecustomize.py'),
+        'import builtins\nbuiltins.display = lambda *a, **k: print("own display:", *a)\n',
+      );
+      const cells = [
+        {
+          cell_type: 'code',
+          metadata: { tags: ['step:show'] },
+          source: 'display(42)',
+          outputs: [],
+          execution_count: null,
+        },
+        {
+          cell_type: 'code',
+          metadata: { tags: ['step:rich', 'prev:show'] },
+          source: 'from IPython.display import HTML, display as show\nshow(HTML("<b>bold</b>"))',
+          outputs: [],
+          execution_count: null,
+        },
+      ];
+      writeFileSync(
+        join(dir, 'own.ipynb'),
+        JSON.stringify({ nbformat: 4, nbformat_minor: 4, metadata: {}, cells }),
+      );
+      const run = await runCliAsync(
+        [
+          'run',
+          'own.ipynb',
+          '--python',
+          PYTHON,
+          '--workspace',
+          dir,
+          '--output-notebook',
+          'out.ipynb',
+        ],
+        { cwd: dir, env: { PYTHONPATH: dir } },
+      );
+      assert.equal(run.code, 0, run.stderr);
+      const [own, rich] = (
+        JSON.parse(readFileSync(join(dir, 'out.ipynb'), 'utf8')) as { cells: Cell[] }
+      ).cells;
+      assert.deepEqual(own!.outputs, [
+        { output_type: 'stream', name: 'stdout', text: 'own display: 42\n' },
+      ]);
+      assert.deepEqual(shape(rich!), ['display_data']);
+      assert.equal(rich!.outputs![0]!.data!['text/html'], '<b>bold</b>');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
