@@ -88,6 +88,11 @@ describe('Python name analysis', () => {
     assert.deepEqual(fresh.writes, ['model', 'train']);
   });
 
+  it('a chained assignment makes its targets share one object', () => {
+    const pairs = analyzePython('x = y = []').aliases.map(([a, b]) => `${a}~${b}`);
+    assert.ok(pairs.includes('x~y') || pairs.includes('y~x'));
+  });
+
   it('pandas-style `inplace=True` changes the object; `inplace=False` does not', () => {
     assert.deepEqual(names('df.fillna(0, inplace=True)').mutations, ['df']);
     assert.deepEqual(names('df.drop(columns=["a"], inplace=flag)').mutations, ['df']);

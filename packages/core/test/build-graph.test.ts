@@ -313,6 +313,16 @@ describe('pipeline graph', () => {
     assert.deepEqual(s.c?.inputSources, { CONFIG: 'b' });
   });
 
+  it('names bound together (`x = y = []`) cross steps together, one object', () => {
+    const s = steps(
+      nb([
+        [['step:a'], 'x = y = []\nx.append(1)'],
+        [['step:b'], 'print(y, x is y)'],
+      ]),
+    );
+    assert.deepEqual(s.a?.shared, [['x', 'y']]);
+  });
+
   it('a step that touches files runs after the steps above it that write files', () => {
     const s = steps(
       nb([

@@ -698,6 +698,7 @@ export class PythonAnalyzer {
     // What a call is made from may be held by its result (`pipe = Pipeline([("rbm", rbm)])`).
     const sources = value.flatMap((v) => heldNames(v, (n) => this.text(n), false));
     let start = 0;
+    const chained: string[] = [];
     for (const op of ops) {
       const targets = parts.slice(start, op).filter((t) => t.name !== ',' && t.name !== 'TypeDef');
       start = op + 1;
@@ -706,8 +707,11 @@ export class PythonAnalyzer {
         this.alias(names, sources);
         // Unpacking one value: its parts may share objects (`fig, ax = plt.subplots()`).
         if (names.length > 1 && value.length === 1) this.alias(names, names);
+        chained.push(...names);
       }
     }
+    // `x = y = []`: every target holds the one object.
+    if (ops.length > 1) this.alias(chained, chained);
   }
 
   /** Names an assignment target stands for: bound names, or the object a subscript changes. */
