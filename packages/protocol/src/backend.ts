@@ -223,6 +223,11 @@ export interface Backend {
   deleteEndpoint(endpoint: EndpointRef): Promise<void>;
   /** What this target can give: GPUs (count, product), CPUs, memory. */
   capacity(): Promise<Capacity>;
+  /**
+   * Frees what this backend holds in this process, once, when its host shuts down: a local backend
+   * cancels its runs and studies and stops its model servers; a cluster's runs go on.
+   */
+  dispose(): Promise<void>;
 }
 
 export type BackendErrorCode =

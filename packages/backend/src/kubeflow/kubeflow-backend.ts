@@ -202,6 +202,9 @@ export class KubeflowBackend implements Backend {
     };
   }
 
+  /** Runs, studies and endpoints live on the cluster and go on; nothing is held here. */
+  async dispose(): Promise<void> {}
+
   /**
    * The pipeline as it goes to this cluster: inside a Kubeflow notebook server, steps left on the
    * default image run in the server's own image instead (an editor compiled them elsewhere).

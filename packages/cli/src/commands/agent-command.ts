@@ -220,7 +220,7 @@ export function registerAgentCommand(program: Command, ctx: CliContext): void {
         offInterrupt?.();
         // Whatever hangs, the process must not outlive its parent for long.
         setTimeout(() => process.exit(1), 10_000).unref();
-        void Promise.allSettled([server.close(), backend.dispose?.()]).then(() => resolveDone());
+        void Promise.allSettled([server.close(), backend.dispose()]).then(() => resolveDone());
       };
       const stopWatch = watchParent(stop, parentPid !== undefined ? { parentPid } : {});
       const offInterrupt = ctx.onInterrupt?.((signal) => stop(signal));

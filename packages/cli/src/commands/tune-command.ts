@@ -242,7 +242,7 @@ async function tune(ctx: CliContext, notebook: string, opts: TuneOptions): Promi
   } finally {
     progress.stop();
     undo?.();
-    await backend.dispose?.();
+    await backend.dispose();
   }
   if (final === undefined) throw new CliError('The study ended without a result.', 1);
   if (opts.json === true) ctx.out(JSON.stringify(final, null, 2));

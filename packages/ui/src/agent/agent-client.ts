@@ -171,6 +171,9 @@ export class AgentClient implements Backend {
     return this.call('capacity', {}, undefined);
   }
 
+  /** Runs, studies and endpoints belong to the agent's backend and go on; nothing is held here. */
+  async dispose(): Promise<void> {}
+
   /** Uploads the pipeline as a new version of the KFP pipeline of its name (cluster agents). */
   upload(pipeline: CompiledPipeline, opts: UploadOptions = {}): Promise<PipelineUpload> {
     const body: UploadRequest = { pipeline: pipelinePayloadOf(pipeline), options: opts };
