@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -74,7 +75,14 @@ export function skipReason(options: { serverExtension?: boolean } = {}): string 
 /** Where the JupyterLab tests put their screenshots. */
 export const SHOTS = join(REPO, 'artifacts', 'jupyterlab');
 
-function hashInputs(): string {
+/**
+ * Which test page: `development` bundles the Cellflow plugin from this checkout; `host` is
+ * JupyterLab alone, and Cellflow comes only as a prebuilt extension found in the labextensions
+ * folders (an installed package), as in a real JupyterLab.
+ */
+export type LabPage = 'development' | 'host';
+
+function hashInputs(page: LabPage): string {
   const hash = createHash('sha256');
   const add = (path: string): void => {
     const s = statSync(path);
@@ -91,9 +99,12 @@ function hashInputs(): string {
   };
   add(join(REPO, 'package-lock.json'));
   add(HOST_DIR);
-  for (const pkg of ['core', 'ui', 'backend', 'jupyterlab'])
-    add(join(REPO, 'packages', pkg, 'dist'));
-  for (const dir of ['schema', 'style']) add(join(REPO, 'packages/jupyterlab', dir));
+  add(join(REPO, 'packages/jupyterlab/scripts/jupyterlab-core.cjs'));
+  if (page === 'development') {
+    for (const pkg of ['core', 'ui', 'backend', 'jupyterlab'])
+      add(join(REPO, 'packages', pkg, 'dist'));
+    for (const dir of ['schema', 'style']) add(join(REPO, 'packages/jupyterlab', dir));
+  }
   return hash.digest('hex').slice(0, 16);
 }
 
@@ -139,23 +150,25 @@ function withBuildLock<T>(root: string, build: () => T): T {
 }
 
 /** Builds (or finds in the cache) the test JupyterLab page; returns its directory. */
-export function buildLabPage(): string {
+export function buildLabPage(page: LabPage = 'development'): string {
   const root = join(CACHE, 'jupyterlab-page');
   return withBuildLock(root, () => {
-    run(process.execPath, [
-      join(REPO, 'node_modules/typescript/bin/tsc'),
-      '-b',
-      'packages/jupyterlab',
-    ]);
+    if (page === 'development')
+      run(process.execPath, [
+        join(REPO, 'node_modules/typescript/bin/tsc'),
+        '-b',
+        'packages/jupyterlab',
+      ]);
     const lockfile = createHash('sha256')
       .update(readFileSync(join(REPO, 'package-lock.json')))
       .digest('hex')
       .slice(0, 16);
-    const dir = join(root, hashInputs());
+    const dir = join(root, `${page}-${hashInputs(page)}`);
     if (existsSync(join(dir, 'bundle.js'))) return dir;
-    // One page per machine: older builds go; the webpack cache of this lockfile stays (fast rebuilds).
+    // One page of each kind per machine: older builds go; the webpack cache of this lockfile stays
+    // (fast rebuilds).
     for (const old of readdirSync(root))
-      if (!old.startsWith('.') && old !== `webpack-${lockfile}`)
+      if (!old.startsWith('.') && old !== `webpack-${lockfile}` && !old.startsWith(otherPage(page)))
         rmSync(join(root, old), { recursive: true, force: true });
     const tmp = mkdtempSync(join(root, '.build-'));
     try {
@@ -169,15 +182,23 @@ export function buildLabPage(): string {
         ],
         {
           CELLFLOW_LAB_BUILD: tmp,
+          CELLFLOW_LAB_PAGE: page,
           CELLFLOW_WEBPACK_CACHE: join(root, `webpack-${lockfile}`),
         },
       );
+      // The server script and its template go with the page: it then runs from the cache alone.
+      cpSync(join(HOST_DIR, 'main.py'), join(tmp, 'main.py'));
+      cpSync(join(HOST_DIR, 'templates'), join(tmp, 'templates'), { recursive: true });
       renameSync(tmp, dir);
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
     return dir;
   });
+}
+
+function otherPage(page: LabPage): LabPage {
+  return page === 'development' ? 'host' : 'development';
 }
 
 export interface JupyterLabOptions {
@@ -189,6 +210,15 @@ export interface JupyterLabOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Extra server arguments (`--CellflowAgent.cluster=True`...). */
   readonly serverArgs?: readonly string[];
+  /** Settings by plugin id (`{ 'cellflow-jupyterlab:plugin': { diagnosticsDelay: 0 } }`). */
+  readonly settings?: Readonly<Record<string, Record<string, unknown>>>;
+  /** The page (default `development`). */
+  readonly page?: LabPage;
+  /**
+   * The server's Python (default /usr/bin/python3). Another one (a virtual environment) also reads
+   * the Jupyter config path, as `jupyter lab` does, so what is installed there is enabled.
+   */
+  readonly python?: string;
 }
 
 export interface JupyterLab {
@@ -201,14 +231,18 @@ export interface JupyterLab {
 }
 
 export async function startJupyterLab(options: JupyterLabOptions): Promise<JupyterLab> {
-  const build = buildLabPage();
+  const build = buildLabPage(options.page);
+  const python = options.python ?? PYTHON;
   const home = mkdtempSync(join(tmpdir(), 'cellflow-jupyterlab-'));
   for (const d of ['config', 'data', 'runtime', 'user/app-settings'])
     mkdirSync(join(home, d), { recursive: true });
   // No "official Jupyter news" prompt over the page.
   writeFileSync(
     join(home, 'user/app-settings/overrides.json'),
-    JSON.stringify({ '@jupyterlab/apputils-extension:notification': { fetchNews: 'false' } }),
+    JSON.stringify({
+      '@jupyterlab/apputils-extension:notification': { fetchNews: 'false' },
+      ...options.settings,
+    }),
   );
   const port = await freePort();
   const token = createHash('sha256')
@@ -217,9 +251,9 @@ export async function startJupyterLab(options: JupyterLabOptions): Promise<Jupyt
     .slice(0, 32);
   const host = await startBrowserHost({
     name: 'jupyter server',
-    command: PYTHON,
+    command: python,
     args: [
-      join(HOST_DIR, 'main.py'),
+      join(build, 'main.py'),
       `--port=${port}`,
       '--ip=127.0.0.1',
       '--no-browser',
@@ -235,6 +269,7 @@ export async function startJupyterLab(options: JupyterLabOptions): Promise<Jupyt
       CELLFLOW_LAB_BUILD: build,
       CELLFLOW_LAB_USER_DIR: join(home, 'user'),
       CELLFLOW_LAB_SERVER_EXTENSIONS: (options.serverExtensions ?? []).join(','),
+      ...(python === PYTHON ? {} : { CELLFLOW_LAB_READ_CONFIG: '1' }),
       JUPYTER_CONFIG_DIR: join(home, 'config'),
       JUPYTER_DATA_DIR: join(home, 'data'),
       JUPYTER_RUNTIME_DIR: join(home, 'runtime'),

@@ -1,11 +1,8 @@
 // A JupyterLab 4 page for tests, assembled from npm packages the way JupyterLab's examples/app is:
-// the core plugins plus the Cellflow plugin, started by a LabServerApp (main.py).
+// the core plugins, the prebuilt extensions bootstrap.js loaded, and (in the development page) the
+// Cellflow plugin from this checkout, started by a LabServerApp (main.py). As in JupyterLab, a
+// prebuilt extension replaces a bundled one of the same name.
 import { JupyterLab } from '@jupyterlab/application';
-import { PageConfig } from '@jupyterlab/coreutils';
-
-// The public path must be set before any CSS asset loads.
-// eslint-disable-next-line no-undef
-__webpack_public_path__ = PageConfig.getOption('fullStaticUrl') + '/';
 
 const styles = import('cellflow-test-lab-style');
 
@@ -17,8 +14,15 @@ function pluginsOf(module) {
 const withoutLanguageServer = (module) =>
   pluginsOf(module).filter(({ id }) => !id.includes(':language-server'));
 
-window.addEventListener('load', async () => {
+async function federatedModule(scope, module) {
+  const factory = await window._JUPYTERLAB[scope].get(module);
+  return factory();
+}
+
+export async function main(federated) {
   await styles;
+  const federatedNames = new Set(federated.map((data) => data.name));
+  const bundled = await import('cellflow-test-lab-bundled');
   const extensions = await Promise.all([
     import('@jupyterlab/application-extension'),
     import('@jupyterlab/apputils-extension'),
@@ -37,12 +41,18 @@ window.addEventListener('load', async () => {
     import('@jupyterlab/toc-extension'),
     import('@jupyterlab/translation-extension'),
     import('@jupyterlab/ui-components-extension'),
-    import('cellflow-jupyterlab'),
+    ...bundled.extensions.filter(({ name }) => !federatedNames.has(name)).map(({ load }) => load()),
+    ...federated
+      .filter((data) => data.extension)
+      .map((data) => federatedModule(data.name, data.extension)),
   ]);
+  await Promise.all(
+    federated.filter((data) => data.style).map((data) => federatedModule(data.name, data.style)),
+  );
   const lab = new JupyterLab();
   lab.registerPlugins(extensions.flatMap((m) => (Array.isArray(m) ? m : pluginsOf(m))));
   await lab.start();
   await lab.restored;
   document.body.dataset.labReady = 'true';
   window.lab = lab;
-});
+}

@@ -1,7 +1,8 @@
 """Serves the test JupyterLab page with Debian's jupyter_server and jupyterlab_server.
 
 Usage: python3 main.py --port=PORT --ServerApp.token=TOKEN --ServerApp.root_dir=DIR
-The page build comes from $CELLFLOW_LAB_BUILD (webpack output of webpack.config.cjs).
+The page build comes from $CELLFLOW_LAB_BUILD (webpack output of webpack.config.cjs, which also
+holds a copy of this file and templates/, so a test may run the page with no checkout on any path).
 """
 import os
 
@@ -11,7 +12,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = os.environ["CELLFLOW_LAB_BUILD"]
 USER = os.environ.get("CELLFLOW_LAB_USER_DIR", os.path.join(BUILD, "user"))
 
-os.environ["JUPYTER_NO_CONFIG"] = "1"
+# Only the config given on the command line, unless told to read the Jupyter config path as
+# `jupyter lab` does (CELLFLOW_LAB_READ_CONFIG=1: an installed package's jupyter-config enables
+# its server extension there).
+if os.environ.get("CELLFLOW_LAB_READ_CONFIG") != "1":
+    os.environ["JUPYTER_NO_CONFIG"] = "1"
 
 
 class CellflowTestLab(LabServerApp):
@@ -29,14 +34,12 @@ class CellflowTestLab(LabServerApp):
     themes_dir = os.path.join(BUILD, "themes")
     user_settings_dir = os.path.join(USER, "settings")
     workspaces_dir = os.path.join(USER, "workspaces")
-    # More server extensions to load with the page ($CELLFLOW_LAB_SERVER_EXTENSIONS, comma-separated).
-    serverapp_config = {
-        "jpserver_extensions": {
-            name: True
-            for name in os.environ.get("CELLFLOW_LAB_SERVER_EXTENSIONS", "").split(",")
-            if name
-        }
+    # More server extensions to load with the page ($CELLFLOW_LAB_SERVER_EXTENSIONS, comma-separated);
+    # none named: those the Jupyter config path enables.
+    _extensions = {
+        name: True for name in os.environ.get("CELLFLOW_LAB_SERVER_EXTENSIONS", "").split(",") if name
     }
+    serverapp_config = {"jpserver_extensions": _extensions} if _extensions else {}
 
 
 def _jupyter_server_extension_points():
