@@ -165,6 +165,12 @@ describe(
         'Step train failed at cell 4, line 2',
       );
       assert.equal(
+        await page
+          .locator('.cf-section-steps .cf-step[data-step="train"]')
+          .getAttribute('data-state'),
+        'failed',
+      );
+      assert.equal(
         await box.locator('.cf-failure-headline').textContent(),
         'ZeroDivisionError: division by zero',
       );
@@ -257,6 +263,13 @@ describe(
         .waitFor({ timeout: 10_000 });
       assert.equal(await train.locator('.cf-cell-failure').textContent(), '');
       assert.equal(await train.locator('.cf-chip-state').count(), 0);
+      // So is the panel's Steps section (the Runs section keeps the failed run's history).
+      assert.equal(
+        await page
+          .locator('.cf-section-steps .cf-step[data-step="train"]')
+          .getAttribute('data-state'),
+        '',
+      );
     });
 
     it('Apply Best shows the parameters cell it changed', async () => {
@@ -340,10 +353,9 @@ describe(
       const train = cell(page, 'DecisionTreeClassifier(random_state=0)');
       await train.locator('.cf-chip-serve', { hasText: 'serve: model' }).waitFor();
       await run(page);
+      // Serve takes the model of the notebook's latest succeeded run.
       await page
-        .locator(
-          '.jp-NotebookPanel:visible .jp-CodeCell[data-cellflow-step="train"][data-cellflow-state="succeeded"]',
-        )
+        .locator('.cf-run[data-state="succeeded"]', { hasText: 'model ·' })
         .waitFor({ timeout: 120_000 });
       await page.locator('.cf-panel .cf-action-serve').click();
       const request = page.locator('.cf-section-endpoints .cf-request');

@@ -97,6 +97,7 @@ export class CellflowController implements IDisposable {
     this.studies.changed.connect(this.showStudy, this);
     this.studies.changed.connect(this.onStudyChanged, this);
     this.runs.changed.connect(this.onRunChanged, this);
+    this.panel.setStepStates((path) => this.notebookOf(path)?.decorations.shownStates());
     this.feedback = new RunFeedback({
       runs: this.runs,
       client: () => this.clientValue,
@@ -447,11 +448,12 @@ export class CellflowController implements IDisposable {
   }
 
   private onRunChanged(_: PipelineRuns, changed: LiveRun): void {
-    this.panel.setRuns(this.runs.all);
     for (const { analysis, decorations } of this.notebooks.values()) {
       const run = this.runs.latestFor(analysis.path);
       if (run !== undefined) decorations.setRun(run);
     }
+    // After the cells: the Steps section shows the states the cells show.
+    this.panel.setRuns(this.runs.all);
     for (const graph of this.graphs) {
       const run = this.runs.latestFor(graph.notebookPath);
       if (run !== undefined) graph.setStates(run.steps);
@@ -473,6 +475,7 @@ export class CellflowController implements IDisposable {
       );
       if (succeededSince) decorations.clearFailures();
     }
+    this.panel.setRuns(this.runs.all);
   }
 
   /** The open notebook a run came from, with its decorations. */

@@ -74,6 +74,8 @@ export class CellChips extends Widget {
   private readonly chips: HTMLElement;
   private readonly problems: HTMLElement;
   private readonly failure: HTMLElement;
+  /** What the strip shows now (see `render`). */
+  private shown = '';
 
   constructor(private readonly actions: CellChipsActions) {
     super();
@@ -96,8 +98,25 @@ export class CellChips extends Widget {
     this.node.append(this.chips, edit, this.problems, this.failure);
   }
 
+  /**
+   * Shows `model`. An unchanged model leaves the strip's elements as they are: re-analyses come
+   * often (every edit, the kernel's metadata) and a click must not land on a replaced chip.
+   */
   render(model: CellChipsModel): void {
     const { tags, step, firstOfStep, diagnostics, runState, failure } = model;
+    const key = JSON.stringify([
+      tags,
+      step?.name,
+      step?.after,
+      step?.resources,
+      firstOfStep,
+      diagnostics,
+      runState,
+      model.joins,
+      failure,
+    ]);
+    if (key === this.shown) return;
+    this.shown = key;
     this.chips.replaceChildren();
     const role = roleText(tags, step, model.joins);
     if (role !== undefined)

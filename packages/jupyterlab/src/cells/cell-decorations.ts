@@ -84,6 +84,16 @@ export class CellDecorations implements IDisposable {
     return this.stale.has(step) ? undefined : this.run?.steps.get(step);
   }
 
+  /** Every step's state as the cells show it (stale failures left out). */
+  shownStates(): ReadonlyMap<string, StepState> {
+    const shown = new Map<string, StepState>();
+    for (const step of this.run?.steps.keys() ?? []) {
+      const state = this.stateOf(step);
+      if (state !== undefined) shown.set(step, state);
+    }
+    return shown;
+  }
+
   /** Why a step failed, while its mark holds. */
   failureOf(step: string): StepFailure | undefined {
     return this.stale.has(step) ? undefined : this.run?.failures.get(step);

@@ -69,6 +69,7 @@ export class CellflowPanel extends Widget {
   private capacity: Capacity | null = null;
   private agentProblem: string | null = null;
   private liveRuns: readonly LiveRun[] = [];
+  private stepStatesOf: ((path: string) => ReadonlyMap<string, string> | undefined) | undefined;
 
   constructor(private readonly actions: PanelActions) {
     super();
@@ -244,9 +245,22 @@ export class CellflowPanel extends Widget {
     }
   }
 
+  /**
+   * Where the Steps section reads each step's state for a notebook: the states its cells show
+   * (a failure mark gone stale there is gone here too). Without it, the latest run's states.
+   */
+  setStepStates(statesOf: (path: string) => ReadonlyMap<string, string> | undefined): void {
+    this.stepStatesOf = statesOf;
+    this.renderSteps();
+  }
+
   private renderSteps(): void {
-    const run = this.currentRun();
-    renderStepsList(this.steps, this.analysis?.result.graph, run?.steps ?? new Map());
+    const path = this.analysis?.path;
+    const states =
+      (path !== undefined ? this.stepStatesOf?.(path) : undefined) ??
+      this.currentRun()?.steps ??
+      new Map<string, string>();
+    renderStepsList(this.steps, this.analysis?.result.graph, states);
   }
 
   private renderProblems(): void {
