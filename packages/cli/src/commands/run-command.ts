@@ -8,6 +8,7 @@ import {
   type RunStateEvent,
   type StepFailure,
 } from '@cellflow/backend';
+import { applyRunEvent, queuedRun } from '@cellflow/protocol';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { CliContext } from '../cli-context.js';
 import { CliError, fileNameOf, formatDiagnostic, readNotebookFile } from '../notebook-file.js';
@@ -145,25 +146,23 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
         ctx.err('Cancelling: stopping the running steps...');
         void backend.cancel(ref);
       });
-      const failures = new Map<string, StepFailure>();
+      let run = queuedRun(ref.id, steps);
       let final: RunStateEvent | undefined;
       try {
         for await (const event of backend.watch(ref)) {
           if (!cancelling) progress.onEvent(event);
-          if (
-            event.type === 'step' &&
-            event.state === 'failed' &&
-            event.failure !== undefined &&
-            event.retrying !== true
-          ) {
-            failures.set(event.step, event.failure);
-          }
+          run = applyRunEvent(run, event);
           if (event.type === 'run') final = event;
         }
       } finally {
         progress.stop();
         undoInterrupt?.();
       }
+      // Steps that ended failed, with their last attempt's failure (the one fold of run events).
+      const failures = new Map<string, StepFailure>();
+      for (const step of run.steps)
+        if (step.state === 'failed' && step.failure !== undefined)
+          failures.set(step.name, step.failure);
       await reportFailures(ctx, backend, ref, failures);
       const states = ((await backend.listRuns()).find((r) => r.id === ref.id)?.steps ?? []).map(
         (s) => s.state,
