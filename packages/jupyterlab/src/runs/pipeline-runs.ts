@@ -2,7 +2,15 @@
  * Runs started from this page: submits a compiled notebook through the agent, follows its events
  * and keeps each run's state and its steps' states for the panel and the cells.
  */
-import type { RunOptions, RunState, StepFailure, StepState } from '@cellflow/protocol';
+import {
+  applyRunEvent,
+  queuedRun,
+  stepOf,
+  type RunOptions,
+  type RunState,
+  type StepFailure,
+  type StepState,
+} from '@cellflow/protocol';
 import type { CompiledPipeline } from '@cellflow/core';
 import type { AgentClient } from '@cellflow/ui';
 import type { IDisposable } from '@lumino/disposable';
@@ -85,20 +93,24 @@ export class PipelineRuns implements IDisposable {
     run: LiveRun,
     ref: { id: string; pipeline: string },
   ): Promise<void> {
+    let progress = queuedRun(run.id, [...run.steps.keys()]);
     try {
       for await (const event of client.watch(ref)) {
         if (this.disposed) return;
+        // The one fold of run events (`@cellflow/protocol`); the maps below are views of it.
+        progress = applyRunEvent(progress, event);
         if (event.type === 'run') {
-          run.state = event.state;
-          run.metrics = event.metrics;
+          run.state = progress.state;
+          run.metrics = progress.metrics;
           if (event.reason !== undefined) run.message = event.reason;
         } else {
-          run.steps.set(event.step, event.state);
-          if (event.failure !== undefined) {
-            run.message = event.failure.message;
-            run.failures.set(event.step, event.failure);
-          } else if (event.state !== 'failed') run.failures.delete(event.step);
-          if (event.outputs !== undefined) run.outputs.set(event.step, event.outputs);
+          const step = stepOf(progress, event.step);
+          if (step === undefined) continue;
+          run.steps.set(step.name, step.state);
+          if (step.failure !== undefined) run.failures.set(step.name, step.failure);
+          else run.failures.delete(step.name);
+          if (event.failure !== undefined) run.message = event.failure.message;
+          if (step.outputs !== undefined) run.outputs.set(step.name, step.outputs);
         }
         this.changedSignal.emit(run);
       }
