@@ -15,8 +15,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { repoRoot } from '../golden/golden-cases.js';
 import { runCliAsync, type CliRun } from './run-cli.js';
+import { PYTHON } from '../support/paths.js';
 
-const PYTHON = '/usr/bin/python3';
 const FIXTURE = join(repoRoot, 'test/fixtures/notebooks/cell-outputs.ipynb');
 const PNG_HEADER = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
