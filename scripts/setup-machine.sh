@@ -15,6 +15,8 @@ packages=(
   # the upstream KFP SDK test (test/kfp-sdk) runs ../shared/kfp-sdk with these
   python3-protobuf python3-yaml python3-click python3-kubernetes python3-requests-toolbelt
   python3-tabulate python3-google-auth python3-six python3-dateutil python3-certifi
+  # Kale notebooks pass xgboost values between steps (test/semantics: xgboost-dmatrix)
+  python3-xgboost
 )
 missing=()
 for p in "${packages[@]}"; do

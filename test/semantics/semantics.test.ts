@@ -20,6 +20,7 @@ const RUNNABLE = [
   'mutation',
   'functions-globals',
   'function-effects',
+  'xgboost-dmatrix',
   'classes',
   'comprehensions',
   'try-except',

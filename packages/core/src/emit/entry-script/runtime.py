@@ -393,8 +393,9 @@ def save_value(name, value, path):
                 import joblib
 
                 joblib.dump(value, os.path.join(tmp, "value.joblib"))
-            except (ImportError, pickle.PicklingError, AttributeError, TypeError):
-                # joblib's pickler cannot save a lambda inside a model: the runtime's can.
+            except (ImportError, pickle.PicklingError, AttributeError, TypeError, ValueError):
+                # joblib's pickler cannot save a lambda inside a model, nor an xgboost DMatrix:
+                # the runtime's can.
                 fmt = "pickle"
                 for leftover in os.listdir(tmp):
                     os.remove(os.path.join(tmp, leftover))
@@ -453,6 +454,34 @@ def _reduce_notebook_function(obj):
     return _make_function, (marshal.dumps(obj.__code__), obj.__name__, obj.__qualname__, obj.__defaults__, obj.__kwdefaults__, cells)
 
 
+def _dmatrix_bytes(matrix):
+    """An xgboost DMatrix (native memory, not picklable) in xgboost's own binary form."""
+    import tempfile
+
+    fd, path = tempfile.mkstemp(suffix=".dmatrix")
+    os.close(fd)
+    try:
+        matrix.save_binary(path, silent=True)
+        with open(path, "rb") as f:
+            return f.read()
+    finally:
+        os.remove(path)
+
+
+def _load_dmatrix(data):
+    import tempfile
+
+    import xgboost
+
+    fd, path = tempfile.mkstemp(suffix=".dmatrix")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        return xgboost.DMatrix(path, silent=True)
+    finally:
+        os.remove(path)
+
+
 class _SharingPickler(pickle.Pickler):
     """Pickles values that share objects in one stream, so they still share once loaded; a numpy
     view of an array is saved as a view of it (also of an array over a memory map or a buffer, as
@@ -463,6 +492,8 @@ class _SharingPickler(pickle.Pickler):
         reduced = _reduce_notebook_function(obj)
         if reduced is not None:
             return reduced
+        if type(obj).__name__ == "DMatrix" and type(obj).__module__.startswith("xgboost"):
+            return _load_dmatrix, (_dmatrix_bytes(obj),)
         numpy = sys.modules.get("numpy")
         if numpy is not None and type(obj) is numpy.ndarray:
             base = obj.base
