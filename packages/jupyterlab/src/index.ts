@@ -7,9 +7,11 @@ import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/applica
 import { ICommandPalette, ToolbarButton } from '@jupyterlab/apputils';
 import { INotebookTracker, type NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IFormRendererRegistry } from '@jupyterlab/ui-components';
 import { DisposableDelegate, DisposableSet } from '@lumino/disposable';
 import { createAgentClient } from './agent/agent-connection.js';
 import { CellflowController, type CellflowConfig } from './cellflow-controller.js';
+import { TAG_FORM_RENDERER, tagFormRenderer } from './cells/tag-metadata-form.js';
 import { cellflowIcon } from './cellflow-icon.js';
 import { CommandIDs } from './command-ids.js';
 import { CellflowPanel } from './panel/cellflow-panel.js';
@@ -191,4 +193,15 @@ const plugin: JupyterFrontEndPlugin<ICellflowAgent> = {
   },
 };
 
-export default [plugin];
+/** Cellflow's tag form in the property inspector (schema/tag-form.json declares the metadata form). */
+const tagFormPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'cellflow-jupyterlab:tag-form',
+  description: "Cellflow's tag form as a metadata form of the property inspector.",
+  autoStart: true,
+  requires: [INotebookTracker, IFormRendererRegistry],
+  activate: (_app: JupyterFrontEnd, tracker: INotebookTracker, forms: IFormRendererRegistry) => {
+    forms.addRenderer(TAG_FORM_RENDERER, tagFormRenderer(tracker));
+  },
+};
+
+export default [plugin, tagFormPlugin];

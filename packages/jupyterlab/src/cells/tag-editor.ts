@@ -1,6 +1,7 @@
 /**
- * The tag editor of one cell: role, step name, dependencies, GPU, image, resources and the model
- * it serves as a form.
+ * The tag form of one cell: role, step name, dependencies, GPU, image, resources and the model it
+ * serves. It shows in the Cellflow section of JupyterLab's property inspector (a metadata form,
+ * tag-metadata-form.ts) and in the dialog the cell's Edit tags button opens.
  * It edits core's `CellTags` and writes them back with core's formatter, so the saved
  * `metadata.tags` are the same ones VS Code, the CLI and Kale read (tags Cellflow does not know
  * are kept as they were).
@@ -79,75 +80,85 @@ export function editedCellTags(
   ) as unknown as CellTags;
 }
 
+/** Builds the form's fields for `before` (`steps`: the notebook's steps, offered for "Runs after"). */
+export function buildTagForm(before: CellTags, steps: readonly string[]): HTMLFormElement {
+  const form = document.createElement('form');
+  form.className = 'cf-tag-form';
+  const role = document.createElement('select');
+  role.name = 'role';
+  role.className = 'jp-mod-styled';
+  for (const [value, label] of ROLES) {
+    const option = document.createElement('option');
+    option.value = value;
+    option.textContent = label;
+    option.selected = before.role.kind === value;
+    role.appendChild(option);
+  }
+  field(form, 'Role', role);
+  const step = textInput('step', before.role.kind === 'step' ? before.role.name : '', 'load_data');
+  field(form, 'Step name', step);
+  const known = document.createElement('datalist');
+  known.id = `cf-known-steps-${Math.random().toString(36).slice(2)}`;
+  for (const name of steps) {
+    const option = document.createElement('option');
+    option.value = name;
+    known.appendChild(option);
+  }
+  const prev = textInput('prev', before.prev.join(', '), 'steps this one runs after');
+  prev.setAttribute('list', known.id);
+  field(form, 'Runs after', prev);
+  form.appendChild(known);
+  const gpu = textInput('gpu', before.gpu !== undefined ? String(before.gpu.count) : '', '0');
+  gpu.type = 'number';
+  gpu.min = '0';
+  field(form, 'GPUs', gpu);
+  field(
+    form,
+    'GPU product',
+    textInput('gpuProduct', before.gpu?.product ?? '', 'any (e.g. NVIDIA-A100-SXM4-80GB)'),
+  );
+  field(form, 'Image', textInput('image', before.image ?? '', 'notebook default'));
+  field(form, 'CPU', textInput('cpu', before.cpu ?? '', 'e.g. 2 or 500m'));
+  field(form, 'Memory', textInput('memory', before.memory ?? '', 'e.g. 4Gi'));
+  const serve = textInput('serve', before.serve.join(', '), 'model variable, e.g. model');
+  serve.title =
+    'The variable holding the trained model this step makes: Serve serves it from the latest succeeded run (tag serve:VARIABLE)';
+  field(form, 'Serve model', serve);
+  const sync = (): void => {
+    step.disabled = role.value !== 'step';
+  };
+  role.addEventListener('change', sync);
+  sync();
+  form.addEventListener('submit', (event) => event.preventDefault());
+  return form;
+}
+
+/** The tags the form says, starting from `before` (what the cell had). */
+export function readTagForm(form: HTMLFormElement, before: CellTags): CellTags {
+  const values: Record<string, string> = {};
+  form
+    .querySelectorAll<HTMLInputElement | HTMLSelectElement>('input[name], select[name]')
+    .forEach((el) => {
+      values[el.name] = el.value;
+    });
+  return editedCellTags(before, values);
+}
+
 class TagEditorBody extends Widget implements Dialog.IBodyWidget<CellTags> {
+  private readonly form: HTMLFormElement;
+
   constructor(
     private readonly before: CellTags,
     steps: readonly string[],
   ) {
     super();
     this.addClass('cf-tag-editor');
-    const form = document.createElement('form');
-    const role = document.createElement('select');
-    role.name = 'role';
-    role.className = 'jp-mod-styled';
-    for (const [value, label] of ROLES) {
-      const option = document.createElement('option');
-      option.value = value;
-      option.textContent = label;
-      option.selected = before.role.kind === value;
-      role.appendChild(option);
-    }
-    field(form, 'Role', role);
-    const step = textInput(
-      'step',
-      before.role.kind === 'step' ? before.role.name : '',
-      'load_data',
-    );
-    field(form, 'Step name', step);
-    const known = document.createElement('datalist');
-    known.id = `cf-known-steps-${Math.random().toString(36).slice(2)}`;
-    for (const name of steps) {
-      const option = document.createElement('option');
-      option.value = name;
-      known.appendChild(option);
-    }
-    const prev = textInput('prev', before.prev.join(', '), 'steps this one runs after');
-    prev.setAttribute('list', known.id);
-    field(form, 'Runs after', prev);
-    form.appendChild(known);
-    const gpu = textInput('gpu', before.gpu !== undefined ? String(before.gpu.count) : '', '0');
-    gpu.type = 'number';
-    gpu.min = '0';
-    field(form, 'GPUs', gpu);
-    field(
-      form,
-      'GPU product',
-      textInput('gpuProduct', before.gpu?.product ?? '', 'any (e.g. NVIDIA-A100-SXM4-80GB)'),
-    );
-    field(form, 'Image', textInput('image', before.image ?? '', 'notebook default'));
-    field(form, 'CPU', textInput('cpu', before.cpu ?? '', 'e.g. 2 or 500m'));
-    field(form, 'Memory', textInput('memory', before.memory ?? '', 'e.g. 4Gi'));
-    const serve = textInput('serve', before.serve.join(', '), 'model variable, e.g. model');
-    serve.title =
-      'The variable holding the trained model this step makes: Serve serves it from the latest succeeded run (tag serve:VARIABLE)';
-    field(form, 'Serve model', serve);
-    const sync = (): void => {
-      step.disabled = role.value !== 'step';
-    };
-    role.addEventListener('change', sync);
-    sync();
-    form.addEventListener('submit', (event) => event.preventDefault());
-    this.node.appendChild(form);
+    this.form = buildTagForm(before, steps);
+    this.node.appendChild(this.form);
   }
 
   getValue(): CellTags {
-    const values: Record<string, string> = {};
-    this.node
-      .querySelectorAll<HTMLInputElement | HTMLSelectElement>('input[name], select[name]')
-      .forEach((el) => {
-        values[el.name] = el.value;
-      });
-    return editedCellTags(this.before, values);
+    return readTagForm(this.form, this.before);
   }
 }
 
@@ -161,9 +172,10 @@ export async function editCellTags(
   focus?: string,
 ): Promise<boolean> {
   const before = parseCellTags(readCellTags(cell)).tags;
+  const body = new TagEditorBody(before, steps);
   const result = await showDialog({
     title: 'Cellflow tags',
-    body: new TagEditorBody(before, steps),
+    body,
     ...(focus !== undefined ? { focusNodeSelector: `[name="${focus}"]` } : {}),
     buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Save tags' })],
   });

@@ -86,15 +86,24 @@ export class NotebookAnalysis implements IDisposable {
     this.changedSignal.emit();
   }
 
-  /** Cell metadata (tags) edits do not change the notebook's content signal: watch each cell. */
+  /**
+   * Cell metadata edits do not change the notebook's content signal: watch each cell. A tag edit,
+   * wherever it is made (Cellflow's form, JupyterLab's tag editor, the property inspector's
+   * metadata), is one deliberate change: the chips follow at once, not after the typing delay.
+   */
   private watchCells(): void {
     const model = this.panel.content.model;
     if (model === null) return;
     for (const cell of model.cells) {
       if (this.watched.has(cell)) continue;
       this.watched.add(cell);
-      cell.metadataChanged.connect(this.schedule, this);
+      cell.metadataChanged.connect(this.onCellMetadataChanged, this);
     }
+  }
+
+  private onCellMetadataChanged(_: ICellModel, change: { readonly key: string }): void {
+    if (change.key === 'tags') this.refresh();
+    else this.schedule();
   }
 
   private schedule(): void {
