@@ -3,7 +3,8 @@
  * the repository) in its own process group, driven by headless Chromium through playwright-core.
  * Everything started here is stopped by `stop()`: the process group, the browser, the temp dirs.
  */
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -34,6 +35,8 @@ export interface CodeServerOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Open the folder in restricted mode (workspace trust on, folder not trusted). Default false. */
   readonly untrusted?: boolean;
+  /** `.vsix` files installed into the fresh extensions folder (`--install-extension`) before start. */
+  readonly install?: readonly string[];
 }
 
 export interface CodeServer {
@@ -65,16 +68,29 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
   );
   const config = join(home, 'config.yaml');
   writeFileSync(config, 'auth: none\ncert: false\n');
+  const profile = ['--user-data-dir', userData, '--extensions-dir', join(home, 'extensions')];
+  const xdg = {
+    XDG_CONFIG_HOME: join(home, 'xdg-config'),
+    XDG_DATA_HOME: join(home, 'xdg-data'),
+    XDG_CACHE_HOME: join(home, 'xdg-cache'),
+  };
+  for (const vsix of options.install ?? []) {
+    const r = spawnSync(bin, [...profile, '--install-extension', vsix], {
+      encoding: 'utf8',
+      env: { ...process.env, ...xdg, ...options.env },
+    });
+    if (r.status !== 0) {
+      rmSync(home, { recursive: true, force: true });
+      throw new Error(`code-server --install-extension ${vsix} failed:\n${r.stdout}\n${r.stderr}`);
+    }
+  }
   const port = await freePort();
   const args = [
     '--auth',
     'none',
     '--bind-addr',
     `127.0.0.1:${port}`,
-    '--user-data-dir',
-    userData,
-    '--extensions-dir',
-    join(home, 'extensions'),
+    ...profile,
     '--config',
     config,
     '--disable-telemetry',
@@ -92,9 +108,7 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
     args,
     env: {
       ...process.env,
-      XDG_CONFIG_HOME: join(home, 'xdg-config'),
-      XDG_DATA_HOME: join(home, 'xdg-data'),
-      XDG_CACHE_HOME: join(home, 'xdg-cache'),
+      ...xdg,
       ...options.env,
     },
     port,
