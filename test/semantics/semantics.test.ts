@@ -21,6 +21,7 @@ const RUNNABLE = [
   'functions-globals',
   'function-effects',
   'xgboost-dmatrix',
+  'get-ipython',
   'classes',
   'comprehensions',
   'try-except',

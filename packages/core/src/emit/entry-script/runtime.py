@@ -879,10 +879,61 @@ class _PatchOnImport:
         return spec
 
 
+class _Shell:
+    """What `get_ipython()` gives a step's code: the shell calls notebooks (and scripts exported
+    from them) make, done as the step's `!cmd` and magics are; anything else does nothing."""
+
+    def system(self, command):
+        shell(command)
+
+    def getoutput(self, command):
+        return shell_lines(command)
+
+    def run_line_magic(self, name, line, *_):
+        if name in ("system", "pip", "conda"):
+            shell(line if name == "system" else "%s %s" % (name, line))
+        elif name == "sx":
+            return shell_lines(line)
+        elif name == "cd":
+            chdir(line.strip())
+        elif name == "env" and "=" in line:
+            set_env(*(p.strip() for p in line.split("=", 1)))
+
+    def run_cell_magic(self, name, line, cell):
+        if name in ("bash", "sh", "script", "system"):
+            shell(cell, shell=name if name in ("bash", "sh") else (line.split() or ["sh"])[0])
+        elif name == "writefile":
+            words = line.split()
+            append = "-a" in words or "--append" in words
+            write_file(" ".join(w for w in words if w not in ("-a", "--append")), cell + "\n", append)
+        elif name in ("time", "capture", "prun", "timeit"):
+            exec(cell, sys._getframe(1).f_globals if name != "timeit" else dict(sys._getframe(1).f_globals))
+
+    def magic(self, line):
+        name, _, rest = line.lstrip("%").partition(" ")
+        return self.run_line_magic(name, rest)
+
+    def __getattr__(self, _name):
+        return _Nothing()
+
+
+class _Nothing:
+    def __getattr__(self, _name):
+        return self
+
+    def __call__(self, *_args, **_kwargs):
+        return None
+
+
+_shell = _Shell()
+
+
 def _capture_outputs():
     """Displays and figures become cell outputs; matplotlib draws off screen (Agg), never a window."""
     if not hasattr(builtins, "display"):
         builtins.display = _display
+    if not hasattr(builtins, "get_ipython"):
+        builtins.get_ipython = lambda: _shell
     for name in ("matplotlib.pyplot", "IPython.core.display_functions"):
         if name in sys.modules:
             _patch(sys.modules[name])
