@@ -5,7 +5,7 @@
  * CELLFLOW_REQUIRE_CODE_SERVER=1 (set by .ci/run).
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -58,11 +58,11 @@ describe('VS Code extension in code-server', { skip: missing }, () => {
     // Issue 20: a local model server started from VS Code goes with it. Stopping code-server
     // (SIGTERM to its process group) ends the extension host; the server, in a process group
     // of its own, must stop listening and remove its temp folder.
-    const port = results.measurements.leftServingPort;
-    assert.ok(port !== undefined, 'the suite left a model server running');
-    const folder = modelServerFolder(port);
-    assert.ok(folder !== undefined, `a cellflow-serve-* folder serves port ${port}`);
-    assert.ok(await answers(port), 'it serves while the editor runs');
+    const left = JSON.parse(readFileSync(join(work, 'left-serving.json'), 'utf8')) as {
+      port: number;
+      folder: string;
+    };
+    const { port, folder } = left;
     await server.stop();
     session.server = undefined;
     const deadline = Date.now() + 10_000;
@@ -106,22 +106,6 @@ describe('VS Code extension in code-server', { skip: missing }, () => {
     },
   );
 });
-
-/** The local model server's temp folder whose ready file names `port`. */
-function modelServerFolder(port: number): string | undefined {
-  for (const name of readdirSync(tmpdir())) {
-    if (!name.startsWith('cellflow-serve-')) continue;
-    try {
-      const ready = JSON.parse(readFileSync(join(tmpdir(), name, 'ready.json'), 'utf8')) as {
-        port?: number;
-      };
-      if (ready.port === port) return join(tmpdir(), name);
-    } catch {
-      // another server's folder, not ready or going
-    }
-  }
-  return undefined;
-}
 
 /** Whether something answers HTTP on loopback `port`. */
 async function answers(port: number): Promise<boolean> {

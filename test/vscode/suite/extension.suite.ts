@@ -1,6 +1,8 @@
 /** The extension in a real VS Code: tags through commands, diagnostics, a local run of digits. */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { results } from './index';
 
@@ -511,6 +513,40 @@ suite('Cellflow in VS Code', () => {
       true,
     );
     assert.deepEqual(await api.endpointsView.model(), []);
+
+    // Issue 20: one left serving when the editor goes; the Node test checks that it goes too.
+    const left = await vscode.commands.executeCommand<string | undefined>(
+      'cellflow.serveModel',
+      doc.uri,
+      { runId, target: 'local', name: 'iris-left-serving' },
+    );
+    assert.equal(left, 'iris-left-serving');
+    const url = (await api.endpointsView.model()).find((e) => e.endpoint.name === left)?.endpoint
+      .url;
+    assert.ok(url);
+    const port = Number(new URL(url).port);
+    // Its temp folder (the one whose ready file names the port), as this host sees /tmp.
+    const servers = readdirSync(tmpdir()).filter((n) => n.startsWith('cellflow-serve-'));
+    const own = servers.find((n) => {
+      try {
+        const ready = JSON.parse(readFileSync(join(tmpdir(), n, 'ready.json'), 'utf8')) as {
+          port?: number;
+        };
+        return ready.port === port;
+      } catch {
+        return false;
+      }
+    });
+    assert.ok(
+      own !== undefined,
+      `a cellflow-serve-* folder has port ${port}: ${servers.join(', ')}`,
+    );
+    const live = await fetch(`${url}/v2/health/live`);
+    assert.equal(live.status, 200);
+    writeFileSync(
+      vscode.Uri.joinPath(folder(), 'left-serving.json').fsPath,
+      JSON.stringify({ port, folder: join(tmpdir(), own) }),
+    );
   });
 
   test('Tune Hyperparameters stores the study, runs trials, and Apply Best rewrites the parameters cell (undoable)', async () => {
@@ -548,18 +584,6 @@ suite('Cellflow in VS Code', () => {
     assert.equal(stored?.objective, 'accuracy', 'the study is in metadata.cellflow.tuning');
     const done = await api.tuning.whenFinished(id);
     results.measurements.tuningMs = Date.now() - t0;
-
-    // Issue 20: one left serving when the editor goes; the Node test checks that it goes too.
-    const left = await vscode.commands.executeCommand<string | undefined>(
-      'cellflow.serveModel',
-      doc.uri,
-      { runId, target: 'local', name: 'iris-left-serving' },
-    );
-    assert.equal(left, 'iris-left-serving');
-    const url = (await api.endpointsView.model()).find((e) => e.endpoint.name === left)?.endpoint
-      .url;
-    assert.ok(url);
-    results.measurements.leftServingPort = Number(new URL(url).port);
     assert.equal(done?.state, 'succeeded');
     assert.equal(done?.trials.length, 3);
     assert.ok(done?.best, 'a best trial');
