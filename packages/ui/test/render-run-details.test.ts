@@ -66,6 +66,45 @@ describe('run details', () => {
     );
   });
 
+  it('shows a failed step as the editors do: the exception, the cell as a person counts it, the traceback', () => {
+    const root = document.createElement('div');
+    let revealed = '';
+    renderRunDetails(
+      root,
+      {
+        ...clusterRun,
+        state: 'failed',
+        steps: [
+          {
+            name: 'train_svm',
+            state: 'failed',
+            attempts: 1,
+            startedAt: null,
+            durationMs: 300,
+            metrics: {},
+            failure: {
+              kind: 'exception',
+              message: 'Step `train_svm` failed at cell 11, line 2: ValueError: bad C',
+              cell: 10,
+              line: 2,
+              type: 'ValueError',
+              traceback:
+                'Traceback (most recent call last):\n  File "<cell 11>", line 2, in <module>\nValueError: bad C\n',
+            },
+          },
+        ],
+      },
+      { onRevealFailure: (step) => (revealed = step) },
+    );
+    const row = root.querySelector('tr.cf-failure')!;
+    assert.equal(row.querySelector('.cf-problem')?.textContent, 'ValueError: bad C');
+    assert.match(row.querySelector('.cf-failure-traceback pre')?.textContent ?? '', /<cell 11>/);
+    const reveal = row.querySelector('button.cf-link') as HTMLButtonElement;
+    assert.equal(reveal.textContent, 'cell 11, line 2');
+    reveal.click();
+    assert.equal(revealed, 'train_svm');
+  });
+
   it('shows no outputs table for a run without outputs', () => {
     const root = document.createElement('div');
     renderRunDetails(root, { ...clusterRun, steps: [clusterRun.steps[1]!] });

@@ -1,10 +1,12 @@
 /**
  * One run in detail: state, duration, parameters and metrics, then every step with its state,
- * attempts, duration and metrics; a failed step shows the exception and where it happened. A
- * cluster run's saved variables follow: step, variable, type and where the cluster keeps it.
+ * attempts, duration and metrics; a failed step shows the exception, where it happened and the
+ * traceback (the failure view JupyterLab shows on the cell). A cluster run's saved variables
+ * follow: step, variable, type and where the cluster keeps it.
  */
 import type { RunDetails, RunDetailsStep } from '../webview/webview-protocol.js';
 import { element, formatMs, formatValue } from '../webview/element.js';
+import { stepFailureView, type StepFailureView } from './step-failure.js';
 
 export interface RunDetailsOptions {
   /** Reveal the notebook cell and line where a step failed. */
@@ -12,11 +14,10 @@ export interface RunDetailsOptions {
   readonly onShowLogs?: (step: string) => void;
 }
 
-function where(step: RunDetailsStep): string {
+/** The step's failure as both editors show it (`step-failure.ts`). */
+function failureViewOf(step: RunDetailsStep): StepFailureView | undefined {
   const f = step.failure;
-  if (f?.cell == null) return '';
-  // Numbered as the person sees the cell (1-based), as core's describeLocation says it.
-  return `cell ${f.cell + 1}${f.line !== null ? `, line ${f.line}` : ''}`;
+  return f !== undefined ? stepFailureView(step.name, { kind: 'exception', ...f }) : undefined;
 }
 
 function keyValues(title: string, values: Readonly<Record<string, unknown>>): HTMLElement[] {
@@ -55,9 +56,9 @@ function stepRow(step: RunDetailsStep, options: RunDetailsOptions): HTMLElement 
 }
 
 function failureRow(step: RunDetailsStep, options: RunDetailsOptions): HTMLElement[] {
-  if (step.failure === undefined) return [];
-  const at = where(step);
-  const reveal = element('button', { type: 'button', class: 'cf-link' }, at || 'show');
+  const view = failureViewOf(step);
+  if (view === undefined) return [];
+  const reveal = element('button', { type: 'button', class: 'cf-link' }, view.where || 'show');
   reveal.addEventListener('click', () => options.onRevealFailure?.(step.name));
   return [
     element(
@@ -66,8 +67,19 @@ function failureRow(step: RunDetailsStep, options: RunDetailsOptions): HTMLEleme
       element(
         'td',
         { colspan: '6' },
-        element('span', { class: 'cf-problem' }, step.failure.message),
-        ...(at !== '' ? [' at ', reveal] : []),
+        element('span', { class: 'cf-problem' }, view.headline),
+        ...(view.where !== '' ? [' at ', reveal] : []),
+        ...(view.detail !== '' ? [element('div', { class: 'cf-muted' }, view.detail)] : []),
+        ...(view.traceback !== undefined
+          ? [
+              element(
+                'details',
+                { class: 'cf-failure-traceback' },
+                element('summary', {}, 'Traceback'),
+                element('pre', {}, view.traceback),
+              ),
+            ]
+          : []),
       ),
     ),
   ];

@@ -37,6 +37,10 @@ export interface RunDetailsFailure {
   readonly cell: number | null;
   readonly line: number | null;
   readonly type?: string;
+  /** `exception`, `exit`, ... (`StepFailure.kind`). */
+  readonly kind?: string;
+  /** The Python traceback, frames named `<cell N>`. */
+  readonly traceback?: string;
 }
 
 /** A saved variable of a cluster step: where the cluster keeps it, and its Python type. */
