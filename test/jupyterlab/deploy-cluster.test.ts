@@ -22,6 +22,7 @@ import {
   serverExtensionEnv,
   startJupyterLab,
   type JupyterLab,
+  openCellflowPanel,
 } from './jupyterlab-host.js';
 
 const missing = skipReason({ serverExtension: true });
@@ -76,10 +77,7 @@ if (missing !== undefined) {
         ],
       });
       page = await lab.open('lab/tree/digits.ipynb');
-      await page.locator('.jp-SideBar [data-id="cellflow-panel"]').click();
-      await page
-        .locator('.cf-row-target .cf-row-value', { hasText: 'cluster' })
-        .waitFor({ timeout: 60_000 });
+      await openCellflowPanel(page, 'cluster');
     });
     after(async () => {
       await page?.screenshot({ path: join(SHOTS, 'deploy-after.png') }).catch(() => undefined);

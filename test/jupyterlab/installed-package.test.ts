@@ -30,6 +30,7 @@ import {
   skipReason,
   startJupyterLab,
   type JupyterLab,
+  openCellflowPanel,
 } from './jupyterlab-host.js';
 
 const VERSION = (
@@ -185,10 +186,7 @@ describe(
       });
 
       it('runs digits: every step succeeds and the metrics show', async () => {
-        await page.locator('.jp-SideBar [data-id="cellflow-panel"]').click();
-        await page
-          .locator('.cf-row-target .cf-row-value', { hasText: 'local' })
-          .waitFor({ timeout: 60_000 });
+        await openCellflowPanel(page, 'local');
         // Run acts on the notebook in focus.
         await page.locator('.jp-Notebook .jp-Cell').first().click();
         await page.locator('.cf-panel .cf-action-run').click();

@@ -24,6 +24,7 @@ import {
   skipReason,
   startJupyterLab,
   type JupyterLab,
+  openCellflowPanel,
 } from './jupyterlab-host.js';
 
 const missing = skipReason({ serverExtension: true });
@@ -126,10 +127,7 @@ describe(
         env: serverExtensionEnv(),
       });
       page = await lab.open('lab/tree/divide.ipynb');
-      await page.locator('.jp-SideBar [data-id="cellflow-panel"]').click();
-      await page
-        .locator('.cf-row-target .cf-row-value', { hasText: 'local' })
-        .waitFor({ timeout: 60_000 });
+      await openCellflowPanel(page, 'local');
     });
     afterEach(async (t) => {
       await page

@@ -230,6 +230,14 @@ export interface JupyterLab {
   stop(): Promise<void>;
 }
 
+/** Opens Cellflow's side panel on `page` and waits until it shows the target (`local`, `cluster`). */
+export async function openCellflowPanel(page: Page, target: 'local' | 'cluster'): Promise<void> {
+  await page.locator('.jp-SideBar [data-id="cellflow-panel"]').click();
+  await page
+    .locator('.cf-row-target .cf-row-value', { hasText: target })
+    .waitFor({ timeout: 60_000 });
+}
+
 export async function startJupyterLab(options: JupyterLabOptions): Promise<JupyterLab> {
   const build = buildLabPage(options.page);
   const python = options.python ?? PYTHON;

@@ -19,6 +19,7 @@ import {
   serverExtensionEnv,
   startJupyterLab,
   type JupyterLab,
+  openCellflowPanel,
 } from './jupyterlab-host.js';
 import { isRunning } from '../support/processes.js';
 
@@ -76,10 +77,7 @@ describe(
         env: serverExtensionEnv(),
       });
       page = await lab.open('lab/tree/iris.ipynb');
-      await page.locator('.jp-SideBar [data-id="cellflow-panel"]').click();
-      await page
-        .locator('.cf-row-target .cf-row-value', { hasText: 'local' })
-        .waitFor({ timeout: 60_000 });
+      await openCellflowPanel(page, 'local');
     });
     afterEach(async (t) => {
       await page
