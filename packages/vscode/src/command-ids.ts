@@ -32,6 +32,7 @@ export const CommandIds = {
   rerun: 'cellflow.rerun',
   refreshCluster: 'cellflow.refreshCluster',
   showRunDetails: 'cellflow.showRunDetails',
+  showRunOutputs: 'cellflow.showRunOutputs',
   serveModel: 'cellflow.serveModel',
   testEndpoint: 'cellflow.testEndpoint',
   deleteEndpoint: 'cellflow.deleteEndpoint',

@@ -17,6 +17,7 @@ import { ClusterView } from './views/cluster-view.js';
 import { EndpointTesterPanels } from './views/endpoint-tester-panel.js';
 import { EndpointsView } from './views/endpoints-view.js';
 import { RunDetailsPanels } from './views/run-details-panel.js';
+import { RunOutputsDocuments } from './runs/run-outputs-documents.js';
 import { StudyFollowers } from './tuning/study-followers.js';
 import { StudyTracker } from './tuning/study-tracker.js';
 import { TuningPanels } from './views/tuning-panel.js';
@@ -45,6 +46,7 @@ export function activate(context: vscode.ExtensionContext): CellflowApi {
   const endpointsView = new EndpointsView(backends, cluster);
   const testers = new EndpointTesterPanels(context.extensionUri);
   const runDetails = new RunDetailsPanels(context.extensionUri, tracker);
+  const runOutputs = new RunOutputsDocuments();
   const studies = new StudyTracker();
   const tuning = new StudyFollowers();
   const tuningView = new TuningView(studies, backends, cluster);
@@ -99,11 +101,13 @@ export function activate(context: vscode.ExtensionContext): CellflowApi {
       if (Config.affectsLocalBackend(e)) backends.reset();
       if (Config.affectsCluster(e)) cluster.reset();
     }),
+    runOutputs.register(),
     ...registerCommands({
       extensionUri: context.extensionUri,
       config,
       analysis,
       backends,
+      runOutputs,
       ...shared,
     }),
   );

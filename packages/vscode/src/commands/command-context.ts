@@ -6,6 +6,7 @@ import type { NotebookAnalysis } from '../notebook/notebook-analysis.js';
 import type { BackendLoader } from '../runs/backend-loader.js';
 import type { PipelineRunner } from '../runs/pipeline-runner.js';
 import type { RunTracker } from '../runs/run-tracker.js';
+import type { RunOutputsDocuments } from '../runs/run-outputs-documents.js';
 import type { GraphPanels } from '../views/graph-panel.js';
 import type { RunsView } from '../views/runs-view.js';
 import type { ClusterConnections } from '../cluster/cluster-connections.js';
@@ -42,6 +43,8 @@ export interface CommandContext extends SharedParts {
   readonly config: Config;
   readonly analysis: NotebookAnalysis;
   readonly backends: BackendLoader;
+  /** Runs' executed notebooks, as read-only documents. */
+  readonly runOutputs: RunOutputsDocuments;
 }
 
 export type CommandHandler = (...args: unknown[]) => unknown;

@@ -182,9 +182,64 @@ const showRunDetails: CommandFactory = (ctx) => async (arg) => {
 
 const refreshRuns: CommandFactory = (ctx) => () => ctx.runsView.refresh();
 
+interface ExecutedNotebookSource {
+  executedNotebook(ref: RunRef): Promise<unknown>;
+}
+
+function hasExecutedNotebooks(backend: unknown): backend is ExecutedNotebookSource {
+  return typeof (backend as Partial<ExecutedNotebookSource>).executedNotebook === 'function';
+}
+
+/**
+ * Opens a run's executed notebook (every cell with the outputs it showed in the run) beside the
+ * notebook, read-only. From the Runs view, that run; from the palette, the active notebook's
+ * latest run. Resolves with the document's URI.
+ */
+const showRunOutputs: CommandFactory = (ctx) => async (arg) => {
+  const item = arg as { run?: { ref?: RunRef; workspace?: string; target?: string } } | undefined;
+  const doc = resolveNotebook(undefined);
+  const ref =
+    typeof arg === 'string'
+      ? { id: arg, pipeline: '' }
+      : (item?.run?.ref ??
+        (doc !== undefined ? ctx.tracker.latestFor(doc.uri.toString())?.ref : undefined) ??
+        ctx.tracker.runs()[0]?.ref);
+  if (ref === undefined) {
+    void vscode.window.showInformationMessage(
+      'Cellflow: no run yet; past runs are in the Runs view (right-click one: Show Run Outputs).',
+    );
+    return undefined;
+  }
+  const workspace = item?.run?.workspace;
+  const backend =
+    ctx.runner.backendFor(ref.id) ??
+    (workspace !== undefined ? await ctx.backends.local(workspace) : undefined);
+  if (item?.run?.target === 'cluster' || !hasExecutedNotebooks(backend)) {
+    void vscode.window.showWarningMessage(
+      `Cellflow: run ${ref.id} has no outputs here: outputs are kept for runs on this machine.`,
+    );
+    return undefined;
+  }
+  const uri = ctx.runOutputs.uriFor(ref.id, ref.pipeline, () => backend.executedNotebook(ref));
+  try {
+    const notebook = await vscode.workspace.openNotebookDocument(uri);
+    await vscode.window.showNotebookDocument(notebook, {
+      viewColumn: vscode.ViewColumn.Beside,
+      preview: false,
+    });
+  } catch (error) {
+    void vscode.window.showErrorMessage(
+      `Cellflow: cannot show the outputs of run ${ref.id}: ${(error as Error).message}`,
+    );
+    return undefined;
+  }
+  return uri.toString();
+};
+
 export const runCommands = {
   refreshRuns,
   showRunDetails,
+  showRunOutputs,
   showGraph,
   runLocally,
   cancelRun,
