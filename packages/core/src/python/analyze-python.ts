@@ -259,10 +259,10 @@ const UNSAVABLE_ORIGINS: readonly (readonly [RegExp, string])[] = [
 
 /** Calls that write files (or may: a shell command, a download). */
 const FILE_WRITERS =
-  /^(to_(csv|parquet|json|excel|pickle|feather|hdf|html|latex|markdown|stata|xml|netcdf|file)|savefig|save|savez|savez_compressed|savetxt|save_model|save_weights|save_pretrained|dump|write|writelines|write_text|write_bytes|write_file|mkdir|makedirs|remove|unlink|rmtree|rmdir|rename|replace_file|copyfile|copytree|imsave|imwrite|urlretrieve|extractall|export_graphviz|touch|shell|shell_lines|system|call|run|check_call|check_output)$/;
+  /^(to_(csv|parquet|json|excel|pickle|feather|hdf|html|latex|markdown|stata|xml|netcdf|file)|savefig|save|savez|savez_compressed|savetxt|save_model|save_weights|save_pretrained|dump|write|writelines|write_text|write_bytes|write_file|mkdir|makedirs|remove|unlink|rmtree|rmdir|rename|copyfile|copytree|imsave|imwrite|urlretrieve|extractall|export_graphviz|touch|shell|shell_lines|system|call|run|check_call|check_output)$/;
 /** Calls that read files (or list them). */
 const FILE_READERS =
-  /^(read_\w+|load|loads_file|loadtxt|genfromtxt|fromfile|memmap|imread|open|listdir|scandir|glob|iglob|exists|isfile|isdir|walk|getsize|stat|read_text|read_bytes|load_model|load_weights|from_pretrained|Image|fetch_openml|load_files|load_svmlight_file)$/;
+  /^(read_\w+|load|loadtxt|genfromtxt|fromfile|memmap|imread|open|listdir|scandir|glob|iglob|exists|isfile|isdir|walk|getsize|stat|read_text|read_bytes|load_model|load_weights|from_pretrained|Image|fetch_openml|load_files|load_svmlight_file)$/;
 
 const SCOPE_BOUNDARIES = new Set([
   'FunctionDefinition',
@@ -331,7 +331,7 @@ export class PythonAnalyzer {
     { site: NameSite; globals: Set<string>; effects: EffectsRecord }
   >();
   /** Module-level names bound to a function definition now: reading one may call it. */
-  private readonly liveDefs = new Map<string, { globals: Set<string>; effects: EffectsRecord }>();
+  private readonly liveDefs = new Map<string, EffectsRecord>();
   /** The effects of the top-level function whose body is being walked. */
   private currentEffects: EffectsRecord | null = null;
   private readonly stars: NameSite[] = [];
@@ -851,7 +851,7 @@ export class PythonAnalyzer {
   private callEffects(name: string, node: SyntaxNode, state: Set<string>): void {
     const def = this.liveDefs.get(name);
     if (def === undefined) return;
-    const { reads, writes, mutations } = this.effectsOf(def.effects);
+    const { reads, writes, mutations } = this.effectsOf(def);
     for (const m of mutations) {
       if (PYTHON_BUILTINS.has(m)) continue;
       this.moduleRead(m, node, state);
@@ -944,7 +944,7 @@ export class PythonAnalyzer {
       if (topLevel) {
         const name = this.text(nameNode);
         this.defs.set(name, { site: this.site(name, nameNode), globals, effects });
-        if (!isClass) this.liveDefs.set(name, { globals, effects });
+        if (!isClass) this.liveDefs.set(name, effects);
       }
     }
   }
@@ -1205,7 +1205,7 @@ export class PythonAnalyzer {
         this.callEffects(name, node, scope.moduleState);
       } else {
         const called = this.liveDefs.get(name);
-        if (called !== undefined) this.currentEffects?.calls.add(called.effects);
+        if (called !== undefined) this.currentEffects?.calls.add(called);
         if (!this.deferred.has(name)) this.deferred.set(name, this.site(name, node));
         this.deferredSink?.add(name);
       }
