@@ -1143,6 +1143,61 @@ def _write_cell_outputs(path):
     os.replace(tmp, path)
 
 
+# ---- cell outputs on a cluster: KFP output artifacts (see docs/cluster.md) -----------------------
+LOG_OUTPUTS_LIMIT = 1 << 20
+
+
+def _cell_outputs_html(step):
+    """The cells' outputs as one page, for KFP's UI to show as the step's visualization."""
+    import html
+
+    esc = html.escape
+    page = ["<!DOCTYPE html><meta charset=utf-8><title>%s</title><style>body{font-family:sans-serif}pre{white-space:pre-wrap}.stderr{background:#fdd}h4{color:#555}</style>" % esc(step)]
+    for record in _cell_outputs:
+        page.append("<h4>Cell %d</h4>" % (record["cell"] + 1))
+        for o in record["outputs"]:
+            data = o.get("data", {})
+            image = next((m for m in ("image/png", "image/jpeg", "image/gif") if m in data), None)
+            if o["output_type"] == "stream":
+                page.append('<pre class="%s">%s</pre>' % (o["name"], esc(o["text"])))
+            elif o["output_type"] == "error":
+                page.append('<pre class="stderr">%s</pre>' % esc("\n".join(o["traceback"])))
+            elif "text/html" in data or "image/svg+xml" in data:
+                page.append("<div>%s</div>" % data.get("text/html", data.get("image/svg+xml")))
+            elif image:
+                page.append('<img src="data:%s;base64,%s">' % (image, data[image]))
+            else:
+                page.append("<pre>%s</pre>" % esc(str(data.get("text/markdown", data.get("text/plain", "")))))
+    return "".join(page)
+
+
+def _write_kfp_cell_outputs(executor_input, step, failed):
+    """On a cluster, the cells' outputs become the step's output artifacts `cell-outputs` (the JSON
+    of `--cell-outputs`) and `cell-outputs-html` (KFP's UI shows it), and a log line says where
+    (`cellflow-cell-outputs: URI`). KFP keeps no artifacts of a failed step: its line carries them
+    instead (zlib, base64; past LOG_OUTPUTS_LIMIT only streams and errors, then only errors)."""
+    import base64
+    import zlib
+
+    artifacts = json.loads(executor_input).get("outputs", {}).get("artifacts", {})
+    document = json.dumps({"cells": _cell_outputs}, default=str)
+    for key, text in (("cell-outputs", lambda: document), ("cell-outputs-html", lambda: _cell_outputs_html(step))):
+        uri = (artifacts.get(key, {}).get("artifacts") or [{}])[0].get("uri")
+        if uri:
+            path = next((folder + uri[len(scheme) :] for folder, scheme in _MOUNTED_STORES if uri.startswith(scheme)), uri)
+            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text())
+            if key == "cell-outputs" and not failed:
+                print("cellflow-cell-outputs: " + uri)
+    for kinds in (None, ("stream", "error"), ("error",)) if failed else ():
+        cells = [{"cell": r["cell"], "outputs": [o for o in r["outputs"] if kinds is None or o["output_type"] in kinds]} for r in _cell_outputs]
+        packed = base64.b64encode(zlib.compress(json.dumps({"cells": cells}, default=str).encode())).decode()
+        if len(packed) <= LOG_OUTPUTS_LIMIT or kinds == ("error",):
+            print("cellflow-cell-outputs: inline:" + packed)
+            break
+
+
 # ---- the step ------------------------------------------------------------------------------------
 
 
@@ -1237,7 +1292,7 @@ def main(step, parameters, inputs, outputs, units, cells, metrics=None, shared=(
     units = [dict(UNIT_TABLE[u["unit"]], **u) if "unit" in u else u for u in units]
     metrics = metrics or {}
     result = {"step": step, "status": "failed", "outputs": {}, "metrics": {}, "cells": []}
-    result_path = outputs_path = None
+    result_path = outputs_path = executor_input = None
     namespace = sys.modules["__main__"].__dict__
     # The notebook's module is Jupyter's: the same docstring (`print(__doc__)` prints it).
     namespace["__doc__"] = "Automatically created module for IPython interactive environment"
@@ -1249,6 +1304,7 @@ def main(step, parameters, inputs, outputs, units, cells, metrics=None, shared=(
         sys.argv[1:] = []  # the cells see no arguments of the step's own
         result_path = args["result"]
         outputs_path = args["cell-outputs"]
+        executor_input = args["executor-input"]
         for name, kind in parameters.items():
             if name not in args["param"]:
                 raise StepError("missing-parameter", "Parameter %s was not given to step %s." % (name, step))
@@ -1360,6 +1416,11 @@ def main(step, parameters, inputs, outputs, units, cells, metrics=None, shared=(
     result["durationMs"] = int((time.time() - started) * 1000)
     if outputs_path:
         _write_cell_outputs(outputs_path)
+    if executor_input:
+        try:
+            _write_kfp_cell_outputs(executor_input, step, code != 0)
+        except Exception as e:
+            sys.stderr.write("cellflow-cell-outputs: not written: %s: %s\n" % (type(e).__name__, e))
     if result_path:
         tmp = result_path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as f:
