@@ -47,6 +47,9 @@ export { checkGpuRequests, describeGpuPool, type GpuPool } from './graph/check-g
 export * from './emit/kserve/build-inference-service-for-model.js';
 export * from './tuning/study-spec.js';
 export * from './tuning/read-study-spec.js';
+export * from './tuning/study-formats.js';
+export * from './tuning/check-study-spec.js';
+export * from './tuning/study-defaults.js';
 export * from './tuning/suggest-trial.js';
 export * from './tuning/apply-parameter-values.js';
 export * from './emit/katib/build-katib-experiment-for-study.js';

@@ -5,6 +5,8 @@ import { describe, it } from 'node:test';
 import {
   analyzeNotebook,
   applyParameterValues,
+  checkStudySpec,
+  describeStudyErrors,
   gridOf,
   parseStudySpec,
   readStudySpec,
@@ -206,6 +208,61 @@ describe('study spec', () => {
       step: 0.1,
     });
     assert.deepEqual(study?.additionalMetrics, ['score']);
+  });
+});
+
+describe('checkStudySpec: a study as a client sends it', () => {
+  const read = parseStudySpec(
+    {
+      objective: 'score',
+      goalValue: 0.9,
+      seed: 4,
+      earlyStopping: 'medianstop',
+      parameters: {
+        LR: { min: 0.001, max: 1, scale: 'log' },
+        DEPTH: { min: 1, max: 8, step: 2 },
+        KIND: { values: ['tree', 'linear'] },
+        FAST: [true, false],
+      },
+    },
+    graph,
+  );
+
+  it('passes a checked study through unchanged (what an editor sends, the agent and backends accept)', () => {
+    assert.deepEqual(read.diagnostics, []);
+    const again = checkStudySpec(JSON.parse(JSON.stringify(read.study)), graph);
+    assert.deepEqual(again, { study: read.study, diagnostics: [] });
+  });
+
+  it('refuses a study that is not one, naming the field and the fix', () => {
+    const study = read.study!;
+    const problems = (value: unknown): string =>
+      checkStudySpec(value, graph)
+        .diagnostics.map((d) => d.message)
+        .join('\n');
+    assert.match(problems('score'), /^`study` is not an object\. Fix: make it a JSON object/);
+    assert.match(
+      problems({ ...study, maxTrials: undefined }),
+      /^`study`: `maxTrials` must be a whole number >= 1; it is undefined\.$/,
+    );
+    assert.match(
+      problems({ ...study, parameters: [{ name: 'DEPTH', type: 'int', min: 8, max: 1 }] }),
+      /^`study`: parameter `DEPTH` has min 8 above max 1\. Fix: swap them\.$/,
+    );
+    assert.match(
+      problems({ ...study, parameters: 'LR' }),
+      /`study`: no parameters to search\. Fix: add some of the parameters cell's names/,
+    );
+    assert.match(
+      problems({ ...study, parameters: ['LR'] }),
+      /`study`: parameter `LR` needs a range \("min" and "max"\) or a list \("values"\)/,
+    );
+    const bad = checkStudySpec({ ...study, objective: 'accuracy', goal: 'up' }, graph);
+    assert.equal(bad.study, null);
+    assert.equal(
+      describeStudyErrors(bad.diagnostics),
+      'The study cannot run: `study`: the objective `accuracy` is not a pipeline metric. Fix: use one of `score`, `loss`. `study`: "goal" is "up". Fix: use "maximize" or "minimize".',
+    );
   });
 });
 
