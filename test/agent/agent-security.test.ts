@@ -238,12 +238,9 @@ describe('agent lifetime', () => {
           }),
         });
         assert.equal(submitted.status, 201, await submitted.clone().text());
-        const run = (await submitted.json()) as { id: string; pipeline: string };
+        const run = (await submitted.json()) as { id: string };
         // Wait for the step to print, so its Python process is running.
-        const logs = await fetch(
-          `${base}runs/${run.id}/steps/sleepy/logs?pipeline=${run.pipeline}`,
-          { headers: auth },
-        );
+        const logs = await fetch(`${base}runs/${run.id}/steps/sleepy/logs`, { headers: auth });
         const reader = logs.body!.getReader();
         let text = '';
         while (!text.includes('started')) {

@@ -154,12 +154,9 @@ describe('Jupyter server extension cellflow_jupyter', { skip: missing, timeout: 
     for await (const line of client.logs(run, 'report')) lines.push(line);
     assert.ok(lines.length > 0);
 
-    const resumed = await fetch(
-      `${url}/cellflow/api/runs/${run.id}/events?pipeline=${run.pipeline}`,
-      {
-        headers: { Authorization: `token ${token}`, 'Last-Event-ID': String(events.length - 2) },
-      },
-    );
+    const resumed = await fetch(`${url}/cellflow/api/runs/${run.id}/events`, {
+      headers: { Authorization: `token ${token}`, 'Last-Event-ID': String(events.length - 2) },
+    });
     assert.equal(resumed.headers.get('content-type')?.startsWith('text/event-stream'), true);
     const text = await resumed.text();
     assert.deepEqual(

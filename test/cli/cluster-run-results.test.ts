@@ -84,7 +84,7 @@ describeWithCluster(
 
       const watched: RunEvent[] = [];
       const watching = (async () => {
-        for await (const e of backend.watch({ id, pipeline: 'digits' })) watched.push(e);
+        for await (const e of backend.watch({ id })) watched.push(e);
       })();
       const wf = (await driver.findWorkflowForRun('kubeflow', id))!;
       await driver.runWorkflowToCompletion('kubeflow', wf.metadata.name!, { logs });
@@ -104,7 +104,7 @@ describeWithCluster(
       assert.deepEqual(last.type === 'run' ? last.metrics : undefined, best);
 
       // backend.runSummary: run metrics, per-step metrics and outputs (URI, type).
-      const summary = await backend.runSummary({ id, pipeline: '' });
+      const summary = await backend.runSummary({ id });
       assert.equal(summary.state, 'succeeded');
       assert.deepEqual(summary.metrics, best);
       const step = (name: string): RunSummary['steps'][number] =>

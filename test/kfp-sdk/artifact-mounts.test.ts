@@ -1,7 +1,8 @@
 /**
  * Where KFP mounts an artifact's object store in a step's container, as the upstream KFP SDK 2.17.0
  * computes it (`Artifact.path`), turned back into the URI by the step runtime: so the URI in a
- * step's `cellflow-artifact:` line is the one KFP keeps the artifact at.
+ * step's `cellflow-artifact:` line is the one KFP keeps the artifact at. And the path the runtime
+ * reads an executor input's artifact at (its inputs, outputs, cell outputs) is that same path.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -23,7 +24,7 @@ exec(open(sys.argv[1]).read(), rt.__dict__)
 out = {}
 for uri in json.loads(sys.argv[2]):
     path = Artifact(name="model", uri=uri).path
-    out[uri] = [path, rt._artifact_uri({}, "model", path)]
+    out[uri] = [path, rt._artifact_uri({}, "model", path), rt._mounted_path(uri)]
 print(json.dumps(out))
 `;
 
@@ -44,10 +45,12 @@ it("the runtime reads an output's URI back from the path KFP mounts it at", (t) 
       encoding: 'utf8',
       env: { ...process.env, PYTHONPATH: KFP_SDK_PYTHONPATH, PYTHONDONTWRITEBYTECODE: '1' },
     }),
-  ) as Record<string, [string, string]>;
+  ) as Record<string, [string, string, string]>;
   for (const uri of uris) {
-    const [path, back] = out[uri]!;
+    const [path, back, mounted] = out[uri]!;
     assert.notEqual(path, uri, `KFP mounts ${uri} at a local path`);
     assert.equal(back, uri, `${uri} mounted at ${path}`);
+    // And the other way: where the runtime reads its executor input's artifacts and writes its own.
+    assert.equal(mounted, path, `${uri} is mounted at ${path}`);
   }
 });

@@ -212,6 +212,12 @@ function assertSameRun(report: RunReport, localRun: LocalRun): void {
     for (const [name, artifact] of Object.entries(task.artifacts))
       if (artifact.type === 'system.Artifact')
         assert.ok(artifact.exists, `${task.task} did not write ${name} at ${artifact.uri}`);
+  // Every step writes what its cells showed: the nbformat outputs and the page KFP's UI shows.
+  for (const task of report.tasks.filter((t) => !t.task.endsWith('cellflow-runtime'))) {
+    assert.equal(task.artifacts['cell-outputs']?.type, 'system.Artifact', task.task);
+    assert.equal(task.artifacts['cell-outputs-html']?.type, 'system.HTML', task.task);
+    assert.ok(task.artifacts['cell-outputs-html'].exists, `${task.task} wrote no page`);
+  }
   const metrics = Object.assign(
     {},
     ...report.tasks.flatMap((t) =>

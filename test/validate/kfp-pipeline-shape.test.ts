@@ -42,7 +42,7 @@ function specOf(yaml: string): Json {
 }
 
 describe('KFP pipeline shape', () => {
-  it('the runtime task writes exactly the runtime every step reads with --runtime', () => {
+  it('the runtime task writes exactly the runtime every step reads from its first argument', () => {
     const yaml = compile(readFileSync(join(repoRoot, 'examples/digits.ipynb')), {
       fileName: 'digits.ipynb',
     }).yaml!;
@@ -78,6 +78,17 @@ describe('KFP pipeline shape', () => {
       assert.deepEqual(spec.root.dag.tasks[task].inputs.artifacts['cellflow-runtime'], {
         taskOutputArtifact: { producerTask: 'cellflow-runtime', outputArtifactKey: 'runtime' },
       });
+      // What its cells showed: nbformat outputs as JSON, and a page KFP's UI shows (system.HTML).
+      const outputs = step.outputDefinitions.artifacts;
+      assert.deepEqual(outputs['cell-outputs'].artifactType.schemaTitle, 'system.Artifact', task);
+      assert.deepEqual(outputs['cell-outputs-html'].artifactType.schemaTitle, 'system.HTML', task);
+      // Parameters and artifact paths reach the runtime in KFP's executor input, no flag each.
+      const container = spec.deploymentSpec.executors[`exec-${task}`].container;
+      assert.deepEqual(container.args, [
+        "{{$.inputs.artifacts['cellflow-runtime'].path}}",
+        '--executor-input',
+        '{{$}}',
+      ]);
     }
     assert.deepEqual(spec.root.dag.tasks['cellflow-runtime'].cachingOptions, { enableCache: true });
   });

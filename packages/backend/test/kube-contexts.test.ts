@@ -50,7 +50,7 @@ describe('kubeconfig contexts and KFP UI links', () => {
   it("links a run to the KFP UI beside the endpoint, or through the API server's proxy", async () => {
     const proxied = await KubeflowBackend.connect({ kubeconfig, context: 'plain' });
     assert.equal(
-      proxied.runUiUrl({ id: 'run-1', pipeline: 'digits' }),
+      proxied.runUiUrl({ id: 'run-1' }),
       'https://127.0.0.1:9/api/v1/namespaces/kubeflow/services/ml-pipeline-ui:80/proxy/#/runs/details/run-1',
     );
     const direct = await KubeflowBackend.connect({
@@ -58,7 +58,7 @@ describe('kubeconfig contexts and KFP UI links', () => {
       kfp: { endpoint: 'https://kubeflow.example.com/pipeline/', token: 't' },
     });
     assert.equal(
-      direct.runUiUrl({ id: 'run-1', pipeline: 'digits' }),
+      direct.runUiUrl({ id: 'run-1' }),
       'https://kubeflow.example.com/pipeline/#/runs/details/run-1',
     );
   });

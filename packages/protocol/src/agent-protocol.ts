@@ -84,11 +84,6 @@ export interface SubmitResponse extends RunRef {
 
 export type ListRunsResponse = RunSummary[];
 
-/** `POST runs/:run/cancel` body (the run's pipeline completes the `RunRef`). */
-export interface CancelRunRequest {
-  readonly pipeline: string;
-}
-
 export interface TuneRequest {
   readonly pipeline: PipelinePayload;
   readonly study: StudySpec;
@@ -308,11 +303,11 @@ export const AGENT_ROUTES = {
   submit: { method: 'POST', path: 'runs' },
   /** `?pipeline=&limit=` -> `ListRunsResponse` */
   listRuns: { method: 'GET', path: 'runs' },
-  /** `?pipeline=` -> SSE `run-event`* `end` */
+  /** -> SSE `run-event`* `end` */
   watch: { method: 'GET', path: 'runs/:run/events', stream: true },
-  /** `?pipeline=` -> SSE `log`* `end` */
+  /** -> SSE `log`* `end` */
   logs: { method: 'GET', path: 'runs/:run/steps/:step/logs', stream: true },
-  /** `CancelRunRequest` -> 204 */
+  /** -> 204 */
   cancel: { method: 'POST', path: 'runs/:run/cancel' },
   /** `TuneRequest` -> `TuneResponse` (201) */
   tune: { method: 'POST', path: 'studies' },

@@ -20,10 +20,9 @@ import type {
 } from './run-events.js';
 import { redactSecrets } from './secret-redaction.js';
 
+/** A run, by its id (unique on its target). */
 export interface RunRef {
   readonly id: string;
-  /** Pipeline name (`digits`). */
-  readonly pipeline: string;
 }
 
 export interface RunOptions {
@@ -54,6 +53,8 @@ export interface StepSummary {
 }
 
 export interface RunSummary extends RunRef {
+  /** Pipeline name (`digits`). */
+  readonly pipeline: string;
   readonly state: RunState;
   readonly notebookPath: string | null;
   readonly createdAt: string;

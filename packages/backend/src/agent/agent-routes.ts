@@ -77,29 +77,24 @@ export const ROUTE_HANDLERS: Readonly<Record<AgentRouteName, Handler>> = {
     );
   },
   watch: (ctx, req) => {
-    const run = { id: req.params['run']!, pipeline: pipelineQuery(req) };
+    const run = { id: req.params['run']! };
     return Promise.resolve({
       kind: 'stream',
       event: 'run-event',
-      journal: ctx.journals.get<RunEvent>(`run:${run.pipeline}/${run.id}`, () =>
-        ctx.backend.watch(run),
-      ),
+      journal: ctx.journals.get<RunEvent>(`run:${run.id}`, () => ctx.backend.watch(run)),
     });
   },
   logs: (ctx, req) => {
-    const run = { id: req.params['run']!, pipeline: pipelineQuery(req) };
+    const run = { id: req.params['run']! };
     const step = req.params['step']!;
     return Promise.resolve({
       kind: 'stream',
       event: 'log',
-      journal: ctx.journals.get<string>(`log:${run.pipeline}/${run.id}/${step}`, () =>
-        ctx.backend.logs(run, step),
-      ),
+      journal: ctx.journals.get<string>(`log:${run.id}/${step}`, () => ctx.backend.logs(run, step)),
     });
   },
   cancel: async (ctx, req) => {
-    const pipeline = stringField(objectBody(req.body), 'pipeline');
-    await ctx.backend.cancel({ id: req.params['run']!, pipeline });
+    await ctx.backend.cancel({ id: req.params['run']! });
     return noContent;
   },
   tune: async (ctx, req) => {

@@ -67,7 +67,7 @@ export async function findModelArtifact(
   kube: KubeConnection,
   model: ModelRef,
 ): Promise<{ uri: string; type: string }> {
-  const run: RunRef = { id: model.runId, pipeline: '' };
+  const run: RunRef = { id: model.runId };
   const task = model.step.replace(/_/g, '-');
   const found = await findStepPod(kube, run, task, model.step, 5);
   if (found === 'finished-without-pod') {

@@ -131,11 +131,7 @@ export class KubeflowBackend implements Backend {
       if (kept !== undefined) return kept;
     }
     try {
-      const read = await readStepReports(
-        this.kube,
-        { id: run.run_id, pipeline: '' },
-        stepTasksOfKfpRun(run),
-      );
+      const read = await readStepReports(this.kube, { id: run.run_id }, stepTasksOfKfpRun(run));
       if (finished && read.complete) await this.reportCache.set(run.run_id, read.reports);
       return read.reports;
     } catch {
@@ -271,21 +267,20 @@ export class KubeflowBackend implements Backend {
     pipeline: CompiledPipeline,
     opts: RunOptions & { readonly runName?: string } = {},
   ): Promise<RunRef> {
-    const { graph } = pipeline;
     const { body, experimentId, namespace, key } = await this.runRequest(pipeline, opts);
     const existing = await this.findSubmission(experimentId, namespace, key);
-    if (existing !== undefined) return { id: existing.run_id, pipeline: graph.pipeline.name };
+    if (existing !== undefined) return { id: existing.run_id };
     const experiment = { experiment_id: experimentId };
     // KFP has no idempotency key: before each retry, look for the run the lost answer may have made.
     for (let attempt = 0; ; attempt++) {
       try {
         const run = await this.kfp.createRun(body);
-        return { id: run.run_id, pipeline: graph.pipeline.name };
+        return { id: run.run_id };
       } catch (error) {
         const made = await this.findSubmission(experiment.experiment_id, namespace, key).catch(
           () => undefined,
         );
-        if (made !== undefined) return { id: made.run_id, pipeline: graph.pipeline.name };
+        if (made !== undefined) return { id: made.run_id };
         const transient =
           error instanceof BackendError &&
           (error.code === 'cluster-error' || error.code === 'cluster-unreachable');

@@ -193,7 +193,7 @@ export class LocalBackend implements Backend {
     // once finished, its history on disk says all (watch() and logs() read it from there)
     void run.finished.then(() => this.active.delete(id));
     run.start();
-    return { id, pipeline: graph.pipeline.name };
+    return { id };
   }
 
   async *watch(ref: RunRef): AsyncIterable<RunEvent> {
@@ -456,8 +456,7 @@ export class LocalBackend implements Backend {
   /** Serves a model a run saved (`serve:` tag) on loopback, until `deleteEndpoint` or `dispose`. */
   async serve(model: ModelRef, opts: ServeOptions = {}): Promise<EndpointRef> {
     const record = await this.store.readRun(model.runId).catch(() => undefined);
-    if (record === undefined || record === null)
-      throw this.runNotFound({ id: model.runId, pipeline: '' });
+    if (record === undefined || record === null) throw this.runNotFound({ id: model.runId });
     const modelDir = this.store.outputPath(model.runId, model.step, model.variable);
     try {
       await access(join(modelDir, 'cellflow-value.json'));

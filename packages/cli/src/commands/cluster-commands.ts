@@ -16,6 +16,7 @@ import {
   KubeflowBackend,
   LocalBackend,
   parseParameterAssignments,
+  type Backend,
   type RunEvent,
   type RunSummary,
 } from '@cellflow/backend';
@@ -136,15 +137,10 @@ function describeEvent(event: RunEvent): string {
 }
 
 /** Prints state changes until the run ends; exit code 1 unless it succeeded. */
-async function follow(
-  backend: KubeflowBackend,
-  runId: string,
-  pipeline: string,
-  ctx: CliContext,
-): Promise<void> {
+async function follow(backend: Backend, runId: string, ctx: CliContext): Promise<void> {
   let last: RunEvent | undefined;
   try {
-    for await (const event of backend.watch({ id: runId, pipeline })) {
+    for await (const event of backend.watch({ id: runId })) {
       ctx.out(`[${event.time.slice(11, 19)}] ${describeEvent(event)}`);
       if (event.type === 'run') last = event;
     }
@@ -255,7 +251,7 @@ export function registerClusterCommands(program: Command, ctx: CliContext): void
       ctx.out(
         `Follow it with \`cellflow status ${run.id} --watch\`; step logs with \`cellflow logs ${run.id} STEP\`.`,
       );
-      if (opts.watch === true) await follow(backend, run.id, run.pipeline, ctx);
+      if (opts.watch === true) await follow(backend, run.id, ctx);
     },
   );
 
@@ -281,7 +277,7 @@ export function registerClusterCommands(program: Command, ctx: CliContext): void
         summary =
           local !== undefined
             ? await localSummary(local, runId)
-            : await (backend as KubeflowBackend).runSummary({ id: runId, pipeline: '' });
+            : await (backend as KubeflowBackend).runSummary({ id: runId });
       } catch (error) {
         throw asCliError(error);
       }
@@ -289,7 +285,7 @@ export function registerClusterCommands(program: Command, ctx: CliContext): void
       else if (opts.watch !== true) printSummary(summary, ctx);
       if (opts.watch === true) {
         if (local !== undefined) await followLocal(local, summary, ctx);
-        else await follow(backend as KubeflowBackend, runId, summary.pipeline, ctx);
+        else await follow(backend, runId, ctx);
       } else if (summary.state === 'failed') ctx.exitCode = 1;
     },
   );
@@ -306,7 +302,7 @@ export function registerClusterCommands(program: Command, ctx: CliContext): void
   ).action(async (runId: string, step: string, opts: ClusterFlags & { workspace?: string }) => {
     const backend = localRunBackend(runId, opts.workspace) ?? (await connectCluster(opts));
     try {
-      for await (const line of backend.logs({ id: runId, pipeline: '' }, step)) ctx.out(line);
+      for await (const line of backend.logs({ id: runId }, step)) ctx.out(line);
     } catch (error) {
       throw asCliError(error);
     }
@@ -317,7 +313,7 @@ export function registerClusterCommands(program: Command, ctx: CliContext): void
   ).action(async (runId: string, opts: ClusterFlags) => {
     const backend = await connectCluster(opts);
     try {
-      await backend.cancel({ id: runId, pipeline: '' });
+      await backend.cancel({ id: runId });
     } catch (error) {
       throw asCliError(error);
     }

@@ -53,6 +53,6 @@ export function registerOutputsCommand(program: Command, ctx: CliContext): void 
           1,
         );
       const backend = new LocalBackend({ workspace });
-      await writeExecutedNotebook(ctx, backend, { id: runId, pipeline: '' }, opts.output);
+      await writeExecutedNotebook(ctx, backend, { id: runId }, opts.output);
     });
 }

@@ -135,7 +135,7 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       const python = await backend.python();
       const steps = pipeline.graph.steps.map((s) => s.name);
       ctx.out(
-        `Run ${ref.id}: ${steps.length} step${steps.length === 1 ? '' : 's'} of ${ref.pipeline}, Python ${python.path}`,
+        `Run ${ref.id}: ${steps.length} step${steps.length === 1 ? '' : 's'} of ${pipeline.graph.pipeline.name}, Python ${python.path}`,
       );
       const progress = new RunProgress(ctx, steps);
       let cancelling = false;

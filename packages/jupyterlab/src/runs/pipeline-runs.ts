@@ -7,6 +7,7 @@ import {
   queuedRun,
   stepOf,
   type RunOptions,
+  type RunRef,
   type RunState,
   type StepFailure,
   type StepState,
@@ -68,7 +69,7 @@ export class PipelineRuns implements IDisposable {
     const ref = await client.submit(pipeline, { ...options, notebookPath });
     const run: LiveRun = {
       id: ref.id,
-      pipeline: ref.pipeline,
+      pipeline: pipeline.graph.pipeline.name,
       notebookPath,
       state: 'queued',
       steps: new Map(pipeline.graph.steps.map((s) => [s.name, 'queued' as const])),
@@ -85,14 +86,10 @@ export class PipelineRuns implements IDisposable {
   }
 
   async cancel(run: LiveRun): Promise<void> {
-    await this.client().cancel({ id: run.id, pipeline: run.pipeline });
+    await this.client().cancel({ id: run.id });
   }
 
-  private async follow(
-    client: AgentClient,
-    run: LiveRun,
-    ref: { id: string; pipeline: string },
-  ): Promise<void> {
+  private async follow(client: AgentClient, run: LiveRun, ref: RunRef): Promise<void> {
     let progress = queuedRun(run.id, [...run.steps.keys()]);
     try {
       for await (const event of client.watch(ref)) {

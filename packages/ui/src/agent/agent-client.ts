@@ -34,7 +34,6 @@ import {
   type AgentStreamData,
   type AgentStreamEventName,
   type Backend,
-  type CancelRunRequest,
   type CancelStudyRequest,
   type Capacity,
   type Endpoint,
@@ -102,16 +101,15 @@ export class AgentClient implements Backend {
   }
 
   watch(run: RunRef): AsyncIterable<RunEvent> {
-    return this.stream('watch', { run: run.id }, { pipeline: run.pipeline }, 'run-event');
+    return this.stream('watch', { run: run.id }, {}, 'run-event');
   }
 
   logs(run: RunRef, step: string): AsyncIterable<string> {
-    return this.stream('logs', { run: run.id, step }, { pipeline: run.pipeline }, 'log');
+    return this.stream('logs', { run: run.id, step }, {}, 'log');
   }
 
   async cancel(run: RunRef): Promise<void> {
-    const body: CancelRunRequest = { pipeline: run.pipeline };
-    await this.call('cancel', { run: run.id }, body);
+    await this.call('cancel', { run: run.id }, {});
   }
 
   listRuns(filter: RunFilter = {}): Promise<RunSummary[]> {

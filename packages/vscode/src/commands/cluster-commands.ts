@@ -254,7 +254,7 @@ function followInStatusBar(ctx: CommandContext, run: TrackedRun): void {
   const finished = ctx.runner.whenFinished(run.ref.id);
   if (finished === undefined) return;
   void vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Window, title: `Cellflow: ${run.ref.pipeline} on cluster` },
+    { location: vscode.ProgressLocation.Window, title: `Cellflow: ${run.pipeline} on cluster` },
     async () => {
       await finished;
     },
@@ -282,7 +282,7 @@ const switchClusterContext: CommandFactory = (ctx) => async (context, namespace)
 function runArg(ctx: CommandContext, arg: unknown): { ref: RunRef; target?: string } | undefined {
   if (typeof arg === 'string') {
     const tracked = ctx.tracker.get(arg);
-    return tracked !== undefined ? tracked : { ref: { id: arg, pipeline: '' } };
+    return tracked !== undefined ? tracked : { ref: { id: arg } };
   }
   const item = arg as { run?: { ref?: RunRef; target?: string } } | undefined;
   if (item?.run?.ref !== undefined)

@@ -25,7 +25,7 @@ const runLocally: CommandFactory = (ctx) => async (target) => {
   if (run === undefined) return undefined;
   const finished = ctx.runner.whenFinished(run.ref.id);
   void vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Window, title: `Cellflow: ${run.ref.pipeline}` },
+    { location: vscode.ProgressLocation.Window, title: `Cellflow: ${run.pipeline}` },
     async () => {
       await finished;
     },
@@ -43,7 +43,7 @@ const cancelRun: CommandFactory = (ctx) => async (arg) => {
       ? active[0]?.ref.id
       : (
           await vscode.window.showQuickPick(
-            active.map((r) => ({ label: r.ref.id, description: r.ref.pipeline })),
+            active.map((r) => ({ label: r.ref.id, description: r.pipeline })),
           )
         )?.label);
   if (runId === undefined) {
@@ -53,7 +53,7 @@ const cancelRun: CommandFactory = (ctx) => async (arg) => {
   }
   const cluster = ctx.cluster.current;
   if (ctx.runner.backendFor(runId) === undefined && item?.run?.target === 'cluster' && cluster)
-    await cluster.cancel(item.run.ref ?? { id: runId, pipeline: '' });
+    await cluster.cancel(item.run.ref ?? { id: runId });
   else await ctx.runner.cancel(runId);
   ctx.runsView.refresh();
 };
@@ -89,8 +89,7 @@ const showStepLogs: CommandFactory = (ctx) => async (arg) => {
       );
       return undefined;
     }
-    return ctx.runner.showLogs({ id: a.runId, pipeline: a.pipeline }, a.step, backend)?.terminal
-      .name;
+    return ctx.runner.showLogs({ id: a.runId }, a.step, backend)?.terminal.name;
   };
   if (isStepLogsArg(arg)) return open(arg);
   const cellRef = arg as Partial<CellRef> | undefined;
@@ -98,7 +97,7 @@ const showStepLogs: CommandFactory = (ctx) => async (arg) => {
     const run = ctx.tracker.latestFor(cellRef.notebook);
     const step = ctx.tracker.stepAt(cellRef.notebook, cellRef.cell);
     if (run === undefined || step === undefined) return undefined;
-    return open({ runId: run.ref.id, pipeline: run.ref.pipeline, step: step.name });
+    return open({ runId: run.ref.id, pipeline: run.pipeline, step: step.name });
   }
   const doc = resolveNotebook(undefined);
   const run = doc !== undefined ? ctx.tracker.latestFor(doc.uri.toString()) : ctx.tracker.runs()[0];
@@ -113,7 +112,7 @@ const showStepLogs: CommandFactory = (ctx) => async (arg) => {
     { title: `Cellflow: logs of run ${run.ref.id}` },
   );
   if (step === undefined) return undefined;
-  return open({ runId: run.ref.id, pipeline: run.ref.pipeline, step: step.label });
+  return open({ runId: run.ref.id, pipeline: run.pipeline, step: step.label });
 };
 
 /** Opens the KFP v2 pipeline YAML of the notebook in an editor (read-only feature). */
@@ -196,14 +195,18 @@ function hasExecutedNotebooks(backend: unknown): backend is ExecutedNotebookSour
  * latest run. Resolves with the document's URI.
  */
 const showRunOutputs: CommandFactory = (ctx) => async (arg) => {
-  const item = arg as { run?: { ref?: RunRef; workspace?: string; target?: string } } | undefined;
+  const item = arg as
+    { run?: { ref?: RunRef; pipeline?: string; workspace?: string; target?: string } } | undefined;
   const doc = resolveNotebook(undefined);
-  const ref =
+  const tracked =
     typeof arg === 'string'
-      ? { id: arg, pipeline: '' }
-      : (item?.run?.ref ??
-        (doc !== undefined ? ctx.tracker.latestFor(doc.uri.toString())?.ref : undefined) ??
-        ctx.tracker.runs()[0]?.ref);
+      ? ctx.tracker.get(arg)
+      : item?.run?.ref === undefined
+        ? ((doc !== undefined ? ctx.tracker.latestFor(doc.uri.toString()) : undefined) ??
+          ctx.tracker.runs()[0])
+        : undefined;
+  const ref = typeof arg === 'string' ? { id: arg } : (item?.run?.ref ?? tracked?.ref);
+  const pipeline = item?.run?.pipeline ?? tracked?.pipeline ?? '';
   if (ref === undefined) {
     void vscode.window.showInformationMessage(
       'Cellflow: no run yet; past runs are in the Runs view (right-click one: Show Run Outputs).',
@@ -220,7 +223,7 @@ const showRunOutputs: CommandFactory = (ctx) => async (arg) => {
     );
     return undefined;
   }
-  const uri = ctx.runOutputs.uriFor(ref.id, ref.pipeline, () => backend.executedNotebook(ref));
+  const uri = ctx.runOutputs.uriFor(ref.id, pipeline, () => backend.executedNotebook(ref));
   try {
     const notebook = await vscode.workspace.openNotebookDocument(uri);
     await vscode.window.showNotebookDocument(notebook, {

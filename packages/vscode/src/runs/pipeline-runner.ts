@@ -150,10 +150,16 @@ export class PipelineRunner implements vscode.Disposable {
     }
     this.clearFailures(doc);
     const steps = pipeline.graph.steps.map((s) => ({ name: s.name, cells: s.cells }));
-    const run = this.tracker.start(ref, doc.uri.toString(), steps, to.target);
+    const pipelineName = pipeline.graph.pipeline.name;
+    const run = this.tracker.start(
+      { id: ref.id, pipeline: pipelineName },
+      doc.uri.toString(),
+      steps,
+      to.target,
+    );
     this.backendOf.set(ref.id, to.backend);
     this.output.appendLine(
-      `Run ${ref.id} on ${to.label}: ${steps.length} steps of ${ref.pipeline}`,
+      `Run ${ref.id} on ${to.label}: ${steps.length} steps of ${pipelineName}`,
     );
     this.finished.set(ref.id, this.follow(to.backend, run, doc));
     return run;

@@ -42,6 +42,8 @@ export type RunTarget = 'local' | 'cluster';
 
 export interface TrackedRun {
   readonly ref: RunRef;
+  /** Pipeline name (`digits`). */
+  readonly pipeline: string;
   readonly target: RunTarget;
   /** The notebook's URI as a string (the key the editor uses). */
   readonly notebook: string;
@@ -67,13 +69,15 @@ export class RunTracker {
 
   /** Starts tracking a submitted run; every step is queued until an event says otherwise. */
   start(
-    ref: RunRef,
+    submitted: RunRef & { readonly pipeline: string },
     notebook: string,
     steps: readonly StepCells[],
     target: RunTarget = 'local',
   ): TrackedRun {
+    const ref = { id: submitted.id };
     const run: TrackedRun = {
       ref,
+      pipeline: submitted.pipeline,
       target,
       notebook,
       state: 'queued',

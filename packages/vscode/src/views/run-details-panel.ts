@@ -18,7 +18,7 @@ export function runDetailsOfTracked(
 ): RunDetails {
   return {
     id: run.ref.id,
-    pipeline: run.ref.pipeline,
+    pipeline: run.pipeline,
     target: run.target,
     state: run.state,
     startedAt: run.startedAt,

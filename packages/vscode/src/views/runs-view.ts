@@ -25,6 +25,7 @@ export interface RunsViewStep {
 
 export interface RunsViewRun {
   readonly ref: RunRef;
+  readonly pipeline: string;
   readonly target: RunTarget;
   readonly state: RunState;
   readonly durationMs: number | null;
@@ -71,7 +72,8 @@ export class RunsView implements vscode.TreeDataProvider<Node>, vscode.Disposabl
   private toViewRun(r: RunSummary, target: RunTarget, workspace?: string): RunsViewRun {
     this.summaries.set(r.id, { ...r, target });
     return {
-      ref: { id: r.id, pipeline: r.pipeline },
+      ref: { id: r.id },
+      pipeline: r.pipeline,
       target,
       state: r.state,
       durationMs: r.durationMs,
@@ -91,6 +93,7 @@ export class RunsView implements vscode.TreeDataProvider<Node>, vscode.Disposabl
   async model(): Promise<RunsViewRun[]> {
     const live: RunsViewRun[] = this.tracker.runs().map((r) => ({
       ref: r.ref,
+      pipeline: r.pipeline,
       target: r.target,
       state: r.state,
       durationMs: r.durationMs,
@@ -167,7 +170,7 @@ export class RunsView implements vscode.TreeDataProvider<Node>, vscode.Disposabl
         arguments: [
           {
             runId: run.ref.id,
-            pipeline: run.ref.pipeline,
+            pipeline: run.pipeline,
             step: step.name,
             workspace: run.workspace,
             target: run.target,
@@ -179,7 +182,7 @@ export class RunsView implements vscode.TreeDataProvider<Node>, vscode.Disposabl
     const { run } = node;
     // Short enough for the state beside it to show in a narrow sidebar; the id is in the tooltip.
     const item = new vscode.TreeItem(
-      `${run.ref.pipeline} ${shortRunLabel(run.ref.id, new Date(now))}`,
+      `${run.pipeline} ${shortRunLabel(run.ref.id, new Date(now))}`,
       vscode.TreeItemCollapsibleState.Collapsed,
     );
     item.description = `${run.target === 'cluster' ? 'cluster · ' : ''}${formatStateText(run, now)}`;

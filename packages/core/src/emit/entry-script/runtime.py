@@ -1184,7 +1184,7 @@ def _write_kfp_cell_outputs(executor_input, step, failed):
     for key, text in (("cell-outputs", lambda: document), ("cell-outputs-html", lambda: _cell_outputs_html(step))):
         uri = (artifacts.get(key, {}).get("artifacts") or [{}])[0].get("uri")
         if uri:
-            path = next((folder + uri[len(scheme) :] for folder, scheme in _MOUNTED_STORES if uri.startswith(scheme)), uri)
+            path = _mounted_path(uri)
             os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
             with open(path, "w", encoding="utf-8") as f:
                 f.write(text())
@@ -1196,6 +1196,25 @@ def _write_kfp_cell_outputs(executor_input, step, failed):
         if len(packed) <= LOG_OUTPUTS_LIMIT or kinds == ("error",):
             print("cellflow-cell-outputs: inline:" + packed)
             break
+
+
+def _mounted_path(uri):
+    """Where KFP's launcher mounts an artifact's URI in the container (a local URI is its path)."""
+    return next((folder + uri[len(scheme) :] for folder, scheme in _MOUNTED_STORES if uri.startswith(scheme)), uri)
+
+
+def _args_from_executor_input(args):
+    """On a cluster the step's parameters, inputs and outputs come from KFP's executor input, each
+    artifact at the path KFP's launcher mounts its URI at (no flag per value: the IR stays small)."""
+    spec = json.loads(args["executor-input"])
+    for name, value in spec.get("inputs", {}).get("parameterValues", {}).items():
+        args["param"].setdefault(name, value if isinstance(value, str) else json.dumps(value))
+    for side in ("input", "output"):
+        for key, entry in spec.get(side + "s", {}).get("artifacts", {}).items():
+            uri = (entry.get("artifacts") or [{}])[0].get("uri")
+            if uri and key != "metrics":
+                path = _mounted_path(uri)
+                args[side].setdefault("metrics" if key == "metrics_value" else key, path)
 
 
 # ---- the step ------------------------------------------------------------------------------------
@@ -1305,6 +1324,8 @@ def main(step, parameters, inputs, outputs, units, cells, metrics=None, shared=(
         result_path = args["result"]
         outputs_path = args["cell-outputs"]
         executor_input = args["executor-input"]
+        if executor_input:
+            _args_from_executor_input(args)
         for name, kind in parameters.items():
             if name not in args["param"]:
                 raise StepError("missing-parameter", "Parameter %s was not given to step %s." % (name, step))

@@ -4,9 +4,9 @@
  * executor running its generated entry script; data passes as artifacts, never a shared volume.
  *
  * The step runtime is shipped once per pipeline: a first task (`cellflow-runtime`, always cached)
- * writes it as an artifact that every step reads with `--runtime PATH`. Sharing one executor
- * instead would not shrink the Workflow KFP's backend makes: it keys component specs by their
- * container, so steps need containers of their own, and each container is stored once.
+ * writes it as an artifact that every step reads from the path its first argument names. Sharing
+ * one executor instead would not shrink the Workflow KFP's backend makes: it keys component specs
+ * by their container, so steps need containers of their own, and each container is stored once.
  *
  * KFP runs each task as two Argo DAG tasks (driver and executor) and Argo allows 200 tasks per
  * DAG, so pipelines of more than `MAX_STEPS_PER_DAG` steps are grouped into sub-DAG components,
@@ -35,8 +35,15 @@ const PARAMETER_TYPES: Readonly<Record<ParameterType, string>> = {
 
 const ARTIFACT = { schemaTitle: 'system.Artifact', schemaVersion: '0.0.1' };
 const METRICS = { schemaTitle: 'system.Metrics', schemaVersion: '0.0.1' };
+const HTML = { schemaTitle: 'system.HTML', schemaVersion: '0.0.1' };
 /** Output key of the step's metrics artifact. */
 export const METRICS_ARTIFACT_KEY = 'metrics';
+/**
+ * Output keys of what the step's cells showed (the runtime writes both): the nbformat outputs as
+ * JSON, and a page of them that KFP's UI shows. A variable's key cannot hold `-`, so never clashes.
+ */
+export const CELL_OUTPUTS_ARTIFACT_KEY = 'cell-outputs';
+export const CELL_OUTPUTS_HTML_ARTIFACT_KEY = 'cell-outputs-html';
 
 /** KFP task and Kubernetes names cannot hold `_`. */
 export function taskNameForStep(step: string): string {
@@ -75,17 +82,16 @@ const RUNTIME_WRITER = [
   '',
 ].join('\n');
 
-function containerArgs(step: PipelineStep): string[] {
-  const args: string[] = ['--runtime', `{{$.inputs.artifacts['${RUNTIME_INPUT_KEY}'].path}}`];
-  for (const p of step.parameters) args.push('--param', `${p}={{$.inputs.parameters['${p}']}}`);
-  for (const i of step.inputs)
-    args.push('--input', `${i}={{$.inputs.artifacts['${artifactKeyForVariable(i)}'].path}}`);
-  for (const o of step.outputs)
-    args.push('--output', `${o}={{$.outputs.artifacts['${artifactKeyForVariable(o)}'].path}}`);
-  // Metrics go into the executor output; a served model's artifact URI is printed for `serve`.
-  if (step.metrics.length > 0 || step.serve.length > 0) args.push('--executor-input', '{{$}}');
-  return args;
-}
+/**
+ * The runtime's path, then KFP's executor input: the runtime reads the step's parameters, the paths
+ * of its input and output artifacts (the cells' outputs among them) and where metrics go from it,
+ * so no step carries a flag per value.
+ */
+const CONTAINER_ARGS = [
+  `{{$.inputs.artifacts['${RUNTIME_INPUT_KEY}'].path}}`,
+  '--executor-input',
+  '{{$}}',
+];
 
 /**
  * Each resource in both of KFP's forms, as the KFP SDK writes them: backends from 2.4 read the
@@ -162,6 +168,10 @@ function stepComponent(graph: PipelineGraph, step: PipelineStep): Json {
   ]);
   if (step.metrics.length > 0)
     outputArtifacts.push([METRICS_ARTIFACT_KEY, { artifactType: METRICS }]);
+  outputArtifacts.push(
+    [CELL_OUTPUTS_ARTIFACT_KEY, { artifactType: ARTIFACT }],
+    [CELL_OUTPUTS_HTML_ARTIFACT_KEY, { artifactType: HTML }],
+  );
   return {
     executorLabel: `exec-${taskNameForStep(step.name)}`,
     inputDefinitions: inputs,
@@ -336,7 +346,7 @@ function buildDocuments(
       container: {
         image: step.image,
         command: ['python3', '-u', '-c', scripts.get(step.name) ?? ''],
-        args: containerArgs(step),
+        args: [...CONTAINER_ARGS],
         ...(env.length > 0 ? { env } : {}),
         ...(resources !== undefined ? { resources } : {}),
       },
