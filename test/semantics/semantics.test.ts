@@ -20,6 +20,7 @@ const RUNNABLE = [
   'mutation',
   'functions-globals',
   'function-effects',
+  'argument-effects',
   'xgboost-dmatrix',
   'get-ipython',
   'classes',

@@ -77,7 +77,12 @@ describe('Python name analysis', () => {
     assert.deepEqual(defined.writes, ['add', 'both', 'bump']);
     assert.deepEqual(defined.mutations, []);
     const effects = analyzePython(defs).definitions.get('both')?.effects;
-    assert.deepEqual(effects, { writes: ['counter'], mutations: ['items'] });
+    assert.deepEqual(effects, {
+      writes: ['counter'],
+      mutations: ['items'],
+      mutatedParameters: [],
+      parameters: [],
+    });
     const called = names(`${defs}\nboth()`);
     assert.deepEqual(called.writes, ['add', 'both', 'bump', 'counter']);
     assert.deepEqual(called.mutations, ['items']);
@@ -86,6 +91,46 @@ describe('Python name analysis', () => {
     const fresh = names('def train():\n    global model\n    model = 1\ntrain()\nprint(model)');
     assert.deepEqual(fresh.free, []);
     assert.deepEqual(fresh.writes, ['model', 'train']);
+  });
+
+  it('a function that changes a parameter in place changes what a call passes there', () => {
+    const defs =
+      "def prep(df, col='b', *rest, sink=None):\n    df[col] = 1\n    sink.append(len(rest))\n" +
+      'def show(df):\n    print(df.head())\n' +
+      'def copy_first(df):\n    df = df.copy()\n    df.x = 1\n    return df';
+    const effects = (name: string) => analyzePython(defs).definitions.get(name)?.effects;
+    assert.deepEqual(effects('prep')?.mutatedParameters, [
+      { name: 'df', index: 0 },
+      { name: 'sink', index: null },
+    ]);
+    assert.deepEqual(effects('show')?.mutatedParameters, []);
+    // Rebinding the parameter first is not followed: a possible change costs a save, never a result.
+    assert.deepEqual(effects('copy_first')?.mutatedParameters, [{ name: 'df', index: 0 }]);
+    // Same code: the call changes what it passes, positionally or by keyword.
+    assert.deepEqual(names(`${defs}\nprep(train, sink=log)\nshow(test)`).mutations, [
+      'log',
+      'train',
+    ]);
+    assert.deepEqual(names(`${defs}\nprep(data['train'])`).mutations, ['data']);
+    // Another cell's function: the calls are kept for the pipeline to resolve.
+    const calls = analyzePython("prep(train, 'c', sink=log)\nshow(x + 1)").calls;
+    assert.deepEqual(calls, [
+      {
+        callee: 'prep',
+        cell: 0,
+        line: 1,
+        args: [
+          { index: 0, keyword: null, name: 'train' },
+          { index: null, keyword: 'sink', name: 'log' },
+        ],
+      },
+    ]);
+    // Library functions that change their first argument.
+    const changed = names(
+      'heapq.heappush(h, 1)\ninsort(s, 2)\nnp.copyto(dst, src)\nnn.init.zeros_(w)\nlen(xs)',
+    ).mutations;
+    for (const name of ['dst', 'h', 's', 'w']) assert.ok(changed.includes(name), name);
+    assert.ok(!changed.includes('src') && !changed.includes('xs'));
   });
 
   it('a chained assignment makes its targets share one object', () => {

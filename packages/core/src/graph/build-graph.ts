@@ -21,7 +21,12 @@ import { describeCell, excerptOfLine, type Diagnostic } from '../diagnostics.js'
 import type { Notebook } from '../notebook/notebook.js';
 import { analyzeCells } from '../python/analyze-cells.js';
 import { BoundedCache } from '../python/bounded-cache.js';
-import type { CodeAnalysis, FileAccess, NameSite } from '../python/analyze-python.js';
+import {
+  passedTo,
+  type CodeAnalysis,
+  type FileAccess,
+  type NameSite,
+} from '../python/analyze-python.js';
 import { PYTHON_BUILTINS } from '../python/builtins.js';
 import { readCodeUnits, type CodeUnit } from '../python/code-units.js';
 import { toPlainPython } from '../python/ipython-syntax.js';
@@ -578,6 +583,16 @@ export function buildPipelineGraph(
         .map((site) => ({ site, deferred: false })),
     ];
     for (const { site, deferred } of reads) need(draft, site, true, deferred ? null : 'uses');
+    // A function from another cell that changes a parameter in place changes what this segment
+    // passes there (`prep(train)` with `def prep(df): df["y"] = ...`).
+    for (const call of analysis.calls.slice(before.calls.length)) {
+      const s = resolve(call.callee);
+      if (s?.kind !== 'code' || draft.cells.includes(s.ref.unit.cell)) continue;
+      const { parameters, mutatedParameters } = s.ref.unit;
+      if (mutatedParameters.length === 0) continue;
+      for (const argument of call.args)
+        if (passedTo(argument, parameters, mutatedParameters)) draft.callEffects.add(argument.name);
+    }
     // Functions from other cells that this segment may call change names as they run: the step
     // loads each one's value and leaves it changed, as Jupyter would.
     const lastCell = own[own.length - 1] ?? draft.cells[draft.cells.length - 1]!;

@@ -32,6 +32,37 @@ export interface DefinitionEffects {
   readonly writes: readonly string[];
   /** Names whose objects its body changes in place (`items.append(x)`, `cache[k] = v`). */
   readonly mutations: readonly string[];
+  /**
+   * Parameters whose objects its body changes in place (`def prep(df): df["y"] = 1`): a call
+   * changes what it passes there. `index` is the parameter's position, null when keyword-only.
+   */
+  readonly mutatedParameters: readonly ParameterRef[];
+  /** All its parameters, in order. */
+  readonly parameters: readonly ParameterRef[];
+}
+
+export interface ParameterRef {
+  readonly name: string;
+  readonly index: number | null;
+}
+
+/**
+ * A module-level call of a plain name, with the arguments that are names (or hang off one:
+ * `f(data["train"])`): a notebook function that changes a parameter in place changes them.
+ */
+export interface CallSite {
+  readonly callee: string;
+  readonly cell: number;
+  readonly line: number;
+  readonly args: readonly CallArgument[];
+}
+
+export interface CallArgument {
+  /** Position among the positional arguments; null for keyword arguments and after `*args`. */
+  readonly index: number | null;
+  readonly keyword: string | null;
+  /** The name the argument's value hangs off. */
+  readonly name: string;
 }
 
 export interface CodeAnalysis {
@@ -90,6 +121,8 @@ export interface CodeAnalysis {
    */
   readonly valueReads: ReadonlyMap<string, ReadonlySet<string>>;
   readonly syntaxErrors: readonly SyntaxProblem[];
+  /** Module-level calls of plain names with name arguments, in order (see `CallSite`). */
+  readonly calls: readonly CallSite[];
   /**
    * Whether the code (function bodies included) may read or write files or run shell commands,
    * by the calls it makes (`pd.read_csv`, `fig.savefig`, `open(p, "w")`, `!ls`): steps that touch
@@ -257,6 +290,13 @@ const UNSAVABLE_ORIGINS: readonly (readonly [RegExp, string])[] = [
   [/^csv\.(reader|DictReader|writer|DictWriter)$/, 'a CSV reader or writer on an open file'],
 ];
 
+/**
+ * Library functions that change their first argument in place (`heapq.heappush(h, x)`,
+ * `random.shuffle(xs)`, `np.copyto(dst, src)`, PyTorch's `nn.init.zeros_(w)`).
+ */
+const FIRST_ARGUMENT_MUTATORS =
+  /^(heappush|heappop|heapify|heappushpop|heapreplace|insort|insort_left|insort_right|shuffle|copyto|put|place|putmask|fill_diagonal|[a-z]\w*[a-z0-9]_)$/;
+
 /** Calls that write files (or may: a shell command, a download). */
 const FILE_WRITERS =
   /^(to_(csv|parquet|json|excel|pickle|feather|hdf|html|latex|markdown|stata|xml|netcdf|file)|savefig|save|savez|savez_compressed|savetxt|save_model|save_weights|save_pretrained|dump|write|writelines|write_text|write_bytes|write_file|mkdir|makedirs|remove|unlink|rmtree|rmdir|rename|copyfile|copytree|imsave|imwrite|urlretrieve|extractall|export_graphviz|touch|shell|shell_lines|system|call|run|check_call|check_output)$/;
@@ -294,6 +334,9 @@ interface EffectsRecord {
   readonly writes: Set<string>;
   readonly mutations: Set<string>;
   readonly calls: Set<EffectsRecord>;
+  /** Its parameters in order (null where keyword-only), and those its body changes in place. */
+  readonly parameters: readonly ParameterRef[];
+  readonly mutatedParameters: Set<string>;
 }
 
 /** A function/lambda/class/comprehension scope: its local names, and reads that escape it. */
@@ -332,8 +375,10 @@ export class PythonAnalyzer {
   >();
   /** Module-level names bound to a function definition now: reading one may call it. */
   private readonly liveDefs = new Map<string, EffectsRecord>();
-  /** The effects of the top-level function whose body is being walked. */
+  /** The effects of the top-level function whose body is being walked, and its scope. */
   private currentEffects: EffectsRecord | null = null;
+  private currentFunctionScope: InnerScope | null = null;
+  private readonly callSites: CallSite[] = [];
   private readonly stars: NameSite[] = [];
   private readonly errors: SyntaxProblem[] = [];
   private source = '';
@@ -367,7 +412,14 @@ export class PythonAnalyzer {
       definitions.set(name, {
         site: d.site,
         globals: [...d.globals].sort(),
-        effects: { writes: [...effects.writes].sort(), mutations: [...effects.mutations].sort() },
+        effects: {
+          writes: [...effects.writes].sort(),
+          mutations: [...effects.mutations].sort(),
+          mutatedParameters: d.effects.parameters.filter((p) =>
+            d.effects.mutatedParameters.has(p.name),
+          ),
+          parameters: d.effects.parameters,
+        },
       });
     }
     return {
@@ -387,6 +439,7 @@ export class PythonAnalyzer {
       carriedReads: this.carried,
       valueReads: this.valueNames,
       syntaxErrors: this.errors,
+      calls: this.callSites,
       fileAccess: { reads: this.fileReads, writes: this.fileWrites },
     };
   }
@@ -813,7 +866,18 @@ export class PythonAnalyzer {
   private mutate(base: SyntaxNode, scope: InnerScope | null): void {
     const name = this.text(base);
     if (PYTHON_BUILTINS.has(name)) return;
-    if (scope !== null && this.resolvesLocally(name, scope)) return;
+    if (scope !== null && this.resolvesLocally(name, scope)) {
+      // A parameter of the function: a call changes what it passes there.
+      let owner: InnerScope | null = scope;
+      while (owner !== null && !owner.locals.has(name)) owner = owner.parent;
+      if (
+        owner !== null &&
+        owner === this.currentFunctionScope &&
+        this.currentEffects?.parameters.some((p) => p.name === name) === true
+      )
+        this.currentEffects.mutatedParameters.add(name);
+      return;
+    }
     // A function's body changes the object when the function is called.
     if (scope !== null && this.currentEffects !== null && this.insideFunction(scope)) {
       this.currentEffects.mutations.add(name);
@@ -911,11 +975,15 @@ export class PythonAnalyzer {
     const globals = new Set<string>();
     const previous = this.currentDefinition;
     const previousEffects = this.currentEffects;
+    const previousFunctionScope = this.currentFunctionScope;
+    const paramList = isClass ? undefined : parts.find((c) => c.name === 'ParamList');
     const effects: EffectsRecord = {
       reads: globals,
       writes: new Set(),
       mutations: new Set(),
       calls: new Set(),
+      parameters: paramList === undefined ? [] : this.parameterRefs(paramList),
+      mutatedParameters: new Set(),
     };
     if (topLevel) this.currentDefinition = globals;
     if (topLevel && !isClass) this.currentEffects = effects;
@@ -931,14 +999,16 @@ export class PythonAnalyzer {
       };
       this.innerBody(body, classScope);
     } else {
-      const params = parts.find((c) => c.name === 'ParamList');
+      const params = paramList;
       const fnScope = this.functionScope(params, body, scope, state);
+      if (topLevel) this.currentFunctionScope = fnScope;
       if (params !== undefined) this.parameters(params, state, scope);
       for (const c of parts) if (c.name === 'TypeDef') this.expression(c, state, scope);
       this.innerBody(body, fnScope);
     }
     this.currentDefinition = previous;
     this.currentEffects = previousEffects;
+    this.currentFunctionScope = previousFunctionScope;
     if (nameNode !== undefined) {
       this.bind(nameNode, state, scope);
       if (topLevel) {
@@ -947,6 +1017,89 @@ export class PythonAnalyzer {
         if (!isClass) this.liveDefs.set(name, effects);
       }
     }
+  }
+
+  /** A function's parameters in order; keyword-only ones (after `*` or `*args`) have no index. */
+  private parameterRefs(params: SyntaxNode): ParameterRef[] {
+    const refs: ParameterRef[] = [];
+    let index: number | null = 0;
+    const parts = children(params);
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i]!;
+      const op = this.text(p);
+      if (op === '*' || op === '**') {
+        index = null;
+        if (parts[i + 1]?.name === 'VariableName') i++;
+      } else if (op === '/') continue;
+      else if (p.name === 'AssignOp') i++;
+      else if (p.name === 'VariableName') {
+        refs.push({ name: this.text(p), index });
+        if (index !== null) index++;
+      }
+    }
+    return refs;
+  }
+
+  /**
+   * What a call does to its arguments: a library function that changes its first argument, or a
+   * notebook function whose body changes a parameter, changes the names passed there. Module-level
+   * calls are kept (`calls`) for functions defined in other cells.
+   */
+  private argumentEffects(callee: SyntaxNode, args: SyntaxNode, scope: InnerScope | null): void {
+    const calleeName =
+      callee.name === 'VariableName'
+        ? this.text(callee)
+        : callee.name === 'MemberExpression'
+          ? this.text(children(callee).find((c) => c.name === 'PropertyName') ?? callee)
+          : '';
+    if (calleeName === '') return;
+    const found: { argument: CallArgument; node: SyntaxNode }[] = [];
+    let index: number | null = 0;
+    const parts = children(args);
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i]!;
+      if (p.name === '(' || p.name === ')' || p.name === ',') continue;
+      const op = this.text(p);
+      if (op === '*' || op === '**') {
+        index = null;
+        i++;
+        continue;
+      }
+      let keyword: string | null = null;
+      let value = p;
+      if (p.name === 'VariableName' && parts[i + 1]?.name === 'AssignOp') {
+        keyword = this.text(p);
+        value = parts[i + 2] ?? p;
+        i += 2;
+      }
+      const position = keyword === null ? index : null;
+      if (keyword === null && index !== null) index++;
+      let base: SyntaxNode | null = value;
+      while (base !== null && base.name === 'MemberExpression') base = base.firstChild;
+      if (base?.name === 'VariableName')
+        found.push({ argument: { index: position, keyword, name: this.text(base) }, node: base });
+    }
+    if (found.length === 0) return;
+    if (FIRST_ARGUMENT_MUTATORS.test(calleeName)) {
+      const first = found.find((f) => f.argument.index === 0);
+      if (first !== undefined) this.mutate(first.node, scope);
+    }
+    if (
+      callee.name !== 'VariableName' ||
+      (scope !== null && this.resolvesLocally(calleeName, scope))
+    )
+      return;
+    const def = this.liveDefs.get(calleeName);
+    if (def !== undefined)
+      for (const f of found)
+        if (passedTo(f.argument, def.parameters, def.mutatedParameters)) this.mutate(f.node, scope);
+    if (scope === null)
+      this.callSites.push({
+        callee: calleeName,
+        cell: this.cell,
+        line: this.lineOf(callee.from),
+        args: found.map((f) => f.argument),
+      });
   }
 
   /** Defaults and annotations of parameters are evaluated where the function is defined. */
@@ -1271,6 +1424,8 @@ export class PythonAnalyzer {
         if (callee?.name !== 'VariableName' || !PYTHON_BUILTINS.has(this.text(callee)))
           this.nonBuiltinCall = true;
         if (callee !== undefined) this.fileCall(callee, args);
+        if (callee !== undefined && args !== undefined)
+          pending.push(() => this.argumentEffects(callee, args, scope));
         if (args !== undefined) pending.push(() => this.argList(args, state, scope));
         if (callee?.name === 'MemberExpression')
           pending.push(() => this.methodCall(callee, args, scope));
@@ -1432,6 +1587,24 @@ export class PythonAnalyzer {
       this.expression(p, state, compScope);
     }
   }
+}
+
+/** Whether an argument lands on one of `mutated` among a function's `parameters`. */
+export function passedTo(
+  argument: CallArgument,
+  parameters: readonly ParameterRef[],
+  mutated: ReadonlySet<string> | readonly ParameterRef[],
+): boolean {
+  const target =
+    argument.keyword !== null
+      ? parameters.find((p) => p.name === argument.keyword)
+      : argument.index !== null
+        ? parameters.find((p) => p.index === argument.index)
+        : undefined;
+  if (target === undefined) return false;
+  return mutated instanceof Set
+    ? mutated.has(target.name)
+    : (mutated as readonly ParameterRef[]).some((p) => p.name === target.name);
 }
 
 /** Convenience: analyse a single piece of code as cell `cell`. */

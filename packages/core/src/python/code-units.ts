@@ -17,7 +17,7 @@
  */
 import type { SyntaxNode } from '@lezer/common';
 import { textId } from './analyze-cells.js';
-import { analyzePython, type FileAccess } from './analyze-python.js';
+import { analyzePython, type FileAccess, type ParameterRef } from './analyze-python.js';
 import { BoundedCache } from './bounded-cache.js';
 import { parsePython } from './parse-python.js';
 
@@ -45,6 +45,12 @@ export interface CodeUnit {
    * may call the function loads them and leaves them changed.
    */
   readonly callEffects: readonly string[];
+  /**
+   * Functions: the parameters and those whose objects a call changes in place
+   * (`def prep(df): df["y"] = 1`): a step calling it changes what it passes there.
+   */
+  readonly parameters: readonly ParameterRef[];
+  readonly mutatedParameters: readonly ParameterRef[];
   /** Whether running the statement, or calling what it defines, may read or write files. */
   readonly fileAccess: FileAccess;
   /** Config and seed units: the name the call or assignment hangs off (must be an import). */
@@ -262,10 +268,21 @@ function readCodeUnitsOnce(cell: number, code: string): CodeUnit[] {
               ),
             ]
           : [],
+      ...definitionParameters(kind.kind === 'definition' ? analysis : null),
       root: kind.root,
       fileAccess: analysis.fileAccess,
     });
   };
   for (const node of children(tree.topNode)) visit(node);
   return units;
+}
+
+function definitionParameters(
+  analysis: ReturnType<typeof analyzePython> | null,
+): Pick<CodeUnit, 'parameters' | 'mutatedParameters'> {
+  const def = analysis === null ? undefined : [...analysis.definitions.values()][0];
+  return {
+    parameters: def?.effects.parameters ?? [],
+    mutatedParameters: def?.effects.mutatedParameters ?? [],
+  };
 }
