@@ -12,7 +12,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { compile, type CompiledPipeline, type StudySpec } from '@cellflow/core';
 import { BackendError, LocalBackend, type RunEvent, type StudyEvent } from '@cellflow/backend';
-import { pipelinePayloadOf, type AgentInfo } from '@cellflow/backend/agent-protocol';
+import {
+  pipelinePayloadOf,
+  type AgentErrorBody,
+  type AgentInfo,
+} from '@cellflow/backend/agent-protocol';
 import { AgentClient } from '@cellflow/ui';
 import { repoRoot } from '../golden/golden-cases.js';
 import { startAgentProcess, tokenOf, type AgentProcess } from './agent-process.js';
@@ -241,6 +245,65 @@ describe('cellflow agent over the local backend', () => {
       resumed.filter((e) => e.event === 'study-event').map((e) => Number(e.id)),
       [events.length - 1],
     );
+  });
+
+  it('refuses a bad study with a 400 naming the field and the fix, before anything starts (issue 15)', async () => {
+    const good: StudySpec = {
+      objective: 'distinct-words',
+      goal: 'maximize',
+      additionalMetrics: [],
+      algorithm: 'grid',
+      algorithmSettings: {},
+      parameters: [{ name: 'MIN_LENGTH', type: 'discrete', values: [3, 6] }],
+      maxTrials: 2,
+      parallelTrials: 1,
+      maxFailedTrials: 1,
+    };
+    const post = async (study: unknown): Promise<{ status: number; body: AgentErrorBody }> => {
+      const response = await fetch(`${agent.baseUrl}studies`, {
+        method: 'POST',
+        headers: { ...auth, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ pipeline: pipelinePayloadOf(pipeline), study }),
+      });
+      return { status: response.status, body: (await response.json()) as AgentErrorBody };
+    };
+    const before = (await client.listStudies()).length;
+
+    const inverted = await post({
+      ...good,
+      parameters: [{ name: 'MIN_LENGTH', type: 'int', min: 6, max: 3 }],
+    });
+    assert.equal(inverted.status, 400);
+    assert.equal(inverted.body.code, 'invalid-study');
+    assert.equal(
+      inverted.body.message,
+      'The study cannot run: `study`: parameter `MIN_LENGTH` has min 6 above max 3. Fix: swap them.',
+    );
+    assert.deepEqual(
+      inverted.body.diagnostics?.map((d) => [d.severity, d.code]),
+      [['error', 'bad-study']],
+    );
+
+    const unknown = await post({ ...good, objective: 'words', maxTrials: 'lots' });
+    assert.equal(unknown.status, 400);
+    assert.match(
+      unknown.body.message,
+      /`study`: the objective `words` is not a pipeline metric\. Fix: use one of `total-words`, `distinct-words`, `top-count`\. `study`: `maxTrials` must be a whole number >= 1; it is "lots"\./,
+    );
+    const missing = await post(undefined);
+    assert.equal(missing.status, 400);
+    assert.match(missing.body.message, /`study` is not an object\. Fix: make it a JSON object/);
+
+    await assert.rejects(
+      client.tune(pipeline, { ...good, algorithm: 'hillclimb' as StudySpec['algorithm'] }),
+      (error: unknown) =>
+        error instanceof BackendError &&
+        error.code === 'invalid-study' &&
+        /the algorithm "hillclimb" is not known\. Fix: use one of `random`, `grid`/.test(
+          error.message,
+        ),
+    );
+    assert.equal((await client.listStudies()).length, before, 'no study was started');
   });
 
   it('refuses uploads and schedules: they need Kubeflow Pipelines (issue 14)', async () => {

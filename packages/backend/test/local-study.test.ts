@@ -236,7 +236,7 @@ describe('local studies', () => {
     };
     await assert.rejects(
       backend.tune(pipeline, base),
-      /objective `accuracy` is not a pipeline metric \(metrics: score\)/,
+      /^BackendError: The study cannot run: `study`: the objective `accuracy` is not a pipeline metric\. Fix: use one of `score`\./,
     );
     await assert.rejects(
       backend.tune(pipeline, {
@@ -244,7 +244,7 @@ describe('local studies', () => {
         objective: 'score',
         parameters: [{ name: 'Y', type: 'int', min: 0, max: 1 }],
       }),
-      /searches `Y`, which is not in the parameters cell/,
+      /`study`: `Y` is not in the parameters cell \(parameters: `X`, `N`, `MODE`\)\. Fix: add `Y = <default>`/,
     );
     await assert.rejects(
       backend.watchStudy({ id: 'nope', pipeline: 'x' })[Symbol.asyncIterator]().next(),

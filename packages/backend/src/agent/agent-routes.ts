@@ -6,7 +6,6 @@ import type {
   RunOptions,
   RunRef,
   ServeOptions,
-  StudySpec,
   TuneOptions,
 } from '../backend.js';
 import { BackendError } from '../backend.js';
@@ -18,6 +17,7 @@ import {
   type PipelineDeployer,
   type UploadOptions,
 } from '../kubeflow/pipeline-deploys.js';
+import { checkStudySpec, describeStudyErrors } from '@cellflow/core';
 import type { AgentInfo, AgentRouteName, ScheduleRequest } from './agent-protocol.js';
 import { pipelineFromPayload } from './agent-pipeline.js';
 import { AgentRequestError } from './agent-request-error.js';
@@ -100,13 +100,11 @@ export const ROUTE_HANDLERS: Readonly<Record<AgentRouteName, Handler>> = {
   tune: async (ctx, req) => {
     const body = objectBody(req.body);
     const pipeline = pipelineFromPayload(body['pipeline']);
-    const study = body['study'];
-    if (typeof study !== 'object' || study === null)
-      throw new AgentRequestError('bad-request', '`study` must be a StudySpec object.');
-    return ok(
-      await ctx.backend.tune(pipeline, study as StudySpec, optionsOf<TuneOptions>(body)),
-      201,
-    );
+    // Checked here as each backend checks it: a bad study is a 400 naming the field and the fix.
+    const { study, diagnostics } = checkStudySpec(body['study'], pipeline.graph);
+    if (study === null)
+      throw new AgentRequestError('invalid-study', describeStudyErrors(diagnostics), diagnostics);
+    return ok(await ctx.backend.tune(pipeline, study, optionsOf<TuneOptions>(body)), 201);
   },
   listStudies: async (ctx) => ok(await ctx.backend.listStudies()),
   watchStudy: (ctx, req) => {

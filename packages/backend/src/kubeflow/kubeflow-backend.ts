@@ -8,6 +8,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import {
   buildPipelineSpecForGraph,
   checkGpuRequests,
+  checkStudySpec,
+  describeStudyErrors,
   taskNameForStep,
   toServiceName,
   withDefaultImage,
@@ -395,10 +397,14 @@ export class KubeflowBackend implements Backend {
    */
   async tune(
     pipeline: CompiledPipeline,
-    study: StudySpec,
+    spec: StudySpec,
     opts: TuneOptions & ClusterTuneOptions = {},
   ): Promise<StudyRef> {
     const { graph } = pipeline;
+    const checked = checkStudySpec(spec, graph);
+    if (checked.study === null)
+      throw new BackendError('invalid-study', describeStudyErrors(checked.diagnostics));
+    const study = checked.study;
     const searched = new Set(study.parameters.map((p) => p.name));
     const fixed = Object.fromEntries(
       Object.entries(opts.parameters ?? {}).filter(([name]) => !searched.has(name)),

@@ -6,6 +6,8 @@ import { availableParallelism, totalmem } from 'node:os';
 import { access, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import {
+  checkStudySpec,
+  describeStudyErrors,
   toServiceName,
   type CompiledPipeline,
   type NotebookFile,
@@ -344,23 +346,15 @@ export class LocalBackend implements Backend {
   /** Starts a study on this machine: trials are local runs, several at once (see `LocalStudy`). */
   async tune(
     pipeline: CompiledPipeline,
-    spec: StudySpec,
+    given: StudySpec,
     opts: TuneOptions = {},
   ): Promise<StudyRef> {
     const { graph } = pipeline;
+    const checked = checkStudySpec(given, graph);
+    if (checked.study === null)
+      throw new BackendError('invalid-study', describeStudyErrors(checked.diagnostics));
+    const spec = checked.study;
     const searched = new Set(spec.parameters.map((p) => p.name));
-    for (const name of searched) {
-      if (!graph.parameters.some((p) => p.name === name))
-        throw new BackendError(
-          'invalid-study',
-          `The study searches \`${name}\`, which is not in the parameters cell (parameters: ${graph.parameters.map((p) => p.name).join(', ') || 'none'}).`,
-        );
-    }
-    if (!graph.metrics.some((m) => m.name === spec.objective))
-      throw new BackendError(
-        'invalid-study',
-        `The study's objective \`${spec.objective}\` is not a pipeline metric (metrics: ${graph.metrics.map((m) => m.name).join(', ') || 'none'}).`,
-      );
     const fixed = Object.fromEntries(
       Object.entries(opts.parameters ?? {}).filter(([name]) => !searched.has(name)),
     );
