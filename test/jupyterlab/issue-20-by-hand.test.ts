@@ -322,7 +322,11 @@ describe(
       await dialog.locator('.jp-Dialog-header', { hasText: 'not enough GPUs here' }).waitFor({
         timeout: 30_000,
       });
-      assert.match((await dialog.textContent()) ?? '', /train/);
+      const refusal = (await dialog.textContent()) ?? '';
+      assert.match(refusal, /Step `train` asks for 1 × nvidia\.com\/gpu/);
+      // The editor's way out, not the command line's flag.
+      assert.match(refusal, /Or run those steps here without GPUs: choose Run without GPUs\./);
+      assert.doesNotMatch(refusal, /--cpu-only/);
       await dialog.getByRole('button', { name: 'Run without GPUs' }).click();
       await page
         .locator(

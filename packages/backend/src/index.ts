@@ -10,7 +10,12 @@ export {
   type PrunedRun,
 } from './local/run-pruning.js';
 export { findPythonInterpreter, type PythonInterpreter } from './local/python-interpreter.js';
-export { detectGpus, findUnmetGpuRequests, type GpuInventory } from './local/gpu-capacity.js';
+export {
+  detectGpus,
+  findUnmetGpuRequests,
+  type GpuInventory,
+  type GpuRefusalAsker,
+} from './local/gpu-capacity.js';
 export {
   KubeflowBackend,
   type KubeflowBackendOptions,

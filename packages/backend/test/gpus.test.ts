@@ -94,7 +94,7 @@ describe('GPUs on this machine', () => {
       await assert.rejects(backend.submit(pipeline), (error: unknown) => {
         assert.ok(error instanceof BackendError && error.code === 'gpu-unavailable');
         assert.match(error.message, expected);
-        assert.match(error.message, /--cpu-only/);
+        assert.match(error.message, /Or run those steps here without GPUs: pass --cpu-only\.$/);
         return true;
       });
       assert.equal((await backend.listRuns()).length, before, 'nothing was recorded');
@@ -102,6 +102,35 @@ describe('GPUs on this machine', () => {
       assert.equal(run.final.state, 'succeeded');
     });
   }
+
+  it("refuses with the editors' choice when an editor asks (issue 20): no command-line flag", async () => {
+    const editors = new LocalBackend({
+      workspace: work.dir,
+      python: PYTHON,
+      nvidiaSmi: fakeSmi,
+      askedBy: 'editor',
+    });
+    const nb = notebook([code('greedy_value = 1', ['step:greedy', 'gpu:3'])], 'refused-editor');
+    const { pipeline } = compileNotebook(nb, work.dir, 'refused-editor.ipynb');
+    await assert.rejects(editors.submit(pipeline), (error: unknown) => {
+      assert.ok(error instanceof BackendError && error.code === 'gpu-unavailable');
+      assert.match(error.message, /Step `greedy` asks for 3 × nvidia\.com\/gpu/);
+      assert.match(
+        error.message,
+        /Or run those steps here without GPUs: choose Run without GPUs\.$/,
+      );
+      assert.doesNotMatch(error.message, /--cpu-only/);
+      return true;
+    });
+    const run = await runToEnd(editors, pipeline, { cpuOnly: true });
+    assert.equal(run.final.state, 'succeeded');
+    const log = readFileSync(
+      join(work.dir, '.cellflow/runs', run.ref.id, 'steps/greedy/log.txt'),
+      'utf8',
+    );
+    assert.match(log, /^\[cellflow\] running without GPUs, as asked; the step asks for 3\.$/m);
+    assert.doesNotMatch(log, /--cpu-only/);
+  });
 
   it('a CUDA_VISIBLE_DEVICES set by the user limits what the runs may use', async () => {
     const limited = new LocalBackend({

@@ -123,6 +123,9 @@ describe('cellflow run', () => {
     const refused = await cellflow(['run', path]);
     assert.equal(refused.code, 1);
     assert.match(refused.err, /Not started: Step `train` asks for 2 × nvidia\.com\/gpu/);
+    // The command line's way out is its flag (an editor's refusal names its Run without GPUs).
+    assert.match(refused.err, /Or run those steps here without GPUs: pass --cpu-only\./);
+    assert.doesNotMatch(refused.err, /Run without GPUs/);
     assert.equal((await cellflow(['run', path, '--cpu-only'])).code, 0);
   });
 });

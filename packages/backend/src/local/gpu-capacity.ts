@@ -115,6 +115,23 @@ export function findUnmetGpuRequests(graph: PipelineGraph, inventory: GpuInvento
     .map((d) => d.message);
 }
 
+/**
+ * Who asks this machine for runs, which decides how a refusal names the way to run GPU steps
+ * without GPUs: the command line's flag, or the editors' choice (a button on the refusal and a
+ * setting, both called "Run without GPUs").
+ */
+export type GpuRefusalAsker = 'command-line' | 'editor';
+
+/** The refusal of a run whose GPU requests (`findUnmetGpuRequests`) this machine cannot meet. */
+export function describeUnmetGpuRequests(
+  unmet: readonly string[],
+  inventory: GpuInventory,
+  askedBy: GpuRefusalAsker,
+): string {
+  const wayOut = askedBy === 'editor' ? 'choose Run without GPUs' : 'pass --cpu-only';
+  return `Not started: ${unmet.join(' ')} (GPUs found on this machine: ${inventory.source}.) Or run those steps here without GPUs: ${wayOut}.`;
+}
+
 /** Hands out GPU indices to running steps; a step waits until enough are free. */
 export class GpuAllocator {
   private readonly free: Set<number>;

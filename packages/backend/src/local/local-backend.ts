@@ -38,7 +38,14 @@ import { followLines } from './follow-file.js';
 import { readExecutedNotebook, writeRunNotebook } from './run-outputs.js';
 import { maxLogBytesOf } from './log-cap.js';
 import { readLogTail } from './log-tail.js';
-import { detectGpus, findUnmetGpuRequests, gpuPoolsOf, type GpuInventory } from './gpu-capacity.js';
+import {
+  describeUnmetGpuRequests,
+  detectGpus,
+  findUnmetGpuRequests,
+  gpuPoolsOf,
+  type GpuInventory,
+  type GpuRefusalAsker,
+} from './gpu-capacity.js';
 import { LocalRun } from './local-run.js';
 import { buildRunEnvironment, threadsPerStep } from './run-environment.js';
 import { findPythonInterpreter, type PythonInterpreter } from './python-interpreter.js';
@@ -68,6 +75,11 @@ export interface LocalBackendOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Cap of each step's log in bytes (default: `$CELLFLOW_MAX_LOG_BYTES`, else 100 MiB). */
   readonly maxLogBytes?: number;
+  /**
+   * Who asks for runs: a refusal of GPU steps this machine lacks GPUs for names the asker's way
+   * to run them without (`--cpu-only`, or the editors' Run without GPUs). Default the command line.
+   */
+  readonly askedBy?: GpuRefusalAsker;
 }
 
 export class LocalBackend implements Backend {
@@ -130,7 +142,7 @@ export class LocalBackend implements Backend {
     if (unmet.length > 0 && opts.cpuOnly !== true) {
       throw new BackendError(
         'gpu-unavailable',
-        `Not started: ${unmet.join(' ')} (GPUs found on this machine: ${inventory.source}.) Or run those steps here without GPUs: --cpu-only on the command line, Run without GPUs in the editors.`,
+        describeUnmetGpuRequests(unmet, inventory, this.options.askedBy ?? 'command-line'),
       );
     }
     const python = await this.python();

@@ -259,7 +259,7 @@ export class LocalRun {
       if (step.resources.gpu !== null && wantGpu === null) {
         await appendFile(
           logPath,
-          `[cellflow] running without GPUs (--cpu-only); the step asks for ${step.resources.gpu.count}.\n`,
+          `[cellflow] running without GPUs, as asked; the step asks for ${step.resources.gpu.count}.\n`,
         );
       }
       s.attempts = attempt;

@@ -167,8 +167,10 @@ export function registerAgentCommand(program: Command, ctx: CliContext): void {
           `--workspace ${workspace} is not a folder. Fix: create it, or name an existing folder.`,
           1,
         );
+      // The agent serves the JupyterLab plugin: refusals name the editor's choices, not flags.
       backend = new LocalBackend({
         workspace,
+        askedBy: 'editor',
         ...(opts.python !== undefined ? { python: opts.python } : {}),
       });
       target = {

@@ -28,6 +28,7 @@ export class BackendLoader {
     const concurrency = this.config.concurrency;
     const backend = new LocalBackend({
       workspace,
+      askedBy: 'editor',
       ...(python !== undefined ? { python } : {}),
       ...(concurrency !== undefined ? { concurrency } : {}),
     });
