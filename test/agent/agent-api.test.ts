@@ -115,6 +115,24 @@ describe('cellflow agent over the local backend', () => {
     assert.deepEqual(runs, await direct.listRuns({ pipeline: 'word-count', limit: 5 }));
   });
 
+  it("gives a run's executed notebook as the backend builds it; an unknown run is not found (issue 18)", async () => {
+    const run = await client.submit(pipeline, { notebookPath, cache: false });
+    await collect(client.watch(run));
+    const notebook = await client.executedNotebook(run);
+    const direct = new LocalBackend({ workspace, python: PYTHON });
+    assert.deepEqual(notebook, await direct.executedNotebook(run));
+    const ran = notebook.cells.filter((c) => typeof c['execution_count'] === 'number');
+    assert.ok(ran.length > 0, 'cells that ran have a count');
+    assert.ok(
+      ran.some((c) => JSON.stringify(c['outputs']).includes('"output_type":"stream"')),
+      'a printing cell keeps what it printed',
+    );
+    await assert.rejects(
+      client.executedNotebook({ id: 'no-such-run' }),
+      (error: unknown) => error instanceof BackendError && error.code === 'run-not-found',
+    );
+  });
+
   it('streams SSE with id = seq, and Last-Event-ID resumes right after it', async () => {
     const run = await client.submit(pipeline, { notebookPath });
     const all = await collect(client.watch(run));

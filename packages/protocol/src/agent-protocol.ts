@@ -17,7 +17,13 @@
  * the generated scripts: the agent compiles the notebook again with core's `compile()` and refuses a
  * notebook with errors or a graph that does not match, so it only ever runs code it generated.
  */
-import type { CompiledPipeline, Diagnostic, Notebook, PipelineGraph } from '@cellflow/core';
+import type {
+  CompiledPipeline,
+  Diagnostic,
+  Notebook,
+  NotebookFile,
+  PipelineGraph,
+} from '@cellflow/core';
 import {
   BackendError,
   type BackendErrorCode,
@@ -83,6 +89,12 @@ export interface SubmitResponse extends RunRef {
 }
 
 export type ListRunsResponse = RunSummary[];
+
+/**
+ * `GET runs/:run/notebook`: the run's executed notebook (nbformat 4: the notebook as it ran, every
+ * cell with the outputs it showed). `not-supported` from a target that keeps no cell outputs.
+ */
+export type ExecutedNotebookResponse = NotebookFile;
 
 export interface TuneRequest {
   readonly pipeline: PipelinePayload;
@@ -307,6 +319,8 @@ export const AGENT_ROUTES = {
   watch: { method: 'GET', path: 'runs/:run/events', stream: true },
   /** -> SSE `log`* `end` */
   logs: { method: 'GET', path: 'runs/:run/steps/:step/logs', stream: true },
+  /** -> `ExecutedNotebookResponse` */
+  executedNotebook: { method: 'GET', path: 'runs/:run/notebook' },
   /** -> 204 */
   cancel: { method: 'POST', path: 'runs/:run/cancel' },
   /** `TuneRequest` -> `TuneResponse` (201) */

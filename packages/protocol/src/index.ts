@@ -4,6 +4,7 @@ export * from './run-progress.js';
 export * from './study-progress.js';
 export * from './pipeline-deploys.js';
 export * from './agent-protocol.js';
+export * from './executed-notebooks.js';
 export {
   REDACTED,
   isSecretParameter,

@@ -14,3 +14,4 @@ export * from './tuning/study-results.js';
 export * from './agent/server-sent-events.js';
 export * from './runs/step-failure.js';
 export * from './tuning/study-form.js';
+export * from './runs/run-outputs-on-cells.js';

@@ -8,6 +8,7 @@ import type {
   ServeOptions,
   TuneOptions,
 } from '../backend.js';
+import { hasExecutedNotebooks } from '@cellflow/protocol';
 import { BackendError } from '../backend.js';
 import type { RunEvent } from '../run-events.js';
 import type { StudyEvent } from '../backend.js';
@@ -92,6 +93,14 @@ export const ROUTE_HANDLERS: Readonly<Record<AgentRouteName, Handler>> = {
       event: 'log',
       journal: ctx.journals.get<string>(`log:${run.id}/${step}`, () => ctx.backend.logs(run, step)),
     });
+  },
+  executedNotebook: async (ctx, req) => {
+    if (!hasExecutedNotebooks(ctx.backend))
+      throw new BackendError(
+        'not-supported',
+        `Runs on ${ctx.info.description} keep no cell outputs the agent can read: outputs are kept for runs on this machine. Fix: run the notebook with a local agent to see its outputs in the editor.`,
+      );
+    return ok(await ctx.backend.executedNotebook({ id: req.params['run']! }));
   },
   cancel: async (ctx, req) => {
     await ctx.backend.cancel({ id: req.params['run']! });

@@ -38,6 +38,7 @@ import {
   type Capacity,
   type Endpoint,
   type EndpointRef,
+  type ExecutedNotebookSource,
   type ModelRef,
   type PipelineUpload,
   type ModelMetadataResponse,
@@ -62,7 +63,7 @@ import {
   type UploadOptions,
   type UploadRequest,
 } from '@cellflow/protocol';
-import type { CompiledPipeline } from '@cellflow/core';
+import type { CompiledPipeline, NotebookFile } from '@cellflow/core';
 import { readServerSentEvents } from './server-sent-events.js';
 
 export interface AgentClientOptions {
@@ -80,7 +81,7 @@ export interface AgentClientOptions {
 
 type Query = Readonly<Record<string, string | number | undefined>>;
 
-export class AgentClient implements Backend {
+export class AgentClient implements Backend, ExecutedNotebookSource {
   private readonly baseUrl: string;
   private readonly fetchImpl: typeof fetch;
 
@@ -106,6 +107,11 @@ export class AgentClient implements Backend {
 
   logs(run: RunRef, step: string): AsyncIterable<string> {
     return this.stream('logs', { run: run.id, step }, {}, 'log');
+  }
+
+  /** The run's executed notebook: every cell with the outputs it showed (targets that keep them). */
+  executedNotebook(run: RunRef): Promise<NotebookFile> {
+    return this.call('executedNotebook', { run: run.id }, undefined);
   }
 
   async cancel(run: RunRef): Promise<void> {
