@@ -1,0 +1,208 @@
+/**
+ * The KFP IR as YAML, written directly: the same text js-yaml's `dump(doc, { lineWidth: -1,
+ * noRefs: true })` writes (block style, two-space indent, sequences indented under their key),
+ * several times faster on a large pipeline, where most of js-yaml's time goes into building and
+ * styling a node for every scalar. Scalars that are not simple words (quoted, multi-line, floats)
+ * are styled by js-yaml itself, one scalar at a time, so every choice of quoting stays its choice;
+ * a document this writer does not cover (a key on several lines or longer than 1,024 characters,
+ * a value that is not plain data) is handed whole to js-yaml.
+ *
+ * `LiteralBlock` values are the entry scripts: written as literal block scalars without asking
+ * (they are checked to be representable exactly that way, see `literalBlockFor`).
+ */
+import { DUMP_SCHEMA, dump } from 'js-yaml';
+
+const DUMP_OPTIONS = { lineWidth: -1, noRefs: true } as const;
+
+/** A text written as a literal block scalar (`|`), as it is. */
+export class LiteralBlock {
+  constructor(readonly text: string) {}
+}
+
+/** Text a YAML literal block (`|`) represents exactly: printable, no CR, no leading blank. */
+export function literalBlockFor(text: string): LiteralBlock | string {
+  return text.trim() !== '' && !UNSAFE_IN_LITERAL_BLOCK.test(text) && !/^[ \t\n]/.test(text)
+    ? new LiteralBlock(text)
+    : text;
+}
+
+/** A string on one line with the text js-yaml writes for it, worked out in advance. */
+export class StyledString {
+  private constructor(
+    readonly value: string,
+    readonly yaml: string,
+  ) {}
+
+  /** For a text every document carries (the runtime): styled once, not once a document. */
+  static of(value: string): StyledString | string {
+    return value.includes('\n') ? value : new StyledString(value, scalarByJsYaml(value));
+  }
+}
+
+// eslint-disable-next-line no-control-regex
+const UNSAFE_IN_LITERAL_BLOCK = /[\x00-\x08\x0b\x0c\x0d\x0e-\x1f\x7f\u0085\u2028\u2029\ufeff]/;
+
+/** The document as YAML, ending in a newline (and `...` where js-yaml ends it so). */
+export function writeIrYaml(doc: unknown): string {
+  const writer = new Writer();
+  try {
+    writer.value(doc, 0, true);
+  } catch (error) {
+    if (error === UNCOVERED) return dump(plainData(doc), DUMP_OPTIONS);
+    throw error;
+  }
+  writer.parts.push(writer.openEnded ? '\n...\n' : '\n');
+  return writer.parts.join('');
+}
+
+/** Thrown where the writer meets what it does not cover. */
+const UNCOVERED = new Error('not covered by the IR writer');
+
+/**
+ * Words js-yaml writes plain when no schema type claims them: no indicator, space, quote or line
+ * break anywhere, and not starting with a digit, sign or dot (numbers, `.inf`, timestamps).
+ */
+const SIMPLE_WORD = /^[A-Za-z_][A-Za-z0-9_./-]*$/;
+const STRING_TAG = DUMP_SCHEMA.defaultScalarTag;
+
+function isPlainObject(value: object): value is Record<string, unknown> {
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/** A collection js-yaml writes in block style: one with entries (a pair whose value is undefined is none). */
+function isBlockCollection(value: unknown): boolean {
+  if (Array.isArray(value)) return value.length > 0;
+  if (typeof value !== 'object' || value === null) return false;
+  if (value instanceof LiteralBlock || value instanceof StyledString) return false;
+  for (const key in value) if ((value as Record<string, unknown>)[key] !== undefined) return true;
+  return false;
+}
+
+/** Writes into `parts`, in order; one writer per document. */
+class Writer {
+  readonly parts: string[] = [];
+  /** Whether the last scalar written leaves the document open (js-yaml then ends it with `...`). */
+  openEnded = false;
+  /** How js-yaml writes each string on one line that is not a simple word, asked once a document. */
+  private readonly styled = new Map<string, string>();
+  private readonly newlines: string[] = [];
+
+  /**
+   * `value` at `level` (js-yaml's nesting level: a mapping's values and a sequence's items are one
+   * deeper than it). A block collection starts each entry on a new line, but for the first when
+   * `compact` (a sequence item, the document itself).
+   */
+  value(value: unknown, level: number, compact: boolean): void {
+    if (typeof value === 'string') this.parts.push(this.string(value, level, false));
+    else if (value instanceof LiteralBlock) this.parts.push(this.literalBlock(value.text, level));
+    else if (value instanceof StyledString) {
+      this.openEnded = false;
+      this.parts.push(value.yaml);
+    } else if (Array.isArray(value)) this.sequence(value, level, compact);
+    else if (typeof value === 'object' && value !== null) {
+      if (!isPlainObject(value)) throw UNCOVERED;
+      this.mapping(value, level, compact);
+    } else this.parts.push(this.scalar(value));
+  }
+
+  private newline(level: number): string {
+    return (this.newlines[level] ??= `\n${'  '.repeat(level)}`);
+  }
+
+  private sequence(items: readonly unknown[], level: number, compact: boolean): void {
+    if (items.length === 0) {
+      this.openEnded = false;
+      this.parts.push('[]');
+      return;
+    }
+    for (let i = 0; i < items.length; i++) {
+      if (!compact || i > 0) this.parts.push(this.newline(level));
+      this.parts.push('- ');
+      this.value(items[i] === undefined ? null : items[i], level + 1, true);
+    }
+  }
+
+  private mapping(object: Record<string, unknown>, level: number, compact: boolean): void {
+    let first = true;
+    for (const key of Object.keys(object)) {
+      const value = object[key];
+      if (value === undefined) continue; // js-yaml leaves such pairs out
+      // An explicit key (`? `) is js-yaml's business.
+      if (key.length > 1024 || key.includes('\n')) throw UNCOVERED;
+      if (!compact || !first) this.parts.push(this.newline(level));
+      first = false;
+      this.parts.push(this.string(key, level + 1, true), isBlockCollection(value) ? ':' : ': ');
+      this.value(value, level + 1, false);
+    }
+    if (first) {
+      this.openEnded = false;
+      this.parts.push('{}');
+    }
+  }
+
+  private scalar(value: unknown): string {
+    this.openEnded = false;
+    if (typeof value === 'number')
+      return Number.isSafeInteger(value) && !Object.is(value, -0)
+        ? String(value)
+        : scalarByJsYaml(value);
+    if (typeof value === 'boolean') return value ? 'true' : 'false';
+    if (value === null) return 'null';
+    throw UNCOVERED;
+  }
+
+  private string(value: string, level: number, isKey: boolean): string {
+    this.openEnded = false;
+    let styled = this.styled.get(value);
+    if (styled === undefined) {
+      styled =
+        SIMPLE_WORD.test(value) && DUMP_SCHEMA.resolveImplicitScalarTag(value).tag === STRING_TAG
+          ? value
+          : scalarByJsYaml(value);
+      this.styled.set(value, styled);
+    }
+    // On one line js-yaml styles a scalar alike at every level below the top, as a key or a
+    // value. On several, it writes a literal block where it can (then indented for its level),
+    // else one double-quoted line; which of the two does not depend on the level.
+    if (!styled.startsWith('|')) return styled;
+    if (isKey) throw UNCOVERED;
+    return this.literalBlock(value, level);
+  }
+
+  /** js-yaml's literal block scalar for `text` at `level`. */
+  private literalBlock(text: string, level: number): string {
+    const indent = '  '.repeat(Math.max(1, level));
+    // An indentation indicator when the text starts with a space (after blank lines).
+    const indicator = /^\n* /.test(text) ? (level === 0 ? '3' : '2') : '';
+    const clip = text.endsWith('\n');
+    const chomp = clip && (text.endsWith('\n\n') || text === '\n') ? '+' : clip ? '' : '-';
+    this.openEnded = text === '\n' || text.endsWith('\n\n');
+    let body = '';
+    let position = 0;
+    while (position < text.length) {
+      const next = text.indexOf('\n', position);
+      const end = next === -1 ? text.length : next + 1;
+      if (end - position > 1 || next === -1) body += indent;
+      body += text.slice(position, end);
+      position = end;
+    }
+    if (body.endsWith('\n')) body = body.slice(0, -1);
+    return `|${indicator}${chomp}\n${body}`;
+  }
+}
+
+/** How js-yaml writes `value` below the top of a document, when it writes it on one line. */
+function scalarByJsYaml(value: string | number): string {
+  return dump({ v: value }, DUMP_OPTIONS).slice('v: '.length, -1);
+}
+
+/** `value` with its literal blocks as the texts they hold, for js-yaml. */
+function plainData(value: unknown): unknown {
+  if (value instanceof LiteralBlock) return value.text;
+  if (value instanceof StyledString) return value.value;
+  if (Array.isArray(value)) return value.map(plainData);
+  if (typeof value === 'object' && value !== null && isPlainObject(value))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plainData(v)]));
+  return value;
+}
