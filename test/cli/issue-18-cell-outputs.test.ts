@@ -8,7 +8,6 @@
  * the cell).
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,48 +15,9 @@ import { after, before, describe, it } from 'node:test';
 import { repoRoot } from '../golden/golden-cases.js';
 import { runCliAsync, type CliRun } from './run-cli.js';
 import { PYTHON } from '../support/paths.js';
+import { decodesAsPng, nbformatProblems, shape, type Cell } from '../support/executed-notebooks.js';
 
 const FIXTURE = join(repoRoot, 'test/fixtures/notebooks/cell-outputs.ipynb');
-const PNG_HEADER = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
-interface Output {
-  output_type: string;
-  name?: string;
-  text?: string;
-  data?: Record<string, unknown>;
-  execution_count?: number | null;
-  ename?: string;
-  evalue?: string;
-  traceback?: string[];
-}
-interface Cell {
-  cell_type: string;
-  source: string;
-  execution_count?: number | null;
-  outputs?: Output[];
-}
-
-/** nbformat's own validation of the file: '' when valid, else its message. */
-function nbformatProblems(path: string): string {
-  return execFileSync(PYTHON, [
-    '-c',
-    'import json, sys, nbformat\ntry:\n    nbformat.validate(json.load(open(sys.argv[1])))\nexcept Exception as e:\n    print(e)',
-    path,
-  ])
-    .toString()
-    .trim();
-}
-
-function shape(cell: Cell): string[] {
-  return (cell.outputs ?? []).map((o) =>
-    o.output_type === 'stream' ? `stream:${o.name}` : o.output_type,
-  );
-}
-
-function decodesAsPng(output: Output): boolean {
-  const data = output.data?.['image/png'];
-  return typeof data === 'string' && Buffer.from(data, 'base64').subarray(0, 8).equals(PNG_HEADER);
-}
 
 for (const mode of ['warm', 'fresh'] as const) {
   describe(`executed notebook of a local run, ${mode} step processes (issue 18)`, () => {

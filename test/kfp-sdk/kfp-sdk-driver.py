@@ -21,6 +21,8 @@ Run with Debian's /usr/bin/python3 and PYTHONPATH pointing at the SDK's sources:
       their dagOutputs. After a container exits, every declared output artifact is registered as
       the backend's launcher does: the executor input's artifact (URI = the local path), with the
       metadata the executor output gives for it. Prints a JSON report of every task's outputs.
+      A task that fails ends the run: the report lists it with its exit code and no artifacts (KFP
+      keeps none of a failed task) and the driver exits with 3.
 """
 
 import json
@@ -147,7 +149,9 @@ class LocalPipeline:
         if exit_code != 0:
             with open(log_path, encoding="utf-8", errors="replace") as f:
                 sys.stderr.write(f.read()[-6000:])
-            raise SystemExit(f"task {'/'.join(task_path)} exited with {exit_code}")
+            # As KFP's launcher: a failed task's output artifacts are not registered.
+            self.report.append({"task": "/".join(task_path), "executor": label, "command": command[:3], "exitCode": exit_code, "artifacts": {}})
+            raise TaskFailed(f"task {'/'.join(task_path)} exited with {exit_code}")
 
         executor_output = executor_output_utils.load_executor_output(executor_input.outputs.output_file)
         outputs = executor_output_utils.get_outputs_from_executor_output(
@@ -182,6 +186,10 @@ class LocalPipeline:
         return outputs
 
 
+class TaskFailed(Exception):
+    """A task's command failed: the run stops there, as KFP stops a DAG at a failed task."""
+
+
 def dependencies(tasks):
     """Upstream tasks of each task: its dependentTasks and the producers of its inputs."""
     result = {}
@@ -206,7 +214,12 @@ def main(argv):
     elif len(argv) in (4, 5) and argv[0] == "run":
         spec = load_pipeline_spec(argv[2])
         pipeline = LocalPipeline(spec, argv[3])
-        outputs = pipeline.run_dag(spec.root, json.loads(argv[4]) if len(argv) == 5 else {}, [])
+        try:
+            outputs = pipeline.run_dag(spec.root, json.loads(argv[4]) if len(argv) == 5 else {}, [])
+        except TaskFailed as failed:
+            with open(argv[1], "w", encoding="utf-8") as f:
+                json.dump({"tasks": pipeline.report, "failed": str(failed)}, f, default=str)
+            raise SystemExit(3)
         report = {"tasks": pipeline.report, "pipelineOutputs": sorted(outputs.keys())}
     else:
         raise SystemExit(__doc__)

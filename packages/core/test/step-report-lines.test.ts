@@ -1,14 +1,16 @@
 /** The metric and artifact lines a step prints on a cluster: the runtime's formatter through core's parser. */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
 import { after, describe, it } from 'node:test';
 import {
   formatArtifactLine,
   formatMetricLine,
   parseStepReport,
+  readCellOutputsLine,
   RUNTIME_SOURCE,
 } from '@cellflow/core';
 
@@ -18,9 +20,9 @@ const runtime = join(dir, 'runtime.py');
 writeFileSync(runtime, RUNTIME_SOURCE);
 
 /** Runs `body` with the step runtime as `rt`; returns what it prints. */
-function python(body: string): string {
+function python(body: string, args: readonly string[] = []): string {
   const script = `import json, sys, types\nrt = types.ModuleType("__cellflow__")\nexec(open(sys.argv[1]).read(), rt.__dict__)\n${body}`;
-  return execFileSync('/usr/bin/python3', ['-c', script, runtime], { encoding: 'utf8' });
+  return execFileSync('/usr/bin/python3', ['-c', script, runtime, ...args], { encoding: 'utf8' });
 }
 
 describe('step report lines', () => {
@@ -112,5 +114,42 @@ print(rt._artifact_report_line("model", "minio://mlpipeline/x/model", "sklearn.s
     );
     const spoofed = `${formatMetricLine('best-accuracy', 1)}\r\ncellflow-metric: broken=not json\n${runtimeLines}`;
     assert.deepEqual(parseStepReport(spoofed).metrics, { 'best-accuracy': 0.9667, kernel: 'rbf' });
+  });
+
+  it('reads where a step left its cells’ outputs: the artifact’s URI, or inline when it failed', () => {
+    const artifacts = join(dir, 'artifacts');
+    const executorInput = JSON.stringify({
+      outputs: {
+        artifacts: {
+          'cell-outputs': { artifacts: [{ uri: `${artifacts}/cell-outputs` }] },
+          'cell-outputs-html': { artifacts: [{ uri: `${artifacts}/cell-outputs-html` }] },
+        },
+      },
+    });
+    const log = (failed: boolean): string =>
+      python(
+        `
+rt._cell_outputs.append({"cell": 3, "outputs": [{"output_type": "stream", "name": "stdout", "text": "hi\\n"}]})
+print("cellflow-cell-outputs: a cell printed this")
+rt._write_kfp_cell_outputs(sys.argv[2], "train", ${failed ? 'True' : 'False'})
+`,
+        [executorInput],
+      );
+    const cells = [{ cell: 3, outputs: [{ output_type: 'stream', name: 'stdout', text: 'hi\n' }] }];
+    assert.deepEqual(readCellOutputsLine(log(false)), { uri: `${artifacts}/cell-outputs` });
+    assert.deepEqual(JSON.parse(readFileSync(`${artifacts}/cell-outputs`, 'utf8')), { cells });
+    assert.match(
+      readFileSync(`${artifacts}/cell-outputs-html`, 'utf8'),
+      /<h4>Cell 4<\/h4><pre class="stdout">hi\n<\/pre>/,
+    );
+    const inline = readCellOutputsLine(log(true));
+    assert.ok(inline !== undefined && 'inline' in inline);
+    assert.deepEqual(JSON.parse(inflateSync(Buffer.from(inline.inline, 'base64')).toString()), {
+      cells,
+    });
+    assert.equal(
+      readCellOutputsLine('cellflow-cell-outputs: not written: OSError: full\n'),
+      undefined,
+    );
   });
 });

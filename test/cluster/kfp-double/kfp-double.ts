@@ -15,6 +15,7 @@ import {
   type ResourceType,
   resourcePath,
 } from '../kube-client.js';
+import { KfpArtifacts } from './artifacts.js';
 import { applyListQuery, KfpError } from './list-query.js';
 import { KfpPipelines, type UploadedFile } from './pipelines.js';
 import { KfpRecurringRuns } from './recurring-runs.js';
@@ -47,6 +48,8 @@ export interface KfpDouble {
   pipelines: KfpPipelines;
   /** Recurring runs; `recurringRuns.tick()` starts the runs that are due. */
   recurringRuns: KfpRecurringRuns;
+  /** What the UI's artifact endpoint serves (`ml-pipeline-ui`, `/artifacts/get`). */
+  artifacts: KfpArtifacts;
   /** Every request served, oldest first. */
   requests: RecordedRequest[];
   stop(): Promise<void>;
@@ -342,7 +345,9 @@ export async function startKfpDouble(
     requests.push({ method, path: url.pathname + url.search, body, status });
     send(res, status, answer);
   };
+  const artifacts = new KfpArtifacts();
   const serve = (req: IncomingMessage, res: ServerResponse): void => {
+    if (artifacts.serve(req, res)) return;
     handle(req, res).catch((error: unknown) => {
       if (!res.headersSent) send(res, 500, { code: 13, message: String(error), details: [] });
     });
@@ -370,6 +375,7 @@ export async function startKfpDouble(
     store,
     pipelines,
     recurringRuns,
+    artifacts,
     requests,
     async stop(): Promise<void> {
       for (const s of servers) {
@@ -448,6 +454,25 @@ async function registerService(
     apiVersion: 'v1',
     kind: 'Endpoints',
     metadata: { name: 'ml-pipeline', namespace, labels },
+    subsets: [
+      {
+        addresses: [{ ip, targetRef: { kind: 'Pod', namespace, name: podName } }],
+        ports: [{ name: 'http', port, protocol: 'TCP' }],
+      },
+    ],
+  });
+  // The KFP UI's server (its artifact endpoint), port 80, served by the same process.
+  const ui = { app: 'ml-pipeline-ui' };
+  await upsert(RESOURCES.services, {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'ml-pipeline-ui', namespace, labels: ui },
+    spec: { selector: ui, ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: port }] },
+  });
+  await upsert(RESOURCES.endpoints, {
+    apiVersion: 'v1',
+    kind: 'Endpoints',
+    metadata: { name: 'ml-pipeline-ui', namespace, labels: ui },
     subsets: [
       {
         addresses: [{ ip, targetRef: { kind: 'Pod', namespace, name: podName } }],

@@ -420,6 +420,63 @@ export class KfpClient {
       { retries: 2 },
     );
   }
+
+  /**
+   * An artifact's content, by its URI in the object store (`minio://`, `s3://`, `gs://`), through
+   * the KFP UI's artifact endpoint (`GET /artifacts/get`, where the KFP UI reads the HTML and
+   * Markdown it shows): the `ml-pipeline-ui` service through the API server, or the explicit
+   * endpoint's `/artifacts/get`. The store's credentials stay with KFP. JSON comes back parsed.
+   */
+  async readArtifact(uri: string, namespace?: string): Promise<unknown> {
+    const m = /^(minio|s3|gs):\/\/([^/]+)\/(.+)$/.exec(uri);
+    if (m === null)
+      throw new BackendError(
+        'cluster-error',
+        `Cannot read the artifact ${uri}: KFP's UI serves minio://, s3:// and gs:// artifacts.`,
+      );
+    const q = new URLSearchParams({
+      source: m[1] === 'gs' ? 'gcs' : m[1]!,
+      bucket: m[2]!,
+      key: m[3]!,
+      ...(namespace !== undefined ? { namespace } : {}),
+    });
+    const ui = this.viaProxy
+      ? this.base.replace(
+          /\/services\/ml-pipeline:8888\/proxy\/apis\/v2beta1$/,
+          '/services/ml-pipeline-ui:80/proxy',
+        )
+      : this.base.replace(/\/apis\/v2beta1$/, '');
+    const settings: RequestSettings = {
+      timeoutMs: this.timeoutMs ?? 60_000,
+      ...(!this.viaProxy && this.token !== undefined
+        ? { headers: { authorization: `Bearer ${this.token}` } }
+        : {}),
+    };
+    try {
+      return await requestJson<unknown>(
+        this.kube,
+        'GET',
+        `${ui}/artifacts/get?${q}`,
+        undefined,
+        settings,
+      );
+    } catch (error) {
+      if (error instanceof HttpError && (error.status === 404 || error.status === 503)) {
+        const text = errorText(error);
+        throw /services? "?ml-pipeline-ui/.test(text)
+          ? new BackendError(
+              'cluster-error',
+              `The KFP UI service is not reachable through ${this.kube.server}: ${text}. Fix: check that KFP's UI runs in the cluster (\`kubectl -n kubeflow get svc ml-pipeline-ui\`), or give KFP's URL with --kfp-endpoint.`,
+            )
+          : new BackendError('not-found', `KFP has no artifact ${uri}: ${text}.`);
+      }
+      throw clusterError(error, {
+        doing: `read the artifact ${uri} through the KFP UI (ml-pipeline-ui)`,
+        server: this.describe(),
+        context: this.kube.contextName,
+      });
+    }
+  }
 }
 
 function errorText(error: HttpError): string {

@@ -38,6 +38,7 @@ import { resolveRunParameters } from '../parameters.js';
 import type { RunEvent } from '../run-events.js';
 import { notebookPodImage } from './notebook-pod-image.js';
 import { clusterError } from './cluster-errors.js';
+import { readClusterCellOutputs, type ClusterCellOutputs } from './cluster-cell-outputs.js';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { gpuPoolsOf } from './gpu-pools.js';
 import {
@@ -356,6 +357,28 @@ export class KubeflowBackend implements Backend {
   async runSummary(run: RunRef): Promise<RunSummary> {
     const kfpRun = await this.kfp.getRun(run.id);
     return runSummaryOfKfp(kfpRun, await this.stepReportsOf(kfpRun));
+  }
+
+  /**
+   * What each cell of a cluster run showed (see cluster-cell-outputs.ts), and the notebook it was
+   * submitted from as its description records it (a path on the machine that submitted it).
+   */
+  async cellOutputs(run: RunRef): Promise<ClusterCellOutputs & { notebookPath?: string }> {
+    try {
+      const kfpRun = await this.kfp.getRun(run.id);
+      const read = await readClusterCellOutputs(
+        this.kube,
+        this.kfp,
+        run,
+        stepTasksOfKfpRun(kfpRun),
+      );
+      const from = /^Submitted by Cellflow from (.+?)\. /.exec(kfpRun.description ?? '')?.[1];
+      return { ...read, ...(from !== undefined ? { notebookPath: from } : {}) };
+    } catch (error) {
+      throw error instanceof BackendError
+        ? error
+        : this.fail(error, `read the cell outputs of run ${run.id}`);
+    }
   }
 
   private get deploys(): PipelineDeploys {

@@ -68,3 +68,28 @@ export function parseStepReport(log: string): StepReport {
   }
   return { metrics, artifacts };
 }
+
+/**
+ * Where a step on a cluster left what its cells showed (`_write_kfp_cell_outputs` in runtime.py):
+ *
+ *   cellflow-cell-outputs: URI              its `cell-outputs` artifact (a step that succeeded)
+ *   cellflow-cell-outputs: inline:DATA      the outputs themselves, zlib-compressed JSON in base64
+ *                                           (a failed step: KFP keeps no artifacts of a failed task)
+ */
+export const CELL_OUTPUTS_LINE_PREFIX = 'cellflow-cell-outputs: ';
+
+export type CellOutputsLocation = { readonly uri: string } | { readonly inline: string };
+
+const CELL_OUTPUTS_LINE =
+  /^cellflow-cell-outputs: (?:inline:([A-Za-z0-9+/=]+)|([a-z][\w+.-]*:\/\/\S+|\/\S+))$/;
+
+/** The last cell-outputs line of a step's log, if it has one. */
+export function readCellOutputsLine(log: string): CellOutputsLocation | undefined {
+  let found: CellOutputsLocation | undefined;
+  for (const raw of log.split('\n')) {
+    if (!raw.startsWith(CELL_OUTPUTS_LINE_PREFIX)) continue;
+    const m = CELL_OUTPUTS_LINE.exec(raw.endsWith('\r') ? raw.slice(0, -1) : raw);
+    if (m !== null) found = m[1] !== undefined ? { inline: m[1] } : { uri: m[2]! };
+  }
+  return found;
+}
