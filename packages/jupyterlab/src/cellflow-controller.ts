@@ -5,7 +5,6 @@
  */
 import {
   checkStepImagesForCluster,
-  describeDiagnostic,
   describeLocation,
   hasErrors,
   withDefaultImage,
@@ -25,6 +24,8 @@ import { NotebookAnalysis } from './notebook/notebook-analysis.js';
 import type { CellflowPanel } from './panel/cellflow-panel.js';
 import { PipelineGraphWidget } from './panel/pipeline-graph-widget.js';
 import { PipelineRuns, type LiveRun } from './runs/pipeline-runs.js';
+import { RunOutputs, type RunOfNotebook } from './runs/run-outputs.js';
+import type { NotebookRendering } from './runs/run-outputs-view.js';
 import {
   askRunWithoutGpus,
   isGpuRefusal,
@@ -55,7 +56,7 @@ function describeError(error: unknown): string {
 function describeDiagnostics(diagnostics: readonly Diagnostic[]): string {
   return diagnostics
     .filter((d) => d.severity === 'error')
-    .map(describeDiagnostic)
+    .map((d) => `${d.cell !== null ? `Cell ${d.cell + 1}: ` : ''}${d.message}`)
     .join('\n');
 }
 
@@ -67,11 +68,15 @@ export interface CellflowHost {
   readonly openTab: (widget: Widget) => void;
   /** Brings a widget already in the shell to the front (by id); false when there is none. */
   readonly activate: (id: string) => boolean;
+  /** What JupyterLab draws notebooks and outputs with (a run's outputs use it). */
+  readonly rendering: NotebookRendering;
 }
 
 export class CellflowController implements IDisposable {
   readonly runs: PipelineRuns;
   readonly studies: NotebookStudies;
+  /** A run's outputs: its executed notebook in a tab, or under the notebook's cells. */
+  readonly outputs: RunOutputs;
   readonly panel: CellflowPanel;
   private readonly tracker: INotebookTracker;
   private readonly makeClient: (agentUrl: string) => AgentClient;
@@ -98,6 +103,14 @@ export class CellflowController implements IDisposable {
     this.studies.changed.connect(this.showStudy, this);
     this.studies.changed.connect(this.onStudyChanged, this);
     this.runs.changed.connect(this.onRunChanged, this);
+    this.outputs = new RunOutputs({
+      client: () => this.clientValue,
+      rendering: host.rendering,
+      openTab: host.openTab,
+      activate: host.activate,
+      latestRunOf: (path) => this.latestRunOf(path),
+    });
+    this.disposables.add(this.outputs);
     this.panel.setStepStates((path) => this.notebookOf(path)?.decorations.shownStates());
     this.feedback = new RunFeedback({
       runs: this.runs,
@@ -220,7 +233,7 @@ export class CellflowController implements IDisposable {
     // Steps left on the default image run in the notebook server's image when the agent has one.
     const graph = withDefaultImage(compiled.pipeline.graph, this.info?.defaultImage);
     const warnings = checkStepImagesForCluster(graph, compiled.pipeline.code).map(
-      describeDiagnostic,
+      (d) => `${d.cell !== null ? `Cell ${d.cell + 1}: ` : ''}${d.message}`,
     );
     const answer = await askDeployChoice(this.info?.description ?? 'the cluster', warnings);
     if (answer === undefined) return;
@@ -409,6 +422,55 @@ export class CellflowController implements IDisposable {
     }
   }
 
+  /** Opens a run's outputs beside the notebook: run `runId`, else the notebook's latest run. */
+  async showRunOutputs(runId?: string): Promise<void> {
+    const path = this.current?.path;
+    const run =
+      runId !== undefined
+        ? this.runs.all.find((r) => r.id === runId)
+        : path !== undefined
+          ? await this.latestRunOf(path)
+          : undefined;
+    if (run === undefined) {
+      await showErrorMessage(
+        'Cellflow: no run yet',
+        'Run the notebook first: its outputs come from a run.',
+      );
+      return;
+    }
+    await this.outputs.show(run);
+  }
+
+  /** Whether the notebook in focus shows its latest run's outputs under its cells. */
+  get inlineOutputsShown(): boolean {
+    const panel = this.tracker.currentWidget;
+    return panel !== null && this.outputs.isInline(panel);
+  }
+
+  /** Shows (or, `on` false, hides) the latest run's outputs under the cells of the notebook in focus. */
+  async setInlineOutputs(on = !this.inlineOutputsShown): Promise<void> {
+    const panel = this.tracker.currentWidget;
+    const path = this.current?.path;
+    if (panel === null || path === undefined) return;
+    await this.outputs.setInline(panel, path, on);
+    this.panel.setInlineOutputs(this.inlineOutputsShown);
+  }
+
+  /** The newest run of a notebook: started from this page, else the newest the agent kept. */
+  private async latestRunOf(path: string): Promise<RunOfNotebook | undefined> {
+    const live = this.runs.latestFor(path);
+    if (live !== undefined) return live;
+    try {
+      return (await this.clientValue.listRuns()).find(
+        (r) =>
+          r.notebookPath !== null &&
+          (r.notebookPath === path || r.notebookPath.endsWith(`/${path}`)),
+      );
+    } catch {
+      return undefined;
+    }
+  }
+
   async editTagsOfActiveCell(): Promise<void> {
     const panel = this.tracker.currentWidget;
     const cell = panel?.content.activeCell;
@@ -432,6 +494,7 @@ export class CellflowController implements IDisposable {
         onShowLog: (step) => this.feedback.showLog(analysis.path, step),
       });
       this.notebooks.set(panel, { analysis, decorations });
+      analysis.changed.connect(() => this.outputs.cellsChanged(panel));
       decorations.setRun(this.runs.latestFor(analysis.path));
       panel.disposed.connect(() => {
         decorations.dispose();
@@ -445,6 +508,7 @@ export class CellflowController implements IDisposable {
 
   private onCurrentChanged(): void {
     this.panel.setAnalysis(this.current);
+    this.panel.setInlineOutputs(this.inlineOutputsShown);
     this.showStudy();
   }
 
@@ -460,6 +524,10 @@ export class CellflowController implements IDisposable {
       if (run !== undefined) graph.setStates(run.steps);
     }
     this.feedback.announce(changed);
+    if (changed.state === 'succeeded' || changed.state === 'failed') {
+      const open = this.notebookOf(changed.notebookPath);
+      if (open !== undefined) void this.outputs.runEnded(open.panel, changed);
+    }
   }
 
   /** A study of a notebook has a trial that succeeded after its run failed: the marks go. */

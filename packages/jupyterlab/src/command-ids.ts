@@ -6,6 +6,8 @@ export namespace CommandIDs {
   export const serve = 'cellflow:serve';
   export const showGraph = 'cellflow:show-graph';
   export const cancel = 'cellflow:cancel';
+  export const showRunOutputs = 'cellflow:show-run-outputs';
+  export const toggleRunOutputsInline = 'cellflow:toggle-run-outputs-inline';
   export const editCellTags = 'cellflow:edit-cell-tags';
   export const showPanel = 'cellflow:show-panel';
 }

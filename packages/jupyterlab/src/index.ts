@@ -5,7 +5,9 @@
  */
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, ToolbarButton } from '@jupyterlab/apputils';
-import { INotebookTracker, type NotebookPanel } from '@jupyterlab/notebook';
+import { IEditorServices } from '@jupyterlab/codeeditor';
+import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IFormRendererRegistry } from '@jupyterlab/ui-components';
 import { DisposableDelegate, DisposableSet } from '@lumino/disposable';
@@ -39,6 +41,7 @@ interface CommandSpec {
   readonly caption: string;
   readonly execute: () => unknown;
   readonly isEnabled?: () => boolean;
+  readonly isToggled?: () => boolean;
 }
 
 let registrations: DisposableSet | null = null;
@@ -47,12 +50,15 @@ const plugin: JupyterFrontEndPlugin<ICellflowAgent> = {
   id: PLUGIN_ID,
   description: 'Cellflow: notebook cells as pipeline steps; run, deploy, tune and serve them.',
   autoStart: true,
-  requires: [INotebookTracker],
+  requires: [INotebookTracker, IRenderMimeRegistry, NotebookPanel.IContentFactory, IEditorServices],
   optional: [ISettingRegistry, ICommandPalette],
   provides: ICellflowAgent,
   activate: async (
     app: JupyterFrontEnd,
     tracker: INotebookTracker,
+    rendermime: IRenderMimeRegistry,
+    contentFactory: NotebookPanel.IContentFactory,
+    editorServices: IEditorServices,
     settingRegistry: ISettingRegistry | null,
     palette: ICommandPalette | null,
   ): Promise<ICellflowAgent> => {
@@ -65,6 +71,8 @@ const plugin: JupyterFrontEndPlugin<ICellflowAgent> = {
       execute: (command) => void app.commands.execute(command),
       applyBest: () => void controller.applyBest(),
       cancelRun: (runId: string) => void controller.cancelRun(runId),
+      showRunOutputs: (runId: string) => void controller.showRunOutputs(runId),
+      setInlineOutputs: (on: boolean) => void controller.setInlineOutputs(on),
       exampleRequest: (endpoint: string) => exampleRequestFor(controller.client, endpoint),
       sendPredict: (endpoint: string, body: string) =>
         sendPredict(controller.client, endpoint, body),
@@ -86,6 +94,11 @@ const plugin: JupyterFrontEndPlugin<ICellflowAgent> = {
               return true;
             }
           return false;
+        },
+        rendering: {
+          rendermime,
+          contentFactory,
+          mimeTypeService: editorServices.mimeTypeService,
         },
       },
       readConfig(settings),
@@ -135,6 +148,21 @@ const plugin: JupyterFrontEndPlugin<ICellflowAgent> = {
         label: 'Cancel Run',
         caption: "Cancel the notebook's latest run",
         execute: () => controller.cancelCurrent(),
+      },
+      [CommandIDs.showRunOutputs]: {
+        label: 'Show Run Outputs',
+        caption:
+          "Open the notebook's latest run beside it: every cell with what it showed (read-only)",
+        execute: () => controller.showRunOutputs(),
+        isEnabled: hasNotebook,
+      },
+      [CommandIDs.toggleRunOutputsInline]: {
+        label: 'Show Run Outputs on Cells',
+        caption:
+          "Show the latest run's outputs under the notebook's cells (not saved in the notebook)",
+        execute: () => controller.setInlineOutputs(),
+        isEnabled: hasNotebook,
+        isToggled: () => controller.inlineOutputsShown,
       },
       [CommandIDs.editCellTags]: {
         label: 'Edit Cell Tags…',

@@ -8,10 +8,7 @@ export interface ParseNotebookResult {
   readonly diagnostics: Diagnostic[];
 }
 
-function notebookError(
-  code: 'malformed-json' | 'not-a-notebook' | 'unsupported-nbformat',
-  message: string,
-): ParseNotebookResult {
+function notebookError(code: string, message: string): ParseNotebookResult {
   return { diagnostics: [{ severity: 'error', code, cell: null, line: null, message }] };
 }
 
@@ -97,7 +94,7 @@ export function parseNotebook(input: string | Uint8Array): ParseNotebookResult {
         code: 'malformed-cell',
         cell: index,
         line: null,
-        message: `The cell is not a JSON object. Fix: remove it or restore the notebook from version control.`,
+        message: `Cell ${index} is not a JSON object. Fix: remove it or restore the notebook from version control.`,
       });
       cells.push({ index, kind: 'raw', source: '', tags: [], metadata: {} });
       return;
@@ -111,7 +108,7 @@ export function parseNotebook(input: string | Uint8Array): ParseNotebookResult {
         code: 'malformed-cell',
         cell: index,
         line: null,
-        message: `The cell has a source that is neither text nor a list of lines. Fix: re-save the notebook from Jupyter.`,
+        message: `Cell ${index} has a source that is neither text nor a list of lines. Fix: re-save the notebook from Jupyter.`,
       });
     }
     const metadata = isRecord(rawCell.metadata) ? rawCell.metadata : {};
@@ -126,17 +123,17 @@ export function parseNotebook(input: string | Uint8Array): ParseNotebookResult {
         code: 'malformed-tag',
         cell: index,
         line: null,
-        message: `The cell's \`metadata.tags\` is ${shown}, not a list, so Jupyter and Kale see no tags on it. Fix: write the tags as a list${typeof metadata.tags === 'string' ? `: ["${excerptOfLine(metadata.tags, 60)}"]` : ', e.g. ["step:train"]'}.`,
+        message: `Cell ${index}'s \`metadata.tags\` is ${shown}, not a list, so Jupyter and Kale see no tags on it. Fix: write the tags as a list${typeof metadata.tags === 'string' ? `: ["${excerptOfLine(metadata.tags, 60)}"]` : ', e.g. ["step:train"]'}.`,
       });
     }
     const tags = rawTags.filter((t): t is string => typeof t === 'string');
     if (tags.length !== rawTags.length) {
       diagnostics.push({
         severity: 'warning',
-        code: 'non-string-tag',
+        code: 'malformed-tag',
         cell: index,
         line: null,
-        message: `The cell has tags that are not strings; they are ignored. Fix: edit the cell's tags.`,
+        message: `Cell ${index} has tags that are not strings; they are ignored. Fix: edit the cell's tags.`,
       });
     }
     if (kind === 'markdown' && tags.some((t) => parseCellTags([t]).tags.role.kind !== 'continue'))
@@ -145,7 +142,7 @@ export function parseNotebook(input: string | Uint8Array): ParseNotebookResult {
         code: 'tag-on-markdown',
         cell: index,
         line: null,
-        message: `This is a markdown cell, so its tags (${tags.map((t) => `\`${excerptOfLine(t, 40)}\``).join(', ')}) make no step. Fix: move them to the code cell that should start the step.`,
+        message: `Cell ${index} is a markdown cell, so its tags (${tags.map((t) => `\`${excerptOfLine(t, 40)}\``).join(', ')}) make no step. Fix: move them to the code cell that should start the step.`,
       });
     cells.push({
       index,

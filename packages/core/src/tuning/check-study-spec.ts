@@ -52,7 +52,7 @@ class StudyChecker {
   warning(message: string): void {
     this.diagnostics.push({
       severity: 'warning',
-      code: 'study-setting-ignored',
+      code: 'bad-study',
       cell: this.cell,
       line: null,
       message: `${this.where}: ${message}`,

@@ -4,7 +4,7 @@
  * buttons run commands, and the data comes from the analysis, the agent and the run tracker.
  */
 import type { AgentInfo, Capacity, Endpoint, StudySummary } from '@cellflow/protocol';
-import { DEFAULT_IMAGE, describeDiagnostic } from '@cellflow/core';
+import { DEFAULT_IMAGE } from '@cellflow/core';
 import {
   endpointInfoOf,
   renderEndpointTester,
@@ -22,6 +22,10 @@ export interface PanelActions {
   readonly applyBest: () => void;
   /** Cancels a live run (by id). */
   readonly cancelRun: (runId: string) => void;
+  /** Opens a run's executed notebook beside the notebook (by run id). */
+  readonly showRunOutputs: (runId: string) => void;
+  /** Shows (true) or hides the latest run's outputs under the cells of the notebook in focus. */
+  readonly setInlineOutputs: (on: boolean) => void;
   /** The tester's first request for an endpoint (by name): shaped like the model's input. */
   readonly exampleRequest: (endpoint: string) => Promise<string>;
   /** Sends a tester request to an endpoint (by name). */
@@ -62,6 +66,8 @@ export class CellflowPanel extends Widget {
   private readonly steps: HTMLElement;
   private readonly problems: HTMLElement;
   private readonly runs: HTMLElement;
+  private readonly inlineOutputs: HTMLElement;
+  private readonly inlineOutputsBox: HTMLInputElement;
   private readonly tuning: HTMLElement;
   private readonly endpoints: HTMLElement;
   private analysis: NotebookAnalysis | null = null;
@@ -99,7 +105,23 @@ export class CellflowPanel extends Widget {
     this.target = section(top, 'target', 'Target');
     this.steps = section(top, 'steps', 'Steps');
     this.problems = section(top, 'problems', 'Problems');
-    this.runs = section(top, 'runs', 'Runs');
+    const runsSection = section(top, 'runs', 'Runs');
+    this.inlineOutputs = document.createElement('label');
+    this.inlineOutputs.className = 'cf-inline-outputs';
+    this.inlineOutputs.title =
+      "Shows each cell's outputs from the notebook's latest run under the cell; they are not written into the notebook";
+    this.inlineOutputsBox = document.createElement('input');
+    this.inlineOutputsBox.type = 'checkbox';
+    this.inlineOutputsBox.addEventListener('change', () =>
+      this.actions.setInlineOutputs(this.inlineOutputsBox.checked),
+    );
+    this.inlineOutputs.append(
+      this.inlineOutputsBox,
+      " Outputs on cells (the latest run's, not saved)",
+    );
+    this.runs = document.createElement('div');
+    this.runs.className = 'cf-runs-list';
+    runsSection.append(this.inlineOutputs, this.runs);
     this.tuning = section(top, 'tuning', 'Tuning');
     this.endpoints = section(top, 'endpoints', 'Endpoints');
     this.setStudy(null);
@@ -125,6 +147,11 @@ export class CellflowPanel extends Widget {
     this.liveRuns = runs;
     this.renderRuns();
     this.renderSteps();
+  }
+
+  /** Whether the notebook in focus shows its latest run's outputs on its cells. */
+  setInlineOutputs(on: boolean): void {
+    this.inlineOutputsBox.checked = on;
   }
 
   setStudy(study: StudySummary | null): void {
@@ -274,13 +301,14 @@ export class CellflowPanel extends Widget {
     for (const d of diagnostics) {
       const item = document.createElement('li');
       item.className = `cf-diagnostic cf-diagnostic-${d.severity}`;
-      item.textContent = describeDiagnostic(d);
+      item.textContent = `${d.cell !== null ? `cell ${d.cell + 1}: ` : ''}${d.message}`;
       list.appendChild(item);
     }
     this.problems.replaceChildren(list);
   }
 
   private renderRuns(): void {
+    this.inlineOutputs.hidden = this.analysis === null;
     if (this.liveRuns.length === 0) {
       this.runs.replaceChildren(empty('No runs yet. Run starts one on the target.'));
       return;
@@ -310,6 +338,15 @@ export class CellflowPanel extends Widget {
           this.actions.cancelRun(run.id);
         });
         head.appendChild(cancel);
+      }
+      if (run.uiUrl === undefined && run.state !== 'queued') {
+        const show = document.createElement('button');
+        show.className = 'cf-run-show-outputs jp-Button';
+        show.textContent = 'Show outputs';
+        show.title =
+          "Opens the run's notebook beside this one, every cell with what it showed (read-only)";
+        show.addEventListener('click', () => this.actions.showRunOutputs(run.id));
+        head.appendChild(show);
       }
       if (run.uiUrl !== undefined) {
         const link = document.createElement('a');
