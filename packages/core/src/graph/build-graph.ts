@@ -145,6 +145,11 @@ export function toMetricName(variable: string): string {
 
 export { durationToSeconds };
 
+/** `%%writefile name.py` as the runtime call it becomes: the module name it writes. */
+const WRITTEN_MODULE = /__cellflow__\.write_file\((['"])(\w+)\.py\1/g;
+/** The top-level module of each `import a.b` / `from a.b import c` at a line's start. */
+const IMPORTED_MODULE = /^[ \t]*(?:from[ \t]+(\w+)|import[ \t]+(\w+))/gm;
+
 /** Later tags win over earlier ones (defaults, then each cell of the step in order). */
 function mergeTags(layers: readonly CellTags[]): CellTags {
   let out: CellTags = EMPTY_CELL_TAGS;
@@ -891,10 +896,23 @@ export function buildPipelineGraph(
 
   // Files are shared state the data flow does not see: a step that reads or writes files (or runs
   // a shell command) runs after every step above it that may write them, as in the notebook.
+  // A module the notebook writes (`%%writefile helper.py`) is a file its importers read.
+  const writtenModules = new Set<string>();
+  for (let cell = 0; cell < notebook.cells.length; cell++)
+    if (notebook.cells[cell]!.kind === 'code')
+      for (const m of plain(cell).matchAll(WRITTEN_MODULE)) writtenModules.add(m[2]!);
+  const importsWritten = (code: string): boolean =>
+    writtenModules.size > 0 &&
+    [...code.matchAll(IMPORTED_MODULE)].some((m) => writtenModules.has(m[1] ?? m[2]!));
   const touchesFiles = (d: StepDraft): FileAccess => {
-    const units = [...d.units.values()].filter((u) => u.eager).map((u) => u.ref.unit.fileAccess);
+    const eager = [...d.units.values()].filter((u) => u.eager).map((u) => u.ref.unit);
+    const units = eager.map((u) => u.fileAccess);
     return {
-      reads: d.analysis.fileAccess.reads || units.some((u) => u.reads),
+      reads:
+        d.analysis.fileAccess.reads ||
+        units.some((u) => u.reads) ||
+        eager.some((u) => u.kind === 'import' && importsWritten(u.code)) ||
+        d.cells.some((c) => importsWritten(plain(c))),
       writes: d.analysis.fileAccess.writes || units.some((u) => u.writes),
     };
   };

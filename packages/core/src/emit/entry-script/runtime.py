@@ -85,15 +85,22 @@ def shell_lines(command):
 
 def set_env(name, value):
     os.environ[name] = value
+    if _current:
+        print("env: %s=%s" % (name, value))
 
 
 def chdir(path):
     os.chdir(os.path.expanduser(path))
+    if _current:
+        print(os.getcwd())
 
 
 def write_file(path, content, append=False):
+    """`%%writefile`: says what it did, as IPython does."""
+    exists = os.path.exists(path)
     with open(path, "a" if append else "w", encoding="utf-8") as f:
         f.write(content)
+    print(("Appending to %s" if append else "Overwriting %s") % path if exists else "Writing %s" % path)
 
 
 # ---- marshalling: one format per type ---------------------------------------------------------
@@ -715,6 +722,7 @@ class _Outputs:
     def __init__(self, cell):
         self.cell, self.items, self.cut = cell, [], 0
         self.room = min(CELL_OUTPUT_LIMIT, _room[0])
+        self.printed = {"stdout": [], "stderr": []}
 
     def _take(self, size):
         if size > self.room:
@@ -729,6 +737,7 @@ class _Outputs:
             self.items.append(output)
 
     def stream(self, name, text):
+        self.printed[name].append(text)
         text, cut = text[: self.room], text[self.room :]
         self.cut += len(cut)
         if not text or not self._take(len(text)):
@@ -938,6 +947,7 @@ def _capture_outputs():
         if name in sys.modules:
             _patch(sys.modules[name])
     sys.meta_path.insert(0, _PatchOnImport())
+    _cell_streams()
     if "matplotlib" in sys.modules:
         sys.modules["matplotlib"].use("agg")
     else:
@@ -945,28 +955,74 @@ def _capture_outputs():
 
 
 class _CellStream:
-    """Stands in for sys.stdout/sys.stderr while a cell runs: everything still goes to the step's
-    log as it is written, and a copy is kept as that cell's output."""
+    """sys.stdout/sys.stderr for the whole step, as a kernel's streams are: text goes to the step's
+    log as it is written, and a copy to the outputs of the cell running then. So a stream kept from
+    an earlier cell (`logging.basicConfig(stream=sys.stdout)`) writes into the cell that logs."""
 
-    def __init__(self, stream, name, outputs):
+    def __init__(self, stream, name):
         self._stream = stream
         self._name = name
-        self._outputs = outputs
-        self._parts = []
 
     def write(self, text):
-        self._parts.append(text)
-        self._outputs.stream(self._name, text)
+        if _current:
+            _current[-1].stream(self._name, text)
         return self._stream.write(text)
 
     def log(self, text):
         self._stream.write(text)
 
-    def text(self):
-        return "".join(self._parts)
-
     def __getattr__(self, name):
         return getattr(self._stream, name)
+
+
+def _cell_streams():
+    """Puts the cell streams in place (again, when a cell replaced sys.stdout or sys.stderr)."""
+    if not isinstance(sys.stdout, _CellStream):
+        sys.stdout = _CellStream(sys.stdout, "stdout")
+    if not isinstance(sys.stderr, _CellStream):
+        sys.stderr = _CellStream(sys.stderr, "stderr")
+
+
+# Cells may `await` at the top level, as IPython lets them: such code runs on the step's event loop.
+_TOP_LEVEL_AWAIT = 0x2000  # ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+_loop = []
+
+
+def _run_code(code, namespace):
+    result = eval(code, namespace)
+    if code.co_flags & 0x80:  # inspect.CO_COROUTINE: the code awaits
+        if not _loop:
+            import asyncio
+
+            _loop.append(asyncio.new_event_loop())
+        result = _loop[0].run_until_complete(result)
+    return result
+
+
+def _format_time(seconds):
+    """A duration as IPython's `%%time` writes it (`1.2 s`, `345 ms`, `12 µs`, `1min 5s`)."""
+    if seconds >= 60.0:
+        parts = []
+        for suffix, length in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
+            value = int(seconds // length)
+            if value > 0:
+                seconds %= length
+                parts.append("%d%s" % (value, suffix))
+            if seconds < 1:
+                break
+        return " ".join(parts)
+    import math
+
+    order = min(-int(math.floor(math.log10(seconds)) // 3), 3) if seconds > 0 else 3
+    return "%.*g %s" % (3, seconds * 1000**order, ("s", "ms", "\u00b5s", "ns")[order])
+
+
+def _print_times(wall, cpu):
+    """What `%%time` prints after its cell ran."""
+    now = os.times()
+    user, system = now.user - cpu.user, now.system - cpu.system
+    print("CPU times: user %s, sys: %s, total: %s" % (_format_time(user), _format_time(system), _format_time(user + system)))
+    print("Wall time: %s" % _format_time(time.time() - wall))
 
 
 def _silenced(code, node):
@@ -981,27 +1037,28 @@ def run_cell(namespace, index, code, record=None):
     error)."""
     linecache.cache[_cell_file(index)] = (len(code), None, code.splitlines(True), _cell_file(index))
     if record is None:
-        exec(compile(code, _cell_file(index), "exec"), namespace)
+        _run_code(compile(code, _cell_file(index), "exec", _TOP_LEVEL_AWAIT), namespace)
         return
     import ast
 
     tree = compile(code, _cell_file(index), "exec", ast.PyCF_ONLY_AST)
     value = None
     if tree.body and isinstance(tree.body[-1], ast.Expr) and not _silenced(code, tree.body[-1]):
-        value = compile(ast.Expression(tree.body.pop().value), _cell_file(index), "eval")
-    compiled = compile(tree, _cell_file(index), "exec")
-    out, err = sys.stdout, sys.stderr
+        value = compile(ast.Expression(tree.body.pop().value), _cell_file(index), "eval", _TOP_LEVEL_AWAIT)
+    compiled = compile(tree, _cell_file(index), "exec", _TOP_LEVEL_AWAIT)
+    _cell_streams()
     outputs = _Outputs(index)
     _current.append(outputs)
-    sys.stdout, sys.stderr = _CellStream(out, "stdout", outputs), _CellStream(err, "stderr", outputs)
-    captured_out, captured_err = sys.stdout, sys.stderr
     failed = None
+    timed = code.lstrip().split("\n", 1)[0].split() == ["#", "%%time"] and (time.time(), os.times())
     try:
-        exec(compiled, namespace)
+        _run_code(compiled, namespace)
         if value is not None:
-            value = eval(value, namespace)
-            if value is not None:
-                _show(value, result=True)
+            value = _run_code(value, namespace)
+        if timed:
+            _print_times(*timed)
+        if value is not None:
+            _show(value, result=True)
     except BaseException as e:
         failed = e
         raise
@@ -1013,10 +1070,9 @@ def run_cell(namespace, index, code, record=None):
         if failed is not None and not (isinstance(failed, SystemExit) and failed.code in (None, 0)):
             error = {"output_type": "error", "ename": type(failed).__name__, "evalue": str(failed)}
             outputs.add(dict(error, traceback=_user_traceback(failed).splitlines()))
-        sys.stdout, sys.stderr = out, err
         _current.pop()
         outputs.done()
-        record.append({"cell": index, "stdout": captured_out.text(), "stderr": captured_err.text()})
+        record.append({"cell": index, "stdout": "".join(outputs.printed["stdout"]), "stderr": "".join(outputs.printed["stderr"])})
 
 
 def _random_state(loaded):
