@@ -28,7 +28,10 @@ function runOnlyStep(yaml: string): { code: number | null; output: string } {
     spawnSync(PYTHON, [...writer.command.slice(1), runtime, ...writer.args.slice(1)]);
     const [label] = Object.keys(executors).filter((l) => l !== 'exec-cellflow-runtime');
     const step = executors[label!].container;
-    const args = (step.args as string[]).map((a) => (a.includes('cellflow-runtime') ? runtime : a));
+    // KFP's placeholders: the runtime's path, and an executor input with nothing in it.
+    const args = (step.args as string[]).map((a) =>
+      a.includes('cellflow-runtime') ? runtime : a === '{{$}}' ? '{}' : a,
+    );
     const done = spawnSync(PYTHON, [...step.command.slice(1), ...args], {
       encoding: 'utf8',
       // No package index here: pip fails at once instead of waiting on the network.
