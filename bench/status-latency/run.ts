@@ -73,7 +73,7 @@ try {
   let polling = true;
   const poller = (async () => {
     while (polling) {
-      const summary = await backend.runSummary(run);
+      const summary = await backend.getRun(run);
       const now = performance.now();
       for (const s of summary.steps) {
         const seen =

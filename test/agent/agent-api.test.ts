@@ -11,7 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { compile, type CompiledPipeline, type StudySpec } from '@cellflow/core';
-import { BackendError, LocalBackend, type RunEvent, type StudyEvent } from '@cellflow/backend';
+import {
+  BackendError,
+  LocalBackend,
+  type Backend,
+  type RunEvent,
+  type StudyEvent,
+} from '@cellflow/backend';
 import {
   pipelinePayloadOf,
   type AgentErrorBody,
@@ -113,6 +119,20 @@ describe('cellflow agent over the local backend', () => {
     const runs = await client.listRuns({ pipeline: 'word-count', limit: 5 });
     assert.equal(runs[0]?.id, run.id);
     assert.deepEqual(runs, await direct.listRuns({ pipeline: 'word-count', limit: 5 }));
+    // One run by id (issue 15): what the backend says of it, and run-not-found for no run.
+    const one = await client.getRun(run);
+    assert.equal(one.pipeline, 'word-count');
+    assert.equal(one.state, 'succeeded');
+    assert.deepEqual(one, await direct.getRun(run));
+    await assert.rejects(
+      client.getRun({ id: 'no-such-run' }),
+      (error: unknown) => error instanceof BackendError && error.code === 'run-not-found',
+    );
+    const local: Backend = direct;
+    assert.deepEqual(
+      [local.target.kind, local.target.description, local.target.runUrl(run), local.cluster],
+      ['local', 'this machine', null, undefined],
+    );
   });
 
   it("gives a run's executed notebook as the backend builds it; an unknown run is not found (issue 18)", async () => {

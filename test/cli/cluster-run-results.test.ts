@@ -104,7 +104,7 @@ describeWithCluster(
       assert.deepEqual(last.type === 'run' ? last.metrics : undefined, best);
 
       // backend.runSummary: run metrics, per-step metrics and outputs (URI, type).
-      const summary = await backend.runSummary({ id });
+      const summary = await backend.getRun({ id });
       assert.equal(summary.state, 'succeeded');
       assert.deepEqual(summary.metrics, best);
       const step = (name: string): RunSummary['steps'][number] =>

@@ -1,8 +1,15 @@
 /** The `Backend` interface now lives in `@cellflow/protocol`; re-exported here for this package. */
 export {
   BackendError,
+  describeTarget,
+  LOCAL_TARGET,
+  targetKey,
   type Backend,
   type BackendErrorCode,
+  type BackendTarget,
+  type ClusterFacet,
+  type TargetKind,
+  type TargetSpec,
   type Capacity,
   type Endpoint,
   type EndpointRef,

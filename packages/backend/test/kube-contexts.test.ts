@@ -49,8 +49,15 @@ describe('kubeconfig contexts and KFP UI links', () => {
 
   it("links a run to the KFP UI beside the endpoint, or through the API server's proxy", async () => {
     const proxied = await KubeflowBackend.connect({ kubeconfig, context: 'plain' });
+    // The backend describes its target (issue 15): kind, context and namespace, a run's page.
+    assert.deepEqual(
+      [proxied.target.kind, proxied.target.context, proxied.target.namespace],
+      ['kubeflow', 'plain', 'kubeflow'],
+    );
+    assert.equal(proxied.target.description, 'cluster context `plain` (namespace kubeflow)');
+    assert.equal(proxied.cluster, proxied, 'a Kubeflow backend offers the cluster facet');
     assert.equal(
-      proxied.runUiUrl({ id: 'run-1' }),
+      proxied.target.runUrl({ id: 'run-1' }),
       'https://127.0.0.1:9/api/v1/namespaces/kubeflow/services/ml-pipeline-ui:80/proxy/#/runs/details/run-1',
     );
     const direct = await KubeflowBackend.connect({
@@ -58,7 +65,7 @@ describe('kubeconfig contexts and KFP UI links', () => {
       kfp: { endpoint: 'https://kubeflow.example.com/pipeline/', token: 't' },
     });
     assert.equal(
-      direct.runUiUrl({ id: 'run-1' }),
+      direct.target.runUrl({ id: 'run-1' }),
       'https://kubeflow.example.com/pipeline/#/runs/details/run-1',
     );
   });

@@ -315,6 +315,8 @@ export const AGENT_ROUTES = {
   submit: { method: 'POST', path: 'runs' },
   /** `?pipeline=&limit=` -> `ListRunsResponse` */
   listRuns: { method: 'GET', path: 'runs' },
+  /** -> `RunSummary` */
+  getRun: { method: 'GET', path: 'runs/:run' },
   /** -> SSE `run-event`* `end` */
   watch: { method: 'GET', path: 'runs/:run/events', stream: true },
   /** -> SSE `log`* `end` */

@@ -18,6 +18,7 @@ import type {
   StepOutputs,
   StepState,
 } from './run-events.js';
+import type { BackendTarget, ClusterFacet } from './backend-target.js';
 import { redactSecrets } from './secret-redaction.js';
 
 /** A run, by its id (unique on its target). */
@@ -200,6 +201,13 @@ export interface Endpoint extends EndpointRef {
 }
 
 export interface Backend {
+  /** Where this backend runs things: kind, description, context and namespace, a run's page. */
+  readonly target: BackendTarget;
+  /**
+   * Kubeflow Pipelines' pipeline versions and schedules, and the notebook image: present exactly
+   * on Kubeflow targets. Callers test for it (`backend.cluster !== undefined`), never for a class.
+   */
+  readonly cluster?: ClusterFacet;
   /** Starts a run; rejects with a `BackendError` (nothing started) when the run cannot go ahead. */
   submit(pipeline: CompiledPipeline, opts?: RunOptions): Promise<RunRef>;
   /** Every event of the run so far, then live ones until the run ends. */
@@ -210,6 +218,8 @@ export interface Backend {
   cancel(run: RunRef): Promise<void>;
   /** Past and current runs, newest first. */
   listRuns(filter?: RunFilter): Promise<RunSummary[]>;
+  /** One run as it stands (steps, metrics, parameters); rejects with `run-not-found` when unknown. */
+  getRun(run: RunRef): Promise<RunSummary>;
   /** Starts a study: trials run the pipeline with suggested parameter values. */
   tune(pipeline: CompiledPipeline, study: StudySpec, opts?: TuneOptions): Promise<StudyRef>;
   /** The study's state so far, then live trial changes until it ends (see `StudyEvent`). */

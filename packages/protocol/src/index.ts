@@ -1,4 +1,5 @@
 export * from './backend.js';
+export * from './backend-target.js';
 export * from './run-events.js';
 export * from './run-progress.js';
 export * from './study-progress.js';

@@ -4,7 +4,6 @@ import type {
   Endpoint,
   ModelRef,
   RunOptions,
-  RunRef,
   ServeOptions,
   TuneOptions,
 } from '../backend.js';
@@ -13,7 +12,6 @@ import { BackendError } from '../backend.js';
 import type { RunEvent } from '../run-events.js';
 import type { StudyEvent } from '../backend.js';
 import {
-  isPipelineDeployer,
   parseScheduleTrigger,
   type PipelineDeployer,
   type UploadOptions,
@@ -59,8 +57,8 @@ export const ROUTE_HANDLERS: Readonly<Record<AgentRouteName, Handler>> = {
     const body = objectBody(req.body);
     const pipeline = pipelineFromPayload(body['pipeline']);
     const ref = await ctx.backend.submit(pipeline, optionsOf<RunOptions>(body));
-    const uiUrl = hasRunUiUrl(ctx.backend) ? ctx.backend.runUiUrl(ref) : undefined;
-    return ok({ ...ref, ...(uiUrl !== undefined ? { uiUrl } : {}) }, 201);
+    const uiUrl = ctx.backend.target.runUrl(ref);
+    return ok({ ...ref, ...(uiUrl !== null ? { uiUrl } : {}) }, 201);
   },
   listRuns: async (ctx, req) => {
     const limit = req.query.get('limit');
@@ -77,6 +75,7 @@ export const ROUTE_HANDLERS: Readonly<Record<AgentRouteName, Handler>> = {
       }),
     );
   },
+  getRun: async (ctx, req) => ok(await ctx.backend.getRun({ id: req.params['run']! })),
   watch: (ctx, req) => {
     const run = { id: req.params['run']! };
     return Promise.resolve({
@@ -219,11 +218,6 @@ export const ROUTE_HANDLERS: Readonly<Record<AgentRouteName, Handler>> = {
   },
 };
 
-/** A backend whose runs have a page in a UI (Kubeflow Pipelines). */
-function hasRunUiUrl(backend: Backend): backend is Backend & { runUiUrl(run: RunRef): string } {
-  return typeof (backend as { runUiUrl?: unknown }).runUiUrl === 'function';
-}
-
 /** The target's endpoint `name`, or a refusal naming the fix. */
 async function endpointNamed(ctx: RouteContext, name: string): Promise<Endpoint> {
   const endpoint = (await ctx.backend.listEndpoints()).find((e) => e.name === name);
@@ -237,12 +231,12 @@ async function endpointNamed(ctx: RouteContext, name: string): Promise<Endpoint>
 
 /** The backend as a deployer (uploads, schedules), or a refusal naming the fix. */
 function deployerOf(ctx: RouteContext): PipelineDeployer {
-  if (!isPipelineDeployer(ctx.backend))
+  if (ctx.backend.cluster === undefined)
     throw new BackendError(
       'not-supported',
       `Uploading pipelines and schedules need Kubeflow Pipelines; this agent drives ${ctx.info.description}. Fix: start the agent with --cluster (in JupyterLab: CellflowAgent.cluster=True).`,
     );
-  return ctx.backend;
+  return ctx.backend.cluster;
 }
 
 function objectBody(body: unknown): Record<string, unknown> {

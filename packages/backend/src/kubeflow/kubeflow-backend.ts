@@ -17,8 +17,11 @@ import {
 } from '@cellflow/core';
 import {
   BackendError,
+  describeTarget,
   type Backend,
+  type BackendTarget,
   type Capacity,
+  type ClusterFacet,
   type Endpoint,
   type EndpointRef,
   type ModelRef,
@@ -76,6 +79,8 @@ export interface KubeflowBackendOptions extends ClusterSettings {
   readonly experiment?: string;
   /** Kubernetes service account the run's pods use (default: KFP's). */
   readonly serviceAccount?: string;
+  /** Where a study's trial pods run and what they run with (`tune`'s options override these). */
+  readonly trials?: ClusterTuneOptions;
   /** An identical submission within this many ms returns the existing run (default 10 min). */
   readonly duplicateWindowMs?: number;
   /**
@@ -105,7 +110,7 @@ export interface ClusterTuneOptions {
 const KEY_PREFIX = 'cellflow-key:';
 const RUNS_READ_AT_ONCE = 4;
 
-export class KubeflowBackend implements Backend {
+export class KubeflowBackend implements Backend, ClusterFacet {
   private constructor(
     readonly kube: KubeConnection,
     readonly kfp: KfpClient,
@@ -113,7 +118,18 @@ export class KubeflowBackend implements Backend {
     private readonly multiUser: boolean,
   ) {
     this.studies = new KatibStudies(kube, (error, doing) => this.fail(error, doing));
+    this.target = {
+      kind: 'kubeflow',
+      description: describeTarget('kubeflow', kube.contextName, kube.namespace),
+      context: kube.contextName,
+      namespace: kube.namespace,
+      runUrl: (run) => this.runUiUrl(run),
+    };
   }
+
+  readonly target: BackendTarget;
+  /** Uploads, schedules and the notebook image: this backend itself. */
+  readonly cluster: ClusterFacet = this;
 
   private readonly studies: KatibStudies;
   private reportCache: StepReportCache | undefined;
@@ -165,9 +181,9 @@ export class KubeflowBackend implements Backend {
 
   private notebookImageLookup: Promise<string | undefined> | undefined;
 
-  /** "cluster context admin, namespace kubeflow". */
+  /** "cluster context `admin` (namespace kubeflow)": `target.description`. */
   describe(): string {
-    return `cluster context \`${this.kube.contextName}\` (namespace ${this.kube.namespace})`;
+    return this.target.description;
   }
 
   private fail(error: unknown, doing: string): BackendError {
@@ -354,7 +370,7 @@ export class KubeflowBackend implements Backend {
   }
 
   /** One run's summary from KFP (states of every step), with what its steps reported. */
-  async runSummary(run: RunRef): Promise<RunSummary> {
+  async getRun(run: RunRef): Promise<RunSummary> {
     const kfpRun = await this.kfp.getRun(run.id);
     return runSummaryOfKfp(kfpRun, await this.stepReportsOf(kfpRun));
   }
@@ -424,6 +440,7 @@ export class KubeflowBackend implements Backend {
     opts: TuneOptions & ClusterTuneOptions = {},
   ): Promise<StudyRef> {
     const { graph } = pipeline;
+    const trials = { ...this.options.trials, ...opts };
     const checked = checkStudySpec(spec, graph);
     if (checked.study === null)
       throw new BackendError('invalid-study', describeStudyErrors(checked.diagnostics));
@@ -448,10 +465,10 @@ export class KubeflowBackend implements Backend {
       runTemplate: body,
       ...(opts.notebookPath !== undefined ? { notebookPath: opts.notebookPath } : {}),
       kfpEndpoint:
-        opts.trialKfpEndpoint ?? `http://ml-pipeline.${kfpNamespace}.svc.cluster.local:8888`,
-      ...(opts.trialImage !== undefined ? { image: opts.trialImage } : {}),
-      ...(opts.trialServiceAccount !== undefined || this.multiUser
-        ? { serviceAccountName: opts.trialServiceAccount ?? 'default-editor' }
+        trials.trialKfpEndpoint ?? `http://ml-pipeline.${kfpNamespace}.svc.cluster.local:8888`,
+      ...(trials.trialImage !== undefined ? { image: trials.trialImage } : {}),
+      ...(trials.trialServiceAccount !== undefined || this.multiUser
+        ? { serviceAccountName: trials.trialServiceAccount ?? 'default-editor' }
         : {}),
     });
     return { id: name, pipeline: graph.pipeline.name };

@@ -16,6 +16,7 @@ import {
 import {
   BackendError,
   type Backend,
+  type BackendTarget,
   type Capacity,
   type Endpoint,
   type EndpointRef,
@@ -92,6 +93,15 @@ export class LocalBackend implements Backend {
   private readonly endpoints = new Map<string, { server: LocalModelServer; model: ModelRef }>();
   private interpreter: Promise<PythonInterpreter> | null = null;
   private inventory: Promise<GpuInventory> | null = null;
+
+  /** This machine; its runs have no page in a UI. */
+  readonly target: BackendTarget = {
+    kind: 'local',
+    description: 'this machine',
+    context: null,
+    namespace: null,
+    runUrl: () => null,
+  };
 
   constructor(private readonly options: LocalBackendOptions = {}) {
     this.workspace = resolve(options.workspace ?? process.cwd());
@@ -297,6 +307,13 @@ export class LocalBackend implements Backend {
       .map((r) => this.summarize(r))
       .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
     return filter.limit !== undefined ? summaries.slice(0, filter.limit) : summaries;
+  }
+
+  /** One run of this workspace's history (a live run as it stands on disk). */
+  async getRun(ref: RunRef): Promise<RunSummary> {
+    const record = await this.store.readRun(ref.id).catch(() => null);
+    if (record === null) throw this.runNotFound(ref);
+    return this.summarize(record);
   }
 
   /**

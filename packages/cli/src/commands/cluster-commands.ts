@@ -17,6 +17,8 @@ import {
   LocalBackend,
   parseParameterAssignments,
   type Backend,
+  type ClusterSettings,
+  type KubeflowBackendOptions,
   type RunEvent,
   type RunSummary,
 } from '@cellflow/backend';
@@ -83,9 +85,13 @@ export function withClusterFlags(command: Command): Command {
     );
 }
 
-export async function connectCluster(flags: ClusterFlags): Promise<KubeflowBackend> {
+export async function connectCluster(
+  flags: ClusterFlags,
+  more: Omit<KubeflowBackendOptions, keyof ClusterSettings | 'kfp'> = {},
+): Promise<KubeflowBackend> {
   try {
     return await KubeflowBackend.connect({
+      ...more,
       ...(flags.kubeconfig !== undefined ? { kubeconfig: flags.kubeconfig } : {}),
       ...(flags.context !== undefined ? { context: flags.context } : {}),
       ...(flags.namespace !== undefined ? { namespace: flags.namespace } : {}),
@@ -277,7 +283,7 @@ export function registerClusterCommands(program: Command, ctx: CliContext): void
         summary =
           local !== undefined
             ? await localSummary(local, runId)
-            : await (backend as KubeflowBackend).runSummary({ id: runId });
+            : await backend.getRun({ id: runId });
       } catch (error) {
         throw asCliError(error);
       }

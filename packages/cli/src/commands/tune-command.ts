@@ -18,7 +18,6 @@ import {
   type TuningAlgorithm,
 } from '@cellflow/core';
 import {
-  KubeflowBackend,
   LocalBackend,
   parseParameterAssignments,
   type Backend,
@@ -142,8 +141,17 @@ function printSummary(ctx: CliContext, s: StudySummary): void {
   }
 }
 
-async function openBackend(opts: TuneOptions): Promise<Backend & { dispose?(): Promise<void> }> {
-  if (opts.cluster === true) return connectCluster(opts);
+async function openBackend(opts: TuneOptions): Promise<Backend> {
+  if (opts.cluster === true)
+    return connectCluster(opts, {
+      trials: {
+        ...(opts.trialImage !== undefined ? { trialImage: opts.trialImage } : {}),
+        ...(opts.trialServiceAccount !== undefined
+          ? { trialServiceAccount: opts.trialServiceAccount }
+          : {}),
+        ...(opts.trialKfpEndpoint !== undefined ? { trialKfpEndpoint: opts.trialKfpEndpoint } : {}),
+      },
+    });
   return new LocalBackend({
     ...(opts.workspace !== undefined ? { workspace: opts.workspace } : {}),
     ...(opts.python !== undefined ? { python: opts.python } : {}),
@@ -198,20 +206,7 @@ async function tune(ctx: CliContext, notebook: string, opts: TuneOptions): Promi
     throw asCliError(error);
   }
   const tuneOptions = { parameters, notebookPath: notebook, cpuOnly: opts.cpuOnly === true };
-  const ref = await (
-    backend instanceof KubeflowBackend
-      ? backend.tune(pipeline, spec, {
-          ...tuneOptions,
-          ...(opts.trialImage !== undefined ? { trialImage: opts.trialImage } : {}),
-          ...(opts.trialServiceAccount !== undefined
-            ? { trialServiceAccount: opts.trialServiceAccount }
-            : {}),
-          ...(opts.trialKfpEndpoint !== undefined
-            ? { trialKfpEndpoint: opts.trialKfpEndpoint }
-            : {}),
-        })
-      : backend.tune(pipeline, spec, tuneOptions)
-  ).catch((error: unknown) => {
+  const ref = await backend.tune(pipeline, spec, tuneOptions).catch((error: unknown) => {
     throw asCliError(error);
   });
   const where = opts.cluster === true ? 'Katib on the cluster' : 'this machine';

@@ -34,6 +34,7 @@ import {
   type AgentStreamData,
   type AgentStreamEventName,
   type Backend,
+  type BackendTarget,
   type CancelStudyRequest,
   type Capacity,
   type Endpoint,
@@ -90,9 +91,33 @@ export class AgentClient implements Backend, ExecutedNotebookSource {
     this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   }
 
+  private targetValue: BackendTarget = {
+    kind: 'local',
+    description: 'the Cellflow agent',
+    context: null,
+    namespace: null,
+    runUrl: () => null,
+  };
+
+  /**
+   * What the agent drives, as its last `info()` said (before that: "the Cellflow agent"). A run's
+   * page comes with `submit`'s answer (`uiUrl`), so `runUrl` gives null here.
+   */
+  get target(): BackendTarget {
+    return this.targetValue;
+  }
+
   /** What the agent drives (local or cluster, context, namespace) and its protocol version. */
-  info(): Promise<AgentInfo> {
-    return this.call('info', {}, undefined);
+  async info(): Promise<AgentInfo> {
+    const info = await this.call<AgentInfo, 'info'>('info', {}, undefined);
+    this.targetValue = {
+      kind: info.target === 'cluster' ? 'kubeflow' : 'local',
+      description: info.description,
+      context: info.context,
+      namespace: info.namespace,
+      runUrl: () => null,
+    };
+    return info;
   }
 
   /** Starts a run; cluster agents add the run's page in the KFP UI (`uiUrl`). */
@@ -116,6 +141,10 @@ export class AgentClient implements Backend, ExecutedNotebookSource {
 
   async cancel(run: RunRef): Promise<void> {
     await this.call('cancel', { run: run.id }, {});
+  }
+
+  getRun(run: RunRef): Promise<RunSummary> {
+    return this.call('getRun', { run: run.id }, undefined);
   }
 
   listRuns(filter: RunFilter = {}): Promise<RunSummary[]> {

@@ -213,8 +213,8 @@ const deployToCluster: CommandFactory = (ctx) => async (target, options) => {
       'Open in KFP UI',
     )
     .then((choice) => {
-      if (choice !== undefined)
-        void vscode.env.openExternal(vscode.Uri.parse(backend.runUiUrl(run.ref)));
+      const url = backend.target.runUrl(run.ref);
+      if (choice !== undefined && url !== null) void vscode.env.openExternal(vscode.Uri.parse(url));
     });
   ctx.runsView.refresh();
   return run.ref.id;
@@ -295,12 +295,14 @@ function runArg(ctx: CommandContext, arg: unknown): { ref: RunRef; target?: stri
 
 const openInKfpUi: CommandFactory = (ctx) => async (arg) => {
   const run = runArg(ctx, arg);
-  const backend = ctx.cluster.current;
-  if (run === undefined || backend === undefined) {
+  // The run's own backend when this window started it, else the cluster its listing came from.
+  const backend =
+    (run !== undefined ? ctx.runner.backendFor(run.ref.id) : undefined) ?? ctx.cluster.current;
+  const url = run !== undefined ? (backend?.target.runUrl(run.ref) ?? null) : null;
+  if (url === null) {
     void vscode.window.showInformationMessage('Cellflow: no cluster run to open.');
     return undefined;
   }
-  const url = backend.runUiUrl(run.ref);
   await vscode.env.openExternal(vscode.Uri.parse(url));
   return url;
 };

@@ -40,7 +40,6 @@ interface FailureMark {
 export class PipelineRunner implements vscode.Disposable {
   readonly output = vscode.window.createOutputChannel('Cellflow');
   private readonly failures = vscode.languages.createDiagnosticCollection('cellflow-run');
-  private readonly backendOf = new Map<string, Backend>();
   private readonly finished = new Map<string, Promise<TrackedRun>>();
   /** Failure marks shown, per notebook URI. */
   private readonly marks = new Map<string, FailureMark[]>();
@@ -156,8 +155,8 @@ export class PipelineRunner implements vscode.Disposable {
       doc.uri.toString(),
       steps,
       to.target,
+      to.backend,
     );
-    this.backendOf.set(ref.id, to.backend);
     this.output.appendLine(
       `Run ${ref.id} on ${to.label}: ${steps.length} steps of ${pipelineName}`,
     );
@@ -170,15 +169,14 @@ export class PipelineRunner implements vscode.Disposable {
     return this.finished.get(runId);
   }
 
-  /** The backend a run of this window went to. */
+  /** The backend a run of this window went to (the tracked run carries it). */
   backendFor(runId: string): Backend | undefined {
-    return this.backendOf.get(runId);
+    return this.tracker.get(runId)?.backend;
   }
 
   async cancel(runId: string): Promise<void> {
     const run = this.tracker.get(runId);
-    const backend = this.backendOf.get(runId);
-    if (run !== undefined && backend !== undefined) await backend.cancel(run.ref);
+    if (run?.backend !== undefined) await run.backend.cancel(run.ref);
   }
 
   /**
@@ -186,7 +184,7 @@ export class PipelineRunner implements vscode.Disposable {
    * windows or sessions (history, cluster runs).
    */
   showLogs(ref: RunRef, step: string, backend?: Backend): LogTerminal | undefined {
-    const source = backend ?? this.backendOf.get(ref.id);
+    const source = backend ?? this.backendFor(ref.id);
     if (source === undefined) return undefined;
     this.lastLogTerminal = openLogTerminal(source, ref, step);
     return this.lastLogTerminal;

@@ -8,6 +8,7 @@ import {
   queuedStep,
   type MetricValues,
   type RunEvent,
+  type Backend,
   type RunRef,
   type RunState,
   type StepFailure,
@@ -45,6 +46,8 @@ export interface TrackedRun {
   /** Pipeline name (`digits`). */
   readonly pipeline: string;
   readonly target: RunTarget;
+  /** The backend the run went to (it watches, cancels and reads logs of the run). */
+  readonly backend?: Backend;
   /** The notebook's URI as a string (the key the editor uses). */
   readonly notebook: string;
   state: RunState;
@@ -73,12 +76,14 @@ export class RunTracker {
     notebook: string,
     steps: readonly StepCells[],
     target: RunTarget = 'local',
+    backend?: Backend,
   ): TrackedRun {
     const ref = { id: submitted.id };
     const run: TrackedRun = {
       ref,
       pipeline: submitted.pipeline,
       target,
+      ...(backend !== undefined ? { backend } : {}),
       notebook,
       state: 'queued',
       startedAt: null,
