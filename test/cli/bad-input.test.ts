@@ -81,7 +81,10 @@ describe('bad input gets a clear error, never a crash or a partial file', () => 
     );
     assert.match(run.stderr, /cell 1: error \[malformed-cell\]/);
     assert.match(run.stderr, /cell 2: error \[malformed-cell\]/);
-    assert.match(run.stderr, /malformed-tag/);
+    assert.match(
+      run.stderr,
+      /cell 2: warning \[non-string-tag\] The cell has tags that are not strings/,
+    );
   });
 
   it('a missing file and a folder', () => {

@@ -1,6 +1,10 @@
 /** Problems are data: every pass returns them instead of throwing. */
-
-export type Severity = 'error' | 'warning' | 'info';
+import {
+  DIAGNOSTIC_CATALOGUE,
+  type DiagnosticCode,
+  type Severity,
+  type SeverityOf,
+} from './diagnostic-catalogue.js';
 
 /** A suggested change that an editor can apply for the user. */
 export interface DiagnosticFix {
@@ -10,21 +14,47 @@ export interface DiagnosticFix {
   readonly tags?: { readonly cell: number; readonly tags: readonly string[] };
 }
 
-export interface Diagnostic {
-  readonly severity: Severity;
-  /** Stable, kebab-case identifier (`unknown-tag`, `undefined-name`, ...). */
-  readonly code: string;
+/** A diagnostic with code `C`, whose severity is the one the catalogue gives `C`. */
+export interface DiagnosticOf<C extends DiagnosticCode> {
+  readonly severity: SeverityOf<C>;
+  /** Stable, kebab-case identifier from `DIAGNOSTIC_CATALOGUE` (`unknown-tag`, `undefined-name`, ...). */
+  readonly code: C;
   /** 0-based index into the notebook's `cells` array (markdown cells count); null for the notebook. */
   readonly cell: number | null;
   /** 1-based line within the cell's source; null when the problem is the cell or notebook as a whole. */
   readonly line: number | null;
   /**
    * Says what is wrong and how to fix it. Where it is wrong is `cell` and `line`, shown by whoever
-   * renders the diagnostic: the message does not repeat them (other cells it names are numbered
-   * with `describeCell`).
+   * renders the diagnostic (`describeLocation`): the message never repeats them (other cells it
+   * names are numbered with `describeCell`).
    */
   readonly message: string;
   readonly fix?: DiagnosticFix;
+}
+
+/** Any diagnostic: its code is in the catalogue and its severity is that code's. */
+export type Diagnostic = { readonly [C in DiagnosticCode]: DiagnosticOf<C> }[DiagnosticCode];
+
+/**
+ * A diagnostic whose code is only known at run time (a tag problem, a magic's note), with the
+ * severity the catalogue gives that code. Where the code is written out, write the object itself.
+ */
+export function diagnosticFor(
+  code: DiagnosticCode,
+  cell: number | null,
+  line: number | null,
+  message: string,
+  fix?: DiagnosticFix,
+): Diagnostic {
+  const severity: Severity = DIAGNOSTIC_CATALOGUE[code].severity;
+  return {
+    severity,
+    code,
+    cell,
+    line,
+    message,
+    ...(fix !== undefined ? { fix } : {}),
+  } as Diagnostic;
 }
 
 export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
@@ -55,6 +85,16 @@ export function describeCell(cell: number): string {
 export function describeLocation(cell: number | null, line: number | null): string {
   if (cell === null) return 'notebook';
   return line === null ? describeCell(cell) : `${describeCell(cell)}, line ${line}`;
+}
+
+/**
+ * One line a person reads in a list or a dialog: "Cell 4, line 2: <message>" (see
+ * `describeLocation`), or the message alone for a problem of the whole notebook.
+ */
+export function describeDiagnostic(d: Pick<Diagnostic, 'cell' | 'line' | 'message'>): string {
+  if (d.cell === null) return d.message;
+  const where = describeLocation(d.cell, d.line);
+  return `${where.charAt(0).toUpperCase()}${where.slice(1)}: ${d.message}`;
 }
 
 /** Longest piece of a user's text quoted in a message. */

@@ -1,4 +1,5 @@
 export * from './diagnostics.js';
+export * from './diagnostic-catalogue.js';
 export { formatMetricValue } from './format-metric-value.js';
 export type { Notebook, NotebookCell, CellKind } from './notebook/notebook.js';
 export { parseNotebook, type ParseNotebookResult } from './notebook/parse-notebook.js';

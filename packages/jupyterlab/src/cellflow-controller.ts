@@ -5,6 +5,7 @@
  */
 import {
   checkStepImagesForCluster,
+  describeDiagnostic,
   describeLocation,
   hasErrors,
   withDefaultImage,
@@ -56,7 +57,7 @@ function describeError(error: unknown): string {
 function describeDiagnostics(diagnostics: readonly Diagnostic[]): string {
   return diagnostics
     .filter((d) => d.severity === 'error')
-    .map((d) => `${d.cell !== null ? `Cell ${d.cell + 1}: ` : ''}${d.message}`)
+    .map(describeDiagnostic)
     .join('\n');
 }
 
@@ -233,7 +234,7 @@ export class CellflowController implements IDisposable {
     // Steps left on the default image run in the notebook server's image when the agent has one.
     const graph = withDefaultImage(compiled.pipeline.graph, this.info?.defaultImage);
     const warnings = checkStepImagesForCluster(graph, compiled.pipeline.code).map(
-      (d) => `${d.cell !== null ? `Cell ${d.cell + 1}: ` : ''}${d.message}`,
+      describeDiagnostic,
     );
     const answer = await askDeployChoice(this.info?.description ?? 'the cluster', warnings);
     if (answer === undefined) return;

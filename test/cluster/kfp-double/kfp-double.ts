@@ -4,7 +4,8 @@
  * through the API server's service proxy like a real KFP
  * (`/api/v1/namespaces/kubeflow/services/ml-pipeline:8888/proxy/apis/v2beta1/...`, via a Service
  * and Endpoints that point at this process). Every run creates its Argo Workflow in the API server
- * (see ./runs.ts). Errors are gRPC-gateway bodies: `{ code, message, details }`.
+ * (see ./runs.ts). Errors are gRPC-gateway bodies: `{ code, message, details }`. The KFP UI's
+ * artifact endpoint (`ml-pipeline-ui`, port 80) is served too (./artifacts.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { TestCluster } from '../harness.js';

@@ -17,7 +17,7 @@
  * - `imports`/`functions` cells' code is there in every step; their other statements run once.
  * - Parameters become pipeline inputs.
  */
-import { describeCell, excerptOfLine, type Diagnostic } from '../diagnostics.js';
+import { describeCell, diagnosticFor, excerptOfLine, type Diagnostic } from '../diagnostics.js';
 import type { Notebook } from '../notebook/notebook.js';
 import { analyzeCells } from '../python/analyze-cells.js';
 import { BoundedCache } from '../python/bounded-cache.js';
@@ -213,15 +213,8 @@ export function buildPipelineGraph(
     const cached = code.get(cell);
     if (cached !== undefined) return cached;
     const converted = toPlainPython(cellSource(cell));
-    for (const n of converted.notes) {
-      diagnostics.push({
-        severity: n.severity,
-        code: n.code,
-        cell,
-        line: n.line,
-        message: n.message,
-      });
-    }
+    for (const n of converted.notes)
+      diagnostics.push(diagnosticFor(n.code, cell, n.line, n.message));
     code.set(cell, converted.code);
     magicEnv.set(cell, converted.env);
     return converted.code;

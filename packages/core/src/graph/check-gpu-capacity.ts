@@ -3,7 +3,7 @@
  * asks for a product no node has, or for more GPUs than any one node holds, is refused with the
  * list of what exists; one that must wait for busy GPUs gets a warning.
  */
-import type { Diagnostic } from '../diagnostics.js';
+import { diagnosticFor, type Diagnostic } from '../diagnostics.js';
 import type { PipelineGraph } from './pipeline-graph.js';
 
 /** GPUs of one kind on one node (a laptop is one node). */
@@ -39,8 +39,8 @@ export function checkGpuRequests(
     const gpu = step.resources.gpu;
     if (gpu === null) continue;
     const cell = step.cells[0] ?? null;
-    const report = (severity: 'error' | 'warning', code: string, message: string): void => {
-      diagnostics.push({ severity, code, cell, line: null, message });
+    const report = (code: 'gpu-unavailable' | 'gpu-busy', message: string): void => {
+      diagnostics.push(diagnosticFor(code, cell, null, message));
     };
     const wanted = `${gpu.count} × ${gpu.product ?? gpu.resource}`;
     const ofResource = pools.filter((p) => p.resource === gpu.resource);
@@ -50,7 +50,6 @@ export function checkGpuRequests(
         ...new Set(ofResource.map((p) => p.product).filter((p): p is string => p !== null)),
       ];
       report(
-        'error',
         'gpu-unavailable',
         `Step \`${step.name}\` asks for ${wanted}, but ${where} has no ${gpu.product !== null && ofResource.length > 0 ? `node with that product` : `\`${gpu.resource}\` GPUs`}. ` +
           `Available: ${available(pools)}. ` +
@@ -63,7 +62,6 @@ export function checkGpuRequests(
     const largest = Math.max(...matching.map((p) => p.allocatable));
     if (largest < gpu.count) {
       report(
-        'error',
         'gpu-unavailable',
         `Step \`${step.name}\` asks for ${wanted}, but the largest matching node on ${where} has ${largest}; a step runs on one node. ` +
           `Available: ${available(matching)}. Fix: ask for at most ${largest} (\`gpu:${largest}${gpu.product !== null ? `:${gpu.product}` : ''}\`).`,
@@ -73,7 +71,6 @@ export function checkGpuRequests(
     const mostFree = Math.max(...matching.map((p) => p.free));
     if (mostFree < gpu.count) {
       report(
-        'warning',
         'gpu-busy',
         `Step \`${step.name}\` asks for ${wanted}; on ${where} at most ${mostFree} are free on one node right now, so it will wait for running work to finish. Available: ${available(matching)}.`,
       );

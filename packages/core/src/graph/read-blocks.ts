@@ -4,7 +4,7 @@
  * cell joins the block before the skip). A step name used again later in the notebook continues
  * that step: its cells are added to it. Tag problems become diagnostics with a fix.
  */
-import type { Diagnostic } from '../diagnostics.js';
+import { diagnosticFor, type Diagnostic } from '../diagnostics.js';
 import type { Notebook } from '../notebook/notebook.js';
 import { formatCellTags, parseCellTags, type CellTags } from '../tags/cell-tags.js';
 
@@ -61,21 +61,20 @@ export function readBlocks(notebook: Notebook): {
       const replaced = cell.tags
         .map((t) => (t === p.tag || t.trim() === p.tag ? p.replacement : t))
         .filter((t): t is string => t !== undefined);
-      diagnostics.push({
-        severity: p.code === 'unknown-tag' ? 'warning' : 'error',
-        code: p.code,
-        cell: cell.index,
-        line: null,
-        message: p.message,
-        ...(p.replacement !== undefined
-          ? {
-              fix: {
+      diagnostics.push(
+        diagnosticFor(
+          p.code,
+          cell.index,
+          null,
+          p.message,
+          p.replacement !== undefined
+            ? {
                 title: `Replace \`${p.tag}\` with \`${p.replacement}\``,
                 tags: { cell: cell.index, tags: replaced },
-              },
-            }
-          : {}),
-      });
+              }
+            : undefined,
+        ),
+      );
     }
     const role = tags.role;
     if (role.kind === 'continue') {

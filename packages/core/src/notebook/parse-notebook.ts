@@ -8,7 +8,10 @@ export interface ParseNotebookResult {
   readonly diagnostics: Diagnostic[];
 }
 
-function notebookError(code: string, message: string): ParseNotebookResult {
+function notebookError(
+  code: 'malformed-json' | 'not-a-notebook' | 'unsupported-nbformat',
+  message: string,
+): ParseNotebookResult {
   return { diagnostics: [{ severity: 'error', code, cell: null, line: null, message }] };
 }
 
@@ -94,7 +97,7 @@ export function parseNotebook(input: string | Uint8Array): ParseNotebookResult {
         code: 'malformed-cell',
         cell: index,
         line: null,
-        message: `Cell ${index} is not a JSON object. Fix: remove it or restore the notebook from version control.`,
+        message: `The cell is not a JSON object. Fix: remove it or restore the notebook from version control.`,
       });
       cells.push({ index, kind: 'raw', source: '', tags: [], metadata: {} });
       return;
@@ -108,7 +111,7 @@ export function parseNotebook(input: string | Uint8Array): ParseNotebookResult {
         code: 'malformed-cell',
         cell: index,
         line: null,
-        message: `Cell ${index} has a source that is neither text nor a list of lines. Fix: re-save the notebook from Jupyter.`,
+        message: `The cell has a source that is neither text nor a list of lines. Fix: re-save the notebook from Jupyter.`,
       });
     }
     const metadata = isRecord(rawCell.metadata) ? rawCell.metadata : {};
@@ -123,17 +126,17 @@ export function parseNotebook(input: string | Uint8Array): ParseNotebookResult {
         code: 'malformed-tag',
         cell: index,
         line: null,
-        message: `Cell ${index}'s \`metadata.tags\` is ${shown}, not a list, so Jupyter and Kale see no tags on it. Fix: write the tags as a list${typeof metadata.tags === 'string' ? `: ["${excerptOfLine(metadata.tags, 60)}"]` : ', e.g. ["step:train"]'}.`,
+        message: `The cell's \`metadata.tags\` is ${shown}, not a list, so Jupyter and Kale see no tags on it. Fix: write the tags as a list${typeof metadata.tags === 'string' ? `: ["${excerptOfLine(metadata.tags, 60)}"]` : ', e.g. ["step:train"]'}.`,
       });
     }
     const tags = rawTags.filter((t): t is string => typeof t === 'string');
     if (tags.length !== rawTags.length) {
       diagnostics.push({
         severity: 'warning',
-        code: 'malformed-tag',
+        code: 'non-string-tag',
         cell: index,
         line: null,
-        message: `Cell ${index} has tags that are not strings; they are ignored. Fix: edit the cell's tags.`,
+        message: `The cell has tags that are not strings; they are ignored. Fix: edit the cell's tags.`,
       });
     }
     if (kind === 'markdown' && tags.some((t) => parseCellTags([t]).tags.role.kind !== 'continue'))
@@ -142,7 +145,7 @@ export function parseNotebook(input: string | Uint8Array): ParseNotebookResult {
         code: 'tag-on-markdown',
         cell: index,
         line: null,
-        message: `Cell ${index} is a markdown cell, so its tags (${tags.map((t) => `\`${excerptOfLine(t, 40)}\``).join(', ')}) make no step. Fix: move them to the code cell that should start the step.`,
+        message: `This is a markdown cell, so its tags (${tags.map((t) => `\`${excerptOfLine(t, 40)}\``).join(', ')}) make no step. Fix: move them to the code cell that should start the step.`,
       });
     cells.push({
       index,

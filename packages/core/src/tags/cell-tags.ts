@@ -3,6 +3,7 @@
  * Parsed and formatted only here; both editors and the CLI call these functions.
  */
 import { excerptOfLine } from '../diagnostics.js';
+import type { DiagnosticCode } from '../diagnostic-catalogue.js';
 import {
   durationToSeconds,
   isImageReference,
@@ -68,7 +69,7 @@ export const EMPTY_CELL_TAGS: CellTags = emptyCellTags();
 /** A problem with one tag; positions are added by the caller that knows the cell. */
 export interface TagProblem {
   readonly tag: string;
-  readonly code: string;
+  readonly code: DiagnosticCode;
   readonly message: string;
   /** The tag to write instead, when there is an obvious one. */
   readonly replacement?: string;
@@ -242,7 +243,12 @@ export function parseCellTags(rawTags: readonly string[]): ParsedCellTags {
   const problems: TagProblem[] = [];
   let current = '';
   /** A tag with a problem is not applied but kept verbatim, so that formatting never loses it. */
-  const problem = (tag: string, code: string, message: string, replacement?: string): void => {
+  const problem = (
+    tag: string,
+    code: DiagnosticCode,
+    message: string,
+    replacement?: string,
+  ): void => {
     problems.push({ tag, code, message, ...(replacement !== undefined ? { replacement } : {}) });
     if (!out.foreign.includes(current)) out.foreign.push(current);
   };
@@ -469,7 +475,7 @@ export function parseCellTags(rawTags: readonly string[]): ParsedCellTags {
         if (kv === undefined || !K8S_QUALIFIED_NAME.test(kv[0])) {
           problem(
             tag,
-            `bad-${prefix}`,
+            prefix === 'label' ? 'bad-label' : 'bad-annotation',
             `\`${tag}\`: write \`${prefix}:KEY:VALUE\` with a Kubernetes ${prefix} key (e.g. \`${prefix}:team:vision\`).`,
           );
         } else if (prefix === 'label' && !LABEL_VALUE.test(kv[1])) {

@@ -52,7 +52,7 @@ class StudyChecker {
   warning(message: string): void {
     this.diagnostics.push({
       severity: 'warning',
-      code: 'bad-study',
+      code: 'study-setting-ignored',
       cell: this.cell,
       line: null,
       message: `${this.where}: ${message}`,

@@ -4,7 +4,7 @@
  * buttons run commands, and the data comes from the analysis, the agent and the run tracker.
  */
 import type { AgentInfo, Capacity, Endpoint, StudySummary } from '@cellflow/protocol';
-import { DEFAULT_IMAGE } from '@cellflow/core';
+import { DEFAULT_IMAGE, describeDiagnostic } from '@cellflow/core';
 import {
   endpointInfoOf,
   renderEndpointTester,
@@ -301,7 +301,7 @@ export class CellflowPanel extends Widget {
     for (const d of diagnostics) {
       const item = document.createElement('li');
       item.className = `cf-diagnostic cf-diagnostic-${d.severity}`;
-      item.textContent = `${d.cell !== null ? `cell ${d.cell + 1}: ` : ''}${d.message}`;
+      item.textContent = describeDiagnostic(d);
       list.appendChild(item);
     }
     this.problems.replaceChildren(list);
