@@ -26,6 +26,7 @@ export {
   listKubeContexts,
   type KubeContext,
 } from './kubeflow/kube-contexts.js';
+export { readInlineCellOutputs } from './kubeflow/cluster-cell-outputs.js';
 export type { ClusterSettings } from './kubeflow/kube-connection.js';
 export type { KfpSettings } from './kubeflow/kfp-client.js';
 export {

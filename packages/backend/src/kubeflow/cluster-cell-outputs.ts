@@ -29,11 +29,42 @@ export interface ClusterCellOutputs {
   readonly missing: readonly { readonly step: string; readonly why: string }[];
 }
 
+/** A step keeps at most 8 MiB of outputs (the runtime's bound); what inflates past this is refused. */
+const MAX_INLINE_BYTES = 32 << 20;
+
+/** The JSON of a failed step's inline outputs (zlib, base64), bounded. */
+function inflateInline(data: string, where: string): unknown {
+  try {
+    const text = inflateSync(Buffer.from(data, 'base64'), { maxOutputLength: MAX_INLINE_BYTES });
+    return JSON.parse(text.toString('utf8'));
+  } catch (error) {
+    throw new BackendError(
+      'cluster-error',
+      `${where} carries cell outputs that cannot be read (${error instanceof Error ? error.message : String(error)}).`,
+    );
+  }
+}
+
+/** A failed step's outputs from its log line's data (`where` names it in errors). */
+export function readInlineCellOutputs(data: string, where: string): CellOutputs[] {
+  return cellsOf(inflateInline(data, where), where);
+}
+
 function cellsOf(document: unknown, where: string): CellOutputs[] {
+  if (typeof document === 'string') {
+    try {
+      document = JSON.parse(document);
+    } catch {
+      throw new BackendError('cluster-error', `${where} is not JSON.`);
+    }
+  }
   const cells = (document as { cells?: unknown } | null)?.cells;
   if (!Array.isArray(cells))
     throw new BackendError('cluster-error', `${where} holds no cell outputs (no "cells" list).`);
-  return cells as CellOutputs[];
+  return (cells as Partial<CellOutputs>[]).filter(
+    (c): c is CellOutputs =>
+      typeof c === 'object' && c !== null && Number.isInteger(c.cell) && Array.isArray(c.outputs),
+  );
 }
 
 /**
@@ -81,16 +112,8 @@ export async function readClusterCellOutputs(
       missing.push({ step, why: 'its log says nothing of its cells’ outputs' });
       return [];
     }
-    if ('inline' in where)
-      return cellsOf(
-        JSON.parse(inflateSync(Buffer.from(where.inline, 'base64')).toString('utf8')),
-        `The log of step ${step}`,
-      );
-    const document = await kfp.readArtifact(where.uri, namespace);
-    return cellsOf(
-      typeof document === 'string' ? JSON.parse(document) : document,
-      `The artifact ${where.uri}`,
-    );
+    if ('inline' in where) return readInlineCellOutputs(where.inline, `The log of step ${step}`);
+    return cellsOf(await kfp.readArtifact(where.uri, namespace), `The artifact ${where.uri}`);
   });
   return { cells: read.flat(), missing };
 }
