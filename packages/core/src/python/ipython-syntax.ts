@@ -8,8 +8,8 @@ import { BoundedCache } from './bounded-cache.js';
 export interface MagicNote {
   /** 1-based line in the cell. */
   readonly line: number;
-  /** Its diagnostic's code (the catalogue gives its severity). */
-  readonly code: 'display-magic' | 'unsupported-magic';
+  readonly severity: 'warning' | 'info';
+  readonly code: string;
   readonly message: string;
 }
 
@@ -186,6 +186,8 @@ export function toPlainPython(source: string): PlainPython {
 }
 
 function toPlainPythonOnce(source: string): PlainPython {
+  // Without `%`, `!` or `?` no line is IPython's own: the cell is plain Python as it is.
+  if (!/[%!?]/.test(source)) return { code: source, notes: [], env: [] };
   const lines = source.split('\n');
   const notes: MagicNote[] = [];
   const env: { name: string; value: string }[] = [];
@@ -238,6 +240,7 @@ function toPlainPythonOnce(source: string): PlainPython {
     const display = DISPLAY_CELL_MAGICS.has(magic);
     notes.push({
       line,
+      severity: display ? 'info' : 'warning',
       code: display ? 'display-magic' : 'unsupported-magic',
       message: display
         ? `\`%%${magic}\` only displays its content; the cell does nothing in a pipeline step.`
@@ -308,6 +311,7 @@ function convertIPythonLine(
         if (!SESSION_MAGICS.has(magic)) {
           notes.push({
             line: lineNo,
+            severity: 'warning',
             code: 'unsupported-magic',
             message: `Line magic \`%${magic}\` has no effect in a pipeline step and is skipped. Fix: rewrite it as Python if the step needs it.`,
           });
