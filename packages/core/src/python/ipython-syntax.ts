@@ -8,8 +8,8 @@ import { BoundedCache } from './bounded-cache.js';
 export interface MagicNote {
   /** 1-based line in the cell. */
   readonly line: number;
-  readonly severity: 'warning' | 'info';
-  readonly code: string;
+  /** Its diagnostic's code (the catalogue gives its severity). */
+  readonly code: 'display-magic' | 'unsupported-magic';
   readonly message: string;
 }
 
@@ -240,7 +240,6 @@ function toPlainPythonOnce(source: string): PlainPython {
     const display = DISPLAY_CELL_MAGICS.has(magic);
     notes.push({
       line,
-      severity: display ? 'info' : 'warning',
       code: display ? 'display-magic' : 'unsupported-magic',
       message: display
         ? `\`%%${magic}\` only displays its content; the cell does nothing in a pipeline step.`
@@ -311,7 +310,6 @@ function convertIPythonLine(
         if (!SESSION_MAGICS.has(magic)) {
           notes.push({
             line: lineNo,
-            severity: 'warning',
             code: 'unsupported-magic',
             message: `Line magic \`%${magic}\` has no effect in a pipeline step and is skipped. Fix: rewrite it as Python if the step needs it.`,
           });
