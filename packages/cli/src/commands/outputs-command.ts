@@ -76,10 +76,9 @@ async function clusterExecutedNotebook(
     const message = error instanceof Error ? error.message.replace(/\s*\n\s*/g, ' ') : '';
     throw new CliError(`${notLocal}, and no cluster to ask: ${message} ${fix}`, 1);
   }
-  const ref = { id: runId, pipeline: '' };
   let read;
   try {
-    read = await backend.cellOutputs(ref);
+    read = await backend.cellOutputs({ id: runId });
   } catch (error) {
     if (
       error instanceof BackendError &&
@@ -130,8 +129,8 @@ export function registerOutputsCommand(program: Command, ctx: CliContext): void 
     ) => {
       const workspace = opts.workspace ?? '.';
       if (/^[\w.-]+$/.test(runId) && existsSync(join(workspace, '.cellflow', 'runs', runId))) {
-        const ref = { id: runId, pipeline: '' };
-        await writeExecutedNotebook(ctx, new LocalBackend({ workspace }), ref, opts.output);
+        const backend = new LocalBackend({ workspace });
+        await writeExecutedNotebook(ctx, backend, { id: runId }, opts.output);
         return;
       }
       const executed = await clusterExecutedNotebook(ctx, runId, workspace, opts.notebook, opts);
