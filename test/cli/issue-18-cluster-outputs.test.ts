@@ -134,6 +134,16 @@ describeWithCluster('executed notebook of a cluster run, from its artifacts (iss
     );
     assert.equal(named.code, 0, named.stderr);
     assert.equal(readFileSync(join(dir, 'named.ipynb'), 'utf8'), readFileSync(out, 'utf8'));
+    // The same notebook with one cell edited since: its outputs would sit on other code.
+    const edited = JSON.parse(readFileSync(FIXTURE, 'utf8')) as { cells: { source: string[] }[] };
+    edited.cells[3]!.source.push('\nprint("added since")');
+    writeFileSync(join(dir, 'edited.ipynb'), JSON.stringify(edited));
+    const stale = await cellflow('outputs', id, ...flags, '--notebook', join(dir, 'edited.ipynb'));
+    assert.equal(stale.code, 1);
+    assert.match(
+      stale.stderr,
+      /edited\.ipynb is not the notebook run \S+ ran: its cell 4 holds other code than the run ran\. Fix:/,
+    );
     const other = join(dir, 'other.ipynb');
     writeFileSync(other, notebookJson([[[], 'x = 1']]));
     const refused = await cellflow('outputs', id, ...flags, '--notebook', other);

@@ -34,6 +34,7 @@ export {
 export { RUNTIME_SOURCE } from './emit/entry-script/runtime-source.generated.js';
 export * from './emit/entry-script/step-report-lines.js';
 export * from './emit/entry-script/step-failure-line.js';
+export * from './emit/entry-script/entry-script-cells.js';
 export * from './emit/kfp/build-pipeline-spec-for-graph.js';
 export * from './emit/kfp/kubernetes-quantity.js';
 export * from './emit/kfp/check-step-images.js';

@@ -5,9 +5,9 @@
  * artifacts KFP does not keep, carries them in that line (zlib-compressed JSON in base64).
  */
 import { inflateSync } from 'node:zlib';
-import { readCellOutputsLine, type CellOutputs } from '@cellflow/core';
+import { cellsOfEntryScript, readCellOutputsLine, type CellOutputs } from '@cellflow/core';
 import { BackendError, type RunRef } from '../backend.js';
-import type { KfpClient } from './kfp-client.js';
+import type { KfpClient, KfpRun } from './kfp-client.js';
 import type { KubeConnection } from './kube-connection.js';
 import {
   findRunWorkflow,
@@ -65,6 +65,23 @@ function cellsOf(document: unknown, where: string): CellOutputs[] {
     (c): c is CellOutputs =>
       typeof c === 'object' && c !== null && Number.isInteger(c.cell) && Array.isArray(c.outputs),
   );
+}
+
+type Json = Record<string, unknown>;
+const obj = (v: unknown): Json =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : {};
+
+/** Cell index -> the code the run ran there, from its pipeline spec's entry scripts. */
+export function codeRunByKfpRun(run: KfpRun): Map<number, string> {
+  const spec = obj(run.pipeline_spec);
+  const inner = spec.pipeline_spec !== undefined ? obj(spec.pipeline_spec) : spec;
+  const ran = new Map<number, string>();
+  for (const executor of Object.values(obj(obj(inner.deploymentSpec).executors))) {
+    const script = (obj(obj(executor).container).command as unknown[] | undefined)?.[3];
+    if (typeof script === 'string')
+      for (const { cell, code } of cellsOfEntryScript(script)) ran.set(cell, code);
+  }
+  return ran;
 }
 
 /**

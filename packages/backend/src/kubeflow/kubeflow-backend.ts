@@ -41,7 +41,11 @@ import { resolveRunParameters } from '../parameters.js';
 import type { RunEvent } from '../run-events.js';
 import { notebookPodImage } from './notebook-pod-image.js';
 import { clusterError } from './cluster-errors.js';
-import { readClusterCellOutputs, type ClusterCellOutputs } from './cluster-cell-outputs.js';
+import {
+  codeRunByKfpRun,
+  readClusterCellOutputs,
+  type ClusterCellOutputs,
+} from './cluster-cell-outputs.js';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { gpuPoolsOf } from './gpu-pools.js';
 import {
@@ -376,10 +380,13 @@ export class KubeflowBackend implements Backend, ClusterFacet {
   }
 
   /**
-   * What each cell of a cluster run showed (see cluster-cell-outputs.ts), and the notebook it was
-   * submitted from as its description records it (a path on the machine that submitted it).
+   * What each cell of a cluster run showed (see cluster-cell-outputs.ts), the code each of its
+   * cells ran (`ran`, from the run's pipeline spec), and the notebook it was submitted from as its
+   * description records it (a path on the machine that submitted it).
    */
-  async cellOutputs(run: RunRef): Promise<ClusterCellOutputs & { notebookPath?: string }> {
+  async cellOutputs(
+    run: RunRef,
+  ): Promise<ClusterCellOutputs & { ran: ReadonlyMap<number, string>; notebookPath?: string }> {
     try {
       const kfpRun = await this.kfp.getRun(run.id);
       const read = await readClusterCellOutputs(
@@ -389,7 +396,11 @@ export class KubeflowBackend implements Backend, ClusterFacet {
         stepTasksOfKfpRun(kfpRun),
       );
       const from = /^Submitted by Cellflow from (.+?)\. /.exec(kfpRun.description ?? '')?.[1];
-      return { ...read, ...(from !== undefined ? { notebookPath: from } : {}) };
+      return {
+        ...read,
+        ran: codeRunByKfpRun(kfpRun),
+        ...(from !== undefined ? { notebookPath: from } : {}),
+      };
     } catch (error) {
       throw error instanceof BackendError
         ? error

@@ -7,11 +7,11 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildExecutedNotebook, parseNotebook, type NotebookFile } from '@cellflow/core';
+import { buildExecutedNotebook, compile, parseNotebook, type NotebookFile } from '@cellflow/core';
 import { BackendError, LocalBackend, type RunRef } from '@cellflow/backend';
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.js';
-import { CliError, readNotebookFile } from '../notebook-file.js';
+import { CliError, fileNameOf, readNotebookFile } from '../notebook-file.js';
 import { writeOutputFile } from '../output-file.js';
 import {
   asCliError,
@@ -94,13 +94,20 @@ async function clusterExecutedNotebook(
       `Run ${runId} ${file !== undefined ? `was submitted from ${file}, which is not here` : 'does not say which notebook it was submitted from'}. Fix: name the notebook with --notebook FILE.`,
       1,
     );
-  const { notebook, diagnostics } = parseNotebook(await readNotebookFile(file));
+  const bytes = await readNotebookFile(file);
+  const { notebook, diagnostics } = parseNotebook(bytes);
   if (notebook === undefined)
     throw new CliError(`${file}: not a notebook: ${diagnostics[0]?.message ?? ''}`, 1);
+  // Outputs go only on the code that made them: each cell's code is compared with what ran.
+  const code = compile(bytes, { fileName: fileNameOf(file) }).pipeline?.code;
   for (const record of read.cells) {
-    if (notebook.cells[record.cell]?.kind !== 'code')
+    const ran = read.ran.get(record.cell);
+    const differs =
+      notebook.cells[record.cell]?.kind !== 'code' ||
+      (ran !== undefined && code?.get(record.cell) !== ran);
+    if (differs)
       throw new CliError(
-        `${file} is not the notebook run ${runId} ran: its cell ${record.cell + 1} is not a code cell there. Fix: pass the notebook as it was submitted with --notebook FILE.`,
+        `${file} is not the notebook run ${runId} ran: its cell ${record.cell + 1} ${notebook.cells[record.cell]?.kind === 'code' ? 'holds other code than the run ran' : 'is not a code cell there'}. Fix: pass the notebook as it was submitted with --notebook FILE.`,
         1,
       );
   }
