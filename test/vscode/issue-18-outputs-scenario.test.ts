@@ -2,9 +2,13 @@
  * Issue 18 in a real VS Code (code-server + headless Chromium): run the cell-outputs fixture from
  * the palette, then **Show Run Outputs**: the executed notebook opens beside the notebook and VS
  * Code's own renderers draw the step's matplotlib plot (an image in an output frame). The
- * screenshot goes to media/screenshots/vscode-run-outputs.png (docs/vscode.md shows it).
+ * screenshot goes to media/screenshots/vscode-run-outputs.png (docs/vscode.md shows it). Then
+ * **Toggle Run Outputs on Cells** puts each cell's run outputs after its code (a decoration: VS
+ * Code saves a notebook's own outputs into the file) and takes them away again, with the notebook
+ * never dirty and its file the same bytes.
  */
-import { copyFileSync, mkdirSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Frame, Page } from 'playwright-core';
@@ -48,12 +52,28 @@ async function frameWithImage(page: Page, selector: string, timeoutMs: number): 
   }
 }
 
+/** The texts the cells' editors draw after their lines with Cellflow's `⇢` (decorations). */
+async function decorationTexts(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const texts: string[] = [];
+    for (const el of document.querySelectorAll('.view-lines span')) {
+      for (const pseudo of ['::before', '::after']) {
+        const content = getComputedStyle(el, pseudo).content;
+        if (content.includes('⇢')) texts.push(content);
+      }
+      if (el.childElementCount === 0 && (el.textContent ?? '').includes('⇢'))
+        texts.push(el.textContent ?? '');
+    }
+    return texts;
+  });
+}
+
 describe('VS Code: Show Run Outputs (issue 18)', { skip: missing }, () => {
   const session = vscodeSession('cellflow-vscode-outputs-');
   const { work } = session;
 
   it(
-    'opens the executed notebook beside the notebook, with the plot drawn',
+    'opens the executed notebook beside the notebook, with the plot drawn; shows the outputs on the cells and takes them away',
     { timeout: 600_000 },
     async () => {
       buildExtensionAndSuite();
@@ -61,6 +81,7 @@ describe('VS Code: Show Run Outputs (issue 18)', { skip: missing }, () => {
         join(REPO, 'test/fixtures/notebooks/cell-outputs.ipynb'),
         join(work, 'outputs.ipynb'),
       );
+      const original = readFileSync(join(work, 'outputs.ipynb'));
       const server = await session.start({
         'cellflow.python': '/usr/bin/python3',
         'chat.disableAIFeatures': true,
@@ -101,6 +122,47 @@ describe('VS Code: Show Run Outputs (issue 18)', { skip: missing }, () => {
         await frame.locator('img').first().scrollIntoViewIfNeeded();
         mkdirSync(join(REPO, 'media', 'screenshots'), { recursive: true });
         await page.screenshot({ path: SCREENSHOT });
+
+        // Outputs on the notebook's own cells.
+        await page
+          .locator('.tabs-container .tab', { hasText: /^\s*outputs\.ipynb/ })
+          .first()
+          .click();
+        await palette(page, 'Cellflow: Toggle Run Outputs on Cells');
+        const loading = async (): Promise<boolean> =>
+          (await decorationTexts(page)).some((t) => t.includes('⇢ loading'));
+        const until = Date.now() + 60_000;
+        await page.mouse.move(400, 400);
+        while (!(await loading())) {
+          if (Date.now() > until)
+            throw new Error(
+              `the load cell does not show 'loading'; decorations: ${JSON.stringify(await decorationTexts(page))}`,
+            );
+          // The notebook draws only the cells in view: the load cell is near the top.
+          await page.mouse.wheel(0, -400);
+          await page.waitForTimeout(500);
+        }
+        mkdirSync(FAILURE_SHOTS, { recursive: true });
+        await page.screenshot({ path: join(FAILURE_SHOTS, 'outputs-on-cells.png') });
+        assert.equal(
+          await page.locator('.tabs-container .tab.dirty').count(),
+          0,
+          'nothing is dirty',
+        );
+        assert.ok(readFileSync(join(work, 'outputs.ipynb')).equals(original), 'file unchanged');
+
+        await palette(page, 'Cellflow: Toggle Run Outputs on Cells');
+        const gone = Date.now() + 30_000;
+        while ((await decorationTexts(page)).length > 0) {
+          if (Date.now() > gone) throw new Error('the outputs stayed on the cells');
+          await page.waitForTimeout(250);
+        }
+        assert.equal(
+          await page.locator('.tabs-container .tab.dirty').count(),
+          0,
+          'nothing is dirty',
+        );
+        assert.ok(readFileSync(join(work, 'outputs.ipynb')).equals(original), 'file unchanged');
       } catch (error) {
         mkdirSync(FAILURE_SHOTS, { recursive: true });
         await page.screenshot({ path: join(FAILURE_SHOTS, 'outputs-failure.png') });

@@ -33,6 +33,7 @@ export const CommandIds = {
   refreshCluster: 'cellflow.refreshCluster',
   showRunDetails: 'cellflow.showRunDetails',
   showRunOutputs: 'cellflow.showRunOutputs',
+  toggleRunOutputsInline: 'cellflow.toggleRunOutputsInline',
   serveModel: 'cellflow.serveModel',
   testEndpoint: 'cellflow.testEndpoint',
   deleteEndpoint: 'cellflow.deleteEndpoint',

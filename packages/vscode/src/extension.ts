@@ -18,6 +18,8 @@ import { EndpointTesterPanels } from './views/endpoint-tester-panel.js';
 import { EndpointsView } from './views/endpoints-view.js';
 import { RunDetailsPanels } from './views/run-details-panel.js';
 import { RunOutputsDocuments } from './runs/run-outputs-documents.js';
+import { InlineRunOutputs } from './cells/inline-run-outputs.js';
+import { hasExecutedNotebooks } from '@cellflow/protocol';
 import { StudyFollowers } from './tuning/study-followers.js';
 import { StudyTracker } from './tuning/study-tracker.js';
 import { TuningPanels } from './views/tuning-panel.js';
@@ -47,6 +49,7 @@ export function activate(context: vscode.ExtensionContext): CellflowApi {
   const testers = new EndpointTesterPanels(context.extensionUri);
   const runDetails = new RunDetailsPanels(context.extensionUri, tracker);
   const runOutputs = new RunOutputsDocuments();
+  const inlineOutputs = new InlineRunOutputs();
   const studies = new StudyTracker();
   const tuning = new StudyFollowers();
   const tuningView = new TuningView(studies, backends, cluster);
@@ -102,12 +105,21 @@ export function activate(context: vscode.ExtensionContext): CellflowApi {
       if (Config.affectsCluster(e)) cluster.reset();
     }),
     runOutputs.register(),
+    inlineOutputs,
+    tracker.onDidChange((run) => {
+      const backend = runner.backendFor(run.ref.id);
+      if ((run.state === 'succeeded' || run.state === 'failed') && hasExecutedNotebooks(backend))
+        void inlineOutputs.runEnded(run.notebook, run.ref.id, () =>
+          backend.executedNotebook(run.ref),
+        );
+    }),
     ...registerCommands({
       extensionUri: context.extensionUri,
       config,
       analysis,
       backends,
       runOutputs,
+      inlineOutputs,
       ...shared,
     }),
   );

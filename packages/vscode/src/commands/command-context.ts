@@ -7,6 +7,7 @@ import type { BackendLoader } from '../runs/backend-loader.js';
 import type { PipelineRunner } from '../runs/pipeline-runner.js';
 import type { RunTracker } from '../runs/run-tracker.js';
 import type { RunOutputsDocuments } from '../runs/run-outputs-documents.js';
+import type { InlineRunOutputs } from '../cells/inline-run-outputs.js';
 import type { GraphPanels } from '../views/graph-panel.js';
 import type { RunsView } from '../views/runs-view.js';
 import type { ClusterConnections } from '../cluster/cluster-connections.js';
@@ -45,6 +46,8 @@ export interface CommandContext extends SharedParts {
   readonly backends: BackendLoader;
   /** Runs' executed notebooks, as read-only documents. */
   readonly runOutputs: RunOutputsDocuments;
+  /** A run's outputs on the cells of a notebook, as decorations (nothing saved). */
+  readonly inlineOutputs: InlineRunOutputs;
 }
 
 export type CommandHandler = (...args: unknown[]) => unknown;

@@ -2,6 +2,8 @@
 import * as vscode from 'vscode';
 import { compile } from '@cellflow/core';
 import type { Backend, RunRef } from '@cellflow/backend';
+import { hasExecutedNotebooks } from '@cellflow/protocol';
+import { PipelineRunner } from '../runs/pipeline-runner.js';
 import type { CommandKey } from '../command-ids.js';
 import {
   resolveNotebook,
@@ -181,14 +183,6 @@ const showRunDetails: CommandFactory = (ctx) => async (arg) => {
 
 const refreshRuns: CommandFactory = (ctx) => () => ctx.runsView.refresh();
 
-interface ExecutedNotebookSource {
-  executedNotebook(ref: RunRef): Promise<unknown>;
-}
-
-function hasExecutedNotebooks(backend: unknown): backend is ExecutedNotebookSource {
-  return typeof (backend as Partial<ExecutedNotebookSource>).executedNotebook === 'function';
-}
-
 /**
  * Opens a run's executed notebook (every cell with the outputs it showed in the run) beside the
  * notebook, read-only. From the Runs view, that run; from the palette, the active notebook's
@@ -239,7 +233,47 @@ const showRunOutputs: CommandFactory = (ctx) => async (arg) => {
   return uri.toString();
 };
 
+/**
+ * Shows the active notebook's latest run's outputs on its cells, or takes them away (see
+ * `InlineRunOutputs`: nothing is written into the notebook). Resolves with the run's id while
+ * they show, undefined once they are gone.
+ */
+const toggleRunOutputsInline: CommandFactory = (ctx) => async (target) => {
+  const doc = resolveNotebook(target);
+  if (doc === undefined) {
+    void vscode.window.showWarningMessage('Cellflow: open a notebook to show its run outputs on.');
+    return undefined;
+  }
+  if (ctx.inlineOutputs.shownFor(doc) !== undefined) {
+    ctx.inlineOutputs.show(doc, undefined);
+    return undefined;
+  }
+  const tracked = ctx.tracker.latestFor(doc.uri.toString());
+  const backend =
+    (tracked !== undefined ? ctx.runner.backendFor(tracked.ref.id) : undefined) ??
+    (await ctx.backends.local(PipelineRunner.workspaceOf(doc.uri)));
+  const ref =
+    tracked?.ref ?? (await backend.listRuns()).find((r) => r.notebookPath === doc.uri.fsPath);
+  if (ref === undefined || !hasExecutedNotebooks(backend)) {
+    void vscode.window.showInformationMessage(
+      'Cellflow: this notebook has no run on this machine whose outputs its cells could show. Run it first.',
+    );
+    return undefined;
+  }
+  try {
+    const executed = await backend.executedNotebook({ id: ref.id });
+    ctx.inlineOutputs.show(doc, { runId: ref.id, executed });
+  } catch (error) {
+    void vscode.window.showErrorMessage(
+      `Cellflow: cannot show the outputs of run ${ref.id}: ${(error as Error).message}`,
+    );
+    return undefined;
+  }
+  return ref.id;
+};
+
 export const runCommands = {
+  toggleRunOutputsInline,
   refreshRuns,
   showRunDetails,
   showRunOutputs,
