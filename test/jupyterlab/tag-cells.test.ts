@@ -144,12 +144,19 @@ describe('JupyterLab: cell tags', { skip: missing, timeout: 300_000, concurrency
     await dialog.locator('button.jp-mod-accept').click();
     const problem = pick.locator('.cf-cell-diagnostics .cf-diagnostic-error');
     await problem.first().waitFor({ timeout: 10_000 });
-    assert.match((await problem.first().textContent()) ?? '', /train_tree/);
-    // The panel lists it too.
+    // Under its cell the problem does not say where it is (issue 15: no "cell N" in the message).
+    const onCell = (await problem.first().textContent()) ?? '';
+    assert.match(onCell, /^`prev:train_tree` on step `pick_best` names no step\./);
+    assert.doesNotMatch(onCell, /\bcell \d/i);
+    // The panel lists it too, numbered as JupyterLab numbers the cell (the 14th), once.
     await page.locator('.jp-SideBar [data-id="cellflow-panel"]').click();
-    await page
-      .locator('.cf-section-problems .cf-diagnostic-error', { hasText: 'train_tree' })
-      .waitFor();
+    const listed = page.locator('.cf-section-problems .cf-diagnostic-error', {
+      hasText: 'train_tree',
+    });
+    await listed.waitFor();
+    const inPanel = (await listed.textContent()) ?? '';
+    assert.match(inPanel, /^Cell 14: `prev:train_tree` on step `pick_best` names no step\./);
+    assert.equal(inPanel.match(/\bcell \d/gi)?.length, 1, inPanel);
     await page.screenshot({ path: join(SHOTS, 'diagnostics.png') });
   });
 });
