@@ -1,6 +1,9 @@
 /** A large, realistic tagged notebook: `steps` steps of `cellsPerStep` cells each. */
 export function syntheticNotebook(steps: number, cellsPerStep: number, variant = 0): string {
   const cells: unknown[] = [];
+  // `variant` makes every cell's text new, so no cached parse can be reused: the step cells end in
+  // `# variant N`, the others (variant 0 leaves them as they are) in `# round N`.
+  const round = variant === 0 ? '' : `\n# round ${variant}`;
   const code = (source: string, tags: string[] = []): unknown => ({
     cell_type: 'code',
     execution_count: null,
@@ -9,17 +12,18 @@ export function syntheticNotebook(steps: number, cellsPerStep: number, variant =
     source,
   });
   cells.push(
-    code('import math\nimport json\nimport statistics\nfrom collections import defaultdict', [
-      'imports',
-    ]),
+    code(
+      `import math\nimport json\nimport statistics\nfrom collections import defaultdict${round}`,
+      ['imports'],
+    ),
   );
   cells.push(
     code(
-      'def normalise(values, scale=1.0):\n    top = max(values) or 1\n    return [v / top * scale for v in values]\n',
+      `def normalise(values, scale=1.0):\n    top = max(values) or 1\n    return [v / top * scale for v in values]\n${round}`,
       ['functions'],
     ),
   );
-  cells.push(code('SEED = 7\nRATE = 0.25\nLABEL = "run"', ['pipeline-parameters']));
+  cells.push(code(`SEED = 7\nRATE = 0.25\nLABEL = "run"${round}`, ['pipeline-parameters']));
   for (let s = 0; s < steps; s++) {
     const prev = s > 0 ? `data_${s - 1}` : `[float(i) for i in range(50)]`;
     const other = s > 3 ? `stats_${s - 3}["mean"]` : 'RATE';
@@ -31,11 +35,10 @@ export function syntheticNotebook(steps: number, cellsPerStep: number, variant =
       `checks_${s} = [x for x in (stats_${s}["mean"], ratio_${s}) if x == x]\nassert len(checks_${s}) >= 1, summary_${s}`,
     ];
     for (let c = 0; c < cellsPerStep; c++) {
-      // `variant` makes every cell's text new, so no cached parse can be reused.
       const text = `${body[c % body.length]!}\n# variant ${variant}`;
       cells.push(code(text, c === 0 ? [`step:step_${s}`] : []));
     }
   }
-  cells.push(code(`print(ratio_${steps - 1})`, ['pipeline-metrics']));
+  cells.push(code(`print(ratio_${steps - 1})${round}`, ['pipeline-metrics']));
   return JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells });
 }
