@@ -119,7 +119,17 @@ describe('VS Code: Show Run Outputs (issue 18)', { skip: missing }, () => {
           .first()
           .waitFor({ timeout: 60_000 });
         const frame = await frameWithImage(page, 'img', 120_000);
-        await frame.locator('img').first().scrollIntoViewIfNeeded();
+        // The notebook list scrolls itself, not the output frame: wheel it until the plot is in view.
+        const plot = frame.locator('img').first();
+        const shown = Date.now() + 30_000;
+        await page.mouse.move(1100, 500);
+        for (;;) {
+          const box = await plot.boundingBox();
+          if (box !== null && box.y >= 80 && box.y + box.height <= 880) break;
+          if (Date.now() > shown) break;
+          await page.mouse.wheel(0, box === null || box.y > 80 ? 250 : -250);
+          await page.waitForTimeout(400);
+        }
         mkdirSync(join(REPO, 'media', 'screenshots'), { recursive: true });
         await page.screenshot({ path: SCREENSHOT });
 
