@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
-import { KubeflowBackend, type StudyEvent } from '@cellflow/backend';
+import { BackendError, KubeflowBackend, type StudyEvent } from '@cellflow/backend';
 import { compile, readStudySpec, TRIAL_METRICS_FORMAT, type StudySpec } from '@cellflow/core';
 import { describeWithCluster } from '../../../test/cluster/cluster-suite.js';
 import { ControllerDriver } from '../../../test/cluster/controller-driver.js';
@@ -209,6 +209,29 @@ describeWithCluster('KubeflowBackend tuning (Katib)', (ctx) => {
     const last = events.at(-1);
     assert.ok(last?.type === 'study' && last.study.state === 'cancelled');
     await assert.rejects(backend.cancelStudy(ref), /No Katib Experiment/);
+  });
+
+  it('refuses a study that does not fit the pipeline before it creates anything (issue 15)', async () => {
+    const list = (): Promise<{ items: unknown[] }> =>
+      ctx.cluster().admin.get(`/apis/kubeflow.org/v1beta1/namespaces/${NS}/experiments`);
+    const before = (await list()).items.length;
+    await assert.rejects(
+      backend.tune(digits, {
+        ...study,
+        objective: 'f1',
+        parameters: [{ name: 'SVM_C', type: 'double', min: 10, max: 1 }],
+      }),
+      (error: unknown) =>
+        error instanceof BackendError &&
+        error.code === 'invalid-study' &&
+        error.message.startsWith(
+          'The study cannot run: `study`: the objective `f1` is not a pipeline metric. Fix: use one of `logistic-accuracy`',
+        ) &&
+        error.message.includes(
+          '`study`: parameter `SVM_C` has min 10 above max 1. Fix: swap them.',
+        ),
+    );
+    assert.equal((await list()).items.length, before, 'no Experiment was created');
   });
 
   it('an unknown study says which, and in which namespace', async () => {
