@@ -86,8 +86,9 @@ describe('cellflow agent over the local backend', () => {
 
   it('says what it drives', async () => {
     const info: AgentInfo = await client.info();
-    assert.equal(info.protocol, 1);
+    assert.equal(info.protocol, 2);
     assert.equal(info.target, 'local');
+    assert.deepEqual(info.defaultTarget, { kind: 'local' });
     assert.equal(info.workspace, workspace);
     assert.equal(info.context, null);
     const capacity = await client.capacity();
@@ -348,7 +349,9 @@ describe('cellflow agent over the local backend', () => {
     const needsCluster = (error: unknown): boolean =>
       error instanceof BackendError &&
       error.code === 'not-supported' &&
-      /need Kubeflow Pipelines.*Fix: start the agent with --cluster/.test(error.message);
+      /need Kubeflow Pipelines; this request's target is this machine\. Fix: name a cluster target/.test(
+        error.message,
+      );
     await assert.rejects(client.upload(pipeline), needsCluster);
     await assert.rejects(client.schedule(pipeline, { trigger: '1h', upload: true }), needsCluster);
     await assert.rejects(client.listSchedules(), needsCluster);

@@ -1,9 +1,11 @@
 /**
- * Deploy from JupyterLab to a cluster (issue 14): Jupyter's Cellflow server extension starts the
- * agent on the cluster harness (`CellflowAgent.cluster=True`) with the KFP double; the panel's
- * Deploy asks run now / upload as a new version / schedule. Upload makes a version of the
- * notebook's pipeline; Schedule uploads another and creates a recurring run that starts a run
- * when due. Screenshots go to artifacts/jupyterlab/.
+ * Deploy from JupyterLab to a cluster (issues 14 and 15): Jupyter's Cellflow server extension
+ * starts one agent for this machine, with the cluster harness's kubeconfig (no cluster setting);
+ * the page runs digits locally, then Deploy asks for the kubeconfig context and namespace, shows
+ * the GPU steps checked against that cluster and the parameters, and runs it there, from the same
+ * page and agent (issue 15). Upload makes a version of the notebook's pipeline; Schedule uploads
+ * another and creates a recurring run that starts a run when due (issue 14). Screenshots go to
+ * artifacts/jupyterlab/.
  */
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,11 +29,22 @@ import {
 
 const missing = skipReason({ serverExtension: true });
 
-/** Deploy from the panel, answering the dialog with `choice` (and a trigger for schedule). */
+/** Answers Deploy's first question: the test cluster's context `admin`, namespace kubeflow. */
+async function chooseTestCluster(page: Page): Promise<void> {
+  const where = page.locator('.jp-Dialog .cf-deploy-target');
+  await where.waitFor({ timeout: 30_000 });
+  await where.locator('select[name="context"]').selectOption('admin');
+  await where.locator('input[name="namespace"]').fill('kubeflow');
+  await page.locator('.jp-Dialog .jp-mod-accept').click();
+  await where.waitFor({ state: 'detached' });
+}
+
+/** Deploy from the panel, answering the dialogs with `choice` (and a trigger for schedule). */
 async function deploy(page: Page, choice: 'upload' | 'schedule', trigger?: string): Promise<void> {
   // Deploy acts on the notebook in focus.
   await page.locator('.jp-NotebookPanel .jp-Cell').first().click();
   await page.locator('.cf-panel .cf-action-deploy').click();
+  await chooseTestCluster(page);
   const dialog = page.locator('.jp-Dialog .cf-deploy');
   await dialog.waitFor({ timeout: 30_000 });
   await dialog.locator(`input[name="choice"][value="${choice}"]`).check();
@@ -53,6 +66,19 @@ if (missing !== undefined) {
       assert.ok(kfp.proxyUrl !== undefined, 'the agent reaches KFP through the API server');
       copyFileSync(join(REPO, 'examples/digits.ipynb'), join(dir, 'digits.ipynb'));
       writeFileSync(
+        join(dir, 'gpu.ipynb'),
+        notebookJson(
+          [
+            [['step:fit', 'gpu:2:NVIDIA-A100-SXM4-80GB'], 'x = 1'],
+            [['step:huge', 'prev:fit', 'gpu:64'], 'y = x'],
+          ],
+          {
+            cellflow: { name: 'gpu' },
+            kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' },
+          },
+        ),
+      );
+      writeFileSync(
         join(dir, 'svm.ipynb'),
         notebookJson(
           [
@@ -70,20 +96,51 @@ if (missing !== undefined) {
         root: dir,
         serverExtensions: [SERVER_EXTENSION],
         env: { ...serverExtensionEnv(), KUBECONFIG: ctx.cluster().kubeconfigPath },
-        serverArgs: [
-          '--CellflowAgent.cluster=True',
-          '--CellflowAgent.context=admin',
-          '--CellflowAgent.namespace=kubeflow',
-        ],
       });
       page = await lab.open('lab/tree/digits.ipynb');
-      await openCellflowPanel(page, 'cluster');
+      await openCellflowPanel(page, 'local');
     });
     after(async () => {
       await page?.screenshot({ path: join(SHOTS, 'deploy-after.png') }).catch(() => undefined);
       await lab?.stop();
       await kfp?.stop();
       rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('runs digits on this machine, then deploys it to the cluster from the same page (issue 15)', async () => {
+      await page.locator('.jp-NotebookPanel .jp-Cell').first().click();
+      await page.locator('.cf-panel .cf-action-run').click();
+      await page.locator('.cf-run[data-state="succeeded"]').waitFor({ timeout: 240_000 });
+      assert.match(
+        (await page.locator('.cf-run-metrics').first().textContent()) ?? '',
+        /accuracy = /,
+      );
+      assert.equal(kfp.store.runs.size, 0, 'the local run went nowhere near the cluster');
+
+      await page.locator('.jp-NotebookPanel .jp-Cell').first().click();
+      await page.locator('.cf-panel .cf-action-deploy').click();
+      await chooseTestCluster(page);
+      const dialog = page.locator('.jp-Dialog .cf-deploy');
+      await dialog.waitFor({ timeout: 60_000 });
+      assert.match(
+        await dialog.innerText(),
+        /Deploy to cluster context `admin` \(namespace kubeflow\)/,
+      );
+      // The parameters cell's values, editable; a changed one goes with the run.
+      await dialog.locator('input[name="param-SVM_C"]').fill('2.5');
+      await page.screenshot({ path: join(SHOTS, 'deploy-run-now.png') });
+      await page.locator('.jp-Dialog .jp-mod-accept').click();
+      await page
+        .locator('.Toastify__toast', { hasText: /Submitted run .* to cluster context `admin`/ })
+        .waitFor({ timeout: 60_000 });
+      const [run] = [...kfp.store.runs.values()];
+      assert.ok(run !== undefined, 'Run now made a KFP run');
+      assert.equal(
+        (run.runtime_config as { parameters?: Record<string, unknown> }).parameters?.['SVM_C'],
+        2.5,
+      );
+      // Both runs are in the panel: the local one succeeded, the cluster one is followed.
+      await page.locator('.cf-run').nth(1).waitFor({ timeout: 30_000 });
     });
 
     it('uploads as a new version, then schedules a newer one; the schedule starts a run', async () => {
@@ -124,6 +181,7 @@ if (missing !== undefined) {
       await page.locator('.cf-row-name .cf-row-value', { hasText: 'svm' }).waitFor();
       await svmCell.click();
       await page.locator('.cf-panel .cf-action-deploy').click();
+      await chooseTestCluster(page);
       const warnings = page.locator('.jp-Dialog .cf-deploy-warnings');
       await warnings.waitFor({ timeout: 30_000 });
       const text = await warnings.innerText();
@@ -134,6 +192,27 @@ if (missing !== undefined) {
       );
       assert.match(text, /packages:scikit-learn/);
       await page.screenshot({ path: join(SHOTS, 'deploy-image-warning.png') });
+      await page.locator('.jp-Dialog .jp-mod-reject').click();
+    });
+
+    it('shows the GPU steps against the chosen cluster', async () => {
+      await page.locator('.jp-SideBar [data-id="filebrowser"]').click();
+      await page.locator('.jp-DirListing-item', { hasText: 'gpu.ipynb' }).dblclick();
+      const cell = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell').first();
+      await cell.waitFor({ timeout: 60_000 });
+      await page.locator('.jp-SideBar [data-id="cellflow-panel"]').click();
+      await page.locator('.cf-row-name .cf-row-value', { hasText: 'gpu' }).waitFor();
+      await cell.click();
+      await page.locator('.cf-panel .cf-action-deploy').click();
+      await chooseTestCluster(page);
+      const gpus = page.locator('.jp-Dialog .cf-deploy-gpus');
+      await gpus.waitFor({ timeout: 60_000 });
+      assert.match(
+        await gpus.locator('.cf-mod-fits').innerText(),
+        /fit: 2 × NVIDIA-A100-SXM4-80GB: fits/,
+      );
+      assert.match(await gpus.locator('.cf-mod-error').innerText(), /huge: 64 × .*/);
+      await page.screenshot({ path: join(SHOTS, 'deploy-gpus.png') });
       await page.locator('.jp-Dialog .jp-mod-reject').click();
     });
   });

@@ -56,3 +56,10 @@ export {
 } from './agent/agent-server.js';
 export { watchParent, type ParentWatchOptions } from './agent/parent-watch.js';
 export { AgentRequestError } from './agent/agent-request-error.js';
+export {
+  AgentTargets,
+  type AgentTarget,
+  type AgentTargetInfo,
+  type OpenedTarget,
+  type TargetOpener,
+} from './agent/agent-targets.js';

@@ -11,16 +11,24 @@ import {
   withDefaultImage,
   type CompiledPipeline,
   type Diagnostic,
+  type ParameterValue,
+  type PipelineParameter,
 } from '@cellflow/core';
-import type { AgentInfo, StudySummary } from '@cellflow/protocol';
-import { describeSchedule, describeUpload, type AgentClient } from '@cellflow/ui';
+import { parseParameterText, type AgentInfo, type StudySummary } from '@cellflow/protocol';
+import {
+  describeSchedule,
+  describeUpload,
+  gpuFitOf,
+  type AgentClient,
+  type GpuFit,
+} from '@cellflow/ui';
 import type { Widget } from '@lumino/widgets';
 import { Dialog, Notification, showDialog, showErrorMessage } from '@jupyterlab/apputils';
 import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { DisposableSet, type IDisposable } from '@lumino/disposable';
 import { CellDecorations } from './cells/cell-decorations.js';
 import { editCellTags } from './cells/tag-editor.js';
-import { askDeployChoice } from './deploy/deploy-dialog.js';
+import { askDeployChoice, askDeployTarget } from './deploy/deploy-dialog.js';
 import { NotebookAnalysis } from './notebook/notebook-analysis.js';
 import type { CellflowPanel } from './panel/cellflow-panel.js';
 import { PipelineGraphWidget } from './panel/pipeline-graph-widget.js';
@@ -59,6 +67,21 @@ function describeDiagnostics(diagnostics: readonly Diagnostic[]): string {
     .filter((d) => d.severity === 'error')
     .map(describeDiagnostic)
     .join('\n');
+}
+
+/** The parameter values typed in Deploy that differ from the defaults, typed by the parameters cell. */
+function changedParameters(
+  parameters: readonly PipelineParameter[],
+  typed: Readonly<Record<string, string>>,
+): Record<string, ParameterValue> {
+  const values: Record<string, ParameterValue> = {};
+  for (const p of parameters) {
+    const text = typed[p.name];
+    if (text === undefined) continue;
+    const value = parseParameterText(p, text);
+    if (JSON.stringify(value) !== JSON.stringify(p.default)) values[p.name] = value;
+  }
+  return values;
 }
 
 export interface CellflowHost {
@@ -218,45 +241,112 @@ export class CellflowController implements IDisposable {
   }
 
   /**
-   * Deploy to the cluster the agent drives (the agent's target decides; see the README): run now,
-   * upload as a new version, or schedule (uploads a new version and runs it on the schedule).
+   * Deploy to a cluster, whatever the page runs on: a kubeconfig context the agent can reach and a
+   * namespace (default: the agent's cluster target), the GPU steps checked against that cluster,
+   * then run now (with parameters), upload as a new version, or schedule (uploads a new version
+   * and runs it on the schedule). The same agent keeps running the page's local runs.
    */
   async deployCurrent(): Promise<void> {
-    if (this.info !== null && this.info.target !== 'cluster') {
-      await showErrorMessage(
-        'Cellflow: no cluster',
-        `The Cellflow agent drives ${this.info.description}, not a cluster. Fix: start Jupyter with the Cellflow server extension set to a cluster target (see the README, "JupyterLab"), then Deploy.`,
-      );
-      return;
-    }
     const compiled = await this.compileCurrent('Deploy');
     if (compiled === undefined) return;
+    const cluster = await this.chooseCluster();
+    if (cluster === undefined) return;
+    const { client, info } = cluster;
     // Steps left on the default image run in the notebook server's image when the agent has one.
-    const graph = withDefaultImage(compiled.pipeline.graph, this.info?.defaultImage);
+    const graph = withDefaultImage(compiled.pipeline.graph, info.defaultImage);
     const warnings = checkStepImagesForCluster(graph, compiled.pipeline.code).map(
       describeDiagnostic,
     );
-    const answer = await askDeployChoice(this.info?.description ?? 'the cluster', warnings);
+    let gpus: GpuFit[] = [];
+    if (graph.steps.some((s) => s.resources.gpu !== null)) {
+      try {
+        const capacity = await client.capacity();
+        gpus = gpuFitOf(graph, capacity.pools, capacity.target);
+      } catch (error) {
+        await showErrorMessage("Cellflow: cannot read the cluster's GPUs", describeError(error));
+        return;
+      }
+    }
+    const answer = await askDeployChoice(info.description, warnings, gpus, graph.parameters);
     if (answer === undefined) return;
-    if (answer.choice === 'run') {
-      await this.runCurrent();
+    const blocked = gpus.filter((g) => g.severity === 'error');
+    if (blocked.length > 0) {
+      await showErrorMessage(
+        'Cellflow: the cluster cannot give these GPUs',
+        `${blocked.map((g) => `${g.step.name}: ${g.message}`).join('\n')}\nFix: change the step's gpu: tag (Edit tags), or pick another cluster.`,
+      );
+      return;
+    }
+    let parameters: Record<string, ParameterValue>;
+    try {
+      parameters = changedParameters(graph.parameters, answer.parameters);
+    } catch (error) {
+      await showErrorMessage('Cellflow: a parameter does not fit', describeError(error));
       return;
     }
     const notebookPath = compiled.analysis.path;
     try {
-      if (answer.choice === 'upload') {
-        const upload = await this.clientValue.upload(compiled.pipeline, { notebookPath });
+      if (answer.choice === 'run') {
+        const run = await this.runs.submit(compiled.pipeline, notebookPath, { parameters }, client);
+        this.host.activate(this.panel.id);
+        if (run.uiUrl !== undefined)
+          this.notifyDeployed(`Submitted run ${run.id} to ${info.description}.`, run.uiUrl);
+      } else if (answer.choice === 'upload') {
+        const upload = await client.upload(compiled.pipeline, { notebookPath });
         this.notifyDeployed(describeUpload(upload), upload.uiUrl);
       } else {
-        const schedule = await this.clientValue.schedule(compiled.pipeline, {
+        const schedule = await client.schedule(compiled.pipeline, {
           trigger: answer.trigger,
           upload: true,
           notebookPath,
+          parameters,
         });
         this.notifyDeployed(describeSchedule(schedule), schedule.uiUrl);
       }
     } catch (error) {
       await showErrorMessage('Cellflow: deploy failed', describeError(error));
+    }
+  }
+
+  /**
+   * Asks for the cluster (a context of the agent's kubeconfig and a namespace) and connects to it
+   * through the agent; undefined after saying why not, or when cancelled.
+   */
+  private async chooseCluster(): Promise<{ client: AgentClient; info: AgentInfo } | undefined> {
+    let contexts;
+    try {
+      contexts = await this.clientValue.contexts();
+    } catch (error) {
+      await showErrorMessage('Cellflow: cannot list clusters', describeError(error));
+      return undefined;
+    }
+    if (contexts.length === 0) {
+      await showErrorMessage(
+        'Cellflow: no cluster',
+        'The Cellflow agent finds no kubeconfig context. Fix: set KUBECONFIG (or CellflowAgent.extra_args=["--kubeconfig", "<file>"]) for the Jupyter server to a kubeconfig with your cluster, then Deploy.',
+      );
+      return undefined;
+    }
+    const given = this.info?.defaultTarget;
+    const where = await askDeployTarget(
+      contexts,
+      given?.kind === 'kubeflow'
+        ? {
+            ...(given.context !== undefined ? { context: given.context } : {}),
+            ...(given.namespace !== undefined ? { namespace: given.namespace } : {}),
+          }
+        : {},
+    );
+    if (where === undefined) return undefined;
+    const client = this.clientValue.withTarget({ kind: 'kubeflow', ...where });
+    try {
+      return { client, info: await client.info() };
+    } catch (error) {
+      await showErrorMessage(
+        `Cellflow: cannot reach context ${where.context}`,
+        describeError(error),
+      );
+      return undefined;
     }
   }
 

@@ -8,6 +8,11 @@
  * `<jupyter base>/cellflow/api/` through the Jupyter server extension). Every request carries the
  * token (`Authorization: token X` or `Bearer X`). Bodies are JSON; errors are `AgentErrorBody`.
  *
+ * One agent drives many targets: every route names its target in the query (`targetQuery`:
+ * `target=local`, or `target=kubeflow&context=…&namespace=…`); a request that names none goes to
+ * the target the agent was started for (`AgentInfo.defaultTarget`). The agent keeps one backend per
+ * target, made on first use, and disposes of them when it stops.
+ *
  * Streams (`runEvents`, `stepLogs`, `studyEvents`) are server-sent events: every message has an
  * `id:` (a run event's `seq`, a log line's index, a study event's index) and a reconnect that sends
  * `Last-Event-ID: N` gets exactly the messages after N. A stream ends with an `end` event; one that
@@ -41,13 +46,14 @@ import {
   type StudySummary,
   type TuneOptions,
 } from './backend.js';
+import type { KubeContextSummary, TargetSpec } from './backend-target.js';
 import type { RunEvent } from './run-events.js';
 import type { PipelineUpload, ScheduleSummary, UploadOptions } from './pipeline-deploys.js';
 
 export { BackendError };
 
 /** Bumped when a route or body changes incompatibly; the client checks it against `info`. */
-export const AGENT_PROTOCOL_VERSION = 1;
+export const AGENT_PROTOCOL_VERSION = 2;
 
 // ---- bodies -----------------------------------------------------------------------------------
 
@@ -70,6 +76,8 @@ export interface AgentInfo {
    * default image run in (see `withDefaultImage`); otherwise null.
    */
   readonly defaultImage: string | null;
+  /** The target a request that names none goes to: the one the agent was started for. */
+  readonly defaultTarget: TargetSpec;
 }
 
 /** A pipeline on the wire: the notebook it came from and the graph the caller compiled. */
@@ -89,6 +97,8 @@ export interface SubmitResponse extends RunRef {
 }
 
 export type ListRunsResponse = RunSummary[];
+
+export type ContextsResponse = KubeContextSummary[];
 
 /**
  * `GET runs/:run/notebook`: the run's executed notebook (nbformat 4: the notebook as it ran, every
@@ -311,6 +321,8 @@ interface RouteShape {
 export const AGENT_ROUTES = {
   /** -> `AgentInfo` */
   info: { method: 'GET', path: 'info' },
+  /** -> `ContextsResponse`: the kubeconfig's contexts the agent can reach (any target's query). */
+  contexts: { method: 'GET', path: 'contexts' },
   /** `SubmitRequest` -> `SubmitResponse` (201) */
   submit: { method: 'POST', path: 'runs' },
   /** `?pipeline=&limit=` -> `ListRunsResponse` */

@@ -68,3 +68,59 @@ export function targetKey(spec: TargetSpec): string {
 export function runUrlFrom(base: string | null): (run: { readonly id: string }) => string | null {
   return (run) => (base === null ? null : `${base}${encodeURIComponent(run.id)}`);
 }
+
+/** A kubeconfig context, as the agent lists them for a person to choose (`GET contexts`). */
+export interface KubeContextSummary {
+  readonly name: string;
+  readonly cluster: string;
+  /** The context's namespace, or null when it names none. */
+  readonly namespace: string | null;
+  /** The kubeconfig's current context. */
+  readonly current: boolean;
+}
+
+/**
+ * The query entries naming a target on every agent route: `target=local`, or
+ * `target=kubeflow&context=…&namespace=…` (context and namespace optional).
+ */
+export function targetQuery(spec: TargetSpec): Record<string, string> {
+  if (spec.kind === 'local') return { target: 'local' };
+  return {
+    target: 'kubeflow',
+    ...(spec.context !== undefined ? { context: spec.context } : {}),
+    ...(spec.namespace !== undefined ? { namespace: spec.namespace } : {}),
+  };
+}
+
+/**
+ * The target a request's query names; undefined when it names none (the agent then uses the
+ * target it was started for). Throws an `Error` whose message says what is wrong and the fix.
+ */
+export function targetFromQuery(query: {
+  get(name: string): string | null;
+}): TargetSpec | undefined {
+  const kind = query.get('target');
+  const context = query.get('context');
+  const namespace = query.get('namespace');
+  if (kind === null) {
+    if (context !== null || namespace !== null)
+      throw new Error('`context` and `namespace` need `target=kubeflow` beside them.');
+    return undefined;
+  }
+  if (kind === 'local') {
+    if (context !== null || namespace !== null)
+      throw new Error('`target=local` takes no `context` or `namespace`.');
+    return LOCAL_TARGET;
+  }
+  if (kind !== 'kubeflow')
+    throw new Error(`\`target\` is \`local\` or \`kubeflow\`, not "${kind}".`);
+  if (namespace !== null && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace))
+    throw new Error(
+      `\`namespace\` "${namespace}" is not a Kubernetes namespace (lowercase letters, digits and -).`,
+    );
+  return {
+    kind: 'kubeflow',
+    ...(context !== null && context !== '' ? { context } : {}),
+    ...(namespace !== null && namespace !== '' ? { namespace } : {}),
+  };
+}

@@ -1,5 +1,6 @@
 export * from './backend.js';
 export * from './backend-target.js';
+export * from './parameters.js';
 export * from './run-events.js';
 export * from './run-progress.js';
 export * from './study-progress.js';

@@ -8,7 +8,7 @@ import type {
   TuneOptions,
 } from '../backend.js';
 import { hasExecutedNotebooks } from '@cellflow/protocol';
-import { BackendError } from '../backend.js';
+import { BackendError, type KubeContextSummary } from '../backend.js';
 import type { RunEvent } from '../run-events.js';
 import type { StudyEvent } from '../backend.js';
 import {
@@ -41,6 +41,8 @@ export interface RouteContext {
   readonly backend: Backend;
   readonly info: AgentInfo;
   readonly journals: StreamJournals;
+  /** The kubeconfig's contexts (`GET contexts`). */
+  readonly contexts: () => Promise<KubeContextSummary[]>;
 }
 
 type Handler = (ctx: RouteContext, req: RouteRequest) => Promise<RouteReply>;
@@ -53,6 +55,7 @@ const noContent: RouteReply = { kind: 'json', status: 204 };
 
 export const ROUTE_HANDLERS: Readonly<Record<AgentRouteName, Handler>> = {
   info: (ctx) => Promise.resolve(ok(ctx.info)),
+  contexts: async (ctx) => ok(await ctx.contexts()),
   submit: async (ctx, req) => {
     const body = objectBody(req.body);
     const pipeline = pipelineFromPayload(body['pipeline']);
@@ -234,7 +237,7 @@ function deployerOf(ctx: RouteContext): PipelineDeployer {
   if (ctx.backend.cluster === undefined)
     throw new BackendError(
       'not-supported',
-      `Uploading pipelines and schedules need Kubeflow Pipelines; this agent drives ${ctx.info.description}. Fix: start the agent with --cluster (in JupyterLab: CellflowAgent.cluster=True).`,
+      `Uploading pipelines and schedules need Kubeflow Pipelines; this request's target is ${ctx.info.description}. Fix: name a cluster target (\`target=kubeflow&context=…&namespace=…\`; in JupyterLab, Deploy asks for the context and namespace).`,
     );
   return ctx.backend.cluster;
 }

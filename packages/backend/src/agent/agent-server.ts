@@ -1,5 +1,7 @@
 /**
- * The agent's HTTP server: exposes one `Backend` to a browser (see `agent-protocol.ts`). Listens on
+ * The agent's HTTP server: exposes the backends of its targets (`AgentTargets`: this machine, or a
+ * kubeconfig context and namespace, as each request names it) to a browser (see
+ * `agent-protocol.ts`). Listens on
  * loopback only, answers only requests with the token, from an allowed origin (none by default:
  * browsers reach it through the Jupyter server extension, which is same-origin for them), to a
  * loopback `Host` (no DNS rebinding), with bodies up to a bound.
@@ -7,7 +9,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BackendError, type Backend } from '../backend.js';
+import { BackendError, targetFromQuery, type KubeContextSummary } from '../backend.js';
 import { isResourceId } from '../resource-id.js';
 import {
   AGENT_PROTOCOL_VERSION,
@@ -19,12 +21,13 @@ import {
 import { AgentRequestError } from './agent-request-error.js';
 import { ROUTE_HANDLERS, type RouteContext } from './agent-routes.js';
 import { lastEventIndex, writeJournalAsEvents } from './agent-sse.js';
-import { StreamJournals } from './stream-journal.js';
+import type { AgentTargets } from './agent-targets.js';
 
 export interface AgentServerOptions {
-  readonly backend: Backend;
-  /** What the backend is, for `GET info`. */
-  readonly target: Omit<AgentInfo, 'protocol' | 'version'>;
+  /** The backend of each target requests name (made on first use); the server does not dispose of them. */
+  readonly targets: AgentTargets;
+  /** The kubeconfig's contexts, for `GET contexts` (a person picks the cluster to deploy to). */
+  readonly contexts: () => Promise<KubeContextSummary[]>;
   /** The secret every request must carry. At least 16 characters. */
   readonly token: string;
   /** Loopback address to bind (default 127.0.0.1); anything else is refused. */
@@ -74,14 +77,10 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
   const allowedOrigins = new Set(options.allowedOrigins ?? []);
   const maxBodyBytes = options.maxBodyBytes ?? 8 * 1024 * 1024;
   const log = options.log ?? (() => undefined);
-  const context: RouteContext = {
-    backend: options.backend,
-    info: {
-      protocol: AGENT_PROTOCOL_VERSION,
-      version: options.version ?? '0.1.0',
-      ...options.target,
-    },
-    journals: new StreamJournals(),
+  const agentInfo: Pick<AgentInfo, 'protocol' | 'version' | 'defaultTarget'> = {
+    protocol: AGENT_PROTOCOL_VERSION,
+    version: options.version ?? '0.1.0',
+    defaultTarget: options.targets.defaultTarget,
   };
   let port = 0;
 
@@ -140,8 +139,21 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
           'bad-request',
           `The ${name} in the path is not an id (letters, digits, '.', '_', '-'; no '..').`,
         );
+    let spec;
+    try {
+      spec = targetFromQuery(url.searchParams);
+    } catch (error) {
+      return fail(res, 'bad-request', (error as Error).message);
+    }
     try {
       const body = req.method === 'POST' ? await readJsonBody(req, maxBodyBytes) : undefined;
+      const target = await options.targets.get(spec);
+      const context: RouteContext = {
+        backend: target.backend,
+        info: { ...agentInfo, ...target.info },
+        journals: target.journals,
+        contexts: options.contexts,
+      };
       const reply = await ROUTE_HANDLERS[route.name](context, {
         params: route.params,
         query: url.searchParams,

@@ -1,6 +1,7 @@
 /**
- * `cellflow agent`: serves a `Backend` (this machine, or a cluster with `--cluster`) over the agent
- * HTTP API on loopback, for the JupyterLab plugin (started and proxied by the cellflow_jupyter
+ * `cellflow agent`: serves backends over the agent HTTP API on loopback, one per target a request
+ * names (this machine, or a kubeconfig context and namespace; `--cluster` makes a cluster the
+ * target of requests that name none), for the JupyterLab plugin (started and proxied by the cellflow_jupyter
  * server extension). Prints one ready line on stdout; ends with its parent.
  */
 import { randomBytes } from 'node:crypto';
@@ -8,12 +9,15 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import {
   AgentRequestError,
+  AgentTargets,
+  KubeflowBackend,
+  LOCAL_TARGET,
   LocalBackend,
   assertLoopbackHost,
+  listKubeContexts,
   startAgentServer,
   watchParent,
-  type AgentServerOptions,
-  type Backend,
+  type TargetOpener,
 } from '@cellflow/backend';
 import {
   AGENT_PROTOCOL_VERSION,
@@ -23,7 +27,12 @@ import {
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.js';
 import { CliError } from '../notebook-file.js';
-import { connectCluster, withClusterFlags, type ClusterFlags } from './cluster-commands.js';
+import {
+  asCliError,
+  clusterOptionsOf,
+  withClusterFlags,
+  type ClusterFlags,
+} from './cluster-commands.js';
 
 interface AgentCommandOptions extends ClusterFlags {
   host: string;
@@ -98,7 +107,7 @@ export function registerAgentCommand(program: Command, ctx: CliContext): void {
     program
       .command('agent')
       .description(
-        'Serve the local runner (or a cluster with --cluster) over HTTP on loopback for the JupyterLab plugin; token-protected, ends with its parent.',
+        'Serve this machine and clusters (each request names its target; --cluster makes a cluster the default) over HTTP on loopback for the JupyterLab plugin; token-protected, ends with its parent.',
       )
       .option('--host <address>', 'loopback address to listen on', '127.0.0.1')
       .option('--port <n>', 'port to listen on (0: a free one)', '0')
@@ -112,7 +121,10 @@ export function registerAgentCommand(program: Command, ctx: CliContext): void {
         (v: string, prev: string[]) => [...prev, v],
         [],
       )
-      .option('--cluster', 'drive a Kubeflow cluster instead of this machine')
+      .option(
+        '--cluster',
+        'requests that name no target go to the cluster of --context/--namespace, not this machine',
+      )
       .option('--workspace <dir>', 'folder whose .cellflow/ keeps run history (local)', '.')
       .option('--python <path>', 'Python interpreter for local steps')
       .option('--parent-pid <pid>', 'end when this process ends (default: the parent process)')
@@ -146,47 +158,71 @@ export function registerAgentCommand(program: Command, ctx: CliContext): void {
           },
         );
     }
-    let backend: Backend & { dispose?: () => Promise<void> };
-    let target: AgentServerOptions['target'];
-    if (opts.cluster === true) {
-      const cluster = await connectCluster(opts);
-      backend = cluster;
-      target = {
-        target: 'cluster',
-        description: cluster.describe(),
-        context: cluster.kube.contextName,
-        namespace: cluster.kube.namespace,
-        workspace: null,
-        defaultImage: (await cluster.notebookImage()) ?? null,
-      };
-    } else {
-      const workspace = resolve(opts.workspace);
-      const folder = await stat(workspace).catch(() => null);
-      if (folder === null || !folder.isDirectory())
-        throw new CliError(
-          `--workspace ${workspace} is not a folder. Fix: create it, or name an existing folder.`,
-          1,
-        );
-      // The agent serves the JupyterLab plugin: refusals name the editor's choices, not flags.
-      backend = new LocalBackend({
-        workspace,
-        askedBy: 'editor',
-        ...(opts.python !== undefined ? { python: opts.python } : {}),
+    const workspace = resolve(opts.workspace);
+    const folder = await stat(workspace).catch(() => null);
+    if (folder === null || !folder.isDirectory())
+      throw new CliError(
+        `--workspace ${workspace} is not a folder. Fix: create it, or name an existing folder.`,
+        1,
+      );
+    // One backend per target a request names, made on first use: this machine, or a kubeconfig
+    // context and namespace (the cluster flags give the defaults of what a request leaves out).
+    const open: TargetOpener = async (spec) => {
+      if (spec.kind === 'local')
+        return {
+          // The agent serves the JupyterLab plugin: refusals name the editor's choices, not flags.
+          backend: new LocalBackend({
+            workspace,
+            askedBy: 'editor',
+            ...(opts.python !== undefined ? { python: opts.python } : {}),
+          }),
+          info: {
+            target: 'local',
+            description: 'this machine',
+            context: null,
+            namespace: null,
+            workspace,
+            defaultImage: null,
+          },
+        };
+      const cluster = await KubeflowBackend.connect({
+        ...clusterOptionsOf(opts),
+        ...(spec.context !== undefined ? { context: spec.context } : {}),
+        ...(spec.namespace !== undefined ? { namespace: spec.namespace } : {}),
       });
-      target = {
-        target: 'local',
-        description: 'this machine',
-        context: null,
-        namespace: null,
-        workspace,
-        defaultImage: null,
+      return {
+        backend: cluster,
+        info: {
+          target: 'cluster',
+          description: cluster.target.description,
+          context: cluster.target.context,
+          namespace: cluster.target.namespace,
+          workspace: null,
+          defaultImage: (await cluster.notebookImage()) ?? null,
+        },
       };
+    };
+    const targets = new AgentTargets(
+      open,
+      opts.cluster === true
+        ? {
+            kind: 'kubeflow',
+            ...(opts.context !== undefined ? { context: opts.context } : {}),
+            ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
+          }
+        : LOCAL_TARGET,
+    );
+    // The target the agent was started for is made now, so a bad kubeconfig ends the start-up.
+    try {
+      await targets.get();
+    } catch (error) {
+      throw asCliError(error);
     }
     let server;
     try {
       server = await startAgentServer({
-        backend,
-        target,
+        targets,
+        contexts: () => listKubeContexts(opts.kubeconfig),
         token,
         host: opts.host,
         port,
@@ -222,7 +258,7 @@ export function registerAgentCommand(program: Command, ctx: CliContext): void {
         offInterrupt?.();
         // Whatever hangs, the process must not outlive its parent for long.
         setTimeout(() => process.exit(1), 10_000).unref();
-        void Promise.allSettled([server.close(), backend.dispose()]).then(() => resolveDone());
+        void Promise.allSettled([server.close(), targets.dispose()]).then(() => resolveDone());
       };
       const stopWatch = watchParent(stop, parentPid !== undefined ? { parentPid } : {});
       const offInterrupt = ctx.onInterrupt?.((signal) => stop(signal));

@@ -85,24 +85,26 @@ export function withClusterFlags(command: Command): Command {
     );
 }
 
+/** The connection the cluster flags ask for. */
+export function clusterOptionsOf(flags: ClusterFlags): KubeflowBackendOptions {
+  return {
+    ...(flags.kubeconfig !== undefined ? { kubeconfig: flags.kubeconfig } : {}),
+    ...(flags.context !== undefined ? { context: flags.context } : {}),
+    ...(flags.namespace !== undefined ? { namespace: flags.namespace } : {}),
+    kfp: {
+      ...(flags.kfpEndpoint !== undefined ? { endpoint: flags.kfpEndpoint } : {}),
+      ...(flags.kfpNamespace !== undefined ? { serviceNamespace: flags.kfpNamespace } : {}),
+      ...(flags.kfpServiceAccount !== undefined ? { serviceAccount: flags.kfpServiceAccount } : {}),
+    },
+  };
+}
+
 export async function connectCluster(
   flags: ClusterFlags,
   more: Omit<KubeflowBackendOptions, keyof ClusterSettings | 'kfp'> = {},
 ): Promise<KubeflowBackend> {
   try {
-    return await KubeflowBackend.connect({
-      ...more,
-      ...(flags.kubeconfig !== undefined ? { kubeconfig: flags.kubeconfig } : {}),
-      ...(flags.context !== undefined ? { context: flags.context } : {}),
-      ...(flags.namespace !== undefined ? { namespace: flags.namespace } : {}),
-      kfp: {
-        ...(flags.kfpEndpoint !== undefined ? { endpoint: flags.kfpEndpoint } : {}),
-        ...(flags.kfpNamespace !== undefined ? { serviceNamespace: flags.kfpNamespace } : {}),
-        ...(flags.kfpServiceAccount !== undefined
-          ? { serviceAccount: flags.kfpServiceAccount }
-          : {}),
-      },
-    });
+    return await KubeflowBackend.connect({ ...more, ...clusterOptionsOf(flags) });
   } catch (error) {
     throw asCliError(error);
   }

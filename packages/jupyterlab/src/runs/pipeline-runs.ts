@@ -33,6 +33,8 @@ export interface LiveRun {
   readonly startedAt: number;
   /** Cluster runs: the run's page in the Kubeflow Pipelines UI. */
   readonly uiUrl?: string;
+  /** The client of the run's target (this machine, or a cluster): it follows, cancels and reads logs. */
+  readonly backend: AgentClient;
 }
 
 export class PipelineRuns implements IDisposable {
@@ -60,12 +62,13 @@ export class PipelineRuns implements IDisposable {
     return this.disposed;
   }
 
+  /** Submits to the agent's default target, or to `client`'s (a cluster Deploy chose). */
   async submit(
     pipeline: CompiledPipeline,
     notebookPath: string,
     options: Omit<RunOptions, 'notebookPath'> = {},
+    client: AgentClient = this.client(),
   ): Promise<LiveRun> {
-    const client = this.client();
     const ref = await client.submit(pipeline, { ...options, notebookPath });
     const run: LiveRun = {
       id: ref.id,
@@ -78,6 +81,7 @@ export class PipelineRuns implements IDisposable {
       outputs: new Map(),
       startedAt: Date.now(),
       ...(ref.uiUrl !== undefined ? { uiUrl: ref.uiUrl } : {}),
+      backend: client,
     };
     this.runs.unshift(run);
     this.changedSignal.emit(run);
@@ -86,7 +90,7 @@ export class PipelineRuns implements IDisposable {
   }
 
   async cancel(run: LiveRun): Promise<void> {
-    await this.client().cancel({ id: run.id });
+    await run.backend.cancel({ id: run.id });
   }
 
   private async follow(client: AgentClient, run: LiveRun, ref: RunRef): Promise<void> {

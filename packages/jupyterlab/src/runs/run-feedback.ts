@@ -136,9 +136,9 @@ export class RunFeedback {
   showLog(path: string, step: string): void {
     const run = this.host.runs.latestFor(path);
     if (run === undefined) return;
-    const ref = { id: run.id, pipeline: run.pipeline };
+    const ref = { id: run.id };
     if (this.host.activate(stepLogWidgetId(ref, step))) return;
-    this.host.openTab(new StepLogWidget(this.host.client(), ref, step));
+    this.host.openTab(new StepLogWidget(run.backend, ref, step));
   }
 
   /** The failed chip: why the step failed, with the failing cell and the log one click away. */

@@ -25,6 +25,8 @@ import {
   AgentError,
   BackendError,
   agentPath,
+  describeTarget,
+  targetQuery,
   errorFromBody,
   pipelinePayloadOf,
   type AgentErrorBody,
@@ -35,6 +37,8 @@ import {
   type AgentStreamEventName,
   type Backend,
   type BackendTarget,
+  type ContextsResponse,
+  type TargetSpec,
   type CancelStudyRequest,
   type Capacity,
   type Endpoint,
@@ -78,6 +82,11 @@ export interface AgentClientOptions {
   readonly reconnectAttempts?: number;
   /** First reconnect delay in ms, doubled per attempt (default 250). */
   readonly reconnectDelayMs?: number;
+  /**
+   * The target every request names (this machine, or a kubeconfig context and namespace); absent:
+   * requests name none and go to the target the agent was started for.
+   */
+  readonly target?: TargetSpec;
 }
 
 type Query = Readonly<Record<string, string | number | undefined>>;
@@ -89,22 +98,28 @@ export class AgentClient implements Backend, ExecutedNotebookSource {
   constructor(private readonly options: AgentClientOptions) {
     this.baseUrl = options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`;
     this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.targetValue = targetOfSpec(options.target);
   }
 
-  private targetValue: BackendTarget = {
-    kind: 'local',
-    description: 'the Cellflow agent',
-    context: null,
-    namespace: null,
-    runUrl: () => null,
-  };
+  private targetValue: BackendTarget;
 
   /**
-   * What the agent drives, as its last `info()` said (before that: "the Cellflow agent"). A run's
-   * page comes with `submit`'s answer (`uiUrl`), so `runUrl` gives null here.
+   * The target requests go to: as named, completed by the last `info()` (before it, a client that
+   * names no target says "the Cellflow agent"). A run's page comes with `submit`'s answer
+   * (`uiUrl`), so `runUrl` gives null here.
    */
   get target(): BackendTarget {
     return this.targetValue;
+  }
+
+  /** A client of the same agent whose requests name `target`. */
+  withTarget(target: TargetSpec): AgentClient {
+    return new AgentClient({ ...this.options, target });
+  }
+
+  /** The kubeconfig contexts the agent can reach (a person picks the cluster to deploy to). */
+  contexts(): Promise<ContextsResponse> {
+    return this.call('contexts', {}, undefined);
   }
 
   /** What the agent drives (local or cluster, context, namespace) and its protocol version. */
@@ -239,7 +254,8 @@ export class AgentClient implements Backend, ExecutedNotebookSource {
     params: AgentRouteParams<N>,
     query: Query,
   ): string {
-    return this.baseUrl + agentPath(name, params, query);
+    const target = this.options.target !== undefined ? targetQuery(this.options.target) : {};
+    return this.baseUrl + agentPath(name, params, { ...query, ...target });
   }
 
   private headers(extra: Record<string, string>): Record<string, string> {
@@ -335,6 +351,20 @@ export class AgentClient implements Backend, ExecutedNotebookSource {
       await new Promise((resolve) => setTimeout(resolve, firstDelay * 2 ** (failures - 1)));
     }
   }
+}
+
+/** What a client knows of its target before the agent says more. */
+function targetOfSpec(spec: TargetSpec | undefined): BackendTarget {
+  const context = spec?.kind === 'kubeflow' ? (spec.context ?? null) : null;
+  const namespace = spec?.kind === 'kubeflow' ? (spec.namespace ?? null) : null;
+  return {
+    kind: spec?.kind ?? 'local',
+    description:
+      spec === undefined ? 'the Cellflow agent' : describeTarget(spec.kind, context, namespace),
+    context,
+    namespace,
+    runUrl: () => null,
+  };
 }
 
 /** A reading error of a body that had started (the server or a proxy went away mid-stream). */

@@ -43,3 +43,4 @@ export function describeUpload(upload: PipelineUpload): string {
 export function describeSchedule(schedule: ScheduleSummary): string {
   return `Scheduled ${schedule.name} (${schedule.trigger}, ${schedule.state}); schedule id ${schedule.id}.`;
 }
+export * from './gpu-choices.js';

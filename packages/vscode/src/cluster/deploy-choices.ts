@@ -6,7 +6,6 @@
  */
 import * as vscode from 'vscode';
 import {
-  checkGpuRequests,
   checkStepImagesForCluster,
   parseCellTags,
   withDefaultImage,
@@ -21,6 +20,8 @@ import type { KubeContext } from '@cellflow/backend';
 import {
   DEPLOY_CHOICES,
   SCHEDULE_TRIGGER_PROMPT,
+  gpuFitOf,
+  gpuProductsOf,
   type DeployChoiceId,
 } from '@cellflow/ui/deploy-choices';
 import { readCellTags, writeCellTags } from '../notebook/notebook-cells.js';
@@ -105,22 +106,6 @@ export function pickScheduleTrigger(
   });
 }
 
-/** Products offered, with free counts summed over nodes. */
-function products(pools: readonly GpuPool[]): { product: string; free: number; total: number }[] {
-  const byProduct = new Map<string, { free: number; total: number }>();
-  for (const pool of pools) {
-    const key = pool.product ?? pool.resource;
-    const seen = byProduct.get(key) ?? { free: 0, total: 0 };
-    byProduct.set(key, { free: seen.free + pool.free, total: seen.total + pool.allocatable });
-  }
-  return [...byProduct].map(([product, n]) => ({ product, ...n }));
-}
-
-function describeRequest(step: PipelineStep): string {
-  const gpu = step.resources.gpu;
-  return gpu === null ? 'no GPU' : `${gpu.count} × ${gpu.product ?? gpu.resource}`;
-}
-
 /** The cell of a step that carries its `gpu:` tag (else its first cell). */
 function gpuCell(
   doc: vscode.NotebookDocument,
@@ -155,26 +140,20 @@ export async function confirmGpus(
   pools: readonly GpuPool[],
   target: string,
 ): Promise<GpuConfirmation> {
-  const gpuSteps = graph.steps.filter((s) => s.resources.gpu !== null);
-  if (gpuSteps.length === 0) return 'deploy';
-  const problems = checkGpuRequests(graph, pools, target);
-  const problemOf = (step: PipelineStep): { severity: string; message: string } | undefined =>
-    problems.find((d) => d.cell !== null && step.cells.includes(d.cell));
-  const blocked = problems.some((d) => d.severity === 'error');
+  const fits = gpuFitOf(graph, pools, target);
+  if (fits.length === 0) return 'deploy';
+  const blocked = fits.some((f) => f.severity === 'error');
   type Item = vscode.QuickPickItem & { step?: PipelineStep };
   const items: Item[] = [
     ...(blocked
       ? []
       : [{ label: '$(rocket) Deploy with these GPUs', description: target } as Item]),
-    ...gpuSteps.map((step): Item => {
-      const problem = problemOf(step);
-      return {
-        label: `${problem?.severity === 'error' ? '$(error)' : problem !== undefined ? '$(warning)' : '$(pass)'} ${step.name}: ${describeRequest(step)}`,
-        detail: problem?.message ?? 'fits',
-        description: 'change…',
-        step,
-      };
-    }),
+    ...fits.map((fit): Item => ({
+      label: `${fit.severity === 'error' ? '$(error)' : fit.severity === 'warning' ? '$(warning)' : '$(pass)'} ${fit.step.name}: ${fit.request}`,
+      detail: fit.message,
+      description: 'change…',
+      step: fit.step,
+    })),
   ];
   const pick = await vscode.window.showQuickPick(items, {
     title: `Cellflow: Deploy — GPUs on ${target}`,
@@ -237,7 +216,7 @@ async function pickGpuFor(
   step: PipelineStep,
   pools: readonly GpuPool[],
 ): Promise<GpuRequest | 'none' | undefined> {
-  const offered = products(pools);
+  const offered = gpuProductsOf(pools);
   const pick = await vscode.window.showQuickPick(
     [
       ...offered.map((p) => ({
