@@ -126,7 +126,8 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
       if (onPage !== undefined) await onPage(page);
       const query = new URLSearchParams({ folder: options.workspace });
       if (payload !== undefined) query.set('payload', JSON.stringify(payload));
-      await page.goto(`${host.url}/?${query.toString()}`);
+      // The workbench's first load is slow on a busy 2-core machine (other builds and hosts).
+      await page.goto(`${host.url}/?${query.toString()}`, { timeout: 120_000 });
       return page;
     },
   };

@@ -23,7 +23,14 @@ import { describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { buildExtensionAndSuite } from './build-extension.js';
 import { missingHost, REPO, startCodeServer } from './code-server.js';
-import { frameWith, palette, quickOpen, selectCell, toast } from './workbench-page.js';
+import {
+  clearNotifications,
+  frameWith,
+  notification,
+  palette,
+  quickOpen,
+  selectCell,
+} from './workbench-page.js';
 
 const missing = missingHost();
 if (missing !== undefined && process.env.CELLFLOW_REQUIRE_CODE_SERVER === '1')
@@ -43,11 +50,7 @@ function writeNotebook(path: string, cells: object[]): void {
   writeFileSync(path, JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells }));
 }
 
-// Not yet passing: the refusal's notification is shown (the workbench logs it) but no
-// `.notifications-toasts .notification-toast` appears in this code-server, so the walk stops there.
-const NOT_YET = 'the notification toasts are not found in code-server 4.139 here';
-
-describe('issue 20: VS Code tried by hand', { skip: missing ?? NOT_YET }, () => {
+describe('issue 20: VS Code tried by hand', { skip: missing }, () => {
   it(
     'refusal with Run without GPUs, tags on cells, failure marks that go, Connect without a kubeconfig',
     { timeout: 600_000 },
@@ -60,7 +63,7 @@ describe('issue 20: VS Code tried by hand', { skip: missing ?? NOT_YET }, () => 
         code('y = x * 2\nprint(y)', ['step:double']),
       ]);
       writeNotebook(join(work, 'failing.ipynb'), [
-        code('x = 1', ['step:make']),
+        code('x = 1', ['step:start']),
         code('y = x + 1\nz = y / 0\nprint(z)', ['step:divide']),
       ]);
       copyFileSync(join(REPO, 'examples/digits.ipynb'), join(work, 'digits.ipynb'));
@@ -121,14 +124,14 @@ async function runWithoutGpus(page: Page): Promise<void> {
       `${label} is in the toolbar`,
     );
   await toolbar.locator('.action-label[aria-label*="Run Pipeline Locally"]').first().click();
-  const refusal = toast(page, 'Not started');
-  await refusal.waitFor({ timeout: 60_000 });
+  const refusal = await notification(page, 'Not started');
   const text = await refusal.innerText();
   assert.match(text, /Step `?make`? asks for 1 × nvidia\.com\/gpu/);
-  assert.match(text, /Run without GPUs in the editors/);
-  assert.doesNotMatch(text, /pass --cpu-only/);
+  assert.match(text, /Or run those steps here without GPUs: choose Run without GPUs\./);
+  assert.doesNotMatch(text, /--cpu-only/);
   await page.screenshot({ path: join(SHOTS, 'issue-20-gpu-refusal.png') });
   await refusal.getByRole('button', { name: 'Run without GPUs', exact: true }).click();
+  await clearNotifications(page);
   await statusItems(page)
     .filter({ hasText: /succeeded \d/ })
     .nth(1)
@@ -144,10 +147,11 @@ async function tagsOnCells(page: Page, work: string): Promise<void> {
     .locator('.quick-input-widget:visible .monaco-list-row', { hasText: 'x' })
     .first();
   await row.waitFor({ timeout: 30_000 });
-  await row
-    .locator('.quick-input-list-checkbox, input[type=checkbox], .monaco-custom-toggle')
-    .first()
-    .click();
+  // A click on the row ticks its box; the picker's count says so before OK.
+  await row.click();
+  await page
+    .locator('.quick-input-widget:visible', { hasText: '1 Selected' })
+    .waitFor({ timeout: 10_000 });
   await page.keyboard.press('Enter');
   await statusItems(page).filter({ hasText: 'serve: x' }).first().waitFor({ timeout: 30_000 });
   await page.screenshot({ path: join(SHOTS, 'issue-20-tags.png') });
@@ -171,15 +175,23 @@ async function failureMarks(page: Page): Promise<void> {
     .filter({ hasText: /failed \d/ })
     .first()
     .waitFor({ timeout: 120_000 });
-  await toast(page, 'run failed').waitFor({ timeout: 30_000 });
+  await notification(page, 'run failed', 30_000);
   const squiggle = page.locator('.cell-inner-container .squiggly-error').first();
   await squiggle.waitFor({ timeout: 30_000 });
-  await squiggle.hover();
+  await squiggle.scrollIntoViewIfNeeded();
+  // The squiggle is drawn under the text: the mouse rests on the underlined text, as a person's.
   const hover = page.locator('.monaco-hover', { hasText: 'ZeroDivisionError' }).first();
-  await hover.waitFor({ timeout: 30_000 });
+  for (let attempt = 1; !(await hover.isVisible()); attempt++) {
+    const box = await squiggle.boundingBox();
+    if (box === null || attempt > 5) throw new Error('no hover over the failing line');
+    await page.mouse.move(box.x + box.width / 2, box.y - 40);
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 4 });
+    await hover.waitFor({ timeout: 5_000 }).catch(() => undefined);
+  }
   // The cell as the editor numbers it: "Cell 2 of 2".
   assert.match(await hover.innerText(), /failed at cell 2, line 2: ZeroDivisionError/);
   await page.screenshot({ path: join(README_SHOTS, 'vscode-failure.png') });
+  await clearNotifications(page);
   // Fix the line: the squiggle, "failed" and the Problems entry go.
   const cell = await selectCell(page, 'step: divide', 2);
   await cell.locator('.monaco-editor .view-line', { hasText: 'y / 0' }).first().click();
@@ -205,10 +217,23 @@ async function graphClick(page: Page): Promise<void> {
     .evaluate((svg) => svg.getBoundingClientRect().width / Number(svg.getAttribute('data-width')));
   assert.ok(scale >= 0.99, `the graph is drawn at ${scale.toFixed(2)}×`);
   await page.screenshot({ path: join(SHOTS, 'issue-20-graph.png') });
+  // From the first cell, a click on `divide` moves the notebook's selection to its cell.
+  await selectCell(page, 'step: start', 1);
   await frame.locator('.cf-node', { hasText: 'divide' }).first().click();
-  await page.waitForTimeout(1500);
-  const tabs = await page.locator('.tabs-container .tab', { hasText: 'failing.ipynb' }).count();
-  assert.equal(tabs, 1, 'the click showed the open notebook, not a second copy');
+  await page
+    .locator('.statusbar-item', { hasText: /^Cell 2 of 2/ })
+    .first()
+    .waitFor({ timeout: 30_000 });
+  // The notebook's own tab (not the graph's "Pipeline: failing.ipynb"), once: no second copy.
+  // A tab's label draws the name and its extension apart ("failing" "\n.ipynb").
+  const tabs = (await page.locator('.tabs-container .tab').allInnerTexts()).map((t) =>
+    t.replace(/\s+/g, ''),
+  );
+  assert.equal(
+    tabs.filter((t) => t === 'failing.ipynb').length,
+    1,
+    `the click showed the open notebook, not a second copy (tabs: ${tabs.join(' | ')})`,
+  );
 }
 
 async function runRows(page: Page): Promise<void> {
@@ -244,8 +269,7 @@ async function connectWithoutKubeconfig(page: Page, work: string): Promise<void>
     return;
   }
   await palette(page, 'Cellflow: Connect to a Cluster');
-  const shown = toast(page, 'no kubeconfig found');
-  await shown.waitFor({ timeout: 60_000 });
+  const shown = await notification(page, 'no kubeconfig found');
   const text = await shown.innerText();
   assert.match(text, /Choose Kubeconfig File/);
   assert.doesNotMatch(text, /loaded-context/);

@@ -16,14 +16,26 @@ export async function palette(page: Page, command: string): Promise<void> {
   await page.keyboard.press('Enter');
 }
 
-/** Opens a workspace file with quick open (Ctrl+P). */
+/**
+ * Opens a workspace file with quick open (Ctrl+P). Right after the workbench opens, on a busy
+ * machine, the file search may not answer yet: close and ask again, as a person would.
+ */
 export async function quickOpen(page: Page, name: string): Promise<void> {
-  await page.keyboard.press('Control+P');
-  await page.locator('.quick-input-widget:visible input').fill(name);
-  await page
-    .locator('.quick-input-widget:visible .monaco-list-row', { hasText: name })
-    .first()
-    .waitFor();
+  const row = page.locator('.quick-input-widget:visible .monaco-list-row', { hasText: name });
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('Control+P');
+    await page.locator('.quick-input-widget:visible input').fill(name);
+    if (
+      await row
+        .first()
+        .waitFor({ timeout: 20_000 })
+        .then(() => true)
+        .catch(() => false)
+    )
+      break;
+    if (attempt === 4) throw new Error(`quick open does not find ${name}`);
+    await page.keyboard.press('Escape');
+  }
   await page.keyboard.press('Enter');
 }
 
@@ -69,9 +81,47 @@ export async function selectCell(
   }
 }
 
-/** A notification toast whose text matches. */
-export function toast(page: Page, text: string | RegExp): Locator {
-  return page.locator('.notifications-toasts .notification-toast', { hasText: text }).first();
+/**
+ * The notification whose text matches, as a person finds it in the notifications centre (the
+ * status bar's bell), which lists each one with its buttons. The workbench the tests drive runs
+ * with the smoke-test driver (it is what loads the extension under development), and with it VS
+ * Code shows no toasts: the centre is where its notifications are seen. Opens the centre unless it
+ * is open, then waits for the row. Notifications with buttons are always shown expanded there.
+ */
+export async function notification(
+  page: Page,
+  text: string | RegExp,
+  timeoutMs = 60_000,
+): Promise<Locator> {
+  const centre = page.locator('.notifications-center.visible');
+  const row = centre.locator('.monaco-list-row', { hasText: text }).first();
+  const deadline = Date.now() + timeoutMs;
+  // Closed: wait for the bell to say it has news, then open it (a click while the workbench is
+  // still busy can be lost: click again until the centre shows).
+  while (!(await centre.isVisible())) {
+    if (Date.now() > deadline) throw new Error(`no notification arrived for ${String(text)}`);
+    const bell = page.locator('[id="status.notifications"]', {
+      has: page.locator('.codicon-bell-dot'),
+    });
+    if (!(await bell.isVisible())) {
+      await page.waitForTimeout(250);
+      continue;
+    }
+    await bell.click();
+    await centre.waitFor({ timeout: 3_000 }).catch(() => undefined);
+  }
+  await row.waitFor({ timeout: Math.max(1, deadline - Date.now()) });
+  return row;
+}
+
+/** Clears every notification and closes the centre (its header's actions, as a person does). */
+export async function clearNotifications(page: Page): Promise<void> {
+  const centre = page.locator('.notifications-center.visible');
+  if (!(await centre.isVisible())) return;
+  await centre.locator('.action-label[aria-label="Clear All Notifications"]').click();
+  if (await centre.isVisible())
+    await centre.locator('.action-label[aria-label^="Hide Notifications"]').click();
+  await centre.waitFor({ state: 'hidden', timeout: 10_000 });
 }
 
 /** Webviews are nested iframes (the notebook's outputs have one too): the first frame with `selector`. */
