@@ -184,3 +184,50 @@ describe("a display() of the user's own is left alone (issue 18)", () => {
     }
   });
 });
+
+describe('an error output is always kept, and bounded (issue 18)', () => {
+  it('keeps a huge exception message to what a cell keeps, saying what was left out', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cellflow-big-error-'));
+    try {
+      const cells = [
+        {
+          cell_type: 'code',
+          metadata: { tags: ['step:fail'] },
+          source: "print('before')\nraise ValueError('x' * (3 << 20))",
+          outputs: [],
+          execution_count: null,
+        },
+      ];
+      writeFileSync(
+        join(dir, 'big.ipynb'),
+        JSON.stringify({ nbformat: 4, nbformat_minor: 4, metadata: {}, cells }),
+      );
+      const run = await runCliAsync(
+        [
+          'run',
+          'big.ipynb',
+          '--python',
+          PYTHON,
+          '--workspace',
+          dir,
+          '--output-notebook',
+          'out.ipynb',
+        ],
+        { cwd: dir },
+      );
+      assert.equal(run.code, 1, run.stderr);
+      const [cell] = (JSON.parse(readFileSync(join(dir, 'out.ipynb'), 'utf8')) as { cells: Cell[] })
+        .cells;
+      assert.deepEqual(shape(cell!), ['stream:stdout', 'error', 'stream:stderr']);
+      const error = cell!.outputs![1]! as { ename?: string; evalue?: string };
+      assert.equal(error.ename, 'ValueError');
+      assert.ok(error.evalue!.length <= 1 << 20, `evalue of ${error.evalue!.length} characters`);
+      assert.match(
+        (cell!.outputs![2]! as { text?: string }).text ?? '',
+        /^Cellflow: \d+ characters of this cell's outputs were left out/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

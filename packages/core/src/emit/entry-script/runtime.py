@@ -711,6 +711,7 @@ def _install_packages(step, packages):
 # not fit is left out, with a note saying how much.
 CELL_OUTPUT_LIMIT = 1 << 20
 STEP_OUTPUT_LIMIT = 8 << 20
+ERROR_ROOM = 16 << 10
 _cell_outputs = []  # {"cell": N, "outputs": [...]} per cell the step ran, in order
 _current = []  # the running cell's _Outputs
 _room = [STEP_OUTPUT_LIMIT]
@@ -748,6 +749,18 @@ class _Outputs:
         else:
             self.items.append({"output_type": "stream", "name": name, "text": [text]})
 
+    def error(self, failed):
+        """The cell's error: always kept, its message and traceback cut to the room left (at least
+        ERROR_ROOM characters each, the traceback's last lines)."""
+        room = max(self.room, ERROR_ROOM)
+        evalue, lines = str(failed), _user_traceback(failed).splitlines()
+        if len(evalue) > room:
+            self.cut += len(evalue) - room
+            evalue = evalue[:room]
+        while len(lines) > 1 and sum(map(len, lines)) > room:
+            self.cut += len(lines.pop(0))
+        self.items.append({"output_type": "error", "ename": type(failed).__name__, "evalue": evalue, "traceback": lines})
+
     def done(self):
         for o in self.items:
             if o["output_type"] == "stream":
@@ -782,8 +795,6 @@ def _bundle(obj):
     """`obj` by MIME type as Jupyter shows it: a matplotlib figure as a PNG; IPython's display
     formatter when the step has IPython loaded (importing it costs a second), else the same
     `_repr_*_` protocol in plain form."""
-    import base64
-
     try:
         if type(obj).__name__ == "Figure" and type(obj).__module__ == "matplotlib.figure":
             import io
@@ -801,24 +812,35 @@ def _bundle(obj):
             data, meta = _plain_bundle(obj)
     except Exception:
         data, meta = {"text/plain": object.__repr__(obj)}, {}
+    return _normalized(data), meta
+
+
+def _normalized(data):
+    """A MIME bundle as nbformat keeps it: images base64, other bytes as text."""
+    import base64
+
+    data = dict(data)
     for mime, value in list(data.items()):
         if isinstance(value, bytes):
             value = base64.b64encode(value).decode() if mime.startswith("image/") else value.decode("utf-8", "replace")
         elif "json" not in mime and not isinstance(value, str):
             value = str(value)
         data[mime] = value
-    return data, meta
+    return data
 
 
 def _show(obj, result=False):
     """Records `obj` as a display (or the cell's result) of the running cell; False between cells."""
     if not _current:
         return False
-    data, meta = _bundle(obj)
+    _record(*_bundle(obj), result=result)
+    return True
+
+
+def _record(data, meta, result=False):
     output = {"output_type": "execute_result", "execution_count": None} if result else {"output_type": "display_data"}
     output.update(data=data, metadata=meta)
     _current[-1].add(output, sum(len(v) if isinstance(v, str) else len(json.dumps(v, default=str)) for v in data.values()))
-    return True
 
 
 def _echo(text):
@@ -866,13 +888,27 @@ def _patch(module):
         shown.cellflow = module.show = shown
     elif name == "IPython.core.display_functions":
         module.print = _ipython_print
+    elif name == "IPython.core.displaypub" and not hasattr(module.DisplayPublisher.publish, "cellflow"):
+        # An IPython shell made in the step (`set_matplotlib_formats` makes one) publishes displays.
+        publish = module.DisplayPublisher.publish
+
+        def published(self, data, metadata=None, *args, **kwargs):
+            if not _current:
+                return publish(self, data, metadata, *args, **kwargs)
+            _record(_normalized(data), metadata or {})
+            _echo(str(data.get("text/plain", "")))
+
+        published.cellflow = module.DisplayPublisher.publish = published
+
+
+_PATCHED = ("matplotlib.pyplot", "IPython.core.display_functions", "IPython.core.displaypub")
 
 
 class _PatchOnImport:
     """Patches matplotlib.pyplot's `show` and IPython's `display` when a cell imports them."""
 
     def find_spec(self, name, path, target=None):
-        if name not in ("matplotlib.pyplot", "IPython.core.display_functions"):
+        if name not in _PATCHED:
             return None
         import importlib.machinery
 
@@ -943,7 +979,7 @@ def _capture_outputs():
         builtins.display = _display
     if not hasattr(builtins, "get_ipython"):
         builtins.get_ipython = lambda: _shell
-    for name in ("matplotlib.pyplot", "IPython.core.display_functions"):
+    for name in _PATCHED:
         if name in sys.modules:
             _patch(sys.modules[name])
     sys.meta_path.insert(0, _PatchOnImport())
@@ -997,6 +1033,14 @@ def _run_code(code, namespace):
             _loop.append(asyncio.new_event_loop())
         result = _loop[0].run_until_complete(result)
     return result
+
+
+def _shortened(text, limit):
+    """`text`, or its start and end with a note of how much was left out between them."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return "%s\n... (%d characters left out) ...\n%s" % (text[:half], len(text) - 2 * half, text[-half:])
 
 
 def _format_time(seconds):
@@ -1068,8 +1112,7 @@ def run_cell(namespace, index, code, record=None):
         except Exception:
             pass
         if failed is not None and not (isinstance(failed, SystemExit) and failed.code in (None, 0)):
-            error = {"output_type": "error", "ename": type(failed).__name__, "evalue": str(failed)}
-            outputs.add(dict(error, traceback=_user_traceback(failed).splitlines()))
+            outputs.error(failed)
         _current.pop()
         outputs.done()
         record.append({"cell": index, "stdout": "".join(outputs.printed["stdout"]), "stderr": "".join(outputs.printed["stderr"])})
@@ -1474,10 +1517,10 @@ def main(step, parameters, inputs, outputs, units, cells, metrics=None, shared=(
         cell, line = _location(e.__traceback__)
         # 1-based, as the person sees the cell (step-logs.ts reads this line back from a pod's log).
         where = "cell %d, line %d" % (cell + 1, line) if cell is not None else "the step's setup"
-        message = "Step `%s` failed at %s: %s: %s" % (step, where, type(e).__name__, e)
+        message = "Step `%s` failed at %s: %s: %s" % (step, where, type(e).__name__, _shortened(str(e), 2000))
         if isinstance(e, ModuleNotFoundError):
             message += ". " + _missing_module_fix(e)
-        tb = _user_traceback(e)
+        tb = _shortened(_user_traceback(e), ERROR_ROOM)
         sys.stderr.write(tb)
         sys.stderr.write("Cellflow: %s\n" % message)
         result["error"] = {
