@@ -165,6 +165,22 @@ describe('Python name analysis', () => {
 });
 
 describe('IPython syntax', () => {
+  it('`%pylab` imports what IPython imports: numpy and pyplot, and pylab and numpy as `*`', () => {
+    const out = toPlainPython('%pylab inline\na = arange(3)\nplt.plot(a)');
+    assert.equal(out.code.split('\n').length, 3);
+    assert.deepEqual(out.notes, []);
+    const all = analyzePython(out.code);
+    assert.deepEqual(
+      all.starImports.map((s) => s.line),
+      [1, 1],
+    );
+    assert.ok(
+      all.imports.some((i) => i.name === 'np') && all.imports.some((i) => i.name === 'plt'),
+    );
+    const explicit = analyzePython(toPlainPython('%pylab --no-import-all').code);
+    assert.deepEqual(explicit.starImports, []);
+  });
+
   it('keeps every line on its line', () => {
     const src =
       '%matplotlib inline\n!pip install {pkg}\nfiles = !ls\n%time y = f(x)\n%timeit -n 3 g(x)\nobj?\n%env A=1\n%unknown thing';

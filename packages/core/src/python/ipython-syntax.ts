@@ -91,6 +91,11 @@ const DISPLAY_CELL_MAGICS = new Set([
   'svg',
   'HTML',
 ]);
+/** `%pylab`: the modules IPython's `import_pylab` binds, and its star imports. */
+const PYLAB_IMPORTS =
+  'import numpy; import matplotlib; from matplotlib import pylab, mlab, pyplot; import numpy as np; import matplotlib.pyplot as plt';
+const PYLAB_STAR = '; from pylab import *; from numpy import *';
+
 /** The class whose body runs a `%timeit` statement, so that its bindings stay inside. */
 const TIMEIT_SCOPE = '_cellflow_timeit';
 /** Cell magics that run their body as Python. */
@@ -301,6 +306,10 @@ function convertIPythonLine(
       }
       case 'cd':
         return `${indent}__cellflow__.chdir(${pyString(rest)})`;
+      case 'pylab':
+        // What IPython's `%pylab` imports, on one line: numpy and pyplot, and everything of pylab
+        // and numpy into the notebook's names (`--no-import-all` keeps those two out).
+        return `${indent}${PYLAB_IMPORTS}${/--no-import-all/.test(rest) ? '' : PYLAB_STAR}`;
       case 'pip':
       case 'conda':
         return `${indent}__cellflow__.shell(${shellCommandLiteral(`${magic} ${rest}`)})`;
