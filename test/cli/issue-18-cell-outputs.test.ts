@@ -128,6 +128,40 @@ for (const mode of ['warm', 'fresh'] as const) {
   });
 }
 
+/** Runs a notebook of one code cell per step (its tags, its code) in `dir`, with the executed one. */
+async function runCells(
+  dir: string,
+  steps: readonly (readonly [string[], string])[],
+  env?: NodeJS.ProcessEnv,
+): Promise<{ run: CliRun; cells: Cell[] }> {
+  const cells = steps.map(([tags, source]) => ({
+    cell_type: 'code',
+    metadata: { tags },
+    source,
+    outputs: [],
+    execution_count: null,
+  }));
+  writeFileSync(
+    join(dir, 'cells.ipynb'),
+    JSON.stringify({ nbformat: 4, nbformat_minor: 4, metadata: {}, cells }),
+  );
+  const run = await runCliAsync(
+    [
+      'run',
+      'cells.ipynb',
+      '--python',
+      PYTHON,
+      '--workspace',
+      dir,
+      '--output-notebook',
+      'out.ipynb',
+    ],
+    { cwd: dir, ...(env !== undefined ? { env } : {}) },
+  );
+  const executed = JSON.parse(readFileSync(join(dir, 'out.ipynb'), 'utf8')) as { cells: Cell[] };
+  return { run, cells: executed.cells };
+}
+
 describe("a display() of the user's own is left alone (issue 18)", () => {
   it("keeps builtins.display set before the step starts; IPython's display is still kept", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cellflow-own-display-'));
@@ -137,43 +171,19 @@ describe("a display() of the user's own is left alone (issue 18)", () => {
         join(dir, 'sitecustomize.py'),
         'import builtins\nbuiltins.display = lambda *a, **k: print("own display:", *a)\n',
       );
-      const cells = [
-        {
-          cell_type: 'code',
-          metadata: { tags: ['step:show'] },
-          source: 'display(42)',
-          outputs: [],
-          execution_count: null,
-        },
-        {
-          cell_type: 'code',
-          metadata: { tags: ['step:rich', 'prev:show'] },
-          source: 'from IPython.display import HTML, display as show\nshow(HTML("<b>bold</b>"))',
-          outputs: [],
-          execution_count: null,
-        },
-      ];
-      writeFileSync(
-        join(dir, 'own.ipynb'),
-        JSON.stringify({ nbformat: 4, nbformat_minor: 4, metadata: {}, cells }),
-      );
-      const run = await runCliAsync(
+      const { run, cells } = await runCells(
+        dir,
         [
-          'run',
-          'own.ipynb',
-          '--python',
-          PYTHON,
-          '--workspace',
-          dir,
-          '--output-notebook',
-          'out.ipynb',
+          [['step:show'], 'display(42)'],
+          [
+            ['step:rich', 'prev:show'],
+            'from IPython.display import HTML, display as show\nshow(HTML("<b>bold</b>"))',
+          ],
         ],
-        { cwd: dir, env: { PYTHONPATH: dir } },
+        { PYTHONPATH: dir },
       );
       assert.equal(run.code, 0, run.stderr);
-      const [own, rich] = (
-        JSON.parse(readFileSync(join(dir, 'out.ipynb'), 'utf8')) as { cells: Cell[] }
-      ).cells;
+      const [own, rich] = cells;
       assert.deepEqual(own!.outputs, [
         { output_type: 'stream', name: 'stdout', text: 'own display: 42\n' },
       ]);
@@ -189,35 +199,13 @@ describe('an error output is always kept, and bounded (issue 18)', () => {
   it('keeps a huge exception message to what a cell keeps, saying what was left out', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cellflow-big-error-'));
     try {
-      const cells = [
-        {
-          cell_type: 'code',
-          metadata: { tags: ['step:fail'] },
-          source: "print('before')\nraise ValueError('x' * (3 << 20))",
-          outputs: [],
-          execution_count: null,
-        },
-      ];
-      writeFileSync(
-        join(dir, 'big.ipynb'),
-        JSON.stringify({ nbformat: 4, nbformat_minor: 4, metadata: {}, cells }),
-      );
-      const run = await runCliAsync(
-        [
-          'run',
-          'big.ipynb',
-          '--python',
-          PYTHON,
-          '--workspace',
-          dir,
-          '--output-notebook',
-          'out.ipynb',
-        ],
-        { cwd: dir },
-      );
-      assert.equal(run.code, 1, run.stderr);
-      const [cell] = (JSON.parse(readFileSync(join(dir, 'out.ipynb'), 'utf8')) as { cells: Cell[] })
-        .cells;
+      const { run, cells } = await runCells(dir, [
+        [['step:fail'], "print('before')\nraise ValueError('x' * (3 << 20))"],
+      ]);
+      assert.equal(run.code, 1, run.stderr.slice(-2000));
+      // The CLI says why in a line, not in megabytes.
+      assert.ok(run.stdout.length + run.stderr.length < 64 << 10, 'bounded CLI output');
+      const [cell] = cells;
       assert.deepEqual(shape(cell!), ['stream:stdout', 'error', 'stream:stderr']);
       const error = cell!.outputs![1]! as { ename?: string; evalue?: string };
       assert.equal(error.ename, 'ValueError');
