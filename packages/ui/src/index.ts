@@ -15,3 +15,4 @@ export * from './agent/server-sent-events.js';
 export * from './runs/step-failure.js';
 export * from './tuning/study-form.js';
 export * from './runs/run-outputs-on-cells.js';
+export * from './cells/continuation.js';

@@ -270,6 +270,24 @@ suite('Cellflow in VS Code', () => {
     );
   });
 
+  test('issue 20: a cell without a role tag says what it continues', async () => {
+    const doc = await openNewNotebook('continues.ipynb', {}, [
+      code('N = 3', ['pipeline-parameters']),
+      code('scratch = N * 2', []),
+      code('x = N', ['step:make']),
+      code('y = x + 1', []),
+    ]);
+    const scratch = statusTexts(api, doc.cellAt(1));
+    assert.ok(scratch.includes('↳ continues parameters'), scratch.join(' | '));
+    assert.match(
+      api.cellStatus.provideCellStatusBarItems(doc.cellAt(1))[0]!.tooltip as string,
+      /its variables become pipeline parameters/,
+    );
+    const joined = statusTexts(api, doc.cellAt(3));
+    assert.ok(joined.includes('↳ continues make'), joined.join(' | '));
+    assert.ok(!statusTexts(api, doc.cellAt(2)).some((t) => t.startsWith('↳')));
+  });
+
   test('issue 20: a failure mark goes once the failing cell changes', async () => {
     const doc = await openNewNotebook('failing-then-fixed.ipynb', {}, [
       code('x = 1', ['step:make']),

@@ -5,7 +5,7 @@
  */
 import type { Diagnostic, PipelineStep } from '@cellflow/core';
 import type { CellRole, CellTags } from '@cellflow/core';
-import { renderStepFailure, type StepFailureView } from '@cellflow/ui';
+import { describeContinuation, renderStepFailure, type StepFailureView } from '@cellflow/ui';
 import { Widget } from '@lumino/widgets';
 import type { StepState } from '@cellflow/protocol';
 
@@ -48,19 +48,11 @@ function roleText(
   switch (tags.role.kind) {
     case 'step':
       return [`step: ${tags.role.name}`, 'This cell starts a pipeline step'];
-    case 'continue':
+    case 'continue': {
       // No role tag: the cell joins the block above it, whatever that is.
-      if (step !== undefined)
-        return [
-          `↳ continues ${step.name}`,
-          `No role tag: this cell runs as part of step ${step.name}, the block above it. Edit tags to give it a role of its own (or skip).`,
-        ];
-      return joins !== undefined && joins !== 'continue'
-        ? [
-            `↳ continues ${joins}`,
-            `No role tag: this cell joins the ${joins} cell above it${joins === 'parameters' ? ' (its variables become pipeline parameters)' : ''}. Edit tags to give it a role of its own (or skip).`,
-          ]
-        : undefined;
+      const label = describeContinuation(step?.name, joins);
+      return label !== undefined ? [label.text, label.tooltip] : undefined;
+    }
     case 'parameters':
       return ['parameters', 'Pipeline parameters'];
     case 'metrics':

@@ -12,7 +12,7 @@ import {
   type CellTags,
   type PipelineStep,
 } from '@cellflow/core';
-import { stepFailureView } from '@cellflow/ui';
+import { joinedRole, stepFailureView } from '@cellflow/ui';
 import type { Cell } from '@jupyterlab/cells';
 import type { NotebookPanel } from '@jupyterlab/notebook';
 import type { IDisposable } from '@lumino/disposable';
@@ -139,13 +139,12 @@ export class CellDecorations implements IDisposable {
   /** The role of the nearest code cell above `index` that has a role tag. */
   private joinedRole(index: number): CellRole['kind'] | undefined {
     const widgets = this.panel.content.widgets;
-    for (let i = index - 1; i >= 0; i--) {
+    return joinedRole(index, (i) => {
       const cell = widgets[i];
-      if (cell === undefined || cell.model.type !== 'code') continue;
-      const kind = this.tagsOf(cell).role.kind;
-      if (kind !== 'continue') return kind;
-    }
-    return undefined;
+      return cell === undefined || cell.model.type !== 'code'
+        ? undefined
+        : this.tagsOf(cell).role.kind;
+    });
   }
 
   private tagsOf(cell: Cell): CellTags {

@@ -1,9 +1,11 @@
 /**
  * Cell status bar items: each code cell's role from its tags (clickable), and during and after a
- * run the state and duration of the step the cell belongs to.
+ * run the state and duration of the step the cell belongs to. A cell without a role tag says what
+ * it continues (a step, or the `parameters` cell above: its variables become parameters).
  */
 import * as vscode from 'vscode';
-import { parseCellTags } from '@cellflow/core';
+import { parseCellTags, type CellRole } from '@cellflow/core';
+import { describeContinuation, joinedRole, type ContinuationLabel } from '@cellflow/ui';
 import { CommandIds } from '../command-ids.js';
 import type { NotebookAnalysis } from '../notebook/notebook-analysis.js';
 import type { CellRef } from '../notebook/notebook-cells.js';
@@ -61,6 +63,24 @@ export class CellStatusProvider
     return { steps: step.after, inputSources: step.inputSources };
   }
 
+  /** For a cell without a role tag: the step it runs in, or the tagged cell above it joins. */
+  private continuation(cell: vscode.NotebookCell): ContinuationLabel | undefined {
+    if (parseCellTags(readCellTags(cell)).tags.role.kind !== 'continue') return undefined;
+    const step = this.analysis
+      .analyze(cell.notebook)
+      .graph?.steps.find((s) => s.cells.includes(cell.index));
+    const roleAt = (i: number): CellRole['kind'] | undefined => {
+      const above = cell.notebook.cellAt(i);
+      return above.kind === vscode.NotebookCellKind.Code
+        ? parseCellTags(readCellTags(above)).tags.role.kind
+        : undefined;
+    };
+    return describeContinuation(
+      step?.name,
+      step === undefined ? joinedRole(cell.index, roleAt) : undefined,
+    );
+  }
+
   refresh(): void {
     this.changed.fire();
     const running = this.tracker.active().length > 0;
@@ -88,6 +108,16 @@ export class CellStatusProvider
       };
       return item;
     });
+    const continuation = this.continuation(cell);
+    if (continuation !== undefined) {
+      const item = new vscode.NotebookCellStatusBarItem(
+        continuation.text,
+        vscode.NotebookCellStatusBarAlignment.Left,
+      );
+      item.tooltip = continuation.tooltip;
+      item.command = { title: 'Set role', command: CommandIds.editCellTags, arguments: [ref] };
+      items.push(item);
+    }
     if (items.length === 0) {
       const item = new vscode.NotebookCellStatusBarItem(
         '$(tag)',
