@@ -86,7 +86,7 @@ describe('cellflow agent over the local backend', () => {
 
   it('says what it drives', async () => {
     const info: AgentInfo = await client.info();
-    assert.equal(info.protocol, 2);
+    assert.equal(info.protocol, 3);
     assert.equal(info.target, 'local');
     assert.deepEqual(info.defaultTarget, { kind: 'local' });
     assert.equal(info.workspace, workspace);
@@ -255,6 +255,7 @@ describe('cellflow agent over the local backend', () => {
       maxFailedTrials: 1,
     };
     const study = await client.tune(pipeline, spec, { notebookPath });
+    assert.deepEqual(Object.keys(study), ['id'], 'a study is named by its id alone (issue 15)');
     const events = await collect(client.watchStudy(study));
     assert.equal(events[0]?.type, 'study');
     const last = events.at(-1)!;
@@ -272,7 +273,7 @@ describe('cellflow agent over the local backend', () => {
     assert.equal(listed?.state, 'succeeded');
     assert.equal(listed.best?.id, summary.best?.id);
 
-    const url = `${agent.baseUrl}studies/${study.id}/events?pipeline=${study.pipeline}`;
+    const url = `${agent.baseUrl}studies/${study.id}/events`;
     const again = await rawEvents(url, auth);
     assert.deepEqual(
       again.filter((e) => e.event === 'study-event').map((e) => JSON.parse(e.data) as StudyEvent),

@@ -47,7 +47,7 @@ describeWithCluster('one agent, many targets', (ctx) => {
   it('answers this machine and a named context from one process', async () => {
     try {
       const info = await local.info();
-      assert.equal(info.protocol, 2);
+      assert.equal(info.protocol, 3);
       assert.deepEqual(
         [info.target, info.description, info.workspace, info.defaultTarget],
         ['local', 'this machine', workspace, { kind: 'local' }],

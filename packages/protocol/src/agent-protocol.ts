@@ -53,7 +53,7 @@ import type { PipelineUpload, ScheduleSummary, UploadOptions } from './pipeline-
 export { BackendError };
 
 /** Bumped when a route or body changes incompatibly; the client checks it against `info`. */
-export const AGENT_PROTOCOL_VERSION = 2;
+export const AGENT_PROTOCOL_VERSION = 3;
 
 // ---- bodies -----------------------------------------------------------------------------------
 
@@ -113,9 +113,6 @@ export interface TuneRequest {
 }
 export type TuneResponse = StudyRef;
 export type ListStudiesResponse = StudySummary[];
-export interface CancelStudyRequest {
-  readonly pipeline: string;
-}
 
 export interface ServeRequest {
   readonly model: ModelRef;
@@ -341,9 +338,9 @@ export const AGENT_ROUTES = {
   tune: { method: 'POST', path: 'studies' },
   /** -> `ListStudiesResponse` */
   listStudies: { method: 'GET', path: 'studies' },
-  /** `?pipeline=` -> SSE `study-event`* `end` */
+  /** -> SSE `study-event`* `end` */
   watchStudy: { method: 'GET', path: 'studies/:study/events', stream: true },
-  /** `CancelStudyRequest` -> 204 */
+  /** -> 204 */
   cancelStudy: { method: 'POST', path: 'studies/:study/cancel' },
   /** `ServeRequest` -> `ServeResponse` (201) */
   serve: { method: 'POST', path: 'endpoints' },

@@ -102,10 +102,9 @@ export interface Capacity {
 
 export type { StudySpec } from '@cellflow/core';
 
+/** A study, named by its id alone (the backend knows the rest, as a `RunRef` names a run). */
 export interface StudyRef {
   readonly id: string;
-  /** Pipeline name (`digits`). */
-  readonly pipeline: string;
 }
 
 /** `early-stopped`: stopped by the study's early-stopping rule (cluster). */
@@ -144,6 +143,8 @@ export interface TrialCounts {
 }
 
 export interface StudySummary extends StudyRef {
+  /** Pipeline name (`digits`). */
+  readonly pipeline: string;
   readonly state: StudyState;
   readonly target: 'local' | 'cluster';
   readonly spec: StudySpec;

@@ -51,7 +51,7 @@ export function activate(context: vscode.ExtensionContext): CellflowApi {
   const runOutputs = new RunOutputsDocuments();
   const inlineOutputs = new InlineRunOutputs();
   const studies = new StudyTracker();
-  const tuning = new StudyFollowers();
+  const tuning = new StudyFollowers(studies);
   const tuningView = new TuningView(studies, backends, cluster);
   const tuningPanels = new TuningPanels(context.extensionUri, studies, (id) => {
     void vscode.commands.executeCommand(CommandIds.applyBestParameters, id);

@@ -56,7 +56,11 @@ interface Api {
         >
       | undefined;
   };
-  tuningView: { model(): Promise<{ summary: { id: string } }[]> };
+  tuningView: {
+    model(): Promise<
+      { summary: { id: string; pipeline: string }; backend: { target: { kind: string } } }[]
+    >;
+  };
   tuningPanels: { viewReady: boolean };
   diagnostics: {
     provideCodeActions(
@@ -605,7 +609,12 @@ suite('Cellflow in VS Code', () => {
     assert.equal(done?.state, 'succeeded');
     assert.equal(done?.trials.length, 3);
     assert.ok(done?.best, 'a best trial');
-    assert.ok((await api.tuningView.model()).some((s) => s.summary.id === id));
+    const listed = (await api.tuningView.model()).find((s) => s.summary.id === id);
+    assert.equal(listed?.summary.pipeline, 'iris-tune');
+    // The study carries the backend it went to, as a run does (issue 15): no side table.
+    assert.equal(listed.backend.target.kind, 'local');
+    // Cancel reaches that backend; the study is over, so nothing changes and nothing fails.
+    await vscode.commands.executeCommand('cellflow.cancelStudy', id);
 
     const shown = await vscode.commands.executeCommand<{ trials: unknown[]; bestTrialId: string }>(
       'cellflow.showTuningResults',

@@ -24,7 +24,6 @@ export {
   type AgentRouteParams,
   type AgentStreamData,
   type AgentStreamEventName,
-  type CancelStudyRequest,
   type CapacityResponse,
   type HttpMethod,
   type ListEndpointsResponse,

@@ -119,18 +119,17 @@ export const ROUTE_HANDLERS: Readonly<Record<AgentRouteName, Handler>> = {
   },
   listStudies: async (ctx) => ok(await ctx.backend.listStudies()),
   watchStudy: (ctx, req) => {
-    const study = { id: req.params['study']!, pipeline: pipelineQuery(req) };
+    const study = { id: req.params['study']! };
     return Promise.resolve({
       kind: 'stream',
       event: 'study-event',
-      journal: ctx.journals.get<StudyEvent>(`study:${study.pipeline}/${study.id}`, () =>
+      journal: ctx.journals.get<StudyEvent>(`study:${study.id}`, () =>
         ctx.backend.watchStudy(study),
       ),
     });
   },
   cancelStudy: async (ctx, req) => {
-    const pipeline = stringField(objectBody(req.body), 'pipeline');
-    await ctx.backend.cancelStudy({ id: req.params['study']!, pipeline });
+    await ctx.backend.cancelStudy({ id: req.params['study']! });
     return noContent;
   },
   serve: async (ctx, req) => {
@@ -260,14 +259,4 @@ function stringField(body: Record<string, unknown>, key: string, where = key): s
   if (typeof value !== 'string' || value === '')
     throw new AgentRequestError('bad-request', `\`${where}\` must be a non-empty string.`);
   return value;
-}
-
-function pipelineQuery(req: RouteRequest): string {
-  const pipeline = req.query.get('pipeline');
-  if (pipeline === null || pipeline === '')
-    throw new AgentRequestError(
-      'bad-request',
-      'Add `?pipeline=<name>`: the pipeline the run or study belongs to.',
-    );
-  return pipeline;
 }

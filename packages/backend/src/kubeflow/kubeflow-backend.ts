@@ -482,7 +482,7 @@ export class KubeflowBackend implements Backend, ClusterFacet {
         ? { serviceAccountName: trials.trialServiceAccount ?? 'default-editor' }
         : {}),
     });
-    return { id: name, pipeline: graph.pipeline.name };
+    return { id: name };
   }
 
   /** The study, then its trials' changes as Katib writes them (watched), until it is over. */

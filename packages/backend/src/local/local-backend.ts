@@ -407,7 +407,7 @@ export class LocalBackend implements Backend {
     await this.studies.save(study.summary(), study.eventsFrom(0)[0] ?? null);
     this.activeStudies.set(id, study);
     void study.finished.then(() => this.activeStudies.delete(id));
-    return { id, pipeline: graph.pipeline.name };
+    return { id };
   }
 
   async *watchStudy(ref: StudyRef): AsyncIterable<StudyEvent> {

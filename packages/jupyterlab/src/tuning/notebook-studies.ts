@@ -13,7 +13,7 @@ import {
   type Diagnostic,
   type StudySpec,
 } from '@cellflow/core';
-import type { StudySummary, TrialSummary, TuneOptions } from '@cellflow/protocol';
+import type { StudyRef, StudySummary, TrialSummary, TuneOptions } from '@cellflow/protocol';
 import { applyStudyEvent, type AgentClient } from '@cellflow/ui';
 import type { IDisposable } from '@lumino/disposable';
 import { Signal, type ISignal } from '@lumino/signaling';
@@ -80,11 +80,7 @@ export class NotebookStudies implements IDisposable {
     void this.follow(client, analysis.path, ref);
   }
 
-  private async follow(
-    client: AgentClient,
-    notebookPath: string,
-    ref: { id: string; pipeline: string },
-  ): Promise<void> {
+  private async follow(client: AgentClient, notebookPath: string, ref: StudyRef): Promise<void> {
     let summary: StudySummary | null = null;
     try {
       for await (const event of client.watchStudy(ref)) {

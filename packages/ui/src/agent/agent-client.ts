@@ -39,7 +39,6 @@ import {
   type BackendTarget,
   type ContextsResponse,
   type TargetSpec,
-  type CancelStudyRequest,
   type Capacity,
   type Endpoint,
   type EndpointRef,
@@ -175,12 +174,7 @@ export class AgentClient implements Backend, ExecutedNotebookSource {
   }
 
   watchStudy(study: StudyRef): AsyncIterable<StudyEvent> {
-    return this.stream(
-      'watchStudy',
-      { study: study.id },
-      { pipeline: study.pipeline },
-      'study-event',
-    );
+    return this.stream('watchStudy', { study: study.id }, {}, 'study-event');
   }
 
   listStudies(): Promise<StudySummary[]> {
@@ -188,8 +182,7 @@ export class AgentClient implements Backend, ExecutedNotebookSource {
   }
 
   async cancelStudy(study: StudyRef): Promise<void> {
-    const body: CancelStudyRequest = { pipeline: study.pipeline };
-    await this.call('cancelStudy', { study: study.id }, body);
+    await this.call('cancelStudy', { study: study.id }, {});
   }
 
   serve(model: ModelRef, opts: ServeOptions = {}): Promise<EndpointRef> {

@@ -10,7 +10,7 @@ import {
   readStudySpec,
   type StudySpec,
 } from '@cellflow/core';
-import type { Backend, StudyRef, StudySummary } from '@cellflow/backend';
+import type { Backend, StudySummary } from '@cellflow/backend';
 import type { CommandKey } from '../command-ids.js';
 import { findNotebook, resolveNotebook } from '../notebook/notebook-cells.js';
 import { PipelineRunner } from '../runs/pipeline-runner.js';
@@ -29,33 +29,6 @@ interface TuneOptions {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** Follows a study's events into the tracker; resolves with its final summary. */
-async function follow(
-  ctx: CommandContext,
-  backend: Backend,
-  ref: StudyRef,
-  notebook: string,
-  target: RunTarget,
-): Promise<StudySummary | undefined> {
-  try {
-    for await (const event of backend.watchStudy(ref)) {
-      if (event.type === 'study' && ctx.studies.get(ref.id) === undefined)
-        ctx.studies.start(event.study, notebook, target);
-      else ctx.studies.apply(event);
-      // A trial ran every step successfully: earlier failures no longer hold.
-      if (event.type === 'trial' && event.trial.state === 'succeeded')
-        ctx.runner.forgetFailures(notebook);
-    }
-  } catch (error) {
-    void vscode.window.showErrorMessage(
-      `Cellflow: lost track of study ${ref.id}: ${messageOf(error)}`,
-    );
-  }
-  const study = ctx.studies.get(ref.id)?.summary;
-  if (study !== undefined) announce(study);
-  return study;
 }
 
 function announce(study: StudySummary): void {
@@ -129,8 +102,20 @@ const tuneHyperparameters: CommandFactory = (ctx) => async (target, options) => 
           ...(where !== 'cluster' && ctx.config.runWithoutGpus ? { cpuOnly: true } : {}),
         }),
     );
-    const finished = follow(ctx, backend, ref, doc.uri.toString(), where ?? 'local');
-    ctx.tuning.track(ref.id, finished, backend);
+    const notebook = doc.uri.toString();
+    const finished = ctx.tuning
+      .follow(backend, ref, notebook, {
+        // A trial ran every step successfully: earlier failures no longer hold.
+        onTrialSucceeded: () => ctx.runner.forgetFailures(notebook),
+        onLost: (error) =>
+          void vscode.window.showErrorMessage(
+            `Cellflow: lost track of study ${ref.id}: ${messageOf(error)}`,
+          ),
+      })
+      .then((study) => {
+        if (study !== undefined) announce(study);
+        return study;
+      });
     void vscode.window.withProgress(
       {
         location: vscode.ProgressLocation.Window,
@@ -214,14 +199,7 @@ const showTuningResults: CommandFactory = (ctx) => async (arg) => {
 const cancelStudy: CommandFactory = (ctx) => async (arg) => {
   const study = await studyArg(ctx, arg);
   if (study === undefined) return;
-  const backend =
-    ctx.tuning.backendFor(study.summary.id) ??
-    (study.target === 'cluster'
-      ? ctx.cluster.current
-      : study.workspace !== undefined
-        ? await ctx.backends.local(study.workspace)
-        : undefined);
-  await backend?.cancelStudy(study.summary);
+  await study.backend.cancelStudy(study.summary);
   ctx.tuningView.refresh();
 };
 

@@ -3,14 +3,19 @@
  * snapshot, then `trial` and `best` changes). Pure (no `vscode`): the Tuning view, the results
  * webview and the tests read it.
  */
-import { applyStudyEvent, type StudyEvent, type StudySummary } from '@cellflow/protocol';
-import type { RunTarget } from '../runs/run-tracker.js';
+import {
+  applyStudyEvent,
+  type Backend,
+  type StudyEvent,
+  type StudySummary,
+} from '@cellflow/protocol';
 
 export interface TrackedStudy {
   summary: StudySummary;
   /** The notebook's URI as a string. */
   readonly notebook: string;
-  readonly target: RunTarget;
+  /** The backend the study went to (it watches and cancels the study). */
+  readonly backend: Backend;
 }
 
 type Listener = (study: TrackedStudy) => void;
@@ -19,8 +24,8 @@ export class StudyTracker {
   private readonly tracked = new Map<string, TrackedStudy>();
   private readonly listeners = new Set<Listener>();
 
-  start(summary: StudySummary, notebook: string, target: RunTarget): TrackedStudy {
-    const study: TrackedStudy = { summary, notebook, target };
+  start(summary: StudySummary, notebook: string, backend: Backend): TrackedStudy {
+    const study: TrackedStudy = { summary, notebook, backend };
     this.tracked.set(summary.id, study);
     this.emit(study);
     return study;

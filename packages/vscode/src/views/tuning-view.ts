@@ -3,19 +3,18 @@
  * cluster's), their trials with parameters, objective and state, the best trial starred.
  */
 import * as vscode from 'vscode';
-import type { StudySummary, TrialSummary } from '@cellflow/backend';
+import type { Backend, StudySummary, TrialSummary } from '@cellflow/backend';
 import type { ClusterConnections } from '../cluster/cluster-connections.js';
 import type { BackendLoader } from '../runs/backend-loader.js';
-import type { RunTarget } from '../runs/run-tracker.js';
 import type { StudyTracker } from '../tuning/study-tracker.js';
 
 export interface TuningViewStudy {
   readonly summary: StudySummary;
-  readonly target: RunTarget;
+  /** The backend that runs or ran the study (it cancels it). */
+  readonly backend: Backend;
   readonly live: boolean;
   /** Where the notebook is (URI string), when known. */
   readonly notebook?: string;
-  readonly workspace?: string;
 }
 
 type Node =
@@ -67,7 +66,7 @@ export class TuningView implements vscode.TreeDataProvider<Node>, vscode.Disposa
   async model(): Promise<TuningViewStudy[]> {
     const live: TuningViewStudy[] = this.studies.studies().map((s) => ({
       summary: s.summary,
-      target: s.target,
+      backend: s.backend,
       live: true,
       notebook: s.notebook,
     }));
@@ -79,9 +78,8 @@ export class TuningView implements vscode.TreeDataProvider<Node>, vscode.Disposa
         if (seen.has(summary.id)) continue;
         past.push({
           summary,
-          target: 'local',
+          backend,
           live: false,
-          workspace: folder.uri.fsPath,
           ...(summary.notebookPath !== null
             ? { notebook: vscode.Uri.file(summary.notebookPath).toString() }
             : {}),
@@ -91,7 +89,7 @@ export class TuningView implements vscode.TreeDataProvider<Node>, vscode.Disposa
     const cluster = this.cluster.current;
     if (cluster !== undefined) {
       for (const summary of await cluster.listStudies().catch(() => []))
-        if (!seen.has(summary.id)) past.push({ summary, target: 'cluster', live: false });
+        if (!seen.has(summary.id)) past.push({ summary, backend: cluster, live: false });
     }
     return [...live, ...past];
   }
@@ -126,7 +124,7 @@ export class TuningView implements vscode.TreeDataProvider<Node>, vscode.Disposa
       vscode.TreeItemCollapsibleState.Collapsed,
     );
     const c = summary.counts;
-    item.description = `${node.study.target === 'cluster' ? 'cluster · ' : ''}${summary.state} · ${c.succeeded}/${summary.spec.maxTrials} trials${summary.best?.objective != null ? ` · best ${summary.spec.objective} ${Number(summary.best.objective.toPrecision(4))}` : ''}`;
+    item.description = `${summary.target === 'cluster' ? 'cluster · ' : ''}${summary.state} · ${c.succeeded}/${summary.spec.maxTrials} trials${summary.best?.objective != null ? ` · best ${summary.spec.objective} ${Number(summary.best.objective.toPrecision(4))}` : ''}`;
     item.tooltip =
       summary.reason ??
       `${summary.spec.goal} ${summary.spec.objective} (${summary.spec.algorithm})`;
