@@ -51,8 +51,7 @@ export function writeIrYaml(doc: unknown): string {
     if (error === UNCOVERED) return dump(plainData(doc), DUMP_OPTIONS);
     throw error;
   }
-  writer.parts.push(writer.openEnded ? '\n...\n' : '\n');
-  return writer.parts.join('');
+  return writer.text + (writer.openEnded ? '\n...\n' : '\n');
 }
 
 /** Thrown where the writer meets what it does not cover. */
@@ -79,14 +78,21 @@ function isBlockCollection(value: unknown): boolean {
   return false;
 }
 
-/** Writes into `parts`, in order; one writer per document. */
+/**
+ * Writes into `text`, in order; one writer per document. What starts each entry (the line break,
+ * indentation, `- ` or key and `:`) is made once per level and key: a pipeline repeats them.
+ */
 class Writer {
-  readonly parts: string[] = [];
+  text = '';
   /** Whether the last scalar written leaves the document open (js-yaml then ends it with `...`). */
   openEnded = false;
   /** How js-yaml writes each string on one line that is not a simple word, asked once a document. */
   private readonly styled = new Map<string, string>();
   private readonly newlines: string[] = [];
+  /** By level: the line break, indentation and `- ` that start a sequence's item. */
+  private readonly itemStarts: string[] = [];
+  /** By level: the line break, indentation, key and `:` that start a mapping's entry, by key. */
+  private readonly keyStarts: Map<string, string>[] = [];
 
   /**
    * `value` at `level` (js-yaml's nesting level: a mapping's values and a sequence's items are one
@@ -94,16 +100,16 @@ class Writer {
    * `compact` (a sequence item, the document itself).
    */
   value(value: unknown, level: number, compact: boolean): void {
-    if (typeof value === 'string') this.parts.push(this.string(value, level, false));
-    else if (value instanceof LiteralBlock) this.parts.push(this.literalBlock(value.text, level));
+    if (typeof value === 'string') this.text += this.string(value, level, false);
+    else if (value instanceof LiteralBlock) this.text += this.literalBlock(value.text, level);
     else if (value instanceof StyledString) {
       this.openEnded = false;
-      this.parts.push(value.yaml);
+      this.text += value.yaml;
     } else if (Array.isArray(value)) this.sequence(value, level, compact);
     else if (typeof value === 'object' && value !== null) {
       if (!isPlainObject(value)) throw UNCOVERED;
       this.mapping(value, level, compact);
-    } else this.parts.push(this.scalar(value));
+    } else this.text += this.scalar(value);
   }
 
   private newline(level: number): string {
@@ -113,32 +119,44 @@ class Writer {
   private sequence(items: readonly unknown[], level: number, compact: boolean): void {
     if (items.length === 0) {
       this.openEnded = false;
-      this.parts.push('[]');
+      this.text += '[]';
       return;
     }
+    const itemStart = (this.itemStarts[level] ??= `${this.newline(level)}- `);
     for (let i = 0; i < items.length; i++) {
-      if (!compact || i > 0) this.parts.push(this.newline(level));
-      this.parts.push('- ');
+      this.text += !compact || i > 0 ? itemStart : '- ';
       this.value(items[i] === undefined ? null : items[i], level + 1, true);
     }
   }
 
   private mapping(object: Record<string, unknown>, level: number, compact: boolean): void {
     let first = true;
+    const keyStarts = (this.keyStarts[level] ??= new Map());
     for (const key of Object.keys(object)) {
       const value = object[key];
       if (value === undefined) continue; // js-yaml leaves such pairs out
-      // An explicit key (`? `) is js-yaml's business.
-      if (key.length > 1024 || key.includes('\n')) throw UNCOVERED;
-      if (!compact || !first) this.parts.push(this.newline(level));
+      if (!compact || !first) {
+        let start = keyStarts.get(key);
+        if (start === undefined) {
+          start = `${this.newline(level)}${this.key(key, level)}:`;
+          keyStarts.set(key, start);
+        }
+        this.text += start;
+      } else this.text += `${this.key(key, level)}:`;
       first = false;
-      this.parts.push(this.string(key, level + 1, true), isBlockCollection(value) ? ':' : ': ');
+      if (!isBlockCollection(value)) this.text += ' ';
       this.value(value, level + 1, false);
     }
     if (first) {
       this.openEnded = false;
-      this.parts.push('{}');
+      this.text += '{}';
     }
+  }
+
+  private key(key: string, level: number): string {
+    // An explicit key (`? `) is js-yaml's business.
+    if (key.length > 1024 || key.includes('\n')) throw UNCOVERED;
+    return this.string(key, level + 1, true);
   }
 
   private scalar(value: unknown): string {
@@ -178,19 +196,17 @@ class Writer {
     const clip = text.endsWith('\n');
     const chomp = clip && (text.endsWith('\n\n') || text === '\n') ? '+' : clip ? '' : '-';
     this.openEnded = text === '\n' || text.endsWith('\n\n');
-    let body = '';
-    let position = 0;
-    while (position < text.length) {
-      const next = text.indexOf('\n', position);
-      const end = next === -1 ? text.length : next + 1;
-      if (end - position > 1 || next === -1) body += indent;
-      body += text.slice(position, end);
-      position = end;
-    }
-    if (body.endsWith('\n')) body = body.slice(0, -1);
-    return `|${indicator}${chomp}\n${body}`;
+    // Every line but an empty one is indented; the text's last line break is the scalar's own.
+    const body = (text.endsWith('\n') ? text.slice(0, -1) : text).replace(
+      BREAK_BEFORE_TEXT,
+      `\n${indent}`,
+    );
+    return `|${indicator}${chomp}\n${body === '' || body.startsWith('\n') ? '' : indent}${body}`;
   }
 }
+
+/** A line break followed by a line that holds text. */
+const BREAK_BEFORE_TEXT = /\n(?=[^\n])/g;
 
 /** How js-yaml writes `value` below the top of a document, when it writes it on one line. */
 function scalarByJsYaml(value: string | number): string {
