@@ -46,12 +46,28 @@ export interface UnitTable {
   readonly source: string;
 }
 
-const unitKey = (u: StepUnit): string => JSON.stringify([u.kind, u.cell, u.line, u.names, u.code]);
+const unitKeys = new WeakMap<StepUnit, string>();
+
+/**
+ * What a unit is, whichever step runs it: kind, cell, line, names and code. Names are Python names
+ * (no NUL, no comma) and the code comes last, so no two units share a key. Made once per unit.
+ */
+function unitKey(u: StepUnit): string {
+  let key = unitKeys.get(u);
+  if (key === undefined) {
+    key = `${u.kind}\0${u.cell}\0${u.line}\0${u.names.join(',')}\0${u.code}`;
+    unitKeys.set(u, key);
+  }
+  return key;
+}
 
 export function buildUnitTableForGraph(graph: PipelineGraph): UnitTable {
   const uses = new Map<string, number>();
   for (const step of graph.steps)
-    for (const u of step.units) uses.set(unitKey(u), (uses.get(unitKey(u)) ?? 0) + 1);
+    for (const u of step.units) {
+      const key = unitKey(u);
+      uses.set(key, (uses.get(key) ?? 0) + 1);
+    }
   const positions = new Map<string, number>();
   const entries: string[] = [];
   for (const step of graph.steps) {
