@@ -1,0 +1,48 @@
+/**
+ * Pass 7: files are shared state the data flow does not see. A step that reads or writes files
+ * (or runs a shell command) runs after every step above it that may write them, as in the
+ * notebook. A module the notebook writes (`%%writefile helper.py`) is a file its importers read.
+ */
+import type { FileAccess } from '../python/analyze-python.js';
+import type { ResolvedStep } from './resolve-data-flow.js';
+
+/** `%%writefile name.py` as the runtime call it becomes: the module name it writes. */
+const WRITTEN_MODULE = /__cellflow__\.write_file\((['"])(\w+)\.py\1/g;
+/** The top-level module of each `import a.b` / `from a.b import c` at a line's start. */
+const IMPORTED_MODULE = /^[ \t]*(?:from[ \t]+(\w+)|import[ \t]+(\w+))/gm;
+
+/** `after` (the steps each step runs after) with the edges that keep files in notebook order. */
+export function orderFileAccess(
+  steps: readonly ResolvedStep[],
+  after: ReadonlyMap<string, ReadonlySet<string>>,
+  code: ReadonlyMap<number, string>,
+): ReadonlyMap<string, ReadonlySet<string>> {
+  const plain = (cell: number): string => code.get(cell) ?? '';
+  const writtenModules = new Set<string>();
+  for (const cellCode of code.values())
+    for (const m of cellCode.matchAll(WRITTEN_MODULE)) writtenModules.add(m[2]!);
+  const importsWritten = (text: string): boolean =>
+    writtenModules.size > 0 &&
+    [...text.matchAll(IMPORTED_MODULE)].some((m) => writtenModules.has(m[1] ?? m[2]!));
+  const touchesFiles = (d: ResolvedStep): FileAccess => {
+    const eager = d.units.filter((u) => u.eager).map((u) => u.ref.unit);
+    const units = eager.map((u) => u.fileAccess);
+    return {
+      reads:
+        d.analysis.fileAccess.reads ||
+        units.some((u) => u.reads) ||
+        eager.some((u) => u.kind === 'import' && importsWritten(u.code)) ||
+        d.cells.some((c) => importsWritten(plain(c))),
+      writes: d.analysis.fileAccess.writes || units.some((u) => u.writes),
+    };
+  };
+  const ordered = new Map([...after].map(([name, steps]) => [name, new Set(steps)]));
+  const writers: ResolvedStep[] = [];
+  for (const d of steps) {
+    const access = touchesFiles(d);
+    if (!access.reads && !access.writes) continue;
+    for (const w of writers) if (w !== d) ordered.get(d.name)!.add(w.name);
+    if (access.writes) writers.push(d);
+  }
+  return ordered;
+}

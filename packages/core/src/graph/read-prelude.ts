@@ -1,0 +1,84 @@
+/**
+ * Pass 4a: the `imports` and `functions` cells (the prelude). Their code units (imports,
+ * definitions, configuration) are there in every step; what else they do (data statements, and
+ * seeding: the random state then flows) runs once, in the step after the cell (else the one
+ * before), so those statements stay in the cell's code and the units are blanked out of it.
+ */
+import type { Diagnostic } from '../diagnostics.js';
+import { analyzeCells } from '../python/analyze-cells.js';
+import { problemsOfAnalysis } from './analysis-problems.js';
+import type { AnalyzedBlocks, UnitRef } from './analyze-blocks.js';
+import type { Block } from './read-blocks.js';
+
+export interface Prelude {
+  /** The `imports`/`functions` cells, in notebook order. */
+  readonly cells: readonly number[];
+  /** The unit that binds each name the prelude defines (its last binding). */
+  readonly units: ReadonlyMap<string, UnitRef>;
+  /** Units that hold in every step rather than bind names (configuration, imports for effect). */
+  readonly config: readonly UnitRef[];
+  /** For each step block, the prelude cells whose remaining statements run once in it. */
+  readonly hostCells: ReadonlyMap<Block, readonly number[]>;
+  /** Plain-Python code of every code cell, with the prelude cells' units blanked out. */
+  readonly code: ReadonlyMap<number, string>;
+  /** The prelude has an `import *`: names it may define are not reported as undefined. */
+  readonly starImport: boolean;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+export function readPrelude(analyzed: AnalyzedBlocks): Prelude {
+  const { blocks, plainCode } = analyzed;
+  const plain = (cell: number): string => plainCode.get(cell) ?? '';
+  const preludeBlocks = blocks.filter((b) => b.kind === 'imports' || b.kind === 'functions');
+  const cells = preludeBlocks.flatMap((b) => b.cells);
+  const units = new Map<string, UnitRef>();
+  const config: UnitRef[] = [];
+  const hostCells = new Map<Block, number[]>();
+  const code = new Map(plainCode);
+  const prelude = analyzeCells(cells, plain);
+  const stepBlocks = blocks.filter((b) => b.kind === 'step');
+  for (const cell of cells) {
+    const refs = analyzed.units.get(cell) ?? [];
+    for (const ref of refs) {
+      if (ref.unit.kind === 'seed') continue;
+      if (ref.ambient) config.push(ref);
+      else for (const n of ref.unit.names) units.set(n, ref);
+    }
+    const rest = blankUnits(
+      plain(cell),
+      refs.filter((r) => r.unit.kind !== 'seed'),
+    );
+    code.set(cell, rest);
+    if (isBlankCode(rest)) continue;
+    const host =
+      stepBlocks.find((b) => b.cells[0]! > cell) ??
+      [...stepBlocks].reverse().find((b) => b.cells[0]! < cell);
+    if (host === undefined) continue;
+    hostCells.set(host, [...(hostCells.get(host) ?? []), cell]);
+  }
+  return {
+    cells,
+    units,
+    config,
+    hostCells,
+    code,
+    starImport: prelude.starImports.length > 0,
+    diagnostics: problemsOfAnalysis(prelude),
+  };
+}
+
+/** The cell's code with the given units' statements blanked out (lines and columns kept). */
+function blankUnits(code: string, refs: readonly UnitRef[]): string {
+  let out = code;
+  for (const { unit } of refs)
+    out =
+      out.slice(0, unit.from) +
+      out.slice(unit.from, unit.to).replace(/[^\n]/g, ' ') +
+      out.slice(unit.to);
+  return out;
+}
+
+/** Nothing to run: blank lines, comments, and the `pass` lines session-only magics become. */
+function isBlankCode(code: string): boolean {
+  return code.split('\n').every((l) => /^\s*(pass\b\s*)?(#.*)?$/.test(l));
+}
