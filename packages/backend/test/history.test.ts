@@ -113,7 +113,7 @@ describe('run history', () => {
 
   it('an unknown study or run says which', async () => {
     await assert.rejects(
-      backend.cancelStudy({ id: 'no-such-study', pipeline: 'x' }),
+      backend.cancelStudy({ id: 'no-such-study' }),
       (e: unknown) => e instanceof BackendError && e.code === 'study-not-found',
     );
     await assert.rejects(

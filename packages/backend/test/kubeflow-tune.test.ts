@@ -243,7 +243,7 @@ describeWithCluster('KubeflowBackend tuning (Katib)', (ctx) => {
     });
     await ctx.cluster().ensureNamespace('no-katib-here');
     await assert.rejects(
-      other.watchStudy({ id: 'nope', pipeline: 'digits' })[Symbol.asyncIterator]().next(),
+      other.watchStudy({ id: 'nope' })[Symbol.asyncIterator]().next(),
       /No Katib Experiment nope in namespace no-katib-here/,
     );
   });

@@ -247,7 +247,7 @@ describe('local studies', () => {
       /`study`: `Y` is not in the parameters cell \(parameters: `X`, `N`, `MODE`\)\. Fix: add `Y = <default>`/,
     );
     await assert.rejects(
-      backend.watchStudy({ id: 'nope', pipeline: 'x' })[Symbol.asyncIterator]().next(),
+      backend.watchStudy({ id: 'nope' })[Symbol.asyncIterator]().next(),
       /No study nope/,
     );
   });
