@@ -159,8 +159,18 @@ export function heldNames(
   text: (n: SyntaxNode) => string,
   withMaker = true,
 ): string[] {
+  const { found, makers } = heldNamesAndMakers(node, text);
+  return withMaker ? found : found.filter((_, i) => !makers.has(i));
+}
+
+/** `heldNames`, and which of them (positions in `found`) are makers (`Acc` in `Acc()`). */
+export function heldNamesAndMakers(
+  node: SyntaxNode,
+  text: (n: SyntaxNode) => string,
+): { found: string[]; makers: Set<number> } {
   // A work list (names found later in source order wait on it as lists) instead of recursion.
   const found: string[] = [];
+  const makers = new Set<number>();
   const pending: (SyntaxNode | readonly string[])[] = [node];
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
     if (!('name' in next)) {
@@ -172,7 +182,7 @@ export function heldNames(
       let root: SyntaxNode | null = callee ?? null;
       while (root !== null && (root.name === 'MemberExpression' || root.name === 'CallExpression'))
         root = root.firstChild;
-      if (withMaker && root?.name === 'VariableName') found.push(text(root));
+      if (root?.name === 'VariableName') makers.add(found.push(text(root)) - 1);
       // A class (capitalised, `Pipeline(...)`) or a known holder keeps what it is made from; a
       // function or method result (`accuracy_score(y, p)`, `clf.fit(X, y)`) does not.
       const name = callee === undefined ? '' : (/([A-Za-z_]\w*)\s*$/.exec(text(callee))?.[1] ?? '');
@@ -190,5 +200,5 @@ export function heldNames(
       for (let i = inner.length - 1; i >= 0; i--) pending.push(inner[i]!);
     } else found.push(...aliasSources(next, text));
   }
-  return found;
+  return { found, makers };
 }

@@ -6,10 +6,10 @@
  * one bound only in an `if` branch or a loop body is not) and scope-aware inside functions,
  * lambdas, classes and comprehensions (their own names never leak out).
  */
-import type { SyntaxNode } from '@lezer/common';
+import type { SyntaxNode, Tree } from '@lezer/common';
 import { nestingProblemOf, parsePython } from './parse-python.js';
 import { PYTHON_BUILTINS } from './builtins.js';
-import { aliasSources, heldNames, STORING_METHODS } from './alias-sources.js';
+import { aliasSources, heldNames, heldNamesAndMakers, STORING_METHODS } from './alias-sources.js';
 
 /** Where a name is used: cell index in the notebook and 1-based line in that cell. */
 export interface NameSite {
@@ -349,6 +349,40 @@ interface InnerScope {
   readonly moduleState: Set<string>;
 }
 
+/**
+ * How the statement walker carries what is bound through compound statements. At module level
+ * statements run now, in order: a name bound on every path before a read is bound there, one
+ * bound only in an `if` branch or a loop body is not, so each branch starts from a copy of the
+ * state and the branches are merged after. In a function or class body names resolve through the
+ * scopes (a function's body runs when it is called), so there is no state to carry.
+ */
+interface FlowStrategy {
+  /** The state a branch (a body that may or may not run) starts with. */
+  branch(state: ReadonlySet<string>): Set<string>;
+  /** After the branches of an `if` or `match` (one of them for taking none). */
+  merge(state: Set<string>, branches: readonly Set<string>[]): void;
+}
+
+const MODULE_FLOW: FlowStrategy = {
+  branch: (state) => new Set(state),
+  // A name is definitely bound after the branches only when every branch bound it.
+  merge(state, branches) {
+    const [first, ...rest] = branches;
+    if (first === undefined) return;
+    for (const name of first) if (rest.every((b) => b.has(name))) state.add(name);
+    for (const name of [...state]) if (!branches.every((b) => b.has(name))) state.delete(name);
+  },
+};
+
+const SCOPE_FLOW: FlowStrategy = {
+  branch: () => new Set(),
+  merge: () => undefined,
+};
+
+function flowOf(scope: InnerScope | null): FlowStrategy {
+  return scope === null ? MODULE_FLOW : SCOPE_FLOW;
+}
+
 /** Incremental analysis over the cells of one block; module-level state carries across cells. */
 export class PythonAnalyzer {
   private readonly definite = new Set<string>();
@@ -383,19 +417,31 @@ export class PythonAnalyzer {
   private readonly errors: SyntaxProblem[] = [];
   private source = '';
   private cell = 0;
-  private lineStarts: number[] = [0];
+  private lineStarts: readonly number[] = [0];
   /** The top-level def/class whose body is being walked, to attribute global reads to it. */
   private currentDefinition: Set<string> | null = null;
 
   addCell(cell: number, code: string): void {
+    this.begin(cell, code);
+    const tree = parsePython(code);
+    this.collectSyntaxErrors(tree, nestingProblemOf(tree)?.message);
+    this.bodyStatements(tree.topNode, this.definite, null);
+  }
+
+  /**
+   * Adds one top-level statement of a cell as if it ran alone, `node` being the statement in the
+   * cell's syntax tree (`parsePython(code)`): what running it reads, binds and defines. Syntax
+   * errors are the cell's (`addCell` reports them).
+   */
+  addStatement(cell: number, code: string, node: SyntaxNode): void {
+    this.begin(cell, code);
+    this.statement(node, this.definite, null);
+  }
+
+  private begin(cell: number, code: string): void {
     this.source = code;
     this.cell = cell;
-    this.lineStarts = [0];
-    for (let i = 0; i < code.length; i++)
-      if (code.charCodeAt(i) === 10) this.lineStarts.push(i + 1);
-    const tree = parsePython(code);
-    this.collectSyntaxErrors(tree.topNode, nestingProblemOf(tree)?.message);
-    this.statements(children(tree.topNode), this.definite);
+    this.lineStarts = lineStartsOf(code);
   }
 
   result(): CodeAnalysis {
@@ -465,174 +511,225 @@ export class PythonAnalyzer {
     return this.source.slice(node.from, node.to);
   }
 
-  private collectSyntaxErrors(top: SyntaxNode, tooDeep: string | undefined): void {
-    const cursor = top.cursor();
-    do {
-      if (cursor.type.isError) {
-        const line = this.lineOf(cursor.from);
-        const lineText = this.source.slice(
-          this.lineStarts[line - 1],
-          this.lineStarts[line] ?? this.source.length,
-        );
-        const text = lineText.replace(/\n$/, '');
-        this.errors.push({
-          cell: this.cell,
-          line,
-          text,
-          ...(tooDeep !== undefined && { tooDeep }),
-        });
-        return; // the first error is the useful one; the parser's recovery makes the rest noise
-      }
-    } while (cursor.next());
-  }
-
-  // ---- module-level statements (flow-aware) -------------------------------------------------
-
-  private statements(nodes: readonly SyntaxNode[], state: Set<string>): void {
-    for (const node of nodes) this.statement(node, state);
-  }
-
-  private bodyStatements(body: SyntaxNode | undefined, state: Set<string>): void {
-    if (body === undefined) return;
-    this.statements(
-      children(body).filter((c) => c.name !== ':'),
-      state,
+  /** The first error only: the parser's recovery makes the rest noise. */
+  private collectSyntaxErrors(tree: Tree, tooDeep: string | undefined): void {
+    const offset = firstSyntaxError(tree);
+    if (offset === null) return;
+    const line = this.lineOf(offset);
+    const lineText = this.source.slice(
+      this.lineStarts[line - 1],
+      this.lineStarts[line] ?? this.source.length,
     );
+    const text = lineText.replace(/\n$/, '');
+    this.errors.push({
+      cell: this.cell,
+      line,
+      text,
+      ...(tooDeep !== undefined && { tooDeep }),
+    });
   }
 
-  private statement(node: SyntaxNode, state: Set<string>): void {
+  // ---- statements: one walker; the flow strategy says how branches share what is bound --------
+
+  /** A body's statements, in order (its `:` is no statement). */
+  private bodyStatements(
+    body: SyntaxNode | undefined,
+    state: Set<string>,
+    scope: InnerScope | null,
+  ): void {
+    if (body === undefined) return;
+    for (let c = body.firstChild; c !== null; c = c.nextSibling)
+      if (c.name !== ':') this.statement(c, state, scope);
+  }
+
+  /** Statements inside a function or class body: names resolve through the inner scopes. */
+  private innerBody(body: SyntaxNode | undefined, scope: InnerScope): void {
+    this.bodyStatements(body, new Set(), scope);
+  }
+
+  /**
+   * One statement, at module level (`scope` null: it runs now, in order) or in a function or
+   * class body (it runs when called, or at once for a class, and its names resolve through
+   * `scope`). `state` holds the names bound on every path so far (see `FlowStrategy`).
+   */
+  private statement(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
     switch (node.name) {
       case 'StatementGroup': // `a = 1; b = a`
-        for (const c of children(node)) if (c.name !== ';') this.statement(c, state);
+        for (const c of children(node)) if (c.name !== ';') this.statement(c, state, scope);
         return;
       case 'AssignStatement':
-        return this.assignment(node, state, null);
+        return this.assignment(node, state, scope);
       case 'UpdateStatement': {
         const [target, , value] = children(node);
-        if (value !== undefined) this.expression(value, state, null);
-        if (target?.name === 'VariableName') {
-          this.read(target, state, null);
-          this.bind(target, state, null);
-        } else if (target !== undefined) this.target(target, state, null);
+        if (value !== undefined) this.expression(value, state, scope);
+        if (target?.name === 'VariableName') this.read(target, state, scope);
+        if (target !== undefined) this.target(target, state, scope);
         return;
       }
       case 'DeleteStatement':
-        for (const c of children(node)) {
-          if (c.name === 'VariableName') this.deleteName(c, state);
-          else if (c.name !== 'del' && c.name !== ',') this.target(c, state, null);
-        }
-        return;
+        return this.deleteStatement(node, state, scope);
       case 'ImportStatement':
-        return this.importStatement(node, state, null);
+        return this.importStatement(node, state, scope);
       case 'FunctionDefinition':
       case 'ClassDefinition':
-        return this.definition(node, state, null, []);
+        this.declareInClass(node, scope);
+        return this.definition(node, state, scope, []);
       case 'DecoratedStatement': {
         const parts = children(node);
-        const decorators = parts.filter((c) => c.name === 'Decorator');
         const def = parts.find(
           (c) => c.name === 'FunctionDefinition' || c.name === 'ClassDefinition',
         );
-        if (def !== undefined) this.definition(def, state, null, decorators);
-        return;
+        if (def === undefined) return;
+        this.declareInClass(def, scope);
+        return this.definition(
+          def,
+          state,
+          scope,
+          parts.filter((c) => c.name === 'Decorator'),
+        );
       }
       case 'IfStatement':
-        return this.ifStatement(node, state);
+        return this.ifStatement(node, state, scope);
       case 'ForStatement':
       case 'WhileStatement':
-        return this.loop(node, state);
+        return this.loop(node, state, scope);
       case 'TryStatement':
-        return this.tryStatement(node, state);
+        return this.tryStatement(node, state, scope);
       case 'WithStatement':
-        return this.withStatement(node, state, null);
+        return this.withStatement(node, state, scope);
       case 'MatchStatement':
-        return this.matchStatement(node, state);
+        return this.matchStatement(node, state, scope);
       case 'ScopeStatement':
         return;
       default:
-        return this.expression(node, state, null);
+        if (scope === null) return this.expression(node, state, null);
+        for (const c of children(node)) this.unplaced(c, state, scope);
     }
   }
 
-  private ifStatement(node: SyntaxNode, state: Set<string>): void {
+  /**
+   * A part of a statement that is none of the parts the walker knows (a comment, or what the
+   * parser made of a syntax error): left out at module level; in a body read as an expression,
+   * a body in it walked as statements.
+   */
+  private unplaced(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
+    if (scope === null) return;
+    if (node.name === 'Body') this.innerBody(node, scope);
+    else if (node.name === 'MatchBody' || node.name === 'MatchClause')
+      this.statement(node, state, scope);
+    else this.expression(node, state, scope);
+  }
+
+  /** In a class body a definition's name is the class's own from the start of the statement. */
+  private declareInClass(def: SyntaxNode, scope: InnerScope | null): void {
+    if (scope?.kind !== 'class') return;
+    const n = children(def).find((c) => c.name === 'VariableName');
+    if (n !== undefined) scope.locals.add(this.text(n));
+  }
+
+  /** `del name` unbinds a module-level name; in a function or class body it reads what it names. */
+  private deleteStatement(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
+    for (const c of children(node)) {
+      if (c.name === 'del' || c.name === ',') continue;
+      if (scope !== null) this.expression(c, state, scope);
+      else if (c.name === 'VariableName') this.deleteName(c, state);
+      else this.target(c, state, null);
+    }
+  }
+
+  private ifStatement(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
+    const flow = flowOf(scope);
     const parts = children(node);
     const branches: Set<string>[] = [];
     let sawElse = false;
     for (let i = 0; i < parts.length; i++) {
       const p = parts[i]!;
-      if (p.name === 'if' || p.name === 'elif') {
-        const condition = parts[i + 1];
-        if (condition !== undefined && condition.name !== 'Body')
-          this.expression(condition, state, null);
-      } else if (p.name === 'else') sawElse = true;
+      const before = parts[i - 1]?.name;
+      if (p.name === 'if' || p.name === 'elif') continue;
+      if (p.name === 'else') sawElse = true;
       else if (p.name === 'Body') {
-        const branch = new Set(state);
-        this.bodyStatements(p, branch);
+        const branch = flow.branch(state);
+        this.bodyStatements(p, branch, scope);
         branches.push(branch);
-      }
+      } else if (before === 'if' || before === 'elif') this.expression(p, state, scope);
+      else this.unplaced(p, state, scope);
     }
-    if (!sawElse) branches.push(new Set(state));
-    this.mergeBranches(state, branches);
+    if (!sawElse) branches.push(flow.branch(state));
+    flow.merge(state, branches);
   }
 
-  /** After branches: a name is definitely bound only when every branch bound it. */
-  private mergeBranches(state: Set<string>, branches: readonly Set<string>[]): void {
-    const [first, ...rest] = branches;
-    if (first === undefined) return;
-    for (const name of first) if (rest.every((b) => b.has(name))) state.add(name);
-    for (const name of [...state]) if (!branches.every((b) => b.has(name))) state.delete(name);
-  }
-
-  private loop(node: SyntaxNode, state: Set<string>): void {
+  private loop(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
+    const flow = flowOf(scope);
     const parts = children(node);
-    const inner = new Set(state);
+    const inner = flow.branch(state);
     if (node.name === 'ForStatement') {
       const inAt = parts.findIndex((c) => c.name === 'in');
-      const iterable = parts[inAt + 1];
+      const targets = parts.slice(1, inAt).filter((t) => t.name !== ',');
+      // In a class body the loop's names are the class's before its iterable is read.
+      if (scope !== null) for (const t of targets) this.target(t, inner, scope);
+      let rest = inAt + 1;
+      const iterable = parts[rest];
       if (iterable !== undefined && iterable.name !== 'Body') {
-        this.expression(iterable, state, null);
-        // Loop variables are the iterable's elements: all its names may share with them.
-        const sources = this.loopSources(iterable);
-        for (const t of parts.slice(1, inAt)) this.alias(this.targetNames(t), sources);
+        this.expression(iterable, state, scope);
+        rest++;
+        if (scope === null) {
+          // Loop variables are the iterable's elements: all its names may share with them.
+          const sources = this.loopSources(iterable);
+          for (const t of targets) this.alias(this.targetNames(t), sources);
+        }
       }
-      for (const t of parts.slice(1, inAt)) if (t.name !== ',') this.target(t, inner, null);
-    } else {
-      const condition = parts[1];
-      if (condition !== undefined && condition.name !== 'Body')
-        this.expression(condition, state, null);
+      if (scope === null) for (const t of targets) this.target(t, inner, null);
+      for (const c of parts.slice(rest)) {
+        if (c.name === 'Body') this.bodyStatements(c, flow.branch(inner), scope);
+        else if (c.name !== 'else') this.unplaced(c, state, scope);
+      }
+      return;
     }
-    for (const body of parts.filter((c) => c.name === 'Body'))
-      this.bodyStatements(body, new Set(inner));
+    for (let i = 0; i < parts.length; i++) {
+      const c = parts[i]!;
+      if (c.name === 'Body') this.bodyStatements(c, flow.branch(inner), scope);
+      else if (i === 1)
+        this.expression(c, state, scope); // the condition
+      else this.unplaced(c, state, scope);
+    }
   }
 
-  private tryStatement(node: SyntaxNode, state: Set<string>): void {
+  private tryStatement(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
+    const flow = flowOf(scope);
     const parts = children(node);
     let mode: 'try' | 'except' | 'else' | 'finally' = 'try';
-    const tried = new Set(state);
+    const tried = flow.branch(state);
     for (let i = 0; i < parts.length; i++) {
       const p = parts[i]!;
       if (p.name === 'try') mode = 'try';
       else if (p.name === 'except') {
         mode = 'except';
-        const handler = new Set(state);
+        const handler = flow.branch(state);
         let j = i + 1;
         for (; j < parts.length && parts[j]!.name !== 'Body'; j++) {
           const c = parts[j]!;
           if (c.name === 'as') {
             const name = parts[j + 1];
-            if (name?.name === 'VariableName') this.bind(name, handler, null);
+            if (name?.name === 'VariableName') this.exceptName(name, handler, scope);
+            else if (name !== undefined) this.unplaced(name, state, scope);
             j++;
-          } else if (c.name !== '*') this.expression(c, state, null);
+          } else if (c.name !== '*') this.expression(c, state, scope);
         }
-        this.bodyStatements(parts[j], handler);
+        this.bodyStatements(parts[j], handler, scope);
         i = j;
       } else if (p.name === 'else') mode = 'else';
       else if (p.name === 'finally') mode = 'finally';
       else if (p.name === 'Body') {
-        if (mode === 'finally') this.bodyStatements(p, state);
-        else this.bodyStatements(p, mode === 'else' ? new Set(tried) : tried);
-      }
+        if (mode === 'finally') this.bodyStatements(p, state, scope);
+        else this.bodyStatements(p, mode === 'else' ? flow.branch(tried) : tried, scope);
+      } else this.unplaced(p, state, scope);
     }
+  }
+
+  /** `except E as name`: bound at module level; a class body's own name in a class. */
+  private exceptName(name: SyntaxNode, handler: Set<string>, scope: InnerScope | null): void {
+    if (scope === null) this.bind(name, handler, null);
+    else if (scope.kind === 'class') scope.locals.add(this.text(name));
   }
 
   private withStatement(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
@@ -644,50 +741,55 @@ export class PythonAnalyzer {
         const t = parts[i + 1];
         if (t !== undefined) this.target(t, state, scope);
         i++;
-      } else if (p.name === 'Body') {
-        if (scope === null) this.bodyStatements(p, state);
-        else this.innerBody(p, scope);
-      } else this.expression(p, state, scope);
+      } else if (p.name === 'Body') this.bodyStatements(p, state, scope);
+      else this.expression(p, state, scope);
     }
   }
 
-  private matchStatement(node: SyntaxNode, state: Set<string>): void {
+  private matchStatement(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
+    const flow = flowOf(scope);
     const parts = children(node);
-    const subject = parts[1];
-    if (subject !== undefined) this.expression(subject, state, null);
-    const body = parts.find((c) => c.name === 'MatchBody');
-    const branches: Set<string>[] = [new Set(state)];
-    for (const clause of body ? children(body).filter((c) => c.name === 'MatchClause') : []) {
-      const branch = new Set(state);
-      for (const c of children(clause)) {
-        if (c.name === 'Body') this.bodyStatements(c, branch);
-        else if (c.name !== 'case') this.pattern(c, branch);
+    // The subject; in a body every part but the clauses is read, in order.
+    if (scope === null && parts[1] !== undefined) this.expression(parts[1], state, null);
+    const branches: Set<string>[] = [flow.branch(state)];
+    for (const part of parts) {
+      if (part.name === 'match') continue;
+      if (part.name !== 'MatchBody') {
+        if (scope !== null) this.expression(part, state, scope);
+        continue;
       }
-      branches.push(branch);
+      for (const clause of children(part).filter((c) => c.name === 'MatchClause')) {
+        const branch = flow.branch(state);
+        for (const c of children(clause)) {
+          if (c.name === 'Body') this.bodyStatements(c, branch, scope);
+          else if (c.name !== 'case') this.pattern(c, branch, scope);
+        }
+        branches.push(branch);
+      }
     }
-    this.mergeBranches(state, branches);
+    flow.merge(state, branches);
   }
 
-  private pattern(node: SyntaxNode, state: Set<string>): void {
+  private pattern(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
     if (node.name === 'CapturePattern') {
-      for (const c of children(node)) if (c.name === 'VariableName') this.bind(c, state, null);
+      for (const c of children(node)) if (c.name === 'VariableName') this.bind(c, state, scope);
       return;
     }
     if (node.name === 'KeywordPattern') {
-      for (const c of children(node).slice(1)) this.pattern(c, state);
+      for (const c of children(node).slice(1)) this.pattern(c, state, scope);
       return;
     }
     if (node.name === 'ClassPattern') {
       const [cls, ...rest] = children(node);
-      if (cls !== undefined) this.expression(cls, state, null);
-      for (const c of rest) this.pattern(c, state);
+      if (cls !== undefined) this.expression(cls, state, scope);
+      for (const c of rest) this.pattern(c, state, scope);
       return;
     }
     if (node.name === 'VariableName' || node.name === 'MemberExpression') {
-      this.expression(node, state, null);
+      this.expression(node, state, scope);
       return;
     }
-    for (const c of children(node)) this.pattern(c, state);
+    for (const c of children(node)) this.pattern(c, state, scope);
   }
 
   // ---- bindings -----------------------------------------------------------------------------
@@ -702,9 +804,11 @@ export class PythonAnalyzer {
     const sink = scope === null ? new Set<string>() : null;
     if (sink !== null) this.deferredSink = sink;
     for (const value of parts.slice(lastOp + 1)) this.expression(value, state, scope);
+    // What the value may hold (its makers among it) and share: one walk of each value.
+    const held = sink === null ? null : this.heldByValues(parts.slice(lastOp + 1));
     if (sink !== null) {
       this.deferredSink = null;
-      const reads = parts.slice(lastOp + 1).flatMap((v) => heldNames(v, (n) => this.text(n)));
+      const reads = held!.names;
       const targets = parts
         .slice(0, lastOp)
         .filter((t) => t.name !== 'AssignOp' && t.name !== ',')
@@ -716,7 +820,7 @@ export class PythonAnalyzer {
       }
     }
     if (scope === null) {
-      this.assignmentAliases(parts, ops);
+      this.assignmentAliases(parts, ops, held!.shared);
       const value = parts[parts.length - 1];
       const what = value !== undefined && parts.length === 3 ? this.unsavableOrigin(value) : null;
       const target = parts[0];
@@ -734,6 +838,20 @@ export class PythonAnalyzer {
     }
   }
 
+  /** `heldNames` of an assignment's values, with (`names`) and without (`shared`) their makers. */
+  private heldByValues(values: readonly SyntaxNode[]): { names: string[]; shared: string[] } {
+    const names: string[] = [];
+    const shared: string[] = [];
+    for (const v of values) {
+      const { found, makers } = heldNamesAndMakers(v, (n) => this.text(n));
+      for (let i = 0; i < found.length; i++) {
+        names.push(found[i]!);
+        if (!makers.has(i)) shared.push(found[i]!);
+      }
+    }
+    return { names, shared };
+  }
+
   /** What a value is when it surely cannot be saved for another step, else null. */
   private unsavableOrigin(value: SyntaxNode): string | null {
     if (value.name === 'ComprehensionExpression') return 'a generator';
@@ -746,10 +864,13 @@ export class PythonAnalyzer {
   }
 
   /** `t = a`, `t[k] = a`, `t.x = a`: t shares with a; `a, b = f()`: a and b may share. */
-  private assignmentAliases(parts: readonly SyntaxNode[], ops: readonly number[]): void {
+  private assignmentAliases(
+    parts: readonly SyntaxNode[],
+    ops: readonly number[],
+    /** What a call is made from may be held by its result (`pipe = Pipeline([("rbm", rbm)])`). */
+    sources: readonly string[],
+  ): void {
     const value = parts.slice(ops[ops.length - 1]! + 1).filter((c) => c.name !== ',');
-    // What a call is made from may be held by its result (`pipe = Pipeline([("rbm", rbm)])`).
-    const sources = value.flatMap((v) => heldNames(v, (n) => this.text(n), false));
     let start = 0;
     const chained: string[] = [];
     for (const op of ops) {
@@ -1221,120 +1342,6 @@ export class PythonAnalyzer {
     }
   }
 
-  /** Statements inside a function or class body: names resolve through the inner scopes. */
-  private innerBody(body: SyntaxNode | undefined, scope: InnerScope): void {
-    if (body === undefined) return;
-    const state = new Set<string>();
-    for (const node of children(body)) {
-      if (node.name === ':') continue;
-      this.innerStatement(node, state, scope);
-    }
-  }
-
-  private innerStatement(node: SyntaxNode, state: Set<string>, scope: InnerScope): void {
-    switch (node.name) {
-      case 'StatementGroup':
-        for (const c of children(node)) if (c.name !== ';') this.innerStatement(c, state, scope);
-        return;
-      case 'AssignStatement':
-        return this.assignment(node, state, scope);
-      case 'UpdateStatement': {
-        const [target, , value] = children(node);
-        if (value !== undefined) this.expression(value, state, scope);
-        if (target !== undefined) {
-          if (target.name === 'VariableName') this.read(target, state, scope);
-          this.target(target, state, scope);
-        }
-        return;
-      }
-      case 'ImportStatement':
-        return this.importStatement(node, state, scope);
-      case 'FunctionDefinition':
-      case 'ClassDefinition':
-        if (scope.kind === 'class') {
-          const n = children(node).find((c) => c.name === 'VariableName');
-          if (n !== undefined) scope.locals.add(this.text(n));
-        }
-        return this.definition(node, state, scope, []);
-      case 'DecoratedStatement': {
-        const parts = children(node);
-        const def = parts.find(
-          (c) => c.name === 'FunctionDefinition' || c.name === 'ClassDefinition',
-        );
-        if (def === undefined) return;
-        if (scope.kind === 'class') {
-          const n = children(def).find((c) => c.name === 'VariableName');
-          if (n !== undefined) scope.locals.add(this.text(n));
-        }
-        return this.definition(
-          def,
-          state,
-          scope,
-          parts.filter((c) => c.name === 'Decorator'),
-        );
-      }
-      case 'WithStatement':
-        return this.withStatement(node, state, scope);
-      case 'ScopeStatement':
-        return;
-      case 'ForStatement': {
-        const parts = children(node);
-        const inAt = parts.findIndex((c) => c.name === 'in');
-        for (const t of parts.slice(1, inAt)) if (t.name !== ',') this.target(t, state, scope);
-        for (const c of parts.slice(inAt + 1)) {
-          if (c.name === 'Body') this.innerBody(c, scope);
-          else if (c.name !== 'else') this.expression(c, state, scope);
-        }
-        return;
-      }
-      case 'TryStatement':
-        for (const c of children(node)) {
-          if (c.name === 'Body') this.innerBody(c, scope);
-          else if (c.name === 'as') {
-            const n = c.nextSibling;
-            if (n?.name === 'VariableName' && scope.kind === 'class')
-              scope.locals.add(this.text(n));
-          } else if (c.name === 'VariableName' && c.prevSibling?.name === 'as') continue;
-          else if (!['try', 'except', 'else', 'finally', '*'].includes(c.name))
-            this.expression(c, state, scope);
-        }
-        return;
-      case 'MatchStatement':
-        for (const c of children(node)) {
-          if (c.name === 'MatchBody') {
-            for (const clause of children(c).filter((x) => x.name === 'MatchClause')) {
-              for (const part of children(clause)) {
-                if (part.name === 'Body') this.innerBody(part, scope);
-                else if (part.name !== 'case') this.innerPattern(part, state, scope);
-              }
-            }
-          } else if (c.name !== 'match') this.expression(c, state, scope);
-        }
-        return;
-      default:
-        for (const c of children(node)) {
-          if (c.name === 'Body') this.innerBody(c, scope);
-          else if (c.name === 'MatchBody' || c.name === 'MatchClause')
-            this.innerStatement(c, state, scope);
-          else this.expression(c, state, scope);
-        }
-    }
-  }
-
-  private innerPattern(node: SyntaxNode, state: Set<string>, scope: InnerScope): void {
-    if (node.name === 'CapturePattern') {
-      for (const c of children(node)) if (c.name === 'VariableName') this.bind(c, state, scope);
-      return;
-    }
-    if (node.name === 'VariableName' || node.name === 'MemberExpression')
-      return this.expression(node, state, scope);
-    if (node.name === 'KeywordPattern') {
-      for (const c of children(node).slice(1)) this.innerPattern(c, state, scope);
-      return;
-    }
-    for (const c of children(node)) this.innerPattern(c, state, scope);
-  }
-
   private resolvesLocally(name: string, scope: InnerScope | null): boolean {
     for (let s = scope; s !== null; s = s.parent) {
       if (s.globals.has(name)) return false;
@@ -1587,6 +1594,39 @@ export class PythonAnalyzer {
       this.expression(p, state, compScope);
     }
   }
+}
+
+const firstErrors = new WeakMap<Tree, number | null>();
+
+/** Where the first part the parser could not read starts (null: none), remembered by tree. */
+export function firstSyntaxError(tree: Tree): number | null {
+  let found = firstErrors.get(tree);
+  if (found === undefined) {
+    found = null;
+    const cursor = tree.cursor();
+    do {
+      if (cursor.type.isError) {
+        found = cursor.from;
+        break;
+      }
+    } while (cursor.next());
+    firstErrors.set(tree, found);
+  }
+  return found;
+}
+
+/** The offset of each line's start; the last code's are kept (a cell's statements share them). */
+let lastLineStarts: { readonly code: string; readonly starts: readonly number[] } = {
+  code: '',
+  starts: [0],
+};
+function lineStartsOf(code: string): readonly number[] {
+  if (lastLineStarts.code !== code) {
+    const starts = [0];
+    for (let i = code.indexOf('\n'); i !== -1; i = code.indexOf('\n', i + 1)) starts.push(i + 1);
+    lastLineStarts = { code, starts };
+  }
+  return lastLineStarts.starts;
 }
 
 /** Whether an argument lands on one of `mutated` among a function's `parameters`. */

@@ -17,7 +17,14 @@
  */
 import type { SyntaxNode } from '@lezer/common';
 import { textId } from './analyze-cells.js';
-import { analyzePython, type FileAccess, type ParameterRef } from './analyze-python.js';
+import {
+  analyzePython,
+  firstSyntaxError,
+  PythonAnalyzer,
+  type CodeAnalysis,
+  type FileAccess,
+  type ParameterRef,
+} from './analyze-python.js';
 import { BoundedCache } from './bounded-cache.js';
 import { parsePython } from './parse-python.js';
 
@@ -235,6 +242,9 @@ function readCodeUnitsOnce(cell: number, code: string): CodeUnit[] {
     return lo + 1;
   };
   const units: CodeUnit[] = [];
+  // A statement of a cell the parser read whole is analysed in the cell's tree; in a cell with a
+  // syntax error, from its own text (what the parser recovered around it is not the statement).
+  const clean = firstSyntaxError(tree) === null;
   const visit = (node: SyntaxNode): void => {
     if (node.name === 'StatementGroup') {
       for (const c of children(node)) if (c.name !== ';') visit(c);
@@ -244,7 +254,7 @@ function readCodeUnitsOnce(cell: number, code: string): CodeUnit[] {
     if (kind === null) return;
     // A statement that does not start its line (`a = 1; import b`) is replayed from its own start.
     const statement = code.slice(node.from, node.to);
-    const analysis = analyzePython(statement, cell);
+    const analysis = clean ? analyzeStatement(cell, code, node) : analyzePython(statement, cell);
     const names = analysis.writes.map((w) => w.name);
     units.push({
       kind: kind.kind,
@@ -277,8 +287,14 @@ function readCodeUnitsOnce(cell: number, code: string): CodeUnit[] {
   return units;
 }
 
+function analyzeStatement(cell: number, code: string, node: SyntaxNode): CodeAnalysis {
+  const analyzer = new PythonAnalyzer();
+  analyzer.addStatement(cell, code, node);
+  return analyzer.result();
+}
+
 function definitionParameters(
-  analysis: ReturnType<typeof analyzePython> | null,
+  analysis: CodeAnalysis | null,
 ): Pick<CodeUnit, 'parameters' | 'mutatedParameters'> {
   const def = analysis === null ? undefined : [...analysis.definitions.values()][0];
   return {
