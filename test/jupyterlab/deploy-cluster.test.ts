@@ -3,12 +3,13 @@
  * starts one agent for this machine, with the cluster harness's kubeconfig (no cluster setting);
  * the page runs digits locally, then Deploy asks for the kubeconfig context and namespace, shows
  * the GPU steps checked against that cluster and the parameters, and runs it there, from the same
- * page and agent (issue 15). Upload makes a version of the notebook's pipeline; Schedule uploads
+ * page and agent (issue 15); a GPU request the cluster cannot give is changed in Deploy, which
+ * rewrites the step's gpu: tag and asks again (issue 15). Upload makes a version of the notebook's pipeline; Schedule uploads
  * another and creates a recurring run that starts a run when due (issue 14). Screenshots go to
  * artifacts/jupyterlab/.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
@@ -16,6 +17,7 @@ import type { Page } from 'playwright-core';
 import { describeWithCluster } from '../cluster/cluster-suite.js';
 import { startKfpDouble, type KfpDouble } from '../cluster/kfp-double/index.js';
 import { notebookJson } from '../support/notebook-json.js';
+import { waitFor } from '../support/wait-for.js';
 import {
   skipReason,
   SHOTS,
@@ -195,7 +197,8 @@ if (missing !== undefined) {
       await page.locator('.jp-Dialog .jp-mod-reject').click();
     });
 
-    it('shows the GPU steps against the chosen cluster', async () => {
+    it('shows the GPU steps against the chosen cluster; a request that does not fit is changed there, into the gpu: tag (issue 15)', async () => {
+      const runsBefore = kfp.store.runs.size;
       await page.locator('.jp-SideBar [data-id="filebrowser"]').click();
       await page.locator('.jp-DirListing-item', { hasText: 'gpu.ipynb' }).dblclick();
       const cell = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell').first();
@@ -207,13 +210,90 @@ if (missing !== undefined) {
       await chooseTestCluster(page);
       const gpus = page.locator('.jp-Dialog .cf-deploy-gpus');
       await gpus.waitFor({ timeout: 60_000 });
+      const fit = gpus.locator('.cf-deploy-gpu[data-step="fit"]');
+      const huge = gpus.locator('.cf-deploy-gpu[data-step="huge"]');
+      assert.match((await fit.getAttribute('class')) ?? '', /cf-mod-fits/);
       assert.match(
-        await gpus.locator('.cf-mod-fits').innerText(),
+        await fit.locator('.cf-deploy-gpu-fit').innerText(),
         /fit: 2 × NVIDIA-A100-SXM4-80GB: fits/,
       );
-      assert.match(await gpus.locator('.cf-mod-error').innerText(), /huge: 64 × .*/);
+      assert.match((await huge.getAttribute('class')) ?? '', /cf-mod-error/);
+      assert.match(await huge.locator('.cf-deploy-gpu-fit').innerText(), /huge: 64 × .*/);
+      // The choices are the cluster's products with their free counts, any GPU, and none.
+      const offered = await huge.locator('select[name="gpu-huge"] option').allInnerTexts();
+      assert.deepEqual(offered.slice(0, 1), ['Change to…']);
+      assert.ok(
+        offered.some((o) => /^Tesla-T4 \(1 of 1 free\)$/.test(o)),
+        offered.join(' | '),
+      );
+      assert.ok(offered.some((o) => /^NVIDIA-A100-SXM4-80GB \(\d+ of 8 free\)$/.test(o)));
+      assert.ok(offered.includes('Any GPU (no product constraint)'));
+      assert.ok(offered.includes('No GPU (run this step on CPUs)'));
       await page.screenshot({ path: join(SHOTS, 'deploy-gpus.png') });
-      await page.locator('.jp-Dialog .jp-mod-reject').click();
+
+      // Deploying a request the cluster cannot give is refused, naming the step and the fix.
+      await page.locator('.jp-Dialog .jp-mod-accept').click();
+      const refusal = page.locator('.jp-Dialog', { hasText: 'the cluster cannot give these GPUs' });
+      await refusal.waitFor({ timeout: 30_000 });
+      assert.match(
+        await refusal.innerText(),
+        /huge: .*Fix: ask for at most 8 .*Or choose another GPU request for the step in Deploy/s,
+      );
+      await page.keyboard.press('Escape');
+      await refusal.waitFor({ state: 'detached' });
+      assert.equal(kfp.store.runs.size, runsBefore, 'nothing went to the cluster');
+
+      // Again, now with one Tesla T4 for `huge`: the tag is rewritten and Deploy asks again.
+      await cell.click();
+      await page.locator('.cf-panel .cf-action-deploy').click();
+      await chooseTestCluster(page);
+      await huge.waitFor({ timeout: 60_000 });
+      await huge.locator('select[name="gpu-huge"]').selectOption('product:Tesla-T4');
+      assert.equal(await huge.locator('input[name="gpu-count-huge"]').inputValue(), '1');
+      await page.locator('.jp-Dialog .jp-mod-accept').click();
+      await huge
+        .locator('.cf-deploy-gpu-fit', { hasText: 'huge: 1 × Tesla-T4: fits' })
+        .waitFor({ timeout: 30_000 });
+      assert.match((await huge.getAttribute('class')) ?? '', /cf-mod-fits/);
+      await page.screenshot({ path: join(SHOTS, 'deploy-gpus-changed.png') });
+      const submitted = page.locator('.Toastify__toast', {
+        hasText: /Submitted run .* to cluster context `admin`/,
+      });
+      const submittedBefore = await submitted.count();
+      await page.locator('.jp-Dialog .jp-mod-accept').click();
+      await waitFor(
+        'the run to be submitted',
+        async () => (await submitted.count()) > submittedBefore,
+        60_000,
+      );
+      await waitFor(
+        'the GPU pipeline on the cluster',
+        () => kfp.store.runs.size > runsBefore,
+        10_000,
+      );
+      const runs = [...kfp.store.runs.values()];
+      assert.equal(runs.length, runsBefore + 1, 'one run of the GPU pipeline');
+      assert.match(JSON.stringify(runs.at(-1)), /Tesla-T4/, 'with the changed request');
+
+      // The change is an edit of the notebook like any other: saved, it is in the file.
+      await cell.click();
+      await page.keyboard.press('Control+s');
+      // Read whole: the server may be writing the file.
+      const tagsOnDisk = (): string => {
+        try {
+          const saved = JSON.parse(readFileSync(join(dir, 'gpu.ipynb'), 'utf8')) as {
+            cells: { metadata: { tags?: string[] } }[];
+          };
+          return JSON.stringify(saved.cells[1]?.metadata.tags);
+        } catch {
+          return '';
+        }
+      };
+      const changed = JSON.stringify(['step:huge', 'prev:fit', 'gpu:1:Tesla-T4']);
+      await waitFor('the saved gpu.ipynb', () => tagsOnDisk() === changed, 10_000).catch(
+        () => undefined,
+      );
+      assert.equal(tagsOnDisk(), changed);
     });
   });
 }

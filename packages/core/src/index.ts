@@ -10,6 +10,7 @@ export {
   type NotebookOutput,
 } from './notebook/executed-notebook.js';
 export * from './tags/cell-tags.js';
+export * from './tags/edit-cell-tags.js';
 export { readNotebookSettings, type NotebookSettings } from './tags/notebook-settings.js';
 export {
   analyzePython,

@@ -12,14 +12,17 @@ import {
   type CompiledPipeline,
   type Diagnostic,
   type ParameterValue,
+  type PipelineGraph,
   type PipelineParameter,
 } from '@cellflow/core';
 import { parseParameterText, type AgentInfo, type StudySummary } from '@cellflow/protocol';
 import {
   describeSchedule,
   describeUpload,
+  gpuChoicesOf,
   gpuFitOf,
   type AgentClient,
+  type GpuChoice,
   type GpuFit,
 } from '@cellflow/ui';
 import type { Widget } from '@lumino/widgets';
@@ -28,7 +31,8 @@ import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { DisposableSet, type IDisposable } from '@lumino/disposable';
 import { CellDecorations } from './cells/cell-decorations.js';
 import { editCellTags } from './cells/tag-editor.js';
-import { askDeployChoice, askDeployTarget } from './deploy/deploy-dialog.js';
+import { askDeployChoice, askDeployTarget, type DeployAnswer } from './deploy/deploy-dialog.js';
+import { changeStepGpus } from './deploy/deploy-gpus.js';
 import { NotebookAnalysis } from './notebook/notebook-analysis.js';
 import type { CellflowPanel } from './panel/cellflow-panel.js';
 import { PipelineGraphWidget } from './panel/pipeline-graph-widget.js';
@@ -193,11 +197,11 @@ export class CellflowController implements IDisposable {
     }
   }
 
-  /** The notebook in focus compiled, or undefined after telling the user why not. */
+  /** The notebook in focus (or `analysis`) compiled, or undefined after telling the user why not. */
   private async compileCurrent(
     action: string,
+    analysis = this.current,
   ): Promise<{ analysis: NotebookAnalysis; pipeline: CompiledPipeline } | undefined> {
-    const analysis = this.current;
     if (analysis === null) {
       await showErrorMessage(
         'Cellflow',
@@ -242,38 +246,63 @@ export class CellflowController implements IDisposable {
 
   /**
    * Deploy to a cluster, whatever the page runs on: a kubeconfig context the agent can reach and a
-   * namespace (default: the agent's cluster target), the GPU steps checked against that cluster,
+   * namespace (default: the agent's cluster target), the GPU steps checked against that cluster
+   * (a step's request can be changed there: its `gpu:` tag is rewritten and Deploy asks again),
    * then run now (with parameters), upload as a new version, or schedule (uploads a new version
    * and runs it on the schedule). The same agent keeps running the page's local runs.
    */
   async deployCurrent(): Promise<void> {
-    const compiled = await this.compileCurrent('Deploy');
+    let compiled = await this.compileCurrent('Deploy');
     if (compiled === undefined) return;
     const cluster = await this.chooseCluster();
     if (cluster === undefined) return;
     const { client, info } = cluster;
-    // Steps left on the default image run in the notebook server's image when the agent has one.
-    const graph = withDefaultImage(compiled.pipeline.graph, info.defaultImage);
-    const warnings = checkStepImagesForCluster(graph, compiled.pipeline.code).map(
-      describeDiagnostic,
-    );
-    let gpus: GpuFit[] = [];
-    if (graph.steps.some((s) => s.resources.gpu !== null)) {
-      try {
-        const capacity = await client.capacity();
-        gpus = gpuFitOf(graph, capacity.pools, capacity.target);
-      } catch (error) {
-        await showErrorMessage("Cellflow: cannot read the cluster's GPUs", describeError(error));
-        return;
+    let previous: DeployAnswer | undefined;
+    let graph: PipelineGraph;
+    let answer: DeployAnswer;
+    let gpus: GpuFit[];
+    // Asked again after a step's GPU request changed, with the new request checked.
+    for (;;) {
+      // Steps left on the default image run in the notebook server's image when the agent has one.
+      graph = withDefaultImage(compiled.pipeline.graph, info.defaultImage);
+      const warnings = checkStepImagesForCluster(graph, compiled.pipeline.code).map(
+        describeDiagnostic,
+      );
+      gpus = [];
+      let gpuChoices: GpuChoice[] = [];
+      if (graph.steps.some((s) => s.resources.gpu !== null)) {
+        try {
+          const capacity = await client.capacity();
+          gpus = gpuFitOf(graph, capacity.pools, capacity.target);
+          gpuChoices = gpuChoicesOf(capacity.pools);
+        } catch (error) {
+          await showErrorMessage("Cellflow: cannot read the cluster's GPUs", describeError(error));
+          return;
+        }
       }
+      const given = await askDeployChoice({
+        target: info.description,
+        warnings,
+        gpus,
+        gpuChoices,
+        parameters: graph.parameters,
+        ...(previous !== undefined ? { previous } : {}),
+      });
+      if (given === undefined) return;
+      answer = given;
+      if (answer.gpuChanges.length === 0) break;
+      const problem = changeStepGpus(compiled.analysis, graph, answer.gpuChanges);
+      if (problem !== undefined)
+        await showErrorMessage('Cellflow: the GPU request was not changed', problem);
+      previous = { ...answer, gpuChanges: [] };
+      compiled = await this.compileCurrent('Deploy', compiled.analysis);
+      if (compiled === undefined) return;
     }
-    const answer = await askDeployChoice(info.description, warnings, gpus, graph.parameters);
-    if (answer === undefined) return;
     const blocked = gpus.filter((g) => g.severity === 'error');
     if (blocked.length > 0) {
       await showErrorMessage(
         'Cellflow: the cluster cannot give these GPUs',
-        `${blocked.map((g) => `${g.step.name}: ${g.message}`).join('\n')}\nFix: change the step's gpu: tag (Edit tags), or pick another cluster.`,
+        `${blocked.map((g) => `${g.step.name}: ${g.message}`).join('\n')}\nOr choose another GPU request for the step in Deploy, or pick another cluster.`,
       );
       return;
     }

@@ -5,15 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatMetricValue } from '@cellflow/core';
+import { formatMetricValue, withServe } from '@cellflow/core';
 import type { StepStateEvent } from '@cellflow/backend';
-import {
-  describeCellTags,
-  proposeStepName,
-  RunTracker,
-  shortRunLabel,
-  withServe,
-} from '@cellflow/vscode';
+import { describeCellTags, proposeStepName, RunTracker, shortRunLabel } from '@cellflow/vscode';
 
 describe('issue 20: cell status items', () => {
   it('shows the steps a step runs after as the graph has them, and what it serves', () => {

@@ -11,7 +11,6 @@ import {
   withDefaultImage,
   type CompiledPipeline,
   type GpuPool,
-  type GpuRequest,
   type ParameterValue,
   type PipelineGraph,
   type PipelineStep,
@@ -19,13 +18,18 @@ import {
 import type { KubeContext } from '@cellflow/backend';
 import {
   DEPLOY_CHOICES,
+  GPU_COUNT_RULE,
   SCHEDULE_TRIGGER_PROMPT,
+  gpuChoicesOf,
   gpuFitOf,
-  gpuProductsOf,
+  gpuTagCellOf,
+  parseGpuCount,
+  suggestedGpuCount,
+  withGpuChoice,
   type DeployChoiceId,
+  type GpuChoice,
 } from '@cellflow/ui/deploy-choices';
 import { readCellTags, writeCellTags } from '../notebook/notebook-cells.js';
-import { withGpu } from '../tags/edit-cell-tags.js';
 
 export async function pickContext(
   contexts: readonly KubeContext[],
@@ -106,26 +110,20 @@ export function pickScheduleTrigger(
   });
 }
 
-/** The cell of a step that carries its `gpu:` tag (else its first cell). */
-function gpuCell(
-  doc: vscode.NotebookDocument,
-  step: PipelineStep,
-): vscode.NotebookCell | undefined {
-  const index =
-    step.cells.find((i) => parseCellTags(readCellTags(doc.cellAt(i))).tags.gpu !== undefined) ??
-    step.cells[0];
-  return index !== undefined ? doc.cellAt(index) : undefined;
-}
-
-/** Rewrites a step's GPU request in the notebook (one undoable edit). */
+/** Rewrites a step's GPU request in the notebook as `choice` (one undoable edit). */
 export async function changeStepGpu(
   doc: vscode.NotebookDocument,
   step: PipelineStep,
-  gpu: GpuRequest | undefined,
+  choice: GpuChoice,
+  count: number,
 ): Promise<boolean> {
-  const cell = gpuCell(doc, step);
-  if (cell === undefined) return false;
-  return writeCellTags(cell, withGpu(readCellTags(cell), gpu));
+  const index = gpuTagCellOf(
+    step,
+    (i) => parseCellTags(readCellTags(doc.cellAt(i))).tags.gpu !== undefined,
+  );
+  if (index === undefined) return false;
+  const cell = doc.cellAt(index);
+  return writeCellTags(cell, withGpuChoice(readCellTags(cell), choice, count));
 }
 
 export type GpuConfirmation = 'deploy' | 'changed' | undefined;
@@ -165,7 +163,7 @@ export async function confirmGpus(
   if (pick.step === undefined) return 'deploy';
   const gpu = await pickGpuFor(pick.step, pools);
   if (gpu === undefined) return undefined;
-  await changeStepGpu(doc, pick.step, gpu === 'none' ? undefined : gpu);
+  await changeStepGpu(doc, pick.step, gpu.choice, gpu.count);
   return 'changed';
 }
 
@@ -215,31 +213,26 @@ export async function confirmImages(
 async function pickGpuFor(
   step: PipelineStep,
   pools: readonly GpuPool[],
-): Promise<GpuRequest | 'none' | undefined> {
-  const offered = gpuProductsOf(pools);
+): Promise<{ choice: GpuChoice; count: number } | undefined> {
   const pick = await vscode.window.showQuickPick(
-    [
-      ...offered.map((p) => ({
-        label: p.product,
-        description: `${p.free} of ${p.total} free`,
-        product: p.product,
-      })),
-      { label: 'Any GPU', description: 'no product constraint', product: null },
-      { label: 'No GPU', description: 'run this step on CPUs', product: 'none' },
-    ],
+    gpuChoicesOf(pools).map((choice) => ({
+      label: choice.label,
+      description: choice.description,
+      choice,
+    })),
     { title: `Cellflow: GPU for step ${step.name}` },
   );
   if (pick === undefined) return undefined;
-  if (pick.product === 'none') return 'none';
-  const most = offered.find((p) => p.product === pick.product)?.free;
+  const { choice } = pick;
+  if (choice.gpu === null) return { choice, count: 0 };
   const count = await vscode.window.showInputBox({
     title: `Cellflow: GPUs for step ${step.name}`,
-    prompt: most !== undefined ? `How many? (${most} free now)` : 'How many?',
-    value: String(Math.min(step.resources.gpu?.count ?? 1, Math.max(most ?? 1, 1))),
-    validateInput: (v) => (/^[1-9]\d*$/.test(v) ? undefined : 'A whole number, 1 or more'),
+    prompt: choice.free !== undefined ? `How many? (${choice.free} free now)` : 'How many?',
+    value: String(suggestedGpuCount(step, choice)),
+    validateInput: (v) => (parseGpuCount(v) !== undefined ? undefined : GPU_COUNT_RULE),
   });
-  if (count === undefined) return undefined;
-  return { count: Number(count), ...(pick.product !== null ? { product: pick.product } : {}) };
+  const parsed = count !== undefined ? parseGpuCount(count) : undefined;
+  return parsed === undefined ? undefined : { choice, count: parsed };
 }
 
 /** The text a parameter's value is edited as (`0.3`, `true`, `rbf`, `[1, 2]`). */

@@ -6,6 +6,12 @@ import {
   QUANTITY_PATTERN,
   STEP_NAME_PATTERN,
   toStepName,
+  withDependency,
+  withGpu,
+  withoutDependency,
+  withRole,
+  withServe,
+  withSetting,
   type CellRole,
   type GpuRequest,
   type PipelineStep,
@@ -13,14 +19,6 @@ import {
 import { CommandIds, type CommandKey } from '../command-ids.js';
 import { readCellTags, resolveCell, writeCellTags } from '../notebook/notebook-cells.js';
 import { describeGpu } from '../tags/describe-cell-tags.js';
-import {
-  withDependency,
-  withGpu,
-  withoutDependency,
-  withRole,
-  withServe,
-  withSetting,
-} from '../tags/edit-cell-tags.js';
 import { proposeStepName } from '../tags/propose-step-name.js';
 import type { CommandContext, CommandFactory } from './command-context.js';
 

@@ -1,6 +1,7 @@
 /**
- * Tag changes the commands make, as pure functions from a cell's raw tags to its new tags. Every
- * change goes through core's parser and formatter, so tags come out canonical and foreign tags stay.
+ * Tag changes the editors make (set a role, a dependency, a GPU request...), as pure functions
+ * from a cell's raw tags to its new tags. Every change goes through the parser and formatter, so
+ * tags come out canonical and tags that are not Cellflow's stay.
  */
 import {
   formatCellTags,
@@ -8,7 +9,8 @@ import {
   type CellRole,
   type CellTags,
   type GpuRequest,
-} from '@cellflow/core';
+  type GpuVendor,
+} from './cell-tags.js';
 
 function edit(rawTags: readonly string[], change: (tags: CellTags) => CellTags): string[] {
   return formatCellTags(change(parseCellTags(rawTags).tags));
@@ -32,9 +34,24 @@ function without<K extends keyof CellTags>(tags: CellTags, key: K): CellTags {
   return copy as CellTags;
 }
 
-/** `undefined` removes the GPU request. */
-export function withGpu(rawTags: readonly string[], gpu: GpuRequest | undefined): string[] {
-  return edit(rawTags, (t) => (gpu === undefined ? without(t, 'gpu') : { ...t, gpu }));
+/**
+ * Sets the GPU request; `undefined` removes it (and its vendor). `vendor`, when given, says whose
+ * GPUs (`amd` writes `gpu-vendor:amd`; `nvidia`, the default, writes none); else it stays.
+ */
+export function withGpu(
+  rawTags: readonly string[],
+  gpu: GpuRequest | undefined,
+  vendor?: GpuVendor,
+): string[] {
+  return edit(rawTags, (t) => {
+    if (gpu === undefined) return without(without(t, 'gpu'), 'gpuVendor');
+    const changed = { ...t, gpu };
+    return vendor === undefined
+      ? changed
+      : vendor === 'nvidia'
+        ? without(changed, 'gpuVendor')
+        : { ...changed, gpuVendor: vendor };
+  });
 }
 
 /** Sets the variables the step serves as models (`serve:NAME` tags); an empty list removes them. */
