@@ -1,19 +1,23 @@
 /**
- * Runs the mocha suite in `suite/` inside a real VS Code extension host (code-server with the
- * smoke-test driver, opened in headless Chromium), with this repository as the extension under
- * development. Skipped with a message when code-server is not installed, unless
- * CELLFLOW_REQUIRE_CODE_SERVER=1 (set by .ci/run).
+ * Runs the mocha suite in `suite/` inside a real VS Code extension host, with this repository as
+ * the extension under development, through `@vscode/test-electron`'s `runTests`; the VS Code it
+ * starts is code-server with the smoke-test driver in headless Chromium (run-vscode-suite.ts).
+ * Skipped with a message when code-server is not installed, unless CELLFLOW_REQUIRE_CODE_SERVER=1
+ * (set by .ci/run).
  */
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { buildExtensionAndSuite, SUITE_DIR } from './build-extension.js';
-import { missingHost, REPO, startCodeServer, type CodeServer } from './code-server.js';
+import { buildExtensionAndSuite } from './build-extension.js';
+import { missingHost, REPO } from './code-server.js';
+import { runVscodeSuite } from './run-vscode-suite.js';
 import { vscodeSession } from './vscode-session.js';
 
-const missing = missingHost();
+/** A desktop VS Code runTests downloads (`1.95.0`, `stable`) instead of code-server. */
+const desktop = process.env.CELLFLOW_VSCODE_VERSION ?? '';
+const missing = desktop !== '' ? undefined : missingHost();
 if (missing !== undefined && process.env.CELLFLOW_REQUIRE_CODE_SERVER === '1')
   throw new Error(missing);
 
@@ -29,12 +33,12 @@ describe('VS Code extension in code-server', { skip: missing }, () => {
       copyFileSync(join(REPO, 'examples/digits.ipynb'), join(work, name));
     const resultsFile = join(work, 'results.json');
     // The cluster tests deploy to a real kube-apiserver with the KFP double.
-    const server = await session.start(
+    const { settings, env } = await session.withCluster(
       { 'cellflow.python': '/usr/bin/python3' },
       { CELLFLOW_TEST_RESULTS: resultsFile },
     );
-    const logs: string[] = [];
-    const code = await runSuite(server, logs);
+    // VS Code ends when the suite does (code-server stopped with it).
+    const { code, log } = await runVscodeSuite({ workspace: work, settings, env });
     const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as {
       passed: string[];
       failed: { title: string; error: string }[];
@@ -50,21 +54,19 @@ describe('VS Code extension in code-server', { skip: missing }, () => {
     );
     // The failures first: CI shows only the start of a failed assertion's message.
     const failures = results.failed.map((f) => `FAILED: ${f.title}\n${f.error}`).join('\n\n');
-    const context = `${failures}\n--- host log ---\n${logs.join('\n').slice(-4000)}\n--- code-server ---\n${server.log().slice(-4000)}`;
+    const context = `${failures}\n--- host log ---\n${log.slice(-8000)}`;
     assert.deepEqual(results.failed, [], context);
     assert.equal(code, 0, context);
     assert.ok(results.passed.length >= 3);
 
-    // Issue 20: a local model server started from VS Code goes with it. Stopping code-server
-    // (SIGTERM to its process group) ends the extension host; the server, in a process group
-    // of its own, must stop listening and remove its temp folder.
+    // Issue 20: a local model server started from VS Code goes with it. VS Code's end (code-server
+    // stopped: SIGTERM to its process group) ends the extension host; the server, in a process
+    // group of its own, must stop listening and remove its temp folder.
     const left = JSON.parse(readFileSync(join(work, 'left-serving.json'), 'utf8')) as {
       port: number;
       folder: string;
     };
     const { port, folder } = left;
-    await server.stop();
-    session.server = undefined;
     const deadline = Date.now() + 10_000;
     while ((await answers(port)) || existsSync(folder)) {
       assert.ok(
@@ -77,27 +79,27 @@ describe('VS Code extension in code-server', { skip: missing }, () => {
 
   it(
     'in an untrusted workspace: run, deploy, tune and serve refuse; read-only features work',
-    { timeout: 300_000 },
+    {
+      timeout: 300_000,
+      // runTests always passes --disable-workspace-trust to a desktop VS Code.
+      skip: desktop !== '' ? 'restricted mode is tested in code-server' : false,
+    },
     async () => {
-      await session.server?.stop();
-      session.server = undefined;
       const untrusted = mkdtempSync(join(tmpdir(), 'cellflow-vscode-untrusted-'));
       copyFileSync(join(REPO, 'examples/digits.ipynb'), join(untrusted, 'digits.ipynb'));
       const resultsFile = join(untrusted, 'results.json');
       try {
-        const server = await startCodeServer({
+        const { code, log } = await runVscodeSuite({
           workspace: untrusted,
           untrusted: true,
           settings: { 'cellflow.python': '/usr/bin/python3' },
           env: { CELLFLOW_TEST_RESULTS: resultsFile, CELLFLOW_TEST_SUITE: 'untrusted' },
         });
-        session.server = server;
-        const code = await runSuite(server);
         const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as {
           passed: string[];
           failed: { title: string; error: string }[];
         };
-        assert.deepEqual(results.failed, [], server.log().slice(-4000));
+        assert.deepEqual(results.failed, [], log.slice(-4000));
         assert.equal(code, 0);
         assert.equal(results.passed.length, 3);
       } finally {
@@ -115,22 +117,4 @@ async function answers(port: number): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** Opens the workbench with the extension under development and the in-host suite; its exit code. */
-function runSuite(server: CodeServer, logs: string[] = []): Promise<number> {
-  return new Promise<number>((resolve) => {
-    void server.open(
-      [
-        ['extensionDevelopmentPath', `vscode-remote://remote${REPO}`],
-        ['extensionTestsPath', `vscode-remote://remote${join(SUITE_DIR, 'index.js')}`],
-      ],
-      async (page) => {
-        await page.exposeFunction('codeAutomationLog', (type: string, args: unknown[]) =>
-          logs.push(`${type}: ${args.map(String).join(' ')}`),
-        );
-        await page.exposeFunction('codeAutomationExit', (code: number) => resolve(code));
-      },
-    );
-  });
 }

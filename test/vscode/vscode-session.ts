@@ -1,6 +1,7 @@
 /**
  * What a VS Code test file sets up inside its `describe`: a temp workspace folder, the cluster
- * harness (when it is built here) and code-server pointed at both. After the suite, the server and
+ * harness (when it is built here) and code-server pointed at both (or the settings and environment
+ * that point a VS Code started by `runVscodeSuite` at the cluster). After the suite, the server and
  * the cluster are stopped and the folder is removed.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,6 +19,11 @@ export interface VscodeSession {
   cluster: ClusterForVscode | undefined;
   /** Starts the cluster harness, then code-server on `work` with these and the cluster's settings and environment. */
   start(settings: Record<string, unknown>, env?: NodeJS.ProcessEnv): Promise<CodeServer>;
+  /** Starts the cluster harness (once); these settings and environment with the cluster's. */
+  withCluster(
+    settings: Record<string, unknown>,
+    env?: NodeJS.ProcessEnv,
+  ): Promise<{ settings: Record<string, unknown>; env: NodeJS.ProcessEnv }>;
 }
 
 export function vscodeSession(prefix: string): VscodeSession {
@@ -26,13 +32,16 @@ export function vscodeSession(prefix: string): VscodeSession {
     server: undefined,
     cluster: undefined,
     async start(settings, env = {}) {
-      session.cluster = await startClusterForVscode();
-      session.server = await startCodeServer({
-        workspace: session.work,
+      const withCluster = await session.withCluster(settings, env);
+      session.server = await startCodeServer({ workspace: session.work, ...withCluster });
+      return session.server;
+    },
+    async withCluster(settings, env = {}) {
+      session.cluster ??= await startClusterForVscode();
+      return {
         settings: { ...settings, ...session.cluster?.settings },
         env: { ...env, ...session.cluster?.env },
-      });
-      return session.server;
+      };
     },
   };
   after(async () => {
