@@ -1,6 +1,7 @@
 /**
  * Issue 13's contract on its reproducers: every cell of a pipeline run prints exactly what the
- * same cell prints when Jupyter runs the notebook top to bottom (`jupyter nbconvert --execute`).
+ * same cell prints when Jupyter runs the notebook top to bottom (`jupyter nbconvert --execute`),
+ * and shows the same result (its `text/plain`, memory addresses aside).
  * Each fixture runs with `cellflow run` (real step processes, data only through saved outputs).
  */
 import assert from 'node:assert/strict';
@@ -12,7 +13,7 @@ import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { repoRoot } from '../golden/golden-cases.js';
 import { cellflowCli } from '../support/fidelity-pipeline.js';
-import { fidelityEnv, nbconvert, PYTHON } from '../support/fidelity-reference.js';
+import { fidelityEnv, nbconvert, PYTHON, resultText } from '../support/fidelity-reference.js';
 
 const run = promisify(execFile);
 
@@ -23,20 +24,26 @@ const FIXTURES = [
   'kale-alias-partner-load',
   'kale-rebound-alias',
   'process-state',
+  'results-display',
 ];
 const work = mkdtempSync(join(tmpdir(), 'cellflow-printed-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-async function jupyterStdout(notebook: string, name: string): Promise<Map<number, string>> {
+interface Shown {
+  readonly stdout: Map<number, string>;
+  readonly results: Map<number, string>;
+}
+
+async function jupyterShows(notebook: string, name: string): Promise<Shown> {
   // Jupyter writes its executed copy beside the notebook: run a copy in the scratch folder.
   const copy = join(work, `${name}.ipynb`);
   copyFileSync(notebook, copy);
-  const { run, stdout } = await nbconvert(copy, work, 0);
-  assert.ok(stdout, `Jupyter runs ${name}:\n${run.output}`);
-  return stdout;
+  const { run, stdout, results } = await nbconvert(copy, work, 0);
+  assert.ok(stdout && results, `Jupyter runs ${name}:\n${run.output}`);
+  return { stdout, results };
 }
 
-async function pipelineStdout(notebook: string, name: string): Promise<Map<number, string>> {
+async function pipelineShows(notebook: string, name: string): Promise<Shown> {
   // Steps run in the notebook's folder, as Jupyter does, and may write files there: run a copy.
   const workspace = join(work, name);
   mkdirSync(workspace);
@@ -50,12 +57,27 @@ async function pipelineStdout(notebook: string, name: string): Promise<Map<numbe
   const runs = join(workspace, '.cellflow', 'runs');
   const runDir = join(runs, readdirSync(runs)[0]!);
   const printed = new Map<number, string>();
+  const results = new Map<number, string>();
   for (const step of readdirSync(join(runDir, 'steps'))) {
-    const result = JSON.parse(readFileSync(join(runDir, 'steps', step, 'result.json'), 'utf8'));
+    const stepDir = join(runDir, 'steps', step);
+    const result = JSON.parse(readFileSync(join(stepDir, 'result.json'), 'utf8'));
     for (const c of result.cells as { cell: number; stdout: string }[])
       printed.set(c.cell, (printed.get(c.cell) ?? '') + c.stdout);
+    const executed = JSON.parse(readFileSync(join(stepDir, 'cell-outputs.json'), 'utf8'));
+    for (const c of executed.cells as {
+      cell: number;
+      outputs: Parameters<typeof resultText>[0];
+    }[]) {
+      const text = resultText(c.outputs);
+      if (text !== undefined) results.set(c.cell, text);
+    }
   }
-  return printed;
+  return { stdout: printed, results };
+}
+
+/** Objects without a repr of their own show their address, which differs from run to run. */
+function withoutAddresses(text: string): string {
+  return text.replace(/ at 0x[0-9a-f]+/g, ' at 0x…');
 }
 
 /** `%%time`'s durations differ from run to run; its lines must not. */
@@ -67,11 +89,14 @@ describe('issue 13: a pipeline run prints what the notebook prints, cell by cell
   for (const name of FIXTURES) {
     it(name, async () => {
       const notebook = join(repoRoot, 'test/fixtures/notebooks', `${name}.ipynb`);
-      const [expected, actual] = await Promise.all([
-        jupyterStdout(notebook, name),
-        pipelineStdout(notebook, name),
+      const [jupyter, pipeline] = await Promise.all([
+        jupyterShows(notebook, name),
+        pipelineShows(notebook, name),
       ]);
-      assert.ok([...expected.values()].filter((t) => t !== '').length >= 2, 'the notebook prints');
+      const expected = jupyter.stdout;
+      const actual = pipeline.stdout;
+      const shown = [...expected.values(), ...jupyter.results.values()];
+      assert.ok(shown.filter((t) => t !== '').length >= 2, 'the notebook prints or shows results');
       // Cells tagged `skip` are not part of the pipeline.
       const cells = JSON.parse(readFileSync(notebook, 'utf8')).cells as {
         metadata: { tags?: string[] };
@@ -82,6 +107,14 @@ describe('issue 13: a pipeline run prints what the notebook prints, cell by cell
           withoutTimes(actual.get(cell) ?? ''),
           withoutTimes(text),
           `cell ${cell} prints what Jupyter prints`,
+        );
+      }
+      for (const [cell, text] of jupyter.results) {
+        if (cells[cell]?.metadata.tags?.includes('skip')) continue;
+        assert.equal(
+          withoutAddresses(pipeline.results.get(cell) ?? '<no result>'),
+          withoutAddresses(text),
+          `cell ${cell} shows the result Jupyter shows`,
         );
       }
     });

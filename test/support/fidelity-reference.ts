@@ -105,8 +105,16 @@ function referenceKey(example: GalleryExample): string {
 
 interface ExecutedCell {
   cell_type: string;
-  outputs?: { output_type: string; name?: string; text?: string | string[] }[];
+  outputs?: {
+    output_type: string;
+    name?: string;
+    text?: string | string[];
+    data?: Record<string, string | string[]>;
+  }[];
 }
+
+const joined = (text: string | string[] | undefined): string =>
+  Array.isArray(text) ? text.join('') : (text ?? '');
 
 /** Each code cell's stdout (its `stream` outputs named `stdout`, joined), by cell index. */
 export function stdoutByCell(executed: { cells: ExecutedCell[] }): Map<number, string> {
@@ -115,9 +123,25 @@ export function stdoutByCell(executed: { cells: ExecutedCell[] }): Map<number, s
     if (cell.cell_type !== 'code') return;
     const text = (cell.outputs ?? [])
       .filter((o) => o.output_type === 'stream' && o.name === 'stdout')
-      .map((o) => (Array.isArray(o.text) ? o.text.join('') : (o.text ?? '')))
+      .map((o) => joined(o.text))
       .join('');
     byCell.set(index, text);
+  });
+  return byCell;
+}
+
+/** A cell's result as text: the `text/plain` of its `execute_result`, if it has one. */
+export function resultText(outputs: ExecutedCell['outputs']): string | undefined {
+  const result = (outputs ?? []).find((o) => o.output_type === 'execute_result');
+  return result && joined(result.data?.['text/plain']);
+}
+
+/** Each code cell's result as text, by cell index. */
+export function resultsByCell(executed: { cells: ExecutedCell[] }): Map<number, string> {
+  const byCell = new Map<number, string>();
+  executed.cells.forEach((cell, index) => {
+    const text = cell.cell_type === 'code' ? resultText(cell.outputs) : undefined;
+    if (text !== undefined) byCell.set(index, text);
   });
   return byCell;
 }
@@ -164,7 +188,7 @@ export async function nbconvert(
   notebookPath: string,
   work: string,
   attempt: number,
-): Promise<{ run: NbconvertRun; stdout?: Map<number, string> }> {
+): Promise<{ run: NbconvertRun; stdout?: Map<number, string>; results?: Map<number, string> }> {
   const out = `${notebookPath}.out.ipynb`;
   rmSync(out, { force: true });
   const run = await runManaged(
@@ -189,7 +213,8 @@ export async function nbconvert(
     },
   );
   if (run.code !== 0 || run.timedOut) return { run };
-  return { run, stdout: stdoutByCell(JSON.parse(readFileSync(out, 'utf8'))) };
+  const executed = JSON.parse(readFileSync(out, 'utf8')) as { cells: ExecutedCell[] };
+  return { run, stdout: stdoutByCell(executed), results: resultsByCell(executed) };
 }
 
 function readCached(cacheFile: string, key: string): Reference | undefined {

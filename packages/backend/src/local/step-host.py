@@ -74,12 +74,25 @@ def modules_imported_by(cells, scripts):
             tree = ast.parse(code)
         except SyntaxError:
             continue
+        if shows_output(tree):
+            found.append("IPython.core.formatters")  # the runtime formats outputs with it
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 found += [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 found.append(node.module)
     return list(dict.fromkeys(found))
+
+
+def shows_output(tree):
+    """Whether a cell may show a value: it ends with an expression other than `print(...)`, or
+    calls `display`."""
+    last = tree.body[-1] if tree.body else None
+    if isinstance(last, ast.Expr):
+        call = last.value
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "print"):
+            return True
+    return any(isinstance(n, ast.Call) and getattr(n.func, "id", getattr(n.func, "attr", "")) == "display" for n in ast.walk(tree))
 
 
 def is_local(name, here):

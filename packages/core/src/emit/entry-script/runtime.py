@@ -791,10 +791,23 @@ def _plain_bundle(obj):
     return data, meta
 
 
+def _display_formatter():
+    """IPython's display formatter, which makes every output Jupyter shows (`str` for a type, long
+    lists wrapped at 79 columns, sets sorted, ...), when IPython is installed; None without it. The
+    local step host loads it ahead; elsewhere the first output pays for the import (about 1 s)."""
+    if not _formatter:
+        try:
+            from IPython.core.formatters import DisplayFormatter
+
+            _formatter.append(DisplayFormatter())
+        except Exception:
+            _formatter.append(None)
+    return _formatter[0]
+
+
 def _bundle(obj):
     """`obj` by MIME type as Jupyter shows it: a matplotlib figure as a PNG; IPython's display
-    formatter when the step has IPython loaded (importing it costs a second), else the same
-    `_repr_*_` protocol in plain form."""
+    formatter when IPython is installed, else the same `_repr_*_` protocol in plain form."""
     try:
         if type(obj).__name__ == "Figure" and type(obj).__module__ == "matplotlib.figure":
             import io
@@ -802,11 +815,7 @@ def _bundle(obj):
             buffer = io.BytesIO()
             obj.savefig(buffer, format="png", bbox_inches="tight")
             data, meta = {"image/png": buffer.getvalue(), "text/plain": repr(obj)}, {}
-        elif "IPython" in sys.modules:
-            if not _formatter:
-                from IPython.core.formatters import DisplayFormatter
-
-                _formatter.append(DisplayFormatter())
+        elif _display_formatter() is not None:
             data, meta = _formatter[0].format(obj)
         else:
             data, meta = _plain_bundle(obj)
