@@ -59,23 +59,30 @@ export function analyzeBlocks(notebook: Notebook): AnalyzedBlocks {
     magicEnv.set(cell.index, converted.env);
   }
 
-  /** How often a name appears as a word in the notebook's code (an import's own line counts). */
+  /**
+   * Whether a name appears as a word in the notebook's code more than once (an import's own line
+   * counts once): the cells are read in order only until the second mention.
+   */
   const codeCells = notebook.cells.filter((c) => c.kind === 'code');
-  const mentionCounts = new Map<string, number>();
-  const mentions = (name: string): number => {
-    let count = mentionCounts.get(name);
-    if (count === undefined) {
-      count = 0;
-      for (const cell of codeCells) count += wordsOf(cell.source).get(name) ?? 0;
-      mentionCounts.set(name, count);
+  const mentionedTwice = new Map<string, boolean>();
+  const isMentionedTwice = (name: string): boolean => {
+    let twice = mentionedTwice.get(name);
+    if (twice === undefined) {
+      let count = 0;
+      for (const cell of codeCells) {
+        count += wordsOf(cell.source).get(name) ?? 0;
+        if (count > 1) break;
+      }
+      twice = count > 1;
+      mentionedTwice.set(name, twice);
     }
-    return count;
+    return twice;
   };
   const isAmbient = (unit: CodeUnit): boolean =>
     unit.kind === 'config' ||
     unit.kind === 'seed' ||
     unit.names.length === 0 ||
-    (unit.kind === 'import' && unit.names.every((n) => mentions(n) <= 1));
+    (unit.kind === 'import' && unit.names.every((n) => !isMentionedTwice(n)));
 
   const units = new Map<number, UnitRef[]>();
   let unitCount = 0;

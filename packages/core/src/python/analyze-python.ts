@@ -10,299 +10,26 @@ import type { SyntaxNode, Tree } from '@lezer/common';
 import { nestingProblemOf, parsePython } from './parse-python.js';
 import { PYTHON_BUILTINS } from './builtins.js';
 import { aliasSources, heldNames, heldNamesAndMakers, STORING_METHODS } from './alias-sources.js';
+import {
+  FILE_READERS,
+  FILE_WRITERS,
+  FIRST_ARGUMENT_MUTATORS,
+  NON_MUTATING_METHODS,
+  UNSAVABLE_ENDINGS,
+  UNSAVABLE_ORIGINS,
+} from './call-kinds.js';
+import {
+  passedTo,
+  type CallArgument,
+  type CallSite,
+  type CodeAnalysis,
+  type DefinitionEffects,
+  type NameSite,
+  type ParameterRef,
+  type SyntaxProblem,
+} from './code-analysis.js';
 
-/** Where a name is used: cell index in the notebook and 1-based line in that cell. */
-export interface NameSite {
-  readonly name: string;
-  readonly cell: number;
-  readonly line: number;
-}
-
-export interface SyntaxProblem {
-  readonly cell: number;
-  readonly line: number;
-  readonly text: string;
-  /** Set when the code parses but is nested too deeply to analyse (and for Python to compile). */
-  readonly tooDeep?: string;
-}
-
-/** What calling a notebook function does to module-level names (its own calls included). */
-export interface DefinitionEffects {
-  /** Names its body binds after `global name`. */
-  readonly writes: readonly string[];
-  /** Names whose objects its body changes in place (`items.append(x)`, `cache[k] = v`). */
-  readonly mutations: readonly string[];
-  /**
-   * Parameters whose objects its body changes in place (`def prep(df): df["y"] = 1`): a call
-   * changes what it passes there. `index` is the parameter's position, null when keyword-only.
-   */
-  readonly mutatedParameters: readonly ParameterRef[];
-  /** All its parameters, in order. */
-  readonly parameters: readonly ParameterRef[];
-}
-
-export interface ParameterRef {
-  readonly name: string;
-  readonly index: number | null;
-}
-
-/**
- * A module-level call of a plain name, with the arguments that are names (or hang off one:
- * `f(data["train"])`): a notebook function that changes a parameter in place changes them.
- */
-export interface CallSite {
-  readonly callee: string;
-  readonly cell: number;
-  readonly line: number;
-  readonly args: readonly CallArgument[];
-}
-
-export interface CallArgument {
-  /** Position among the positional arguments; null for keyword arguments and after `*args`. */
-  readonly index: number | null;
-  readonly keyword: string | null;
-  /** The name the argument's value hangs off. */
-  readonly name: string;
-}
-
-export interface CodeAnalysis {
-  /** Names read before this code binds them on every path (first read of each), builtins excluded. */
-  readonly freeReads: readonly NameSite[];
-  /** Module-level names read inside function bodies (when called), that this code never binds. */
-  readonly deferredReads: readonly NameSite[];
-  /** Names this code binds at module level (first binding of each), including maybe-bindings. */
-  readonly writes: readonly NameSite[];
-  /** Names whose value this code changes in place (`x.fit()`, `x[i] = v`, `x.a = v`, `x[i] += v`). */
-  readonly mutations: readonly NameSite[];
-  /** Names deleted with `del name` and not bound again afterwards. */
-  readonly deletes: readonly NameSite[];
-  /**
-   * Top-level functions and classes, with the module-level names their bodies read, and their
-   * effects when called: module-level names their bodies rebind (`global n`) or change in place.
-   */
-  readonly definitions: ReadonlyMap<
-    string,
-    {
-      readonly site: NameSite;
-      readonly globals: readonly string[];
-      readonly effects: DefinitionEffects;
-    }
-  >;
-  readonly starImports: readonly NameSite[];
-  /** Names bound by import statements. */
-  readonly imports: readonly NameSite[];
-  /**
-   * Where each module-level name is bound last (cell and offset in that cell's code): tells
-   * whether a name leaves the code as an import or definition, or as a value.
-   */
-  readonly lastBindings: ReadonlyMap<string, { readonly cell: number; readonly offset: number }>;
-  /** Builtin names read at module level or by function bodies (a notebook may shadow them). */
-  readonly builtinReads: readonly NameSite[];
-  /** True when the code calls something other than a builtin (a library, a method, a function). */
-  readonly callsNonBuiltin: boolean;
-  /**
-   * Pairs of module-level names whose values may share objects (`b = a`, `sub = x[:1]`,
-   * `data = [x]`, `for d in data`, `xs.append(x)`, `a, b = f()`).
-   */
-  readonly aliases: readonly (readonly [string, string])[];
-  /**
-   * Module-level names last bound to a value that cannot cross a step, as its origin shows: a
-   * generator expression, `open(...)`, a connection, a lock (see `UNSAVABLE_ORIGINS`).
-   */
-  readonly unsavable: ReadonlyMap<string, NameSite & { readonly what: string }>;
-  /**
-   * Names whose value holds functions made in its statement (`cfg = {"f": lambda c: np.log(c)}`):
-   * the module-level names those functions read when called, which a step loading it needs.
-   */
-  readonly carriedReads: ReadonlyMap<string, readonly string[]>;
-  /**
-   * The names whose objects a value may hold, from the statements that bind it or store into it
-   * (`acc = Acc()`, `models["a"] = make_model()`): the notebook classes and functions it may hold.
-   */
-  readonly valueReads: ReadonlyMap<string, ReadonlySet<string>>;
-  readonly syntaxErrors: readonly SyntaxProblem[];
-  /** Module-level calls of plain names with name arguments, in order (see `CallSite`). */
-  readonly calls: readonly CallSite[];
-  /**
-   * Whether the code (function bodies included) may read or write files or run shell commands,
-   * by the calls it makes (`pd.read_csv`, `fig.savefig`, `open(p, "w")`, `!ls`): steps that touch
-   * files keep the notebook's order with the steps above them that write files.
-   */
-  readonly fileAccess: FileAccess;
-}
-
-export interface FileAccess {
-  readonly reads: boolean;
-  readonly writes: boolean;
-}
-
-/**
- * Methods that do not change their object; calling anything else on a name counts as a possible
- * in-place mutation (conservative: a wrong guess costs a save, never a wrong result).
- */
-const NON_MUTATING_METHODS = new Set([
-  'predict',
-  'predict_proba',
-  'predict_log_proba',
-  'decision_function',
-  'score',
-  'transform',
-  'inverse_transform',
-  'get_params',
-  'copy',
-  'sum',
-  'mean',
-  'median',
-  'std',
-  'var',
-  'min',
-  'max',
-  'argmin',
-  'argmax',
-  'argsort',
-  'any',
-  'all',
-  'round',
-  'dot',
-  'reshape',
-  'astype',
-  'tolist',
-  'to_numpy',
-  'to_dict',
-  'to_list',
-  'to_csv',
-  'to_json',
-  'to_string',
-  'head',
-  'tail',
-  'describe',
-  'info',
-  'nunique',
-  'unique',
-  'value_counts',
-  'groupby',
-  'agg',
-  'apply',
-  'map',
-  'filter',
-  'query',
-  'loc',
-  'iloc',
-  'merge',
-  'join',
-  'items',
-  'keys',
-  'values',
-  'get',
-  'count',
-  'index',
-  'format',
-  'split',
-  'strip',
-  'lower',
-  'upper',
-  'startswith',
-  'endswith',
-  'replace',
-  'encode',
-  'decode',
-  'isnull',
-  'isna',
-  'notna',
-  'notnull',
-  'corr',
-  'cov',
-  'flatten',
-  'ravel',
-  'squeeze',
-  'item',
-  'nonzero',
-  'cumsum',
-  'prod',
-  'clip',
-  'sort_values',
-  'drop',
-  'dropna',
-  'fillna',
-  'rename',
-  'reset_index',
-  'set_index',
-  'sample',
-  'pivot',
-  'melt',
-  'explode',
-  'diff',
-  'pct_change',
-  'shift',
-  'rolling',
-  'resample',
-  'plot',
-  'hist',
-  'save',
-  'savefig',
-  'show',
-  'numpy',
-  'detach',
-  'cpu',
-  'eval',
-  'state_dict',
-  'parameters',
-  'named_parameters',
-  'summary',
-  'evaluate',
-  'issubset',
-  'issuperset',
-  'union',
-  'intersection',
-  'difference',
-  'isdigit',
-  'isalpha',
-  'title',
-  'zfill',
-  'exists',
-  'is_file',
-  'is_dir',
-  'read_text',
-  'read_bytes',
-  'glob',
-  'hexdigest',
-  'digest',
-]);
-
-/** Calls whose result cannot be pickled, by callee text, and what to call it in a message. */
-const UNSAVABLE_ORIGINS: readonly (readonly [RegExp, string])[] = [
-  [/^(io\.|codecs\.|gzip\.|bz2\.|lzma\.)?open$/, 'an open file'],
-  [
-    /^(sqlite3|psycopg2|pymysql|MySQLdb|pyodbc|cx_Oracle|duckdb)\.connect$/,
-    'a database connection',
-  ],
-  [/\.cursor$/, 'a database cursor'],
-  [/^(urllib\.request\.)?urlopen$/, 'an open network response'],
-  [/^socket\.(socket|create_connection)$/, 'a network socket'],
-  [
-    /^(threading|multiprocessing)\.(Lock|RLock|Condition|Semaphore|BoundedSemaphore|Event|Thread|Barrier|Process|Pool|Queue)$/,
-    'a lock, thread or process',
-  ],
-  [/^(Lock|RLock|Thread|Semaphore)$/, 'a lock or thread'],
-  [/^(concurrent\.futures\.)?(ThreadPoolExecutor|ProcessPoolExecutor)$/, 'an executor'],
-  [/^(subprocess\.)?Popen$/, 'a running process'],
-  [/^(os\.)?scandir$/, 'a directory iterator'],
-  [/^csv\.(reader|DictReader|writer|DictWriter)$/, 'a CSV reader or writer on an open file'],
-];
-
-/**
- * Library functions that change their first argument in place (`heapq.heappush(h, x)`,
- * `random.shuffle(xs)`, `np.copyto(dst, src)`, PyTorch's `nn.init.zeros_(w)`).
- */
-const FIRST_ARGUMENT_MUTATORS =
-  /^(heappush|heappop|heapify|heappushpop|heapreplace|insort|insort_left|insort_right|shuffle|copyto|put|place|putmask|fill_diagonal|[a-z]\w*[a-z0-9]_)$/;
-
-/** Calls that write files (or may: a shell command, a download). */
-const FILE_WRITERS =
-  /^(to_(csv|parquet|json|excel|pickle|feather|hdf|html|latex|markdown|stata|xml|netcdf|file)|savefig|save|savez|savez_compressed|savetxt|save_model|save_weights|save_pretrained|dump|write|writelines|write_text|write_bytes|write_file|mkdir|makedirs|remove|unlink|rmtree|rmdir|rename|copyfile|copytree|imsave|imwrite|urlretrieve|extractall|export_graphviz|touch|shell|shell_lines|system|call|run|check_call|check_output)$/;
-/** Calls that read files (or list them). */
-const FILE_READERS =
-  /^(read_\w+|load|loadtxt|genfromtxt|fromfile|memmap|imread|open|listdir|scandir|glob|iglob|exists|isfile|isdir|walk|getsize|stat|chdir|read_text|read_bytes|load_model|load_weights|from_pretrained|Image|fetch_openml|load_files|load_svmlight_file)$/;
+export * from './code-analysis.js';
 
 const SCOPE_BOUNDARIES = new Set([
   'FunctionDefinition',
@@ -858,7 +585,9 @@ export class PythonAnalyzer {
     if (value.name !== 'CallExpression') return null;
     const callee = value.firstChild;
     if (callee === null) return null;
-    const text = this.text(callee).replace(/\s+/g, '');
+    const raw = this.text(callee);
+    if (!UNSAVABLE_ENDINGS.test(raw)) return null;
+    const text = raw.replace(/\s+/g, '');
     for (const [pattern, what] of UNSAVABLE_ORIGINS) if (pattern.test(text)) return what;
     return null;
   }
@@ -1627,24 +1356,6 @@ function lineStartsOf(code: string): readonly number[] {
     lastLineStarts = { code, starts };
   }
   return lastLineStarts.starts;
-}
-
-/** Whether an argument lands on one of `mutated` among a function's `parameters`. */
-export function passedTo(
-  argument: CallArgument,
-  parameters: readonly ParameterRef[],
-  mutated: ReadonlySet<string> | readonly ParameterRef[],
-): boolean {
-  const target =
-    argument.keyword !== null
-      ? parameters.find((p) => p.name === argument.keyword)
-      : argument.index !== null
-        ? parameters.find((p) => p.index === argument.index)
-        : undefined;
-  if (target === undefined) return false;
-  return mutated instanceof Set
-    ? mutated.has(target.name)
-    : (mutated as readonly ParameterRef[]).some((p) => p.name === target.name);
 }
 
 /** Convenience: analyse a single piece of code as cell `cell`. */

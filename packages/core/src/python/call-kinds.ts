@@ -1,0 +1,177 @@
+/**
+ * What calls do, by the name called: which methods leave their object as it is, which calls make a
+ * value that cannot cross steps, change their first argument, or read or write files. The
+ * statement walker (analyze-python) reads these; a wrong guess costs a save, never a wrong result.
+ */
+
+/**
+ * Methods that do not change their object; calling anything else on a name counts as a possible
+ * in-place mutation (conservative: a wrong guess costs a save, never a wrong result).
+ */
+export const NON_MUTATING_METHODS = new Set([
+  'predict',
+  'predict_proba',
+  'predict_log_proba',
+  'decision_function',
+  'score',
+  'transform',
+  'inverse_transform',
+  'get_params',
+  'copy',
+  'sum',
+  'mean',
+  'median',
+  'std',
+  'var',
+  'min',
+  'max',
+  'argmin',
+  'argmax',
+  'argsort',
+  'any',
+  'all',
+  'round',
+  'dot',
+  'reshape',
+  'astype',
+  'tolist',
+  'to_numpy',
+  'to_dict',
+  'to_list',
+  'to_csv',
+  'to_json',
+  'to_string',
+  'head',
+  'tail',
+  'describe',
+  'info',
+  'nunique',
+  'unique',
+  'value_counts',
+  'groupby',
+  'agg',
+  'apply',
+  'map',
+  'filter',
+  'query',
+  'loc',
+  'iloc',
+  'merge',
+  'join',
+  'items',
+  'keys',
+  'values',
+  'get',
+  'count',
+  'index',
+  'format',
+  'split',
+  'strip',
+  'lower',
+  'upper',
+  'startswith',
+  'endswith',
+  'replace',
+  'encode',
+  'decode',
+  'isnull',
+  'isna',
+  'notna',
+  'notnull',
+  'corr',
+  'cov',
+  'flatten',
+  'ravel',
+  'squeeze',
+  'item',
+  'nonzero',
+  'cumsum',
+  'prod',
+  'clip',
+  'sort_values',
+  'drop',
+  'dropna',
+  'fillna',
+  'rename',
+  'reset_index',
+  'set_index',
+  'sample',
+  'pivot',
+  'melt',
+  'explode',
+  'diff',
+  'pct_change',
+  'shift',
+  'rolling',
+  'resample',
+  'plot',
+  'hist',
+  'save',
+  'savefig',
+  'show',
+  'numpy',
+  'detach',
+  'cpu',
+  'eval',
+  'state_dict',
+  'parameters',
+  'named_parameters',
+  'summary',
+  'evaluate',
+  'issubset',
+  'issuperset',
+  'union',
+  'intersection',
+  'difference',
+  'isdigit',
+  'isalpha',
+  'title',
+  'zfill',
+  'exists',
+  'is_file',
+  'is_dir',
+  'read_text',
+  'read_bytes',
+  'glob',
+  'hexdigest',
+  'digest',
+]);
+
+/** Calls whose result cannot be pickled, by callee text, and what to call it in a message. */
+export const UNSAVABLE_ORIGINS: readonly (readonly [RegExp, string])[] = [
+  [/^(io\.|codecs\.|gzip\.|bz2\.|lzma\.)?open$/, 'an open file'],
+  [
+    /^(sqlite3|psycopg2|pymysql|MySQLdb|pyodbc|cx_Oracle|duckdb)\.connect$/,
+    'a database connection',
+  ],
+  [/\.cursor$/, 'a database cursor'],
+  [/^(urllib\.request\.)?urlopen$/, 'an open network response'],
+  [/^socket\.(socket|create_connection)$/, 'a network socket'],
+  [
+    /^(threading|multiprocessing)\.(Lock|RLock|Condition|Semaphore|BoundedSemaphore|Event|Thread|Barrier|Process|Pool|Queue)$/,
+    'a lock, thread or process',
+  ],
+  [/^(Lock|RLock|Thread|Semaphore)$/, 'a lock or thread'],
+  [/^(concurrent\.futures\.)?(ThreadPoolExecutor|ProcessPoolExecutor)$/, 'an executor'],
+  [/^(subprocess\.)?Popen$/, 'a running process'],
+  [/^(os\.)?scandir$/, 'a directory iterator'],
+  [/^csv\.(reader|DictReader|writer|DictWriter)$/, 'a CSV reader or writer on an open file'],
+];
+
+/** How every callee among `UNSAVABLE_ORIGINS` ends: most calls are ruled out by this one test. */
+export const UNSAVABLE_ENDINGS =
+  /(open|connect|cursor|socket|connection|Lock|Condition|Semaphore|Event|Thread|Barrier|Process|Pool|Queue|Executor|Popen|scandir|reader|Reader|writer|Writer)$/;
+
+/**
+ * Library functions that change their first argument in place (`heapq.heappush(h, x)`,
+ * `random.shuffle(xs)`, `np.copyto(dst, src)`, PyTorch's `nn.init.zeros_(w)`).
+ */
+export const FIRST_ARGUMENT_MUTATORS =
+  /^(heappush|heappop|heapify|heappushpop|heapreplace|insort|insort_left|insort_right|shuffle|copyto|put|place|putmask|fill_diagonal|[a-z]\w*[a-z0-9]_)$/;
+
+/** Calls that write files (or may: a shell command, a download). */
+export const FILE_WRITERS =
+  /^(to_(csv|parquet|json|excel|pickle|feather|hdf|html|latex|markdown|stata|xml|netcdf|file)|savefig|save|savez|savez_compressed|savetxt|save_model|save_weights|save_pretrained|dump|write|writelines|write_text|write_bytes|write_file|mkdir|makedirs|remove|unlink|rmtree|rmdir|rename|copyfile|copytree|imsave|imwrite|urlretrieve|extractall|export_graphviz|touch|shell|shell_lines|system|call|run|check_call|check_output)$/;
+/** Calls that read files (or list them). */
+export const FILE_READERS =
+  /^(read_\w+|load|loadtxt|genfromtxt|fromfile|memmap|imread|open|listdir|scandir|glob|iglob|exists|isfile|isdir|walk|getsize|stat|chdir|read_text|read_bytes|load_model|load_weights|from_pretrained|Image|fetch_openml|load_files|load_svmlight_file)$/;

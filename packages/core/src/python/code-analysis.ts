@@ -1,0 +1,147 @@
+/**
+ * What an analysis of Python code says (`CodeAnalysis`), as plain data: made by the statement
+ * walker in analyze-python, read by code-units and the graph's passes.
+ */
+
+/** Where a name is used: cell index in the notebook and 1-based line in that cell. */
+export interface NameSite {
+  readonly name: string;
+  readonly cell: number;
+  readonly line: number;
+}
+
+export interface SyntaxProblem {
+  readonly cell: number;
+  readonly line: number;
+  readonly text: string;
+  /** Set when the code parses but is nested too deeply to analyse (and for Python to compile). */
+  readonly tooDeep?: string;
+}
+
+/** What calling a notebook function does to module-level names (its own calls included). */
+export interface DefinitionEffects {
+  /** Names its body binds after `global name`. */
+  readonly writes: readonly string[];
+  /** Names whose objects its body changes in place (`items.append(x)`, `cache[k] = v`). */
+  readonly mutations: readonly string[];
+  /**
+   * Parameters whose objects its body changes in place (`def prep(df): df["y"] = 1`): a call
+   * changes what it passes there. `index` is the parameter's position, null when keyword-only.
+   */
+  readonly mutatedParameters: readonly ParameterRef[];
+  /** All its parameters, in order. */
+  readonly parameters: readonly ParameterRef[];
+}
+
+export interface ParameterRef {
+  readonly name: string;
+  readonly index: number | null;
+}
+
+/**
+ * A module-level call of a plain name, with the arguments that are names (or hang off one:
+ * `f(data["train"])`): a notebook function that changes a parameter in place changes them.
+ */
+export interface CallSite {
+  readonly callee: string;
+  readonly cell: number;
+  readonly line: number;
+  readonly args: readonly CallArgument[];
+}
+
+export interface CallArgument {
+  /** Position among the positional arguments; null for keyword arguments and after `*args`. */
+  readonly index: number | null;
+  readonly keyword: string | null;
+  /** The name the argument's value hangs off. */
+  readonly name: string;
+}
+
+export interface CodeAnalysis {
+  /** Names read before this code binds them on every path (first read of each), builtins excluded. */
+  readonly freeReads: readonly NameSite[];
+  /** Module-level names read inside function bodies (when called), that this code never binds. */
+  readonly deferredReads: readonly NameSite[];
+  /** Names this code binds at module level (first binding of each), including maybe-bindings. */
+  readonly writes: readonly NameSite[];
+  /** Names whose value this code changes in place (`x.fit()`, `x[i] = v`, `x.a = v`, `x[i] += v`). */
+  readonly mutations: readonly NameSite[];
+  /** Names deleted with `del name` and not bound again afterwards. */
+  readonly deletes: readonly NameSite[];
+  /**
+   * Top-level functions and classes, with the module-level names their bodies read, and their
+   * effects when called: module-level names their bodies rebind (`global n`) or change in place.
+   */
+  readonly definitions: ReadonlyMap<
+    string,
+    {
+      readonly site: NameSite;
+      readonly globals: readonly string[];
+      readonly effects: DefinitionEffects;
+    }
+  >;
+  readonly starImports: readonly NameSite[];
+  /** Names bound by import statements. */
+  readonly imports: readonly NameSite[];
+  /**
+   * Where each module-level name is bound last (cell and offset in that cell's code): tells
+   * whether a name leaves the code as an import or definition, or as a value.
+   */
+  readonly lastBindings: ReadonlyMap<string, { readonly cell: number; readonly offset: number }>;
+  /** Builtin names read at module level or by function bodies (a notebook may shadow them). */
+  readonly builtinReads: readonly NameSite[];
+  /** True when the code calls something other than a builtin (a library, a method, a function). */
+  readonly callsNonBuiltin: boolean;
+  /**
+   * Pairs of module-level names whose values may share objects (`b = a`, `sub = x[:1]`,
+   * `data = [x]`, `for d in data`, `xs.append(x)`, `a, b = f()`).
+   */
+  readonly aliases: readonly (readonly [string, string])[];
+  /**
+   * Module-level names last bound to a value that cannot cross a step, as its origin shows: a
+   * generator expression, `open(...)`, a connection, a lock (see `UNSAVABLE_ORIGINS`).
+   */
+  readonly unsavable: ReadonlyMap<string, NameSite & { readonly what: string }>;
+  /**
+   * Names whose value holds functions made in its statement (`cfg = {"f": lambda c: np.log(c)}`):
+   * the module-level names those functions read when called, which a step loading it needs.
+   */
+  readonly carriedReads: ReadonlyMap<string, readonly string[]>;
+  /**
+   * The names whose objects a value may hold, from the statements that bind it or store into it
+   * (`acc = Acc()`, `models["a"] = make_model()`): the notebook classes and functions it may hold.
+   */
+  readonly valueReads: ReadonlyMap<string, ReadonlySet<string>>;
+  readonly syntaxErrors: readonly SyntaxProblem[];
+  /** Module-level calls of plain names with name arguments, in order (see `CallSite`). */
+  readonly calls: readonly CallSite[];
+  /**
+   * Whether the code (function bodies included) may read or write files or run shell commands,
+   * by the calls it makes (`pd.read_csv`, `fig.savefig`, `open(p, "w")`, `!ls`): steps that touch
+   * files keep the notebook's order with the steps above them that write files.
+   */
+  readonly fileAccess: FileAccess;
+}
+
+export interface FileAccess {
+  readonly reads: boolean;
+  readonly writes: boolean;
+}
+
+/** Whether an argument lands on one of `mutated` among a function's `parameters`. */
+export function passedTo(
+  argument: CallArgument,
+  parameters: readonly ParameterRef[],
+  mutated: ReadonlySet<string> | readonly ParameterRef[],
+): boolean {
+  const target =
+    argument.keyword !== null
+      ? parameters.find((p) => p.name === argument.keyword)
+      : argument.index !== null
+        ? parameters.find((p) => p.index === argument.index)
+        : undefined;
+  if (target === undefined) return false;
+  return mutated instanceof Set
+    ? mutated.has(target.name)
+    : (mutated as readonly ParameterRef[]).some((p) => p.name === target.name);
+}
