@@ -17,12 +17,19 @@
  * - `imports`/`functions` cells' code is there in every step; their other statements run once.
  * - Parameters become pipeline inputs.
  */
-import { describeCell, type Diagnostic } from '../diagnostics.js';
+import type { Diagnostic } from '../diagnostics.js';
 import { analyzeCells } from '../python/analyze-cells.js';
 import { passedTo, type CodeAnalysis, type NameSite } from '../python/analyze-python.js';
 import { PYTHON_BUILTINS } from '../python/builtins.js';
 import type { CellTags } from '../tags/cell-tags.js';
 import type { AnalyzedBlocks, UnitRef } from './analyze-blocks.js';
+import {
+  continuedStepChangesValueDiagnostic,
+  deletedNameDiagnostic,
+  skippedNameDiagnostic,
+  undefinedNameDiagnostic,
+  untaggedCellDiagnostic,
+} from './data-flow-diagnostics.js';
 import type { PipelineMetric, PipelineParameter } from './pipeline-graph.js';
 import type { Prelude } from './read-prelude.js';
 import type { Block } from './read-blocks.js';
@@ -175,20 +182,10 @@ export function resolveDataFlow(input: DataFlowInput): DataFlow {
     return source;
   };
 
-  const undefinedName = (draft: StepDraft | null, site: NameSite, what: string): void => {
-    const later = laterDefinitions.get(site.name);
-    const where = draft !== null ? `Step \`${draft.name}\`` : 'The metrics cell';
-    const laterText =
-      later !== undefined && later.step !== draft?.name
-        ? ` It is first defined in step \`${later.step}\` (${describeCell(later.cell)}), which comes later in the notebook. Fix: move that cell above this one, or define \`${site.name}\` earlier.`
-        : ` Fix: define \`${site.name}\` in an earlier step, import it in the \`imports\` cell, or add it to the \`pipeline-parameters\` cell.`;
-    diagnostics.push({
-      severity: 'error',
-      code: 'undefined-name',
-      cell: site.cell,
-      line: site.line,
-      message: `${where} ${what} \`${site.name}\`, but no earlier cell of the pipeline defines it.${laterText}`,
-    });
+  const undefinedName = (draft: StepDraft, site: NameSite, what: string): void => {
+    diagnostics.push(
+      undefinedNameDiagnostic(draft.name, site, what, laterDefinitions.get(site.name)),
+    );
   };
 
   /** Loads a value produced by an earlier step into `draft`. */
@@ -304,23 +301,16 @@ export function resolveDataFlow(input: DataFlowInput): DataFlow {
       }
       case 'deleted':
         if (what === null) return null;
-        diagnostics.push({
-          severity: 'error',
-          code: 'deleted-name',
-          cell: site.cell,
-          line: site.line,
-          message: `Step \`${draft.name}\` ${what} \`${site.name}\`, but step \`${source.step.name}\` deleted it (${describeCell(source.cell)}). Fix: remove the \`del\`, or stop using the name here.`,
-        });
+        diagnostics.push(
+          deletedNameDiagnostic(draft.name, site, what, {
+            step: source.step.name,
+            cell: source.cell,
+          }),
+        );
         return null;
       case 'skipped':
         if (what === null) return null;
-        diagnostics.push({
-          severity: 'error',
-          code: 'defined-in-skipped-cell',
-          cell: site.cell,
-          line: site.line,
-          message: `Step \`${draft.name}\` ${what} \`${site.name}\`, which only ${describeCell(source.cell)} defines, and that cell is not part of the pipeline (tagged \`skip\` or untagged). Fix: tag ${describeCell(source.cell)} as a step, or define \`${site.name}\` in a step.`,
-        });
+        diagnostics.push(skippedNameDiagnostic(draft.name, site, what, source.cell));
         return null;
     }
   };
@@ -516,15 +506,7 @@ export function resolveDataFlow(input: DataFlowInput): DataFlow {
         const between = readers(site.name);
         if (between.length === 0 || warnedContinued.has(site.name)) continue;
         warnedContinued.add(site.name);
-        diagnostics.push({
-          severity: 'warning',
-          code: 'continued-step-changes-value',
-          cell: site.cell,
-          line: site.line,
-          message:
-            `This cell continues step \`${draft.name}\` (its name is used again) and changes \`${site.name}\`, which ${between.map((b) => `\`${b}\``).join(', ')} above it already use${between.length === 1 ? 's' : ''}: a step runs all its cells before the steps after it, so they see \`${site.name}\` as it is after this cell. ` +
-            `Fix: give this cell a step name of its own.`,
-        });
+        diagnostics.push(continuedStepChangesValueDiagnostic(draft.name, site, between));
       }
     }
     for (const m of segmentMutations) {
@@ -664,22 +646,4 @@ function resolvedUnits(draft: StepDraft): ResolvedUnit[] {
 function bindsIn(analysis: CodeAnalysis, name: string, cells: readonly number[]): boolean {
   const last = analysis.lastBindings.get(name);
   return last !== undefined && cells.includes(last.cell);
-}
-
-/** Code above the first step with no tag: offer to make it the imports cell when that is all it does. */
-function untaggedCellDiagnostic(cell: number, analysis: CodeAnalysis): Diagnostic {
-  const onlyImports =
-    analysis.writes.length > 0 && analysis.imports.length === analysis.writes.length;
-  return {
-    severity: 'warning',
-    code: 'untagged-cell',
-    cell,
-    line: null,
-    message: onlyImports
-      ? `This cell imports modules but has no tag and no step above it, so steps do not get its imports. Fix: tag it \`imports\`.`
-      : `This cell has no tag and no step above it, so it is not part of the pipeline. Fix: tag it \`step:NAME\` (or \`imports\`, \`functions\`, \`skip\`).`,
-    ...(onlyImports
-      ? { fix: { title: 'Tag the cell `imports`', tags: { cell, tags: ['imports'] } } }
-      : {}),
-  };
 }

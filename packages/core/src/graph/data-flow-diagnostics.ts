@@ -1,0 +1,90 @@
+/** What resolving the data flow reports: names a step uses that no earlier cell of the pipeline gives it. */
+import { describeCell, type Diagnostic } from '../diagnostics.js';
+import type { CodeAnalysis, NameSite } from '../python/analyze-python.js';
+
+/** `what` the step does with the name: "uses", "runs code that uses", "reports the metric". */
+export function undefinedNameDiagnostic(
+  step: string,
+  site: NameSite,
+  what: string,
+  /** The first step that binds the name, when one does (later in the notebook, or this one). */
+  later: { readonly step: string; readonly cell: number } | undefined,
+): Diagnostic {
+  const laterText =
+    later !== undefined && later.step !== step
+      ? ` It is first defined in step \`${later.step}\` (${describeCell(later.cell)}), which comes later in the notebook. Fix: move that cell above this one, or define \`${site.name}\` earlier.`
+      : ` Fix: define \`${site.name}\` in an earlier step, import it in the \`imports\` cell, or add it to the \`pipeline-parameters\` cell.`;
+  return {
+    severity: 'error',
+    code: 'undefined-name',
+    cell: site.cell,
+    line: site.line,
+    message: `Step \`${step}\` ${what} \`${site.name}\`, but no earlier cell of the pipeline defines it.${laterText}`,
+  };
+}
+
+export function deletedNameDiagnostic(
+  step: string,
+  site: NameSite,
+  what: string,
+  deleted: { readonly step: string; readonly cell: number },
+): Diagnostic {
+  return {
+    severity: 'error',
+    code: 'deleted-name',
+    cell: site.cell,
+    line: site.line,
+    message: `Step \`${step}\` ${what} \`${site.name}\`, but step \`${deleted.step}\` deleted it (${describeCell(deleted.cell)}). Fix: remove the \`del\`, or stop using the name here.`,
+  };
+}
+
+/** The name is bound only in `cell`, which is not part of the pipeline. */
+export function skippedNameDiagnostic(
+  step: string,
+  site: NameSite,
+  what: string,
+  cell: number,
+): Diagnostic {
+  return {
+    severity: 'error',
+    code: 'defined-in-skipped-cell',
+    cell: site.cell,
+    line: site.line,
+    message: `Step \`${step}\` ${what} \`${site.name}\`, which only ${describeCell(cell)} defines, and that cell is not part of the pipeline (tagged \`skip\` or untagged). Fix: tag ${describeCell(cell)} as a step, or define \`${site.name}\` in a step.`,
+  };
+}
+
+/** A later cell of `step` changes a value that `between` (steps above it) already load. */
+export function continuedStepChangesValueDiagnostic(
+  step: string,
+  site: NameSite,
+  between: readonly string[],
+): Diagnostic {
+  return {
+    severity: 'warning',
+    code: 'continued-step-changes-value',
+    cell: site.cell,
+    line: site.line,
+    message:
+      `This cell continues step \`${step}\` (its name is used again) and changes \`${site.name}\`, which ${between.map((b) => `\`${b}\``).join(', ')} above it already use${between.length === 1 ? 's' : ''}: a step runs all its cells before the steps after it, so they see \`${site.name}\` as it is after this cell. ` +
+      `Fix: give this cell a step name of its own.`,
+  };
+}
+
+/** Code above the first step with no tag: offer to make it the imports cell when that is all it does. */
+export function untaggedCellDiagnostic(cell: number, analysis: CodeAnalysis): Diagnostic {
+  const onlyImports =
+    analysis.writes.length > 0 && analysis.imports.length === analysis.writes.length;
+  return {
+    severity: 'warning',
+    code: 'untagged-cell',
+    cell,
+    line: null,
+    message: onlyImports
+      ? `This cell imports modules but has no tag and no step above it, so steps do not get its imports. Fix: tag it \`imports\`.`
+      : `This cell has no tag and no step above it, so it is not part of the pipeline. Fix: tag it \`step:NAME\` (or \`imports\`, \`functions\`, \`skip\`).`,
+    ...(onlyImports
+      ? { fix: { title: 'Tag the cell `imports`', tags: { cell, tags: ['imports'] } } }
+      : {}),
+  };
+}
