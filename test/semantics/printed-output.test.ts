@@ -25,6 +25,7 @@ const FIXTURES = [
   'kale-rebound-alias',
   'process-state',
   'results-display',
+  'open-resources',
 ];
 const work = mkdtempSync(join(tmpdir(), 'cellflow-printed-'));
 after(() => rmSync(work, { recursive: true, force: true }));

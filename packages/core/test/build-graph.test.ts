@@ -265,20 +265,29 @@ describe('pipeline graph', () => {
   it('issue 13: a value that cannot cross a step is reported where its origin shows it', () => {
     const r = analyzeNotebook(
       nb([
-        [['step:a'], 'f = open("data.txt")\nsquares = (i * i for i in range(3))\nrows = [1, 2]'],
-        [['step:b'], 'print(f.read(), sum(squares), rows)'],
-        [['step:c'], 'f = open("other.txt")\ntext = f.read()'],
-        [['step:d'], 'print(text)'],
+        [
+          ['step:a'],
+          'import socket\nsock = socket.socket()\nsquares = (i * i for i in range(3))\nrows = [1, 2]',
+        ],
+        [['step:b'], 'print(sock.fileno(), sum(squares), rows)'],
+        [['step:c'], 'sock = socket.socket()\nname = sock.getsockname()'],
+        [['step:d'], 'print(name)'],
       ]),
     );
     assert.deepEqual(
       r.diagnostics.map((d) => [d.code, d.cell, d.line]),
-      [['unsavable-value', 0, 1]],
+      [['unsavable-value', 0, 2]],
     );
-    assert.match(
-      r.diagnostics[0]!.message,
-      /open file.*from step `a` to `b`.*open the file in the step/,
-    );
+    assert.match(r.diagnostics[0]!.message, /network socket.*from step `a` to `b`/);
+  });
+
+  it('an open file and a sqlite3 connection cross steps: the loading step opens them again', () => {
+    const text = nb([
+      [['step:a'], 'import sqlite3\nf = open("data.txt")\ncon = sqlite3.connect("data.db")'],
+      [['step:b'], 'print(f.readline(), con.execute("select 1").fetchall())'],
+    ]);
+    assert.deepEqual(analyzeNotebook(text).diagnostics, []);
+    assert.deepEqual(steps(text).b?.inputSources, { f: 'a', con: 'a' });
   });
 
   it('a generator expression or a factory-made class crosses steps as code: the step runs it again', () => {

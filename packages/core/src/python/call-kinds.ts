@@ -139,11 +139,9 @@ export const NON_MUTATING_METHODS = new Set([
 
 /** Calls whose result cannot be pickled, by callee text, and what to call it in a message. */
 export const UNSAVABLE_ORIGINS: readonly (readonly [RegExp, string])[] = [
-  [/^(io\.|codecs\.|gzip\.|bz2\.|lzma\.)?open$/, 'an open file'],
-  [
-    /^(sqlite3|psycopg2|pymysql|MySQLdb|pyodbc|cx_Oracle|duckdb)\.connect$/,
-    'a database connection',
-  ],
+  // A file from `open` and a sqlite3 connection cross: the loading step opens them again.
+  [/^(codecs\.|gzip\.|bz2\.|lzma\.)open$/, 'an open file'],
+  [/^(psycopg2|pymysql|MySQLdb|pyodbc|cx_Oracle|duckdb)\.connect$/, 'a database connection'],
   [/\.cursor$/, 'a database cursor'],
   [/^(urllib\.request\.)?urlopen$/, 'an open network response'],
   [/^socket\.(socket|create_connection)$/, 'a network socket'],

@@ -489,14 +489,82 @@ def _load_dmatrix(data):
         os.remove(path)
 
 
+# Files a mode opens again without emptying them, so a later step goes on where this one stopped.
+_REOPEN_MODES = {"w": "r+", "w+": "r+", "x": "r+", "x+": "r+"}
+
+
+def _reduce_open_file(obj):
+    """An open file on disk crosses as its path, mode and position and opens again there in the
+    loading step (written data is flushed first), as if the same file object were still open; a
+    closed one stays closed. None for other objects (and for a pipe, or a file whose position is
+    unknown while a `for` loop reads it)."""
+    import io
+
+    if not isinstance(obj, (io.TextIOWrapper, io.BufferedReader, io.BufferedWriter, io.BufferedRandom, io.FileIO)):
+        return None
+    name = getattr(obj, "name", None)
+    if not isinstance(name, str) or not os.path.isfile(name):
+        return None
+    text = isinstance(obj, io.TextIOWrapper)
+    mode = obj.mode.replace("b", "").replace("t", "")
+    encoding = (obj.encoding, obj.errors) if text else None
+    path = os.path.abspath(name)
+    if obj.closed:
+        return _reopen_file, (path, name, mode, text, encoding, None)
+    try:
+        position = obj.tell()  # flushes what was written
+    except (OSError, ValueError):
+        return None
+    return _reopen_file, (path, name, mode, text, encoding, position)
+
+
+def _reopen_file(path, name, mode, text, encoding, position):
+    mode = _REOPEN_MODES.get(mode, mode)
+    if position is None and not os.path.isfile(path):
+        path, mode = os.devnull, "r"
+    f = open(path, mode if text else mode + "b", **(dict(encoding=encoding[0], errors=encoding[1]) if text else {}))
+    if position is None:
+        f.close()
+    elif "a" not in mode:
+        f.seek(position)
+    return f
+
+
+def _reduce_sqlite(obj):
+    """A sqlite3 connection crosses as its database: a file is connected to again (its committed
+    data is there), an in-memory one is copied whole."""
+    sqlite3 = sys.modules.get("sqlite3")
+    if sqlite3 is None or type(obj) is not sqlite3.Connection:
+        return None
+    try:
+        rows = obj.execute("PRAGMA database_list").fetchall()
+    except Exception:
+        return None  # closed
+    path = "" if _memory_databases.get(id(obj)) is obj else next((row[2] for row in rows if row[1] == "main"), "")
+    return _connect_sqlite, (path, None if path else obj.serialize())
+
+
+_memory_databases = {}  # id -> connection, for in-memory databases loaded here (sqlite names them "x")
+
+
+def _connect_sqlite(path, data):
+    import sqlite3
+
+    connection = sqlite3.connect(path or ":memory:")
+    if data is not None:
+        connection.deserialize(data)
+        _memory_databases[id(connection)] = connection
+    return connection
+
+
 class _SharingPickler(pickle.Pickler):
     """Pickles values that share objects in one stream, so they still share once loaded; a numpy
     view of an array is saved as a view of it (also of an array over a memory map or a buffer, as
     loaded inputs are); a notebook function without a name to find it by (a lambda) is saved by
-    its code."""
+    its code; an open file and a sqlite3 connection open again in the loading step."""
 
     def reducer_override(self, obj):
-        reduced = _reduce_notebook_function(obj)
+        reduced = _reduce_notebook_function(obj) or _reduce_open_file(obj) or _reduce_sqlite(obj)
         if reduced is not None:
             return reduced
         if type(obj).__name__ == "DMatrix" and type(obj).__module__.startswith("xgboost"):
