@@ -4,7 +4,11 @@
  * for every run the extension submits. Undefined when the harness is not built here (then the
  * cluster tests are skipped, unless CELLFLOW_REQUIRE_CLUSTER=1).
  */
-import { formatArtifactLine, formatMetricLine } from '@cellflow/core';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
+import { compile, formatArtifactLine, formatMetricLine } from '@cellflow/core';
+import { REPO_ROOT } from '../support/paths.js';
 import { ControllerDriver } from '../cluster/controller-driver.js';
 import { clusterUnavailableReason, startCluster, type TestCluster } from '../cluster/harness.js';
 import { startKfpDouble, type KfpDouble } from '../cluster/kfp-double/index.js';
@@ -43,9 +47,25 @@ export async function startClusterForVscode(): Promise<ClusterForVscode | undefi
   };
 }
 
+/** What pick_best's cell shows in the test cluster's runs of digits (its executed notebook). */
+export const PICK_BEST_SHOWS = 'best-accuracy=0.9667\n';
+
+/**
+ * The runtime's line that carries a step's cells' outputs in its log (`cellflow-cell-outputs:
+ * inline:`, zlib JSON in base64), here pick_best's cell showing PICK_BEST_SHOWS.
+ */
+function pickBestOutputsLine(): string {
+  const { graph } = compile(readFileSync(join(REPO_ROOT, 'examples/digits.ipynb')));
+  const cell = graph?.steps.find((s) => s.name === 'pick_best')?.cells[0];
+  if (cell === undefined) throw new Error('digits has no pick_best step');
+  const outputs = [{ output_type: 'stream', name: 'stdout', text: PICK_BEST_SHOWS }];
+  const json = JSON.stringify({ cells: [{ cell, outputs }] });
+  return `cellflow-cell-outputs: inline:${deflateSync(json).toString('base64')}`;
+}
+
 /**
  * What train_svm and pick_best print at their end on a cluster (the runtime's report lines), so
- * the editors can show the run's metrics and outputs.
+ * the editors can show the run's metrics, saved variables and cells' outputs.
  */
 export function reportedLogs(runId: string): Record<string, string> {
   return {
@@ -53,7 +73,7 @@ export function reportedLogs(runId: string): Record<string, string> {
       uri: `minio://mlpipeline/v2/artifacts/digits/${runId}/train-svm/svm`,
       type: 'sklearn.svm._classes.SVC',
     })}\n`,
-    'pick-best': `best-accuracy=0.9667\n${formatMetricLine('best-accuracy', 0.9667)}\n`,
+    'pick-best': `${PICK_BEST_SHOWS}${formatMetricLine('best-accuracy', 0.9667)}\n${pickBestOutputsLine()}\n`,
   };
 }
 

@@ -1,6 +1,7 @@
 /**
- * A run's results as a notebook: a backend that keeps what each cell showed (local runs) gives
- * the run's executed notebook, every cell with its outputs. VS Code asks the backend it holds;
+ * A run's results as a notebook: a backend that keeps what each cell showed gives the run's
+ * executed notebook, every cell with its outputs (a local run's from its folder; a cluster run's
+ * from its steps' artifacts and logs, on the notebook it was submitted from). VS Code asks the backend it holds;
  * JupyterLab asks the agent (`GET runs/:run/notebook`, `AGENT_ROUTES.executedNotebook`), whose
  * handler asks its backend through the same check.
  */
@@ -13,7 +14,7 @@ export interface ExecutedNotebookSource {
   executedNotebook(ref: RunRef): Promise<NotebookFile>;
 }
 
-/** Whether `backend` keeps its runs' cell outputs (the local backend does; a cluster one does not yet). */
+/** Whether `backend` gives its runs' executed notebooks (the local and Kubeflow backends do). */
 export function hasExecutedNotebooks<T>(backend: T): backend is T & ExecutedNotebookSource {
   return (
     typeof backend === 'object' &&

@@ -428,6 +428,32 @@ suite('Cellflow in VS Code', () => {
     await terminal.done;
     assert.deepEqual(terminal.lines, ['loaded 1797 images']);
 
+    // Its cells' outputs, read back from the cluster (the steps' logs here): Show Run Outputs
+    // opens the run's notebook beside, and the toggle puts them on the notebook's own cells.
+    const shown = await vscode.commands.executeCommand<string | undefined>(
+      'cellflow.showRunOutputs',
+      runId,
+    );
+    assert.ok(shown, "Show Run Outputs opened the cluster run's notebook");
+    const executed = vscode.workspace.notebookDocuments.find((d) => d.uri.toString() === shown);
+    const pickBest = executed?.cellAt(13);
+    assert.equal(pickBest?.document.getText().startsWith('candidates = {'), true);
+    const text = (pickBest?.outputs ?? [])
+      .flatMap((o) => o.items)
+      .map((i) => new TextDecoder().decode(i.data))
+      .join('');
+    assert.equal(text, 'best-accuracy=0.9667\n');
+    await vscode.window.showNotebookDocument(doc);
+    assert.equal(
+      await vscode.commands.executeCommand('cellflow.toggleRunOutputsInline', doc.uri),
+      runId,
+      "the toggle shows the cluster run's outputs on the cells",
+    );
+    assert.equal(
+      await vscode.commands.executeCommand('cellflow.toggleRunOutputsInline', doc.uri),
+      undefined,
+    );
+
     // Re-run: the same notebook and parameters, on the cluster again.
     const again = await vscode.commands.executeCommand<string | undefined>('cellflow.rerun', runId);
     assert.ok(again !== undefined && again !== runId, 'a new run');

@@ -14,6 +14,7 @@ import {
   toServiceName,
   withDefaultImage,
   type CompiledPipeline,
+  type NotebookFile,
 } from '@cellflow/core';
 import {
   BackendError,
@@ -41,11 +42,11 @@ import { resolveRunParameters } from '../parameters.js';
 import type { RunEvent } from '../run-events.js';
 import { notebookPodImage } from './notebook-pod-image.js';
 import { clusterError } from './cluster-errors.js';
+import { codeRunByKfpRun, readClusterCellOutputs } from './cluster-cell-outputs.js';
 import {
-  codeRunByKfpRun,
-  readClusterCellOutputs,
-  type ClusterCellOutputs,
-} from './cluster-cell-outputs.js';
+  buildClusterExecutedNotebook,
+  type ClusterRunOutputs,
+} from './cluster-executed-notebook.js';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { gpuPoolsOf } from './gpu-pools.js';
 import {
@@ -384,9 +385,7 @@ export class KubeflowBackend implements Backend, ClusterFacet {
    * cells ran (`ran`, from the run's pipeline spec), and the notebook it was submitted from as its
    * description records it (a path on the machine that submitted it).
    */
-  async cellOutputs(
-    run: RunRef,
-  ): Promise<ClusterCellOutputs & { ran: ReadonlyMap<number, string>; notebookPath?: string }> {
+  async cellOutputs(run: RunRef): Promise<ClusterRunOutputs> {
     try {
       const kfpRun = await this.kfp.getRun(run.id);
       const read = await readClusterCellOutputs(
@@ -406,6 +405,14 @@ export class KubeflowBackend implements Backend, ClusterFacet {
         ? error
         : this.fail(error, `read the cell outputs of run ${run.id}`);
     }
+  }
+
+  /**
+   * The run's executed notebook: its cells' outputs (`cellOutputs`) on the notebook it was
+   * submitted from, when that file is on this machine and its cells hold the code the run ran.
+   */
+  async executedNotebook(run: RunRef): Promise<NotebookFile> {
+    return (await buildClusterExecutedNotebook(run, await this.cellOutputs(run))).notebook;
   }
 
   private get deploys(): PipelineDeploys {

@@ -210,10 +210,14 @@ const showRunOutputs: CommandFactory = (ctx) => async (arg) => {
   const workspace = item?.run?.workspace;
   const backend =
     ctx.runner.backendFor(ref.id) ??
-    (workspace !== undefined ? await ctx.backends.local(workspace) : undefined);
-  if (item?.run?.target === 'cluster' || !hasExecutedNotebooks(backend)) {
+    (item?.run?.target === 'cluster'
+      ? ctx.cluster.current
+      : workspace !== undefined
+        ? await ctx.backends.local(workspace)
+        : undefined);
+  if (!hasExecutedNotebooks(backend)) {
     void vscode.window.showWarningMessage(
-      `Cellflow: run ${ref.id} has no outputs here: outputs are kept for runs on this machine.`,
+      `Cellflow: run ${ref.id} has no outputs here: connect to the cluster it ran on, or open it from the Runs view.`,
     );
     return undefined;
   }
@@ -256,7 +260,7 @@ const toggleRunOutputsInline: CommandFactory = (ctx) => async (target) => {
     tracked?.ref ?? (await backend.listRuns()).find((r) => r.notebookPath === doc.uri.fsPath);
   if (ref === undefined || !hasExecutedNotebooks(backend)) {
     void vscode.window.showInformationMessage(
-      'Cellflow: this notebook has no run on this machine whose outputs its cells could show. Run it first.',
+      'Cellflow: this notebook has no run whose outputs its cells could show. Run it first.',
     );
     return undefined;
   }
