@@ -963,6 +963,17 @@ def _patch(module):
             return _flush_figures() if _current else show(*args, **kwargs)
 
         shown.cellflow = module.show = shown
+    elif name == "pandas" and getattr(module, "get_option", None) and module.get_option("display.max_columns") == 0:
+        # pandas chose its display when imported: outside a Jupyter kernel it fits a frame to the
+        # terminal, leaving columns out ("..."); a kernel shows up to 20 columns, wrapped.
+        module.set_option("display.max_columns", 20)
+        try:
+            from pandas._config import config
+
+            registered = config._registered_options["display.max_columns"]
+            config._registered_options["display.max_columns"] = registered._replace(defval=20)
+        except Exception:
+            pass  # reset_option gives pandas's own default
     elif name == "IPython.core.display_functions":
         module.print = _ipython_print
     elif name == "IPython.core.displaypub" and not hasattr(module.DisplayPublisher.publish, "cellflow"):
@@ -978,11 +989,12 @@ def _patch(module):
         published.cellflow = module.DisplayPublisher.publish = published
 
 
-_PATCHED = ("matplotlib.pyplot", "IPython.core.display_functions", "IPython.core.displaypub")
+_PATCHED = ("matplotlib.pyplot", "pandas", "IPython.core.display_functions", "IPython.core.displaypub")
 
 
 class _PatchOnImport:
-    """Patches matplotlib.pyplot's `show` and IPython's `display` when a cell imports them."""
+    """Patches matplotlib.pyplot's `show`, pandas's display and IPython's `display` when a cell
+    imports them."""
 
     def find_spec(self, name, path, target=None):
         if name not in _PATCHED:
