@@ -28,6 +28,7 @@ const RUNNABLE = [
   'try-except',
   'del',
   'shadowing',
+  'functions-held',
 ];
 const work = mkdtempSync(join(tmpdir(), 'cellflow-semantics-'));
 after(() => rmSync(work, { recursive: true, force: true }));

@@ -203,7 +203,13 @@ export function resolveDataFlow(input: DataFlowInput): DataFlow {
     // Through the values it was made from too (`models = [svc]`, `svc = MySVC()`).
     const seen = new Set([name]);
     const pending = [name];
+    // And the notebook functions passed to the calls that made them (`df.groupby(get_year)`).
     for (let v = pending.pop(); v !== undefined; v = pending.pop()) {
+      for (const read of passedReads.get(v) ?? []) {
+        const s = seen.has(read) ? undefined : resolve(read);
+        if (s?.kind === 'code' && s.ref.unit.kind === 'definition')
+          includeUnit(draft, s.ref, false);
+      }
       for (const read of valueReads.get(v) ?? []) {
         if (seen.has(read)) continue;
         seen.add(read);
@@ -327,6 +333,7 @@ export function resolveDataFlow(input: DataFlowInput): DataFlow {
       .map((k) => k.slice(0, k.lastIndexOf('#')));
   /** For each value, the names its binding and storing statements read so far (any step). */
   const valueReads = new Map<string, Set<string>>();
+  const passedReads = new Map<string, Set<string>>();
   const warnedContinued = new Set<string>();
 
   /** A config or seed unit holds only while its root is still the module it imported. */
@@ -429,10 +436,15 @@ export function resolveDataFlow(input: DataFlowInput): DataFlow {
       if (s?.kind === 'step') loadInput(draft, RANDOM_STATE, s.step, s.cell);
     }
 
-    for (const [name, reads] of analysis.valueReads) {
-      const all = valueReads.get(name) ?? new Set<string>();
-      for (const r of reads) all.add(r);
-      valueReads.set(name, all);
+    for (const [into, from] of [
+      [valueReads, analysis.valueReads],
+      [passedReads, analysis.passedReads],
+    ] as const) {
+      for (const [name, reads] of from) {
+        const all = into.get(name) ?? new Set<string>();
+        for (const r of reads) all.add(r);
+        into.set(name, all);
+      }
     }
 
     // What this segment leaves behind for later steps: code stays code, values are data.

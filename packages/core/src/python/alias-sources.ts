@@ -67,6 +67,27 @@ function parts(node: SyntaxNode): SyntaxNode[] {
 }
 
 /**
+ * Names passed bare to a call anywhere in an expression (`df.groupby(get_year)`,
+ * `partial(scale, factor=2)`, `np.frompyfunc(add, 2, 1)`): the result may keep that object, most
+ * often a notebook function, so a step that loads the result needs it defined. Lambdas and
+ * comprehensions are not entered: what they call is looked up when they run.
+ */
+export function passedNames(node: SyntaxNode, text: (n: SyntaxNode) => string): string[] {
+  const found: string[] = [];
+  const pending: SyntaxNode[] = [node];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (next.name === 'LambdaExpression' || next.name.endsWith('ComprehensionExpression')) continue;
+    for (let c = next.firstChild; c !== null; c = c.nextSibling) {
+      // In an argument list, a keyword's own name (`factor=`) is not passed.
+      if (next.name === 'ArgList' && c.name === 'VariableName') {
+        if (c.nextSibling?.name !== 'AssignOp') found.push(text(c));
+      } else if (c.firstChild !== null) pending.push(c);
+    }
+  }
+  return found;
+}
+
+/**
  * Walked with a work list rather than recursion: `a or b or ...` and `x if c else y if ...` chains
  * can be thousands of levels deep.
  */

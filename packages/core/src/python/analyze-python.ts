@@ -9,7 +9,13 @@
 import type { SyntaxNode, Tree } from '@lezer/common';
 import { nestingProblemOf, parsePython } from './parse-python.js';
 import { PYTHON_BUILTINS } from './builtins.js';
-import { aliasSources, heldNames, heldNamesAndMakers, STORING_METHODS } from './alias-sources.js';
+import {
+  aliasSources,
+  heldNames,
+  heldNamesAndMakers,
+  passedNames,
+  STORING_METHODS,
+} from './alias-sources.js';
 import {
   FILE_READERS,
   FILE_WRITERS,
@@ -130,6 +136,7 @@ export class PythonAnalyzer {
   /** Collects the deferred reads of the statement being walked (lambdas inside a value). */
   private deferredSink: Set<string> | null = null;
   private readonly valueNames = new Map<string, Set<string>>();
+  private readonly passedNames = new Map<string, Set<string>>();
   private readonly defs = new Map<
     string,
     { site: NameSite; globals: Set<string>; effects: EffectsRecord }
@@ -211,6 +218,7 @@ export class PythonAnalyzer {
       unsavable: this.unsavableValues,
       carriedReads: this.carried,
       valueReads: this.valueNames,
+      passedReads: this.passedNames,
       syntaxErrors: this.errors,
       calls: this.callSites,
       fileAccess: { reads: this.fileReads, writes: this.fileWrites },
@@ -540,7 +548,8 @@ export class PythonAnalyzer {
         .slice(0, lastOp)
         .filter((t) => t.name !== 'AssignOp' && t.name !== ',')
         .flatMap((t) => this.targetNames(t));
-      for (const t of targets) this.addValueReads(t, reads);
+      for (const t of targets) this.addValueReads(this.valueNames, t, reads);
+      for (const t of targets) this.addValueReads(this.passedNames, t, held!.passed);
       for (const t of targets) {
         if (sink.size > 0) this.carried.set(t, [...sink]);
         else if (t !== '' && parts[0]?.name === 'VariableName') this.carried.delete(t);
@@ -565,18 +574,28 @@ export class PythonAnalyzer {
     }
   }
 
-  /** `heldNames` of an assignment's values, with (`names`) and without (`shared`) their makers. */
-  private heldByValues(values: readonly SyntaxNode[]): { names: string[]; shared: string[] } {
+  /**
+   * `heldNames` of an assignment's values, with (`names`) and without (`shared`) their makers, and
+   * the names passed to their calls (`passed`).
+   */
+  private heldByValues(values: readonly SyntaxNode[]): {
+    names: string[];
+    shared: string[];
+    passed: string[];
+  } {
     const names: string[] = [];
     const shared: string[] = [];
+    const passed: string[] = [];
+    const text = (n: SyntaxNode): string => this.text(n);
     for (const v of values) {
-      const { found, makers } = heldNamesAndMakers(v, (n) => this.text(n));
+      const { found, makers } = heldNamesAndMakers(v, text);
       for (let i = 0; i < found.length; i++) {
         names.push(found[i]!);
         if (!makers.has(i)) shared.push(found[i]!);
       }
+      passed.push(...passedNames(v, text));
     }
-    return { names, shared };
+    return { names, shared, passed };
   }
 
   /** What a value is when it surely cannot be saved for another step, else null. */
@@ -645,9 +664,13 @@ export class PythonAnalyzer {
     return names;
   }
 
-  private addValueReads(name: string, reads: Iterable<string>): void {
-    let set = this.valueNames.get(name);
-    if (set === undefined) this.valueNames.set(name, (set = new Set()));
+  private addValueReads(
+    into: Map<string, Set<string>>,
+    name: string,
+    reads: Iterable<string>,
+  ): void {
+    let set = into.get(name);
+    if (set === undefined) into.set(name, (set = new Set()));
     for (const r of reads) if (r !== name) set.add(r);
   }
 
@@ -1222,6 +1245,7 @@ export class PythonAnalyzer {
       this.mutate(base, scope);
     if (scope === null && base !== null && STORING_METHODS.has(methodName) && args)
       this.addValueReads(
+        this.valueNames,
         this.text(base),
         children(args).flatMap((a) => heldNames(a, (n) => this.text(n))),
       );

@@ -112,6 +112,11 @@ export interface CodeAnalysis {
    * (`acc = Acc()`, `models["a"] = make_model()`): the notebook classes and functions it may hold.
    */
   readonly valueReads: ReadonlyMap<string, ReadonlySet<string>>;
+  /**
+   * The names passed bare to the calls that make a value (`by_year = df.groupby(get_year)`): the
+   * result may keep them, so a step loading it needs those that are notebook functions defined.
+   */
+  readonly passedReads: ReadonlyMap<string, ReadonlySet<string>>;
   readonly syntaxErrors: readonly SyntaxProblem[];
   /** Module-level calls of plain names with name arguments, in order (see `CallSite`). */
   readonly calls: readonly CallSite[];
