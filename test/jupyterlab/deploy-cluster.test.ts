@@ -3,7 +3,7 @@
  * starts one agent for this machine, with the cluster harness's kubeconfig (no cluster setting);
  * the page runs digits locally, then Deploy asks for the kubeconfig context and namespace, shows
  * the GPU steps checked against that cluster and the parameters, and runs it there, from the same
- * page and agent (issue 15); a GPU request the cluster cannot give is changed in Deploy, which
+ * page and agent (issue 15), and opens that run's outputs once it is over; a GPU request the cluster cannot give is changed in Deploy, which
  * rewrites the step's gpu: tag and asks again (issue 15). Upload makes a version of the notebook's pipeline; Schedule uploads
  * another and creates a recurring run that starts a run when due (issue 14). Screenshots go to
  * artifacts/jupyterlab/.
@@ -15,7 +15,9 @@ import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { describeWithCluster } from '../cluster/cluster-suite.js';
+import { ControllerDriver } from '../cluster/controller-driver.js';
 import { startKfpDouble, type KfpDouble } from '../cluster/kfp-double/index.js';
+import { PICK_BEST_SHOWS, reportedLogs } from '../support/digits-cluster-logs.js';
 import { notebookJson } from '../support/notebook-json.js';
 import { waitFor } from '../support/wait-for.js';
 import {
@@ -143,6 +145,36 @@ if (missing !== undefined) {
       );
       // Both runs are in the panel: the local one succeeded, the cluster one is followed.
       await page.locator('.cf-run').nth(1).waitFor({ timeout: 30_000 });
+
+      // The cluster run, played to its end as Argo would, shows its cells' outputs too.
+      const [runId] = [...kfp.store.runs.keys()];
+      assert.ok(runId !== undefined);
+      const driver = new ControllerDriver(ctx.cluster());
+      let workflow: string | undefined;
+      await waitFor(
+        'the run’s workflow',
+        async () => {
+          workflow = (await driver.findWorkflowForRun('kubeflow', runId))?.metadata.name;
+          return workflow !== undefined;
+        },
+        30_000,
+        300,
+      );
+      await driver.runWorkflowToCompletion('kubeflow', workflow!, { logs: reportedLogs(runId) });
+      const clusterRun = page.locator('.cf-run[data-state="succeeded"]', {
+        has: page.locator('.cf-run-ui-link'),
+      });
+      await clusterRun.waitFor({ timeout: 60_000 });
+      await clusterRun.locator('.cf-run-show-outputs').click();
+      await page
+        .locator('.cf-run-outputs .jp-OutputArea-output', { hasText: PICK_BEST_SHOWS.trim() })
+        .waitFor({ timeout: 60_000 });
+      await page.screenshot({ path: join(SHOTS, 'deploy-cluster-run-outputs.png') });
+      await page
+        .locator('.lm-TabBar-tab', { hasText: `outputs · ${runId}` })
+        .locator('.lm-TabBar-tabCloseIcon')
+        .click();
+      await page.locator('.cf-run-outputs').waitFor({ state: 'detached' });
     });
 
     it('uploads as a new version, then schedules a newer one; the schedule starts a run', async () => {

@@ -4,11 +4,7 @@
  * for every run the extension submits. Undefined when the harness is not built here (then the
  * cluster tests are skipped, unless CELLFLOW_REQUIRE_CLUSTER=1).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { deflateSync } from 'node:zlib';
-import { compile, formatArtifactLine, formatMetricLine } from '@cellflow/core';
-import { REPO_ROOT } from '../support/paths.js';
+import { reportedLogs } from '../support/digits-cluster-logs.js';
 import { ControllerDriver } from '../cluster/controller-driver.js';
 import { clusterUnavailableReason, startCluster, type TestCluster } from '../cluster/harness.js';
 import { startKfpDouble, type KfpDouble } from '../cluster/kfp-double/index.js';
@@ -47,36 +43,6 @@ export async function startClusterForVscode(): Promise<ClusterForVscode | undefi
   };
 }
 
-/** What pick_best's cell shows in the test cluster's runs of digits (its executed notebook). */
-export const PICK_BEST_SHOWS = 'best-accuracy=0.9667\n';
-
-/**
- * The runtime's line that carries a step's cells' outputs in its log (`cellflow-cell-outputs:
- * inline:`, zlib JSON in base64), here pick_best's cell showing PICK_BEST_SHOWS.
- */
-function pickBestOutputsLine(): string {
-  const { graph } = compile(readFileSync(join(REPO_ROOT, 'examples/digits.ipynb')));
-  const cell = graph?.steps.find((s) => s.name === 'pick_best')?.cells[0];
-  if (cell === undefined) throw new Error('digits has no pick_best step');
-  const outputs = [{ output_type: 'stream', name: 'stdout', text: PICK_BEST_SHOWS }];
-  const json = JSON.stringify({ cells: [{ cell, outputs }] });
-  return `cellflow-cell-outputs: inline:${deflateSync(json).toString('base64')}`;
-}
-
-/**
- * What train_svm and pick_best print at their end on a cluster (the runtime's report lines), so
- * the editors can show the run's metrics, saved variables and cells' outputs.
- */
-export function reportedLogs(runId: string): Record<string, string> {
-  return {
-    'train-svm': `${formatArtifactLine('svm', {
-      uri: `minio://mlpipeline/v2/artifacts/digits/${runId}/train-svm/svm`,
-      type: 'sklearn.svm._classes.SVC',
-    })}\n`,
-    'pick-best': `${PICK_BEST_SHOWS}${formatMetricLine('best-accuracy', 0.9667)}\n${pickBestOutputsLine()}\n`,
-  };
-}
-
 /** Runs each workflow the KFP double created to completion, writing a log line for load_data. */
 async function driveSubmittedRuns(
   cluster: TestCluster,
@@ -95,7 +61,7 @@ async function driveSubmittedRuns(
         // Long enough for the editor to show the run queued and running before it ends.
         await new Promise((r) => setTimeout(r, 1500));
         await driver.runWorkflowToCompletion('kubeflow', wf.metadata.name, {
-          logs: { 'load-data': 'loaded 1797 images\n', ...reportedLogs(runId) },
+          logs: reportedLogs(runId),
         });
       } catch (error) {
         if (active()) console.error(`driving run ${runId}: ${String(error)}`);

@@ -339,7 +339,9 @@ export class CellflowPanel extends Widget {
         });
         head.appendChild(cancel);
       }
-      if (run.uiUrl === undefined && run.state !== 'queued') {
+      // A cluster run's outputs are read once it is over (its steps' artifacts and logs).
+      const ended = run.state !== 'queued' && run.state !== 'running';
+      if (run.uiUrl === undefined ? run.state !== 'queued' : ended) {
         const show = document.createElement('button');
         show.className = 'cf-run-show-outputs jp-Button';
         show.textContent = 'Show outputs';

@@ -2,7 +2,8 @@
  * A run's results as a notebook, in JupyterLab: **Show outputs** on a run opens its executed
  * notebook read-only beside the notebook, and the "Outputs on cells" toggle shows the notebook's
  * latest run's outputs under its cells. Both read the executed notebook from the agent
- * (`executedNotebook`); neither writes anything into the user's notebook.
+ * (`executedNotebook`, from the run's target: this machine or a cluster); neither writes anything
+ * into the user's notebook.
  */
 import type { NotebookFile } from '@cellflow/core';
 import type { AgentClient } from '@cellflow/ui';
@@ -21,6 +22,8 @@ import {
 export interface RunOfNotebook {
   readonly id: string;
   readonly pipeline: string;
+  /** The client of the run's target (a cluster's for a deployed run); else the page's agent's. */
+  readonly backend?: AgentClient;
 }
 
 export interface RunOutputsHost {
@@ -48,7 +51,7 @@ export class RunOutputs implements IDisposable {
 
   private async executedNotebook(run: RunOfNotebook): Promise<NotebookFile | undefined> {
     try {
-      return await this.host.client().executedNotebook(run);
+      return await (run.backend ?? this.host.client()).executedNotebook(run);
     } catch (error) {
       await showErrorMessage(
         'Cellflow: no outputs to show',
@@ -94,8 +97,7 @@ export class RunOutputs implements IDisposable {
   async runEnded(panel: NotebookPanel, run: RunOfNotebook): Promise<void> {
     const inline = this.inline.get(panel);
     if (inline?.shown === undefined || inline.shown.runId === run.id) return;
-    const executed = await this.host
-      .client()
+    const executed = await (run.backend ?? this.host.client())
       .executedNotebook(run)
       .catch(() => undefined);
     if (executed !== undefined && inline.shown !== undefined)
