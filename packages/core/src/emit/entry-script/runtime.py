@@ -1015,7 +1015,15 @@ class _PatchOnImport:
 
 class _Shell:
     """What `get_ipython()` gives a step's code: the shell calls notebooks (and scripts exported
-    from them) make, done as the step's `!cmd` and magics are; anything else does nothing."""
+    from them) make, done as the step's `!cmd` and magics are; anything else does nothing. It is
+    named as a Jupyter kernel's shell, so libraries that ask format for Jupyter (pandas does not
+    wrap a categorical's categories there), as the step's outputs are."""
+
+    __module__ = "ipykernel.zmqshell"
+    __qualname__ = "ZMQInteractiveShell"
+
+    def __reduce__(self):
+        return _the_shell, ()
 
     def system(self, command):
         shell(command)
@@ -1059,7 +1067,12 @@ class _Nothing:
         return None
 
 
+_Shell.__name__ = "ZMQInteractiveShell"
 _shell = _Shell()
+
+
+def _the_shell():
+    return _shell
 
 
 def _capture_outputs():
