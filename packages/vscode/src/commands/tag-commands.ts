@@ -16,6 +16,13 @@ import {
   type GpuRequest,
   type PipelineStep,
 } from '@cellflow/core';
+import {
+  GPU_COUNT_RULE,
+  gpuChoicesOf,
+  parseGpuCount,
+  withGpuChoice,
+  type GpuChoice,
+} from '@cellflow/ui/deploy-choices';
 import { CommandIds, type CommandKey } from '../command-ids.js';
 import { readCellTags, resolveCell, writeCellTags } from '../notebook/notebook-cells.js';
 import { describeGpu } from '../tags/describe-cell-tags.js';
@@ -162,41 +169,23 @@ const setServe: CommandFactory = (ctx) => async (target, value) => {
   return writeCellTags(first, withServe(readCellTags(first), chosen));
 };
 
-interface GpuPick extends vscode.QuickPickItem {
-  /** A product label value, null for any product, undefined for no GPU. */
-  readonly product: string | null | undefined;
-}
-
-/** GPU products the current target offers (the cluster in use, else this machine), with free counts. */
-async function gpuChoices(ctx: CommandContext, cell: vscode.NotebookCell): Promise<GpuPick[]> {
-  const picks: GpuPick[] = [
-    { label: 'Any GPU', description: 'no product constraint', product: null },
-    { label: 'No GPU', description: 'remove the GPU request', product: undefined },
-  ];
-  if (!vscode.workspace.isTrusted) return picks;
+/**
+ * What a cell may ask for (`gpuChoicesOf`, as Deploy offers): the GPU products the current target
+ * offers (the cluster in use, else this machine) with free counts, any GPU, or none.
+ */
+async function gpuChoices(ctx: CommandContext, cell: vscode.NotebookCell): Promise<GpuChoice[]> {
+  if (!vscode.workspace.isTrusted) return gpuChoicesOf([]);
   try {
     const folder = vscode.workspace.getWorkspaceFolder(cell.notebook.uri)?.uri.fsPath;
     const backend =
       ctx.cluster.current ??
       (await ctx.backends.local(folder ?? vscode.Uri.joinPath(cell.notebook.uri, '..').fsPath));
     const capacity = await backend.capacity();
-    const byProduct = new Map<string, { free: number; total: number }>();
-    for (const pool of capacity.pools) {
-      if (pool.product === null) continue;
-      const seen = byProduct.get(pool.product) ?? { free: 0, total: 0 };
-      byProduct.set(pool.product, {
-        free: seen.free + pool.free,
-        total: seen.total + pool.allocatable,
-      });
-    }
-    const products = [...byProduct].map(([product, n]) => ({
-      label: product,
-      description: `${n.free} of ${n.total} free on ${capacity.target}`,
-      product,
-    }));
-    return [...products, ...picks];
+    return gpuChoicesOf(capacity.pools).map((c) =>
+      c.free !== undefined ? { ...c, description: `${c.description} on ${capacity.target}` } : c,
+    );
   } catch {
-    return picks;
+    return gpuChoicesOf([]);
   }
 }
 
@@ -207,24 +196,29 @@ function isGpuRequest(v: unknown): v is GpuRequest | null {
 const setGpu: CommandFactory = (ctx) => (target, value) =>
   changeTags(target, async (tags, cell) => {
     if (isGpuRequest(value)) return withGpu(tags, value ?? undefined);
-    const pick = await vscode.window.showQuickPick(gpuChoices(ctx, cell), {
-      title: 'Cellflow: Set GPU',
-    });
+    const pick = await vscode.window.showQuickPick(
+      (await gpuChoices(ctx, cell)).map((choice) => ({
+        label: choice.label,
+        description: choice.description,
+        choice,
+      })),
+      { title: 'Cellflow: Set GPU' },
+    );
     if (pick === undefined) return undefined;
-    if (pick.product === undefined) return withGpu(tags, undefined);
-    const count = await vscode.window.showInputBox({
+    if (pick.choice.gpu === null) return withGpuChoice(tags, pick.choice, 0);
+    const typed = await vscode.window.showInputBox({
       title: 'Cellflow: Set GPU',
       prompt: 'How many GPUs?',
       value: String(parseCellTags(tags).tags.gpu?.count ?? 1),
-      validateInput: (v) => (/^[1-9]\d*$/.test(v) ? undefined : 'A whole number, 1 or more'),
+      validateInput: (v) => (parseGpuCount(v) !== undefined ? undefined : GPU_COUNT_RULE),
     });
+    const count = typed !== undefined ? parseGpuCount(typed) : undefined;
     if (count === undefined) return undefined;
-    const gpu: GpuRequest = {
-      count: Number(count),
-      ...(pick.product !== null ? { product: pick.product } : {}),
-    };
-    void vscode.window.setStatusBarMessage(`Cellflow: ${describeGpu(gpu)}`, 3000);
-    return withGpu(tags, gpu);
+    const next = withGpuChoice(tags, pick.choice, count);
+    const gpu = parseCellTags(next).tags.gpu;
+    if (gpu !== undefined)
+      void vscode.window.setStatusBarMessage(`Cellflow: ${describeGpu(gpu)}`, 3000);
+    return next;
   });
 
 function settingCommand(
