@@ -248,7 +248,7 @@ export const DIAGNOSTIC_CATALOGUE = {
     severity: 'error',
     area: 'data flow',
     description:
-      'A value that crosses to a later step cannot be saved (a generator, an open file...).',
+      'A value that crosses to a later step cannot be saved (a lock, a socket, a CSV reader...).',
   },
   'unknown-serve-variable': {
     severity: 'error',
