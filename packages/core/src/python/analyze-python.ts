@@ -136,7 +136,7 @@ export class PythonAnalyzer {
   /** Collects the deferred reads of the statement being walked (lambdas inside a value). */
   private deferredSink: Set<string> | null = null;
   private readonly valueNames = new Map<string, Set<string>>();
-  private readonly passedNames = new Map<string, Set<string>>();
+  private readonly passedReads = new Map<string, Set<string>>();
   private readonly defs = new Map<
     string,
     { site: NameSite; globals: Set<string>; effects: EffectsRecord }
@@ -218,7 +218,7 @@ export class PythonAnalyzer {
       unsavable: this.unsavableValues,
       carriedReads: this.carried,
       valueReads: this.valueNames,
-      passedReads: this.passedNames,
+      passedReads: this.passedReads,
       syntaxErrors: this.errors,
       calls: this.callSites,
       fileAccess: { reads: this.fileReads, writes: this.fileWrites },
@@ -549,7 +549,7 @@ export class PythonAnalyzer {
         .filter((t) => t.name !== 'AssignOp' && t.name !== ',')
         .flatMap((t) => this.targetNames(t));
       for (const t of targets) this.addValueReads(this.valueNames, t, reads);
-      for (const t of targets) this.addValueReads(this.passedNames, t, held!.passed);
+      for (const t of targets) this.addValueReads(this.passedReads, t, held!.passed);
       for (const t of targets) {
         if (sink.size > 0) this.carried.set(t, [...sink]);
         else if (t !== '' && parts[0]?.name === 'VariableName') this.carried.delete(t);

@@ -510,15 +510,15 @@ def _reduce_open_file(obj):
     encoding = (obj.encoding, obj.errors) if text else None
     path = os.path.abspath(name)
     if obj.closed:
-        return _reopen_file, (path, name, mode, text, encoding, None)
+        return _reopen_file, (path, mode, text, encoding, None)
     try:
         position = obj.tell()  # flushes what was written
     except (OSError, ValueError):
         return None
-    return _reopen_file, (path, name, mode, text, encoding, position)
+    return _reopen_file, (path, mode, text, encoding, position)
 
 
-def _reopen_file(path, name, mode, text, encoding, position):
+def _reopen_file(path, mode, text, encoding, position):
     mode = _REOPEN_MODES.get(mode, mode)
     if position is None and not os.path.isfile(path):
         path, mode = os.devnull, "r"
