@@ -1,6 +1,7 @@
 /** The fidelity bench's breakdown: corpus, per-tagging totals, failure causes, the summary line. */
 import { TAGGINGS } from '../../test/support/fidelity-corpus.js';
 import {
+  differences,
   normalizeFailureMessage,
   type CellVerdict,
   type PipelineOutcome,
@@ -27,28 +28,51 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
   return new Map([...groups].sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1)));
 }
 
-/** The corpus: examples kept, their cells and times, one line per reason others were left out. */
-export function formatCorpus(results: readonly ExampleResult[], found: number): string {
-  return corpusLines(results, found).join('\n');
+/** What the corpus is: `gallery examples`, or `notebooks under lectures, handbook`. */
+export interface CorpusLabel {
+  readonly found: number;
+  readonly label: string;
 }
 
-function corpusLines(results: readonly ExampleResult[], found: number): string[] {
+/** The corpus: examples kept, their cells and times, one line per reason others were left out. */
+export function formatCorpus(results: readonly ExampleResult[], corpus: CorpusLabel): string {
+  return corpusLines(results, corpus).join('\n');
+}
+
+const sum = <T>(items: readonly T[], count: (item: T) => number): number =>
+  items.reduce((n, item) => n + count(item), 0);
+
+function corpusLines(results: readonly ExampleResult[], corpus: CorpusLabel): string[] {
   const references = results.map((r) => r.reference);
   const kept = references.filter((r) => r.status === 'kept');
   const dropped = references.filter((r) => r.status !== 'kept');
-  const stable = kept.reduce((n, r) => n + Object.keys(r.cells).length, 0);
-  const printing = kept.reduce(
-    (n, r) => n + Object.values(r.cells).filter((t) => t !== '').length,
-    0,
-  );
-  const unstable = kept.reduce((n, r) => n + r.unstable.length, 0);
+  const stable = sum(kept, (r) => Object.keys(r.cells).length);
+  const printing = sum(kept, (r) => Object.values(r.cells).filter((t) => t !== '').length);
+  const showing = sum(kept, (r) => Object.values(r.results ?? {}).filter((t) => t !== null).length);
+  const unstable = sum(kept, (r) => r.unstable.length);
+  const unstableResults = sum(kept, (r) => r.unstableResults?.length ?? 0);
+  const withoutResults = kept.filter((r) => r.results === undefined).length;
+  const raising = kept.filter((r) => (r.dropped?.length ?? 0) > 0);
   const run = results.filter((r) => r.runs.length > 0).length;
   const lines = [
-    `Corpus: ${found} gallery examples, ${references.length} converted and run in Jupyter (nbconvert, twice): ` +
+    `Corpus: ${corpus.found} ${corpus.label}, ${references.length} run in Jupyter (nbconvert, twice): ` +
       `${kept.length} kept, ${dropped.length} dropped.`,
     `  kept: ${stable} stable code cells (${printing} print something), ${unstable} unstable cells left out; ` +
+      `${showing} stable results, ${unstableResults} unstable left out; ` +
       `nbconvert time per notebook ${seconds(kept.length === 0 ? 0 : Math.min(...kept.map(slowest)))}–${seconds(Math.max(0, ...kept.map(slowest)))}, ` +
       `total ${seconds(kept.reduce((n, r) => n + slowest(r), 0))}`,
+    ...(raising.length > 0
+      ? [
+          `  kept notebooks with cells that raised in Jupyter, left out: ${raising.length} notebooks, ` +
+            `${sum(raising, (r) => r.dropped!.length)} code cells`,
+        ]
+      : []),
+    ...(withoutResults > 0
+      ? [
+          `  ${withoutResults} kept references cached before results were compared: stdout only ` +
+            `(delete their files in .cache/fidelity/references/ to rebuild them)`,
+        ]
+      : []),
     ...(run > 0 && run < kept.length
       ? [`  run as pipelines: ${run} of the ${kept.length} kept (--limit, --max-seconds)`]
       : []),
@@ -70,9 +94,12 @@ function causeKey(failure: RunFailure): string {
   return `${kind}: ${normalizeFailureMessage(failure.message)}`;
 }
 
-/** The report, its last line `fidelity: R/N runs succeed, C/M cells match`. */
-export function formatReport(results: readonly ExampleResult[], found: number): string {
-  const lines = corpusLines(results, found);
+/**
+ * The report, its last line `fidelity: R/N runs succeed, C/M cells match`: a cell matches when its
+ * stdout and its result both do (each where Jupyter's two runs agreed).
+ */
+export function formatReport(results: readonly ExampleResult[], corpus: CorpusLabel): string {
+  const lines = corpusLines(results, corpus);
   const runs = results.flatMap((r) => r.runs.map((run) => ({ example: r.example, run })));
   lines.push('', 'tagging       runs succeeded    cells matched     cell verdicts');
   let succeeded = 0;
@@ -116,21 +143,24 @@ export function formatReport(results: readonly ExampleResult[], found: number): 
   }
 
   const notMatching = runs.flatMap((r) =>
-    r.run.succeeded
-      ? r.run.cells.filter((c) => c.verdict !== 'match').map((c) => ({ ...r, c }))
-      : [],
+    r.run.succeeded ? r.run.cells.flatMap((c) => differences(c).map((d) => ({ ...r, c, d }))) : [],
   );
   if (notMatching.length > 0) {
-    lines.push('', `Cells that differ in runs that succeeded (${notMatching.length}):`);
-    for (const { example, run, c } of notMatching.slice(0, 15)) {
+    lines.push('', `Cells that differ in runs that succeeded (${notMatching.length} outputs):`);
+    for (const { example, run, c, d } of notMatching.slice(0, 15)) {
       lines.push(
-        `  ${example} [${run.tagging}] cell ${c.cell} ${c.verdict}: expected ${clip(JSON.stringify(c.expected), 60)}, got ${clip(JSON.stringify(c.actual ?? null), 60)}`,
+        `  ${example} [${run.tagging}] cell ${c.cell} ${d.part} ${d.verdict}: expected ${clip(JSON.stringify(d.expected), 60)}, got ${clip(JSON.stringify(d.actual ?? null), 60)}`,
       );
     }
     if (notMatching.length > 15) lines.push(`  … ${notMatching.length - 15} more (see --json)`);
   }
+  const compared = runs.flatMap((r) => r.run.cells);
+  const withResult = compared.filter((c) => c.result !== undefined && c.result.expected !== null);
   lines.push(
     '',
+    `Compared: ${cells} cells, ${compared.filter((c) => c.stdout !== undefined).length} by stdout, ` +
+      `${compared.filter((c) => c.result !== undefined).length} by result ` +
+      `(${withResult.length} show one in Jupyter, ${withResult.filter((c) => c.result!.verdict === 'match').length} of them match)`,
     `fidelity: ${succeeded}/${runs.length} runs succeed, ${matched}/${cells} cells match`,
   );
   return lines.join('\n');

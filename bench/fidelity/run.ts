@@ -1,9 +1,16 @@
 /**
- * Fidelity (issue 13): do pipeline runs print what the notebook prints? scikit-learn's gallery
- * (Debian's python-sklearn-doc) as notebooks; each example that runs offline in Jupyter is the
- * reference (nbconvert twice, stable cells only, cached in .cache/fidelity/), then runs with
- * `cellflow run --no-cache` tagged two ways (a step per code cell, a step per markdown section),
- * comparing each cell's stdout. Run with `npm run bench:fidelity -- [options]` (builds first):
+ * Fidelity (issue 13): do pipeline runs print and show what the notebook does? The corpus is
+ * scikit-learn's gallery (Debian's python-sklearn-doc) as notebooks, or the notebooks under folders
+ * (`--notebooks`). Each example that runs offline in Jupyter is the reference (nbconvert twice,
+ * stable cells only, cached in .cache/fidelity/; a notebook's code cells that raise are dropped
+ * first, round by round), then runs with `cellflow run --no-cache` tagged two ways (a step per
+ * code cell, a step per markdown section), comparing each cell's stdout and result (the
+ * `text/plain` of its `execute_result`). A notebook runs, in Jupyter and as a pipeline, in a
+ * private copy of its folder's tree, removed afterwards.
+ * Run with `npm run bench:fidelity -- [options]` (builds first):
+ *   --notebooks DIR      the corpus is every *.ipynb under DIR (not in .ipynb_checkpoints), named
+ *                        DIR's base name / path under DIR (repeat: several folders); default: the
+ *                        gallery
  *   --filter SUBSTR      examples whose name contains SUBSTR (repeat: any of them)
  *   --limit N            the first N kept examples (name order)
  *   --max-seconds S      only examples whose nbconvert run took at most S seconds
@@ -11,18 +18,27 @@
  *   --json PATH          per-example details
  *   --references-only    build the reference cache and stop
  *   --cellflow DIR       use the built CLI of another checkout (e.g. a `git archive` of main)
- * Last line: `fidelity: R/N runs succeed, C/M cells match` (both taggings). Not a test.
+ * Last line: `fidelity: R/N runs succeed, C/M cells match` (both taggings; a cell matches when its
+ * stdout and its result do). Not a test.
  */
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
+import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { GALLERY_DIR, listGalleryExamples, TAGGINGS } from '../../test/support/fidelity-corpus.js';
+import {
+  GALLERY_DIR,
+  listGalleryExamples,
+  listNotebookExamples,
+  TAGGINGS,
+  type FidelityExample,
+} from '../../test/support/fidelity-corpus.js';
 import { cellflowCli, runPipeline } from '../../test/support/fidelity-pipeline.js';
 import { pythonFingerprint, referenceFor } from '../../test/support/fidelity-reference.js';
 import { formatCorpus, formatReport, slowest, type ExampleResult } from './report.js';
 
 const { values: options } = parseArgs({
   options: {
+    notebooks: { type: 'string', multiple: true },
     filter: { type: 'string', multiple: true },
     limit: { type: 'string' },
     'max-seconds': { type: 'string' },
@@ -60,10 +76,21 @@ async function pool<T, R>(
 }
 
 const started = performance.now();
-const found = listGalleryExamples();
+const folders = (options.notebooks ?? []).map((dir) => resolve(dir));
+const found: FidelityExample[] =
+  folders.length === 0 ? listGalleryExamples() : folders.flatMap(listNotebookExamples);
+const corpusLabel = {
+  found: found.length,
+  label:
+    folders.length === 0
+      ? 'gallery examples'
+      : `notebooks under ${folders.map((f) => basename(f)).join(', ')}`,
+};
 if (found.length === 0) {
   console.error(
-    `No gallery examples in ${GALLERY_DIR}: run scripts/setup-machine.sh (python-sklearn-doc).`,
+    folders.length === 0
+      ? `No gallery examples in ${GALLERY_DIR}: run scripts/setup-machine.sh (python-sklearn-doc).`
+      : `No notebooks under ${folders.join(', ')}.`,
   );
   process.exit(2);
 }
@@ -91,6 +118,9 @@ const references = await pool(
       log(
         `[ref ${String(index + 1).padStart(3)}/${examples.length}] ${reference.status.padEnd(7)} ` +
           `${reference.runtimesMs.map(seconds).join('/').padEnd(11)} ${example.name}` +
+          (reference.dropped?.length
+            ? `  (${reference.dropped.length} raising cells dropped)`
+            : '') +
           (reference.reason === undefined ? '' : `  ${reference.reason.slice(0, 80)}`) +
           (reference.cached ? ' (cached)' : ''),
       );
@@ -111,7 +141,7 @@ const corpus = done
   .slice(0, limit);
 if (options['references-only']) {
   const results = done.map((d) => ({ example: d.example.name, reference: d.reference, runs: [] }));
-  console.log(formatCorpus(results, found.length));
+  console.log(formatCorpus(results, corpusLabel));
   process.exit(0);
 }
 
@@ -146,4 +176,4 @@ console.log(
   `Timing: references ${seconds(referenceMs)} (${built} built), pipelines ${seconds(pipelineMs)} ` +
     `(${tasks.length} runs of ${corpus.length} examples, ${jobs} at a time), total ${seconds(performance.now() - started)}`,
 );
-console.log(formatReport(results, found.length));
+console.log(formatReport(results, corpusLabel));

@@ -3,12 +3,12 @@
  * gallery examples (the bench `npm run bench:fidelity` runs them all), each run in Jupyter twice
  * for the reference (or read from .cache/fidelity/), then with `cellflow run` tagged a step per
  * code cell and a step per markdown section: every run succeeds and every stable cell's stdout
- * matches, exactly.
+ * and result match, exactly.
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { listGalleryExamples, TAGGINGS, type GalleryExample } from '../support/fidelity-corpus.js';
-import { runPipeline, type PipelineOutcome } from '../support/fidelity-pipeline.js';
+import { differences, runPipeline, type PipelineOutcome } from '../support/fidelity-pipeline.js';
 import { referenceFor, type Reference } from '../support/fidelity-reference.js';
 
 /**
@@ -34,11 +34,15 @@ function explain(outcome: PipelineOutcome): string {
         `${f.step === undefined ? '' : ` in step ${f.step}`}: ${f.message}`,
     );
   }
-  for (const c of outcome.cells.filter((c) => c.verdict !== 'match')) {
-    lines.push(
-      `cell ${c.cell} ${c.verdict}: expected ${JSON.stringify(c.expected.slice(0, 200))}` +
-        (c.actual === undefined ? '' : `, got ${JSON.stringify(c.actual.slice(0, 200))}`),
-    );
+  for (const c of outcome.cells) {
+    for (const d of differences(c)) {
+      lines.push(
+        `cell ${c.cell} ${d.part} ${d.verdict}: expected ${JSON.stringify(d.expected?.slice(0, 200) ?? null)}` +
+          (d.actual === undefined
+            ? ''
+            : `, got ${JSON.stringify(d.actual?.slice(0, 200) ?? null)}`),
+      );
+    }
   }
   return lines.join('\n');
 }

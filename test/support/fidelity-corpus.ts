@@ -1,11 +1,12 @@
 /**
  * The fidelity corpus (issue 13): scikit-learn's gallery examples, as Debian's `python-sklearn-doc`
- * ships them, turned into notebooks the way sphinx-gallery does, then tagged as Cellflow pipelines
- * two ways. Pure functions; `fidelity-reference.ts` runs them in Jupyter, `fidelity-pipeline.ts`
- * with `cellflow run`. Shared by `bench/fidelity` and `test/fidelity`.
+ * ships them, turned into notebooks the way sphinx-gallery does, or the notebooks found under a
+ * folder (`listNotebookExamples`), then tagged as Cellflow pipelines two ways. Pure functions and
+ * reads; `fidelity-reference.ts` runs them in Jupyter, `fidelity-pipeline.ts` with `cellflow run`.
+ * Shared by `bench/fidelity` and `test/fidelity`.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 
 export const GALLERY_DIR = '/usr/share/doc/python-sklearn-doc/examples';
@@ -20,8 +21,25 @@ export interface GalleryExample {
   readonly source: string;
 }
 
+/** A notebook found under a folder: it runs in a copy of its own folder's tree. */
+export interface NotebookExample {
+  /** The corpus folder's base name and the path under it, e.g. `lectures/Lecture-2-Numpy.ipynb`. */
+  readonly name: string;
+  readonly path: string;
+  /** The notebook as `notebookOfFile` makes it (nbformat 4.5, no outputs), as JSON text. */
+  readonly source: string;
+  /** The folder the notebook is in, whose tree a run copies. */
+  readonly folder: string;
+}
+
+export type FidelityExample = GalleryExample | NotebookExample;
+
+export function isNotebookExample(example: FidelityExample): example is NotebookExample {
+  return 'folder' in example;
+}
+
 export interface NotebookCell {
-  readonly cell_type: 'markdown' | 'code';
+  readonly cell_type: 'markdown' | 'code' | 'raw';
   readonly id: string;
   readonly metadata: { tags?: string[] };
   readonly source: string;
@@ -136,6 +154,87 @@ export function galleryNotebook(source: string): Notebook {
   };
 }
 
+/** Folders a notebook corpus never looks into nor copies. */
+export const SKIPPED_FOLDERS: ReadonlySet<string> = new Set(['.ipynb_checkpoints', '.git']);
+
+/** Every `*.ipynb` under `dir` (none in `.ipynb_checkpoints`), named after `dir`, sorted by name. */
+export function listNotebookExamples(dir: string): NotebookExample[] {
+  const root = resolve(dir);
+  const found: NotebookExample[] = [];
+  const walk = (folder: string): void => {
+    for (const entry of readdirSync(folder, { withFileTypes: true })) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory() && !SKIPPED_FOLDERS.has(entry.name)) walk(path);
+      else if (entry.isFile() && entry.name.endsWith('.ipynb')) {
+        let notebook: Notebook;
+        try {
+          notebook = notebookOfFile(readFileSync(path, 'utf8'));
+        } catch {
+          continue; // not a notebook Jupyter could open either
+        }
+        found.push({
+          name: `${basename(root)}/${relative(root, path)}`,
+          path,
+          source: JSON.stringify(notebook, null, 1),
+          folder: dirname(path),
+        });
+      }
+    }
+  };
+  walk(root);
+  return found.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+const textOf = (source: unknown): string =>
+  Array.isArray(source) ? source.join('') : typeof source === 'string' ? source : '';
+
+/**
+ * A notebook file (nbformat 4) as the corpus runs it: nbformat 4.5 with fresh cell ids, no outputs
+ * nor execution counts, cells' metadata and the notebook's kept except the kernel, which is
+ * Python 3's (`python2` or a conda environment's name would not start here).
+ */
+export function notebookOfFile(text: string): Notebook {
+  const file = JSON.parse(text) as {
+    nbformat?: number;
+    metadata?: Record<string, unknown>;
+    cells?: { cell_type?: string; metadata?: { tags?: string[] }; source?: unknown }[];
+  };
+  if (file.nbformat !== 4 || !Array.isArray(file.cells))
+    throw new Error('not an nbformat 4 notebook');
+  return {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: {
+      ...file.metadata,
+      kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' },
+      language_info: { name: 'python' },
+    },
+    cells: file.cells.map((c, i): NotebookCell => {
+      const common = { id: `cell-${i}`, metadata: c.metadata ?? {}, source: textOf(c.source) };
+      if (c.cell_type === 'code')
+        return { cell_type: 'code', ...common, outputs: [], execution_count: null };
+      return { cell_type: c.cell_type === 'raw' ? 'raw' : 'markdown', ...common };
+    }),
+  };
+}
+
+/** The example's notebook, without the cells at `dropped` (see `Reference.dropped`). */
+export function exampleNotebook(
+  example: FidelityExample,
+  dropped: readonly number[] = [],
+): Notebook {
+  const notebook = isNotebookExample(example)
+    ? (JSON.parse(example.source) as Notebook)
+    : galleryNotebook(example.source);
+  return dropped.length === 0 ? notebook : withoutCells(notebook, dropped);
+}
+
+/** The notebook without the cells at `indices`. */
+export function withoutCells(notebook: Notebook, indices: readonly number[]): Notebook {
+  const drop = new Set(indices);
+  return { ...notebook, cells: notebook.cells.filter((_, i) => !drop.has(i)) };
+}
+
 export type Tagging = 'per-cell' | 'per-section';
 export const TAGGINGS: readonly Tagging[] = ['per-cell', 'per-section'];
 
@@ -149,8 +248,8 @@ export function tagNotebook(notebook: Notebook, tagging: Tagging): Notebook {
   let section = 0;
   let newSection = true;
   const cells = notebook.cells.map((cell) => {
-    if (cell.cell_type === 'markdown') {
-      newSection = true;
+    if (cell.cell_type !== 'code') {
+      if (cell.cell_type === 'markdown') newSection = true;
       return cell;
     }
     let tags: string[] = [];

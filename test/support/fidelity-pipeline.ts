@@ -1,16 +1,16 @@
 /**
  * The fidelity corpus's pipeline side: runs a tagged example with the built `cellflow run` (as a
- * user would, in a fresh workspace, `--no-cache`), reads what each cell printed from the steps'
- * result.json, and compares it with the Jupyter reference (`fidelity-reference.ts`).
+ * user would, in a fresh workspace, `--no-cache`; a notebook example in a private copy of its
+ * folder), reads what each cell printed from the steps' result.json and the result it showed from
+ * their cell-outputs.json, and compares them with the Jupyter reference (`fidelity-reference.ts`).
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  exampleSlug,
-  galleryNotebook,
+  exampleNotebook,
   tagNotebook,
-  type GalleryExample,
+  type FidelityExample,
   type Tagging,
 } from './fidelity-corpus.js';
 import {
@@ -18,6 +18,8 @@ import {
   makeTempDir,
   PYTHON,
   removeTempDir,
+  resultText,
+  writeWorkCopy,
   type Reference,
 } from './fidelity-reference.js';
 import { runManaged } from '../cluster/processes.js';
@@ -42,18 +44,29 @@ export interface RunFailure {
 
 /**
  * `match` is exact; the others are not matches: `trailing-whitespace`, `ipython-doc` (the cell
- * printed `__doc__`, which IPython sets to a banner and a step's module leaves `None`) and `timing`
- * (only durations such as `total time=   0.1s` differ: the two reference runs agreed by chance)
- * are the systematic differences worth counting apart, `missing` means no step ran the cell.
+ * printed or showed `__doc__`, which IPython sets to a banner and a step's module leaves `None`)
+ * and `timing` (only durations such as `total time=   0.1s` differ: the two reference runs agreed
+ * by chance) are the systematic differences worth counting apart, `missing` means no step ran the
+ * cell, `no-result` that it showed no result where Jupyter showed one, `extra-result` the opposite.
+ * A cell's verdict is its stdout's, or its result's when its stdout matches.
  */
 export type CellVerdict =
-  'match' | 'differs' | 'trailing-whitespace' | 'ipython-doc' | 'timing' | 'missing';
+  | 'match'
+  | 'differs'
+  | 'trailing-whitespace'
+  | 'ipython-doc'
+  | 'timing'
+  | 'no-result'
+  | 'extra-result'
+  | 'missing';
 
 const IPYTHON_DOC = 'Automatically created module for IPython interactive environment';
 
-function verdictOf(expected: string, actual: string | undefined): CellVerdict {
+function verdictOf(expected: string | null, actual: string | null | undefined): CellVerdict {
   if (actual === undefined) return 'missing';
   if (actual === expected) return 'match';
+  if (expected === null) return 'extra-result';
+  if (actual === null) return expected === `'${IPYTHON_DOC}'` ? 'ipython-doc' : 'no-result';
   if (actual.trimEnd() === expected.trimEnd()) return 'trailing-whitespace';
   if (expected.includes(IPYTHON_DOC) && actual === expected.replaceAll(IPYTHON_DOC, 'None')) {
     return 'ipython-doc';
@@ -64,12 +77,22 @@ function verdictOf(expected: string, actual: string | undefined): CellVerdict {
   return 'differs';
 }
 
+/** One of a cell's outputs compared: its stdout, or its result (null: none shown). */
+export interface OutputComparison {
+  readonly verdict: CellVerdict;
+  readonly expected: string | null;
+  /** What the pipeline printed or showed (absent when no step ran the cell). */
+  readonly actual?: string | null;
+}
+
 export interface CellComparison {
   readonly cell: number;
+  /** `match` when every output compared matches, else the first that does not match's verdict. */
   readonly verdict: CellVerdict;
-  readonly expected: string;
-  /** What the pipeline printed (absent when no step ran the cell to its end or at all). */
-  readonly actual?: string;
+  /** Absent when the cell's stdout is unstable in Jupyter. */
+  readonly stdout?: OutputComparison;
+  /** Absent when the cell's result is unstable in Jupyter or the reference predates results. */
+  readonly result?: OutputComparison;
 }
 
 export interface PipelineOutcome {
@@ -86,6 +109,10 @@ interface StepResult {
   status: string;
   cells?: { cell: number; stdout: string; stderr: string }[];
   error?: { kind: string; type?: string; message: string; cell?: number | null };
+}
+
+interface StepCellOutputs {
+  cells?: { cell: number; outputs: Parameters<typeof resultText>[0] }[];
 }
 
 interface RunRecord {
@@ -115,26 +142,59 @@ function readJson<T>(path: string): T | undefined {
   }
 }
 
-/** Compares what each reference cell printed with what the pipeline's steps recorded. */
+function compared(expected: string | null, actual: string | null | undefined): OutputComparison {
+  const verdict = verdictOf(expected, actual);
+  return actual === undefined ? { verdict, expected } : { verdict, expected, actual };
+}
+
+/** A cell's outputs that do not match, stdout first. */
+export function differences(
+  comparison: CellComparison,
+): (OutputComparison & { part: 'stdout' | 'result' })[] {
+  return (['stdout', 'result'] as const).flatMap((part) => {
+    const c = comparison[part];
+    return c === undefined || c.verdict === 'match' ? [] : [{ ...c, part }];
+  });
+}
+
+/**
+ * Compares what each reference cell printed and showed with what the pipeline's steps recorded:
+ * `printed` has every cell a step ran (what it printed, maybe nothing), `shown` the results.
+ */
 export function compareCells(
   reference: Reference,
   printed: ReadonlyMap<number, string>,
+  shown: ReadonlyMap<number, string> = new Map(),
 ): CellComparison[] {
-  return Object.entries(reference.cells)
-    .map(([index, expected]) => {
-      const cell = Number(index);
-      const actual = printed.get(cell);
-      const verdict = verdictOf(expected, actual);
-      return actual === undefined
-        ? { cell, verdict, expected }
-        : { cell, verdict, expected, actual };
-    })
-    .sort((a, b) => a.cell - b.cell);
+  const results = reference.results ?? {};
+  const indices = new Set([...Object.keys(reference.cells), ...Object.keys(results)].map(Number));
+  return [...indices]
+    .sort((a, b) => a - b)
+    .map((cell) => {
+      const ran = printed.has(cell);
+      const expectedStdout = reference.cells[cell];
+      const expectedResult = results[cell];
+      const stdout =
+        expectedStdout === undefined ? undefined : compared(expectedStdout, printed.get(cell));
+      const result =
+        expectedResult === undefined
+          ? undefined
+          : compared(expectedResult, ran ? (shown.get(cell) ?? null) : undefined);
+      const verdict = [stdout, result].find(
+        (c) => c !== undefined && c.verdict !== 'match',
+      )?.verdict;
+      return {
+        cell,
+        verdict: verdict ?? 'match',
+        ...(stdout === undefined ? {} : { stdout }),
+        ...(result === undefined ? {} : { result }),
+      };
+    });
 }
 
 /** Runs the example tagged one way as a pipeline and compares its cells with the reference. */
 export async function runPipeline(
-  example: GalleryExample,
+  example: FidelityExample,
   tagging: Tagging,
   reference: Reference,
   options: { timeoutMs?: number; cli?: string } = {},
@@ -143,8 +203,8 @@ export async function runPipeline(
   const timeoutMs = options.timeoutMs ?? Math.max(120_000, 5 * slowest);
   const workspace = makeTempDir('cellflow-fidelity-run-');
   try {
-    const notebook = join(workspace, `${exampleSlug(example.name)}.ipynb`);
-    writeFileSync(notebook, JSON.stringify(tagNotebook(galleryNotebook(example.source), tagging)));
+    const tagged = tagNotebook(exampleNotebook(example, reference.dropped), tagging);
+    const notebook = writeWorkCopy(example, tagged, workspace);
     const run = await runManaged(
       'cellflow run',
       process.execPath,
@@ -166,6 +226,7 @@ export async function runPipeline(
       },
     );
     const printed = new Map<number, string>();
+    const shown = new Map<number, string>();
     let failure: RunFailure | undefined;
     const runsDir = join(workspace, '.cellflow', 'runs');
     const runId = existsSync(runsDir) ? readdirSync(runsDir)[0] : undefined;
@@ -175,6 +236,13 @@ export async function runPipeline(
       const result = readJson<StepResult>(join(runsDir, runId!, 'steps', step.name, 'result.json'));
       for (const c of result?.cells ?? [])
         printed.set(c.cell, (printed.get(c.cell) ?? '') + c.stdout);
+      const outputs = readJson<StepCellOutputs>(
+        join(runsDir, runId!, 'steps', step.name, 'cell-outputs.json'),
+      );
+      for (const c of outputs?.cells ?? []) {
+        const text = resultText(c.outputs);
+        if (text !== undefined) shown.set(c.cell, text);
+      }
       if (failure !== undefined || step.state !== 'failed') continue;
       const error = result?.error ?? step.failure;
       if (error === undefined) continue;
@@ -201,7 +269,7 @@ export async function runPipeline(
       exitCode: run.code,
       ms: run.ms,
       ...(succeeded || failure === undefined ? {} : { failure }),
-      cells: compareCells(reference, printed),
+      cells: compareCells(reference, printed, shown),
     };
   } finally {
     removeTempDir(workspace);

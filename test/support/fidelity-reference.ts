@@ -1,12 +1,17 @@
 /**
- * The fidelity corpus's reference: what each code cell prints (its stream stdout) when Jupyter runs
- * the example's notebook top to bottom (`nbconvert --execute`), twice; cells that print something
- * different in the two runs are left out. Results are cached under `.cache/fidelity/` (gitignored),
- * keyed by the example's source, this converter and the Python packages' versions.
+ * The fidelity corpus's reference: what each code cell prints (its stream stdout) and shows as its
+ * result (the `text/plain` of its `execute_result`) when Jupyter runs the example's notebook top to
+ * bottom (`nbconvert --execute`), twice; a cell's stdout or result that differs between the two runs
+ * is left out. A notebook example first runs with errors allowed, its code cells that raised are
+ * dropped, and again until no cell raises (teaching notebooks raise on purpose; some need the
+ * internet). Every run is in a private copy of the notebook's folder. References are cached under
+ * `.cache/fidelity/` (gitignored), keyed by the example's source, this converter and the Python
+ * packages' versions.
  */
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import {
+  cpSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -16,13 +21,17 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   CONVERTER_VERSION,
+  exampleNotebook,
   exampleSlug,
-  galleryNotebook,
-  type GalleryExample,
+  isNotebookExample,
+  SKIPPED_FOLDERS,
+  withoutCells,
+  type FidelityExample,
+  type Notebook,
 } from './fidelity-corpus.js';
 import { runManaged } from '../cluster/processes.js';
 import { PYTHON } from './paths.js';
@@ -30,6 +39,12 @@ import { PYTHON } from './paths.js';
 export { PYTHON };
 /** A cell (nbconvert's timeout) or notebook (plus 15 s for start-up) slower than this is left out. */
 export const REFERENCE_TIMEOUT_MS = 60_000;
+/** A notebook example's run (a gallery example's is `REFERENCE_TIMEOUT_MS`) slower than this is left out. */
+export const NOTEBOOK_TIMEOUT_MS = 300_000;
+/** Runs with errors allowed, each dropping the cells that raised, before a notebook is given up. */
+export const ERROR_ROUNDS = 4;
+/** Bump when notebook examples' references are made differently, so they are rebuilt. */
+const NOTEBOOK_REFERENCE_VERSION = 1;
 export const REFERENCE_CACHE_DIR = resolve(
   fileURLToPath(import.meta.url),
   '../../../.cache/fidelity/references',
@@ -81,26 +96,41 @@ export interface Reference {
   readonly status: ReferenceStatus;
   /** Why a dropped example failed: the Python exception line nbconvert reported. */
   readonly reason?: string;
-  /** Wall time of each nbconvert run (one when the first failed). */
+  /** Wall time of each nbconvert run (one when the first failed) on the notebook kept. */
   readonly runtimesMs: readonly number[];
   /** Stable stdout of each code cell, by notebook cell index. */
   readonly cells: Readonly<Record<string, string>>;
   /** Code cells whose stdout differed between the two runs. */
   readonly unstable: readonly number[];
+  /**
+   * Stable result of each code cell (the `text/plain` of its `execute_result`; null: it shows none),
+   * by notebook cell index. Absent from references cached before results were compared.
+   */
+  readonly results?: Readonly<Record<string, string | null>>;
+  /** Code cells whose result differed between the two runs. */
+  readonly unstableResults?: readonly number[];
+  /**
+   * A notebook example's code cells that raised in Jupyter and were left out, as indices in the
+   * notebook as found; the indices above are those of the notebook without them.
+   */
+  readonly dropped?: readonly number[];
+  /** Runs with errors allowed that found cells to drop. */
+  readonly errorRounds?: number;
 }
 
-function referenceKey(example: GalleryExample): string {
-  return createHash('sha256')
-    .update(
-      JSON.stringify([
-        CONVERTER_VERSION,
+function referenceKey(example: FidelityExample): string {
+  const inputs = isNotebookExample(example)
+    ? [
+        'notebook',
+        NOTEBOOK_REFERENCE_VERSION,
         REFERENCE_TIMEOUT_MS,
+        NOTEBOOK_TIMEOUT_MS,
+        ERROR_ROUNDS,
         pythonFingerprint(),
         example.source,
-      ]),
-    )
-    .digest('hex')
-    .slice(0, 16);
+      ]
+    : [CONVERTER_VERSION, REFERENCE_TIMEOUT_MS, pythonFingerprint(), example.source];
+  return createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 16);
 }
 
 interface ExecutedCell {
@@ -146,7 +176,15 @@ export function resultsByCell(executed: { cells: ExecutedCell[] }): Map<number, 
   return byCell;
 }
 
-/** The last Python exception line of a failed nbconvert run (`URLError: <urlopen error ...>`). */
+/** Code cells that raised (an `error` output), by cell index. */
+export function raisingCells(executed: { cells: ExecutedCell[] }): number[] {
+  return executed.cells.flatMap((cell, index) =>
+    cell.cell_type === 'code' && (cell.outputs ?? []).some((o) => o.output_type === 'error')
+      ? [index]
+      : [],
+  );
+}
+
 interface NbconvertRun {
   readonly code: number | null;
   readonly output: string;
@@ -155,10 +193,12 @@ interface NbconvertRun {
 }
 
 const tempDirs = new Set<string>();
+let removeOnExit = false;
 
 /** A temporary folder, removed by `removeTempDir` or, at the latest, when this process exits. */
 export function makeTempDir(prefix: string): string {
-  if (tempDirs.size === 0) process.on('exit', () => tempDirs.forEach((d) => removeTempDir(d)));
+  if (!removeOnExit) process.on('exit', () => tempDirs.forEach((d) => removeTempDir(d)));
+  removeOnExit = true;
   const dir = mkdtempSync(join(tmpdir(), prefix));
   tempDirs.add(dir);
   return dir;
@@ -169,8 +209,31 @@ export function removeTempDir(dir: string): void {
   tempDirs.delete(dir);
 }
 
-function failureReason(run: NbconvertRun): string {
-  if (run.timedOut) return `timed out after ${REFERENCE_TIMEOUT_MS / 1000}s`;
+/**
+ * Writes `notebook` where the example runs, in the scratch folder `dir`, and returns its path: a
+ * gallery example's beside nothing, a notebook example's in a copy of its folder's tree (without
+ * other notebooks, `.ipynb_checkpoints` and `.git`), so that it reads its data files where it
+ * expects them and what it writes stays in the copy.
+ */
+export function writeWorkCopy(example: FidelityExample, notebook: Notebook, dir: string): string {
+  let path = join(dir, `${exampleSlug(example.name)}.ipynb`);
+  if (isNotebookExample(example)) {
+    const folder = join(dir, basename(example.folder));
+    cpSync(example.folder, folder, {
+      recursive: true,
+      filter: (source) =>
+        source === example.folder ||
+        !(SKIPPED_FOLDERS.has(basename(source)) || source.endsWith('.ipynb')),
+    });
+    path = join(folder, basename(example.path));
+  }
+  writeFileSync(path, JSON.stringify(notebook, null, 1));
+  return path;
+}
+
+/** The last Python exception line of a failed nbconvert run (`URLError: <urlopen error ...>`). */
+function failureReason(run: NbconvertRun, timeoutMs: number): string {
+  if (run.timedOut) return `timed out after ${timeoutMs / 1000}s`;
   // eslint-disable-next-line no-control-regex
   const lines = run.output.replace(/\x1b\[[0-9;]*m/g, '').split('\n');
   const errors = lines.filter((l) =>
@@ -182,13 +245,20 @@ function failureReason(run: NbconvertRun): string {
 
 /**
  * Runs a notebook top to bottom in Jupyter (`nbconvert --execute`, output beside it as
- * `NOTEBOOK.out.ipynb`); `stdout` is each code cell's printed output, absent when the run failed.
+ * `NOTEBOOK.out.ipynb`, log in `work`); `stdout` is each code cell's printed output, `results` its
+ * result, `raised` the cells that raised (with `allowErrors`), all absent when the run failed.
  */
 export async function nbconvert(
   notebookPath: string,
   work: string,
   attempt: number,
-): Promise<{ run: NbconvertRun; stdout?: Map<number, string>; results?: Map<number, string> }> {
+  options: { allowErrors?: boolean; timeoutMs?: number } = {},
+): Promise<{
+  run: NbconvertRun;
+  stdout?: Map<number, string>;
+  results?: Map<number, string>;
+  raised?: number[];
+}> {
   const out = `${notebookPath}.out.ipynb`;
   rmSync(out, { force: true });
   const run = await runManaged(
@@ -201,6 +271,7 @@ export async function nbconvert(
       'notebook',
       '--execute',
       `--ExecutePreprocessor.timeout=${REFERENCE_TIMEOUT_MS / 1000}`,
+      ...(options.allowErrors === true ? ['--allow-errors'] : []),
       '--output',
       out,
       notebookPath,
@@ -209,12 +280,17 @@ export async function nbconvert(
       cwd: work,
       env: fidelityEnv(),
       logFile: join(work, `nbconvert-${attempt}.log`),
-      timeoutMs: REFERENCE_TIMEOUT_MS + 15_000,
+      timeoutMs: options.timeoutMs ?? REFERENCE_TIMEOUT_MS + 15_000,
     },
   );
   if (run.code !== 0 || run.timedOut) return { run };
   const executed = JSON.parse(readFileSync(out, 'utf8')) as { cells: ExecutedCell[] };
-  return { run, stdout: stdoutByCell(executed), results: resultsByCell(executed) };
+  return {
+    run,
+    stdout: stdoutByCell(executed),
+    results: resultsByCell(executed),
+    raised: raisingCells(executed),
+  };
 }
 
 function readCached(cacheFile: string, key: string): Reference | undefined {
@@ -259,7 +335,7 @@ function takeLock(lockFile: string): boolean {
  * example, others sharing the cache wait for it) keeping the cells that print the same both times.
  */
 export async function referenceFor(
-  example: GalleryExample,
+  example: FidelityExample,
   cacheDir: string = REFERENCE_CACHE_DIR,
 ): Promise<Reference & { cached: boolean }> {
   const key = referenceKey(example);
@@ -283,38 +359,100 @@ export async function referenceFor(
   }
 }
 
-async function buildReference(example: GalleryExample, key: string): Promise<Reference> {
+type Executed = Awaited<ReturnType<typeof nbconvert>>;
+
+/** One nbconvert run of `notebook` in a fresh private copy, removed afterwards. */
+async function runInCopy(
+  example: FidelityExample,
+  notebook: Notebook,
+  attempt: number,
+  allowErrors: boolean,
+): Promise<Executed> {
   const work = makeTempDir('cellflow-fidelity-ref-');
   try {
-    const notebookPath = join(work, `${exampleSlug(example.name)}.ipynb`);
-    writeFileSync(notebookPath, JSON.stringify(galleryNotebook(example.source), null, 1));
-    const first = await nbconvert(notebookPath, work, 1);
-    const second = first.stdout === undefined ? undefined : await nbconvert(notebookPath, work, 2);
-    const failed =
-      first.stdout === undefined ? first : second?.stdout === undefined ? second : undefined;
-    const runtimesMs = [first.run.ms, ...(second === undefined ? [] : [second.run.ms])];
-    if (failed !== undefined) {
-      return {
-        example: example.name,
-        key,
-        status:
-          failed.run.timedOut || failed.run.output.includes('CellTimeoutError')
-            ? 'timeout'
-            : 'failed',
-        reason: failureReason(failed.run),
-        runtimesMs,
-        cells: {},
-        unstable: [],
-      };
-    }
-    const cells: Record<string, string> = {};
-    const unstable: number[] = [];
-    for (const [index, text] of first.stdout!) {
-      if (second!.stdout!.get(index) === text) cells[index] = text;
-      else unstable.push(index);
-    }
-    return { example: example.name, key, status: 'kept', runtimesMs, cells, unstable };
+    const timeoutMs = isNotebookExample(example)
+      ? NOTEBOOK_TIMEOUT_MS
+      : REFERENCE_TIMEOUT_MS + 15_000;
+    return await nbconvert(writeWorkCopy(example, notebook, work), work, attempt, {
+      allowErrors,
+      timeoutMs,
+    });
   } finally {
     removeTempDir(work);
   }
+}
+
+async function buildReference(example: FidelityExample, key: string): Promise<Reference> {
+  const timeoutMs = isNotebookExample(example) ? NOTEBOOK_TIMEOUT_MS : REFERENCE_TIMEOUT_MS;
+  const original = exampleNotebook(example);
+  // A notebook example: drop the code cells that raise until a run raises nowhere.
+  let notebook = original;
+  let first: Executed | undefined;
+  let errorRounds = 0;
+  const dropped: number[] = [];
+  let positions = original.cells.map((_, i) => i); // index in `notebook` -> index in `original`
+  const extra = (): Partial<Reference> =>
+    isNotebookExample(example) ? { dropped: [...dropped].sort((a, b) => a - b), errorRounds } : {};
+  const failed = (status: ReferenceStatus, reason: string, runtimesMs: number[]): Reference => ({
+    example: example.name,
+    key,
+    status,
+    reason,
+    runtimesMs,
+    cells: {},
+    unstable: [],
+    ...extra(),
+  });
+  if (isNotebookExample(example)) {
+    for (let round = 1; round <= ERROR_ROUNDS + 1; round++) {
+      const run = await runInCopy(example, notebook, round, true);
+      if (run.raised === undefined || run.raised.length === 0) {
+        first = run;
+        break;
+      }
+      if (round > ERROR_ROUNDS) {
+        const reason = `cells still raise after ${ERROR_ROUNDS} rounds of dropping them`;
+        return failed('failed', reason, [run.run.ms]);
+      }
+      errorRounds++;
+      dropped.push(...run.raised.map((i) => positions[i]!));
+      notebook = withoutCells(notebook, run.raised);
+      const raised = new Set(run.raised);
+      positions = positions.filter((_, i) => !raised.has(i));
+    }
+  } else first = await runInCopy(example, notebook, 1, false);
+
+  const second =
+    first?.stdout === undefined
+      ? undefined
+      : await runInCopy(example, notebook, errorRounds + 2, false);
+  const runtimesMs = [first!.run.ms, ...(second === undefined ? [] : [second.run.ms])];
+  const bad =
+    first!.stdout === undefined ? first! : second?.stdout === undefined ? second : undefined;
+  if (bad !== undefined) {
+    const timedOut = bad.run.timedOut || bad.run.output.includes('CellTimeoutError');
+    return failed(timedOut ? 'timeout' : 'failed', failureReason(bad.run, timeoutMs), runtimesMs);
+  }
+  const cells: Record<string, string> = {};
+  const unstable: number[] = [];
+  const results: Record<string, string | null> = {};
+  const unstableResults: number[] = [];
+  for (const [index, text] of first!.stdout!) {
+    if (second!.stdout!.get(index) === text) cells[index] = text;
+    else unstable.push(index);
+    const result = first!.results!.get(index) ?? null;
+    if ((second!.results!.get(index) ?? null) === result) results[index] = result;
+    else unstableResults.push(index);
+  }
+  return {
+    example: example.name,
+    key,
+    status: 'kept',
+    runtimesMs,
+    cells,
+    unstable,
+    results,
+    unstableResults,
+    ...extra(),
+  };
 }
