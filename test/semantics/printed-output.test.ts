@@ -26,6 +26,7 @@ const FIXTURES = [
   'process-state',
   'results-display',
   'open-resources',
+  'module-state',
 ];
 const work = mkdtempSync(join(tmpdir(), 'cellflow-printed-'));
 after(() => rmSync(work, { recursive: true, force: true }));

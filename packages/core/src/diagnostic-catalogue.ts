@@ -244,6 +244,12 @@ export const DIAGNOSTIC_CATALOGUE = {
     area: 'data flow',
     description: 'A step continued further down changes a value steps in between already used.',
   },
+  'generator-restarted': {
+    severity: 'warning',
+    area: 'data flow',
+    description:
+      'Several steps use one generator: each starts it again, where the notebook continues it.',
+  },
   'unsavable-value': {
     severity: 'error',
     area: 'data flow',

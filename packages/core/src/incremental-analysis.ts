@@ -14,7 +14,7 @@ import type { Notebook } from './notebook/notebook.js';
 import { parseNotebook } from './notebook/parse-notebook.js';
 import { recordCellAnalyses, analyzeCells } from './python/analyze-cells.js';
 import type { CodeAnalysis } from './python/analyze-python.js';
-import { readCodeUnits, type CodeUnit } from './python/code-units.js';
+import { generatorFunctionsOf, readCodeUnits, type CodeUnit } from './python/code-units.js';
 import { toPlainPython } from './python/ipython-syntax.js';
 
 interface CellRun {
@@ -34,6 +34,8 @@ interface Checked {
   readonly stepCells: ReadonlySet<number>;
   /** Names code units bind (imports among them): how often the code mentions them matters. */
   readonly unitNames: ReadonlySet<string>;
+  /** The notebook's functions that yield: a call of one bound to a name is a code unit. */
+  readonly generatorFunctions: ReadonlySet<string>;
 }
 
 export class NotebookAnalyzer {
@@ -77,11 +79,15 @@ export class NotebookAnalyzer {
     const stepCells = new Set(
       full.graph.steps.flatMap((s) => s.cells).filter((c) => !prelude.has(c)),
     );
+    const unitCodes = [...prelude, ...stepCells].map(
+      (c) => [c, toPlainPython(notebook.cells[c]?.source ?? '').code] as const,
+    );
+    const generatorFunctions = generatorFunctionsOf(
+      unitCodes.flatMap(([c, code]) => readCodeUnits(c, code)),
+    );
     const unitNames = new Set(
-      [...prelude, ...stepCells].flatMap((c) =>
-        readCodeUnits(c, toPlainPython(notebook.cells[c]?.source ?? '').code).flatMap(
-          (u) => u.names,
-        ),
+      unitCodes.flatMap(([c, code]) =>
+        readCodeUnits(c, code, generatorFunctions).flatMap((u) => u.names),
       ),
     );
     this.last = {
@@ -92,6 +98,7 @@ export class NotebookAnalyzer {
       runsOfCell,
       stepCells,
       unitNames,
+      generatorFunctions,
     };
     return full;
   }
@@ -151,8 +158,8 @@ export class NotebookAnalyzer {
     if (!sameJson([oldPlain.notes, oldPlain.env], [newPlain.notes, newPlain.env])) return undefined;
     if (!sameJson(mentions(before, last.unitNames), mentions(source, last.unitNames)))
       return undefined;
-    const oldUnits = readCodeUnits(cell, oldPlain.code);
-    const newUnits = readCodeUnits(cell, newPlain.code);
+    const oldUnits = readCodeUnits(cell, oldPlain.code, last.generatorFunctions);
+    const newUnits = readCodeUnits(cell, newPlain.code, last.generatorFunctions);
     if (!sameJson(oldUnits.map(unitShape), newUnits.map(unitShape))) return undefined;
     for (const run of last.runsOfCell.get(cell) ?? []) {
       const at = run.cells.indexOf(cell);

@@ -307,6 +307,66 @@ describe('pipeline graph', () => {
     assert.ok(s.c?.units.some((u) => u.code.startsWith('Pair = ')));
   });
 
+  it('a call of a notebook function that yields crosses steps as code; a second user is warned', () => {
+    const text = nb([
+      [['functions'], 'def squares(n):\n    for i in range(n):\n        yield i * i'],
+      [['step:a'], 'n = 4\ngen = squares(n)\nlate = gen'],
+      [['step:b'], 'print(list(gen))'],
+      [['step:c'], 'print(next(gen))'],
+    ]);
+    const s = steps(text);
+    assert.deepEqual(s.b?.inputSources, { n: 'a' });
+    assert.ok(s.b?.units.some((u) => u.code === 'gen = squares(n)'));
+    assert.ok(!s.a?.outputs.includes('gen'));
+    assert.deepEqual(
+      analyzeNotebook(text).diagnostics.map((d) => [d.code, d.cell, d.line]),
+      [['generator-restarted', 1, 2]],
+    );
+    // A function whose generator is only in a nested function returns that function: data.
+    const nested = steps(
+      nb([
+        [['step:a'], 'def outer():\n    def inner():\n        yield 1\n    return 3\nv = outer()'],
+        [['step:b'], 'print(v)'],
+      ]),
+    );
+    assert.deepEqual(nested.b?.inputSources, { v: 'a' });
+  });
+
+  it('what a step changes on a notebook class or function holds where it is defined again', () => {
+    const s = steps(
+      nb([
+        [['step:a'], 'class Counter:\n    count = 0\nc = Counter()\ndef f():\n    return 1'],
+        [['step:b'], 'Counter.count += 5\nf.calls = 1\nlimit = 3'],
+        [['step:c'], 'Counter.limit = limit'],
+        [['step:d'], 'print(c.count, Counter.limit, f.calls)'],
+      ]),
+    );
+    const d = s.d!;
+    assert.deepEqual(
+      d.units.map((u) => u.code.trimEnd()),
+      [
+        'class Counter:\n    count = 0',
+        'def f():\n    return 1',
+        'Counter.count += 5',
+        'f.calls = 1',
+        'Counter.limit = limit',
+      ],
+    );
+    assert.deepEqual(d.inputSources, { c: 'a', limit: 'b' });
+  });
+
+  it('`del g[k]` inside a function changes g when the function is called', () => {
+    const s = steps(
+      nb([
+        [['step:a'], 'g = {"a": 1, "b": 2}\ndef drop(k):\n    del g[k]'],
+        [['step:b'], 'drop("a")'],
+        [['step:c'], 'print(g)'],
+      ]),
+    );
+    assert.deepEqual(s.b?.outputs, ['g']);
+    assert.deepEqual(s.c?.inputSources, { g: 'b' });
+  });
+
   it('a value made in the functions cell is a value of the step after it, used by its functions', () => {
     const r = analyzeNotebook(
       nb([

@@ -245,7 +245,28 @@ export function resolveDataFlow(input: DataFlowInput): DataFlow {
       if (needed?.kind === 'code') entry.needs.add(needed.ref.id);
     }
     if (eager) for (const name of ref.unit.callEffects) draft.callEffects.add(name);
+    // What earlier steps changed on a notebook class or function after defining it
+    // (`Counter.count += 1`, `Model.predict = predict`) holds wherever it is defined again.
+    if (ref.unit.kind === 'definition')
+      for (const change of changesOf(ref, draft)) includeUnit(draft, change, eager);
     return entry;
+  };
+
+  /**
+   * The configuration statements on a definition's names (`Counter.count += 1`) after it in the
+   * notebook, from cells that run in every step or that earlier steps ran.
+   */
+  const changesOf = (definition: UnitRef, draft: StepDraft): UnitRef[] => {
+    const { cell, names } = definition.unit;
+    const after = (r: UnitRef): boolean =>
+      r.unit.cell > cell || (r.unit.cell === cell && r.unit.from >= definition.unit.to);
+    return [
+      ...globalConfig,
+      ...stepConfig.filter((c) => c.step !== draft).map((c) => c.ref),
+    ].filter(
+      (r) =>
+        r.unit.kind === 'config' && r.unit.root !== null && names.includes(r.unit.root) && after(r),
+    );
   };
 
   /** True when a unit and what it needs when it runs are code, not values of other steps. */

@@ -5,6 +5,7 @@
  */
 import type { Diagnostic } from '../diagnostics.js';
 import { problemsOfAnalysis } from './analysis-problems.js';
+import type { UnitRef } from './analyze-blocks.js';
 import type { ResolvedStep } from './resolve-data-flow.js';
 
 export interface ValidatedGraph {
@@ -80,6 +81,8 @@ export function validateGraph(
       message: `Steps depend on each other in a loop: ${cycle.join(' -> ')}. Fix: remove one of the \`prev:\` tags in the loop, or keep a step's cells before the cells of the steps that use its values.`,
     });
   }
+
+  diagnostics.push(...restartedGenerators(drafts, plain));
 
   for (const d of drafts) {
     const outputs = [...d.outputs.keys()].sort();
@@ -163,4 +166,48 @@ function findCycle(
     if (found !== null) return found.reverse();
   }
   return null;
+}
+
+/**
+ * A generator cannot be saved: a step that uses one runs the statement that made it again and
+ * gets it fresh. When more than one step uses it (the step that makes it counts when it uses it
+ * too), each later one starts it from its beginning, where the notebook goes on with one
+ * generator: the notebook's results differ, so say so.
+ */
+function restartedGenerators(
+  drafts: readonly ResolvedStep[],
+  plain: (cell: number) => string,
+): Diagnostic[] {
+  const diagnostics: Diagnostic[] = [];
+  const users = new Map<number, { unit: UnitRef; steps: string[] }>();
+  for (const d of drafts)
+    for (const { ref } of d.units)
+      if (ref.unit.startsGenerator && !d.cells.includes(ref.unit.cell)) {
+        const seen = users.get(ref.id) ?? { unit: ref, steps: [] };
+        seen.steps.push(d.name);
+        users.set(ref.id, seen);
+      }
+  for (const { unit, steps } of users.values()) {
+    const { cell, line, to, names } = unit.unit;
+    const name = names[0];
+    if (name === undefined) continue;
+    const maker = drafts.find((d) => d.cells.includes(cell));
+    const word = new RegExp(`\\b${name}\\b`);
+    const makerUses =
+      maker !== undefined &&
+      maker.cells.some((c) => c >= cell && word.test(c === cell ? plain(c).slice(to) : plain(c)));
+    const using = [...(makerUses ? [maker.name] : []), ...steps];
+    if (using.length < 2) continue;
+    diagnostics.push({
+      severity: 'warning',
+      code: 'generator-restarted',
+      cell,
+      line,
+      message:
+        `\`${name}\` is a generator, which cannot be saved: steps ${using.map((s) => `\`${s}\``).join(', ')} each use it, and each ` +
+        `after the first starts it again from its beginning, where the notebook goes on with one generator. ` +
+        `Fix: use \`${name}\` in one step, or make a list (\`${name} = list(...)\`) if every step needs all its items.`,
+    });
+  }
+  return diagnostics;
 }

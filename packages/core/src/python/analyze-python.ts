@@ -362,13 +362,21 @@ export class PythonAnalyzer {
     if (n !== undefined) scope.locals.add(this.text(n));
   }
 
-  /** `del name` unbinds a module-level name; in a function or class body it reads what it names. */
+  /**
+   * `del name` unbinds a module-level name; in a function or class body it reads what it names
+   * (and unbinds the module's name after `global name`). `del g[k]` and `del g.a` change g.
+   */
   private deleteStatement(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
     for (const c of children(node)) {
       if (c.name === 'del' || c.name === ',') continue;
-      if (scope !== null) this.expression(c, state, scope);
-      else if (c.name === 'VariableName') this.deleteName(c, state);
-      else this.target(c, state, null);
+      if (scope === null && c.name === 'VariableName') this.deleteName(c, state);
+      else if (c.name === 'VariableName') {
+        // `del x` in a function: a local, or the module's name after `global x`.
+        this.expression(c, state, scope);
+        if (scope !== null && scope.globals.has(this.text(c))) this.bind(c, state, scope);
+      }
+      // `del g[k]`, `del g.a`: a change to g, also inside a function.
+      else this.target(c, state, scope);
     }
   }
 

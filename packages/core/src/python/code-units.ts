@@ -6,7 +6,8 @@
  *
  * - `import` units bind modules and imported objects. An `if`/`try` whose branches only import
  *   (with `pass`, literals and fallbacks such as `x = None`) is one unit.
- * - `definition` units bind a function, class, lambda, factory-made class or generator. Their
+ * - `definition` units bind a function, class, lambda, factory-made class or generator (a
+ *   generator expression, or a call of a notebook function that yields: `gen = squares(4)`). Their
  *   `reads` are evaluated when the statement runs (decorators, defaults, annotations, base
  *   classes, class bodies); `callReads` are the module-level names their bodies read when called,
  *   which Jupyter looks up at call time.
@@ -62,7 +63,17 @@ export interface CodeUnit {
   readonly fileAccess: FileAccess;
   /** Config and seed units: the name the call or assignment hangs off (must be an import). */
   readonly root: string | null;
+  /** A function definition whose calls make generators (its own body yields). */
+  readonly yields: boolean;
+  /**
+   * It binds a generator (a generator expression, a call of a function that yields): a step that
+   * runs it again gets the generator fresh, from its start.
+   */
+  readonly startsGenerator: boolean;
 }
+
+/** No notebook function yields: the default of `readCodeUnits`. */
+const NO_GENERATOR_FUNCTIONS: ReadonlySet<string> = new Set();
 
 /** Method names that configure a library or the process rather than compute a value. */
 const CONFIG_METHOD =
@@ -145,12 +156,18 @@ const CLASS_FACTORY =
 
 /**
  * A value that is code rather than data: a lambda, a class made by a factory call, or a generator
- * expression (which cannot be saved; running its statement again gives the same fresh generator).
+ * (which cannot be saved; running its statement again gives the same fresh generator): a generator
+ * expression, or a call of one of the notebook's functions that yield.
  */
-function definesCode(value: SyntaxNode, text: (n: SyntaxNode) => string): boolean {
+function definesCode(
+  value: SyntaxNode,
+  text: (n: SyntaxNode) => string,
+  generatorFunctions: ReadonlySet<string>,
+): boolean {
   if (value.name === 'LambdaExpression' || value.name === 'ComprehensionExpression') return true;
   if (value.name !== 'CallExpression' || value.firstChild === null) return false;
   const callee = value.firstChild;
+  if (callee.name === 'VariableName' && generatorFunctions.has(text(callee))) return true;
   const name =
     callee.name === 'VariableName'
       ? text(callee)
@@ -160,9 +177,37 @@ function definesCode(value: SyntaxNode, text: (n: SyntaxNode) => string): boolea
   return CLASS_FACTORY.test(name);
 }
 
+/** Whether `value` surely makes a generator (`definesCode` says it is code). */
+function makesGenerator(
+  value: SyntaxNode,
+  text: (n: SyntaxNode) => string,
+  generatorFunctions: ReadonlySet<string>,
+): boolean {
+  if (value.name === 'ComprehensionExpression') return true;
+  const callee = value.name === 'CallExpression' ? value.firstChild : null;
+  return callee?.name === 'VariableName' && generatorFunctions.has(text(callee));
+}
+
+/** Whether a function definition's own body (not the functions and classes in it) yields. */
+function bodyYields(definition: SyntaxNode): boolean {
+  const pending = children(definition).filter((c) => c.name === 'Body');
+  for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
+    if (node.name === 'yield') return true;
+    if (
+      node.name === 'FunctionDefinition' ||
+      node.name === 'ClassDefinition' ||
+      node.name === 'LambdaExpression'
+    )
+      continue;
+    for (let c = node.firstChild; c !== null; c = c.nextSibling) pending.push(c);
+  }
+  return false;
+}
+
 function classify(
   node: SyntaxNode,
   text: (n: SyntaxNode) => string,
+  generatorFunctions: ReadonlySet<string>,
 ): { kind: CodeUnitKind; root: string | null } | null {
   switch (node.name) {
     case 'ImportStatement':
@@ -180,7 +225,7 @@ function classify(
       const ops = parts.filter((p) => p.name === 'AssignOp');
       const value = parts[parts.length - 1];
       if (ops.length === 1 && parts.length === 3 && parts[0]!.name === 'VariableName') {
-        return value !== undefined && definesCode(value, text)
+        return value !== undefined && definesCode(value, text, generatorFunctions)
           ? { kind: 'definition', root: null }
           : null;
       }
@@ -192,6 +237,12 @@ function classify(
       if (roots.length === 0 || roots.some((r) => r === null)) return null;
       const root = roots[0]!.root;
       return roots.every((r) => r!.root === root) ? { kind: 'config', root } : null;
+    }
+    case 'UpdateStatement': {
+      // `Counter.count += 1`, `plt.rcParams["lines.linewidth"] *= 2`.
+      const target = node.firstChild;
+      const c = target?.name === 'MemberExpression' ? chain(target, text) : null;
+      return c === null ? null : { kind: 'config', root: c.root };
     }
     case 'ExpressionStatement': {
       const call = node.firstChild;
@@ -220,12 +271,34 @@ function classify(
 
 const unitsByCell = new BoundedCache<readonly CodeUnit[]>(8192);
 
-/** The code units of one cell's plain-Python code (remembered by cell and code). */
-export function readCodeUnits(cell: number, code: string): readonly CodeUnit[] {
-  return unitsByCell.get(`${cell}:${textId(code)}`, () => readCodeUnitsOnce(cell, code));
+/**
+ * The code units of one cell's plain-Python code (remembered by cell and code). A call of one of
+ * `generatorFunctions` (the notebook's functions that yield, see `generatorFunctionsOf`) bound to
+ * a name makes a generator, which is code.
+ */
+export function readCodeUnits(
+  cell: number,
+  code: string,
+  generatorFunctions: ReadonlySet<string> = NO_GENERATOR_FUNCTIONS,
+): readonly CodeUnit[] {
+  const called = [...generatorFunctions].filter((f) => code.includes(f)).sort();
+  return unitsByCell.get(`${cell}:${textId(code)}:${called.join(',')}`, () =>
+    readCodeUnitsOnce(cell, code, new Set(called)),
+  );
 }
 
-function readCodeUnitsOnce(cell: number, code: string): CodeUnit[] {
+/** The names of the functions among `units` whose calls make generators. */
+export function generatorFunctionsOf(units: Iterable<CodeUnit>): ReadonlySet<string> {
+  const names = new Set<string>();
+  for (const unit of units) if (unit.yields) for (const n of unit.names) names.add(n);
+  return names;
+}
+
+function readCodeUnitsOnce(
+  cell: number,
+  code: string,
+  generatorFunctions: ReadonlySet<string>,
+): CodeUnit[] {
   const tree = parsePython(code);
   const text = (n: SyntaxNode): string => code.slice(n.from, n.to);
   const newlines: number[] = [];
@@ -250,8 +323,15 @@ function readCodeUnitsOnce(cell: number, code: string): CodeUnit[] {
       for (const c of children(node)) if (c.name !== ';') visit(c);
       return;
     }
-    const kind = classify(node, text);
+    const kind = classify(node, text, generatorFunctions);
     if (kind === null) return;
+    const definition =
+      node.name === 'DecoratedStatement'
+        ? children(node).find((c) => c.name === 'FunctionDefinition')
+        : node.name === 'FunctionDefinition'
+          ? node
+          : undefined;
+    const value = node.name === 'AssignStatement' ? node.lastChild : null;
     // A statement that does not start its line (`a = 1; import b`) is replayed from its own start.
     const statement = code.slice(node.from, node.to);
     const analysis = clean ? analyzeStatement(cell, code, node) : analyzePython(statement, cell);
@@ -281,6 +361,11 @@ function readCodeUnitsOnce(cell: number, code: string): CodeUnit[] {
       ...definitionParameters(kind.kind === 'definition' ? analysis : null),
       root: kind.root,
       fileAccess: analysis.fileAccess,
+      yields: definition !== undefined && bodyYields(definition),
+      startsGenerator:
+        kind.kind === 'definition' &&
+        value !== null &&
+        makesGenerator(value, text, generatorFunctions),
     });
   };
   for (const node of children(tree.topNode)) visit(node);

@@ -1310,6 +1310,11 @@ class _StepCode:
             unit = self.units[index]
             if name in unit["names"] and index not in self.done:
                 self.run(index)
+                # What earlier steps changed on it (`Counter.count += 1`) holds here too.
+                for later in range(index + 1, len(self.units)):
+                    change = self.units[later]
+                    if not change["names"] and index in change.get("needs", ()):
+                        self.run(later)
                 if name in self.namespace:
                     return self.namespace[name]
         raise AttributeError("module '__main__' has no attribute %r" % name)
