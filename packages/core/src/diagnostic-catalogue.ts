@@ -248,13 +248,13 @@ export const DIAGNOSTIC_CATALOGUE = {
     severity: 'warning',
     area: 'data flow',
     description:
-      'Several steps use one generator: each starts it again, where the notebook continues it.',
+      'Several steps use one generator or CSV reader: each starts it again, where the notebook continues it.',
   },
   'unsavable-value': {
     severity: 'error',
     area: 'data flow',
     description:
-      'A value that crosses to a later step cannot be saved (a lock, a socket, a CSV reader...).',
+      'A value that crosses to a later step cannot be saved (a lock, a socket, a thread...).',
   },
   'unknown-serve-variable': {
     severity: 'error',

@@ -332,6 +332,29 @@ describe('pipeline graph', () => {
     assert.deepEqual(nested.b?.inputSources, { v: 'a' });
   });
 
+  it('a CSV reader and a ufunc made from a Python function are made again where they are used', () => {
+    const text = nb([
+      [['imports'], 'import csv\nimport numpy as np'],
+      [
+        ['step:a'],
+        'f = open("d.csv")\nrows = csv.reader(f)\nadd = np.frompyfunc(lambda a, b: a + b, 2, 1)',
+      ],
+      [['step:b'], 'print(next(rows), add(1, 2))'],
+    ]);
+    assert.deepEqual(analyzeNotebook(text).diagnostics, []);
+    const b = steps(text).b!;
+    assert.deepEqual(b.inputSources, { f: 'a' });
+    assert.deepEqual(
+      b.units.map((u) => u.code),
+      [
+        'import csv',
+        'import numpy as np',
+        'rows = csv.reader(f)',
+        'add = np.frompyfunc(lambda a, b: a + b, 2, 1)',
+      ],
+    );
+  });
+
   it('what a step changes on a notebook class or function holds where it is defined again', () => {
     const s = steps(
       nb([

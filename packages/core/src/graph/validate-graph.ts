@@ -133,8 +133,6 @@ const UNSAVABLE_FIX: Readonly<Record<string, string>> = {
     'make a list instead (`[... for ...]`), or create the generator in the step that uses it',
   'an open file':
     "keep the file's path in a variable and open the file in the step that reads it (`with open(path) as f:`)",
-  'a CSV reader or writer on an open file':
-    'read the rows into a list in the step that opens the file, or open it in the step that uses it',
   'a database connection':
     'keep the connection settings in variables and connect in the step that uses the connection',
   'a database cursor':
@@ -169,8 +167,8 @@ function findCycle(
 }
 
 /**
- * A generator cannot be saved: a step that uses one runs the statement that made it again and
- * gets it fresh. When more than one step uses it (the step that makes it counts when it uses it
+ * A generator (or a CSV reader) cannot be saved: a step that uses one runs the statement that
+ * made it again and gets it fresh. When more than one step uses it (the step that makes it counts when it uses it
  * too), each later one starts it from its beginning, where the notebook goes on with one
  * generator: the notebook's results differ, so say so.
  */
@@ -204,8 +202,8 @@ function restartedGenerators(
       cell,
       line,
       message:
-        `\`${name}\` is a generator, which cannot be saved: steps ${using.map((s) => `\`${s}\``).join(', ')} each use it, and each ` +
-        `after the first starts it again from its beginning, where the notebook goes on with one generator. ` +
+        `\`${name}\` (a generator or reader) cannot be saved and is made again where it is used: steps ${using.map((s) => `\`${s}\``).join(', ')} each use it, and each ` +
+        `after the first starts it again from its beginning, where the notebook goes on with one. ` +
         `Fix: use \`${name}\` in one step, or make a list (\`${name} = list(...)\`) if every step needs all its items.`,
     });
   }

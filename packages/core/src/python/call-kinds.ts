@@ -153,12 +153,19 @@ export const UNSAVABLE_ORIGINS: readonly (readonly [RegExp, string])[] = [
   [/^(concurrent\.futures\.)?(ThreadPoolExecutor|ProcessPoolExecutor)$/, 'an executor'],
   [/^(subprocess\.)?Popen$/, 'a running process'],
   [/^(os\.)?scandir$/, 'a directory iterator'],
-  [/^csv\.(reader|DictReader|writer|DictWriter)$/, 'a CSV reader or writer on an open file'],
 ];
+
+/**
+ * Calls whose result cannot be saved but is made again, the same, by running its statement again
+ * where it is used (`add = np.frompyfunc(f, 2, 1)`; a CSV reader over a file that crosses, opened
+ * again at its position): a name bound to one is code, like a generator.
+ */
+export const REMADE_BY_RUNNING =
+  /^((np|numpy)\.frompyfunc|csv\.(reader|DictReader|writer|DictWriter))$/;
 
 /** How every callee among `UNSAVABLE_ORIGINS` ends: most calls are ruled out by this one test. */
 export const UNSAVABLE_ENDINGS =
-  /(open|connect|cursor|socket|connection|Lock|Condition|Semaphore|Event|Thread|Barrier|Process|Pool|Queue|Executor|Popen|scandir|reader|Reader|writer|Writer)$/;
+  /(open|connect|cursor|socket|connection|Lock|Condition|Semaphore|Event|Thread|Barrier|Process|Pool|Queue|Executor|Popen|scandir)$/;
 
 /**
  * Library functions that change their first argument in place (`heapq.heappush(h, x)`,

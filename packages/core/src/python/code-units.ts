@@ -27,6 +27,7 @@ import {
   type ParameterRef,
 } from './analyze-python.js';
 import { BoundedCache } from './bounded-cache.js';
+import { REMADE_BY_RUNNING } from './call-kinds.js';
 import { parsePython } from './parse-python.js';
 
 export type CodeUnitKind = 'import' | 'definition' | 'config' | 'seed';
@@ -155,9 +156,10 @@ const CLASS_FACTORY =
   /^(namedtuple|NamedTuple|TypedDict|make_dataclass|Enum|IntEnum|StrEnum|Flag|IntFlag|TypeVar|NewType)$/;
 
 /**
- * A value that is code rather than data: a lambda, a class made by a factory call, or a generator
+ * A value that is code rather than data: a lambda, a class made by a factory call, a generator
  * (which cannot be saved; running its statement again gives the same fresh generator): a generator
- * expression, or a call of one of the notebook's functions that yield.
+ * expression, or a call of one of the notebook's functions that yield; or a library value that
+ * cannot be saved but is made again the same (`REMADE_BY_RUNNING`).
  */
 function definesCode(
   value: SyntaxNode,
@@ -168,6 +170,7 @@ function definesCode(
   if (value.name !== 'CallExpression' || value.firstChild === null) return false;
   const callee = value.firstChild;
   if (callee.name === 'VariableName' && generatorFunctions.has(text(callee))) return true;
+  if (REMADE_BY_RUNNING.test(text(callee).replace(/\s+/g, ''))) return true;
   const name =
     callee.name === 'VariableName'
       ? text(callee)
@@ -177,7 +180,10 @@ function definesCode(
   return CLASS_FACTORY.test(name);
 }
 
-/** Whether `value` surely makes a generator (`definesCode` says it is code). */
+/**
+ * Whether `value` (which `definesCode` says is code) makes something that keeps its place as it
+ * is used, which running it again does not: a generator, a CSV reader or writer.
+ */
 function makesGenerator(
   value: SyntaxNode,
   text: (n: SyntaxNode) => string,
@@ -185,7 +191,9 @@ function makesGenerator(
 ): boolean {
   if (value.name === 'ComprehensionExpression') return true;
   const callee = value.name === 'CallExpression' ? value.firstChild : null;
-  return callee?.name === 'VariableName' && generatorFunctions.has(text(callee));
+  if (callee === null || callee === undefined) return false;
+  if (callee.name === 'VariableName') return generatorFunctions.has(text(callee));
+  return /^csv\./.test(text(callee).replace(/\s+/g, ''));
 }
 
 /** Whether a function definition's own body (not the functions and classes in it) yields. */
