@@ -44,7 +44,7 @@ export const NOTEBOOK_TIMEOUT_MS = 300_000;
 /** Runs with errors allowed, each dropping the cells that raised, before a notebook is given up. */
 export const ERROR_ROUNDS = 4;
 /** Bump when notebook examples' references are made differently, so they are rebuilt. */
-const NOTEBOOK_REFERENCE_VERSION = 1;
+const NOTEBOOK_REFERENCE_VERSION = 2;
 export const REFERENCE_CACHE_DIR = resolve(
   fileURLToPath(import.meta.url),
   '../../../.cache/fidelity/references',
@@ -114,6 +114,8 @@ export interface Reference {
    * notebook as found; the indices above are those of the notebook without them.
    */
   readonly dropped?: readonly number[];
+  /** What each dropped cell raised (`ename: evalue`), by its index in the notebook as found. */
+  readonly raised?: Readonly<Record<string, string>>;
   /** Runs with errors allowed that found cells to drop. */
   readonly errorRounds?: number;
 }
@@ -140,6 +142,8 @@ interface ExecutedCell {
     name?: string;
     text?: string | string[];
     data?: Record<string, string | string[]>;
+    ename?: string;
+    evalue?: string;
   }[];
 }
 
@@ -176,13 +180,24 @@ export function resultsByCell(executed: { cells: ExecutedCell[] }): Map<number, 
   return byCell;
 }
 
-/** Code cells that raised (an `error` output), by cell index. */
-export function raisingCells(executed: { cells: ExecutedCell[] }): number[] {
-  return executed.cells.flatMap((cell, index) =>
-    cell.cell_type === 'code' && (cell.outputs ?? []).some((o) => o.output_type === 'error')
-      ? [index]
-      : [],
-  );
+/**
+ * Code cells that raised: cell index -> `ename: evalue` (clipped). An error output, or IPython's
+ * usage error (an unknown magic), which the kernel reports as an error but shows only on stderr.
+ */
+export function raisingCells(executed: { cells: ExecutedCell[] }): Map<number, string> {
+  const raised = new Map<number, string>();
+  executed.cells.forEach((cell, index) => {
+    if (cell.cell_type !== 'code') return;
+    const outputs = cell.outputs ?? [];
+    const error = outputs.find((o) => o.output_type === 'error');
+    const usage = outputs
+      .filter((o) => o.output_type === 'stream' && o.name === 'stderr')
+      .map((o) => /^UsageError: .*/m.exec(joined(o.text))?.[0])
+      .find((line) => line !== undefined);
+    const text = error === undefined ? usage : `${error.ename ?? ''}: ${error.evalue ?? ''}`;
+    if (text !== undefined) raised.set(index, text.slice(0, 160));
+  });
+  return raised;
 }
 
 interface NbconvertRun {
@@ -257,7 +272,7 @@ export async function nbconvert(
   run: NbconvertRun;
   stdout?: Map<number, string>;
   results?: Map<number, string>;
-  raised?: number[];
+  raised?: Map<number, string>;
 }> {
   const out = `${notebookPath}.out.ipynb`;
   rmSync(out, { force: true });
@@ -390,9 +405,12 @@ async function buildReference(example: FidelityExample, key: string): Promise<Re
   let first: Executed | undefined;
   let errorRounds = 0;
   const dropped: number[] = [];
+  const raised: Record<string, string> = {};
   let positions = original.cells.map((_, i) => i); // index in `notebook` -> index in `original`
   const extra = (): Partial<Reference> =>
-    isNotebookExample(example) ? { dropped: [...dropped].sort((a, b) => a - b), errorRounds } : {};
+    isNotebookExample(example)
+      ? { dropped: [...dropped].sort((a, b) => a - b), raised, errorRounds }
+      : {};
   const failed = (status: ReferenceStatus, reason: string, runtimesMs: number[]): Reference => ({
     example: example.name,
     key,
@@ -406,7 +424,7 @@ async function buildReference(example: FidelityExample, key: string): Promise<Re
   if (isNotebookExample(example)) {
     for (let round = 1; round <= ERROR_ROUNDS + 1; round++) {
       const run = await runInCopy(example, notebook, round, true);
-      if (run.raised === undefined || run.raised.length === 0) {
+      if (run.raised === undefined || run.raised.size === 0) {
         first = run;
         break;
       }
@@ -415,10 +433,12 @@ async function buildReference(example: FidelityExample, key: string): Promise<Re
         return failed('failed', reason, [run.run.ms]);
       }
       errorRounds++;
-      dropped.push(...run.raised.map((i) => positions[i]!));
-      notebook = withoutCells(notebook, run.raised);
-      const raised = new Set(run.raised);
-      positions = positions.filter((_, i) => !raised.has(i));
+      for (const [i, error] of run.raised) {
+        dropped.push(positions[i]!);
+        raised[positions[i]!] = error;
+      }
+      notebook = withoutCells(notebook, [...run.raised.keys()]);
+      positions = positions.filter((_, i) => !run.raised!.has(i));
     }
   } else first = await runInCopy(example, notebook, 1, false);
 
