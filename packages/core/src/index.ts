@@ -19,6 +19,8 @@ export {
   type NameSite,
 } from './python/analyze-python.js';
 export { toPlainPython, type PlainPython, type MagicNote } from './python/ipython-syntax.js';
+export { parseWithLezer, type NestingProblem } from './python/parse-python.js';
+export { fastParsePython } from './python/fast-python-parser.js';
 export * from './python/read-literals.js';
 export type * from './graph/pipeline-graph.js';
 export {

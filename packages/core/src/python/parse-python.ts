@@ -2,7 +2,9 @@
  * The one entry to the Python parser, with a bounded cache of syntax trees by source text: an
  * editor re-analyses the whole notebook on every keystroke, and only the edited cell has changed.
  * Trees are immutable, so sharing them is safe. The parser is core's own build of the Lezer
- * Python grammar (grammar/python.grammar says what it accepts beyond @lezer/python's).
+ * Python grammar (grammar/python.grammar says what it accepts beyond @lezer/python's). A
+ * hand-written front end (fast-python-parser.ts) builds the same tree several times faster for
+ * the code it handles, and gives up on the rest (syntax errors among it), which Lezer parses.
  *
  * Depth is bounded here, before any walk of the tree: every tree this returns is at most
  * `MAX_SYNTAX_DEPTH` levels deep, so the analyses (which recurse over the tree) stay well inside
@@ -11,6 +13,7 @@
  * where the nesting goes too deep, and `nestingProblemOf(tree)` says why.
  */
 import { Tree } from '@lezer/common';
+import { fastParsePython } from './fast-python-parser.js';
 import { parser } from './grammar/python-parser.generated.js';
 import { Script } from './grammar/python-parser.terms.generated.js';
 
@@ -67,7 +70,7 @@ export function parsePython(code: string): Tree {
     trees.set(code, cached);
     return cached;
   }
-  const parsed = parseAllowingLongChains(code);
+  const parsed = fastParsePython(code) ?? parseWithLezer(code);
   const problem = parsed instanceof Tree ? findNestingProblem(parsed) : parsed;
   const tree = problem === null ? (parsed as Tree) : errorTreeAt(problem, code.length);
   trees.set(code, tree);
@@ -76,6 +79,14 @@ export function parsePython(code: string): Tree {
     if (oldest.done !== true) trees.delete(oldest.value);
   }
   return tree;
+}
+
+/**
+ * The tree Lezer's parser builds for `code`, or the problem of code nested too deeply to analyse
+ * (not cached; parsePython is the entry). The fast front end's trees are compared with these.
+ */
+export function parseWithLezer(code: string): Tree | NestingProblem {
+  return parseAllowingLongChains(code);
 }
 
 /** The counters Lezer's parse keeps for its long-chain cut-off (see MAX_LONG_CHAIN_REDUCTIONS). */

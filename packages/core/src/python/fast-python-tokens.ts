@@ -1,0 +1,755 @@
+/**
+ * The tokenizer of the fast Python front end (fast-python-parser.ts): one pass over a cell's text
+ * into flat arrays of tokens, as core's Lezer grammar (grammar/python.grammar, with the external
+ * tokenizers of grammar/python-tokens.ts) splits the same text. Indentation follows Lezer's rules,
+ * not CPython's: indentation only matters inside an indented block (a line indented more than a
+ * top-level statement is accepted, as Lezer accepts it), and a block's `INDENT` only follows a
+ * line ending in `:`. Comments are kept apart, by position, for the parser to place.
+ *
+ * Whatever it does not reproduce exactly (a carriage return, an unterminated string, a character
+ * no token takes, an inconsistent dedent, nesting near the limits) throws `GIVE_UP`, and the
+ * caller parses with Lezer instead.
+ */
+
+/** Thrown (and caught by fastParsePython) when the fast front end does not handle a text. */
+export const GIVE_UP = new Error('the fast Python front end leaves this text to Lezer');
+
+// Token kinds. Keywords and named punctuation use their node type's id in the generated parser
+// (python-parser.terms.generated.ts); the others are numbered from 300.
+export const Tok = {
+  Star: 6,
+  DoubleStar: 16,
+  At: 14,
+  Await: 21,
+  RParen: 22,
+  LParen: 23,
+  Or: 26,
+  And: 27,
+  In: 29,
+  Not: 30,
+  Is: 31,
+  If: 34,
+  Else: 35,
+  Lambda: 37,
+  Comma: 41,
+  Colon: 42,
+  Yield: 46,
+  From: 47,
+  Async: 50,
+  For: 51,
+  RBracket: 53,
+  LBracket: 54,
+  RBrace: 57,
+  LBrace: 58,
+  Dot: 67,
+  Ellipsis: 79,
+  None: 80,
+  Boolean: 81,
+  Del: 88,
+  Pass: 90,
+  Break: 92,
+  Continue: 94,
+  Return: 96,
+  Raise: 99,
+  Import: 101,
+  As: 102,
+  Global: 104,
+  Nonlocal: 105,
+  Assert: 107,
+  Semicolon: 113,
+  Elif: 116,
+  While: 118,
+  Try: 121,
+  Except: 122,
+  Finally: 123,
+  With: 125,
+  Def: 127,
+  Class: 133,
+
+  Eof: 300,
+  Newline: 301,
+  Indent: 302,
+  Dedent: 303,
+  Name: 304,
+  Number: 305,
+  Assign: 306,
+  Walrus: 307,
+  Arrow: 308,
+  Compare: 309,
+  Update: 310,
+  Plus: 311,
+  Minus: 312,
+  Tilde: 313,
+  Slash: 314,
+  DoubleSlash: 315,
+  Percent: 316,
+  Pipe: 317,
+  Caret: 318,
+  Amp: 319,
+  ShiftLeft: 320,
+  ShiftRight: 321,
+  /** A string's start (prefix and quotes); `formatStart` for an f-string. */
+  StringStart: 322,
+  FormatStart: 323,
+  Escape: 324,
+  /** `{` opening a replacement field in an f-string's text. */
+  FieldStart: 325,
+  StringEnd: 326,
+  /** `!r`, `!s`, `!a` in a replacement field. */
+  Conversion: 327,
+  /** `:` or `:=` opening a replacement field's format spec. */
+  SpecStart: 328,
+  SpecStartWalrus: 329,
+  SpecChars: 330,
+  /** `{` opening a replacement field nested in a format spec. */
+  SpecFieldStart: 331,
+} as const;
+
+const KEYWORDS: ReadonlyMap<string, number> = new Map([
+  ['await', Tok.Await],
+  ['or', Tok.Or],
+  ['and', Tok.And],
+  ['in', Tok.In],
+  ['not', Tok.Not],
+  ['is', Tok.Is],
+  ['if', Tok.If],
+  ['else', Tok.Else],
+  ['lambda', Tok.Lambda],
+  ['yield', Tok.Yield],
+  ['from', Tok.From],
+  ['async', Tok.Async],
+  ['for', Tok.For],
+  ['None', Tok.None],
+  ['True', Tok.Boolean],
+  ['False', Tok.Boolean],
+  ['del', Tok.Del],
+  ['pass', Tok.Pass],
+  ['break', Tok.Break],
+  ['continue', Tok.Continue],
+  ['return', Tok.Return],
+  ['raise', Tok.Raise],
+  ['import', Tok.Import],
+  ['as', Tok.As],
+  ['global', Tok.Global],
+  ['nonlocal', Tok.Nonlocal],
+  ['assert', Tok.Assert],
+  ['elif', Tok.Elif],
+  ['while', Tok.While],
+  ['try', Tok.Try],
+  ['except', Tok.Except],
+  ['finally', Tok.Finally],
+  ['with', Tok.With],
+  ['def', Tok.Def],
+  ['class', Tok.Class],
+]);
+
+/** Deepest bracket nesting handled (CPython's limit is 200; Lezer's path reports past it). */
+const MAX_BRACKETS = 100;
+/** Deepest block nesting handled (CPython refuses 100 levels). */
+const MAX_BLOCKS = 50;
+
+/**
+ * The tokens of one text. The arrays are shared scratch space, valid until the next
+ * `tokenizePython`; `count` of their entries are written.
+ */
+export interface Tokens {
+  readonly count: number;
+  readonly kind: Int32Array;
+  readonly start: Int32Array;
+  readonly end: Int32Array;
+  /** Comment offsets, in order: start, end, start, end, ... */
+  readonly comments: readonly number[];
+}
+
+const Ch = {
+  Tab: 9,
+  Newline: 10,
+  FormFeed: 12,
+  Return: 13,
+  Space: 32,
+  Bang: 33,
+  DoubleQuote: 34,
+  Hash: 35,
+  Percent: 37,
+  Amp: 38,
+  Quote: 39,
+  LParen: 40,
+  RParen: 41,
+  Star: 42,
+  Plus: 43,
+  Comma: 44,
+  Minus: 45,
+  Dot: 46,
+  Slash: 47,
+  Zero: 48,
+  Seven: 55,
+  Nine: 57,
+  Colon: 58,
+  Semicolon: 59,
+  Less: 60,
+  Equals: 61,
+  Greater: 62,
+  At: 64,
+  LBracket: 91,
+  Backslash: 92,
+  RBracket: 93,
+  Caret: 94,
+  Underscore: 95,
+  LBrace: 123,
+  Pipe: 124,
+  RBrace: 125,
+  Tilde: 126,
+} as const;
+
+function isDigit(c: number): boolean {
+  return c >= Ch.Zero && c <= Ch.Nine;
+}
+function isHex(c: number): boolean {
+  return isDigit(c) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+}
+function isIdentStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === Ch.Underscore || c >= 0xa1;
+}
+function isIdentChar(c: number): boolean {
+  return isIdentStart(c) || isDigit(c);
+}
+
+// String flags.
+const LONG = 1,
+  RAW = 2,
+  FORMAT = 4;
+
+/** What the tokenizer is inside of, innermost last. */
+const Frame = {
+  /** A replacement field of an f-string: code, ending at its `}`. */
+  Field: 0,
+  /** A replacement field's format spec: text, nested fields, ending at `}`. */
+  Spec: 1,
+} as const;
+
+export function tokenizePython(code: string): Tokens {
+  const len = code.length;
+  let kind = scratch.kind;
+  let start = scratch.start;
+  let end = scratch.end;
+  let count = 0;
+  const comments: number[] = [];
+  /** Open brackets at each field level (index 0: the code outside any f-string). */
+  const brackets: number[] = [0];
+  const frames: number[] = [];
+  /** Indentation of each open block; the first entry is the top level. */
+  const indents: number[] = [0];
+  let pos = 0;
+  /** The last token before a newline, to tell a block header. */
+  let last = -1;
+
+  const push = (k: number, s: number, e: number): void => {
+    if (count === kind.length) {
+      const size = kind.length * 2;
+      kind = grow(kind, size);
+      start = grow(start, size);
+      end = grow(end, size);
+      scratch = { kind, start, end };
+    }
+    kind[count] = k;
+    start[count] = s;
+    end[count] = e;
+    count++;
+    last = k;
+  };
+
+  /** At a line start outside brackets: blank lines, then indentation tokens. */
+  const lineStart = (header: boolean): void => {
+    for (;;) {
+      let p = pos;
+      let depth = 0;
+      for (;;) {
+        const c = code.charCodeAt(p);
+        if (c === Ch.Space) depth++;
+        else if (c === Ch.Tab) depth += 8 - (depth % 8);
+        else if (c === Ch.FormFeed) depth = 0;
+        else break;
+        p++;
+      }
+      const c = p < len ? code.charCodeAt(p) : -1;
+      if (c === Ch.Newline) {
+        pos = p + 1;
+        continue;
+      }
+      if (c === Ch.Hash) {
+        let e = p;
+        while (e < len && code.charCodeAt(e) !== Ch.Newline) e++;
+        if (code.charCodeAt(e - 1) === Ch.Return) throw GIVE_UP;
+        comments.push(p, e);
+        if (e >= len) {
+          pos = e;
+          depth = -1; // the end: no indentation to judge
+        } else {
+          pos = e + 1;
+          continue;
+        }
+      } else pos = p;
+      if (depth < 0) return;
+      if (header) {
+        if (c < 0 || depth <= indents[indents.length - 1]!) throw GIVE_UP;
+        if (indents.push(depth) > MAX_BLOCKS) throw GIVE_UP;
+        push(Tok.Indent, p, p);
+        return;
+      }
+      while (indents.length > 1 && depth < indents[indents.length - 1]!) {
+        indents.pop();
+        push(Tok.Dedent, p, p);
+      }
+      if (indents.length > 1 && depth !== indents[indents.length - 1]) throw GIVE_UP;
+      return;
+    }
+  };
+
+  /** The content of a string from `pos` (after its opening quotes) to its end. */
+  const stringBody = (flags: number, quote: number): void => {
+    const long = (flags & LONG) !== 0;
+    const raw = (flags & RAW) !== 0;
+    const format = (flags & FORMAT) !== 0;
+    for (;;) {
+      if (pos >= len) throw GIVE_UP;
+      const c = code.charCodeAt(pos);
+      if (c === quote) {
+        if (!long) {
+          push(Tok.StringEnd, pos, pos + 1);
+          pos++;
+          return;
+        }
+        if (code.charCodeAt(pos + 1) === quote && code.charCodeAt(pos + 2) === quote) {
+          push(Tok.StringEnd, pos, pos + 3);
+          pos += 3;
+          return;
+        }
+        pos++;
+      } else if (c === Ch.Backslash) {
+        if (raw) {
+          if (pos + 1 >= len) throw GIVE_UP;
+          if (code.charCodeAt(pos + 1) === Ch.Return) throw GIVE_UP;
+          pos += 2;
+          continue;
+        }
+        const s = pos;
+        pos++;
+        if (pos >= len) throw GIVE_UP;
+        const escaped = code.charCodeAt(pos++);
+        if (escaped === Ch.Return) throw GIVE_UP;
+        skipEscape(escaped);
+        push(Tok.Escape, s, pos);
+      } else if (c === Ch.Newline) {
+        if (!long) throw GIVE_UP;
+        pos++;
+      } else if (c === Ch.Return) {
+        throw GIVE_UP;
+      } else if (format && c === Ch.LBrace) {
+        if (code.charCodeAt(pos + 1) === Ch.LBrace) {
+          pos += 2;
+          continue;
+        }
+        push(Tok.FieldStart, pos, pos + 1);
+        pos++;
+        field(false);
+      } else pos++;
+    }
+  };
+
+  const skipEscape = (c: number): void => {
+    let n = 0;
+    if (c === 111 /* o */) {
+      while (n < 2 && code.charCodeAt(pos) >= Ch.Zero && code.charCodeAt(pos) <= Ch.Seven) {
+        pos++;
+        n++;
+      }
+    } else if (c === 120 /* x */ || c === 117 /* u */ || c === 85 /* U */) {
+      const max = c === 120 ? 2 : c === 117 ? 4 : 8;
+      while (n < max && isHex(code.charCodeAt(pos))) {
+        pos++;
+        n++;
+      }
+    } else if (c === 78 /* N */ && code.charCodeAt(pos) === Ch.LBrace) {
+      pos++;
+      for (;;) {
+        if (pos >= len) return;
+        const d = code.charCodeAt(pos);
+        if (d === Ch.RBrace) {
+          pos++;
+          return;
+        }
+        if (d === Ch.Quote || d === Ch.DoubleQuote || d === Ch.Newline) return;
+        pos++;
+      }
+    }
+  };
+
+  /** A replacement field's code (from after its `{`), through its closing `}`. */
+  const field = (nested: boolean): void => {
+    if (brackets.push(0) > MAX_BRACKETS) throw GIVE_UP;
+    frames.push(Frame.Field);
+    const depth = frames.length;
+    code_(depth);
+    // code_ returns at the field's end: `}` or a format spec.
+    if (frames.length === depth + 1) {
+      // A format spec: text and nested fields up to `}`.
+      for (;;) {
+        if (pos >= len) throw GIVE_UP;
+        const c = code.charCodeAt(pos);
+        if (c === Ch.RBrace) {
+          push(Tok.RBrace, pos, pos + 1);
+          pos++;
+          break;
+        }
+        if (c === Ch.LBrace) {
+          push(Tok.SpecFieldStart, pos, pos + 1);
+          pos++;
+          field(true);
+          continue;
+        }
+        const s = pos;
+        while (pos < len) {
+          const d = code.charCodeAt(pos);
+          if (d === Ch.LBrace || d === Ch.RBrace) break;
+          if (d === Ch.Return) throw GIVE_UP;
+          pos++;
+        }
+        push(Tok.SpecChars, s, pos);
+      }
+      frames.pop();
+    }
+    frames.pop();
+    brackets.pop();
+    void nested;
+  };
+
+  /**
+   * Code tokens from `pos` until the end (`depth` 0) or until the replacement field at frame
+   * depth `depth` ends: after its `}` (frames back at depth - 1... left for field() to pop) or at
+   * its format spec (a Spec frame pushed).
+   */
+  const code_ = (depth: number): void => {
+    for (;;) {
+      if (pos >= len) {
+        if (depth > 0) throw GIVE_UP;
+        return;
+      }
+      const c = code.charCodeAt(pos);
+      const s = pos;
+      const level = brackets.length - 1;
+      switch (c) {
+        case Ch.Space:
+        case Ch.Tab:
+        case Ch.FormFeed:
+          pos++;
+          continue;
+        case Ch.Backslash: {
+          if (code.charCodeAt(pos + 1) !== Ch.Newline) throw GIVE_UP;
+          pos += 2;
+          if (depth === 0 && brackets[0] === 0) {
+            // Lezer reads a blank line after a continuation as a blank line.
+            let p = pos;
+            while (p < len) {
+              const d = code.charCodeAt(p);
+              if (d !== Ch.Space && d !== Ch.Tab && d !== Ch.FormFeed) break;
+              p++;
+            }
+            const d = p < len ? code.charCodeAt(p) : -1;
+            if (d === Ch.Newline || d === Ch.Hash || d < 0) throw GIVE_UP;
+          }
+          continue;
+        }
+        case Ch.Newline:
+          pos++;
+          if (depth === 0 && brackets[0] === 0) {
+            const header = last === Tok.Colon;
+            push(Tok.Newline, s, pos);
+            lineStart(header);
+          }
+          continue;
+        case Ch.Return:
+          throw GIVE_UP;
+        case Ch.Hash: {
+          let e = pos;
+          while (e < len && code.charCodeAt(e) !== Ch.Newline) e++;
+          if (code.charCodeAt(e - 1) === Ch.Return) throw GIVE_UP;
+          comments.push(pos, e);
+          pos = e;
+          continue;
+        }
+        case Ch.LParen:
+        case Ch.LBracket:
+        case Ch.LBrace:
+          if (++brackets[level]! > MAX_BRACKETS || level * 8 + brackets[level]! > MAX_BRACKETS)
+            throw GIVE_UP;
+          push(
+            c === Ch.LParen ? Tok.LParen : c === Ch.LBracket ? Tok.LBracket : Tok.LBrace,
+            s,
+            s + 1,
+          );
+          pos++;
+          continue;
+        case Ch.RParen:
+        case Ch.RBracket:
+        case Ch.RBrace:
+          if (brackets[level] === 0) {
+            if (c === Ch.RBrace && depth > 0 && frames[depth - 1] === Frame.Field) {
+              push(Tok.RBrace, s, s + 1);
+              pos++;
+              return;
+            }
+            throw GIVE_UP;
+          }
+          brackets[level]!--;
+          push(
+            c === Ch.RParen ? Tok.RParen : c === Ch.RBracket ? Tok.RBracket : Tok.RBrace,
+            s,
+            s + 1,
+          );
+          pos++;
+          continue;
+        case Ch.Colon:
+          if (depth > 0 && brackets[level] === 0) {
+            // A format spec starts.
+            if (code.charCodeAt(pos + 1) === Ch.Equals) {
+              push(Tok.SpecStartWalrus, s, s + 2);
+              pos += 2;
+            } else {
+              push(Tok.SpecStart, s, s + 1);
+              pos++;
+            }
+            frames.push(Frame.Spec);
+            return;
+          }
+          if (code.charCodeAt(pos + 1) === Ch.Equals) {
+            push(Tok.Walrus, s, s + 2);
+            pos += 2;
+          } else {
+            push(Tok.Colon, s, s + 1);
+            pos++;
+          }
+          continue;
+        case Ch.Quote:
+        case Ch.DoubleQuote:
+          stringAt(s, pos, 0);
+          continue;
+        case Ch.Dot:
+          if (isDigit(code.charCodeAt(pos + 1))) {
+            number();
+            continue;
+          }
+          if (code.charCodeAt(pos + 1) === Ch.Dot && code.charCodeAt(pos + 2) === Ch.Dot) {
+            push(Tok.Ellipsis, s, s + 3);
+            pos += 3;
+          } else {
+            push(Tok.Dot, s, s + 1);
+            pos++;
+          }
+          continue;
+        case Ch.Comma:
+          push(Tok.Comma, s, s + 1);
+          pos++;
+          continue;
+        case Ch.Semicolon:
+          push(Tok.Semicolon, s, s + 1);
+          pos++;
+          continue;
+        case Ch.Tilde:
+          push(Tok.Tilde, s, s + 1);
+          pos++;
+          continue;
+        case Ch.Bang: {
+          const d = code.charCodeAt(pos + 1);
+          if (d === Ch.Equals) op(Tok.Compare, 2);
+          else if (d === 115 || d === 114 || d === 97) op(Tok.Conversion, 2);
+          else throw GIVE_UP;
+          continue;
+        }
+        case Ch.Equals:
+          if (code.charCodeAt(pos + 1) === Ch.Equals) op(Tok.Compare, 2);
+          else op(Tok.Assign, 1);
+          continue;
+        case Ch.Less:
+        case Ch.Greater: {
+          const d = code.charCodeAt(pos + 1);
+          if (d === c) {
+            if (code.charCodeAt(pos + 2) === Ch.Equals) op(Tok.Update, 3);
+            else op(c === Ch.Less ? Tok.ShiftLeft : Tok.ShiftRight, 2);
+          } else if (d === Ch.Equals || (c === Ch.Less && d === Ch.Greater)) op(Tok.Compare, 2);
+          else op(Tok.Compare, 1);
+          continue;
+        }
+        case Ch.Star:
+          if (code.charCodeAt(pos + 1) === Ch.Star) {
+            if (code.charCodeAt(pos + 2) === Ch.Equals) op(Tok.Update, 3);
+            else op(Tok.DoubleStar, 2);
+          } else if (code.charCodeAt(pos + 1) === Ch.Equals) op(Tok.Update, 2);
+          else op(Tok.Star, 1);
+          continue;
+        case Ch.Slash:
+          if (code.charCodeAt(pos + 1) === Ch.Slash) {
+            if (code.charCodeAt(pos + 2) === Ch.Equals) op(Tok.Update, 3);
+            else op(Tok.DoubleSlash, 2);
+          } else if (code.charCodeAt(pos + 1) === Ch.Equals) op(Tok.Update, 2);
+          else op(Tok.Slash, 1);
+          continue;
+        case Ch.Minus:
+          if (code.charCodeAt(pos + 1) === Ch.Greater) op(Tok.Arrow, 2);
+          else if (code.charCodeAt(pos + 1) === Ch.Equals) op(Tok.Update, 2);
+          else op(Tok.Minus, 1);
+          continue;
+        case Ch.Plus:
+        case Ch.At:
+        case Ch.Percent:
+        case Ch.Amp:
+        case Ch.Pipe:
+        case Ch.Caret:
+          if (code.charCodeAt(pos + 1) === Ch.Equals) op(Tok.Update, 2);
+          else
+            op(
+              c === Ch.Plus
+                ? Tok.Plus
+                : c === Ch.At
+                  ? Tok.At
+                  : c === Ch.Percent
+                    ? Tok.Percent
+                    : c === Ch.Amp
+                      ? Tok.Amp
+                      : c === Ch.Pipe
+                        ? Tok.Pipe
+                        : Tok.Caret,
+              1,
+            );
+          continue;
+        default:
+          if (isDigit(c)) {
+            number();
+            continue;
+          }
+          if (isIdentStart(c)) {
+            word();
+            continue;
+          }
+          throw GIVE_UP;
+      }
+    }
+  };
+
+  const op = (k: number, n: number): void => {
+    push(k, pos, pos + n);
+    pos += n;
+  };
+
+  /** A string literal whose prefix starts at `s` and whose quote is at `q`. */
+  const stringAt = (s: number, q: number, flags: number): void => {
+    const quote = code.charCodeAt(q);
+    let f = flags;
+    let p = q + 1;
+    if (code.charCodeAt(q + 1) === quote && code.charCodeAt(q + 2) === quote) {
+      f |= LONG;
+      p = q + 3;
+    }
+    push(f & FORMAT ? Tok.FormatStart : Tok.StringStart, s, p);
+    pos = p;
+    stringBody(f, quote);
+  };
+
+  const word = (): void => {
+    const s = pos;
+    // String prefixes: u, b, r, f, and rb, br, rf, fr in either case.
+    const c0 = code.charCodeAt(pos) | 32;
+    const c1 = code.charCodeAt(pos + 1);
+    if (c1 === Ch.Quote || c1 === Ch.DoubleQuote) {
+      if (c0 === 117 || c0 === 98) return stringAt(s, pos + 1, 0);
+      if (c0 === 114) return stringAt(s, pos + 1, RAW);
+      if (c0 === 102) return stringAt(s, pos + 1, FORMAT);
+    } else {
+      const c2 = code.charCodeAt(pos + 2);
+      if (c2 === Ch.Quote || c2 === Ch.DoubleQuote) {
+        const l1 = c1 | 32;
+        if ((c0 === 114 && l1 === 98) || (c0 === 98 && l1 === 114))
+          return stringAt(s, pos + 2, RAW);
+        if ((c0 === 114 && l1 === 102) || (c0 === 102 && l1 === 114))
+          return stringAt(s, pos + 2, RAW | FORMAT);
+      }
+    }
+    pos++;
+    while (pos < len && isIdentChar(code.charCodeAt(pos))) pos++;
+    const k = pos - s <= 8 ? KEYWORDS.get(code.slice(s, pos)) : undefined;
+    push(k ?? Tok.Name, s, pos);
+  };
+
+  const digits = (p: number): number => {
+    // (@digit ("_" | @digit)*): p must be at a digit.
+    while (p < len) {
+      const c = code.charCodeAt(p);
+      if (isDigit(c) || c === Ch.Underscore) p++;
+      else break;
+    }
+    return p;
+  };
+
+  const number = (): void => {
+    const s = pos;
+    let p = pos;
+    const c0 = code.charCodeAt(p);
+    const c1 = code.charCodeAt(p + 1) | 32;
+    if (c0 === Ch.Zero && (c1 === 98 || c1 === 111 || c1 === 120)) {
+      let q = p + 2;
+      while (q < len) {
+        const c = code.charCodeAt(q);
+        const ok =
+          c === Ch.Underscore ||
+          (c1 === 98
+            ? c === Ch.Zero || c === 49
+            : c1 === 111
+              ? c >= Ch.Zero && c <= Ch.Seven
+              : isHex(c));
+        if (!ok) break;
+        q++;
+      }
+      if (q > p + 2) {
+        push(Tok.Number, s, q);
+        pos = q;
+        return;
+      }
+    }
+    if (c0 === Ch.Dot) p = digits(p + 1);
+    else {
+      p = digits(p);
+      if (code.charCodeAt(p) === Ch.Dot) {
+        p++;
+        if (isDigit(code.charCodeAt(p))) p = digits(p);
+      }
+    }
+    const e = code.charCodeAt(p) | 32;
+    if (e === 101) {
+      let q = p + 1;
+      const sign = code.charCodeAt(q);
+      if (sign === Ch.Plus || sign === Ch.Minus) q++;
+      if (isDigit(code.charCodeAt(q))) p = digits(q);
+    }
+    if ((code.charCodeAt(p) | 32) === 106) p++;
+    push(Tok.Number, s, p);
+    pos = p;
+  };
+
+  if (code.indexOf('\r') >= 0) throw GIVE_UP;
+  lineStart(false);
+  code_(0);
+  push(Tok.Eof, len, len);
+  return { count, kind, start, end, comments };
+}
+
+function grow(array: Int32Array, size: number): Int32Array<ArrayBuffer> {
+  const grown = new Int32Array(size);
+  grown.set(array);
+  return grown;
+}
+
+/** Token arrays reused by every tokenization (a parse copies out what it keeps). */
+let scratch = {
+  kind: new Int32Array(1 << 14),
+  start: new Int32Array(1 << 14),
+  end: new Int32Array(1 << 14),
+};
