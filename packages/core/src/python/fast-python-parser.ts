@@ -1680,15 +1680,30 @@ const topType = parser.nodeSet.types[N.Script];
 let scratch = new Int32Array(1 << 16);
 
 /**
- * The Lezer tree of `code`, built by the fast front end, or null where it does not handle the
- * code (then parse with Lezer).
+ * Whether the tree in `buffer` (postfix records of 4) nests deeper than `limit`: one pass from the
+ * end, with the start of each enclosing node on a stack.
  */
-export function fastParsePython(code: string): Tree | null {
+function deeperThan(buffer: Int32Array, length: number, limit: number): boolean {
+  const starts: number[] = [];
+  for (let i = length - 4; i >= 0; i -= 4) {
+    while (starts.length > 0 && starts[starts.length - 1]! > i) starts.pop();
+    const size = buffer[i + 3]!;
+    if (size > 4 && starts.push(i + 4 - size) >= limit) return true;
+  }
+  return false;
+}
+
+/**
+ * The Lezer tree of `code`, built by the fast front end, or null where it does not handle the
+ * code (then parse with Lezer). A tree it gives is within parse-python.ts's nesting limits (at
+ * most `maxDepth` levels, fewer open brackets and blocks than there).
+ */
+export function fastParsePython(code: string, maxDepth = Infinity): Tree | null {
   try {
     const tokens = tokenizePython(code);
     const fast = new FastParser(code, tokens);
     fast.script();
-    if (topType === undefined) return null;
+    if (topType === undefined || deeperThan(fast.buf, fast.n, maxDepth)) return null;
     return Tree.build({
       buffer: new Int32BufferCursor(fast.buf, fast.n),
       nodeSet: parser.nodeSet,

@@ -143,7 +143,10 @@ const KEYWORDS: ReadonlyMap<string, number> = new Map([
   ['class', Tok.Class],
 ]);
 
-/** Deepest bracket nesting handled (CPython's limit is 200; Lezer's path reports past it). */
+/**
+ * Most brackets open at once handled, replacement fields' braces included (CPython's limit is
+ * 200, parse-python.ts reports past it).
+ */
 const MAX_BRACKETS = 100;
 /** Deepest block nesting handled (CPython refuses 100 levels). */
 const MAX_BLOCKS = 50;
@@ -227,376 +230,410 @@ const Frame = {
   Spec: 1,
 } as const;
 
-export function tokenizePython(code: string): Tokens {
-  const len = code.length;
-  let kind = scratch.kind;
-  let start = scratch.start;
-  let end = scratch.end;
-  let count = 0;
-  const comments: number[] = [];
+/** One tokenization's state; `tokenizePython` is the entry. */
+class Tokenizer {
+  private readonly len: number;
+  private kind = scratch.kind;
+  private start = scratch.start;
+  private end = scratch.end;
+  private count = 0;
+  private readonly comments: number[] = [];
   /** Open brackets at each field level (index 0: the code outside any f-string). */
-  const brackets: number[] = [0];
-  const frames: number[] = [];
+  private readonly brackets: number[] = [0];
+  private readonly frames: number[] = [];
   /** Indentation of each open block; the first entry is the top level. */
-  const indents: number[] = [0];
-  let pos = 0;
+  private readonly indents: number[] = [0];
+  /** Brackets and replacement fields open, at every level. */
+  private open = 0;
+  private pos = 0;
   /** The last token before a newline, to tell a block header. */
-  let last = -1;
+  private last = -1;
 
-  const push = (k: number, s: number, e: number): void => {
-    if (count === kind.length) {
-      const size = kind.length * 2;
-      kind = grow(kind, size);
-      start = grow(start, size);
-      end = grow(end, size);
-      scratch = { kind, start, end };
+  constructor(private readonly code: string) {
+    this.len = code.length;
+  }
+
+  run(): Tokens {
+    if (this.code.indexOf('\r') >= 0) throw GIVE_UP;
+    this.lineStart(false);
+    this.code_(0);
+    this.push(Tok.Eof, this.len, this.len);
+    return {
+      count: this.count,
+      kind: this.kind,
+      start: this.start,
+      end: this.end,
+      comments: this.comments,
+    };
+  }
+
+  private push(k: number, s: number, e: number): void {
+    if (this.count === this.kind.length) {
+      const size = this.kind.length * 2;
+      this.kind = grow(this.kind, size);
+      this.start = grow(this.start, size);
+      this.end = grow(this.end, size);
+      scratch = { kind: this.kind, start: this.start, end: this.end };
     }
-    kind[count] = k;
-    start[count] = s;
-    end[count] = e;
-    count++;
-    last = k;
-  };
+    this.kind[this.count] = k;
+    this.start[this.count] = s;
+    this.end[this.count] = e;
+    this.count++;
+    this.last = k;
+  }
 
   /** At a line start outside brackets: blank lines, then indentation tokens. */
-  const lineStart = (header: boolean): void => {
+  private lineStart(header: boolean): void {
     for (;;) {
-      let p = pos;
+      let p = this.pos;
       let depth = 0;
       for (;;) {
-        const c = code.charCodeAt(p);
+        const c = this.code.charCodeAt(p);
         if (c === Ch.Space) depth++;
         else if (c === Ch.Tab) depth += 8 - (depth % 8);
         else if (c === Ch.FormFeed) depth = 0;
         else break;
         p++;
       }
-      const c = p < len ? code.charCodeAt(p) : -1;
+      const c = p < this.len ? this.code.charCodeAt(p) : -1;
       if (c === Ch.Newline) {
-        pos = p + 1;
+        this.pos = p + 1;
         continue;
       }
       if (c === Ch.Hash) {
         let e = p;
-        while (e < len && code.charCodeAt(e) !== Ch.Newline) e++;
-        if (code.charCodeAt(e - 1) === Ch.Return) throw GIVE_UP;
-        comments.push(p, e);
-        if (e >= len) {
-          pos = e;
+        while (e < this.len && this.code.charCodeAt(e) !== Ch.Newline) e++;
+        if (this.code.charCodeAt(e - 1) === Ch.Return) throw GIVE_UP;
+        this.comments.push(p, e);
+        if (e >= this.len) {
+          this.pos = e;
           depth = -1; // the end: no indentation to judge
         } else {
-          pos = e + 1;
+          this.pos = e + 1;
           continue;
         }
-      } else pos = p;
+      } else this.pos = p;
       if (depth < 0) return;
       if (header) {
-        if (c < 0 || depth <= indents[indents.length - 1]!) throw GIVE_UP;
-        if (indents.push(depth) > MAX_BLOCKS) throw GIVE_UP;
-        push(Tok.Indent, p, p);
+        if (c < 0 || depth <= this.indents[this.indents.length - 1]!) throw GIVE_UP;
+        if (this.indents.push(depth) > MAX_BLOCKS) throw GIVE_UP;
+        this.push(Tok.Indent, p, p);
         return;
       }
-      while (indents.length > 1 && depth < indents[indents.length - 1]!) {
-        indents.pop();
-        push(Tok.Dedent, p, p);
+      while (this.indents.length > 1 && depth < this.indents[this.indents.length - 1]!) {
+        this.indents.pop();
+        this.push(Tok.Dedent, p, p);
       }
-      if (indents.length > 1 && depth !== indents[indents.length - 1]) throw GIVE_UP;
+      if (this.indents.length > 1 && depth !== this.indents[this.indents.length - 1]) throw GIVE_UP;
       return;
     }
-  };
+  }
 
   /** The content of a string from `pos` (after its opening quotes) to its end. */
-  const stringBody = (flags: number, quote: number): void => {
+  private stringBody(flags: number, quote: number): void {
     const long = (flags & LONG) !== 0;
     const raw = (flags & RAW) !== 0;
     const format = (flags & FORMAT) !== 0;
     for (;;) {
-      if (pos >= len) throw GIVE_UP;
-      const c = code.charCodeAt(pos);
+      if (this.pos >= this.len) throw GIVE_UP;
+      const c = this.code.charCodeAt(this.pos);
       if (c === quote) {
         if (!long) {
-          push(Tok.StringEnd, pos, pos + 1);
-          pos++;
+          this.push(Tok.StringEnd, this.pos, this.pos + 1);
+          this.pos++;
           return;
         }
-        if (code.charCodeAt(pos + 1) === quote && code.charCodeAt(pos + 2) === quote) {
-          push(Tok.StringEnd, pos, pos + 3);
-          pos += 3;
+        if (
+          this.code.charCodeAt(this.pos + 1) === quote &&
+          this.code.charCodeAt(this.pos + 2) === quote
+        ) {
+          this.push(Tok.StringEnd, this.pos, this.pos + 3);
+          this.pos += 3;
           return;
         }
-        pos++;
+        this.pos++;
       } else if (c === Ch.Backslash) {
         if (raw) {
-          if (pos + 1 >= len) throw GIVE_UP;
-          if (code.charCodeAt(pos + 1) === Ch.Return) throw GIVE_UP;
-          pos += 2;
+          if (this.pos + 1 >= this.len) throw GIVE_UP;
+          if (this.code.charCodeAt(this.pos + 1) === Ch.Return) throw GIVE_UP;
+          this.pos += 2;
           continue;
         }
-        const s = pos;
-        pos++;
-        if (pos >= len) throw GIVE_UP;
-        const escaped = code.charCodeAt(pos++);
+        const s = this.pos;
+        this.pos++;
+        if (this.pos >= this.len) throw GIVE_UP;
+        const escaped = this.code.charCodeAt(this.pos++);
         if (escaped === Ch.Return) throw GIVE_UP;
-        skipEscape(escaped);
-        push(Tok.Escape, s, pos);
+        this.skipEscape(escaped);
+        this.push(Tok.Escape, s, this.pos);
       } else if (c === Ch.Newline) {
         if (!long) throw GIVE_UP;
-        pos++;
+        this.pos++;
       } else if (c === Ch.Return) {
         throw GIVE_UP;
       } else if (format && c === Ch.LBrace) {
-        if (code.charCodeAt(pos + 1) === Ch.LBrace) {
-          pos += 2;
+        if (this.code.charCodeAt(this.pos + 1) === Ch.LBrace) {
+          this.pos += 2;
           continue;
         }
-        push(Tok.FieldStart, pos, pos + 1);
-        pos++;
-        field(false);
-      } else pos++;
+        this.push(Tok.FieldStart, this.pos, this.pos + 1);
+        this.pos++;
+        this.field();
+      } else this.pos++;
     }
-  };
+  }
 
-  const skipEscape = (c: number): void => {
+  private skipEscape(c: number): void {
     let n = 0;
     if (c === 111 /* o */) {
-      while (n < 2 && code.charCodeAt(pos) >= Ch.Zero && code.charCodeAt(pos) <= Ch.Seven) {
-        pos++;
+      while (
+        n < 2 &&
+        this.code.charCodeAt(this.pos) >= Ch.Zero &&
+        this.code.charCodeAt(this.pos) <= Ch.Seven
+      ) {
+        this.pos++;
         n++;
       }
     } else if (c === 120 /* x */ || c === 117 /* u */ || c === 85 /* U */) {
       const max = c === 120 ? 2 : c === 117 ? 4 : 8;
-      while (n < max && isHex(code.charCodeAt(pos))) {
-        pos++;
+      while (n < max && isHex(this.code.charCodeAt(this.pos))) {
+        this.pos++;
         n++;
       }
-    } else if (c === 78 /* N */ && code.charCodeAt(pos) === Ch.LBrace) {
-      pos++;
+    } else if (c === 78 /* N */ && this.code.charCodeAt(this.pos) === Ch.LBrace) {
+      this.pos++;
       for (;;) {
-        if (pos >= len) return;
-        const d = code.charCodeAt(pos);
+        if (this.pos >= this.len) return;
+        const d = this.code.charCodeAt(this.pos);
         if (d === Ch.RBrace) {
-          pos++;
+          this.pos++;
           return;
         }
         if (d === Ch.Quote || d === Ch.DoubleQuote || d === Ch.Newline) return;
-        pos++;
+        this.pos++;
       }
     }
-  };
+  }
 
   /** A replacement field's code (from after its `{`), through its closing `}`. */
-  const field = (nested: boolean): void => {
-    if (brackets.push(0) > MAX_BRACKETS) throw GIVE_UP;
-    frames.push(Frame.Field);
-    const depth = frames.length;
-    code_(depth);
+  private field(): void {
+    if (++this.open > MAX_BRACKETS) throw GIVE_UP;
+    this.brackets.push(0);
+    this.frames.push(Frame.Field);
+    const depth = this.frames.length;
+    this.code_(depth);
     // code_ returns at the field's end: `}` or a format spec.
-    if (frames.length === depth + 1) {
+    if (this.frames.length === depth + 1) {
       // A format spec: text and nested fields up to `}`.
       for (;;) {
-        if (pos >= len) throw GIVE_UP;
-        const c = code.charCodeAt(pos);
+        if (this.pos >= this.len) throw GIVE_UP;
+        const c = this.code.charCodeAt(this.pos);
         if (c === Ch.RBrace) {
-          push(Tok.RBrace, pos, pos + 1);
-          pos++;
+          this.push(Tok.RBrace, this.pos, this.pos + 1);
+          this.pos++;
           break;
         }
         if (c === Ch.LBrace) {
-          push(Tok.SpecFieldStart, pos, pos + 1);
-          pos++;
-          field(true);
+          this.push(Tok.SpecFieldStart, this.pos, this.pos + 1);
+          this.pos++;
+          this.field();
           continue;
         }
-        const s = pos;
-        while (pos < len) {
-          const d = code.charCodeAt(pos);
+        const s = this.pos;
+        while (this.pos < this.len) {
+          const d = this.code.charCodeAt(this.pos);
           if (d === Ch.LBrace || d === Ch.RBrace) break;
           if (d === Ch.Return) throw GIVE_UP;
-          pos++;
+          this.pos++;
         }
-        push(Tok.SpecChars, s, pos);
+        this.push(Tok.SpecChars, s, this.pos);
       }
-      frames.pop();
+      this.frames.pop();
     }
-    frames.pop();
-    brackets.pop();
-    void nested;
-  };
+    this.frames.pop();
+    this.brackets.pop();
+    this.open--;
+  }
 
   /**
    * Code tokens from `pos` until the end (`depth` 0) or until the replacement field at frame
    * depth `depth` ends: after its `}` (frames back at depth - 1... left for field() to pop) or at
    * its format spec (a Spec frame pushed).
    */
-  const code_ = (depth: number): void => {
+  private code_(depth: number): void {
     for (;;) {
-      if (pos >= len) {
+      if (this.pos >= this.len) {
         if (depth > 0) throw GIVE_UP;
         return;
       }
-      const c = code.charCodeAt(pos);
-      const s = pos;
-      const level = brackets.length - 1;
+      const c = this.code.charCodeAt(this.pos);
+      const s = this.pos;
+      const level = this.brackets.length - 1;
       switch (c) {
         case Ch.Space:
         case Ch.Tab:
         case Ch.FormFeed:
-          pos++;
+          this.pos++;
           continue;
         case Ch.Backslash: {
-          if (code.charCodeAt(pos + 1) !== Ch.Newline) throw GIVE_UP;
-          pos += 2;
-          if (depth === 0 && brackets[0] === 0) {
+          if (this.code.charCodeAt(this.pos + 1) !== Ch.Newline) throw GIVE_UP;
+          this.pos += 2;
+          if (depth === 0 && this.brackets[0] === 0) {
             // Lezer reads a blank line after a continuation as a blank line.
-            let p = pos;
-            while (p < len) {
-              const d = code.charCodeAt(p);
+            let p = this.pos;
+            while (p < this.len) {
+              const d = this.code.charCodeAt(p);
               if (d !== Ch.Space && d !== Ch.Tab && d !== Ch.FormFeed) break;
               p++;
             }
-            const d = p < len ? code.charCodeAt(p) : -1;
+            const d = p < this.len ? this.code.charCodeAt(p) : -1;
             if (d === Ch.Newline || d === Ch.Hash || d < 0) throw GIVE_UP;
           }
           continue;
         }
         case Ch.Newline:
-          pos++;
-          if (depth === 0 && brackets[0] === 0) {
-            const header = last === Tok.Colon;
-            push(Tok.Newline, s, pos);
-            lineStart(header);
+          this.pos++;
+          if (depth === 0 && this.brackets[0] === 0) {
+            const header = this.last === Tok.Colon;
+            this.push(Tok.Newline, s, this.pos);
+            this.lineStart(header);
           }
           continue;
         case Ch.Return:
           throw GIVE_UP;
         case Ch.Hash: {
-          let e = pos;
-          while (e < len && code.charCodeAt(e) !== Ch.Newline) e++;
-          if (code.charCodeAt(e - 1) === Ch.Return) throw GIVE_UP;
-          comments.push(pos, e);
-          pos = e;
+          let e = this.pos;
+          while (e < this.len && this.code.charCodeAt(e) !== Ch.Newline) e++;
+          if (this.code.charCodeAt(e - 1) === Ch.Return) throw GIVE_UP;
+          this.comments.push(this.pos, e);
+          this.pos = e;
           continue;
         }
         case Ch.LParen:
         case Ch.LBracket:
         case Ch.LBrace:
-          if (++brackets[level]! > MAX_BRACKETS || level * 8 + brackets[level]! > MAX_BRACKETS)
-            throw GIVE_UP;
-          push(
+          if (++this.open > MAX_BRACKETS) throw GIVE_UP;
+          this.brackets[level]!++;
+          this.push(
             c === Ch.LParen ? Tok.LParen : c === Ch.LBracket ? Tok.LBracket : Tok.LBrace,
             s,
             s + 1,
           );
-          pos++;
+          this.pos++;
           continue;
         case Ch.RParen:
         case Ch.RBracket:
         case Ch.RBrace:
-          if (brackets[level] === 0) {
-            if (c === Ch.RBrace && depth > 0 && frames[depth - 1] === Frame.Field) {
-              push(Tok.RBrace, s, s + 1);
-              pos++;
+          if (this.brackets[level] === 0) {
+            if (c === Ch.RBrace && depth > 0 && this.frames[depth - 1] === Frame.Field) {
+              this.push(Tok.RBrace, s, s + 1);
+              this.pos++;
               return;
             }
             throw GIVE_UP;
           }
-          brackets[level]!--;
-          push(
+          this.brackets[level]!--;
+          this.open--;
+          this.push(
             c === Ch.RParen ? Tok.RParen : c === Ch.RBracket ? Tok.RBracket : Tok.RBrace,
             s,
             s + 1,
           );
-          pos++;
+          this.pos++;
           continue;
         case Ch.Colon:
-          if (depth > 0 && brackets[level] === 0) {
+          if (depth > 0 && this.brackets[level] === 0) {
             // A format spec starts.
-            if (code.charCodeAt(pos + 1) === Ch.Equals) {
-              push(Tok.SpecStartWalrus, s, s + 2);
-              pos += 2;
+            if (this.code.charCodeAt(this.pos + 1) === Ch.Equals) {
+              this.push(Tok.SpecStartWalrus, s, s + 2);
+              this.pos += 2;
             } else {
-              push(Tok.SpecStart, s, s + 1);
-              pos++;
+              this.push(Tok.SpecStart, s, s + 1);
+              this.pos++;
             }
-            frames.push(Frame.Spec);
+            this.frames.push(Frame.Spec);
             return;
           }
-          if (code.charCodeAt(pos + 1) === Ch.Equals) {
-            push(Tok.Walrus, s, s + 2);
-            pos += 2;
+          if (this.code.charCodeAt(this.pos + 1) === Ch.Equals) {
+            this.push(Tok.Walrus, s, s + 2);
+            this.pos += 2;
           } else {
-            push(Tok.Colon, s, s + 1);
-            pos++;
+            this.push(Tok.Colon, s, s + 1);
+            this.pos++;
           }
           continue;
         case Ch.Quote:
         case Ch.DoubleQuote:
-          stringAt(s, pos, 0);
+          this.stringAt(s, this.pos, 0);
           continue;
         case Ch.Dot:
-          if (isDigit(code.charCodeAt(pos + 1))) {
-            number();
+          if (isDigit(this.code.charCodeAt(this.pos + 1))) {
+            this.number();
             continue;
           }
-          if (code.charCodeAt(pos + 1) === Ch.Dot && code.charCodeAt(pos + 2) === Ch.Dot) {
-            push(Tok.Ellipsis, s, s + 3);
-            pos += 3;
+          if (
+            this.code.charCodeAt(this.pos + 1) === Ch.Dot &&
+            this.code.charCodeAt(this.pos + 2) === Ch.Dot
+          ) {
+            this.push(Tok.Ellipsis, s, s + 3);
+            this.pos += 3;
           } else {
-            push(Tok.Dot, s, s + 1);
-            pos++;
+            this.push(Tok.Dot, s, s + 1);
+            this.pos++;
           }
           continue;
         case Ch.Comma:
-          push(Tok.Comma, s, s + 1);
-          pos++;
+          this.push(Tok.Comma, s, s + 1);
+          this.pos++;
           continue;
         case Ch.Semicolon:
-          push(Tok.Semicolon, s, s + 1);
-          pos++;
+          this.push(Tok.Semicolon, s, s + 1);
+          this.pos++;
           continue;
         case Ch.Tilde:
-          push(Tok.Tilde, s, s + 1);
-          pos++;
+          this.push(Tok.Tilde, s, s + 1);
+          this.pos++;
           continue;
         case Ch.Bang: {
-          const d = code.charCodeAt(pos + 1);
-          if (d === Ch.Equals) op(Tok.Compare, 2);
-          else if (d === 115 || d === 114 || d === 97) op(Tok.Conversion, 2);
+          const d = this.code.charCodeAt(this.pos + 1);
+          if (d === Ch.Equals) this.op(Tok.Compare, 2);
+          else if (d === 115 || d === 114 || d === 97) this.op(Tok.Conversion, 2);
           else throw GIVE_UP;
           continue;
         }
         case Ch.Equals:
-          if (code.charCodeAt(pos + 1) === Ch.Equals) op(Tok.Compare, 2);
-          else op(Tok.Assign, 1);
+          if (this.code.charCodeAt(this.pos + 1) === Ch.Equals) this.op(Tok.Compare, 2);
+          else this.op(Tok.Assign, 1);
           continue;
         case Ch.Less:
         case Ch.Greater: {
-          const d = code.charCodeAt(pos + 1);
+          const d = this.code.charCodeAt(this.pos + 1);
           if (d === c) {
-            if (code.charCodeAt(pos + 2) === Ch.Equals) op(Tok.Update, 3);
-            else op(c === Ch.Less ? Tok.ShiftLeft : Tok.ShiftRight, 2);
-          } else if (d === Ch.Equals || (c === Ch.Less && d === Ch.Greater)) op(Tok.Compare, 2);
-          else op(Tok.Compare, 1);
+            if (this.code.charCodeAt(this.pos + 2) === Ch.Equals) this.op(Tok.Update, 3);
+            else this.op(c === Ch.Less ? Tok.ShiftLeft : Tok.ShiftRight, 2);
+          } else if (d === Ch.Equals || (c === Ch.Less && d === Ch.Greater))
+            this.op(Tok.Compare, 2);
+          else this.op(Tok.Compare, 1);
           continue;
         }
         case Ch.Star:
-          if (code.charCodeAt(pos + 1) === Ch.Star) {
-            if (code.charCodeAt(pos + 2) === Ch.Equals) op(Tok.Update, 3);
-            else op(Tok.DoubleStar, 2);
-          } else if (code.charCodeAt(pos + 1) === Ch.Equals) op(Tok.Update, 2);
-          else op(Tok.Star, 1);
+          if (this.code.charCodeAt(this.pos + 1) === Ch.Star) {
+            if (this.code.charCodeAt(this.pos + 2) === Ch.Equals) this.op(Tok.Update, 3);
+            else this.op(Tok.DoubleStar, 2);
+          } else if (this.code.charCodeAt(this.pos + 1) === Ch.Equals) this.op(Tok.Update, 2);
+          else this.op(Tok.Star, 1);
           continue;
         case Ch.Slash:
-          if (code.charCodeAt(pos + 1) === Ch.Slash) {
-            if (code.charCodeAt(pos + 2) === Ch.Equals) op(Tok.Update, 3);
-            else op(Tok.DoubleSlash, 2);
-          } else if (code.charCodeAt(pos + 1) === Ch.Equals) op(Tok.Update, 2);
-          else op(Tok.Slash, 1);
+          if (this.code.charCodeAt(this.pos + 1) === Ch.Slash) {
+            if (this.code.charCodeAt(this.pos + 2) === Ch.Equals) this.op(Tok.Update, 3);
+            else this.op(Tok.DoubleSlash, 2);
+          } else if (this.code.charCodeAt(this.pos + 1) === Ch.Equals) this.op(Tok.Update, 2);
+          else this.op(Tok.Slash, 1);
           continue;
         case Ch.Minus:
-          if (code.charCodeAt(pos + 1) === Ch.Greater) op(Tok.Arrow, 2);
-          else if (code.charCodeAt(pos + 1) === Ch.Equals) op(Tok.Update, 2);
-          else op(Tok.Minus, 1);
+          if (this.code.charCodeAt(this.pos + 1) === Ch.Greater) this.op(Tok.Arrow, 2);
+          else if (this.code.charCodeAt(this.pos + 1) === Ch.Equals) this.op(Tok.Update, 2);
+          else this.op(Tok.Minus, 1);
           continue;
         case Ch.Plus:
         case Ch.At:
@@ -604,9 +641,9 @@ export function tokenizePython(code: string): Tokens {
         case Ch.Amp:
         case Ch.Pipe:
         case Ch.Caret:
-          if (code.charCodeAt(pos + 1) === Ch.Equals) op(Tok.Update, 2);
+          if (this.code.charCodeAt(this.pos + 1) === Ch.Equals) this.op(Tok.Update, 2);
           else
-            op(
+            this.op(
               c === Ch.Plus
                 ? Tok.Plus
                 : c === Ch.At
@@ -623,81 +660,81 @@ export function tokenizePython(code: string): Tokens {
           continue;
         default:
           if (isDigit(c)) {
-            number();
+            this.number();
             continue;
           }
           if (isIdentStart(c)) {
-            word();
+            this.word();
             continue;
           }
           throw GIVE_UP;
       }
     }
-  };
+  }
 
-  const op = (k: number, n: number): void => {
-    push(k, pos, pos + n);
-    pos += n;
-  };
+  private op(k: number, n: number): void {
+    this.push(k, this.pos, this.pos + n);
+    this.pos += n;
+  }
 
   /** A string literal whose prefix starts at `s` and whose quote is at `q`. */
-  const stringAt = (s: number, q: number, flags: number): void => {
-    const quote = code.charCodeAt(q);
+  private stringAt(s: number, q: number, flags: number): void {
+    const quote = this.code.charCodeAt(q);
     let f = flags;
     let p = q + 1;
-    if (code.charCodeAt(q + 1) === quote && code.charCodeAt(q + 2) === quote) {
+    if (this.code.charCodeAt(q + 1) === quote && this.code.charCodeAt(q + 2) === quote) {
       f |= LONG;
       p = q + 3;
     }
-    push(f & FORMAT ? Tok.FormatStart : Tok.StringStart, s, p);
-    pos = p;
-    stringBody(f, quote);
-  };
+    this.push(f & FORMAT ? Tok.FormatStart : Tok.StringStart, s, p);
+    this.pos = p;
+    this.stringBody(f, quote);
+  }
 
-  const word = (): void => {
-    const s = pos;
+  private word(): void {
+    const s = this.pos;
     // String prefixes: u, b, r, f, and rb, br, rf, fr in either case.
-    const c0 = code.charCodeAt(pos) | 32;
-    const c1 = code.charCodeAt(pos + 1);
+    const c0 = this.code.charCodeAt(this.pos) | 32;
+    const c1 = this.code.charCodeAt(this.pos + 1);
     if (c1 === Ch.Quote || c1 === Ch.DoubleQuote) {
-      if (c0 === 117 || c0 === 98) return stringAt(s, pos + 1, 0);
-      if (c0 === 114) return stringAt(s, pos + 1, RAW);
-      if (c0 === 102) return stringAt(s, pos + 1, FORMAT);
+      if (c0 === 117 || c0 === 98) return this.stringAt(s, this.pos + 1, 0);
+      if (c0 === 114) return this.stringAt(s, this.pos + 1, RAW);
+      if (c0 === 102) return this.stringAt(s, this.pos + 1, FORMAT);
     } else {
-      const c2 = code.charCodeAt(pos + 2);
+      const c2 = this.code.charCodeAt(this.pos + 2);
       if (c2 === Ch.Quote || c2 === Ch.DoubleQuote) {
         const l1 = c1 | 32;
         if ((c0 === 114 && l1 === 98) || (c0 === 98 && l1 === 114))
-          return stringAt(s, pos + 2, RAW);
+          return this.stringAt(s, this.pos + 2, RAW);
         if ((c0 === 114 && l1 === 102) || (c0 === 102 && l1 === 114))
-          return stringAt(s, pos + 2, RAW | FORMAT);
+          return this.stringAt(s, this.pos + 2, RAW | FORMAT);
       }
     }
-    pos++;
-    while (pos < len && isIdentChar(code.charCodeAt(pos))) pos++;
-    const k = pos - s <= 8 ? KEYWORDS.get(code.slice(s, pos)) : undefined;
-    push(k ?? Tok.Name, s, pos);
-  };
+    this.pos++;
+    while (this.pos < this.len && isIdentChar(this.code.charCodeAt(this.pos))) this.pos++;
+    const k = this.pos - s <= 8 ? KEYWORDS.get(this.code.slice(s, this.pos)) : undefined;
+    this.push(k ?? Tok.Name, s, this.pos);
+  }
 
-  const digits = (p: number): number => {
+  private digits(p: number): number {
     // (@digit ("_" | @digit)*): p must be at a digit.
-    while (p < len) {
-      const c = code.charCodeAt(p);
+    while (p < this.len) {
+      const c = this.code.charCodeAt(p);
       if (isDigit(c) || c === Ch.Underscore) p++;
       else break;
     }
     return p;
-  };
+  }
 
-  const number = (): void => {
-    const s = pos;
-    let p = pos;
-    const c0 = code.charCodeAt(p);
-    const c1 = code.charCodeAt(p + 1) | 32;
+  private number(): void {
+    const s = this.pos;
+    let p = this.pos;
+    const c0 = this.code.charCodeAt(p);
+    const c1 = this.code.charCodeAt(p + 1) | 32;
     if (c0 === Ch.Zero && (c1 === 98 || c1 === 111 || c1 === 120)) {
       let q = p + 2;
-      while (q < len) {
-        const c = code.charCodeAt(q);
+      while (q < this.len) {
+        const c = this.code.charCodeAt(q);
         const ok =
           c === Ch.Underscore ||
           (c1 === 98
@@ -709,36 +746,34 @@ export function tokenizePython(code: string): Tokens {
         q++;
       }
       if (q > p + 2) {
-        push(Tok.Number, s, q);
-        pos = q;
+        this.push(Tok.Number, s, q);
+        this.pos = q;
         return;
       }
     }
-    if (c0 === Ch.Dot) p = digits(p + 1);
+    if (c0 === Ch.Dot) p = this.digits(p + 1);
     else {
-      p = digits(p);
-      if (code.charCodeAt(p) === Ch.Dot) {
+      p = this.digits(p);
+      if (this.code.charCodeAt(p) === Ch.Dot) {
         p++;
-        if (isDigit(code.charCodeAt(p))) p = digits(p);
+        if (isDigit(this.code.charCodeAt(p))) p = this.digits(p);
       }
     }
-    const e = code.charCodeAt(p) | 32;
+    const e = this.code.charCodeAt(p) | 32;
     if (e === 101) {
       let q = p + 1;
-      const sign = code.charCodeAt(q);
+      const sign = this.code.charCodeAt(q);
       if (sign === Ch.Plus || sign === Ch.Minus) q++;
-      if (isDigit(code.charCodeAt(q))) p = digits(q);
+      if (isDigit(this.code.charCodeAt(q))) p = this.digits(q);
     }
-    if ((code.charCodeAt(p) | 32) === 106) p++;
-    push(Tok.Number, s, p);
-    pos = p;
-  };
+    if ((this.code.charCodeAt(p) | 32) === 106) p++;
+    this.push(Tok.Number, s, p);
+    this.pos = p;
+  }
+}
 
-  if (code.indexOf('\r') >= 0) throw GIVE_UP;
-  lineStart(false);
-  code_(0);
-  push(Tok.Eof, len, len);
-  return { count, kind, start, end, comments };
+export function tokenizePython(code: string): Tokens {
+  return new Tokenizer(code).run();
 }
 
 function grow(array: Int32Array, size: number): Int32Array<ArrayBuffer> {

@@ -70,15 +70,25 @@ export function parsePython(code: string): Tree {
     trees.set(code, cached);
     return cached;
   }
-  const parsed = fastParsePython(code) ?? parseWithLezer(code);
+  // The fast front end answers within the nesting limits (the walk below is for Lezer's trees).
+  const fast = fastParsePython(code, MAX_SYNTAX_DEPTH);
+  if (fast !== null) {
+    remember(code, fast);
+    return fast;
+  }
+  const parsed = parseWithLezer(code);
   const problem = parsed instanceof Tree ? findNestingProblem(parsed) : parsed;
   const tree = problem === null ? (parsed as Tree) : errorTreeAt(problem, code.length);
+  remember(code, tree);
+  return tree;
+}
+
+function remember(code: string, tree: Tree): void {
   trees.set(code, tree);
   if (trees.size > MAX_TREES) {
     const oldest = trees.keys().next();
     if (oldest.done !== true) trees.delete(oldest.value);
   }
-  return tree;
 }
 
 /**
