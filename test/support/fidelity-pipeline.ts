@@ -43,7 +43,8 @@ export interface RunFailure {
 }
 
 /**
- * `match` is exact; the others are not matches: `trailing-whitespace`, `ipython-doc` (the cell
+ * `match` is exact; the others are not matches: `trailing-whitespace`, `line-endings` (`\n` where
+ * Jupyter has `\r\n`, as a shell command run through a terminal prints), `ipython-doc` (the cell
  * printed or showed `__doc__`, which IPython sets to a banner and a step's module leaves `None`)
  * and `timing` (only durations such as `total time=   0.1s` differ: the two reference runs agreed
  * by chance) are the systematic differences worth counting apart, `missing` means no step ran the
@@ -54,6 +55,7 @@ export type CellVerdict =
   | 'match'
   | 'differs'
   | 'trailing-whitespace'
+  | 'line-endings'
   | 'ipython-doc'
   | 'timing'
   | 'no-result'
@@ -67,6 +69,7 @@ function verdictOf(expected: string | null, actual: string | null | undefined): 
   if (actual === expected) return 'match';
   if (expected === null) return 'extra-result';
   if (actual === null) return expected === `'${IPYTHON_DOC}'` ? 'ipython-doc' : 'no-result';
+  if (actual === expected.replaceAll('\r\n', '\n')) return 'line-endings';
   if (actual.trimEnd() === expected.trimEnd()) return 'trailing-whitespace';
   if (expected.includes(IPYTHON_DOC) && actual === expected.replaceAll(IPYTHON_DOC, 'None')) {
     return 'ipython-doc';
