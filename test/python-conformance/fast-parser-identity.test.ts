@@ -119,8 +119,8 @@ describe('fast Python parser: identical to Lezer on notebooks, the sklearn galle
         `in ${Date.now() - started} ms): the fast parser answered ${answeredClean} of the ` +
         `${clean} Lezer parses without error (${(100 * share).toFixed(2)}%), every tree identical; ` +
         `it gave up on ${gaveUpOnClean.length} of them${gaveUpOnClean.length > 0 ? ` (${gaveUpOnClean.slice(0, 5).join(', ')})` : ''}` +
-        `; Lezer reported errors in ${atLezerError.length} that CPython parses, the fast parser ` +
-        `did not${atLezerError.map((t) => `\n  ${t.name}: ${t.detail}`).join('')}`,
+        `; texts where Lezer reports an error in code CPython parses and the fast parser does ` +
+        `not: ${atLezerError.length}${atLezerError.map((t) => `\n  ${t.name}: ${t.detail}`).join('')}`,
     );
     assert.deepEqual(differs.slice(0, 10), [], `${differs.length} texts parse differently`);
     assert.deepEqual(
