@@ -13,6 +13,7 @@
  * where the nesting goes too deep, and `nestingProblemOf(tree)` says why.
  */
 import { Tree } from '@lezer/common';
+import { BoundedCache } from './bounded-cache.js';
 import { fastParsePython } from './fast-python-parser.js';
 import { parser } from './grammar/python-parser.generated.js';
 import { Script } from './grammar/python-parser.terms.generated.js';
@@ -45,8 +46,13 @@ const PARSE_STACK_LIMIT = 8100;
 /** CPython refuses more levels of indentation than this ("too many levels of indentation"). */
 export const MAX_INDENTATION_DEPTH = 99;
 
+/**
+ * Trees kept: two generations of half as many (bounded-cache.ts). A map that moved each tree used
+ * to its end and dropped its first spent milliseconds per notebook skipping the slots deletions
+ * leave at a map's start.
+ */
 const MAX_TREES = 4096;
-const trees = new Map<string, Tree>();
+const trees = new BoundedCache<Tree>(MAX_TREES / 2);
 
 export interface NestingProblem {
   /** Offset in the code where the nesting goes past the limit. */
@@ -63,32 +69,16 @@ export function nestingProblemOf(tree: Tree): NestingProblem | undefined {
 }
 
 export function parsePython(code: string): Tree {
-  const cached = trees.get(code);
-  if (cached !== undefined) {
-    // Refresh its place so the least recently used tree is evicted first.
-    trees.delete(code);
-    trees.set(code, cached);
-    return cached;
-  }
-  // The fast front end answers within the nesting limits (the walk below is for Lezer's trees).
-  const fast = fastParsePython(code, MAX_SYNTAX_DEPTH);
-  if (fast !== null) {
-    remember(code, fast);
-    return fast;
-  }
-  const parsed = parseWithLezer(code);
-  const problem = parsed instanceof Tree ? findNestingProblem(parsed) : parsed;
-  const tree = problem === null ? (parsed as Tree) : errorTreeAt(problem, code.length);
-  remember(code, tree);
-  return tree;
+  return trees.get(code, () => parseUncached(code));
 }
 
-function remember(code: string, tree: Tree): void {
-  trees.set(code, tree);
-  if (trees.size > MAX_TREES) {
-    const oldest = trees.keys().next();
-    if (oldest.done !== true) trees.delete(oldest.value);
-  }
+function parseUncached(code: string): Tree {
+  // The fast front end answers within the nesting limits (the walk below is for Lezer's trees).
+  const fast = fastParsePython(code, MAX_SYNTAX_DEPTH);
+  if (fast !== null) return fast;
+  const parsed = parseWithLezer(code);
+  const problem = parsed instanceof Tree ? findNestingProblem(parsed) : parsed;
+  return problem === null ? (parsed as Tree) : errorTreeAt(problem, code.length);
 }
 
 /**
