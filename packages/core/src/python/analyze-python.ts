@@ -7,7 +7,7 @@
  * lambdas, classes and comprehensions (their own names never leak out).
  */
 import type { SyntaxNode, Tree } from '@lezer/common';
-import { nestingProblemOf, parsePython } from './parse-python.js';
+import { knownErrorFree, nestingProblemOf, parsePython } from './parse-python.js';
 import { PYTHON_BUILTINS } from './builtins.js';
 import {
   aliasSources,
@@ -1361,6 +1361,7 @@ const firstErrors = new WeakMap<Tree, number | null>();
 
 /** Where the first part the parser could not read starts (null: none), remembered by tree. */
 export function firstSyntaxError(tree: Tree): number | null {
+  if (knownErrorFree(tree)) return null;
   let found = firstErrors.get(tree);
   if (found === undefined) {
     found = null;

@@ -72,10 +72,21 @@ export function parsePython(code: string): Tree {
   return trees.get(code, () => parseUncached(code));
 }
 
+/** Trees the fast front end built: they have no error node. */
+const fastTrees = new WeakSet<Tree>();
+
+/** Whether `tree` is known to hold no error node (without walking it). */
+export function knownErrorFree(tree: Tree): boolean {
+  return fastTrees.has(tree);
+}
+
 function parseUncached(code: string): Tree {
   // The fast front end answers within the nesting limits (the walk below is for Lezer's trees).
   const fast = fastParsePython(code, MAX_SYNTAX_DEPTH);
-  if (fast !== null) return fast;
+  if (fast !== null) {
+    fastTrees.add(fast);
+    return fast;
+  }
   const parsed = parseWithLezer(code);
   const problem = parsed instanceof Tree ? findNestingProblem(parsed) : parsed;
   return problem === null ? (parsed as Tree) : errorTreeAt(problem, code.length);
