@@ -53,6 +53,7 @@ function corpusLines(results: readonly ExampleResult[], corpus: CorpusLabel): st
   const unstableResults = sum(kept, (r) => r.unstableResults?.length ?? 0);
   const withoutResults = kept.filter((r) => r.results === undefined).length;
   const raising = kept.filter((r) => (r.dropped?.length ?? 0) > 0);
+  const empty = kept.filter((r) => !isComparable(r)).length;
   const run = results.filter((r) => r.runs.length > 0).length;
   const lines = [
     `Corpus: ${corpus.found} ${corpus.label}, ${references.length} run in Jupyter (nbconvert, twice): ` +
@@ -67,14 +68,17 @@ function corpusLines(results: readonly ExampleResult[], corpus: CorpusLabel): st
             `${sum(raising, (r) => r.dropped!.length)} code cells (${raisedKinds(raising)})`,
         ]
       : []),
+    ...(empty > 0
+      ? [`  ${empty} kept notebooks have no code cells left: not run as pipelines`]
+      : []),
     ...(withoutResults > 0
       ? [
           `  ${withoutResults} kept references cached before results were compared: stdout only ` +
             `(delete their files in .cache/fidelity/references/ to rebuild them)`,
         ]
       : []),
-    ...(run > 0 && run < kept.length
-      ? [`  run as pipelines: ${run} of the ${kept.length} kept (--limit, --max-seconds)`]
+    ...(run > 0 && run < kept.length - empty
+      ? [`  run as pipelines: ${run} of the ${kept.length - empty} kept (--limit, --max-seconds)`]
       : []),
   ];
   for (const [reason, group] of groupBy(dropped, (r) => `${r.status}: ${r.reason ?? ''}`)) {
@@ -91,6 +95,14 @@ function raisedKinds(references: readonly Reference[]): string {
     Object.values(r.raised ?? {}).map((e) => e.split(':')[0] || '?'),
   );
   return [...groupBy(names, (n) => n)].map(([name, group]) => `${name} ${group.length}`).join(', ');
+}
+
+/** A kept reference with cells to compare (a notebook of markdown alone has none). */
+export function isComparable(reference: Reference): boolean {
+  return (
+    reference.status === 'kept' &&
+    Object.keys(reference.cells).length + Object.keys(reference.results ?? {}).length > 0
+  );
 }
 
 export function slowest(reference: Reference): number {

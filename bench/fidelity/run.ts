@@ -34,7 +34,7 @@ import {
 } from '../../test/support/fidelity-corpus.js';
 import { cellflowCli, runPipeline } from '../../test/support/fidelity-pipeline.js';
 import { pythonFingerprint, referenceFor } from '../../test/support/fidelity-reference.js';
-import { formatCorpus, formatReport, slowest, type ExampleResult } from './report.js';
+import { formatCorpus, formatReport, isComparable, slowest, type ExampleResult } from './report.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -112,7 +112,7 @@ const references = await pool(
   async (example, index) => {
     const reference = await referenceFor(example);
     if (!reference.cached) built++;
-    const usable = reference.status === 'kept' && slowest(reference) <= maxMs;
+    const usable = isComparable(reference) && slowest(reference) <= maxMs;
     if (usable) kept++;
     if (!reference.cached || reference.status !== 'kept') {
       log(
@@ -137,7 +137,7 @@ const done = references.flatMap((r, i) =>
   r === undefined ? [] : [{ example: examples[i]!, reference: r }],
 );
 const corpus = done
-  .filter((d) => d.reference.status === 'kept' && slowest(d.reference) <= maxMs)
+  .filter((d) => isComparable(d.reference) && slowest(d.reference) <= maxMs)
   .slice(0, limit);
 if (options['references-only']) {
   const results = done.map((d) => ({ example: d.example.name, reference: d.reference, runs: [] }));
