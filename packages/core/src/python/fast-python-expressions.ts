@@ -64,6 +64,11 @@ export function startsTest(k: number): boolean {
   }
 }
 
+/** Whether a character can start a word (a keyword after `.` is a property name). */
+function isWordStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c >= 0xa1;
+}
+
 /** The parse state and expressions; the statement parser extends it. */
 export class ExpressionParser {
   protected readonly kind: Int32Array;
@@ -107,8 +112,10 @@ export class ExpressionParser {
     return i < this.count ? this.kind[i]! : Tok.Eof;
   }
 
-  protected text(): string {
-    return this.code.slice(this.tstart[this.p], this.tend[this.p]);
+  /** Whether the current token is `word`. */
+  protected is(word: string): boolean {
+    const s = this.tstart[this.p]!;
+    return this.tend[this.p]! - s === word.length && this.code.startsWith(word, s);
   }
 
   /** Writes the comments before the current token into the buffer. */
@@ -495,7 +502,7 @@ export class ExpressionParser {
   /** Any word after `.`, keywords included. */
   protected propertyName(): void {
     const k = this.t();
-    if (k === Tok.Name || (k < 300 && /^[^\W\d]/u.test(this.text())))
+    if (k === Tok.Name || (k < 300 && isWordStart(this.code.charCodeAt(this.tstart[this.p]!))))
       this.leaf(NodeId.PropertyName);
     else throw GIVE_UP;
   }

@@ -150,7 +150,7 @@ class FastParser extends PatternParser {
         return this.finish(NodeId.AssertStatement, from, m);
       }
       case Tok.Name:
-        if (this.peek(1) === Tok.Name && this.text() === 'type') return this.typeDefinition();
+        if (this.peek(1) === Tok.Name && this.is('type')) return this.typeDefinition();
         return this.expressionStatement();
       default:
         return this.expressionStatement();
@@ -516,7 +516,7 @@ class FastParser extends PatternParser {
 
   /** `match` starting a match statement: its line ends with `:`, and it is not a name used. */
   private isMatchStatement(): boolean {
-    if (this.text() !== 'match') return false;
+    if (!this.is('match')) return false;
     const next = this.peek(1);
     if (!(startsTest(next) || next === Tok.Star)) return false;
     for (let i = this.p + 1; i < this.count; i++) {
@@ -563,7 +563,7 @@ class FastParser extends PatternParser {
   }
 
   private matchClause(): void {
-    if (this.t() !== Tok.Name || this.text() !== 'case') throw GIVE_UP;
+    if (this.t() !== Tok.Name || !this.is('case')) throw GIVE_UP;
     const m = this.mark();
     const from = this.from();
     this.leaf(NodeId.CaseKeyword);

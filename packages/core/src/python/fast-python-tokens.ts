@@ -143,6 +143,20 @@ const KEYWORDS: ReadonlyMap<string, number> = new Map([
   ['class', Tok.Class],
 ]);
 
+/** The keywords by their first letter's code, to look a word up without slicing it out. */
+const KEYWORDS_BY_FIRST: (readonly [string, number][] | undefined)[] = [];
+for (const [word, kind] of KEYWORDS)
+  ((KEYWORDS_BY_FIRST[word.charCodeAt(0)] ??= []) as [string, number][]).push([word, kind]);
+
+/** The keyword token of the word of `length` at `start`, if it is one. */
+function keywordAt(code: string, start: number, length: number): number | undefined {
+  const candidates = KEYWORDS_BY_FIRST[code.charCodeAt(start)];
+  if (candidates === undefined) return undefined;
+  for (const [word, kind] of candidates)
+    if (word.length === length && code.startsWith(word, start)) return kind;
+  return undefined;
+}
+
 /**
  * Most brackets open at once handled, replacement fields' braces included (CPython's limit is
  * 200, parse-python.ts reports past it).
@@ -712,7 +726,7 @@ class Tokenizer {
     }
     this.pos++;
     while (this.pos < this.len && isIdentChar(this.code.charCodeAt(this.pos))) this.pos++;
-    const k = this.pos - s <= 8 ? KEYWORDS.get(this.code.slice(s, this.pos)) : undefined;
+    const k = this.pos - s <= 8 ? keywordAt(this.code, s, this.pos - s) : undefined;
     this.push(k ?? Tok.Name, s, this.pos);
   }
 
