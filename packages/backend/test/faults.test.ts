@@ -222,17 +222,20 @@ describe('failures that name their cause', () => {
   });
 
   it('an unpicklable variable names the variable, its type, the cell that made it and a fix for it', async () => {
-    // Made by a function, so the origin does not show it: `inspect` reports `x = (... for ...)`.
-    const nb = faulty('gen', 'def numbers():\n    yield 1\n\ngen_value = numbers()');
+    // Made by a function, so the origin does not show it: `inspect` reports `x = threading.Lock()`.
+    const nb = faulty(
+      'lock',
+      'def make_lock():\n    import threading\n    return threading.Lock()\n\nlock_value = make_lock()',
+    );
     const { pipeline } = compileNotebook(nb, work.dir, 'unpicklable.ipynb');
     const run = await runToEnd(backend, pipeline);
-    const failure = run.summary.steps.find((s) => s.name === 'gen')!.failure!;
+    const failure = run.summary.steps.find((s) => s.name === 'lock')!.failure!;
     assert.equal(failure.kind, 'unpicklable');
     assert.match(
       failure.message,
-      /Cannot save variable `gen_value` \(a builtins\.generator, made by step `gen`, cell 3\)/,
+      /Cannot save variable `lock_value` \(a _thread\.lock, made by step `lock`, cell 3\)/,
     );
-    assert.match(failure.message, /Fix: turn it into a list where it is made/);
+    assert.match(failure.message, /Fix: create it in the step that uses it/);
   });
 
   it('issue 13: inspect reports a value that cannot cross a step when its origin shows it', () => {

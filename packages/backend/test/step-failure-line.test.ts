@@ -20,8 +20,11 @@ describe("the runtime's failure line through core's parser", () => {
       notebook([
         code('import os', ['imports']),
         code('print("working")\na = 1\nb = 0\nboom_value = a / b', ['step:boom']),
-        code('def numbers():\n    yield 1\n\ngen_value = numbers()', ['step:gen']),
-        code('print(next(gen_value))', ['step:uses']),
+        code(
+          'def make_lock():\n    import threading\n    return threading.Lock()\n\nlock = make_lock()',
+          ['step:lock'],
+        ),
+        code('print(lock.locked())', ['step:uses']),
         code('# two lines\nimport no_such_module_for_cellflow_failure\nneeds_value = 1', [
           'step:needs',
         ]),
@@ -56,7 +59,7 @@ describe("the runtime's failure line through core's parser", () => {
       }
       checked.push(`${step.name}:${failure.kind}`);
     }
-    assert.deepEqual(checked.sort(), ['boom:exception', 'gen:unpicklable', 'needs:exception']);
+    assert.deepEqual(checked.sort(), ['boom:exception', 'lock:unpicklable', 'needs:exception']);
     const boom = run.summary.steps.find((s) => s.name === 'boom')!.failure!;
     assert.equal(boom.cell, 1);
     assert.equal(boom.line, 4);
