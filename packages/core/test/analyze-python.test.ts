@@ -204,6 +204,25 @@ describe('IPython syntax', () => {
     assert.ok(!names(cell.code).writes.includes('total'));
   });
 
+  it('`%time` and `%timeit` print their times around what they run, on its line', () => {
+    assert.equal(
+      toPlainPython('%time y = f(x)  # note').code,
+      'with __cellflow__.timing(): y = f(x)  # note',
+    );
+    assert.equal(
+      toPlainPython('%time f(x) + 1').code,
+      '__cellflow__.timed(__cellflow__.time_start(), (f(x) + 1))',
+    );
+    assert.equal(
+      toPlainPython('%timeit -n 3 g("#", x)  # note').code,
+      'class _cellflow_timeit: _cellflow_start = __cellflow__.timeit_start(); g("#", x); __cellflow__.timeit_end(_cellflow_start)  # note',
+    );
+    // A statement that holds a block cannot follow `with ...:` on its line: it runs untimed.
+    assert.equal(toPlainPython('%time for i in r: pass').code, 'for i in r: pass');
+    const timed = names(toPlainPython('%time y = f(x)').code);
+    assert.deepEqual([timed.free, timed.writes], [['f', 'x'], ['y']]);
+  });
+
   it('cell magics: Python bodies run, shell bodies become one call, display-only cells do nothing', () => {
     assert.match(toPlainPython('%%time\nz = w + 1').code, /^# %%time\nz = w \+ 1$/);
     const bash = toPlainPython('%%bash\necho "{x}"\nls');

@@ -4,6 +4,7 @@
  * tracebacks and diagnostics point at the user's own line numbers.
  */
 import { BoundedCache } from './bounded-cache.js';
+import { parsePython } from './parse-python.js';
 
 export interface MagicNote {
   /** 1-based line in the cell. */
@@ -121,6 +122,59 @@ function shellCommandLiteral(command: string): string {
     },
   );
   return hasField ? `f${pyString(escaped)}` : pyString(command);
+}
+
+/** A line's code and its trailing comment (with the spaces before it), quotes respected. */
+function splitComment(line: string): { code: string; comment: string } {
+  let quote: string | null = null;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (quote !== null) {
+      if (ch === '\\') i++;
+      else if (line.startsWith(quote, i)) {
+        i += quote.length - 1;
+        quote = null;
+      }
+    } else if (ch === '"' || ch === "'") {
+      quote = line.startsWith(ch.repeat(3), i) ? ch.repeat(3) : ch;
+      i += quote.length - 1;
+    } else if (ch === '#') {
+      const code = line.slice(0, i).trimEnd();
+      return { code, comment: line.slice(code.length) };
+    }
+  }
+  return { code: line.trimEnd(), comment: line.slice(line.trimEnd().length) };
+}
+
+/** Statements that hold a block: they cannot follow `with ...:` on its line. */
+const COMPOUND = new Set([
+  'IfStatement',
+  'ForStatement',
+  'WhileStatement',
+  'WithStatement',
+  'TryStatement',
+  'MatchStatement',
+  'FunctionDefinition',
+  'ClassDefinition',
+  'DecoratedStatement',
+]);
+
+/** What a one-line `%time` code is: an expression (its value shows), simple statements, other. */
+function timedKind(code: string): 'expression' | 'statements' | null {
+  const tree = parsePython(code);
+  const top = tree.topNode;
+  const statement = top.firstChild;
+  if (statement === null || statement.nextSibling !== null) return null;
+  let error = false;
+  tree.iterate({
+    enter: (n) => {
+      if (n.type.isError) error = true;
+      return !error;
+    },
+  });
+  if (error) return null;
+  if (statement.name === 'ExpressionStatement') return 'expression';
+  return COMPOUND.has(statement.name) ? null : 'statements';
 }
 
 /** Strips `%timeit` options such as `-n 10 -r 3 -q`. */
@@ -290,13 +344,24 @@ function convertIPythonLine(
     const magic = m?.[1] ?? '';
     const rest = (m?.[2] ?? '').trim();
     switch (magic) {
-      case 'time':
-        return `${indent}${rest === '' ? 'pass' : rest}`;
+      case 'time': {
+        // It prints the times; an expression's value shows, as the cell's last line.
+        const { code, comment } = splitComment(rest);
+        if (code === '') return `${indent}pass${comment}`;
+        const kind = timedKind(code);
+        if (kind === 'expression')
+          return `${indent}__cellflow__.timed(__cellflow__.time_start(), (${code}))${comment}`;
+        if (kind === 'statements') return `${indent}with __cellflow__.timing(): ${code}${comment}`;
+        return `${indent}${rest}`;
+      }
       case 'timeit': {
         // IPython times the statement inside a function: what it binds stays there. A class body
         // runs once, at once, reads the notebook's names and keeps its own bindings to itself.
-        const stmt = stripTimeitOptions(rest);
-        return `${indent}${stmt === '' ? 'pass' : `class ${TIMEIT_SCOPE}: ${stmt}`}`;
+        const { code, comment } = splitComment(stripTimeitOptions(rest));
+        if (code === '') return `${indent}pass${comment}`;
+        return timedKind(code) === null
+          ? `${indent}class ${TIMEIT_SCOPE}: ${code}${comment}`
+          : `${indent}class ${TIMEIT_SCOPE}: _cellflow_start = __cellflow__.timeit_start(); ${code}; __cellflow__.timeit_end(_cellflow_start)${comment}`;
       }
       case 'env': {
         const kv = /^([A-Za-z_]\w*)\s*[= ]\s*(.*)$/.exec(rest);

@@ -103,6 +103,40 @@ def write_file(path, content, append=False):
     print(("Appending to %s" if append else "Overwriting %s") % path if exists else "Writing %s" % path)
 
 
+def time_start():
+    """`%time EXPR`: the clocks before the expression runs."""
+    cpu = _cpu_times()
+    return time.time(), cpu
+
+
+def timed(start, value):
+    """`%time EXPR`: prints the times, as IPython does, and gives the expression's value."""
+    _print_times(*start)
+    return value
+
+
+class timing:
+    """`%time STATEMENT`: prints the times once the statement ran, as IPython does."""
+
+    def __enter__(self):
+        self.start = time_start()
+
+    def __exit__(self, kind, error, traceback):
+        if kind is None:
+            _print_times(*self.start)
+
+
+def timeit_start():
+    """`%timeit STATEMENT`: the clock before its one run."""
+    return time.perf_counter()
+
+
+def timeit_end(start):
+    """`%timeit`: the statement ran once (what it does happens once, and the step does not take
+    IPython's many runs): its time, in IPython's words."""
+    print("%s \u00b1 %s per loop (mean \u00b1 std. dev. of 1 run, 1 loop each)" % (_format_time(time.perf_counter() - start), _format_time(0)))
+
+
 # ---- marshalling: one format per type ---------------------------------------------------------
 
 
@@ -1163,12 +1197,30 @@ def _format_time(seconds):
     return "%.*g %s" % (3, seconds * 1000**order, ("s", "ms", "\u00b5s", "ns")[order])
 
 
+# What a Jupyter kernel's `sys.argv[0]` is (code that checks for a notebook reads it).
+_KERNEL_LAUNCHER = os.path.join(os.path.dirname(os.__file__), "site-packages", "ipykernel_launcher.py")
+
+
+def _cpu_times():
+    """The process's user and system CPU seconds, to the microsecond where the system counts
+    them so (as IPython's `%time` reads them), else to its clock ticks."""
+    try:
+        import resource
+
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime, usage.ru_stime
+    except (ImportError, OSError):
+        times = os.times()
+        return times.user, times.system
+
+
 def _print_times(wall, cpu):
     """What `%%time` prints after its cell ran."""
-    now = os.times()
-    user, system = now.user - cpu.user, now.system - cpu.system
+    elapsed = time.time() - wall
+    now = _cpu_times()
+    user, system = now[0] - cpu[0], now[1] - cpu[1]
     print("CPU times: user %s, sys: %s, total: %s" % (_format_time(user), _format_time(system), _format_time(user + system)))
-    print("Wall time: %s" % _format_time(time.time() - wall))
+    print("Wall time: %s" % _format_time(elapsed))
 
 
 def _silenced(code, node):
@@ -1196,13 +1248,17 @@ def run_cell(namespace, index, code, record=None):
     outputs = _Outputs(index)
     _current.append(outputs)
     failed = None
-    timed = code.lstrip().split("\n", 1)[0].split() == ["#", "%%time"] and (time.time(), os.times())
+    first_line = code.lstrip().split("\n", 1)[0]
+    timed = first_line.split() == ["#", "%%time"] and time_start()
+    timeit = first_line.startswith("class _cellflow_timeit:  # %%timeit") and timeit_start()
     try:
         _run_code(compiled, namespace)
         if value is not None:
             value = _run_code(value, namespace)
         if timed:
             _print_times(*timed)
+        if timeit:
+            timeit_end(timeit)
         if value is not None:
             _show(value, result=True)
     except BaseException as e:
@@ -1526,7 +1582,8 @@ def main(step, parameters, inputs, outputs, units, cells, metrics=None, shared=(
     code = 1
     try:
         args = _parse_args(sys.argv[1:])
-        sys.argv[1:] = []  # the cells see no arguments of the step's own
+        # The cells see a kernel's arguments, not the step's own: `-f` and its connection file.
+        sys.argv[:] = [_KERNEL_LAUNCHER, "-f", os.path.join(os.environ.get("TMPDIR", "/tmp"), "kernel-%s.json" % step)]
         result_path = args["result"]
         outputs_path = args["cell-outputs"]
         executor_input = args["executor-input"]
