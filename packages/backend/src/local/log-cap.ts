@@ -53,8 +53,15 @@ export function startLogCap(path: string, maxBytes: number): LogCap {
       const note = Buffer.from(
         `\n[cellflow] The log reached its cap of ${maxBytes} bytes (CELLFLOW_MAX_LOG_BYTES); output was cut here, the newest follows.\n`,
       );
-      await truncate(path, head);
-      await appendFile(path, note);
+      // The note is written in place at `head`, then the file cut right after it: the step may
+      // append at any moment, and the note must stay whole where later checks cut back to.
+      const handle = await open(path, 'r+');
+      try {
+        await handle.write(note, 0, note.length, head);
+        await handle.truncate(head + note.length);
+      } finally {
+        await handle.close();
+      }
       kept = head + note.length;
       cut += size - head - newest.length;
     } else {
