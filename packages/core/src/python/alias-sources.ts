@@ -44,10 +44,26 @@ const SHARING_FUNCTIONS = new Set([
   'filter',
 ]);
 
-function children(node: SyntaxNode): SyntaxNode[] {
-  const out: SyntaxNode[] = [];
-  for (let c = node.firstChild; c !== null; c = c.nextSibling) out.push(c);
-  return out;
+/**
+ * Pushes `node`'s children onto `pending` last first (so that they pop in order), leaving out
+ * a container's `if` and `else` when `partsOnly`. Walks step through siblings rather than collect
+ * arrays of children: each step makes a node object, an array more.
+ */
+function pushChildren<T>(pending: (SyntaxNode | T)[], node: SyntaxNode, partsOnly = false): void {
+  const start = pending.length;
+  for (let c = node.firstChild; c !== null; c = c.nextSibling)
+    if (!partsOnly || (c.name !== 'if' && c.name !== 'else')) pending.push(c);
+  for (let i = start, j = pending.length - 1; i < j; i++, j--) {
+    const t = pending[i]!;
+    pending[i] = pending[j]!;
+    pending[j] = t;
+  }
+}
+
+/** Whether `node` has a child called `name`. */
+function hasChildNamed(node: SyntaxNode, name: string): boolean {
+  for (let c = node.firstChild; c !== null; c = c.nextSibling) if (c.name === name) return true;
+  return false;
 }
 
 /** Expressions whose value is made of their parts: a tuple, a list, `a if c else b`, `*xs`. */
@@ -60,11 +76,6 @@ const CONTAINERS = new Set([
   'ConditionalExpression',
   'StarExpression',
 ]);
-
-/** A container's parts (a conditional's branches and its condition, harmlessly). */
-function parts(node: SyntaxNode): SyntaxNode[] {
-  return children(node).filter((c) => c.name !== 'if' && c.name !== 'else');
-}
 
 /**
  * Names passed bare to a call anywhere in an expression (`df.groupby(get_year)`,
@@ -81,7 +92,7 @@ export function passedNames(node: SyntaxNode, text: (n: SyntaxNode) => string): 
       // In an argument list, a keyword's own name (`factor=`) is not passed.
       if (next.name === 'ArgList' && c.name === 'VariableName') {
         if (c.nextSibling?.name !== 'AssignOp') found.push(text(c));
-      } else if (c.firstChild !== null) pending.push(c);
+      } else pending.push(c); // a leaf adds nothing when it is taken
     }
   }
   return found;
@@ -94,45 +105,51 @@ export function passedNames(node: SyntaxNode, text: (n: SyntaxNode) => string): 
 export function aliasSources(node: SyntaxNode, text: (n: SyntaxNode) => string): string[] {
   const found: string[] = [];
   const pending: SyntaxNode[] = [node];
-  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    const inner = sharedParts(next, text, found);
-    for (let i = inner.length - 1; i >= 0; i--) pending.push(inner[i]!);
-  }
+  for (let next = pending.pop(); next !== undefined; next = pending.pop())
+    pushSharedParts(next, text, found, pending);
   return found;
 }
 
-/** One step of `aliasSources`: a name goes into `found`; the parts that may share are returned. */
-function sharedParts(
+/**
+ * One step of `aliasSources`: a name goes into `found`; the parts that may share are pushed onto
+ * `pending`, last first.
+ */
+function pushSharedParts(
   node: SyntaxNode,
   text: (n: SyntaxNode) => string,
   found: string[],
-): SyntaxNode[] {
-  if (CONTAINERS.has(node.name)) return parts(node);
+  pending: SyntaxNode[],
+): void {
+  if (CONTAINERS.has(node.name)) return pushChildren(pending, node, true);
   switch (node.name) {
     case 'VariableName':
       found.push(text(node));
-      return [];
+      return;
     case 'MemberExpression': {
       const object = node.firstChild;
-      return object === null ? [] : [object];
+      if (object !== null) pending.push(object);
+      return;
     }
     case 'CallExpression': {
-      const [callee, args] = children(node);
+      const callee = node.firstChild;
+      const args = callee?.nextSibling;
       if (callee?.name === 'MemberExpression') {
-        const method = children(callee).find((c) => c.name === 'PropertyName');
-        if (method !== undefined && SHARING_METHODS.has(text(method)) && callee.firstChild !== null)
-          return [callee.firstChild];
+        let method: SyntaxNode | null = callee.firstChild;
+        while (method !== null && method.name !== 'PropertyName') method = method.nextSibling;
+        if (method !== null && SHARING_METHODS.has(text(method)) && callee.firstChild !== null) {
+          pending.push(callee.firstChild);
+          return;
+        }
       }
       if (callee?.name === 'VariableName' && SHARING_FUNCTIONS.has(text(callee)) && args)
-        return children(args);
-      return [];
+        pushChildren(pending, args);
+      return;
     }
-    case 'BinaryExpression': {
-      const op = children(node).find((c) => c.name === 'or' || c.name === 'and');
-      return op === undefined ? [] : children(node);
-    }
+    case 'BinaryExpression':
+      if (hasChildNamed(node, 'or') || hasChildNamed(node, 'and')) pushChildren(pending, node);
+      return;
     default:
-      return [];
+      return;
   }
 }
 
@@ -199,7 +216,8 @@ export function heldNamesAndMakers(
       continue;
     }
     if (next.name === 'CallExpression') {
-      const [callee, args] = children(next);
+      const callee = next.firstChild ?? undefined;
+      const args = callee?.nextSibling ?? undefined;
       let root: SyntaxNode | null = callee ?? null;
       while (root !== null && (root.name === 'MemberExpression' || root.name === 'CallExpression'))
         root = root.firstChild;
@@ -210,16 +228,13 @@ export function heldNamesAndMakers(
       const holds =
         (/^_*[A-Z]/.test(name) && !COPYING_CLASSES.has(name)) || HOLDING_FUNCTIONS.has(name);
       // `Counter(w for w in words)`: a generator argument is consumed, not held.
-      const generator = args !== undefined && children(args).some((c) => c.name === 'for');
+      const generator = args !== undefined && hasChildNamed(args, 'for');
       pending.push(aliasSources(next, text));
-      if (args !== undefined && holds && !generator) {
-        const held = children(args);
-        for (let i = held.length - 1; i >= 0; i--) pending.push(held[i]!);
-      }
-    } else if (CONTAINERS.has(next.name)) {
-      const inner = parts(next);
-      for (let i = inner.length - 1; i >= 0; i--) pending.push(inner[i]!);
-    } else found.push(...aliasSources(next, text));
+      if (args !== undefined && holds && !generator) pushChildren(pending, args);
+    } else if (CONTAINERS.has(next.name)) pushChildren(pending, next, true);
+    else if (next.name === 'VariableName')
+      found.push(text(next)); // what aliasSources finds
+    else found.push(...aliasSources(next, text));
   }
   return { found, makers };
 }

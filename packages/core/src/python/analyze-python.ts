@@ -47,6 +47,16 @@ const SCOPE_BOUNDARIES = new Set([
   'ComprehensionExpression',
 ]);
 
+/** Targets made of targets: `a, b = ...`, `[a, *b] = ...`. */
+const TARGET_GROUPS = new Set([
+  'TupleExpression',
+  'ArrayExpression',
+  'ParenthesizedExpression',
+  'StarExpression',
+]);
+
+const BRACKETS_AND_COMMAS = new Set(['(', ')', '[', ']', ',']);
+
 const COMPREHENSIONS = new Set([
   'ArrayComprehensionExpression',
   'SetComprehensionExpression',
@@ -58,6 +68,20 @@ function children(node: SyntaxNode): SyntaxNode[] {
   const out: SyntaxNode[] = [];
   for (let c = node.firstChild; c !== null; c = c.nextSibling) out.push(c);
   return out;
+}
+
+/**
+ * The first child called `name`, or undefined. Hot walks step through siblings rather than
+ * collect `children` into an array: each step of a walk makes a node object, an array more.
+ */
+function childNamed(node: SyntaxNode, name: string): SyntaxNode | undefined {
+  for (let c = node.firstChild; c !== null; c = c.nextSibling) if (c.name === name) return c;
+  return undefined;
+}
+
+/** Whether `node` has a child called `name`. */
+function hasChildNamed(node: SyntaxNode, name: string): boolean {
+  return childNamed(node, name) !== undefined;
 }
 
 /** What a function's body does to module-level names, and the notebook functions it calls. */
@@ -100,17 +124,40 @@ const MODULE_FLOW: FlowStrategy = {
   branch: (state) => new Set(state),
   // A name is definitely bound after the branches only when every branch bound it.
   merge(state, branches) {
-    const [first, ...rest] = branches;
+    const first = branches[0];
     if (first === undefined) return;
-    for (const name of first) if (rest.every((b) => b.has(name))) state.add(name);
-    for (const name of [...state]) if (!branches.every((b) => b.has(name))) state.delete(name);
+    for (const name of first) if (boundInAll(branches, name, 1)) state.add(name);
+    // Deleting the entry being visited is safe in a Set's iteration; nothing is added meanwhile.
+    for (const name of state) if (!boundInAll(branches, name, 0)) state.delete(name);
   },
 };
+
+/** Whether every branch from `from` on binds `name`. */
+function boundInAll(branches: readonly Set<string>[], name: string, from: number): boolean {
+  for (let i = from; i < branches.length; i++) if (!branches[i]!.has(name)) return false;
+  return true;
+}
 
 const SCOPE_FLOW: FlowStrategy = {
   branch: () => new Set(),
   merge: () => undefined,
 };
+
+/** What `expression` does after a node's parts are walked; its operands lie below it. */
+const Task = {
+  /** `argumentEffects(callee, args)`: callee, then args, below. */
+  ArgumentEffects: 0,
+  /** `argList(args)`. */
+  ArgList: 1,
+  /** `methodCall(callee, args)`: callee, then args or null, below. */
+  MethodCall: 2,
+  /** `bind(target)` in the scope a named expression binds in. */
+  Bind: 3,
+} as const;
+type Task = (typeof Task)[keyof typeof Task];
+
+/** `expression`'s work list: nodes to walk, and tasks above their operands. */
+type PendingWork = SyntaxNode | Task | null;
 
 function flowOf(scope: InnerScope | null): FlowStrategy {
   return scope === null ? MODULE_FLOW : SCOPE_FLOW;
@@ -150,6 +197,8 @@ export class PythonAnalyzer {
   private readonly stars: NameSite[] = [];
   private readonly errors: SyntaxProblem[] = [];
   private source = '';
+  /** `text`, made once: the name walks of alias-sources take it. */
+  private readonly textOf = (node: SyntaxNode): string => this.text(node);
   private cell = 0;
   private lineStarts: readonly number[] = [0];
   /** The top-level def/class whose body is being walked, to attribute global reads to it. */
@@ -246,6 +295,21 @@ export class PythonAnalyzer {
     return this.source.slice(node.from, node.to);
   }
 
+  /** Whether `node`'s text is `word` (without slicing it out). */
+  private textIs(node: SyntaxNode, word: string): boolean {
+    return node.to - node.from === word.length && this.source.startsWith(word, node.from);
+  }
+
+  /** Whether `node`'s text is `*` or `**`. */
+  private isStars(node: SyntaxNode): boolean {
+    const length = node.to - node.from;
+    return (
+      (length === 1 || length === 2) &&
+      this.source.charCodeAt(node.from) === 42 &&
+      this.source.charCodeAt(node.to - 1) === 42
+    );
+  }
+
   /** The first error only: the parser's recovery makes the rest noise. */
   private collectSyntaxErrors(tree: Tree, tooDeep: string | undefined): void {
     const offset = firstSyntaxError(tree);
@@ -290,12 +354,14 @@ export class PythonAnalyzer {
   private statement(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
     switch (node.name) {
       case 'StatementGroup': // `a = 1; b = a`
-        for (const c of children(node)) if (c.name !== ';') this.statement(c, state, scope);
+        for (let c = node.firstChild; c !== null; c = c.nextSibling)
+          if (c.name !== ';') this.statement(c, state, scope);
         return;
       case 'AssignStatement':
         return this.assignment(node, state, scope);
       case 'UpdateStatement': {
-        const [target, , value] = children(node);
+        const target = node.firstChild ?? undefined;
+        const value = target?.nextSibling?.nextSibling ?? undefined;
         if (value !== undefined) this.expression(value, state, scope);
         if (target?.name === 'VariableName') this.read(target, state, scope);
         if (target !== undefined) this.target(target, state, scope);
@@ -338,7 +404,7 @@ export class PythonAnalyzer {
         return;
       default:
         if (scope === null) return this.expression(node, state, null);
-        for (const c of children(node)) this.unplaced(c, state, scope);
+        for (let c = node.firstChild; c !== null; c = c.nextSibling) this.unplaced(c, state, scope);
     }
   }
 
@@ -358,7 +424,7 @@ export class PythonAnalyzer {
   /** In a class body a definition's name is the class's own from the start of the statement. */
   private declareInClass(def: SyntaxNode, scope: InnerScope | null): void {
     if (scope?.kind !== 'class') return;
-    const n = children(def).find((c) => c.name === 'VariableName');
+    const n = childNamed(def, 'VariableName');
     if (n !== undefined) scope.locals.add(this.text(n));
   }
 
@@ -367,7 +433,7 @@ export class PythonAnalyzer {
    * (and unbinds the module's name after `global name`). `del g[k]` and `del g.a` change g.
    */
   private deleteStatement(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
-    for (const c of children(node)) {
+    for (let c = node.firstChild; c !== null; c = c.nextSibling) {
       if (c.name === 'del' || c.name === ',') continue;
       if (scope === null && c.name === 'VariableName') this.deleteName(c, state);
       else if (c.name === 'VariableName') {
@@ -382,12 +448,10 @@ export class PythonAnalyzer {
 
   private ifStatement(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
     const flow = flowOf(scope);
-    const parts = children(node);
     const branches: Set<string>[] = [];
     let sawElse = false;
-    for (let i = 0; i < parts.length; i++) {
-      const p = parts[i]!;
-      const before = parts[i - 1]?.name;
+    let before: string | undefined;
+    for (let p = node.firstChild; p !== null; before = p.name, p = p.nextSibling) {
       if (p.name === 'if' || p.name === 'elif') continue;
       if (p.name === 'else') sawElse = true;
       else if (p.name === 'Body') {
@@ -539,23 +603,25 @@ export class PythonAnalyzer {
 
   private assignment(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
     const parts = children(node);
-    const ops = parts.flatMap((c, i) => (c.name === 'AssignOp' ? [i] : []));
+    const ops: number[] = [];
+    for (let i = 0; i < parts.length; i++) if (parts[i]!.name === 'AssignOp') ops.push(i);
     const lastOp = ops[ops.length - 1];
     // Annotations are evaluated (reads); the value comes before the targets are bound.
     for (const c of parts) if (c.name === 'TypeDef') this.expression(c, state, scope);
     if (lastOp === undefined) return; // `x: int` binds nothing
     const sink = scope === null ? new Set<string>() : null;
     if (sink !== null) this.deferredSink = sink;
-    for (const value of parts.slice(lastOp + 1)) this.expression(value, state, scope);
+    for (let i = lastOp + 1; i < parts.length; i++) this.expression(parts[i]!, state, scope);
     // What the value may hold (its makers among it) and share: one walk of each value.
-    const held = sink === null ? null : this.heldByValues(parts.slice(lastOp + 1));
+    const held = sink === null ? null : this.heldByValues(parts, lastOp + 1);
     if (sink !== null) {
       this.deferredSink = null;
       const reads = held!.names;
-      const targets = parts
-        .slice(0, lastOp)
-        .filter((t) => t.name !== 'AssignOp' && t.name !== ',')
-        .flatMap((t) => this.targetNames(t));
+      const targets: string[] = [];
+      for (let i = 0; i < lastOp; i++) {
+        const t = parts[i]!;
+        if (t.name !== 'AssignOp' && t.name !== ',') this.targetNames(t, targets);
+      }
       for (const t of targets) this.addValueReads(this.valueNames, t, reads);
       for (const t of targets) this.addValueReads(this.passedReads, t, held!.passed);
       for (const t of targets) {
@@ -576,17 +642,22 @@ export class PythonAnalyzer {
     }
     let start = 0;
     for (const op of ops) {
-      for (const t of parts.slice(start, op))
+      for (let i = start; i < op; i++) {
+        const t = parts[i]!;
         if (t.name !== ',' && t.name !== 'TypeDef') this.target(t, state, scope);
+      }
       start = op + 1;
     }
   }
 
   /**
-   * `heldNames` of an assignment's values, with (`names`) and without (`shared`) their makers, and
+   * `heldNames` of an assignment's values (`parts` from `from` on), with (`names`) and without (`shared`) their makers, and
    * the names passed to their calls (`passed`).
    */
-  private heldByValues(values: readonly SyntaxNode[]): {
+  private heldByValues(
+    parts: readonly SyntaxNode[],
+    from: number,
+  ): {
     names: string[];
     shared: string[];
     passed: string[];
@@ -594,8 +665,9 @@ export class PythonAnalyzer {
     const names: string[] = [];
     const shared: string[] = [];
     const passed: string[] = [];
-    const text = (n: SyntaxNode): string => this.text(n);
-    for (const v of values) {
+    const text = this.textOf;
+    for (let at = from; at < parts.length; at++) {
+      const v = parts[at]!;
       const { found, makers } = heldNamesAndMakers(v, text);
       for (let i = 0; i < found.length; i++) {
         names.push(found[i]!);
@@ -626,17 +698,21 @@ export class PythonAnalyzer {
     /** What a call is made from may be held by its result (`pipe = Pipeline([("rbm", rbm)])`). */
     sources: readonly string[],
   ): void {
-    const value = parts.slice(ops[ops.length - 1]! + 1).filter((c) => c.name !== ',');
+    let values = 0;
+    for (let i = ops[ops.length - 1]! + 1; i < parts.length; i++)
+      if (parts[i]!.name !== ',') values++;
     let start = 0;
     const chained: string[] = [];
     for (const op of ops) {
-      const targets = parts.slice(start, op).filter((t) => t.name !== ',' && t.name !== 'TypeDef');
+      const from = start;
       start = op + 1;
-      for (const t of targets) {
+      for (let i = from; i < op; i++) {
+        const t = parts[i]!;
+        if (t.name === ',' || t.name === 'TypeDef') continue;
         const names = this.targetNames(t);
         this.alias(names, sources);
         // Unpacking one value: its parts may share objects (`fig, ax = plt.subplots()`).
-        if (names.length > 1 && value.length === 1) this.alias(names, names);
+        if (names.length > 1 && values === 1) this.alias(names, names);
         chained.push(...names);
       }
     }
@@ -644,20 +720,18 @@ export class PythonAnalyzer {
     if (ops.length > 1) this.alias(chained, chained);
   }
 
-  /** Names an assignment target stands for: bound names, or the object a subscript changes. */
-  private targetNames(node: SyntaxNode): string[] {
-    if (node.name === 'VariableName') return [this.text(node)];
-    if (node.name === 'MemberExpression') {
+  /**
+   * Names an assignment target stands for: bound names, or the object a subscript changes;
+   * pushed onto `into`, which is returned.
+   */
+  private targetNames(node: SyntaxNode, into: string[] = []): string[] {
+    if (node.name === 'VariableName') into.push(this.text(node));
+    else if (node.name === 'MemberExpression') {
       const base = this.baseName(node);
-      return base === null ? [] : [this.text(base)];
-    }
-    if (
-      ['TupleExpression', 'ArrayExpression', 'ParenthesizedExpression', 'StarExpression'].includes(
-        node.name,
-      )
-    )
-      return children(node).flatMap((c) => this.targetNames(c));
-    return [];
+      if (base !== null) into.push(this.text(base));
+    } else if (TARGET_GROUPS.has(node.name))
+      for (let c = node.firstChild; c !== null; c = c.nextSibling) this.targetNames(c, into);
+    return into;
   }
 
   private loopSources(iterable: SyntaxNode): string[] {
@@ -697,11 +771,12 @@ export class PythonAnalyzer {
       case 'TupleExpression':
       case 'ArrayExpression':
       case 'ParenthesizedExpression':
-        for (const c of children(node))
-          if (!['(', ')', '[', ']', ','].includes(c.name)) this.target(c, state, scope);
+        for (let c = node.firstChild; c !== null; c = c.nextSibling)
+          if (!BRACKETS_AND_COMMAS.has(c.name)) this.target(c, state, scope);
         return;
       case 'StarExpression':
-        for (const c of children(node)) if (c.name !== '*') this.target(c, state, scope);
+        for (let c = node.firstChild; c !== null; c = c.nextSibling)
+          if (c.name !== '*') this.target(c, state, scope);
         return;
       case 'MemberExpression': {
         const base = this.baseName(node);
@@ -848,16 +923,23 @@ export class PythonAnalyzer {
     decorators: readonly SyntaxNode[],
   ): void {
     for (const d of decorators) this.expression(d, state, scope);
-    const parts = children(node);
-    const nameNode = parts.find((c) => c.name === 'VariableName');
-    const body = parts.find((c) => c.name === 'Body');
     const isClass = node.name === 'ClassDefinition';
+    let nameNode: SyntaxNode | undefined;
+    let body: SyntaxNode | undefined;
+    let paramList: SyntaxNode | undefined;
+    let bases: SyntaxNode | undefined;
+    for (let c = node.firstChild; c !== null; c = c.nextSibling) {
+      if (c.name === 'VariableName') nameNode ??= c;
+      else if (c.name === 'Body') body ??= c;
+      else if (c.name === 'ParamList') paramList ??= c;
+      else if (c.name === 'ArgList') bases ??= c;
+    }
+    if (isClass) paramList = undefined;
     const topLevel = scope === null && this.currentDefinition === null;
     const globals = new Set<string>();
     const previous = this.currentDefinition;
     const previousEffects = this.currentEffects;
     const previousFunctionScope = this.currentFunctionScope;
-    const paramList = isClass ? undefined : parts.find((c) => c.name === 'ParamList');
     const effects: EffectsRecord = {
       reads: globals,
       writes: new Set(),
@@ -869,7 +951,6 @@ export class PythonAnalyzer {
     if (topLevel) this.currentDefinition = globals;
     if (topLevel && !isClass) this.currentEffects = effects;
     if (isClass) {
-      const bases = parts.find((c) => c.name === 'ArgList');
       if (bases !== undefined) this.expression(bases, state, scope);
       const classScope: InnerScope = {
         kind: 'class',
@@ -884,7 +965,8 @@ export class PythonAnalyzer {
       const fnScope = this.functionScope(params, body, scope, state);
       if (topLevel) this.currentFunctionScope = fnScope;
       if (params !== undefined) this.parameters(params, state, scope);
-      for (const c of parts) if (c.name === 'TypeDef') this.expression(c, state, scope);
+      for (let c = node.firstChild; c !== null; c = c.nextSibling)
+        if (c.name === 'TypeDef') this.expression(c, state, scope);
       this.innerBody(body, fnScope);
     }
     this.currentDefinition = previous;
@@ -904,15 +986,18 @@ export class PythonAnalyzer {
   private parameterRefs(params: SyntaxNode): ParameterRef[] {
     const refs: ParameterRef[] = [];
     let index: number | null = 0;
-    const parts = children(params);
-    for (let i = 0; i < parts.length; i++) {
-      const p = parts[i]!;
-      const op = this.text(p);
-      if (op === '*' || op === '**') {
+    // `next` is where the walk goes on: past a default, or a `*`'s name.
+    for (
+      let p: SyntaxNode | null = params.firstChild, next: SyntaxNode | null;
+      p !== null;
+      p = next
+    ) {
+      next = p.nextSibling;
+      if (this.isStars(p)) {
         index = null;
-        if (parts[i + 1]?.name === 'VariableName') i++;
-      } else if (op === '/') continue;
-      else if (p.name === 'AssignOp') i++;
+        if (next?.name === 'VariableName') next = next.nextSibling;
+      } else if (this.textIs(p, '/')) continue;
+      else if (p.name === 'AssignOp') next = next?.nextSibling ?? null;
       else if (p.name === 'VariableName') {
         refs.push({ name: this.text(p), index });
         if (index !== null) index++;
@@ -931,27 +1016,31 @@ export class PythonAnalyzer {
       callee.name === 'VariableName'
         ? this.text(callee)
         : callee.name === 'MemberExpression'
-          ? this.text(children(callee).find((c) => c.name === 'PropertyName') ?? callee)
+          ? this.text(childNamed(callee, 'PropertyName') ?? callee)
           : '';
     if (calleeName === '') return;
     const found: { argument: CallArgument; node: SyntaxNode }[] = [];
     let index: number | null = 0;
-    const parts = children(args);
-    for (let i = 0; i < parts.length; i++) {
-      const p = parts[i]!;
+    // The arguments' nodes in order; `next` is where the walk goes on (null: past the end).
+    for (
+      let p: SyntaxNode | null = args.firstChild, next: SyntaxNode | null;
+      p !== null;
+      p = next
+    ) {
+      next = p.nextSibling;
       if (p.name === '(' || p.name === ')' || p.name === ',') continue;
-      const op = this.text(p);
-      if (op === '*' || op === '**') {
+      if (this.isStars(p)) {
         index = null;
-        i++;
+        next = next?.nextSibling ?? null;
         continue;
       }
       let keyword: string | null = null;
       let value = p;
-      if (p.name === 'VariableName' && parts[i + 1]?.name === 'AssignOp') {
+      if (p.name === 'VariableName' && next?.name === 'AssignOp') {
         keyword = this.text(p);
-        value = parts[i + 2] ?? p;
-        i += 2;
+        const after = next.nextSibling;
+        value = after ?? p;
+        next = after?.nextSibling ?? null;
       }
       const position = keyword === null ? index : null;
       if (keyword === null && index !== null) index++;
@@ -985,13 +1074,16 @@ export class PythonAnalyzer {
 
   /** Defaults and annotations of parameters are evaluated where the function is defined. */
   private parameters(params: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
-    const parts = children(params);
-    for (let i = 0; i < parts.length; i++) {
-      const p = parts[i]!;
+    for (
+      let p: SyntaxNode | null = params.firstChild, next: SyntaxNode | null;
+      p !== null;
+      p = next
+    ) {
+      next = p.nextSibling;
       if (p.name === 'AssignOp') {
-        const value = parts[i + 1];
-        if (value !== undefined) this.expression(value, state, scope);
-        i++;
+        // The default value, walked over.
+        if (next !== null) this.expression(next, state, scope);
+        next = next?.nextSibling ?? null;
       } else if (p.name === 'TypeDef') this.expression(p, state, scope);
     }
   }
@@ -1005,11 +1097,9 @@ export class PythonAnalyzer {
     const locals = new Set<string>();
     const globals = new Set<string>();
     if (params !== undefined) {
-      const parts = children(params);
-      for (let i = 0; i < parts.length; i++) {
-        const p = parts[i]!;
+      for (let p: SyntaxNode | null = params.firstChild; p !== null; p = p.nextSibling) {
         if (p.name === 'VariableName') locals.add(this.text(p));
-        else if (p.name === 'AssignOp') i++;
+        else if (p.name === 'AssignOp') p = p.nextSibling ?? p; // past the default
       }
     }
     if (body !== undefined) this.collectLocals(body, locals, globals);
@@ -1018,11 +1108,11 @@ export class PythonAnalyzer {
 
   /** Python's rule: a name bound anywhere in a function body is local to it, unless declared global. */
   private collectLocals(node: SyntaxNode, locals: Set<string>, globals: Set<string>): void {
-    for (const c of children(node)) {
+    for (let c = node.firstChild; c !== null; c = c.nextSibling) {
       switch (c.name) {
         case 'FunctionDefinition':
         case 'ClassDefinition': {
-          const n = children(c).find((x) => x.name === 'VariableName');
+          const n = childNamed(c, 'VariableName');
           if (n !== undefined) locals.add(this.text(n));
           continue;
         }
@@ -1037,13 +1127,15 @@ export class PythonAnalyzer {
         }
         case 'AssignStatement': {
           const parts = children(c);
-          const lastOp = parts.map((x) => x.name).lastIndexOf('AssignOp');
-          for (const t of parts.slice(0, Math.max(lastOp, 0))) this.collectTargetNames(t, locals);
-          for (const v of parts.slice(lastOp + 1)) this.collectLocals(v, locals, globals);
+          let lastOp = parts.length - 1;
+          while (lastOp >= 0 && parts[lastOp]!.name !== 'AssignOp') lastOp--;
+          for (let i = 0; i < lastOp; i++) this.collectTargetNames(parts[i], locals);
+          for (let i = lastOp + 1; i < parts.length; i++)
+            this.collectLocals(parts[i]!, locals, globals);
           continue;
         }
         case 'UpdateStatement':
-          this.collectTargetNames(children(c)[0], locals);
+          this.collectTargetNames(c.firstChild ?? undefined, locals);
           continue;
         case 'ForStatement': {
           const parts = children(c);
@@ -1069,7 +1161,7 @@ export class PythonAnalyzer {
           continue;
         }
         case 'NamedExpression': {
-          const n = children(c)[0];
+          const n = c.firstChild;
           if (n?.name === 'VariableName') locals.add(this.text(n));
           this.collectLocals(c, locals, globals);
           continue;
@@ -1080,7 +1172,8 @@ export class PythonAnalyzer {
           continue;
         }
         case 'CapturePattern':
-          for (const n of children(c)) if (n.name === 'VariableName') locals.add(this.text(n));
+          for (let n = c.firstChild; n !== null; n = n.nextSibling)
+            if (n.name === 'VariableName') locals.add(this.text(n));
           continue;
         default:
           if (COMPREHENSIONS.has(c.name)) continue;
@@ -1093,12 +1186,8 @@ export class PythonAnalyzer {
   private collectTargetNames(node: SyntaxNode | undefined, into: Set<string>): void {
     if (node === undefined) return;
     if (node.name === 'VariableName') into.add(this.text(node));
-    else if (
-      ['TupleExpression', 'ArrayExpression', 'ParenthesizedExpression', 'StarExpression'].includes(
-        node.name,
-      )
-    ) {
-      for (const c of children(node)) this.collectTargetNames(c, into);
+    else if (TARGET_GROUPS.has(node.name)) {
+      for (let c = node.firstChild; c !== null; c = c.nextSibling) this.collectTargetNames(c, into);
     }
   }
 
@@ -1167,10 +1256,31 @@ export class PythonAnalyzer {
    * long chains (`a + b + ...`, `-(-(...))`, `f()()()`, `a.b.c...`) cost no JavaScript stack.
    */
   private expression(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
-    const pending: (SyntaxNode | (() => void))[] = [node];
+    // Work done after a node's parts is a task code (`Task`) above its operands, so that the walk
+    // makes no closure per call.
+    const pending: PendingWork[] = [node];
     for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-      if (typeof next === 'function') next();
-      else this.expressionNode(next, state, scope, pending);
+      if (typeof next !== 'number') {
+        this.expressionNode(next as SyntaxNode, state, scope, pending);
+        continue;
+      }
+      const first = pending.pop() as SyntaxNode;
+      switch (next) {
+        case Task.ArgumentEffects:
+          this.argumentEffects(first, pending.pop() as SyntaxNode, scope);
+          break;
+        case Task.ArgList:
+          this.argList(first, state, scope);
+          break;
+        case Task.MethodCall: {
+          const args = pending.pop() as SyntaxNode | null;
+          this.methodCall(first, args ?? undefined, scope);
+          break;
+        }
+        case Task.Bind:
+          this.bind(first, state, this.enclosingNonComprehension(scope));
+          break;
+      }
     }
   }
 
@@ -1179,7 +1289,7 @@ export class PythonAnalyzer {
     node: SyntaxNode,
     state: Set<string>,
     scope: InnerScope | null,
-    pending: (SyntaxNode | (() => void))[],
+    pending: PendingWork[],
   ): void {
     switch (node.name) {
       case 'VariableName':
@@ -1187,34 +1297,40 @@ export class PythonAnalyzer {
       case 'PropertyName':
         return;
       case 'CallExpression': {
-        const [callee, args] = children(node);
+        const callee = node.firstChild ?? undefined;
+        const args = callee?.nextSibling ?? undefined;
         if (callee?.name !== 'VariableName' || !PYTHON_BUILTINS.has(this.text(callee)))
           this.nonBuiltinCall = true;
         if (callee !== undefined) this.fileCall(callee, args);
         if (callee !== undefined && args !== undefined)
-          pending.push(() => this.argumentEffects(callee, args, scope));
-        if (args !== undefined) pending.push(() => this.argList(args, state, scope));
+          pending.push(args, callee, Task.ArgumentEffects);
+        if (args !== undefined) pending.push(args, Task.ArgList);
         if (callee?.name === 'MemberExpression')
-          pending.push(() => this.methodCall(callee, args, scope));
+          pending.push(args ?? null, callee, Task.MethodCall);
         if (callee !== undefined) pending.push(callee);
         return;
       }
       case 'ArgList':
         return this.argList(node, state, scope);
       case 'NamedExpression': {
-        const [target, , value] = children(node);
-        if (target !== undefined)
-          pending.push(() => this.bind(target, state, this.enclosingNonComprehension(scope)));
+        const target = node.firstChild ?? undefined;
+        const value = target?.nextSibling?.nextSibling ?? undefined;
+        if (target !== undefined) pending.push(target, Task.Bind);
         if (value !== undefined) pending.push(value);
         return;
       }
       case 'LambdaExpression': {
-        const parts = children(node);
-        const params = parts.find((c) => c.name === 'ParamList');
+        let params: SyntaxNode | undefined;
+        let colon: SyntaxNode | undefined;
+        for (let c = node.firstChild; c !== null; c = c.nextSibling) {
+          if (c.name === 'ParamList') params ??= c;
+          else if (c.name === ':') colon ??= c;
+        }
         const locals = new Set<string>();
         if (params !== undefined) {
           this.parameters(params, state, scope);
-          for (const p of children(params)) if (p.name === 'VariableName') locals.add(this.text(p));
+          for (let p = params.firstChild; p !== null; p = p.nextSibling)
+            if (p.name === 'VariableName') locals.add(this.text(p));
         }
         const lambdaScope: InnerScope = {
           kind: 'function',
@@ -1223,15 +1339,26 @@ export class PythonAnalyzer {
           parent: scope,
           moduleState: scope?.moduleState ?? state,
         };
-        const colon = parts.findIndex((c) => c.name === ':');
-        for (const c of parts.slice(colon + 1)) this.expression(c, state, lambdaScope);
+        // The body: what follows the colon (everything, when there is none).
+        for (
+          let c = colon !== undefined ? colon.nextSibling : node.firstChild;
+          c !== null;
+          c = c.nextSibling
+        )
+          this.expression(c, state, lambdaScope);
         return;
       }
       default: {
         if (COMPREHENSIONS.has(node.name)) return this.comprehension(node, state, scope);
         if (SCOPE_BOUNDARIES.has(node.name)) return;
-        const parts = children(node);
-        for (let i = parts.length - 1; i >= 0; i--) pending.push(parts[i]!);
+        // The parts, last first: pushed in order, then that stretch of `pending` reversed.
+        const start = pending.length;
+        for (let c = node.firstChild; c !== null; c = c.nextSibling) pending.push(c);
+        for (let i = start, j = pending.length - 1; i < j; i++, j--) {
+          const t = pending[i]!;
+          pending[i] = pending[j]!;
+          pending[j] = t;
+        }
       }
     }
   }
@@ -1242,7 +1369,7 @@ export class PythonAnalyzer {
     args: SyntaxNode | undefined,
     scope: InnerScope | null,
   ): void {
-    const method = children(callee).find((c) => c.name === 'PropertyName');
+    const method = childNamed(callee, 'PropertyName');
     const methodName = method !== undefined ? this.text(method) : '';
     const base = this.baseName(callee.firstChild ?? callee);
     if (
@@ -1263,7 +1390,7 @@ export class PythonAnalyzer {
         children(args).flatMap((a) => aliasSources(a, (n) => this.text(n))),
       );
     if (methodName === 'shuffle' && args !== undefined) {
-      const first = children(args).find((c) => c.name === 'VariableName');
+      const first = childNamed(args, 'VariableName');
       if (first !== undefined) this.mutate(first, scope);
     }
   }
@@ -1274,7 +1401,7 @@ export class PythonAnalyzer {
       callee.name === 'VariableName'
         ? callee
         : callee.name === 'MemberExpression'
-          ? children(callee).find((c) => c.name === 'PropertyName')
+          ? childNamed(callee, 'PropertyName')
           : undefined;
     if (nameNode === undefined) return;
     const name = this.text(nameNode);
@@ -1284,22 +1411,24 @@ export class PythonAnalyzer {
     if (name === 'open' && args !== undefined) {
       const mode = (m: SyntaxNode): boolean =>
         m.name === 'String' && /^['"][rwabxt+]{1,4}['"]$/.test(this.text(m));
-      if (children(args).some((m) => mode(m) && /[wax+]/.test(this.text(m))))
-        this.fileWrites = true;
+      for (let m = args.firstChild; m !== null; m = m.nextSibling)
+        if (mode(m) && /[wax+]/.test(this.text(m))) {
+          this.fileWrites = true;
+          break;
+        }
     }
   }
 
   /** `inplace=...` among a call's arguments, other than `inplace=False` (pandas' in-place form). */
   private inPlace(args: SyntaxNode): boolean {
-    const parts = children(args);
-    return parts.some(
-      (c, i) =>
-        c.name === 'VariableName' &&
-        this.text(c) === 'inplace' &&
-        parts[i + 1]?.name === 'AssignOp' &&
-        parts[i + 2] !== undefined &&
-        this.text(parts[i + 2]!) !== 'False',
-    );
+    for (let c = args.firstChild; c !== null; c = c.nextSibling) {
+      if (c.name !== 'VariableName' || !this.textIs(c, 'inplace')) continue;
+      const op = c.nextSibling;
+      if (op?.name !== 'AssignOp') continue;
+      const value = op.nextSibling;
+      if (value !== null && !this.textIs(value, 'False')) return true;
+    }
+    return false;
   }
 
   private enclosingNonComprehension(scope: InnerScope | null): InnerScope | null {
@@ -1310,10 +1439,11 @@ export class PythonAnalyzer {
 
   /** Keyword names in calls (`f(k=1)`) are not reads; `f(x for x in xs)` is a generator. */
   private argList(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
-    if (children(node).some((c) => c.name === 'for')) return this.comprehension(node, state, scope);
-    for (const c of children(node)) {
-      if (c.name === 'VariableName' && c.nextSibling?.name === 'AssignOp') continue;
-      this.expression(c, state, scope);
+    if (hasChildNamed(node, 'for')) return this.comprehension(node, state, scope);
+    for (let c = node.firstChild; c !== null;) {
+      const next = c.nextSibling;
+      if (c.name !== 'VariableName' || next?.name !== 'AssignOp') this.expression(c, state, scope);
+      c = next;
     }
   }
 
