@@ -204,6 +204,33 @@ describe('IPython syntax', () => {
     assert.ok(!names(cell.code).writes.includes('total'));
   });
 
+  it("a cell of one line runs a magic without its `%`, as IPython's automagic does", () => {
+    const plain = (src: string): string => toPlainPython(src).code;
+    assert.equal(plain('ls data/'), '__cellflow__.shell("ls -F --color data/", terminal=True)');
+    assert.equal(plain('ll'), '__cellflow__.shell("ls -F -o --color", terminal=True)');
+    assert.equal(
+      plain('ldir src'),
+      '__cellflow__.shell("ls -F -o --color src | grep /$", terminal=True)',
+    );
+    assert.equal(plain('cd ..\n'), '__cellflow__.chdir("..")\n');
+    assert.equal(plain('pwd'), '__cellflow__.pwd()');
+    assert.equal(
+      plain('pip install -q numpy'),
+      '__cellflow__.shell("pip install -q numpy", terminal=True)',
+    );
+    // Python stays Python: an assignment, an attribute, a call, a valid line, a cell of two lines.
+    for (const python of [
+      'ls = 3',
+      'ls, x = 1, 2',
+      'time.sleep(1)',
+      'env',
+      'run(x)',
+      'x = 1\nls data/',
+    ])
+      assert.equal(plain(python), python);
+    assert.match(plain('%%file notes.txt\nhello'), /^__cellflow__\.write_file\("notes\.txt"/);
+  });
+
   it('`%time` and `%timeit` print their times around what they run, on its line', () => {
     assert.equal(
       toPlainPython('%time y = f(x)  # note').code,
@@ -312,7 +339,7 @@ describe('issue 13: valid Python 3.11 is never a syntax error', () => {
     const out = toPlainPython('%time r = f(\n!ls\n!echo "it\'s (\n%pwd');
     assert.equal(
       out.code,
-      'r = f(\n__cellflow__.shell("ls")\n__cellflow__.shell("echo \\"it\'s (")\npass  # %pwd',
+      'r = f(\n__cellflow__.shell("ls", terminal=True)\n__cellflow__.shell("echo \\"it\'s (", terminal=True)\n__cellflow__.pwd()',
     );
   });
 });

@@ -355,6 +355,20 @@ describe('pipeline graph', () => {
     );
   });
 
+  it("sympy's init_printing() after `import *` holds in later steps, as configuration", () => {
+    const s = steps(
+      nb([
+        [['step:a'], "from sympy import *\nx = Symbol('x')"],
+        [['step:b'], 'init_printing()'],
+        [['step:c'], '(x + pi)**2'],
+      ]),
+    );
+    assert.deepEqual(
+      s.c?.units.map((u) => u.code),
+      ['from sympy import *', 'init_printing()'],
+    );
+  });
+
   it('what a step changes on a notebook class or function holds where it is defined again', () => {
     const s = steps(
       nb([

@@ -357,11 +357,15 @@ export function resolveDataFlow(input: DataFlowInput): DataFlow {
   const passedReads = new Map<string, Set<string>>();
   const warnedContinued = new Set<string>();
 
-  /** A config or seed unit holds only while its root is still the module it imported. */
+  /**
+   * A config or seed unit holds only while its root is still the module it imported (or a name
+   * nothing binds after an `import *`, which may have imported it: `init_printing()`).
+   */
   const rootIsImport = (ref: UnitRef): boolean => {
     if (ref.unit.root === null) return false;
     const s = resolve(ref.unit.root);
-    return s?.kind === 'code' && s.ref.unit.kind === 'import';
+    if (s === undefined) return starSoFar && !everBound.has(ref.unit.root);
+    return s.kind === 'code' && s.ref.unit.kind === 'import';
   };
 
   const newDraft = (block: Block): StepDraft => {

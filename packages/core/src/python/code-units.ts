@@ -78,12 +78,12 @@ const NO_GENERATOR_FUNCTIONS: ReadonlySet<string> = new Set();
 
 /** Method names that configure a library or the process rather than compute a value. */
 const CONFIG_METHOD =
-  /^(set|set_\w+|use|filterwarnings|simplefilter|resetwarnings|basicConfig|seterr|append|insert|extend|update|setdefault|disable\w*|enable\w*|chdir|putenv|setLevel|setlocale|setrecursionlimit|rc|switch_backend|register\w*|manual_seed|reset_option|config|configure|addHandler)$/;
+  /^(set|set_\w+|use|init_printing|filterwarnings|simplefilter|resetwarnings|basicConfig|seterr|append|insert|extend|update|setdefault|disable\w*|enable\w*|chdir|putenv|setLevel|setlocale|setrecursionlimit|rc|switch_backend|register\w*|manual_seed|reset_option|config|configure|addHandler)$/;
 /** Calls that seed (or set) a global random generator. */
 const SEED_METHOD = /^(seed|set_state|setstate)$/;
 /** Bare functions (`from warnings import filterwarnings`) that configure the process. */
 const CONFIG_FUNCTION =
-  /^(filterwarnings|simplefilter|set_config|set_option|set_printoptions|seterr|register_matplotlib_converters|set_theme|set_style|set_context|set_palette|use|manual_seed|set_seed|basicConfig|disable_warnings)$/;
+  /^(init_printing|filterwarnings|simplefilter|set_config|set_option|set_printoptions|seterr|register_matplotlib_converters|set_theme|set_style|set_context|set_palette|use|manual_seed|set_seed|basicConfig|disable_warnings)$/;
 
 function children(node: SyntaxNode): SyntaxNode[] {
   const out: SyntaxNode[] = [];

@@ -38,7 +38,6 @@ const SESSION_MAGICS = new Set([
   'who_ls',
   'lsmagic',
   'history',
-  'pwd',
   'pprint',
   'colors',
   'magic',
@@ -81,6 +80,81 @@ const SESSION_MAGICS = new Set([
   'macro',
   'sx',
 ]);
+
+/**
+ * Every line magic an IPython kernel has (IPython's and ipykernel's, with the shell aliases): in
+ * a cell of one line, `name rest` runs `%name rest` when nothing shadows the name (automagic).
+ */
+const LINE_MAGICS = new Set(
+  (
+    'alias alias_magic autoawait autocall automagic autosave bookmark cat cd clear colors conda ' +
+    'config connect_info cp debug dhist dirs doctest_mode ed edit env gui hist history ' +
+    'killbgscripts ldir less lf lk ll load load_ext loadpy logoff logon logstart logstate logstop ' +
+    'ls lsmagic lx macro magic man matplotlib mkdir more mv notebook page pastebin pdb pdef pdoc ' +
+    'pfile pinfo pinfo2 pip popd pprint precision prun psearch psource pushd pwd pycat pylab ' +
+    'qtconsole quickref recall rehashx reload_ext rep rerun reset reset_selective rm rmdir run ' +
+    'save sc set_env sx system tb time timeit unalias unload_ext who who_ls whos xdel xmode'
+  ).split(' '),
+);
+/**
+ * Magic names that are valid Python alone and rarely a notebook's own variable: a cell holding
+ * only one of them runs the magic, as IPython's automagic does. (Others alone stay Python.)
+ */
+const BARE_AUTOMAGIC = new Set([
+  'pwd',
+  'ls',
+  'll',
+  'lsmagic',
+  'who',
+  'whos',
+  'who_ls',
+  'dhist',
+  'dirs',
+]);
+/** IPython's shell aliases on Linux, as `%alias` lists them: `%l` takes the line's arguments. */
+const SHELL_ALIASES: Readonly<Record<string, string>> = {
+  mkdir: 'mkdir',
+  rmdir: 'rmdir',
+  mv: 'mv',
+  rm: 'rm',
+  cp: 'cp',
+  cat: 'cat',
+  ls: 'ls -F --color',
+  ll: 'ls -F -o --color',
+  lf: 'ls -F -o --color %l | grep ^-',
+  lk: 'ls -F -o --color %l | grep ^l',
+  ldir: 'ls -F -o --color %l | grep /$',
+  lx: 'ls -F -o --color %l | grep ^-..x',
+};
+
+/** A shell alias's command with the line's arguments. */
+function aliasCommand(alias: string, rest: string): string {
+  const command = SHELL_ALIASES[alias]!;
+  return command.includes('%l') ? command.replace('%l', rest) : `${command} ${rest}`.trimEnd();
+}
+
+/**
+ * IPython's automagic, for a cell of one line: `ls data/`, `cd ..`, `pip install x`, `pwd`. The
+ * line is read as Python unless it is not valid Python (or is one of `BARE_AUTOMAGIC` alone) and
+ * starts with a magic's name not followed by `=` or `,`. Null: the line is Python.
+ */
+function automagicLine(line: string): string | null {
+  const match = /^(\s*)([A-Za-z_]\w*)(?![\w.*])\s*(.*)$/.exec(line);
+  if (match === null || !LINE_MAGICS.has(match[2]!)) return null;
+  const rest = match[3]!;
+  if (rest.startsWith('=') || rest.startsWith(',')) return null;
+  if (rest === '' && BARE_AUTOMAGIC.has(match[2]!)) return `${match[1]}%${match[2]}`;
+  return timedKind(line.trim()) === null && !isCompoundStart(line)
+    ? `${match[1]}%${match[2]} ${rest}`.trimEnd()
+    : null;
+}
+
+/** A line that opens a block (`for x in y:`): Python's, even when it cannot stand alone. */
+function isCompoundStart(line: string): boolean {
+  return /^\s*(if|elif|else|for|while|with|try|except|finally|def|class|async|match|case)\b/.test(
+    line,
+  );
+}
 
 /** Cell magics whose body is display-only markup. */
 const DISPLAY_CELL_MAGICS = new Set([
@@ -245,6 +319,12 @@ export function toPlainPython(source: string): PlainPython {
 }
 
 function toPlainPythonOnce(source: string): PlainPython {
+  // A cell of one line may be a magic without its `%` (IPython's automagic).
+  const oneLine = source.replace(/\n$/, '');
+  if (!oneLine.includes('\n')) {
+    const magic = automagicLine(oneLine);
+    if (magic !== null) return toPlainPythonOnce(source.replace(oneLine, magic));
+  }
   // Without `%`, `!` or `?` no line is IPython's own: the cell is plain Python as it is.
   if (!/[%!?]/.test(source)) return { code: source, notes: [], env: [] };
   const lines = source.split('\n');
@@ -290,7 +370,7 @@ function toPlainPythonOnce(source: string): PlainPython {
       const call = `__cellflow__.shell(${pyString(body)}, shell=${pyString(shell)})`;
       return { code: [...head, call, ...padding(lines.length - first - 1)].join('\n'), notes, env };
     }
-    if (magic === 'writefile') {
+    if (magic === 'writefile' || magic === 'file') {
       const append = /(^|\s)(-a|--append)(\s|$)/.test(args);
       const path = args.replace(/(^|\s)(-a|--append)(\s|$)/, ' ').trim();
       const call = `__cellflow__.write_file(${pyString(path)}, ${pyString(body + '\n')}, append=${append ? 'True' : 'False'})`;
@@ -337,7 +417,7 @@ function convertIPythonLine(
     return `${indent}${capture[1]} = __cellflow__.shell_lines(${shellCommandLiteral(capture[2]!)})`;
   }
   if (body.startsWith('!'))
-    return `${indent}__cellflow__.shell(${shellCommandLiteral(body.slice(1))})`;
+    return `${indent}__cellflow__.shell(${shellCommandLiteral(body.slice(1))}, terminal=True)`;
   if (/^(\?\??[\w.]+|[\w.]+\?\??)\s*$/.test(body)) return `${indent}pass  # help: ${body}`;
   if (body.startsWith('%') && !body.startsWith('%%')) {
     const m = /^%(\w+)\s*(.*)$/.exec(body);
@@ -371,16 +451,20 @@ function convertIPythonLine(
       }
       case 'cd':
         return `${indent}__cellflow__.chdir(${pyString(rest)})`;
+      case 'pwd':
+        return `${indent}__cellflow__.pwd()`;
       case 'pylab':
         // What IPython's `%pylab` imports, on one line: numpy and pyplot, and everything of pylab
         // and numpy into the notebook's names (`--no-import-all` keeps those two out).
         return `${indent}${PYLAB_IMPORTS}${/--no-import-all/.test(rest) ? '' : PYLAB_STAR}`;
       case 'pip':
       case 'conda':
-        return `${indent}__cellflow__.shell(${shellCommandLiteral(`${magic} ${rest}`)})`;
+        return `${indent}__cellflow__.shell(${shellCommandLiteral(`${magic} ${rest}`)}, terminal=True)`;
       case 'system':
-        return `${indent}__cellflow__.shell(${shellCommandLiteral(rest)})`;
+        return `${indent}__cellflow__.shell(${shellCommandLiteral(rest)}, terminal=True)`;
       default:
+        if (Object.hasOwn(SHELL_ALIASES, magic))
+          return `${indent}__cellflow__.shell(${shellCommandLiteral(aliasCommand(magic, rest))}, terminal=True)`;
         if (!SESSION_MAGICS.has(magic)) {
           notes.push({
             line: lineNo,

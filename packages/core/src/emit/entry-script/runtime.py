@@ -64,17 +64,67 @@ class StepError(Exception):
 # ---- helpers that IPython syntax in cells is rewritten to ------------------------------------
 
 
-def shell(command, shell="sh"):
+def shell(command, shell="sh", terminal=False):
     """`!cmd` and `%%bash`: run in a shell and print its output as it comes (it is the cell's
-    output, as in IPython); never raise."""
+    output, as in IPython); never raise. `terminal`: as IPython runs `!cmd`, on a terminal of 24
+    lines by 80 columns (`ls` lists in columns, lines end in `\\r\\n`); `%%bash` has pipes."""
     sys.stdout.flush()
     executable = shutil.which(shell) or "/bin/sh"
-    with subprocess.Popen(
-        command, shell=True, executable=executable, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    ) as process:
-        for line in iter(process.stdout.readline, b""):
-            sys.stdout.write(line.decode("utf-8", "replace"))
+    pty = _open_terminal() if terminal else None
+    if pty is None:
+        with subprocess.Popen(
+            command, shell=True, executable=executable, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        ) as process:
+            for line in iter(process.stdout.readline, b""):
+                sys.stdout.write(line.decode("utf-8", "replace"))
+            sys.stdout.flush()
+        return
+    import codecs
+
+    main, side = pty
+    try:
+        process = subprocess.Popen(
+            command, shell=True, executable=executable, stdin=subprocess.DEVNULL, stdout=side, stderr=side, start_new_session=True
+        )
+    finally:
+        os.close(side)
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    try:
+        while True:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # the terminal's last user closed it
+                chunk = b""
+            if not chunk:
+                break
+            sys.stdout.write(decoder.decode(chunk))
+        sys.stdout.write(decoder.decode(b"", final=True))
         sys.stdout.flush()
+    finally:
+        os.close(main)
+        process.wait()
+
+
+def _open_terminal():
+    """A pseudo-terminal of 24 lines by 80 columns (main and side ends), or None without one."""
+    try:
+        import fcntl
+        import struct
+        import termios
+
+        main, side = os.openpty()
+    except (ImportError, OSError):
+        return None
+    try:
+        fcntl.ioctl(side, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    except OSError:
+        pass
+    return main, side
+
+
+def pwd():
+    """`%pwd`: the working folder, as the cell's value."""
+    return os.getcwd()
 
 
 def shell_lines(command):
@@ -1060,14 +1110,19 @@ class _Shell:
         return _the_shell, ()
 
     def system(self, command):
-        shell(command)
+        shell(command, terminal=True)
+
+    @property
+    def display_formatter(self):
+        """IPython's formatter the step's outputs go through (sympy's `init_printing` adds to it)."""
+        return _display_formatter() or _Nothing()
 
     def getoutput(self, command):
         return shell_lines(command)
 
     def run_line_magic(self, name, line, *_):
         if name in ("system", "pip", "conda"):
-            shell(line if name == "system" else "%s %s" % (name, line))
+            shell(line if name == "system" else "%s %s" % (name, line), terminal=True)
         elif name == "sx":
             return shell_lines(line)
         elif name == "cd":
@@ -1095,6 +1150,9 @@ class _Shell:
 
 class _Nothing:
     def __getattr__(self, _name):
+        return self
+
+    def __getitem__(self, _key):
         return self
 
     def __call__(self, *_args, **_kwargs):
