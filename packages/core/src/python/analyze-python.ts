@@ -57,6 +57,9 @@ const TARGET_GROUPS = new Set([
 
 const BRACKETS_AND_COMMAS = new Set(['(', ')', '[', ']', ',']);
 
+/** The parts of a comprehension that are not expressions, besides its `for` and `in`. */
+const COMPREHENSION_PUNCTUATION = new Set(['[', ']', '{', '}', '(', ')', ':', ',', 'if', 'async']);
+
 const COMPREHENSIONS = new Set([
   'ArrayComprehensionExpression',
   'SetComprehensionExpression',
@@ -199,6 +202,8 @@ export class PythonAnalyzer {
   private source = '';
   /** `text`, made once: the name walks of alias-sources take it. */
   private readonly textOf = (node: SyntaxNode): string => this.text(node);
+  /** `expression`'s work list. */
+  private readonly pending: PendingWork[] = [];
   private cell = 0;
   private lineStarts: readonly number[] = [0];
   /** The top-level def/class whose body is being walked, to attribute global reads to it. */
@@ -1257,11 +1262,15 @@ export class PythonAnalyzer {
    */
   private expression(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
     // Work done after a node's parts is a task code (`Task`) above its operands, so that the walk
-    // makes no closure per call.
-    const pending: PendingWork[] = [node];
-    for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    // makes no closure per call. The work list is the analyzer's, shared by the walks nested in
+    // this one (a lambda's, an argument's): each takes only what lies above where it started.
+    const pending = this.pending;
+    const base = pending.length;
+    pending.push(node);
+    while (pending.length > base) {
+      const next = pending.pop()!;
       if (typeof next !== 'number') {
-        this.expressionNode(next as SyntaxNode, state, scope, pending);
+        this.expressionNode(next, state, scope, pending);
         continue;
       }
       const first = pending.pop() as SyntaxNode;
@@ -1291,7 +1300,8 @@ export class PythonAnalyzer {
     scope: InnerScope | null,
     pending: PendingWork[],
   ): void {
-    switch (node.name) {
+    const name = node.name;
+    switch (name) {
       case 'VariableName':
         return this.read(node, state, scope);
       case 'PropertyName':
@@ -1349,8 +1359,8 @@ export class PythonAnalyzer {
         return;
       }
       default: {
-        if (COMPREHENSIONS.has(node.name)) return this.comprehension(node, state, scope);
-        if (SCOPE_BOUNDARIES.has(node.name)) return;
+        if (COMPREHENSIONS.has(name)) return this.comprehension(node, state, scope);
+        if (SCOPE_BOUNDARIES.has(name)) return;
         // The parts, last first: pushed in order, then that stretch of `pending` reversed.
         const start = pending.length;
         for (let c = node.firstChild; c !== null; c = c.nextSibling) pending.push(c);
@@ -1378,17 +1388,16 @@ export class PythonAnalyzer {
       (!NON_MUTATING_METHODS.has(methodName) || (args !== undefined && this.inPlace(args)))
     )
       this.mutate(base, scope);
-    if (scope === null && base !== null && STORING_METHODS.has(methodName) && args)
-      this.addValueReads(
-        this.valueNames,
-        this.text(base),
-        children(args).flatMap((a) => heldNames(a, (n) => this.text(n))),
-      );
-    if (scope === null && base !== null && STORING_METHODS.has(methodName) && args)
-      this.alias(
-        [this.text(base)],
-        children(args).flatMap((a) => aliasSources(a, (n) => this.text(n))),
-      );
+    if (scope === null && base !== null && STORING_METHODS.has(methodName) && args) {
+      const held: string[] = [];
+      for (let a = args.firstChild; a !== null; a = a.nextSibling)
+        for (const name of heldNames(a, this.textOf)) held.push(name);
+      this.addValueReads(this.valueNames, this.text(base), held);
+      const shared: string[] = [];
+      for (let a = args.firstChild; a !== null; a = a.nextSibling)
+        for (const name of aliasSources(a, this.textOf)) shared.push(name);
+      this.alias([this.text(base)], shared);
+    }
     if (methodName === 'shuffle' && args !== undefined) {
       const first = childNamed(args, 'VariableName');
       if (first !== undefined) this.mutate(first, scope);
@@ -1480,8 +1489,7 @@ export class PythonAnalyzer {
         i++;
         continue;
       }
-      if (inTarget || ['[', ']', '{', '}', '(', ')', ':', ',', 'if', 'async'].includes(p.name))
-        continue;
+      if (inTarget || COMPREHENSION_PUNCTUATION.has(p.name)) continue;
       this.expression(p, state, compScope);
     }
   }
