@@ -355,6 +355,21 @@ describe('pipeline graph', () => {
     );
   });
 
+  it('names read by code in strings a call runs (eval, pd.eval, query) are loaded', () => {
+    const s = steps(
+      nb([
+        [['imports'], 'import pandas as pd'],
+        [['step:a'], "df1 = pd.DataFrame({'a': [1, 2]})\nlimit = 1\nk = 2\nunused = 3"],
+        [['step:b'], "pd.eval('df1 + 1')"],
+        [['step:c'], 'df1.query(\'a > @limit and a != "@unused"\')'],
+        [['step:d'], "eval('k * 2')"],
+      ]),
+    );
+    assert.deepEqual(s.b?.inputSources, { df1: 'a' });
+    assert.deepEqual(s.c?.inputSources, { df1: 'a', limit: 'a' });
+    assert.deepEqual(s.d?.inputSources, { k: 'a' });
+  });
+
   it("sympy's init_printing() after `import *` holds in later steps, as configuration", () => {
     const s = steps(
       nb([

@@ -9,6 +9,7 @@
 import type { SyntaxNode, Tree } from '@lezer/common';
 import { knownErrorFree, nestingProblemOf, parsePython } from './parse-python.js';
 import { PYTHON_BUILTINS } from './builtins.js';
+import { codeStringReads } from './code-strings.js';
 import {
   aliasSources,
   heldNames,
@@ -1207,7 +1208,16 @@ export class PythonAnalyzer {
   // ---- expressions --------------------------------------------------------------------------
 
   private read(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
-    const name = this.text(node);
+    this.readName(this.text(node), node, state, scope);
+  }
+
+  /** A read of `name` at `node` (a name, or code in a string a call runs). */
+  private readName(
+    name: string,
+    node: SyntaxNode,
+    state: Set<string>,
+    scope: InnerScope | null,
+  ): void {
     if (scope !== null) {
       if (this.resolvesLocally(name, scope)) return;
       if (PYTHON_BUILTINS.has(name)) return this.builtinRead(name, node);
@@ -1312,6 +1322,10 @@ export class PythonAnalyzer {
         if (callee?.name !== 'VariableName' || !PYTHON_BUILTINS.has(this.text(callee)))
           this.nonBuiltinCall = true;
         if (callee !== undefined) this.fileCall(callee, args);
+        // `eval("x + 1")`, `df.query("a > @limit")`: the names the string's code reads.
+        if (callee !== undefined && args?.firstChild?.nextSibling?.name === 'String')
+          for (const name of codeStringReads(this.text(callee), args, this.textOf, codeReads))
+            this.readName(name, args, state, scope);
         if (callee !== undefined && args !== undefined)
           pending.push(args, callee, Task.ArgumentEffects);
         if (args !== undefined) pending.push(args, Task.ArgList);
@@ -1534,4 +1548,9 @@ export function analyzePython(code: string, cell = 0): CodeAnalysis {
   const analyzer = new PythonAnalyzer();
   analyzer.addCell(cell, code);
   return analyzer.result();
+}
+
+/** The names a Python snippet reads from the notebook (`eval`/`exec` strings). */
+function codeReads(code: string): readonly string[] {
+  return analyzePython(code).freeReads.map((r) => r.name);
 }

@@ -1,0 +1,60 @@
+/**
+ * Code inside string literals that a call runs: `eval("x + 1")`, `exec("y = x")`,
+ * `pd.eval("df1 + df2")`, `df.query("a > @limit")`, `df.eval("c = a + @k")`. The names such
+ * code reads are the call's reads too: a step that runs it needs them, as Jupyter has them.
+ */
+import type { SyntaxNode } from '@lezer/common';
+import { PYTHON_BUILTINS } from './builtins.js';
+
+const KEYWORDS = new Set(
+  (
+    'False None True and as assert async await break class continue def del elif else except ' +
+    'finally for from global if import in is lambda nonlocal not or pass raise return try while ' +
+    'with yield'
+  ).split(' '),
+);
+
+/** A string literal's text without its prefix and quotes (escapes left as they are). */
+function literalText(node: SyntaxNode, text: (n: SyntaxNode) => string): string | null {
+  if (node.name !== 'String') return null;
+  const match = /^[rRuU]?('''|"""|'|")([\s\S]*)\1$/.exec(text(node));
+  return match === null ? null : match[2]!;
+}
+
+/** The expression's identifiers that are not attributes, keywords or inside its own quotes. */
+function identifiers(code: string, marked: boolean): string[] {
+  const unquoted = code.replace(/'[^'\n]*'|"[^"\n]*"/g, '""');
+  const names = new Set<string>();
+  for (const m of unquoted.matchAll(/(@?)(\.?)\s*\b([A-Za-z_]\w*)/g)) {
+    if (m[2] === '.') continue;
+    if (marked ? m[1] !== '@' : KEYWORDS.has(m[3]!)) continue;
+    names.add(m[3]!);
+  }
+  return [...names];
+}
+
+/**
+ * The names the code in a call's first argument reads, when the callee runs code given as a
+ * string literal; `pythonReads` gives a Python snippet's free names (for `eval` and `exec`).
+ */
+export function codeStringReads(
+  callee: string,
+  args: SyntaxNode,
+  text: (n: SyntaxNode) => string,
+  pythonReads: (code: string) => readonly string[],
+): readonly string[] {
+  const last = callee.slice(callee.lastIndexOf('.') + 1);
+  if (!/^(eval|exec|query|evaluate)$/.test(last)) return [];
+  const first = args.firstChild?.nextSibling ?? null; // after `(`
+  if (first === null) return [];
+  const code = literalText(first, text);
+  if (code === null) return [];
+  // `eval(...)`, `exec(...)`: Python, looked up in the notebook's names.
+  if (callee === 'eval' || callee === 'exec') return pythonReads(code);
+  // `pd.eval(...)`, `numexpr.evaluate(...)`: every name is the caller's.
+  if (/^(pd|pandas|ne|numexpr)\.(eval|evaluate)$/.test(callee))
+    return identifiers(code, false).filter((n) => !PYTHON_BUILTINS.has(n));
+  // `df.query(...)`, `df.eval(...)`: bare names are columns; `@name` is the caller's.
+  if (last === 'query' || last === 'eval') return identifiers(code, true);
+  return [];
+}
