@@ -228,6 +228,12 @@ export const DIAGNOSTIC_CATALOGUE = {
     area: 'data flow',
     description: 'A step uses a name no earlier cell of the pipeline defines.',
   },
+  'function-uses-undefined-name': {
+    severity: 'warning',
+    area: 'data flow',
+    description:
+      'A function uses a name no cell of the pipeline defines: calling it fails, as in the notebook.',
+  },
   'deleted-name': {
     severity: 'error',
     area: 'data flow',

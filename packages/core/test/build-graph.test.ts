@@ -355,6 +355,20 @@ describe('pipeline graph', () => {
     );
   });
 
+  it('a function using a name nothing defines is a warning: Jupyter fails only if it is called', () => {
+    const r = analyzeNotebook(
+      nb([
+        [['step:a'], 'def f():\n    return np.arange(3)\nx = 1'],
+        [['step:b'], 'print(x)'],
+      ]),
+    );
+    assert.deepEqual(
+      r.diagnostics.map((d) => [d.severity, d.code, d.cell, d.line]),
+      [['warning', 'function-uses-undefined-name', 0, 2]],
+    );
+    assert.ok(r.graph !== undefined);
+  });
+
   it('names read by code in strings a call runs (eval, pd.eval, query) are loaded', () => {
     const s = steps(
       nb([

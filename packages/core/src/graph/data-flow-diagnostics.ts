@@ -23,6 +23,20 @@ export function undefinedNameDiagnostic(
   };
 }
 
+/**
+ * A function body uses a name no cell of the pipeline binds. Jupyter runs the definition and
+ * raises NameError only if the function is called; so does the step: a warning, not a refusal.
+ */
+export function functionUsesUndefinedNameDiagnostic(step: string, site: NameSite): Diagnostic {
+  return {
+    severity: 'warning',
+    code: 'function-uses-undefined-name',
+    cell: site.cell,
+    line: site.line,
+    message: `A function in step \`${step}\` uses \`${site.name}\`, which no cell of the pipeline defines: calling it raises NameError, as it would in the notebook. Fix: import or define \`${site.name}\` in an earlier cell, or remove the function if nothing calls it.`,
+  };
+}
+
 export function deletedNameDiagnostic(
   step: string,
   site: NameSite,

@@ -26,6 +26,7 @@ import type { AnalyzedBlocks, UnitRef } from './analyze-blocks.js';
 import {
   continuedStepChangesValueDiagnostic,
   deletedNameDiagnostic,
+  functionUsesUndefinedNameDiagnostic,
   skippedNameDiagnostic,
   undefinedNameDiagnostic,
   untaggedCellDiagnostic,
@@ -300,7 +301,7 @@ export function resolveDataFlow(input: DataFlowInput): DataFlow {
       if (what !== null) undefinedName(draft, site, what);
       else if (!everBound.has(site.name) && !reportedUnbound.has(site.name)) {
         reportedUnbound.add(site.name);
-        undefinedName(draft, site, 'calls a function that uses');
+        diagnostics.push(functionUsesUndefinedNameDiagnostic(draft.name, site));
       }
       return null;
     }
