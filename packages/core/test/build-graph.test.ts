@@ -466,11 +466,16 @@ describe('pipeline graph', () => {
         [['step:other'], 'n = 1 + 1'],
         [['step:show'], '!ls -l figure.png'],
         [['step:load'], 'import pandas as pd\ndf = pd.read_csv("data.csv")'],
+        [['step:svg'], 'from IPython.display import SVG\nsvg = SVG(filename="figure.svg")'],
+        [['step:text'], 'label = "not a file name: x.y z"'],
       ]),
     );
     assert.deepEqual(s.show?.after, ['save']);
     assert.deepEqual(s.load?.after, ['save', 'show']);
     assert.deepEqual(s.other?.after, []);
+    // A call given a file's name may read it, whatever the call.
+    assert.deepEqual(s.svg?.after, ['save', 'show']);
+    assert.deepEqual(s.text?.after, []);
   });
 
   it('a model marked serve: is saved even when no later step loads it', () => {

@@ -1430,6 +1430,13 @@ export class PythonAnalyzer {
     const name = this.text(nameNode);
     if (FILE_WRITERS.test(name)) this.fileWrites = true;
     if (FILE_READERS.test(name)) this.fileReads = true;
+    // A call given a file's name (`SVG(filename="t.svg")`, `load("data/x.bin")`) may read it.
+    if (!this.fileReads && args !== undefined)
+      for (let a = args.firstChild; a !== null; a = a.nextSibling)
+        if (a.name === 'String' && FILE_NAME_LITERAL.test(this.text(a))) {
+          this.fileReads = true;
+          break;
+        }
     // `open(path, "w")`: the mode says it writes.
     if (name === 'open' && args !== undefined) {
       const mode = (m: SyntaxNode): boolean =>
@@ -1549,6 +1556,12 @@ export function analyzePython(code: string, cell = 0): CodeAnalysis {
   analyzer.addCell(cell, code);
   return analyzer.result();
 }
+
+/**
+ * A string literal that names a file: a path with a file extension (`"t.svg"`, `'data/a.csv'`),
+ * no spaces or format fields.
+ */
+const FILE_NAME_LITERAL = /^[rRuUbB]?(['"])[\w./~-]*\w\.[A-Za-z][A-Za-z0-9]{0,5}\1$/;
 
 /** The names a Python snippet reads from the notebook (`eval`/`exec` strings). */
 function codeReads(code: string): readonly string[] {
