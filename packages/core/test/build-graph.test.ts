@@ -355,6 +355,22 @@ describe('pipeline graph', () => {
     );
   });
 
+  it('a vectorized function and patsy design matrices are made again where they are used', () => {
+    const s = steps(
+      nb([
+        [['imports'], 'import numpy as np\nimport patsy'],
+        [
+          ['step:a'],
+          "def f(v):\n    return v + 1\nvec = np.vectorize(f, otypes=[float])\ndata = {'x': [1, 2], 'y': [3, 4]}\ny, X = patsy.dmatrices('y ~ x', data)",
+        ],
+        [['step:b'], 'print(vec(np.arange(2)), X, y)'],
+      ]),
+    );
+    assert.deepEqual(s.b?.inputSources, { data: 'a' });
+    assert.ok(s.b?.units.some((u) => u.code === "y, X = patsy.dmatrices('y ~ x', data)"));
+    assert.ok(s.b?.units.some((u) => u.code.startsWith('vec = np.vectorize(')));
+  });
+
   it('a function using a name nothing defines is a warning: Jupyter fails only if it is called', () => {
     const r = analyzeNotebook(
       nb([

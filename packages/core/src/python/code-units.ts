@@ -180,6 +180,12 @@ function definesCode(
   return CLASS_FACTORY.test(name);
 }
 
+/** A call of one of `REMADE_BY_RUNNING`. */
+function remadeByRunning(value: SyntaxNode, text: (n: SyntaxNode) => string): boolean {
+  const callee = value.name === 'CallExpression' ? value.firstChild : null;
+  return callee !== null && REMADE_BY_RUNNING.test(text(callee).replace(/\s+/g, ''));
+}
+
 /**
  * Whether `value` (which `definesCode` says is code) makes something that keeps its place as it
  * is used, which running it again does not: a generator, a CSV reader or writer.
@@ -236,6 +242,13 @@ function classify(
         return value !== undefined && definesCode(value, text, generatorFunctions)
           ? { kind: 'definition', root: null }
           : null;
+      }
+      // `y, X = dmatrices(...)`: names bound together to what running it again makes again.
+      if (ops.length === 1 && value !== undefined && remadeByRunning(value, text)) {
+        const targets = parts.slice(0, -2);
+        const names = targets.length === 1 ? children(targets[0]!) : targets;
+        if (names.every((n) => ['VariableName', ',', '(', ')', '[', ']'].includes(n.name)))
+          return { kind: 'definition', root: null };
       }
       // `pd.options.display.max_rows = 10`, `plt.rcParams["a"] = 1`, `os.environ["X"] = "1"`.
       const targets = parts.slice(0, parts.lastIndexOf(ops[ops.length - 1]!));
