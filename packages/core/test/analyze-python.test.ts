@@ -179,6 +179,11 @@ describe('IPython syntax', () => {
     );
     const explicit = analyzePython(toPlainPython('%pylab --no-import-all').code);
     assert.deepEqual(explicit.starImports, []);
+    // It says what IPython's says, after importing.
+    assert.match(
+      out.code.split('\n')[0]!,
+      /; __cellflow__\.print_lines\("%pylab is deprecated.*"Populating the interactive namespace from numpy and matplotlib"\)$/,
+    );
   });
 
   it('keeps every line on its line', () => {

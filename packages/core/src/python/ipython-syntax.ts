@@ -170,6 +170,9 @@ const DISPLAY_CELL_MAGICS = new Set([
 const PYLAB_IMPORTS =
   'import numpy; import matplotlib; from matplotlib import pylab, mlab, pyplot; import numpy as np; import matplotlib.pyplot as plt';
 const PYLAB_STAR = '; from pylab import *; from numpy import *';
+/** What IPython's `%pylab` prints once it has imported. */
+const PYLAB_BANNER =
+  '; __cellflow__.print_lines("%pylab is deprecated, use %matplotlib inline and import the required libraries.", "Populating the interactive namespace from numpy and matplotlib")';
 
 /** The class whose body runs a `%timeit` statement, so that its bindings stay inside. */
 const TIMEIT_SCOPE = '_cellflow_timeit';
@@ -456,7 +459,7 @@ function convertIPythonLine(
       case 'pylab':
         // What IPython's `%pylab` imports, on one line: numpy and pyplot, and everything of pylab
         // and numpy into the notebook's names (`--no-import-all` keeps those two out).
-        return `${indent}${PYLAB_IMPORTS}${/--no-import-all/.test(rest) ? '' : PYLAB_STAR}`;
+        return `${indent}${PYLAB_IMPORTS}${/--no-import-all/.test(rest) ? '' : PYLAB_STAR}${PYLAB_BANNER}`;
       case 'pip':
       case 'conda':
         return `${indent}__cellflow__.shell(${shellCommandLiteral(`${magic} ${rest}`)}, terminal=True)`;

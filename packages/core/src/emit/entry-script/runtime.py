@@ -69,6 +69,8 @@ def shell(command, shell="sh", terminal=False):
     output, as in IPython); never raise. `terminal`: as IPython runs `!cmd`, on a terminal of 24
     lines by 80 columns (`ls` lists in columns, lines end in `\\r\\n`); `%%bash` has pipes."""
     sys.stdout.flush()
+    if terminal:  # IPython runs `!cmd` with the user's shell
+        shell = os.environ.get("SHELL") or shell
     executable = shutil.which(shell) or "/bin/sh"
     pty = _open_terminal() if terminal else None
     if pty is None:
@@ -120,6 +122,12 @@ def _open_terminal():
     except OSError:
         pass
     return main, side
+
+
+def print_lines(*lines):
+    """Lines a magic prints (`%pylab`'s notice)."""
+    for line in lines:
+        print(line)
 
 
 def pwd():
