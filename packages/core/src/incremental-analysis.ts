@@ -14,7 +14,7 @@ import type { Notebook } from './notebook/notebook.js';
 import { parseNotebook } from './notebook/parse-notebook.js';
 import { recordCellAnalyses, analyzeCells } from './python/analyze-cells.js';
 import type { CodeAnalysis } from './python/analyze-python.js';
-import { generatorFunctionsOf, readCodeUnits, type CodeUnit } from './python/code-units.js';
+import { readCodeUnits, readNotebookCodeUnits, type CodeUnit } from './python/code-units.js';
 import { toPlainPython } from './python/ipython-syntax.js';
 
 interface CellRun {
@@ -82,14 +82,8 @@ export class NotebookAnalyzer {
     const unitCodes = [...prelude, ...stepCells].map(
       (c) => [c, toPlainPython(notebook.cells[c]?.source ?? '').code] as const,
     );
-    const generatorFunctions = generatorFunctionsOf(
-      unitCodes.flatMap(([c, code]) => readCodeUnits(c, code)),
-    );
-    const unitNames = new Set(
-      unitCodes.flatMap(([c, code]) =>
-        readCodeUnits(c, code, generatorFunctions).flatMap((u) => u.names),
-      ),
-    );
+    const { units, generatorFunctions } = readNotebookCodeUnits(unitCodes);
+    const unitNames = new Set([...units.values()].flatMap((us) => us.flatMap((u) => u.names)));
     this.last = {
       notebook,
       optionsKey,

@@ -7,7 +7,7 @@
 import { diagnosticFor, type Diagnostic } from '../diagnostics.js';
 import type { Notebook } from '../notebook/notebook.js';
 import { BoundedCache } from '../python/bounded-cache.js';
-import { generatorFunctionsOf, readCodeUnits, type CodeUnit } from '../python/code-units.js';
+import { readNotebookCodeUnits, type CodeUnit } from '../python/code-units.js';
 import { toPlainPython } from '../python/ipython-syntax.js';
 import { readBlocks, type Block, type Segment } from './read-blocks.js';
 
@@ -86,20 +86,18 @@ export function analyzeBlocks(notebook: Notebook): AnalyzedBlocks {
 
   const units = new Map<number, UnitRef[]>();
   let unitCount = 0;
-  const unitCells = blocks
-    .filter((b) => b.kind === 'imports' || b.kind === 'functions' || b.kind === 'step')
-    .flatMap((b) => b.cells);
-  // A call of a notebook function that yields (defined in any cell) makes a generator: code.
-  const generatorFunctions = generatorFunctionsOf(
-    unitCells.flatMap((cell) => readCodeUnits(cell, plainCode.get(cell) ?? '')),
+  const unitBlocks = blocks.filter(
+    (b) => b.kind === 'imports' || b.kind === 'functions' || b.kind === 'step',
   );
-  for (const block of blocks) {
+  const cellUnits = readNotebookCodeUnits(
+    unitBlocks.flatMap((b) => b.cells.map((cell) => [cell, plainCode.get(cell) ?? ''] as const)),
+  ).units;
+  for (const block of unitBlocks) {
     const global = block.kind === 'imports' || block.kind === 'functions';
-    if (!global && block.kind !== 'step') continue;
     for (const cell of block.cells)
       units.set(
         cell,
-        readCodeUnits(cell, plainCode.get(cell) ?? '', generatorFunctions).map((unit) => ({
+        (cellUnits.get(cell) ?? []).map((unit) => ({
           id: unitCount++,
           unit,
           global,

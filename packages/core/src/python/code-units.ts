@@ -170,7 +170,7 @@ function definesCode(
   if (value.name !== 'CallExpression' || value.firstChild === null) return false;
   const callee = value.firstChild;
   if (callee.name === 'VariableName' && generatorFunctions.has(text(callee))) return true;
-  if (REMADE_BY_RUNNING.test(text(callee).replace(/\s+/g, ''))) return true;
+  if (remadeByRunning(value, text)) return true;
   const name =
     callee.name === 'VariableName'
       ? text(callee)
@@ -294,7 +294,7 @@ const unitsByCell = new BoundedCache<readonly CodeUnit[]>(8192);
 
 /**
  * The code units of one cell's plain-Python code (remembered by cell and code). A call of one of
- * `generatorFunctions` (the notebook's functions that yield, see `generatorFunctionsOf`) bound to
+ * `generatorFunctions` (the notebook's functions that yield, see `readNotebookCodeUnits`) bound to
  * a name makes a generator, which is code.
  */
 export function readCodeUnits(
@@ -309,10 +309,32 @@ export function readCodeUnits(
 }
 
 /** The names of the functions among `units` whose calls make generators. */
-export function generatorFunctionsOf(units: Iterable<CodeUnit>): ReadonlySet<string> {
+function generatorFunctionsOf(units: Iterable<CodeUnit>): ReadonlySet<string> {
   const names = new Set<string>();
   for (const unit of units) if (unit.yields) for (const n of unit.names) names.add(n);
   return names;
+}
+
+export interface NotebookCodeUnits {
+  /** Each cell's code units, in the order the cells were given. */
+  readonly units: ReadonlyMap<number, readonly CodeUnit[]>;
+  /** The functions any of the cells defines that yield: a call of one makes a generator. */
+  readonly generatorFunctions: ReadonlySet<string>;
+}
+
+/**
+ * The code units of several cells (cell index, plain-Python code) read together: a call of a
+ * function that yields, defined in any of them, makes a generator, which is code.
+ */
+export function readNotebookCodeUnits(
+  cells: readonly (readonly [number, string])[],
+): NotebookCodeUnits {
+  const generatorFunctions = generatorFunctionsOf(
+    cells.flatMap(([cell, code]) => readCodeUnits(cell, code)),
+  );
+  const units = new Map<number, readonly CodeUnit[]>();
+  for (const [cell, code] of cells) units.set(cell, readCodeUnits(cell, code, generatorFunctions));
+  return { units, generatorFunctions };
 }
 
 function readCodeUnitsOnce(
