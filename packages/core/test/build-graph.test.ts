@@ -5,9 +5,16 @@ import { notebookJson } from '../../../test/support/notebook-json.js';
 
 const nb = notebookJson;
 
-function steps(text: string): Record<string, PipelineStep> {
+/** The notebook's analysis, with its steps by name. */
+function analyzed(text: string): ReturnType<typeof analyzeNotebook> & {
+  byName: Record<string, PipelineStep>;
+} {
   const r = analyzeNotebook(text);
-  return Object.fromEntries((r.graph?.steps ?? []).map((s) => [s.name, s]));
+  return { ...r, byName: Object.fromEntries((r.graph?.steps ?? []).map((s) => [s.name, s])) };
+}
+
+function steps(text: string): Record<string, PipelineStep> {
+  return analyzed(text).byName;
 }
 
 describe('pipeline graph', () => {
@@ -40,15 +47,14 @@ describe('pipeline graph', () => {
   });
 
   it('the metrics cell is reported by the last step before it, which loads what it lacks', () => {
-    const r = analyzeNotebook(
+    const other = analyzed(
       nb([
         [['pipeline-parameters'], 'rate = 0.1'],
         [['step:train'], 'acc = 0.9'],
         [['step:other'], 'note = "x"'],
         [['pipeline-metrics'], 'print(acc)\nprint(rate)'],
       ]),
-    );
-    const other = r.graph?.steps.find((s) => s.name === 'other');
+    ).byName.other;
     assert.deepEqual(other?.metrics, ['acc', 'rate']);
     assert.deepEqual(other?.inputs, ['acc']);
     assert.deepEqual(other?.parameters, ['rate']);
@@ -127,7 +133,7 @@ describe('pipeline graph', () => {
   });
 
   it('issue 13: Kale block rules: a skip cell is never the block above, a repeated name continues its step, an empty block: is no tag', () => {
-    const r = analyzeNotebook(
+    const { diagnostics, byName: s } = analyzed(
       nb([
         [['step:a'], 'x = 1'],
         [['skip'], 'print("scratch")'],
@@ -138,8 +144,7 @@ describe('pipeline graph', () => {
         [['step:c'], 'print(v)'],
       ]),
     );
-    assert.deepEqual(r.diagnostics, []);
-    const s = Object.fromEntries((r.graph?.steps ?? []).map((x) => [x.name, x]));
+    assert.deepEqual(diagnostics, []);
     assert.deepEqual(s.a?.cells, [0, 2, 4, 5]);
     assert.deepEqual(s.b?.inputSources, { y: 'a' });
     assert.deepEqual(s.a?.inputSources, {});
@@ -187,7 +192,7 @@ describe('pipeline graph', () => {
   });
 
   it("issue 13: a function may use a name a later cell defines; a builtin the notebook redefines is the notebook's", () => {
-    const r = analyzeNotebook(
+    const { diagnostics, byName } = analyzed(
       nb([
         [
           ['step:a'],
@@ -197,8 +202,8 @@ describe('pipeline graph', () => {
         [['step:c'], 'display(show(1.23))'],
       ]),
     );
-    assert.deepEqual(r.diagnostics, []);
-    const c = r.graph?.steps.find((x) => x.name === 'c');
+    assert.deepEqual(diagnostics, []);
+    const c = byName.c;
     assert.deepEqual(
       c?.units.map((u) => u.names),
       [['show'], ['display'], ['np']],
@@ -450,7 +455,7 @@ describe('pipeline graph', () => {
   });
 
   it('a value made in the functions cell is a value of the step after it, used by its functions', () => {
-    const r = analyzeNotebook(
+    const { diagnostics, byName: s } = analyzed(
       nb([
         [['functions'], "CONFIG = {'k': 3}\ndef score(v):\n    return v * CONFIG['k']"],
         [['step:a'], 'vals = [score(i) for i in range(3)]'],
@@ -458,8 +463,7 @@ describe('pipeline graph', () => {
         [['step:c'], 'print(score(9))'],
       ]),
     );
-    assert.deepEqual(r.diagnostics, []);
-    const s = Object.fromEntries((r.graph?.steps ?? []).map((x) => [x.name, x]));
+    assert.deepEqual(diagnostics, []);
     assert.deepEqual(s.b?.inputSources, { CONFIG: 'a' });
     assert.deepEqual(s.c?.inputSources, { CONFIG: 'b' });
   });
