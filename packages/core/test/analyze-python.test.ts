@@ -247,7 +247,7 @@ describe('IPython syntax', () => {
     );
     assert.equal(
       toPlainPython('%timeit -n 3 g("#", x)  # note').code,
-      'class _cellflow_timeit: _cellflow_start = __cellflow__.timeit_start(); g("#", x); __cellflow__.timeit_end(_cellflow_start)  # note',
+      'class _cellflow_timeit: _cellflow_start = __cellflow__.time_start(); g("#", x); __cellflow__.timed(_cellflow_start, None, per_loop=True)  # note',
     );
     // A statement that holds a block cannot follow `with ...:` on its line: it runs untimed.
     assert.equal(toPlainPython('%time for i in r: pass').code, 'for i in r: pass');

@@ -444,7 +444,7 @@ function convertIPythonLine(
         if (code === '') return `${indent}pass${comment}`;
         return timedKind(code) === null
           ? `${indent}class ${TIMEIT_SCOPE}: ${code}${comment}`
-          : `${indent}class ${TIMEIT_SCOPE}: _cellflow_start = __cellflow__.timeit_start(); ${code}; __cellflow__.timeit_end(_cellflow_start)${comment}`;
+          : `${indent}class ${TIMEIT_SCOPE}: _cellflow_start = __cellflow__.time_start(); ${code}; __cellflow__.timed(_cellflow_start, None, per_loop=True)${comment}`;
       }
       case 'env': {
         const kv = /^([A-Za-z_]\w*)\s*[= ]\s*(.*)$/.exec(rest);

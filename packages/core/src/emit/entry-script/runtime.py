@@ -162,14 +162,14 @@ def write_file(path, content, append=False):
 
 
 def time_start():
-    """`%time EXPR`: the clocks before the expression runs."""
-    cpu = _cpu_times()
-    return time.time(), cpu
+    """`%time`, `%timeit` and their cell forms: the clocks before the code runs (wall, CPU, and
+    the performance counter)."""
+    return time.time(), _cpu_times(), time.perf_counter()
 
 
-def timed(start, value):
-    """`%time EXPR`: prints the times, as IPython does, and gives the expression's value."""
-    _print_times(*start)
+def timed(start, value, per_loop=False):
+    """Prints the times since `start`, as IPython does, and gives `value` (`%time EXPR`)."""
+    _print_times(start, per_loop)
     return value
 
 
@@ -181,18 +181,7 @@ class timing:
 
     def __exit__(self, kind, error, traceback):
         if kind is None:
-            _print_times(*self.start)
-
-
-def timeit_start():
-    """`%timeit STATEMENT`: the clock before its one run."""
-    return time.perf_counter()
-
-
-def timeit_end(start):
-    """`%timeit`: the statement ran once (what it does happens once, and the step does not take
-    IPython's many runs): its time, in IPython's words."""
-    print("%s \u00b1 %s per loop (mean \u00b1 std. dev. of 1 run, 1 loop each)" % (_format_time(time.perf_counter() - start), _format_time(0)))
+            _print_times(self.start)
 
 
 # ---- marshalling: one format per type ---------------------------------------------------------
@@ -1280,8 +1269,14 @@ def _cpu_times():
         return times.user, times.system
 
 
-def _print_times(wall, cpu):
-    """What `%%time` prints after its cell ran."""
+def _print_times(start, per_loop=False):
+    """What `%time` prints once its code ran; with `per_loop`, what `%timeit` prints: the code ran
+    once (what it does happens once, and the step does not take IPython's many runs)."""
+    wall, cpu, counter = start
+    if per_loop:
+        elapsed = _format_time(time.perf_counter() - counter)
+        print("%s \u00b1 %s per loop (mean \u00b1 std. dev. of 1 run, 1 loop each)" % (elapsed, _format_time(0)))
+        return
     elapsed = time.time() - wall
     now = _cpu_times()
     user, system = now[0] - cpu[0], now[1] - cpu[1]
@@ -1315,16 +1310,14 @@ def run_cell(namespace, index, code, record=None):
     _current.append(outputs)
     failed = None
     first_line = code.lstrip().split("\n", 1)[0]
-    timed = first_line.split() == ["#", "%%time"] and time_start()
-    timeit = first_line.startswith("class _cellflow_timeit:  # %%timeit") and timeit_start()
+    per_loop = first_line.startswith("class _cellflow_timeit:  # %%timeit")
+    clocks = (per_loop or first_line.split() == ["#", "%%time"]) and time_start()
     try:
         _run_code(compiled, namespace)
         if value is not None:
             value = _run_code(value, namespace)
-        if timed:
-            _print_times(*timed)
-        if timeit:
-            timeit_end(timeit)
+        if clocks:
+            _print_times(clocks, per_loop)
         if value is not None:
             _show(value, result=True)
     except BaseException as e:
