@@ -376,6 +376,21 @@ describe('pipeline graph', () => {
     assert.ok(s.b?.units.some((u) => u.code.startsWith('vec = np.vectorize(')));
   });
 
+  it("sympy's lambdify functions (a generated module's, unsavable) are made again where used", () => {
+    const s = steps(
+      nb([
+        [['imports'], 'import sympy\nfrom sympy import lambdify'],
+        [['step:a'], "x = sympy.Symbol('x')\nf = sympy.lambdify(x, x**2)\ng = lambdify(x, x + 1)"],
+        [['step:b'], 'print(f(3), g(3))'],
+      ]),
+    );
+    assert.deepEqual(s.b?.inputSources, { x: 'a' });
+    assert.deepEqual(
+      s.b?.units.filter((u) => u.code.includes('lambdify(x')).map((u) => u.names),
+      [['f'], ['g']],
+    );
+  });
+
   it('a function using a name nothing defines is a warning: Jupyter fails only if it is called', () => {
     const r = analyzeNotebook(
       nb([

@@ -158,11 +158,12 @@ export const UNSAVABLE_ORIGINS: readonly (readonly [RegExp, string])[] = [
 /**
  * Calls whose result cannot be saved but is made again, the same, by running its statement again
  * where it is used (`add = np.frompyfunc(f, 2, 1)`, `np.vectorize(f, otypes=...)` once called,
- * patsy's design matrices `y, X = dmatrices(...)`; a CSV reader over a file that crosses, opened
+ * patsy's design matrices `y, X = dmatrices(...)`, sympy's `lambdify` (a function of a module
+ * it generates); a CSV reader over a file that crosses, opened
  * again at its position): a name bound to one is code, like a generator.
  */
 export const REMADE_BY_RUNNING =
-  /^((np|numpy)\.(frompyfunc|vectorize)|csv\.(reader|DictReader|writer|DictWriter)|(patsy\.)?(dmatrix|dmatrices))$/;
+  /^((np|numpy)\.(frompyfunc|vectorize)|csv\.(reader|DictReader|writer|DictWriter)|(patsy\.)?(dmatrix|dmatrices)|(sympy\.)?lambdify)$/;
 
 /** How every callee among `UNSAVABLE_ORIGINS` ends: most calls are ruled out by this one test. */
 export const UNSAVABLE_ENDINGS =
