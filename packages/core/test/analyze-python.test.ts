@@ -123,6 +123,7 @@ describe('Python name analysis', () => {
           { index: 0, keyword: null, name: 'train' },
           { index: null, keyword: 'sink', name: 'log' },
         ],
+        codeStrings: ['c'],
       },
     ]);
     // Library functions that change their first argument.

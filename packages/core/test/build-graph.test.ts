@@ -376,6 +376,32 @@ describe('pipeline graph', () => {
     assert.ok(s.b?.units.some((u) => u.code.startsWith('vec = np.vectorize(')));
   });
 
+  it('string literals passed to a notebook function or class that evaluates them are code: their names load', () => {
+    const display = [
+      'class display(object):',
+      '    def __init__(self, *args):',
+      '        self.args = args',
+      '    def __repr__(self):',
+      "        return '\\n'.join(a + repr(eval(a)) for a in self.args)",
+      'def show(*names):',
+      '    print(names)',
+    ].join('\n');
+    const { diagnostics, byName: s } = analyzed(
+      nb([
+        [['imports'], 'import pandas as pd'],
+        [['step:a'], "df1 = pd.DataFrame({'a': [1]})\ndf2 = df1 * 2\ndf3 = df1"],
+        [['step:b'], display],
+        [['step:c'], "display('df1', 'pd.concat([df1, df2])', 'not code', 'no_such_name')"],
+        [['step:d'], "show('df3')\ndf1 = 5\ndisplay('df1')"],
+      ]),
+    );
+    assert.deepEqual(diagnostics, []);
+    assert.deepEqual(s.c?.inputSources, { df1: 'a', df2: 'a' });
+    assert.ok(s.c?.units.some((u) => u.names.includes('display')));
+    // `show` runs no code it is given; `df1` is bound before the call.
+    assert.deepEqual(s.d?.inputSources, {});
+  });
+
   it("sympy's lambdify functions (a generated module's, unsavable) are made again where used", () => {
     const s = steps(
       nb([

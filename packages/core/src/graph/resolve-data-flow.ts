@@ -152,6 +152,11 @@ export function resolveDataFlow(input: DataFlowInput): DataFlow {
   } = input.prelude;
   const plain = (cell: number): string => code.get(cell) ?? '';
   const unitsOf = (cell: number): readonly UnitRef[] => unitsOfCell.get(cell) ?? [];
+  /** The notebook's functions and classes that run code they are given as strings. */
+  const evaluators = new Set<string>();
+  for (const refs of unitsOfCell.values())
+    for (const r of refs)
+      if (r.unit.evaluatesStrings) for (const n of r.unit.names) evaluators.add(n);
   const diagnostics: Diagnostic[] = [];
   /** An `import *` seen so far: names it may define are not reported as undefined. */
   let starSoFar = input.prelude.starImport;
@@ -432,6 +437,13 @@ export function resolveDataFlow(input: DataFlowInput): DataFlow {
       for (const argument of call.args)
         if (passedTo(argument, parameters, mutatedParameters)) draft.callEffects.add(argument.name);
     }
+    // A notebook function or class that runs the code it is given (`eval(a)` in its body), called
+    // with string literals (`display('df1', 'pd.concat([df1, df2])')`): that code's names.
+    for (const call of analysis.calls.slice(before.calls.length))
+      if (evaluators.has(call.callee))
+        for (const name of call.codeStrings)
+          if (resolve(name) !== undefined)
+            need(draft, { name, cell: call.cell, line: call.line }, true, null);
     // Functions from other cells that this segment may call change names as they run: the step
     // loads each one's value and leaves it changed, as Jupyter would.
     const lastCell = own[own.length - 1] ?? draft.cells[draft.cells.length - 1]!;

@@ -9,7 +9,7 @@
 import type { SyntaxNode, Tree } from '@lezer/common';
 import { knownErrorFree, nestingProblemOf, parsePython } from './parse-python.js';
 import { PYTHON_BUILTINS } from './builtins.js';
-import { codeStringReads } from './code-strings.js';
+import { codeStringReads, literalExpressionReads } from './code-strings.js';
 import {
   aliasSources,
   heldNames,
@@ -1015,9 +1015,15 @@ export class PythonAnalyzer {
   /**
    * What a call does to its arguments: a library function that changes its first argument, or a
    * notebook function whose body changes a parameter, changes the names passed there. Module-level
-   * calls are kept (`calls`) for functions defined in other cells.
+   * calls are kept (`calls`) for functions defined in other cells, with the code in their string
+   * literals (`state`: the names bound before the call).
    */
-  private argumentEffects(callee: SyntaxNode, args: SyntaxNode, scope: InnerScope | null): void {
+  private argumentEffects(
+    callee: SyntaxNode,
+    args: SyntaxNode,
+    scope: InnerScope | null,
+    state: Set<string>,
+  ): void {
     const calleeName =
       callee.name === 'VariableName'
         ? this.text(callee)
@@ -1055,7 +1061,13 @@ export class PythonAnalyzer {
       if (base?.name === 'VariableName')
         found.push({ argument: { index: position, keyword, name: this.text(base) }, node: base });
     }
-    if (found.length === 0) return;
+    // String literals that are Python expressions (`show('df1')`), with the names their code
+    // reads that are not bound before the call: the callee may run them.
+    const codeStrings =
+      scope === null && callee.name === 'VariableName'
+        ? literalExpressionReads(args, this.textOf, expressionReads).filter((n) => !state.has(n))
+        : [];
+    if (found.length === 0 && codeStrings.length === 0) return;
     if (FIRST_ARGUMENT_MUTATORS.test(calleeName)) {
       const first = found.find((f) => f.argument.index === 0);
       if (first !== undefined) this.mutate(first.node, scope);
@@ -1075,6 +1087,7 @@ export class PythonAnalyzer {
         cell: this.cell,
         line: this.lineOf(callee.from),
         args: found.map((f) => f.argument),
+        codeStrings,
       });
   }
 
@@ -1286,7 +1299,7 @@ export class PythonAnalyzer {
       const first = pending.pop() as SyntaxNode;
       switch (next) {
         case Task.ArgumentEffects:
-          this.argumentEffects(first, pending.pop() as SyntaxNode, scope);
+          this.argumentEffects(first, pending.pop() as SyntaxNode, scope, state);
           break;
         case Task.ArgList:
           this.argList(first, state, scope);
@@ -1566,4 +1579,12 @@ const FILE_NAME_LITERAL = /^[rRuUbB]?(['"])[\w./~-]*\w\.[A-Za-z][A-Za-z0-9]{0,5}
 /** The names a Python snippet reads from the notebook (`eval`/`exec` strings). */
 function codeReads(code: string): readonly string[] {
   return analyzePython(code).freeReads.map((r) => r.name);
+}
+
+/** The names a one-line Python expression reads; null for text that is not one. */
+function expressionReads(code: string): readonly string[] | null {
+  if (code.trim() === '' || code.includes('\n')) return null;
+  const analysis = analyzePython(code);
+  if (analysis.syntaxErrors.length > 0 || analysis.writes.length > 0) return null;
+  return analysis.freeReads.map((r) => r.name);
 }

@@ -40,13 +40,17 @@ export interface ParameterRef {
 
 /**
  * A module-level call of a plain name, with the arguments that are names (or hang off one:
- * `f(data["train"])`): a notebook function that changes a parameter in place changes them.
+ * `f(data["train"])`): a notebook function that changes a parameter in place changes them. Or
+ * with string literals that are Python expressions: a notebook function that runs the code it is
+ * given (`eval(a)` in its body) reads the names in them (`show('df1', 'pd.concat([df1, df2])')`).
  */
 export interface CallSite {
   readonly callee: string;
   readonly cell: number;
   readonly line: number;
   readonly args: readonly CallArgument[];
+  /** The names the string-literal arguments' code reads, those not bound before the call. */
+  readonly codeStrings: readonly string[];
 }
 
 export interface CallArgument {
@@ -118,7 +122,7 @@ export interface CodeAnalysis {
    */
   readonly passedReads: ReadonlyMap<string, ReadonlySet<string>>;
   readonly syntaxErrors: readonly SyntaxProblem[];
-  /** Module-level calls of plain names with name arguments, in order (see `CallSite`). */
+  /** Module-level calls of plain names with name or code-string arguments, in order (see `CallSite`). */
   readonly calls: readonly CallSite[];
   /**
    * Whether the code (function bodies included) may read or write files or run shell commands,

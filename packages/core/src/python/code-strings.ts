@@ -58,3 +58,23 @@ export function codeStringReads(
   if (last === 'query' || last === 'eval') return identifiers(code, true);
   return [];
 }
+
+/**
+ * The names read by the positional string-literal arguments of a call that are Python
+ * expressions (`'df1'`, `"pd.concat([df1, df2])"`); `expressionReads` gives an expression's free
+ * names, or null for text that is not one (`'hello world'`).
+ */
+export function literalExpressionReads(
+  args: SyntaxNode,
+  text: (n: SyntaxNode) => string,
+  expressionReads: (code: string) => readonly string[] | null,
+): readonly string[] {
+  const names = new Set<string>();
+  for (let a = args.firstChild; a !== null; a = a.nextSibling) {
+    if (a.name === 'AssignOp') break; // keyword arguments from here on
+    const code = literalText(a, text);
+    if (code === null || code.includes('\\')) continue;
+    for (const name of expressionReads(code) ?? []) names.add(name);
+  }
+  return [...names];
+}

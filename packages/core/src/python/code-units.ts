@@ -67,6 +67,11 @@ export interface CodeUnit {
   /** A function definition whose calls make generators (its own body yields). */
   readonly yields: boolean;
   /**
+   * A function or class that runs code it is given (`eval(a)`, `exec(src)` in its body): string
+   * literals passed to it are code (see `CallSite.codeStrings`).
+   */
+  readonly evaluatesStrings: boolean;
+  /**
    * It binds a generator (a generator expression, a call of a function that yields): a step that
    * runs it again gets the generator fresh, from its start.
    */
@@ -213,6 +218,31 @@ function bodyYields(definition: SyntaxNode): boolean {
       node.name === 'LambdaExpression'
     )
       continue;
+    for (let c = node.firstChild; c !== null; c = c.nextSibling) pending.push(c);
+  }
+  return false;
+}
+
+/**
+ * Whether a definition (its methods and inner functions too) calls `eval` or `exec` on something
+ * other than a string literal.
+ */
+function evaluatesStrings(definition: SyntaxNode, text: (n: SyntaxNode) => string): boolean {
+  if (!/\b(eval|exec)\s*\(/.test(text(definition))) return false;
+  const pending = [definition];
+  for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
+    if (node.name === 'CallExpression') {
+      const callee = node.firstChild;
+      const first = callee?.nextSibling?.firstChild?.nextSibling; // after `(`
+      if (
+        callee?.name === 'VariableName' &&
+        /^(eval|exec)$/.test(text(callee)) &&
+        first != null &&
+        first.name !== 'String' &&
+        first.name !== ')'
+      )
+        return true;
+    }
     for (let c = node.firstChild; c !== null; c = c.nextSibling) pending.push(c);
   }
   return false;
@@ -405,6 +435,7 @@ function readCodeUnitsOnce(
       root: kind.root,
       fileAccess: analysis.fileAccess,
       yields: definition !== undefined && bodyYields(definition),
+      evaluatesStrings: kind.kind === 'definition' && evaluatesStrings(node, text),
       startsGenerator:
         kind.kind === 'definition' &&
         value !== null &&
