@@ -1,5 +1,5 @@
 /** The fidelity bench's breakdown: corpus, per-tagging totals, failure causes, the summary line. */
-import { TAGGINGS } from '../../test/support/fidelity-corpus.js';
+import { TAGGINGS, type Tagging } from '../../test/support/fidelity-corpus.js';
 import {
   differences,
   normalizeFailureMessage,
@@ -78,7 +78,10 @@ function corpusLines(results: readonly ExampleResult[], corpus: CorpusLabel): st
         ]
       : []),
     ...(run > 0 && run < kept.length - empty
-      ? [`  run as pipelines: ${run} of the ${kept.length - empty} kept (--limit, --max-seconds)`]
+      ? [
+          `  run as pipelines: ${run} of the ${kept.length - empty} kept (--limit, --max-seconds; ` +
+            `--taggings kale alone runs only notebooks with tags)`,
+        ]
       : []),
   ];
   for (const [reason, group] of groupBy(dropped, (r) => `${r.status}: ${r.reason ?? ''}`)) {
@@ -116,16 +119,29 @@ function causeKey(failure: RunFailure): string {
 
 /**
  * The report, its last line `fidelity: R/N runs succeed, C/M cells match`: a cell matches when its
- * stdout and its result both do (each where Jupyter's two runs agreed).
+ * stdout and its result both do (each where Jupyter's two runs agreed). `taggings` are the ones
+ * run; `untagged` the kept notebooks not run with `kale` because they carry no pipeline tags.
  */
-export function formatReport(results: readonly ExampleResult[], corpus: CorpusLabel): string {
+export function formatReport(
+  results: readonly ExampleResult[],
+  corpus: CorpusLabel,
+  taggings: readonly Tagging[] = TAGGINGS,
+  untagged = 0,
+): string {
   const lines = corpusLines(results, corpus);
   const runs = results.flatMap((r) => r.runs.map((run) => ({ example: r.example, run })));
+  if (taggings.includes('kale')) {
+    const leftOut = sum(runs, (r) => (r.run.tagging === 'kale' ? (r.run.leftOut?.length ?? 0) : 0));
+    lines.push(
+      `  kale (the notebooks' own tags): ${untagged} kept notebooks carry no Kale or Cellflow tags, ` +
+        `not run so; ${leftOut} code cells their tags leave out (\`skip\`), not compared`,
+    );
+  }
   lines.push('', 'tagging       runs succeeded    cells matched     cell verdicts');
   let succeeded = 0;
   let matched = 0;
   let cells = 0;
-  for (const tagging of TAGGINGS) {
+  for (const tagging of taggings) {
     const mine = runs.filter((r) => r.run.tagging === tagging).map((r) => r.run);
     const ok = mine.filter((r) => r.succeeded).length;
     const verdicts = new Map<CellVerdict, number>();
@@ -151,14 +167,14 @@ export function formatReport(results: readonly ExampleResult[], corpus: CorpusLa
     `Failure causes (${failed.length} failed runs; the first failing step's error, or the refusal):`,
   );
   if (failed.length > 0)
-    lines.push(`count ${TAGGINGS.map((t) => t.padStart(11)).join(' ')}  cause`);
+    lines.push(`count ${taggings.map((t) => t.padStart(11)).join(' ')}  cause`);
   for (const [cause, group] of groupBy(failed, (r) => causeKey(r.run.failure!))) {
-    const per = TAGGINGS.map((t) =>
+    const per = taggings.map((t) =>
       String(group.filter((g) => g.run.tagging === t).length).padStart(11),
     );
     lines.push(`${String(group.length).padStart(5)} ${per.join(' ')}  ${clip(cause, 160)}`);
     lines.push(
-      `${' '.repeat(6 + 12 * TAGGINGS.length)}  e.g. ${group[0]!.example} [${group[0]!.run.tagging}]`,
+      `${' '.repeat(6 + 12 * taggings.length)}  e.g. ${group[0]!.example} [${group[0]!.run.tagging}]`,
     );
   }
 

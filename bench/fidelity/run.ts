@@ -6,7 +6,10 @@
  * first, round by round), then runs with `cellflow run --no-cache` tagged two ways (a step per
  * code cell, a step per markdown section), comparing each cell's stdout and result (the
  * `text/plain` of its `execute_result`). A notebook runs, in Jupyter and as a pipeline, in a
- * private copy of its folder's tree, removed afterwards.
+ * private copy of its folder's tree, removed afterwards. With `--taggings` a third way runs too:
+ * `kale`, the notebook as its author tagged it (Kale's `block:`/`prev:`/`skip`... or Cellflow's
+ * tags, unchanged, with `--cpu-only`; notebooks without such tags are not run so, and the cells the
+ * tags leave out, `skip`, are not compared).
  * Run with `npm run bench:fidelity -- [options]` (builds first):
  *   --notebooks DIR      the corpus is every *.ipynb under DIR (not in .ipynb_checkpoints), named
  *                        DIR's base name / path under DIR (repeat: several folders); default: the
@@ -14,23 +17,30 @@
  *   --filter SUBSTR      examples whose name contains SUBSTR (repeat: any of them)
  *   --limit N            the first N kept examples (name order)
  *   --max-seconds S      only examples whose nbconvert run took at most S seconds
+ *   --taggings T,T       the taggings to run, of per-cell, per-section, kale (default
+ *                        per-cell,per-section)
  *   --jobs N             notebooks run side by side (default 2)
  *   --json PATH          per-example details
  *   --references-only    build the reference cache and stop
  *   --cellflow DIR       use the built CLI of another checkout (e.g. a `git archive` of main)
- * Last line: `fidelity: R/N runs succeed, C/M cells match` (both taggings; a cell matches when its
- * stdout and its result do). Not a test.
+ * Last line: `fidelity: R/N runs succeed, C/M cells match` (all taggings run; a cell matches when
+ * its stdout and its result do). Not a test.
  */
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
+  ALL_TAGGINGS,
+  exampleNotebook,
   GALLERY_DIR,
+  hasPipelineTags,
+  isTagging,
   listGalleryExamples,
   listNotebookExamples,
   TAGGINGS,
   type FidelityExample,
+  type Tagging,
 } from '../../test/support/fidelity-corpus.js';
 import { cellflowCli, runPipeline } from '../../test/support/fidelity-pipeline.js';
 import { pythonFingerprint, referenceFor } from '../../test/support/fidelity-reference.js';
@@ -42,6 +52,7 @@ const { values: options } = parseArgs({
     filter: { type: 'string', multiple: true },
     limit: { type: 'string' },
     'max-seconds': { type: 'string' },
+    taggings: { type: 'string', default: TAGGINGS.join(',') },
     jobs: { type: 'string', default: '2' },
     json: { type: 'string' },
     'references-only': { type: 'boolean', default: false },
@@ -49,6 +60,13 @@ const { values: options } = parseArgs({
   },
 });
 const jobs = Math.max(1, Number(options.jobs));
+const taggingNames = options.taggings.split(',').map((t) => t.trim());
+const unknownTagging = taggingNames.find((t) => !isTagging(t));
+if (unknownTagging !== undefined || taggingNames.length === 0) {
+  console.error(`--taggings takes some of ${ALL_TAGGINGS.join(', ')}; got ${options.taggings}`);
+  process.exit(2);
+}
+const taggings = ALL_TAGGINGS.filter((t) => taggingNames.includes(t));
 const limit = options.limit === undefined ? Infinity : Number(options.limit);
 const cli = cellflowCli(options.cellflow);
 const maxMs =
@@ -145,8 +163,17 @@ if (options['references-only']) {
   process.exit(0);
 }
 
-// Phase 2: each kept example as a pipeline, tagged both ways.
-const tasks = corpus.flatMap((c) => TAGGINGS.map((tagging) => ({ ...c, tagging })));
+// Phase 2: each kept example as a pipeline, tagged each way (`kale`: only when it has tags).
+const tagged = new Set(
+  taggings.includes('kale')
+    ? corpus.filter((c) => hasPipelineTags(exampleNotebook(c.example))).map((c) => c.example)
+    : [],
+);
+const runsWith = (example: FidelityExample, tagging: Tagging): boolean =>
+  tagging !== 'kale' || tagged.has(example);
+const tasks = corpus.flatMap((c) =>
+  taggings.filter((t) => runsWith(c.example, t)).map((tagging) => ({ ...c, tagging })),
+);
 let finished = 0;
 const pipelineStarted = performance.now();
 const outcomes = await pool(tasks, async ({ example, reference, tagging }) => {
@@ -176,4 +203,4 @@ console.log(
   `Timing: references ${seconds(referenceMs)} (${built} built), pipelines ${seconds(pipelineMs)} ` +
     `(${tasks.length} runs of ${corpus.length} examples, ${jobs} at a time), total ${seconds(performance.now() - started)}`,
 );
-console.log(formatReport(results, corpusLabel));
+console.log(formatReport(results, corpusLabel, taggings, corpus.length - tagged.size));

@@ -1,12 +1,17 @@
-/** The fidelity corpus's converter (sphinx-gallery conventions) and its two taggings. */
+/** The fidelity corpus's converter (sphinx-gallery conventions) and its taggings. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  cellsOutsideSteps,
   galleryCells,
   galleryNotebook,
+  hasPipelineTags,
   listGalleryExamples,
+  taggedExampleNotebook,
   tagNotebook,
   TAGGINGS,
+  type Notebook,
+  type NotebookExample,
 } from '../support/fidelity-corpus.js';
 
 const EXAMPLE = [
@@ -100,5 +105,61 @@ describe('gallery notebook', () => {
         }
       }
     }
+  });
+
+  it("runs a Kale notebook with its own tags, moving a dropped cell's tags on", () => {
+    const code = (source: string, tags: string[]): Notebook['cells'][number] => ({
+      cell_type: 'code',
+      id: source,
+      metadata: { tags },
+      source,
+      outputs: [],
+      execution_count: null,
+    });
+    const notebook: Notebook = {
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: {},
+      cells: [
+        code('import random', ['imports']),
+        code('!pip install x', ['skip']),
+        { cell_type: 'markdown', id: 'md', metadata: {}, source: '# Load' },
+        code('n = 1', ['block:load']),
+        code('raise ValueError', ['block:train', 'prev:load']),
+        code('print(n)', []),
+        code('raise KeyError', ['skip']),
+        code('print(n + 1)', []),
+      ],
+    };
+    const example: NotebookExample = {
+      name: 'kale/nb.ipynb',
+      path: '/nb.ipynb',
+      source: JSON.stringify(notebook),
+      folder: '/',
+    };
+    assert.equal(hasPipelineTags(notebook), true);
+    assert.equal(hasPipelineTags(galleryNotebook(EXAMPLE)), false);
+    assert.equal(tagNotebook(notebook, 'kale'), notebook);
+    const tags = (n: Notebook): string[] => n.cells.map((c) => (c.metadata.tags ?? []).join(' '));
+    assert.deepEqual(tags(taggedExampleNotebook(example, 'kale', [4, 6])), [
+      'imports',
+      'skip',
+      '',
+      'block:load',
+      'block:train prev:load',
+      '',
+    ]);
+    assert.deepEqual(tags(taggedExampleNotebook(example, 'per-cell', [4, 6])), [
+      'step:c0',
+      'step:c1',
+      '',
+      'step:c2',
+      'step:c3',
+      'step:c4',
+    ]);
+    assert.deepEqual(cellsOutsideSteps(taggedExampleNotebook(example, 'kale', [4, 6])), {
+      leftOut: [1],
+      asUnits: [0],
+    });
   });
 });

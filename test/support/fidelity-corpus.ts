@@ -1,13 +1,15 @@
 /**
  * The fidelity corpus (issue 13): scikit-learn's gallery examples, as Debian's `python-sklearn-doc`
  * ships them, turned into notebooks the way sphinx-gallery does, or the notebooks found under a
- * folder (`listNotebookExamples`), then tagged as Cellflow pipelines two ways. Pure functions and
- * reads; `fidelity-reference.ts` runs them in Jupyter, `fidelity-pipeline.ts` with `cellflow run`.
- * Shared by `bench/fidelity` and `test/fidelity`.
+ * folder (`listNotebookExamples`), then tagged as Cellflow pipelines two ways, or run with the tags
+ * their authors gave them (`kale`). Pure functions and reads; `fidelity-reference.ts` runs them in
+ * Jupyter, `fidelity-pipeline.ts` with `cellflow run`. Shared by `bench/fidelity` and
+ * `test/fidelity`.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { analyzeNotebook, parseCellTags } from '@cellflow/core';
 
 export const GALLERY_DIR = '/usr/share/doc/python-sklearn-doc/examples';
 
@@ -235,15 +237,32 @@ export function withoutCells(notebook: Notebook, indices: readonly number[]): No
   return { ...notebook, cells: notebook.cells.filter((_, i) => !drop.has(i)) };
 }
 
-export type Tagging = 'per-cell' | 'per-section';
+export type Tagging = 'per-cell' | 'per-section' | 'kale';
+/** The taggings a bench runs unless told: the gallery's measure is of these two. */
 export const TAGGINGS: readonly Tagging[] = ['per-cell', 'per-section'];
+export const ALL_TAGGINGS: readonly Tagging[] = ['per-cell', 'per-section', 'kale'];
+
+export function isTagging(name: string): name is Tagging {
+  return (ALL_TAGGINGS as readonly string[]).includes(name);
+}
+
+/** True when a code cell of the notebook has a Kale or Cellflow role tag (`block:`, `step:`, `skip`...) or `prev:`. */
+export function hasPipelineTags(notebook: Notebook): boolean {
+  return notebook.cells.some((cell) => {
+    if (cell.cell_type !== 'code') return false;
+    const { tags } = parseCellTags(cell.metadata.tags ?? []);
+    return tags.role.kind !== 'continue' || tags.prev.length > 0;
+  });
+}
 
 /**
  * The notebook tagged as a pipeline: `per-cell` makes each code cell its own step `c<N>` (N its
  * position among code cells); `per-section` starts a step `s<K>` at the first code cell after each
- * markdown cell (code before any markdown opens the first one), so a section's cells form a step.
+ * markdown cell (code before any markdown opens the first one), so a section's cells form a step;
+ * `kale` keeps the notebook's own tags.
  */
 export function tagNotebook(notebook: Notebook, tagging: Tagging): Notebook {
+  if (tagging === 'kale') return notebook;
   let code = 0;
   let section = 0;
   let newSection = true;
@@ -260,6 +279,65 @@ export function tagNotebook(notebook: Notebook, tagging: Tagging): Notebook {
     return { ...cell, metadata: { ...cell.metadata, tags } };
   });
   return { ...notebook, cells };
+}
+
+/**
+ * The example's notebook without the cells at `dropped`, tagged: with `kale`, a dropped code cell's
+ * tags move to the next code cell kept when that one has no role tag of its own (it continued the
+ * dropped cell's step), so the steps are the author's; a dropped `skip` cell's do not (the cell
+ * after it joins the block before it either way).
+ */
+export function taggedExampleNotebook(
+  example: FidelityExample,
+  tagging: Tagging,
+  dropped: readonly number[] = [],
+): Notebook {
+  if (tagging !== 'kale') return tagNotebook(exampleNotebook(example, dropped), tagging);
+  const notebook = exampleNotebook(example);
+  const drop = new Set(dropped);
+  const cells = [...notebook.cells];
+  let carried: string[] = [];
+  for (const [i, cell] of cells.entries()) {
+    if (cell.cell_type !== 'code') continue;
+    const own = cell.metadata.tags ?? [];
+    if (drop.has(i)) {
+      // A `skip` cell is never the block above (Kale's rule), so its tags are not carried on.
+      const role = parseCellTags(own).tags.role.kind;
+      if (role !== 'continue' && role !== 'skip') carried = [...own];
+      continue;
+    }
+    if (carried.length > 0 && parseCellTags(own).tags.role.kind === 'continue') {
+      cells[i] = { ...cell, metadata: { ...cell.metadata, tags: [...carried, ...own] } };
+    }
+    carried = [];
+  }
+  return withoutCells({ ...notebook, cells }, dropped);
+}
+
+/**
+ * The code cells of a tagged notebook outside every step's cells: `leftOut`, those no step runs
+ * (`skip` cells and the untagged cells that follow them, blank cells before the first step), which
+ * the pipeline leaves out by design; `asUnits`, the `imports`, `functions` and
+ * `pipeline-parameters` cells that steps run again before their own cells and do not record (they
+ * hold only imports, definitions, configuration and parameters, so print and show nothing).
+ */
+export function cellsOutsideSteps(notebook: Notebook): { leftOut: number[]; asUnits: number[] } {
+  const { graph } = analyzeNotebook(JSON.stringify(notebook));
+  const inSteps = new Set([
+    ...(graph?.steps ?? []).flatMap((s) => s.cells),
+    ...(graph?.metrics ?? []).map((m) => m.cell),
+  ]);
+  const units = new Set([
+    ...(graph?.preludeCells ?? []),
+    ...(graph?.parameters ?? []).map((p) => p.cell),
+  ]);
+  const outside = notebook.cells.flatMap((c, i) =>
+    c.cell_type === 'code' && !inSteps.has(i) ? [i] : [],
+  );
+  return {
+    leftOut: outside.filter((i) => !units.has(i)),
+    asUnits: outside.filter((i) => units.has(i)),
+  };
 }
 
 /** Step-name-safe, file-name-safe form of an example's name (`svm/plot_iris_svc` -> `svm__plot_iris_svc`). */

@@ -8,8 +8,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  exampleNotebook,
-  tagNotebook,
+  cellsOutsideSteps,
+  taggedExampleNotebook,
   type FidelityExample,
   type Tagging,
 } from './fidelity-corpus.js';
@@ -105,6 +105,12 @@ export interface PipelineOutcome {
   readonly ms: number;
   readonly failure?: RunFailure;
   readonly cells: readonly CellComparison[];
+  /**
+   * Code cells the notebook's own tags leave out of the pipeline (`kale`: `skip` cells), by index;
+   * not compared. (`imports`, `functions` and `pipeline-parameters` cells that steps only run as
+   * units are compared as printing and showing nothing.)
+   */
+  readonly leftOut?: readonly number[];
 }
 
 interface StepResult {
@@ -162,16 +168,19 @@ export function differences(
 
 /**
  * Compares what each reference cell printed and showed with what the pipeline's steps recorded:
- * `printed` has every cell a step ran (what it printed, maybe nothing), `shown` the results.
+ * `printed` has every cell a step ran (what it printed, maybe nothing), `shown` the results; the
+ * cells in `leftOut` are not compared.
  */
 export function compareCells(
   reference: Reference,
   printed: ReadonlyMap<number, string>,
   shown: ReadonlyMap<number, string> = new Map(),
+  leftOut: ReadonlySet<number> = new Set(),
 ): CellComparison[] {
   const results = reference.results ?? {};
   const indices = new Set([...Object.keys(reference.cells), ...Object.keys(results)].map(Number));
   return [...indices]
+    .filter((cell) => !leftOut.has(cell))
     .sort((a, b) => a - b)
     .map((cell) => {
       const ran = printed.has(cell);
@@ -206,7 +215,9 @@ export async function runPipeline(
   const timeoutMs = options.timeoutMs ?? Math.max(120_000, 5 * slowest);
   const workspace = makeTempDir('cellflow-fidelity-run-');
   try {
-    const tagged = tagNotebook(exampleNotebook(example, reference.dropped), tagging);
+    const tagged = taggedExampleNotebook(example, tagging, reference.dropped);
+    const { leftOut, asUnits } =
+      tagging === 'kale' ? cellsOutsideSteps(tagged) : { leftOut: [], asUnits: [] };
     const notebook = writeWorkCopy(example, tagged, workspace);
     const run = await runManaged(
       'cellflow run',
@@ -220,6 +231,8 @@ export async function runPipeline(
         '--no-cache',
         '--workspace',
         workspace,
+        // The author's `gpu:` or `limit:nvidia.com/gpu:N` tags: this machine runs them on CPU.
+        ...(tagging === 'kale' ? ['--cpu-only'] : []),
       ],
       {
         cwd: workspace,
@@ -257,6 +270,8 @@ export async function runPipeline(
         cell: error.cell ?? null,
       };
     }
+    // Cells steps run as units print nothing a step records: compared as printing nothing.
+    if (run.code === 0) for (const cell of asUnits) if (!printed.has(cell)) printed.set(cell, '');
     if (run.timedOut) {
       failure = { kind: 'timeout', message: `cellflow run timed out after ${timeoutMs / 1000}s` };
     } else if (run.code !== 0 && failure === undefined) {
@@ -272,7 +287,8 @@ export async function runPipeline(
       exitCode: run.code,
       ms: run.ms,
       ...(succeeded || failure === undefined ? {} : { failure }),
-      cells: compareCells(reference, printed, shown),
+      cells: compareCells(reference, printed, shown, new Set(leftOut)),
+      ...(leftOut.length === 0 ? {} : { leftOut }),
     };
   } finally {
     removeTempDir(workspace);
