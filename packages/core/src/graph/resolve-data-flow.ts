@@ -33,7 +33,7 @@ import {
 } from './data-flow-diagnostics.js';
 import type { PipelineMetric, PipelineParameter } from './pipeline-graph.js';
 import type { Prelude } from './read-prelude.js';
-import type { Block } from './read-blocks.js';
+import type { Block, Segment } from './read-blocks.js';
 import { SharingGroups } from './sharing-groups.js';
 import { mergeTags } from './step-tags.js';
 
@@ -142,64 +142,177 @@ interface StepDraft {
 }
 
 export function resolveDataFlow(input: DataFlowInput): DataFlow {
-  const { blocks, segments, units: unitsOfCell } = input.blocks;
-  const {
-    cells: preludeCells,
-    units: globalUnits,
-    config: globalConfig,
-    hostCells,
-    code,
-  } = input.prelude;
-  const plain = (cell: number): string => code.get(cell) ?? '';
-  const unitsOf = (cell: number): readonly UnitRef[] => unitsOfCell.get(cell) ?? [];
-  /** The notebook's functions and classes that run code they are given as strings. */
-  const evaluators = new Set<string>();
-  for (const refs of unitsOfCell.values())
-    for (const r of refs)
-      if (r.unit.evaluatesStrings) for (const n of r.unit.names) evaluators.add(n);
-  const diagnostics: Diagnostic[] = [];
+  return new DataFlowResolver(input).run();
+}
+
+/** A code unit or a value's read, resolved where a segment is in the notebook. */
+interface SegmentRead {
+  readonly site: NameSite;
+  /** A function body's name, looked up when it is called. */
+  readonly deferred: boolean;
+}
+
+/**
+ * The resolution's state as it walks the notebook's segments in order. Its steps are methods
+ * (each small enough to compile on its own) rather than closures in one function: the engine
+ * recompiled that function whole whenever one of its parts met a new kind of object.
+ */
+class DataFlowResolver {
+  private readonly input: DataFlowInput;
+  private readonly unitsOfCell: ReadonlyMap<number, readonly UnitRef[]>;
+  private readonly preludeCells: readonly number[];
+  private readonly globalUnits: ReadonlyMap<string, UnitRef>;
+  private readonly globalConfig: readonly UnitRef[];
+  private readonly hostCells: ReadonlyMap<Block, readonly number[]>;
+  private readonly code: ReadonlyMap<number, string>;
+  private readonly plain = (cell: number): string => this.code.get(cell) ?? '';
+  private readonly diagnostics: Diagnostic[] = [];
   /** An `import *` seen so far: names it may define are not reported as undefined. */
-  let starSoFar = input.prelude.starImport;
-  const drafts: StepDraft[] = [];
-  const draftOf = new Map<Block, StepDraft>();
-  const current = new Map<string, Source>();
+  private starSoFar: boolean;
+  private readonly drafts: StepDraft[] = [];
+  private readonly draftOf = new Map<Block, StepDraft>();
+  private readonly current = new Map<string, Source>();
   /** Step cells' configuration, seed and `import *` units seen so far, in notebook order. */
-  const stepConfig: { ref: UnitRef; step: StepDraft }[] = [];
-  let seeded = false;
-  const laterDefinitions = new Map<string, { step: string; cell: number }>();
-  const everBound = new Set<string>([
-    ...globalUnits.keys(),
-    ...input.parameters.map((p) => p.name),
-  ]);
-  for (const b of blocks.filter((x) => x.kind === 'step')) {
-    for (const w of analyzeCells(b.cells, plain).writes) {
-      everBound.add(w.name);
-      if (!laterDefinitions.has(w.name))
-        laterDefinitions.set(w.name, { step: b.name, cell: w.cell });
+  private readonly stepConfig: { ref: UnitRef; step: StepDraft }[] = [];
+  private seeded = false;
+  private readonly laterDefinitions = new Map<string, { step: string; cell: number }>();
+  private readonly everBound: Set<string>;
+  private readonly reportedUnbound = new Set<string>();
+  private readonly sharing = new SharingGroups();
+  /** How many times each name has been bound: `name#n` is its n-th value, in sharing groups. */
+  private readonly versions = new Map<string, number>();
+  /** For each value, the names its binding and storing statements read so far (any step). */
+  private readonly valueReads = new Map<string, Set<string>>();
+  private readonly passedReads = new Map<string, Set<string>>();
+  private readonly warnedContinued = new Set<string>();
+  /** The notebook's functions and classes that run code they are given as strings. */
+  private readonly evaluators = new Set<string>();
+
+  constructor(input: DataFlowInput) {
+    this.input = input;
+    this.unitsOfCell = input.blocks.units;
+    this.preludeCells = input.prelude.cells;
+    this.globalUnits = input.prelude.units;
+    this.globalConfig = input.prelude.config;
+    this.hostCells = input.prelude.hostCells;
+    this.code = input.prelude.code;
+    this.starSoFar = input.prelude.starImport;
+    for (const refs of this.unitsOfCell.values())
+      for (const r of refs)
+        if (r.unit.evaluatesStrings) for (const n of r.unit.names) this.evaluators.add(n);
+    this.everBound = new Set<string>([
+      ...this.globalUnits.keys(),
+      ...input.parameters.map((p) => p.name),
+    ]);
+    for (const b of input.blocks.blocks) {
+      if (b.kind !== 'step') continue;
+      for (const w of analyzeCells(b.cells, this.plain).writes) {
+        this.everBound.add(w.name);
+        if (!this.laterDefinitions.has(w.name))
+          this.laterDefinitions.set(w.name, { step: b.name, cell: w.cell });
+      }
+    }
+  }
+
+  run(): DataFlow {
+    for (const segment of this.input.blocks.segments) this.segment(segment);
+    const { drafts } = this;
+    // A model to serve is saved even when no later step loads it.
+    for (const d of drafts)
+      for (const v of d.tags.serve)
+        if ((d.written.has(v) || d.inputs.has(v)) && !d.outputs.has(v))
+          d.outputs.set(v, d.cells[d.cells.length - 1]!);
+    const steps = drafts.map((d): ResolvedStep => {
+      const outputs = [...d.outputs.keys()].sort();
+      return {
+        block: d.block,
+        name: d.name,
+        tags: d.tags,
+        cells: d.cells,
+        analysis: d.analysis,
+        written: d.written,
+        loadsFrom: d.loadsFrom,
+        inputs: d.inputs,
+        parameters: d.parameters,
+        outputs: d.outputs,
+        shared: this.sharing
+          .partition(outputs.map((o) => d.versions.get(o) ?? o))
+          .map((g) => g.map((k) => k.slice(0, k.lastIndexOf('#')))),
+        metrics: d.metrics,
+        units: resolvedUnits(d),
+      };
+    });
+    return { steps, diagnostics: this.diagnostics };
+  }
+
+  private segment(segment: Segment): void {
+    const block = segment.block;
+    switch (block.kind) {
+      case 'imports':
+      case 'functions':
+        return;
+      case 'parameters':
+        for (const p of this.input.parameters)
+          if (segment.cells.includes(p.cell)) this.current.set(p.name, PARAMETER);
+        return;
+      case 'skip':
+      case 'untagged': {
+        const analysis = analyzeCells(segment.cells, this.plain);
+        for (const w of analysis.writes)
+          this.current.set(w.name, { kind: 'skipped', cell: w.cell });
+        if (block.kind === 'untagged' && segment.cells[0] === block.cells[0])
+          this.diagnostics.push(untaggedCellDiagnostic(block.cells[0]!, analysis));
+        return;
+      }
+      case 'metrics': {
+        for (const m of this.input.metrics) {
+          if (!segment.cells.includes(m.cell)) continue;
+          const host = this.drafts.find((d) => d.name === m.step)!;
+          this.need(
+            host,
+            { name: m.variable, cell: m.cell, line: m.line },
+            true,
+            'reports the metric',
+          );
+          host.metrics.push(m.name);
+        }
+        return;
+      }
+      case 'step': {
+        let draft = this.draftOf.get(block);
+        if (draft === undefined) {
+          draft = this.newDraft(block);
+          this.draftOf.set(block, draft);
+          this.drafts.push(draft);
+        }
+        this.stepSegment(draft, segment.cells);
+        return;
+      }
     }
   }
 
   /** The nearest producer; the imports and functions cells' code is there in every step. */
-  const resolve = (name: string): Source | undefined => {
-    const source = current.get(name);
-    const global = globalUnits.get(name);
+  private resolve(name: string): Source | undefined {
+    const source = this.current.get(name);
+    const global = this.globalUnits.get(name);
     if (global !== undefined && (source === undefined || source.kind === 'skipped'))
       return { kind: 'code', ref: global };
     return source;
-  };
+  }
 
-  const undefinedName = (draft: StepDraft, site: NameSite, what: string): void => {
-    diagnostics.push(
-      undefinedNameDiagnostic(draft.name, site, what, laterDefinitions.get(site.name)),
+  private undefinedName(draft: StepDraft, site: NameSite, what: string): void {
+    this.diagnostics.push(
+      undefinedNameDiagnostic(draft.name, site, what, this.laterDefinitions.get(site.name)),
     );
-  };
+  }
 
   /** Loads a value produced by an earlier step into `draft`. */
-  const loadFrom = (draft: StepDraft, name: string, source: Source & { kind: 'step' }): void => {
-    if (source.carried !== undefined) loadFrom(source.step, name, source.carried);
-    loadInput(draft, name, source.step, source.cell);
-  };
-  const loadInput = (draft: StepDraft, name: string, source: StepDraft, cell: number): void => {
+  private loadFrom(draft: StepDraft, name: string, source: StepSource): void {
+    if (source.carried !== undefined) this.loadFrom(source.step, name, source.carried);
+    this.loadInput(draft, name, source.step, source.cell);
+  }
+
+  private loadInput(draft: StepDraft, name: string, source: StepDraft, cell: number): void {
     if (source === draft) return;
     draft.inputs.set(name, source.name);
     draft.loadsFrom.add(source.name);
@@ -211,130 +324,135 @@ export function resolveDataFlow(input: DataFlowInput): DataFlow {
     const pending = [name];
     // And the notebook functions passed to the calls that made them (`df.groupby(get_year)`).
     for (let v = pending.pop(); v !== undefined; v = pending.pop()) {
-      for (const read of passedReads.get(v) ?? []) {
-        const s = seen.has(read) ? undefined : resolve(read);
-        if (s?.kind === 'code' && s.ref.unit.kind === 'definition')
-          includeUnit(draft, s.ref, false);
-      }
-      for (const read of valueReads.get(v) ?? []) {
+      const passed = this.passedReads.get(v);
+      if (passed !== undefined)
+        for (const read of passed) {
+          const s = seen.has(read) ? undefined : this.resolve(read);
+          if (s?.kind === 'code' && s.ref.unit.kind === 'definition')
+            this.includeUnit(draft, s.ref, false);
+        }
+      const reads = this.valueReads.get(v);
+      if (reads === undefined) continue;
+      for (const read of reads) {
         if (seen.has(read)) continue;
         seen.add(read);
-        const s = resolve(read);
+        const s = this.resolve(read);
         if (s?.kind === 'code' && s.ref.unit.kind === 'definition')
-          includeUnit(draft, s.ref, false);
+          this.includeUnit(draft, s.ref, false);
         else if (s?.kind === 'step') pending.push(read);
       }
     }
-  };
+  }
 
   /**
    * Makes `draft` run a unit again. Eager units run before the step's cells; the others only when
    * a loaded value refers to them, so they may not need values from other steps.
    */
-  const includeUnit = (draft: StepDraft, ref: UnitRef, eager: boolean): StepUnitDraft | null => {
+  private includeUnit(draft: StepDraft, ref: UnitRef, eager: boolean): StepUnitDraft | null {
     const existing = draft.units.get(ref.id);
     if (existing !== undefined && (existing.eager || !eager)) return existing;
-    if (!eager && !replayableAlone(ref, new Set())) return null;
+    if (!eager && !this.replayableAlone(ref, new Set())) return null;
     const entry: StepUnitDraft = existing ?? { ref, eager, needs: new Set(), inputs: new Set() };
     entry.eager = eager;
     draft.units.set(ref.id, entry);
-    const site = (name: string): NameSite => ({ name, cell: ref.unit.cell, line: ref.unit.line });
-    for (const name of ref.unit.reads) {
-      const needed = need(draft, site(name), eager, 'runs code that uses');
-      if (needed?.kind === 'code') entry.needs.add(needed.ref.id);
-      else if (needed?.kind === 'input') entry.inputs.add(name);
+    const { unit } = ref;
+    for (const name of unit.reads) {
+      const site = { name, cell: unit.cell, line: unit.line };
+      const needed = this.need(draft, site, eager, 'runs code that uses');
+      if (needed === null) continue;
+      if (needed.kind === 'code') entry.needs.add(needed.ref.id);
+      else entry.inputs.add(name);
     }
     // A function's body reads names when it is called: as Jupyter would, at the step's time.
     // The code among them runs with the definition (which may run on demand).
-    for (const name of ref.unit.callReads) {
-      const needed = need(draft, site(name), eager, null);
+    for (const name of unit.callReads) {
+      const needed = this.need(draft, { name, cell: unit.cell, line: unit.line }, eager, null);
       if (needed?.kind === 'code') entry.needs.add(needed.ref.id);
     }
-    if (eager) for (const name of ref.unit.callEffects) draft.callEffects.add(name);
+    if (eager) for (const name of unit.callEffects) draft.callEffects.add(name);
     // What earlier steps changed on a notebook class or function after defining it
     // (`Counter.count += 1`, `Model.predict = predict`) holds wherever it is defined again.
-    if (ref.unit.kind === 'definition')
-      for (const change of changesOf(ref, draft)) includeUnit(draft, change, eager);
+    if (unit.kind === 'definition')
+      for (const change of this.changesOf(ref, draft)) this.includeUnit(draft, change, eager);
     return entry;
-  };
+  }
 
   /**
    * The configuration statements on a definition's names (`Counter.count += 1`) after it in the
    * notebook, from cells that run in every step or that earlier steps ran.
    */
-  const changesOf = (definition: UnitRef, draft: StepDraft): UnitRef[] => {
-    const { cell, names } = definition.unit;
-    const after = (r: UnitRef): boolean =>
-      r.unit.cell > cell || (r.unit.cell === cell && r.unit.from >= definition.unit.to);
-    return [
-      ...globalConfig,
-      ...stepConfig.filter((c) => c.step !== draft).map((c) => c.ref),
-    ].filter(
-      (r) =>
-        r.unit.kind === 'config' && r.unit.root !== null && names.includes(r.unit.root) && after(r),
-    );
-  };
+  private changesOf(definition: UnitRef, draft: StepDraft): UnitRef[] {
+    const changes: UnitRef[] = [];
+    for (const r of this.globalConfig) if (changesDefinition(definition, r)) changes.push(r);
+    for (const c of this.stepConfig)
+      if (c.step !== draft && changesDefinition(definition, c.ref)) changes.push(c.ref);
+    return changes;
+  }
 
   /** True when a unit and what it needs when it runs are code, not values of other steps. */
-  const replayableAlone = (ref: UnitRef, seen: Set<number>): boolean => {
+  private replayableAlone(ref: UnitRef, seen: Set<number>): boolean {
     if (seen.has(ref.id)) return true;
     seen.add(ref.id);
-    return ref.unit.reads.every((name) => {
-      const s = resolve(name);
-      return s === undefined
-        ? PYTHON_BUILTINS.has(name)
-        : s.kind === 'code'
-          ? replayableAlone(s.ref, seen)
-          : s.kind === 'parameter';
-    });
-  };
+    for (const name of ref.unit.reads) {
+      const s = this.resolve(name);
+      const ok =
+        s === undefined
+          ? PYTHON_BUILTINS.has(name)
+          : s.kind === 'code'
+            ? this.replayableAlone(s.ref, seen)
+            : s.kind === 'parameter';
+      if (!ok) return false;
+    }
+    return true;
+  }
 
   /**
    * Resolves a name `draft` needs. `what` says how a missing name is reported; null: a function
    * body's name, looked up when the function is called, reported only when nothing defines it.
    */
-  const need = (
+  private need(
     draft: StepDraft,
     site: NameSite,
     eager: boolean,
     what: string | null,
-  ): { kind: 'code'; ref: UnitRef } | { kind: 'input' } | null => {
-    const source = resolve(site.name);
+  ): { kind: 'code'; ref: UnitRef } | { kind: 'input' } | null {
+    const source = this.resolve(site.name);
     if (source === undefined) {
       if (PYTHON_BUILTINS.has(site.name) || draft.written.has(site.name)) return null;
       if (draft.starVisible) return null;
-      if (what !== null) undefinedName(draft, site, what);
-      else if (!everBound.has(site.name) && !reportedUnbound.has(site.name)) {
-        reportedUnbound.add(site.name);
-        diagnostics.push(functionUsesUndefinedNameDiagnostic(draft.name, site));
+      if (what !== null) this.undefinedName(draft, site, what);
+      else if (!this.everBound.has(site.name) && !this.reportedUnbound.has(site.name)) {
+        this.reportedUnbound.add(site.name);
+        this.diagnostics.push(functionUsesUndefinedNameDiagnostic(draft.name, site));
       }
       return null;
     }
     switch (source.kind) {
       case 'code': {
         const own = !source.ref.global && draft.block.cells.includes(source.ref.unit.cell);
-        if (!own) includeUnit(draft, source.ref, eager);
-        return { kind: 'code', ref: source.ref };
+        if (!own) this.includeUnit(draft, source.ref, eager);
+        return source;
       }
       case 'parameter':
         draft.parameters.add(site.name);
         return null;
       case 'step': {
         if (!eager) return null;
-        loadFrom(draft, site.name, source);
+        this.loadFrom(draft, site.name, source);
         // Functions inside the value read these names when called: the step needs them.
-        const carried = source.step.analysis.carriedReads.get(site.name) ?? [];
-        for (const name of carried) {
-          const key = `${site.name}>${name}`;
-          if (draft.carriedDone.has(key)) continue;
-          draft.carriedDone.add(key);
-          need(draft, { ...site, name }, true, null);
-        }
-        return { kind: 'input' };
+        const carried = source.step.analysis.carriedReads.get(site.name);
+        if (carried !== undefined)
+          for (const name of carried) {
+            const key = `${site.name}>${name}`;
+            if (draft.carriedDone.has(key)) continue;
+            draft.carriedDone.add(key);
+            this.need(draft, { name, cell: site.cell, line: site.line }, true, null);
+          }
+        return INPUT;
       }
       case 'deleted':
         if (what === null) return null;
-        diagnostics.push(
+        this.diagnostics.push(
           deletedNameDiagnostic(draft.name, site, what, {
             step: source.step.name,
             cell: source.cell,
@@ -343,45 +461,57 @@ export function resolveDataFlow(input: DataFlowInput): DataFlow {
         return null;
       case 'skipped':
         if (what === null) return null;
-        diagnostics.push(skippedNameDiagnostic(draft.name, site, what, source.cell));
+        this.diagnostics.push(skippedNameDiagnostic(draft.name, site, what, source.cell));
         return null;
     }
-  };
-  const reportedUnbound = new Set<string>();
-  const sharing = new SharingGroups();
-  /** How many times each name has been bound: `name#n` is its n-th value, in sharing groups. */
-  const versions = new Map<string, number>();
-  const versionOf = (name: string): string => `${name}#${versions.get(name) ?? 0}`;
+  }
+
+  private versionOf(name: string): string {
+    return `${name}#${this.versions.get(name) ?? 0}`;
+  }
+
   /** Names whose current value may share objects with `name`'s. */
-  const sharingNow = (name: string): string[] =>
-    sharing
-      .members(versionOf(name))
-      .filter((k) => versionOf(k.slice(0, k.lastIndexOf('#'))) === k)
-      .map((k) => k.slice(0, k.lastIndexOf('#')));
-  /** For each value, the names its binding and storing statements read so far (any step). */
-  const valueReads = new Map<string, Set<string>>();
-  const passedReads = new Map<string, Set<string>>();
-  const warnedContinued = new Set<string>();
+  private sharingNow(name: string): string[] {
+    const names: string[] = [];
+    for (const k of this.sharing.members(this.versionOf(name))) {
+      const n = k.slice(0, k.lastIndexOf('#'));
+      if (this.versionOf(n) === k) names.push(n);
+    }
+    return names;
+  }
 
   /**
    * A config or seed unit holds only while its root is still the module it imported (or a name
    * nothing binds after an `import *`, which may have imported it: `init_printing()`).
    */
-  const rootIsImport = (ref: UnitRef): boolean => {
+  private rootIsImport(ref: UnitRef): boolean {
     if (ref.unit.root === null) return false;
-    const s = resolve(ref.unit.root);
-    if (s === undefined) return starSoFar && !everBound.has(ref.unit.root);
+    const s = this.resolve(ref.unit.root);
+    if (s === undefined) return this.starSoFar && !this.everBound.has(ref.unit.root);
     return s.kind === 'code' && s.ref.unit.kind === 'import';
-  };
+  }
 
-  const newDraft = (block: Block): StepDraft => {
+  /** A seed call in the step's own cells, on a module imported by then. */
+  private rootIsImportHere(ref: UnitRef): boolean {
+    const root = ref.unit.root;
+    if (root === null) return false;
+    const s = this.resolve(root);
+    if (s?.kind === 'code' && s.ref.unit.kind === 'import') return true;
+    const cellUnits = this.unitsOfCell.get(ref.unit.cell);
+    return (
+      cellUnits !== undefined &&
+      cellUnits.some((r) => r.unit.kind === 'import' && r.unit.names.includes(root))
+    );
+  }
+
+  private newDraft(block: Block): StepDraft {
     const draft: StepDraft = {
       block,
       name: block.name,
-      analysis: analyzeCells([], plain),
+      analysis: analyzeCells([], this.plain),
       written: new Set(),
-      starVisible: starSoFar,
-      tags: mergeTags([input.stepDefaults, ...block.tags]),
+      starVisible: this.starSoFar,
+      tags: mergeTags([this.input.stepDefaults, ...block.tags]),
       loadsFrom: new Set(),
       inputs: new Map(),
       parameters: new Set(),
@@ -394,288 +524,335 @@ export function resolveDataFlow(input: DataFlowInput): DataFlow {
       callEffects: new Set(),
     };
     // Statements of an imports/functions cell that run once in this step are the step's too.
-    const ownCells = [...(hostCells.get(block) ?? []), ...block.cells].sort((a, b) => a - b);
-    for (const w of analyzeCells(ownCells, plain).writes) draft.written.add(w.name);
+    const ownCells = [...(this.hostCells.get(block) ?? []), ...block.cells].sort((a, b) => a - b);
+    for (const w of analyzeCells(ownCells, this.plain).writes) draft.written.add(w.name);
     return draft;
-  };
+  }
 
   /** One run of consecutive cells of a step: its reads are resolved where it is in the notebook. */
-  const stepSegment = (draft: StepDraft, cells: readonly number[]): void => {
+  private stepSegment(draft: StepDraft, cells: readonly number[]): void {
     const before = draft.analysis;
     const firstSegment = draft.cells.length === 0;
     // An imports/functions cell's statements that run once join the step after it.
-    const own = [...(firstSegment ? (hostCells.get(draft.block) ?? []) : []), ...cells].sort(
-      (a, b) => a - b,
-    );
+    const host = firstSegment ? this.hostCells.get(draft.block) : undefined;
+    const own = (host === undefined ? [...cells] : [...host, ...cells]).sort((a, b) => a - b);
     draft.cells.push(...own);
-    const analysis = analyzeCells(draft.cells, plain);
+    const analysis = analyzeCells(draft.cells, this.plain);
     draft.analysis = analysis;
-    if (analysis.starImports.length > 0) draft.starVisible = starSoFar = true;
-    const isNew = <T extends { name: string }>(list: readonly T[], old: readonly T[]): T[] => {
-      const seen = new Set(old.map((x) => x.name));
-      return list.filter((x) => !seen.has(x.name));
-    };
-    const reads: { site: NameSite; deferred: boolean }[] = [
-      ...isNew(analysis.freeReads, before.freeReads).map((site) => ({ site, deferred: false })),
-      ...isNew(analysis.deferredReads, before.deferredReads).map((site) => ({
-        site,
-        deferred: true,
-      })),
-      // A builtin name (`display`) that the notebook defines is the notebook's.
-      ...isNew(analysis.builtinReads, before.builtinReads)
-        .filter((site) => current.has(site.name) || globalUnits.has(site.name))
-        .map((site) => ({ site, deferred: false })),
-    ];
-    for (const { site, deferred } of reads) need(draft, site, true, deferred ? null : 'uses');
-    // A function from another cell that changes a parameter in place changes what this segment
-    // passes there (`prep(train)` with `def prep(df): df["y"] = ...`).
-    for (const call of analysis.calls.slice(before.calls.length)) {
-      const s = resolve(call.callee);
+    if (analysis.starImports.length > 0) draft.starVisible = this.starSoFar = true;
+    for (const { site, deferred } of this.segmentReads(analysis, before))
+      this.need(draft, site, true, deferred ? null : 'uses');
+    this.noteArgumentChanges(draft, analysis, before);
+    this.needEvaluatedNames(draft, analysis, before);
+    const effectSites = this.takeCallEffects(draft, own);
+    // Configuration that earlier cells made holds here too; the global random state flows.
+    if (firstSegment) this.includeConfigSoFar(draft);
+    const ownUnits = this.ownUnitsOf(own);
+    const seeds = ownUnits.filter((r) => r.unit.kind === 'seed' && this.rootIsImportHere(r));
+    if (this.seeded && analysis.callsNonBuiltin && seeds.length === 0) {
+      const s = this.current.get(RANDOM_STATE);
+      if (s?.kind === 'step') this.loadInput(draft, RANDOM_STATE, s.step, s.cell);
+    }
+    mergeReads(this.valueReads, analysis.valueReads);
+    mergeReads(this.passedReads, analysis.passedReads);
+    this.leaveSegment(draft, { own, analysis, before, ownUnits, effectSites, firstSegment });
+    if (seeds.length > 0 || (this.seeded && analysis.callsNonBuiltin)) {
+      this.seeded = true;
+      this.current.set(RANDOM_STATE, stepSource(draft, own[own.length - 1]!, undefined));
+    }
+  }
+
+  /** The names a segment reads that the step's earlier segments did not. */
+  private segmentReads(analysis: CodeAnalysis, before: CodeAnalysis): SegmentRead[] {
+    const reads: SegmentRead[] = [];
+    for (const site of newSites(analysis.freeReads, before.freeReads))
+      reads.push({ site, deferred: false });
+    for (const site of newSites(analysis.deferredReads, before.deferredReads))
+      reads.push({ site, deferred: true });
+    // A builtin name (`display`) that the notebook defines is the notebook's.
+    for (const site of newSites(analysis.builtinReads, before.builtinReads))
+      if (this.current.has(site.name) || this.globalUnits.has(site.name))
+        reads.push({ site, deferred: false });
+    return reads;
+  }
+
+  /**
+   * A function from another cell that changes a parameter in place changes what this segment
+   * passes there (`prep(train)` with `def prep(df): df["y"] = ...`).
+   */
+  private noteArgumentChanges(draft: StepDraft, analysis: CodeAnalysis, before: CodeAnalysis) {
+    const { calls } = analysis;
+    for (let i = before.calls.length; i < calls.length; i++) {
+      const call = calls[i]!;
+      const s = this.resolve(call.callee);
       if (s?.kind !== 'code' || draft.cells.includes(s.ref.unit.cell)) continue;
       const { parameters, mutatedParameters } = s.ref.unit;
       if (mutatedParameters.length === 0) continue;
       for (const argument of call.args)
         if (passedTo(argument, parameters, mutatedParameters)) draft.callEffects.add(argument.name);
     }
-    // A notebook function or class that runs the code it is given (`eval(a)` in its body), called
-    // with string literals (`display('df1', 'pd.concat([df1, df2])')`): that code's names.
-    for (const call of analysis.calls.slice(before.calls.length))
-      if (evaluators.has(call.callee))
-        for (const name of call.codeStrings)
-          if (resolve(name) !== undefined)
-            need(draft, { name, cell: call.cell, line: call.line }, true, null);
-    // Functions from other cells that this segment may call change names as they run: the step
-    // loads each one's value and leaves it changed, as Jupyter would.
+  }
+
+  /**
+   * A notebook function or class that runs the code it is given (`eval(a)` in its body), called
+   * with string literals (`display('df1', 'pd.concat([df1, df2])')`): that code's names.
+   */
+  private needEvaluatedNames(draft: StepDraft, analysis: CodeAnalysis, before: CodeAnalysis) {
+    const { calls } = analysis;
+    for (let i = before.calls.length; i < calls.length; i++) {
+      const call = calls[i]!;
+      if (!this.evaluators.has(call.callee)) continue;
+      for (const name of call.codeStrings)
+        if (this.resolve(name) !== undefined)
+          this.need(draft, { name, cell: call.cell, line: call.line }, true, null);
+    }
+  }
+
+  /**
+   * Functions from other cells that this segment may call change names as they run: the step
+   * loads each one's value and leaves it changed, as Jupyter would. The names that are not code.
+   */
+  private takeCallEffects(draft: StepDraft, own: readonly number[]): NameSite[] {
     const lastCell = own[own.length - 1] ?? draft.cells[draft.cells.length - 1]!;
     const effectSites: NameSite[] = [];
     for (const name of draft.callEffects) {
-      const s = resolve(name);
+      const s = this.resolve(name);
       if (s?.kind === 'step' || s?.kind === 'parameter')
-        need(draft, { name, cell: lastCell, line: 1 }, true, null);
+        this.need(draft, { name, cell: lastCell, line: 1 }, true, null);
       if (s?.kind !== 'code') effectSites.push({ name, cell: lastCell, line: 1 });
     }
     draft.callEffects.clear();
     for (const site of effectSites) draft.written.add(site.name);
+    return effectSites;
+  }
 
-    // Configuration that earlier cells made holds here too; the global random state flows.
-    if (firstSegment) {
-      const holds = (ref: UnitRef): boolean =>
-        ref.unit.kind === 'import' || (ref.unit.kind === 'config' && rootIsImport(ref));
-      for (const ref of globalConfig) if (holds(ref)) includeUnit(draft, ref, true);
-      for (const { ref, step } of stepConfig)
-        if (step !== draft && holds(ref)) includeUnit(draft, ref, true);
-    }
-    const ownUnits = own.flatMap((c) =>
-      preludeCells.includes(c) ? unitsOf(c).filter((r) => r.unit.kind === 'seed') : unitsOf(c),
-    );
-    const seeds = ownUnits.filter((r) => r.unit.kind === 'seed' && rootIsImportHere(r));
-    if (seeded && analysis.callsNonBuiltin && seeds.length === 0) {
-      const s = current.get(RANDOM_STATE);
-      if (s?.kind === 'step') loadInput(draft, RANDOM_STATE, s.step, s.cell);
-    }
+  /** The imports and configuration of the cells above that hold in a step's first segment. */
+  private includeConfigSoFar(draft: StepDraft): void {
+    for (const ref of this.globalConfig) if (this.holds(ref)) this.includeUnit(draft, ref, true);
+    for (const { ref, step } of this.stepConfig)
+      if (step !== draft && this.holds(ref)) this.includeUnit(draft, ref, true);
+  }
 
-    for (const [into, from] of [
-      [valueReads, analysis.valueReads],
-      [passedReads, analysis.passedReads],
-    ] as const) {
-      for (const [name, reads] of from) {
-        const all = into.get(name) ?? new Set<string>();
-        for (const r of reads) all.add(r);
-        into.set(name, all);
-      }
-    }
+  private holds(ref: UnitRef): boolean {
+    return ref.unit.kind === 'import' || (ref.unit.kind === 'config' && this.rootIsImport(ref));
+  }
 
-    // What this segment leaves behind for later steps: code stays code, values are data.
-    const unitFor = (name: string): UnitRef | undefined => {
-      const last = analysis.lastBindings.get(name);
-      if (last === undefined) return undefined;
-      return ownUnits.find(
-        (r) =>
-          r.unit.cell === last.cell &&
-          r.unit.from <= last.offset &&
-          last.offset < r.unit.to &&
-          r.unit.names.includes(name),
-      );
-    };
-    // A change through one name is a change of every name that may share its objects: the step
-    // loads them together and saves them together (see the runtime's shared outputs).
-    const isCode = (n: string): boolean =>
-      resolve(n)?.kind === 'code' ||
-      ownUnits.some((r) => r.unit.kind !== 'config' && r.unit.names.includes(n));
+  /** The code units of a segment's cells (of a prelude cell that runs once here, its seeds). */
+  private ownUnitsOf(own: readonly number[]): UnitRef[] {
+    const units: UnitRef[] = [];
+    for (const c of own) {
+      const refs = this.unitsOfCell.get(c);
+      if (refs === undefined) continue;
+      const seedsOnly = this.preludeCells.includes(c);
+      for (const r of refs) if (!seedsOnly || r.unit.kind === 'seed') units.push(r);
+    }
+    return units;
+  }
+
+  /** What a segment leaves behind for later steps: code stays code, values are data. */
+  private leaveSegment(draft: StepDraft, segment: LeftSegment): void {
+    const { own, analysis, before, ownUnits, effectSites, firstSegment } = segment;
+    const { current } = this;
     // A name bound again is a new value: what the old one shared stays with the old one.
     for (const w of analysis.writes)
-      if (bindsIn(analysis, w.name, own)) versions.set(w.name, (versions.get(w.name) ?? 0) + 1);
-    const newAliases = analysis.aliases.slice(before.aliases.length);
-    for (const [a, b] of newAliases)
-      if (!isCode(a) && !isCode(b)) sharing.union(versionOf(a), versionOf(b));
+      if (bindsIn(analysis, w.name, own))
+        this.versions.set(w.name, (this.versions.get(w.name) ?? 0) + 1);
+    // A change through one name is a change of every name that may share its objects: the step
+    // loads them together and saves them together (see the runtime's shared outputs).
+    const { aliases } = analysis;
+    for (let i = before.aliases.length; i < aliases.length; i++) {
+      const [a, b] = aliases[i]!;
+      if (!this.isCode(a, ownUnits) && !this.isCode(b, ownUnits))
+        this.sharing.union(this.versionOf(a), this.versionOf(b));
+    }
     // What this segment changes in place (a later segment may change names an earlier one did).
-    const ownMutations = firstSegment ? analysis.mutations : analyzeCells(own, plain).mutations;
-    const segmentMutations = [
-      ...ownMutations,
-      ...effectSites.filter((e) => !ownMutations.some((m) => m.name === e.name)),
-    ];
-    const takenOver = new Map<string, Source & { kind: 'step' }>();
-    const touched = new Set([
-      ...segmentMutations.map((m) => m.name),
-      ...newAliases.map(([t]) => t),
-    ]);
+    const ownMutations = firstSegment
+      ? analysis.mutations
+      : analyzeCells(own, this.plain).mutations;
+    const segmentMutations: NameSite[] = [...ownMutations];
+    for (const e of effectSites)
+      if (!ownMutations.some((m) => m.name === e.name)) segmentMutations.push(e);
+    const takenOver = this.takeOverShared(draft, segmentMutations, aliases, before.aliases.length);
+    // Names the step itself uses are loaded already; the others only if a later step uses them.
+    for (const [g, carried] of takenOver)
+      current.set(
+        g,
+        stepSource(draft, own[own.length - 1]!, draft.inputs.has(g) ? undefined : carried),
+      );
+    // Which value of each name this step leaves (for the groups it saves together).
+    for (const w of analysis.writes) draft.versions.set(w.name, this.versionOf(w.name));
+    for (const m of segmentMutations) draft.versions.set(m.name, this.versionOf(m.name));
+    for (const n of takenOver.keys()) draft.versions.set(n, this.versionOf(n));
+    if (!firstSegment) this.warnContinued(draft, analysis, own, segmentMutations, takenOver);
+    for (const m of segmentMutations) {
+      const s = this.resolve(m.name);
+      if (s?.kind === 'step' || s?.kind === 'parameter')
+        current.set(m.name, stepSource(draft, m.cell, undefined));
+    }
+    // A name only a called function binds (`global model` in `def train()`) is this step's value.
+    for (const e of effectSites) {
+      const s = this.resolve(e.name);
+      if (s === undefined || s.kind === 'deleted' || s.kind === 'skipped')
+        current.set(e.name, stepSource(draft, e.cell, undefined));
+    }
+    const mutationCell = new Map<string, number>();
+    for (const m of analysis.mutations) mutationCell.set(m.name, m.cell);
+    const beforeWrites = new Set<string>();
+    for (const x of before.writes) beforeWrites.add(x.name);
+    for (const w of analysis.writes) {
+      if (beforeWrites.has(w.name) && !bindsIn(analysis, w.name, own)) continue;
+      const ref = unitFor(analysis, ownUnits, w.name);
+      if (ref !== undefined && ref.unit.kind !== 'config' && ref.unit.kind !== 'seed')
+        current.set(w.name, { kind: 'code', ref });
+      else
+        current.set(
+          w.name,
+          stepSource(
+            draft,
+            Math.max(
+              analysis.lastBindings.get(w.name)?.cell ?? w.cell,
+              mutationCell.get(w.name) ?? -1,
+            ),
+            undefined,
+          ),
+        );
+    }
+    for (const d of newSites(analysis.deletes, before.deletes))
+      current.set(d.name, { kind: 'deleted', step: draft, cell: d.cell });
+    for (const ref of ownUnits) if (ref.ambient) this.stepConfig.push({ ref, step: draft });
+  }
+
+  /** Whether a name is code: resolved to a unit, or bound by one of the segment's units. */
+  private isCode(n: string, ownUnits: readonly UnitRef[]): boolean {
+    return (
+      this.resolve(n)?.kind === 'code' ||
+      ownUnits.some((r) => r.unit.kind !== 'config' && r.unit.names.includes(n))
+    );
+  }
+
+  /**
+   * The values of other steps that share objects with what a segment changes in place or makes
+   * share (`from` on among `aliases`): the segment changes them too, so the step takes them over.
+   */
+  private takeOverShared(
+    draft: StepDraft,
+    segmentMutations: readonly NameSite[],
+    aliases: CodeAnalysis['aliases'],
+    from: number,
+  ): Map<string, StepSource> {
+    const takenOver = new Map<string, StepSource>();
+    const touched = new Set<string>();
+    for (const m of segmentMutations) touched.add(m.name);
+    for (let i = from; i < aliases.length; i++) touched.add(aliases[i]![0]);
     for (const name of touched) {
-      for (const g of sharingNow(name)) {
-        const s = current.get(g);
+      for (const g of this.sharingNow(name)) {
+        const s = this.current.get(g);
         if (g === name || s?.kind !== 'step' || s.step === draft) continue;
         takenOver.set(g, s);
       }
     }
-    // Names the step itself uses are loaded already; the others only if a later step uses them.
-    for (const [g, carried] of takenOver)
-      current.set(g, {
-        kind: 'step',
-        step: draft,
-        cell: own[own.length - 1]!,
-        ...(draft.inputs.has(g) ? {} : { carried }),
-      });
-    // Which value of each name this step leaves (for the groups it saves together).
-    for (const n of [
-      ...analysis.writes.map((w) => w.name),
-      ...segmentMutations.map((m) => m.name),
-      ...takenOver.keys(),
-    ])
-      draft.versions.set(n, versionOf(n));
-
-    // A step continued further down changes, in its later cells, a value that steps in between
-    // already load: they get the value from the step's end, not the one the notebook shows them.
-    if (!firstSegment) {
-      const changed = [
-        ...analysis.writes.filter((w) => bindsIn(analysis, w.name, own)),
-        ...segmentMutations,
-        ...[...takenOver.keys()].map((name) => ({ name, cell: own[0]!, line: 1 })),
-      ];
-      const readers = (name: string): string[] =>
-        drafts.filter((d) => d !== draft && d.inputs.get(name) === draft.name).map((d) => d.name);
-      for (const site of changed) {
-        const between = readers(site.name);
-        if (between.length === 0 || warnedContinued.has(site.name)) continue;
-        warnedContinued.add(site.name);
-        diagnostics.push(continuedStepChangesValueDiagnostic(draft.name, site, between));
-      }
-    }
-    for (const m of segmentMutations) {
-      const s = resolve(m.name);
-      if (s?.kind === 'step' || s?.kind === 'parameter')
-        current.set(m.name, { kind: 'step', step: draft, cell: m.cell });
-    }
-    // A name only a called function binds (`global model` in `def train()`) is this step's value.
-    for (const e of effectSites) {
-      const s = resolve(e.name);
-      if (s === undefined || s.kind === 'deleted' || s.kind === 'skipped')
-        current.set(e.name, { kind: 'step', step: draft, cell: e.cell });
-    }
-    const mutationCell = new Map(analysis.mutations.map((m) => [m.name, m.cell]));
-    for (const w of analysis.writes) {
-      if (before.writes.some((x) => x.name === w.name) && !bindsIn(analysis, w.name, own)) continue;
-      const ref = unitFor(w.name);
-      if (ref !== undefined && ref.unit.kind !== 'config' && ref.unit.kind !== 'seed')
-        current.set(w.name, { kind: 'code', ref });
-      else
-        current.set(w.name, {
-          kind: 'step',
-          step: draft,
-          cell: Math.max(
-            analysis.lastBindings.get(w.name)?.cell ?? w.cell,
-            mutationCell.get(w.name) ?? -1,
-          ),
-        });
-    }
-    for (const d of isNew(analysis.deletes, before.deletes))
-      current.set(d.name, { kind: 'deleted', step: draft, cell: d.cell });
-    for (const ref of ownUnits) if (ref.ambient) stepConfig.push({ ref, step: draft });
-    if (seeds.length > 0 || (seeded && analysis.callsNonBuiltin)) {
-      seeded = true;
-      current.set(RANDOM_STATE, {
-        kind: 'step',
-        step: draft,
-        cell: own[own.length - 1]!,
-      });
-    }
-  };
-  /** A seed call in the step's own cells, on a module imported by then. */
-  const rootIsImportHere = (ref: UnitRef): boolean => {
-    if (ref.unit.root === null) return false;
-    const s = resolve(ref.unit.root);
-    return (
-      (s?.kind === 'code' && s.ref.unit.kind === 'import') ||
-      unitsOfCell
-        .get(ref.unit.cell)
-        ?.some((r) => r.unit.kind === 'import' && r.unit.names.includes(ref.unit.root!)) === true
-    );
-  };
-
-  for (const segment of segments) {
-    const block = segment.block;
-    switch (block.kind) {
-      case 'imports':
-      case 'functions':
-        continue;
-      case 'parameters':
-        for (const p of input.parameters)
-          if (segment.cells.includes(p.cell)) current.set(p.name, { kind: 'parameter' });
-        continue;
-      case 'skip':
-      case 'untagged': {
-        const analysis = analyzeCells(segment.cells, plain);
-        for (const w of analysis.writes) current.set(w.name, { kind: 'skipped', cell: w.cell });
-        if (block.kind === 'untagged' && segment.cells[0] === block.cells[0])
-          diagnostics.push(untaggedCellDiagnostic(block.cells[0]!, analysis));
-        continue;
-      }
-      case 'metrics': {
-        for (const m of input.metrics) {
-          if (!segment.cells.includes(m.cell)) continue;
-          const host = drafts.find((d) => d.name === m.step)!;
-          need(host, { name: m.variable, cell: m.cell, line: m.line }, true, 'reports the metric');
-          host.metrics.push(m.name);
-        }
-        continue;
-      }
-      case 'step': {
-        let draft = draftOf.get(block);
-        if (draft === undefined) {
-          draft = newDraft(block);
-          draftOf.set(block, draft);
-          drafts.push(draft);
-        }
-        stepSegment(draft, segment.cells);
-        continue;
-      }
-    }
+    return takenOver;
   }
 
-  // A model to serve is saved even when no later step loads it.
-  for (const d of drafts)
-    for (const v of d.tags.serve)
-      if ((d.written.has(v) || d.inputs.has(v)) && !d.outputs.has(v))
-        d.outputs.set(v, d.cells[d.cells.length - 1]!);
-  const steps = drafts.map((d): ResolvedStep => {
-    const outputs = [...d.outputs.keys()].sort();
-    return {
-      block: d.block,
-      name: d.name,
-      tags: d.tags,
-      cells: d.cells,
-      analysis: d.analysis,
-      written: d.written,
-      loadsFrom: d.loadsFrom,
-      inputs: d.inputs,
-      parameters: d.parameters,
-      outputs: d.outputs,
-      shared: sharing
-        .partition(outputs.map((o) => d.versions.get(o) ?? o))
-        .map((g) => g.map((k) => k.slice(0, k.lastIndexOf('#')))),
-      metrics: d.metrics,
-      units: resolvedUnits(d),
-    };
-  });
-  return { steps, diagnostics };
+  /**
+   * A step continued further down changes, in its later cells, a value that steps in between
+   * already load: they get the value from the step's end, not the one the notebook shows them.
+   */
+  private warnContinued(
+    draft: StepDraft,
+    analysis: CodeAnalysis,
+    own: readonly number[],
+    segmentMutations: readonly NameSite[],
+    takenOver: ReadonlyMap<string, StepSource>,
+  ): void {
+    const changed: NameSite[] = [
+      ...analysis.writes.filter((w) => bindsIn(analysis, w.name, own)),
+      ...segmentMutations,
+      ...[...takenOver.keys()].map((name) => ({ name, cell: own[0]!, line: 1 })),
+    ];
+    const readers = (name: string): string[] =>
+      this.drafts
+        .filter((d) => d !== draft && d.inputs.get(name) === draft.name)
+        .map((d) => d.name);
+    for (const site of changed) {
+      const between = readers(site.name);
+      if (between.length === 0 || this.warnedContinued.has(site.name)) continue;
+      this.warnedContinued.add(site.name);
+      this.diagnostics.push(continuedStepChangesValueDiagnostic(draft.name, site, between));
+    }
+  }
+}
+
+type StepSource = Source & { kind: 'step' };
+
+/** What `leaveSegment` needs of the segment being resolved. */
+interface LeftSegment {
+  /** The segment's cells (with the prelude cells that run once in it). */
+  readonly own: readonly number[];
+  /** The analysis of the step's cells so far, this segment's included, and without it. */
+  readonly analysis: CodeAnalysis;
+  readonly before: CodeAnalysis;
+  readonly ownUnits: readonly UnitRef[];
+  /** Names functions it calls change, that are not code. */
+  readonly effectSites: readonly NameSite[];
+  readonly firstSegment: boolean;
+}
+
+const PARAMETER: Source = { kind: 'parameter' };
+const INPUT = { kind: 'input' } as const;
+
+/** A value `step` leaves, made in `cell` (every one the same shape). */
+function stepSource(step: StepDraft, cell: number, carried: StepSource | undefined): StepSource {
+  return { kind: 'step', step, cell, carried };
+}
+
+/** Whether `r` is a configuration statement on `definition`'s names after it in the notebook. */
+function changesDefinition(definition: UnitRef, r: UnitRef): boolean {
+  const { unit } = r;
+  if (unit.kind !== 'config' || unit.root === null) return false;
+  if (!definition.unit.names.includes(unit.root)) return false;
+  const { cell, to } = definition.unit;
+  return unit.cell > cell || (unit.cell === cell && unit.from >= to);
+}
+
+/** The sites of `list` whose names `old` does not have. */
+function newSites<T extends { name: string }>(list: readonly T[], old: readonly T[]): T[] {
+  if (old.length === 0) return list as T[];
+  const seen = new Set<string>();
+  for (const x of old) seen.add(x.name);
+  return list.filter((x) => !seen.has(x.name));
+}
+
+/** Adds each value's reads in `from` to `into`. */
+function mergeReads(
+  into: Map<string, Set<string>>,
+  from: ReadonlyMap<string, ReadonlySet<string>>,
+): void {
+  for (const [name, reads] of from) {
+    let all = into.get(name);
+    if (all === undefined) {
+      all = new Set<string>();
+      into.set(name, all);
+    }
+    for (const r of reads) all.add(r);
+  }
+}
+
+/** The unit of the segment's own units that binds `name` last in `analysis`, if any. */
+function unitFor(
+  analysis: CodeAnalysis,
+  ownUnits: readonly UnitRef[],
+  name: string,
+): UnitRef | undefined {
+  const last = analysis.lastBindings.get(name);
+  if (last === undefined) return undefined;
+  return ownUnits.find(
+    (r) =>
+      r.unit.cell === last.cell &&
+      r.unit.from <= last.offset &&
+      last.offset < r.unit.to &&
+      r.unit.names.includes(name),
+  );
 }
 
 /** The units a step runs again, in notebook order, with their needs as positions in the list. */
