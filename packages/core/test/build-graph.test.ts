@@ -402,6 +402,24 @@ describe('pipeline graph', () => {
     assert.deepEqual(s.d?.inputSources, {});
   });
 
+  it('an if/try that defines functions (and imports) is code: a later step runs it again', () => {
+    const s = steps(
+      nb([
+        [['step:a'], 'FAST = True'],
+        [
+          ['step:b'],
+          'if FAST:\n    def f(x):\n        return x + 1\nelse:\n    def f(x):\n        return x - 1\ntry:\n    import numpy as np\n    HAVE_NP = True\nexcept ImportError:\n    HAVE_NP = False',
+        ],
+        [['step:c'], 'print(f(1), HAVE_NP)'],
+      ]),
+    );
+    assert.deepEqual(s.c?.inputSources, { FAST: 'a' });
+    assert.deepEqual(
+      s.c?.units.map((u) => u.names),
+      [['f'], ['np', 'HAVE_NP']],
+    );
+  });
+
   it("sympy's lambdify functions (a generated module's, unsavable) are made again where used", () => {
     const s = steps(
       nb([

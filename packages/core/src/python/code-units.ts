@@ -115,13 +115,27 @@ function chain(
 
 const LITERALS = new Set(['None', 'Boolean', 'Number', 'String', 'Ellipsis', 'True', 'False']);
 
-/** An `if`/`try` whose every statement only imports, passes, or binds a literal fallback. */
-function onlyImports(node: SyntaxNode, text: (n: SyntaxNode) => string): boolean {
+/**
+ * An `if`/`try` whose every statement imports, defines a function or class, passes, or binds a
+ * literal fallback (`try: import xgboost ... except ImportError: HAS_XGB = False`, `if GPU: def
+ * f(): ... else: def f(): ...`): a definition when it defines something, else an import; null for
+ * any other statement.
+ */
+function compoundKind(
+  node: SyntaxNode,
+  text: (n: SyntaxNode) => string,
+): 'import' | 'definition' | null {
   let sawImport = false;
+  let sawDefinition = false;
   const ok = (statement: SyntaxNode): boolean => {
     switch (statement.name) {
       case 'ImportStatement':
         sawImport = true;
+        return true;
+      case 'FunctionDefinition':
+      case 'ClassDefinition':
+      case 'DecoratedStatement':
+        sawDefinition = true;
         return true;
       case 'PassStatement':
         return true;
@@ -153,7 +167,8 @@ function onlyImports(node: SyntaxNode, text: (n: SyntaxNode) => string): boolean
         return false;
     }
   };
-  return ok(node) && sawImport;
+  if (!ok(node)) return null;
+  return sawDefinition ? 'definition' : sawImport ? 'import' : null;
 }
 
 /** Calls that make a class (`Pair = namedtuple("Pair", "a b")`): instances pickle by its name. */
@@ -258,8 +273,10 @@ function classify(
       // `from __future__ import x` only affects the code compiled with it.
       return /^from\s+__future__\b/.test(text(node)) ? null : { kind: 'import', root: null };
     case 'IfStatement':
-    case 'TryStatement':
-      return onlyImports(node, text) ? { kind: 'import', root: null } : null;
+    case 'TryStatement': {
+      const kind = compoundKind(node, text);
+      return kind === null ? null : { kind, root: null };
+    }
     case 'FunctionDefinition':
     case 'ClassDefinition':
     case 'DecoratedStatement':
