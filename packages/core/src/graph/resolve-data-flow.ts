@@ -651,20 +651,8 @@ class DataFlowResolver {
 
   /** What a segment leaves behind for later steps: code stays code, values are data. */
   private leaveSegment(draft: StepDraft, segment: LeftSegment): void {
-    const { own, analysis, before, ownUnits, effectSites, firstSegment } = segment;
-    const { current } = this;
-    // A name bound again is a new value: what the old one shared stays with the old one.
-    for (const w of analysis.writes)
-      if (bindsIn(analysis, w.name, own))
-        this.versions.set(w.name, (this.versions.get(w.name) ?? 0) + 1);
-    // A change through one name is a change of every name that may share its objects: the step
-    // loads them together and saves them together (see the runtime's shared outputs).
-    const { aliases } = analysis;
-    for (let i = before.aliases.length; i < aliases.length; i++) {
-      const [a, b] = aliases[i]!;
-      if (!this.isCode(a, ownUnits) && !this.isCode(b, ownUnits))
-        this.sharing.union(this.versionOf(a), this.versionOf(b));
-    }
+    const { own, analysis, before, effectSites, firstSegment } = segment;
+    this.newValues(segment);
     // What this segment changes in place (a later segment may change names an earlier one did).
     const ownMutations = firstSegment
       ? analysis.mutations
@@ -672,29 +660,76 @@ class DataFlowResolver {
     const segmentMutations: NameSite[] = [...ownMutations];
     for (const e of effectSites)
       if (!ownMutations.some((m) => m.name === e.name)) segmentMutations.push(e);
+    const { aliases } = analysis;
     const takenOver = this.takeOverShared(draft, segmentMutations, aliases, before.aliases.length);
-    // Names the step itself uses are loaded already; the others only if a later step uses them.
+    this.leaveChanged(draft, segment, segmentMutations, takenOver);
+    if (!firstSegment) this.warnContinued(draft, analysis, own, segmentMutations, takenOver);
+    this.leaveChangedValues(draft, segmentMutations, effectSites);
+    this.leaveBindings(draft, segment);
+  }
+
+  /**
+   * A name bound again is a new value: what the old one shared stays with the old one. A change
+   * through one name is a change of every name that may share its objects: the step loads them
+   * together and saves them together (see the runtime's shared outputs).
+   */
+  private newValues({ own, analysis, before, ownUnits }: LeftSegment): void {
+    for (const w of analysis.writes)
+      if (bindsIn(analysis, w.name, own))
+        this.versions.set(w.name, (this.versions.get(w.name) ?? 0) + 1);
+    const { aliases } = analysis;
+    for (let i = before.aliases.length; i < aliases.length; i++) {
+      const [a, b] = aliases[i]!;
+      if (!this.isCode(a, ownUnits) && !this.isCode(b, ownUnits))
+        this.sharing.union(this.versionOf(a), this.versionOf(b));
+    }
+  }
+
+  /**
+   * The values of other steps the segment takes over (names the step itself uses are loaded
+   * already; the others only if a later step uses them), and which value of each name the step
+   * leaves (for the groups it saves together).
+   */
+  private leaveChanged(
+    draft: StepDraft,
+    { own, analysis }: LeftSegment,
+    segmentMutations: readonly NameSite[],
+    takenOver: ReadonlyMap<string, StepSource>,
+  ): void {
     for (const [g, carried] of takenOver)
-      current.set(
+      this.current.set(
         g,
         stepSource(draft, own[own.length - 1]!, draft.inputs.has(g) ? undefined : carried),
       );
-    // Which value of each name this step leaves (for the groups it saves together).
     for (const w of analysis.writes) draft.versions.set(w.name, this.versionOf(w.name));
     for (const m of segmentMutations) draft.versions.set(m.name, this.versionOf(m.name));
     for (const n of takenOver.keys()) draft.versions.set(n, this.versionOf(n));
-    if (!firstSegment) this.warnContinued(draft, analysis, own, segmentMutations, takenOver);
+  }
+
+  /**
+   * Values changed in place are the step's now; so is a name only a called function binds
+   * (`global model` in `def train()`).
+   */
+  private leaveChangedValues(
+    draft: StepDraft,
+    segmentMutations: readonly NameSite[],
+    effectSites: readonly NameSite[],
+  ): void {
     for (const m of segmentMutations) {
       const s = this.resolve(m.name);
       if (s?.kind === 'step' || s?.kind === 'parameter')
-        current.set(m.name, stepSource(draft, m.cell, undefined));
+        this.current.set(m.name, stepSource(draft, m.cell, undefined));
     }
-    // A name only a called function binds (`global model` in `def train()`) is this step's value.
     for (const e of effectSites) {
       const s = this.resolve(e.name);
       if (s === undefined || s.kind === 'deleted' || s.kind === 'skipped')
-        current.set(e.name, stepSource(draft, e.cell, undefined));
+        this.current.set(e.name, stepSource(draft, e.cell, undefined));
     }
+  }
+
+  /** The names the segment binds (code or the step's values) and deletes, and its ambient units. */
+  private leaveBindings(draft: StepDraft, { own, analysis, before, ownUnits }: LeftSegment): void {
+    const { current } = this;
     const mutationCell = new Map<string, number>();
     for (const m of analysis.mutations) mutationCell.set(m.name, m.cell);
     const beforeWrites = new Set<string>();

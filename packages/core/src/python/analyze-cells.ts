@@ -46,9 +46,15 @@ export function analyzeCells(
   recorder?.(cells, codes);
   let key = '';
   for (let i = 0; i < cells.length; i++) key += `${cells[i]!}:${textId(codes[i]!)},`;
-  return analyses.get(key, () => {
-    const analyzer = new PythonAnalyzer();
-    for (let i = 0; i < cells.length; i++) analyzer.addCell(cells[i]!, codes[i]!);
-    return analyzer.result();
-  });
+  return analyses.get(key, () => analyzeUncached(cells, codes));
+}
+
+/**
+ * The analysis itself, apart from the look-up above: the engine optimizes the look-up, run for
+ * every pass's question, without compiling the analyzer into it.
+ */
+function analyzeUncached(cells: readonly number[], codes: readonly string[]): CodeAnalysis {
+  const analyzer = new PythonAnalyzer();
+  for (let i = 0; i < cells.length; i++) analyzer.addCell(cells[i]!, codes[i]!);
+  return analyzer.result();
 }
