@@ -76,8 +76,12 @@ export class NotebookAnalyzer {
       for (const cell of new Set(run.cells))
         runsOfCell.set(cell, [...(runsOfCell.get(cell) ?? []), run]);
     const prelude = new Set(full.graph.preludeCells);
+    // A metrics cell runs in the step that reports it, but the graph reads its lines too.
+    const metricCells = new Set(full.graph.metrics.map((m) => m.cell));
     const stepCells = new Set(
-      full.graph.steps.flatMap((s) => s.cells).filter((c) => !prelude.has(c)),
+      full.graph.steps
+        .flatMap((s) => s.cells)
+        .filter((c) => !prelude.has(c) && !metricCells.has(c)),
     );
     const unitCodes = [...prelude, ...stepCells].map(
       (c) => [c, toPlainPython(notebook.cells[c]?.source ?? '').code] as const,

@@ -56,6 +56,8 @@ describe('pipeline graph', () => {
       ]),
     ).byName.other;
     assert.deepEqual(other?.metrics, ['acc', 'rate']);
+    // It runs the cell too: its prints show as in the notebook.
+    assert.deepEqual(other?.cells, [2, 3]);
     assert.deepEqual(other?.inputs, ['acc']);
     assert.deepEqual(other?.parameters, ['rate']);
   });

@@ -275,6 +275,9 @@ class DataFlowResolver {
             'reports the metric',
           );
           host.metrics.push(m.name);
+          // Its prints show what they show in the notebook: the step that reports the metrics
+          // runs the cell too, after its own.
+          if (!host.cells.includes(m.cell)) host.cells.push(m.cell);
         }
         return;
       }
