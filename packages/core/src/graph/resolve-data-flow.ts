@@ -182,8 +182,8 @@ class DataFlowResolver {
   /** How many times each name has been bound: `name#n` is its n-th value, in sharing groups. */
   private readonly versions = new Map<string, number>();
   /** For each value, the names its binding and storing statements read so far (any step). */
-  private readonly valueReads = new Map<string, Set<string>>();
-  private readonly passedReads = new Map<string, Set<string>>();
+  private readonly valueReads = new ReadsByValue();
+  private readonly passedReads = new ReadsByValue();
   private readonly warnedContinued = new Set<string>();
   /** The notebook's functions and classes that run code they are given as strings. */
   private readonly evaluators = new Set<string>();
@@ -556,8 +556,8 @@ class DataFlowResolver {
       const s = this.current.get(RANDOM_STATE);
       if (s?.kind === 'step') this.loadInput(draft, RANDOM_STATE, s.step, s.cell);
     }
-    mergeReads(this.valueReads, analysis.valueReads);
-    mergeReads(this.passedReads, analysis.passedReads);
+    this.valueReads.merge(analysis.valueReads);
+    this.passedReads.merge(analysis.passedReads);
     this.leaveSegment(draft, { own, analysis, before, ownUnits, effectSites, firstSegment });
     if (seeds.length > 0 || (this.seeded && analysis.callsNonBuiltin)) {
       this.seeded = true;
@@ -861,18 +861,36 @@ function newSites<T extends { name: string }>(list: readonly T[], old: readonly 
   return list.filter((x) => !seen.has(x.name));
 }
 
-/** Adds each value's reads in `from` to `into`. */
-function mergeReads(
-  into: Map<string, Set<string>>,
-  from: ReadonlyMap<string, ReadonlySet<string>>,
-): void {
-  for (const [name, reads] of from) {
-    let all = into.get(name);
-    if (all === undefined) {
-      all = new Set<string>();
-      into.set(name, all);
+/**
+ * For each value, the names read where it is made, merged from the steps' analyses. A value's
+ * names are an analysis's own set until another analysis adds to them (analyses are plain data
+ * nothing changes, and most values are made in one step): only then is the set copied.
+ */
+class ReadsByValue {
+  private readonly reads = new Map<string, ReadonlySet<string>>();
+  /** Values whose set is a copy made here (the others are an analysis's). */
+  private readonly copied = new Set<string>();
+
+  get(name: string): ReadonlySet<string> | undefined {
+    return this.reads.get(name);
+  }
+
+  /** Adds each value's reads in `from`. */
+  merge(from: ReadonlyMap<string, ReadonlySet<string>>): void {
+    for (const [name, reads] of from) {
+      const all = this.reads.get(name);
+      if (all === undefined) this.reads.set(name, reads);
+      else if (all !== reads) for (const r of reads) if (!all.has(r)) this.own(name, all).add(r);
     }
-    for (const r of reads) all.add(r);
+  }
+
+  /** The value's set, copied first when it is an analysis's. */
+  private own(name: string, all: ReadonlySet<string>): Set<string> {
+    if (this.copied.has(name)) return all as Set<string>;
+    const copy = new Set(all);
+    this.reads.set(name, copy);
+    this.copied.add(name);
+    return copy;
   }
 }
 
