@@ -757,9 +757,13 @@ export class PythonAnalyzer {
     name: string,
     reads: Iterable<string>,
   ): void {
+    // A set only for a value that reads something: most hold none of the names they read.
     let set = into.get(name);
-    if (set === undefined) into.set(name, (set = new Set()));
-    for (const r of reads) if (r !== name) set.add(r);
+    for (const r of reads) {
+      if (r === name) continue;
+      if (set === undefined) into.set(name, (set = new Set()));
+      set.add(r);
+    }
   }
 
   private alias(targets: readonly string[], sources: readonly string[]): void {
