@@ -422,6 +422,25 @@ describe('pipeline graph', () => {
     );
   });
 
+  it('a value saved with others (they may share objects) loads with the classes they need', () => {
+    const s = steps(
+      nb([
+        [
+          ['step:a'],
+          'class Model:\n    def __init__(self, C=1):\n        self.C = C\nC = 2\nm = Model(C=C)',
+        ],
+        [['step:b'], 'print(C + 1)'],
+        [['step:c'], 'print(m.C)'],
+      ]),
+    );
+    assert.deepEqual(s.a?.shared, [['C', 'm']]);
+    assert.deepEqual(s.b?.inputSources, { C: 'a' });
+    assert.deepEqual(
+      s.b?.units.map((u) => [u.names, u.eager]),
+      [[['Model'], false]],
+    );
+  });
+
   it("sympy's lambdify functions (a generated module's, unsavable) are made again where used", () => {
     const s = steps(
       nb([

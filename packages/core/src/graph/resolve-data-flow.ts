@@ -322,9 +322,10 @@ class DataFlowResolver {
     source.outputs.set(name, cell);
     // The value may hold instances of notebook classes or notebook functions (`acc = Acc()`,
     // `FunctionTransformer(func=f)`): their definitions can run on demand while it loads.
-    // Through the values it was made from too (`models = [svc]`, `svc = MySVC()`).
-    const seen = new Set([name]);
-    const pending = [name];
+    // Through the values it was made from too (`models = [svc]`, `svc = MySVC()`), and those of
+    // the values saved with it, which load with it (`m = Model(C=C)`: loading `C` loads `m`).
+    const pending = [name, ...this.sharingNow(name).filter((n) => n !== name)];
+    const seen = new Set(pending);
     // And the notebook functions passed to the calls that made them (`df.groupby(get_year)`).
     for (let v = pending.pop(); v !== undefined; v = pending.pop()) {
       const passed = this.passedReads.get(v);

@@ -599,6 +599,23 @@ def _reduce_open_file(obj):
     return _reopen_file, (path, mode, text, encoding, position)
 
 
+def _reduce_npz(obj):
+    """What `numpy.load("x.npz")` gives (its arrays read from the open archive when asked for)
+    crosses as its file's path and opens again in the loading step. None for other objects."""
+    if type(obj).__name__ != "NpzFile" or not type(obj).__module__.startswith("numpy"):
+        return None
+    name = getattr(getattr(obj, "fid", None), "name", None)
+    if not isinstance(name, str) or not os.path.isfile(name):
+        return None
+    return _open_npz, (os.path.abspath(name), bool(getattr(obj, "allow_pickle", False)))
+
+
+def _open_npz(path, allow_pickle):
+    import numpy
+
+    return numpy.load(path, allow_pickle=allow_pickle)
+
+
 def _reopen_file(path, mode, text, encoding, position):
     mode = _REOPEN_MODES.get(mode, mode)
     if position is None and not os.path.isfile(path):
@@ -642,10 +659,11 @@ class _SharingPickler(pickle.Pickler):
     """Pickles values that share objects in one stream, so they still share once loaded; a numpy
     view of an array is saved as a view of it (also of an array over a memory map or a buffer, as
     loaded inputs are); a notebook function without a name to find it by (a lambda) is saved by
-    its code; an open file and a sqlite3 connection open again in the loading step."""
+    its code; an open file, a sqlite3 connection and numpy's `.npz` archive open again in the
+    loading step."""
 
     def reducer_override(self, obj):
-        reduced = _reduce_notebook_function(obj) or _reduce_open_file(obj) or _reduce_sqlite(obj)
+        reduced = _reduce_notebook_function(obj) or _reduce_open_file(obj) or _reduce_sqlite(obj) or _reduce_npz(obj)
         if reduced is not None:
             return reduced
         if type(obj).__name__ == "DMatrix" and type(obj).__module__.startswith("xgboost"):
