@@ -126,6 +126,8 @@ describe('Python name analysis', () => {
         codeStrings: ['c'],
       },
     ]);
+    // Prose is not code: no call is kept for it.
+    assert.deepEqual(analyzePython("show('hello world', 'Accuracy:')").calls, []);
     // Library functions that change their first argument.
     const changed = names(
       'heapq.heappush(h, 1)\ninsort(s, 2)\nnp.copyto(dst, src)\nnn.init.zeros_(w)\nlen(xs)',

@@ -9,6 +9,7 @@
 import type { SyntaxNode, Tree } from '@lezer/common';
 import { knownErrorFree, nestingProblemOf, parsePython } from './parse-python.js';
 import { PYTHON_BUILTINS } from './builtins.js';
+import { BoundedCache } from './bounded-cache.js';
 import { codeStringReads, literalExpressionReads } from './code-strings.js';
 import {
   aliasSources,
@@ -1585,10 +1586,21 @@ function codeReads(code: string): readonly string[] {
   return analyzePython(code).freeReads.map((r) => r.name);
 }
 
+/**
+ * Words side by side that no Python expression has (`'hello world'`): most string arguments are
+ * prose, told apart without parsing them.
+ */
+const PROSE =
+  /(?:^|[^\w.])(?!(?:and|or|not|in|is|if|else|for|lambda|await)\s)[A-Za-z_]\w*\s+(?!(?:and|or|not|in|is|if|else|for)\b)[A-Za-z_]/;
+const expressionReadsByText = new BoundedCache<readonly string[] | null>(4096);
+
 /** The names a one-line Python expression reads; null for text that is not one. */
 function expressionReads(code: string): readonly string[] | null {
-  if (code.trim() === '' || code.includes('\n')) return null;
-  const analysis = analyzePython(code);
-  if (analysis.syntaxErrors.length > 0 || analysis.writes.length > 0) return null;
-  return analysis.freeReads.map((r) => r.name);
+  if (code.trim() === '' || code.length > 500 || code.includes('\n') || PROSE.test(code))
+    return null;
+  return expressionReadsByText.get(code, () => {
+    const analysis = analyzePython(code);
+    if (analysis.syntaxErrors.length > 0 || analysis.writes.length > 0) return null;
+    return analysis.freeReads.map((r) => r.name);
+  });
 }
