@@ -39,7 +39,8 @@ describe('run history', () => {
     await watching;
     assert.deepEqual(
       seen.map((s) => s.line),
-      ['tick 0', 'tick 1', 'tick 2', 'ticks=3'],
+      // The metrics cell's own print, then the metric as the step reports it.
+      ['tick 0', 'tick 1', 'tick 2', '3', 'ticks=3'],
     );
     assert.ok(seen[0]!.running, 'the first line arrived while the step was still running');
   });
