@@ -129,6 +129,8 @@ describe('gallery notebook', () => {
         code('print(n)', []),
         code('raise KeyError', ['skip']),
         code('print(n + 1)', []),
+        code('raise OSError', ['block:gone']),
+        code('print(n + 2)', ['block:last', 'prev:gone', 'prev:load']),
       ],
     };
     const example: NotebookExample = {
@@ -141,23 +143,25 @@ describe('gallery notebook', () => {
     assert.equal(hasPipelineTags(galleryNotebook(EXAMPLE)), false);
     assert.equal(tagNotebook(notebook, 'kale'), notebook);
     const tags = (n: Notebook): string[] => n.cells.map((c) => (c.metadata.tags ?? []).join(' '));
-    assert.deepEqual(tags(taggedExampleNotebook(example, 'kale', [4, 6])), [
+    assert.deepEqual(tags(taggedExampleNotebook(example, 'kale', [4, 6, 8])), [
       'imports',
       'skip',
       '',
       'block:load',
       'block:train prev:load',
       '',
+      'block:last prev:load',
     ]);
-    assert.deepEqual(tags(taggedExampleNotebook(example, 'per-cell', [4, 6])), [
+    assert.deepEqual(tags(taggedExampleNotebook(example, 'per-cell', [4, 6, 8])), [
       'step:c0',
       'step:c1',
       '',
       'step:c2',
       'step:c3',
       'step:c4',
+      'step:c5',
     ]);
-    assert.deepEqual(cellsOutsideSteps(taggedExampleNotebook(example, 'kale', [4, 6])), {
+    assert.deepEqual(cellsOutsideSteps(taggedExampleNotebook(example, 'kale', [4, 6, 8])), {
       leftOut: [1],
       asUnits: [0],
     });

@@ -285,7 +285,8 @@ export function tagNotebook(notebook: Notebook, tagging: Tagging): Notebook {
  * The example's notebook without the cells at `dropped`, tagged: with `kale`, a dropped code cell's
  * tags move to the next code cell kept when that one has no role tag of its own (it continued the
  * dropped cell's step), so the steps are the author's; a dropped `skip` cell's do not (the cell
- * after it joins the block before it either way).
+ * after it joins the block before it either way). A `prev:` naming a step all of whose cells were
+ * dropped goes too.
  */
 export function taggedExampleNotebook(
   example: FidelityExample,
@@ -311,7 +312,27 @@ export function taggedExampleNotebook(
     }
     carried = [];
   }
-  return withoutCells({ ...notebook, cells }, dropped);
+  return withoutPrevOfDroppedSteps(withoutCells({ ...notebook, cells }, dropped));
+}
+
+/** The notebook without `prev:` tags naming a step none of its cells start any more. */
+function withoutPrevOfDroppedSteps(notebook: Notebook): Notebook {
+  const steps = new Set(
+    notebook.cells.flatMap((cell) => {
+      const { role } = parseCellTags(cell.metadata.tags ?? []).tags;
+      return cell.cell_type === 'code' && role.kind === 'step' ? [role.name] : [];
+    }),
+  );
+  const cells = notebook.cells.map((cell) => {
+    const tags = cell.metadata.tags ?? [];
+    const kept = tags.filter((tag) =>
+      parseCellTags([tag]).tags.prev.every((name) => steps.has(name)),
+    );
+    return kept.length === tags.length
+      ? cell
+      : { ...cell, metadata: { ...cell.metadata, tags: kept } };
+  });
+  return { ...notebook, cells };
 }
 
 /**
