@@ -441,6 +441,26 @@ describe('pipeline graph', () => {
     );
   });
 
+  it('a function changing a name nothing binds makes no step its producer (the call would fail)', () => {
+    const { diagnostics, byName: s } = analyzed(
+      nb([
+        [['step:a'], 'def load(path):\n    return image.load_img(path)'],
+        [['step:b'], 'def predict(path):\n    return load(path)'],
+        [['step:c'], 'def detect(path):\n    return predict(path) > 0\nprint("defined")'],
+        [['step:d'], 'def init():\n    global counter\n    counter = 0\ninit()'],
+        [['step:e'], 'print(counter)'],
+      ]),
+    );
+    assert.deepEqual(s.b?.inputSources, {});
+    assert.deepEqual(s.c?.inputSources, {});
+    // A function that binds a global makes it.
+    assert.deepEqual(s.e?.inputSources, { counter: 'd' });
+    assert.deepEqual(
+      diagnostics.map((d) => d.code),
+      ['function-uses-undefined-name'],
+    );
+  });
+
   it("sympy's lambdify functions (a generated module's, unsavable) are made again where used", () => {
     const s = steps(
       nb([

@@ -187,6 +187,8 @@ class DataFlowResolver {
   private readonly warnedContinued = new Set<string>();
   /** The notebook's functions and classes that run code they are given as strings. */
   private readonly evaluators = new Set<string>();
+  /** Names a notebook function binds when called (`global n`): a call may make them. */
+  private readonly callWrites = new Set<string>();
 
   constructor(input: DataFlowInput) {
     this.input = input;
@@ -198,8 +200,10 @@ class DataFlowResolver {
     this.code = input.prelude.code;
     this.starSoFar = input.prelude.starImport;
     for (const refs of this.unitsOfCell.values())
-      for (const r of refs)
+      for (const r of refs) {
         if (r.unit.evaluatesStrings) for (const n of r.unit.names) this.evaluators.add(n);
+        for (const n of r.unit.callWrites) this.callWrites.add(n);
+      }
     this.everBound = new Set<string>([
       ...this.globalUnits.keys(),
       ...input.parameters.map((p) => p.name),
@@ -621,6 +625,8 @@ class DataFlowResolver {
     const effectSites: NameSite[] = [];
     for (const name of draft.callEffects) {
       const s = this.resolve(name);
+      // A change to a name nothing has bound yet changes nothing (the call would fail, if made).
+      if (s === undefined && !this.callWrites.has(name)) continue;
       if (s?.kind === 'step' || s?.kind === 'parameter')
         this.need(draft, { name, cell: lastCell, line: 1 }, true, null);
       if (s?.kind !== 'code') effectSites.push({ name, cell: lastCell, line: 1 });

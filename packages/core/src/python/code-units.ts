@@ -54,6 +54,8 @@ export interface CodeUnit {
    * may call the function loads them and leaves them changed.
    */
   readonly callEffects: readonly string[];
+  /** Definitions: those of `callEffects` that a call binds (`global n`), not only changes. */
+  readonly callWrites: readonly string[];
   /**
    * Functions: the parameters and those whose objects a call changes in place
    * (`def prep(df): df["y"] = 1`): a step calling it changes what it passes there.
@@ -447,6 +449,10 @@ function readCodeUnitsOnce(
                 ]),
               ),
             ]
+          : [],
+      callWrites:
+        kind.kind === 'definition'
+          ? [...new Set([...analysis.definitions.values()].flatMap((d) => [...d.effects.writes]))]
           : [],
       ...definitionParameters(kind.kind === 'definition' ? analysis : null),
       root: kind.root,
