@@ -258,6 +258,14 @@ describe('IPython syntax', () => {
     assert.deepEqual([timed.free, timed.writes], [['f', 'x'], ['y']]);
   });
 
+  it('`%prun` runs its statement, value not shown, then prints the space IPython prints', () => {
+    const plain = toPlainPython('%prun -s cumulative -l 5 r = f(10)  # note');
+    assert.deepEqual(plain.notes, []);
+    assert.equal(plain.code, "r = f(10); print(end=' ')  # note");
+    const { free, writes } = names(plain.code);
+    assert.deepEqual([free, writes], [['f'], ['r']]);
+  });
+
   it('cell magics: Python bodies run, shell bodies become one call, display-only cells do nothing', () => {
     assert.match(toPlainPython('%%time\nz = w + 1').code, /^# %%time\nz = w \+ 1$/);
     const bash = toPlainPython('%%bash\necho "{x}"\nls');

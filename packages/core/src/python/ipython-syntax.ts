@@ -259,6 +259,11 @@ function stripTimeitOptions(rest: string): string {
   return rest.replace(/^(\s*-(?:[nr]\s*\d+|[qpoc]|[tcp]))+\s*/, '').trim();
 }
 
+/** Strips `%prun` options such as `-s cumulative -l 10 -q`. */
+function stripPrunOptions(rest: string): string {
+  return rest.replace(/^(\s*-(?:[rq]|[lsTD]\s*\S+))+\s*/, '').trim();
+}
+
 /**
  * Where a physical line stands among Python's tokens. As in IPython, only a line that starts a
  * logical line (outside brackets, strings and backslash continuations) can be `%magic`, `!cmd` or
@@ -436,6 +441,15 @@ function convertIPythonLine(
           return `${indent}__cellflow__.timed(__cellflow__.time_start(), (${code}))${comment}`;
         if (kind === 'statements') return `${indent}with __cellflow__.timing(): ${code}${comment}`;
         return `${indent}${rest}`;
+      }
+      case 'prun': {
+        // The statement runs (profiled, in IPython: its report goes to the pager, not the cell's
+        // output), its value not shown; then IPython prints a space.
+        const { code, comment } = splitComment(stripPrunOptions(rest));
+        if (code === '') return `${indent}pass${comment}`;
+        return timedKind(code) === null
+          ? `${indent}${code}${comment}`
+          : `${indent}${code}; print(end=' ')${comment}`;
       }
       case 'timeit': {
         // IPython times the statement inside a function: what it binds stays there. A class body
