@@ -599,6 +599,46 @@ def _reduce_open_file(obj):
     return _reopen_file, (path, mode, text, encoding, position)
 
 
+def _find_submodules(namespace):
+    """In the notebook's process an earlier cell may have imported a package's submodule without
+    naming it (pandas' `.hist()` imports `matplotlib.pyplot`), and later cells use it as an
+    attribute of the package (`matplotlib.pyplot.gcf()`). A step runs only its own cells: for the
+    packages its names hold, a submodule missing as an attribute is imported when asked for."""
+    import importlib.util
+    import types
+
+    def finder(package, fallback):
+        def __getattr__(name):
+            if fallback is not None:
+                try:
+                    return fallback(name)
+                except AttributeError:
+                    pass
+            if not name.startswith("__"):
+                full = package.__name__ + "." + name
+                try:
+                    found = importlib.util.find_spec(full) is not None
+                except (ImportError, ValueError):
+                    found = False
+                if found:
+                    return importlib.import_module(full)
+            raise AttributeError("module %r has no attribute %r" % (package.__name__, name))
+
+        __getattr__.__cellflow_submodules__ = True
+        return __getattr__
+
+    for value in list(namespace.values()):
+        if not isinstance(value, types.ModuleType) or not hasattr(value, "__path__"):
+            continue
+        current = value.__dict__.get("__getattr__")
+        if getattr(current, "__cellflow_submodules__", False):
+            continue
+        try:
+            value.__getattr__ = finder(value, current)
+        except (AttributeError, TypeError):
+            pass
+
+
 def _reduce_npz(obj):
     """What `numpy.load("x.npz")` gives (its arrays read from the open archive when asked for)
     crosses as its file's path and opens again in the loading step. None for other objects."""
@@ -1687,6 +1727,7 @@ def main(step, parameters, inputs, outputs, units, cells, metrics=None, shared=(
                 namespace.pop("__getattr__", None)
         if step_code.random_state is not None:
             _set_random_state(step_code.random_state)
+        _find_submodules(namespace)
         for index, source in cells:
             try:
                 run_cell(namespace, index, source, result["cells"])
