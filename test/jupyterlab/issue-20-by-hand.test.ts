@@ -155,6 +155,7 @@ describe(
       const train = cell(page, 'score = total');
       await page
         .locator('.jp-CodeCell[data-cellflow-step="train"][data-cellflow-state="failed"]')
+        .first()
         .waitFor({ timeout: 120_000 });
       const box = train.locator('.cf-cell-failure');
       await box.locator('.cf-failure-headline').waitFor({ timeout: 10_000 });
@@ -258,6 +259,7 @@ describe(
       const train = cell(page, 'score = total');
       await page
         .locator('.jp-CodeCell[data-cellflow-step="train"][data-cellflow-state=""]')
+        .first()
         .waitFor({ timeout: 10_000 });
       assert.equal(await train.locator('.cf-cell-failure').textContent(), '');
       assert.equal(await train.locator('.cf-chip-state').count(), 0);
@@ -293,11 +295,13 @@ describe(
       await typeInto(page, train, 'total = sum(data)\nscore = total / (DIVISOR + 1)');
       await page
         .locator('.jp-CodeCell[data-cellflow-step="train"][data-cellflow-state=""]')
+        .first()
         .waitFor({ timeout: 10_000 });
       assert.equal(await train.locator('.cf-cell-failure').textContent(), '');
       await run(page);
       await page
         .locator('.jp-CodeCell[data-cellflow-step="train"][data-cellflow-state="succeeded"]')
+        .first()
         .waitFor({ timeout: 120_000 });
     });
 
@@ -332,6 +336,7 @@ describe(
         .locator(
           '.jp-NotebookPanel:visible .jp-CodeCell[data-cellflow-step="train"][data-cellflow-state="succeeded"]',
         )
+        .first()
         .waitFor({ timeout: 120_000 });
     });
 

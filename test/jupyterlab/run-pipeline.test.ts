@@ -104,10 +104,11 @@ describe(
 
     it('runs the pipeline with live step states on the cells and in the panel', async () => {
       await panelButton(page, 'run');
-      const trainCell = page.locator('.jp-CodeCell[data-cellflow-step="train"]');
+      const trainCell = page.locator('.jp-CodeCell[data-cellflow-step="train"]').first();
       // train sleeps: it is seen running before it succeeds.
       await page
         .locator('.jp-CodeCell[data-cellflow-step="train"][data-cellflow-state="running"]')
+        .first()
         .waitFor({ timeout: 120_000 });
       await page.locator('.cf-run-step[data-step="train"][data-state="running"]').waitFor();
       await page.screenshot({ path: join(SHOTS, 'run-live.png') });
