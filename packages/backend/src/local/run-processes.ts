@@ -32,15 +32,24 @@ export function processesOfRun(runId: string, step?: string): number[] {
   return found;
 }
 
-/** SIGKILLs every process `processesOfRun` finds; returns how many. */
+/**
+ * SIGKILLs every process `processesOfRun` finds; returns how many. A process may fork between
+ * the look and the kill (a shell starting its command): the look is made again until it finds
+ * none, a few times at most.
+ */
 export function killProcessesOfRun(runId: string, step?: string): number {
-  const pids = processesOfRun(runId, step);
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
+  const killed = new Set<number>();
+  for (let round = 0; round < 10; round++) {
+    const pids = processesOfRun(runId, step);
+    if (pids.length === 0) break;
+    for (const pid of pids) {
+      killed.add(pid);
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
     }
   }
-  return pids.length;
+  return killed.size;
 }
