@@ -18,6 +18,24 @@ function steps(text: string): Record<string, PipelineStep> {
 }
 
 describe('pipeline graph', () => {
+  it('a deleted name that shadowed a builtin is the builtin again; any other deleted name is an error', () => {
+    const r = analyzed(
+      nb([
+        [
+          ['step:a'],
+          'def len(x):\n    return 0\n\nsize = len([1])\ndel len\nitems = [1, 2]\ndel items',
+        ],
+        [['step:b'], 'n = len([1, 2]) + size'],
+        [['step:c'], 'm = len(items)'],
+      ]),
+    );
+    assert.deepEqual(r.byName.b?.inputSources, { size: 'a' });
+    assert.deepEqual(
+      r.diagnostics.map((d) => [d.code, d.cell]),
+      [['deleted-name', 2]],
+    );
+  });
+
   it('loads each variable from the nearest earlier producer, and a change in place makes a new producer', () => {
     const s = steps(
       nb([

@@ -404,7 +404,7 @@ class DataFlowResolver {
     for (const name of ref.unit.reads) {
       const s = this.resolve(name);
       const ok =
-        s === undefined
+        s === undefined || s.kind === 'deleted'
           ? PYTHON_BUILTINS.has(name)
           : s.kind === 'code'
             ? this.replayableAlone(s.ref, seen)
@@ -459,7 +459,8 @@ class DataFlowResolver {
         return INPUT;
       }
       case 'deleted':
-        if (what === null) return null;
+        // `del print` after the notebook bound its own `print`: the builtin is back.
+        if (what === null || PYTHON_BUILTINS.has(site.name)) return null;
         this.diagnostics.push(
           deletedNameDiagnostic(draft.name, site, what, {
             step: source.step.name,
