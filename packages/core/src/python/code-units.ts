@@ -439,21 +439,7 @@ function readCodeUnitsOnce(
       reads: [...new Set(analysis.freeReads.map((r) => r.name))],
       callReads:
         kind.kind === 'definition' ? [...new Set(analysis.deferredReads.map((r) => r.name))] : [],
-      callEffects:
-        kind.kind === 'definition'
-          ? [
-              ...new Set(
-                [...analysis.definitions.values()].flatMap((d) => [
-                  ...d.effects.writes,
-                  ...d.effects.mutations,
-                ]),
-              ),
-            ]
-          : [],
-      callWrites:
-        kind.kind === 'definition'
-          ? [...new Set([...analysis.definitions.values()].flatMap((d) => [...d.effects.writes]))]
-          : [],
+      ...definitionEffects(kind.kind === 'definition' ? analysis : null),
       ...definitionParameters(kind.kind === 'definition' ? analysis : null),
       root: kind.root,
       fileAccess: analysis.fileAccess,
@@ -473,6 +459,23 @@ function analyzeStatement(cell: number, code: string, node: SyntaxNode): CodeAna
   const analyzer = new PythonAnalyzer();
   analyzer.addStatement(cell, code, node);
   return analyzer.result();
+}
+
+/** What calling the unit's definitions can do to module names, from one walk over them. */
+function definitionEffects(
+  analysis: CodeAnalysis | null,
+): Pick<CodeUnit, 'callEffects' | 'callWrites'> {
+  if (analysis === null) return { callEffects: [], callWrites: [] };
+  const effects = new Set<string>();
+  const writes = new Set<string>();
+  for (const d of analysis.definitions.values()) {
+    for (const n of d.effects.writes) {
+      writes.add(n);
+      effects.add(n);
+    }
+    for (const n of d.effects.mutations) effects.add(n);
+  }
+  return { callEffects: [...effects], callWrites: [...writes] };
 }
 
 function definitionParameters(
