@@ -261,7 +261,7 @@ describe('IPython syntax', () => {
   it('`%prun` runs its statement, value not shown, then prints the space IPython prints', () => {
     const plain = toPlainPython('%prun -s cumulative -l 5 r = f(10)  # note');
     assert.deepEqual(plain.notes, []);
-    assert.equal(plain.code, "r = f(10); print(end=' ')  # note");
+    assert.equal(plain.code, 'r = f(10); __cellflow__.prun_done()  # note');
     const { free, writes } = names(plain.code);
     assert.deepEqual([free, writes], [['f'], ['r']]);
   });

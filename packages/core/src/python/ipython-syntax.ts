@@ -449,7 +449,7 @@ function convertIPythonLine(
         if (code === '') return `${indent}pass${comment}`;
         return timedKind(code) === null
           ? `${indent}${code}${comment}`
-          : `${indent}${code}; print(end=' ')${comment}`;
+          : `${indent}${code}; __cellflow__.prun_done()${comment}`;
       }
       case 'timeit': {
         // IPython times the statement inside a function: what it binds stays there. A class body

@@ -130,6 +130,11 @@ def print_lines(*lines):
         print(line)
 
 
+def prun_done():
+    """After `%prun stmt` runs: the space IPython prints once its profile goes to the pager."""
+    print(end=" ")
+
+
 def pwd():
     """`%pwd`: the working folder, as the cell's value."""
     return os.getcwd()
