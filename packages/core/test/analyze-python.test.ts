@@ -141,6 +141,32 @@ describe('Python name analysis', () => {
     assert.ok(pairs.includes('x~y') || pairs.includes('y~x'));
   });
 
+  it('unpacking one value, bare or bracketed, makes its targets share, unless their maker makes them apart', () => {
+    const pairs = (code: string) =>
+      analyzePython(code)
+        .aliases.map(([a, b]) => `${a}~${b}`)
+        .sort();
+    assert.deepEqual(pairs('fig, ax = plt.subplots()'), ['ax~fig', 'fig~ax']);
+    assert.deepEqual(pairs('(fig, ax) = plt.subplots()'), ['ax~fig', 'fig~ax']);
+    assert.ok(pairs('fig, (a1, a2) = plt.subplots(1, 2)').includes('fig~a2'));
+    assert.deepEqual(pairs('a, b = 1, 2'), []);
+    assert.deepEqual(pairs('X_tr, X_te, y_tr, y_te = train_test_split(X, y)'), []);
+    assert.deepEqual(pairs('X, y = datasets.load_digits(return_X_y=True)'), []);
+  });
+
+  it('`plot` and `hist` on a name may draw on axes; `ax=` hands a call axes to change', () => {
+    const a = analyzePython(
+      'fig, axes = plt.subplots(2)\nfor ax in axes.flat:\n    ax.plot(x)\ndf.hist()\ns.plot(ax=ax2)\ng = sns.histplot(df)',
+    );
+    assert.deepEqual([...a.figures].sort(), ['ax', 'axes', 'fig', 'g']);
+    assert.deepEqual(
+      a.drawnOn.map((d) => d.name),
+      ['ax', 'df', 's'],
+    );
+    const changed = a.mutations.map((m) => m.name);
+    assert.ok(changed.includes('ax2') && !changed.includes('ax') && !changed.includes('df'));
+  });
+
   it('pandas-style `inplace=True` changes the object; `inplace=False` does not', () => {
     assert.deepEqual(names('df.fillna(0, inplace=True)').mutations, ['df']);
     assert.deepEqual(names('df.drop(columns=["a"], inplace=flag)').mutations, ['df']);

@@ -18,6 +18,24 @@ function steps(text: string): Record<string, PipelineStep> {
 }
 
 describe('pipeline graph', () => {
+  it('plot and hist draw on axes (a change a later step sees), not on frames', () => {
+    const s = steps(
+      nb([
+        [['imports'], 'import matplotlib.pyplot as plt\nimport pandas as pd'],
+        [
+          ['step:make'],
+          'fig, ax = plt.subplots()\nfig2, axes = plt.subplots(1, 2)\ndf = pd.DataFrame({"a": [1, 2]})',
+        ],
+        [['step:draw'], 'ax.plot([1, 2])\ndf.plot()\ndf["a"].hist()'],
+        [['step:loop'], 'for a in axes:\n    a.hist([1, 2])'],
+        [['step:onto'], 'pd.Series([3, 4]).plot(ax=ax)'],
+        [['step:show'], 'lines = ax.get_lines()\nn = len(df)\nshown = fig\nboth = fig2'],
+      ]),
+    );
+    assert.deepEqual(s.show?.inputSources, { ax: 'onto', df: 'make', fig: 'onto', fig2: 'loop' });
+    assert.deepEqual(s.draw?.outputs, ['ax', 'fig']);
+  });
+
   it('a deleted name that shadowed a builtin is the builtin again; any other deleted name is an error', () => {
     const r = analyzed(
       nb([

@@ -189,6 +189,8 @@ class DataFlowResolver {
   private readonly evaluators = new Set<string>();
   /** Names a notebook function binds when called (`global n`): a call may make them. */
   private readonly callWrites = new Set<string>();
+  /** Names some cell binds to figures or axes: `plot` and `hist` on them draw (change them). */
+  private readonly figureNames = new Set<string>();
 
   constructor(input: DataFlowInput) {
     this.input = input;
@@ -210,7 +212,9 @@ class DataFlowResolver {
     ]);
     for (const b of input.blocks.blocks) {
       if (b.kind !== 'step') continue;
-      for (const w of analyzeCells(b.cells, this.plain).writes) {
+      const analysis = analyzeCells(b.cells, this.plain);
+      for (const f of analysis.figures) this.figureNames.add(f);
+      for (const w of analysis.writes) {
         this.everBound.add(w.name);
         if (!this.laterDefinitions.has(w.name))
           this.laterDefinitions.set(w.name, { step: b.name, cell: w.cell });
@@ -665,10 +669,12 @@ class DataFlowResolver {
     const { own, analysis, before, effectSites, firstSegment } = segment;
     this.newValues(segment);
     // What this segment changes in place (a later segment may change names an earlier one did).
-    const ownMutations = firstSegment
-      ? analysis.mutations
-      : analyzeCells(own, this.plain).mutations;
+    const ownAnalysis = firstSegment ? analysis : analyzeCells(own, this.plain);
+    const ownMutations = ownAnalysis.mutations;
     const segmentMutations: NameSite[] = [...ownMutations];
+    for (const d of ownAnalysis.drawnOn)
+      if (this.figureNames.has(d.name) && !ownMutations.some((m) => m.name === d.name))
+        segmentMutations.push(d);
     for (const e of effectSites)
       if (!ownMutations.some((m) => m.name === e.name)) segmentMutations.push(e);
     const { aliases } = analysis;

@@ -22,7 +22,11 @@ import {
   FILE_READERS,
   FILE_WRITERS,
   FIRST_ARGUMENT_MUTATORS,
+  DRAW_TARGET_KEYWORDS,
+  DRAWING_METHODS,
+  FIGURE_MAKERS,
   NON_MUTATING_METHODS,
+  SEPARATE_PARTS_MAKERS,
   UNSAVABLE_ENDINGS,
   UNSAVABLE_ORIGINS,
 } from './call-kinds.js';
@@ -175,6 +179,8 @@ export class PythonAnalyzer {
   private readonly free = new Map<string, NameSite>();
   private readonly deferred = new Map<string, NameSite>();
   private readonly mutated = new Map<string, NameSite>();
+  private readonly drawn = new Map<string, NameSite>();
+  private readonly figureNames = new Set<string>();
   private readonly deleted = new Map<string, NameSite>();
   private readonly importSites = new Map<string, NameSite>();
   private readonly lastBound = new Map<string, { cell: number; offset: number }>();
@@ -263,6 +269,8 @@ export class PythonAnalyzer {
       deferredReads,
       writes: [...this.bound.values()],
       mutations: [...this.mutated.values()],
+      drawnOn: [...this.drawn.values()],
+      figures: [...this.figureNames],
       deletes: [...this.deleted.values()],
       definitions,
       starImports: this.stars,
@@ -489,7 +497,12 @@ export class PythonAnalyzer {
         if (scope === null) {
           // Loop variables are the iterable's elements: all its names may share with them.
           const sources = this.loopSources(iterable);
-          for (const t of targets) this.alias(this.targetNames(t), sources);
+          const overFigures = sources.some((n) => this.figureNames.has(n));
+          for (const t of targets) {
+            const names = this.targetNames(t);
+            this.alias(names, sources);
+            if (overFigures) for (const n of names) this.figureNames.add(n);
+          }
         }
       }
       if (scope === null) for (const t of targets) this.target(t, inner, null);
@@ -639,6 +652,12 @@ export class PythonAnalyzer {
     if (scope === null) {
       this.assignmentAliases(parts, ops, held!.shared);
       const value = parts[parts.length - 1];
+      if (value !== undefined && this.makesFigure(value))
+        for (let i = 0; i < lastOp; i++) {
+          const t = parts[i]!;
+          if (t.name === 'VariableName' || TARGET_GROUPS.has(t.name))
+            for (const n of this.targetNames(t)) this.figureNames.add(n);
+        }
       const what = value !== undefined && parts.length === 3 ? this.unsavableOrigin(value) : null;
       const target = parts[0];
       if (target?.name === 'VariableName') {
@@ -685,6 +704,28 @@ export class PythonAnalyzer {
     return { names, shared, passed };
   }
 
+  /** Whether a value is a call that makes a figure, axes or a grid of them (`FIGURE_MAKERS`). */
+  private makesFigure(value: SyntaxNode): boolean {
+    const callee = this.calleeLastName(value);
+    return callee !== null && FIGURE_MAKERS.test(callee);
+  }
+
+  /** Whether a value is a call whose parts share nothing (`SEPARATE_PARTS_MAKERS`). */
+  private makesSeparateParts(value: SyntaxNode): boolean {
+    const callee = this.calleeLastName(value);
+    return callee !== null && SEPARATE_PARTS_MAKERS.test(callee);
+  }
+
+  /** A call's callee's last name (`subplots` in `plt.subplots(2)`), or null for other values. */
+  private calleeLastName(value: SyntaxNode): string | null {
+    if (value.name !== 'CallExpression') return null;
+    const callee = value.firstChild;
+    const last = callee?.name === 'MemberExpression' ? childNamed(callee, 'PropertyName') : callee;
+    return last === undefined || last === null || last.name === 'MemberExpression'
+      ? null
+      : this.text(last);
+  }
+
   /** What a value is when it surely cannot be saved for another step, else null. */
   private unsavableOrigin(value: SyntaxNode): string | null {
     if (value.name === 'ComprehensionExpression') return 'a generator';
@@ -713,15 +754,19 @@ export class PythonAnalyzer {
     for (const op of ops) {
       const from = start;
       start = op + 1;
+      // The names of one target, bare (`fig, ax`) or bracketed (`(fig, ax)`, `fig, (a, b)`).
+      const group: string[] = [];
       for (let i = from; i < op; i++) {
         const t = parts[i]!;
         if (t.name === ',' || t.name === 'TypeDef') continue;
         const names = this.targetNames(t);
         this.alias(names, sources);
-        // Unpacking one value: its parts may share objects (`fig, ax = plt.subplots()`).
-        if (names.length > 1 && values === 1) this.alias(names, names);
-        chained.push(...names);
+        group.push(...names);
       }
+      // Unpacking one value: its parts may share objects (`fig, ax = plt.subplots()`).
+      if (group.length > 1 && values === 1 && !this.makesSeparateParts(parts[parts.length - 1]!))
+        this.alias(group, group);
+      chained.push(...group);
     }
     // `x = y = []`: every target holds the one object.
     if (ops.length > 1) this.alias(chained, chained);
@@ -1073,6 +1118,9 @@ export class PythonAnalyzer {
         ? literalExpressionReads(args, this.textOf, expressionReads).filter((n) => !state.has(n))
         : [];
     if (found.length === 0 && codeStrings.length === 0) return;
+    for (const f of found)
+      if (f.argument.keyword !== null && DRAW_TARGET_KEYWORDS.has(f.argument.keyword))
+        this.mutate(f.node, scope);
     if (FIRST_ARGUMENT_MUTATORS.test(calleeName)) {
       const first = found.find((f) => f.argument.index === 0);
       if (first !== undefined) this.mutate(first.node, scope);
@@ -1414,12 +1462,14 @@ export class PythonAnalyzer {
     const method = childNamed(callee, 'PropertyName');
     const methodName = method !== undefined ? this.text(method) : '';
     const base = this.baseName(callee.firstChild ?? callee);
-    if (
-      base !== null &&
-      methodName !== '' &&
-      (!NON_MUTATING_METHODS.has(methodName) || (args !== undefined && this.inPlace(args)))
-    )
-      this.mutate(base, scope);
+    if (base !== null && methodName !== '') {
+      if (!NON_MUTATING_METHODS.has(methodName) || (args !== undefined && this.inPlace(args)))
+        this.mutate(base, scope);
+      else if (scope === null && DRAWING_METHODS.has(methodName)) {
+        const name = this.text(base);
+        if (!this.drawn.has(name)) this.drawn.set(name, this.site(name, base));
+      }
+    }
     if (scope === null && base !== null && STORING_METHODS.has(methodName) && args) {
       const held: string[] = [];
       for (let a = args.firstChild; a !== null; a = a.nextSibling)

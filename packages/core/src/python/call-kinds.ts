@@ -137,6 +137,30 @@ export const NON_MUTATING_METHODS = new Set([
   'digest',
 ]);
 
+/**
+ * Methods on the list above that draw when their object is a matplotlib Axes (`ax.plot(x)`),
+ * though not on a pandas frame (`df.plot()`): they change a name only when some cell binds that
+ * name from a figure or axes maker (`FIGURE_MAKERS`).
+ */
+export const DRAWING_METHODS = new Set(['plot', 'hist']);
+
+/**
+ * Calls, by the callee's last name, whose result is a figure, axes or a grid of them
+ * (`plt.subplots()`, `fig.add_subplot(111)`, `df.plot()`, `sns.histplot(...)`).
+ */
+export const FIGURE_MAKERS =
+  /^(subplots|subplot|subplot2grid|subplot_mosaic|add_subplot|add_axes|axes|gca|gcf|figure|twinx|twiny|inset_axes|plot|hist|\w+plot|heatmap|clustermap|FacetGrid|PairGrid|JointGrid)$/;
+
+/**
+ * Calls, by the callee's last name, whose result unpacks into new objects that share nothing
+ * (`X_train, X_test, y_train, y_test = train_test_split(X, y)`, `X, y = load_digits(return_X_y=True)`):
+ * the parts cross steps apart, not as one group.
+ */
+export const SEPARATE_PARTS_MAKERS = /^(train_test_split|load_\w+|fetch_\w+|make_[a-z_]+)$/;
+
+/** Keyword arguments that hand a call the axes to draw on (`df.plot(ax=ax)`): it changes them. */
+export const DRAW_TARGET_KEYWORDS = new Set(['ax', 'axes']);
+
 /** Calls whose result cannot be pickled, by callee text, and what to call it in a message. */
 export const UNSAVABLE_ORIGINS: readonly (readonly [RegExp, string])[] = [
   // A file from `open` and a sqlite3 connection cross: the loading step opens them again.

@@ -70,6 +70,13 @@ export interface CodeAnalysis {
   readonly writes: readonly NameSite[];
   /** Names whose value this code changes in place (`x.fit()`, `x[i] = v`, `x.a = v`, `x[i] += v`). */
   readonly mutations: readonly NameSite[];
+  /**
+   * Names `plot` or `hist` is called on (`ax.plot(x)`): changed in place when they are axes, that
+   * is when a cell binds them from a figure maker (`figures`), not when they are frames.
+   */
+  readonly drawnOn: readonly NameSite[];
+  /** Module-level names bound from a figure or axes maker (`fig, ax = plt.subplots()`), or looping over one. */
+  readonly figures: readonly string[];
   /** Names deleted with `del name` and not bound again afterwards. */
   readonly deletes: readonly NameSite[];
   /**
