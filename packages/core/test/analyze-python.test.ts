@@ -296,7 +296,19 @@ describe('IPython syntax', () => {
     assert.match(toPlainPython('%%time\nz = w + 1').code, /^# %%time\nz = w \+ 1$/);
     const bash = toPlainPython('%%bash\necho "{x}"\nls');
     assert.equal(bash.code.split('\n').length, 3);
-    assert.match(bash.code, /__cellflow__\.shell\(.*shell="bash"\)/);
+    assert.match(bash.code, /^__cellflow__\.script\(".*", \["bash"\], raise_error=True\)$/m);
+    // IPython's script magics: the program and its arguments, the body its input.
+    assert.match(
+      toPlainPython('%%perl -w\nprint "hi"').code,
+      /__cellflow__\.script\(.*, \["perl", "-w"\], raise_error=True\)/,
+    );
+    assert.match(
+      toPlainPython("%%script --no-raise-error python3 -c 'import sys'\nx").code,
+      /__cellflow__\.script\(.*, \["python3", "-c", "import sys"\], raise_error=False\)/,
+    );
+    const background = toPlainPython('%%bash --bg\nsleep 1');
+    assert.equal(background.notes[0]?.code, 'unsupported-magic');
+    assert.match(background.notes[0]?.message ?? '', /--bg/);
     const html = toPlainPython('%%html\n<b>hi</b>');
     assert.equal(html.notes[0]?.code, 'display-magic');
     assert.deepEqual(names(html.code).free, []);

@@ -18,6 +18,21 @@ function steps(text: string): Record<string, PipelineStep> {
 }
 
 describe('pipeline graph', () => {
+  it('a step that may write files waits for the steps above that read them; a database is a file', () => {
+    const s = steps(
+      nb([
+        [['imports'], 'import pandas as pd\nimport sqlite3'],
+        [['step:read'], 'old = pd.read_csv("data.csv")'],
+        [['step:other'], 'n = 1 + 1'],
+        [['step:write'], 'pd.DataFrame({"a": [n]}).to_csv("data.csv")'],
+        [['step:store'], 'con = sqlite3.connect("t.db")\nold.to_sql("t", con)'],
+        [['step:query'], 'rows = pd.read_sql("SELECT * FROM t", sqlite3.connect("t.db"))'],
+      ]),
+    );
+    assert.deepEqual([...(s.write?.after ?? [])].sort(), ['other', 'read']);
+    assert.deepEqual([...(s.query?.after ?? [])].sort(), ['read', 'store', 'write']);
+  });
+
   it('plot and hist draw on axes (a change a later step sees), not on frames', () => {
     const s = steps(
       nb([

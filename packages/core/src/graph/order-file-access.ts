@@ -1,7 +1,7 @@
 /**
  * Pass 7: files are shared state the data flow does not see. A step that reads or writes files
- * (or runs a shell command) runs after every step above it that may write them, as in the
- * notebook. A module the notebook writes (`%%writefile helper.py`) is a file its importers read.
+ * (or runs a shell command) runs after every step above it that may write them, and a step that
+ * may write them after every step above it that reads them, as in the notebook. A module the notebook writes (`%%writefile helper.py`) is a file its importers read.
  */
 import type { FileAccess } from '../python/analyze-python.js';
 import type { ResolvedStep } from './resolve-data-flow.js';
@@ -38,11 +38,16 @@ export function orderFileAccess(
   };
   const ordered = new Map([...after].map(([name, steps]) => [name, new Set(steps)]));
   const writers: ResolvedStep[] = [];
+  const readers: ResolvedStep[] = [];
   for (const d of steps) {
     const access = touchesFiles(d);
     if (!access.reads && !access.writes) continue;
-    for (const w of writers) if (w !== d) ordered.get(d.name)!.add(w.name);
+    const before = ordered.get(d.name)!;
+    for (const w of writers) if (w !== d) before.add(w.name);
+    // A step that may write files waits for the steps above that read them, too.
+    if (access.writes) for (const r of readers) if (r !== d) before.add(r.name);
     if (access.writes) writers.push(d);
+    else readers.push(d);
   }
   return ordered;
 }

@@ -178,8 +178,42 @@ const PYLAB_BANNER =
 const TIMEIT_SCOPE = '_cellflow_timeit';
 /** Cell magics that run their body as Python. */
 const PYTHON_CELL_MAGICS = new Set(['time', 'timeit', 'capture', 'prun', 'debug']);
-/** Cell magics that run their body in a shell. */
-const SHELL_CELL_MAGICS = new Set(['bash', 'sh', 'script', 'system']);
+/** IPython's script magics: `%%perl` is `%%script perl`, the cell's body the program's input. */
+const SCRIPT_CELL_MAGICS = new Set([
+  'script',
+  'sh',
+  'bash',
+  'perl',
+  'ruby',
+  'python',
+  'python2',
+  'python3',
+  'pypy',
+]);
+/** `%%script` options that hand the program's pipes or process to the notebook. */
+const SCRIPT_PIPE_OPTIONS = new Set(['--bg', '--out', '--err', '--proc']);
+
+/**
+ * A script magic's line as IPython reads it: the program and its arguments (words, quotes
+ * removed), whether a nonzero exit raises, and the first option that keeps the pipes open.
+ */
+function scriptCommand(
+  magic: string,
+  args: string,
+): { argv: string[]; raiseError: boolean; pipeOption: string | null } {
+  const words = [...args.matchAll(/"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g)].map(
+    (m) => m[1] ?? m[2] ?? m[3]!,
+  );
+  const argv = magic === 'script' ? [] : [magic];
+  let raiseError = true;
+  let pipeOption: string | null = null;
+  for (const w of words) {
+    if (w === '--no-raise-error') raiseError = false;
+    else if (SCRIPT_PIPE_OPTIONS.has(w.split('=')[0]!)) pipeOption ??= w.split('=')[0]!;
+    else argv.push(w);
+  }
+  return { argv, raiseError, pipeOption };
+}
 
 function pyString(text: string): string {
   return JSON.stringify(text);
@@ -373,9 +407,15 @@ function toPlainPythonOnce(source: string): PlainPython {
         env: rest.env,
       };
     }
-    if (SHELL_CELL_MAGICS.has(magic)) {
-      const shell = magic === 'script' || magic === 'system' ? args.split(/\s+/)[0] || 'sh' : magic;
+    if (magic === 'system') {
+      const shell = args.split(/\s+/)[0] || 'sh';
       const call = `__cellflow__.shell(${pyString(body)}, shell=${pyString(shell)})`;
+      return { code: [...head, call, ...padding(lines.length - first - 1)].join('\n'), notes, env };
+    }
+    const script = SCRIPT_CELL_MAGICS.has(magic) ? scriptCommand(magic, args) : null;
+    if (script !== null && script.pipeOption === null && script.argv.length > 0) {
+      const argv = `[${script.argv.map(pyString).join(', ')}]`;
+      const call = `__cellflow__.script(${pyString(body)}, ${argv}, raise_error=${script.raiseError ? 'True' : 'False'})`;
       return { code: [...head, call, ...padding(lines.length - first - 1)].join('\n'), notes, env };
     }
     if (magic === 'writefile' || magic === 'file') {
@@ -390,7 +430,9 @@ function toPlainPythonOnce(source: string): PlainPython {
       code: display ? 'display-magic' : 'unsupported-magic',
       message: display
         ? `\`%%${magic}\` only displays its content; the cell does nothing in a pipeline step.`
-        : `Cell magic \`%%${magic}\` cannot run in a pipeline step; the cell is skipped. Fix: rewrite it as Python, or tag the cell \`skip\`.`,
+        : script?.pipeOption != null
+          ? `\`%%${magic} ${script.pipeOption}\` hands the program's pipes to the notebook, which a pipeline step cannot keep; the cell is skipped. Fix: drop \`${script.pipeOption}\` to run the program and show its output, or tag the cell \`skip\`.`
+          : `Cell magic \`%%${magic}\` cannot run in a pipeline step; the cell is skipped. Fix: rewrite it as Python, or tag the cell \`skip\`.`,
     });
     return { code: lines.map((l) => (l.trim() === '' ? l : `# ${l}`)).join('\n'), notes, env };
   }

@@ -140,6 +140,48 @@ def pwd():
     return os.getcwd()
 
 
+def script(body, argv, raise_error=True):
+    """`%%bash`, `%%perl`, `%%script prog args`: as IPython runs them, the cell's body is the
+    program's input; its output and errors stream to the cell's stdout and stderr as they come; a
+    nonzero exit raises unless `--no-raise-error`."""
+    import threading
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except FileNotFoundError:
+        print("Couldn't find program: %r" % argv[0])
+        return
+    if not body.endswith("\n"):
+        body += "\n"
+
+    def feed():
+        try:
+            process.stdin.write(body.encode("utf8", "replace"))
+            process.stdin.close()
+        except BrokenPipeError:  # the program stopped reading
+            pass
+
+    def pump(stream, out):
+        for line in iter(stream.readline, b""):
+            out.write(line.decode("utf8", "replace"))
+            out.flush()
+
+    threads = [
+        threading.Thread(target=feed, daemon=True),
+        threading.Thread(target=pump, args=(process.stdout, sys.stdout), daemon=True),
+        threading.Thread(target=pump, args=(process.stderr, sys.stderr), daemon=True),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    process.wait()
+    if raise_error and process.returncode != 0:
+        raise subprocess.CalledProcessError(process.returncode, body)
+
+
 def shell_lines(command):
     """`x = !cmd`: the command's output lines."""
     done = subprocess.run(command, shell=True, check=False, capture_output=True, text=True)
