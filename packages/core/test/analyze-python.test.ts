@@ -167,6 +167,24 @@ describe('Python name analysis', () => {
     assert.ok(changed.includes('ax2') && !changed.includes('ax') && !changed.includes('df'));
   });
 
+  it('names bound through the namespace: by name when the code says it, else computed', () => {
+    const named = analyzePython('globals()["a"] = 1\nexec("b = a + 1")\nvars()["c"] = 3');
+    assert.deepEqual(
+      named.writes.map((w) => w.name),
+      ['a', 'b', 'c'],
+    );
+    assert.deepEqual(named.freeReads, []);
+    assert.equal(named.dynamicBindings, null);
+    for (const code of [
+      'for i in range(3):\n    globals()[f"v{i}"] = i',
+      'globals().update(params)',
+      'exec(source)',
+    ])
+      assert.equal(analyzePython(code, 4).dynamicBindings?.cell, 4, code);
+    // A function's body binds only when called, and `d[k] = v` is no namespace.
+    assert.equal(analyzePython('def f():\n    globals()[k] = 1\nd[k] = 2').dynamicBindings, null);
+  });
+
   it('pandas-style `inplace=True` changes the object; `inplace=False` does not', () => {
     assert.deepEqual(names('df.fillna(0, inplace=True)').mutations, ['df']);
     assert.deepEqual(names('df.drop(columns=["a"], inplace=flag)').mutations, ['df']);

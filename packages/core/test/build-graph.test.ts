@@ -18,6 +18,24 @@ function steps(text: string): Record<string, PipelineStep> {
 }
 
 describe('pipeline graph', () => {
+  it('a name only computed code binds is loaded from the latest step that binds computed names', () => {
+    const r = analyzed(
+      nb([
+        [['step:make'], 'for i in range(3):\n    globals()[f"v{i}"] = i * 10'],
+        [['step:same'], 'for k in ["p", "q"]:\n    globals()[k] = 1\nprint(p + q)'],
+        [['step:use'], 'print(v2)\nexec("z = 5")'],
+        [['step:after'], 'print(z + v1)\nprint(missing)'],
+      ]),
+    );
+    assert.deepEqual(r.byName.use?.inputSources, { v2: 'same' });
+    assert.deepEqual(r.byName.same?.inputs, []);
+    assert.deepEqual(r.byName.after?.inputSources, { missing: 'same', v1: 'same', z: 'use' });
+    assert.deepEqual(
+      r.diagnostics.filter((d) => d.severity === 'error'),
+      [],
+    );
+  });
+
   it('a step that may write files waits for the steps above that read them; a database is a file', () => {
     const s = steps(
       nb([

@@ -189,6 +189,8 @@ class DataFlowResolver {
   private readonly evaluators = new Set<string>();
   /** Names a notebook function binds when called (`global n`): a call may make them. */
   private readonly callWrites = new Set<string>();
+  /** The latest step that binds names computed as it runs (`globals()[f"v{i}"] = i`). */
+  private dynamicWriter: StepSource | undefined;
   /** Names some cell binds to figures or axes: `plot` and `hist` on them draw (change them). */
   private readonly figureNames = new Set<string>();
 
@@ -431,7 +433,12 @@ class DataFlowResolver {
     const source = this.resolve(site.name);
     if (source === undefined) {
       if (PYTHON_BUILTINS.has(site.name) || draft.written.has(site.name)) return null;
-      if (draft.starVisible) return null;
+      if (draft.starVisible || draft.analysis.dynamicBindings !== null) return null;
+      // A name nothing binds by name may be one that code computing names bound.
+      if (this.dynamicWriter !== undefined) {
+        if (eager) this.loadFrom(draft, site.name, this.dynamicWriter);
+        return eager ? INPUT : null;
+      }
       if (what !== null) this.undefinedName(draft, site, what);
       else if (!this.everBound.has(site.name) && !this.reportedUnbound.has(site.name)) {
         this.reportedUnbound.add(site.name);
@@ -677,6 +684,8 @@ class DataFlowResolver {
         segmentMutations.push(d);
     for (const e of effectSites)
       if (!ownMutations.some((m) => m.name === e.name)) segmentMutations.push(e);
+    if (ownAnalysis.dynamicBindings !== null)
+      this.dynamicWriter = stepSource(draft, ownAnalysis.dynamicBindings.cell, undefined);
     const { aliases } = analysis;
     const takenOver = this.takeOverShared(draft, segmentMutations, aliases, before.aliases.length);
     this.leaveChanged(draft, segment, segmentMutations, takenOver);

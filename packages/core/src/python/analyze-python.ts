@@ -180,6 +180,8 @@ export class PythonAnalyzer {
   private readonly deferred = new Map<string, NameSite>();
   private readonly mutated = new Map<string, NameSite>();
   private readonly drawn = new Map<string, NameSite>();
+  /** Where module-level code first binds names it computes (`globals()[f"v{i}"] = ...`). */
+  private dynamicSite: NameSite | null = null;
   private readonly figureNames = new Set<string>();
   private readonly deleted = new Map<string, NameSite>();
   private readonly importSites = new Map<string, NameSite>();
@@ -270,6 +272,7 @@ export class PythonAnalyzer {
       writes: [...this.bound.values()],
       mutations: [...this.mutated.values()],
       drawnOn: [...this.drawn.values()],
+      dynamicBindings: this.dynamicSite,
       figures: [...this.figureNames],
       deletes: [...this.deleted.values()],
       definitions,
@@ -704,6 +707,44 @@ export class PythonAnalyzer {
     return { names, shared, passed };
   }
 
+  /** `globals()`, or at module level `vars()` or `locals()`: the notebook's namespace itself. */
+  private isNamespaceCall(node: SyntaxNode | null): boolean {
+    if (node?.name !== 'CallExpression') return false;
+    const callee = node.firstChild;
+    const args = callee?.nextSibling;
+    return (
+      callee?.name === 'VariableName' &&
+      /^(globals|vars|locals)$/.test(this.text(callee)) &&
+      args?.name === 'ArgList' &&
+      args.firstChild?.nextSibling?.name === ')'
+    );
+  }
+
+  /**
+   * Module-level `exec("z = 5")` binds what its code binds; `exec(code)`, `globals().update(d)`
+   * bind names no one can read off.
+   */
+  private dynamicCall(
+    callee: SyntaxNode,
+    args: SyntaxNode | undefined,
+    state: Set<string>,
+    scope: InnerScope | null,
+  ): void {
+    if (scope !== null) return;
+    if (callee.name === 'VariableName' && this.textIs(callee, 'exec')) {
+      const first = args?.firstChild?.nextSibling;
+      const code = first?.name === 'String' ? /^(['"])([^'"\\]*)\1$/.exec(this.text(first)) : null;
+      if (code === null) this.dynamicSite ??= this.site('globals', callee);
+      else
+        for (const w of analyzePython(code[2]!).writes) this.bindName(w.name, first!, state, scope);
+    } else if (
+      callee.name === 'MemberExpression' &&
+      this.isNamespaceCall(callee.firstChild) &&
+      /^(update|setdefault)$/.test(this.text(childNamed(callee, 'PropertyName') ?? callee))
+    )
+      this.dynamicSite ??= this.site('globals', callee);
+  }
+
   /** Whether a value is a call that makes a figure, axes or a grid of them (`FIGURE_MAKERS`). */
   private makesFigure(value: SyntaxNode): boolean {
     const callee = this.calleeLastName(value);
@@ -837,7 +878,13 @@ export class PythonAnalyzer {
       case 'MemberExpression': {
         const base = this.baseName(node);
         this.expression(node, state, scope);
-        if (base !== null) this.mutate(base, scope);
+        if (scope === null && this.isNamespaceCall(node.firstChild)) {
+          // `globals()["name"] = v` binds name; a computed key binds names no one can read off.
+          const key = node.firstChild!.nextSibling?.nextSibling;
+          const literal = key?.name === 'String' ? /^(['"])(\w+)\1$/.exec(this.text(key)) : null;
+          if (literal !== null) this.bindName(literal[2]!, key!, state, scope);
+          else this.dynamicSite ??= this.site('globals', node);
+        } else if (base !== null) this.mutate(base, scope);
         return;
       }
       default:
@@ -847,7 +894,16 @@ export class PythonAnalyzer {
   }
 
   private bind(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
-    const name = this.text(node);
+    this.bindName(this.text(node), node, state, scope);
+  }
+
+  /** Binds `name` where `node` stands (`node` places it). */
+  private bindName(
+    name: string,
+    node: SyntaxNode,
+    state: Set<string>,
+    scope: InnerScope | null,
+  ): void {
     if (scope !== null) {
       if (scope.kind === 'class') scope.locals.add(name);
       // `global n` in a function: n is bound when the function is called, not where it is defined.
@@ -1388,6 +1444,7 @@ export class PythonAnalyzer {
         if (callee?.name !== 'VariableName' || !PYTHON_BUILTINS.has(this.text(callee)))
           this.nonBuiltinCall = true;
         if (callee !== undefined) this.fileCall(callee, args);
+        if (callee !== undefined) this.dynamicCall(callee, args, state, scope);
         // `eval("x + 1")`, `df.query("a > @limit")`: the names the string's code reads.
         if (callee !== undefined && args?.firstChild?.nextSibling?.name === 'String')
           for (const name of codeStringReads(this.text(callee), args, this.textOf, codeReads))

@@ -77,6 +77,12 @@ export interface CodeAnalysis {
   readonly drawnOn: readonly NameSite[];
   /** Module-level names bound from a figure or axes maker (`fig, ax = plt.subplots()`), or looping over one. */
   readonly figures: readonly string[];
+  /**
+   * Where module-level code first binds names computed as it runs (`globals()[f"v{i}"] = i`,
+   * `exec(code)`, `globals().update(d)`), or null: later reads of names nothing else binds are
+   * taken to be these.
+   */
+  readonly dynamicBindings: NameSite | null;
   /** Names deleted with `del name` and not bound again afterwards. */
   readonly deletes: readonly NameSite[];
   /**
