@@ -185,6 +185,19 @@ describe('Python name analysis', () => {
     assert.equal(analyzePython('def f():\n    globals()[k] = 1\nd[k] = 2').dynamicBindings, null);
   });
 
+  it('`a += 1` binds a again and changes it in place; setattr changes its object', () => {
+    const updated = analyzePython('a += 1\nrow *= 10\nb = 0\nb += 1\nsetattr(obj, "x", 1)');
+    assert.deepEqual(updated.updatedInPlace, ['a', 'row']);
+    assert.deepEqual(
+      updated.mutations.map((m) => m.name),
+      ['a', 'row', 'b', 'obj'],
+    );
+    assert.deepEqual(
+      updated.writes.map((w) => w.name),
+      ['a', 'row', 'b'],
+    );
+  });
+
   it('pandas-style `inplace=True` changes the object; `inplace=False` does not', () => {
     assert.deepEqual(names('df.fillna(0, inplace=True)').mutations, ['df']);
     assert.deepEqual(names('df.drop(columns=["a"], inplace=flag)').mutations, ['df']);

@@ -701,7 +701,7 @@ class DataFlowResolver {
    */
   private newValues({ own, analysis, before, ownUnits }: LeftSegment): void {
     for (const w of analysis.writes)
-      if (bindsIn(analysis, w.name, own))
+      if (bindsIn(analysis, w.name, own) && !analysis.updatedInPlace.includes(w.name))
         this.versions.set(w.name, (this.versions.get(w.name) ?? 0) + 1);
     const { aliases } = analysis;
     for (let i = before.aliases.length; i < aliases.length; i++) {

@@ -180,6 +180,10 @@ export class PythonAnalyzer {
   private readonly deferred = new Map<string, NameSite>();
   private readonly mutated = new Map<string, NameSite>();
   private readonly drawn = new Map<string, NameSite>();
+  /** Names bound at module level by `=` and the like, and by augmented assignment (`a += 1`). */
+  private readonly plainBound = new Set<string>();
+  private readonly updatedNames = new Set<string>();
+  private updating = false;
   /** Where module-level code first binds names it computes (`globals()[f"v{i}"] = ...`). */
   private dynamicSite: NameSite | null = null;
   private readonly figureNames = new Set<string>();
@@ -273,6 +277,7 @@ export class PythonAnalyzer {
       mutations: [...this.mutated.values()],
       drawnOn: [...this.drawn.values()],
       dynamicBindings: this.dynamicSite,
+      updatedInPlace: [...this.updatedNames].filter((n) => !this.plainBound.has(n)),
       figures: [...this.figureNames],
       deletes: [...this.deleted.values()],
       definitions,
@@ -381,8 +386,16 @@ export class PythonAnalyzer {
         const target = node.firstChild ?? undefined;
         const value = target?.nextSibling?.nextSibling ?? undefined;
         if (value !== undefined) this.expression(value, state, scope);
-        if (target?.name === 'VariableName') this.read(target, state, scope);
-        if (target !== undefined) this.target(target, state, scope);
+        if (target?.name === 'VariableName') {
+          this.read(target, state, scope);
+          // `a += 1` changes a list or an array in place (what shares it sees the change), and
+          // binds the name again (an int's new value).
+          this.updating = true;
+          this.bind(target, state, scope);
+          this.updating = false;
+          // (A `global` name's new binding is the call's effect already.)
+          if (scope === null || !scope.globals.has(this.text(target))) this.mutate(target, scope);
+        } else if (target !== undefined) this.target(target, state, scope);
         return;
       }
       case 'DeleteStatement':
@@ -918,6 +931,7 @@ export class PythonAnalyzer {
       return;
     }
     this.lastBound.set(name, { cell: this.cell, offset: node.from });
+    (this.updating ? this.updatedNames : this.plainBound).add(name);
     state.add(name);
     this.deleted.delete(name);
     this.liveDefs.delete(name);

@@ -83,6 +83,11 @@ export interface CodeAnalysis {
    * taken to be these.
    */
   readonly dynamicBindings: NameSite | null;
+  /**
+   * Names whose every module-level binding here is an augmented assignment (`a += 1`): the same
+   * object changed in place when it is mutable, so what shares it keeps sharing it.
+   */
+  readonly updatedInPlace: readonly string[];
   /** Names deleted with `del name` and not bound again afterwards. */
   readonly deletes: readonly NameSite[];
   /**
