@@ -4,14 +4,14 @@
  * parser (grammar/python.grammar) builds for the same text: the same node types, positions and
  * nesting, including Lezer's own readings where they differ from CPython's (`not a and b` is
  * `not (a and b)`, `await` takes a whole arithmetic expression). The tree is written as Lezer's
- * flat postfix buffer (type, from, to, size per node) and built with `Tree.build`.
+ * flat postfix buffer (type, from, to, size per node), then turned into the tree (`treeOf`).
  *
  * Nodes span their first to their last token; a comment belongs to the innermost node whose
  * tokens enclose it (Lezer moves skipped tokens out of a node that ends before them). Anything it
  * does not reproduce exactly makes it give up (`null`), and parse-python.ts parses with Lezer.
  * test/python-conformance/fast-parser-identity.test.ts compares both on real code and mutants.
  */
-import { Tree, type BufferCursor } from '@lezer/common';
+import { Tree, TreeBuffer, type BufferCursor } from '@lezer/common';
 import { parser } from './grammar/python-parser.generated.js';
 import { GIVE_UP, Tok, tokenizePython } from './fast-python-tokens.js';
 import { startsTest } from './fast-python-expressions.js';
@@ -627,6 +627,46 @@ function deeperThan(buffer: Int32Array, length: number, limit: number): boolean 
   return false;
 }
 
+/** The largest position and buffer index a `TreeBuffer` holds (16 bits). */
+const MAX_TREE_BUFFER = 0xffff;
+
+/**
+ * The tree of the postfix records in `buffer` (its first `written` entries) over a text `length`
+ * long. Most cells fit one `TreeBuffer` under the top node: the same records in prefix order, each
+ * with the index where its subtree ends. A subtree takes the same span of the buffer in either
+ * order, but in prefix order each enclosing node comes before it: a record moves to its subtree's
+ * start plus one record per enclosing node (found with a stack of their starts, from the end).
+ * Larger texts go through Lezer's `Tree.build`. Either tree reads alike through Lezer's nodes and
+ * cursors.
+ */
+function treeOf(buffer: Int32Array, written: number, length: number): Tree {
+  if (length > MAX_TREE_BUFFER || written > MAX_TREE_BUFFER) {
+    return Tree.build({
+      buffer: new Int32BufferCursor(buffer, written),
+      nodeSet: parser.nodeSet,
+      topID: NodeId.Script,
+      length,
+    });
+  }
+  if (written === 0) return new Tree(topType!, [], [], length);
+  const prefix = new Uint16Array(written);
+  const starts: number[] = [];
+  for (let at = written - 4; at >= 0; at -= 4) {
+    while (starts.length > 0 && starts[starts.length - 1]! > at) starts.pop();
+    const size = buffer[at + 3]!;
+    const start = at + 4 - size;
+    const place = start + 4 * starts.length;
+    prefix[place] = buffer[at]!;
+    prefix[place + 1] = buffer[at + 1]!;
+    prefix[place + 2] = buffer[at + 2]!;
+    prefix[place + 3] = place + size;
+    if (size > 4) starts.push(start);
+  }
+  // The group's length: where its last node (the last record) ends.
+  const nodes = new TreeBuffer(prefix, buffer[written - 2]!, parser.nodeSet);
+  return new Tree(topType!, [nodes], [0], length);
+}
+
 /**
  * The Lezer tree of `code`, built by the fast front end, or null where it does not handle the
  * code (then parse with Lezer). A tree it gives is within parse-python.ts's nesting limits (at
@@ -638,12 +678,7 @@ export function fastParsePython(code: string, maxDepth = Infinity): Tree | null 
     const fast = new FastParser(code, tokens);
     fast.script();
     if (topType === undefined || deeperThan(fast.buf, fast.n, maxDepth)) return null;
-    return Tree.build({
-      buffer: new Int32BufferCursor(fast.buf, fast.n),
-      nodeSet: parser.nodeSet,
-      topID: NodeId.Script,
-      length: code.length,
-    });
+    return treeOf(fast.buf, fast.n, code.length);
   } catch (error) {
     if (error === GIVE_UP) return null;
     if (error instanceof RangeError) return null;
