@@ -40,46 +40,56 @@ function unitCodeEntry(u: StepUnit, label: (cell: number) => number): string {
  * pipeline, not per step.
  */
 export interface UnitTable {
-  /** Position of each unit, by `unitKey`. */
-  readonly positions: ReadonlyMap<string, number>;
+  /** Position of a unit in the table, if it is there. */
+  readonly positionOf: (u: StepUnit) => number | undefined;
   /** The table as a Python list literal (the runtime's `UNIT_TABLE`). */
   readonly source: string;
 }
 
-const unitKeys = new WeakMap<StepUnit, string>();
-
 /**
- * What a unit is, whichever step runs it: kind, cell, line, names and code. Names are Python names
- * (no NUL, no comma) and the code comes last, so no two units share a key. Made once per unit.
+ * Values by what a unit is, whichever step runs it: kind, cell, line and names, then its code. The
+ * steps that run a unit share its code string, so a look-up by code hashes it once, not once a step.
  */
-function unitKey(u: StepUnit): string {
-  let key = unitKeys.get(u);
-  if (key === undefined) {
-    key = `${u.kind}\0${u.cell}\0${u.line}\0${u.names.join(',')}\0${u.code}`;
-    unitKeys.set(u, key);
+class UnitMap<V> {
+  private readonly byHead = new Map<string, Map<string, V>>();
+
+  private codes(u: StepUnit): Map<string, V> {
+    // Names are Python names (no NUL, no comma): no two heads of different units are equal.
+    const head = `${u.kind}\0${u.cell}\0${u.line}\0${u.names.join(',')}`;
+    let codes = this.byHead.get(head);
+    if (codes === undefined) {
+      codes = new Map();
+      this.byHead.set(head, codes);
+    }
+    return codes;
   }
-  return key;
+
+  get(u: StepUnit): V | undefined {
+    return this.codes(u).get(u.code);
+  }
+
+  set(u: StepUnit, value: V): void {
+    this.codes(u).set(u.code, value);
+  }
 }
 
 export function buildUnitTableForGraph(graph: PipelineGraph): UnitTable {
-  const uses = new Map<string, number>();
-  for (const step of graph.steps)
-    for (const u of step.units) {
-      const key = unitKey(u);
-      uses.set(key, (uses.get(key) ?? 0) + 1);
-    }
-  const positions = new Map<string, number>();
+  const uses = new UnitMap<number>();
+  for (const step of graph.steps) for (const u of step.units) uses.set(u, (uses.get(u) ?? 0) + 1);
+  const positions = new UnitMap<number>();
   const entries: string[] = [];
   for (const step of graph.steps) {
     for (const u of step.units) {
-      const key = unitKey(u);
       // A unit only one step runs stays in that step's script.
-      if (positions.has(key) || (uses.get(key) ?? 0) < 2) continue;
-      positions.set(key, entries.length);
+      if (positions.get(u) !== undefined || (uses.get(u) ?? 0) < 2) continue;
+      positions.set(u, entries.length);
       entries.push(`    ${unitCodeEntry(u, (cell) => cell)},`);
     }
   }
-  return { positions, source: entries.length > 0 ? `[\n${entries.join('\n')}\n]\n` : '[]\n' };
+  return {
+    positionOf: (u) => positions.get(u),
+    source: entries.length > 0 ? `[\n${entries.join('\n')}\n]\n` : '[]\n',
+  };
 }
 
 function unitList(
@@ -94,7 +104,7 @@ function unitList(
     (u.needs.length > 0 ? `, "needs": ${JSON.stringify(u.needs)}` : '') +
     (u.inputs.length > 0 ? `, "inputs": ${JSON.stringify(u.inputs)}` : '');
   const entry = (u: StepUnit): string => {
-    const position = table?.positions.get(unitKey(u));
+    const position = table?.positionOf(u);
     return position !== undefined
       ? `        {"unit": ${position}, ${stepPart(u)}},`
       : `        ${unitCodeEntry(u, label).slice(0, -1)}, ${stepPart(u)}},`;
