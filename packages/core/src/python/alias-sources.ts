@@ -5,7 +5,7 @@
  * change made through one name visible through the others across steps; a wrong guess costs a
  * load and a save, never a wrong result.
  */
-import type { SyntaxNode } from '@lezer/common';
+import type { SyntaxNode, TreeCursor } from '@lezer/common';
 
 /** Methods whose result is (a view of) their object, or holds its parts. */
 const SHARING_METHODS = new Set([
@@ -82,20 +82,64 @@ const CONTAINERS = new Set([
  * `partial(scale, factor=2)`, `np.frompyfunc(add, 2, 1)`): the result may keep that object, most
  * often a notebook function, so a step that loads the result needs it defined. Lambdas and
  * comprehensions are not entered: what they call is looked up when they run.
+ *
+ * In the order of a walk that takes a node, then its children last first: the reverse of one that
+ * takes the children first to last, then the node, which a cursor walks without making node
+ * objects or a work list (`a or b or ...` chains can be thousands of levels deep).
  */
-export function passedNames(node: SyntaxNode, text: (n: SyntaxNode) => string): string[] {
+export function passedNames(node: SyntaxNode, text: (n: TextSpan) => string): string[] {
   const found: string[] = [];
-  const pending: SyntaxNode[] = [node];
-  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    if (next.name === 'LambdaExpression' || next.name.endsWith('ComprehensionExpression')) continue;
-    for (let c = next.firstChild; c !== null; c = c.nextSibling) {
-      // In an argument list, a keyword's own name (`factor=`) is not passed.
-      if (next.name === 'ArgList' && c.name === 'VariableName') {
-        if (c.nextSibling?.name !== 'AssignOp') found.push(text(c));
-      } else pending.push(c); // a leaf adds nothing when it is taken
+  const cursor = node.cursor();
+  let depth = 0;
+  for (;;) {
+    const name = cursor.name;
+    if (name !== 'LambdaExpression' && !name.endsWith('ComprehensionExpression')) {
+      if (cursor.firstChild()) {
+        depth++;
+        continue;
+      }
+    }
+    // The node is done (its children are): then its next sibling, or its parent is done.
+    for (;;) {
+      if (cursor.name === 'ArgList') pushPassedReversed(cursor, text, found);
+      if (depth === 0) return found.reverse();
+      if (cursor.nextSibling()) break;
+      cursor.parent();
+      depth--;
     }
   }
-  return found;
+}
+
+/** What `text` reads: a node, or a cursor where it stands. */
+export interface TextSpan {
+  readonly from: number;
+  readonly to: number;
+}
+
+/**
+ * The names an argument list (where `cursor` stands, and is left) passes bare, pushed onto `found`
+ * last first. A keyword's own name (`factor=`) is not passed.
+ */
+function pushPassedReversed(
+  cursor: TreeCursor,
+  text: (n: TextSpan) => string,
+  found: string[],
+): void {
+  const start = found.length;
+  if (!cursor.firstChild()) return;
+  for (let more = true; more;) {
+    if (cursor.name === 'VariableName') {
+      const passed = text(cursor);
+      more = cursor.nextSibling();
+      if (!more || cursor.type.name !== 'AssignOp') found.push(passed);
+    } else more = cursor.nextSibling();
+  }
+  cursor.parent();
+  for (let i = start, j = found.length - 1; i < j; i++, j--) {
+    const t = found[i]!;
+    found[i] = found[j]!;
+    found[j] = t;
+  }
 }
 
 /**

@@ -10,6 +10,7 @@ import type { SyntaxNode, Tree } from '@lezer/common';
 import { knownErrorFree, nestingProblemOf, parsePython } from './parse-python.js';
 import { PYTHON_BUILTINS } from './builtins.js';
 import { BoundedCache } from './bounded-cache.js';
+import { internedSlice } from './interned-text.js';
 import { codeStringReads, literalExpressionReads } from './code-strings.js';
 import {
   aliasSources,
@@ -17,6 +18,7 @@ import {
   heldNamesAndMakers,
   passedNames,
   STORING_METHODS,
+  type TextSpan,
 } from './alias-sources.js';
 import {
   FILE_READERS,
@@ -215,7 +217,7 @@ export class PythonAnalyzer {
   private readonly errors: SyntaxProblem[] = [];
   private source = '';
   /** `text`, made once: the name walks of alias-sources take it. */
-  private readonly textOf = (node: SyntaxNode): string => this.text(node);
+  private readonly textOf = (node: TextSpan): string => this.text(node);
   /** `expression`'s work list. */
   private readonly pending: PendingWork[] = [];
   private cell = 0;
@@ -314,8 +316,8 @@ export class PythonAnalyzer {
     return { name, cell: this.cell, line: this.lineOf(node.from) };
   }
 
-  private text(node: SyntaxNode): string {
-    return this.source.slice(node.from, node.to);
+  private text(node: TextSpan): string {
+    return internedSlice(this.source, node.from, node.to);
   }
 
   /** Whether `node`'s text is `word` (without slicing it out). */
