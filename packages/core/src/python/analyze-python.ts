@@ -1064,20 +1064,22 @@ export class PythonAnalyzer {
     }
     if (isClass) paramList = undefined;
     const topLevel = scope === null && this.currentDefinition === null;
-    const globals = new Set<string>();
     const previous = this.currentDefinition;
     const previousEffects = this.currentEffects;
     const previousFunctionScope = this.currentFunctionScope;
-    const effects: EffectsRecord = {
-      reads: globals,
-      writes: new Set(),
-      mutations: new Set(),
-      calls: new Set(),
-      parameters: paramList === undefined ? [] : this.parameterRefs(paramList),
-      mutatedParameters: new Set(),
-    };
-    if (topLevel) this.currentDefinition = globals;
-    if (topLevel && !isClass) this.currentEffects = effects;
+    // What a top-level definition reads and does; one inside it is part of its body.
+    const effects: EffectsRecord | null = topLevel
+      ? {
+          reads: new Set(),
+          writes: new Set(),
+          mutations: new Set(),
+          calls: new Set(),
+          parameters: paramList === undefined ? [] : this.parameterRefs(paramList),
+          mutatedParameters: new Set(),
+        }
+      : null;
+    if (effects !== null) this.currentDefinition = effects.reads;
+    if (effects !== null && !isClass) this.currentEffects = effects;
     if (isClass) {
       if (bases !== undefined) this.expression(bases, state, scope);
       const classScope: InnerScope = {
@@ -1102,9 +1104,9 @@ export class PythonAnalyzer {
     this.currentFunctionScope = previousFunctionScope;
     if (nameNode !== undefined) {
       this.bind(nameNode, state, scope);
-      if (topLevel) {
+      if (effects !== null) {
         const name = this.text(nameNode);
-        this.defs.set(name, { site: this.site(name, nameNode), globals, effects });
+        this.defs.set(name, { site: this.site(name, nameNode), globals: effects.reads, effects });
         if (!isClass) this.liveDefs.set(name, effects);
       }
     }

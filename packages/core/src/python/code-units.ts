@@ -340,6 +340,7 @@ function classify(
 }
 
 const unitsByCell = new BoundedCache<readonly CodeUnit[]>(8192);
+const NO_CALLED: readonly string[] = [];
 
 /**
  * The code units of one cell's plain-Python code (remembered by cell and code). A call of one of
@@ -351,17 +352,18 @@ export function readCodeUnits(
   code: string,
   generatorFunctions: ReadonlySet<string> = NO_GENERATOR_FUNCTIONS,
 ): readonly CodeUnit[] {
-  const called = [...generatorFunctions].filter((f) => code.includes(f)).sort();
+  const called =
+    generatorFunctions.size === 0
+      ? NO_CALLED
+      : [...generatorFunctions].filter((f) => code.includes(f)).sort();
   return unitsByCell.get(`${cell}:${textId(code)}:${called.join(',')}`, () =>
     readCodeUnitsOnce(cell, code, new Set(called)),
   );
 }
 
-/** The names of the functions among `units` whose calls make generators. */
-function generatorFunctionsOf(units: Iterable<CodeUnit>): ReadonlySet<string> {
-  const names = new Set<string>();
+/** Adds to `names` the names of the functions among `units` whose calls make generators. */
+function addGeneratorFunctions(units: Iterable<CodeUnit>, names: Set<string>): void {
   for (const unit of units) if (unit.yields) for (const n of unit.names) names.add(n);
-  return names;
 }
 
 export interface NotebookCodeUnits {
@@ -378,11 +380,17 @@ export interface NotebookCodeUnits {
 export function readNotebookCodeUnits(
   cells: readonly (readonly [number, string])[],
 ): NotebookCodeUnits {
-  const generatorFunctions = generatorFunctionsOf(
-    cells.flatMap(([cell, code]) => readCodeUnits(cell, code)),
-  );
+  const generatorFunctions = new Set<string>();
+  const read = cells.map(([cell, code]) => readCodeUnits(cell, code));
+  for (const units of read) addGeneratorFunctions(units, generatorFunctions);
   const units = new Map<number, readonly CodeUnit[]>();
-  for (const [cell, code] of cells) units.set(cell, readCodeUnits(cell, code, generatorFunctions));
+  // Without such functions (most notebooks), each cell's units are the ones just read.
+  cells.forEach(([cell, code], i) =>
+    units.set(
+      cell,
+      generatorFunctions.size === 0 ? read[i]! : readCodeUnits(cell, code, generatorFunctions),
+    ),
+  );
   return { units, generatorFunctions };
 }
 
