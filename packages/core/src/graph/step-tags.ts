@@ -6,6 +6,8 @@ import type { StepResources } from './pipeline-graph.js';
 export function mergeTags(layers: readonly CellTags[]): CellTags {
   let out: CellTags = EMPTY_CELL_TAGS;
   for (const t of layers) {
+    // A layer that sets nothing (most cells have no tags) would leave `out` as it is.
+    if (out !== EMPTY_CELL_TAGS && setsNothing(t)) continue;
     out = {
       role: t.role.kind !== 'continue' ? t.role : out.role,
       prev: [...out.prev, ...t.prev.filter((p) => !out.prev.includes(p))],
@@ -30,6 +32,35 @@ export function mergeTags(layers: readonly CellTags[]): CellTags {
     };
   }
   return out;
+}
+
+/** Whether merging `t` over any tags leaves them as they are. */
+function setsNothing(t: CellTags): boolean {
+  return (
+    t.role.kind === 'continue' &&
+    t.prev.length === 0 &&
+    t.image === undefined &&
+    t.cache === undefined &&
+    t.gpu === undefined &&
+    t.gpuVendor === undefined &&
+    t.cpu === undefined &&
+    t.memory === undefined &&
+    hasNoKeys(t.limits) &&
+    t.retries === undefined &&
+    t.timeout === undefined &&
+    hasNoKeys(t.env) &&
+    t.secrets.length === 0 &&
+    hasNoKeys(t.labels) &&
+    hasNoKeys(t.annotations) &&
+    t.serve.length === 0 &&
+    t.packages.length === 0 &&
+    t.foreign.length === 0
+  );
+}
+
+function hasNoKeys(record: Readonly<Record<string, string>>): boolean {
+  for (const key in record) if (Object.hasOwn(record, key)) return false;
+  return true;
 }
 
 export function resourcesOf(tags: CellTags): StepResources {

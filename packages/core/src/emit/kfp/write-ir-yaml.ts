@@ -11,6 +11,7 @@
  * (they are checked to be representable exactly that way, see `literalBlockFor`).
  */
 import { DUMP_SCHEMA, dump } from 'js-yaml';
+import { BoundedCache } from '../../python/bounded-cache.js';
 
 const DUMP_OPTIONS = { lineWidth: -1, noRefs: true } as const;
 
@@ -86,8 +87,6 @@ class Writer {
   text = '';
   /** Whether the last scalar written leaves the document open (js-yaml then ends it with `...`). */
   openEnded = false;
-  /** How js-yaml writes each string on one line that is not a simple word, asked once a document. */
-  private readonly styled = new Map<string, string>();
   private readonly newlines: string[] = [];
   /** By level: the line break, indentation and `- ` that start a sequence's item. */
   private readonly itemStarts: string[] = [];
@@ -172,14 +171,10 @@ class Writer {
 
   private string(value: string, level: number, isKey: boolean): string {
     this.openEnded = false;
-    let styled = this.styled.get(value);
-    if (styled === undefined) {
-      styled =
-        SIMPLE_WORD.test(value) && DUMP_SCHEMA.resolveImplicitScalarTag(value).tag === STRING_TAG
-          ? value
-          : scalarByJsYaml(value);
-      this.styled.set(value, styled);
-    }
+    const styled =
+      value.length <= MAX_REMEMBERED_STYLE
+        ? styledStrings.get(value, () => styleOf(value))
+        : styleOf(value);
     // On one line js-yaml styles a scalar alike at every level below the top, as a key or a
     // value. On several, it writes a literal block where it can (then indented for its level),
     // else one double-quoted line; which of the two does not depend on the level.
@@ -204,6 +199,23 @@ class Writer {
     return `|${indicator}${chomp}\n${body === '' || body.startsWith('\n') ? '' : indent}${body}`;
   }
 }
+
+/**
+ * How js-yaml writes a string below the top of a document: on one line as this says, or as a
+ * literal block when this starts with `|`.
+ */
+function styleOf(value: string): string {
+  return SIMPLE_WORD.test(value) && DUMP_SCHEMA.resolveImplicitScalarTag(value).tag === STRING_TAG
+    ? value
+    : scalarByJsYaml(value);
+}
+
+/**
+ * `styleOf` the strings a pipeline holds, asked once while remembered: pipelines, and a notebook's
+ * successive compiles, repeat their keys, names and values. Long texts are styled where they occur.
+ */
+const styledStrings = new BoundedCache<string>(8192);
+const MAX_REMEMBERED_STYLE = 256;
 
 /** A line break followed by a line that holds text. */
 const BREAK_BEFORE_TEXT = /\n(?=[^\n])/g;
