@@ -34,32 +34,43 @@ export function mergeTags(layers: readonly CellTags[]): CellTags {
   return out;
 }
 
-/** Whether merging `t` over any tags leaves them as they are. */
-function setsNothing(t: CellTags): boolean {
-  return (
-    t.role.kind === 'continue' &&
-    t.prev.length === 0 &&
-    t.image === undefined &&
-    t.cache === undefined &&
-    t.gpu === undefined &&
-    t.gpuVendor === undefined &&
-    t.cpu === undefined &&
-    t.memory === undefined &&
-    hasNoKeys(t.limits) &&
-    t.retries === undefined &&
-    t.timeout === undefined &&
-    hasNoKeys(t.env) &&
-    t.secrets.length === 0 &&
-    hasNoKeys(t.labels) &&
-    hasNoKeys(t.annotations) &&
-    t.serve.length === 0 &&
-    t.packages.length === 0 &&
-    t.foreign.length === 0
-  );
-}
-
+const unset = (value: unknown): boolean => value === undefined;
+const empty = (list: readonly unknown[]): boolean => list.length === 0;
 function hasNoKeys(record: Readonly<Record<string, string>>): boolean {
   for (const key in record) if (Object.hasOwn(record, key)) return false;
+  return true;
+}
+
+/**
+ * For each setting of `CellTags` (a new one must be added here: the type asks for every key),
+ * whether a layer's value of it leaves the merged value as it is.
+ */
+const LEAVES_AS_IS: { readonly [K in keyof CellTags]-?: (value: CellTags[K]) => boolean } = {
+  role: (role) => role.kind === 'continue',
+  prev: empty,
+  image: unset,
+  cache: unset,
+  gpu: unset,
+  gpuVendor: unset,
+  cpu: unset,
+  memory: unset,
+  limits: hasNoKeys,
+  retries: unset,
+  timeout: unset,
+  env: hasNoKeys,
+  secrets: empty,
+  labels: hasNoKeys,
+  annotations: hasNoKeys,
+  serve: empty,
+  packages: empty,
+  foreign: empty,
+};
+const SETTINGS = Object.keys(LEAVES_AS_IS) as (keyof CellTags)[];
+
+/** Whether merging `t` over any tags leaves them as they are. */
+function setsNothing(t: CellTags): boolean {
+  for (const key of SETTINGS)
+    if (!(LEAVES_AS_IS[key] as (value: unknown) => boolean)(t[key])) return false;
   return true;
 }
 
