@@ -11,7 +11,7 @@
  * does not reproduce exactly makes it give up (`null`), and parse-python.ts parses with Lezer.
  * test/python-conformance/fast-parser-identity.test.ts compares both on real code and mutants.
  */
-import { Tree, TreeBuffer, type BufferCursor } from '@lezer/common';
+import { NodeProp, Tree, TreeBuffer, type BufferCursor } from '@lezer/common';
 import { parser } from './grammar/python-parser.generated.js';
 import { GIVE_UP, Tok, tokenizePython } from './fast-python-tokens.js';
 import { startsTest } from './fast-python-expressions.js';
@@ -627,6 +627,13 @@ function deeperThan(buffer: Int32Array, length: number, limit: number): boolean 
   return false;
 }
 
+/**
+ * Set on the top of every tree the fast front end builds: such a tree has no error node. A prop
+ * of the tree itself, rather than a weak set of trees, which every look-up and collection pays for.
+ */
+export const builtByFastParser = new NodeProp<boolean>({ perNode: true });
+const BUILT_BY_FAST_PARSER: [NodeProp<boolean>, boolean][] = [[builtByFastParser, true]];
+
 /** The largest position and buffer index a `TreeBuffer` holds (16 bits). */
 const MAX_TREE_BUFFER = 0xffff;
 
@@ -641,14 +648,15 @@ const MAX_TREE_BUFFER = 0xffff;
  */
 function treeOf(buffer: Int32Array, written: number, length: number): Tree {
   if (length > MAX_TREE_BUFFER || written > MAX_TREE_BUFFER) {
-    return Tree.build({
+    const built = Tree.build({
       buffer: new Int32BufferCursor(buffer, written),
       nodeSet: parser.nodeSet,
       topID: NodeId.Script,
       length,
     });
+    return new Tree(built.type, built.children, built.positions, length, BUILT_BY_FAST_PARSER);
   }
-  if (written === 0) return new Tree(topType!, [], [], length);
+  if (written === 0) return new Tree(topType!, [], [], length, BUILT_BY_FAST_PARSER);
   const prefix = new Uint16Array(written);
   const starts: number[] = [];
   for (let at = written - 4; at >= 0; at -= 4) {
@@ -664,7 +672,7 @@ function treeOf(buffer: Int32Array, written: number, length: number): Tree {
   }
   // The group's length: where its last node (the last record) ends.
   const nodes = new TreeBuffer(prefix, buffer[written - 2]!, parser.nodeSet);
-  return new Tree(topType!, [nodes], [0], length);
+  return new Tree(topType!, [nodes], [0], length, BUILT_BY_FAST_PARSER);
 }
 
 /**

@@ -14,7 +14,7 @@
  */
 import { Tree } from '@lezer/common';
 import { BoundedCache } from './bounded-cache.js';
-import { fastParsePython } from './fast-python-parser.js';
+import { builtByFastParser, fastParsePython } from './fast-python-parser.js';
 import { parser } from './grammar/python-parser.generated.js';
 import { Script } from './grammar/python-parser.terms.generated.js';
 
@@ -72,21 +72,15 @@ export function parsePython(code: string): Tree {
   return trees.get(code, () => parseUncached(code));
 }
 
-/** Trees the fast front end built: they have no error node. */
-const fastTrees = new WeakSet<Tree>();
-
-/** Whether `tree` is known to hold no error node (without walking it). */
+/** Whether `tree` is known to hold no error node (without walking it): the fast front end's. */
 export function knownErrorFree(tree: Tree): boolean {
-  return fastTrees.has(tree);
+  return tree.prop(builtByFastParser) === true;
 }
 
 function parseUncached(code: string): Tree {
   // The fast front end answers within the nesting limits (the walk below is for Lezer's trees).
   const fast = fastParsePython(code, MAX_SYNTAX_DEPTH);
-  if (fast !== null) {
-    fastTrees.add(fast);
-    return fast;
-  }
+  if (fast !== null) return fast;
   const parsed = parseWithLezer(code);
   const problem = parsed instanceof Tree ? findNestingProblem(parsed) : parsed;
   return problem === null ? (parsed as Tree) : errorTreeAt(problem, code.length);
