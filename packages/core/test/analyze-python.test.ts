@@ -198,6 +198,24 @@ describe('Python name analysis', () => {
     );
   });
 
+  it("a model formula's names: read softly where it is passed, carried by what is made from it", () => {
+    const a = analyzePython(
+      'formula = "y ~ f(x) + np.log(z)"\nres = ols("w ~ g(v)", data=df).fit()\nplain = "a - b"',
+    );
+    assert.deepEqual(Object.fromEntries(a.formulaNames), {
+      formula: ['y', 'f', 'x', 'np', 'z'],
+      res: ['w', 'g', 'v'],
+    });
+    assert.deepEqual(
+      a.formulaReads.map((r) => r.name),
+      ['w', 'g', 'v'],
+    );
+    assert.deepEqual(
+      a.freeReads.map((r) => r.name),
+      ['ols', 'df'],
+    );
+  });
+
   it('pandas-style `inplace=True` changes the object; `inplace=False` does not', () => {
     assert.deepEqual(names('df.fillna(0, inplace=True)').mutations, ['df']);
     assert.deepEqual(names('df.drop(columns=["a"], inplace=flag)').mutations, ['df']);

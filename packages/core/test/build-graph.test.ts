@@ -18,6 +18,36 @@ function steps(text: string): Record<string, PipelineStep> {
 }
 
 describe('pipeline graph', () => {
+  it("a model formula's names that the notebook binds are there where it is fitted and where the model loads", () => {
+    const r = analyzed(
+      nb([
+        [
+          ['imports'],
+          'import numpy as np\nimport pandas as pd\nfrom statsmodels.formula.api import ols',
+        ],
+        [['step:data'], 'df = pd.DataFrame({"y": [1.0, 2.0, 3.0], "x": [1.0, 2.0, 4.0]})'],
+        [
+          ['step:spec'],
+          'def double_it(v):\n    return 2 * v\n\nformula = "y ~ double_it(x) + np.log(x)"',
+        ],
+        [
+          ['step:fit'],
+          'res = ols(formula, data=df).fit()\nres2 = ols("y ~ np.sqrt(x) + scale", data=df).fit()',
+        ],
+        [['step:use'], 'print(res.params, res2.params)'],
+      ]),
+    );
+    const eager = (step: string) =>
+      (r.byName[step]?.units ?? [])
+        .filter((u) => u.eager)
+        .flatMap((u) => u.names)
+        .sort();
+    assert.deepEqual(eager('fit'), ['double_it', 'np', 'ols']);
+    assert.deepEqual(eager('use'), ['double_it', 'np']);
+    assert.deepEqual([...(r.byName.use?.inputs ?? [])].sort(), ['res', 'res2']);
+    assert.deepEqual(r.diagnostics, []);
+  });
+
   it('a name only computed code binds is loaded from the latest step that binds computed names', () => {
     const r = analyzed(
       nb([

@@ -338,12 +338,14 @@ class DataFlowResolver {
     const seen = new Set(pending);
     // And the notebook functions passed to the calls that made them (`df.groupby(get_year)`).
     for (let v = pending.pop(); v !== undefined; v = pending.pop()) {
+      this.needFormulaNames(draft, v, cell);
       const passed = this.passedReads.get(v);
       if (passed !== undefined)
         for (const read of passed) {
           const s = seen.has(read) ? undefined : this.resolve(read);
           if (s?.kind === 'code' && s.ref.unit.kind === 'definition')
             this.includeUnit(draft, s.ref, false);
+          else if (s?.kind === 'step') this.needFormulaNames(draft, read, cell);
         }
       const reads = this.valueReads.get(v);
       if (reads === undefined) continue;
@@ -356,6 +358,19 @@ class DataFlowResolver {
         else if (s?.kind === 'step') pending.push(read);
       }
     }
+  }
+
+  /**
+   * A value made with a model formula evaluates it again as it loads and predicts (statsmodels):
+   * the formula's names that the notebook binds are there before the value loads.
+   */
+  private needFormulaNames(draft: StepDraft, value: string, cell: number): void {
+    const s = this.current.get(value);
+    const names = s?.kind === 'step' ? s.step.analysis.formulaNames.get(value) : undefined;
+    if (names === undefined) return;
+    for (const name of names)
+      if (!draft.inputs.has(name) && this.resolve(name) !== undefined)
+        this.need(draft, { name, cell, line: 1 }, true, null);
   }
 
   /**
@@ -562,6 +577,9 @@ class DataFlowResolver {
     if (analysis.starImports.length > 0) draft.starVisible = this.starSoFar = true;
     for (const { site, deferred } of this.segmentReads(analysis, before))
       this.need(draft, site, true, deferred ? null : 'uses');
+    // A model formula's names that the notebook binds (the others are the data's columns).
+    for (const site of newSites(analysis.formulaReads, before.formulaReads))
+      if (this.resolve(site.name) !== undefined) this.need(draft, site, true, null);
     this.noteArgumentChanges(draft, analysis, before);
     this.needEvaluatedNames(draft, analysis, before);
     const effectSites = this.takeCallEffects(draft, own);

@@ -11,7 +11,7 @@ import { knownErrorFree, nestingProblemOf, parsePython } from './parse-python.js
 import { PYTHON_BUILTINS } from './builtins.js';
 import { BoundedCache } from './bounded-cache.js';
 import { internedSlice } from './interned-text.js';
-import { codeStringReads, literalExpressionReads } from './code-strings.js';
+import { codeStringReads, formulaNames, literalExpressionReads } from './code-strings.js';
 import {
   aliasSources,
   heldNames,
@@ -186,6 +186,8 @@ export class PythonAnalyzer {
   private readonly plainBound = new Set<string>();
   private readonly updatedNames = new Set<string>();
   private updating = false;
+  private readonly formulaSites: NameSite[] = [];
+  private readonly formulaOf = new Map<string, readonly string[]>();
   /** Where module-level code first binds names it computes (`globals()[f"v{i}"] = ...`). */
   private dynamicSite: NameSite | null = null;
   private readonly figureNames = new Set<string>();
@@ -279,6 +281,8 @@ export class PythonAnalyzer {
       mutations: [...this.mutated.values()],
       drawnOn: [...this.drawn.values()],
       dynamicBindings: this.dynamicSite,
+      formulaReads: this.formulaSites,
+      formulaNames: this.formulaOf,
       updatedInPlace: [...this.updatedNames].filter((n) => !this.plainBound.has(n)),
       figures: [...this.figureNames],
       deletes: [...this.deleted.values()],
@@ -676,6 +680,14 @@ export class PythonAnalyzer {
           if (t.name === 'VariableName' || TARGET_GROUPS.has(t.name))
             for (const n of this.targetNames(t)) this.figureNames.add(n);
         }
+      const formula =
+        value !== undefined && this.hasTilde(value) ? formulaNames(value, this.textOf) : [];
+      for (let i = 0; i < lastOp; i++) {
+        const t = parts[i]!;
+        if (t.name !== 'VariableName') continue;
+        if (formula.length > 0) this.formulaOf.set(this.text(t), formula);
+        else this.formulaOf.delete(this.text(t));
+      }
       const what = value !== undefined && parts.length === 3 ? this.unsavableOrigin(value) : null;
       const target = parts[0];
       if (target?.name === 'VariableName') {
@@ -720,6 +732,12 @@ export class PythonAnalyzer {
       passed.push(...passedNames(v, text));
     }
     return { names, shared, passed };
+  }
+
+  /** Whether the node's text has a `~` (a model formula may be in it), without slicing it. */
+  private hasTilde(node: SyntaxNode): boolean {
+    const at = this.source.indexOf('~', node.from);
+    return at >= 0 && at < node.to;
   }
 
   /** `globals()`, or at module level `vars()` or `locals()`: the notebook's namespace itself. */
@@ -1463,6 +1481,9 @@ export class PythonAnalyzer {
           this.nonBuiltinCall = true;
         if (callee !== undefined) this.fileCall(callee, args);
         if (callee !== undefined) this.dynamicCall(callee, args, state, scope);
+        if (scope === null && args !== undefined && this.hasTilde(args))
+          for (const n of formulaNames(args, this.textOf))
+            if (!state.has(n)) this.formulaSites.push(this.site(n, args));
         // `eval("x + 1")`, `df.query("a > @limit")`: the names the string's code reads.
         if (callee !== undefined && args?.firstChild?.nextSibling?.name === 'String')
           for (const name of codeStringReads(this.text(callee), args, this.textOf, codeReads))

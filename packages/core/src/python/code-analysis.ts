@@ -88,6 +88,18 @@ export interface CodeAnalysis {
    * object changed in place when it is mutable, so what shares it keeps sharing it.
    */
   readonly updatedInPlace: readonly string[];
+  /**
+   * Names in model formulas passed to module-level calls (`ols("y ~ np.log(x)", data=df)`), not
+   * bound before the call: mostly the data's columns, so a step needs only those the notebook
+   * binds.
+   */
+  readonly formulaReads: readonly NameSite[];
+  /**
+   * For a name bound to a value whose statement holds a model formula (`formula = "y ~ f(x)"`,
+   * `res = ols("y ~ np.log(x)", ...).fit()`), the formula's names: a statsmodels model evaluates
+   * its formula again when it loads and predicts, so a step loading it needs those the notebook binds.
+   */
+  readonly formulaNames: ReadonlyMap<string, readonly string[]>;
   /** Names deleted with `del name` and not bound again afterwards. */
   readonly deletes: readonly NameSite[];
   /**

@@ -78,3 +78,22 @@ export function literalExpressionReads(
   }
   return [...names];
 }
+
+/**
+ * The names in the model formulas among a node's string literals (`"y ~ np.log(x) + f(z)"`, as
+ * patsy and statsmodels read them): `y`, `np`, `x`, `f`, `z`. Most are the data's columns; the
+ * ones the notebook binds are looked up in its namespace when the formula is evaluated, also when
+ * a model made from it loads again.
+ */
+export function formulaNames(node: SyntaxNode, text: (n: SyntaxNode) => string): string[] {
+  const names = new Set<string>();
+  const cursor = node.cursor();
+  const end = node.to;
+  do {
+    if (cursor.name !== 'String') continue;
+    const code = literalText(cursor.node, text);
+    if (code === null || !code.includes('~')) continue;
+    for (const name of identifiers(code, false)) names.add(name);
+  } while (cursor.next() && cursor.from < end);
+  return [...names];
+}
