@@ -186,15 +186,17 @@ describe('Python name analysis', () => {
   });
 
   it('`a += 1` binds a again and changes it in place; setattr changes its object', () => {
-    const updated = analyzePython('a += 1\nrow *= 10\nb = 0\nb += 1\nsetattr(obj, "x", 1)');
+    const updated = analyzePython(
+      'a += 1\nrow *= 10\nb = 0\nb += 1\nsetattr(obj, "x", 1)\nfirst = next(it)',
+    );
     assert.deepEqual(updated.updatedInPlace, ['a', 'row']);
     assert.deepEqual(
       updated.mutations.map((m) => m.name),
-      ['a', 'row', 'b', 'obj'],
+      ['a', 'row', 'b', 'obj', 'it'],
     );
     assert.deepEqual(
       updated.writes.map((w) => w.name),
-      ['a', 'row', 'b'],
+      ['a', 'row', 'b', 'first'],
     );
   });
 

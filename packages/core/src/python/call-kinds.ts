@@ -195,10 +195,10 @@ export const UNSAVABLE_ENDINGS =
 
 /**
  * Library functions that change their first argument in place (`heapq.heappush(h, x)`,
- * `random.shuffle(xs)`, `np.copyto(dst, src)`, PyTorch's `nn.init.zeros_(w)`), and `setattr(obj, ...)`.
+ * `random.shuffle(xs)`, `np.copyto(dst, src)`, PyTorch's `nn.init.zeros_(w)`), `setattr(obj, ...)`, and `next(it)` (an iterator moves on).
  */
 export const FIRST_ARGUMENT_MUTATORS =
-  /^(heappush|heappop|heapify|heappushpop|heapreplace|insort|insort_left|insort_right|shuffle|copyto|put|place|putmask|fill_diagonal|setattr|delattr|[a-z]\w*[a-z0-9]_)$/;
+  /^(heappush|heappop|heapify|heappushpop|heapreplace|insort|insort_left|insort_right|shuffle|copyto|put|place|putmask|fill_diagonal|setattr|delattr|next|[a-z]\w*[a-z0-9]_)$/;
 
 /** Calls that write files (or may: a shell command, a download). */
 export const FILE_WRITERS =
