@@ -24,8 +24,19 @@ const SUBSET = [
   'cluster/plot_bisect_kmeans', // print(__doc__): IPython's banner in Jupyter, was `None` in a step
 ];
 
+/**
+ * Results that differ from run to run in Jupyter too, so two Jupyter runs that agree do not make
+ * them stable: by example, the cells and why. Their stdout is still compared.
+ */
+const UNSEEDED_RESULTS: Readonly<Record<string, { cells: readonly number[]; why: string }>> = {
+  'calibration/plot_calibration_curve': {
+    cells: [14],
+    why: "LinearSVC draws liblinear's seed from numpy's unseeded global generator: the sixth decimal of a log loss varies",
+  },
+};
+
 /** What went wrong, readable in the test output: the run's failure, then each cell that differs. */
-function explain(outcome: PipelineOutcome): string {
+function explain(outcome: PipelineOutcome, name: string): string {
   const lines: string[] = [];
   if (outcome.failure !== undefined) {
     const f = outcome.failure;
@@ -34,8 +45,10 @@ function explain(outcome: PipelineOutcome): string {
         `${f.step === undefined ? '' : ` in step ${f.step}`}: ${f.message}`,
     );
   }
+  const unseeded = UNSEEDED_RESULTS[name]?.cells ?? [];
   for (const c of outcome.cells) {
     for (const d of differences(c)) {
+      if (d.part === 'result' && unseeded.includes(c.cell)) continue;
       lines.push(
         `cell ${c.cell} ${d.part} ${d.verdict}: expected ${JSON.stringify(d.expected?.slice(0, 200) ?? null)}` +
           (d.actual === undefined
@@ -72,7 +85,7 @@ describe(
           it(`prints what the notebook prints, ${tagging}`, async () => {
             assert.equal(reference.status, 'kept', reference.reason);
             const outcome = await runPipeline(example, tagging, reference);
-            const problems = explain(outcome);
+            const problems = explain(outcome, name);
             assert.ok(outcome.succeeded && problems === '', problems);
           });
         }
