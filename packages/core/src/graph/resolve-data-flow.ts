@@ -336,16 +336,18 @@ class DataFlowResolver {
     // the values saved with it, which load with it (`m = Model(C=C)`: loading `C` loads `m`).
     const pending = [name, ...this.sharingNow(name).filter((n) => n !== name)];
     const seen = new Set(pending);
+    // The values among these that were made with a model formula (see `needFormulaNames`).
+    const fitted = new Set<string>();
     // And the notebook functions passed to the calls that made them (`df.groupby(get_year)`).
     for (let v = pending.pop(); v !== undefined; v = pending.pop()) {
-      this.needFormulaNames(draft, v, cell);
+      fitted.add(v);
       const passed = this.passedReads.get(v);
       if (passed !== undefined)
         for (const read of passed) {
           const s = seen.has(read) ? undefined : this.resolve(read);
           if (s?.kind === 'code' && s.ref.unit.kind === 'definition')
             this.includeUnit(draft, s.ref, false);
-          else if (s?.kind === 'step') this.needFormulaNames(draft, read, cell);
+          else if (s?.kind === 'step') fitted.add(read);
         }
       const reads = this.valueReads.get(v);
       if (reads === undefined) continue;
@@ -358,6 +360,7 @@ class DataFlowResolver {
         else if (s?.kind === 'step') pending.push(read);
       }
     }
+    for (const v of fitted) this.needFormulaNames(draft, v, cell);
   }
 
   /**
@@ -696,12 +699,11 @@ class DataFlowResolver {
     // What this segment changes in place (a later segment may change names an earlier one did).
     const ownAnalysis = firstSegment ? analysis : analyzeCells(own, this.plain);
     const ownMutations = ownAnalysis.mutations;
+    const mutated = new Set(ownMutations.map((m) => m.name));
     const segmentMutations: NameSite[] = [...ownMutations];
     for (const d of ownAnalysis.drawnOn)
-      if (this.figureNames.has(d.name) && !ownMutations.some((m) => m.name === d.name))
-        segmentMutations.push(d);
-    for (const e of effectSites)
-      if (!ownMutations.some((m) => m.name === e.name)) segmentMutations.push(e);
+      if (this.figureNames.has(d.name) && !mutated.has(d.name)) segmentMutations.push(d);
+    for (const e of effectSites) if (!mutated.has(e.name)) segmentMutations.push(e);
     if (ownAnalysis.dynamicBindings !== null)
       this.dynamicWriter = stepSource(draft, ownAnalysis.dynamicBindings.cell, undefined);
     const { aliases } = analysis;

@@ -203,6 +203,8 @@ export class PythonAnalyzer {
   private readonly carried = new Map<string, string[]>();
   /** Collects the deferred reads of the statement being walked (lambdas inside a value). */
   private deferredSink: Set<string> | null = null;
+  /** Collects the names in the model formulas among a module-level assignment's values. */
+  private formulaSink: Set<string> | null = null;
   private readonly valueNames = new Map<string, Set<string>>();
   private readonly passedReads = new Map<string, Set<string>>();
   private readonly defs = new Map<
@@ -653,7 +655,11 @@ export class PythonAnalyzer {
     if (lastOp === undefined) return; // `x: int` binds nothing
     const sink = scope === null ? new Set<string>() : null;
     if (sink !== null) this.deferredSink = sink;
+    const formulas = scope === null ? new Set<string>() : null;
+    const outerFormulas = this.formulaSink;
+    this.formulaSink = formulas;
     for (let i = lastOp + 1; i < parts.length; i++) this.expression(parts[i]!, state, scope);
+    this.formulaSink = outerFormulas;
     // What the value may hold (its makers among it) and share: one walk of each value.
     const held = sink === null ? null : this.heldByValues(parts, lastOp + 1);
     if (sink !== null) {
@@ -680,12 +686,11 @@ export class PythonAnalyzer {
           if (t.name === 'VariableName' || TARGET_GROUPS.has(t.name))
             for (const n of this.targetNames(t)) this.figureNames.add(n);
         }
-      const formula =
-        value !== undefined && this.hasTilde(value) ? formulaNames(value, this.textOf) : [];
+      const formula = formulas!.size > 0 ? [...formulas!] : null;
       for (let i = 0; i < lastOp; i++) {
         const t = parts[i]!;
         if (t.name !== 'VariableName') continue;
-        if (formula.length > 0) this.formulaOf.set(this.text(t), formula);
+        if (formula !== null) this.formulaOf.set(this.text(t), formula);
         else this.formulaOf.delete(this.text(t));
       }
       const what = value !== undefined && parts.length === 3 ? this.unsavableOrigin(value) : null;
@@ -780,24 +785,23 @@ export class PythonAnalyzer {
 
   /** Whether a value is a call that makes a figure, axes or a grid of them (`FIGURE_MAKERS`). */
   private makesFigure(value: SyntaxNode): boolean {
-    const callee = this.calleeLastName(value);
-    return callee !== null && FIGURE_MAKERS.test(callee);
+    return value.name === 'CallExpression' && FIGURE_MAKERS.test(this.calleeName(value.firstChild));
   }
 
   /** Whether a value is a call whose parts share nothing (`SEPARATE_PARTS_MAKERS`). */
   private makesSeparateParts(value: SyntaxNode): boolean {
-    const callee = this.calleeLastName(value);
-    return callee !== null && SEPARATE_PARTS_MAKERS.test(callee);
+    return (
+      value.name === 'CallExpression' &&
+      SEPARATE_PARTS_MAKERS.test(this.calleeName(value.firstChild))
+    );
   }
 
-  /** A call's callee's last name (`subplots` in `plt.subplots(2)`), or null for other values. */
-  private calleeLastName(value: SyntaxNode): string | null {
-    if (value.name !== 'CallExpression') return null;
-    const callee = value.firstChild;
-    const last = callee?.name === 'MemberExpression' ? childNamed(callee, 'PropertyName') : callee;
-    return last === undefined || last === null || last.name === 'MemberExpression'
-      ? null
-      : this.text(last);
+  /** A callee's last name: `f` in `f(x)`, `subplots` in `plt.subplots(2)`; '' for others (`fs[0](x)`). */
+  private calleeName(callee: SyntaxNode | null): string {
+    if (callee?.name === 'VariableName') return this.text(callee);
+    if (callee?.name === 'MemberExpression')
+      return this.text(childNamed(callee, 'PropertyName') ?? callee);
+    return '';
   }
 
   /** What a value is when it surely cannot be saved for another step, else null. */
@@ -1166,12 +1170,7 @@ export class PythonAnalyzer {
     scope: InnerScope | null,
     state: Set<string>,
   ): void {
-    const calleeName =
-      callee.name === 'VariableName'
-        ? this.text(callee)
-        : callee.name === 'MemberExpression'
-          ? this.text(childNamed(callee, 'PropertyName') ?? callee)
-          : '';
+    const calleeName = this.calleeName(callee);
     if (calleeName === '') return;
     const found: { argument: CallArgument; node: SyntaxNode }[] = [];
     let index: number | null = 0;
@@ -1498,6 +1497,11 @@ export class PythonAnalyzer {
       }
       case 'ArgList':
         return this.argList(node, state, scope);
+      case 'String':
+        // A model formula in a module-level assignment's value (`formula = "y ~ f(x)"`).
+        if (this.formulaSink !== null && this.hasTilde(node))
+          for (const n of formulaNames(node, this.textOf)) this.formulaSink.add(n);
+        return;
       case 'NamedExpression': {
         const target = node.firstChild ?? undefined;
         const value = target?.nextSibling?.nextSibling ?? undefined;
