@@ -249,6 +249,10 @@ def serve():
             line, pending = pending.split(b"\n", 1)
             setup = json.loads(line)
     started = time.time()
+    # Fortran's runtime decides as it loads whether to buffer stdout and stderr: it would buffer
+    # them here (the supervisor writes to a file), and a forked step that ends with os._exit would
+    # lose what it buffered. Steps make their descriptors pipes, which it writes at once.
+    os.environ["GFORTRAN_UNBUFFERED_PRECONNECTED"] = "y"
     done, failed = preload(setup.get("cells", []), setup.get("scripts", []), set(setup.get("skip", [])))
     gc.freeze()  # keep the collector from touching (and so copying) the preloaded objects in forks
     send({"ready": True, "preloaded": done, "failed": failed, "ms": int((time.time() - started) * 1000)})

@@ -988,6 +988,7 @@ class _Outputs:
         return True
 
     def add(self, output, size=0):
+        _descriptor_output()
         if self._take(size):
             self.items.append(output)
 
@@ -1279,6 +1280,7 @@ def _capture_outputs():
         if name in sys.modules:
             _patch(sys.modules[name])
     sys.meta_path.insert(0, _PatchOnImport())
+    _capture_descriptors()
     _cell_streams()
     if "matplotlib" in sys.modules:
         sys.modules["matplotlib"].use("agg")
@@ -1297,6 +1299,7 @@ class _CellStream:
 
     def write(self, text):
         if _current:
+            _descriptor_output(self._name)
             _current[-1].stream(self._name, text)
         return self._stream.write(text)
 
@@ -1309,10 +1312,158 @@ class _CellStream:
 
 def _cell_streams():
     """Puts the cell streams in place (again, when a cell replaced sys.stdout or sys.stderr)."""
-    if not isinstance(sys.stdout, _CellStream):
-        sys.stdout = _CellStream(sys.stdout, "stdout")
-    if not isinstance(sys.stderr, _CellStream):
-        sys.stderr = _CellStream(sys.stderr, "stderr")
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if isinstance(stream, _CellStream):
+            continue
+        for pipe in _descriptor_pipes:
+            if pipe.name == name and stream is pipe.replaced:
+                stream = pipe.stream  # `sys.stdout = sys.__stdout__`: its descriptor is a pipe now
+        setattr(sys, name, _CellStream(stream, name))
+
+
+# ---- output written to descriptors 1 and 2 ----------------------------------------------------
+# Libraries write below Python, straight to the process's stdout and stderr (C's printf, Fortran's
+# WRITE as in scipy's L-BFGS-B, libsvm's verbose mode, the programs os.system starts). A kernel
+# captures that output into the running cell, and so does a step: each descriptor becomes a pipe.
+# What comes through goes to the step's log at once and into the running cell's outputs; Python's
+# own writes go to the log directly, as before. The pipe is read (under a lock, so in order) by a
+# thread whenever something arrives, and by the step before each write from Python and at the
+# cell's end: output the process wrote before that point is in the cell before what follows.
+_descriptor_pipes = []
+_c_flush = []
+
+
+def _write_fully(fd, data):
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+class _DescriptorPipe:
+    def __init__(self, fd, name):
+        import codecs
+        import threading
+
+        self.fd, self.name = fd, name
+        self.replaced = getattr(sys, name)
+        self.replaced.flush()
+        self.log = os.dup(fd)
+        read, write = os.pipe()
+        try:
+            import fcntl
+
+            fcntl.fcntl(write, 1031, 1 << 20)  # F_SETPIPE_SZ: room for bursts while the reader waits
+        except (ImportError, OSError):
+            pass
+        os.set_blocking(read, False)
+        os.dup2(write, fd)
+        os.close(write)
+        self.read = read
+        self.stream = os.fdopen(self.log, "w", buffering=1, encoding=self.replaced.encoding, errors=self.replaced.errors, closefd=False)
+        self.stream.reconfigure(write_through=True)
+        self.pending, self.held, self.dropped = [], 0, 0
+        self.lock = threading.Lock()
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        threading.Thread(target=self._pump, name="cellflow-" + name, daemon=True).start()
+
+    def _pump(self):
+        import select
+
+        while True:
+            try:
+                select.select([self.read], [], [])
+            except InterruptedError:
+                continue
+            except (OSError, ValueError):
+                return
+            with self.lock:
+                if not self._read_all():
+                    return
+
+    def _read_all(self):
+        """Reads what the pipe holds (under the lock) into the log and `pending`; False once every
+        writer has closed it."""
+        while True:
+            try:
+                chunk = os.read(self.read, 1 << 16)
+            except BlockingIOError:
+                return True
+            except InterruptedError:
+                continue
+            except OSError:
+                return False
+            if not chunk:
+                return False
+            try:
+                _write_fully(self.log, chunk)
+            except OSError:
+                pass
+            if self.held < 4 * CELL_OUTPUT_LIMIT:  # more than a cell keeps: counted, not held
+                self.pending.append(chunk)
+                self.held += len(chunk)
+            else:
+                self.dropped += len(chunk)
+            if len(chunk) < 1 << 16:
+                return True  # the pipe was empty after this
+
+    def take(self):
+        """The text written to the descriptor so far and not yet taken, and how many bytes of it
+        were too many to hold."""
+        with self.lock:
+            self._read_all()
+            data, dropped = b"".join(self.pending), self.dropped
+            self.pending, self.held, self.dropped = [], 0, 0
+        return (self.decoder.decode(data) if data else ""), dropped
+
+    def restore(self):
+        self.stream.flush()
+        os.dup2(self.log, self.fd)
+
+
+def _capture_descriptors():
+    """Makes descriptors 1 and 2 pipes read into the step's log and the running cell. Done before
+    the cells import anything: a library decides once, as it loads, how to write to them (Fortran
+    writes a pipe at once and buffers a file)."""
+    if _descriptor_pipes or os.name != "posix":
+        return
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+            pipe = _DescriptorPipe(fd, name)
+        except Exception:
+            continue
+        _descriptor_pipes.append(pipe)
+        setattr(sys, name, pipe.stream)
+
+
+def _descriptor_output(name=None, flush=False):
+    """Moves what was written to descriptors 1 and 2 (or only the one `name` writes to) into the
+    running cell's outputs; with `flush`, what C's stdio buffers held too."""
+    if flush and _descriptor_pipes:
+        if not _c_flush:
+            try:
+                import ctypes
+
+                _c_flush.append(ctypes.CDLL(None).fflush)
+            except Exception:
+                _c_flush.append(None)
+        if _c_flush[0] is not None:
+            _c_flush[0](None)
+    for pipe in _descriptor_pipes:
+        if name is None or pipe.name == name:
+            text, dropped = pipe.take()
+            if _current:
+                if text:
+                    _current[-1].stream(pipe.name, text)
+                _current[-1].cut += dropped
+
+
+def _release_descriptors():
+    """At the step's end: what is still in the pipes goes to the log, and descriptors 1 and 2 write
+    to it directly again."""
+    _descriptor_output(flush=True)
+    while _descriptor_pipes:
+        _descriptor_pipes.pop().restore()
 
 
 # Cells may `await` at the top level, as IPython lets them: such code runs on the step's event loop.
@@ -1421,6 +1572,7 @@ def run_cell(namespace, index, code, record=None):
         _run_code(compiled, namespace)
         if value is not None:
             value = _run_code(value, namespace)
+        _descriptor_output(flush=True)
         if clocks:
             _print_times(clocks, per_loop)
         if value is not None:
@@ -1429,6 +1581,7 @@ def run_cell(namespace, index, code, record=None):
         failed = e
         raise
     finally:
+        _descriptor_output(flush=failed is not None)
         try:
             _flush_figures()
         except Exception:
@@ -1775,6 +1928,7 @@ def main(step, parameters, inputs, outputs, units, cells, metrics=None, shared=(
         if step_code.random_state is not None:
             _set_random_state(step_code.random_state)
         _find_submodules(namespace)
+        _descriptor_output(flush=True)  # what loading wrote is in the log, not in the first cell
         for index, source in cells:
             try:
                 run_cell(namespace, index, source, result["cells"])
@@ -1862,6 +2016,7 @@ def main(step, parameters, inputs, outputs, units, cells, metrics=None, shared=(
         }
         if isinstance(e, KeyboardInterrupt):
             code = 130
+    _release_descriptors()
     result["durationMs"] = int((time.time() - started) * 1000)
     if outputs_path:
         _write_cell_outputs(outputs_path)
