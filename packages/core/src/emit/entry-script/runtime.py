@@ -555,29 +555,35 @@ def _make_view(base, shape, dtype, offset, strides):
 _EMPTY_CELL = "<empty closure cell>"
 
 
-def _make_function(code, name, qualname, defaults, kwdefaults, cells):
-    """A notebook function saved by its code (a lambda, a function made inside another): its
-    names are the notebook's, found when it is called, as in Jupyter."""
+def _make_function(code, name, qualname, defaults, kwdefaults, cells, module="__main__"):
+    """A function saved by its code (a lambda, a function made inside another): its names are
+    its module's, the notebook's for the notebook's functions, found when it is called."""
     import types
 
     closure = None
     if cells:
         closure = tuple(types.CellType() if v == _EMPTY_CELL else types.CellType(v) for v in cells)
-    function = types.FunctionType(marshal.loads(code), sys.modules["__main__"].__dict__, name, defaults, closure)
+    namespace = sys.modules["__main__"].__dict__ if module == "__main__" else importlib.import_module(module).__dict__
+    function = types.FunctionType(marshal.loads(code), namespace, name, defaults, closure)
     function.__qualname__ = qualname
     function.__kwdefaults__ = kwdefaults
     return function
 
 
-def _reduce_notebook_function(obj):
-    """How to save a function of the notebook that pickle cannot find by its name, else None."""
+def _reduce_function(obj):
+    """How to save a function that pickle cannot find by its name, else None: the notebook's
+    lambdas and inner functions, and those a library made (statsmodels' kernels keep a lambda
+    made in `__init__`), by their code."""
     import types
 
-    if type(obj) is not types.FunctionType or obj.__module__ != "__main__":
+    if type(obj) is not types.FunctionType:
         return None
-    found = sys.modules["__main__"].__dict__.get(obj.__qualname__)
-    if found is obj:
-        return None  # a later step defines it again by name
+    module = obj.__module__
+    if module == "__main__":
+        if sys.modules["__main__"].__dict__.get(obj.__qualname__) is obj:
+            return None  # a later step defines it again by name
+    elif "<" not in obj.__qualname__ or module not in sys.modules:
+        return None  # found by its name, as pickle does
 
     def content(cell):
         try:
@@ -586,7 +592,10 @@ def _reduce_notebook_function(obj):
             return _EMPTY_CELL
 
     cells = tuple(content(c) for c in obj.__closure__ or ())
-    return _make_function, (marshal.dumps(obj.__code__), obj.__name__, obj.__qualname__, obj.__defaults__, obj.__kwdefaults__, cells)
+    code = marshal.dumps(obj.__code__)
+    if module == "__main__":
+        return _make_function, (code, obj.__name__, obj.__qualname__, obj.__defaults__, obj.__kwdefaults__, cells)
+    return _make_function, (code, obj.__name__, obj.__qualname__, obj.__defaults__, obj.__kwdefaults__, cells, module)
 
 
 def _dmatrix_bytes(matrix):
@@ -745,12 +754,11 @@ def _connect_sqlite(path, data):
 class _SharingPickler(pickle.Pickler):
     """Pickles values that share objects in one stream, so they still share once loaded; a numpy
     view of an array is saved as a view of it (also of an array over a memory map or a buffer, as
-    loaded inputs are); a notebook function without a name to find it by (a lambda) is saved by
-    its code; an open file, a sqlite3 connection and numpy's `.npz` archive open again in the
-    loading step."""
+    loaded inputs are); a function without a name to find it by (a lambda) is saved by its code;
+    an open file, a sqlite3 connection and numpy's `.npz` archive open again in the loading step."""
 
     def reducer_override(self, obj):
-        reduced = _reduce_notebook_function(obj) or _reduce_open_file(obj) or _reduce_sqlite(obj) or _reduce_npz(obj)
+        reduced = _reduce_function(obj) or _reduce_open_file(obj) or _reduce_sqlite(obj) or _reduce_npz(obj)
         if reduced is not None:
             return reduced
         if type(obj).__name__ == "DMatrix" and type(obj).__module__.startswith("xgboost"):
