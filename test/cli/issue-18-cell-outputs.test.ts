@@ -219,3 +219,49 @@ describe('an error output is always kept, and bounded (issue 18)', () => {
     }
   });
 });
+
+describe('output written below Python is in the cell that wrote it (issue 18)', () => {
+  it('keeps it in order with what Python printed, and in the step log', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cellflow-descriptors-'));
+    try {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:mixed'],
+          [
+            'import ctypes',
+            'import os',
+            "print('python first')",
+            "os.write(1, b'descriptor 1\\n')",
+            "ctypes.CDLL(None).printf(b'C stdio\\n')",
+            "print('python last')",
+            "done = os.write(2, b'descriptor 2\\n')",
+          ].join('\n'),
+        ],
+        [['step:program', 'prev:mixed'], "status = os.system('echo from a program')"],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      const [mixed, program] = cells;
+      assert.deepEqual(mixed!.outputs, [
+        {
+          output_type: 'stream',
+          name: 'stdout',
+          // As written: steps run Python unbuffered (`-u`), which leaves C's stdio unbuffered too.
+          text: 'python first\ndescriptor 1\nC stdio\npython last\n',
+        },
+        { output_type: 'stream', name: 'stderr', text: 'descriptor 2\n' },
+      ]);
+      assert.deepEqual(program!.outputs, [
+        { output_type: 'stream', name: 'stdout', text: 'from a program\n' },
+      ]);
+      const runs = join(dir, '.cellflow', 'runs');
+      const log = readFileSync(
+        join(runs, readdirSync(runs)[0]!, 'steps', 'mixed', 'log.txt'),
+        'utf8',
+      );
+      for (const line of ['python first', 'descriptor 1', 'C stdio', 'descriptor 2'])
+        assert.ok(log.includes(`${line}\n`), `the step log has "${line}":\n${log}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1304,10 +1304,16 @@ class _CellStream:
     def __init__(self, stream, name):
         self._stream = stream
         self._name = name
+        self._line_start = True
 
     def write(self, text):
+        if not isinstance(text, str):
+            raise TypeError("write() argument must be str, not %s" % type(text).__name__)
         if _current:
-            _descriptor_output(self._name)
+            # What was written below Python comes first, at the start of a line (not inside one).
+            if self._line_start and _descriptor_pipes:
+                _descriptor_output(self._name)
+            self._line_start = text.endswith("\n")
             _current[-1].stream(self._name, text)
         return self._stream.write(text)
 
@@ -1356,23 +1362,33 @@ class _DescriptorPipe:
         self.replaced = getattr(sys, name)
         self.replaced.flush()
         self.log = os.dup(fd)
-        read, write = os.pipe()
-        try:
-            import fcntl
-
-            fcntl.fcntl(write, 1031, 1 << 20)  # F_SETPIPE_SZ: room for bursts while the reader waits
-        except (ImportError, OSError):
-            pass
-        os.set_blocking(read, False)
-        os.dup2(write, fd)
-        os.close(write)
-        self.read = read
         self.stream = os.fdopen(self.log, "w", buffering=1, encoding=self.replaced.encoding, errors=self.replaced.errors, closefd=False)
         self.stream.reconfigure(write_through=True)
         self.pending, self.held, self.dropped = [], 0, 0
         self.lock = threading.Lock()
         self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self.read, write = os.pipe()
+        self.unread = None  # how many bytes the pipe holds (FIONREAD), where the system says
+        try:
+            import array
+            import fcntl
+            import termios
+
+            fcntl.fcntl(write, 1031, 1 << 20)  # F_SETPIPE_SZ: room for bursts while the reader waits
+            count = array.array("i", [0])
+
+            def unread():
+                fcntl.ioctl(self.read, termios.FIONREAD, count, True)
+                return count[0]
+
+            unread()
+            self.unread = unread
+        except (ImportError, OSError, AttributeError):
+            pass
+        os.set_blocking(self.read, False)
         threading.Thread(target=self._pump, name="cellflow-" + name, daemon=True).start()
+        os.dup2(write, fd)  # last: the descriptor becomes a pipe only once something reads it
+        os.close(write)
 
     def _pump(self):
         import select
@@ -1417,6 +1433,10 @@ class _DescriptorPipe:
     def take(self):
         """The text written to the descriptor so far and not yet taken, and how many bytes of it
         were too many to hold."""
+        # Nothing to take unless the pipe holds something, the thread is reading it, or it has
+        # read something: a system call, cheaper than reading an empty pipe (every Python write).
+        if not self.pending and self.unread is not None and not self.lock.locked() and not self.unread():
+            return "", 0
         with self.lock:
             self._read_all()
             data, dropped = b"".join(self.pending), self.dropped
