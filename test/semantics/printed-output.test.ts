@@ -27,6 +27,7 @@ const FIXTURES = [
   'results-display',
   'open-resources',
   'module-state',
+  'run-magic',
 ];
 const work = mkdtempSync(join(tmpdir(), 'cellflow-printed-'));
 after(() => rmSync(work, { recursive: true, force: true }));

@@ -211,7 +211,8 @@ export const DIAGNOSTIC_CATALOGUE = {
   'import-star': {
     severity: 'warning',
     area: 'Python',
-    description: '`from m import *` hides which names it defines, so they cannot be checked.',
+    description:
+      '`from m import *` (or `%run FILE`) hides which names it defines, so they cannot be checked.',
   },
   'unsupported-magic': {
     severity: 'warning',

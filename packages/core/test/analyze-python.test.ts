@@ -245,6 +245,22 @@ describe('Python name analysis', () => {
 });
 
 describe('IPython syntax', () => {
+  it('`%run FILE ARGS` runs the file as IPython does; its names come in as with `import *`', () => {
+    const out = toPlainPython('%run -n "my helpers.py" --fast 2  # setup\nx = triple(1)');
+    assert.deepEqual(out.notes, []);
+    assert.equal(
+      out.code.split('\n')[0],
+      `__cellflow__.run_file("my helpers.py", ["--fast", "2"], interactive=False, as_main=False, exit_ok=False, module=False)`,
+    );
+    assert.deepEqual(
+      analyzePython(out.code).starImports.map((s) => [s.name, s.line]),
+      [['%run', 1]],
+    );
+    const skipped = toPlainPython('%run -d helpers.py');
+    assert.equal(skipped.notes[0]?.code, 'unsupported-magic');
+    assert.match(skipped.code, /^pass {2}# %run -d helpers.py$/);
+  });
+
   it('`%pylab` imports what IPython imports: numpy and pyplot, and pylab and numpy as `*`', () => {
     const out = toPlainPython('%pylab inline\na = arange(3)\nplt.plot(a)');
     assert.equal(out.code.split('\n').length, 3);

@@ -18,6 +18,26 @@ function steps(text: string): Record<string, PipelineStep> {
 }
 
 describe('pipeline graph', () => {
+  it('`%run FILE` runs again, as an import does, in each later step; a warning says its names are unseen', () => {
+    const r = analyzed(
+      nb([
+        [['step:setup'], '%run helpers.py'],
+        [['step:use'], 'print(triple(14))'],
+      ]),
+    );
+    const units = r.byName.use?.units ?? [];
+    assert.deepEqual(
+      units.map((u) => [u.kind, u.eager]),
+      [['import', true]],
+    );
+    assert.match(units[0]?.code ?? '', /^__cellflow__\.run_file\("helpers\.py"/);
+    assert.deepEqual(
+      r.diagnostics.filter((d) => d.severity !== 'info').map((d) => [d.code, d.cell]),
+      [['import-star', 0]],
+    );
+    assert.match(r.diagnostics[0]!.message, /`%run` hides which names the file defines/);
+  });
+
   it("a model formula's names that the notebook binds are there where it is fitted and where the model loads", () => {
     const r = analyzed(
       nb([

@@ -22,7 +22,10 @@ export function problemsOfAnalysis(analysis: CodeAnalysis): Diagnostic[] {
       code: 'import-star',
       cell: s.cell,
       line: s.line,
-      message: `\`import *\` hides which names it defines, so Cellflow cannot check them. Fix: import the names you use explicitly.`,
+      message:
+        s.name === '%run'
+          ? `\`%run\` hides which names the file defines, so Cellflow cannot check them; it runs the file again in each later step. Fix: import the names you use from the file explicitly (\`from helpers import clean\`).`
+          : `\`import *\` hides which names it defines, so Cellflow cannot check them. Fix: import the names you use explicitly.`,
     });
   }
   return diagnostics;

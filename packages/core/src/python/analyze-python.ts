@@ -769,6 +769,11 @@ export class PythonAnalyzer {
     scope: InnerScope | null,
   ): void {
     if (scope !== null) return;
+    // `%run FILE`: the names the file binds join the notebook's, unseen, as with `import *`.
+    if (callee.name === 'MemberExpression' && this.textIs(callee, '__cellflow__.run_file')) {
+      this.stars.push({ name: '%run', cell: this.cell, line: this.lineOf(callee.from) });
+      return;
+    }
     if (callee.name === 'VariableName' && this.textIs(callee, 'exec')) {
       const first = args?.firstChild?.nextSibling;
       const code = first?.name === 'String' ? /^(['"])([^'"\\]*)\1$/.exec(this.text(first)) : null;

@@ -325,6 +325,8 @@ function classify(
         return CONFIG_FUNCTION.test(name) ? { kind: 'config', root: name } : null;
       }
       if (callee.name !== 'MemberExpression') return null;
+      // `%run FILE` binds names as an import does: it runs again where they are used.
+      if (text(callee) === '__cellflow__.run_file') return { kind: 'import', root: null };
       const c = chain(callee, text);
       if (c === null) return null;
       if (

@@ -293,6 +293,31 @@ function stripTimeitOptions(rest: string): string {
   return rest.replace(/^(\s*-(?:[nr]\s*\d+|[qpoc]|[tcp]))+\s*/, '').trim();
 }
 
+/**
+ * `%run [-i] [-n] [-e] FILE ARGS...` (or `-m MODULE ARGS...`), its words split as a shell
+ * would; null for what a pipeline step cannot run (the debugger, the profiler, timing runs).
+ */
+function runArguments(
+  rest: string,
+): { target: string; args: string[]; options: Set<string>; module: boolean } | null {
+  const words: string[] = [];
+  for (const m of rest.matchAll(/"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g))
+    words.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] ?? m[3]!));
+  const options = new Set<string>();
+  let module = false;
+  while (words[0]?.startsWith('-') === true) {
+    const option = words.shift()!;
+    if (option === '-m') {
+      module = true;
+      break;
+    }
+    if (!/^-[ineG]+$/.test(option)) return null;
+    for (const o of option.slice(1)) options.add(o);
+  }
+  const target = words.shift();
+  return target === undefined ? null : { target, args: words, options, module };
+}
+
 /** Strips `%prun` options such as `-s cumulative -l 10 -q`. */
 function stripPrunOptions(rest: string): string {
   return rest.replace(/^(\s*-(?:[rq]|[lsTD]\s*\S+))+\s*/, '').trim();
@@ -507,6 +532,21 @@ function convertIPythonLine(
         if (kv === null) return `${indent}pass  # ${body}`;
         env.push({ name: kv[1]!, value: kv[2]! });
         return `${indent}__cellflow__.set_env(${pyString(kv[1]!)}, ${pyString(kv[2]!)})`;
+      }
+      case 'run': {
+        // The names the file binds join the notebook's: to the analysis, as `import *` does.
+        const run = runArguments(splitComment(rest).code);
+        if (run === null) {
+          notes.push({
+            line: lineNo,
+            code: 'unsupported-magic',
+            message: `\`%run ${rest}\` needs the debugger, the profiler or timing runs, which a pipeline step does not have; it is skipped. Fix: drop the option (\`-d\`, \`-p\`, \`-t\`, ...).`,
+          });
+          return `${indent}pass  # ${body}`;
+        }
+        const flag = (o: string): string => (run.options.has(o) ? 'True' : 'False');
+        const args = `[${run.args.map(pyString).join(', ')}]`;
+        return `${indent}__cellflow__.run_file(${pyString(run.target)}, ${args}, interactive=${flag('i')}, as_main=${run.options.has('n') ? 'False' : 'True'}, exit_ok=${flag('e')}, module=${run.module ? 'True' : 'False'})`;
       }
       case 'cd':
         return `${indent}__cellflow__.chdir(${pyString(rest)})`;

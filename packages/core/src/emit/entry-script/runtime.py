@@ -208,6 +208,68 @@ def write_file(path, content, append=False):
     print(("Appending to %s" if append else "Overwriting %s") % path if exists else "Writing %s" % path)
 
 
+def run_file(target, argv, interactive=False, as_main=True, exit_ok=False, module=False):
+    """`%run FILE ARGS` as IPython runs it: the file (a script, or a notebook's code cells; with
+    `module`, a module found on the path) runs as a program with `sys.argv` set to its arguments,
+    in a namespace of its own (`interactive`: the notebook's), whose names then join the
+    notebook's. A program's `sys.exit` ends the program, not the cell."""
+    import types
+
+    notebook = sys.modules["__main__"]
+    if module:
+        import importlib.util
+
+        spec = importlib.util.find_spec(target)
+        path = spec.origin if spec is not None else None
+    else:
+        path = os.path.expanduser(target)
+        if not os.path.isfile(path) and os.path.isfile(path + ".py"):
+            path += ".py"
+    if path is None or not os.path.isfile(path):
+        sys.stderr.write("ERROR:root:File `%r` not found.\n" % target)
+        return
+    if path.endswith(".ipynb"):
+        with open(path, encoding="utf-8") as f:
+            cells = json.load(f).get("cells", [])
+        source = "\n".join("".join(c.get("source", "")) for c in cells if c.get("cell_type") == "code")
+    else:
+        import tokenize
+
+        with tokenize.open(path) as f:
+            source = f.read()
+    code = compile(source, path, "exec")
+    if interactive:
+        namespace, program = notebook.__dict__, None
+    else:
+        name = "__main__" if as_main else os.path.splitext(os.path.basename(path))[0]
+        program = types.ModuleType(name, "Module created for script run in IPython")
+        namespace = program.__dict__
+        namespace["__builtins__"] = builtins
+    had_file, file = "__file__" in namespace, namespace.get("__file__")
+    namespace["__file__"] = path
+    saved_argv = sys.argv
+    sys.argv = [path] + list(argv)
+    if program is not None and as_main:
+        sys.modules["__main__"] = program  # so that what it pickles is found, as in IPython
+    try:
+        exec(code, namespace)
+    except SystemExit as e:
+        if e.code not in (None, 0) and not exit_ok:
+            sys.stderr.write("An exception has occurred, use %%tb to see the full traceback.\n\nSystemExit: %s\n" % (e.code,))
+    finally:
+        sys.argv = saved_argv
+        sys.modules["__main__"] = notebook
+        if interactive:
+            if had_file:
+                namespace["__file__"] = file
+            else:
+                namespace.pop("__file__", None)
+    if program is not None:
+        for key, value in namespace.items():
+            if key not in ("__name__", "__file__", "__builtins__"):
+                notebook.__dict__[key] = value
+
+
 def time_start():
     """`%time`, `%timeit` and their cell forms: the clocks before the code runs (wall, CPU, and
     the performance counter)."""
