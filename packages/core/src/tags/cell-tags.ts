@@ -239,6 +239,8 @@ export interface ParsedCellTags {
 
 /** Parses one cell's tags. Unknown or malformed tags become problems; the rest still applies. */
 export function parseCellTags(rawTags: readonly string[]): ParsedCellTags {
+  // Most cells have no tags: they share the one empty set of tags (nothing changes tags).
+  if (rawTags.length === 0) return { tags: EMPTY_CELL_TAGS, problems: [] };
   const out = emptyCellTags();
   const problems: TagProblem[] = [];
   let current = '';

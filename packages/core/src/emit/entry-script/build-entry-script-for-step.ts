@@ -23,7 +23,10 @@ function cellList(
   label: (cell: number) => number,
 ): string {
   if (cells.length === 0) return '[]';
-  return `[\n${cells.map((c) => `        (${label(c)}, ${pythonStringLiteral(code.get(c) ?? '')}),`).join('\n')}\n    ]`;
+  let list = '[';
+  for (const c of cells)
+    list += `\n        (${label(c)}, ${pythonStringLiteral(code.get(c) ?? '')}),`;
+  return `${list}\n    ]`;
 }
 
 /** The part of a unit that is the same in every step that runs it (its code and where it is). */
@@ -109,7 +112,9 @@ function unitList(
       ? `        {"unit": ${position}, ${stepPart(u)}},`
       : `        ${unitCodeEntry(u, label).slice(0, -1)}, ${stepPart(u)}},`;
   };
-  return `[\n${units.map(entry).join('\n')}\n    ]`;
+  let list = '[';
+  for (const u of units) list += `\n${entry(u)}`;
+  return `${list}\n    ]`;
 }
 
 /** The runtime as it appears, identical, in every entry script. */
@@ -166,32 +171,27 @@ export function buildEntryScriptForStep(
           `# Cellflow step \`${step.name}\` of pipeline \`${graph.pipeline.name}\`: edit the notebook, not this.`,
           ...RUNTIME_FROM_ARGUMENT,
         ];
-  const main = [
-    'raise SystemExit(__cellflow__.main(',
-    `    step=${JSON.stringify(step.name)},`,
-    `    parameters=${dict(step.parameters.map((p) => [p, JSON.stringify(parameterTypes.get(p) ?? 'str')]))},`,
-    `    inputs=${dict(step.inputs.map((i) => [i, JSON.stringify(step.inputSources[i] ?? '')]))},`,
-    `    outputs=${dict(step.outputs.map((o) => [o, String(label(step.outputCells[o] ?? step.cells[0] ?? 0))]))},`,
-    // Left out when empty, as most steps have them.
-    ...(step.shared.length > 0 ? [`    shared=${JSON.stringify(step.shared)},`] : []),
-    ...(step.metrics.length > 0
-      ? [
-          `    metrics=${dict(step.metrics.map((m) => [m, JSON.stringify(metricVariables.get(m) ?? m)]))},`,
-        ]
-      : []),
-    `    units=${unitList(step.units, label, unitTable)},`,
-    `    cells=${cellList(step.cells, code, label)},`,
-    // Installing is for a cluster's container; a local run uses the chosen Python as it is.
-    ...(runtime === 'argument' && step.packages.length > 0
-      ? [`    packages=${JSON.stringify(step.packages)},`]
-      : []),
-    '))',
-    '',
-  ].join('\n');
-  // `+` keeps EMBEDDED_RUNTIME a shared part of the string rather than a copy of it.
+  // Joined with `+`, not `join`: the cells' code, most of a script, is then not copied into each
+  // string built around it (the parts are copied once, where the script is read).
+  let main = 'raise SystemExit(__cellflow__.main(\n';
+  main += `    step=${JSON.stringify(step.name)},\n`;
+  main += `    parameters=${dict(step.parameters.map((p) => [p, JSON.stringify(parameterTypes.get(p) ?? 'str')]))},\n`;
+  main += `    inputs=${dict(step.inputs.map((i) => [i, JSON.stringify(step.inputSources[i] ?? '')]))},\n`;
+  main += `    outputs=${dict(step.outputs.map((o) => [o, String(label(step.outputCells[o] ?? step.cells[0] ?? 0))]))},\n`;
+  // Left out when empty, as most steps have them.
+  if (step.shared.length > 0) main += `    shared=${JSON.stringify(step.shared)},\n`;
+  if (step.metrics.length > 0)
+    main += `    metrics=${dict(step.metrics.map((m) => [m, JSON.stringify(metricVariables.get(m) ?? m)]))},\n`;
+  main += `    units=${unitList(step.units, label, unitTable)},\n`;
+  main += `    cells=${cellList(step.cells, code, label)},\n`;
+  // Installing is for a cluster's container; a local run uses the chosen Python as it is.
+  if (runtime === 'argument' && step.packages.length > 0)
+    main += `    packages=${JSON.stringify(step.packages)},\n`;
+  main += '))\n';
+  // `+` also keeps EMBEDDED_RUNTIME a shared part of the string rather than a copy of it.
   return runtime === 'embedded'
     ? head.join('\n') + '\n' + EMBEDDED_RUNTIME + '\n' + main
-    : [...head, main].join('\n');
+    : head.join('\n') + '\n' + main;
 }
 
 /**

@@ -131,7 +131,9 @@ class Writer {
   private mapping(object: Record<string, unknown>, level: number, compact: boolean): void {
     let first = true;
     const keyStarts = (this.keyStarts[level] ??= new Map());
-    for (const key of Object.keys(object)) {
+    // `for...in` reads the keys in `Object.keys` order without making an array of them.
+    for (const key in object) {
+      if (!Object.hasOwn(object, key)) continue;
       const value = object[key];
       if (value === undefined) continue; // js-yaml leaves such pairs out
       if (!compact || !first) {
