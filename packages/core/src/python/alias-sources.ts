@@ -245,14 +245,17 @@ export function heldNames(
   return withMaker ? found : found.filter((_, i) => !makers.has(i));
 }
 
+/** No makers: most values are not calls, so most walks make no set of their own. */
+const NO_MAKERS: ReadonlySet<number> = new Set();
+
 /** `heldNames`, and which of them (positions in `found`) are makers (`Acc` in `Acc()`). */
 export function heldNamesAndMakers(
   node: SyntaxNode,
   text: (n: SyntaxNode) => string,
-): { found: string[]; makers: Set<number> } {
+): { found: string[]; makers: ReadonlySet<number> } {
   // A work list (names found later in source order wait on it as lists) instead of recursion.
   const found: string[] = [];
-  const makers = new Set<number>();
+  let makers: Set<number> | undefined;
   const pending: (SyntaxNode | readonly string[])[] = [node];
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
     if (!('name' in next)) {
@@ -265,7 +268,7 @@ export function heldNamesAndMakers(
       let root: SyntaxNode | null = callee ?? null;
       while (root !== null && (root.name === 'MemberExpression' || root.name === 'CallExpression'))
         root = root.firstChild;
-      if (root?.name === 'VariableName') makers.add(found.push(text(root)) - 1);
+      if (root?.name === 'VariableName') (makers ??= new Set()).add(found.push(text(root)) - 1);
       // A class (capitalised, `Pipeline(...)`) or a known holder keeps what it is made from; a
       // function or method result (`accuracy_score(y, p)`, `clf.fit(X, y)`) does not.
       const name = callee === undefined ? '' : (/([A-Za-z_]\w*)\s*$/.exec(text(callee))?.[1] ?? '');
@@ -280,5 +283,5 @@ export function heldNamesAndMakers(
       found.push(text(next)); // what aliasSources finds
     else found.push(...aliasSources(next, text));
   }
-  return { found, makers };
+  return { found, makers: makers ?? NO_MAKERS };
 }

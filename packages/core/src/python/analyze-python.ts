@@ -75,6 +75,13 @@ const COMPREHENSIONS = new Set([
   'ComprehensionExpression',
 ]);
 
+/**
+ * What an analysis holds for a kind of name most code never has (deletions, figures, formulas...):
+ * the analyzer makes a map or set for one only when it first has an entry, and an analysis (plain
+ * data nothing changes) without one shares this empty map.
+ */
+const NO_ENTRIES: ReadonlyMap<string, never> = new Map<string, never>();
+
 function children(node: SyntaxNode): SyntaxNode[] {
   const out: SyntaxNode[] = [];
   for (let c = node.firstChild; c !== null; c = c.nextSibling) out.push(c);
@@ -181,17 +188,17 @@ export class PythonAnalyzer {
   private readonly free = new Map<string, NameSite>();
   private readonly deferred = new Map<string, NameSite>();
   private readonly mutated = new Map<string, NameSite>();
-  private readonly drawn = new Map<string, NameSite>();
+  private drawn: Map<string, NameSite> | null = null;
   /** Names bound at module level by `=` and the like, and by augmented assignment (`a += 1`). */
   private readonly plainBound = new Set<string>();
   private readonly updatedNames = new Set<string>();
   private updating = false;
   private readonly formulaSites: NameSite[] = [];
-  private readonly formulaOf = new Map<string, readonly string[]>();
+  private formulaOf: Map<string, readonly string[]> | null = null;
   /** Where module-level code first binds names it computes (`globals()[f"v{i}"] = ...`). */
   private dynamicSite: NameSite | null = null;
-  private readonly figureNames = new Set<string>();
-  private readonly deleted = new Map<string, NameSite>();
+  private figureNames: Set<string> | null = null;
+  private deleted: Map<string, NameSite> | null = null;
   private readonly importSites = new Map<string, NameSite>();
   private readonly lastBound = new Map<string, { cell: number; offset: number }>();
   private readonly builtins = new Map<string, NameSite>();
@@ -199,11 +206,16 @@ export class PythonAnalyzer {
   private fileReads = false;
   private fileWrites = false;
   private readonly aliasPairs: [string, string][] = [];
-  private readonly unsavableValues = new Map<string, NameSite & { what: string }>();
-  private readonly carried = new Map<string, string[]>();
-  /** Collects the deferred reads of the statement being walked (lambdas inside a value). */
+  private unsavableValues: Map<string, NameSite & { what: string }> | null = null;
+  private carried: Map<string, string[]> | null = null;
+  /**
+   * Whether the deferred reads of the statement being walked (lambdas inside a value) are
+   * collected, into `deferredSink`, made at the first (most values have none).
+   */
+  private collectsDeferred = false;
   private deferredSink: Set<string> | null = null;
-  /** Collects the names in the model formulas among a module-level assignment's values. */
+  /** Whether the names in a module-level assignment's model formulas are collected, likewise. */
+  private collectsFormulas = false;
   private formulaSink: Set<string> | null = null;
   private readonly valueNames = new Map<string, Set<string>>();
   private readonly passedReads = new Map<string, Set<string>>();
@@ -281,13 +293,13 @@ export class PythonAnalyzer {
       deferredReads,
       writes: [...this.bound.values()],
       mutations: [...this.mutated.values()],
-      drawnOn: [...this.drawn.values()],
+      drawnOn: this.drawn === null ? [] : [...this.drawn.values()],
       dynamicBindings: this.dynamicSite,
       formulaReads: this.formulaSites,
-      formulaNames: this.formulaOf,
+      formulaNames: this.formulaOf ?? NO_ENTRIES,
       updatedInPlace: [...this.updatedNames].filter((n) => !this.plainBound.has(n)),
-      figures: [...this.figureNames],
-      deletes: [...this.deleted.values()],
+      figures: this.figureNames === null ? [] : [...this.figureNames],
+      deletes: this.deleted === null ? [] : [...this.deleted.values()],
       definitions,
       starImports: this.stars,
       imports: [...this.importSites.values()],
@@ -295,8 +307,8 @@ export class PythonAnalyzer {
       builtinReads: [...this.builtins.values()],
       callsNonBuiltin: this.nonBuiltinCall,
       aliases: [...this.aliasPairs],
-      unsavable: this.unsavableValues,
-      carriedReads: this.carried,
+      unsavable: this.unsavableValues ?? NO_ENTRIES,
+      carriedReads: this.carried ?? NO_ENTRIES,
       valueReads: this.valueNames,
       passedReads: this.passedReads,
       syntaxErrors: this.errors,
@@ -521,11 +533,12 @@ export class PythonAnalyzer {
         if (scope === null) {
           // Loop variables are the iterable's elements: all its names may share with them.
           const sources = this.loopSources(iterable);
-          const overFigures = sources.some((n) => this.figureNames.has(n));
+          const figures = this.figureNames;
+          const overFigures = figures !== null && sources.some((n) => figures.has(n));
           for (const t of targets) {
             const names = this.targetNames(t);
             this.alias(names, sources);
-            if (overFigures) for (const n of names) this.figureNames.add(n);
+            if (overFigures) for (const n of names) figures.add(n);
           }
         }
       }
@@ -653,16 +666,24 @@ export class PythonAnalyzer {
     // Annotations are evaluated (reads); the value comes before the targets are bound.
     for (const c of parts) if (c.name === 'TypeDef') this.expression(c, state, scope);
     if (lastOp === undefined) return; // `x: int` binds nothing
-    const sink = scope === null ? new Set<string>() : null;
-    if (sink !== null) this.deferredSink = sink;
-    const formulas = scope === null ? new Set<string>() : null;
+    const collects = scope === null;
+    if (collects) {
+      this.collectsDeferred = true;
+      this.deferredSink = null;
+    }
+    const outerCollectsFormulas = this.collectsFormulas;
     const outerFormulas = this.formulaSink;
-    this.formulaSink = formulas;
+    this.collectsFormulas = collects;
+    this.formulaSink = null;
     for (let i = lastOp + 1; i < parts.length; i++) this.expression(parts[i]!, state, scope);
+    const formulas = this.formulaSink as Set<string> | null; // made by the walk, if at all
+    this.collectsFormulas = outerCollectsFormulas;
     this.formulaSink = outerFormulas;
     // What the value may hold (its makers among it) and share: one walk of each value.
-    const held = sink === null ? null : this.heldByValues(parts, lastOp + 1);
-    if (sink !== null) {
+    const held = collects ? this.heldByValues(parts, lastOp + 1) : null;
+    if (collects) {
+      const sink = this.deferredSink;
+      this.collectsDeferred = false;
       this.deferredSink = null;
       const reads = held!.names;
       const targets: string[] = [];
@@ -673,8 +694,8 @@ export class PythonAnalyzer {
       for (const t of targets) this.addValueReads(this.valueNames, t, reads);
       for (const t of targets) this.addValueReads(this.passedReads, t, held!.passed);
       for (const t of targets) {
-        if (sink.size > 0) this.carried.set(t, [...sink]);
-        else if (t !== '' && parts[0]?.name === 'VariableName') this.carried.delete(t);
+        if (sink !== null && sink.size > 0) (this.carried ??= new Map()).set(t, [...sink]);
+        else if (t !== '' && parts[0]?.name === 'VariableName') this.carried?.delete(t);
       }
     }
     if (scope === null) {
@@ -684,21 +705,22 @@ export class PythonAnalyzer {
         for (let i = 0; i < lastOp; i++) {
           const t = parts[i]!;
           if (t.name === 'VariableName' || TARGET_GROUPS.has(t.name))
-            for (const n of this.targetNames(t)) this.figureNames.add(n);
+            for (const n of this.targetNames(t)) (this.figureNames ??= new Set()).add(n);
         }
-      const formula = formulas!.size > 0 ? [...formulas!] : null;
+      const formula = formulas !== null && formulas.size > 0 ? [...formulas] : null;
       for (let i = 0; i < lastOp; i++) {
         const t = parts[i]!;
         if (t.name !== 'VariableName') continue;
-        if (formula !== null) this.formulaOf.set(this.text(t), formula);
-        else this.formulaOf.delete(this.text(t));
+        if (formula !== null) (this.formulaOf ??= new Map()).set(this.text(t), formula);
+        else this.formulaOf?.delete(this.text(t));
       }
       const what = value !== undefined && parts.length === 3 ? this.unsavableOrigin(value) : null;
       const target = parts[0];
       if (target?.name === 'VariableName') {
         const name = this.text(target);
-        if (what !== null) this.unsavableValues.set(name, { ...this.site(name, target), what });
-        else this.unsavableValues.delete(name);
+        if (what !== null)
+          (this.unsavableValues ??= new Map()).set(name, { ...this.site(name, target), what });
+        else this.unsavableValues?.delete(name);
       }
     }
     let start = 0;
@@ -962,7 +984,7 @@ export class PythonAnalyzer {
     this.lastBound.set(name, { cell: this.cell, offset: node.from });
     (this.updating ? this.updatedNames : this.plainBound).add(name);
     state.add(name);
-    this.deleted.delete(name);
+    this.deleted?.delete(name);
     this.liveDefs.delete(name);
     if (!this.bound.has(name)) this.bound.set(name, this.site(name, node));
   }
@@ -971,7 +993,7 @@ export class PythonAnalyzer {
     const name = this.text(node);
     this.read(node, state, null);
     state.delete(name);
-    this.deleted.set(name, this.site(name, node));
+    (this.deleted ??= new Map()).set(name, this.site(name, node));
   }
 
   private mutate(base: SyntaxNode, scope: InnerScope | null): void {
@@ -1036,7 +1058,7 @@ export class PythonAnalyzer {
       if (reads.has(w) || mutations.has(w)) this.moduleRead(w, node, state);
       this.lastBound.set(w, { cell: this.cell, offset: node.from });
       state.add(w);
-      this.deleted.delete(w);
+      this.deleted?.delete(w);
       this.liveDefs.delete(w);
       if (!this.bound.has(w)) this.bound.set(w, this.site(w, node));
     }
@@ -1393,7 +1415,7 @@ export class PythonAnalyzer {
         const called = this.liveDefs.get(name);
         if (called !== undefined) this.currentEffects?.calls.add(called);
         if (!this.deferred.has(name)) this.deferred.set(name, this.site(name, node));
-        this.deferredSink?.add(name);
+        if (this.collectsDeferred) (this.deferredSink ??= new Set()).add(name);
       }
       return;
     }
@@ -1504,8 +1526,8 @@ export class PythonAnalyzer {
         return this.argList(node, state, scope);
       case 'String':
         // A model formula in a module-level assignment's value (`formula = "y ~ f(x)"`).
-        if (this.formulaSink !== null && this.hasTilde(node))
-          for (const n of formulaNames(node, this.textOf)) this.formulaSink.add(n);
+        if (this.collectsFormulas && this.hasTilde(node))
+          for (const n of formulaNames(node, this.textOf)) (this.formulaSink ??= new Set()).add(n);
         return;
       case 'NamedExpression': {
         const target = node.firstChild ?? undefined;
@@ -1572,7 +1594,8 @@ export class PythonAnalyzer {
         this.mutate(base, scope);
       else if (scope === null && DRAWING_METHODS.has(methodName)) {
         const name = this.text(base);
-        if (!this.drawn.has(name)) this.drawn.set(name, this.site(name, base));
+        const drawn = (this.drawn ??= new Map());
+        if (!drawn.has(name)) drawn.set(name, this.site(name, base));
       }
     }
     if (scope === null && base !== null && STORING_METHODS.has(methodName) && args) {

@@ -59,6 +59,8 @@ export function codeStringReads(
   return [];
 }
 
+const NO_NAMES: readonly string[] = [];
+
 /**
  * The names read by the positional string-literal arguments of a call that are Python
  * expressions (`'df1'`, `"pd.concat([df1, df2])"`); `expressionReads` gives an expression's free
@@ -69,14 +71,15 @@ export function literalExpressionReads(
   text: (n: SyntaxNode) => string,
   expressionReads: (code: string) => readonly string[] | null,
 ): readonly string[] {
-  const names = new Set<string>();
+  // Made at the first name: most calls pass no such string.
+  let names: Set<string> | undefined;
   for (let a = args.firstChild; a !== null; a = a.nextSibling) {
     if (a.name === 'AssignOp') break; // keyword arguments from here on
     const code = literalText(a, text);
     if (code === null || code.includes('\\')) continue;
-    for (const name of expressionReads(code) ?? []) names.add(name);
+    for (const name of expressionReads(code) ?? []) (names ??= new Set()).add(name);
   }
-  return [...names];
+  return names === undefined ? NO_NAMES : [...names];
 }
 
 /**
