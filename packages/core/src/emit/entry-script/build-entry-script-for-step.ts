@@ -12,9 +12,13 @@ export function pythonStringLiteral(text: string): string {
   return JSON.stringify(text);
 }
 
-function dict(entries: readonly (readonly [string, string])[]): string {
-  if (entries.length === 0) return '{}';
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}: ${v}`).join(', ')}}`;
+/** A Python dict of `keys`, each to the Python text `valueOf` gives for it. */
+function dict(keys: readonly string[], valueOf: (key: string) => string): string {
+  if (keys.length === 0) return '{}';
+  let out = '{';
+  for (let i = 0; i < keys.length; i++)
+    out += `${i > 0 ? ', ' : ''}${JSON.stringify(keys[i])}: ${valueOf(keys[i]!)}`;
+  return `${out}}`;
 }
 
 function cellList(
@@ -175,13 +179,13 @@ export function buildEntryScriptForStep(
   // string built around it (the parts are copied once, where the script is read).
   let main = 'raise SystemExit(__cellflow__.main(\n';
   main += `    step=${JSON.stringify(step.name)},\n`;
-  main += `    parameters=${dict(step.parameters.map((p) => [p, JSON.stringify(parameterTypes.get(p) ?? 'str')]))},\n`;
-  main += `    inputs=${dict(step.inputs.map((i) => [i, JSON.stringify(step.inputSources[i] ?? '')]))},\n`;
-  main += `    outputs=${dict(step.outputs.map((o) => [o, String(label(step.outputCells[o] ?? step.cells[0] ?? 0))]))},\n`;
+  main += `    parameters=${dict(step.parameters, (p) => JSON.stringify(parameterTypes.get(p) ?? 'str'))},\n`;
+  main += `    inputs=${dict(step.inputs, (i) => JSON.stringify(step.inputSources[i] ?? ''))},\n`;
+  main += `    outputs=${dict(step.outputs, (o) => String(label(step.outputCells[o] ?? step.cells[0] ?? 0)))},\n`;
   // Left out when empty, as most steps have them.
   if (step.shared.length > 0) main += `    shared=${JSON.stringify(step.shared)},\n`;
   if (step.metrics.length > 0)
-    main += `    metrics=${dict(step.metrics.map((m) => [m, JSON.stringify(metricVariables.get(m) ?? m)]))},\n`;
+    main += `    metrics=${dict(step.metrics, (m) => JSON.stringify(metricVariables.get(m) ?? m))},\n`;
   main += `    units=${unitList(step.units, label, unitTable)},\n`;
   main += `    cells=${cellList(step.cells, code, label)},\n`;
   // Installing is for a cluster's container; a local run uses the chosen Python as it is.
