@@ -18,6 +18,27 @@ function steps(text: string): Record<string, PipelineStep> {
 }
 
 describe('pipeline graph', () => {
+  it('a value a decorator keeps the function in loads with its definition, run on demand', () => {
+    const s = steps(
+      nb([
+        [
+          ['step:make'],
+          'registry = {}\n\ndef register(name):\n    def keep(f):\n        registry[name] = f\n        return f\n    return keep',
+        ],
+        [['step:define'], "@register('double')\ndef double(x):\n    return 2 * x"],
+        [['step:use'], "print(registry['double'](4))"],
+      ]),
+    );
+    assert.deepEqual(s.define?.outputs, ['registry']);
+    assert.deepEqual(
+      s.use?.units.map((u) => [u.names, u.eager]),
+      [
+        [['register'], false],
+        [['double'], false],
+      ],
+    );
+  });
+
   it('`%run FILE` runs again, as an import does, in each later step; a warning says its names are unseen', () => {
     const r = analyzed(
       nb([

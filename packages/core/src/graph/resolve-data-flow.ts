@@ -584,6 +584,7 @@ class DataFlowResolver {
     for (const site of newSites(analysis.formulaReads, before.formulaReads))
       if (this.resolve(site.name) !== undefined) this.need(draft, site, true, null);
     this.noteArgumentChanges(draft, analysis, before);
+    this.noteKeptArguments(analysis, before);
     this.needEvaluatedNames(draft, analysis, before);
     const effectSites = this.takeCallEffects(draft, own);
     // Configuration that earlier cells made holds here too; the global random state flows.
@@ -632,6 +633,29 @@ class DataFlowResolver {
       for (const argument of call.args)
         if (passedTo(argument, parameters, mutatedParameters)) draft.callEffects.add(argument.name);
     }
+  }
+
+  /**
+   * A function from another cell that changes module-level values may keep what it is given in
+   * them (`registry[name] = f`, a decorator's definition): those values hold the names passed, so
+   * a step that loads one defines what it holds on demand (see `loadInput`).
+   */
+  private noteKeptArguments(analysis: CodeAnalysis, before: CodeAnalysis): void {
+    const { calls } = analysis;
+    let kept: Map<string, Set<string>> | undefined;
+    for (let i = before.calls.length; i < calls.length; i++) {
+      const call = calls[i]!;
+      if (call.args.length === 0) continue;
+      const s = this.resolve(call.callee);
+      if (s?.kind !== 'code') continue;
+      for (const changed of s.ref.unit.callEffects) {
+        kept ??= new Map();
+        let names = kept.get(changed);
+        if (names === undefined) kept.set(changed, (names = new Set()));
+        for (const argument of call.args) if (argument.name !== changed) names.add(argument.name);
+      }
+    }
+    if (kept !== undefined) this.passedReads.merge(kept);
   }
 
   /**

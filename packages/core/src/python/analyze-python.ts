@@ -1153,11 +1153,41 @@ export class PythonAnalyzer {
     this.currentFunctionScope = previousFunctionScope;
     if (nameNode !== undefined) {
       this.bind(nameNode, state, scope);
+      if (scope === null) this.decoratorCalls(decorators, this.text(nameNode));
       if (effects !== null) {
         const name = this.text(nameNode);
         this.defs.set(name, { site: this.site(name, nameNode), globals: effects.reads, effects });
         if (!isClass) this.liveDefs.set(name, effects);
       }
+    }
+  }
+
+  /**
+   * A decorator is a call given the definition (`@register` calls `register(f)`; `@register("x")`
+   * calls what `register("x")` makes): a notebook function that keeps what it is given in a
+   * module-level value (`registry[name] = f`) makes that value hold the definition.
+   */
+  private decoratorCalls(decorators: readonly SyntaxNode[], defined: string): void {
+    for (const d of decorators) {
+      // `@name` or `@name(...)` (a call, or the name and its arguments); dotted ones are skipped.
+      const expression = d.firstChild?.nextSibling ?? null;
+      const call = expression?.name === 'CallExpression';
+      const callee = call ? expression.firstChild : expression;
+      if (callee?.name !== 'VariableName') continue;
+      const factory = call || callee.nextSibling?.name === 'ArgList';
+      const name = this.text(callee);
+      const argument = { index: factory ? null : 0, keyword: null, name: defined };
+      const live = this.liveDefs.get(name);
+      if (live !== undefined)
+        for (const m of this.effectsOf(live).mutations)
+          this.addValueReads(this.passedReads, m, [defined]);
+      this.callSites.push({
+        callee: name,
+        cell: this.cell,
+        line: this.lineOf(callee.from),
+        args: [argument],
+        codeStrings: [],
+      });
     }
   }
 

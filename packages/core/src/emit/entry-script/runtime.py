@@ -1766,13 +1766,34 @@ class _StepCode:
             linecache.cache[filename] = (len(padded), None, padded.splitlines(True), filename)
         exec(compile(padded, filename, "exec"), self.namespace)
 
+    def _run_undecorated(self, unit):
+        """Runs a decorated definition without its decorators; False for other code."""
+        import ast
+
+        tree = ast.parse(unit["code"])
+        decorated = [n for n in tree.body if getattr(n, "decorator_list", None)]
+        if not decorated:
+            return False
+        for node in decorated:
+            node.decorator_list = []
+        ast.increment_lineno(tree, unit["line"] - 1)
+        exec(compile(tree, _cell_file(unit["cell"]), "exec"), self.namespace)
+        return True
+
     def define_on_demand(self, name):
         """Module `__getattr__` of `__main__` while inputs load: a pickled value that refers to a
         notebook function or class gets its definition run."""
         for index in range(len(self.units) - 1, -1, -1):
             unit = self.units[index]
             if name in unit["names"] and index not in self.done:
-                self.run(index)
+                try:
+                    self.run(index)
+                except Exception:
+                    # A decorator that keeps the function in the value loading now (`registry[name]
+                    # = f`) cannot run before it is loaded: the value holds the function as it was
+                    # defined, which the definition without its decorators makes.
+                    if not self._run_undecorated(unit):
+                        raise
                 # What earlier steps changed on it (`Counter.count += 1`) holds here too.
                 for later in range(index + 1, len(self.units)):
                     change = self.units[later]
