@@ -314,6 +314,9 @@ class Tokenizer {
         this.pos = p + 1;
         continue;
       }
+      // A line that starts with a continuation (`    \` then `return x`): Lezer judges its
+      // indentation by the next line, Python by this one. Lezer's reading is the one to give.
+      if (c === Ch.Backslash) throw GIVE_UP;
       if (c === Ch.Hash) {
         let e = p;
         while (e < this.len && this.code.charCodeAt(e) !== Ch.Newline) e++;
