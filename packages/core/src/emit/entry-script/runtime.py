@@ -654,10 +654,8 @@ def _reduce_function(obj):
             return _EMPTY_CELL
 
     cells = tuple(content(c) for c in obj.__closure__ or ())
-    code = marshal.dumps(obj.__code__)
-    if module == "__main__":
-        return _make_function, (code, obj.__name__, obj.__qualname__, obj.__defaults__, obj.__kwdefaults__, cells)
-    return _make_function, (code, obj.__name__, obj.__qualname__, obj.__defaults__, obj.__kwdefaults__, cells, module)
+    arguments = (marshal.dumps(obj.__code__), obj.__name__, obj.__qualname__, obj.__defaults__, obj.__kwdefaults__, cells)
+    return _make_function, arguments if module == "__main__" else arguments + (module,)
 
 
 def _dmatrix_bytes(matrix):
