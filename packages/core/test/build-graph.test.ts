@@ -669,17 +669,61 @@ describe('pipeline graph', () => {
       ]),
     );
     const d = s.d!;
+    // The definitions run again, and the changes load onto them as values (running the changes
+    // again too would count twice).
     assert.deepEqual(
       d.units.map((u) => u.code.trimEnd()),
-      [
-        'class Counter:\n    count = 0',
-        'def f():\n    return 1',
-        'Counter.count += 5',
-        'f.calls = 1',
-        'Counter.limit = limit',
-      ],
+      ['class Counter:\n    count = 0', 'def f():\n    return 1'],
     );
-    assert.deepEqual(d.inputSources, { c: 'a', limit: 'b' });
+    assert.deepEqual(d.inputSources, { c: 'a', Counter: 'c', f: 'b' });
+  });
+
+  it('what calls change on a notebook class or function flows like a value', () => {
+    const s = steps(
+      nb([
+        [
+          ['step:a'],
+          'class Tracker:\n    history = []\n    @classmethod\n    def log(cls, x):\n        cls.history.append(x)',
+        ],
+        [['step:b'], 'Tracker.log(1)'],
+        [['step:c'], 'Tracker.log(2)'],
+        [['step:d'], 'print(Tracker.history)'],
+        [['step:e'], 'class Config:\n    debug = False\ndef enable():\n    Config.debug = True'],
+        [['step:f'], 'enable()'],
+        [['step:g'], 'print(Config.debug)'],
+        [
+          ['step:h'],
+          'class Counter:\n    made = 0\n    def __init__(self):\n        Counter.made += 1\nfirst = Counter()',
+        ],
+        [['step:i'], 'second = Counter()'],
+        [['step:j'], 'print(Counter.made, first)'],
+        [['step:k'], 'def ping():\n    ping.calls += 1\nping.calls = 0\nping()'],
+        [['step:l'], 'ping()\nprint(ping.calls)'],
+      ]),
+    );
+    // Each step that changes the class runs its definition and loads the changes before it.
+    assert.deepEqual(
+      s.b?.units.map((u) => u.names),
+      [['Tracker']],
+    );
+    assert.deepEqual(s.b?.outputs, ['Tracker']);
+    assert.deepEqual(s.c?.inputSources, { Tracker: 'b' });
+    assert.deepEqual(
+      s.c?.units.map((u) => u.names),
+      [['Tracker']],
+    );
+    assert.deepEqual(s.d?.inputSources, { Tracker: 'c' });
+    // A function's body that changes a class changes it when called.
+    assert.deepEqual(s.f?.outputs, ['Config']);
+    assert.deepEqual(s.g?.inputSources, { Config: 'f' });
+    // A class that counts in itself in `__init__`, defined and used in the same step: the step
+    // leaves the count; a loaded instance comes with the class as it is now.
+    assert.deepEqual(s.i?.inputSources, { Counter: 'h' });
+    assert.deepEqual(s.j?.inputSources, { Counter: 'i', first: 'h' });
+    assert.deepEqual(s.l?.inputSources, { ping: 'k' });
+    // The definitions stay code to the steps that change nothing on them.
+    assert.deepEqual(s.a?.outputs, []);
+    assert.deepEqual(s.e?.outputs, []);
   });
 
   it('`del g[k]` inside a function changes g when the function is called', () => {

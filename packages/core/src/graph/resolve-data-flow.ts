@@ -102,6 +102,12 @@ type Source =
        * it: should a later step use it, the step loads it from here and saves it.
        */
       readonly carried?: Source & { kind: 'step' };
+      /**
+       * A notebook class or function (`class Tracker`, `def ping`) the step changed: the value is
+       * what it holds (class and function attributes), and a step that uses it runs this
+       * definition again and loads the changes onto it.
+       */
+      readonly definition?: UnitRef;
     }
   | { readonly kind: 'deleted'; readonly step: StepDraft; readonly cell: number }
   | { readonly kind: 'skipped'; readonly cell: number };
@@ -347,6 +353,8 @@ class DataFlowResolver {
           const s = seen.has(read) ? undefined : this.resolve(read);
           if (s?.kind === 'code' && s.ref.unit.kind === 'definition')
             this.includeUnit(draft, s.ref, false);
+          else if (s?.kind === 'step' && s.definition !== undefined)
+            this.needChanged(draft, read, cell);
           else if (s?.kind === 'step') fitted.add(read);
         }
       const reads = this.valueReads.get(v);
@@ -357,10 +365,20 @@ class DataFlowResolver {
         const s = this.resolve(read);
         if (s?.kind === 'code' && s.ref.unit.kind === 'definition')
           this.includeUnit(draft, s.ref, false);
+        else if (s?.kind === 'step' && s.definition !== undefined)
+          this.needChanged(draft, read, cell);
         else if (s?.kind === 'step') pending.push(read);
       }
     }
     for (const v of fitted) this.needFormulaNames(draft, v, cell);
+  }
+
+  /**
+   * A loaded value made with a notebook class or function that steps changed (`c = Counter()`
+   * where `__init__` counts in `Counter.made`): the class comes with its changes, as it is now.
+   */
+  private needChanged(draft: StepDraft, name: string, cell: number): void {
+    if (!draft.inputs.has(name)) this.need(draft, { name, cell, line: 1 }, true, null);
   }
 
   /**
@@ -403,10 +421,19 @@ class DataFlowResolver {
     }
     if (eager) for (const name of unit.callEffects) draft.callEffects.add(name);
     // What earlier steps changed on a notebook class or function after defining it
-    // (`Counter.count += 1`, `Model.predict = predict`) holds wherever it is defined again.
-    if (unit.kind === 'definition')
+    // (`Counter.count += 1`, `Model.predict = predict`) holds wherever it is defined again: the
+    // step loads it with the changes, or, run on demand, runs them again.
+    if (unit.kind === 'definition' && !(eager && this.loadsChanges(ref)))
       for (const change of this.changesOf(ref, draft)) this.includeUnit(draft, change, eager);
     return entry;
+  }
+
+  /** Whether what steps changed on a definition is now a value (see `Source`). */
+  private loadsChanges(ref: UnitRef): boolean {
+    return ref.unit.names.some((n) => {
+      const s = this.current.get(n);
+      return s?.kind === 'step' && s.definition === ref;
+    });
   }
 
   /**
@@ -432,7 +459,10 @@ class DataFlowResolver {
           ? PYTHON_BUILTINS.has(name)
           : s.kind === 'code'
             ? this.replayableAlone(s.ref, seen)
-            : s.kind === 'parameter';
+            : s.kind === 'parameter' ||
+              (s.kind === 'step' &&
+                s.definition !== undefined &&
+                this.replayableAlone(s.definition, seen));
       if (!ok) return false;
     }
     return true;
@@ -474,6 +504,14 @@ class DataFlowResolver {
         draft.parameters.add(site.name);
         return null;
       case 'step': {
+        const { definition } = source;
+        if (definition !== undefined && source.step !== draft) {
+          // A notebook class or function earlier steps changed: its definition runs again and
+          // the changes load onto it (a definition run on demand has only what it defines).
+          const own = !definition.global && draft.block.cells.includes(definition.unit.cell);
+          if (!own) this.includeUnit(draft, definition, eager);
+          if (!eager) return { kind: 'code', ref: definition };
+        }
         if (!eager) return null;
         this.loadFrom(draft, site.name, source);
         // Functions inside the value read these names when called: the step needs them.
@@ -686,7 +724,9 @@ class DataFlowResolver {
       if (s === undefined && !this.callWrites.has(name)) continue;
       if (s?.kind === 'step' || s?.kind === 'parameter')
         this.need(draft, { name, cell: lastCell, line: 1 }, true, null);
-      if (s?.kind !== 'code') effectSites.push({ name, cell: lastCell, line: 1 });
+      // Code stays code, but for what a class or function holds (`Config.debug = True`).
+      if (s?.kind !== 'code' || s.ref.unit.holdsState)
+        effectSites.push({ name, cell: lastCell, line: 1 });
     }
     draft.callEffects.clear();
     for (const site of effectSites) draft.written.add(site.name);
@@ -769,7 +809,12 @@ class DataFlowResolver {
     for (const [g, carried] of takenOver)
       this.current.set(
         g,
-        stepSource(draft, own[own.length - 1]!, draft.inputs.has(g) ? undefined : carried),
+        stepSource(
+          draft,
+          own[own.length - 1]!,
+          draft.inputs.has(g) ? undefined : carried,
+          carried.definition,
+        ),
       );
     for (const w of analysis.writes) draft.versions.set(w.name, this.versionOf(w.name));
     for (const m of segmentMutations) draft.versions.set(m.name, this.versionOf(m.name));
@@ -787,8 +832,9 @@ class DataFlowResolver {
   ): void {
     for (const m of segmentMutations) {
       const s = this.resolve(m.name);
-      if (s?.kind === 'step' || s?.kind === 'parameter')
-        this.current.set(m.name, stepSource(draft, m.cell, undefined));
+      const definition = stateOf(s);
+      if (s?.kind === 'step' || s?.kind === 'parameter' || definition !== undefined)
+        this.current.set(m.name, stepSource(draft, m.cell, undefined, definition));
     }
     for (const e of effectSites) {
       const s = this.resolve(e.name);
@@ -800,24 +846,28 @@ class DataFlowResolver {
   /** The names the segment binds (code or the step's values) and deletes, and its ambient units. */
   private leaveBindings(draft: StepDraft, { own, analysis, before, ownUnits }: LeftSegment): void {
     const { current } = this;
-    const mutationCell = new Map<string, number>();
-    for (const m of analysis.mutations) mutationCell.set(m.name, m.cell);
+    const mutationAt = new Map<string, NameSite>();
+    for (const m of analysis.mutations) mutationAt.set(m.name, m);
     const beforeWrites = new Set<string>();
     for (const x of before.writes) beforeWrites.add(x.name);
     for (const w of analysis.writes) {
       if (beforeWrites.has(w.name) && !bindsIn(analysis, w.name, own)) continue;
       const ref = unitFor(analysis, ownUnits, w.name);
+      const changed = mutationAt.get(w.name);
       if (ref !== undefined && ref.unit.kind !== 'config' && ref.unit.kind !== 'seed')
-        current.set(w.name, { kind: 'code', ref });
+        // A class or function the step changes after defining it leaves its changes.
+        current.set(
+          w.name,
+          ref.unit.holdsState && changed !== undefined && after(changed, ref.unit)
+            ? stepSource(draft, changed.cell, undefined, ref)
+            : { kind: 'code', ref },
+        );
       else
         current.set(
           w.name,
           stepSource(
             draft,
-            Math.max(
-              analysis.lastBindings.get(w.name)?.cell ?? w.cell,
-              mutationCell.get(w.name) ?? -1,
-            ),
+            Math.max(analysis.lastBindings.get(w.name)?.cell ?? w.cell, changed?.cell ?? -1),
             undefined,
           ),
         );
@@ -907,8 +957,19 @@ const PARAMETER: Source = { kind: 'parameter' };
 const INPUT = { kind: 'input' } as const;
 
 /** A value `step` leaves, made in `cell` (every one the same shape). */
-function stepSource(step: StepDraft, cell: number, carried: StepSource | undefined): StepSource {
-  return { kind: 'step', step, cell, carried };
+function stepSource(
+  step: StepDraft,
+  cell: number,
+  carried: StepSource | undefined,
+  definition?: UnitRef,
+): StepSource {
+  return { kind: 'step', step, cell, carried, definition };
+}
+
+/** The definition of a class or function whose changes a step leaves (see `Source`). */
+function stateOf(source: Source | undefined): UnitRef | undefined {
+  if (source?.kind === 'step') return source.definition;
+  return source?.kind === 'code' && source.ref.unit.holdsState ? source.ref : undefined;
 }
 
 /** Whether `r` is a configuration statement on `definition`'s names after it in the notebook. */
@@ -990,6 +1051,15 @@ function resolvedUnits(draft: StepDraft): ResolvedUnit[] {
     needs: [...e.needs].flatMap((id) => (position.has(id) ? [position.get(id)!] : [])).sort(),
     inputs: [...e.inputs].sort(),
   }));
+}
+
+/** Whether `site` is below the unit's statement. */
+function after(site: NameSite, unit: UnitRef['unit']): boolean {
+  if (site.cell !== unit.cell) return site.cell > unit.cell;
+  const code = unit.code.trimEnd();
+  let last = unit.line;
+  for (let i = code.indexOf('\n'); i !== -1; i = code.indexOf('\n', i + 1)) last++;
+  return site.line > last;
 }
 
 /** True when one of `cells` binds `name` (its last binding so far is there). */

@@ -1128,7 +1128,8 @@ export class PythonAnalyzer {
         }
       : null;
     if (effects !== null) this.currentDefinition = effects.reads;
-    if (effects !== null && !isClass) this.currentEffects = effects;
+    // A class's methods run when it is used: what they change is the class's effects.
+    if (effects !== null) this.currentEffects = effects;
     if (isClass) {
       if (bases !== undefined) this.expression(bases, state, scope);
       const classScope: InnerScope = {
@@ -1157,7 +1158,7 @@ export class PythonAnalyzer {
       if (effects !== null) {
         const name = this.text(nameNode);
         this.defs.set(name, { site: this.site(name, nameNode), globals: effects.reads, effects });
-        if (!isClass) this.liveDefs.set(name, effects);
+        this.liveDefs.set(name, effects);
       }
     }
   }

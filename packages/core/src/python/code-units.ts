@@ -78,7 +78,19 @@ export interface CodeUnit {
    * runs it again gets the generator fresh, from its start.
    */
   readonly startsGenerator: boolean;
+  /**
+   * A `class` or `def` statement (decorated or not): what steps change on the class or function
+   * it defines (`Tracker.history.append(x)`, `Config.debug = True` in a function) is a value.
+   */
+  readonly holdsState: boolean;
 }
+
+/** The statements that define a class or function object (see `CodeUnit.holdsState`). */
+const DEFINITION_STATEMENTS = new Set([
+  'ClassDefinition',
+  'FunctionDefinition',
+  'DecoratedStatement',
+]);
 
 /** No notebook function yields: the default of `readCodeUnits`. */
 const NO_GENERATOR_FUNCTIONS: ReadonlySet<string> = new Set();
@@ -459,6 +471,7 @@ function readCodeUnitsOnce(
         kind.kind === 'definition' &&
         value !== null &&
         makesGenerator(value, text, generatorFunctions),
+      holdsState: kind.kind === 'definition' && DEFINITION_STATEMENTS.has(node.name),
     });
   };
   for (const node of children(tree.topNode)) visit(node);

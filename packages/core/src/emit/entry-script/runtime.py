@@ -598,7 +598,7 @@ def save_value(name, value, path):
                     os.remove(os.path.join(tmp, leftover))
         if fmt == "pickle":
             with open(os.path.join(tmp, "value.pkl"), "wb") as f:
-                _SharingPickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+                _SharingPickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump(_saved(value))
         meta.update({"format": fmt, "type": _type_name(value), "variable": name})
         _publish(tmp, path, meta)
     except BaseException:
@@ -656,6 +656,68 @@ def _reduce_function(obj):
     cells = tuple(content(c) for c in obj.__closure__ or ())
     arguments = (marshal.dumps(obj.__code__), obj.__name__, obj.__qualname__, obj.__defaults__, obj.__kwdefaults__, cells)
     return _make_function, arguments if module == "__main__" else arguments + (module,)
+
+
+def _is_notebook_definition(value):
+    """A class or function the notebook defines by name (`class Tracker`, `def ping`)."""
+    if not (isinstance(value, type) or callable(value)) or getattr(value, "__module__", None) != "__main__":
+        return False
+    return sys.modules["__main__"].__dict__.get(getattr(value, "__qualname__", None)) is value
+
+
+class _Discard:
+    def write(self, data):
+        return len(data)
+
+
+def _definition_state(definition):
+    """What a class or function holds that its definition did not make in its body: its data
+    attributes (`history = []` as it is now) and what was set on it later; without what cannot
+    be saved (the definition makes that again)."""
+    own = definition.__qualname__ + "."
+    state = {}
+    for key, value in vars(definition).items():
+        if key.startswith("__") and key.endswith("__"):
+            continue
+        inner = getattr(value, "__func__", None) or getattr(value, "fget", None) or value
+        if getattr(inner, "__module__", None) == "__main__" and getattr(inner, "__qualname__", "").startswith(own):
+            continue  # a method, property or class of its body
+        state[key] = value
+    try:
+        _SharingPickler(_Discard(), protocol=pickle.HIGHEST_PROTOCOL).dump(state)
+    except Exception:
+        for key in list(state):
+            try:
+                _SharingPickler(_Discard(), protocol=pickle.HIGHEST_PROTOCOL).dump(state[key])
+            except Exception:
+                del state[key]
+    return state
+
+
+def _restore_state(definition, state):
+    """The class or function a step loads, defined again, with what steps changed on it."""
+    for key, value in state.items():
+        try:
+            setattr(definition, key, value)
+        except (AttributeError, TypeError):
+            pass  # set by its definition, which allows no change (an Enum's members)
+    return definition
+
+
+class _WithState:
+    """A notebook class or function saved with what it holds (see `_definition_state`)."""
+
+    __slots__ = ("definition",)
+
+    def __init__(self, definition):
+        self.definition = definition
+
+    def __reduce__(self):
+        return _restore_state, (self.definition, _definition_state(self.definition))
+
+
+def _saved(value):
+    return _WithState(value) if _is_notebook_definition(value) else value
 
 
 def _dmatrix_bytes(matrix):
@@ -853,7 +915,7 @@ def save_shared(values, paths):
             data = os.path.join(tmp, "shared.pkl")
             if first is None:
                 with open(data, "wb") as f:
-                    _SharingPickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump(values)
+                    _SharingPickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump({n: _saved(v) for n, v in values.items()})
             else:
                 try:
                     os.link(first, data)
