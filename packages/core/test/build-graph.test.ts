@@ -726,6 +726,54 @@ describe('pipeline graph', () => {
     assert.deepEqual(s.e?.outputs, []);
   });
 
+  it('a call of a closure with state changes it; a class that keeps its subclasses loads with them', () => {
+    const s = steps(
+      nb([
+        [
+          ['step:a'],
+          'def make_counter():\n    n = 0\n    def step():\n        nonlocal n\n        n += 1\n        return n\n    return step\ncounter = make_counter()\ndef plain():\n    return lambda: 1\none = plain()',
+        ],
+        [['step:b'], 'counter()\none()'],
+        [['step:c'], 'print(counter(), one())'],
+        [
+          ['step:d'],
+          'class Registry:\n    items = {}\n    def __init_subclass__(cls):\n        Registry.items[cls.__name__] = cls',
+        ],
+        [['step:e'], 'class Alpha(Registry):\n    pass'],
+        [['step:f'], 'print(sorted(Registry.items))'],
+      ]),
+    );
+    // `counter()` changes what `counter` counts; `one()` changes nothing.
+    assert.deepEqual(s.b?.outputs, ['counter']);
+    assert.deepEqual(s.c?.inputSources, { counter: 'b', one: 'a' });
+    // Defining a subclass changes the class (its `__init_subclass__` runs); a step that loads the
+    // class can define the subclasses it holds on demand.
+    assert.deepEqual(s.f?.inputSources, { Registry: 'e' });
+    assert.deepEqual(
+      s.f?.units.map((u) => [u.names, u.eager]),
+      [
+        [['Registry'], true],
+        [['Alpha'], false],
+      ],
+    );
+  });
+
+  it("a loaded instance's methods find the values they use, and leave them changed", () => {
+    const s = steps(
+      nb([
+        [
+          ['step:a'],
+          "settings = {'n': 1}\nclass Job:\n    def run(self):\n        settings['n'] += 1\njob = Job()",
+        ],
+        [['step:b'], 'job.run()'],
+        [['step:c'], 'print(settings)'],
+      ]),
+    );
+    assert.deepEqual(s.b?.inputSources, { job: 'a', settings: 'a' });
+    assert.deepEqual(s.b?.outputs, ['settings']);
+    assert.deepEqual(s.c?.inputSources, { settings: 'b' });
+  });
+
   it('`del g[k]` inside a function changes g when the function is called', () => {
     const s = steps(
       nb([

@@ -197,6 +197,8 @@ class DataFlowResolver {
   private readonly callWrites = new Set<string>();
   /** The latest step that binds names computed as it runs (`globals()[f"v{i}"] = i`). */
   private dynamicWriter: StepSource | undefined;
+  /** For each name, the notebook's class and function statements that read it when they run. */
+  private readers: Map<string, UnitRef[]> | undefined;
   /** Names some cell binds to figures or axes: `plot` and `hist` on them draw (change them). */
   private readonly figureNames = new Set<string>();
 
@@ -352,7 +354,7 @@ class DataFlowResolver {
         for (const read of passed) {
           const s = seen.has(read) ? undefined : this.resolve(read);
           if (s?.kind === 'code' && s.ref.unit.kind === 'definition')
-            this.includeUnit(draft, s.ref, false);
+            this.includeHeld(draft, s.ref, cell);
           else if (s?.kind === 'step' && s.definition !== undefined)
             this.needChanged(draft, read, cell);
           else if (s?.kind === 'step') fitted.add(read);
@@ -364,13 +366,28 @@ class DataFlowResolver {
         seen.add(read);
         const s = this.resolve(read);
         if (s?.kind === 'code' && s.ref.unit.kind === 'definition')
-          this.includeUnit(draft, s.ref, false);
+          this.includeHeld(draft, s.ref, cell);
         else if (s?.kind === 'step' && s.definition !== undefined)
           this.needChanged(draft, read, cell);
         else if (s?.kind === 'step') pending.push(read);
       }
     }
     for (const v of fitted) this.needFormulaNames(draft, v, cell);
+  }
+
+  /**
+   * A definition a loaded value holds (an instance's class, a function passed to the call that
+   * made it) runs on demand; the step may call it through the value (`job.run()`), so the values
+   * its body uses load too, and what it changes is the step's to leave.
+   */
+  private includeHeld(draft: StepDraft, ref: UnitRef, cell: number): void {
+    if (this.includeUnit(draft, ref, false) === null) return;
+    for (const name of ref.unit.callReads) {
+      const s = this.resolve(name);
+      if ((s?.kind === 'step' || s?.kind === 'parameter') && !draft.inputs.has(name))
+        this.need(draft, { name, cell, line: 1 }, true, null);
+    }
+    for (const name of ref.unit.callEffects) draft.callEffects.add(name);
   }
 
   /**
@@ -426,6 +443,26 @@ class DataFlowResolver {
     if (unit.kind === 'definition' && !(eager && this.loadsChanges(ref)))
       for (const change of this.changesOf(ref, draft)) this.includeUnit(draft, change, eager);
     return entry;
+  }
+
+  /** The classes and functions defined so far, and not since replaced, that read `name`. */
+  private definitionsReading(name: string): UnitRef[] {
+    if (this.readers === undefined) {
+      this.readers = new Map();
+      for (const refs of this.unitsOfCell.values())
+        for (const r of refs) {
+          if (!r.unit.holdsState) continue;
+          for (const read of r.unit.reads) {
+            const list = this.readers.get(read);
+            if (list === undefined) this.readers.set(read, [r]);
+            else list.push(r);
+          }
+        }
+    }
+    const found: UnitRef[] = [];
+    for (const r of this.readers.get(name) ?? [])
+      if (r.unit.names.every((n) => stateOf(this.resolve(n)) === r)) found.push(r);
+    return found;
   }
 
   /** Whether what steps changed on a definition is now a value (see `Source`). */
@@ -510,6 +547,10 @@ class DataFlowResolver {
           // the changes load onto it (a definition run on demand has only what it defines).
           const own = !definition.global && draft.block.cells.includes(definition.unit.cell);
           if (!own) this.includeUnit(draft, definition, eager);
+          // What a class holds may be its subclasses (`__init_subclass__` keeping them): they
+          // can be defined on demand as it loads.
+          for (const sub of this.definitionsReading(site.name))
+            if (!draft.block.cells.includes(sub.unit.cell)) this.includeUnit(draft, sub, false);
           if (!eager) return { kind: 'code', ref: definition };
         }
         if (!eager) return null;
@@ -622,6 +663,7 @@ class DataFlowResolver {
     for (const site of newSites(analysis.formulaReads, before.formulaReads))
       if (this.resolve(site.name) !== undefined) this.need(draft, site, true, null);
     this.noteArgumentChanges(draft, analysis, before);
+    this.noteClosureCalls(draft, analysis, before);
     this.noteKeptArguments(analysis, before);
     this.needEvaluatedNames(draft, analysis, before);
     const effectSites = this.takeCallEffects(draft, own);
@@ -670,6 +712,27 @@ class DataFlowResolver {
       if (mutatedParameters.length === 0) continue;
       for (const argument of call.args)
         if (passedTo(argument, parameters, mutatedParameters)) draft.callEffects.add(argument.name);
+    }
+  }
+
+  /**
+   * A call of a function an earlier step made with a notebook function that makes closures with
+   * state (`counter = make_counter()`, then `counter()`) changes it: the step takes it over.
+   */
+  private noteClosureCalls(draft: StepDraft, analysis: CodeAnalysis, before: CodeAnalysis): void {
+    const { calls } = analysis;
+    for (let i = before.calls.length; i < calls.length; i++) {
+      const { callee } = calls[i]!;
+      if (this.current.get(callee)?.kind !== 'step') continue;
+      const reads = this.valueReads.get(callee);
+      if (reads === undefined) continue;
+      for (const read of reads) {
+        const s = this.resolve(read);
+        if (s?.kind === 'code' && s.ref.unit.makesClosures) {
+          draft.callEffects.add(callee);
+          break;
+        }
+      }
     }
   }
 

@@ -1266,7 +1266,18 @@ export class PythonAnalyzer {
       scope === null && callee.name === 'VariableName'
         ? literalExpressionReads(args, this.textOf, expressionReads).filter((n) => !state.has(n))
         : [];
-    if (found.length === 0 && codeStrings.length === 0) return;
+    // A module-level call of a name is a call site even without names passed (`counter()`).
+    if (found.length === 0 && codeStrings.length === 0) {
+      if (scope === null && callee.name === 'VariableName')
+        this.callSites.push({
+          callee: calleeName,
+          cell: this.cell,
+          line: this.lineOf(callee.from),
+          args: [],
+          codeStrings,
+        });
+      return;
+    }
     for (const f of found)
       if (f.argument.keyword !== null && DRAW_TARGET_KEYWORDS.has(f.argument.keyword))
         this.mutate(f.node, scope);

@@ -83,6 +83,11 @@ export interface CodeUnit {
    * it defines (`Tracker.history.append(x)`, `Config.debug = True` in a function) is a value.
    */
   readonly holdsState: boolean;
+  /**
+   * A function whose body makes functions that keep state between their calls (`nonlocal n` in
+   * a function it defines): what a call returns changes when it is called (`counter()`).
+   */
+  readonly makesClosures: boolean;
 }
 
 /** The statements that define a class or function object (see `CodeUnit.holdsState`). */
@@ -472,6 +477,7 @@ function readCodeUnitsOnce(
         value !== null &&
         makesGenerator(value, text, generatorFunctions),
       holdsState: kind.kind === 'definition' && DEFINITION_STATEMENTS.has(node.name),
+      makesClosures: definition !== undefined && /\bnonlocal\b/.test(statement),
     });
   };
   for (const node of children(tree.topNode)) visit(node);

@@ -665,15 +665,12 @@ def _is_notebook_definition(value):
     return sys.modules["__main__"].__dict__.get(getattr(value, "__qualname__", None)) is value
 
 
-class _Discard:
-    def write(self, data):
-        return len(data)
-
-
 def _definition_state(definition):
     """What a class or function holds that its definition did not make in its body: its data
-    attributes (`history = []` as it is now) and what was set on it later; without what cannot
-    be saved (the definition makes that again)."""
+    attributes (`history = []` as it is now) and what was set on it later, each saved on its own;
+    what cannot be saved is left out (the definition makes it again)."""
+    import io
+
     own = definition.__qualname__ + "."
     state = {}
     for key, value in vars(definition).items():
@@ -682,21 +679,27 @@ def _definition_state(definition):
         inner = getattr(value, "__func__", None) or getattr(value, "fget", None) or value
         if getattr(inner, "__module__", None) == "__main__" and getattr(inner, "__qualname__", "").startswith(own):
             continue  # a method, property or class of its body
-        state[key] = value
-    try:
-        _SharingPickler(_Discard(), protocol=pickle.HIGHEST_PROTOCOL).dump(state)
-    except Exception:
-        for key in list(state):
-            try:
-                _SharingPickler(_Discard(), protocol=pickle.HIGHEST_PROTOCOL).dump(state[key])
-            except Exception:
-                del state[key]
+        data = io.BytesIO()
+        try:
+            _SharingPickler(data, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+        except Exception:
+            continue
+        state[key] = data.getvalue()
     return state
 
 
 def _restore_state(definition, state):
-    """The class or function a step loads, defined again, with what steps changed on it."""
-    for key, value in state.items():
+    """The class or function a step loads, defined again, with what steps changed on it; what
+    does not load (a class it holds that this step cannot define) keeps its definition's value."""
+    for key, data in state.items():
+        try:
+            value = pickle.loads(data)
+        except Exception as e:
+            sys.stderr.write(
+                "Cellflow: `%s.%s` keeps its definition's value here: %s: %s\n"
+                % (definition.__qualname__, key, type(e).__name__, _shortened(str(e), 300))
+            )
+            continue
         try:
             setattr(definition, key, value)
         except (AttributeError, TypeError):
