@@ -758,6 +758,36 @@ describe('pipeline graph', () => {
     );
   });
 
+  it('a method changes its class through its first parameter only where the class holds it', () => {
+    const s = steps(
+      nb([
+        [
+          ['step:a'],
+          'import random\nclass Dice:\n    rng = random.Random(4)\n    def roll(self):\n        return self.rng.randint(1, 6)\nd = Dice()',
+        ],
+        [['step:b'], 'd.roll()'],
+        [['step:c'], 'print(Dice().roll())'],
+        [
+          ['step:d'],
+          'class Node:\n    made = 0\n    def __init__(self):\n        type(self).made += 1',
+        ],
+        [['step:e'], 'n = Node()'],
+        [['step:f'], 'print(Node.made)'],
+        [
+          ['step:g'],
+          'class Acc:\n    total = 0\n    def add(self, x):\n        self.total += x\n        self.seen = []\n        self.seen.append(x)',
+        ],
+        [['step:h'], 'acc = Acc()\nacc.add(2)'],
+        [['step:i'], 'print(Acc.total, acc.total)'],
+      ]),
+    );
+    // `self.rng` is the class's (no method sets it on `self`): rolling changes the class.
+    assert.deepEqual(s.c?.inputSources, { Dice: 'b' });
+    assert.deepEqual(s.f?.inputSources, { Node: 'e' });
+    // `self.total += x` and `self.seen` are the instance's own: the class is unchanged.
+    assert.deepEqual(s.i?.inputSources, { acc: 'h' });
+  });
+
   it("a loaded instance's methods find the values they use, and leave them changed", () => {
     const s = steps(
       nb([

@@ -228,6 +228,13 @@ export class PythonAnalyzer {
   /** The effects of the top-level function whose body is being walked, and its scope. */
   private currentEffects: EffectsRecord | null = null;
   private currentFunctionScope: InnerScope | null = null;
+  /**
+   * The top-level class whose body is being walked, with the attributes its body binds that no
+   * method sets on an instance (shared by every instance), and the method being walked in it:
+   * its first parameter (`self`, `cls`) and whether it is a class method.
+   */
+  private currentClass: { name: string; shared: Set<string> } | null = null;
+  private currentMethod: { self: string; classmethod: boolean } | null = null;
   private readonly callSites: CallSite[] = [];
   private readonly stars: NameSite[] = [];
   private readonly errors: SyntaxProblem[] = [];
@@ -998,6 +1005,12 @@ export class PythonAnalyzer {
 
   private mutate(base: SyntaxNode, scope: InnerScope | null): void {
     const name = this.text(base);
+    // A method that changes its class (`cls.items.append(x)`, `type(self).count += 1`,
+    // `self.rng.shuffle(x)` on a class attribute) changes it wherever it is called.
+    if (this.currentMethod !== null && this.changesClass(base, name, this.currentMethod)) {
+      this.currentEffects?.mutations.add(this.currentClass!.name);
+      return;
+    }
     if (PYTHON_BUILTINS.has(name)) return;
     if (scope !== null && this.resolvesLocally(name, scope)) {
       // A parameter of the function: a call changes what it passes there.
@@ -1017,6 +1030,41 @@ export class PythonAnalyzer {
       return;
     }
     if (!this.mutated.has(name)) this.mutated.set(name, this.site(name, base));
+  }
+
+  private changesClass(
+    base: SyntaxNode,
+    name: string,
+    method: { self: string; classmethod: boolean },
+  ): boolean {
+    const parent = base.parent;
+    if (name === 'type') {
+      // `type(self).count += 1`
+      const args = parent?.name === 'CallExpression' ? parent.lastChild : null;
+      const only = args?.firstChild?.nextSibling;
+      return (
+        only?.name === 'VariableName' &&
+        this.text(only) === method.self &&
+        only.nextSibling?.name === ')'
+      );
+    }
+    if (name !== method.self) return false;
+    if (method.classmethod) return true;
+    // (Nodes are compared by where they end: a tree hands out a new object for each visit.)
+    if (parent?.name !== 'MemberExpression' || parent.firstChild?.to !== base.to) return false;
+    const attribute = childNamed(parent, 'PropertyName');
+    if (attribute === undefined) return false;
+    const attr = this.text(attribute);
+    if (attr === '__class__') return true;
+    // `self.x = v` and `self.x += 1` set the instance's own `x`; `self.x.append(v)` and
+    // `self.x[k] = v` change the object `x` names, the class's when the class holds it (a
+    // member's first part that ends where `self.x` ends is `self.x`).
+    const outer = parent.parent;
+    return (
+      outer?.name === 'MemberExpression' &&
+      outer.firstChild?.to === parent.to &&
+      this.currentClass!.shared.has(attr)
+    );
   }
 
   /** A function's effects with those of the notebook functions it calls. */
@@ -1130,6 +1178,13 @@ export class PythonAnalyzer {
     if (effects !== null) this.currentDefinition = effects.reads;
     // A class's methods run when it is used: what they change is the class's effects.
     if (effects !== null) this.currentEffects = effects;
+    const previousClass = this.currentClass;
+    const previousMethod = this.currentMethod;
+    if (isClass && topLevel && nameNode !== undefined && body !== undefined)
+      this.currentClass = { name: this.text(nameNode), shared: this.sharedAttributes(body) };
+    else if (!isClass && scope?.kind === 'class' && this.currentClass !== null)
+      this.currentMethod = this.methodOf(paramList, decorators);
+    else if (isClass) this.currentClass = this.currentMethod = null; // a class inside one
     if (isClass) {
       if (bases !== undefined) this.expression(bases, state, scope);
       const classScope: InnerScope = {
@@ -1152,6 +1207,8 @@ export class PythonAnalyzer {
     this.currentDefinition = previous;
     this.currentEffects = previousEffects;
     this.currentFunctionScope = previousFunctionScope;
+    this.currentClass = previousClass;
+    this.currentMethod = previousMethod;
     if (nameNode !== undefined) {
       this.bind(nameNode, state, scope);
       if (scope === null) this.decoratorCalls(decorators, this.text(nameNode));
@@ -1161,6 +1218,37 @@ export class PythonAnalyzer {
         this.liveDefs.set(name, effects);
       }
     }
+  }
+
+  /** The names a class body binds (`history = []`) that its methods never set on `self`. */
+  private sharedAttributes(body: SyntaxNode): Set<string> {
+    const shared = new Set<string>();
+    for (let c = body.firstChild; c !== null; c = c.nextSibling) {
+      if (c.name !== 'AssignStatement') continue;
+      for (let t = c.firstChild; t !== null && t.name !== 'AssignOp'; t = t.nextSibling)
+        if (t.name === 'VariableName') shared.add(this.text(t));
+    }
+    if (shared.size === 0) return shared;
+    const text = this.text(body);
+    for (const m of text.matchAll(/\bself\.(\w+)\s*(?:[-+*/%&|^@]|\/\/|\*\*|<<|>>)?=(?!=)/g))
+      shared.delete(m[1]!);
+    return shared;
+  }
+
+  /** A method's first parameter and whether it is a class method; null for a static method. */
+  private methodOf(
+    params: SyntaxNode | undefined,
+    decorators: readonly SyntaxNode[],
+  ): { self: string; classmethod: boolean } | null {
+    const first = params === undefined ? undefined : childNamed(params, 'VariableName');
+    if (first === undefined) return null;
+    let classmethod = false;
+    for (const d of decorators) {
+      const text = this.text(d);
+      if (/^@\s*staticmethod\b/.test(text)) return null;
+      if (/^@\s*classmethod\b/.test(text)) classmethod = true;
+    }
+    return { self: this.text(first), classmethod };
   }
 
   /**
