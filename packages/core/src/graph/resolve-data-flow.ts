@@ -10,6 +10,9 @@
  *   when it runs; a function's body names are resolved at the step that calls it, as Jupyter
  *   looks them up at call time. Definitions a loaded value may refer to (an instance of a
  *   notebook class) can run on demand.
+ * - What a step changes on a notebook class or function (`Tracker.log(1)`, `Config.debug = True`
+ *   in a function, a method through `cls` or `type(self)`) is a value: the definition runs again
+ *   where it is used, and its attributes load onto it from the step that changed it last.
  * - Configuration calls on imported modules (`warnings.filterwarnings`, `pd.set_option`, ...)
  *   hold in every later step, which runs them again.
  * - Once the notebook seeds a global random generator, its state flows like a value
