@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { repoRoot } from '../golden/golden-cases.js';
-import { runCliAsync, type CliRun } from './run-cli.js';
+import { runCells, runCliAsync, type CliRun } from './run-cli.js';
 import { PYTHON } from '../support/paths.js';
 import { decodesAsPng, nbformatProblems, shape, type Cell } from '../support/executed-notebooks.js';
 
@@ -126,40 +126,6 @@ for (const mode of ['warm', 'fresh'] as const) {
       );
     });
   });
-}
-
-/** Runs a notebook of one code cell per step (its tags, its code) in `dir`, with the executed one. */
-async function runCells(
-  dir: string,
-  steps: readonly (readonly [string[], string])[],
-  env?: NodeJS.ProcessEnv,
-): Promise<{ run: CliRun; cells: Cell[] }> {
-  const cells = steps.map(([tags, source]) => ({
-    cell_type: 'code',
-    metadata: { tags },
-    source,
-    outputs: [],
-    execution_count: null,
-  }));
-  writeFileSync(
-    join(dir, 'cells.ipynb'),
-    JSON.stringify({ nbformat: 4, nbformat_minor: 4, metadata: {}, cells }),
-  );
-  const run = await runCliAsync(
-    [
-      'run',
-      'cells.ipynb',
-      '--python',
-      PYTHON,
-      '--workspace',
-      dir,
-      '--output-notebook',
-      'out.ipynb',
-    ],
-    { cwd: dir, ...(env !== undefined ? { env } : {}) },
-  );
-  const executed = JSON.parse(readFileSync(join(dir, 'out.ipynb'), 'utf8')) as { cells: Cell[] };
-  return { run, cells: executed.cells };
 }
 
 describe("a display() of the user's own is left alone (issue 18)", () => {

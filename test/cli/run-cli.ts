@@ -1,7 +1,10 @@
 /** Runs the built `cellflow` command as a user would (`npm test` builds it first). */
 import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../golden/golden-cases.js';
+import type { Cell } from '../support/executed-notebooks.js';
+import { PYTHON } from '../support/paths.js';
 
 export interface CliRun {
   readonly code: number | null;
@@ -48,4 +51,38 @@ export async function runCliAsync(
       },
     );
   });
+}
+
+/** Runs a notebook of one code cell per step (its tags, its code) in `dir`, with the executed one. */
+export async function runCells(
+  dir: string,
+  steps: readonly (readonly [string[], string])[],
+  env?: NodeJS.ProcessEnv,
+): Promise<{ run: CliRun; cells: Cell[] }> {
+  const cells = steps.map(([tags, source]) => ({
+    cell_type: 'code',
+    metadata: { tags },
+    source,
+    outputs: [],
+    execution_count: null,
+  }));
+  writeFileSync(
+    join(dir, 'cells.ipynb'),
+    JSON.stringify({ nbformat: 4, nbformat_minor: 4, metadata: {}, cells }),
+  );
+  const run = await runCliAsync(
+    [
+      'run',
+      'cells.ipynb',
+      '--python',
+      PYTHON,
+      '--workspace',
+      dir,
+      '--output-notebook',
+      'out.ipynb',
+    ],
+    { cwd: dir, ...(env !== undefined ? { env } : {}) },
+  );
+  const executed = JSON.parse(readFileSync(join(dir, 'out.ipynb'), 'utf8')) as { cells: Cell[] };
+  return { run, cells: executed.cells };
 }
