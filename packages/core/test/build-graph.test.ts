@@ -462,9 +462,11 @@ describe('pipeline graph', () => {
       [['step:c'], 'print(next(gen))'],
     ]);
     const s = steps(text);
-    assert.deepEqual(s.b?.inputSources, { n: 'a' });
+    // Step `a` uses `gen` after making it: `b` makes it again and loads where `a` left it (the
+    // runtime saves a used-up or unstarted generator; any other starts again).
+    assert.deepEqual(s.b?.inputSources, { n: 'a', gen: 'a' });
     assert.ok(s.b?.units.some((u) => u.code === 'gen = squares(n)'));
-    assert.ok(!s.a?.outputs.includes('gen'));
+    assert.deepEqual(s.c?.inputSources, { n: 'a', gen: 'b' });
     assert.deepEqual(
       analyzeNotebook(text).diagnostics.map((d) => [d.code, d.cell, d.line]),
       [['generator-restarted', 1, 2]],
@@ -477,6 +479,24 @@ describe('pipeline graph', () => {
       ]),
     );
     assert.deepEqual(nested.b?.inputSources, { v: 'a' });
+  });
+
+  it('a generator a step goes through goes on in the next step from where it was left', () => {
+    const text = nb([
+      [['step:a'], 'G = (n ** 2 for n in range(12))\nlist(G)'],
+      [['step:b'], 'list(G)'],
+      [['step:c'], 'H = (n for n in range(6))'],
+      [['step:d'], 'next(H)'],
+      [['step:e'], 'print(list(H))'],
+    ]);
+    const s = steps(text);
+    assert.deepEqual(s.b?.inputSources, { G: 'a' });
+    assert.ok(s.b?.units.some((u) => u.code.startsWith('G = ')));
+    // `c` makes `H` and does not use it: `d` makes it again, and `e` loads where `d` left it.
+    assert.deepEqual(s.d?.inputSources, {});
+    assert.deepEqual(s.e?.inputSources, { H: 'd' });
+    // A generator expression over one `for` is saved where it is: no warning, no error.
+    assert.deepEqual(analyzeNotebook(text).diagnostics, []);
   });
 
   it('a CSV reader and a ufunc made from a Python function are made again where they are used', () => {

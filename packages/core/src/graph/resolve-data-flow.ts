@@ -74,6 +74,11 @@ export interface ResolvedStep {
   readonly outputs: ReadonlyMap<string, number>;
   /** Groups of its outputs that may share objects (saved together). */
   readonly shared: readonly (readonly string[])[];
+  /**
+   * Its outputs that are what it changed on a notebook class or function, or a generator it went
+   * through: a step that loads one runs the definition again and loads them onto it.
+   */
+  readonly stateOutputs: ReadonlySet<string>;
   readonly metrics: readonly string[];
   /** Code units it runs again, in notebook order. */
   readonly units: readonly ResolvedUnit[];
@@ -137,6 +142,7 @@ interface StepDraft {
   readonly inputs: Map<string, string>;
   readonly parameters: Set<string>;
   readonly outputs: Map<string, number>;
+  readonly stateOutputs: Set<string>;
   readonly metrics: string[];
   /** Units run again, by unit id. */
   readonly units: Map<number, StepUnitDraft>;
@@ -259,6 +265,7 @@ class DataFlowResolver {
         shared: this.sharing
           .partition(outputs.map((o) => d.versions.get(o) ?? o))
           .map((g) => g.map((k) => k.slice(0, k.lastIndexOf('#')))),
+        stateOutputs: d.stateOutputs,
         metrics: d.metrics,
         units: resolvedUnits(d),
       };
@@ -333,6 +340,8 @@ class DataFlowResolver {
   /** Loads a value produced by an earlier step into `draft`. */
   private loadFrom(draft: StepDraft, name: string, source: StepSource): void {
     if (source.carried !== undefined) this.loadFrom(source.step, name, source.carried);
+    if (source.definition !== undefined && source.step !== draft)
+      source.step.stateOutputs.add(name);
     this.loadInput(draft, name, source.step, source.cell);
   }
 
@@ -636,6 +645,7 @@ class DataFlowResolver {
       inputs: new Map(),
       parameters: new Set(),
       outputs: new Map(),
+      stateOutputs: new Set(),
       metrics: [],
       units: new Map(),
       cells: [],
@@ -834,6 +844,11 @@ class DataFlowResolver {
     for (const d of ownAnalysis.drawnOn)
       if (this.figureNames.has(d.name) && !mutated.has(d.name)) segmentMutations.push(d);
     for (const e of effectSites) if (!mutated.has(e.name)) segmentMutations.push(e);
+    // A generator a step uses goes on from where the step leaves it.
+    for (const site of newSites(analysis.freeReads, before.freeReads)) {
+      const s = mutated.has(site.name) ? undefined : this.resolve(site.name);
+      if (stateOf(s)?.unit.startsGenerator === true) segmentMutations.push(site);
+    }
     if (ownAnalysis.dynamicBindings !== null)
       this.dynamicWriter = stepSource(draft, ownAnalysis.dynamicBindings.cell, undefined);
     const { aliases } = analysis;
@@ -924,8 +939,9 @@ class DataFlowResolver {
         // A class or function the step changes after defining it leaves its changes.
         current.set(
           w.name,
-          ref.unit.holdsState && changed !== undefined && after(changed, ref.unit)
-            ? stepSource(draft, changed.cell, undefined, ref)
+          (ref.unit.holdsState && changed !== undefined && after(changed, ref.unit)) ||
+            (ref.unit.startsGenerator && usedAfter(ref, own, this.plain))
+            ? stepSource(draft, changed?.cell ?? own[own.length - 1]!, undefined, ref)
             : { kind: 'code', ref },
         );
       else
@@ -1032,10 +1048,28 @@ function stepSource(
   return { kind: 'step', step, cell, carried, definition };
 }
 
-/** The definition of a class or function whose changes a step leaves (see `Source`). */
+/**
+ * The definition of a class or function whose changes a step leaves, or of a generator a step
+ * goes through (see `Source`).
+ */
 function stateOf(source: Source | undefined): UnitRef | undefined {
   if (source?.kind === 'step') return source.definition;
-  return source?.kind === 'code' && source.ref.unit.holdsState ? source.ref : undefined;
+  if (source?.kind !== 'code') return undefined;
+  const { unit } = source.ref;
+  return unit.holdsState || unit.startsGenerator ? source.ref : undefined;
+}
+
+/** Whether one of `cells` names what `ref` binds after it (a use of a generator it makes). */
+export function usedAfter(
+  ref: UnitRef,
+  cells: readonly number[],
+  plain: (cell: number) => string,
+): boolean {
+  const name = ref.unit.names[0];
+  if (name === undefined) return false;
+  const { cell, to } = ref.unit;
+  const word = new RegExp(`\\b${name}\\b`);
+  return cells.some((c) => c >= cell && word.test(c === cell ? plain(c).slice(to) : plain(c)));
 }
 
 /** Whether `r` is a configuration statement on `definition`'s names after it in the notebook. */

@@ -6,7 +6,7 @@
 import type { Diagnostic } from '../diagnostics.js';
 import { problemsOfAnalysis } from './analysis-problems.js';
 import type { UnitRef } from './analyze-blocks.js';
-import type { ResolvedStep } from './resolve-data-flow.js';
+import { usedAfter, type ResolvedStep } from './resolve-data-flow.js';
 
 export interface ValidatedGraph {
   /** The steps each step runs after: those it loads from, then its `prev:` steps, by step. */
@@ -88,7 +88,10 @@ export function validateGraph(
     const outputs = [...d.outputs.keys()].sort();
     for (const o of outputs) {
       const origin = d.analysis.unsavable.get(o);
-      if (origin === undefined) continue;
+      // A generator that its statement makes again in the loading step goes on from where this
+      // step leaves it (see the runtime's `_GeneratorState`).
+      if (origin === undefined || (origin.what === 'a generator' && d.stateOutputs.has(o)))
+        continue;
       const users = drafts.filter((u) => u.inputs.get(o) === d.name).map((u) => `\`${u.name}\``);
       diagnostics.push({
         severity: 'error',
@@ -167,10 +170,11 @@ function findCycle(
 }
 
 /**
- * A generator (or a CSV reader) cannot be saved: a step that uses one runs the statement that
- * made it again and gets it fresh. When more than one step uses it (the step that makes it counts when it uses it
- * too), each later one starts it from its beginning, where the notebook goes on with one
- * generator: the notebook's results differ, so say so.
+ * A generator (or a CSV reader) the runtime cannot save part way: a step that uses one runs the
+ * statement that made it again and, unless the step before used it up, gets it fresh. When more
+ * than one step uses it (the step that makes it counts when it uses it too), each later one may
+ * start it from its beginning, where the notebook goes on with one: say so. A generator
+ * expression over one `for` is saved where it is (its iterator), so it is not reported.
  */
 function restartedGenerators(
   drafts: readonly ResolvedStep[],
@@ -186,14 +190,14 @@ function restartedGenerators(
         users.set(ref.id, seen);
       }
   for (const { unit, steps } of users.values()) {
-    const { cell, line, to, names } = unit.unit;
+    const { cell, line, code, names } = unit.unit;
     const name = names[0];
     if (name === undefined) continue;
+    // A generator expression over one `for` goes on in the next step where the last left it.
+    const value = code.slice(code.indexOf('=') + 1).trim();
+    if (value.startsWith('(') && (value.match(/\bfor\b/g) ?? []).length === 1) continue;
     const maker = drafts.find((d) => d.cells.includes(cell));
-    const word = new RegExp(`\\b${name}\\b`);
-    const makerUses =
-      maker !== undefined &&
-      maker.cells.some((c) => c >= cell && word.test(c === cell ? plain(c).slice(to) : plain(c)));
+    const makerUses = maker !== undefined && usedAfter(unit, maker.cells, plain);
     const using = [...(makerUses ? [maker.name] : []), ...steps];
     if (using.length < 2) continue;
     diagnostics.push({
@@ -202,8 +206,8 @@ function restartedGenerators(
       cell,
       line,
       message:
-        `\`${name}\` (a generator or reader) cannot be saved and is made again where it is used: steps ${using.map((s) => `\`${s}\``).join(', ')} each use it, and each ` +
-        `after the first starts it again from its beginning, where the notebook goes on with one. ` +
+        `\`${name}\` (a generator or reader) cannot be saved part way and is made again where it is used: steps ${using.map((s) => `\`${s}\``).join(', ')} each use it, and each ` +
+        `after the first starts it again from its beginning (unless the steps before used it up), where the notebook goes on with one. ` +
         `Fix: use \`${name}\` in one step, or make a list (\`${name} = list(...)\`) if every step needs all its items.`,
     });
   }

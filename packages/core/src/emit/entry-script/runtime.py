@@ -598,7 +598,7 @@ def save_value(name, value, path):
                     os.remove(os.path.join(tmp, leftover))
         if fmt == "pickle":
             with open(os.path.join(tmp, "value.pkl"), "wb") as f:
-                _SharingPickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump(_saved(value))
+                _SharingPickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump(_saved(value, name))
         meta.update({"format": fmt, "type": _type_name(value), "variable": name})
         _publish(tmp, path, meta)
     except BaseException:
@@ -719,8 +719,69 @@ class _WithState:
         return _restore_state, (self.definition, _definition_state(self.definition))
 
 
-def _saved(value):
-    return _WithState(value) if _is_notebook_definition(value) else value
+def _used_up():
+    """A generator a step used up: a later step finds it used up too."""
+    return (item for item in ())
+
+
+def _resume_generator(code, iterator):
+    """A generator expression over one `for`, going on where the saving step left it."""
+    import types
+
+    return types.FunctionType(marshal.loads(code), sys.modules["__main__"].__dict__)(iterator)
+
+
+def _made_again(name, started):
+    """A generator not started, or that cannot be saved part way: the one its statement made
+    again here."""
+    if started:
+        sys.stderr.write("Cellflow: `%s` starts again from its beginning here; an earlier step used part of it.\n" % name)
+    return sys.modules["__main__"].__dict__.get(name)
+
+
+class _GeneratorState:
+    """A generator saved as where it is: used up, or a generator expression's iterator (a range,
+    a list or a file it goes through, saved at its position)."""
+
+    __slots__ = ("generator", "name")
+
+    def __init__(self, generator, name):
+        self.generator = generator
+        self.name = name
+
+    def __reduce__(self):
+        import dis
+        import io
+
+        import inspect
+
+        generator = self.generator
+        state = inspect.getgeneratorstate(generator)
+        if state == inspect.GEN_CLOSED:
+            return _used_up, ()
+        if state == inspect.GEN_CREATED:
+            return _made_again, (self.name, False)
+        code = generator.gi_code
+        if code.co_name == "<genexpr>" and not code.co_freevars:
+            loops = sum(1 for i in dis.get_instructions(code) if i.opname == "FOR_ITER")
+            iterator = generator.gi_frame.f_locals.get(".0")
+            if loops == 1 and iterator is not None:
+                try:
+                    _SharingPickler(io.BytesIO(), protocol=pickle.HIGHEST_PROTOCOL).dump(iterator)
+                    return _resume_generator, (marshal.dumps(code), iterator)
+                except Exception:
+                    pass
+        return _made_again, (self.name, True)
+
+
+def _saved(value, name):
+    """What is pickled for a value: a notebook class or function with what it holds, a generator
+    as where it is."""
+    if _is_notebook_definition(value):
+        return _WithState(value)
+    if type(value).__name__ == "generator" and type(value).__module__ == "builtins":
+        return _GeneratorState(value, name)
+    return value
 
 
 def _dmatrix_bytes(matrix):
@@ -918,7 +979,7 @@ def save_shared(values, paths):
             data = os.path.join(tmp, "shared.pkl")
             if first is None:
                 with open(data, "wb") as f:
-                    _SharingPickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump({n: _saved(v) for n, v in values.items()})
+                    _SharingPickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump({n: _saved(v, n) for n, v in values.items()})
             else:
                 try:
                     os.link(first, data)
