@@ -784,6 +784,15 @@ def _saved(value, name):
     return value
 
 
+def _open_excel(kind, path, engine):
+    """A pandas ExcelFile opened from a path, open again in the loading step."""
+    return kind(path, engine=engine)
+
+
+def _plain_array(array):
+    return array
+
+
 def _dmatrix_bytes(matrix):
     """An xgboost DMatrix (native memory, not picklable) in xgboost's own binary form."""
     import tempfile
@@ -941,7 +950,8 @@ class _SharingPickler(pickle.Pickler):
     """Pickles values that share objects in one stream, so they still share once loaded; a numpy
     view of an array is saved as a view of it (also of an array over a memory map or a buffer, as
     loaded inputs are); a function without a name to find it by (a lambda) is saved by its code;
-    an open file, a sqlite3 connection and numpy's `.npz` archive open again in the loading step."""
+    an open file, a sqlite3 connection, numpy's `.npz` archive and a pandas ExcelFile open again
+    in the loading step; an array of a type that refuses pickling is saved as its data."""
 
     def reducer_override(self, obj):
         reduced = _reduce_function(obj) or _reduce_open_file(obj) or _reduce_sqlite(obj) or _reduce_npz(obj)
@@ -949,7 +959,17 @@ class _SharingPickler(pickle.Pickler):
             return reduced
         if type(obj).__name__ == "DMatrix" and type(obj).__module__.startswith("xgboost"):
             return _load_dmatrix, (_dmatrix_bytes(obj),)
+        if type(obj).__name__ == "ExcelFile" and type(obj).__module__.startswith("pandas"):
+            source = getattr(obj, "_io", None)
+            if isinstance(source, (str, os.PathLike)) and os.path.isfile(source):
+                return _open_excel, (type(obj), os.path.abspath(source), obj.engine)
         numpy = sys.modules.get("numpy")
+        if numpy is not None and isinstance(obj, numpy.ndarray) and type(obj) is not numpy.ndarray:
+            try:
+                return obj.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
+            except NotImplementedError:
+                # An array type whose library refuses pickling (patsy's DesignMatrix): its data.
+                return _plain_array, (obj.view(numpy.ndarray),)
         if numpy is not None and type(obj) is numpy.ndarray:
             base = obj.base
             if (

@@ -1,7 +1,8 @@
 /**
- * What steps change on a notebook class crosses to later steps as its attributes (see
- * `_definition_state` in the step runtime): an attribute that cannot be saved (a lock) keeps the
- * value its definition makes, and the run goes on.
+ * Values that cross to later steps in ways pickle alone does not give (see the step runtime's
+ * `_SharingPickler`): what steps change on a notebook class crosses as its attributes, and an
+ * attribute that cannot be saved (a lock) keeps the value its definition makes; an array of a
+ * type that refuses pickling (patsy's DesignMatrix) crosses as its data. The run goes on.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -31,6 +32,26 @@ describe('a notebook class changed by a step, in later steps', () => {
       ]);
       assert.equal(run.code, 0, run.stderr);
       assert.equal(text(cells[3]), "['a', 'b'] lock False\n");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('an array whose type refuses pickling, in a later step', () => {
+  it('crosses as its data', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cellflow-array-data-'));
+    try {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:make'],
+          'import numpy as np\n\nclass Locked(np.ndarray):\n    def __reduce_ex__(self, protocol):\n' +
+            '        raise NotImplementedError("no pickling")\n\nwide = np.arange(4.0).view(Locked)',
+        ],
+        [['step:use'], 'print(type(wide).__name__, wide.sum(), wide.shape)'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[1]), 'ndarray 6.0 (4,)\n');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
