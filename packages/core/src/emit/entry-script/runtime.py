@@ -1187,6 +1187,22 @@ _formatter = []
 _REPRS = (("text/html", "_repr_html_"), ("text/markdown", "_repr_markdown_"), ("image/svg+xml", "_repr_svg_"), ("image/png", "_repr_png_"), ("image/jpeg", "_repr_jpeg_"), ("text/latex", "_repr_latex_"), ("application/json", "_repr_json_"))
 
 
+_OVERWRITTEN = None
+
+
+def _carriage_returns(text):
+    """A cell's stream text as Jupyter keeps it: what a carriage return goes back over on its line
+    is gone (a progress bar shows its last state). The step's log keeps all of it."""
+    global _OVERWRITTEN
+    if "\r" not in text:
+        return text
+    if _OVERWRITTEN is None:
+        import re
+
+        _OVERWRITTEN = re.compile(r".*\r(?=[^\n])")
+    return _OVERWRITTEN.sub("", text)
+
+
 class _Outputs:
     def __init__(self, cell):
         self.cell, self.items, self.cut = cell, [], 0
@@ -1233,7 +1249,7 @@ class _Outputs:
     def done(self):
         for o in self.items:
             if o["output_type"] == "stream":
-                o["text"] = "".join(o["text"])
+                o["text"] = _carriage_returns("".join(o["text"]))
         if self.cut:
             note = "Cellflow: %d characters of this cell's outputs were left out (a cell keeps %d KiB of outputs, a step %d MiB).\n"
             self.items.append({"output_type": "stream", "name": "stderr", "text": note % (self.cut, CELL_OUTPUT_LIMIT >> 10, STEP_OUTPUT_LIMIT >> 20)})
@@ -1824,7 +1840,8 @@ def run_cell(namespace, index, code, record=None):
             outputs.error(failed)
         _current.pop()
         outputs.done()
-        record.append({"cell": index, "stdout": "".join(outputs.printed["stdout"]), "stderr": "".join(outputs.printed["stderr"])})
+        printed = outputs.printed
+        record.append({"cell": index, "stdout": _carriage_returns("".join(printed["stdout"])), "stderr": _carriage_returns("".join(printed["stderr"]))})
 
 
 def _random_state(loaded):
