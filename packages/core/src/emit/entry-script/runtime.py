@@ -660,7 +660,7 @@ def _reduce_function(obj):
 
 def _is_notebook_definition(value):
     """A class or function the notebook defines by name (`class Tracker`, `def ping`)."""
-    if not (isinstance(value, type) or callable(value)) or getattr(value, "__module__", None) != "__main__":
+    if not callable(value) or getattr(value, "__module__", None) != "__main__":
         return False
     return sys.modules["__main__"].__dict__.get(getattr(value, "__qualname__", None)) is value
 
@@ -766,6 +766,8 @@ class _GeneratorState:
             loops = sum(1 for i in dis.get_instructions(code) if i.opname == "FOR_ITER")
             iterator = generator.gi_frame.f_locals.get(".0")
             if loops == 1 and iterator is not None:
+                # A trial pickling: the iterator is then saved in the step's own pickle, where
+                # what it goes through stays the object other values share (`L` in `x for x in L`).
                 try:
                     _SharingPickler(io.BytesIO(), protocol=pickle.HIGHEST_PROTOCOL).dump(iterator)
                     return _resume_generator, (marshal.dumps(code), iterator)
@@ -787,10 +789,6 @@ def _saved(value, name):
 def _open_excel(kind, path, engine):
     """A pandas ExcelFile opened from a path, open again in the loading step."""
     return kind(path, engine=engine)
-
-
-def _plain_array(array):
-    return array
 
 
 def _dmatrix_bytes(matrix):
@@ -969,7 +967,7 @@ class _SharingPickler(pickle.Pickler):
                 return obj.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
             except NotImplementedError:
                 # An array type whose library refuses pickling (patsy's DesignMatrix): its data.
-                return _plain_array, (obj.view(numpy.ndarray),)
+                return numpy.asarray, (obj.view(numpy.ndarray),)
         if numpy is not None and type(obj) is numpy.ndarray:
             base = obj.base
             if (
