@@ -2,7 +2,8 @@
  * Values that cross to later steps in ways pickle alone does not give (see the step runtime's
  * `_SharingPickler`): what steps change on a notebook class crosses as its attributes, and an
  * attribute that cannot be saved (a lock) keeps the value its definition makes; an array of a
- * type that refuses pickling (patsy's DesignMatrix) crosses as its data. The run goes on.
+ * type that refuses pickling (patsy's DesignMatrix) crosses as its data; a numpy memmap opens
+ * again on its file, its views as views of it. The run goes on.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -52,6 +53,32 @@ describe('an array whose type refuses pickling, in a later step', () => {
       ]);
       assert.equal(run.code, 0, run.stderr);
       assert.equal(text(cells[1]), 'ndarray 6.0 (4,)\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a numpy memmap, in later steps', () => {
+  it('opens again on its file: writes through it and its views reach the file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cellflow-memmap-'));
+    try {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:make'],
+          "import numpy as np\n\nmm = np.memmap('values.dat', dtype='float64', mode='w+', shape=(4, 3))\n" +
+            'mm[:] = 1.0\nsection = mm[1:3, ::2]',
+        ],
+        [['step:write'], 'section[:] = 7.0\nmm[0, 0] = 2.0'],
+        [
+          ['step:report'],
+          "on_disk = np.memmap('values.dat', dtype='float64', mode='r', shape=(4, 3))\n" +
+            'print(type(mm).__name__, type(section).__name__, mm.mode, mm.sum(), on_disk.sum())\n' +
+            'section[0, 0] = 5.0\nprint(mm[1, 0], on_disk[1, 0])',
+        ],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[2]), 'memmap memmap w+ 37.0 37.0\n5.0 5.0\n');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

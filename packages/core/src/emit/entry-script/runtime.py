@@ -899,6 +899,45 @@ def _reduce_npz(obj):
     return _open_npz, (os.path.abspath(name), bool(getattr(obj, "allow_pickle", False)))
 
 
+def _reduce_memmap(obj):
+    """A numpy memmap over a file crosses as its file and opens again in the loading step, a view
+    of one as the same view of it: writes reach the file, and nothing is copied. One opened
+    copy-on-write (mode `c`), whose writes are its own, is saved as its data. None for other
+    objects."""
+    numpy = sys.modules.get("numpy")
+    if numpy is None or not isinstance(obj, numpy.memmap) or obj.mode not in ("r", "r+", "w+"):
+        return None
+    root = obj
+    while isinstance(root.base, numpy.ndarray):
+        root = root.base
+    if not isinstance(root, numpy.memmap) or not isinstance(root.filename, str) or not os.path.isfile(root.filename):
+        return None
+    if obj is not root:
+        offset = obj.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+        return _memmap_view, (root, obj.shape, obj.dtype, offset, obj.strides)
+    if obj.mode != "r":
+        obj.flush()
+    order = "F" if obj.flags.f_contiguous and not obj.flags.c_contiguous else "C"
+    return _open_memmap, (obj.filename, obj.dtype, obj.mode, obj.offset, obj.shape, order)
+
+
+def _open_memmap(filename, dtype, mode, offset, shape, order):
+    import numpy
+
+    # `w+` made the file: it opens again as it is now, not emptied.
+    opened = numpy.memmap(filename, dtype=dtype, mode="r" if mode == "r" else "r+", offset=offset, shape=shape, order=order)
+    opened.mode = mode
+    return opened
+
+
+def _memmap_view(root, shape, dtype, offset, strides):
+    import numpy
+
+    view = numpy.ndarray.__new__(numpy.memmap, shape, dtype=dtype, buffer=root, offset=offset, strides=strides)
+    view._mmap, view.filename, view.offset, view.mode = root._mmap, root.filename, root.offset, root.mode
+    return view
+
+
 def _open_npz(path, allow_pickle):
     import numpy
 
@@ -948,11 +987,13 @@ class _SharingPickler(pickle.Pickler):
     """Pickles values that share objects in one stream, so they still share once loaded; a numpy
     view of an array is saved as a view of it (also of an array over a memory map or a buffer, as
     loaded inputs are); a function without a name to find it by (a lambda) is saved by its code;
-    an open file, a sqlite3 connection, numpy's `.npz` archive and a pandas ExcelFile open again
-    in the loading step; an array of a type that refuses pickling is saved as its data."""
+    an open file, a sqlite3 connection, numpy's `.npz` archive and memmap, and a pandas ExcelFile
+    open again in the loading step; an array of a type that refuses pickling is saved as its data."""
 
     def reducer_override(self, obj):
-        reduced = _reduce_function(obj) or _reduce_open_file(obj) or _reduce_sqlite(obj) or _reduce_npz(obj)
+        reduced = (
+            _reduce_function(obj) or _reduce_open_file(obj) or _reduce_sqlite(obj) or _reduce_npz(obj) or _reduce_memmap(obj)
+        )
         if reduced is not None:
             return reduced
         if type(obj).__name__ == "DMatrix" and type(obj).__module__.startswith("xgboost"):
