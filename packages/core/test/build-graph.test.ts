@@ -880,6 +880,24 @@ describe('pipeline graph', () => {
     assert.deepEqual(s.text?.after, []);
   });
 
+  it('a step that loads a value crossing as its file touches that file', () => {
+    const s = steps(
+      nb([
+        [['step:make'], "import numpy as np\nmm = np.memmap('m.dat', mode='w+', shape=(4,))"],
+        [['step:view'], 'section = mm[:2]'],
+        [['step:write'], 'section[:] = 1.0'],
+        [['step:log'], "log = open('log.txt', 'a')"],
+        [['step:note'], "log.write('x')\nn = 2"],
+        [['step:count'], 'm = n + 1'],
+        [['step:remove'], '!rm m.dat'],
+      ]),
+    );
+    assert.deepEqual(s.view?.after, ['make']);
+    assert.deepEqual(s.write?.after, ['make', 'view']);
+    assert.deepEqual(s.count?.after, ['note']);
+    assert.deepEqual([...(s.remove?.after ?? [])].sort(), ['log', 'make', 'note', 'view', 'write']);
+  });
+
   it('a model marked serve: is saved even when no later step loads it', () => {
     const s = steps(nb([[['step:train', 'serve:model'], 'model = {"w": 1}\nscore = 1']]));
     assert.deepEqual(s.train?.outputs, ['model']);

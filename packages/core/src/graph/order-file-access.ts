@@ -1,7 +1,8 @@
 /**
  * Pass 7: files are shared state the data flow does not see. A step that reads or writes files
- * (or runs a shell command) runs after every step above it that may write them, and a step that
- * may write them after every step above it that reads them, as in the notebook. A module the notebook writes (`%%writefile helper.py`) is a file its importers read.
+ * (or runs a shell command, or loads a value that crosses as its file: an open file, a memmap)
+ * runs after every step above it that may write them, and a step that may write them after every
+ * step above it that reads them, as in the notebook. A module the notebook writes (`%%writefile helper.py`) is a file its importers read.
  */
 import type { FileAccess } from '../python/analyze-python.js';
 import type { ResolvedStep } from './resolve-data-flow.js';
@@ -24,7 +25,10 @@ export function orderFileAccess(
   const importsWritten = (text: string): boolean =>
     writtenModules.size > 0 &&
     [...text.matchAll(IMPORTED_MODULE)].some((m) => writtenModules.has(m[1] ?? m[2]!));
+  const fileBacked = fileBackedNames(steps);
   const touchesFiles = (d: ResolvedStep): FileAccess => {
+    // A value that crosses as its file (an open file, a memmap and its views) is the file.
+    if ([...d.inputs.keys()].some((n) => fileBacked.has(n))) return { reads: true, writes: true };
     const eager = d.units.filter((u) => u.eager).map((u) => u.ref.unit);
     const units = eager.map((u) => u.fileAccess);
     return {
@@ -50,4 +54,25 @@ export function orderFileAccess(
     else readers.push(d);
   }
   return ordered;
+}
+
+/**
+ * The names any step binds to a value that crosses as its file, and the names that may share
+ * objects with one (`section = mm[:5]`, a view of a memmap).
+ */
+function fileBackedNames(steps: readonly ResolvedStep[]): ReadonlySet<string> {
+  const names = new Set<string>();
+  for (const d of steps) for (const n of d.analysis.fileBacked) names.add(n);
+  if (names.size === 0) return names;
+  const pairs = steps.flatMap((d) => d.analysis.aliases);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [a, b] of pairs) {
+      if (names.has(a) === names.has(b)) continue;
+      names.add(a);
+      names.add(b);
+      grew = true;
+    }
+  }
+  return names;
 }

@@ -21,6 +21,7 @@ import {
   type TextSpan,
 } from './alias-sources.js';
 import {
+  FILE_BACKED,
   FILE_READERS,
   FILE_WRITERS,
   FIRST_ARGUMENT_MUTATORS,
@@ -80,6 +81,7 @@ const COMPREHENSIONS = new Set([
  * the analyzer makes a map or set for one only when it first has an entry, and an analysis (plain
  * data nothing changes) without one shares this empty map.
  */
+const NO_NAMES: ReadonlySet<string> = new Set<string>();
 const NO_ENTRIES: ReadonlyMap<string, never> = new Map<string, never>();
 
 function children(node: SyntaxNode): SyntaxNode[] {
@@ -207,6 +209,7 @@ export class PythonAnalyzer {
   private fileWrites = false;
   private readonly aliasPairs: [string, string][] = [];
   private unsavableValues: Map<string, NameSite & { what: string }> | null = null;
+  private fileBackedValues: Set<string> | null = null;
   private carried: Map<string, string[]> | null = null;
   /**
    * Whether the deferred reads of the statement being walked (lambdas inside a value) are
@@ -315,6 +318,7 @@ export class PythonAnalyzer {
       callsNonBuiltin: this.nonBuiltinCall,
       aliases: [...this.aliasPairs],
       unsavable: this.unsavableValues ?? NO_ENTRIES,
+      fileBacked: this.fileBackedValues ?? NO_NAMES,
       carriedReads: this.carried ?? NO_ENTRIES,
       valueReads: this.valueNames,
       passedReads: this.passedReads,
@@ -728,6 +732,9 @@ export class PythonAnalyzer {
         if (what !== null)
           (this.unsavableValues ??= new Map()).set(name, { ...this.site(name, target), what });
         else this.unsavableValues?.delete(name);
+        if (value !== undefined && parts.length === 3 && this.crossesAsFile(value))
+          (this.fileBackedValues ??= new Set()).add(name);
+        else this.fileBackedValues?.delete(name);
       }
     }
     let start = 0;
@@ -849,6 +856,13 @@ export class PythonAnalyzer {
     const text = raw.replace(/\s+/g, '');
     for (const [pattern, what] of UNSAVABLE_ORIGINS) if (pattern.test(text)) return what;
     return null;
+  }
+
+  /** Whether a value is made by a call whose result crosses steps as its file (see `FILE_BACKED`). */
+  private crossesAsFile(value: SyntaxNode): boolean {
+    if (value.name !== 'CallExpression') return false;
+    const callee = value.firstChild;
+    return callee !== null && FILE_BACKED.test(this.text(callee).replace(/\s+/g, ''));
   }
 
   /** `t = a`, `t[k] = a`, `t.x = a`: t shares with a; `a, b = f()`: a and b may share. */

@@ -200,6 +200,14 @@ export const UNSAVABLE_ENDINGS =
 export const FIRST_ARGUMENT_MUTATORS =
   /^(heappush|heappop|heapify|heappushpop|heapreplace|insort|insort_left|insort_right|shuffle|copyto|put|place|putmask|fill_diagonal|setattr|delattr|next|[a-z]\w*[a-z0-9]_)$/;
 
+/**
+ * Calls whose result crosses to a later step as its file, opened again there (see the step
+ * runtime's `_SharingPickler`): a file, a numpy memmap or `.npz` archive, a sqlite3 database, a
+ * pandas ExcelFile. A step that loads one reads the file, and may write it.
+ */
+export const FILE_BACKED =
+  /(^|\.)(open|memmap|open_memmap|ExcelFile)$|^((np|numpy)\.)?load$|^(sqlite3\.)?connect$/;
+
 /** Calls that write files (or may: a shell command, a download). */
 export const FILE_WRITERS =
   /^(to_(sql|csv|parquet|json|excel|pickle|feather|hdf|html|latex|markdown|stata|xml|netcdf|file)|savefig|save|savez|savez_compressed|savetxt|save_model|save_weights|save_pretrained|dump|write|writelines|write_text|write_bytes|write_file|mkdir|makedirs|remove|unlink|rmtree|rmdir|rename|copyfile|copytree|imsave|imwrite|urlretrieve|extractall|export_graphviz|touch|shell|shell_lines|script|system|call|run|check_call|check_output|connect|execute|executemany|executescript|commit)$/;

@@ -137,6 +137,11 @@ export interface CodeAnalysis {
    */
   readonly unsavable: ReadonlyMap<string, NameSite & { readonly what: string }>;
   /**
+   * Module-level names last bound to a value that crosses steps as its file, opened again in the
+   * loading step (`f = open(...)`, `mm = np.memmap(...)`, see `FILE_BACKED`).
+   */
+  readonly fileBacked: ReadonlySet<string>;
+  /**
    * Names whose value holds functions made in its statement (`cfg = {"f": lambda c: np.log(c)}`):
    * the module-level names those functions read when called, which a step loading it needs.
    */
