@@ -517,12 +517,19 @@ def _link_unchanged(value, target):
     return True
 
 
+class _FramePickler(pickle.Pickler):
+    """Pickles pandas values: an index keeps the lookup table it had built (see `_reduce_index`)."""
+
+    def reducer_override(self, obj):
+        return _reduce_index(obj) or NotImplemented
+
+
 def _save_out_of_band(value, stream_path, buffers_path):
     """Pickles `value` with protocol 5, its large buffers (numpy and pandas data) written raw to
     `buffers_path`, each at a page boundary; returns their [offset, length] list."""
     buffers = []
     with open(stream_path, "wb") as f:
-        pickle.Pickler(f, protocol=5, buffer_callback=buffers.append).dump(value)
+        _FramePickler(f, protocol=5, buffer_callback=buffers.append).dump(value)
     raws = [buffer.raw() for buffer in buffers]
     return [[at, raw.nbytes] for at, raw in zip(_write_aligned(buffers_path, raws), raws)]
 
@@ -938,6 +945,32 @@ def _memmap_view(root, shape, dtype, offset, strides):
     return view
 
 
+def _reduce_index(obj):
+    """A pandas index whose lookup table a label lookup built (`df.loc["a"]`) is saved so that the
+    loading step builds it again: it counts in what `memory_usage` and `info()` report. None for
+    other objects."""
+    pandas = sys.modules.get("pandas")
+    if pandas is None or not isinstance(obj, pandas.Index):
+        return None
+    cache = getattr(obj, "_cache", None)
+    engine = cache.get("_engine") if isinstance(cache, dict) else None
+    if engine is None or not getattr(engine, "is_mapping_populated", False):
+        return None
+    reduced = obj.__reduce__()
+    if not isinstance(reduced, tuple) or any(part is not None for part in reduced[2:]):
+        return None
+    return _with_lookup_table, reduced[:2]
+
+
+def _with_lookup_table(make, arguments):
+    index = make(*arguments)
+    try:
+        index._engine.is_unique  # builds the table
+    except Exception:
+        pass
+    return index
+
+
 def _open_npz(path, allow_pickle):
     import numpy
 
@@ -988,11 +1021,17 @@ class _SharingPickler(pickle.Pickler):
     view of an array is saved as a view of it (also of an array over a memory map or a buffer, as
     loaded inputs are); a function without a name to find it by (a lambda) is saved by its code;
     an open file, a sqlite3 connection, numpy's `.npz` archive and memmap, and a pandas ExcelFile
-    open again in the loading step; an array of a type that refuses pickling is saved as its data."""
+    open again in the loading step; an array of a type that refuses pickling is saved as its data;
+    a pandas index keeps its lookup table."""
 
     def reducer_override(self, obj):
         reduced = (
-            _reduce_function(obj) or _reduce_open_file(obj) or _reduce_sqlite(obj) or _reduce_npz(obj) or _reduce_memmap(obj)
+            _reduce_function(obj)
+            or _reduce_open_file(obj)
+            or _reduce_sqlite(obj)
+            or _reduce_npz(obj)
+            or _reduce_memmap(obj)
+            or _reduce_index(obj)
         )
         if reduced is not None:
             return reduced
