@@ -3,7 +3,8 @@
  * `_SharingPickler`): what steps change on a notebook class crosses as its attributes, and an
  * attribute that cannot be saved (a lock) keeps the value its definition makes; an array of a
  * type that refuses pickling (patsy's DesignMatrix) crosses as its data; a numpy memmap opens
- * again on its file, its views as views of it. The run goes on.
+ * again on its file, its views as views of it; an instance of a class a call made (`type(...)`,
+ * `make_dataclass`, `namedtuple`) loads with its class made again. The run goes on.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -79,6 +80,34 @@ describe('a numpy memmap, in later steps', () => {
       ]);
       assert.equal(run.code, 0, run.stderr);
       assert.equal(text(cells[2]), 'memmap memmap w+ 37.0 37.0\n5.0 5.0\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('instances of classes a call made, in later steps', () => {
+  it('load with their class made again: type(), make_dataclass, a namedtuple in a comprehension', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cellflow-made-classes-'));
+    try {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:define'],
+          'from collections import namedtuple\nfrom dataclasses import make_dataclass\n\n' +
+            "Dyn = type('Dyn', (), {'k': 5})\nItem = make_dataclass('Item', [('name', str), ('qty', int)])\n" +
+            "Point = namedtuple('Point', 'x y')",
+        ],
+        [
+          ['step:make'],
+          "d = Dyn()\nd.extra = 1\nit = Item('pen', 3)\nby_x = {p.x: p for p in [Point(i, i * i) for i in range(3)]}",
+        ],
+        [
+          ['step:use'],
+          "print(d.k, d.extra, isinstance(d, Dyn), it, it == Item('pen', 3), by_x[2])",
+        ],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[2]), "5 1 True Item(name='pen', qty=3) True Point(x=2, y=4)\n");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

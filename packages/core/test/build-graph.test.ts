@@ -443,14 +443,30 @@ describe('pipeline graph', () => {
         [['imports'], 'from collections import namedtuple'],
         [
           ['step:a'],
-          'rows = [1, 2]\nsquares = (i * i for i in rows)\nPair = namedtuple("Pair", "a b")',
+          'rows = [1, 2]\nsquares = (i * i for i in rows)\nPair = namedtuple("Pair", "a b")\n' +
+            'Dyn = type("Dyn", (), {"k": 5},)\nkind = type(rows)',
         ],
-        [['step:b'], 'p = Pair(1, 2)'],
-        [['step:c'], 'print(sum(squares), p)'],
+        [['step:b'], 'p = Pair(1, 2)\nd = Dyn()'],
+        [['step:c'], 'print(sum(squares), p, d.k, kind)'],
       ]),
     );
-    assert.deepEqual(s.c?.inputSources, { rows: 'a', p: 'b' });
+    assert.deepEqual(s.c?.inputSources, { rows: 'a', kind: 'a', p: 'b', d: 'b' });
     assert.ok(s.c?.units.some((u) => u.code.startsWith('squares = ')));
+    assert.ok(s.c?.units.some((u) => u.code.startsWith('Pair = ')));
+    // `type` given three arguments makes a class; given one, it is a value.
+    assert.ok(s.c?.units.some((u) => u.code.startsWith('Dyn = ')));
+  });
+
+  it('a step that loads a comprehension of instances defines their class', () => {
+    const s = steps(
+      nb([
+        [['imports'], 'from collections import namedtuple'],
+        [['step:a'], 'Pair = namedtuple("Pair", "a b")'],
+        [['step:b'], 'pairs = [Pair(i, i) for i in range(3)]\nby_a = {p.a: p for p in pairs}'],
+        [['step:c'], 'print(by_a[1])'],
+      ]),
+    );
+    assert.deepEqual(s.c?.inputSources, { by_a: 'b' });
     assert.ok(s.c?.units.some((u) => u.code.startsWith('Pair = ')));
   });
 

@@ -60,6 +60,48 @@ function pushChildren<T>(pending: (SyntaxNode | T)[], node: SyntaxNode, partsOnl
   }
 }
 
+/** Comprehensions that build a new list, dict or set from their element expressions. */
+const COMPREHENSIONS = new Set([
+  'ArrayComprehensionExpression',
+  'DictionaryComprehensionExpression',
+  'SetComprehensionExpression',
+]);
+
+/**
+ * What a list, dict or set comprehension's result may hold, pushed onto `pending` last first: its
+ * element expressions (a dict's keys and values; a bare loop variable stands for what its `for`
+ * goes through) and what each `for` goes through (`[r for r in rows]` holds the rows' objects,
+ * `[Point(i) for i in xs]` Points).
+ */
+function pushComprehensionParts<T>(
+  pending: (SyntaxNode | T)[],
+  node: SyntaxNode,
+  text: (n: SyntaxNode) => string,
+): void {
+  const start = pending.length;
+  const elements: SyntaxNode[] = [];
+  const loopNames = new Set<string>();
+  let at: 'element' | 'target' | 'source' | 'condition' = 'element';
+  for (let c = node.firstChild; c !== null; c = c.nextSibling) {
+    if (c.name === 'for') at = 'target';
+    else if (c.name === 'in') at = 'source';
+    else if (c.name === 'if') at = 'condition';
+    else if (at === 'element' && c.name !== ':' && !/^[[\]{}]$/.test(c.name)) elements.push(c);
+    else if (at === 'target' && c.name === 'VariableName') loopNames.add(text(c));
+    else if (at === 'source') {
+      pending.push(c);
+      at = 'condition';
+    }
+  }
+  for (const e of elements)
+    if (e.name !== 'VariableName' || !loopNames.has(text(e))) pending.push(e);
+  for (let i = start, j = pending.length - 1; i < j; i++, j--) {
+    const t = pending[i]!;
+    pending[i] = pending[j]!;
+    pending[j] = t;
+  }
+}
+
 /** Whether `node` has a child called `name`. */
 function hasChildNamed(node: SyntaxNode, name: string): boolean {
   for (let c = node.firstChild; c !== null; c = c.nextSibling) if (c.name === name) return true;
@@ -234,7 +276,9 @@ export const STORING_METHODS = new Set([
 /**
  * Names whose objects a value may hold: what it shares (above), the function or class that
  * makes it (`Acc()`, `make_model()`), and what it is made from (`Pipeline([("m", svc)])`,
- * `CalibratedClassifierCV(svc)`). Arithmetic and comparisons hold nothing (`acc.total / n`).
+ * `CalibratedClassifierCV(svc)`), and what a list, dict or set comprehension's elements hold
+ * (`[Point(i) for i in xs]`; the new container is not shared as such). Arithmetic and comparisons
+ * hold nothing (`acc.total / n`).
  */
 export function heldNames(
   node: SyntaxNode,
@@ -279,7 +323,14 @@ export function heldNamesAndMakers(
       pending.push(aliasSources(next, text));
       if (args !== undefined && holds && !generator) pushChildren(pending, args);
     } else if (CONTAINERS.has(next.name)) pushChildren(pending, next, true);
-    else if (next.name === 'VariableName')
+    else if (COMPREHENSIONS.has(next.name)) {
+      // What the new container holds is held, not shared as the value itself is.
+      const parts: SyntaxNode[] = [];
+      pushComprehensionParts(parts, next, text);
+      for (const part of parts.reverse())
+        for (const name of heldNamesAndMakers(part, text).found)
+          (makers ??= new Set()).add(found.push(name) - 1);
+    } else if (next.name === 'VariableName')
       found.push(text(next)); // what aliasSources finds
     else found.push(...aliasSources(next, text));
   }

@@ -190,9 +190,12 @@ function compoundKind(
   return sawDefinition ? 'definition' : sawImport ? 'import' : null;
 }
 
-/** Calls that make a class (`Pair = namedtuple("Pair", "a b")`): instances pickle by its name. */
+/**
+ * Calls that make a class (`Pair = namedtuple("Pair", "a b")`, and `type` given three arguments):
+ * instances pickle by its name.
+ */
 const CLASS_FACTORY =
-  /^(namedtuple|NamedTuple|TypedDict|make_dataclass|Enum|IntEnum|StrEnum|Flag|IntFlag|TypeVar|NewType)$/;
+  /^(namedtuple|NamedTuple|TypedDict|make_dataclass|Enum|IntEnum|StrEnum|Flag|IntFlag|TypeVar|NewType|new_class)$/;
 
 /**
  * A value that is code rather than data: a lambda, a class made by a factory call, a generator
@@ -216,7 +219,23 @@ function definesCode(
       : callee.name === 'MemberExpression'
         ? text(children(callee).find((c) => c.name === 'PropertyName') ?? callee)
         : '';
+  if (name === 'type') return argumentCount(value) === 3; // `type("Dyn", (Base,), {...})`
   return CLASS_FACTORY.test(name);
+}
+
+/** How many arguments a call passes. */
+function argumentCount(call: SyntaxNode): number {
+  const args = call.lastChild;
+  if (args?.name !== 'ArgList') return 0;
+  let count = 0;
+  let empty = true;
+  for (let c = args.firstChild; c !== null; c = c.nextSibling) {
+    if (c.name === ',') {
+      if (!empty) count++;
+      empty = true;
+    } else if (c.name !== '(' && c.name !== ')') empty = false;
+  }
+  return empty ? count : count + 1;
 }
 
 /** A call of one of `REMADE_BY_RUNNING`. */

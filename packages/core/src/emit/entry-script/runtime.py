@@ -971,6 +971,24 @@ def _with_lookup_table(make, arguments):
     return index
 
 
+def _reduce_made_class(obj):
+    """A class a call made and the notebook names (`Item = make_dataclass("Item", ...)`, whose
+    module says `types`) is saved by its notebook name: the loading step makes it again. None for
+    other objects, and for classes pickle finds by their module."""
+    if not isinstance(obj, type) or obj.__module__ == "__main__":
+        return None
+    name = obj.__qualname__
+    if sys.modules["__main__"].__dict__.get(name) is not obj:
+        return None
+    if getattr(sys.modules.get(obj.__module__), name, None) is obj:
+        return None
+    return _notebook_name, (name,)
+
+
+def _notebook_name(name):
+    return getattr(sys.modules["__main__"], name)  # defined on demand while inputs load
+
+
 def _open_npz(path, allow_pickle):
     import numpy
 
@@ -1032,6 +1050,7 @@ class _SharingPickler(pickle.Pickler):
             or _reduce_npz(obj)
             or _reduce_memmap(obj)
             or _reduce_index(obj)
+            or _reduce_made_class(obj)
         )
         if reduced is not None:
             return reduced
