@@ -457,6 +457,19 @@ describe('pipeline graph', () => {
     assert.ok(s.c?.units.some((u) => u.code.startsWith('Dyn = ')));
   });
 
+  it("IPython's %precision and %cd hold in later steps", () => {
+    const s = steps(
+      nb([
+        [['step:a'], '%precision 3\n%cd data'],
+        [['step:b'], 'x = 1.5\nx'],
+      ]),
+    );
+    assert.deepEqual(
+      s.b?.units.map((u) => u.code),
+      ['__cellflow__.set_precision("3")', '__cellflow__.chdir("data")'],
+    );
+  });
+
   it('a step that loads a comprehension of instances defines their class', () => {
     const s = steps(
       nb([

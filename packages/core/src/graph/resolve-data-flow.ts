@@ -43,6 +43,8 @@ import { mergeTags } from './step-tags.js';
 /** The pseudo-variable that carries the global random generators' state between steps. */
 export const RANDOM_STATE_VARIABLE = 'random-state';
 const RANDOM_STATE = RANDOM_STATE_VARIABLE;
+/** The step runtime's name in step code, where IPython's syntax calls it. */
+const RUNTIME = '__cellflow__';
 
 /** A code unit a step runs again, before its cells (eager) or when a loaded value needs it. */
 export interface ResolvedUnit {
@@ -615,6 +617,8 @@ class DataFlowResolver {
    */
   private rootIsImport(ref: UnitRef): boolean {
     if (ref.unit.root === null) return false;
+    // IPython's magics as runtime calls (`%precision 3`, `%cd data`): the runtime is always there.
+    if (ref.unit.root === RUNTIME) return true;
     const s = this.resolve(ref.unit.root);
     if (s === undefined) return this.starSoFar && !this.everBound.has(ref.unit.root);
     return s.kind === 'code' && s.ref.unit.kind === 'import';

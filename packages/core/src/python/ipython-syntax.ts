@@ -30,7 +30,6 @@ const SESSION_MAGICS = new Set([
   'autoreload',
   'aimport',
   'config',
-  'precision',
   'xmode',
   'pylab',
   'who',
@@ -548,6 +547,8 @@ function convertIPythonLine(
         const args = `[${run.args.map(pyString).join(', ')}]`;
         return `${indent}__cellflow__.run_file(${pyString(run.target)}, ${args}, interactive=${flag('i')}, as_main=${run.options.has('n') ? 'False' : 'True'}, exit_ok=${flag('e')}, module=${run.module ? 'True' : 'False'})`;
       }
+      case 'precision':
+        return `${indent}__cellflow__.set_precision(${pyString(splitComment(rest).code)})`;
       case 'cd':
         return `${indent}__cellflow__.chdir(${pyString(rest)})`;
       case 'pwd':

@@ -194,6 +194,27 @@ def set_env(name, value):
         print("env: %s=%s" % (name, value))
 
 
+def set_precision(text):
+    """`%precision`: how floats show (digits, a %-format, or nothing for their repr again), which
+    IPython also gives numpy's printing; its value is the format, as IPython shows it."""
+    text = text.strip()
+    # A notebook that sets it has most often imported numpy above; a step running it again may
+    # import numpy only later, in its own cells.
+    try:
+        import numpy  # noqa: F401
+    except ImportError:
+        pass
+    formatter = _display_formatter()
+    if formatter is not None:
+        plain = formatter.formatters["text/plain"]
+        plain.float_precision = text
+        return plain.float_format
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and "%" not in text:
+        numpy.set_printoptions(precision=int(text) if text else 8)
+    return text if "%" in text else "%%.%df" % int(text) if text else "%r"
+
+
 def chdir(path):
     os.chdir(os.path.expanduser(path))
     if _current:
