@@ -780,10 +780,11 @@ describe('pipeline graph', () => {
       nb([
         [
           ['step:a'],
-          'def make_counter():\n    n = 0\n    def step():\n        nonlocal n\n        n += 1\n        return n\n    return step\ncounter = make_counter()\ndef plain():\n    return lambda: 1\none = plain()',
+          'def make_counter():\n    n = 0\n    def step():\n        nonlocal n\n        n += 1\n        return n\n    return step\ncounter = make_counter()\ndef plain():\n    return lambda: 1\none = plain()\n' +
+            'def collector():\n    seen = []\n    return lambda v: seen.append(v)\ncollect = collector()',
         ],
-        [['step:b'], 'counter()\none()'],
-        [['step:c'], 'print(counter(), one())'],
+        [['step:b'], 'counter()\none()\ncollect(1)'],
+        [['step:c'], 'print(counter(), one(), collect(2))'],
         [
           ['step:d'],
           'class Registry:\n    items = {}\n    def __init_subclass__(cls):\n        Registry.items[cls.__name__] = cls',
@@ -792,9 +793,10 @@ describe('pipeline graph', () => {
         [['step:f'], 'print(sorted(Registry.items))'],
       ]),
     );
-    // `counter()` changes what `counter` counts; `one()` changes nothing.
-    assert.deepEqual(s.b?.outputs, ['counter']);
-    assert.deepEqual(s.c?.inputSources, { counter: 'b', one: 'a' });
+    // `counter()` changes what `counter` counts, `collect(1)` the list it appends to; `one()`
+    // changes nothing.
+    assert.deepEqual(s.b?.outputs, ['collect', 'counter']);
+    assert.deepEqual(s.c?.inputSources, { counter: 'b', one: 'a', collect: 'b' });
     // Defining a subclass changes the class (its `__init_subclass__` runs); a step that loads the
     // class can define the subclasses it holds on demand.
     assert.deepEqual(s.f?.inputSources, { Registry: 'e' });

@@ -84,8 +84,9 @@ export interface CodeUnit {
    */
   readonly holdsState: boolean;
   /**
-   * A function whose body makes functions that keep state between their calls (`nonlocal n` in
-   * a function it defines): what a call returns changes when it is called (`counter()`).
+   * A function whose body makes functions that may keep state between their calls (`nonlocal n`
+   * in a function it defines, a list of the enclosing call they append to): what a call returns
+   * may change when it is called (`counter()`).
    */
   readonly makesClosures: boolean;
 }
@@ -272,6 +273,44 @@ function bodyYields(definition: SyntaxNode): boolean {
     )
       continue;
     for (let c = node.firstChild; c !== null; c = c.nextSibling) pending.push(c);
+  }
+  return false;
+}
+
+/**
+ * Whether a function makes functions that may keep state between their calls: one that rebinds
+ * a name of the enclosing call (`nonlocal n`), or calls a method of one or stores into one
+ * (`seen.append(v)`, `cache[k] = v`). A function that only computes (`lambda x: x * k`) does not.
+ */
+function makesStatefulFunctions(definition: SyntaxNode, text: (n: SyntaxNode) => string): boolean {
+  if (/\bnonlocal\b/.test(text(definition))) return true;
+  const own = new Set<string>();
+  const inner: SyntaxNode[] = [];
+  const params = children(definition).find((c) => c.name === 'ParamList');
+  if (params !== undefined)
+    for (const p of children(params)) if (p.name === 'VariableName') own.add(text(p));
+  const pending = children(definition).filter((c) => c.name === 'Body');
+  for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
+    if (node.name === 'FunctionDefinition' || node.name === 'LambdaExpression') {
+      inner.push(node);
+      continue;
+    }
+    if (node.name === 'AssignStatement')
+      for (const t of children(node)) if (t.name === 'VariableName') own.add(text(t));
+    for (let c = node.firstChild; c !== null; c = c.nextSibling) pending.push(c);
+  }
+  const ownRoot = (n: SyntaxNode | null): boolean =>
+    n?.name === 'MemberExpression' &&
+    n.firstChild?.name === 'VariableName' &&
+    own.has(text(n.firstChild));
+  for (let node = inner.pop(); node !== undefined; node = inner.pop()) {
+    if (node.name === 'CallExpression' && ownRoot(node.firstChild)) return true;
+    if (
+      (node.name === 'AssignStatement' || node.name === 'UpdateStatement') &&
+      children(node).some((t) => t.name !== 'AssignOp' && ownRoot(t))
+    )
+      return true;
+    for (let c = node.firstChild; c !== null; c = c.nextSibling) inner.push(c);
   }
   return false;
 }
@@ -496,7 +535,7 @@ function readCodeUnitsOnce(
         value !== null &&
         makesGenerator(value, text, generatorFunctions),
       holdsState: kind.kind === 'definition' && DEFINITION_STATEMENTS.has(node.name),
-      makesClosures: definition !== undefined && /\bnonlocal\b/.test(statement),
+      makesClosures: definition !== undefined && makesStatefulFunctions(definition, text),
     });
   };
   for (const node of children(tree.topNode)) visit(node);

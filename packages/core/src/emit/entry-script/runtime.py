@@ -322,18 +322,25 @@ def _type_name(value):
     return "%s.%s" % (t.__module__, t.__qualname__)
 
 
-def _is_plain_json(value, depth=0):
+def _is_plain_json(value, depth=0, containers=None):
+    """Whether JSON keeps all of `value`: plain numbers, strings, lists and dicts, each list or
+    dict in it once (`[[0] * 2] * 2` holds one list twice, which JSON would make two)."""
     if depth > 20:
         return False
     if value is None or type(value) in (bool, int, str):
         return True
     if type(value) is float:
         return value == value and value not in (float("inf"), float("-inf"))
+    if type(value) is not list and type(value) is not dict:
+        return False
+    if containers is None:
+        containers = set()
+    elif id(value) in containers:
+        return False
+    containers.add(id(value))
     if type(value) is list:
-        return all(_is_plain_json(v, depth + 1) for v in value)
-    if type(value) is dict:
-        return all(type(k) is str and _is_plain_json(v, depth + 1) for k, v in value.items())
-    return False
+        return all(_is_plain_json(v, depth + 1, containers) for v in value)
+    return all(type(k) is str and _is_plain_json(v, depth + 1, containers) for k, v in value.items())
 
 
 def _format_for(value):
