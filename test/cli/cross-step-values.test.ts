@@ -113,3 +113,23 @@ describe('instances of classes a call made, in later steps', () => {
     }
   });
 });
+
+describe('a function made inside another that calls itself, in later steps', () => {
+  it('loads with its closure holding itself, and with what was set on it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cellflow-recursive-closure-'));
+    try {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:make'],
+          'def make():\n    def fact(n):\n        return 1 if n < 2 else n * fact(n - 1)\n\n' +
+            "    fact.label = 'factorial'\n    return fact\n\n\nf = make()",
+        ],
+        [['step:use'], 'print(f(5), f.label)'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[1]), '120 factorial\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

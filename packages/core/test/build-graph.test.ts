@@ -457,6 +457,31 @@ describe('pipeline graph', () => {
     assert.ok(s.c?.units.some((u) => u.code.startsWith('Dyn = ')));
   });
 
+  it('a value a function made loads with the classes the function uses, even one it cannot run alone', () => {
+    const s = steps(
+      nb([
+        [['step:a'], 'from typing import *\nfrom collections import Counter\nMEAN = 100'],
+        [
+          ['step:b'],
+          'class Dist(Counter):\n    def __init__(self, xs: Iterable):\n        super().__init__(xs)',
+        ],
+        [['step:c'], 'def normal(s, m=MEAN) -> Dist:\n    return Dist([m, m + s])'],
+        [['step:d'], 'stock = normal(1)'],
+        [['step:e'], 'print(stock)'],
+      ]),
+    );
+    // `normal`'s default is a value of step `a`: it cannot run on demand, but `Dist` can (its
+    // `Iterable` comes from `import *`, which every step runs first).
+    assert.deepEqual(
+      s.e?.units.map((u) => [u.names, u.eager]),
+      [
+        [[], true],
+        [['Counter'], false],
+        [['Dist'], false],
+      ],
+    );
+  });
+
   it("IPython's %precision and %cd hold in later steps", () => {
     const s = steps(
       nb([

@@ -392,10 +392,27 @@ class DataFlowResolver {
   /**
    * A definition a loaded value holds (an instance's class, a function passed to the call that
    * made it) runs on demand; the step may call it through the value (`job.run()`), so the values
-   * its body uses load too, and what it changes is the step's to leave.
+   * its body uses load too, and what it changes is the step's to leave. A function that cannot
+   * run on demand (its defaults are values of other steps) still made the value: the classes its
+   * body uses, and those of the functions it calls, may be what the value holds
+   * (`stock = normal(1)` returning a `ProbDist`).
    */
-  private includeHeld(draft: StepDraft, ref: UnitRef, cell: number): void {
-    if (this.includeUnit(draft, ref, false) === null) return;
+  private includeHeld(
+    draft: StepDraft,
+    ref: UnitRef,
+    cell: number,
+    seen: Set<number> = new Set([ref.id]),
+  ): void {
+    if (this.includeUnit(draft, ref, false) === null) {
+      // Its definition's reads too: `def normal(...) -> ProbDist` reads the class there.
+      for (const name of [...ref.unit.reads, ...ref.unit.callReads]) {
+        const s = this.resolve(name);
+        if (s?.kind !== 'code' || s.ref.unit.kind !== 'definition' || seen.has(s.ref.id)) continue;
+        seen.add(s.ref.id);
+        this.includeHeld(draft, s.ref, cell, seen);
+      }
+      return;
+    }
     for (const name of ref.unit.callReads) {
       const s = this.resolve(name);
       if ((s?.kind === 'step' || s?.kind === 'parameter') && !draft.inputs.has(name))
@@ -507,7 +524,9 @@ class DataFlowResolver {
       const s = this.resolve(name);
       const ok =
         s === undefined || s.kind === 'deleted'
-          ? PYTHON_BUILTINS.has(name)
+          ? PYTHON_BUILTINS.has(name) ||
+            // A name an `import *` above gives (`Union` from `typing`): imports run in every step.
+            (s === undefined && this.starSoFar && !this.everBound.has(name))
           : s.kind === 'code'
             ? this.replayableAlone(s.ref, seen)
             : s.kind === 'parameter' ||

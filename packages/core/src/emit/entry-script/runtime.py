@@ -654,17 +654,35 @@ _EMPTY_CELL = "<empty closure cell>"
 
 def _make_function(code, name, qualname, defaults, kwdefaults, cells, module="__main__"):
     """A function saved by its code (a lambda, a function made inside another): its names are
-    its module's, the notebook's for the notebook's functions, found when it is called."""
+    its module's, the notebook's for the notebook's functions, found when it is called. Its
+    closure's cells are made empty here and filled by `_fill_function` (a cell may hold the
+    function itself, or something that holds it)."""
     import types
 
     closure = None
-    if cells:
-        closure = tuple(types.CellType() if v == _EMPTY_CELL else types.CellType(v) for v in cells)
+    if isinstance(cells, int):
+        closure = tuple(types.CellType() for _ in range(cells)) or None
+    elif cells:
+        closure = tuple(types.CellType() if _is_empty_cell(v) else types.CellType(v) for v in cells)
     namespace = sys.modules["__main__"].__dict__ if module == "__main__" else importlib.import_module(module).__dict__
     function = types.FunctionType(marshal.loads(code), namespace, name, defaults, closure)
     function.__qualname__ = qualname
     function.__kwdefaults__ = kwdefaults
     return function
+
+
+def _is_empty_cell(value):
+    return type(value) is str and value == _EMPTY_CELL
+
+
+def _fill_function(function, state):
+    """A function made by `_make_function` gets its closure's values and its attributes."""
+    cells, attributes = state
+    for cell, value in zip(function.__closure__ or (), cells):
+        if not _is_empty_cell(value):
+            cell.cell_contents = value
+    if attributes:
+        function.__dict__.update(attributes)
 
 
 def _reduce_function(obj):
@@ -689,8 +707,10 @@ def _reduce_function(obj):
             return _EMPTY_CELL
 
     cells = tuple(content(c) for c in obj.__closure__ or ())
-    arguments = (marshal.dumps(obj.__code__), obj.__name__, obj.__qualname__, obj.__defaults__, obj.__kwdefaults__, cells)
-    return _make_function, arguments if module == "__main__" else arguments + (module,)
+    arguments = (marshal.dumps(obj.__code__), obj.__name__, obj.__qualname__, obj.__defaults__, obj.__kwdefaults__, len(cells))
+    state = (cells, obj.__dict__ or None) if cells or obj.__dict__ else None
+    arguments = arguments if module == "__main__" else arguments + (module,)
+    return _make_function, arguments, state, None, None, _fill_function
 
 
 def _is_notebook_definition(value):
