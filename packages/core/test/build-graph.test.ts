@@ -482,6 +482,18 @@ describe('pipeline graph', () => {
     );
   });
 
+  it("a method's names are the module's, and a function finds the notebook's own builtin", () => {
+    const s = steps(
+      nb([
+        [['step:a'], "def helper(x):\n    return x + 1\n\ndef abs(x):\n    return 'mine'"],
+        [['step:b'], 'class A:\n    def helper(self, x):\n        return helper(x) * 10'],
+        [['step:c'], 'def run(x):\n    return abs(x)'],
+        [['step:d'], 'print(A().helper(1), run(3))'],
+      ]),
+    );
+    assert.deepEqual(s.d?.units.map((u) => u.names).sort(), [['A'], ['abs'], ['helper'], ['run']]);
+  });
+
   it("IPython's %precision and %cd hold in later steps", () => {
     const s = steps(
       nb([

@@ -1526,7 +1526,12 @@ export class PythonAnalyzer {
   }
 
   private resolvesLocally(name: string, scope: InnerScope | null): boolean {
+    let inFunction = false;
     for (let s = scope; s !== null; s = s.parent) {
+      // A class body's names are not seen from the functions in it (a method's `helper` is the
+      // module's, not the class's method of that name).
+      if (s.kind === 'class' && inFunction) continue;
+      if (s.kind === 'function') inFunction = true;
       if (s.globals.has(name)) return false;
       if (s.locals.has(name)) return true;
     }
@@ -1548,7 +1553,13 @@ export class PythonAnalyzer {
   ): void {
     if (scope !== null) {
       if (this.resolvesLocally(name, scope)) return;
-      if (PYTHON_BUILTINS.has(name)) return this.builtinRead(name, node);
+      if (PYTHON_BUILTINS.has(name)) {
+        this.builtinRead(name, node);
+        // The notebook may define one of that name (its own `eval`): when called, it is found.
+        if (!this.insideFunction(scope) && scope.kind !== 'function') return;
+        if (!this.deferred.has(name)) this.deferred.set(name, this.site(name, node));
+        return;
+      }
       this.currentDefinition?.add(name);
       // Reads inside functions happen when the function runs; class bodies run at once.
       const immediate = scope.kind !== 'function' && !this.insideFunction(scope);
