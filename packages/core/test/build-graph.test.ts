@@ -440,14 +440,14 @@ describe('pipeline graph', () => {
   it('a generator expression or a factory-made class crosses steps as code: the step runs it again', () => {
     const s = steps(
       nb([
-        [['imports'], 'from collections import namedtuple'],
+        [['imports'], 'from collections import namedtuple\nfrom typing import Union'],
         [
           ['step:a'],
           'rows = [1, 2]\nsquares = (i * i for i in rows)\nPair = namedtuple("Pair", "a b")\n' +
-            'Dyn = type("Dyn", (), {"k": 5},)\nkind = type(rows)',
+            'Dyn = type("Dyn", (), {"k": 5},)\nkind = type(rows)\nTree = Union["Node", int]',
         ],
         [['step:b'], 'p = Pair(1, 2)\nd = Dyn()'],
-        [['step:c'], 'print(sum(squares), p, d.k, kind)'],
+        [['step:c'], 'print(sum(squares), p, d.k, kind, Tree)'],
       ]),
     );
     assert.deepEqual(s.c?.inputSources, { rows: 'a', kind: 'a', p: 'b', d: 'b' });
@@ -455,6 +455,8 @@ describe('pipeline graph', () => {
     assert.ok(s.c?.units.some((u) => u.code.startsWith('Pair = ')));
     // `type` given three arguments makes a class; given one, it is a value.
     assert.ok(s.c?.units.some((u) => u.code.startsWith('Dyn = ')));
+    // A type alias is code too: one naming a type in quotes cannot be saved.
+    assert.ok(s.c?.units.some((u) => u.code.startsWith('Tree = ')));
   });
 
   it('a value a function made loads with the classes the function uses, even one it cannot run alone', () => {

@@ -210,6 +210,7 @@ function definesCode(
   generatorFunctions: ReadonlySet<string>,
 ): boolean {
   if (value.name === 'LambdaExpression' || value.name === 'ComprehensionExpression') return true;
+  if (value.name === 'MemberExpression') return typingAlias(value, text);
   if (value.name !== 'CallExpression' || value.firstChild === null) return false;
   const callee = value.firstChild;
   if (callee.name === 'VariableName' && generatorFunctions.has(text(callee))) return true;
@@ -238,6 +239,22 @@ function argumentCount(call: SyntaxNode): number {
   }
   return empty ? count : count + 1;
 }
+
+/**
+ * A type alias (`Tree = Union["Node", int]`, `Strategy = Callable[[int], str]`): a type, which
+ * one with a name in quotes (a forward reference) cannot be saved as.
+ */
+function typingAlias(value: SyntaxNode, text: (n: SyntaxNode) => string): boolean {
+  const object = value.firstChild;
+  return (
+    object !== null &&
+    object.nextSibling?.name === '[' &&
+    TYPING_ALIAS.test(text(object).replace(/\s+/g, ''))
+  );
+}
+
+const TYPING_ALIAS =
+  /^(typing\.)?(Union|Optional|Callable|Literal|List|Dict|Tuple|Set|FrozenSet|Type|Iterable|Iterator|Sequence|Mapping|Generator|Annotated|ClassVar|Final|DefaultDict|Counter|Deque)$/;
 
 /** A call of one of `REMADE_BY_RUNNING`. */
 function remadeByRunning(value: SyntaxNode, text: (n: SyntaxNode) => string): boolean {
