@@ -16,7 +16,7 @@ import { describeWithCluster } from '../cluster/cluster-suite.js';
 import { ControllerDriver } from '../cluster/controller-driver.js';
 import { startKfpDouble, type KfpDouble } from '../cluster/kfp-double/index.js';
 import { RESOURCES, resourcePath } from '../cluster/kube-client.js';
-import { makeTempDir, removeTempDir } from '../support/fidelity-reference.js';
+import { makeTempDir, removeTempDir } from '../support/temp-dirs.js';
 import { clusterArtifactUri, KFP_SDK_PYTHONPATH, kfpStepLogs } from '../support/kfp-step-logs.js';
 import { runCliAsync, type CliRun } from './run-cli.js';
 

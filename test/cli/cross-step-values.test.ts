@@ -7,11 +7,9 @@
  * `make_dataclass`, `namedtuple`) loads with its class made again. The run goes on.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Cell } from '../support/executed-notebooks.js';
+import { withTempDir } from '../support/temp-dirs.js';
 import { runCells } from './run-cli.js';
 
 const text = (cell: Cell | undefined): string =>
@@ -19,8 +17,7 @@ const text = (cell: Cell | undefined): string =>
 
 describe('a notebook class changed by a step, in later steps', () => {
   it('carries what can be saved; a lock it holds is its definition again', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cellflow-definition-state-'));
-    try {
+    await withTempDir('cellflow-definition-state-', async (dir) => {
       const { run, cells } = await runCells(dir, [
         [
           ['step:define'],
@@ -34,16 +31,13 @@ describe('a notebook class changed by a step, in later steps', () => {
       ]);
       assert.equal(run.code, 0, run.stderr);
       assert.equal(text(cells[3]), "['a', 'b'] lock False\n");
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
 describe('an array whose type refuses pickling, in a later step', () => {
   it('crosses as its data', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cellflow-array-data-'));
-    try {
+    await withTempDir('cellflow-array-data-', async (dir) => {
       const { run, cells } = await runCells(dir, [
         [
           ['step:make'],
@@ -54,16 +48,13 @@ describe('an array whose type refuses pickling, in a later step', () => {
       ]);
       assert.equal(run.code, 0, run.stderr);
       assert.equal(text(cells[1]), 'ndarray 6.0 (4,)\n');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
 describe('a numpy memmap, in later steps', () => {
   it('opens again on its file: writes through it and its views reach the file', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cellflow-memmap-'));
-    try {
+    await withTempDir('cellflow-memmap-', async (dir) => {
       const { run, cells } = await runCells(dir, [
         [
           ['step:make'],
@@ -80,16 +71,13 @@ describe('a numpy memmap, in later steps', () => {
       ]);
       assert.equal(run.code, 0, run.stderr);
       assert.equal(text(cells[2]), 'memmap memmap w+ 37.0 37.0\n5.0 5.0\n');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
 describe('instances of classes a call made, in later steps', () => {
   it('load with their class made again: type(), make_dataclass, a namedtuple in a comprehension', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cellflow-made-classes-'));
-    try {
+    await withTempDir('cellflow-made-classes-', async (dir) => {
       const { run, cells } = await runCells(dir, [
         [
           ['step:define'],
@@ -108,16 +96,13 @@ describe('instances of classes a call made, in later steps', () => {
       ]);
       assert.equal(run.code, 0, run.stderr);
       assert.equal(text(cells[2]), "5 1 True Item(name='pen', qty=3) True Point(x=2, y=4)\n");
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
 describe('a function made inside another that calls itself, in later steps', () => {
   it('loads with its closure holding itself, and with what was set on it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cellflow-recursive-closure-'));
-    try {
+    await withTempDir('cellflow-recursive-closure-', async (dir) => {
       const { run, cells } = await runCells(dir, [
         [
           ['step:make'],
@@ -128,8 +113,6 @@ describe('a function made inside another that calls itself, in later steps', () 
       ]);
       assert.equal(run.code, 0, run.stderr);
       assert.equal(text(cells[1]), '120 factorial\n');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });

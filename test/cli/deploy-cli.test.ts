@@ -13,7 +13,7 @@ import { clusterFlags } from '../cluster/cli-flags.js';
 import { describeWithCluster } from '../cluster/cluster-suite.js';
 import { ControllerDriver } from '../cluster/controller-driver.js';
 import { startKfpDouble, type KfpDouble } from '../cluster/kfp-double/index.js';
-import { makeTempDir, removeTempDir } from '../support/fidelity-reference.js';
+import { makeTempDir, removeTempDir } from '../support/temp-dirs.js';
 import { runCliAsync, type CliRun } from './run-cli.js';
 
 type Json = Record<string, any>;

@@ -19,7 +19,7 @@ import { ControllerDriver } from '../cluster/controller-driver.js';
 import { startKfpDouble, type KfpDouble } from '../cluster/kfp-double/index.js';
 import { repoRoot } from '../golden/golden-cases.js';
 import { decodesAsPng, nbformatProblems, shape, type Cell } from '../support/executed-notebooks.js';
-import { makeTempDir, removeTempDir } from '../support/fidelity-reference.js';
+import { makeTempDir, removeTempDir } from '../support/temp-dirs.js';
 import { KFP_SDK_PYTHONPATH, kfpStepRun } from '../support/kfp-step-logs.js';
 import { notebookJson } from '../support/notebook-json.js';
 import { runCliAsync, type CliRun } from './run-cli.js';

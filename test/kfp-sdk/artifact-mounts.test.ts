@@ -10,7 +10,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import { RUNTIME_SOURCE } from '@cellflow/core';
-import { makeTempDir, removeTempDir } from '../support/fidelity-reference.js';
+import { makeTempDir, removeTempDir } from '../support/temp-dirs.js';
 import { KFP_SDK_PYTHONPATH } from '../support/kfp-step-logs.js';
 
 const dir = makeTempDir('cellflow-artifact-mounts-');

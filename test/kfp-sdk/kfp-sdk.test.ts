@@ -16,7 +16,7 @@ import { syntheticNotebook } from '../../bench/compile/synthetic-notebook.js';
 import { runManaged } from '../cluster/processes.js';
 import { runCliAsync } from '../cli/run-cli.js';
 import { goldenDir, repoRoot } from '../golden/golden-cases.js';
-import { makeTempDir, removeTempDir } from '../support/fidelity-reference.js';
+import { makeTempDir, removeTempDir } from '../support/temp-dirs.js';
 import { SHARED_SCHEMAS } from '../validate/kfp-ir.js';
 import { PYTHON } from '../support/paths.js';
 

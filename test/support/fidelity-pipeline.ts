@@ -15,14 +15,13 @@ import {
 } from './fidelity-corpus.js';
 import {
   fidelityEnv,
-  makeTempDir,
   PYTHON,
-  removeTempDir,
   resultText,
   writeWorkCopy,
   type Reference,
 } from './fidelity-reference.js';
 import { runManaged } from '../cluster/processes.js';
+import { makeTempDir, removeTempDir } from './temp-dirs.js';
 
 const repoRoot = resolve(fileURLToPath(import.meta.url), '../../..');
 

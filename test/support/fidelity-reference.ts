@@ -13,14 +13,12 @@ import { execFileSync } from 'node:child_process';
 import {
   cpSync,
   mkdirSync,
-  mkdtempSync,
   readFileSync,
   renameSync,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -35,6 +33,7 @@ import {
 } from './fidelity-corpus.js';
 import { runManaged } from '../cluster/processes.js';
 import { PYTHON } from './paths.js';
+import { makeTempDir, removeTempDir } from './temp-dirs.js';
 
 export { PYTHON };
 /** A cell (nbconvert's timeout) or notebook (plus 15 s for start-up) slower than this is left out. */
@@ -205,23 +204,6 @@ interface NbconvertRun {
   readonly output: string;
   readonly timedOut: boolean;
   readonly ms: number;
-}
-
-const tempDirs = new Set<string>();
-let removeOnExit = false;
-
-/** A temporary folder, removed by `removeTempDir` or, at the latest, when this process exits. */
-export function makeTempDir(prefix: string): string {
-  if (!removeOnExit) process.on('exit', () => tempDirs.forEach((d) => removeTempDir(d)));
-  removeOnExit = true;
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  tempDirs.add(dir);
-  return dir;
-}
-
-export function removeTempDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
-  tempDirs.delete(dir);
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import type { FileAccess } from '../python/analyze-python.js';
 import type { ResolvedStep } from './resolve-data-flow.js';
+import { SharingGroups } from './sharing-groups.js';
 
 /** `%%writefile name.py` as the runtime call it becomes: the module name it writes. */
 const WRITTEN_MODULE = /__cellflow__\.write_file\((['"])(\w+)\.py\1/g;
@@ -61,18 +62,9 @@ export function orderFileAccess(
  * objects with one (`section = mm[:5]`, a view of a memmap).
  */
 function fileBackedNames(steps: readonly ResolvedStep[]): ReadonlySet<string> {
-  const names = new Set<string>();
-  for (const d of steps) for (const n of d.analysis.fileBacked) names.add(n);
-  if (names.size === 0) return names;
-  const pairs = steps.flatMap((d) => d.analysis.aliases);
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const [a, b] of pairs) {
-      if (names.has(a) === names.has(b)) continue;
-      names.add(a);
-      names.add(b);
-      grew = true;
-    }
-  }
-  return names;
+  const backed = steps.flatMap((d) => [...d.analysis.fileBacked]);
+  if (backed.length === 0) return new Set();
+  const sharing = new SharingGroups();
+  for (const d of steps) for (const [a, b] of d.analysis.aliases) sharing.union(a, b);
+  return new Set(backed.flatMap((n) => sharing.members(n)));
 }

@@ -68,17 +68,13 @@ const COMPREHENSIONS = new Set([
 ]);
 
 /**
- * What a list, dict or set comprehension's result may hold, pushed onto `pending` last first: its
+ * What a list, dict or set comprehension's result may hold, in source order: what each `for` goes
+ * through (`[r for r in rows]` holds the rows' objects, `[Point(i) for i in xs]` Points), then its
  * element expressions (a dict's keys and values; a bare loop variable stands for what its `for`
- * goes through) and what each `for` goes through (`[r for r in rows]` holds the rows' objects,
- * `[Point(i) for i in xs]` Points).
+ * goes through).
  */
-function pushComprehensionParts<T>(
-  pending: (SyntaxNode | T)[],
-  node: SyntaxNode,
-  text: (n: SyntaxNode) => string,
-): void {
-  const start = pending.length;
+function comprehensionParts(node: SyntaxNode, text: (n: SyntaxNode) => string): SyntaxNode[] {
+  const sources: SyntaxNode[] = [];
   const elements: SyntaxNode[] = [];
   const loopNames = new Set<string>();
   let at: 'element' | 'target' | 'source' | 'condition' = 'element';
@@ -89,17 +85,14 @@ function pushComprehensionParts<T>(
     else if (at === 'element' && c.name !== ':' && !/^[[\]{}]$/.test(c.name)) elements.push(c);
     else if (at === 'target' && c.name === 'VariableName') loopNames.add(text(c));
     else if (at === 'source') {
-      pending.push(c);
+      sources.push(c);
       at = 'condition';
     }
   }
-  for (const e of elements)
-    if (e.name !== 'VariableName' || !loopNames.has(text(e))) pending.push(e);
-  for (let i = start, j = pending.length - 1; i < j; i++, j--) {
-    const t = pending[i]!;
-    pending[i] = pending[j]!;
-    pending[j] = t;
-  }
+  return [
+    ...sources,
+    ...elements.filter((e) => e.name !== 'VariableName' || !loopNames.has(text(e))),
+  ];
 }
 
 /** Whether `node` has a child called `name`. */
@@ -325,9 +318,7 @@ export function heldNamesAndMakers(
     } else if (CONTAINERS.has(next.name)) pushChildren(pending, next, true);
     else if (COMPREHENSIONS.has(next.name)) {
       // What the new container holds is held, not shared as the value itself is.
-      const parts: SyntaxNode[] = [];
-      pushComprehensionParts(parts, next, text);
-      for (const part of parts.reverse())
+      for (const part of comprehensionParts(next, text))
         for (const name of heldNamesAndMakers(part, text).found)
           (makers ??= new Set()).add(found.push(name) - 1);
     } else if (next.name === 'VariableName')

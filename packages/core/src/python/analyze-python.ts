@@ -1553,16 +1553,15 @@ export class PythonAnalyzer {
   ): void {
     if (scope !== null) {
       if (this.resolvesLocally(name, scope)) return;
+      // Reads inside functions happen when the function runs; class bodies run at once.
+      const immediate = scope.kind !== 'function' && !this.insideFunction(scope);
       if (PYTHON_BUILTINS.has(name)) {
         this.builtinRead(name, node);
         // The notebook may define one of that name (its own `eval`): when called, it is found.
-        if (!this.insideFunction(scope) && scope.kind !== 'function') return;
-        if (!this.deferred.has(name)) this.deferred.set(name, this.site(name, node));
+        if (!immediate && !this.deferred.has(name)) this.deferred.set(name, this.site(name, node));
         return;
       }
       this.currentDefinition?.add(name);
-      // Reads inside functions happen when the function runs; class bodies run at once.
-      const immediate = scope.kind !== 'function' && !this.insideFunction(scope);
       if (immediate) {
         this.moduleRead(name, node, scope.moduleState);
         this.callEffects(name, node, scope.moduleState);
