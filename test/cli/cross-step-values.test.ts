@@ -116,3 +116,22 @@ describe('a function made inside another that calls itself, in later steps', () 
     });
   });
 });
+
+describe("a definition that reads other steps' values as it runs, needed by a loaded value", () => {
+  it('runs on demand after those values load: a class attribute, a default', async () => {
+    await withTempDir('cellflow-definition-reads-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [['step:size'], 'N = 3'],
+        [
+          ['step:define'],
+          'class Puzzle:\n    size = N\n\n    def __init__(self, k):\n        self.k = k\n\n\n' +
+            'def double(x=N):\n    return x * 2',
+        ],
+        [['step:make'], 'p = Puzzle(2)\nfs = [double]'],
+        [['step:use'], 'print(p.k, p.size, fs[0]())'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[3]), '2 3 6\n');
+    });
+  });
+});

@@ -459,7 +459,7 @@ describe('pipeline graph', () => {
     assert.ok(s.c?.units.some((u) => u.code.startsWith('Tree = ')));
   });
 
-  it('a value a function made loads with the classes the function uses, even one it cannot run alone', () => {
+  it('a value a function made loads with the function, its defaults loaded from other steps, and the classes it uses', () => {
     const s = steps(
       nb([
         [['step:a'], 'from typing import *\nfrom collections import Counter\nMEAN = 100'],
@@ -472,16 +472,18 @@ describe('pipeline graph', () => {
         [['step:e'], 'print(stock)'],
       ]),
     );
-    // `normal`'s default is a value of step `a`: it cannot run on demand, but `Dist` can (its
-    // `Iterable` comes from `import *`, which every step runs first).
+    // `normal` runs on demand as `stock` loads: its default is a value of step `a`, which the
+    // step loads first; `Dist`'s `Iterable` comes from `import *`, which every step runs first.
     assert.deepEqual(
-      s.e?.units.map((u) => [u.names, u.eager]),
+      s.e?.units.map((u) => [u.names, u.eager, u.inputs]),
       [
-        [[], true],
-        [['Counter'], false],
-        [['Dist'], false],
+        [[], true, []],
+        [['Counter'], false, []],
+        [['Dist'], false, []],
+        [['normal'], false, ['MEAN']],
       ],
     );
+    assert.deepEqual(s.e?.inputSources, { MEAN: 'a', stock: 'd' });
   });
 
   it("a method's names are the module's, and a function finds the notebook's own builtin", () => {

@@ -444,7 +444,8 @@ class DataFlowResolver {
 
   /**
    * Makes `draft` run a unit again. Eager units run before the step's cells; the others only when
-   * a loaded value refers to them, so they may not need values from other steps.
+   * a loaded value refers to them. The values of other steps a unit reads as it runs
+   * (`class Puzzle: size = N`, `def f(x=N)`) are the step's inputs, loaded before it runs.
    */
   private includeUnit(draft: StepDraft, ref: UnitRef, eager: boolean): StepUnitDraft | null {
     const existing = draft.units.get(ref.id);
@@ -456,7 +457,9 @@ class DataFlowResolver {
     const { unit } = ref;
     for (const name of unit.reads) {
       const site = { name, cell: unit.cell, line: unit.line };
-      const needed = this.need(draft, site, eager, 'runs code that uses');
+      const s = eager ? undefined : this.resolve(name);
+      const loads = eager || (s?.kind === 'step' && s.definition === undefined);
+      const needed = this.need(draft, site, loads, 'runs code that uses');
       if (needed === null) continue;
       if (needed.kind === 'code') entry.needs.add(needed.ref.id);
       else entry.inputs.add(name);
@@ -516,7 +519,7 @@ class DataFlowResolver {
     return changes;
   }
 
-  /** True when a unit and what it needs when it runs are code, not values of other steps. */
+  /** True when what a unit needs when it runs is defined: code, or values of other steps. */
   private replayableAlone(ref: UnitRef, seen: Set<number>): boolean {
     if (seen.has(ref.id)) return true;
     seen.add(ref.id);
@@ -531,8 +534,7 @@ class DataFlowResolver {
             ? this.replayableAlone(s.ref, seen)
             : s.kind === 'parameter' ||
               (s.kind === 'step' &&
-                s.definition !== undefined &&
-                this.replayableAlone(s.definition, seen));
+                (s.definition === undefined || this.replayableAlone(s.definition, seen)));
       if (!ok) return false;
     }
     return true;
@@ -1172,7 +1174,8 @@ function resolvedUnits(draft: StepDraft): ResolvedUnit[] {
     ref: e.ref,
     eager: e.eager,
     needs: [...e.needs].flatMap((id) => (position.has(id) ? [position.get(id)!] : [])).sort(),
-    inputs: [...e.inputs].sort(),
+    // What the step's own cells bound is there already.
+    inputs: [...e.inputs].filter((n) => draft.inputs.has(n)).sort(),
   }));
 }
 
