@@ -135,3 +135,17 @@ describe("a definition that reads other steps' values as it runs, needed by a lo
     });
   });
 });
+
+describe('a name a step binds on some paths only, in later steps', () => {
+  it('is the value from before where the step does not bind it', async () => {
+    await withTempDir('cellflow-maybe-bound-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [['step:setup'], 'best = None\nlimit = 0.5\nscores = [0.1, 0.2]'],
+        [['step:search'], 'for s in scores:\n    if s > limit:\n        best = s'],
+        [['step:report'], 'print(best, s)'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[2]), 'None 0.2\n');
+    });
+  });
+});

@@ -486,6 +486,19 @@ describe('pipeline graph', () => {
     assert.deepEqual(s.e?.inputSources, { MEAN: 'a', stock: 'd' });
   });
 
+  it('a name a step binds on some paths only keeps the value from before where it does not', () => {
+    const s = steps(
+      nb([
+        [['step:a'], 'x = 0\nuse_gpu = False\nfor i in range(3):\n    pass'],
+        [['step:b'], 'if use_gpu:\n    x = 1\nfor i in []:\n    pass\nif use_gpu:\n    y = 2'],
+        [['step:c'], 'print(x, i)'],
+      ]),
+    );
+    // Step b saves `x` and `i` for step c, so it loads the values it may not bind; `y` has none.
+    assert.deepEqual(s.b?.inputSources, { i: 'a', use_gpu: 'a', x: 'a' });
+    assert.deepEqual(s.c?.inputSources, { i: 'b', x: 'b' });
+  });
+
   it("a method's names are the module's, and a function finds the notebook's own builtin", () => {
     const s = steps(
       nb([

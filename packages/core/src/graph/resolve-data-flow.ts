@@ -969,15 +969,27 @@ class DataFlowResolver {
             ? stepSource(draft, changed?.cell ?? own[own.length - 1]!, undefined, ref)
             : { kind: 'code', ref },
         );
-      else
+      else {
+        // Bound on some paths only (`if c: x = 1`): where it is not, the value from before stays.
+        // The step loads it, should a later step use the name; code (`x = None`) runs first.
+        const prior = analysis.maybeWrites.has(w.name) ? current.get(w.name) : undefined;
+        if (prior?.kind === 'code') this.need(draft, w, true, null);
+        // (The step itself may have taken the value over already, through a name sharing it.)
+        const kept =
+          prior?.kind !== 'step' || prior.definition !== undefined
+            ? undefined
+            : prior.step === draft
+              ? prior.carried
+              : prior;
         current.set(
           w.name,
           stepSource(
             draft,
             Math.max(analysis.lastBindings.get(w.name)?.cell ?? w.cell, changed?.cell ?? -1),
-            undefined,
+            kept,
           ),
         );
+      }
     }
     for (const d of newSites(analysis.deletes, before.deletes))
       current.set(d.name, { kind: 'deleted', step: draft, cell: d.cell });

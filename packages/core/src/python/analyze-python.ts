@@ -302,6 +302,7 @@ export class PythonAnalyzer {
       freeReads,
       deferredReads,
       writes: [...this.bound.values()],
+      maybeWrites: this.maybeBound(),
       mutations: [...this.mutated.values()],
       drawnOn: this.drawn === null ? [] : [...this.drawn.values()],
       dynamicBindings: this.dynamicSite,
@@ -1579,6 +1580,13 @@ export class PythonAnalyzer {
     }
     this.moduleRead(name, node, state);
     this.callEffects(name, node, state);
+  }
+
+  private maybeBound(): ReadonlySet<string> {
+    let maybe: Set<string> | null = null;
+    for (const name of this.bound.keys())
+      if (!this.definite.has(name) && !this.deleted?.has(name)) (maybe ??= new Set()).add(name);
+    return maybe ?? NO_NAMES;
   }
 
   private builtinRead(name: string, node: SyntaxNode): void {

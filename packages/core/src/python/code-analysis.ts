@@ -68,6 +68,11 @@ export interface CodeAnalysis {
   readonly deferredReads: readonly NameSite[];
   /** Names this code binds at module level (first binding of each), including maybe-bindings. */
   readonly writes: readonly NameSite[];
+  /**
+   * Among `writes`, the names bound on some paths only (`if c: x = 1`, a `for` loop's target):
+   * where the code does not bind one, the value from before stays.
+   */
+  readonly maybeWrites: ReadonlySet<string>;
   /** Names whose value this code changes in place (`x.fit()`, `x[i] = v`, `x.a = v`, `x[i] += v`). */
   readonly mutations: readonly NameSite[];
   /**
