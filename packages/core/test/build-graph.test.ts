@@ -499,6 +499,19 @@ describe('pipeline graph', () => {
     assert.deepEqual(s.c?.inputSources, { i: 'b', x: 'b' });
   });
 
+  it('a step that only defines a function binding a global leaves that name to the steps calling it', () => {
+    const s = steps(
+      nb([
+        [['step:a'], 'class F:\n    def __call__(self, v):\n        variables["x"] = v'],
+        [['step:b'], 'def execute():\n    global variables\n    variables = {}\n    F()(1)'],
+        [['step:c'], 'execute()\nprint(variables)'],
+      ]),
+    );
+    // Step b's function body reads `F`, whose method changes `variables`, but b calls nothing.
+    assert.deepEqual(s.b?.outputs, []);
+    assert.deepEqual(s.c?.inputSources, {});
+  });
+
   it("a method's names are the module's, and a function finds the notebook's own builtin", () => {
     const s = steps(
       nb([

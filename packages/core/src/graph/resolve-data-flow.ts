@@ -156,6 +156,8 @@ interface StepDraft {
   readonly carriedDone: Set<string>;
   /** Names that functions the step may call rebind or change, not yet taken over by the step. */
   readonly callEffects: Set<string>;
+  /** Those of `callEffects` that the functions bind (`global n`), not only change. */
+  readonly callWrites: Set<string>;
 }
 
 export function resolveDataFlow(input: DataFlowInput): DataFlow {
@@ -205,7 +207,6 @@ class DataFlowResolver {
   /** The notebook's functions and classes that run code they are given as strings. */
   private readonly evaluators = new Set<string>();
   /** Names a notebook function binds when called (`global n`): a call may make them. */
-  private readonly callWrites = new Set<string>();
   /** The latest step that binds names computed as it runs (`globals()[f"v{i}"] = i`). */
   private dynamicWriter: StepSource | undefined;
   /** For each name, the notebook's class and function statements that read it when they run. */
@@ -223,10 +224,8 @@ class DataFlowResolver {
     this.code = input.prelude.code;
     this.starSoFar = input.prelude.starImport;
     for (const refs of this.unitsOfCell.values())
-      for (const r of refs) {
+      for (const r of refs)
         if (r.unit.evaluatesStrings) for (const n of r.unit.names) this.evaluators.add(n);
-        for (const n of r.unit.callWrites) this.callWrites.add(n);
-      }
     this.everBound = new Set<string>([
       ...this.globalUnits.keys(),
       ...input.parameters.map((p) => p.name),
@@ -418,7 +417,7 @@ class DataFlowResolver {
       if ((s?.kind === 'step' || s?.kind === 'parameter') && !draft.inputs.has(name))
         this.need(draft, { name, cell, line: 1 }, true, null);
     }
-    for (const name of ref.unit.callEffects) draft.callEffects.add(name);
+    takeEffectsOf(draft, ref.unit);
   }
 
   /**
@@ -470,7 +469,7 @@ class DataFlowResolver {
       const needed = this.need(draft, { name, cell: unit.cell, line: unit.line }, eager, null);
       if (needed?.kind === 'code') entry.needs.add(needed.ref.id);
     }
-    if (eager) for (const name of unit.callEffects) draft.callEffects.add(name);
+    if (eager) takeEffectsOf(draft, unit);
     // What earlier steps changed on a notebook class or function after defining it
     // (`Counter.count += 1`, `Model.predict = predict`) holds wherever it is defined again: the
     // step loads it with the changes, or, run on demand, runs them again.
@@ -677,6 +676,7 @@ class DataFlowResolver {
       carriedDone: new Set(),
       versions: new Map(),
       callEffects: new Set(),
+      callWrites: new Set(),
     };
     // Statements of an imports/functions cell that run once in this step are the step's too.
     const ownCells = [...(this.hostCells.get(block) ?? []), ...block.cells].sort((a, b) => a - b);
@@ -821,8 +821,9 @@ class DataFlowResolver {
     const effectSites: NameSite[] = [];
     for (const name of draft.callEffects) {
       const s = this.resolve(name);
-      // A change to a name nothing has bound yet changes nothing (the call would fail, if made).
-      if (s === undefined && !this.callWrites.has(name)) continue;
+      // A change to a name nothing has bound yet changes nothing (the call would fail, if made),
+      // unless one of the functions binds it (`global variables` in `def execute()`).
+      if (s === undefined && !draft.callWrites.has(name)) continue;
       if (s?.kind === 'step' || s?.kind === 'parameter')
         this.need(draft, { name, cell: lastCell, line: 1 }, true, null);
       // Code stays code, but for what a class or function holds (`Config.debug = True`).
@@ -830,6 +831,7 @@ class DataFlowResolver {
         effectSites.push({ name, cell: lastCell, line: 1 });
     }
     draft.callEffects.clear();
+    draft.callWrites.clear();
     for (const site of effectSites) draft.written.add(site.name);
     return effectSites;
   }
@@ -1204,4 +1206,10 @@ function after(site: NameSite, unit: UnitRef['unit']): boolean {
 function bindsIn(analysis: CodeAnalysis, name: string, cells: readonly number[]): boolean {
   const last = analysis.lastBindings.get(name);
   return last !== undefined && cells.includes(last.cell);
+}
+
+/** What calling a unit's functions may do, for the step that may call them. */
+function takeEffectsOf(draft: StepDraft, unit: UnitRef['unit']): void {
+  for (const name of unit.callEffects) draft.callEffects.add(name);
+  for (const name of unit.callWrites) draft.callWrites.add(name);
 }
