@@ -28,6 +28,7 @@ const FIXTURES = [
   'open-resources',
   'module-state',
   'run-magic',
+  'shown-history',
 ];
 const work = mkdtempSync(join(tmpdir(), 'cellflow-printed-'));
 after(() => rmSync(work, { recursive: true, force: true }));

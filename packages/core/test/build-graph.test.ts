@@ -512,6 +512,26 @@ describe('pipeline graph', () => {
     assert.deepEqual(s.c?.inputSources, {});
   });
 
+  it("IPython's `_` is the last value a cell showed, loaded from the step that showed it", () => {
+    const s = steps(
+      nb([
+        [['step:a'], "words = ['b', 'a']\nsorted(words)"],
+        [['step:b'], "print('no value')"],
+        [['step:c'], 'len(words) if words else None'],
+        [['step:d'], 'print(_, __)'],
+        [['step:e'], 'for _ in range(3):\n    pass'],
+        [['step:f'], '7 * 7'],
+        [['step:g'], 'print(_)'],
+      ]),
+    );
+    // `c`'s value may be None, when `_` and `__` stay `a`'s: `c` loads them. `print` shows none.
+    assert.deepEqual(s.b?.inputSources, {});
+    assert.deepEqual(s.c?.inputSources, { _: 'a', __: 'a', words: 'a' });
+    assert.deepEqual(s.d?.inputSources, { _: 'c', __: 'c' });
+    // Once the notebook binds `_` itself, IPython leaves it to the notebook.
+    assert.deepEqual(s.g?.inputSources, { _: 'e' });
+  });
+
   it("a method's names are the module's, and a function finds the notebook's own builtin", () => {
     const s = steps(
       nb([

@@ -100,6 +100,9 @@ export interface DataFlow {
   readonly diagnostics: readonly Diagnostic[];
 }
 
+/** Values of earlier steps by name (see `Source`'s `carried`). */
+type Carried = ReadonlyMap<string, StepSource>;
+
 type Source =
   | { readonly kind: 'code'; readonly ref: UnitRef }
   | { readonly kind: 'parameter' }
@@ -108,10 +111,12 @@ type Source =
       readonly step: StepDraft;
       readonly cell: number;
       /**
-       * The step may have changed this value through a name sharing its objects, without using
-       * it: should a later step use it, the step loads it from here and saves it.
+       * Values of earlier steps, by name, that this one is made from without the step using
+       * them: should a later step use it, the step loads them from there and saves it. The step
+       * may have changed the value through a name sharing its objects, bound it on some paths
+       * only (`if c: x = 1`), or shown a value (`__` is `_` from before, or `__` if none).
        */
-      readonly carried?: Source & { kind: 'step' };
+      readonly carried?: Carried;
       /**
        * A notebook class or function (`class Tracker`, `def ping`) the step changed: the value is
        * what it holds (class and function attributes), and a step that uses it runs this
@@ -198,6 +203,8 @@ class DataFlowResolver {
   private readonly everBound: Set<string>;
   private readonly reportedUnbound = new Set<string>();
   private readonly sharing = new SharingGroups();
+  /** Whether the notebook has bound `_`, `__` or `___` itself (see `leaveShownValues`). */
+  private historyTaken = false;
   /** How many times each name has been bound: `name#n` is its n-th value, in sharing groups. */
   private readonly versions = new Map<string, number>();
   /** For each value, the names its binding and storing statements read so far (any step). */
@@ -338,9 +345,20 @@ class DataFlowResolver {
     );
   }
 
+  /**
+   * The values of earlier steps that the current value of `name` is, or is made from, as seen
+   * from `draft` (which may have taken it over already): empty when it is code or none.
+   */
+  private before(draft: StepDraft, name: string): Carried | undefined {
+    const s = this.current.get(name);
+    if (s?.kind !== 'step' || s.definition !== undefined) return undefined;
+    return s.step === draft ? s.carried : new Map([[name, s]]);
+  }
+
   /** Loads a value produced by an earlier step into `draft`. */
   private loadFrom(draft: StepDraft, name: string, source: StepSource): void {
-    if (source.carried !== undefined) this.loadFrom(source.step, name, source.carried);
+    if (source.carried !== undefined)
+      for (const [n, from] of source.carried) this.loadFrom(source.step, n, from);
     if (source.definition !== undefined && source.step !== draft)
       source.step.stateOutputs.add(name);
     this.loadInput(draft, name, source.step, source.cell);
@@ -884,6 +902,27 @@ class DataFlowResolver {
     if (!firstSegment) this.warnContinued(draft, analysis, own, segmentMutations, takenOver);
     this.leaveChangedValues(draft, segmentMutations, effectSites);
     this.leaveBindings(draft, segment);
+    this.leaveShownValues(draft, segment);
+  }
+
+  /**
+   * IPython's `_`, `__` and `___`: each cell that shows a value that is not None moves them on
+   * (`___ = __`, `__ = _`, `_ = value`); where the value is None they stay, so each is made from
+   * the values before it. Once the notebook binds one of them itself, IPython leaves them be.
+   */
+  private leaveShownValues(draft: StepDraft, { own, analysis }: LeftSegment): void {
+    if (this.historyTaken) return;
+    if (analysis.writes.some((w) => SHOWN_HISTORY.includes(w.name))) {
+      this.historyTaken = true;
+      return;
+    }
+    for (const cell of analysis.shownValues) {
+      if (!own.includes(cell)) continue;
+      const [last, second, third] = SHOWN_HISTORY.map((n) => this.before(draft, n));
+      this.current.set('_', stepSource(draft, cell, last));
+      this.current.set('__', stepSource(draft, cell, joined(last, second)));
+      this.current.set('___', stepSource(draft, cell, joined(second, third)));
+    }
   }
 
   /**
@@ -920,7 +959,7 @@ class DataFlowResolver {
         stepSource(
           draft,
           own[own.length - 1]!,
-          draft.inputs.has(g) ? undefined : carried,
+          draft.inputs.has(g) ? undefined : new Map([[g, carried]]),
           carried.definition,
         ),
       );
@@ -976,13 +1015,7 @@ class DataFlowResolver {
         // The step loads it, should a later step use the name; code (`x = None`) runs first.
         const prior = analysis.maybeWrites.has(w.name) ? current.get(w.name) : undefined;
         if (prior?.kind === 'code') this.need(draft, w, true, null);
-        // (The step itself may have taken the value over already, through a name sharing it.)
-        const kept =
-          prior?.kind !== 'step' || prior.definition !== undefined
-            ? undefined
-            : prior.step === draft
-              ? prior.carried
-              : prior;
+        const kept = analysis.maybeWrites.has(w.name) ? this.before(draft, w.name) : undefined;
         current.set(
           w.name,
           stepSource(
@@ -1061,6 +1094,13 @@ class DataFlowResolver {
 
 type StepSource = Source & { kind: 'step' };
 
+/** The names IPython keeps the last values cells showed in, last first. */
+const SHOWN_HISTORY = ['_', '__', '___'];
+
+function joined(a: Carried | undefined, b: Carried | undefined): Carried | undefined {
+  return a === undefined ? b : b === undefined ? a : new Map([...b, ...a]);
+}
+
 /** What `leaveSegment` needs of the segment being resolved. */
 interface LeftSegment {
   /** The segment's cells (with the prelude cells that run once in it). */
@@ -1081,7 +1121,7 @@ const INPUT = { kind: 'input' } as const;
 function stepSource(
   step: StepDraft,
   cell: number,
-  carried: StepSource | undefined,
+  carried: Carried | undefined,
   definition?: UnitRef,
 ): StepSource {
   return { kind: 'step', step, cell, carried, definition };

@@ -82,6 +82,8 @@ const COMPREHENSIONS = new Set([
  * data nothing changes) without one shares this empty map.
  */
 const NO_NAMES: ReadonlySet<string> = new Set<string>();
+/** Functions whose calls give None: a cell ending in one shows no value. */
+const SHOWS_NONE: ReadonlySet<string> = new Set(['print', 'display']);
 const NO_ENTRIES: ReadonlyMap<string, never> = new Map<string, never>();
 
 function children(node: SyntaxNode): SyntaxNode[] {
@@ -201,6 +203,7 @@ export class PythonAnalyzer {
   private dynamicSite: NameSite | null = null;
   private figureNames: Set<string> | null = null;
   private deleted: Map<string, NameSite> | null = null;
+  private shown: number[] | null = null;
   private readonly importSites = new Map<string, NameSite>();
   private readonly lastBound = new Map<string, { cell: number; offset: number }>();
   private readonly builtins = new Map<string, NameSite>();
@@ -256,6 +259,7 @@ export class PythonAnalyzer {
     const tree = parsePython(code);
     this.collectSyntaxErrors(tree, nestingProblemOf(tree)?.message);
     this.bodyStatements(tree.topNode, this.definite, null);
+    if (showsValue(tree.topNode, this.textOf)) (this.shown ??= []).push(cell);
   }
 
   /**
@@ -303,6 +307,7 @@ export class PythonAnalyzer {
       deferredReads,
       writes: [...this.bound.values()],
       maybeWrites: this.maybeBound(),
+      shownValues: this.shown ?? [],
       mutations: [...this.mutated.values()],
       drawnOn: this.drawn === null ? [] : [...this.drawn.values()],
       dynamicBindings: this.dynamicSite,
@@ -1943,4 +1948,19 @@ function expressionReads(code: string): readonly string[] | null {
     if (analysis.syntaxErrors.length > 0 || analysis.writes.length > 0) return null;
     return analysis.freeReads.map((r) => r.name);
   });
+}
+
+/**
+ * Whether a cell ends in an expression whose value it shows (`df.head()`; not `x;`, where the
+ * `;` hides it), as IPython's last-statement rule has it.
+ */
+function showsValue(top: SyntaxNode, text: (node: SyntaxNode) => string): boolean {
+  let last: SyntaxNode | null = top.lastChild;
+  while (last !== null && last.name === 'Comment') last = last.prevSibling;
+  if (last?.name === 'StatementGroup') last = last.lastChild;
+  if (last?.name !== 'ExpressionStatement') return false;
+  // `print(...)` and `display(...)` give None, which IPython does not keep.
+  const call = last.firstChild;
+  const callee = call?.name === 'CallExpression' ? call.firstChild : null;
+  return !(callee?.name === 'VariableName' && SHOWS_NONE.has(text(callee)));
 }

@@ -21,6 +21,6 @@ export const PYTHON_BUILTINS: ReadonlySet<string> = new Set(
     'UnicodeDecodeError UnicodeEncodeError UnicodeError UnicodeTranslateError UnicodeWarning ' +
     'UserWarning ValueError Warning ZeroDivisionError ' +
     // IPython puts these in every notebook namespace; the step runtime provides them too.
-    'display get_ipython In Out __cellflow__'
+    'display get_ipython In Out _ __ ___ __cellflow__'
   ).split(' '),
 );

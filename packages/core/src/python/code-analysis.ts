@@ -73,6 +73,11 @@ export interface CodeAnalysis {
    * where the code does not bind one, the value from before stays.
    */
   readonly maybeWrites: ReadonlySet<string>;
+  /**
+   * The cells that end in an expression whose value they show (`df.head()`): IPython keeps the
+   * last three such values that are not None in `_`, `__` and `___`.
+   */
+  readonly shownValues: readonly number[];
   /** Names whose value this code changes in place (`x.fit()`, `x[i] = v`, `x.a = v`, `x[i] += v`). */
   readonly mutations: readonly NameSite[];
   /**

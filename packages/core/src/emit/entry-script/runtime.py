@@ -1941,6 +1941,27 @@ def _silenced(code, node):
     return line[node.end_col_offset :].decode("utf-8", "replace").lstrip().startswith(";")
 
 
+# IPython's `_`, `__` and `___` as its display hook keeps them: the last three values cells showed.
+_SHOWN = ("_", "__", "___")
+_shown = ["", "", ""]
+
+
+def _start_shown(namespace):
+    """The step begins where the pipeline's steps before it left `_`, `__` and `___` ('' if none)."""
+    for name, kept in zip(_SHOWN, _shown):
+        namespace.setdefault(name, kept)
+    _shown[:] = [namespace[name] for name in _SHOWN]
+
+
+def _keep_shown(namespace, value):
+    """After a cell shows `value`: the names move on, unless the code bound one of them itself,
+    as `for _ in range(3)` does, after which IPython leaves them to it."""
+    mine = all(namespace.get(name) is kept for name, kept in zip(_SHOWN, _shown) if name in namespace)
+    _shown[:] = [value, _shown[0], _shown[1]]
+    if mine:
+        namespace.update(zip(_SHOWN, _shown))
+
+
 def run_cell(namespace, index, code, record=None):
     """Runs one cell's code in `namespace`; `record` (a list) gets the cell's printed output, and
     the step's cell outputs get everything it shows (streams, displays, its value, figures, its
@@ -1972,6 +1993,7 @@ def run_cell(namespace, index, code, record=None):
             _print_times(clocks, per_loop)
         if value is not None:
             _show(value, result=True)
+            _keep_shown(namespace, value)
     except BaseException as e:
         failed = e
         raise
@@ -2342,6 +2364,7 @@ def main(step, parameters, inputs, outputs, units, cells, metrics=None, shared=(
         finally:
             if not had_getattr:
                 namespace.pop("__getattr__", None)
+        _start_shown(namespace)
         if step_code.random_state is not None:
             _set_random_state(step_code.random_state)
         _find_submodules(namespace)
