@@ -149,3 +149,27 @@ describe('a name a step binds on some paths only, in later steps', () => {
     });
   });
 });
+
+describe('a functools cache of a notebook function, in later steps', () => {
+  it('keeps what earlier steps computed: no second computation, the same cache_info, as deep a recursion', async () => {
+    await withTempDir('cellflow-function-cache-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:define'],
+          'import functools\n\n\n@functools.cache\ndef depth(n):\n    return 0 if n == 0 else depth(n - 1) + 1\n\n\n' +
+            "@functools.lru_cache(maxsize=2)\ndef square(x):\n    print('computing', x)\n    return x * x",
+        ],
+        [
+          ['step:warm'],
+          'for k in range(0, 3000, 300):\n    depth(k)\nsquare(1), square(2), square(3)',
+        ],
+        [['step:use'], 'print(depth(2999), square(3), square(1))\nprint(square.cache_info())'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(
+        text(cells[2]),
+        'computing 1\n2999 9 1\nCacheInfo(hits=1, misses=4, maxsize=2, currsize=2)\n',
+      );
+    });
+  });
+});

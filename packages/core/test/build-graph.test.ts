@@ -532,6 +532,27 @@ describe('pipeline graph', () => {
     assert.deepEqual(s.g?.inputSources, { _: 'e' });
   });
 
+  it('calling a cached function changes it: later steps load what it keeps', () => {
+    const s = steps(
+      nb([
+        [
+          ['step:a'],
+          'import functools\n\n@functools.lru_cache(maxsize=None)\ndef f(n):\n    return n',
+        ],
+        [['step:b'], 'f(3)'],
+        [['step:c'], 'print(f.cache_info())'],
+      ]),
+    );
+    assert.deepEqual(s.c?.inputSources, { f: 'b' });
+    assert.deepEqual(
+      s.c?.units.map((u) => [u.names, u.eager]),
+      [
+        [['functools'], true],
+        [['f'], true],
+      ],
+    );
+  });
+
   it("a method's names are the module's, and a function finds the notebook's own builtin", () => {
     const s = steps(
       nb([

@@ -82,6 +82,8 @@ const COMPREHENSIONS = new Set([
  * data nothing changes) without one shares this empty map.
  */
 const NO_NAMES: ReadonlySet<string> = new Set<string>();
+/** `functools.cache` and `functools.lru_cache`, however imported, as decorators. */
+const CACHING_DECORATOR = /^@\s*(?:[\w.]+\.)?(?:lru_cache|cache)\b/;
 /** Functions whose calls give None: a cell ending in one shows no value. */
 const SHOWS_NONE: ReadonlySet<string> = new Set(['print', 'display']);
 const NO_ENTRIES: ReadonlyMap<string, never> = new Map<string, never>();
@@ -1236,6 +1238,10 @@ export class PythonAnalyzer {
         const name = this.text(nameNode);
         this.defs.set(name, { site: this.site(name, nameNode), globals: effects.reads, effects });
         this.liveDefs.set(name, effects);
+        // A cached function (`@functools.cache`, `@lru_cache(maxsize=None)`) keeps what each
+        // call computed: calling it changes it.
+        if (!isClass && decorators.some((d) => CACHING_DECORATOR.test(this.text(d))))
+          effects.mutations.add(name);
       }
     }
   }

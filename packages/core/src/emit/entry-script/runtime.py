@@ -734,12 +734,22 @@ def _definition_state(definition):
         inner = getattr(value, "__func__", None) or getattr(value, "fget", None) or value
         if getattr(inner, "__module__", None) == "__main__" and getattr(inner, "__qualname__", "").startswith(own):
             continue  # a method, property or class of its body
+        if getattr(inner, "__module__", None) == __name__:
+            continue  # the runtime's (a notebook cache's `cache_info`)
         data = io.BytesIO()
         try:
             _SharingPickler(data, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
         except Exception:
             continue
         state[key] = data.getvalue()
+    kept = getattr(definition, "__cellflow_cache__", None)
+    if kept is not None:
+        data = io.BytesIO()
+        try:
+            _SharingPickler(data, protocol=pickle.HIGHEST_PROTOCOL).dump(kept)
+            state["__cellflow_cache__"] = data.getvalue()
+        except Exception:
+            pass  # what it keeps cannot be saved: a later step computes it again
     return state
 
 
@@ -756,10 +766,91 @@ def _restore_state(definition, state):
             )
             continue
         try:
-            setattr(definition, key, value)
+            if key == "__cellflow_cache__":
+                definition.__cellflow_cache__[:] = value  # what its calls see
+            else:
+                setattr(definition, key, value)
         except (AttributeError, TypeError):
             pass  # set by its definition, which allows no change (an Enum's members)
     return definition
+
+
+# ---- functools caches of notebook functions ------------------------------------------------------
+
+# Between a call's positional and keyword arguments in a cache key.
+_KEYWORDS = ("__cellflow_keywords__",)
+
+
+def _notebook_cache(function, maxsize, typed):
+    """`functools.lru_cache` (and `cache`) for a function the notebook defines: the same
+    behaviour (hits, misses, the least recently used out first past `maxsize`, `cache_info`,
+    `cache_clear`), as deep a recursion, and what it keeps can be saved, so a later step gets the
+    function with what the steps before it computed, as in the notebook."""
+    import collections
+    import functools
+
+    if maxsize is not None and maxsize < 0:
+        maxsize = 0
+    state = [{} if maxsize is None else collections.OrderedDict(), 0, 0]  # kept, hits, misses
+
+    def wrapper(*args, **kwds):
+        key = args + _KEYWORDS + tuple(kwds.items()) if kwds else args
+        if typed:
+            key += tuple(type(v) for v in args) + tuple(type(v) for v in kwds.values())
+        kept = state[0]
+        if maxsize != 0 and key in kept:
+            state[1] += 1
+            if maxsize is not None:
+                kept.move_to_end(key)
+            return kept[key]
+        state[2] += 1
+        result = function(*args, **kwds)
+        if maxsize != 0:
+            kept[key] = result
+            if maxsize is not None and len(kept) > maxsize:
+                kept.popitem(last=False)
+        return result
+
+    def cache_info():
+        return functools._CacheInfo(state[1], state[2], maxsize, len(state[0]))
+
+    def cache_clear():
+        state[0].clear()
+        state[1] = state[2] = 0
+
+    functools.update_wrapper(wrapper, function)
+    wrapper.cache_info = cache_info
+    wrapper.cache_clear = cache_clear
+    wrapper.cache_parameters = lambda: {"maxsize": maxsize, "typed": typed}
+    wrapper.__cellflow_cache__ = state
+    return wrapper
+
+
+def _install_notebook_caches():
+    """Makes `functools.lru_cache` and `functools.cache` give notebook functions `_notebook_cache`
+    (a library's functions keep functools' own)."""
+    import functools
+    import types
+
+    original = functools.lru_cache
+    if getattr(original, "__cellflow__", False):
+        return
+
+    def cached(function, maxsize, typed):
+        if isinstance(function, types.FunctionType) and function.__module__ == "__main__":
+            return _notebook_cache(function, maxsize, typed)
+        return original(maxsize, typed)(function)
+
+    def lru_cache(maxsize=128, typed=False):
+        if callable(maxsize) and isinstance(typed, bool):
+            return cached(maxsize, 128, typed)
+        if maxsize is not None and not isinstance(maxsize, int):
+            raise TypeError("Expected first argument to be an integer, a callable, or None")
+        return lambda function: cached(function, maxsize, typed)
+
+    functools.update_wrapper(lru_cache, original)
+    lru_cache.__cellflow__ = True
+    functools.lru_cache = lru_cache  # `functools.cache` calls it too
 
 
 class _WithState:
@@ -2335,6 +2426,7 @@ def main(step, parameters, inputs, outputs, units, cells, metrics=None, shared=(
     namespace["__doc__"] = "Automatically created module for IPython interactive environment"
     namespace.pop("__file__", None)
     _capture_outputs()
+    _install_notebook_caches()
     code = 1
     try:
         args = _parse_args(sys.argv[1:])
