@@ -151,6 +151,23 @@ describe('a name a step binds on some paths only, in later steps', () => {
 });
 
 describe('a functools cache of a notebook function, in later steps', () => {
+  it('crosses as a decorator kept in a variable, and around an inner function', async () => {
+    await withTempDir('cellflow-cache-decorator-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [['step:define'], 'import functools\n\ncache = functools.lru_cache(None)'],
+        [
+          ['step:make'],
+          "@cache\ndef twice(x):\n    print('twice', x)\n    return 2 * x\n\n\n" +
+            "def make():\n    @functools.cache\n    def inner(x):\n        print('inner', x)\n" +
+            '        return x + 1\n\n    return inner\n\n\nplus = make()\nplus(1), twice(1)',
+        ],
+        [['step:use'], 'print(plus(1), twice(1), plus.cache_info().hits, twice.cache_info().hits)'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[2]), '2 2 1 1\n');
+    });
+  });
+
   it('keeps what earlier steps computed: no second computation, the same cache_info, as deep a recursion', async () => {
     await withTempDir('cellflow-function-cache-', async (dir) => {
       const { run, cells } = await runCells(dir, [

@@ -697,6 +697,10 @@ def _reduce_function(obj):
     if module == "__main__":
         if sys.modules["__main__"].__dict__.get(obj.__qualname__) is obj:
             return None  # a later step defines it again by name
+        kept = getattr(obj, "__cellflow_cache__", None)
+        if kept is not None:  # a notebook cache around an inner function or a lambda
+            parameters = obj.cache_parameters()
+            return _cached_again, (obj.__wrapped__, parameters["maxsize"], parameters["typed"], kept)
     elif "<" not in obj.__qualname__ or module not in sys.modules:
         return None  # found by its name, as pickle does
 
@@ -826,6 +830,32 @@ def _notebook_cache(function, maxsize, typed):
     return wrapper
 
 
+def _cached_again(function, maxsize, typed, kept):
+    cached = _notebook_cache(function, maxsize, typed)
+    cached.__cellflow_cache__[:] = kept
+    return cached
+
+
+class _CacheDecorator:
+    """What `functools.lru_cache(maxsize)` gives, kept in a variable (`cache = lru_cache(None)`):
+    saved as the call that makes it."""
+
+    __slots__ = ("maxsize", "typed")
+
+    def __init__(self, maxsize, typed):
+        self.maxsize, self.typed = maxsize, typed
+
+    def __call__(self, function):
+        import functools
+
+        return functools.lru_cache.cached(function, self.maxsize, self.typed)
+
+    def __reduce__(self):
+        import functools
+
+        return functools.lru_cache, (self.maxsize, self.typed)
+
+
 def _install_notebook_caches():
     """Makes `functools.lru_cache` and `functools.cache` give notebook functions `_notebook_cache`
     (a library's functions keep functools' own)."""
@@ -846,10 +876,11 @@ def _install_notebook_caches():
             return cached(maxsize, 128, typed)
         if maxsize is not None and not isinstance(maxsize, int):
             raise TypeError("Expected first argument to be an integer, a callable, or None")
-        return lambda function: cached(function, maxsize, typed)
+        return _CacheDecorator(maxsize, typed)
 
     functools.update_wrapper(lru_cache, original)
     lru_cache.__cellflow__ = True
+    lru_cache.cached = cached
     functools.lru_cache = lru_cache  # `functools.cache` calls it too
 
 
