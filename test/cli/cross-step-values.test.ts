@@ -190,3 +190,22 @@ describe('a functools cache of a notebook function, in later steps', () => {
     });
   });
 });
+
+describe('a default value its function changes, in later steps', () => {
+  it('keeps what earlier calls put in it (`def fib(n, memo={})`)', async () => {
+    await withTempDir('cellflow-mutable-default-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:define'],
+          'def log(item, seen=[]):\n    seen.append(item)\n    return len(seen)\n\n\n' +
+            'def fib(n, memo={}):\n    if n not in memo:\n        memo[n] = n if n < 2 else fib(n - 1) + fib(n - 2)\n' +
+            '    return memo[n]',
+        ],
+        [['step:first'], "log('a'), fib(20)"],
+        [['step:second'], "print(log('b'), len(fib.__defaults__[0]))"],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[2]), '2 21\n');
+    });
+  });
+});

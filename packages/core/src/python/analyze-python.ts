@@ -84,6 +84,15 @@ const COMPREHENSIONS = new Set([
 const NO_NAMES: ReadonlySet<string> = new Set<string>();
 /** `functools.cache` and `functools.lru_cache`, however imported, as decorators. */
 const CACHING_DECORATOR = /^@\s*(?:[\w.]+\.)?(?:lru_cache|cache)\b/;
+/** A list, dict or set written out (`[]`, `{}`, `{1}`), as a default value. */
+const CONTAINER_DISPLAYS: ReadonlySet<string> = new Set([
+  'ArrayExpression',
+  'DictionaryExpression',
+  'SetExpression',
+]);
+/** Calls that make an empty container (`list()`, `collections.defaultdict(int)`). */
+const CONTAINER_MAKERS =
+  /^(?:[\w.]+\.)?(?:list|dict|set|bytearray|defaultdict|Counter|OrderedDict|deque)$/;
 /** Functions whose calls give None: a cell ending in one shows no value. */
 const SHOWS_NONE: ReadonlySet<string> = new Set(['print', 'display']);
 const NO_ENTRIES: ReadonlyMap<string, never> = new Map<string, never>();
@@ -1242,6 +1251,9 @@ export class PythonAnalyzer {
         // call computed: calling it changes it.
         if (!isClass && decorators.some((d) => CACHING_DECORATOR.test(this.text(d))))
           effects.mutations.add(name);
+        // So does a function that changes a default it keeps (`def fib(n, memo={})`).
+        if (paramList !== undefined && this.changesDefault(paramList, effects.mutatedParameters))
+          effects.mutations.add(name);
       }
     }
   }
@@ -1307,6 +1319,23 @@ export class PythonAnalyzer {
   }
 
   /** A function's parameters in order; keyword-only ones (after `*` or `*args`) have no index. */
+  /** Whether one of the parameters `mutated` has a container as its default (`memo={}`). */
+  private changesDefault(params: SyntaxNode, mutated: ReadonlySet<string>): boolean {
+    if (mutated.size === 0) return false;
+    let last: string | null = null;
+    for (let p = params.firstChild; p !== null; p = p.nextSibling)
+      if (p.name === 'VariableName') last = this.text(p);
+      else if (p.name === ',') last = null;
+      else if (p.name === 'AssignOp' && last !== null && mutated.has(last)) {
+        const value = p.nextSibling;
+        if (value === null) return false;
+        if (CONTAINER_DISPLAYS.has(value.name)) return true;
+        const callee = value.name === 'CallExpression' ? value.firstChild : null;
+        if (callee !== null && CONTAINER_MAKERS.test(this.text(callee))) return true;
+      }
+    return false;
+  }
+
   private parameterRefs(params: SyntaxNode): ParameterRef[] {
     const refs: ParameterRef[] = [];
     let index: number | null = 0;

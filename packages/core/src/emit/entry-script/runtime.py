@@ -729,6 +729,7 @@ def _definition_state(definition):
     attributes (`history = []` as it is now) and what was set on it later, each saved on its own;
     what cannot be saved is left out (the definition makes it again)."""
     import io
+    import types
 
     own = definition.__qualname__ + "."
     state = {}
@@ -746,6 +747,15 @@ def _definition_state(definition):
         except Exception:
             continue
         state[key] = data.getvalue()
+    # A function's defaults that calls change (`def fib(n, memo={})`).
+    defaults = getattr(definition, "__defaults__", None) if isinstance(definition, types.FunctionType) else None
+    if defaults and any(isinstance(v, _MUTABLE_DEFAULTS) for v in defaults):
+        data = io.BytesIO()
+        try:
+            _SharingPickler(data, protocol=pickle.HIGHEST_PROTOCOL).dump(defaults)
+            state["__defaults__"] = data.getvalue()
+        except Exception:
+            pass  # its definition makes them again
     kept = getattr(definition, "__cellflow_cache__", None)
     if kept is not None:
         data = io.BytesIO()
@@ -882,6 +892,10 @@ def _install_notebook_caches():
     lru_cache.__cellflow__ = True
     lru_cache.cached = cached
     functools.lru_cache = lru_cache  # `functools.cache` calls it too
+
+
+# Containers a default value may be that its function's calls change.
+_MUTABLE_DEFAULTS = (list, dict, set, bytearray)
 
 
 class _WithState:
