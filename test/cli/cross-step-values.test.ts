@@ -209,3 +209,21 @@ describe('a default value its function changes, in later steps', () => {
     });
   });
 });
+
+describe('an instance of a notebook class whose base pickles without its attributes', () => {
+  it('keeps them: a Counter subclass with a name', async () => {
+    await withTempDir('cellflow-counter-subclass-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:define'],
+          'from collections import Counter\n\n\nclass Dist(Counter):\n' +
+            "    def __init__(self, xs, name='Dist'):\n        super().__init__(xs)\n        self.name = name",
+        ],
+        [['step:make'], "d = Dist('abca', 'letters')\nd.extra = 5"],
+        [['step:use'], 'print(d.name, d.extra, d)'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[2]), "letters 5 Dist({'a': 2, 'b': 1, 'c': 1})\n");
+    });
+  });
+});

@@ -1155,6 +1155,23 @@ def _with_lookup_table(make, arguments):
     return index
 
 
+def _reduce_keeping_attributes(obj):
+    """An instance of a notebook class whose base's pickling leaves out its attributes (a Counter
+    subclass: `Counter.__reduce__` gives only the counts, so `P.name` came back as `__init__`'s
+    default): saved with them."""
+    if type(obj).__module__ != "__main__" or isinstance(obj, type) or not getattr(obj, "__dict__", None):
+        return None
+    if hasattr(type(obj), "__setstate__"):
+        return None
+    try:
+        reduced = obj.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        return None
+    if not isinstance(reduced, tuple) or (len(reduced) > 2 and reduced[2] is not None):
+        return None
+    return tuple(reduced[:2]) + (dict(obj.__dict__),) + tuple(reduced[3:])
+
+
 def _reduce_made_class(obj):
     """A class a call made and the notebook names (`Item = make_dataclass("Item", ...)`, whose
     module says `types`) is saved by its notebook name: the loading step makes it again. None for
@@ -1235,6 +1252,7 @@ class _SharingPickler(pickle.Pickler):
             or _reduce_memmap(obj)
             or _reduce_index(obj)
             or _reduce_made_class(obj)
+            or _reduce_keeping_attributes(obj)
         )
         if reduced is not None:
             return reduced
