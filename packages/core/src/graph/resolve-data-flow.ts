@@ -213,7 +213,6 @@ class DataFlowResolver {
   private readonly warnedContinued = new Set<string>();
   /** The notebook's functions and classes that run code they are given as strings. */
   private readonly evaluators = new Set<string>();
-  /** Names a notebook function binds when called (`global n`): a call may make them. */
   /** The latest step that binds names computed as it runs (`globals()[f"v{i}"] = i`). */
   private dynamicWriter: StepSource | undefined;
   /** For each name, the notebook's class and function statements that read it when they run. */
@@ -1013,9 +1012,9 @@ class DataFlowResolver {
       else {
         // Bound on some paths only (`if c: x = 1`): where it is not, the value from before stays.
         // The step loads it, should a later step use the name; code (`x = None`) runs first.
-        const prior = analysis.maybeWrites.has(w.name) ? current.get(w.name) : undefined;
-        if (prior?.kind === 'code') this.need(draft, w, true, null);
-        const kept = analysis.maybeWrites.has(w.name) ? this.before(draft, w.name) : undefined;
+        const maybe = analysis.maybeWrites.has(w.name);
+        if (maybe && current.get(w.name)?.kind === 'code') this.need(draft, w, true, null);
+        const kept = maybe ? this.before(draft, w.name) : undefined;
         current.set(
           w.name,
           stepSource(

@@ -1622,6 +1622,7 @@ export class PythonAnalyzer {
     this.callEffects(name, node, state);
   }
 
+  /** The names bound at module level on some paths only (`maybeWrites`). */
   private maybeBound(): ReadonlySet<string> {
     let maybe: Set<string> | null = null;
     for (const name of this.bound.keys())
