@@ -728,7 +728,6 @@ def _definition_state(definition):
     """What a class or function holds that its definition did not make in its body: its data
     attributes (`history = []` as it is now) and what was set on it later, each saved on its own;
     what cannot be saved is left out (the definition makes it again)."""
-    import io
     import types
 
     own = definition.__qualname__ + "."
@@ -741,30 +740,28 @@ def _definition_state(definition):
             continue  # a method, property or class of its body
         if getattr(inner, "__module__", None) == __name__:
             continue  # the runtime's (a notebook cache's `cache_info`)
-        data = io.BytesIO()
-        try:
-            _SharingPickler(data, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
-        except Exception:
-            continue
-        state[key] = data.getvalue()
+        state[key] = _pickled_or_none(value)
     # A function's defaults that calls change (`def fib(n, memo={})`).
     defaults = getattr(definition, "__defaults__", None) if isinstance(definition, types.FunctionType) else None
     if defaults and any(isinstance(v, _MUTABLE_DEFAULTS) for v in defaults):
-        data = io.BytesIO()
-        try:
-            _SharingPickler(data, protocol=pickle.HIGHEST_PROTOCOL).dump(defaults)
-            state["__defaults__"] = data.getvalue()
-        except Exception:
-            pass  # its definition makes them again
+        state["__defaults__"] = _pickled_or_none(defaults)
     kept = getattr(definition, "__cellflow_cache__", None)
     if kept is not None:
-        data = io.BytesIO()
-        try:
-            _SharingPickler(data, protocol=pickle.HIGHEST_PROTOCOL).dump(kept)
-            state["__cellflow_cache__"] = data.getvalue()
-        except Exception:
-            pass  # what it keeps cannot be saved: a later step computes it again
-    return state
+        state["__cellflow_cache__"] = _pickled_or_none(kept)
+    # What cannot be saved is left out: its definition makes it again (a cache starts empty).
+    return {key: data for key, data in state.items() if data is not None}
+
+
+def _pickled_or_none(value):
+    """`value` pickled as a step saves it, or None where it cannot be."""
+    import io
+
+    data = io.BytesIO()
+    try:
+        _SharingPickler(data, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    except Exception:
+        return None
+    return data.getvalue()
 
 
 def _restore_state(definition, state):
@@ -1167,8 +1164,10 @@ def _reduce_keeping_attributes(obj):
         reduced = obj.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
     except Exception:
         return None
-    if not isinstance(reduced, tuple) or (len(reduced) > 2 and reduced[2] is not None):
+    if not isinstance(reduced, tuple):
         return None
+    if len(reduced) > 2 and reduced[2] is not None:
+        return reduced  # its state is there already: pickle need not reduce it again
     return tuple(reduced[:2]) + (dict(obj.__dict__),) + tuple(reduced[3:])
 
 
