@@ -227,3 +227,35 @@ describe('an instance of a notebook class whose base pickles without its attribu
     });
   });
 });
+
+describe('what a definition read as it ran, once the name is bound again', () => {
+  it('keeps the value it read then, as Jupyter does (`def f(x=N)`, then `N = 5`)', async () => {
+    await withTempDir('cellflow-definition-time-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:define'],
+          'N = 3\nlabel = "three"\n\n\ndef scale(x, k=N, *, name=label):\n    return x * k, name\n\n\n' +
+            'class Grid:\n    size = N',
+        ],
+        [['step:rebind'], 'N = 5\nlabel = "five"'],
+        [['step:use'], 'print(scale(2), Grid.size, N)'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[2]), "(6, 'three') 3 5\n");
+    });
+  });
+});
+
+describe('a function defined on some paths only, in later steps', () => {
+  it('is the earlier definition where the step does not define it', async () => {
+    await withTempDir('cellflow-maybe-defined-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [['step:first'], 'def greet():\n    return "first"\n\n\nfast = False'],
+        [['step:maybe'], 'if fast:\n\n    def greet():\n        return "second"'],
+        [['step:use'], 'print(greet())'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[2]), 'first\n');
+    });
+  });
+});

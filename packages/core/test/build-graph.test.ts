@@ -499,6 +499,42 @@ describe('pipeline graph', () => {
     assert.deepEqual(s.c?.inputSources, { i: 'b', x: 'b' });
   });
 
+  it('a definition whose definition-time name is bound again loads from the step defining it', () => {
+    const s = steps(
+      nb([
+        [['step:a'], 'N = 3\ndef f(x=N):\n    return x\nclass C:\n    size = N'],
+        [['step:b'], 'N = 5'],
+        [['step:c'], 'print(f(), C.size, N)'],
+      ]),
+    );
+    // What `f` and `C` hold (the default, the class attribute) is step a's value; their
+    // definitions still run again in step c, which loads `N` for that from step b.
+    assert.deepEqual(s.a?.outputs, ['C', 'f']);
+    assert.deepEqual(s.c?.inputSources, { C: 'a', N: 'b', f: 'a' });
+    assert.deepEqual(
+      s.c?.units.map((u) => [u.names, u.eager]),
+      [
+        [['f'], true],
+        [['C'], true],
+      ],
+    );
+  });
+
+  it('a definition on some paths only runs the one before it first', () => {
+    const s = steps(
+      nb([
+        [['step:a'], 'def g():\n    return 1\nfast = False'],
+        [['step:b'], 'if fast:\n    def g():\n        return 2'],
+        [['step:c'], 'print(g())'],
+      ]),
+    );
+    assert.deepEqual(
+      s.c?.units.map((u) => u.code.split('\n')[0]),
+      ['def g():', 'if fast:'],
+    );
+    assert.deepEqual(s.c?.inputSources, { fast: 'a' });
+  });
+
   it('a step that only defines a function binding a global leaves that name to the steps calling it', () => {
     const s = steps(
       nb([

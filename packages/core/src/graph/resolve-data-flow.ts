@@ -219,6 +219,8 @@ class DataFlowResolver {
   private readers: Map<string, UnitRef[]> | undefined;
   /** Names some cell binds to figures or axes: `plot` and `hist` on them draw (change them). */
   private readonly figureNames = new Set<string>();
+  /** What names a unit binds on some paths only were before it, by unit id (see `leaveBindings`). */
+  private readonly priorBindings = new Map<number, [string, Source][]>();
 
   constructor(input: DataFlowInput) {
     this.input = input;
@@ -471,6 +473,14 @@ class DataFlowResolver {
     entry.eager = eager;
     draft.units.set(ref.id, entry);
     const { unit } = ref;
+    for (const [name, prior] of this.priorBindings.get(ref.id) ?? []) {
+      if (prior.kind === 'code') {
+        if (this.includeUnit(draft, prior.ref, eager) !== null) entry.needs.add(prior.ref.id);
+      } else if (prior.kind === 'step' && eager && prior.step !== draft) {
+        this.loadFrom(draft, name, prior);
+        entry.inputs.add(name);
+      }
+    }
     for (const name of unit.reads) {
       const site = { name, cell: unit.cell, line: unit.line };
       const s = eager ? undefined : this.resolve(name);
@@ -1000,7 +1010,15 @@ class DataFlowResolver {
       if (beforeWrites.has(w.name) && !bindsIn(analysis, w.name, own)) continue;
       const ref = unitFor(analysis, ownUnits, w.name);
       const changed = mutationAt.get(w.name);
-      if (ref !== undefined && ref.unit.kind !== 'config' && ref.unit.kind !== 'seed')
+      if (ref !== undefined && ref.unit.kind !== 'config' && ref.unit.kind !== 'seed') {
+        // Defined on some paths only (`if fast: def f(...)`): where it is not, `f` from before
+        // stays, so running the statement again needs that first.
+        const prior = analysis.maybeWrites.has(w.name) ? this.resolve(w.name) : undefined;
+        if (prior !== undefined && !(prior.kind === 'code' && prior.ref === ref))
+          this.priorBindings.set(ref.id, [
+            ...(this.priorBindings.get(ref.id) ?? []),
+            [w.name, prior],
+          ]);
         // A class or function the step changes after defining it leaves its changes.
         current.set(
           w.name,
@@ -1009,12 +1027,13 @@ class DataFlowResolver {
             ? stepSource(draft, changed?.cell ?? own[own.length - 1]!, undefined, ref)
             : { kind: 'code', ref },
         );
-      else {
+      } else {
         // Bound on some paths only (`if c: x = 1`): where it is not, the value from before stays.
         // The step loads it, should a later step use the name; code (`x = None`) runs first.
         const maybe = analysis.maybeWrites.has(w.name);
         if (maybe && current.get(w.name)?.kind === 'code') this.need(draft, w, true, null);
         const kept = maybe ? this.before(draft, w.name) : undefined;
+        this.keepDefinitionTimeValues(w.name, analysis);
         current.set(
           w.name,
           stepSource(
@@ -1028,6 +1047,26 @@ class DataFlowResolver {
     for (const d of newSites(analysis.deletes, before.deletes))
       current.set(d.name, { kind: 'deleted', step: draft, cell: d.cell });
     for (const ref of ownUnits) if (ref.ambient) this.stepConfig.push({ ref, step: draft });
+  }
+
+  /**
+   * A class or function keeps what it read as its definition ran (`def f(x=N)`, `class C: size =
+   * N`). Once `name` is bound again after it, running the definition again would read the new
+   * value: what it holds becomes a value instead, which the step that defined it saves (defaults
+   * and class attributes included) and a step that uses it loads onto the definition run again.
+   */
+  private keepDefinitionTimeValues(name: string, analysis: CodeAnalysis): void {
+    const last = analysis.lastBindings.get(name);
+    if (last === undefined) return;
+    for (const ref of this.definitionsReading(name)) {
+      const { unit } = ref;
+      if (ref.global || this.current.get(unit.names[0]!)?.kind !== 'code') continue;
+      if (last.cell < unit.cell || (last.cell === unit.cell && last.offset < unit.to)) continue;
+      const definer = this.drafts.find((d) => d.block.cells.includes(unit.cell));
+      if (definer === undefined) continue;
+      for (const n of unit.names)
+        this.current.set(n, stepSource(definer, unit.cell, undefined, ref));
+    }
   }
 
   /** Whether a name is code: resolved to a unit, or bound by one of the segment's units. */

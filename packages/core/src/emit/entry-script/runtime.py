@@ -741,10 +741,12 @@ def _definition_state(definition):
         if getattr(inner, "__module__", None) == __name__:
             continue  # the runtime's (a notebook cache's `cache_info`)
         state[key] = _pickled_or_none(value)
-    # A function's defaults that calls change (`def fib(n, memo={})`).
-    defaults = getattr(definition, "__defaults__", None) if isinstance(definition, types.FunctionType) else None
-    if defaults and any(isinstance(v, _MUTABLE_DEFAULTS) for v in defaults):
-        state["__defaults__"] = _pickled_or_none(defaults)
+    # A function's defaults as they are: what calls put in them (`def fib(n, memo={})`), and the
+    # values its definition read (`def f(x=N)` before `N = 5`).
+    if isinstance(definition, types.FunctionType):
+        for key in ("__defaults__", "__kwdefaults__"):
+            if getattr(definition, key):
+                state[key] = _pickled_or_none(getattr(definition, key))
     kept = getattr(definition, "__cellflow_cache__", None)
     if kept is not None:
         state["__cellflow_cache__"] = _pickled_or_none(kept)
@@ -889,10 +891,6 @@ def _install_notebook_caches():
     lru_cache.__cellflow__ = True
     lru_cache.cached = cached
     functools.lru_cache = lru_cache  # `functools.cache` calls it too
-
-
-# Containers a default value may be that its function's calls change.
-_MUTABLE_DEFAULTS = (list, dict, set, bytearray)
 
 
 class _WithState:
