@@ -259,3 +259,21 @@ describe('a function defined on some paths only, in later steps', () => {
     });
   });
 });
+
+describe('builtin objects pickle refuses, in later steps', () => {
+  it("a dict's view follows its dict, a regex match is the same match, a module is its import", async () => {
+    await withTempDir('cellflow-builtin-objects-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:make'],
+          "import math, re\nd = {'a': 1}\nkeys = d.keys()\nlibs = {'real': math}\n" +
+            "found = list(re.compile(r'(?<=a)b+').finditer('abbb cab ab'))",
+        ],
+        [['step:change'], "d['b'] = 2"],
+        [['step:use'], "print(sorted(keys), libs['real'].sqrt(9), [m.span() for m in found])"],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[2]), "['a', 'b'] 3.0 [(1, 4), (7, 8), (10, 11)]\n");
+    });
+  });
+});

@@ -21,6 +21,7 @@ import linecache
 import marshal
 import os
 import pickle
+import re
 import shutil
 import subprocess
 import sys
@@ -1169,6 +1170,46 @@ def _reduce_keeping_attributes(obj):
     return tuple(reduced[:2]) + (dict(obj.__dict__),) + tuple(reduced[3:])
 
 
+_VIEW_KINDS = {type({}.keys()): "keys", type({}.values()): "values", type({}.items()): "items"}
+_VIEW_TYPES = tuple(_VIEW_KINDS)
+
+
+def _reduce_unpicklable_builtin(obj):
+    """Builtin objects pickle refuses, saved as what makes them again: a dict's view (`d.keys()`)
+    as a view of its dict (loaded with it, so it still follows its changes), a regular expression
+    match as the same match found again, a module as its import. None for other objects."""
+    import types
+
+    kind = _VIEW_KINDS.get(type(obj))
+    if kind is None and isinstance(obj, _VIEW_TYPES):
+        kind = next(k for t, k in _VIEW_KINDS.items() if isinstance(obj, t))  # an OrderedDict's
+    if kind is not None:
+        import gc
+
+        mapping = next((r for r in gc.get_referents(obj) if isinstance(r, dict)), None)
+        return None if mapping is None else (_dict_view, (mapping, kind))
+    if type(obj) is re.Match:
+        return _match_again, (obj.re, obj.string, obj.pos, obj.endpos, obj.regs)
+    if isinstance(obj, types.ModuleType):
+        name = getattr(obj, "__name__", None)
+        if name and name != "__main__" and sys.modules.get(name) is obj:
+            return importlib.import_module, (name,)
+    return None
+
+
+def _dict_view(mapping, kind):
+    return getattr(mapping, kind)()
+
+
+def _match_again(pattern, string, pos, endpos, regs):
+    """The match a regular expression gave, found again: the one with the same groups."""
+    candidates = [pattern.search(string, pos, endpos), pattern.fullmatch(string, pos, endpos)]
+    for m in candidates + list(pattern.finditer(string, pos, endpos)):
+        if m is not None and m.regs == regs:
+            return m
+    raise ValueError("the match of %r is not found again in its string" % pattern.pattern)
+
+
 def _reduce_made_class(obj):
     """A class a call made and the notebook names (`Item = make_dataclass("Item", ...)`, whose
     module says `types`) is saved by its notebook name: the loading step makes it again. None for
@@ -1238,7 +1279,8 @@ class _SharingPickler(pickle.Pickler):
     loaded inputs are); a function without a name to find it by (a lambda) is saved by its code;
     an open file, a sqlite3 connection, numpy's `.npz` archive and memmap, and a pandas ExcelFile
     open again in the loading step; an array of a type that refuses pickling is saved as its data;
-    a pandas index keeps its lookup table."""
+    a pandas index keeps its lookup table; a dict's view, a regex match and a module are saved as
+    what makes them again."""
 
     def reducer_override(self, obj):
         reduced = (
@@ -1250,6 +1292,7 @@ class _SharingPickler(pickle.Pickler):
             or _reduce_index(obj)
             or _reduce_made_class(obj)
             or _reduce_keeping_attributes(obj)
+            or _reduce_unpicklable_builtin(obj)
         )
         if reduced is not None:
             return reduced
