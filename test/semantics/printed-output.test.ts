@@ -29,6 +29,7 @@ const FIXTURES = [
   'module-state',
   'run-magic',
   'shown-history',
+  'capture-magic',
 ];
 const work = mkdtempSync(join(tmpdir(), 'cellflow-printed-'));
 after(() => rmSync(work, { recursive: true, force: true }));

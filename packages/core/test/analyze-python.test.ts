@@ -309,6 +309,20 @@ describe('IPython syntax', () => {
     assert.ok(!names(cell.code).writes.includes('total'));
   });
 
+  it('`%%capture name` binds the name to what the cell prints and shows, which it keeps', () => {
+    const cell = toPlainPython('%%capture --no-stderr cap\nprint(x)\nx');
+    assert.equal(cell.code.split('\n').length, 3);
+    assert.deepEqual(names(cell.code).free, ['x']);
+    assert.deepEqual(names(cell.code).writes, ['cap']);
+    assert.match(cell.code, /stderr=False, display=True/);
+    // Its value is kept in the captured output, not in IPython's `_`.
+    assert.deepEqual(analyzePython(cell.code).shownValues, []);
+    assert.deepEqual(
+      analyzePython(toPlainPython('%%capture --no-display\nx').code).shownValues,
+      [0],
+    );
+  });
+
   it("a cell of one line runs a magic without its `%`, as IPython's automagic does", () => {
     const plain = (src: string): string => toPlainPython(src).code;
     assert.equal(plain('ls data/'), '__cellflow__.shell("ls -F --color data/", terminal=True)');

@@ -95,6 +95,8 @@ const CONTAINER_MAKERS =
   /^(?:[\w.]+\.)?(?:list|dict|set|bytearray|defaultdict|Counter|OrderedDict|deque)$/;
 /** Functions whose calls give None: a cell ending in one shows no value. */
 const SHOWS_NONE: ReadonlySet<string> = new Set(['print', 'display']);
+/** The first statement of a `%%capture` cell that keeps displays (see `ipython-syntax.ts`). */
+const CAPTURES_DISPLAY = /__cellflow__\.capture\(.*display=True/;
 const NO_ENTRIES: ReadonlyMap<string, never> = new Map<string, never>();
 
 function children(node: SyntaxNode): SyntaxNode[] {
@@ -1991,6 +1993,10 @@ function expressionReads(code: string): readonly string[] | null {
  * `;` hides it), as IPython's last-statement rule has it.
  */
 function showsValue(top: SyntaxNode, text: (node: SyntaxNode) => string): boolean {
+  // A `%%capture` cell keeps its value in the captured output, not in `_`.
+  let first: SyntaxNode | null = top.firstChild;
+  while (first !== null && first.name === 'Comment') first = first.nextSibling;
+  if (first !== null && CAPTURES_DISPLAY.test(text(first))) return false;
   let last: SyntaxNode | null = top.lastChild;
   while (last !== null && last.name === 'Comment') last = last.prevSibling;
   if (last?.name === 'StatementGroup') last = last.lastChild;

@@ -176,7 +176,7 @@ const PYLAB_BANNER =
 /** The class whose body runs a `%timeit` statement, so that its bindings stay inside. */
 const TIMEIT_SCOPE = '_cellflow_timeit';
 /** Cell magics that run their body as Python. */
-const PYTHON_CELL_MAGICS = new Set(['time', 'timeit', 'capture', 'prun', 'debug']);
+const PYTHON_CELL_MAGICS = new Set(['time', 'timeit', 'prun', 'debug']);
 /** IPython's script magics: `%%perl` is `%%script perl`, the cell's body the program's input. */
 const SCRIPT_CELL_MAGICS = new Set([
   'script',
@@ -418,6 +418,20 @@ function toPlainPythonOnce(source: string): PlainPython {
         code: [...head, `class ${TIMEIT_SCOPE}:  # %%timeit ${args}`.trimEnd(), indented].join(
           '\n',
         ),
+        notes: rest.notes.map((n) => ({ ...n, line: n.line + line })),
+        env: rest.env,
+      };
+    }
+    if (magic === 'capture') {
+      // `%%capture [--no-stdout] [--no-stderr] [--no-display] [name]`: the body runs as Python,
+      // its output kept in the object the name is bound to, not shown.
+      const words = args.split(/\s+/).filter((w) => w !== '');
+      const name = words.find((w) => !w.startsWith('-') && /^[A-Za-z_]\w*$/.test(w));
+      const flag = (option: string): string => (words.includes(option) ? 'False' : 'True');
+      const call = `__cellflow__.capture(stdout=${flag('--no-stdout')}, stderr=${flag('--no-stderr')}, display=${flag('--no-display')})`;
+      const rest = toPlainPython(body);
+      return {
+        code: [...head, name === undefined ? call : `${name} = ${call}`, rest.code].join('\n'),
         notes: rest.notes.map((n) => ({ ...n, line: n.line + line })),
         env: rest.env,
       };

@@ -230,6 +230,54 @@ def write_file(path, content, append=False):
     print(("Appending to %s" if append else "Overwriting %s") % path if exists else "Writing %s" % path)
 
 
+def capture(stdout=True, stderr=True, display=True):
+    """`%%capture [name]`: the rest of the running cell's output (what it prints, below Python
+    too, its displays, its value and figures) goes into the returned object instead of the cell,
+    as IPython's `CapturedIO` keeps it; an error still shows."""
+    captured = CapturedOutput()
+    if _current:
+        _current[-1].capturing = (captured, {"stdout": stdout, "stderr": stderr, "display": display})
+    return captured
+
+
+class CapturedOutput:
+    """What a `%%capture` cell printed and showed: `stdout`, `stderr`, `outputs`, and `show()`
+    (or a call) to show it all again."""
+
+    def __init__(self):
+        self._streams = {"stdout": [], "stderr": []}
+        self.outputs = []
+
+    @property
+    def stdout(self):
+        return "".join(self._streams["stdout"])
+
+    @property
+    def stderr(self):
+        return "".join(self._streams["stderr"])
+
+    def __str__(self):
+        return self.stdout
+
+    def show(self):
+        sys.stdout.write(self.stdout)
+        sys.stderr.write(self.stderr)
+        for output in self.outputs:
+            _display(output)
+
+    __call__ = show
+
+
+class CapturedDisplay:
+    """One display a `%%capture` cell kept, shown again as it was."""
+
+    def __init__(self, data, metadata):
+        self.data, self.metadata = data, metadata
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return self.data, self.metadata
+
+
 def run_file(target, argv, interactive=False, as_main=True, exit_ok=False, module=False):
     """`%run FILE ARGS` as IPython runs it: the file (a script, or a notebook's code cells; with
     `module`, a module found on the path) runs as a program with `sys.argv` set to its arguments,
@@ -1547,6 +1595,7 @@ class _Outputs:
         self.cell, self.items, self.cut = cell, [], 0
         self.room = min(CELL_OUTPUT_LIMIT, _room[0])
         self.printed = {"stdout": [], "stderr": []}
+        self.capturing = None  # (CapturedOutput, what it takes) after `%%capture`
 
     def _take(self, size):
         if size > self.room:
@@ -1558,10 +1607,15 @@ class _Outputs:
 
     def add(self, output, size=0):
         _descriptor_output()
-        if self._take(size):
+        if self.capturing is not None and self.capturing[1]["display"]:
+            self.capturing[0].outputs.append(CapturedDisplay(output["data"], output["metadata"]))
+        elif self._take(size):
             self.items.append(output)
 
     def stream(self, name, text):
+        if self.capturing is not None and self.capturing[1][name]:
+            self.capturing[0]._streams[name].append(text)
+            return
         self.printed[name].append(text)
         text, cut = text[: self.room], text[self.room :]
         self.cut += len(cut)
@@ -1805,11 +1859,18 @@ class _Shell:
     def run_cell_magic(self, name, line, cell):
         if name in ("bash", "sh", "script", "system"):
             shell(cell, shell=name if name in ("bash", "sh") else (line.split() or ["sh"])[0])
+        elif name == "capture":
+            words = line.split()
+            captured = capture(*("--no-%s" % kind not in words for kind in ("stdout", "stderr", "display")))
+            name = next((w for w in words if not w.startswith("-")), None)
+            if name is not None:
+                sys._getframe(1).f_globals[name] = captured
+            exec(cell, sys._getframe(1).f_globals)
         elif name == "writefile":
             words = line.split()
             append = "-a" in words or "--append" in words
             write_file(" ".join(w for w in words if w not in ("-a", "--append")), cell + "\n", append)
-        elif name in ("time", "capture", "prun", "timeit"):
+        elif name in ("time", "prun", "timeit"):
             exec(cell, sys._getframe(1).f_globals if name != "timeit" else dict(sys._getframe(1).f_globals))
 
     def magic(self, line):
@@ -2187,7 +2248,8 @@ def run_cell(namespace, index, code, record=None):
             _print_times(clocks, per_loop)
         if value is not None:
             _show(value, result=True)
-            _keep_shown(namespace, value)
+            if outputs.capturing is None or not outputs.capturing[1]["display"]:
+                _keep_shown(namespace, value)  # a value `%%capture` keeps is not kept in `_`
     except BaseException as e:
         failed = e
         raise
