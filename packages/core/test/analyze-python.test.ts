@@ -309,6 +309,14 @@ describe('IPython syntax', () => {
     assert.ok(!names(cell.code).writes.includes('total'));
   });
 
+  it("`x = %magic` binds the magic's value and reads what its code reads", () => {
+    const timed = toPlainPython('t = %timeit -o -n1 -r1 total(xs)\nwhere = %pwd\ny = %time f(x)');
+    assert.equal(timed.code.split('\n').length, 3);
+    assert.deepEqual(names(timed.code).writes, ['t', 'where', 'y']);
+    assert.match(timed.code, /timeit_value\(lambda: \(total\(xs\)\), output=True, quiet=False\)/);
+    assert.deepEqual(toPlainPython('t = %timeit -o -n1 -r1 total(xs)').notes, []);
+  });
+
   it('`%%capture name` binds the name to what the cell prints and shows, which it keeps', () => {
     const cell = toPlainPython('%%capture --no-stderr cap\nprint(x)\nx');
     assert.equal(cell.code.split('\n').length, 3);

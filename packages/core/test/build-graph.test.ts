@@ -520,6 +520,20 @@ describe('pipeline graph', () => {
     );
   });
 
+  it('`t = %timeit -o EXPR` loads what the timed expression reads', () => {
+    const s = steps(
+      nb([
+        [['step:a'], 'xs = [1, 2]\ndef total(v):\n    return sum(v)'],
+        [['step:b'], 't = %timeit -o -n1 -r1 total(xs)'],
+      ]),
+    );
+    assert.deepEqual(s.b?.inputSources, { xs: 'a' });
+    assert.deepEqual(
+      s.b?.units.map((u) => u.names),
+      [['total']],
+    );
+  });
+
   it('a definition on some paths only runs the one before it first', () => {
     const s = steps(
       nb([

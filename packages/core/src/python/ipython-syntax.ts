@@ -504,6 +504,25 @@ function convertIPythonLine(
   if (capture !== null) {
     return `${indent}${capture[1]} = __cellflow__.shell_lines(${shellCommandLiteral(capture[2]!)})`;
   }
+  // `x = %magic args`: the magic's value (`%time EXPR`'s value, `%timeit -o`'s result, ...).
+  const assigned = /^([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*=\s*%(\w+)\b\s*(.*)$/.exec(body);
+  if (assigned !== null) {
+    const [, target, magic, rest] = assigned as unknown as [string, string, string, string];
+    const { code, comment } = splitComment(rest);
+    if (magic === 'time' && timedKind(code) === 'expression')
+      return `${indent}${target} = __cellflow__.timed(__cellflow__.time_start(), (${code}))${comment}`;
+    if (magic === 'timeit') {
+      const statement = stripTimeitOptions(code);
+      const options = code.slice(0, code.length - statement.length);
+      // An expression is timed as a lambda, so that the analysis sees the names it reads.
+      const timed =
+        timedKind(statement) === 'expression'
+          ? `lambda: (${statement})`
+          : `${pyString(statement)}, globals()`;
+      return `${indent}${target} = __cellflow__.timeit_value(${timed}, output=${/-\w*o/.test(options) ? 'True' : 'False'}, quiet=${/-\w*q/.test(options) ? 'True' : 'False'})${comment}`;
+    }
+    return `${indent}${target} = __cellflow__.line_magic(${pyString(magic)}, ${pyString(rest.trim())})`;
+  }
   if (body.startsWith('!'))
     return `${indent}__cellflow__.shell(${shellCommandLiteral(body.slice(1))}, terminal=True)`;
   if (/^(\?\??[\w.]+|[\w.]+\?\??)\s*$/.test(body)) return `${indent}pass  # help: ${body}`;

@@ -352,6 +352,32 @@ def timed(start, value, per_loop=False):
     return value
 
 
+def timeit_value(code, namespace=None, output=False, quiet=False):
+    """`x = %timeit [-o] [-q] STATEMENT`: the statement (an expression as a function) runs once,
+    in a scope of its own, as `%timeit` does here; with `-o` the value is IPython's TimeitResult
+    of that run (when IPython is installed), else None."""
+    start = time_start()
+    if callable(code):
+        code()
+    else:
+        exec(compile(code, "<timeit>", "exec"), dict(namespace))
+    elapsed = time.perf_counter() - start[2]
+    if not quiet:
+        _print_times(start, per_loop=True)
+    if not output:
+        return None
+    try:
+        from IPython.core.magics.execution import TimeitResult
+    except ImportError:
+        return None
+    return TimeitResult(1, 1, elapsed, elapsed, [elapsed], 0.0, 3)
+
+
+def line_magic(name, line):
+    """`x = %magic ARGS`: the value IPython's line magic gives, where a step has one."""
+    return _shell.run_line_magic(name, line)
+
+
 class timing:
     """`%time STATEMENT`: prints the times once the statement ran, as IPython does."""
 
@@ -1851,6 +1877,10 @@ class _Shell:
             shell(line if name == "system" else "%s %s" % (name, line), terminal=True)
         elif name == "sx":
             return shell_lines(line)
+        elif name == "pwd":
+            return os.getcwd()
+        elif name == "env" and "=" not in line:
+            return os.environ.get(line.strip()) if line.strip() else dict(os.environ)
         elif name == "cd":
             chdir(line.strip())
         elif name == "env" and "=" in line:
