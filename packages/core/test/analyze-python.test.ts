@@ -309,7 +309,16 @@ describe('IPython syntax', () => {
     assert.ok(!names(cell.code).writes.includes('total'));
   });
 
-  it("`x = %magic` binds the magic's value and reads what its code reads", () => {
+  it('a last line of only spaces is blank, however deep its indent, as Python has it', () => {
+    const r = analyzePython('def count(n):\n    return n\n                ');
+    assert.deepEqual(r.syntaxErrors, []);
+    assert.deepEqual(
+      r.writes.map((w) => w.name),
+      ['count'],
+    );
+  });
+
+  it("`x = %magic` binds the magic's value", () => {
     const timed = toPlainPython('t = %timeit -o -n1 -r1 total(xs)\nwhere = %pwd\ny = %time f(x)');
     assert.equal(timed.code.split('\n').length, 3);
     assert.deepEqual(names(timed.code).writes, ['t', 'where', 'y']);

@@ -68,6 +68,8 @@ export function nestingProblemOf(tree: Tree): NestingProblem | undefined {
   return nestingProblems.get(tree);
 }
 
+const TRAILING_BLANK = /\n[ \t\f]+$/;
+
 export function parsePython(code: string): Tree {
   return trees.get(code, () => parseUncached(code));
 }
@@ -77,7 +79,13 @@ export function knownErrorFree(tree: Tree): boolean {
   return tree.prop(builtByFastParser) === true;
 }
 
-function parseUncached(code: string): Tree {
+function parseUncached(text: string): Tree {
+  // A last line of only spaces is blank to Python whatever its indent (`return n` then a line
+  // of 16 spaces); the grammar would take it as an unexpected indent. Each of its characters
+  // becomes a line end instead, so every offset stays where it is.
+  const code = TRAILING_BLANK.test(text)
+    ? text.replace(/[ \t\f]+$/, (blank) => '\n'.repeat(blank.length))
+    : text;
   // The fast front end answers within the nesting limits (the walk below is for Lezer's trees).
   const fast = fastParsePython(code, MAX_SYNTAX_DEPTH);
   if (fast !== null) return fast;
