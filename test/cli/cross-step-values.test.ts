@@ -277,3 +277,24 @@ describe('builtin objects pickle refuses, in later steps', () => {
     });
   });
 });
+
+describe('an instance holding what a method was given, in a later step', () => {
+  it('loads with the classes that made it (`hand.add_card(deck.deal())`)', async () => {
+    await withTempDir('cellflow-held-by-method-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:define'],
+          'class Card:\n    def __init__(self, rank):\n        self.rank = rank\n\n\n' +
+            'class Deck:\n    def __init__(self):\n        self.cards = [Card(r) for r in "A23"]\n\n' +
+            '    def deal(self):\n        return self.cards.pop()\n\n\n' +
+            'class Hand:\n    def __init__(self):\n        self.cards = []\n\n' +
+            '    def add_card(self, card):\n        self.cards.append(card)',
+        ],
+        [['step:deal'], 'deck = Deck()\nhand = Hand()\nhand.add_card(deck.deal())'],
+        [['step:show'], 'print([c.rank for c in hand.cards])'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[2]), "['3']\n");
+    });
+  });
+});

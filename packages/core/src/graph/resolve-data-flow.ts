@@ -435,6 +435,11 @@ class DataFlowResolver {
       const s = this.resolve(name);
       if ((s?.kind === 'step' || s?.kind === 'parameter') && !draft.inputs.has(name))
         this.need(draft, { name, cell, line: 1 }, true, null);
+      // What its methods make may be in the value too (`Deck` making `Card`s a hand then holds).
+      else if (s?.kind === 'code' && s.ref.unit.holdsState && !seen.has(s.ref.id)) {
+        seen.add(s.ref.id);
+        this.includeHeld(draft, s.ref, cell, seen);
+      }
     }
     takeEffectsOf(draft, ref.unit);
   }

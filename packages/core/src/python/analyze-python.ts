@@ -1803,11 +1803,15 @@ export class PythonAnalyzer {
         if (!drawn.has(name)) drawn.set(name, this.site(name, base));
       }
     }
-    if (scope === null && base !== null && STORING_METHODS.has(methodName) && args) {
+    if (scope === null && base !== null && args && !NON_MUTATING_METHODS.has(methodName)) {
+      // A method may keep what it is given (`hand.add_card(deck.deal())` appending the card):
+      // the classes and functions that made it may be what the object holds now.
       const held: string[] = [];
       for (let a = args.firstChild; a !== null; a = a.nextSibling)
         for (const name of heldNames(a, this.textOf)) held.push(name);
       this.addValueReads(this.valueNames, this.text(base), held);
+    }
+    if (scope === null && base !== null && STORING_METHODS.has(methodName) && args) {
       const shared: string[] = [];
       for (let a = args.firstChild; a !== null; a = a.nextSibling)
         for (const name of aliasSources(a, this.textOf)) shared.push(name);
