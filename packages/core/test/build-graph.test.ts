@@ -534,6 +534,18 @@ describe('pipeline graph', () => {
     );
   });
 
+  it('a seed after an import in an earlier cell of its step makes the random state flow', () => {
+    const s = steps(
+      nb([
+        [['step:seed'], 'import random'],
+        [[], 'random.seed(101)\nprint(random.randint(0, 100))'],
+        [['step:draw'], 'random.randint(0, 100)'],
+      ]),
+    );
+    assert.deepEqual(s.seed?.outputs, ['random-state']);
+    assert.deepEqual(s.draw?.inputSources, { 'random-state': 'seed' });
+  });
+
   it('a definition on some paths only runs the one before it first', () => {
     const s = steps(
       nb([

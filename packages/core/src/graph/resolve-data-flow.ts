@@ -676,16 +676,24 @@ class DataFlowResolver {
     return s.kind === 'code' && s.ref.unit.kind === 'import';
   }
 
-  /** A seed call in the step's own cells, on a module imported by then. */
-  private rootIsImportHere(ref: UnitRef): boolean {
+  /**
+   * A seed call in the step's own cells (`own`), on a module imported by then: by an earlier
+   * step, or above it in the step (its cell, or an earlier cell of the step).
+   */
+  private rootIsImportHere(ref: UnitRef, own: readonly number[]): boolean {
     const root = ref.unit.root;
     if (root === null) return false;
     const s = this.resolve(root);
     if (s?.kind === 'code' && s.ref.unit.kind === 'import') return true;
-    const cellUnits = this.unitsOfCell.get(ref.unit.cell);
-    return (
-      cellUnits !== undefined &&
-      cellUnits.some((r) => r.unit.kind === 'import' && r.unit.names.includes(root))
+    return own.some(
+      (cell) =>
+        cell <= ref.unit.cell &&
+        (this.unitsOfCell.get(cell) ?? []).some(
+          (r) =>
+            r.unit.kind === 'import' &&
+            r.unit.names.includes(root) &&
+            (cell < ref.unit.cell || r.unit.from < ref.unit.from),
+        ),
     );
   }
 
@@ -740,7 +748,7 @@ class DataFlowResolver {
     // Configuration that earlier cells made holds here too; the global random state flows.
     if (firstSegment) this.includeConfigSoFar(draft);
     const ownUnits = this.ownUnitsOf(own);
-    const seeds = ownUnits.filter((r) => r.unit.kind === 'seed' && this.rootIsImportHere(r));
+    const seeds = ownUnits.filter((r) => r.unit.kind === 'seed' && this.rootIsImportHere(r, own));
     if (this.seeded && analysis.callsNonBuiltin && seeds.length === 0) {
       const s = this.current.get(RANDOM_STATE);
       if (s?.kind === 'step') this.loadInput(draft, RANDOM_STATE, s.step, s.cell);
