@@ -30,6 +30,7 @@ const FIXTURES = [
   'run-magic',
   'shown-history',
   'capture-magic',
+  'cleared-output',
 ];
 const work = mkdtempSync(join(tmpdir(), 'cellflow-printed-'));
 after(() => rmSync(work, { recursive: true, force: true }));

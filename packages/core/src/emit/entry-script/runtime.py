@@ -1622,6 +1622,11 @@ class _Outputs:
         self.room = min(CELL_OUTPUT_LIMIT, _room[0])
         self.printed = {"stdout": [], "stderr": []}
         self.capturing = None  # (CapturedOutput, what it takes) after `%%capture`
+        self.clear_waiting = False  # `clear_output(wait=True)`: cleared by the next output
+
+    def clear(self):
+        self.items, self.clear_waiting = [], False
+        self.printed = {"stdout": [], "stderr": []}
 
     def _take(self, size):
         if size > self.room:
@@ -1635,13 +1640,18 @@ class _Outputs:
         _descriptor_output()
         if self.capturing is not None and self.capturing[1]["display"]:
             self.capturing[0].outputs.append(CapturedDisplay(output["data"], output["metadata"]))
-        elif self._take(size):
+            return
+        if self.clear_waiting:
+            self.clear()
+        if self._take(size):
             self.items.append(output)
 
     def stream(self, name, text):
         if self.capturing is not None and self.capturing[1][name]:
             self.capturing[0]._streams[name].append(text)
             return
+        if self.clear_waiting:
+            self.clear()
         self.printed[name].append(text)
         text, cut = text[: self.room], text[self.room :]
         self.cut += len(cut)
@@ -1770,6 +1780,18 @@ def _display(*objects, **_kwargs):
             print(repr(o) if not isinstance(o, str) else o)
 
 
+def _clear_output(wait=False):
+    """IPython's `clear_output` in a step: the running cell's outputs so far are dropped (with
+    `wait`, once the next output comes), as Jupyter drops them."""
+    if not _current:
+        return
+    _descriptor_output()
+    if wait:
+        _current[-1].clear_waiting = True
+    else:
+        _current[-1].clear()
+
+
 def _ipython_print(*objects, **kwargs):
     """IPython's `display()` outside IPython prints its arguments: recorded as displays instead."""
     if kwargs or not _current:
@@ -1812,6 +1834,9 @@ def _patch(module):
             pass  # reset_option gives pandas's own default
     elif name == "IPython.core.display_functions":
         module.print = _ipython_print
+        module.clear_output = _clear_output
+    elif name == "IPython.display":
+        module.clear_output = _clear_output
     elif name == "IPython.core.displaypub" and not hasattr(module.DisplayPublisher.publish, "cellflow"):
         # An IPython shell made in the step (`set_matplotlib_formats` makes one) publishes displays.
         publish = module.DisplayPublisher.publish
@@ -1825,12 +1850,12 @@ def _patch(module):
         published.cellflow = module.DisplayPublisher.publish = published
 
 
-_PATCHED = ("matplotlib.pyplot", "pandas", "IPython.core.display_functions", "IPython.core.displaypub")
+_PATCHED = ("matplotlib.pyplot", "pandas", "IPython.core.display_functions", "IPython.core.displaypub", "IPython.display")
 
 
 class _PatchOnImport:
-    """Patches matplotlib.pyplot's `show`, pandas's display and IPython's `display` when a cell
-    imports them."""
+    """Patches matplotlib.pyplot's `show`, pandas's display and IPython's `display` and
+    `clear_output` when a cell imports them."""
 
     def find_spec(self, name, path, target=None):
         if name not in _PATCHED:
