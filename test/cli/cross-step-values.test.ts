@@ -298,3 +298,19 @@ describe('an instance holding what a method was given, in a later step', () => {
     });
   });
 });
+
+describe('an open file, in a later step', () => {
+  it('keeps the name the notebook opened it by', async () => {
+    await withTempDir('cellflow-file-name-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [['step:open'], "notes = open('notes.txt', 'w')\nnotes.write('one\\n')"],
+        [
+          ['step:use'],
+          "notes.write('two\\n')\nnotes.close()\nprint(notes.name, open('notes.txt').read().split())",
+        ],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[1]), "notes.txt ['one', 'two']\n");
+    });
+  });
+});

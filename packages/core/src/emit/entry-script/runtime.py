@@ -1101,12 +1101,12 @@ def _reduce_open_file(obj):
     encoding = (obj.encoding, obj.errors) if text else None
     path = os.path.abspath(name)
     if obj.closed:
-        return _reopen_file, (path, mode, text, encoding, None)
+        return _reopen_file, (path, mode, text, encoding, None, name)
     try:
         position = obj.tell()  # flushes what was written
     except (OSError, ValueError):
         return None
-    return _reopen_file, (path, mode, text, encoding, position)
+    return _reopen_file, (path, mode, text, encoding, position, name)
 
 
 def _find_submodules(namespace):
@@ -1308,10 +1308,12 @@ def _open_npz(path, allow_pickle):
     return numpy.load(path, allow_pickle=allow_pickle)
 
 
-def _reopen_file(path, mode, text, encoding, position):
+def _reopen_file(path, mode, text, encoding, position, name=None):
     mode = _REOPEN_MODES.get(mode, mode)
     if position is None and not os.path.isfile(path):
         path, mode = os.devnull, "r"
+    elif name is not None and os.path.abspath(name) == path:
+        path = name  # opened by the name the notebook gave, which the file shows (`f.name`)
     f = open(path, mode if text else mode + "b", **(dict(encoding=encoding[0], errors=encoding[1]) if text else {}))
     if position is None:
         f.close()
