@@ -309,6 +309,11 @@ describe('IPython syntax', () => {
     assert.ok(!names(cell.code).writes.includes('total'));
   });
 
+  it('`globals()["name"]` reads the name', () => {
+    const r = names('print(globals()["s"], vars()[\'t\'])\ndef f():\n    return globals()["u"]');
+    assert.deepEqual(r.free, ['s', 't']);
+  });
+
   it('a last line of only spaces is blank, however deep its indent, as Python has it', () => {
     const r = analyzePython('def count(n):\n    return n\n                ');
     assert.deepEqual(r.syntaxErrors, []);

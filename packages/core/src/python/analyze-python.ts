@@ -981,14 +981,18 @@ export class PythonAnalyzer {
         return;
       case 'MemberExpression': {
         const base = this.baseName(node);
-        this.expression(node, state, scope);
-        if (scope === null && this.isNamespaceCall(node.firstChild)) {
+        if (this.isNamespaceCall(node.firstChild)) {
           // `globals()["name"] = v` binds name; a computed key binds names no one can read off.
           const key = node.firstChild!.nextSibling?.nextSibling;
           const literal = key?.name === 'String' ? /^(['"])(\w+)\1$/.exec(this.text(key)) : null;
+          if (literal === null && key) this.expression(key, state, scope);
+          if (scope !== null) return;
           if (literal !== null) this.bindName(literal[2]!, key!, state, scope);
           else this.dynamicSite ??= this.site('globals', node);
-        } else if (base !== null) this.mutate(base, scope);
+          return;
+        }
+        this.expression(node, state, scope);
+        if (base !== null) this.mutate(base, scope);
         return;
       }
       default:
@@ -1773,6 +1777,12 @@ export class PythonAnalyzer {
       default: {
         if (COMPREHENSIONS.has(name)) return this.comprehension(node, state, scope);
         if (SCOPE_BOUNDARIES.has(name)) return;
+        // `globals()["name"]` reads name (`globals()["name"] = v` binds it, see `target`).
+        if (name === 'MemberExpression' && this.isNamespaceCall(node.firstChild)) {
+          const key = node.firstChild!.nextSibling?.nextSibling;
+          const literal = key?.name === 'String' ? /^(['"])(\w+)\1$/.exec(this.text(key)) : null;
+          if (literal !== null) this.readName(literal[2]!, key!, state, scope);
+        }
         // The parts, last first: pushed in order, then that stretch of `pending` reversed.
         const start = pending.length;
         for (let c = node.firstChild; c !== null; c = c.nextSibling) pending.push(c);
