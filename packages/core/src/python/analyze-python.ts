@@ -800,6 +800,13 @@ export class PythonAnalyzer {
     return at >= 0 && at < node.to;
   }
 
+  /** The key of `globals()[key]`, and the name it spells when it is a plain string (`"s"`). */
+  private namespaceKey(node: SyntaxNode): { key: SyntaxNode | null; literal: string | null } {
+    const key = node.firstChild?.nextSibling?.nextSibling ?? null;
+    const literal = key?.name === 'String' ? /^(['"])(\w+)\1$/.exec(this.text(key)) : null;
+    return { key, literal: literal?.[2] ?? null };
+  }
+
   /** `globals()`, or at module level `vars()` or `locals()`: the notebook's namespace itself. */
   private isNamespaceCall(node: SyntaxNode | null): boolean {
     if (node?.name !== 'CallExpression') return false;
@@ -983,11 +990,10 @@ export class PythonAnalyzer {
         const base = this.baseName(node);
         if (this.isNamespaceCall(node.firstChild)) {
           // `globals()["name"] = v` binds name; a computed key binds names no one can read off.
-          const key = node.firstChild!.nextSibling?.nextSibling;
-          const literal = key?.name === 'String' ? /^(['"])(\w+)\1$/.exec(this.text(key)) : null;
+          const { key, literal } = this.namespaceKey(node);
           if (literal === null && key) this.expression(key, state, scope);
           if (scope !== null) return;
-          if (literal !== null) this.bindName(literal[2]!, key!, state, scope);
+          if (literal !== null) this.bindName(literal, key!, state, scope);
           else this.dynamicSite ??= this.site('globals', node);
           return;
         }
@@ -1779,9 +1785,8 @@ export class PythonAnalyzer {
         if (SCOPE_BOUNDARIES.has(name)) return;
         // `globals()["name"]` reads name (`globals()["name"] = v` binds it, see `target`).
         if (name === 'MemberExpression' && this.isNamespaceCall(node.firstChild)) {
-          const key = node.firstChild!.nextSibling?.nextSibling;
-          const literal = key?.name === 'String' ? /^(['"])(\w+)\1$/.exec(this.text(key)) : null;
-          if (literal !== null) this.readName(literal[2]!, key!, state, scope);
+          const { key, literal } = this.namespaceKey(node);
+          if (literal !== null) this.readName(literal, key!, state, scope);
         }
         // The parts, last first: pushed in order, then that stretch of `pending` reversed.
         const start = pending.length;
