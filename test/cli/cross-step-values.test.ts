@@ -314,3 +314,36 @@ describe('an open file, in a later step', () => {
     });
   });
 });
+
+describe('a function held by another name, once its own name is deleted or bound again', () => {
+  it('is the function it was, with what its body uses (`greet = hello`, then `del hello`)', async () => {
+    await withTempDir('cellflow-former-function-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:define'],
+          "def fmt(s):\n    return '<' + s + '>'\n\n\ndef hello(name='Jose'):\n    return fmt('Hi ' + name)",
+        ],
+        [['step:alias'], 'greet = hello\nsame = greet is hello'],
+        [['step:redefine'], "def hello(name='Ann'):\n    return 'Bye ' + name"],
+        [['step:both'], 'print(same, greet(), hello())'],
+        [['step:delete'], 'del hello'],
+        [['step:after'], 'print(greet(), greet.__name__)'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[3]), 'True <Hi Jose> Bye Ann\n');
+      assert.equal(text(cells[5]), '<Hi Jose> hello\n');
+    });
+  });
+
+  it('is the very function where the name still has it', async () => {
+    await withTempDir('cellflow-same-function-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [['step:define'], "def hello(name='Jose'):\n    return 'Hi ' + name\n\n\nhello.calls = 3"],
+        [['step:alias'], "greet = hello\nfuncs = {'h': hello}"],
+        [['step:use'], "print(greet is hello, funcs['h'] is hello, greet.calls, greet())"],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[2]), 'True True 3 Hi Jose\n');
+    });
+  });
+});

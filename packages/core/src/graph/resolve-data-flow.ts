@@ -221,6 +221,11 @@ class DataFlowResolver {
   private readonly figureNames = new Set<string>();
   /** What names a unit binds on some paths only were before it, by unit id (see `leaveBindings`). */
   private readonly priorBindings = new Map<number, [string, Source][]>();
+  /**
+   * The notebook functions and classes each name was bound to before a step bound it again or
+   * deleted it (`greet = hello` then `del hello`): a value made before may hold them.
+   */
+  private readonly formerDefinitions = new Map<string, UnitRef[]>();
 
   constructor(input: DataFlowInput) {
     this.input = input;
@@ -384,6 +389,7 @@ class DataFlowResolver {
       const passed = this.passedReads.get(v);
       if (passed !== undefined)
         for (const read of passed) {
+          if (!seen.has(read)) this.needFormerDefinitions(draft, read, cell);
           const s = seen.has(read) ? undefined : this.resolve(read);
           if (s?.kind === 'code' && s.ref.unit.kind === 'definition')
             this.includeHeld(draft, s.ref, cell);
@@ -396,6 +402,7 @@ class DataFlowResolver {
       for (const read of reads) {
         if (seen.has(read)) continue;
         seen.add(read);
+        this.needFormerDefinitions(draft, read, cell);
         const s = this.resolve(read);
         if (s?.kind === 'code' && s.ref.unit.kind === 'definition')
           this.includeHeld(draft, s.ref, cell);
@@ -1021,6 +1028,7 @@ class DataFlowResolver {
     for (const x of before.writes) beforeWrites.add(x.name);
     for (const w of analysis.writes) {
       if (beforeWrites.has(w.name) && !bindsIn(analysis, w.name, own)) continue;
+      this.noteFormerDefinition(w.name);
       const ref = unitFor(analysis, ownUnits, w.name);
       const changed = mutationAt.get(w.name);
       if (ref !== undefined && ref.unit.kind !== 'config' && ref.unit.kind !== 'seed') {
@@ -1057,9 +1065,40 @@ class DataFlowResolver {
         );
       }
     }
-    for (const d of newSites(analysis.deletes, before.deletes))
+    for (const d of newSites(analysis.deletes, before.deletes)) {
+      this.noteFormerDefinition(d.name);
       current.set(d.name, { kind: 'deleted', step: draft, cell: d.cell });
+    }
     for (const ref of ownUnits) if (ref.ambient) this.stepConfig.push({ ref, step: draft });
+  }
+
+  /** Keeps the definition `name` is bound to, before a step binds it again or deletes it. */
+  private noteFormerDefinition(name: string): void {
+    const s = this.current.get(name);
+    const ref = s?.kind === 'code' ? s.ref : s?.kind === 'step' ? s.definition : undefined;
+    if (ref === undefined || ref.unit.kind !== 'definition') return;
+    const former = this.formerDefinitions.get(name);
+    if (former === undefined) this.formerDefinitions.set(name, [ref]);
+    else if (!former.includes(ref)) former.push(ref);
+  }
+
+  /**
+   * A loaded value may hold a function `name` named before the notebook bound the name again or
+   * deleted it (`greet = hello`, then `del hello`): the value loads it by its code, and what its
+   * body uses when called is defined or loaded here.
+   */
+  private needFormerDefinitions(draft: StepDraft, name: string, cell: number): void {
+    const former = this.formerDefinitions.get(name);
+    if (former === undefined) return;
+    // Where `name` is another definition now, the value may well hold that one: only code, which
+    // costs no load, comes for the former.
+    const now = this.resolve(name);
+    const redefined =
+      now?.kind === 'code' || (now?.kind === 'step' && now.definition !== undefined);
+    for (const ref of former)
+      for (const read of ref.unit.callReads)
+        if (read !== name && (!redefined || this.resolve(read)?.kind === 'code'))
+          this.need(draft, { name: read, cell, line: 1 }, true, null);
   }
 
   /**

@@ -746,6 +746,19 @@ def _make_function(code, name, qualname, defaults, kwdefaults, cells, module="__
     return function
 
 
+def _notebook_function(qualname, code, name, defaults, kwdefaults):
+    """A notebook function saved by its name (`greet = hello`): the loading step's function of
+    that name where it has the same code, else the function made again from its code (a later
+    cell deleted the name or defined another function by it)."""
+    try:
+        found = getattr(sys.modules["__main__"], qualname)  # defined on demand while inputs load
+    except AttributeError:
+        found = None
+    if getattr(found, "__code__", None) == marshal.loads(code):
+        return found
+    return _make_function(code, name, qualname, defaults, kwdefaults, 0)
+
+
 def _is_empty_cell(value):
     return type(value) is str and value == _EMPTY_CELL
 
@@ -771,7 +784,11 @@ def _reduce_function(obj):
     module = obj.__module__
     if module == "__main__":
         if sys.modules["__main__"].__dict__.get(obj.__qualname__) is obj:
-            return None  # a later step defines it again by name
+            if obj.__closure__ is not None or getattr(obj, "__cellflow_cache__", None) is not None:
+                return None  # a later step defines it again by name
+            # By its name, or by its code where the name is deleted or bound again by then.
+            code = marshal.dumps(obj.__code__)
+            return _notebook_function, (obj.__qualname__, code, obj.__name__, obj.__defaults__, obj.__kwdefaults__)
         kept = getattr(obj, "__cellflow_cache__", None)
         if kept is not None:  # a notebook cache around an inner function or a lambda
             parameters = obj.cache_parameters()
