@@ -347,3 +347,37 @@ describe('a function held by another name, once its own name is deleted or bound
     });
   });
 });
+
+describe('a sqlite3 cursor, its connection and rows, in later steps', () => {
+  it('gives the rows its query left, on the connection it shares', async () => {
+    await withTempDir('cellflow-sqlite-cursor-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:create'],
+          "import sqlite3\nconn = sqlite3.connect('shop.db')\nconn.row_factory = sqlite3.Row\n" +
+            'c = conn.cursor()\nc.execute(\'CREATE TABLE items (name TEXT, "unit price" REAL)\')\nconn.commit()',
+        ],
+        [
+          ['step:insert'],
+          "c.executemany('INSERT INTO items VALUES (?, ?)', [('pen', 1.5), ('ink', 3.25), ('pad', 2.0)])\nconn.commit()",
+        ],
+        [['step:query'], "c.execute('SELECT * FROM items ORDER BY name');"],
+        [['step:iterate'], 'for row in c:\n    print(dict(row))\n    break'],
+        [
+          ['step:fetch'],
+          'print([d[0] for d in c.description], [tuple(r) for r in c.fetchmany(1)])\nlast = c.fetchone()',
+        ],
+        [['step:rows'], "print(last['unit price'], last.keys(), c.fetchone(), type(c).__name__)"],
+        [
+          ['step:again'],
+          "print([r['n'] for r in conn.execute('SELECT count(*) AS n FROM items')])\nconn.close()",
+        ],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[3]), "{'name': 'ink', 'unit price': 3.25}\n");
+      assert.equal(text(cells[4]), "['name', 'unit price'] [('pad', 2.0)]\n");
+      assert.equal(text(cells[5]), "1.5 ['name', 'unit price'] None Cursor\n");
+      assert.equal(text(cells[6]), '[3]\n');
+    });
+  });
+});

@@ -138,8 +138,6 @@ const UNSAVABLE_FIX: Readonly<Record<string, string>> = {
     "keep the file's path in a variable and open the file in the step that reads it (`with open(path) as f:`)",
   'a database connection':
     'keep the connection settings in variables and connect in the step that uses the connection',
-  'a database cursor':
-    'fetch the rows into a variable (`rows = cursor.fetchall()`) in the same step',
   'an open network response': 'read the data (`data = response.read()`) in the step that opens it',
 };
 

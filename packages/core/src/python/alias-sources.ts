@@ -28,6 +28,9 @@ const SHARING_METHODS = new Set([
   'to_numpy',
   'asformat',
   'iter',
+  // A database cursor holds its connection (`cur = conn.cursor()`, `rows = conn.execute(...)`).
+  'cursor',
+  'execute',
 ]);
 
 /** Calls whose result holds their arguments' objects (for loops: `enumerate(xs)`, `zip(a, b)`). */

@@ -163,10 +163,10 @@ export const DRAW_TARGET_KEYWORDS = new Set(['ax', 'axes']);
 
 /** Calls whose result cannot be pickled, by callee text, and what to call it in a message. */
 export const UNSAVABLE_ORIGINS: readonly (readonly [RegExp, string])[] = [
-  // A file from `open` and a sqlite3 connection cross: the loading step opens them again.
+  // A file from `open`, a sqlite3 connection and its cursors cross: the loading step opens them
+  // again.
   [/^(codecs\.|gzip\.|bz2\.|lzma\.)open$/, 'an open file'],
   [/^(psycopg2|pymysql|MySQLdb|pyodbc|cx_Oracle|duckdb)\.connect$/, 'a database connection'],
-  [/\.cursor$/, 'a database cursor'],
   [/^(urllib\.request\.)?urlopen$/, 'an open network response'],
   [/^socket\.(socket|create_connection)$/, 'a network socket'],
   [

@@ -1350,27 +1350,148 @@ def _reduce_sqlite(obj):
     except Exception:
         return None  # closed
     path = "" if _memory_databases.get(id(obj)) is obj else next((row[2] for row in rows if row[1] == "main"), "")
-    return _connect_sqlite, (path, None if path else obj.serialize())
+    settings = {"row_factory": obj.row_factory, "text_factory": obj.text_factory, "isolation_level": obj.isolation_level}
+    return _connect_sqlite, (path, None if path else obj.serialize(), settings)
 
 
 _memory_databases = {}  # id -> connection, for in-memory databases loaded here (sqlite names them "x")
 
 
-def _connect_sqlite(path, data):
+def _connect_sqlite(path, data, settings=None):
     import sqlite3
 
     connection = sqlite3.connect(path or ":memory:")
     if data is not None:
         connection.deserialize(data)
         _memory_databases[id(connection)] = connection
+    for key, value in (settings or {}).items():
+        setattr(connection, key, value)  # how it makes rows and text, and opens transactions
     return connection
+
+
+def _reduce_sqlite_cursor(obj):
+    """A sqlite3 cursor crosses with its connection and the rows of its statement not fetched yet
+    (fetched here once, as the step that saves it is done): the loading step's cursor gives those
+    rows first, with the statement's column names."""
+    sqlite3 = sys.modules.get("sqlite3")
+    if sqlite3 is None or not isinstance(obj, sqlite3.Cursor):
+        return None
+    kept = _cursor_rows.get(id(obj))
+    if kept is None or kept[0] is not obj:
+        try:
+            description = obj.description
+            factory, obj.row_factory = obj.row_factory, None
+            try:
+                rows = obj.fetchall() if description is not None else []
+            finally:
+                obj.row_factory = factory
+        except sqlite3.ProgrammingError:  # closed, or its connection is
+            description, rows = None, None
+        kept = _cursor_rows[id(obj)] = (obj, description, rows)
+    _, description, rows = kept
+    names = None if description is None else [column[0] for column in description]
+    return _sqlite_cursor, (obj.connection, names, rows, obj.arraysize, obj.row_factory)
+
+
+_cursor_rows = {}  # id -> (cursor, description, rows): a cursor saved twice gives the same rows
+
+
+def _reduce_sqlite_row(obj):
+    """A sqlite3.Row crosses as its column names and values."""
+    sqlite3 = sys.modules.get("sqlite3")
+    if sqlite3 is None or type(obj) is not sqlite3.Row:
+        return None
+    return _sqlite_row, (tuple(obj.keys()), tuple(obj))
+
+
+_row_cursors = {}  # column names -> a cursor with them, which rows made here refer to
+
+
+def _sqlite_row(names, values):
+    import sqlite3
+
+    cursor = _row_cursors.get(names)
+    if cursor is None:
+        quoted = ", ".join('NULL AS "%s"' % name.replace('"', '""') for name in names)
+        cursor = _row_cursors[names] = sqlite3.connect(":memory:").execute("SELECT %s LIMIT 0" % quoted)
+    return sqlite3.Row(cursor, values)
+
+
+def _sqlite_cursor(connection, names, rows, arraysize, row_factory):
+    cursor = connection.cursor(_pending_cursor_type()) if names is not None else connection.cursor()
+    cursor.arraysize = arraysize
+    cursor.row_factory = row_factory
+    if names is not None:
+        # A statement with the same column names and no rows gives the cursor its description.
+        quoted = ", ".join('NULL AS "%s"' % name.replace('"', '""') for name in names)
+        cursor.execute("SELECT %s LIMIT 0" % quoted)
+        cursor._pending = list(rows)
+    elif rows is None:
+        cursor.close()
+    return cursor
+
+
+_PendingCursor = None
+
+
+def _pending_cursor_type():
+    """sqlite3's cursor, giving first the rows an earlier step's statement had left (the type
+    shows as sqlite3's own)."""
+    global _PendingCursor
+    if _PendingCursor is not None:
+        return _PendingCursor
+    import sqlite3
+
+    class Cursor(sqlite3.Cursor):
+        _pending = None
+
+        def _take(self, n):
+            rows, self._pending = self._pending[:n], self._pending[n:]
+            return [self.row_factory(self, r) for r in rows] if self.row_factory else rows
+
+        def execute(self, *args, **kwargs):
+            self._pending = None
+            return super().execute(*args, **kwargs)
+
+        def executemany(self, *args, **kwargs):
+            self._pending = None
+            return super().executemany(*args, **kwargs)
+
+        def executescript(self, *args, **kwargs):
+            self._pending = None
+            return super().executescript(*args, **kwargs)
+
+        def fetchone(self):
+            if not self._pending:
+                return super().fetchone()
+            return self._take(1)[0]
+
+        def fetchmany(self, size=None):
+            if not self._pending:
+                return super().fetchmany(self.arraysize if size is None else size)
+            return self._take(self.arraysize if size is None else size)
+
+        def fetchall(self):
+            if not self._pending:
+                return super().fetchall()
+            return self._take(len(self._pending))
+
+        def __next__(self):
+            if not self._pending:
+                return super().__next__()
+            return self._take(1)[0]
+
+    Cursor.__module__ = "sqlite3"
+    Cursor.__qualname__ = "Cursor"
+    _PendingCursor = Cursor
+    return Cursor
 
 
 class _SharingPickler(pickle.Pickler):
     """Pickles values that share objects in one stream, so they still share once loaded; a numpy
     view of an array is saved as a view of it (also of an array over a memory map or a buffer, as
     loaded inputs are); a function without a name to find it by (a lambda) is saved by its code;
-    an open file, a sqlite3 connection, numpy's `.npz` archive and memmap, and a pandas ExcelFile
+    an open file, a sqlite3 connection, cursor and row, numpy's `.npz` archive and memmap, and a pandas ExcelFile
     open again in the loading step; an array of a type that refuses pickling is saved as its data;
     a pandas index keeps its lookup table; a dict's view, a regex match and a module are saved as
     what makes them again."""
@@ -1380,6 +1501,8 @@ class _SharingPickler(pickle.Pickler):
             _reduce_function(obj)
             or _reduce_open_file(obj)
             or _reduce_sqlite(obj)
+            or _reduce_sqlite_cursor(obj)
+            or _reduce_sqlite_row(obj)
             or _reduce_npz(obj)
             or _reduce_memmap(obj)
             or _reduce_index(obj)
