@@ -381,3 +381,33 @@ describe('a sqlite3 cursor, its connection and rows, in later steps', () => {
     });
   });
 });
+
+describe('CSV readers and writers, and a file part way through a loop, in later steps', () => {
+  it('go on where they were, on the very file', async () => {
+    await withTempDir('cellflow-csv-across-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:open'],
+          "import csv\nlog = open('log.csv', 'w', newline='')\nw = csv.writer(log, delimiter=';')\nw.writerow(['a', 'b'])",
+        ],
+        [['step:write'], 'w.writerows([[1, 2], [3, 4]])'],
+        [['step:more'], "w.writerow(['x', 'y'])\nlog.close()\nprint(repr(open('log.csv').read()))"],
+        [
+          ['step:header'],
+          "r = csv.reader(open('log.csv', newline=''), delimiter=';')\nprint(next(r))",
+        ],
+        [['step:rows'], 'print(next(r), r.dialect.delimiter)'],
+        [['step:rest'], 'print(list(r))'],
+        [['step:lines'], "fh = open('log.csv')\nfor line in fh:\n    break\nprint(line.strip())"],
+        [['step:next_line'], 'print(fh.readline().strip(), len(fh.readlines()))'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[2]), "'a;b\\n1;2\\n3;4\\nx;y\\n'\n");
+      assert.equal(text(cells[3]), "['a', 'b']\n");
+      assert.equal(text(cells[4]), "['1', '2'] ;\n");
+      assert.equal(text(cells[5]), "[['3', '4'], ['x', 'y']]\n");
+      assert.equal(text(cells[6]), 'a;b\n');
+      assert.equal(text(cells[7]), '1;2 2\n');
+    });
+  });
+});

@@ -255,7 +255,7 @@ export const DIAGNOSTIC_CATALOGUE = {
     severity: 'warning',
     area: 'data flow',
     description:
-      'Several steps use one generator or CSV reader that cannot be saved part way: each may start it again, where the notebook continues it.',
+      'Several steps use one generator that cannot be saved part way: each may start it again, where the notebook continues it.',
   },
   'unsavable-value': {
     severity: 'error',

@@ -23,6 +23,7 @@
 import type { Diagnostic } from '../diagnostics.js';
 import { analyzeCells } from '../python/analyze-cells.js';
 import { passedTo, type CodeAnalysis, type NameSite } from '../python/analyze-python.js';
+import { makesCsvWrapper } from '../python/call-kinds.js';
 import { PYTHON_BUILTINS } from '../python/builtins.js';
 import type { CellTags } from '../tags/cell-tags.js';
 import type { AnalyzedBlocks, UnitRef } from './analyze-blocks.js';
@@ -925,6 +926,15 @@ class DataFlowResolver {
     }
     if (ownAnalysis.dynamicBindings !== null)
       this.dynamicWriter = stepSource(draft, ownAnalysis.dynamicBindings.cell, undefined);
+    // A CSV reader or writer holds the file it reads or writes (`w = csv.writer(f)`): once a step
+    // uses it, the two cross together.
+    for (const m of segmentMutations) {
+      const ref = stateOf(this.resolve(m.name));
+      if (ref?.unit.startsGenerator !== true || !makesCsvWrapper(ref.unit.code)) continue;
+      for (const read of ref.unit.reads)
+        if (this.resolve(read)?.kind === 'step')
+          this.sharing.union(this.versionOf(m.name), this.versionOf(read));
+    }
     const { aliases } = analysis;
     const takenOver = this.takeOverShared(draft, segmentMutations, aliases, before.aliases.length);
     this.leaveChanged(draft, segment, segmentMutations, takenOver);

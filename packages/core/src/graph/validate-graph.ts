@@ -4,6 +4,7 @@
  * `serve:` names a value of its step; each step's own syntax errors and `import *` are reported.
  */
 import type { Diagnostic } from '../diagnostics.js';
+import { makesCsvWrapper } from '../python/call-kinds.js';
 import { problemsOfAnalysis } from './analysis-problems.js';
 import type { UnitRef } from './analyze-blocks.js';
 import { usedAfter, type ResolvedStep } from './resolve-data-flow.js';
@@ -194,6 +195,7 @@ function restartedGenerators(
     // A generator expression over one `for` goes on in the next step where the last left it.
     const value = code.slice(code.indexOf('=') + 1).trim();
     if (value.startsWith('(') && (value.match(/\bfor\b/g) ?? []).length === 1) continue;
+    if (makesCsvWrapper(code)) continue; // it crosses with its file, where it is
     const maker = drafts.find((d) => d.cells.includes(cell));
     const makerUses = maker !== undefined && usedAfter(unit, maker.cells, plain);
     const using = [...(makerUses ? [maker.name] : []), ...steps];
@@ -204,7 +206,7 @@ function restartedGenerators(
       cell,
       line,
       message:
-        `\`${name}\` (a generator or reader) cannot be saved part way and is made again where it is used: steps ${using.map((s) => `\`${s}\``).join(', ')} each use it, and each ` +
+        `\`${name}\` (a generator) cannot be saved part way and is made again where it is used: steps ${using.map((s) => `\`${s}\``).join(', ')} each use it, and each ` +
         `after the first starts it again from its beginning (unless the steps before used it up), where the notebook goes on with one. ` +
         `Fix: use \`${name}\` in one step, or make a list (\`${name} = list(...)\`) if every step needs all its items.`,
     });

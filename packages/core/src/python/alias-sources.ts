@@ -48,6 +48,12 @@ const SHARING_FUNCTIONS = new Set([
 ]);
 
 /**
+ * Calls, by the callee's last name, whose result holds the file or lines it is given: CSV
+ * readers and writers (`w = csv.writer(f)`: a step that loads `w` gets the very `f`).
+ */
+const WRAPPING_CALLS = new Set(['reader', 'writer', 'DictReader', 'DictWriter']);
+
+/**
  * Pushes `node`'s children onto `pending` last first (so that they pop in order), leaving out
  * a container's `if` and `else` when `partsOnly`. Walks step through siblings rather than collect
  * arrays of children: each step makes a node object, an array more.
@@ -222,8 +228,12 @@ function pushSharedParts(
           pending.push(callee.firstChild);
           return;
         }
+        if (method !== null && WRAPPING_CALLS.has(text(method)) && args)
+          pushChildren(pending, args);
+        return;
       }
-      if (callee?.name === 'VariableName' && SHARING_FUNCTIONS.has(text(callee)) && args)
+      const name = callee?.name === 'VariableName' ? text(callee) : '';
+      if ((SHARING_FUNCTIONS.has(name) || WRAPPING_CALLS.has(name)) && args)
         pushChildren(pending, args);
       return;
     }

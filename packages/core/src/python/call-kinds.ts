@@ -189,6 +189,16 @@ export const UNSAVABLE_ORIGINS: readonly (readonly [RegExp, string])[] = [
 export const REMADE_BY_RUNNING =
   /^((np|numpy)\.(frompyfunc|vectorize)|csv\.(reader|DictReader|writer|DictWriter)|(patsy\.)?(dmatrix|dmatrices)|(sympy\.)?lambdify)$/;
 
+/**
+ * Whether a unit's statement makes a CSV reader or writer (`w = csv.writer(f)`): one holds the file
+ * it reads or writes, and crosses steps with it, where it is.
+ */
+export function makesCsvWrapper(code: string): boolean {
+  return /^(csv\s*\.\s*)?(reader|writer|DictReader|DictWriter)\s*\(/.test(
+    code.slice(code.indexOf('=') + 1).trim(),
+  );
+}
+
 /** How every callee among `UNSAVABLE_ORIGINS` ends: most calls are ruled out by this one test. */
 export const UNSAVABLE_ENDINGS =
   /(open|connect|cursor|socket|connection|Lock|Condition|Semaphore|Event|Thread|Barrier|Process|Pool|Queue|Executor|Popen|scandir)$/;

@@ -1122,8 +1122,35 @@ def _reduce_open_file(obj):
     try:
         position = obj.tell()  # flushes what was written
     except (OSError, ValueError):
-        return None
+        found = _text_position(obj, path) if text and obj.readable() and not obj.writable() else None
+        if found is None:
+            return None
+        position, newline = found
+        return _reopen_file, (path, mode, text, encoding, position, name, newline)
     return _reopen_file, (path, mode, text, encoding, position, name)
+
+
+def _text_position(obj, path):
+    """Where a text file a `for` loop or `next` reads is (its `tell()` refuses then), and how it
+    reads line ends: what is left of it is read (the step that saves it is done), then found at
+    the end of the file read again."""
+    kept = _text_positions.get(id(obj))
+    if kept is not None and kept[0] is obj:
+        return kept[1]
+    rest = obj.read()
+    _text_positions[id(obj)] = (obj, None)
+    for newline in (None, ""):
+        with open(path, encoding=obj.encoding, errors=obj.errors, newline=newline) as f:
+            whole = f.read()
+            if whole.endswith(rest):
+                f.seek(0)
+                f.read(len(whole) - len(rest))
+                _text_positions[id(obj)] = (obj, (f.tell(), newline))
+                return f.tell(), newline
+    return None
+
+
+_text_positions = {}  # id -> (file, found): a file saved twice is found at the same place
 
 
 def _find_submodules(namespace):
@@ -1325,13 +1352,13 @@ def _open_npz(path, allow_pickle):
     return numpy.load(path, allow_pickle=allow_pickle)
 
 
-def _reopen_file(path, mode, text, encoding, position, name=None):
+def _reopen_file(path, mode, text, encoding, position, name=None, newline=None):
     mode = _REOPEN_MODES.get(mode, mode)
     if position is None and not os.path.isfile(path):
         path, mode = os.devnull, "r"
     elif name is not None and os.path.abspath(name) == path:
         path = name  # opened by the name the notebook gave, which the file shows (`f.name`)
-    f = open(path, mode if text else mode + "b", **(dict(encoding=encoding[0], errors=encoding[1]) if text else {}))
+    f = open(path, mode if text else mode + "b", **(dict(encoding=encoding[0], errors=encoding[1], newline=newline) if text else {}))
     if position is None:
         f.close()
     elif "a" not in mode:
@@ -1394,6 +1421,30 @@ def _reduce_sqlite_cursor(obj):
 
 
 _cursor_rows = {}  # id -> (cursor, description, rows): a cursor saved twice gives the same rows
+
+_CSV_DIALECT = ("delimiter", "quotechar", "escapechar", "doublequote", "skipinitialspace", "lineterminator", "quoting", "strict")
+
+
+def _reduce_csv(obj):
+    """A CSV reader or writer crosses as what it reads or the file it writes, and its dialect: the
+    loading step makes it again over them (a file opens again where it was)."""
+    kind = type(obj)
+    if kind.__module__ != "_csv" or kind.__name__ not in ("reader", "writer"):
+        return None
+    import gc
+
+    dialect = {key: getattr(obj.dialect, key) for key in _CSV_DIALECT}
+    for part in gc.get_referents(obj):
+        source = getattr(part, "__self__", None) if kind.__name__ == "writer" else part
+        if source is not None and type(part).__name__ not in ("Dialect", "type", "list"):
+            return _csv_again, (kind.__name__, source, dialect)
+    return None
+
+
+def _csv_again(kind, source, dialect):
+    import csv
+
+    return getattr(csv, kind)(source, **dialect)
 
 
 def _reduce_sqlite_row(obj):
@@ -1491,7 +1542,7 @@ class _SharingPickler(pickle.Pickler):
     """Pickles values that share objects in one stream, so they still share once loaded; a numpy
     view of an array is saved as a view of it (also of an array over a memory map or a buffer, as
     loaded inputs are); a function without a name to find it by (a lambda) is saved by its code;
-    an open file, a sqlite3 connection, cursor and row, numpy's `.npz` archive and memmap, and a pandas ExcelFile
+    an open file, a CSV reader or writer, a sqlite3 connection, cursor and row, numpy's `.npz` archive and memmap, and a pandas ExcelFile
     open again in the loading step; an array of a type that refuses pickling is saved as its data;
     a pandas index keeps its lookup table; a dict's view, a regex match and a module are saved as
     what makes them again."""
@@ -1503,6 +1554,7 @@ class _SharingPickler(pickle.Pickler):
             or _reduce_sqlite(obj)
             or _reduce_sqlite_cursor(obj)
             or _reduce_sqlite_row(obj)
+            or _reduce_csv(obj)
             or _reduce_npz(obj)
             or _reduce_memmap(obj)
             or _reduce_index(obj)
