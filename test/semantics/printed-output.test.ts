@@ -31,6 +31,7 @@ const FIXTURES = [
   'shown-history',
   'capture-magic',
   'cleared-output',
+  'ipython-input',
 ];
 const work = mkdtempSync(join(tmpdir(), 'cellflow-printed-'));
 after(() => rmSync(work, { recursive: true, force: true }));

@@ -249,6 +249,34 @@ describe('Python name analysis', () => {
 });
 
 describe('IPython syntax', () => {
+  it("takes a cell's text as IPython does: indentation, pasted prompts, help, a %%timeit setup", () => {
+    assert.equal(
+      toPlainPython('\n    x = 1\n    if x:\n        y = 2').code,
+      '\nx = 1\nif x:\n    y = 2',
+    );
+    assert.equal(
+      toPlainPython('>>> a = 1\n>>> while a < 3:\n...     a += 1').code,
+      'a = 1\nwhile a < 3:\n    a += 1',
+    );
+    assert.equal(
+      toPlainPython('In [1]: for i in range(3):\n   ...:     print(i)\n   ...:     ').code,
+      'for i in range(3):\n    print(i)\n    ',
+    );
+    // A prompt on a later line only is the cell's own text.
+    const doc = "s = '''\n\n>>> f()\n'''";
+    assert.equal(toPlainPython(doc).code, doc);
+    for (const help of ['?', 'np.*load*?', '%load?', 'x??', '?%timeit'])
+      assert.match(toPlainPython(help).code, /^pass {2}# help: /);
+    assert.equal(
+      toPlainPython('%%timeit -n 1 a = f()\ng(a)').code,
+      'class _cellflow_timeit:  # %%timeit -n 1 a = f()\n    a = f(); g(a)',
+    );
+    assert.equal(
+      toPlainPython('%%timeit a = f()\nfor v in a:\n    g(v)').code,
+      'class _cellflow_timeit:  # %%timeit a = f()\n    a = f()\n    for v in a:\n        g(v)',
+    );
+  });
+
   it('`%run FILE ARGS` runs the file as IPython does; its names come in as with `import *`', () => {
     const out = toPlainPython('%run -n "my helpers.py" --fast 2  # setup\nx = triple(1)');
     assert.deepEqual(out.notes, []);

@@ -384,7 +384,37 @@ export function toPlainPython(source: string): PlainPython {
   return plainBySource.get(source, () => toPlainPythonOnce(source));
 }
 
-function toPlainPythonOnce(source: string): PlainPython {
+/** IPython's prompts, stripped from a cell pasted from a session: `>>> ` and `... `, `In [3]: `. */
+const PROMPTS: readonly { prompt: RegExp; initial: RegExp }[] = [
+  { prompt: /^(>>>|\.\.\.)( |$)/, initial: /^>>>( |$)/ },
+  { prompt: /^(In \[\d+\]: | *\.{3,}: ?)/, initial: /^(In \[\d+\]: | *\.{3,}: ?)/ },
+];
+
+/**
+ * What IPython does to a cell before it reads it: the first line's indentation comes off every
+ * line that has it, then a session's prompts off every line, when the cell's first line (or its
+ * second) has one. Line numbers stay.
+ */
+function cleanUpCell(source: string): string {
+  const start = /^(?:[ \t]*\n)*([ \t]*)\S/.exec(source);
+  if (start === null) return source;
+  const indent = start[1]!;
+  if (indent === '' && !source.includes('>>>') && !/In \[\d+\]: |\.\.\.:/.test(source))
+    return source;
+  let lines = source.split('\n');
+  const first = lines.findIndex((l) => l.trim() !== '');
+  if (indent !== '')
+    lines = lines.map((l, i) => (i >= first && l.startsWith(indent) ? l.slice(indent.length) : l));
+  for (const { prompt, initial } of PROMPTS) {
+    const second = lines[first + 1];
+    if (initial.test(lines[first]!) || (second !== undefined && prompt.test(second)))
+      lines = lines.map((l) => l.replace(prompt, ''));
+  }
+  return lines.join('\n');
+}
+
+function toPlainPythonOnce(raw: string): PlainPython {
+  const source = cleanUpCell(raw);
   // A cell of one line may be a magic without its `%` (IPython's automagic).
   const oneLine = source.replace(/\n$/, '');
   if (!oneLine.includes('\n')) {
@@ -410,14 +440,26 @@ function toPlainPythonOnce(source: string): PlainPython {
     if (magic === 'timeit' && body.trim() !== '' && !/'''|"""/.test(body)) {
       // As `%timeit`: the body runs once in a scope of its own.
       const rest = toPlainPython(body);
-      const indented = rest.code
-        .split('\n')
-        .map((l) => (l.trim() === '' ? l : `    ${l}`))
-        .join('\n');
+      const bodyLines = rest.code.split('\n').map((l) => (l.trim() === '' ? l : `    ${l}`));
+      // The setup statement after the options (`%%timeit a = f()`) runs first, in the same scope:
+      // on the body's first line when that is a simple statement, else on a line of its own.
+      const setup = stripTimeitOptions(args);
+      if (setup !== '') {
+        const at = bodyLines.findIndex((l) => l.trim() !== '');
+        const next = bodyLines.slice(at + 1).find((l) => l.trim() !== '');
+        const simple =
+          at >= 0 &&
+          !splitComment(bodyLines[at]!).code.trimEnd().endsWith(':') &&
+          !/^\s{5}/.test(next ?? '');
+        if (simple) bodyLines[at] = `    ${setup}; ${bodyLines[at]!.trimStart()}`;
+        else bodyLines.unshift(`    ${setup}`);
+      }
       return {
-        code: [...head, `class ${TIMEIT_SCOPE}:  # %%timeit ${args}`.trimEnd(), indented].join(
-          '\n',
-        ),
+        code: [
+          ...head,
+          `class ${TIMEIT_SCOPE}:  # %%timeit ${args}`.trimEnd(),
+          bodyLines.join('\n'),
+        ].join('\n'),
         notes: rest.notes.map((n) => ({ ...n, line: n.line + line })),
         env: rest.env,
       };
@@ -525,7 +567,9 @@ function convertIPythonLine(
   }
   if (body.startsWith('!'))
     return `${indent}__cellflow__.shell(${shellCommandLiteral(body.slice(1))}, terminal=True)`;
-  if (/^(\?\??[\w.]+|[\w.]+\?\??)\s*$/.test(body)) return `${indent}pass  # help: ${body}`;
+  // Help (`obj?`, `?obj`, `%magic??`, `np.*load*?`, a lone `?`): IPython shows it in its pager.
+  if (/^(\?\??(%{0,2}[\w.*]+)?|%{0,2}[\w.*]+\?\??)\s*$/.test(body))
+    return `${indent}pass  # help: ${body}`;
   if (body.startsWith('%') && !body.startsWith('%%')) {
     const m = /^%(\w+)\s*(.*)$/.exec(body);
     const magic = m?.[1] ?? '';

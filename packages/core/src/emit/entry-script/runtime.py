@@ -1966,12 +1966,27 @@ def _echo(text):
     (stream.log if isinstance(stream, _CellStream) else stream.write)(text + "\n")
 
 
-def _display(*objects, **_kwargs):
+def _display(*objects, display_id=None, **kwargs):
+    if kwargs.get("update") and _current:
+        return None  # Jupyter changes the earlier output in place: nothing new in this cell
     for o in objects:
         if _show(o):
             _echo(o if isinstance(o, str) else repr(o))
         else:
             print(repr(o) if not isinstance(o, str) else o)
+    return _display_handle(display_id)
+
+
+def _display_handle(display_id):
+    """What IPython's `display(..., display_id=...)` returns: a handle whose `display` and
+    `update` go on with that display (`True` makes a new id)."""
+    if not display_id:
+        return None
+    try:
+        from IPython.core import display_functions
+    except ImportError:
+        return None
+    return display_functions.DisplayHandle(display_functions._new_id() if display_id is True else display_id)
 
 
 def _clear_output(wait=False):
@@ -2026,11 +2041,26 @@ def _patch(module):
             config._registered_options["display.max_columns"] = registered._replace(defval=20)
         except Exception:
             pass  # reset_option gives pandas's own default
-    elif name == "IPython.core.display_functions":
+    elif name == "IPython.core.display_functions" and not hasattr(module.display, "cellflow"):
         module.print = _ipython_print
         module.clear_output = _clear_output
+        display = module.display
+
+        def displayed(*objects, display_id=None, **kwargs):
+            if not _current:
+                return display(*objects, display_id=display_id, **kwargs)
+            if kwargs.get("update"):
+                return None  # Jupyter changes the earlier output in place: nothing new here
+            shown = display(*objects, display_id=display_id, **kwargs)
+            return shown if shown is not None else _display_handle(display_id)
+
+        displayed.__doc__ = display.__doc__
+        displayed.cellflow = module.display = displayed
     elif name == "IPython.display":
         module.clear_output = _clear_output
+        functions = sys.modules.get("IPython.core.display_functions")
+        if functions is not None and hasattr(functions.display, "cellflow"):
+            module.display = functions.display
     elif name == "IPython.core.displaypub" and not hasattr(module.DisplayPublisher.publish, "cellflow"):
         # An IPython shell made in the step (`set_matplotlib_formats` makes one) publishes displays.
         publish = module.DisplayPublisher.publish
@@ -2466,17 +2496,29 @@ def _keep_shown(namespace, value):
         namespace.update(zip(_SHOWN, _shown))
 
 
+def _future_first(tree):
+    """IPython compiles a cell statement by statement, so `from __future__ import ...` may come
+    anywhere in it: it goes first here, where Python wants it."""
+    import ast
+
+    future = [n for n in tree.body if isinstance(n, ast.ImportFrom) and n.module == "__future__"]
+    if future:
+        tree.body = future + [n for n in tree.body if not any(n is f for f in future)]
+    return tree
+
+
 def run_cell(namespace, index, code, record=None):
     """Runs one cell's code in `namespace`; `record` (a list) gets the cell's printed output, and
     the step's cell outputs get everything it shows (streams, displays, its value, figures, its
     error)."""
     linecache.cache[_cell_file(index)] = (len(code), None, code.splitlines(True), _cell_file(index))
-    if record is None:
-        _run_code(compile(code, _cell_file(index), "exec", _TOP_LEVEL_AWAIT), namespace)
-        return
     import ast
 
-    tree = compile(code, _cell_file(index), "exec", ast.PyCF_ONLY_AST)
+    if record is None:
+        source = _future_first(compile(code, _cell_file(index), "exec", ast.PyCF_ONLY_AST)) if "__future__" in code else code
+        _run_code(compile(source, _cell_file(index), "exec", _TOP_LEVEL_AWAIT), namespace)
+        return
+    tree = _future_first(compile(code, _cell_file(index), "exec", ast.PyCF_ONLY_AST))
     value = None
     if tree.body and isinstance(tree.body[-1], ast.Expr) and not _silenced(code, tree.body[-1]):
         value = compile(ast.Expression(tree.body.pop().value), _cell_file(index), "eval", _TOP_LEVEL_AWAIT)
