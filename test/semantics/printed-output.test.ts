@@ -124,6 +124,8 @@ describe('issue 13: a pipeline run prints what the notebook prints, cell by cell
           `cell ${cell} shows the result Jupyter shows`,
         );
       }
+      for (const cell of pipeline.results.keys())
+        assert.ok(jupyter.results.has(cell), `cell ${cell} shows no result, as in Jupyter`);
     });
   }
 });

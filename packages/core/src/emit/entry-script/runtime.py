@@ -1950,7 +1950,9 @@ def _show(obj, result=False):
     """Records `obj` as a display (or the cell's result) of the running cell; False between cells."""
     if not _current:
         return False
-    _record(*_bundle(obj), result=result)
+    data, meta = _bundle(obj)
+    if data:  # none when the object showed itself (`_ipython_display_`): IPython shows no result
+        _record(data, meta, result=result)
     return True
 
 
