@@ -411,3 +411,25 @@ describe('CSV readers and writers, and a file part way through a loop, in later 
     });
   });
 });
+
+describe('a zip archive, in later steps', () => {
+  it('goes on adding to the archive it writes, then reads it', async () => {
+    await withTempDir('cellflow-zip-across-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:open'],
+          "import zipfile\nfor n in 'ab':\n    open(n + '.txt', 'w').write(n * 3)\nz = zipfile.ZipFile('out.zip', 'w')",
+        ],
+        [['step:add'], "z.write('a.txt', compress_type=zipfile.ZIP_DEFLATED)"],
+        [['step:more'], "z.write('b.txt')\nprint(z.namelist(), z.filename)"],
+        [['step:close'], 'z.close()'],
+        [['step:read'], "r = zipfile.ZipFile('out.zip')\nprint(r.namelist())"],
+        [['step:use'], "print(r.read('a.txt'), r.getinfo('a.txt').compress_type)"],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[2]), "['a.txt', 'b.txt'] out.zip\n");
+      assert.equal(text(cells[4]), "['a.txt', 'b.txt']\n");
+      assert.equal(text(cells[5]), "b'aaa' 8\n");
+    });
+  });
+});

@@ -1422,6 +1422,33 @@ def _reduce_sqlite_cursor(obj):
 
 _cursor_rows = {}  # id -> (cursor, description, rows): a cursor saved twice gives the same rows
 
+def _reduce_zipfile(obj):
+    """A zip archive opened from a path crosses as that path: one being written is finished here
+    (its directory written, as the step that saves it is done) and opens again to add to it."""
+    zipfile = sys.modules.get("zipfile")
+    if zipfile is None or not isinstance(obj, zipfile.ZipFile) or not isinstance(obj.filename, str):
+        return None
+    path = os.path.abspath(obj.filename)
+    if obj.fp is None:  # closed
+        return _zip_again, (path, obj.filename, None, obj.compression)
+    mode = "r" if obj.mode == "r" else "a"
+    if mode == "a":
+        obj.close()
+    return _zip_again, (path, obj.filename, mode, obj.compression)
+
+
+def _zip_again(path, name, mode, compression):
+    import zipfile
+
+    if os.path.abspath(name) == path:
+        path = name  # by the name the notebook gave (`filename`)
+    if mode is None:
+        archive = zipfile.ZipFile(path if os.path.isfile(path) else os.devnull)
+        archive.close()
+        return archive
+    return zipfile.ZipFile(path, mode, compression)
+
+
 _CSV_DIALECT = ("delimiter", "quotechar", "escapechar", "doublequote", "skipinitialspace", "lineterminator", "quoting", "strict")
 
 
@@ -1542,7 +1569,7 @@ class _SharingPickler(pickle.Pickler):
     """Pickles values that share objects in one stream, so they still share once loaded; a numpy
     view of an array is saved as a view of it (also of an array over a memory map or a buffer, as
     loaded inputs are); a function without a name to find it by (a lambda) is saved by its code;
-    an open file, a CSV reader or writer, a sqlite3 connection, cursor and row, numpy's `.npz` archive and memmap, and a pandas ExcelFile
+    an open file, a CSV reader or writer, a zip archive, a sqlite3 connection, cursor and row, numpy's `.npz` archive and memmap, and a pandas ExcelFile
     open again in the loading step; an array of a type that refuses pickling is saved as its data;
     a pandas index keeps its lookup table; a dict's view, a regex match and a module are saved as
     what makes them again."""
@@ -1555,6 +1582,7 @@ class _SharingPickler(pickle.Pickler):
             or _reduce_sqlite_cursor(obj)
             or _reduce_sqlite_row(obj)
             or _reduce_csv(obj)
+            or _reduce_zipfile(obj)
             or _reduce_npz(obj)
             or _reduce_memmap(obj)
             or _reduce_index(obj)
