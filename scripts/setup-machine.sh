@@ -17,6 +17,8 @@ packages=(
   python3-tabulate python3-google-auth python3-six python3-dateutil python3-certifi
   # Kale notebooks pass xgboost values between steps (test/semantics: xgboost-dmatrix)
   python3-xgboost
+  # sympy's functions cross steps (test/cli: cross-step-values)
+  python3-sympy
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1334,12 +1334,24 @@ def _reduce_made_class(obj):
     other objects, and for classes pickle finds by their module."""
     if not isinstance(obj, type) or obj.__module__ == "__main__":
         return None
+    if type(obj).__name__ == "UndefinedFunction" and type(obj).__module__.startswith("sympy."):
+        # sympy's `f = Function("f")`: made again by name and assumptions (sympy keeps one of each).
+        kwargs = dict(getattr(obj, "_explicit_class_assumptions", None) or {})
+        if getattr(obj, "_nargs", None) is not None:
+            kwargs["nargs"] = obj._nargs
+        return _sympy_function, (obj.__name__, kwargs)
     name = obj.__qualname__
     if sys.modules["__main__"].__dict__.get(name) is not obj:
         return None
     if getattr(sys.modules.get(obj.__module__), name, None) is obj:
         return None
     return _notebook_name, (name,)
+
+
+def _sympy_function(name, kwargs):
+    import sympy
+
+    return sympy.Function(name, **kwargs)
 
 
 def _notebook_name(name):
