@@ -190,28 +190,42 @@ const SCRIPT_CELL_MAGICS = new Set([
   'pypy',
 ]);
 /** `%%script` options that hand the program's pipes or process to the notebook. */
-const SCRIPT_PIPE_OPTIONS = new Set(['--bg', '--out', '--err', '--proc']);
+const SCRIPT_PIPE_OPTIONS = new Set(['--bg', '--proc']);
 
 /**
  * A script magic's line as IPython reads it: the program and its arguments (words, quotes
- * removed), whether a nonzero exit raises, and the first option that keeps the pipes open.
+ * removed), whether a nonzero exit raises, the names `--out` and `--err` bind the program's
+ * output to, and the first option that keeps the pipes open.
  */
 function scriptCommand(
   magic: string,
   args: string,
-): { argv: string[]; raiseError: boolean; pipeOption: string | null } {
+): {
+  argv: string[];
+  raiseError: boolean;
+  out: string | null;
+  err: string | null;
+  pipeOption: string | null;
+} {
   const words = [...args.matchAll(/"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g)].map(
     (m) => m[1] ?? m[2] ?? m[3]!,
   );
   const argv = magic === 'script' ? [] : [magic];
   let raiseError = true;
   let pipeOption: string | null = null;
-  for (const w of words) {
+  const kept = { out: null as string | null, err: null as string | null };
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    const [option, value] = w.split('=', 2) as [string, string | undefined];
     if (w === '--no-raise-error') raiseError = false;
-    else if (SCRIPT_PIPE_OPTIONS.has(w.split('=')[0]!)) pipeOption ??= w.split('=')[0]!;
+    else if (option === '--out' || option === '--err') {
+      const name = value ?? words[++i] ?? '';
+      if (/^[A-Za-z_]\w*$/.test(name)) kept[option === '--out' ? 'out' : 'err'] = name;
+      else pipeOption ??= option;
+    } else if (SCRIPT_PIPE_OPTIONS.has(option)) pipeOption ??= option;
     else argv.push(w);
   }
-  return { argv, raiseError, pipeOption };
+  return { argv, raiseError, ...kept, pipeOption };
 }
 
 function pyString(text: string): string {
@@ -495,7 +509,20 @@ function toPlainPythonOnce(raw: string): PlainPython {
     const script = SCRIPT_CELL_MAGICS.has(magic) ? scriptCommand(magic, args) : null;
     if (script !== null && script.pipeOption === null && script.argv.length > 0) {
       const argv = `[${script.argv.map(pyString).join(', ')}]`;
-      const call = `__cellflow__.script(${pyString(body)}, ${argv}, raise_error=${script.raiseError ? 'True' : 'False'})`;
+      // `--out NAME`, `--err NAME`: the program's output goes to the name instead (IPython keeps
+      // its last line).
+      const keep =
+        (script.out !== null ? ', keep_out=True' : '') +
+        (script.err !== null ? ', keep_err=True' : '');
+      const run = `__cellflow__.script(${pyString(body)}, ${argv}, raise_error=${script.raiseError ? 'True' : 'False'}${keep})`;
+      const call =
+        script.out !== null && script.err !== null
+          ? `${script.out}, ${script.err} = ${run}`
+          : script.out !== null
+            ? `${script.out} = ${run}[0]`
+            : script.err !== null
+              ? `${script.err} = ${run}[1]`
+              : run;
       return { code: [...head, call, ...padding(lines.length - first - 1)].join('\n'), notes, env };
     }
     if (magic === 'writefile' || magic === 'file') {

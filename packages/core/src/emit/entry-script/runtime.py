@@ -141,10 +141,11 @@ def pwd():
     return os.getcwd()
 
 
-def script(body, argv, raise_error=True):
+def script(body, argv, raise_error=True, keep_out=False, keep_err=False):
     """`%%bash`, `%%perl`, `%%script prog args`: as IPython runs them, the cell's body is the
     program's input; its output and errors stream to the cell's stdout and stderr as they come; a
-    nonzero exit raises unless `--no-raise-error`."""
+    nonzero exit raises unless `--no-raise-error`. With `--out` and `--err` (`keep_out`,
+    `keep_err`) a stream is kept instead: the last line of each, as IPython keeps, is returned."""
     import threading
 
     sys.stdout.flush()
@@ -153,7 +154,7 @@ def script(body, argv, raise_error=True):
         process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except FileNotFoundError:
         print("Couldn't find program: %r" % argv[0])
-        return
+        return (None, None) if keep_out or keep_err else None
     if not body.endswith("\n"):
         body += "\n"
 
@@ -164,15 +165,20 @@ def script(body, argv, raise_error=True):
         except BrokenPipeError:  # the program stopped reading
             pass
 
-    def pump(stream, out):
+    last = [None, None]
+
+    def pump(stream, out, kept):
         for line in iter(stream.readline, b""):
+            if kept is not None:
+                last[kept] = line.decode("utf8", "replace")
+                continue
             out.write(line.decode("utf8", "replace"))
             out.flush()
 
     threads = [
         threading.Thread(target=feed, daemon=True),
-        threading.Thread(target=pump, args=(process.stdout, sys.stdout), daemon=True),
-        threading.Thread(target=pump, args=(process.stderr, sys.stderr), daemon=True),
+        threading.Thread(target=pump, args=(process.stdout, sys.stdout, 0 if keep_out else None), daemon=True),
+        threading.Thread(target=pump, args=(process.stderr, sys.stderr, 1 if keep_err else None), daemon=True),
     ]
     for t in threads:
         t.start()
@@ -181,6 +187,7 @@ def script(body, argv, raise_error=True):
     process.wait()
     if raise_error and process.returncode != 0:
         raise subprocess.CalledProcessError(process.returncode, body)
+    return tuple(last) if keep_out or keep_err else None
 
 
 def shell_lines(command):
