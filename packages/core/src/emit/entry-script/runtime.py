@@ -1509,9 +1509,14 @@ def _sqlite_row(names, values):
 
     cursor = _row_cursors.get(names)
     if cursor is None:
-        quoted = ", ".join('NULL AS "%s"' % name.replace('"', '""') for name in names)
-        cursor = _row_cursors[names] = sqlite3.connect(":memory:").execute("SELECT %s LIMIT 0" % quoted)
+        cursor = _row_cursors[names] = sqlite3.connect(":memory:").execute(_no_rows(names))
     return sqlite3.Row(cursor, values)
+
+
+def _no_rows(names):
+    """A query with these column names and no rows: a cursor that runs it has them as its
+    description."""
+    return "SELECT %s LIMIT 0" % ", ".join('NULL AS "%s"' % name.replace('"', '""') for name in names)
 
 
 def _sqlite_cursor(connection, names, rows, arraysize, row_factory):
@@ -1519,9 +1524,7 @@ def _sqlite_cursor(connection, names, rows, arraysize, row_factory):
     cursor.arraysize = arraysize
     cursor.row_factory = row_factory
     if names is not None:
-        # A statement with the same column names and no rows gives the cursor its description.
-        quoted = ", ".join('NULL AS "%s"' % name.replace('"', '""') for name in names)
-        cursor.execute("SELECT %s LIMIT 0" % quoted)
+        cursor.execute(_no_rows(names))
         cursor._pending = list(rows)
     elif rows is None:
         cursor.close()
