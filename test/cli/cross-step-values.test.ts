@@ -435,19 +435,22 @@ describe('a zip archive, in later steps', () => {
 });
 
 describe("sympy's undefined functions, in later steps", () => {
-  it('are the same functions, with their assumptions', async () => {
+  it('are the same functions and symbols, with the assumptions they were given', async () => {
     await withTempDir('cellflow-sympy-function-', async (dir) => {
       const { run, cells } = await runCells(dir, [
         [
           ['step:define'],
-          "from sympy import symbols, Function, Eq, Derivative, dsolve\nx = symbols('x')\n" +
+          "from sympy import symbols, Function, Eq, Derivative, dsolve, srepr, Symbol\nx = symbols('x')\np = Symbol('p', positive=True)\n" +
             "f, g = map(Function, 'fg')\nk = Function('k', real=True)\neqn = Eq(Derivative(f(x), x, x) + 9*f(x), 1)",
         ],
-        [['step:use'], 'print(eqn, k(x).is_real, g(x) == Function("g")(x))'],
+        [['step:use'], 'print(eqn, k(x).is_real, g(x) == Function("g")(x), srepr(x), srepr(p))'],
         [['step:solve'], 'print(dsolve(eqn, f(x)).lhs)'],
       ]);
       assert.equal(run.code, 0, run.stderr);
-      assert.equal(text(cells[1]), 'Eq(9*f(x) + Derivative(f(x), (x, 2)), 1) True True\n');
+      assert.equal(
+        text(cells[1]),
+        "Eq(9*f(x) + Derivative(f(x), (x, 2)), 1) True True Symbol('x') Symbol('p', positive=True)\n",
+      );
       assert.equal(text(cells[2]), 'f(x)\n');
     });
   });

@@ -1355,6 +1355,24 @@ def _reduce_made_class(obj):
     return _notebook_name, (name,)
 
 
+def _reduce_sympy_symbol(obj):
+    """A sympy Symbol crosses as its name and the assumptions it was given (sympy's own pickling
+    gives it all of them, which `srepr` then shows)."""
+    sympy = sys.modules.get("sympy")
+    if sympy is None or type(obj) is not sympy.Symbol:
+        return None
+    given = getattr(getattr(obj, "_assumptions", None), "generator", None)
+    if not isinstance(given, dict):
+        return None
+    return _sympy_symbol, (obj.name, dict(given))
+
+
+def _sympy_symbol(name, assumptions):
+    import sympy
+
+    return sympy.Symbol(name, **assumptions)
+
+
 def _sympy_function(name, kwargs):
     import sympy
 
@@ -1605,6 +1623,7 @@ class _SharingPickler(pickle.Pickler):
             or _reduce_sqlite_row(obj)
             or _reduce_csv(obj)
             or _reduce_zipfile(obj)
+            or _reduce_sympy_symbol(obj)
             or _reduce_npz(obj)
             or _reduce_memmap(obj)
             or _reduce_index(obj)
