@@ -1079,6 +1079,14 @@ describe('pipeline graph', () => {
     // A call given a file's name may read it, whatever the call.
     assert.deepEqual(s.svg?.after, ['save', 'show']);
     assert.deepEqual(s.text?.after, []);
+    // `%run foo` reads foo.py (IPython adds the extension), which a cell above writes.
+    const run = steps(
+      nb([
+        [['step:write'], "%%writefile foo.py\nprint('Hello world')"],
+        [['step:run'], '%run foo'],
+      ]),
+    );
+    assert.deepEqual(run.run?.after, ['write']);
   });
 
   it('a step that loads a value crossing as its file touches that file', () => {
