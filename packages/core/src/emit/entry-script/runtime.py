@@ -1129,7 +1129,7 @@ def _reduce_open_file(obj):
     try:
         position = obj.tell()  # flushes what was written
     except (OSError, ValueError):
-        found = _text_position(obj, path) if text and obj.readable() and not obj.writable() else None
+        found = _read_once(obj, lambda f: _text_position(f, path)) if text and obj.readable() and not obj.writable() else None
         if found is None:
             return None
         position, newline = found
@@ -1141,23 +1141,27 @@ def _text_position(obj, path):
     """Where a text file a `for` loop or `next` reads is (its `tell()` refuses then), and how it
     reads line ends: what is left of it is read (the step that saves it is done), then found at
     the end of the file read again."""
-    kept = _text_positions.get(id(obj))
-    if kept is not None and kept[0] is obj:
-        return kept[1]
     rest = obj.read()
-    _text_positions[id(obj)] = (obj, None)
     for newline in (None, ""):
         with open(path, encoding=obj.encoding, errors=obj.errors, newline=newline) as f:
             whole = f.read()
             if whole.endswith(rest):
                 f.seek(0)
                 f.read(len(whole) - len(rest))
-                _text_positions[id(obj)] = (obj, (f.tell(), newline))
                 return f.tell(), newline
     return None
 
 
-_text_positions = {}  # id -> (file, found): a file saved twice is found at the same place
+_read_at_save = {}  # id -> (object, what was read): an object saved twice gives the same again
+
+
+def _read_once(obj, read):
+    """`read(obj)`, which uses up what it reads (the rest of a file, a cursor's rows), the first
+    time an object is saved; what it gave, each time after."""
+    kept = _read_at_save.get(id(obj))
+    if kept is None or kept[0] is not obj:
+        kept = _read_at_save[id(obj)] = (obj, read(obj))
+    return kept[1]
 
 
 def _find_submodules(namespace):
@@ -1440,24 +1444,26 @@ def _reduce_sqlite_cursor(obj):
     sqlite3 = sys.modules.get("sqlite3")
     if sqlite3 is None or not isinstance(obj, sqlite3.Cursor):
         return None
-    kept = _cursor_rows.get(id(obj))
-    if kept is None or kept[0] is not obj:
-        try:
-            description = obj.description
-            factory, obj.row_factory = obj.row_factory, None
-            try:
-                rows = obj.fetchall() if description is not None else []
-            finally:
-                obj.row_factory = factory
-        except sqlite3.ProgrammingError:  # closed, or its connection is
-            description, rows = None, None
-        kept = _cursor_rows[id(obj)] = (obj, description, rows)
-    _, description, rows = kept
-    names = None if description is None else [column[0] for column in description]
+    names, rows = _read_once(obj, _cursor_rest)
     return _sqlite_cursor, (obj.connection, names, rows, obj.arraysize, obj.row_factory)
 
 
-_cursor_rows = {}  # id -> (cursor, description, rows): a cursor saved twice gives the same rows
+def _cursor_rest(cursor):
+    """A cursor's column names and the rows it has not given yet, as tuples; None, None for a
+    closed one."""
+    import sqlite3
+
+    try:
+        description = cursor.description
+        factory, cursor.row_factory = cursor.row_factory, None
+        try:
+            rows = cursor.fetchall() if description is not None else []
+        finally:
+            cursor.row_factory = factory
+    except sqlite3.ProgrammingError:  # closed, or its connection is
+        return None, None
+    return (None if description is None else [column[0] for column in description]), rows
+
 
 def _reduce_zipfile(obj):
     """A zip archive opened from a path crosses as that path: one being written is finished here
