@@ -455,3 +455,23 @@ describe("sympy's undefined functions, in later steps", () => {
     });
   });
 });
+
+describe('a defaultdict read by a missing key, in later steps', () => {
+  it('keeps the key the read added, as it does in a notebook', async () => {
+    await withTempDir('cellflow-defaultdict-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:make'],
+          'from collections import defaultdict\ncounts = defaultdict(int)\n' +
+            'tree = defaultdict(lambda: defaultdict(list))',
+        ],
+        [['step:peek'], "counts['one']"],
+        [['step:walk'], "seen = [tree[k]['leaf'] for k in 'ab']"],
+        [['step:report'], 'print(dict(counts), sorted(tree), len(seen))'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[1]), '');
+      assert.equal(text(cells[3]), "{'one': 0} ['a', 'b'] 2\n");
+    });
+  });
+});

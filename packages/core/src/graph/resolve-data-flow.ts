@@ -220,6 +220,8 @@ class DataFlowResolver {
   private readers: Map<string, UnitRef[]> | undefined;
   /** Names some cell binds to figures or axes: `plot` and `hist` on them draw (change them). */
   private readonly figureNames = new Set<string>();
+  /** Names some cell binds to a `defaultdict`: reading a missing key adds it (changes them). */
+  private readonly autoKeyedNames = new Set<string>();
   /** What names a unit binds on some paths only were before it, by unit id (see `leaveBindings`). */
   private readonly priorBindings = new Map<number, [string, Source][]>();
   /**
@@ -248,6 +250,7 @@ class DataFlowResolver {
       if (b.kind !== 'step') continue;
       const analysis = analyzeCells(b.cells, this.plain);
       for (const f of analysis.figures) this.figureNames.add(f);
+      for (const k of analysis.autoKeyed) this.autoKeyedNames.add(k);
       for (const w of analysis.writes) {
         this.everBound.add(w.name);
         if (!this.laterDefinitions.has(w.name))
@@ -918,6 +921,8 @@ class DataFlowResolver {
     const segmentMutations: NameSite[] = [...ownMutations];
     for (const d of ownAnalysis.drawnOn)
       if (this.figureNames.has(d.name) && !mutated.has(d.name)) segmentMutations.push(d);
+    for (const k of ownAnalysis.keyedReads)
+      if (this.autoKeyedNames.has(k.name) && !mutated.has(k.name)) segmentMutations.push(k);
     for (const e of effectSites) if (!mutated.has(e.name)) segmentMutations.push(e);
     // A generator a step uses goes on from where the step leaves it.
     for (const site of newSites(analysis.freeReads, before.freeReads)) {

@@ -206,6 +206,8 @@ export class PythonAnalyzer {
   private readonly deferred = new Map<string, NameSite>();
   private readonly mutated = new Map<string, NameSite>();
   private drawn: Map<string, NameSite> | null = null;
+  private keyed: Map<string, NameSite> | null = null;
+  private autoKeyedNames: Set<string> | null = null;
   /** Names bound at module level by `=` and the like, and by augmented assignment (`a += 1`). */
   private readonly plainBound = new Set<string>();
   private readonly updatedNames = new Set<string>();
@@ -328,6 +330,8 @@ export class PythonAnalyzer {
       formulaNames: this.formulaOf ?? NO_ENTRIES,
       updatedInPlace: [...this.updatedNames].filter((n) => !this.plainBound.has(n)),
       figures: this.figureNames === null ? [] : [...this.figureNames],
+      keyedReads: this.keyed === null ? [] : [...this.keyed.values()],
+      autoKeyed: this.autoKeyedNames === null ? [] : [...this.autoKeyedNames],
       deletes: this.deleted === null ? [] : [...this.deleted.values()],
       definitions,
       starImports: this.stars,
@@ -736,6 +740,11 @@ export class PythonAnalyzer {
           const t = parts[i]!;
           if (t.name === 'VariableName' || TARGET_GROUPS.has(t.name))
             for (const n of this.targetNames(t)) (this.figureNames ??= new Set()).add(n);
+        }
+      if (value?.name === 'CallExpression' && this.calleeName(value.firstChild) === 'defaultdict')
+        for (let i = 0; i < lastOp; i++) {
+          const t = parts[i]!;
+          if (t.name === 'VariableName') (this.autoKeyedNames ??= new Set()).add(this.text(t));
         }
       const formula = formulas !== null && formulas.size > 0 ? [...formulas] : null;
       for (let i = 0; i < lastOp; i++) {
@@ -1788,6 +1797,7 @@ export class PythonAnalyzer {
           const { key, literal } = this.namespaceKey(node);
           if (literal !== null) this.readName(literal, key!, state, scope);
         }
+        if (name === 'MemberExpression') this.keyedRead(node, scope);
         // The parts, last first: pushed in order, then that stretch of `pending` reversed.
         const start = pending.length;
         for (let c = node.firstChild; c !== null; c = c.nextSibling) pending.push(c);
@@ -1836,6 +1846,21 @@ export class PythonAnalyzer {
       const first = childNamed(args, 'VariableName');
       if (first !== undefined) this.mutate(first, scope);
     }
+  }
+
+  /**
+   * Notes a module-level name read by key (`counts[word]`, `tree[a][b]`, also in a comprehension):
+   * it changes when the name is a `defaultdict` (see `keyedReads`).
+   */
+  private keyedRead(node: SyntaxNode, scope: InnerScope | null): void {
+    if (this.enclosingNonComprehension(scope) !== null || !hasChildNamed(node, '[')) return;
+    let base = node.firstChild;
+    while (base?.name === 'MemberExpression' && hasChildNamed(base, '[')) base = base.firstChild;
+    if (base?.name !== 'VariableName') return;
+    const name = this.text(base);
+    if (scope !== null && this.resolvesLocally(name, scope)) return;
+    const keyed = (this.keyed ??= new Map());
+    if (!keyed.has(name)) keyed.set(name, this.site(name, base));
   }
 
   /** Notes a call that may read or write files (see `FILE_READERS`, `FILE_WRITERS`). */

@@ -88,6 +88,14 @@ export interface CodeAnalysis {
   /** Module-level names bound from a figure or axes maker (`fig, ax = plt.subplots()`), or looping over one. */
   readonly figures: readonly string[];
   /**
+   * Names read by key at module level (`counts[word]`, `tree[a][b]`): changed in place when they
+   * are a `defaultdict`, that is when a cell binds them from one (`autoKeyed`), since reading a
+   * missing key there adds it.
+   */
+  readonly keyedReads: readonly NameSite[];
+  /** Module-level names bound from a `defaultdict(...)` call. */
+  readonly autoKeyed: readonly string[];
+  /**
    * Where module-level code first binds names computed as it runs (`globals()[f"v{i}"] = i`,
    * `exec(code)`, `globals().update(d)`), or null: later reads of names nothing else binds are
    * taken to be these.
