@@ -475,3 +475,25 @@ describe('a defaultdict read by a missing key, in later steps', () => {
     });
   });
 });
+
+describe('what a library keeps of the process, in later steps', () => {
+  it("a standard stream is the loading step's, a bound private method is found by its class's name for it", async () => {
+    await withTempDir('cellflow-kept-streams-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:define'],
+          'import sys\nfrom sys import stdout\n\nclass Fitter:\n    def __init__(self):\n' +
+            '        self.writer, self.err, self.raw = stdout, sys.stderr, sys.__stdout__\n' +
+            "        self.options = {'jac': self.__jacobian}\n\n    def __jacobian(self, x):\n" +
+            '        return 2 * x\n\nfit = Fitter()',
+        ],
+        [
+          ['step:use'],
+          "fit.writer.write('through the kept stream\\n')\nprint(fit.options['jac'](21))",
+        ],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[1]), 'through the kept stream\n42\n');
+    });
+  });
+});

@@ -1306,7 +1306,9 @@ _VIEW_TYPES = tuple(_VIEW_KINDS)
 def _reduce_unpicklable_builtin(obj):
     """Builtin objects pickle refuses, saved as what makes them again: a dict's view (`d.keys()`)
     as a view of its dict (loaded with it, so it still follows its changes), a regular expression
-    match as the same match found again, a module as its import. None for other objects."""
+    match as the same match found again, a module as its import, a bound private method by its
+    mangled name, the process's standard streams (kept by a library, as asteval keeps
+    `sys.stdout`) as the loading step's. None for other objects."""
     import types
 
     kind = _VIEW_KINDS.get(type(obj))
@@ -1319,11 +1321,30 @@ def _reduce_unpicklable_builtin(obj):
         return None if mapping is None else (_dict_view, (mapping, kind))
     if type(obj) is re.Match:
         return _match_again, (obj.re, obj.string, obj.pos, obj.endpos, obj.regs)
+    if isinstance(obj, types.MethodType):
+        # A bound private method (lmfit's `self.__jacobian`) pickles by its name as written, which
+        # its object does not have: it is found again by the name its class gave it.
+        name = getattr(obj.__func__, "__name__", "")
+        owner = getattr(obj.__func__, "__qualname__", "").rpartition(".")[0].rpartition(".")[2]
+        if name.startswith("__") and not name.endswith("__") and owner.strip("_"):
+            mangled = "_%s%s" % (owner.lstrip("_"), name)
+            if getattr(obj.__self__, mangled, None) == obj:
+                return getattr, (obj.__self__, mangled)
+    if isinstance(obj, _CellStream):
+        return _standard_stream, (obj._name,)
+    for name in ("stdout", "stderr", "stdin"):
+        if obj is getattr(sys, "__%s__" % name, None):
+            return _standard_stream, ("__%s__" % name,)
     if isinstance(obj, types.ModuleType):
         name = getattr(obj, "__name__", None)
         if name and name != "__main__" and sys.modules.get(name) is obj:
             return importlib.import_module, (name,)
     return None
+
+
+def _standard_stream(name):
+    """The loading step's `sys.stdout` (or `sys.__stdout__`, `sys.stderr`...)."""
+    return getattr(sys, name)
 
 
 def _dict_view(mapping, kind):
