@@ -454,6 +454,21 @@ describe("sympy's undefined functions, in later steps", () => {
       assert.equal(text(cells[2]), 'f(x)\n');
     });
   });
+
+  it('a function lambdify generated, held by a value, is its code with the names it uses', async () => {
+    await withTempDir('cellflow-sympy-lambdify-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:define'],
+          "import sympy\nx, y = sympy.symbols('x y')\n\nclass Fit:\n    def __init__(self, func):\n" +
+            '        self.func = func\n\nfit = Fit(sympy.lambdify([x, y], sympy.exp(x) + 2 * sympy.sin(y)))',
+        ],
+        [['step:use'], 'print(round(fit.func(0.0, 0.0), 3), fit.func.__name__)'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[1]), '1.0 _lambdifygenerated\n');
+    });
+  });
 });
 
 describe('a defaultdict read by a missing key, in later steps', () => {

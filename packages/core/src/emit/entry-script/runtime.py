@@ -736,7 +736,8 @@ _EMPTY_CELL = "<empty closure cell>"
 
 def _make_function(code, name, qualname, defaults, kwdefaults, cells, module="__main__"):
     """A function saved by its code (a lambda, a function made inside another): its names are
-    its module's, the notebook's for the notebook's functions, found when it is called. Its
+    its module's, the notebook's for the notebook's functions, found when it is called (or,
+    for generated code, `module` is the names it uses from its own namespace). Its
     closure's cells are made empty here and filled by `_fill_function` (a cell may hold the
     function itself, or something that holds it)."""
     import types
@@ -746,7 +747,10 @@ def _make_function(code, name, qualname, defaults, kwdefaults, cells, module="__
         closure = tuple(types.CellType() for _ in range(cells)) or None
     elif cells:
         closure = tuple(types.CellType() if _is_empty_cell(v) else types.CellType(v) for v in cells)
-    namespace = sys.modules["__main__"].__dict__ if module == "__main__" else importlib.import_module(module).__dict__
+    if isinstance(module, dict):  # generated code's own namespace
+        namespace = dict(module, __builtins__=builtins)
+    else:
+        namespace = sys.modules["__main__"].__dict__ if module == "__main__" else importlib.import_module(module).__dict__
     function = types.FunctionType(marshal.loads(code), namespace, name, defaults, closure)
     function.__qualname__ = qualname
     function.__kwdefaults__ = kwdefaults
@@ -801,7 +805,11 @@ def _reduce_function(obj):
             parameters = obj.cache_parameters()
             return _cached_again, (obj.__wrapped__, parameters["maxsize"], parameters["typed"], kept)
     elif "<" not in obj.__qualname__ or module not in sys.modules:
-        return None  # found by its name, as pickle does
+        if _found_by_name(obj) or not _generated_function(obj):
+            return None  # found by its name, as pickle does
+        # Code a library generated into a namespace of its own (sympy's `lambdify`): by its code,
+        # with the names it uses from that namespace.
+        module = _generated_names(obj)
 
     def content(cell):
         try:
@@ -814,6 +822,31 @@ def _reduce_function(obj):
     state = (cells, obj.__dict__ or None) if cells or obj.__dict__ else None
     arguments = arguments if module == "__main__" else arguments + (module,)
     return _make_function, arguments, state, None, None, _fill_function
+
+
+def _found_by_name(obj):
+    """Whether pickle finds `obj` by its module and qualified name."""
+    found = sys.modules.get(obj.__module__ or "")
+    for part in obj.__qualname__.split("."):
+        found = getattr(found, part, None)
+    return found is obj
+
+
+def _generated_function(obj):
+    """Whether a function's names are not its module's: code generated into a namespace."""
+    module = sys.modules.get(obj.__module__ or "")
+    return module is None or getattr(module, "__dict__", None) is not obj.__globals__
+
+
+def _generated_names(obj):
+    """The names a generated function's code uses from its namespace, and the namespace's name."""
+    names = {"__name__"}
+    pending = [obj.__code__]
+    while pending:
+        code = pending.pop()
+        names.update(code.co_names)
+        pending.extend(c for c in code.co_consts if isinstance(c, type(code)))
+    return {n: obj.__globals__[n] for n in sorted(names) if n in obj.__globals__}
 
 
 def _is_notebook_definition(value):
