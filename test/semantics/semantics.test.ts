@@ -62,7 +62,7 @@ function pipelineMetrics(
   const params = new Map(pipeline.graph.parameters.map((p) => [p.name, p.default]));
   for (const step of pipeline.graph.steps) {
     const script = join(work, `${name}-${step.name}.py`);
-    writeFileSync(script, pipeline.scripts.get(step.name)!);
+    writeFileSync(script, pipeline.scriptFor(step.name));
     const args = [script];
     for (const p of step.parameters) args.push('--param', `${p}=${String(params.get(p))}`);
     for (const i of step.inputs)

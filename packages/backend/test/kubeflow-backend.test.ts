@@ -277,8 +277,8 @@ describeWithCluster('KubeflowBackend', (ctx) => {
     // The step's own entry script, run by a real Python, gives the log the pod would have.
     const dir = ctx.cluster().dir;
     const data = join(dir, 'rows');
-    writeFileSync(join(dir, 'prepare.py'), pipeline.scripts.get('prepare')!);
-    writeFileSync(join(dir, 'divide.py'), pipeline.scripts.get('divide')!);
+    writeFileSync(join(dir, 'prepare.py'), pipeline.scriptFor('prepare'));
+    writeFileSync(join(dir, 'divide.py'), pipeline.scriptFor('divide'));
     execFileSync('/usr/bin/python3', [join(dir, 'prepare.py'), '--output', `rows=${data}`], {
       stdio: 'pipe',
     });

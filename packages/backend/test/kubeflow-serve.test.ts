@@ -57,7 +57,7 @@ describeWithCluster('KubeflowBackend serving (KServe)', (ctx) => {
         outputFile: join(dir, 'executor-output.json'),
       },
     };
-    writeFileSync(join(dir, 'train.py'), pipeline.scripts.get('train')!);
+    writeFileSync(join(dir, 'train.py'), pipeline.scriptFor('train'));
     const log = execFileSync(
       '/usr/bin/python3',
       [

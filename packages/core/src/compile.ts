@@ -16,8 +16,11 @@ export interface CompiledPipeline {
   readonly graph: PipelineGraph;
   /** Plain-Python code of every analysed cell, by cell index. */
   readonly code: ReadonlyMap<number, string>;
-  /** Entry script of every step, by step name. */
-  readonly scripts: ReadonlyMap<string, string>;
+  /**
+   * A step's entry script, by the step's name: made when first asked for (a compile for KFP or
+   * for the editor needs none), then remembered.
+   */
+  readonly scriptFor: (step: string) => string;
 }
 
 export interface AnalyzeResult {
@@ -72,11 +75,19 @@ export function compile(
   if (notebook === undefined || graph === undefined || hasErrors(diagnostics)) {
     return { ...(graph !== undefined ? { graph } : {}), diagnostics };
   }
-  const scripts = new Map(
-    graph.steps.map((s) => [s.name, buildEntryScriptForStep(graph, s, code)]),
-  );
+  const scripts = new Map<string, string>();
+  const scriptFor = (name: string): string => {
+    let script = scripts.get(name);
+    if (script === undefined) {
+      const step = graph.steps.find((s) => s.name === name);
+      if (step === undefined) throw new Error(`no step \`${name}\` in this pipeline`);
+      script = buildEntryScriptForStep(graph, step, code);
+      scripts.set(name, script);
+    }
+    return script;
+  };
   return {
-    pipeline: { notebook, graph, code, scripts },
+    pipeline: { notebook, graph, code, scriptFor },
     yaml: buildPipelineYamlForGraph(graph, code),
     graph,
     diagnostics,

@@ -70,7 +70,7 @@ export class LocalRun {
       cells: [...graph.preludeCells, ...graph.steps.flatMap((x) => x.cells)].map(
         (c) => code.get(c) ?? '',
       ),
-      scripts: [...setup.pipeline.scripts.values()].slice(0, 1),
+      scripts: graph.steps.slice(0, 1).map((s) => setup.pipeline.scriptFor(s.name)),
       logPath: join(setup.store.runDir(this.record.id), 'step-host.log'),
       warm: setup.warm,
     });
@@ -216,7 +216,7 @@ export class LocalRun {
     const { store, pipeline } = this.setup;
     const id = this.record.id;
     const dir = store.stepDir(id, step.name);
-    const script = pipeline.scripts.get(step.name) ?? '';
+    const script = pipeline.scriptFor(step.name);
     await mkdir(join(dir, 'outputs'), { recursive: true });
     await writeFile(join(dir, 'step.py'), script);
     const key = this.cacheKeyFor(step);
