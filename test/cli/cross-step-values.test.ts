@@ -512,3 +512,31 @@ describe('what a library keeps of the process, in later steps', () => {
     });
   });
 });
+
+describe('objects that hold a place in the process, in later steps', () => {
+  it('a logger keeps its handlers and level, a weak reference its referent, a chunk reader and `arr.flat` their place', async () => {
+    await withTempDir('cellflow-process-objects-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:define'],
+          'import logging, sys, weakref\nimport numpy as np\nimport pandas as pd\n\n' +
+            "pd.DataFrame({'a': range(5)}).to_csv('rows.csv', index=False)\n" +
+            "log = logging.getLogger('notes')\nhandler = logging.StreamHandler(sys.stdout)\n" +
+            "handler.setFormatter(logging.Formatter('%(levelname)s %(name)s: %(message)s'))\n" +
+            'log.addHandler(handler)\nlog.setLevel(logging.INFO)\n\n' +
+            'class Node:\n    def __init__(self, parent=None):\n' +
+            '        self.parent = weakref.ref(parent) if parent is not None else None\n\n' +
+            "root = Node()\nleaf = Node(root)\nreader = pd.read_csv('rows.csv', chunksize=2)\n" +
+            'first = next(iter(reader))\nflat = np.arange(6).flat\nnext(flat)',
+        ],
+        [
+          ['step:use'],
+          "log.info('from a later step')\nlog.debug('not shown')\n" +
+            'print(type(leaf.parent()).__name__, next(flat), [len(c) for c in reader])',
+        ],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[1]), 'INFO notes: from a later step\nNode 1 [2, 1]\n');
+    });
+  });
+});

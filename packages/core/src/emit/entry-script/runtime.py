@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 import traceback
+import weakref
 
 FORMAT_FILE = "cellflow-value.json"
 # The pseudo-variable that carries the global random generators' state (core's RANDOM_STATE_VARIABLE).
@@ -1461,6 +1462,84 @@ def _reopen_file(path, mode, text, encoding, position, name=None, newline=None):
     return f
 
 
+def _reduce_kept_in_process(obj):
+    """Objects pickle refuses that hold a place in the process or in something else, saved as what
+    makes them again there: a named logger with its level and handlers (a handler as its stream
+    or file, its formatter and level), a weak reference to what it still refers to, numpy's
+    `arr.flat` at its index, and a pandas reader of chunks (`read_csv(..., chunksize=N)`) at the
+    row it reached. None for other objects."""
+    kind = type(obj)
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        if kind is logging.Logger:
+            state = (obj.level, obj.propagate, obj.disabled, list(obj.handlers), list(obj.filters))
+            return _logger_again, (obj.name, state)
+        if isinstance(obj, logging.Handler):
+            return _handler_again, (kind, {k: v for k, v in vars(obj).items() if k != "lock"})
+    if kind is weakref.ref:
+        referent = obj()
+        return (_dead_reference, ()) if referent is None else (_weak_again, (referent,))
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and kind is numpy.flatiter:
+        return _flat_at, (obj.base, obj.index)
+    if kind.__name__ == "TextFileReader" and kind.__module__.startswith("pandas"):
+        source = getattr(getattr(getattr(obj, "handles", None), "handle", None), "name", None)
+        if isinstance(source, str) and os.path.isfile(source):
+            return _chunks_at, (os.path.abspath(source), obj.orig_options, obj.engine, obj._currow)
+    return None
+
+
+def _logger_again(name, state):
+    import logging
+
+    logger = logging.getLogger(name)
+    logger.level, logger.propagate, logger.disabled, logger.handlers, logger.filters = state
+    logger.manager._clear_cache()
+    return logger
+
+
+def _handler_again(kind, state):
+    import logging
+
+    handler = kind.__new__(kind)
+    handler.__dict__.update(state)
+    handler.createLock()
+    logging._addHandlerRef(handler)  # flushed and closed at exit, as a handler made here is
+    return handler
+
+
+_held = []  # what loaded weak references refer to: held, as the saving step's variables held them
+
+
+def _weak_again(referent):
+    _held.append(referent)
+    return weakref.ref(referent)
+
+
+class _Gone:
+    pass
+
+
+def _dead_reference():
+    return weakref.ref(_Gone())  # what it referred to is gone: it gives None
+
+
+def _flat_at(base, index):
+    flat = base.flat
+    for _ in range(index):
+        next(flat)
+    return flat
+
+
+def _chunks_at(path, options, engine, row):
+    import pandas
+
+    reader = pandas.io.parsers.readers.TextFileReader(path, engine=engine, **{k: v for k, v in options.items() if k != "engine"})
+    if row:
+        reader.read(row)
+    return reader
+
+
 def _reduce_sqlite(obj):
     """A sqlite3 connection crosses as its database: a file is connected to again (its committed
     data is there), an in-memory one is copied whole."""
@@ -1669,15 +1748,17 @@ class _SharingPickler(pickle.Pickler):
     """Pickles values that share objects in one stream, so they still share once loaded; a numpy
     view of an array is saved as a view of it (also of an array over a memory map or a buffer, as
     loaded inputs are); a function without a name to find it by (a lambda) is saved by its code;
-    an open file, a CSV reader or writer, a zip archive, a sqlite3 connection, cursor and row, numpy's `.npz` archive and memmap, and a pandas ExcelFile
-    open again in the loading step; an array of a type that refuses pickling is saved as its data;
-    a pandas index keeps its lookup table; a dict's view, a regex match and a module are saved as
-    what makes them again."""
+    an open file, a CSV reader or writer, a zip archive, a sqlite3 connection, cursor and row,
+    numpy's `.npz` archive and memmap, and a pandas ExcelFile open again in the loading step; an
+    array of a type that refuses pickling is saved as its data; a pandas index keeps its lookup
+    table; a dict's view, a regex match, a module, a logger and its handlers, a weak reference,
+    `arr.flat` and a pandas chunk reader are saved as what makes them again."""
 
     def reducer_override(self, obj):
         reduced = (
             _reduce_function(obj)
             or _reduce_open_file(obj)
+            or _reduce_kept_in_process(obj)
             or _reduce_sqlite(obj)
             or _reduce_sqlite_cursor(obj)
             or _reduce_sqlite_row(obj)
