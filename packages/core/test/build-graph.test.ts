@@ -1119,4 +1119,34 @@ describe('pipeline graph', () => {
     assert.equal(r.pipeline, undefined);
     assert.equal(r.diagnostics[0]?.code, 'undefined-name');
   });
+
+  it('a name read only where NameError is caught is a test of whether it is defined, not an error', () => {
+    const r = compile(
+      nb([
+        [
+          ['step:a'],
+          'import os\ntry:\n    here = os.path.dirname(__file__)\nexcept NameError:\n    here = os.getcwd()',
+        ],
+        [
+          ['step:b'],
+          'try:\n    model\nexcept Exception:\n    model = 1\ntry:\n    print(later)\nexcept:\n    pass',
+        ],
+        [['step:c'], 'later = here'],
+      ]),
+    );
+    assert.deepEqual(r.diagnostics, []);
+    assert.deepEqual(r.graph?.steps.find((s) => s.name === 'b')?.inputs, []);
+    // Read outside such a `try` too, or where only other errors are caught: it is needed.
+    for (const code of [
+      'try:\n    x = __file__\nexcept NameError:\n    pass\ny = __file__',
+      'try:\n    x = __file__\nexcept KeyError:\n    pass',
+    ]) {
+      const bad = compile(nb([[['step:a'], code]]));
+      assert.deepEqual(
+        bad.diagnostics.map((d) => d.code),
+        ['undefined-name'],
+        code,
+      );
+    }
+  });
 });

@@ -601,6 +601,8 @@ class DataFlowResolver {
         if (eager) this.loadFrom(draft, site.name, this.dynamicWriter);
         return eager ? INPUT : null;
       }
+      // `try: model` / `except NameError: ...` tests whether the name is defined: it is not.
+      if (draft.analysis.probedNames.has(site.name)) return null;
       if (what !== null) this.undefinedName(draft, site, what);
       else if (!this.everBound.has(site.name) && !this.reportedUnbound.has(site.name)) {
         this.reportedUnbound.add(site.name);

@@ -206,6 +206,11 @@ export class PythonAnalyzer {
   private readonly deferred = new Map<string, NameSite>();
   private readonly mutated = new Map<string, NameSite>();
   private drawn: Map<string, NameSite> | null = null;
+  /** How many `try` bodies whose handlers catch NameError the walk is in. */
+  private probing = 0;
+  /** Module-level names read before being bound: inside such bodies only, and elsewhere too. */
+  private probed: Set<string> | null = null;
+  private unprobed: Set<string> | null = null;
   private keyed: Map<string, NameSite> | null = null;
   private autoKeyedNames: Set<string> | null = null;
   /** Names bound at module level by `=` and the like, and by augmented assignment (`a += 1`). */
@@ -331,6 +336,7 @@ export class PythonAnalyzer {
       updatedInPlace: [...this.updatedNames].filter((n) => !this.plainBound.has(n)),
       figures: this.figureNames === null ? [] : [...this.figureNames],
       keyedReads: this.keyed === null ? [] : [...this.keyed.values()],
+      probedNames: this.probedNames(),
       autoKeyed: this.autoKeyedNames === null ? [] : [...this.autoKeyedNames],
       deletes: this.deleted === null ? [] : [...this.deleted.values()],
       definitions,
@@ -597,6 +603,7 @@ export class PythonAnalyzer {
     const parts = children(node);
     let mode: 'try' | 'except' | 'else' | 'finally' = 'try';
     const tried = flow.branch(state);
+    const probes = this.catchesNameError(parts);
     for (let i = 0; i < parts.length; i++) {
       const p = parts[i]!;
       if (p.name === 'try') mode = 'try';
@@ -619,9 +626,39 @@ export class PythonAnalyzer {
       else if (p.name === 'finally') mode = 'finally';
       else if (p.name === 'Body') {
         if (mode === 'finally') this.bodyStatements(p, state, scope);
-        else this.bodyStatements(p, mode === 'else' ? flow.branch(tried) : tried, scope);
+        else if (mode === 'try' && probes) {
+          this.probing++;
+          try {
+            this.bodyStatements(p, tried, scope);
+          } finally {
+            this.probing--;
+          }
+        } else this.bodyStatements(p, mode === 'else' ? flow.branch(tried) : tried, scope);
       } else this.unplaced(p, state, scope);
     }
+  }
+
+  /**
+   * Whether a `try` statement's handlers catch NameError (`except NameError`, `except Exception`,
+   * a bare `except`): a name its body reads may be one the notebook has not defined (yet).
+   */
+  private catchesNameError(parts: readonly SyntaxNode[]): boolean {
+    for (let i = 0; i < parts.length; i++) {
+      if (parts[i]!.name !== 'except') continue;
+      const caught = parts[i + 1];
+      if (caught === undefined || caught.name === 'Body' || caught.name === ':') return true;
+      if (/\b(NameError|Exception|BaseException)\b/.test(this.text(caught))) return true;
+    }
+    return false;
+  }
+
+  /** Names read before being bound only inside `try` bodies that catch NameError. */
+  private probedNames(): ReadonlySet<string> {
+    if (this.probed === null) return NO_NAMES;
+    const unprobed = this.unprobed;
+    return unprobed === null
+      ? this.probed
+      : new Set([...this.probed].filter((n) => !unprobed.has(n)));
   }
 
   /** `except E as name`: bound at module level; a class body's own name in a class. */
@@ -1663,6 +1700,8 @@ export class PythonAnalyzer {
 
   private moduleRead(name: string, node: SyntaxNode, state: Set<string>): void {
     if (state.has(name)) return;
+    if (this.probing > 0) (this.probed ??= new Set()).add(name);
+    else (this.unprobed ??= new Set()).add(name);
     if (!this.free.has(name)) this.free.set(name, this.site(name, node));
   }
 

@@ -96,6 +96,12 @@ export interface CodeAnalysis {
   /** Module-level names bound from a `defaultdict(...)` call. */
   readonly autoKeyed: readonly string[];
   /**
+   * Names read before being bound only inside `try` bodies whose handlers catch NameError
+   * (`try: model` / `except NameError: model = train()`, `__file__`): a notebook's test of
+   * whether a name is defined, not a use that needs it.
+   */
+  readonly probedNames: ReadonlySet<string>;
+  /**
    * Where module-level code first binds names computed as it runs (`globals()[f"v{i}"] = i`,
    * `exec(code)`, `globals().update(d)`), or null: later reads of names nothing else binds are
    * taken to be these.
