@@ -540,3 +540,28 @@ describe('objects that hold a place in the process, in later steps', () => {
     });
   });
 });
+
+describe('an instance of a class a later cell defines again, in later steps', () => {
+  it('is an instance of the class it was made from, as in the notebook', async () => {
+    await withTempDir('cellflow-class-again-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:first'],
+          'class Animal:\n    def __init__(self, name):\n        self.name = name\n\n' +
+            'class Dog(Animal):\n    def __init__(self, name):\n        super().__init__(name.upper())\n' +
+            "    def __repr__(self):\n        return f'Dog({self.name})'\n\nrex = Dog('rex')",
+        ],
+        [
+          ['step:again'],
+          "class Dog(Animal):\n    def __repr__(self):\n        return f'New({self.name})'\n\nfido = Dog('fido')",
+        ],
+        [
+          ['step:report'],
+          "print(rex, fido, type(rex) is Dog, isinstance(rex, Animal), Dog('a'), type(rex)('b'))",
+        ],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[2]), 'Dog(REX) New(fido) False True New(a) Dog(B)\n');
+    });
+  });
+});

@@ -1438,6 +1438,100 @@ def _sympy_function(name, kwargs):
     return sympy.Function(name, **kwargs)
 
 
+def _reduce_notebook_class(obj):
+    """A notebook class, saved by its name as pickle saves it, with what makes it again: where
+    the loading step's class of that name is another (a later cell defined the name again), an
+    instance saved before loads as an instance of the class it was made from, as in the notebook.
+    None for other objects."""
+    if not isinstance(obj, type) or obj.__module__ != "__main__" or obj in _classes_being_saved:
+        return None
+    name = obj.__qualname__
+    if sys.modules["__main__"].__dict__.get(name) is not obj:
+        return None
+    codes = tuple((key, marshal.dumps(code)) for key, code in _class_codes(obj))
+    return _notebook_class, (name, codes, _class_again(obj))
+
+
+def _class_codes(cls):
+    """The code of the functions a class's body defined (methods, static and class methods,
+    properties), by name: what tells two definitions of a name apart. (One set on the class
+    later, `Dog.speak = ...`, is not the body's.)"""
+    own = cls.__qualname__ + "."
+    codes = []
+    for key, value in vars(cls).items():
+        function = getattr(value, "__func__", None) or getattr(value, "fget", None) or value
+        code = getattr(function, "__code__", None)
+        if code is not None and getattr(function, "__qualname__", "").startswith(own):
+            codes.append((key, code))
+    return codes
+
+
+_classes_being_saved = set()
+_classes_again = {}  # id -> (class, what makes it again), for the classes this step saved
+
+
+def _class_again(cls):
+    """The class's metaclass, name, bases and namespace, pickled; None where they cannot be."""
+    kept = _classes_again.get(id(cls))
+    if kept is not None and kept[0] is cls:
+        return kept[1]
+    data = None
+    if type(cls) is type or type(cls).__module__ == "abc":
+        slots = cls.__dict__.get("__slots__", ())
+        slots = (slots,) if isinstance(slots, str) else tuple(slots)
+        namespace = {k: v for k, v in vars(cls).items() if k not in ("__dict__", "__weakref__") and k not in slots}
+        _classes_being_saved.add(cls)
+        try:
+            data = _pickled_or_none((type(cls), cls.__name__, cls.__bases__, namespace))
+        finally:
+            _classes_being_saved.discard(cls)
+    _classes_again[id(cls)] = (cls, data)
+    return data
+
+
+_classes_made_again = {}
+
+
+def _notebook_class(name, codes, again):
+    """The loading step's class `name` where it is the one saved (the same code), else the saved
+    one made again (once per step)."""
+    try:
+        found = getattr(sys.modules["__main__"], name)  # defined on demand while inputs load
+    except AttributeError:
+        found = None
+    if found is not None and _same_codes(found, codes):
+        return found
+    if again is None:
+        if found is None:
+            raise AttributeError("Can't get attribute %r on <module '__main__'>" % name)
+        return found
+    made = _classes_made_again.get((name, codes))
+    if made is None:
+        kind, short, bases, namespace = pickle.loads(again)
+        made = kind(short, bases, namespace)
+        made.__qualname__ = name
+        # `super()` in its methods finds the class they are in: this one, not the one named so now.
+        for value in namespace.values():
+            function = getattr(value, "__func__", None) or getattr(value, "fget", None) or value
+            for cell in getattr(function, "__closure__", None) or ():
+                try:
+                    held = cell.cell_contents
+                except ValueError:
+                    continue
+                if isinstance(held, type) and held.__module__ == "__main__" and held.__qualname__ == name:
+                    cell.cell_contents = made
+        _classes_made_again[(name, codes)] = made
+    return made
+
+
+def _same_codes(cls, codes):
+    """Whether a class is the one saved: each function both bodies define has the same code."""
+    if not isinstance(cls, type):
+        return False
+    current = dict(_class_codes(cls))
+    return all(current[key] == marshal.loads(saved) for key, saved in codes if key in current)
+
+
 def _notebook_name(name):
     return getattr(sys.modules["__main__"], name)  # defined on demand while inputs load
 
@@ -1757,6 +1851,7 @@ class _SharingPickler(pickle.Pickler):
     def reducer_override(self, obj):
         reduced = (
             _reduce_function(obj)
+            or _reduce_notebook_class(obj)
             or _reduce_open_file(obj)
             or _reduce_kept_in_process(obj)
             or _reduce_sqlite(obj)
