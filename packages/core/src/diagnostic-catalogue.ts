@@ -227,7 +227,8 @@ export const DIAGNOSTIC_CATALOGUE = {
   'undefined-name': {
     severity: 'error',
     area: 'data flow',
-    description: 'A step uses a name no earlier cell of the pipeline defines.',
+    description:
+      'A step uses a name no earlier cell of the pipeline defines (a read where NameError is caught, `try: model` / `except NameError:`, is a test, not a use).',
   },
   'function-uses-undefined-name': {
     severity: 'warning',
@@ -250,6 +251,12 @@ export const DIAGNOSTIC_CATALOGUE = {
     severity: 'warning',
     area: 'data flow',
     description: 'A step continued further down changes a value steps in between already used.',
+  },
+  'continued-step-reads-changed-value': {
+    severity: 'warning',
+    area: 'data flow',
+    description:
+      'A step continued further down reads a value of its own that a step in between changed.',
   },
   'generator-restarted': {
     severity: 'warning',

@@ -308,6 +308,30 @@ describe('pipeline graph', () => {
     );
   });
 
+  it('a continued step that reads its own value a step in between changed is warned about', () => {
+    const diagnostics = (cells: [string[], string][]) =>
+      analyzeNotebook(nb(cells)).diagnostics.map((d) => [d.code, d.cell, d.line]);
+    assert.deepEqual(
+      diagnostics([
+        [['block:a'], 'x = 1\ny = 2'],
+        [['block:b'], 'x = x + 1\nprint(y)'],
+        [['block:a'], 'z = 0\nprint(x, y)'],
+      ]),
+      [['continued-step-reads-changed-value', 2, 2]],
+    );
+    // What it reads, nothing in between changes (or it binds it first): its own value is right.
+    for (const last of ['print(y)', 'y = 5\nprint(y)'])
+      assert.deepEqual(
+        diagnostics([
+          [['block:a'], 'x = 1\ny = 2'],
+          [['block:b'], 'x = x + 1'],
+          [['block:a'], last],
+        ]),
+        [],
+        last,
+      );
+  });
+
   it('issue 13: imports and definitions are code, not data: later steps run them again', () => {
     const s = steps(
       nb([

@@ -85,6 +85,23 @@ export function continuedStepChangesValueDiagnostic(
   };
 }
 
+/** A later cell of `step` reads a value the step bound and `changer` (a step above it) changed. */
+export function continuedStepReadsChangedValueDiagnostic(
+  step: string,
+  site: NameSite,
+  changer: string,
+): Diagnostic {
+  return {
+    severity: 'warning',
+    code: 'continued-step-reads-changed-value',
+    cell: site.cell,
+    line: site.line,
+    message:
+      `This cell continues step \`${step}\` (its name is used again) and reads \`${site.name}\`, which step \`${changer}\` above it changes: a step runs all its cells before the steps after it, so this cell sees \`${site.name}\` as the step's earlier cells left it, not as the notebook does. ` +
+      `Fix: give this cell a step name of its own.`,
+  };
+}
+
 /** Code above the first step with no tag: offer to make it the imports cell when that is all it does. */
 export function untaggedCellDiagnostic(cell: number, analysis: CodeAnalysis): Diagnostic {
   const onlyImports =

@@ -29,6 +29,7 @@ import type { CellTags } from '../tags/cell-tags.js';
 import type { AnalyzedBlocks, UnitRef } from './analyze-blocks.js';
 import {
   continuedStepChangesValueDiagnostic,
+  continuedStepReadsChangedValueDiagnostic,
   deletedNameDiagnostic,
   functionUsesUndefinedNameDiagnostic,
   skippedNameDiagnostic,
@@ -744,6 +745,7 @@ class DataFlowResolver {
     // An imports/functions cell's statements that run once join the step after it.
     const host = firstSegment ? this.hostCells.get(draft.block) : undefined;
     const own = (host === undefined ? [...cells] : [...host, ...cells]).sort((a, b) => a - b);
+    if (!firstSegment) this.warnStaleReads(draft, own, before);
     draft.cells.push(...own);
     const analysis = analyzeCells(draft.cells, this.plain);
     draft.analysis = analysis;
@@ -1168,6 +1170,23 @@ class DataFlowResolver {
       }
     }
     return takenOver;
+  }
+
+  /**
+   * A step continued further down reads, in its later cells, a value its earlier cells bound and
+   * a step in between changed: it runs all its cells before that step, so it sees its own value.
+   */
+  private warnStaleReads(draft: StepDraft, own: readonly number[], before: CodeAnalysis): void {
+    const bound = new Set(before.writes.map((w) => w.name));
+    for (const site of analyzeCells(own, this.plain).freeReads) {
+      if (!bound.has(site.name) || this.warnedContinued.has(site.name)) continue;
+      const s = this.current.get(site.name);
+      if (s?.kind !== 'step' || s.step === draft) continue;
+      this.warnedContinued.add(site.name);
+      this.diagnostics.push(
+        continuedStepReadsChangedValueDiagnostic(draft.name, site, s.step.name),
+      );
+    }
   }
 
   /**
