@@ -7,6 +7,8 @@
  * `make_dataclass`, `namedtuple`) loads with its class made again. The run goes on.
  */
 import assert from 'node:assert/strict';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Cell } from '../support/executed-notebooks.js';
 import { withTempDir } from '../support/temp-dirs.js';
@@ -562,6 +564,27 @@ describe('an instance of a class a later cell defines again, in later steps', ()
       ]);
       assert.equal(run.code, 0, run.stderr);
       assert.equal(text(cells[2]), 'Dog(REX) New(fido) False True New(a) Dog(B)\n');
+    });
+  });
+
+  it('is saved without a copy of the data its class holds', async () => {
+    await withTempDir('cellflow-class-data-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:first'],
+          'import numpy as np\n\nclass Data:\n    X = np.zeros((512, 512))\n\n' +
+            '    def __init__(self, n):\n        self.n = n\n\nd = Data(3)',
+        ],
+        [['step:report'], 'print(d.n, Data.X.shape)'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[1]), '3 (512, 512)\n');
+      const [runId] = readdirSync(join(dir, '.cellflow', 'runs'));
+      const saved = join(dir, '.cellflow', 'runs', runId!, 'steps', 'first', 'outputs', 'd');
+      const bytes = readdirSync(saved, { recursive: true, encoding: 'utf8' })
+        .map((f) => statSync(join(saved, f)))
+        .reduce((sum, st) => sum + (st.isFile() ? st.size : 0), 0);
+      assert.ok(bytes < 100_000, `d saved in ${bytes} bytes`);
     });
   });
 });

@@ -1480,16 +1480,35 @@ def _class_again(cls):
         slots = cls.__dict__.get("__slots__", ())
         slots = (slots,) if isinstance(slots, str) else tuple(slots)
         namespace = {k: v for k, v in vars(cls).items() if k not in ("__dict__", "__weakref__") and k not in slots}
-        _classes_being_saved.add(cls)
-        try:
-            data = _pickled_or_none((type(cls), cls.__name__, cls.__bases__, namespace))
-        finally:
-            _classes_being_saved.discard(cls)
+        # A class that holds data (`X = np.zeros(...)` in its body) is not copied for this.
+        if not any(_held_bytes(v) > _CLASS_AGAIN_LIMIT for v in namespace.values()):
+            _classes_being_saved.add(cls)
+            try:
+                data = _pickled_or_none((type(cls), cls.__name__, cls.__bases__, namespace))
+            finally:
+                _classes_being_saved.discard(cls)
+        if data is not None and len(data) > _CLASS_AGAIN_LIMIT:
+            data = None
     _classes_again[id(cls)] = (cls, data)
     return data
 
 
 _classes_made_again = {}
+_CLASS_AGAIN_LIMIT = 1 << 20
+
+
+def _held_bytes(value):
+    """About how many bytes of data a value holds: an array's or a frame's, else 0."""
+    size = getattr(value, "nbytes", None)
+    if isinstance(size, int):
+        return size
+    usage = getattr(value, "memory_usage", None)
+    if callable(usage) and type(value).__module__.startswith("pandas"):
+        try:
+            return int(usage(deep=False).sum())
+        except Exception:
+            return 0
+    return 0
 
 
 def _notebook_class(name, codes, again):
