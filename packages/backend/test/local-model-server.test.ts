@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,8 @@ const ROWS = [
 
 describe('local model server', () => {
   const workspace = mkdtempSync(join(tmpdir(), 'cellflow-serve-test-'));
+  const runtimeFile = join(workspace, 'runtime.py');
+  writeFileSync(runtimeFile, RUNTIME_SOURCE);
   let server: LocalModelServer;
   let modelDir: string;
   before(async () => {
@@ -59,11 +61,12 @@ describe('local model server', () => {
 
   /** The same model, loaded and asked in-process by Python. */
   function inProcess(rows: number[][]): number[] {
-    const script = `import json, sys, types\nm = types.ModuleType("r"); exec(sys.argv[1], m.__dict__)\nmodel = m.load_value(sys.argv[2])\nprint(json.dumps(model.predict(json.loads(sys.argv[3])).tolist()))`;
+    // The runtime from its file: it is longer than one command-line argument may be.
+    const script = `import json, sys, types\nm = types.ModuleType("r"); exec(open(sys.argv[1]).read(), m.__dict__)\nmodel = m.load_value(sys.argv[2])\nprint(json.dumps(model.predict(json.loads(sys.argv[3])).tolist()))`;
     return JSON.parse(
       execFileSync(
         '/usr/bin/python3',
-        ['-c', script, RUNTIME_SOURCE, modelDir, JSON.stringify(rows)],
+        ['-c', script, runtimeFile, modelDir, JSON.stringify(rows)],
         { encoding: 'utf8' },
       ),
     ) as number[];
