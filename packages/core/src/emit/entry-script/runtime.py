@@ -868,7 +868,7 @@ def _definition_state(definition):
     for key, value in vars(definition).items():
         if key.startswith("__") and key.endswith("__"):
             continue
-        inner = getattr(value, "__func__", None) or getattr(value, "fget", None) or value
+        inner = _inner_function(value)
         if getattr(inner, "__module__", None) == "__main__" and getattr(inner, "__qualname__", "").startswith(own):
             continue  # a method, property or class of its body
         if getattr(inner, "__module__", None) == __name__:
@@ -1452,6 +1452,12 @@ def _reduce_notebook_class(obj):
     return _notebook_class, (name, codes, _class_again(obj))
 
 
+def _inner_function(value):
+    """The function a class attribute holds: a method's, a static or class method's, a
+    property's getter; else the attribute itself."""
+    return getattr(value, "__func__", None) or getattr(value, "fget", None) or value
+
+
 def _class_codes(cls):
     """The code of the functions a class's body defined (methods, static and class methods,
     properties), by name: what tells two definitions of a name apart. (One set on the class
@@ -1459,7 +1465,7 @@ def _class_codes(cls):
     own = cls.__qualname__ + "."
     codes = []
     for key, value in vars(cls).items():
-        function = getattr(value, "__func__", None) or getattr(value, "fget", None) or value
+        function = _inner_function(value)
         code = getattr(function, "__code__", None)
         if code is not None and getattr(function, "__qualname__", "").startswith(own):
             codes.append((key, code))
@@ -1531,7 +1537,7 @@ def _notebook_class(name, codes, again):
         made.__qualname__ = name
         # `super()` in its methods finds the class they are in: this one, not the one named so now.
         for value in namespace.values():
-            function = getattr(value, "__func__", None) or getattr(value, "fget", None) or value
+            function = _inner_function(value)
             for cell in getattr(function, "__closure__", None) or ():
                 try:
                     held = cell.cell_contents
