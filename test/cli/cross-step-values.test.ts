@@ -588,3 +588,23 @@ describe('an instance of a class a later cell defines again, in later steps', ()
     });
   });
 });
+
+describe('a function a notebook decorator made with state, in later steps', () => {
+  it('goes on counting: what its wrapper holds and its closure’s data cross', async () => {
+    await withTempDir('cellflow-decorator-state-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:define'],
+          'import functools\n\ndef counted(f):\n    n = 0\n    @functools.wraps(f)\n' +
+            '    def wrapper(*a):\n        nonlocal n\n        n += 1\n        wrapper.calls += 1\n' +
+            '        return f(*a)\n    wrapper.calls = 0\n    return wrapper\n\n' +
+            '@counted\ndef add(a, b):\n    return a + b\n\nadd(1, 2)',
+        ],
+        [['step:again'], 'add(3, 4)'],
+        [['step:report'], 'add(5, 6)\nprint(add.calls, add.__closure__[1].cell_contents)'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[2]), '3 3\n');
+    });
+  });
+});

@@ -830,6 +830,46 @@ class DataFlowResolver {
   }
 
   /**
+   * The segment's calls of functions a notebook decorator made with state (`@counted def f`,
+   * whose wrapper counts in `wrapper.calls` or a `nonlocal n`): each call changes the function,
+   * as a call of `counter = make_counter()` changes `counter` (see `noteClosureCalls`), so the
+   * step saves what the function holds and later steps load it onto its definition run again.
+   */
+  private statefulDecoratedCalls({ analysis, before, ownUnits }: LeftSegment): NameSite[] {
+    const sites: NameSite[] = [];
+    const { calls } = analysis;
+    for (let i = before.calls.length; i < calls.length; i++) {
+      const call = calls[i]!;
+      const unit = this.definingUnit(call.callee, call.cell, ownUnits);
+      if (
+        unit?.holdsState === true &&
+        unit.decorators.some(
+          (d) => this.definingUnit(d, unit.cell, ownUnits)?.makesClosures === true,
+        )
+      )
+        sites.push({ name: call.callee, cell: call.cell, line: call.line });
+    }
+    return sites;
+  }
+
+  /**
+   * The code unit that defines `name` as seen from `cell`: the segment's own last definition of it
+   * above that cell, else the code it resolves to.
+   */
+  private definingUnit(
+    name: string,
+    cell: number,
+    ownUnits: readonly UnitRef[],
+  ): UnitRef['unit'] | undefined {
+    for (let i = ownUnits.length - 1; i >= 0; i--) {
+      const { unit } = ownUnits[i]!;
+      if (unit.cell <= cell && unit.kind === 'definition' && unit.names.includes(name)) return unit;
+    }
+    const s = this.resolve(name);
+    return s?.kind === 'code' ? s.ref.unit : stateOf(s)?.unit;
+  }
+
+  /**
    * A function from another cell that changes module-level values may keep what it is given in
    * them (`registry[name] = f`, a decorator's definition): those values hold the names passed, so
    * a step that loads one defines what it holds on demand (see `loadInput`).
@@ -928,6 +968,12 @@ class DataFlowResolver {
     for (const k of ownAnalysis.keyedReads)
       if (this.autoKeyedNames.has(k.name) && !mutated.has(k.name)) segmentMutations.push(k);
     for (const e of effectSites) if (!mutated.has(e.name)) segmentMutations.push(e);
+    const decoratedCalls = this.statefulDecoratedCalls(segment);
+    for (const c of decoratedCalls)
+      if (!mutated.has(c.name)) {
+        mutated.add(c.name);
+        segmentMutations.push(c);
+      }
     // A generator a step uses goes on from where the step leaves it.
     for (const site of newSites(analysis.freeReads, before.freeReads)) {
       const s = mutated.has(site.name) ? undefined : this.resolve(site.name);
@@ -949,7 +995,7 @@ class DataFlowResolver {
     this.leaveChanged(draft, segment, segmentMutations, takenOver);
     if (!firstSegment) this.warnContinued(draft, analysis, own, segmentMutations, takenOver);
     this.leaveChangedValues(draft, segmentMutations, effectSites);
-    this.leaveBindings(draft, segment);
+    this.leaveBindings(draft, segment, decoratedCalls);
     this.leaveShownValues(draft, segment);
   }
 
@@ -1038,11 +1084,20 @@ class DataFlowResolver {
     }
   }
 
-  /** The names the segment binds (code or the step's values) and deletes, and its ambient units. */
-  private leaveBindings(draft: StepDraft, { own, analysis, before, ownUnits }: LeftSegment): void {
+  /**
+   * The names the segment binds (code or the step's values) and deletes, and its ambient units;
+   * `changedByCalls`, names its calls change that its analysis does not see (see
+   * `statefulDecoratedCalls`).
+   */
+  private leaveBindings(
+    draft: StepDraft,
+    { own, analysis, before, ownUnits }: LeftSegment,
+    changedByCalls: readonly NameSite[],
+  ): void {
     const { current } = this;
     const mutationAt = new Map<string, NameSite>();
     for (const m of analysis.mutations) mutationAt.set(m.name, m);
+    for (const c of changedByCalls) if (!mutationAt.has(c.name)) mutationAt.set(c.name, c);
     const beforeWrites = new Set<string>();
     for (const x of before.writes) beforeWrites.add(x.name);
     for (const w of analysis.writes) {

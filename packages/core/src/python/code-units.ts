@@ -89,6 +89,12 @@ export interface CodeUnit {
    * may change when it is called (`counter()`).
    */
   readonly makesClosures: boolean;
+  /**
+   * A decorated definition's decorators, by the name each starts with (`@counted`,
+   * `@register("x")`, `@functools.wraps(f)` as `functools`): a notebook function among them that
+   * makes closures with state (`makesClosures`) makes the name a function whose calls change it.
+   */
+  readonly decorators: readonly string[];
 }
 
 /** The statements that define a class or function object (see `CodeUnit.holdsState`). */
@@ -294,6 +300,21 @@ function bodyYields(definition: SyntaxNode): boolean {
   return false;
 }
 
+const NO_NAMES: readonly string[] = [];
+
+/** The name each decorator of a decorated statement starts with (`@a.b(c)` is `a`). */
+function decoratorNames(node: SyntaxNode, text: (n: SyntaxNode) => string): string[] {
+  const names: string[] = [];
+  for (let d = node.firstChild; d !== null; d = d.nextSibling) {
+    if (d.name !== 'Decorator') continue;
+    let base = d.firstChild?.nextSibling ?? null; // after the `@`
+    while (base !== null && (base.name === 'MemberExpression' || base.name === 'CallExpression'))
+      base = base.firstChild;
+    if (base?.name === 'VariableName') names.push(text(base));
+  }
+  return names;
+}
+
 /**
  * Whether a function makes functions that may keep state between their calls: one that rebinds
  * a name of the enclosing call (`nonlocal n`), or calls a method of one or stores into one
@@ -310,6 +331,12 @@ function makesStatefulFunctions(definition: SyntaxNode, text: (n: SyntaxNode) =>
   for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
     if (node.name === 'FunctionDefinition' || node.name === 'LambdaExpression') {
       inner.push(node);
+      // The function itself is the enclosing call's too (`wrapper.calls += 1` in `wrapper`).
+      const named =
+        node.name === 'FunctionDefinition'
+          ? children(node).find((c) => c.name === 'VariableName')
+          : undefined;
+      if (named !== undefined) own.add(text(named));
       continue;
     }
     if (node.name === 'AssignStatement')
@@ -553,6 +580,7 @@ function readCodeUnitsOnce(
         makesGenerator(value, text, generatorFunctions),
       holdsState: kind.kind === 'definition' && DEFINITION_STATEMENTS.has(node.name),
       makesClosures: definition !== undefined && makesStatefulFunctions(definition, text),
+      decorators: node.name === 'DecoratedStatement' ? decoratorNames(node, text) : NO_NAMES,
     });
   };
   for (const node of children(tree.topNode)) visit(node);

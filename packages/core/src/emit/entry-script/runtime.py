@@ -880,11 +880,38 @@ def _definition_state(definition):
         for key in ("__defaults__", "__kwdefaults__"):
             if getattr(definition, key):
                 state[key] = _pickled_or_none(getattr(definition, key))
+        # A notebook decorator's wrapper keeps data in its closure (`nonlocal calls`): the data.
+        closure = _closure_data(definition) if _notebook_code(definition.__code__) else None
+        if closure:
+            state["__closure__"] = _pickled_or_none(closure)
     kept = getattr(definition, "__cellflow_cache__", None)
     if kept is not None:
         state["__cellflow_cache__"] = _pickled_or_none(kept)
     # What cannot be saved is left out: its definition makes it again (a cache starts empty).
     return {key: data for key, data in state.items() if data is not None}
+
+
+def _closure_data(function):
+    """The data a function's closure holds (a count, a list, a dict), by variable name; not the
+    functions, classes and modules it holds, which its definition makes again."""
+    import types
+
+    data = {}
+    for name, cell in zip(function.__code__.co_freevars, function.__closure__ or ()):
+        try:
+            value = cell.cell_contents
+        except ValueError:
+            continue
+        if not callable(value) and not isinstance(value, types.ModuleType):
+            data[name] = value
+    return data
+
+
+def _restore_closure(function, data):
+    """Puts the data `_closure_data` took back into the closure of the function made again."""
+    for name, cell in zip(function.__code__.co_freevars, function.__closure__ or ()):
+        if name in data:
+            cell.cell_contents = data[name]
 
 
 def _pickled_or_none(value):
@@ -914,6 +941,8 @@ def _restore_state(definition, state):
         try:
             if key == "__cellflow_cache__":
                 definition.__cellflow_cache__[:] = value  # what its calls see
+            elif key == "__closure__":
+                _restore_closure(definition, value)
             else:
                 setattr(definition, key, value)
         except (AttributeError, TypeError):
@@ -2029,6 +2058,12 @@ def _cell_file(index):
     """A cell's frames are named as a person sees the cell numbered: 1-based (`<cell 13>` is
     "Cell 13 of 18" in VS Code); `index` and what results carry are 0-based."""
     return "<cell %d>" % (index + 1)
+
+
+def _notebook_code(code):
+    """Whether a code object is the notebook's (compiled from one of its cells)."""
+    name = code.co_filename
+    return name.startswith("<cell ") and name.endswith(">")
 
 
 def _location(tb):
