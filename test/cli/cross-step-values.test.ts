@@ -608,3 +608,29 @@ describe('a function a notebook decorator made with state, in later steps', () =
     });
   });
 });
+
+describe('generators in later steps', () => {
+  it("a library's not started crosses as its call; one used part way goes on with what it printed", async () => {
+    await withTempDir('cellflow-generators-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:make'],
+          'import pandas as pd\n\ndf = pd.DataFrame({"a": [1, 2, 3]})\nrows = df.iterrows()\n\n' +
+            'def fib(n):\n    a, b = 0, 1\n    for i in range(n):\n        print("making", i)\n' +
+            '        yield a\n        a, b = b, a + b\n    print("done")\n    raise ValueError("the end")\n\n' +
+            'g = fib(4)\nnext(g)',
+        ],
+        [['step:rows'], 'print([int(r["a"]) for _, r in rows])'],
+        [['step:more'], 'print(next(g))'],
+        [
+          ['step:rest'],
+          'try:\n    for v in g:\n        print("got", v)\nexcept ValueError as e:\n    print("raised", e)',
+        ],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[1]), '[1, 2, 3]\n');
+      assert.equal(text(cells[2]), 'making 1\n1\n');
+      assert.equal(text(cells[3]), 'making 2\ngot 1\nmaking 3\ngot 2\ndone\nraised the end\n');
+    });
+  });
+});

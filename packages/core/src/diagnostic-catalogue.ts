@@ -262,7 +262,7 @@ export const DIAGNOSTIC_CATALOGUE = {
     severity: 'warning',
     area: 'data flow',
     description:
-      'Several steps use one generator that cannot be saved part way: each may start it again, where the notebook continues it.',
+      'Several steps use one generator that never ends (`while True:` around its `yield`), which cannot be saved part way: each starts it again, where the notebook continues it.',
   },
   'unsavable-value': {
     severity: 'error',

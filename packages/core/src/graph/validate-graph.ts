@@ -4,7 +4,6 @@
  * `serve:` names a value of its step; each step's own syntax errors and `import *` are reported.
  */
 import type { Diagnostic } from '../diagnostics.js';
-import { makesCsvWrapper } from '../python/call-kinds.js';
 import { problemsOfAnalysis } from './analysis-problems.js';
 import type { UnitRef } from './analyze-blocks.js';
 import { usedAfter, type ResolvedStep } from './resolve-data-flow.js';
@@ -169,11 +168,12 @@ function findCycle(
 }
 
 /**
- * A generator (or a CSV reader) the runtime cannot save part way: a step that uses one runs the
- * statement that made it again and, unless the step before used it up, gets it fresh. When more
- * than one step uses it (the step that makes it counts when it uses it too), each later one may
- * start it from its beginning, where the notebook goes on with one: say so. A generator
- * expression over one `for` is saved where it is (its iterator), so it is not reported.
+ * A generator the runtime cannot save part way: one a notebook function makes that never ends
+ * (`while True:` around its `yield`; the runtime saves any other with the items it has left). A
+ * step that uses one runs the statement that made it again and, unless the step before used it
+ * up, gets it fresh. When more than one step uses it (the step that makes it counts when it uses
+ * it too), each later one starts it from its beginning, where the notebook goes on with one: say
+ * so.
  */
 function restartedGenerators(
   drafts: readonly ResolvedStep[],
@@ -181,21 +181,29 @@ function restartedGenerators(
 ): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
   const users = new Map<number, { unit: UnitRef; steps: string[] }>();
+  const endless = new Set<string>();
   for (const d of drafts)
     for (const { ref } of d.units)
-      if (ref.unit.startsGenerator && !d.cells.includes(ref.unit.cell)) {
+      if (ref.unit.yieldsEndlessly) for (const n of ref.unit.names) endless.add(n);
+  const makesEndless = (code: string): boolean => {
+    const callee = /=\s*([A-Za-z_]\w*)\s*\(/.exec(code)?.[1];
+    return callee !== undefined && endless.has(callee);
+  };
+  for (const d of drafts)
+    for (const { ref } of d.units)
+      if (
+        ref.unit.startsGenerator &&
+        !d.cells.includes(ref.unit.cell) &&
+        makesEndless(ref.unit.code)
+      ) {
         const seen = users.get(ref.id) ?? { unit: ref, steps: [] };
         seen.steps.push(d.name);
         users.set(ref.id, seen);
       }
   for (const { unit, steps } of users.values()) {
-    const { cell, line, code, names } = unit.unit;
+    const { cell, line, names } = unit.unit;
     const name = names[0];
     if (name === undefined) continue;
-    // A generator expression over one `for` goes on in the next step where the last left it.
-    const value = code.slice(code.indexOf('=') + 1).trim();
-    if (value.startsWith('(') && (value.match(/\bfor\b/g) ?? []).length === 1) continue;
-    if (makesCsvWrapper(code)) continue; // it crosses with its file, where it is
     const maker = drafts.find((d) => d.cells.includes(cell));
     const makerUses = maker !== undefined && usedAfter(unit, maker.cells, plain);
     const using = [...(makerUses ? [maker.name] : []), ...steps];
@@ -206,9 +214,9 @@ function restartedGenerators(
       cell,
       line,
       message:
-        `\`${name}\` (a generator) cannot be saved part way and is made again where it is used: steps ${using.map((s) => `\`${s}\``).join(', ')} each use it, and each ` +
-        `after the first starts it again from its beginning (unless the steps before used it up), where the notebook goes on with one. ` +
-        `Fix: use \`${name}\` in one step, or make a list (\`${name} = list(...)\`) if every step needs all its items.`,
+        `\`${name}\` (a generator that never ends) cannot be saved part way and is made again where it is used: steps ${using.map((s) => `\`${s}\``).join(', ')} each use it, and each ` +
+        `after the first starts it again from its beginning, where the notebook goes on with one. ` +
+        `Fix: use \`${name}\` in one step.`,
     });
   }
   return diagnostics;

@@ -69,6 +69,11 @@ export interface CodeUnit {
   /** A function definition whose calls make generators (its own body yields). */
   readonly yields: boolean;
   /**
+   * Its body yields in a loop with no condition to end it (`while True:`): a generator it makes
+   * may never end, so a step cannot save what one has left (it starts again in the next step).
+   */
+  readonly yieldsEndlessly: boolean;
+  /**
    * A function or class that runs code it is given (`eval(a)`, `exec(src)` in its body): string
    * literals passed to it are code (see `CallSite.codeStrings`).
    */
@@ -295,6 +300,22 @@ function bodyYields(definition: SyntaxNode): boolean {
       node.name === 'LambdaExpression'
     )
       continue;
+    for (let c = node.firstChild; c !== null; c = c.nextSibling) pending.push(c);
+  }
+  return false;
+}
+
+/** Whether a function definition's body has a `while True:` (or `while 1:`) loop. */
+function loopsEndlessly(definition: SyntaxNode, text: (n: SyntaxNode) => string): boolean {
+  if (!/\bwhile\s+(True|1)\s*:/.test(text(definition))) return false;
+  const pending = children(definition).filter((c) => c.name === 'Body');
+  for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
+    if (node.name === 'WhileStatement') {
+      const condition = node.firstChild?.nextSibling;
+      if (condition !== undefined && condition !== null && /^(True|1)$/.test(text(condition)))
+        return true;
+    }
+    if (node.name === 'FunctionDefinition' || node.name === 'ClassDefinition') continue;
     for (let c = node.firstChild; c !== null; c = c.nextSibling) pending.push(c);
   }
   return false;
@@ -573,6 +594,8 @@ function readCodeUnitsOnce(
       root: kind.root,
       fileAccess: analysis.fileAccess,
       yields: definition !== undefined && bodyYields(definition),
+      yieldsEndlessly:
+        definition !== undefined && bodyYields(definition) && loopsEndlessly(definition, text),
       evaluatesStrings: kind.kind === 'definition' && evaluatesStrings(node, text),
       startsGenerator:
         kind.kind === 'definition' &&

@@ -1087,9 +1087,108 @@ def _made_again(name, started):
     return sys.modules["__main__"].__dict__.get(name)
 
 
+# At most this many items of a generator, holding at most this many bytes of arrays, are run
+# ahead to save it (see `_rest_of`).
+_GENERATOR_ITEMS = 100_000
+_GENERATOR_BYTES = 1 << 30
+# What `_rest_of` took from each generator, by its id (with the generator, kept alive).
+_generator_rests = {}
+
+
+class _EndlessGenerator(Exception):
+    pass
+
+
+def _rest_of(generator):
+    """The items a generator has left, each with what its code printed on the way to it, and what
+    it printed and raised at its end: its step is over, so it is run to its end here, and a later
+    step gets these in order, as it takes them. None for one with more than `_GENERATOR_ITEMS`
+    left (an endless one), or whose arrays left hold more than `_GENERATOR_BYTES`."""
+    import contextlib
+    import io
+
+    key = id(generator)
+    if key in _generator_rests:
+        return _generator_rests[key][1]
+    items = []
+    printed = io.StringIO()
+    error = None
+    rest = None
+    held = 0
+    try:
+        with contextlib.redirect_stdout(printed):
+            try:
+                for item in generator:
+                    items.append((printed.getvalue(), item))
+                    printed.seek(0)
+                    printed.truncate()
+                    parts = item if type(item) in (tuple, list) else (item,)
+                    held += sum(getattr(part, "nbytes", 0) for part in parts)
+                    if len(items) > _GENERATOR_ITEMS or held > _GENERATOR_BYTES:
+                        raise _EndlessGenerator
+            except _EndlessGenerator:
+                raise
+            except Exception as e:
+                error = e
+        rest = (items, printed.getvalue(), error)
+    except _EndlessGenerator:
+        pass
+    _generator_rests[key] = (generator, rest)
+    return rest
+
+
+def _going_on(items, printed, error):
+    """A generator that gives the items `_rest_of` took, printing what the original printed
+    before each, then what it printed and raised at its end."""
+    for text, item in items:
+        if text:
+            sys.stdout.write(text)
+        yield item
+    if printed:
+        sys.stdout.write(printed)
+    if error is not None:
+        raise error
+
+
+def _generator_call(generator):
+    """For a generator a library function made that has not started: the function and the
+    arguments it was called with, else None."""
+    import inspect
+
+    code = generator.gi_code
+    frame = generator.gi_frame
+    function = sys.modules.get(frame.f_globals.get("__name__", ""))
+    for part in generator.__qualname__.split("."):
+        function = getattr(function, part, None)
+    function = getattr(function, "__func__", function)
+    if getattr(function, "__code__", None) is not code:
+        return None
+    values = frame.f_locals
+    names = code.co_varnames
+    count = code.co_argcount
+    try:
+        args = [values[n] for n in names[:count]]
+        kwargs = {n: values[n] for n in names[count : count + code.co_kwonlyargcount]}
+        count += code.co_kwonlyargcount
+        if code.co_flags & inspect.CO_VARARGS:
+            args.extend(values[names[count]])
+            count += 1
+        if code.co_flags & inspect.CO_VARKEYWORDS:
+            kwargs.update(values[names[count]])
+    except KeyError:
+        return None
+    return function, tuple(args), kwargs
+
+
+def _called_again(function, args, kwargs):
+    """The generator a library function makes, called again with the same arguments."""
+    return function(*args, **kwargs)
+
+
 class _GeneratorState:
-    """A generator saved as where it is: used up, or a generator expression's iterator (a range,
-    a list or a file it goes through, saved at its position)."""
+    """A generator saved as where it is: used up; a library's not started, as the call that made
+    it; a generator expression's iterator (a range, a list or a file it goes through, saved at
+    its position); else what it has left (see `_rest_of`)."""
 
     __slots__ = ("generator", "name")
 
@@ -1107,9 +1206,13 @@ class _GeneratorState:
         state = inspect.getgeneratorstate(generator)
         if state == inspect.GEN_CLOSED:
             return _used_up, ()
-        if state == inspect.GEN_CREATED:
-            return _made_again, (self.name, False)
         code = generator.gi_code
+        if state == inspect.GEN_CREATED:
+            if _notebook_code(code):
+                return _made_again, (self.name, False)  # its statement runs again there
+            call = _generator_call(generator)
+            if call is not None:
+                return _called_again, call
         if code.co_name == "<genexpr>" and not code.co_freevars:
             loops = sum(1 for i in dis.get_instructions(code) if i.opname == "FOR_ITER")
             iterator = generator.gi_frame.f_locals.get(".0")
@@ -1121,6 +1224,9 @@ class _GeneratorState:
                     return _resume_generator, (marshal.dumps(code), iterator)
                 except Exception:
                     pass
+        rest = _rest_of(generator)
+        if rest is not None:
+            return _going_on, rest
         return _made_again, (self.name, True)
 
 
