@@ -634,3 +634,23 @@ describe('generators in later steps', () => {
     });
   });
 });
+
+describe("a functions cell's values, in a step above it", () => {
+  it('are there as Kale has them: the step runs the cell’s statements first', async () => {
+    await withTempDir('cellflow-functions-values-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [['imports'], 'import math'],
+        [['block:load'], 'print(encode(3))'],
+        [
+          ['functions'],
+          "LEVELS = ['lo', 'hi']\nWIDTH = round(len(LEVELS) * math.pi, 2)\n\n" +
+            'def encode(v):\n    return LEVELS[v % 2], WIDTH',
+        ],
+        [['block:use'], "LEVELS.append('mid')\nprint(encode(4), LEVELS)"],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[1]), "('hi', 6.28)\n");
+      assert.equal(text(cells[3]), "('lo', 6.28) ['lo', 'hi', 'mid']\n");
+    });
+  });
+});

@@ -1085,6 +1085,29 @@ describe('pipeline graph', () => {
     assert.deepEqual(s.c?.inputSources, { CONFIG: 'b' });
   });
 
+  it("a step before a functions cell's values run gets them as Kale does: the cell's statements run there too", () => {
+    const { diagnostics, byName: s } = analyzed(
+      nb([
+        [['imports'], 'import math'],
+        [['step:load'], 'print(encode(2))'],
+        [
+          ['functions'],
+          "LEVELS = ['lo', 'hi']\nWIDTH = len(LEVELS) * math.pi\ndef encode(v):\n    return LEVELS[v % 2], WIDTH",
+        ],
+        [['step:use'], 'LEVELS.append("mid")\nprint(encode(3))'],
+        [['step:after'], 'print(LEVELS)'],
+      ]),
+    );
+    assert.deepEqual(diagnostics, []);
+    // `load` runs the cell's statements (not the definition's) itself; they run once in `use`.
+    const rest = s.load?.units.find((u) => u.names.includes('LEVELS'));
+    assert.deepEqual(rest?.names, ['LEVELS', 'WIDTH']);
+    assert.equal(rest?.code.trim(), "LEVELS = ['lo', 'hi']\nWIDTH = len(LEVELS) * math.pi");
+    assert.ok(s.load?.units.some((u) => u.names.includes('math')));
+    assert.ok(!s.use?.units.some((u) => u.names.includes('LEVELS')));
+    assert.deepEqual(s.after?.inputSources, { LEVELS: 'use' });
+  });
+
   it('names bound together (`x = y = []`) cross steps together, one object', () => {
     const s = steps(
       nb([

@@ -2,10 +2,13 @@
  * Pass 4a: the `imports` and `functions` cells (the prelude). Their code units (imports,
  * definitions, configuration) are there in every step; what else they do (data statements, and
  * seeding: the random state then flows) runs once, in the step after the cell (else the one
- * before), so those statements stay in the cell's code and the units are blanked out of it.
+ * before), so those statements stay in the cell's code and the units are blanked out of it. A
+ * step before that one that needs a name they bind runs them as well, as Kale runs the whole cell
+ * in every step (`restUnits`).
  */
 import type { Diagnostic } from '../diagnostics.js';
 import { analyzeCells } from '../python/analyze-cells.js';
+import { restOfCellUnit } from '../python/code-units.js';
 import { problemsOfAnalysis } from './analysis-problems.js';
 import type { AnalyzedBlocks, UnitRef } from './analyze-blocks.js';
 import type { Block } from './read-blocks.js';
@@ -21,6 +24,11 @@ export interface Prelude {
   readonly hostCells: ReadonlyMap<Block, readonly number[]>;
   /** Plain-Python code of every code cell, with the prelude cells' units blanked out. */
   readonly code: ReadonlyMap<number, string>;
+  /**
+   * For each name a prelude cell's run-once statements bind, those statements as one unit (see
+   * `restOfCellUnit`): a step before they run that needs the name runs them, as Kale does.
+   */
+  readonly restUnits: ReadonlyMap<string, UnitRef>;
   /** The prelude has an `import *`: names it may define are not reported as undefined. */
   readonly starImport: boolean;
   readonly diagnostics: readonly Diagnostic[];
@@ -36,6 +44,10 @@ export function readPrelude(analyzed: AnalyzedBlocks): Prelude {
   const hostCells = new Map<Block, number[]>();
   const code = new Map(plainCode);
   const prelude = analyzeCells(cells, plain);
+  const restUnits = new Map<string, UnitRef>();
+  let nextId = 0;
+  for (const refs of analyzed.units.values())
+    for (const r of refs) nextId = Math.max(nextId, r.id + 1);
   const stepBlocks = blocks.filter((b) => b.kind === 'step');
   for (const cell of cells) {
     const refs = analyzed.units.get(cell) ?? [];
@@ -50,6 +62,11 @@ export function readPrelude(analyzed: AnalyzedBlocks): Prelude {
     );
     code.set(cell, rest);
     if (isBlankCode(rest)) continue;
+    const restUnit = restOfCellUnit(cell, rest);
+    if (restUnit !== null) {
+      const ref = { id: nextId++, unit: restUnit, global: true, ambient: false };
+      for (const n of restUnit.names) restUnits.set(n, ref);
+    }
     const host =
       stepBlocks.find((b) => b.cells[0]! > cell) ??
       [...stepBlocks].reverse().find((b) => b.cells[0]! < cell);
@@ -62,6 +79,7 @@ export function readPrelude(analyzed: AnalyzedBlocks): Prelude {
     config,
     hostCells,
     code,
+    restUnits,
     starImport: prelude.starImports.length > 0,
     diagnostics: problemsOfAnalysis(prelude),
   };

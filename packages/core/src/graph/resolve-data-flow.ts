@@ -188,6 +188,8 @@ class DataFlowResolver {
   private readonly unitsOfCell: ReadonlyMap<number, readonly UnitRef[]>;
   private readonly preludeCells: readonly number[];
   private readonly globalUnits: ReadonlyMap<string, UnitRef>;
+  /** What prelude cells run once, for steps before it runs (see `Prelude.restUnits`). */
+  private readonly restUnits: ReadonlyMap<string, UnitRef>;
   private readonly globalConfig: readonly UnitRef[];
   private readonly hostCells: ReadonlyMap<Block, readonly number[]>;
   private readonly code: ReadonlyMap<number, string>;
@@ -236,6 +238,7 @@ class DataFlowResolver {
     this.unitsOfCell = input.blocks.units;
     this.preludeCells = input.prelude.cells;
     this.globalUnits = input.prelude.units;
+    this.restUnits = input.prelude.restUnits;
     this.globalConfig = input.prelude.config;
     this.hostCells = input.prelude.hostCells;
     this.code = input.prelude.code;
@@ -604,6 +607,11 @@ class DataFlowResolver {
       }
       // `try: model` / `except NameError: ...` tests whether the name is defined: it is not.
       if (draft.analysis.probedNames.has(site.name)) return null;
+      // What an `imports`/`functions` cell runs once has not run yet: Kale runs the whole cell at
+      // the start of every step, and so does this step.
+      const rest = this.restUnits.get(site.name);
+      if (rest !== undefined && this.includeUnit(draft, rest, true) !== null)
+        return { kind: 'code', ref: rest };
       if (what !== null) this.undefinedName(draft, site, what);
       else if (!this.everBound.has(site.name) && !this.reportedUnbound.has(site.name)) {
         this.reportedUnbound.add(site.name);

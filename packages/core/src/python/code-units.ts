@@ -610,6 +610,45 @@ function readCodeUnitsOnce(
   return units;
 }
 
+/**
+ * What an `imports`/`functions` cell runs once, its statements that are not code units (its code
+ * with those blanked out, lines kept), as one unit, or null when it binds nothing: Kale runs the
+ * whole cell at the start of every step, so a step that comes before the cell's statements run
+ * and needs a name they bind (`encode` reading `features_nom` from the same cell) runs them too.
+ */
+export function restOfCellUnit(cell: number, rest: string): CodeUnit | null {
+  const analysis = analyzePython(rest, cell);
+  const names = [...new Set(analysis.writes.map((w) => w.name))];
+  if (names.length === 0) return null;
+  const from = rest.search(/\S/);
+  const start = rest.lastIndexOf('\n', from) + 1;
+  let line = 1;
+  for (let i = rest.indexOf('\n'); i !== -1 && i < start; i = rest.indexOf('\n', i + 1)) line++;
+  return {
+    kind: 'definition',
+    cell,
+    line,
+    from: start,
+    to: rest.length,
+    code: rest.slice(start),
+    names,
+    reads: [...new Set(analysis.freeReads.map((r) => r.name))],
+    callReads: [...new Set(analysis.deferredReads.map((r) => r.name))],
+    ...definitionEffects(analysis),
+    parameters: [],
+    mutatedParameters: [],
+    root: null,
+    fileAccess: analysis.fileAccess,
+    yields: false,
+    yieldsEndlessly: false,
+    evaluatesStrings: false,
+    startsGenerator: false,
+    holdsState: false,
+    makesClosures: false,
+    decorators: NO_NAMES,
+  };
+}
+
 function analyzeStatement(cell: number, code: string, node: SyntaxNode): CodeAnalysis {
   const analyzer = new PythonAnalyzer();
   analyzer.addStatement(cell, code, node);
