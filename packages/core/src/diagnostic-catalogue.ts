@@ -228,7 +228,7 @@ export const DIAGNOSTIC_CATALOGUE = {
     severity: 'error',
     area: 'data flow',
     description:
-      'A step uses a name no earlier cell of the pipeline defines (a read where NameError is caught, `try: model` / `except NameError:`, is a test, not a use).',
+      'A step uses a name no earlier cell of the pipeline defines (a read where NameError is caught, `try: model` / `except NameError:`, is a test, not a use; so is one in code for another Python or platform, `if sys.version_info < (3, 0): s = unicode(s)`).',
   },
   'function-uses-undefined-name': {
     severity: 'warning',

@@ -1206,4 +1206,29 @@ describe('pipeline graph', () => {
       );
     }
   });
+
+  it('code for another Python or platform may read names this one lacks: they are not errors', () => {
+    const r = compile(
+      nb([
+        [
+          ['step:a'],
+          "import sys\ncsv = 'a,b'\nif (sys.version_info < (3, 0)):\n    csv = unicode(csv)",
+        ],
+        [
+          ['step:b'],
+          "if sys.version_info[0] >= 3:\n    text = str\nelse:\n    text = unicode\nif sys.platform == 'win32':\n    print(winreg_key)\nprint(text(csv))",
+        ],
+      ]),
+    );
+    assert.deepEqual(r.diagnostics, []);
+    assert.deepEqual(r.graph?.steps.find((s) => s.name === 'b')?.inputs, ['csv']);
+    // Any other condition does not: the name is needed where the branch runs.
+    const bad = compile(
+      nb([[['step:a'], 'import sys\nif len(sys.argv) > 5:\n    print(unicode)']]),
+    );
+    assert.deepEqual(
+      bad.diagnostics.map((d) => d.code),
+      ['undefined-name'],
+    );
+  });
 });

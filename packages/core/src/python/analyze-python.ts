@@ -99,6 +99,10 @@ const SHOWS_NONE: ReadonlySet<string> = new Set(['print', 'display']);
 const CAPTURES_DISPLAY = /__cellflow__\.capture\(.*display=True/;
 const NO_ENTRIES: ReadonlyMap<string, never> = new Map<string, never>();
 
+/** A condition on the Python version or the platform (`sys.version_info < (3, 0)`, `six.PY2`). */
+const INTERPRETER_TEST =
+  /\bsys\.(version_info|version|hexversion|platform|implementation)\b|\bplatform\.\w+\(|\bsix\.PY[23]\b|\b(IS_)?PY_?[23]K?\b|\bos\.name\b/;
+
 function children(node: SyntaxNode): SyntaxNode[] {
   const out: SyntaxNode[] = [];
   for (let c = node.firstChild; c !== null; c = c.nextSibling) out.push(c);
@@ -542,18 +546,35 @@ export class PythonAnalyzer {
     const branches: Set<string>[] = [];
     let sawElse = false;
     let before: string | undefined;
-    for (let p = node.firstChild; p !== null; before = p.name, p = p.nextSibling) {
-      if (p.name === 'if' || p.name === 'elif') continue;
-      if (p.name === 'else') sawElse = true;
-      else if (p.name === 'Body') {
-        const branch = flow.branch(state);
-        this.bodyStatements(p, branch, scope);
-        branches.push(branch);
-      } else if (before === 'if' || before === 'elif') this.expression(p, state, scope);
-      else this.unplaced(p, state, scope);
+    // `if sys.version_info < (3, 0): csv = unicode(csv)`: code for another Python or platform may
+    // read names this one does not have, as the notebook does not run it here.
+    const probes = INTERPRETER_TEST.test(this.text(node)) && this.testsInterpreter(node);
+    if (probes) this.probing++;
+    try {
+      for (let p = node.firstChild; p !== null; before = p.name, p = p.nextSibling) {
+        if (p.name === 'if' || p.name === 'elif') continue;
+        if (p.name === 'else') sawElse = true;
+        else if (p.name === 'Body') {
+          const branch = flow.branch(state);
+          this.bodyStatements(p, branch, scope);
+          branches.push(branch);
+        } else if (before === 'if' || before === 'elif') this.expression(p, state, scope);
+        else this.unplaced(p, state, scope);
+      }
+    } finally {
+      if (probes) this.probing--;
     }
     if (!sawElse) branches.push(flow.branch(state));
     flow.merge(state, branches);
+  }
+
+  /** Whether one of an `if` statement's conditions tests the Python version or the platform. */
+  private testsInterpreter(node: SyntaxNode): boolean {
+    let before: string | undefined;
+    for (let p = node.firstChild; p !== null; before = p.name, p = p.nextSibling)
+      if ((before === 'if' || before === 'elif') && INTERPRETER_TEST.test(this.text(p)))
+        return true;
+    return false;
   }
 
   private loop(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
