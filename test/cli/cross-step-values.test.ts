@@ -654,3 +654,24 @@ describe("a functions cell's values, in a step above it", () => {
     });
   });
 });
+
+describe('imports after the notebook changes directory', () => {
+  it('find modules in the current directory, as a kernel does', async () => {
+    await withTempDir('cellflow-chdir-import-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:write'],
+          "import os\nos.makedirs('app', exist_ok=True)\n" +
+            "with open(os.path.join('app', 'helper_in_app.py'), 'w') as f:\n    f.write('VALUE = 42\\n')",
+        ],
+        [['step:enter'], "os.chdir('app')"],
+        [
+          ['step:use'],
+          'from helper_in_app import VALUE\nprint(VALUE, os.path.basename(os.getcwd()))',
+        ],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[2]), '42 app\n');
+    });
+  });
+});

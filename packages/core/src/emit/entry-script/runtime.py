@@ -3340,6 +3340,16 @@ def _print_artifact_uris(executor_input, namespace, outputs, paths):
             print(_artifact_report_line(name, uri, _type_name(namespace[name])))
 
 
+def _kernel_search_path():
+    """Where a kernel imports from: after the standard library, `''`, the current directory
+    wherever `os.chdir` takes it (`os.chdir("app")`, then `from vectorizer import vect` finds
+    `app/vectorizer.py`)."""
+    if "" in sys.path:
+        return
+    at = next((i for i, p in enumerate(sys.path) if p.endswith(("site-packages", "dist-packages"))), len(sys.path))
+    sys.path.insert(at, "")
+
+
 def main(step, parameters, inputs, outputs, units, cells, metrics=None, shared=(), packages=()):
     """Runs one step. `outputs` maps variable -> producing cell; `metrics` maps metric -> variable;
     `units` is code from earlier cells that the step runs again first (core's StepUnit); `shared`
@@ -3354,6 +3364,7 @@ def main(step, parameters, inputs, outputs, units, cells, metrics=None, shared=(
     # The notebook's module is Jupyter's: the same docstring (`print(__doc__)` prints it).
     namespace["__doc__"] = "Automatically created module for IPython interactive environment"
     namespace.pop("__file__", None)
+    _kernel_search_path()
     _capture_outputs()
     _install_notebook_caches()
     code = 1
