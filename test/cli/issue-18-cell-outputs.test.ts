@@ -186,6 +186,28 @@ describe('an error output is always kept, and bounded (issue 18)', () => {
   });
 });
 
+describe('a result too large for a cell (issue 18)', () => {
+  it('keeps its text, as the notebook shows it, and says what was left out', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cellflow-big-result-'));
+    try {
+      const { run, cells } = await runCells(dir, [
+        [['step:show'], "from IPython.display import HTML\nHTML('<b>x</b>' * (300 << 10))"],
+      ]);
+      assert.equal(run.code, 0, run.stderr.slice(-2000));
+      const [cell] = cells;
+      assert.deepEqual(shape(cell!), ['execute_result', 'stream:stderr']);
+      const result = cell!.outputs![0]! as { data?: Record<string, unknown> };
+      assert.deepEqual(result.data, { 'text/plain': '<IPython.core.display.HTML object>' });
+      assert.match(
+        (cell!.outputs![1]! as { text?: string }).text ?? '',
+        /^Cellflow: \d+ characters of this cell's outputs were left out/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('output written below Python is in the cell that wrote it (issue 18)', () => {
   it('keeps it in order with what Python printed, and in the step log', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cellflow-descriptors-'));

@@ -2310,6 +2310,16 @@ class _Outputs:
             self.clear()
         if self._take(size):
             self.items.append(output)
+            return
+        # Too large with its other forms (a picture of a megabyte): its text still shows.
+        data = output.get("data")
+        text = data.get("text/plain") if isinstance(data, dict) else None
+        if text is not None:
+            small = len(text) if isinstance(text, str) else sum(map(len, text))
+            self.cut -= small
+            if self._take(small):
+                meta = {k: v for k, v in output.get("metadata", {}).items() if k == "text/plain"}
+                self.items.append(dict(output, data={"text/plain": text}, metadata=meta))
 
     def stream(self, name, text):
         if self.capturing is not None and self.capturing[1][name]:
