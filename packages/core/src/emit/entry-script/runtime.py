@@ -1087,10 +1087,11 @@ def _made_again(name, started):
     return sys.modules["__main__"].__dict__.get(name)
 
 
-# At most this many items of a generator, holding at most this many bytes of arrays, are run
-# ahead to save it (see `_rest_of`).
+# At most this many items of a generator, holding at most this many bytes of arrays, made in at
+# most this many seconds, are run ahead to save it (see `_rest_of`).
 _GENERATOR_ITEMS = 100_000
 _GENERATOR_BYTES = 1 << 30
+_GENERATOR_SECONDS = 30
 # What `_rest_of` took from each generator, by its id (with the generator, kept alive).
 _generator_rests = {}
 
@@ -1103,7 +1104,8 @@ def _rest_of(generator):
     """The items a generator has left, each with what its code printed on the way to it, and what
     it printed and raised at its end: its step is over, so it is run to its end here, and a later
     step gets these in order, as it takes them. None for one with more than `_GENERATOR_ITEMS`
-    left (an endless one), or whose arrays left hold more than `_GENERATOR_BYTES`."""
+    left (an endless one), whose arrays left hold more than `_GENERATOR_BYTES`, or that takes
+    longer than `_GENERATOR_SECONDS` to make them."""
     import contextlib
     import io
 
@@ -1115,6 +1117,7 @@ def _rest_of(generator):
     error = None
     rest = None
     held = 0
+    deadline = time.time() + _GENERATOR_SECONDS
     try:
         with contextlib.redirect_stdout(printed):
             try:
@@ -1124,7 +1127,7 @@ def _rest_of(generator):
                     printed.truncate()
                     parts = item if type(item) in (tuple, list) else (item,)
                     held += sum(getattr(part, "nbytes", 0) for part in parts)
-                    if len(items) > _GENERATOR_ITEMS or held > _GENERATOR_BYTES:
+                    if len(items) > _GENERATOR_ITEMS or held > _GENERATOR_BYTES or time.time() > deadline:
                         raise _EndlessGenerator
             except _EndlessGenerator:
                 raise
