@@ -1154,8 +1154,8 @@ def _going_on(items, printed, error):
 
 
 def _generator_call(generator):
-    """For a generator a library function made that has not started: the function and the
-    arguments it was called with, else None."""
+    """For a generator that has not started: the function that made it (a library's, or a method
+    of a notebook class: `loader.batches()`) and the arguments it was called with, else None."""
     import inspect
 
     code = generator.gi_code
@@ -1184,14 +1184,14 @@ def _generator_call(generator):
 
 
 def _called_again(function, args, kwargs):
-    """The generator a library function makes, called again with the same arguments."""
+    """The generator a function makes, called again with the same arguments."""
     return function(*args, **kwargs)
 
 
 class _GeneratorState:
-    """A generator saved as where it is: used up; a library's not started, as the call that made
-    it; a generator expression's iterator (a range, a list or a file it goes through, saved at
-    its position); else what it has left (see `_rest_of`)."""
+    """A generator saved as where it is: used up; one not started, as the call that made it; a
+    generator expression's iterator (a range, a list or a file it goes through, saved at its
+    position); else what it has left (see `_rest_of`)."""
 
     __slots__ = ("generator", "name")
 
@@ -1211,11 +1211,11 @@ class _GeneratorState:
             return _used_up, ()
         code = generator.gi_code
         if state == inspect.GEN_CREATED:
-            if _notebook_code(code):
-                return _made_again, (self.name, False)  # its statement runs again there
             call = _generator_call(generator)
             if call is not None:
                 return _called_again, call
+            if _notebook_code(code):
+                return _made_again, (self.name, False)  # its statement runs again there
         if code.co_name == "<genexpr>" and not code.co_freevars:
             loops = sum(1 for i in dis.get_instructions(code) if i.opname == "FOR_ITER")
             iterator = generator.gi_frame.f_locals.get(".0")
