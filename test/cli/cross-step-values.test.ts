@@ -680,3 +680,27 @@ describe('imports after the notebook changes directory', () => {
     });
   });
 });
+
+describe('an instance of a class a notebook function defines, in later steps', () => {
+  it('loads with its class made again, methods and base included', async () => {
+    await withTempDir('cellflow-local-class-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:make'],
+          'from sklearn.base import BaseEstimator, TransformerMixin\n\n' +
+            'def make_scaler(k):\n    class Scale(BaseEstimator, TransformerMixin):\n' +
+            '        def __init__(self, k=1):\n            self.k = k\n' +
+            '        def fit(self, X, y=None):\n            return self\n' +
+            '        def transform(self, X):\n            return [x * self.k for x in X]\n' +
+            '    return Scale(k)\n\ntriple = make_scaler(3)\ndouble = make_scaler(2)',
+        ],
+        [
+          ['step:use'],
+          'print(triple.fit_transform([1, 2]), double.transform([5]), type(triple).__name__, triple)',
+        ],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[1]), '[3, 6] [10] Scale Scale(k=3)\n');
+    });
+  });
+});

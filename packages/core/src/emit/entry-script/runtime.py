@@ -794,6 +794,12 @@ def _reduce_function(obj):
     if type(obj) is not types.FunctionType:
         return None
     module = obj.__module__
+    if module == "__main__" and obj.__globals__ is not sys.modules["__main__"].__dict__:
+        # A library's function wrapped around a notebook one (`functools.wraps` gave it the
+        # notebook's module, as scikit-learn's output wrapper of a `transform`): its own names.
+        module = obj.__globals__.get("__name__")
+        if module not in sys.modules or sys.modules[module].__dict__ is not obj.__globals__:
+            return None
     if module == "__main__":
         if sys.modules["__main__"].__dict__.get(obj.__qualname__) is obj:
             if obj.__closure__ is not None or getattr(obj, "__cellflow_cache__", None) is not None:
@@ -1584,9 +1590,14 @@ def _reduce_notebook_class(obj):
     if not isinstance(obj, type) or obj.__module__ != "__main__" or obj in _classes_being_saved:
         return None
     name = obj.__qualname__
+    codes = tuple((key, marshal.dumps(code)) for key, code in _class_codes(obj))
+    if "<locals>" in name:
+        # A class a notebook function defines (`def make(): class Local: ...`), which pickle
+        # cannot find by name: made again from what makes it.
+        again = _class_again(obj)
+        return (_class_made_again, (name, codes, again)) if again is not None else None
     if sys.modules["__main__"].__dict__.get(name) is not obj:
         return None
-    codes = tuple((key, marshal.dumps(code)) for key, code in _class_codes(obj))
     return _notebook_class, (name, codes, _class_again(obj))
 
 
@@ -1668,6 +1679,12 @@ def _notebook_class(name, codes, again):
         if found is None:
             raise AttributeError("Can't get attribute %r on <module '__main__'>" % name)
         return found
+    return _class_made_again(name, codes, again)
+
+
+def _class_made_again(name, codes, again):
+    """A notebook class made again from its metaclass, name, bases and namespace (once per
+    step)."""
     made = _classes_made_again.get((name, codes))
     if made is None:
         kind, short, bases, namespace = pickle.loads(again)
