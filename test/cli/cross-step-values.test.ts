@@ -704,3 +704,20 @@ describe('an instance of a class a notebook function defines, in later steps', (
     });
   });
 });
+
+describe('an exception a step caught, in a later step', () => {
+  it('loads with its class and the arguments its __init__ took', async () => {
+    await withTempDir('cellflow-caught-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:fail'],
+          'class MyErr(Exception):\n    def __init__(self, msg, code):\n        super().__init__(msg)\n' +
+            "        self.code = code\n\ntry:\n    raise MyErr('bad thing', 42)\nexcept MyErr as e:\n    caught = e",
+        ],
+        [['step:report'], 'print(repr(caught), caught.code, isinstance(caught, MyErr))'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[1]), "MyErr('bad thing') 42 True\n");
+    });
+  });
+});

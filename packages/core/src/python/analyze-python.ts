@@ -632,14 +632,18 @@ export class PythonAnalyzer {
         mode = 'except';
         const handler = flow.branch(state);
         let j = i + 1;
+        let caught: SyntaxNode | undefined;
         for (; j < parts.length && parts[j]!.name !== 'Body'; j++) {
           const c = parts[j]!;
           if (c.name === 'as') {
             const name = parts[j + 1];
-            if (name?.name === 'VariableName') this.exceptName(name, handler, scope);
+            if (name?.name === 'VariableName') this.exceptName(name, handler, scope, caught);
             else if (name !== undefined) this.unplaced(name, state, scope);
             j++;
-          } else if (c.name !== '*') this.expression(c, state, scope);
+          } else if (c.name !== '*') {
+            this.expression(c, state, scope);
+            caught = c;
+          }
         }
         this.bodyStatements(parts[j], handler, scope);
         i = j;
@@ -682,10 +686,21 @@ export class PythonAnalyzer {
       : new Set([...this.probed].filter((n) => !unprobed.has(n)));
   }
 
-  /** `except E as name`: bound at module level; a class body's own name in a class. */
-  private exceptName(name: SyntaxNode, handler: Set<string>, scope: InnerScope | null): void {
-    if (scope === null) this.bind(name, handler, null);
-    else if (scope.kind === 'class') scope.locals.add(this.text(name));
+  /**
+   * `except E as name`: bound at module level, to an instance of `E` (a notebook class, which a
+   * step loading the value defines); a class body's own name in a class.
+   */
+  private exceptName(
+    name: SyntaxNode,
+    handler: Set<string>,
+    scope: InnerScope | null,
+    caught: SyntaxNode | undefined,
+  ): void {
+    if (scope === null) {
+      this.bind(name, handler, null);
+      if (caught !== undefined)
+        this.addValueReads(this.valueNames, this.text(name), heldNames(caught, this.textOf));
+    } else if (scope.kind === 'class') scope.locals.add(this.text(name));
   }
 
   private withStatement(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {

@@ -1458,6 +1458,24 @@ def _with_lookup_table(make, arguments):
     return index
 
 
+def _reduce_notebook_exception(obj):
+    """An exception of a notebook class saved as its arguments and attributes, made again
+    without calling its `__init__`: pickle would call it with the arguments `Exception` keeps,
+    which a class that takes others refuses (`MyErr("bad", code=3)` keeps only `("bad",)`)."""
+    cls = type(obj)
+    if not isinstance(obj, BaseException) or cls.__module__ != "__main__":
+        return None
+    if cls.__reduce__ is not BaseException.__reduce__ or cls.__reduce_ex__ is not BaseException.__reduce_ex__:
+        return None
+    return _exception_again, (cls, obj.args), dict(obj.__dict__) or None
+
+
+def _exception_again(cls, args):
+    made = cls.__new__(cls, *args)
+    made.args = args
+    return made
+
+
 def _reduce_keeping_attributes(obj):
     """An instance of a notebook class whose base's pickling leaves out its attributes (a Counter
     subclass: `Counter.__reduce__` gives only the counts, so `P.name` came back as `__init__`'s
@@ -2044,6 +2062,7 @@ class _SharingPickler(pickle.Pickler):
             or _reduce_memmap(obj)
             or _reduce_index(obj)
             or _reduce_made_class(obj)
+            or _reduce_notebook_exception(obj)
             or _reduce_keeping_attributes(obj)
             or _reduce_unpicklable_builtin(obj)
         )
