@@ -721,3 +721,25 @@ describe('an exception a step caught, in a later step', () => {
     });
   });
 });
+
+describe('an instance whose class has its own __getstate__ or __setstate__, in a later step', () => {
+  it('is the object as it was; one holding what cannot be saved uses its own pickling', async () => {
+    await withTempDir('cellflow-own-state-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:make'],
+          'import threading\n\nclass Cached:\n    def __init__(self):\n        self.data, self.cache = [1], {}\n' +
+            "    def __getstate__(self):\n        return {'data': self.data}\n" +
+            "    def __setstate__(self, state):\n        self.__dict__.update(state)\n        self.cache = {'filled': True}\n\n" +
+            'class Guarded:\n    def __init__(self):\n        self.n, self.lock = 3, threading.Lock()\n' +
+            "    def __getstate__(self):\n        return {'n': self.n}\n" +
+            '    def __setstate__(self, state):\n        self.__dict__.update(state)\n        self.lock = threading.Lock()\n\n' +
+            'c, g = Cached(), Guarded()',
+        ],
+        [['step:use'], 'print(c.data, c.cache, g.n, g.lock.locked())'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[1]), '[1] {} 3 False\n');
+    });
+  });
+});

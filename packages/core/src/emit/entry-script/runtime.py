@@ -1476,6 +1476,34 @@ def _exception_again(cls, args):
     return made
 
 
+def _reduce_whole_state(obj):
+    """An instance of a notebook class with its own `__getstate__` or `__setstate__` (one that
+    leaves a cache out, or fills one on load) crosses as it is: all its attributes, set again
+    without either, so a later step finds the object the notebook's next cell would. Where they
+    do not all pickle (a connection it leaves out for that), its own pickling is used."""
+    cls = type(obj)
+    if cls.__module__ != "__main__" or isinstance(obj, type) or cls.__new__ is not object.__new__:
+        return None
+    if not isinstance(getattr(obj, "__dict__", None), dict) or "__slots__" in vars(cls):
+        return None
+    notebook = [k for k in cls.__mro__ if k.__module__ == "__main__"]
+    own = lambda name: any(name in vars(k) for k in notebook)
+    if not (own("__getstate__") or own("__setstate__")) or own("__reduce__") or own("__reduce_ex__"):
+        return None
+    state = dict(obj.__dict__)
+    if _pickled_or_none(state) is None:
+        return None
+    return _instance_of, (cls,), state, None, None, _set_whole_state
+
+
+def _instance_of(cls):
+    return object.__new__(cls)
+
+
+def _set_whole_state(obj, state):
+    obj.__dict__.update(state)
+
+
 def _reduce_keeping_attributes(obj):
     """An instance of a notebook class whose base's pickling leaves out its attributes (a Counter
     subclass: `Counter.__reduce__` gives only the counts, so `P.name` came back as `__init__`'s
@@ -2063,6 +2091,7 @@ class _SharingPickler(pickle.Pickler):
             or _reduce_index(obj)
             or _reduce_made_class(obj)
             or _reduce_notebook_exception(obj)
+            or _reduce_whole_state(obj)
             or _reduce_keeping_attributes(obj)
             or _reduce_unpicklable_builtin(obj)
         )
