@@ -1106,6 +1106,19 @@ describe('pipeline graph', () => {
     assert.ok(s.load?.units.some((u) => u.names.includes('math')));
     assert.ok(!s.use?.units.some((u) => u.names.includes('LEVELS')));
     assert.deepEqual(s.after?.inputSources, { LEVELS: 'use' });
+    // Statements that need a value no step has made by then do not run there: still a warning.
+    const early = analyzed(
+      nb([
+        [['step:a'], 'print(helper())'],
+        [['step:b'], 'X = [1, 2]'],
+        [['functions'], 'CONST = 3\nmodel = sum(X)\ndef helper():\n    return CONST'],
+      ]),
+    );
+    assert.deepEqual(
+      early.diagnostics.map((d) => [d.severity, d.code]),
+      [['warning', 'function-uses-undefined-name']],
+    );
+    assert.ok(!early.byName.a?.units.some((u) => u.names.includes('CONST')));
   });
 
   it('names bound together (`x = y = []`) cross steps together, one object', () => {

@@ -609,8 +609,19 @@ class DataFlowResolver {
       if (draft.analysis.probedNames.has(site.name)) return null;
       // What an `imports`/`functions` cell runs once has not run yet: Kale runs the whole cell at
       // the start of every step, and so does this step.
+      // (Unless they need what is not there yet either: then the name stays undefined here.)
       const rest = this.restUnits.get(site.name);
-      if (rest !== undefined && this.includeUnit(draft, rest, true) !== null)
+      if (
+        rest !== undefined &&
+        rest.unit.reads.every(
+          (r) =>
+            PYTHON_BUILTINS.has(r) ||
+            draft.written.has(r) ||
+            this.restUnits.has(r) ||
+            this.resolve(r) !== undefined,
+        ) &&
+        this.includeUnit(draft, rest, true) !== null
+      )
         return { kind: 'code', ref: rest };
       if (what !== null) this.undefinedName(draft, site, what);
       else if (!this.everBound.has(site.name) && !this.reportedUnbound.has(site.name)) {
