@@ -2333,20 +2333,18 @@ _formatter = []
 _REPRS = (("text/html", "_repr_html_"), ("text/markdown", "_repr_markdown_"), ("image/svg+xml", "_repr_svg_"), ("image/png", "_repr_png_"), ("image/jpeg", "_repr_jpeg_"), ("text/latex", "_repr_latex_"), ("application/json", "_repr_json_"))
 
 
-_OVERWRITTEN = None
-
-
 def _carriage_returns(text):
     """A cell's stream text as Jupyter keeps it: what a carriage return goes back over on its line
-    is gone (a progress bar shows its last state). The step's log keeps all of it."""
-    global _OVERWRITTEN
+    is gone (a progress bar shows its last state). The step's log keeps all of it. Line by line,
+    in one pass: a line keeps what follows its last carriage return that has something after it."""
     if "\r" not in text:
         return text
-    if _OVERWRITTEN is None:
-        import re
-
-        _OVERWRITTEN = re.compile(r".*\r(?=[^\n])")
-    return _OVERWRITTEN.sub("", text)
+    lines = text.split("\n")
+    for k, line in enumerate(lines):
+        at = line.rfind("\r", 0, len(line) - 1)
+        if at != -1:
+            lines[k] = line[at + 1 :]
+    return "\n".join(lines)
 
 
 class _Outputs:
