@@ -548,7 +548,7 @@ export class PythonAnalyzer {
     let before: string | undefined;
     // `if sys.version_info < (3, 0): csv = unicode(csv)`: code for another Python or platform may
     // read names this one does not have, as the notebook does not run it here.
-    const probes = INTERPRETER_TEST.test(this.text(node)) && this.testsInterpreter(node);
+    const probes = this.testsInterpreter(node);
     if (probes) this.probing++;
     try {
       for (let p = node.firstChild; p !== null; before = p.name, p = p.nextSibling) {
