@@ -55,7 +55,12 @@ describeWithCluster('cellflow upload / schedule (production deploys on KFP)', (c
     );
 
     // The same notebook again, within the same second: still a new version, with its own name.
-    const second = await cellflow('upload', 'examples/digits.ipynb', '--json', ...flags);
+    // KFP's `created_at` of the two is the same second then (the double's clock stops for it).
+    const sameSecond = Date.parse(String(versionsOf(pipelineId)[0]?.created_at));
+    kfp.pipelines.clock = () => sameSecond;
+    const second = await cellflow('upload', 'examples/digits.ipynb', '--json', ...flags).finally(
+      () => (kfp.pipelines.clock = Date.now),
+    );
     assert.equal(second.code, 0, second.stderr);
     const upload = JSON.parse(second.stdout) as Json;
     assert.equal(upload.pipelineId, pipelineId);
@@ -64,6 +69,7 @@ describeWithCluster('cellflow upload / schedule (production deploys on KFP)', (c
     assert.notEqual(secondVersionId, firstVersionId);
     const versions = versionsOf(pipelineId);
     assert.equal(versions.length, 2);
+    assert.equal(versions[0]!.created_at, versions[1]!.created_at);
     assert.equal(new Set(versions.map((v) => v.name)).size, 2);
     assert.equal([...kfp.pipelines.pipelines.values()].length, 1, 'the pipeline is reused');
 

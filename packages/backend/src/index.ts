@@ -28,7 +28,7 @@ export {
 } from './kubeflow/kube-contexts.js';
 export { readInlineCellOutputs } from './kubeflow/cluster-cell-outputs.js';
 export type { ClusterSettings } from './kubeflow/kube-connection.js';
-export type { KfpSettings } from './kubeflow/kfp-client.js';
+export { newestVersionsFirst, type KfpSettings } from './kubeflow/kfp-client.js';
 export {
   describeInterval,
   normalizeCron,

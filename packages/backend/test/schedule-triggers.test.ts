@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import {
   BackendError,
   describeInterval,
+  newestVersionsFirst,
   normalizeCron,
   parseScheduleInterval,
   parseScheduleTrigger,
@@ -48,5 +49,29 @@ describe('schedule triggers', () => {
     assert.match(name, /^digits-20261205-101502-[0-9a-f]{8}$/);
     assert.equal(versionNameFor('digits', 'pipelineInfo: {name: digits}\n', at), name);
     assert.notEqual(versionNameFor('digits', 'pipelineInfo: {name: other}\n', at), name);
+  });
+
+  it('orders versions of the same created_at second by the upload instant in their description', () => {
+    const version = (id: string, createdAt: string, description?: string) => ({
+      pipeline_id: 'p',
+      pipeline_version_id: id,
+      created_at: createdAt,
+      ...(description !== undefined ? { description } : {}),
+    });
+    const at = (iso: string) => `Uploaded by Cellflow from digits.ipynb at ${iso}.`;
+    const older = version('older', '2026-12-05T10:15:01Z', at('2026-12-05T10:15:01.900Z'));
+    const first = version('first', '2026-12-05T10:15:02Z', at('2026-12-05T10:15:02.100Z'));
+    const second = version('second', '2026-12-05T10:15:02Z', at('2026-12-05T10:15:02.700Z'));
+    const foreign = version('foreign', '2026-12-05T10:15:02Z', 'Uploaded with the KFP SDK.');
+    const ids = (vs: readonly { pipeline_version_id: string }[]) =>
+      vs.map((v) => v.pipeline_version_id);
+    // KFP orders a tie of seconds arbitrarily: every order of the listing gives the same answer.
+    for (const listing of [
+      [first, second, foreign, older],
+      [foreign, first, second, older],
+      [second, foreign, first, older],
+    ])
+      assert.deepEqual(ids(newestVersionsFirst(listing)), ['second', 'first', 'foreign', 'older']);
+    assert.deepEqual(ids(newestVersionsFirst([older, foreign])), ['foreign', 'older']);
   });
 });

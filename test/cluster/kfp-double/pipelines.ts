@@ -14,7 +14,7 @@ import { validateKfpBody } from './swagger.js';
 type Json = Record<string, unknown>;
 const obj = (v: unknown): Json =>
   typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : {};
-const timestamp = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+const timestamp = (ms: number): string => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 
 export interface PipelineRecord {
   pipeline_id: string;
@@ -47,6 +47,8 @@ export interface UploadedFile {
 export class KfpPipelines {
   readonly pipelines = new Map<string, PipelineRecord>();
   readonly versions = new Map<string, PipelineVersionRecord>();
+  /** The clock of `created_at` (KFP keeps whole seconds); a test may stop it to make uploads tie. */
+  clock: () => number = Date.now;
 
   constructor(private readonly multiUser: boolean) {}
 
@@ -86,7 +88,7 @@ export class KfpPipelines {
       display_name: p.displayName,
       ...(p.description !== undefined ? { description: p.description } : {}),
       ...(namespace !== undefined ? { namespace } : {}),
-      created_at: timestamp(),
+      created_at: timestamp(this.clock()),
     };
     this.pipelines.set(record.pipeline_id, record);
     return record;
@@ -193,7 +195,7 @@ export class KfpPipelines {
       name,
       display_name: displayName,
       ...(description !== null ? { description } : {}),
-      created_at: timestamp(),
+      created_at: timestamp(this.clock()),
       pipeline_spec: spec,
     };
     this.versions.set(version.pipeline_version_id, version);

@@ -347,7 +347,12 @@ export class KfpClient {
     );
   }
 
-  /** Versions of a pipeline, newest first; with `name`, only the version of that name. */
+  /**
+   * Versions of a pipeline, newest first; with `name`, only the version of that name. KFP keeps
+   * `created_at` in whole seconds and orders a tie arbitrarily, so versions of the same second are
+   * put in the order of the upload instant Cellflow writes in their description (others keep
+   * KFP's order, after them).
+   */
   async listPipelineVersions(
     pipelineId: string,
     options: { name?: string; pageSize?: number } = {},
@@ -368,7 +373,7 @@ export class KfpClient {
       `/pipelines/${encodeURIComponent(pipelineId)}/versions?${q.toString()}`,
       `list the versions of pipeline ${pipelineId}`,
     );
-    return res.pipeline_versions ?? [];
+    return newestVersionsFirst(res.pipeline_versions ?? []);
   }
 
   createRecurringRun(body: Record<string, unknown>): Promise<KfpRecurringRun> {
@@ -521,4 +526,26 @@ async function requestServiceAccountToken(
       context: kube.contextName,
     });
   }
+}
+
+/** The instant Cellflow's upload wrote in a version's description (`... at 2026-12-07T09:01:02.345Z.`), in ms. */
+function uploadInstant(version: KfpPipelineVersion): number {
+  const stamp = /^Uploaded by Cellflow\b.* at (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z)\.$/.exec(
+    version.description ?? '',
+  )?.[1];
+  return stamp === undefined ? -Infinity : Date.parse(stamp);
+}
+
+/** KFP's newest-first order, with versions of the same `created_at` second ordered by upload instant. */
+export function newestVersionsFirst(versions: readonly KfpPipelineVersion[]): KfpPipelineVersion[] {
+  const second = (v: KfpPipelineVersion): number => Date.parse(v.created_at ?? '') || 0;
+  return versions
+    .map((version, index) => ({ version, index }))
+    .sort(
+      (a, b) =>
+        second(b.version) - second(a.version) ||
+        uploadInstant(b.version) - uploadInstant(a.version) ||
+        a.index - b.index,
+    )
+    .map(({ version }) => version);
 }

@@ -149,7 +149,7 @@ export class PipelineDeploys {
       version = await this.kfp.uploadPipelineVersion(
         pipelineId,
         versionName,
-        `Uploaded by Cellflow${from}.`,
+        `Uploaded by Cellflow${from} at ${new Date().toISOString()}.`,
         yaml,
       );
     } catch (error) {
@@ -221,8 +221,10 @@ export class PipelineDeploys {
     const kfpPipeline = await this.uploadedPipeline(graph.pipeline.name);
     let versionId = opts.versionId;
     if (versionId === undefined) {
+      // A page, not one: versions uploaded within the same second tie on KFP's created_at, and
+      // the listing orders those by their upload instant.
       const [latest] = await this.kfp.listPipelineVersions(kfpPipeline.pipeline_id, {
-        pageSize: 1,
+        pageSize: 20,
       });
       if (latest === undefined)
         throw new BackendError(
