@@ -253,3 +253,41 @@ describe('output written below Python is in the cell that wrote it (issue 18)', 
     }
   });
 });
+
+describe("IPython's ast_node_interactivity decides which values a cell shows (issue 18)", () => {
+  it('as set on InteractiveShell, on get_ipython() or by %config, in every later step', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cellflow-interactivity-'));
+    try {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:set'],
+          'from IPython.core.interactiveshell import InteractiveShell\nInteractiveShell.ast_node_interactivity = "all"',
+        ],
+        [['step:every', 'prev:set'], 'xs = [1, 2, 3]\nlen(xs)\nsum(xs)\nfor v in xs:\n    v * 10'],
+        [['step:quiet', 'prev:every'], 'len(xs)\nsum(xs);'],
+        [['step:last', 'prev:quiet'], "get_ipython().ast_node_interactivity = 'last'"],
+        [['step:loop', 'prev:last'], 'total = 0\nfor v in xs:\n    v - 1'],
+        [
+          ['step:assign', 'prev:loop'],
+          "%config InteractiveShell.ast_node_interactivity = 'last_expr_or_assign'",
+        ],
+        [['step:bound', 'prev:assign'], 'zz = sum(xs) * 2'],
+        [['step:none', 'prev:bound'], "%config InteractiveShell.ast_node_interactivity = 'none'"],
+        [['step:nothing', 'prev:none'], '1 + 1'],
+      ]);
+      assert.equal(run.code, 0, run.stderr.slice(-2000));
+      const results = (cell: Cell): unknown[] =>
+        (cell.outputs ?? []).map(
+          (o) => (o as { data?: Record<string, unknown> }).data?.['text/plain'],
+        );
+      const [, every, quiet, , loop, , bound, , nothing] = cells;
+      assert.deepEqual(results(every!), ['3', '6', '10', '20', '30']);
+      assert.deepEqual(results(quiet!), [], 'a cell ending in `;` shows nothing');
+      assert.deepEqual(results(loop!), ['0', '1', '2']);
+      assert.deepEqual(results(bound!), ['12']);
+      assert.deepEqual(results(nothing!), []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

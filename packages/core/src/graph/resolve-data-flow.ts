@@ -705,6 +705,9 @@ class DataFlowResolver {
     // IPython's magics as runtime calls (`%precision 3`, `%cd data`): the runtime is always there.
     if (ref.unit.root === RUNTIME) return true;
     const s = this.resolve(ref.unit.root);
+    // IPython's `get_ipython()` is there in every cell, as a builtin: its settings are process state.
+    if (s === undefined && ref.unit.root === 'get_ipython' && !this.everBound.has('get_ipython'))
+      return true;
     if (s === undefined) return this.starSoFar && !this.everBound.has(ref.unit.root);
     return s.kind === 'code' && s.ref.unit.kind === 'import';
   }

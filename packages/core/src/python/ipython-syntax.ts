@@ -29,7 +29,6 @@ const SESSION_MAGICS = new Set([
   'unload_ext',
   'autoreload',
   'aimport',
-  'config',
   'xmode',
   'pylab',
   'who',
@@ -653,6 +652,11 @@ function convertIPythonLine(
       }
       case 'precision':
         return `${indent}__cellflow__.set_precision(${pyString(splitComment(rest).code)})`;
+      case 'config':
+        // `%config Class.trait = value` sets a shell's setting (which statements show their values).
+        return /^\w+\.\w+\s*=/.test(rest)
+          ? `${indent}__cellflow__.config(${pyString(splitComment(rest).code)})`
+          : `${indent}pass  # ${body}`;
       case 'cd':
         return `${indent}__cellflow__.chdir(${pyString(rest)})`;
       case 'pwd':

@@ -224,6 +224,21 @@ def set_precision(text):
     return text if "%" in text else "%%.%df" % int(text) if text else "%r"
 
 
+def config(text):
+    """`%config Class.trait = value`: of a shell's settings, the one a step has,
+    `InteractiveShell.ast_node_interactivity` (which statements of a cell show their values);
+    the others change nothing in a step."""
+    import ast
+
+    target, _, value = text.partition("=")
+    owner, _, trait = target.strip().rpartition(".")
+    if trait == "ast_node_interactivity" and owner in ("InteractiveShell", "ZMQInteractiveShell"):
+        try:
+            _shell.ast_node_interactivity = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            pass
+
+
 def chdir(path):
     os.chdir(os.path.expanduser(path))
     if _current:
@@ -3045,6 +3060,65 @@ def _keep_shown(namespace, value):
         namespace.update(zip(_SHOWN, _shown))
 
 
+_INTERACTIVITY = ("all", "last", "last_expr", "none", "last_expr_or_assign")
+
+
+def _interactivity(tree):
+    """Which statements of a cell show their values: IPython's `ast_node_interactivity` as the
+    notebook set it (on `get_ipython()`, on IPython's `InteractiveShell`, or by `%config`), else
+    the last one if it is an expression. `last_expr_or_assign` is made `last_expr` here by adding
+    the name a last assignment binds as the cell's last expression, as IPython does."""
+    import ast
+
+    mode = _shell.__dict__.get("ast_node_interactivity")
+    if mode is None:
+        shell_class = getattr(sys.modules.get("IPython.core.interactiveshell"), "InteractiveShell", None)
+        mode = getattr(shell_class, "ast_node_interactivity", None)
+    if mode not in _INTERACTIVITY:
+        return "last_expr"
+    if mode == "last_expr_or_assign" and tree.body:
+        last = tree.body[-1]
+        target = last.targets[0] if isinstance(last, ast.Assign) and len(last.targets) == 1 else getattr(last, "target", None)
+        if isinstance(last, (ast.Assign, ast.AugAssign, ast.AnnAssign)) and isinstance(target, ast.Name):
+            tree.body.append(ast.copy_location(ast.Expr(ast.Name(target.id, ast.Load())), last))
+            ast.fix_missing_locations(tree)
+        return "last_expr"
+    return mode
+
+
+def _ends_quiet(code):
+    """IPython shows nothing of a cell whose last token is `;`."""
+    import io
+    import tokenize
+
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return False
+    skipped = (tokenize.ENDMARKER, tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT)
+    last = next((t for t in reversed(tokens) if t.type not in skipped), None)
+    return last is not None and last.type == tokenize.OP and last.string == ";"
+
+
+def _run_shown(codes, namespace, outputs):
+    """Runs statements compiled as IPython runs a cell's interactive ones: each expression
+    statement's value, also inside loops and blocks, is a result of the cell and moves `_` on."""
+
+    def shown(value):
+        if value is not None:
+            _show(value, result=True)
+            if outputs.capturing is None or not outputs.capturing[1]["display"]:
+                _keep_shown(namespace, value)
+
+    hook = sys.displayhook
+    sys.displayhook = shown
+    try:
+        for code in codes:
+            _run_code(code, namespace)
+    finally:
+        sys.displayhook = hook
+
+
 def _future_first(tree):
     """IPython compiles a cell statement by statement, so `from __future__ import ...` may come
     anywhere in it: it goes first here, where Python wants it."""
@@ -3069,8 +3143,14 @@ def run_cell(namespace, index, code, record=None):
         return
     tree = _future_first(compile(code, _cell_file(index), "exec", ast.PyCF_ONLY_AST))
     value = None
-    if tree.body and isinstance(tree.body[-1], ast.Expr) and not _silenced(code, tree.body[-1]):
+    mode = _interactivity(tree)
+    shown = []  # statements that show each expression's value, as IPython runs them ("single")
+    if mode == "last_expr" and tree.body and isinstance(tree.body[-1], ast.Expr) and not _silenced(code, tree.body[-1]):
         value = compile(ast.Expression(tree.body.pop().value), _cell_file(index), "eval", _TOP_LEVEL_AWAIT)
+    elif mode in ("last", "all") and tree.body and not _ends_quiet(code):
+        nodes = tree.body[-1:] if mode == "last" else tree.body
+        shown = [compile(ast.Interactive([n]), _cell_file(index), "single", _TOP_LEVEL_AWAIT) for n in nodes]
+        del tree.body[len(tree.body) - len(nodes) :]
     compiled = compile(tree, _cell_file(index), "exec", _TOP_LEVEL_AWAIT)
     _cell_streams()
     outputs = _Outputs(index)
@@ -3081,6 +3161,8 @@ def run_cell(namespace, index, code, record=None):
     clocks = (per_loop or first_line.split() == ["#", "%%time"]) and time_start()
     try:
         _run_code(compiled, namespace)
+        if shown:
+            _run_shown(shown, namespace, outputs)
         if value is not None:
             value = _run_code(value, namespace)
         _descriptor_output(flush=True)
