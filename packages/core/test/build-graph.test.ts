@@ -395,6 +395,24 @@ describe('pipeline graph', () => {
     assert.ok(!s.d?.units.some((u) => u.code.includes('seed')));
   });
 
+  it("libraries' registration calls hold in later steps: tqdm.pandas(), pandarallel's initialize, plotly's notebook mode", () => {
+    const s = steps(
+      nb([
+        [
+          ['step:a'],
+          'from tqdm import tqdm\nfrom pandarallel import pandarallel\nfrom plotly.offline import init_notebook_mode\ntqdm.pandas()\npandarallel.initialize()\ninit_notebook_mode(connected=True)\nimport pandas as pd\ndf = pd.DataFrame({"a": [1]})',
+        ],
+        [['step:b'], 'df["b"] = df["a"].progress_apply(str)'],
+      ]),
+    );
+    const config = s.b?.units.filter((u) => u.kind === 'config').map((u) => u.code);
+    assert.deepEqual(config, [
+      'tqdm.pandas()',
+      'pandarallel.initialize()',
+      'init_notebook_mode(connected=True)',
+    ]);
+  });
+
   it("issue 13: an imports cell's other statements run once, in the step after it, and flow as values", () => {
     const s = steps(
       nb([

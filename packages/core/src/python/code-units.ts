@@ -112,14 +112,17 @@ const DEFINITION_STATEMENTS = new Set([
 /** No notebook function yields: the default of `readCodeUnits`. */
 const NO_GENERATOR_FUNCTIONS: ReadonlySet<string> = new Set();
 
-/** Method names that configure a library or the process rather than compute a value. */
+/**
+ * Method names that configure a library or the process rather than compute a value (`pandas`:
+ * `tqdm.pandas()` adds `progress_apply` to pandas; `initialize`: pandarallel's).
+ */
 const CONFIG_METHOD =
-  /^(set|set_\w+|use|init_printing|filterwarnings|simplefilter|resetwarnings|basicConfig|seterr|append|insert|extend|update|setdefault|disable\w*|enable\w*|chdir|putenv|setLevel|setlocale|setrecursionlimit|rc|switch_backend|register\w*|manual_seed|reset_option|config|configure|addHandler)$/;
+  /^(set|set_\w+|use|init_printing|filterwarnings|simplefilter|resetwarnings|basicConfig|seterr|append|insert|extend|update|setdefault|disable\w*|enable\w*|chdir|putenv|setLevel|setlocale|setrecursionlimit|rc|switch_backend|register\w*|manual_seed|reset_option|config|configure|addHandler|pandas|initialize|init_notebook_mode)$/;
 /** Calls that seed (or set) a global random generator. */
 const SEED_METHOD = /^(seed|set_state|setstate)$/;
 /** Bare functions (`from warnings import filterwarnings`) that configure the process. */
 const CONFIG_FUNCTION =
-  /^(init_printing|filterwarnings|simplefilter|set_config|set_option|set_printoptions|seterr|register_matplotlib_converters|set_theme|set_style|set_context|set_palette|use|manual_seed|set_seed|basicConfig|disable_warnings)$/;
+  /^(init_printing|filterwarnings|simplefilter|set_config|set_option|set_printoptions|seterr|register_matplotlib_converters|set_theme|set_style|set_context|set_palette|use|manual_seed|set_seed|basicConfig|disable_warnings|init_notebook_mode)$/;
 
 function children(node: SyntaxNode): SyntaxNode[] {
   const out: SyntaxNode[] = [];
