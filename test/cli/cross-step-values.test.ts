@@ -743,3 +743,20 @@ describe('an instance whose class has its own __getstate__ or __setstate__, in a
     });
   });
 });
+
+describe("a change through an instance to what its class's instances share, in a later step", () => {
+  it('holds for the class and every instance, as in the notebook', async () => {
+    await withTempDir('cellflow-shared-attribute-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:define'],
+          "class Registry:\n    items = []\n    opts = {'lr': 0.1}\n    def __init__(self, name):\n        self.name = name\n\nreg = Registry('a')",
+        ],
+        [['step:change'], "reg.items.append('x')\nreg.opts['lr'] = 0.5"],
+        [['step:use'], "print(Registry.items, Registry('b').items, Registry.opts, reg.name)"],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[2]), "['x'] ['x'] {'lr': 0.5} a\n");
+    });
+  });
+});

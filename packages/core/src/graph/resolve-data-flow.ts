@@ -225,6 +225,12 @@ class DataFlowResolver {
   private readonly figureNames = new Set<string>();
   /** Names some cell binds to a `defaultdict`: reading a missing key adds it (changes them). */
   private readonly autoKeyedNames = new Set<string>();
+  /** For each name, the plain names some cell calls to make its value (`reg = Registry()`). */
+  private readonly makers = new Map<string, Set<string>>();
+  /** For each notebook class, the attributes its instances share through it (`items = []`). */
+  private readonly sharedAttributes = new Map<string, ReadonlySet<string>>();
+  /** Whether `sharedAttributes` has the `functions` cells' classes yet (read when first needed). */
+  private preludeShared = false;
   /** What names a unit binds on some paths only were before it, by unit id (see `leaveBindings`). */
   private readonly priorBindings = new Map<number, [string, Source][]>();
   /**
@@ -255,6 +261,11 @@ class DataFlowResolver {
       const analysis = analyzeCells(b.cells, this.plain);
       for (const f of analysis.figures) this.figureNames.add(f);
       for (const k of analysis.autoKeyed) this.autoKeyedNames.add(k);
+      for (const { name, maker } of analysis.madeBy) {
+        const makers = this.makers.get(name) ?? new Set<string>();
+        this.makers.set(name, makers.add(maker));
+      }
+      for (const [cls, shared] of analysis.sharedAttributes) this.sharedAttributes.set(cls, shared);
       for (const w of analysis.writes) {
         this.everBound.add(w.name);
         if (!this.laterDefinitions.has(w.name))
@@ -976,6 +987,17 @@ class DataFlowResolver {
     return units;
   }
 
+  /** The attributes a notebook class's instances share through it, its `functions` cells' too. */
+  private sharedBy(cls: string): ReadonlySet<string> | undefined {
+    if (!this.preludeShared) {
+      this.preludeShared = true;
+      const prelude = analyzeCells(this.preludeCells, this.plain).sharedAttributes;
+      for (const [name, shared] of prelude)
+        if (!this.sharedAttributes.has(name)) this.sharedAttributes.set(name, shared);
+    }
+    return this.sharedAttributes.get(cls);
+  }
+
   /** What a segment leaves behind for later steps: code stays code, values are data. */
   private leaveSegment(draft: StepDraft, segment: LeftSegment): void {
     const { own, analysis, before, effectSites, firstSegment } = segment;
@@ -990,6 +1012,13 @@ class DataFlowResolver {
     for (const k of ownAnalysis.keyedReads)
       if (this.autoKeyedNames.has(k.name) && !mutated.has(k.name)) segmentMutations.push(k);
     for (const e of effectSites) if (!mutated.has(e.name)) segmentMutations.push(e);
+    // `reg.items.append(x)` where `items` is what every instance of `reg`'s class shares.
+    for (const { attribute, ...site } of ownAnalysis.attributeChanges)
+      for (const maker of this.makers.get(site.name) ?? [])
+        if (this.sharedBy(maker)?.has(attribute) === true && !mutated.has(maker)) {
+          mutated.add(maker);
+          segmentMutations.push({ ...site, name: maker });
+        }
     const decoratedCalls = this.statefulDecoratedCalls(segment);
     for (const c of decoratedCalls)
       if (!mutated.has(c.name)) {

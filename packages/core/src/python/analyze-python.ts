@@ -217,6 +217,9 @@ export class PythonAnalyzer {
   private unprobed: Set<string> | null = null;
   private keyed: Map<string, NameSite> | null = null;
   private autoKeyedNames: Set<string> | null = null;
+  private madeBy: Map<string, string> | null = null;
+  private classShared: Map<string, ReadonlySet<string>> | null = null;
+  private attributeChanges: (NameSite & { attribute: string })[] | null = null;
   /** Names bound at module level by `=` and the like, and by augmented assignment (`a += 1`). */
   private readonly plainBound = new Set<string>();
   private readonly updatedNames = new Set<string>();
@@ -342,6 +345,10 @@ export class PythonAnalyzer {
       keyedReads: this.keyed === null ? [] : [...this.keyed.values()],
       probedNames: this.probedNames(),
       autoKeyed: this.autoKeyedNames === null ? [] : [...this.autoKeyedNames],
+      madeBy:
+        this.madeBy === null ? [] : [...this.madeBy].map(([name, maker]) => ({ name, maker })),
+      sharedAttributes: this.classShared ?? NO_ENTRIES,
+      attributeChanges: this.attributeChanges ?? [],
       deletes: this.deleted === null ? [] : [...this.deleted.values()],
       definitions,
       starImports: this.stars,
@@ -814,6 +821,13 @@ export class PythonAnalyzer {
           if (t.name === 'VariableName' || TARGET_GROUPS.has(t.name))
             for (const n of this.targetNames(t)) (this.figureNames ??= new Set()).add(n);
         }
+      const target = parts[0];
+      if (parts.length === 3 && target?.name === 'VariableName') {
+        const callee = value?.name === 'CallExpression' ? value.firstChild : null;
+        if (callee?.name === 'VariableName')
+          (this.madeBy ??= new Map()).set(this.text(target), this.text(callee));
+        else this.madeBy?.delete(this.text(target));
+      }
       if (value?.name === 'CallExpression' && this.calleeName(value.firstChild) === 'defaultdict')
         for (let i = 0; i < lastOp; i++) {
           const t = parts[i]!;
@@ -827,7 +841,6 @@ export class PythonAnalyzer {
         else this.formulaOf?.delete(this.text(t));
       }
       const what = value !== undefined && parts.length === 3 ? this.unsavableOrigin(value) : null;
-      const target = parts[0];
       if (target?.name === 'VariableName') {
         const name = this.text(target);
         if (what !== null)
@@ -1155,6 +1168,24 @@ export class PythonAnalyzer {
       return;
     }
     if (!this.mutated.has(name)) this.mutated.set(name, this.site(name, base));
+    // `reg.items.append(x)`: what `reg.items` holds changes, the class's when it shares it.
+    const attribute = scope === null ? this.changedAttribute(base) : null;
+    if (attribute !== null)
+      (this.attributeChanges ??= []).push({ ...this.site(name, base), attribute });
+  }
+
+  /** `x` of `name.x.f(...)`, `name.x[k] = v` (a change to what `name.x` holds), else null. */
+  private changedAttribute(base: SyntaxNode): string | null {
+    const parent = base.parent;
+    // (Nodes are compared by where they end: a tree hands out a new object for each visit.)
+    if (parent?.name !== 'MemberExpression' || parent.firstChild?.to !== base.to) return null;
+    const attribute = childNamed(parent, 'PropertyName');
+    const outer = parent.parent;
+    return attribute !== undefined &&
+      outer?.name === 'MemberExpression' &&
+      outer.firstChild?.to === parent.to
+      ? this.text(attribute)
+      : null;
   }
 
   private changesClass(
@@ -1305,9 +1336,11 @@ export class PythonAnalyzer {
     if (effects !== null) this.currentEffects = effects;
     const previousClass = this.currentClass;
     const previousMethod = this.currentMethod;
-    if (isClass && topLevel && nameNode !== undefined && body !== undefined)
+    if (isClass && topLevel && nameNode !== undefined && body !== undefined) {
       this.currentClass = { name: this.text(nameNode), shared: this.sharedAttributes(body) };
-    else if (!isClass && scope?.kind === 'class' && this.currentClass !== null)
+      if (scope === null)
+        (this.classShared ??= new Map()).set(this.currentClass.name, this.currentClass.shared);
+    } else if (!isClass && scope?.kind === 'class' && this.currentClass !== null)
       this.currentMethod = this.methodOf(paramList, decorators);
     else if (isClass) this.currentClass = this.currentMethod = null; // a class inside one
     if (isClass) {

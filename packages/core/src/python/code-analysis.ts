@@ -95,6 +95,18 @@ export interface CodeAnalysis {
   readonly keyedReads: readonly NameSite[];
   /** Module-level names bound from a `defaultdict(...)` call. */
   readonly autoKeyed: readonly string[];
+  /** Module-level names bound from a call of a plain name (`reg = Registry()`), with that name. */
+  readonly madeBy: readonly { readonly name: string; readonly maker: string }[];
+  /**
+   * For each top-level class, the names its body binds (`items = []`) that its methods never set
+   * on `self`: every instance shares them, through the class.
+   */
+  readonly sharedAttributes: ReadonlyMap<string, ReadonlySet<string>>;
+  /**
+   * Module-level changes to what an attribute holds (`reg.items.append(x)`, `c.opts["lr"] = v`):
+   * a change to the class when the name holds an instance whose class shares that attribute.
+   */
+  readonly attributeChanges: readonly (NameSite & { readonly attribute: string })[];
   /**
    * Names read before being bound only inside `try` bodies whose handlers catch NameError
    * (`try: model` / `except NameError: model = train()`, `__file__`): a notebook's test of
