@@ -291,3 +291,39 @@ describe("IPython's ast_node_interactivity decides which values a cell shows (is
     }
   });
 });
+
+describe('markup cell magics show their body, as IPython displays it (issue 18)', () => {
+  it('%%html, %%markdown, %%latex, %%svg and %%javascript', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cellflow-markup-'));
+    try {
+      const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"></svg>';
+      const { run, cells } = await runCells(dir, [
+        [['step:html'], '%%html\n<b>bold</b>'],
+        [['step:markdown'], '%%markdown\n# Title'],
+        [['step:latex'], '%%latex\n$x^2$'],
+        [['step:svg'], `%%svg\n${svg}`],
+        [['step:js'], '%%javascript\nconsole.log(1)'],
+      ]);
+      assert.equal(run.code, 0, run.stderr.slice(-2000));
+      const shown = cells.map((c) => {
+        const [output, ...more] = c.outputs ?? [];
+        assert.equal(more.length, 0);
+        assert.equal(output!.output_type, 'display_data');
+        return output!.data;
+      });
+      assert.deepEqual(shown[0], {
+        'text/html': '<b>bold</b>',
+        'text/plain': '<IPython.core.display.HTML object>',
+      });
+      assert.deepEqual(shown[1], {
+        'text/markdown': '# Title',
+        'text/plain': '<IPython.core.display.Markdown object>',
+      });
+      assert.equal(shown[2]!['text/latex'], '$x^2$');
+      assert.match(String(shown[3]!['image/svg+xml']), /^<svg [^>]*width="4"/);
+      assert.equal(shown[4]!['application/javascript'], 'console.log(1)');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

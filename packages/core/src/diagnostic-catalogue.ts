@@ -219,11 +219,6 @@ export const DIAGNOSTIC_CATALOGUE = {
     area: 'Python',
     description: 'An IPython magic has no effect in a pipeline step and is skipped.',
   },
-  'display-magic': {
-    severity: 'info',
-    area: 'Python',
-    description: 'A display-only magic (`%matplotlib`, ...) is skipped in a pipeline step.',
-  },
   'undefined-name': {
     severity: 'error',
     area: 'data flow',

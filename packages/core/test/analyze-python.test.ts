@@ -427,7 +427,7 @@ describe('IPython syntax', () => {
     assert.deepEqual([free, writes], [['f'], ['r']]);
   });
 
-  it('cell magics: Python bodies run, shell bodies become one call, display-only cells do nothing', () => {
+  it('cell magics: Python bodies run, shell bodies become one call, markup cells show their body', () => {
     assert.match(toPlainPython('%%time\nz = w + 1').code, /^# %%time\nz = w \+ 1$/);
     const bash = toPlainPython('%%bash\necho "{x}"\nls');
     assert.equal(bash.code.split('\n').length, 3);
@@ -445,7 +445,8 @@ describe('IPython syntax', () => {
     assert.equal(background.notes[0]?.code, 'unsupported-magic');
     assert.match(background.notes[0]?.message ?? '', /--bg/);
     const html = toPlainPython('%%html\n<b>hi</b>');
-    assert.equal(html.notes[0]?.code, 'display-magic');
+    assert.deepEqual(html.notes, []);
+    assert.equal(html.code, '__cellflow__.show_markup("html", "<b>hi</b>")\n');
     assert.deepEqual(names(html.code).free, []);
   });
 

@@ -10,7 +10,7 @@ export interface MagicNote {
   /** 1-based line in the cell. */
   readonly line: number;
   /** Its diagnostic's code (the catalogue gives its severity). */
-  readonly code: 'display-magic' | 'unsupported-magic';
+  readonly code: 'unsupported-magic';
   readonly message: string;
 }
 
@@ -154,7 +154,7 @@ function isCompoundStart(line: string): boolean {
   );
 }
 
-/** Cell magics whose body is display-only markup. */
+/** Cell magics whose body is markup to show (`%%html`: IPython's `display(HTML(body))`). */
 const DISPLAY_CELL_MAGICS = new Set([
   'html',
   'markdown',
@@ -524,19 +524,22 @@ function toPlainPythonOnce(raw: string): PlainPython {
               : run;
       return { code: [...head, call, ...padding(lines.length - first - 1)].join('\n'), notes, env };
     }
+    if (DISPLAY_CELL_MAGICS.has(magic)) {
+      // `%%html`, `%%markdown`, ...: the body shows as that markup, as IPython displays it.
+      const call = `__cellflow__.show_markup(${pyString(magic.toLowerCase())}, ${pyString(body)})`;
+      return { code: [...head, call, ...padding(lines.length - first - 1)].join('\n'), notes, env };
+    }
     if (magic === 'writefile' || magic === 'file') {
       const append = /(^|\s)(-a|--append)(\s|$)/.test(args);
       const path = args.replace(/(^|\s)(-a|--append)(\s|$)/, ' ').trim();
       const call = `__cellflow__.write_file(${pyString(path)}, ${pyString(body + '\n')}, append=${append ? 'True' : 'False'})`;
       return { code: [...head, call, ...padding(lines.length - first - 1)].join('\n'), notes, env };
     }
-    const display = DISPLAY_CELL_MAGICS.has(magic);
     notes.push({
       line,
-      code: display ? 'display-magic' : 'unsupported-magic',
-      message: display
-        ? `\`%%${magic}\` only displays its content; the cell does nothing in a pipeline step.`
-        : script?.pipeOption != null
+      code: 'unsupported-magic',
+      message:
+        script?.pipeOption != null
           ? `\`%%${magic} ${script.pipeOption}\` hands the program's pipes to the notebook, which a pipeline step cannot keep; the cell is skipped. Fix: drop \`${script.pipeOption}\` to run the program and show its output, or tag the cell \`skip\`.`
           : `Cell magic \`%%${magic}\` cannot run in a pipeline step; the cell is skipped. Fix: rewrite it as Python, or tag the cell \`skip\`.`,
     });

@@ -3,13 +3,13 @@
  * where core offers a tag change (`fix.tags`).
  */
 import * as vscode from 'vscode';
-import type { Diagnostic as CoreDiagnostic, DiagnosticFix } from '@cellflow/core';
+import type { DiagnosticFix, Severity } from '@cellflow/core';
 import { CommandIds } from '../command-ids.js';
 import type { Config } from '../config.js';
 import type { NotebookAnalysis } from '../notebook/notebook-analysis.js';
 import { isJupyterNotebook, type CellRef } from '../notebook/notebook-cells.js';
 
-const SEVERITY: Readonly<Record<CoreDiagnostic['severity'], vscode.DiagnosticSeverity>> = {
+const SEVERITY: Readonly<Record<Severity, vscode.DiagnosticSeverity>> = {
   error: vscode.DiagnosticSeverity.Error,
   warning: vscode.DiagnosticSeverity.Warning,
   info: vscode.DiagnosticSeverity.Information,

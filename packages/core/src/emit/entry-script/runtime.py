@@ -239,6 +239,29 @@ def config(text):
             pass
 
 
+_MARKUP = {
+    "html": ("HTML", "text/html"),
+    "markdown": ("Markdown", "text/markdown"),
+    "latex": ("Latex", "text/latex"),
+    "svg": ("SVG", "image/svg+xml"),
+    "javascript": ("Javascript", "application/javascript"),
+    "js": ("Javascript", "application/javascript"),
+}
+
+
+def show_markup(magic, body):
+    """`%%html`, `%%markdown`, `%%latex`, `%%svg`, `%%javascript`: the cell's body shows as that
+    markup, as IPython displays it (in plain form where IPython is not installed)."""
+    kind, mime = _MARKUP[magic]
+    try:
+        from IPython import display
+    except ImportError:
+        if _current:
+            _record({mime: body, "text/plain": "<IPython.core.display.%s object>" % kind}, {})
+        return
+    _show(getattr(display, kind)(body))
+
+
 def chdir(path):
     os.chdir(os.path.expanduser(path))
     if _current:
