@@ -760,3 +760,23 @@ describe("a change through an instance to what its class's instances share, in a
     });
   });
 });
+
+describe('an iterator of calls a step used part of, in a later step', () => {
+  it('goes on with the items it had left (re.finditer, iter(f, sentinel))', async () => {
+    await withTempDir('cellflow-call-iterator-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:start'],
+          "import re\nmatches = re.finditer(r'\\d+', 'a1 b22 c333')\nfirst = next(matches)\n" +
+            'left = [0, 1, 2, 3]\ncountdown = iter(left.pop, 0)\nnext(countdown)',
+        ],
+        [
+          ['step:rest'],
+          'print(first.group(), [m.group() for m in matches], list(countdown), list(matches))',
+        ],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[1]), "1 ['22', '333'] [2, 1] []\n");
+    });
+  });
+});

@@ -1277,13 +1277,30 @@ class _GeneratorState:
         return _made_again, (self.name, True)
 
 
+class _CallIteratorState:
+    """An iterator that calls a function for each item (`re.finditer(...)`, `iter(f, sentinel)`),
+    which pickle refuses: saved as what it has left, as a generator is (see `_rest_of`)."""
+
+    __slots__ = ("iterator",)
+
+    def __init__(self, iterator):
+        self.iterator = iterator
+
+    def __reduce__(self):
+        rest = _rest_of(self.iterator)
+        if rest is None:
+            raise TypeError("cannot save an iterator with more than %d items left" % _GENERATOR_ITEMS)
+        return _going_on, rest
+
+
 def _saved(value, name):
     """What is pickled for a value: a notebook class or function with what it holds, a generator
-    as where it is."""
+    or an iterator of calls as where it is."""
     if _is_notebook_definition(value):
         return _WithState(value)
-    if type(value).__name__ == "generator" and type(value).__module__ == "builtins":
-        return _GeneratorState(value, name)
+    kind = type(value)
+    if kind.__module__ == "builtins" and kind.__name__ in ("generator", "callable_iterator"):
+        return _GeneratorState(value, name) if kind.__name__ == "generator" else _CallIteratorState(value)
     return value
 
 
