@@ -32,6 +32,7 @@ const FIXTURES = [
   'capture-magic',
   'cleared-output',
   'ipython-input',
+  'shell-settings',
 ];
 const work = mkdtempSync(join(tmpdir(), 'cellflow-printed-'));
 after(() => rmSync(work, { recursive: true, force: true }));

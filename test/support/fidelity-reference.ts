@@ -165,8 +165,11 @@ export function stdoutByCell(executed: { cells: ExecutedCell[] }): Map<number, s
 
 /** A cell's result as text: the `text/plain` of its `execute_result`, if it has one. */
 export function resultText(outputs: ExecutedCell['outputs']): string | undefined {
-  const result = (outputs ?? []).find((o) => o.output_type === 'execute_result');
-  return result && joined(result.data?.['text/plain']);
+  // One result, but every statement's with IPython's `ast_node_interactivity = "all"`.
+  const results = (outputs ?? []).filter((o) => o.output_type === 'execute_result');
+  return results.length === 0
+    ? undefined
+    : results.map((r) => joined(r.data?.['text/plain'])).join('\n');
 }
 
 /** Each code cell's result as text, by cell index. */

@@ -29,14 +29,12 @@ const SESSION_MAGICS = new Set([
   'unload_ext',
   'autoreload',
   'aimport',
-  'xmode',
   'pylab',
   'who',
   'whos',
   'who_ls',
   'lsmagic',
   'history',
-  'pprint',
   'colors',
   'magic',
   'quickref',
@@ -660,6 +658,10 @@ function convertIPythonLine(
         return /^\w+\.\w+\s*=/.test(rest)
           ? `${indent}__cellflow__.config(${pyString(splitComment(rest).code)})`
           : `${indent}pass  # ${body}`;
+      case 'pprint':
+        return `${indent}__cellflow__.set_pprint()`;
+      case 'xmode':
+        return `${indent}__cellflow__.set_xmode(${pyString(splitComment(rest).code)})`;
       case 'cd':
         return `${indent}__cellflow__.chdir(${pyString(rest)})`;
       case 'pwd':

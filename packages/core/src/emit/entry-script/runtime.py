@@ -262,6 +262,37 @@ def show_markup(magic, body):
     _show(getattr(display, kind)(body))
 
 
+def set_pprint():
+    """`%pprint`: pretty printing of results turned off (or on again), as IPython says."""
+    formatter = _display_formatter()
+    if formatter is None:
+        return
+    plain = formatter.formatters["text/plain"]
+    plain.pprint = not plain.pprint
+    if _current:
+        print("Pretty printing has been turned", "ON" if plain.pprint else "OFF")
+
+
+_XMODES = ["Plain", "Context", "Verbose", "Minimal"]
+_xmode = ["Context"]
+
+
+def set_xmode(mode):
+    """`%xmode`: IPython's message, and the mode a later `%xmode` goes on from (tracebacks in a
+    step's outputs keep their own form)."""
+    mode = mode.strip().capitalize()
+    if mode in ("--show", "--hide"):
+        return
+    if not mode:
+        mode = _XMODES[(_XMODES.index(_xmode[0]) + 1) % len(_XMODES)]
+    if mode in _XMODES:
+        _xmode[0] = mode
+        if _current:
+            print("Exception reporting mode:", mode)
+    elif _current:
+        sys.stderr.write("Error changing user exception modes.\nUnrecognized mode in FormattedTB: <%s>\n" % mode)
+
+
 def chdir(path):
     os.chdir(os.path.expanduser(path))
     if _current:
