@@ -780,3 +780,23 @@ describe('an iterator of calls a step used part of, in a later step', () => {
     });
   });
 });
+
+describe('a process pool, an executor or a lock a later step uses', () => {
+  it('is made again there by its statement, as code is', async () => {
+    await withTempDir('cellflow-pools-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:make'],
+          'import multiprocessing\nimport threading\nfrom concurrent.futures import ThreadPoolExecutor\n' +
+            'workers = 2\npool = multiprocessing.Pool(processes=workers)\nex = ThreadPoolExecutor(workers)\nlock = threading.Lock()',
+        ],
+        [
+          ['step:use'],
+          "print(pool.map(abs, [-1, -2]), list(ex.map(abs, [-3])))\nwith lock:\n    print('held')\npool.close()",
+        ],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[1]), '[1, 2] [3]\nheld\n');
+    });
+  });
+});

@@ -263,7 +263,7 @@ export const DIAGNOSTIC_CATALOGUE = {
     severity: 'error',
     area: 'data flow',
     description:
-      'A value that crosses to a later step cannot be saved (a lock, a socket, a thread...).',
+      'A value that crosses to a later step cannot be saved (a socket, a thread, a process...).',
   },
   'unknown-serve-variable': {
     severity: 'error',

@@ -170,11 +170,10 @@ export const UNSAVABLE_ORIGINS: readonly (readonly [RegExp, string])[] = [
   [/^(urllib\.request\.)?urlopen$/, 'an open network response'],
   [/^socket\.(socket|create_connection)$/, 'a network socket'],
   [
-    /^(threading|multiprocessing)\.(Lock|RLock|Condition|Semaphore|BoundedSemaphore|Event|Thread|Barrier|Process|Pool|Queue)$/,
-    'a lock, thread or process',
+    /^(threading|multiprocessing)\.(Condition|Event|Thread|Barrier|Process|Queue)$/,
+    'a thread, a process or what threads share',
   ],
-  [/^(Lock|RLock|Thread|Semaphore)$/, 'a lock or thread'],
-  [/^(concurrent\.futures\.)?(ThreadPoolExecutor|ProcessPoolExecutor)$/, 'an executor'],
+  [/^Thread$/, 'a thread'],
   [/^(subprocess\.)?Popen$/, 'a running process'],
   [/^(os\.)?scandir$/, 'a directory iterator'],
 ];
@@ -184,10 +183,11 @@ export const UNSAVABLE_ORIGINS: readonly (readonly [RegExp, string])[] = [
  * where it is used (`add = np.frompyfunc(f, 2, 1)`, `np.vectorize(f, otypes=...)` once called,
  * patsy's design matrices `y, X = dmatrices(...)`, sympy's `lambdify` (a function of a module
  * it generates); a CSV reader over a file that crosses, opened
- * again at its position): a name bound to one is code, like a generator.
+ * again at its position; a process pool, an executor or a lock, whose workers or holder are the
+ * process's own): a name bound to one is code, like a generator.
  */
 export const REMADE_BY_RUNNING =
-  /^((np|numpy)\.(frompyfunc|vectorize)|csv\.(reader|DictReader|writer|DictWriter)|(patsy\.)?(dmatrix|dmatrices)|(sympy\.)?lambdify)$/;
+  /^((np|numpy)\.(frompyfunc|vectorize)|csv\.(reader|DictReader|writer|DictWriter)|(patsy\.)?(dmatrix|dmatrices)|(sympy\.)?lambdify|(multiprocessing\.(pool\.)?)?(Pool|ThreadPool)|(concurrent\.futures\.)?(ThreadPoolExecutor|ProcessPoolExecutor)|((threading|multiprocessing)\.)?(Lock|RLock|Semaphore|BoundedSemaphore))$/;
 
 /**
  * Whether a unit's statement makes a CSV reader or writer (`w = csv.writer(f)`): one holds the file
