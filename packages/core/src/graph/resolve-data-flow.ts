@@ -211,6 +211,10 @@ class DataFlowResolver {
   private historyTaken = false;
   /** How many times each name has been bound: `name#n` is its n-th value, in sharing groups. */
   private readonly versions = new Map<string, number>();
+  /** Each name's current `name#n`, made when first asked for after the name is bound. */
+  private readonly versionKeys = new Map<string, string>();
+  /** The name of every `name#n` made, for reading the names back out of sharing groups. */
+  private readonly nameOfVersion = new Map<string, string>();
   /** For each value, the names its binding and storing statements read so far (any step). */
   private readonly valueReads = new ReadsByValue();
   private readonly passedReads = new ReadsByValue();
@@ -694,14 +698,20 @@ class DataFlowResolver {
   }
 
   private versionOf(name: string): string {
-    return `${name}#${this.versions.get(name) ?? 0}`;
+    let key = this.versionKeys.get(name);
+    if (key === undefined) {
+      key = `${name}#${this.versions.get(name) ?? 0}`;
+      this.versionKeys.set(name, key);
+      this.nameOfVersion.set(key, name);
+    }
+    return key;
   }
 
   /** Names whose current value may share objects with `name`'s. */
   private sharingNow(name: string): string[] {
     const names: string[] = [];
     for (const k of this.sharing.members(this.versionOf(name))) {
-      const n = k.slice(0, k.lastIndexOf('#'));
+      const n = this.nameOfVersion.get(k)!;
       if (this.versionOf(n) === k) names.push(n);
     }
     return names;
@@ -1077,8 +1087,10 @@ class DataFlowResolver {
    */
   private newValues({ own, analysis, before, ownUnits }: LeftSegment): void {
     for (const w of analysis.writes)
-      if (bindsIn(analysis, w.name, own) && !analysis.updatedInPlace.includes(w.name))
+      if (bindsIn(analysis, w.name, own) && !analysis.updatedInPlace.includes(w.name)) {
         this.versions.set(w.name, (this.versions.get(w.name) ?? 0) + 1);
+        this.versionKeys.delete(w.name);
+      }
     const { aliases } = analysis;
     for (let i = before.aliases.length; i < aliases.length; i++) {
       const [a, b] = aliases[i]!;

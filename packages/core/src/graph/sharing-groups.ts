@@ -16,12 +16,16 @@ export class SharingGroups {
     return root;
   }
 
+  private add(name: string): void {
+    if (!this.parent.has(name)) {
+      this.parent.set(name, name);
+      this.groups.set(name, [name]);
+    }
+  }
+
   union(a: string, b: string): void {
-    for (const n of [a, b])
-      if (!this.parent.has(n)) {
-        this.parent.set(n, n);
-        this.groups.set(n, [n]);
-      }
+    this.add(a);
+    this.add(b);
     let ra = this.find(a);
     let rb = this.find(b);
     if (ra === rb) return;
