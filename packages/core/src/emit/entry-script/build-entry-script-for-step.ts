@@ -54,15 +54,29 @@ export interface UnitTable {
 }
 
 /**
- * Values by what a unit is, whichever step runs it: kind, cell, line and names, then its code. The
- * steps that run a unit share its code string, so a look-up by code hashes it once, not once a step.
+ * What a unit is apart from its code: kind, cell, line and names. Names are Python names (no NUL,
+ * no comma): no two heads of different units are equal. Made once per unit (units are plain data
+ * nothing changes): a pipeline's table and scripts look each unit up several times.
+ */
+const heads = new WeakMap<StepUnit, string>();
+function headOf(u: StepUnit): string {
+  let head = heads.get(u);
+  if (head === undefined) {
+    head = `${u.kind}\0${u.cell}\0${u.line}\0${u.names.join(',')}`;
+    heads.set(u, head);
+  }
+  return head;
+}
+
+/**
+ * Values by what a unit is, whichever step runs it: its head, then its code. The steps that run a
+ * unit share its code string, so a look-up by code hashes it once, not once a step.
  */
 class UnitMap<V> {
   private readonly byHead = new Map<string, Map<string, V>>();
 
   private codes(u: StepUnit): Map<string, V> {
-    // Names are Python names (no NUL, no comma): no two heads of different units are equal.
-    const head = `${u.kind}\0${u.cell}\0${u.line}\0${u.names.join(',')}`;
+    const head = headOf(u);
     let codes = this.byHead.get(head);
     if (codes === undefined) {
       codes = new Map();

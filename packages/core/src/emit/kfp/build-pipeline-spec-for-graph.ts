@@ -148,8 +148,7 @@ function nonEmpty(key: string, value: Json): Json {
   return Object.keys(value).length > 0 ? { [key]: value } : {};
 }
 
-function stepComponent(graph: PipelineGraph, step: PipelineStep): Json {
-  const types = new Map(graph.parameters.map((p) => [p.name, p.type]));
+function stepComponent(step: PipelineStep, types: ReadonlyMap<string, ParameterType>): Json {
   const inputs: Json = {
     ...nonEmpty(
       'parameters',
@@ -317,6 +316,7 @@ function buildDocuments(
   const executors: Json = {};
   const platformExecutors: Json = {};
   const stepTasks = new Set(graph.steps.map((s) => taskNameForStep(s.name)));
+  const types = new Map(graph.parameters.map((p) => [p.name, p.type]));
   const runtimeTask = freeTaskName('cellflow-runtime', stepTasks);
 
   components[`comp-${runtimeTask}`] = {
@@ -339,7 +339,7 @@ function buildDocuments(
 
   for (const step of graph.steps) {
     const task = taskNameForStep(step.name);
-    components[`comp-${task}`] = stepComponent(graph, step);
+    components[`comp-${task}`] = stepComponent(step, types);
     const resources = resourcesFor(step);
     const env = Object.entries(step.env).map(([name, value]) => ({ name, value }));
     executors[`exec-${task}`] = {
