@@ -800,3 +800,27 @@ describe('a process pool, an executor or a lock a later step uses', () => {
     });
   });
 });
+
+describe('a numpy view of an array no variable holds, in a later step', () => {
+  it('is the same view of that array (a reshape, a transpose, a slice of a small array)', async () => {
+    await withTempDir('cellflow-array-views-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:make'],
+          'import numpy as np\na = np.arange(15).reshape(3, 5)\nt = np.ones((2, 3)).T\n' +
+            'part = np.arange(10)[2:5]\nbig = np.zeros(300_000).reshape(1000, 300)\nown = np.arange(3)',
+        ],
+        [
+          ['step:use'],
+          'print(a.flags.owndata, a.base.shape, t.flags.f_contiguous, t.base.shape, part.base.tolist())\n' +
+            'print(big.base.shape, own.base is None)\npart[0] = 99\nprint(part.base[2])',
+        ],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(
+        text(cells[1]),
+        'False (15,) True (2, 3) [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n(300000,) True\n99\n',
+      );
+    });
+  });
+});

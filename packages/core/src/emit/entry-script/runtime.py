@@ -682,6 +682,29 @@ def _pages_written(array):
     return bool(numpy.any(in_use & ~file_backed))
 
 
+def _whole_base(array):
+    """The array a numpy view is of, when that owns its data and saving it costs little more than
+    the view (a reshape, a transpose, a slice of an array of at most 1 MiB), else None."""
+    numpy = sys.modules.get("numpy")
+    base = array.base
+    if (
+        numpy is None
+        or type(base) is not numpy.ndarray
+        or base.base is not None and not _loaded_whole(base)
+        or not base.flags.c_contiguous
+        or base.dtype.kind in "OV"
+        or base.nbytes > max(array.nbytes, 1 << 20)
+    ):
+        return None
+    return base
+
+
+def _loaded_whole(array):
+    """Whether `array` is an array this step loaded from a file (mapped), as it was loaded."""
+    loaded = _loaded_arrays.get(id(array))
+    return loaded is not None and loaded[0]() is array
+
+
 def _link_unchanged(value, target):
     """Hard-links the file an array was loaded from to `target` when the array is that file's,
     unchanged (same shape, type and strides; no page written). False when it is not."""
@@ -758,8 +781,16 @@ def save_value(name, value, path):
                 json.dump(value.__name__, f)
         elif fmt == "npy":
             target = os.path.join(tmp, "value.npy")
-            if not _link_unchanged(value, target):
-                _save_npy(value, target)
+            array = value
+            base = _whole_base(value)
+            if base is not None:
+                # A view of an array no variable holds (`np.arange(15).reshape(3, 5)`): its base is
+                # saved, and it loads as the same view of it (`a.base`, `a.flags.owndata`).
+                offset = value.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+                meta["view"] = [list(value.shape), value.dtype.str, offset, list(value.strides)]
+                array = base
+            if not _link_unchanged(array, target):
+                _save_npy(array, target)
         elif fmt == "pandas":
             try:
                 meta["buffers"] = _save_out_of_band(value, os.path.join(tmp, "value.pkl"), os.path.join(tmp, "value.buffers"))
@@ -2262,7 +2293,11 @@ def load_value(path):
         with open(os.path.join(path, "value.json"), encoding="utf-8") as f:
             return importlib.import_module(json.load(f))
     if fmt == "npy":
-        return _load_npy(os.path.join(path, "value.npy"))
+        array = _load_npy(os.path.join(path, "value.npy"))
+        if "view" in meta:
+            shape, dtype, offset, strides = meta["view"]
+            return _make_view(array, tuple(shape), dtype, offset, tuple(strides))
+        return array
     if fmt == "pandas":
         if meta.get("buffers") is not None:
             return _load_out_of_band(os.path.join(path, "value.pkl"), os.path.join(path, "value.buffers"), meta["buffers"])
