@@ -7,7 +7,7 @@
  * `make_dataclass`, `namedtuple`) loads with its class made again. The run goes on.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Cell } from '../support/executed-notebooks.js';
@@ -821,6 +821,25 @@ describe('a numpy view of an array no variable holds, in a later step', () => {
         text(cells[1]),
         'False (15,) True (2, 3) [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n(300000,) True\n99\n',
       );
+    });
+  });
+});
+
+describe("%cd, as IPython's", () => {
+  it('says a folder that is not there and goes on; holds in later steps; -q prints nothing', async () => {
+    await withTempDir('cellflow-cd-magic-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [['step:missing'], "import os\nos.makedirs('sub', exist_ok=True)\n%cd no-such-folder"],
+        [['step:enter'], '%cd -q sub'],
+        [['step:where'], 'print(os.path.basename(os.getcwd()))'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(
+        text(cells[0]),
+        `[Errno 2] No such file or directory: 'no-such-folder'\n${realpathSync(dir)}\n`,
+      );
+      assert.equal(text(cells[1]), '');
+      assert.equal(text(cells[2]), 'sub\n');
     });
   });
 });

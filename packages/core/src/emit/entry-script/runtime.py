@@ -294,8 +294,17 @@ def set_xmode(mode):
 
 
 def chdir(path):
-    os.chdir(os.path.expanduser(path))
-    if _current:
+    """`%cd [-q] [path]`, as IPython's: a folder that is not there is said, not raised; no path is
+    the home folder; then the folder it is in (not with `-q`)."""
+    words = path.split(None, 1)
+    quiet = bool(words) and words[0] == "-q"
+    path = (words[1] if len(words) > 1 else "") if quiet else path.strip()
+    try:
+        os.chdir(os.path.expanduser(path or "~"))
+    except OSError as e:
+        if _current:
+            print(e)
+    if _current and not quiet:
         print(os.getcwd())
 
 
