@@ -119,10 +119,14 @@ export interface Reference {
   readonly errorRounds?: number;
 }
 
+/** How a cell's result is read (2: every execute_result of it, see `resultText`). */
+const RESULTS_VERSION = 2;
+
 function referenceKey(example: FidelityExample): string {
   const inputs = isNotebookExample(example)
     ? [
         'notebook',
+        RESULTS_VERSION,
         NOTEBOOK_REFERENCE_VERSION,
         REFERENCE_TIMEOUT_MS,
         NOTEBOOK_TIMEOUT_MS,
@@ -130,7 +134,13 @@ function referenceKey(example: FidelityExample): string {
         pythonFingerprint(),
         example.source,
       ]
-    : [CONVERTER_VERSION, REFERENCE_TIMEOUT_MS, pythonFingerprint(), example.source];
+    : [
+        CONVERTER_VERSION,
+        RESULTS_VERSION,
+        REFERENCE_TIMEOUT_MS,
+        pythonFingerprint(),
+        example.source,
+      ];
   return createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 16);
 }
 
