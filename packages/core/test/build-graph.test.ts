@@ -122,6 +122,20 @@ describe('pipeline graph', () => {
     assert.deepEqual([...(s.query?.after ?? [])].sort(), ['read', 'store', 'write']);
   });
 
+  it("pathlib's listings read files: a step listing a folder runs after the step writing into it", () => {
+    const s = steps(
+      nb([
+        [['imports'], 'from pathlib import Path'],
+        [['step:make'], "out = Path('outputs')\nout.mkdir(exist_ok=True)"],
+        [['step:write'], "(out / 'a.txt').write_text('hello')"],
+        [['step:list'], 'names = sorted(p.name for p in out.iterdir())'],
+        [['step:deep'], "found = list(out.rglob('*.txt'))"],
+      ]),
+    );
+    assert.ok(s.list?.after.includes('write'), JSON.stringify(s.list?.after));
+    assert.ok(s.deep?.after.includes('write'), JSON.stringify(s.deep?.after));
+  });
+
   it('plot and hist draw on axes (a change a later step sees), not on frames', () => {
     const s = steps(
       nb([
