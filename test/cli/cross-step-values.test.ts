@@ -815,12 +815,17 @@ describe('a numpy view of an array no variable holds, in a later step', () => {
           'print(a.flags.owndata, a.base.shape, t.flags.f_contiguous, t.base.shape, part.base.tolist())\n' +
             'print(big.base.shape, own.base is None)\npart[0] = 99\nprint(part.base[2])',
         ],
+        [['step:pair'], 'e = np.arange(12)\nf = e.reshape(3, 4)'],
+        [['step:change'], 'e[5:] = 0'],
+        [['step:look'], 'print(f.flags.owndata, f[1].tolist())'],
       ]);
       assert.equal(run.code, 0, run.stderr);
       assert.equal(
         text(cells[1]),
         'False (15,) True (2, 3) [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n(300000,) True\n99\n',
       );
+      // A view saved alone by a step that changed the array it shares (loaded with it).
+      assert.equal(text(cells[4]), 'False [4, 0, 0, 0]\n');
     });
   });
 });

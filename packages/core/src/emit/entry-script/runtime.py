@@ -692,26 +692,21 @@ def _pages_written(array):
 
 
 def _whole_base(array):
-    """The array a numpy view is of, when that owns its data and saving it costs little more than
-    the view (a reshape, a transpose, a slice of an array of at most 1 MiB), else None."""
+    """The array a numpy view is of, when that holds its data (its own, a mapped file's, a loaded
+    buffer's) and saving it costs little more than the view (a reshape, a transpose, a slice of an
+    array of at most 1 MiB), else None."""
     numpy = sys.modules.get("numpy")
     base = array.base
     if (
         numpy is None
         or type(base) is not numpy.ndarray
-        or base.base is not None and not _loaded_whole(base)
+        or isinstance(base.base, numpy.ndarray)
         or not base.flags.c_contiguous
         or base.dtype.kind in "OV"
         or base.nbytes > max(array.nbytes, 1 << 20)
     ):
         return None
     return base
-
-
-def _loaded_whole(array):
-    """Whether `array` is an array this step loaded from a file (mapped), as it was loaded."""
-    loaded = _loaded_arrays.get(id(array))
-    return loaded is not None and loaded[0]() is array
 
 
 def _link_unchanged(value, target):
