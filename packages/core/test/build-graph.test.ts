@@ -122,6 +122,30 @@ describe('pipeline graph', () => {
     assert.deepEqual([...(s.query?.after ?? [])].sort(), ['read', 'store', 'write']);
   });
 
+  it("a process pool is made again where used; catboost's Pool(X, y) is data", () => {
+    const s = steps(
+      nb([
+        [
+          ['step:a'],
+          'from multiprocessing import Pool\nimport multiprocessing as mp\n' +
+            'pool = Pool(4)\nnamed = Pool(processes=2, maxtasksperchild=5)\nfull = mp.Pool()',
+        ],
+        [['step:b'], 'print(pool.map(abs, [-1]), named, full)'],
+        [
+          ['step:c'],
+          'from catboost import Pool as CatPool\nPool = CatPool\ndata = Pool([[1]], [0])',
+        ],
+        [['step:d'], 'print(data)'],
+      ]),
+    );
+    assert.deepEqual(s.b?.inputSources, {});
+    assert.deepEqual(
+      s.b?.units.filter((u) => u.kind === 'definition').map((u) => u.names),
+      [['pool'], ['named'], ['full']],
+    );
+    assert.deepEqual(s.d?.inputSources, { data: 'c' });
+  });
+
   it("pathlib's listings read files: a step listing a folder runs after the step writing into it", () => {
     const s = steps(
       nb([

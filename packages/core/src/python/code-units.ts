@@ -270,10 +270,38 @@ function typingAlias(value: SyntaxNode, text: (n: SyntaxNode) => string): boolea
 const TYPING_ALIAS =
   /^(typing\.)?(Union|Optional|Callable|Literal|List|Dict|Tuple|Set|FrozenSet|Type|Iterable|Iterator|Sequence|Mapping|Generator|Annotated|ClassVar|Final|DefaultDict|Counter|Deque)$/;
 
-/** A call of one of `REMADE_BY_RUNNING`. */
+/** A call of one of `REMADE_BY_RUNNING`, or of multiprocessing's `Pool` (`Pool(4)`, `mp.Pool()`). */
 function remadeByRunning(value: SyntaxNode, text: (n: SyntaxNode) => string): boolean {
   const callee = value.name === 'CallExpression' ? value.firstChild : null;
-  return callee !== null && REMADE_BY_RUNNING.test(text(callee).replace(/\s+/g, ''));
+  if (callee === null) return false;
+  const name = text(callee).replace(/\s+/g, '');
+  return (
+    REMADE_BY_RUNNING.test(name) ||
+    ((name === 'Pool' || name.endsWith('.Pool')) && givesProcessesOnly(value, text))
+  );
+}
+
+const POOL_KEYWORDS = new Set(['processes', 'initializer', 'initargs', 'maxtasksperchild']);
+
+/**
+ * Whether a `Pool(...)` call is given at most the number of processes, and multiprocessing's
+ * keywords (`Pool()`, `Pool(4)`, `Pool(processes=n)`): multiprocessing's pool, not a data
+ * container such as catboost's `Pool(X, y)`.
+ */
+function givesProcessesOnly(call: SyntaxNode, text: (n: SyntaxNode) => string): boolean {
+  const args = call.lastChild;
+  if (args?.name !== 'ArgList') return false;
+  let positional = 0;
+  for (let c = args.firstChild; c !== null; c = c.nextSibling) {
+    if (c.name === '(' || c.name === ')' || c.name === ',') continue;
+    if (c.nextSibling?.name === 'AssignOp') {
+      if (!POOL_KEYWORDS.has(text(c))) return false;
+      c = c.nextSibling.nextSibling ?? c.nextSibling; // the keyword's value
+      continue;
+    }
+    positional++;
+  }
+  return positional <= 1;
 }
 
 /**
