@@ -695,6 +695,13 @@ def _whole_base(array):
     """The array a numpy view is of, when that holds its data (its own, a mapped file's, a loaded
     buffer's) and saving it costs little more than the view (a reshape, a transpose, a slice of an
     array of at most 1 MiB), else None."""
+    base = _viewed_array(array)
+    return base if base is not None and base.nbytes <= max(array.nbytes, 1 << 20) else None
+
+
+def _viewed_array(array):
+    """The array a numpy view is of, when that holds its data (not a view itself), is contiguous
+    and holds no objects: a view of it is saved as that view (see `_make_view`). Else None."""
     numpy = sys.modules.get("numpy")
     base = array.base
     if (
@@ -702,8 +709,7 @@ def _whole_base(array):
         or type(base) is not numpy.ndarray
         or isinstance(base.base, numpy.ndarray)
         or not base.flags.c_contiguous
-        or base.dtype.kind in "OV"
-        or base.nbytes > max(array.nbytes, 1 << 20)
+        or array.dtype.kind in "OV"
     ):
         return None
     return base
@@ -2232,13 +2238,8 @@ class _SharingPickler(pickle.Pickler):
                 # An array type whose library refuses pickling (patsy's DesignMatrix): its data.
                 return numpy.asarray, (obj.view(numpy.ndarray),)
         if numpy is not None and type(obj) is numpy.ndarray:
-            base = obj.base
-            if (
-                type(base) is numpy.ndarray
-                and not isinstance(base.base, numpy.ndarray)
-                and base.flags.c_contiguous
-                and obj.dtype.kind not in "OV"
-            ):
+            base = _viewed_array(obj)
+            if base is not None:
                 offset = obj.__array_interface__["data"][0] - base.__array_interface__["data"][0]
                 return _make_view, (base, obj.shape, obj.dtype, offset, obj.strides)
         return NotImplemented
@@ -3161,6 +3162,13 @@ def _start_shown(namespace):
     _shown[:] = [namespace[name] for name in _SHOWN]
 
 
+def _show_result(namespace, value, outputs):
+    """A value the cell shows as its result; it moves `_` on, unless `%%capture` keeps it."""
+    _show(value, result=True)
+    if outputs.capturing is None or not outputs.capturing[1]["display"]:
+        _keep_shown(namespace, value)
+
+
 def _keep_shown(namespace, value):
     """After a cell shows `value`: the names move on, unless the code bound one of them itself,
     as `for _ in range(3)` does, after which IPython leaves them to it."""
@@ -3216,9 +3224,7 @@ def _run_shown(codes, namespace, outputs):
 
     def shown(value):
         if value is not None:
-            _show(value, result=True)
-            if outputs.capturing is None or not outputs.capturing[1]["display"]:
-                _keep_shown(namespace, value)
+            _show_result(namespace, value, outputs)
 
     hook = sys.displayhook
     sys.displayhook = shown
@@ -3279,9 +3285,7 @@ def run_cell(namespace, index, code, record=None):
         if clocks:
             _print_times(clocks, per_loop)
         if value is not None:
-            _show(value, result=True)
-            if outputs.capturing is None or not outputs.capturing[1]["display"]:
-                _keep_shown(namespace, value)  # a value `%%capture` keeps is not kept in `_`
+            _show_result(namespace, value, outputs)
     except BaseException as e:
         failed = e
         raise
