@@ -848,3 +848,71 @@ describe("%cd, as IPython's", () => {
     });
   });
 });
+
+describe('a Papermill `parameters` cell with code in it, as Papermill runs it', () => {
+  const notebook: (readonly [string[], string])[] = [
+    [
+      ['parameters'],
+      'import os\nalpha = 0.5\nn = 4\nlabel = None\nbase = "data"\n' +
+        'out_dir = os.path.join(base, "out")\nprint("set", alpha, n, label, out_dir)',
+    ],
+    [['step:first'], 'import math\nprint(alpha * n, label, out_dir)'],
+    [[], 'vals = [math.sqrt(i) for i in range(n)]\nprint(round(sum(vals), 3))'],
+    [['step:second'], 'print(len(vals), label, out_dir.upper())'],
+  ];
+
+  it('runs its computed values and prints in the step after it; literals are parameters', async () => {
+    await withTempDir('cellflow-papermill-parameters-', async (dir) => {
+      const { run, cells } = await runCells(dir, notebook);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout + run.stderr, /info \[non-literal-parameter\] `label` is computed/);
+      assert.equal(text(cells[0]), 'set 0.5 4 None data/out\n');
+      assert.equal(text(cells[1]), '2.0 None data/out\n');
+      assert.equal(text(cells[2]), '4.146\n');
+      assert.equal(text(cells[3]), '4 None DATA/OUT\n');
+    });
+  });
+
+  it('a literal set per run reaches the code computed from it', async () => {
+    await withTempDir('cellflow-papermill-parameters-', async (dir) => {
+      const { run, cells } = await runCells(dir, notebook, undefined, [
+        '-p',
+        'base=other',
+        '-p',
+        'n=9',
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[0]), 'set 0.5 9 None other/out\n');
+      assert.equal(text(cells[1]), '4.5 None other/out\n');
+      assert.equal(text(cells[2]), '16.306\n');
+      assert.equal(text(cells[3]), '9 None OTHER/OUT\n');
+    });
+  });
+
+  it('a name the code binds too, or reads before its last literal, is no parameter', async () => {
+    await withTempDir('cellflow-papermill-parameters-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [['parameters'], 'n = 4\nn = n * 2\nk = 1\nprint(k)\nk = 2\nm = 3'],
+        [['step:first'], 'print(n, k, m)'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[0]), '1\n');
+      assert.equal(text(cells[1]), '8 2 3\n');
+      const refused = await runCells(
+        dir,
+        [
+          [['parameters'], 'n = 4\nn = n * 2\nk = 1\nprint(k)\nk = 2\nm = 3'],
+          [['step:first'], 'print(n, k, m)'],
+        ],
+        undefined,
+        ['-p', 'k=5'],
+      );
+      assert.notEqual(refused.run.code, 0);
+      assert.match(
+        refused.run.stderr,
+        /info \[non-literal-parameter\] `k` is read by this cell's code/,
+      );
+      assert.match(refused.run.stderr, /Unknown parameter `k`\. The notebook's parameters are: m /);
+    });
+  });
+});

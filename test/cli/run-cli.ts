@@ -53,11 +53,15 @@ export async function runCliAsync(
   });
 }
 
-/** Runs a notebook of one code cell per step (its tags, its code) in `dir`, with the executed one. */
+/**
+ * Runs a notebook of one code cell per step (its tags, its code) in `dir`, with the executed one;
+ * `args` go to `cellflow run` too (`-p NAME=VALUE`).
+ */
 export async function runCells(
   dir: string,
   steps: readonly (readonly [string[], string])[],
   env?: NodeJS.ProcessEnv,
+  args: readonly string[] = [],
 ): Promise<{ run: CliRun; cells: Cell[] }> {
   const cells = steps.map(([tags, source]) => ({
     cell_type: 'code',
@@ -80,6 +84,7 @@ export async function runCells(
       dir,
       '--output-notebook',
       'out.ipynb',
+      ...args,
     ],
     { cwd: dir, ...(env !== undefined ? { env } : {}) },
   );

@@ -271,9 +271,10 @@ export const DIAGNOSTIC_CATALOGUE = {
     description: 'A `serve:` tag names a variable its step neither defines nor loads.',
   },
   'non-literal-parameter': {
-    severity: 'error',
+    severity: 'info',
     area: 'parameters and metrics',
-    description: 'A line of the `pipeline-parameters` cell is not `NAME = literal`.',
+    description:
+      'A `pipeline-parameters` cell assigns a computed value: it runs as code, in the step after the cell, and is not a pipeline parameter.',
   },
   'bad-metrics-cell': {
     severity: 'error',

@@ -496,8 +496,8 @@ describe('issue 13: valid Python 3.11 is never a syntax error', () => {
   });
 
   it('a parameter `LR = 1.` is a float', () => {
-    const { parameters, problems } = readParameterAssignments('LR = 1.\nSCALE = 1_000.\nN = 3');
-    assert.deepEqual(problems, []);
+    const { parameters, computed } = readParameterAssignments('LR = 1.\nSCALE = 1_000.\nN = 3');
+    assert.deepEqual(computed, []);
     assert.deepEqual(
       parameters.map((p) => [p.name, p.type, p.value]),
       [

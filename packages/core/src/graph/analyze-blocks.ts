@@ -87,13 +87,17 @@ export function analyzeBlocks(notebook: Notebook): AnalyzedBlocks {
   const units = new Map<number, UnitRef[]>();
   let unitCount = 0;
   const unitBlocks = blocks.filter(
-    (b) => b.kind === 'imports' || b.kind === 'functions' || b.kind === 'step',
+    (b) =>
+      b.kind === 'imports' ||
+      b.kind === 'functions' ||
+      b.kind === 'parameters' ||
+      b.kind === 'step',
   );
   const cellUnits = readNotebookCodeUnits(
     unitBlocks.flatMap((b) => b.cells.map((cell) => [cell, plainCode.get(cell) ?? ''] as const)),
   ).units;
   for (const block of unitBlocks) {
-    const global = block.kind === 'imports' || block.kind === 'functions';
+    const global = block.kind !== 'step';
     for (const cell of block.cells)
       units.set(
         cell,

@@ -2,7 +2,7 @@
  * Passes 3-8: the notebook's cells to a validated step graph, as a composition of pure passes
  * (each takes and returns plain data; see docs/architecture.md):
  *
- *   analyzeBlocks -> readPrelude, readParameters, readMetrics -> resolveDataFlow
+ *   analyzeBlocks -> readParameters -> readPrelude, readMetrics -> resolveDataFlow
  *     -> validateGraph -> orderFileAccess -> buildPipelineSteps
  *
  * The contract they keep (running the pipeline gives the results of running the notebook top to
@@ -49,9 +49,9 @@ export function buildPipelineGraph(
   options: BuildGraphOptions = {},
 ): BuildGraphResult {
   const blocks = analyzeBlocks(notebook);
-  const prelude = readPrelude(blocks);
+  const parameters = readParameters(blocks.blocks, blocks.plainCode);
+  const prelude = readPrelude(blocks, parameters.inputStatements);
   const { code } = prelude;
-  const parameters = readParameters(blocks.blocks, code);
   const metrics = readMetrics(blocks.segments, code);
   const flow = resolveDataFlow({
     blocks,

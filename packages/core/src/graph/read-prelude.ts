@@ -1,8 +1,9 @@
 /**
- * Pass 4a: the `imports` and `functions` cells (the prelude). Their code units (imports,
- * definitions, configuration) are there in every step; what else they do (data statements, and
- * seeding: the random state then flows) runs once, in the step after the cell (else the one
- * before), so those statements stay in the cell's code and the units are blanked out of it. A
+ * Pass 4b: the `imports`, `functions` and `pipeline-parameters` cells (the prelude). Their code
+ * units (imports, definitions, configuration) are there in every step; what else they do (data
+ * statements, and seeding: the random state then flows) runs once, in the step after the cell
+ * (else the one before), so those statements stay in the cell's code and the units are blanked out
+ * of it, as are the parameters cells' statements that set pipeline inputs (see read-parameters). A
  * step before that one that needs a name they bind runs them as well, as Kale runs the whole cell
  * in every step (`restUnits`).
  */
@@ -34,10 +35,15 @@ export interface Prelude {
   readonly diagnostics: readonly Diagnostic[];
 }
 
-export function readPrelude(analyzed: AnalyzedBlocks): Prelude {
+export function readPrelude(
+  analyzed: AnalyzedBlocks,
+  inputStatements: ReadonlyMap<number, readonly Span[]> = new Map(),
+): Prelude {
   const { blocks, plainCode } = analyzed;
   const plain = (cell: number): string => plainCode.get(cell) ?? '';
-  const preludeBlocks = blocks.filter((b) => b.kind === 'imports' || b.kind === 'functions');
+  const preludeBlocks = blocks.filter(
+    (b) => b.kind === 'imports' || b.kind === 'functions' || b.kind === 'parameters',
+  );
   const cells = preludeBlocks.flatMap((b) => b.cells);
   const units = new Map<string, UnitRef>();
   const config: UnitRef[] = [];
@@ -56,10 +62,10 @@ export function readPrelude(analyzed: AnalyzedBlocks): Prelude {
       if (ref.ambient) config.push(ref);
       else for (const n of ref.unit.names) units.set(n, ref);
     }
-    const rest = blankUnits(
-      plain(cell),
-      refs.filter((r) => r.unit.kind !== 'seed'),
-    );
+    const rest = blankSpans(plain(cell), [
+      ...refs.filter((r) => r.unit.kind !== 'seed').map((r) => r.unit),
+      ...(inputStatements.get(cell) ?? []),
+    ]);
     code.set(cell, rest);
     if (isBlankCode(rest)) continue;
     const restUnit = restOfCellUnit(cell, rest);
@@ -85,14 +91,16 @@ export function readPrelude(analyzed: AnalyzedBlocks): Prelude {
   };
 }
 
-/** The cell's code with the given units' statements blanked out (lines and columns kept). */
-function blankUnits(code: string, refs: readonly UnitRef[]): string {
+interface Span {
+  readonly from: number;
+  readonly to: number;
+}
+
+/** The cell's code with the given statements blanked out (lines and columns kept). */
+function blankSpans(code: string, spans: readonly Span[]): string {
   let out = code;
-  for (const { unit } of refs)
-    out =
-      out.slice(0, unit.from) +
-      out.slice(unit.from, unit.to).replace(/[^\n]/g, ' ') +
-      out.slice(unit.to);
+  for (const { from, to } of spans)
+    out = out.slice(0, from) + out.slice(from, to).replace(/[^\n]/g, ' ') + out.slice(to);
   return out;
 }
 

@@ -18,6 +18,17 @@ export interface ParameterAssignment {
   /** Offsets of the value's source text in the cell (`[from, to)`), for rewriting it in place. */
   readonly valueFrom: number;
   readonly valueTo: number;
+  /** Offsets of the whole statement (`NAME = value`) in the cell. */
+  readonly from: number;
+  readonly to: number;
+}
+
+/** `NAME = value` where the value is not a literal: code, not a parameter. */
+export interface ComputedAssignment {
+  readonly name: string;
+  readonly line: number;
+  /** The value's text, shortened to one line. */
+  readonly value: string;
 }
 
 export interface LineProblem {
@@ -159,43 +170,46 @@ function literal(
   }
 }
 
+/**
+ * A cell's top-level `NAME = value` statements: those whose value is a literal (the candidates for
+ * pipeline parameters) and those whose value is computed. Other statements are left to the caller.
+ */
 export function readParameterAssignments(code: string): {
   parameters: ParameterAssignment[];
-  problems: LineProblem[];
+  computed: ComputedAssignment[];
 } {
   const parameters: ParameterAssignment[] = [];
-  const problems: LineProblem[] = [];
+  const computed: ComputedAssignment[] = [];
   const top = parsePython(code).topNode;
   for (const stmt of statementsOf(top)) {
-    if (stmt.name === 'Comment') continue;
-    const line = lineOf(code, stmt.from);
+    if (stmt.name !== 'AssignStatement') continue;
     const parts = children(stmt);
     const [target, op, value, ...rest] = parts.filter((c) => c.name !== 'TypeDef');
     if (
-      stmt.name !== 'AssignStatement' ||
       target?.name !== 'VariableName' ||
       op?.name !== 'AssignOp' ||
       value === undefined ||
       rest.length > 0
-    ) {
-      problems.push({
-        line,
-        message: `A parameters cell holds only \`NAME = value\` lines with literal values; this line is \`${excerptOfLine(code.slice(stmt.from, stmt.to).split('\n')[0] ?? '')}\`. Fix: move computed code into a step cell.`,
-      });
+    )
       continue;
-    }
+    const line = lineOf(code, stmt.from);
     const name = code.slice(target.from, target.to);
     const lit = literal(value, code);
     if (lit === undefined) {
-      problems.push({
-        line,
-        message: `Parameter \`${name}\` is not a literal (number, string, True/False, list or dict of literals): \`${excerptOfLine(code.slice(value.from, value.to))}\`. Fix: give it a literal value, and compute derived values in a step.`,
-      });
+      computed.push({ name, line, value: excerptOfLine(code.slice(value.from, value.to)) });
       continue;
     }
-    parameters.push({ name, line, ...lit, valueFrom: value.from, valueTo: value.to });
+    parameters.push({
+      name,
+      line,
+      ...lit,
+      valueFrom: value.from,
+      valueTo: value.to,
+      from: stmt.from,
+      to: stmt.to,
+    });
   }
-  return { parameters, problems };
+  return { parameters, computed };
 }
 
 export interface MetricPrint {

@@ -27,7 +27,7 @@ export function describeContinuation(
   if (joins === undefined || joins === 'continue') return undefined;
   return {
     text: `↳ continues ${joins}`,
-    tooltip: `No role tag: this cell joins the ${joins} cell above it${joins === 'parameters' ? ' (its variables become pipeline parameters)' : ''}. Edit tags to give it a role of its own (or skip).`,
+    tooltip: `No role tag: this cell joins the ${joins} cell above it${joins === 'parameters' ? ' (its variables become pipeline parameters where set to literals; its other code runs in the step below)' : ''}. Edit tags to give it a role of its own (or skip).`,
   };
 }
 

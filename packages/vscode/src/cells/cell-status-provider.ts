@@ -1,7 +1,7 @@
 /**
  * Cell status bar items: each code cell's role from its tags (clickable), and during and after a
  * run the state and duration of the step the cell belongs to. A cell without a role tag says what
- * it continues (a step, or the `parameters` cell above: its variables become parameters).
+ * it continues (a step, or the `parameters` cell above: its variables set to literals become parameters).
  */
 import * as vscode from 'vscode';
 import { parseCellTags, type CellRole } from '@cellflow/core';
