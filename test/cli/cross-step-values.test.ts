@@ -916,3 +916,24 @@ describe('a Papermill `parameters` cell with code in it, as Papermill runs it', 
     });
   });
 });
+
+describe("a notebook class's method that changes what a call passes it", () => {
+  it('changes it for later steps: `tour.melee(agents)` sets each agent’s fitness', async () => {
+    await withTempDir('cellflow-method-argument-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:define'],
+          'import numpy as np\n\nclass Agent:\n    def __init__(self, v):\n        self.v = v\n' +
+            '        self.fitness = np.nan\n\nclass Tour:\n    def melee(self, agents, randomize=True):\n' +
+            '        if randomize:\n            agents = np.random.permutation(agents)\n' +
+            '        for i in range(len(agents)):\n            agents[i].fitness = agents[i].v * 2',
+        ],
+        [['step:make'], 'a, b = Agent(1), Agent(2)\nagents = [a, b]\ntour = Tour()'],
+        [['step:play'], 'tour.melee(agents)'],
+        [['step:report'], 'print([ag.fitness for ag in agents], a.fitness)'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[3]), '[2, 4] 2\n');
+    });
+  });
+});

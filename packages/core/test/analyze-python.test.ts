@@ -70,6 +70,42 @@ describe('Python name analysis', () => {
     assert.deepEqual(r.free, ['old', 'p']);
   });
 
+  it('a method that changes a parameter changes what a call on an instance passes there', () => {
+    const cls =
+      'import numpy as np\nclass Tour:\n    def melee(self, agents, rounds=1):\n' +
+      '        agents = np.random.permutation(agents)\n        agents[0].fitness = rounds\n' +
+      '    @staticmethod\n    def clear(xs):\n        xs.clear()\n    def score(self, agents):\n' +
+      '        return len(agents)\n';
+    const effects = analyzePython(cls).definitions.get('Tour')?.effects;
+    assert.deepEqual(effects?.methods, [
+      {
+        name: 'melee',
+        parameters: [
+          { name: 'agents', index: 0 },
+          { name: 'rounds', index: 1 },
+        ],
+        mutatedParameters: [{ name: 'agents', index: 0 }],
+      },
+      {
+        name: 'clear',
+        parameters: [{ name: 'xs', index: 0 }],
+        mutatedParameters: [{ name: 'xs', index: 0 }],
+      },
+    ]);
+    const called = analyzePython(
+      `${cls}tour = Tour()\nteam = [1]\nother = [2]\ntour.melee(team)\ntour.score(other)`,
+    );
+    const changed = called.mutations.map((m) => m.name);
+    assert.ok(changed.includes('team') && !changed.includes('other'), changed.join());
+    assert.deepEqual(
+      called.methodCalls.map((c) => [c.receiver, c.method, c.args.map((a) => a.name)]),
+      [
+        ['tour', 'melee', ['team']],
+        ['tour', 'score', ['other']],
+      ],
+    );
+  });
+
   it("a function's `global` bindings and in-place changes happen where it is called", () => {
     const defs =
       'def bump(k=1):\n    global counter\n    counter += k\ndef add(x):\n    items.append(x)\ndef both():\n    bump()\n    add(0)';
@@ -82,6 +118,7 @@ describe('Python name analysis', () => {
       mutations: ['items'],
       mutatedParameters: [],
       parameters: [],
+      methods: [],
     });
     const called = names(`${defs}\nboth()`);
     assert.deepEqual(called.writes, ['add', 'both', 'bump', 'counter']);

@@ -839,7 +839,7 @@ class DataFlowResolver {
    * passes there (`prep(train)` with `def prep(df): df["y"] = ...`).
    */
   private noteArgumentChanges(draft: StepDraft, analysis: CodeAnalysis, before: CodeAnalysis) {
-    const { calls } = analysis;
+    const { calls, methodCalls } = analysis;
     for (let i = before.calls.length; i < calls.length; i++) {
       const call = calls[i]!;
       const s = this.resolve(call.callee);
@@ -848,6 +848,19 @@ class DataFlowResolver {
       if (mutatedParameters.length === 0) continue;
       for (const argument of call.args)
         if (passedTo(argument, parameters, mutatedParameters)) draft.callEffects.add(argument.name);
+    }
+    // `tour.melee(agents)`, `tour` made by a notebook class whose `melee` changes its `agents`.
+    for (let i = before.methodCalls.length; i < methodCalls.length; i++) {
+      const call = methodCalls[i]!;
+      for (const maker of this.makers.get(call.receiver) ?? []) {
+        const s = this.resolve(maker);
+        if (s?.kind !== 'code') continue;
+        const method = s.ref.unit.mutatingMethods.find((m) => m.name === call.method);
+        if (method === undefined) continue;
+        for (const argument of call.args)
+          if (passedTo(argument, method.parameters, method.mutatedParameters))
+            draft.callEffects.add(argument.name);
+      }
     }
   }
 

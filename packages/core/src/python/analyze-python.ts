@@ -39,6 +39,8 @@ import {
   type CallSite,
   type CodeAnalysis,
   type DefinitionEffects,
+  type MethodCallSite,
+  type MethodEffects,
   type NameSite,
   type ParameterRef,
   type SyntaxProblem,
@@ -118,6 +120,21 @@ function childNamed(node: SyntaxNode, name: string): SyntaxNode | undefined {
   return undefined;
 }
 
+/** A class's methods that change a parameter in place, as analyses hand them on. */
+function mutatingMethods(methods: Map<string, MethodRecord> | null): readonly MethodEffects[] {
+  if (methods === null) return NO_METHODS;
+  const out: MethodEffects[] = [];
+  for (const [name, m] of methods)
+    if (m.mutatedParameters.size > 0)
+      out.push({
+        name,
+        parameters: m.parameters,
+        mutatedParameters: m.parameters.filter((p) => m.mutatedParameters.has(p.name)),
+      });
+  return out.length === 0 ? NO_METHODS : out;
+}
+const NO_METHODS: readonly MethodEffects[] = [];
+
 /** Whether `node` has a child called `name`. */
 function hasChildNamed(node: SyntaxNode, name: string): boolean {
   return childNamed(node, name) !== undefined;
@@ -131,6 +148,14 @@ interface EffectsRecord {
   readonly mutations: Set<string>;
   readonly calls: Set<EffectsRecord>;
   /** Its parameters in order (null where keyword-only), and those its body changes in place. */
+  readonly parameters: readonly ParameterRef[];
+  readonly mutatedParameters: Set<string>;
+  /** A class's methods that change a parameter in place, by name (null: none, or a function). */
+  methods: Map<string, MethodRecord> | null;
+}
+
+/** A method's parameters as a call on an instance passes them (`self` left out), and those it changes. */
+interface MethodRecord {
   readonly parameters: readonly ParameterRef[];
   readonly mutatedParameters: Set<string>;
 }
@@ -261,6 +286,9 @@ export class PythonAnalyzer {
   /** The effects of the top-level function whose body is being walked, and its scope. */
   private currentEffects: EffectsRecord | null = null;
   private currentFunctionScope: InnerScope | null = null;
+  /** The method of a top-level class whose body is being walked, and its scope. */
+  private currentMethodEffects: MethodRecord | null = null;
+  private currentMethodScope: InnerScope | null = null;
   /**
    * The top-level class whose body is being walked, with the attributes its body binds that no
    * method sets on an instance (shared by every instance), and the method being walked in it:
@@ -269,6 +297,7 @@ export class PythonAnalyzer {
   private currentClass: { name: string; shared: Set<string> } | null = null;
   private currentMethod: { self: string; classmethod: boolean } | null = null;
   private readonly callSites: CallSite[] = [];
+  private readonly methodCallSites: MethodCallSite[] = [];
   private readonly stars: NameSite[] = [];
   private readonly errors: SyntaxProblem[] = [];
   private source = '';
@@ -326,6 +355,7 @@ export class PythonAnalyzer {
             d.effects.mutatedParameters.has(p.name),
           ),
           parameters: d.effects.parameters,
+          methods: mutatingMethods(d.effects.methods),
         },
       });
     }
@@ -364,6 +394,7 @@ export class PythonAnalyzer {
       passedReads: this.passedReads,
       syntaxErrors: this.errors,
       calls: this.callSites,
+      methodCalls: this.methodCallSites,
       fileAccess: { reads: this.fileReads, writes: this.fileWrites },
     };
   }
@@ -1160,6 +1191,12 @@ export class PythonAnalyzer {
         this.currentEffects?.parameters.some((p) => p.name === name) === true
       )
         this.currentEffects.mutatedParameters.add(name);
+      else if (
+        owner !== null &&
+        owner === this.currentMethodScope &&
+        this.currentMethodEffects?.parameters.some((p) => p.name === name) === true
+      )
+        this.currentMethodEffects.mutatedParameters.add(name);
       return;
     }
     // A function's body changes the object when the function is called.
@@ -1329,6 +1366,7 @@ export class PythonAnalyzer {
           calls: new Set(),
           parameters: paramList === undefined ? [] : this.parameterRefs(paramList),
           mutatedParameters: new Set(),
+          methods: null,
         }
       : null;
     if (effects !== null) this.currentDefinition = effects.reads;
@@ -1336,13 +1374,28 @@ export class PythonAnalyzer {
     if (effects !== null) this.currentEffects = effects;
     const previousClass = this.currentClass;
     const previousMethod = this.currentMethod;
+    const previousMethodEffects = this.currentMethodEffects;
+    const previousMethodScope = this.currentMethodScope;
+    let methodRecord: MethodRecord | null = null;
     if (isClass && topLevel && nameNode !== undefined && body !== undefined) {
       this.currentClass = { name: this.text(nameNode), shared: this.sharedAttributes(body) };
       if (scope === null)
         (this.classShared ??= new Map()).set(this.currentClass.name, this.currentClass.shared);
-    } else if (!isClass && scope?.kind === 'class' && this.currentClass !== null)
+    } else if (!isClass && scope?.kind === 'class' && this.currentClass !== null) {
       this.currentMethod = this.methodOf(paramList, decorators);
-    else if (isClass) this.currentClass = this.currentMethod = null; // a class inside one
+      // A call on an instance (`tour.melee(agents)`) passes its arguments after `self`/`cls`.
+      const refs = paramList === undefined ? [] : this.parameterRefs(paramList);
+      methodRecord = {
+        parameters:
+          this.currentMethod === null
+            ? refs
+            : refs.slice(1).map((r) => (r.index === null ? r : { ...r, index: r.index - 1 })),
+        mutatedParameters: new Set(),
+      };
+      if (nameNode !== undefined && previousEffects !== null)
+        (previousEffects.methods ??= new Map()).set(this.text(nameNode), methodRecord);
+    } else if (isClass) this.currentClass = this.currentMethod = null; // a class inside one
+    this.currentMethodEffects = methodRecord ?? (isClass ? null : this.currentMethodEffects);
     if (isClass) {
       if (bases !== undefined) this.expression(bases, state, scope);
       const classScope: InnerScope = {
@@ -1357,6 +1410,7 @@ export class PythonAnalyzer {
       const params = paramList;
       const fnScope = this.functionScope(params, body, scope, state);
       if (topLevel) this.currentFunctionScope = fnScope;
+      if (methodRecord !== null) this.currentMethodScope = fnScope;
       if (params !== undefined) this.parameters(params, state, scope);
       for (let c = node.firstChild; c !== null; c = c.nextSibling)
         if (c.name === 'TypeDef') this.expression(c, state, scope);
@@ -1367,6 +1421,8 @@ export class PythonAnalyzer {
     this.currentFunctionScope = previousFunctionScope;
     this.currentClass = previousClass;
     this.currentMethod = previousMethod;
+    this.currentMethodEffects = previousMethodEffects;
+    this.currentMethodScope = previousMethodScope;
     if (nameNode !== undefined) {
       this.bind(nameNode, state, scope);
       if (scope === null) this.decoratorCalls(decorators, this.text(nameNode));
@@ -1555,6 +1611,7 @@ export class PythonAnalyzer {
       const first = found.find((f) => f.argument.index === 0);
       if (first !== undefined) this.mutate(first.node, scope);
     }
+    if (callee.name === 'MemberExpression') this.methodArgumentEffects(callee, found, scope);
     if (
       callee.name !== 'VariableName' ||
       (scope !== null && this.resolvesLocally(calleeName, scope))
@@ -1571,6 +1628,38 @@ export class PythonAnalyzer {
         line: this.lineOf(callee.from),
         args: found.map((f) => f.argument),
         codeStrings,
+      });
+  }
+
+  /**
+   * `obj.method(x)` where `obj` is an instance of a notebook class (`obj = Cls()`) whose method
+   * changes that parameter in place: the call changes `x`. A module-level call is a method call
+   * site, for a class or instance of another cell (see `MethodCallSite`).
+   */
+  private methodArgumentEffects(
+    callee: SyntaxNode,
+    found: readonly { argument: CallArgument; node: SyntaxNode }[],
+    scope: InnerScope | null,
+  ): void {
+    const receiver = callee.firstChild;
+    const property = callee.lastChild;
+    if (receiver?.name !== 'VariableName' || property?.name !== 'PropertyName') return;
+    if (scope !== null && this.resolvesLocally(this.text(receiver), scope)) return;
+    const name = this.text(receiver);
+    const method = this.text(property);
+    const maker = this.madeBy?.get(name);
+    const record = maker === undefined ? undefined : this.liveDefs.get(maker)?.methods?.get(method);
+    if (record !== undefined)
+      for (const f of found)
+        if (passedTo(f.argument, record.parameters, record.mutatedParameters))
+          this.mutate(f.node, scope);
+    if (scope === null)
+      this.methodCallSites.push({
+        receiver: name,
+        method,
+        cell: this.cell,
+        line: this.lineOf(callee.from),
+        args: found.map((f) => f.argument),
       });
   }
 

@@ -31,6 +31,27 @@ export interface DefinitionEffects {
   readonly mutatedParameters: readonly ParameterRef[];
   /** All its parameters, in order. */
   readonly parameters: readonly ParameterRef[];
+  /** A class's methods that change a parameter in place (`def melee(self, agents)`). */
+  readonly methods: readonly MethodEffects[];
+}
+
+/**
+ * A method that changes a parameter in place, its parameters as a call on an instance passes them
+ * (`self` left out): `tour.melee(agents)` changes `agents`.
+ */
+export interface MethodEffects {
+  readonly name: string;
+  readonly parameters: readonly ParameterRef[];
+  readonly mutatedParameters: readonly ParameterRef[];
+}
+
+/** A module-level call of a method of a plain name, `receiver.method(...)`, with names passed. */
+export interface MethodCallSite {
+  readonly receiver: string;
+  readonly method: string;
+  readonly cell: number;
+  readonly line: number;
+  readonly args: readonly CallArgument[];
 }
 
 export interface ParameterRef {
@@ -195,6 +216,8 @@ export interface CodeAnalysis {
   readonly syntaxErrors: readonly SyntaxProblem[];
   /** Module-level calls of plain names with name or code-string arguments, in order (see `CallSite`). */
   readonly calls: readonly CallSite[];
+  /** Module-level method calls of plain names with names passed, in order. */
+  readonly methodCalls: readonly MethodCallSite[];
   /**
    * Whether the code (function bodies included) may read or write files or run shell commands,
    * by the calls it makes (`pd.read_csv`, `fig.savefig`, `open(p, "w")`, `!ls`): steps that touch

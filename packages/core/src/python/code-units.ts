@@ -24,6 +24,7 @@ import {
   PythonAnalyzer,
   type CodeAnalysis,
   type FileAccess,
+  type MethodEffects,
   type ParameterRef,
 } from './analyze-python.js';
 import { BoundedCache } from './bounded-cache.js';
@@ -62,6 +63,8 @@ export interface CodeUnit {
    */
   readonly parameters: readonly ParameterRef[];
   readonly mutatedParameters: readonly ParameterRef[];
+  /** Classes: the methods that change a parameter in place (`tour.melee(agents)`). */
+  readonly mutatingMethods: readonly MethodEffects[];
   /** Whether running the statement, or calling what it defines, may read or write files. */
   readonly fileAccess: FileAccess;
   /** Config and seed units: the name the call or assignment hangs off (must be an import). */
@@ -668,6 +671,7 @@ export function restOfCellUnit(cell: number, rest: string): CodeUnit | null {
     ...definitionEffects(analysis),
     parameters: [],
     mutatedParameters: [],
+    mutatingMethods: [],
     root: null,
     fileAccess: analysis.fileAccess,
     yields: false,
@@ -705,10 +709,11 @@ function definitionEffects(
 
 function definitionParameters(
   analysis: CodeAnalysis | null,
-): Pick<CodeUnit, 'parameters' | 'mutatedParameters'> {
+): Pick<CodeUnit, 'parameters' | 'mutatedParameters' | 'mutatingMethods'> {
   const def = analysis === null ? undefined : [...analysis.definitions.values()][0];
   return {
     parameters: def?.effects.parameters ?? [],
     mutatedParameters: def?.effects.mutatedParameters ?? [],
+    mutatingMethods: def?.effects.methods ?? [],
   };
 }
