@@ -937,3 +937,26 @@ describe("a notebook class's method that changes what a call passes it", () => {
     });
   });
 });
+
+describe('a notebook function that keeps what it is given in a module-level value', () => {
+  it('makes the two share it: a later change through one name shows through the other', async () => {
+    await withTempDir('cellflow-stored-argument-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:define'],
+          'import collections\nregistry = collections.defaultdict(list)\n\n' +
+            'def register(kind, obj):\n    registry[kind].append(obj)',
+        ],
+        [['step:make'], "agents = [{'score': 1}, {'score': 2}]"],
+        [['step:keep'], "register('agent', agents[0])"],
+        [['step:change'], "agents[0]['score'] = -1"],
+        [
+          ['step:report'],
+          "print(registry['agent'][0]['score'], registry['agent'][0] is agents[0])",
+        ],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[4]), '-1 True\n');
+    });
+  });
+});

@@ -106,6 +106,36 @@ describe('Python name analysis', () => {
     );
   });
 
+  it('a function that keeps a parameter in a module-level name makes a call share it there', () => {
+    const defs =
+      'registry = {}\nseen = []\ndef register(kind, obj, note=None):\n' +
+      '    registry.setdefault(kind, []).append(obj)\n    seen.append((kind, len(obj)))\n' +
+      '    registry[kind + "-last"] = note\n';
+    const effects = analyzePython(defs).definitions.get('register')?.effects;
+    // A key is kept too (`setdefault(kind, ...)`); `len(obj)` is a new object.
+    assert.deepEqual(effects?.stores, [
+      {
+        holder: 'registry',
+        parameters: [
+          { name: 'kind', index: 0 },
+          { name: 'obj', index: 1 },
+          { name: 'note', index: 2 },
+        ],
+      },
+      { holder: 'seen', parameters: [{ name: 'kind', index: 0 }] },
+    ]);
+    const called = analyzePython(
+      `${defs}agent = [1]\nregister("a", agent)\nregister("b", [2], note=seen)`,
+    );
+    assert.deepEqual(
+      called.aliases.filter(([a]) => a === 'registry'),
+      [
+        ['registry', 'agent'],
+        ['registry', 'seen'],
+      ],
+    );
+  });
+
   it("a function's `global` bindings and in-place changes happen where it is called", () => {
     const defs =
       'def bump(k=1):\n    global counter\n    counter += k\ndef add(x):\n    items.append(x)\ndef both():\n    bump()\n    add(0)';
@@ -119,6 +149,7 @@ describe('Python name analysis', () => {
       mutatedParameters: [],
       parameters: [],
       methods: [],
+      stores: [],
     });
     const called = names(`${defs}\nboth()`);
     assert.deepEqual(called.writes, ['add', 'both', 'bump', 'counter']);

@@ -242,6 +242,11 @@ class DataFlowResolver {
    * deleted it (`greet = hello` then `del hello`): a value made before may hold them.
    */
   private readonly formerDefinitions = new Map<string, UnitRef[]>();
+  /**
+   * Names a segment's calls of notebook functions from other cells made share objects (a call
+   * keeps what it is given in a module-level name, see `CodeUnit.stores`), until `newValues`.
+   */
+  private readonly callAliases: [string, string][] = [];
 
   constructor(input: DataFlowInput) {
     this.input = input;
@@ -844,10 +849,13 @@ class DataFlowResolver {
       const call = calls[i]!;
       const s = this.resolve(call.callee);
       if (s?.kind !== 'code' || draft.cells.includes(s.ref.unit.cell)) continue;
-      const { parameters, mutatedParameters } = s.ref.unit;
-      if (mutatedParameters.length === 0) continue;
-      for (const argument of call.args)
+      const { parameters, mutatedParameters, stores } = s.ref.unit;
+      for (const argument of call.args) {
         if (passedTo(argument, parameters, mutatedParameters)) draft.callEffects.add(argument.name);
+        // The call keeps the object in a module-level name: the two share it from now on.
+        for (const { holder, parameters: kept } of stores)
+          if (passedTo(argument, parameters, kept)) this.callAliases.push([holder, argument.name]);
+      }
     }
     // `tour.melee(agents)`, `tour` made by a notebook class whose `melee` changes its `agents`.
     for (let i = before.methodCalls.length; i < methodCalls.length; i++) {
@@ -1105,11 +1113,10 @@ class DataFlowResolver {
         this.versionKeys.delete(w.name);
       }
     const { aliases } = analysis;
-    for (let i = before.aliases.length; i < aliases.length; i++) {
-      const [a, b] = aliases[i]!;
+    const pairs = [...aliases.slice(before.aliases.length), ...this.callAliases.splice(0)];
+    for (const [a, b] of pairs)
       if (!this.isCode(a, ownUnits) && !this.isCode(b, ownUnits))
         this.sharing.union(this.versionOf(a), this.versionOf(b));
-    }
   }
 
   /**

@@ -41,6 +41,7 @@ import {
   type DefinitionEffects,
   type MethodCallSite,
   type MethodEffects,
+  type StoredParameters,
   type NameSite,
   type ParameterRef,
   type SyntaxProblem,
@@ -120,6 +121,16 @@ function childNamed(node: SyntaxNode, name: string): SyntaxNode | undefined {
   return undefined;
 }
 
+/** The module-level names a function stores its parameters' objects in, as analyses hand them on. */
+function storedParameters(effects: EffectsRecord): readonly StoredParameters[] {
+  if (effects.stored === null) return NO_STORES;
+  return [...effects.stored].map(([holder, names]) => ({
+    holder,
+    parameters: effects.parameters.filter((p) => names.has(p.name)),
+  }));
+}
+const NO_STORES: readonly StoredParameters[] = [];
+
 /** A class's methods that change a parameter in place, as analyses hand them on. */
 function mutatingMethods(methods: Map<string, MethodRecord> | null): readonly MethodEffects[] {
   if (methods === null) return NO_METHODS;
@@ -152,6 +163,11 @@ interface EffectsRecord {
   readonly mutatedParameters: Set<string>;
   /** A class's methods that change a parameter in place, by name (null: none, or a function). */
   methods: Map<string, MethodRecord> | null;
+  /**
+   * Module-level names the body stores a parameter's object in (`registry[kind].append(obj)`,
+   * `seen[k] = obj`): a call makes them share objects with what it passes there.
+   */
+  stored: Map<string, Set<string>> | null;
 }
 
 /** A method's parameters as a call on an instance passes them (`self` left out), and those it changes. */
@@ -356,6 +372,7 @@ export class PythonAnalyzer {
           ),
           parameters: d.effects.parameters,
           methods: mutatingMethods(d.effects.methods),
+          stores: storedParameters(d.effects),
         },
       });
     }
@@ -843,6 +860,8 @@ export class PythonAnalyzer {
         else if (t !== '' && parts[0]?.name === 'VariableName') this.carried?.delete(t);
       }
     }
+    if (scope !== null && this.currentEffects !== null)
+      this.storedByAssignment(parts, lastOp, scope);
     if (scope === null) {
       this.assignmentAliases(parts, ops, held!.shared);
       const value = parts[parts.length - 1];
@@ -1015,6 +1034,46 @@ export class PythonAnalyzer {
     if (value.name !== 'CallExpression') return false;
     const callee = value.firstChild;
     return callee !== null && FILE_BACKED.test(this.text(callee).replace(/\s+/g, ''));
+  }
+
+  /**
+   * In a function's body, `holder[k] = value` or `holder.x = value` on a module-level `holder`:
+   * it keeps the objects of the parameters the value shares with (see `storeParameters`).
+   */
+  private storedByAssignment(
+    parts: readonly SyntaxNode[],
+    lastOp: number,
+    scope: InnerScope,
+  ): void {
+    const shared: string[] = [];
+    for (let i = lastOp + 1; i < parts.length; i++)
+      if (parts[i]!.name !== ',') shared.push(...aliasSources(parts[i]!, this.textOf));
+    if (shared.length === 0) return;
+    for (let i = 0; i < lastOp; i++) {
+      const t = parts[i]!;
+      if (t.name !== 'SubscriptExpression' && t.name !== 'MemberExpression') continue;
+      const base = this.baseName(t);
+      if (base !== null) this.storeParameters(this.text(base), shared, scope);
+    }
+  }
+
+  /**
+   * A top-level function's body storing objects that `names` hold in the module-level `holder`:
+   * those of its parameters it may keep there (a call then makes `holder` share with what it
+   * passes, see `stored`).
+   */
+  private storeParameters(holder: string, names: readonly string[], scope: InnerScope): void {
+    const effects = this.currentEffects;
+    if (effects === null || this.currentFunctionScope === null) return;
+    if (PYTHON_BUILTINS.has(holder) || this.resolvesLocally(holder, scope)) return;
+    for (const n of names) {
+      if (!effects.parameters.some((p) => p.name === n)) continue;
+      let owner: InnerScope | null = scope;
+      while (owner !== null && !owner.locals.has(n)) owner = owner.parent;
+      if (owner !== this.currentFunctionScope) continue;
+      const stored = (effects.stored ??= new Map<string, Set<string>>());
+      stored.set(holder, (stored.get(holder) ?? new Set<string>()).add(n));
+    }
   }
 
   /** `t = a`, `t[k] = a`, `t.x = a`: t shares with a; `a, b = f()`: a and b may share. */
@@ -1367,6 +1426,7 @@ export class PythonAnalyzer {
           parameters: paramList === undefined ? [] : this.parameterRefs(paramList),
           mutatedParameters: new Set(),
           methods: null,
+          stored: null,
         }
       : null;
     if (effects !== null) this.currentDefinition = effects.reads;
@@ -1621,6 +1681,11 @@ export class PythonAnalyzer {
     if (def !== undefined)
       for (const f of found)
         if (passedTo(f.argument, def.parameters, def.mutatedParameters)) this.mutate(f.node, scope);
+    // `register("a", agent)` with `def register(kind, obj): registry[kind].append(obj)`.
+    if (def?.stored != null && scope === null)
+      for (const [holder, stored] of def.stored)
+        for (const f of found)
+          if (passedTo(f.argument, def.parameters, stored)) this.alias([holder], [f.argument.name]);
     if (scope === null)
       this.callSites.push({
         callee: calleeName,
@@ -2033,11 +2098,12 @@ export class PythonAnalyzer {
         for (const name of heldNames(a, this.textOf)) held.push(name);
       this.addValueReads(this.valueNames, this.text(base), held);
     }
-    if (scope === null && base !== null && STORING_METHODS.has(methodName) && args) {
+    if (base !== null && STORING_METHODS.has(methodName) && args) {
       const shared: string[] = [];
       for (let a = args.firstChild; a !== null; a = a.nextSibling)
         for (const name of aliasSources(a, this.textOf)) shared.push(name);
-      this.alias([this.text(base)], shared);
+      if (scope === null) this.alias([this.text(base)], shared);
+      else this.storeParameters(this.text(base), shared, scope);
     }
     if (methodName === 'shuffle' && args !== undefined) {
       const first = childNamed(args, 'VariableName');

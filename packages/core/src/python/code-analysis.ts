@@ -33,6 +33,14 @@ export interface DefinitionEffects {
   readonly parameters: readonly ParameterRef[];
   /** A class's methods that change a parameter in place (`def melee(self, agents)`). */
   readonly methods: readonly MethodEffects[];
+  /** Module-level names its body stores parameters' objects in (`registry[k].append(obj)`). */
+  readonly stores: readonly StoredParameters[];
+}
+
+/** A module-level name a function keeps some of its parameters' objects in. */
+export interface StoredParameters {
+  readonly holder: string;
+  readonly parameters: readonly ParameterRef[];
 }
 
 /**

@@ -25,6 +25,7 @@ import {
   type CodeAnalysis,
   type FileAccess,
   type MethodEffects,
+  type StoredParameters,
   type ParameterRef,
 } from './analyze-python.js';
 import { BoundedCache } from './bounded-cache.js';
@@ -65,6 +66,8 @@ export interface CodeUnit {
   readonly mutatedParameters: readonly ParameterRef[];
   /** Classes: the methods that change a parameter in place (`tour.melee(agents)`). */
   readonly mutatingMethods: readonly MethodEffects[];
+  /** Functions: module-level names a call keeps passed objects in (`register(kind, obj)`). */
+  readonly stores: readonly StoredParameters[];
   /** Whether running the statement, or calling what it defines, may read or write files. */
   readonly fileAccess: FileAccess;
   /** Config and seed units: the name the call or assignment hangs off (must be an import). */
@@ -672,6 +675,7 @@ export function restOfCellUnit(cell: number, rest: string): CodeUnit | null {
     parameters: [],
     mutatedParameters: [],
     mutatingMethods: [],
+    stores: [],
     root: null,
     fileAccess: analysis.fileAccess,
     yields: false,
@@ -709,11 +713,12 @@ function definitionEffects(
 
 function definitionParameters(
   analysis: CodeAnalysis | null,
-): Pick<CodeUnit, 'parameters' | 'mutatedParameters' | 'mutatingMethods'> {
+): Pick<CodeUnit, 'parameters' | 'mutatedParameters' | 'mutatingMethods' | 'stores'> {
   const def = analysis === null ? undefined : [...analysis.definitions.values()][0];
   return {
     parameters: def?.effects.parameters ?? [],
     mutatedParameters: def?.effects.mutatedParameters ?? [],
     mutatingMethods: def?.effects.methods ?? [],
+    stores: def?.effects.stores ?? [],
   };
 }
