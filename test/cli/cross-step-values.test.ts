@@ -960,3 +960,18 @@ describe('a notebook function that keeps what it is given in a module-level valu
     });
   });
 });
+
+describe('a function a notebook function made, loaded by a later step', () => {
+  it('finds the modules its body uses when that step calls it', async () => {
+    await withTempDir('cellflow-made-function-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [['step:imports'], 'import numpy as np'],
+        [['step:define'], 'def wrap(f):\n    return lambda X: np.array(f(X[0], X[1]))'],
+        [['step:make'], 'g = wrap(lambda a, b: a + b)'],
+        [['step:call'], 'print(g((1, 2)), type(g((1, 2))).__name__)'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[3]), '3 ndarray\n');
+    });
+  });
+});

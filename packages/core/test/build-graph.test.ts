@@ -18,6 +18,31 @@ function steps(text: string): Record<string, PipelineStep> {
 }
 
 describe('pipeline graph', () => {
+  it('a loop name shared with a value made by passing a function later rebound loads once', () => {
+    // From a public notebook's ODE chapter: `c` of the loop shares with `xyz3`, made by passing
+    // the former `f`, which reads `c`; loading `c` must not load it again while it loads.
+    const s = steps(
+      nb([
+        [
+          ['step:c105'],
+          'def f(xy, t):\n    x, y = xy\n    return [a * x - b * x * y,\n            c * x * y - d * y]',
+        ],
+        [['step:c117'], 'xyz3 = integrate.odeint(f, xyz0, t, args=(rho, 2*sigma, 0.6*beta))'],
+        [
+          ['step:c120'],
+          "fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(12, 3.5), subplot_kw={'projection': '3d'})\n\nfor ax, xyz, c, p in [(ax1, xyz1, 'r', (rho, sigma, beta)),\n                      (ax2, xyz2, 'b', (rho, sigma, 0.6*beta)),\n                      (ax3, xyz3, 'g', (rho, 2*sigma, 0.6*beta))]:\n    ax.plot(xyz[:,0], xyz[:,1], xyz[:,2], c, alpha=0.5)\n    ax.set_xlabel('$x$', fontsize=16)\n    ax.set_ylabel('$y$', fontsize=16)\n    ax.set_zlabel('$z$', fontsize=16)\n    ax.set_xticks([-15, 0, 15])\n    ax.set_yticks([-20, 0, 20])\n    ax.set_zticks([0, 20, 40])\n    ax.set_title(r\"$\\rho=%.1f, \\sigma=%.1f, \\beta=%.1f$\" % (p[0], p[1], p[2]))\n\nfig.tight_layout()\nfig.savefig('ch9-lorenz-equations.pdf')",
+        ],
+        [['step:c171'], 'f = y.diff(t).subs(vcsol[0])'],
+        [['step:c175'], 'jac = sympy.Matrix([[fj.diff(yi) for yi in y] for fj in f])'],
+        [
+          ['step:c176'],
+          "_jac_np = sympy.lambdify((t, y), jac.subs(params), 'numpy')\njac_np = lambda _t, _y, *args: _jac_np(_t, _y)",
+        ],
+      ]),
+    );
+    assert.deepEqual(Object.keys(s).length, 6);
+  });
+
   it('a value a decorator keeps the function in loads with its definition, run on demand', () => {
     const s = steps(
       nb([

@@ -247,6 +247,8 @@ class DataFlowResolver {
    * keeps what it is given in a module-level name, see `CodeUnit.stores`), until `newValues`.
    */
   private readonly callAliases: [string, string][] = [];
+  /** The loads under way (`loadInput`), by step, name and source step. */
+  private readonly loading = new Set<string>();
 
   constructor(input: DataFlowInput) {
     this.input = input;
@@ -403,6 +405,20 @@ class DataFlowResolver {
     draft.inputs.set(name, source.name);
     draft.loadsFrom.add(source.name);
     source.outputs.set(name, cell);
+    // What the value needs may come back to it (a loop's name shares with a value made by passing
+    // a former function that reads that name): the load under way covers it.
+    const key = `${draft.name}\0${name}\0${source.name}`;
+    if (this.loading.has(key)) return;
+    this.loading.add(key);
+    try {
+      this.loadHeld(draft, name, cell);
+    } finally {
+      this.loading.delete(key);
+    }
+  }
+
+  /** What `loadInput` needs along with a value: see there. */
+  private loadHeld(draft: StepDraft, name: string, cell: number): void {
     // The value may hold instances of notebook classes or notebook functions (`acc = Acc()`,
     // `FunctionTransformer(func=f)`): their definitions can run on demand while it loads.
     // Through the values it was made from too (`models = [svc]`, `svc = MySVC()`), and those of
@@ -470,6 +486,10 @@ class DataFlowResolver {
       const s = this.resolve(name);
       if ((s?.kind === 'step' || s?.kind === 'parameter') && !draft.inputs.has(name))
         this.need(draft, { name, cell, line: 1 }, true, null);
+      // A function it made (`wrap(f)` returning `lambda X: np.array(f(*X))`) loads by its code and
+      // finds the modules its body uses when called, after the load: they are imported up front.
+      else if (s?.kind === 'code' && s.ref.unit.kind === 'import')
+        this.includeUnit(draft, s.ref, true);
       // What its methods make may be in the value too (`Deck` making `Card`s a hand then holds).
       else if (s?.kind === 'code' && s.ref.unit.holdsState && !seen.has(s.ref.id)) {
         seen.add(s.ref.id);
