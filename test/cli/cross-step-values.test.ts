@@ -975,3 +975,21 @@ describe('a function a notebook function made, loaded by a later step', () => {
     });
   });
 });
+
+describe('a statement that binds again what it reads, run again by a later step', () => {
+  it('runs after what it read: `heaviside = np.vectorize(heaviside)` wraps the function above', async () => {
+    await withTempDir('cellflow-rebinding-unit-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [['step:imports'], 'import numpy as np'],
+        [['step:define'], 'def heaviside(x):\n    return 1 if x > 0 else 0'],
+        [['step:points'], 'x = np.linspace(-2, 2, 5)'],
+        [['step:wrap'], 'heaviside = np.vectorize(heaviside)'],
+        [['step:use'], 'print(heaviside(x))'],
+        [['step:again'], 'def heaviside(x):\n    return 1.0 * (x > 0)\nprint(heaviside(x))'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[4]), '[0 0 0 1 1]\n');
+      assert.equal(text(cells[5]), '[0. 0. 0. 1. 1.]\n');
+    });
+  });
+});

@@ -1210,8 +1210,12 @@ class DataFlowResolver {
       const changed = mutationAt.get(w.name);
       if (ref !== undefined && ref.unit.kind !== 'config' && ref.unit.kind !== 'seed') {
         // Defined on some paths only (`if fast: def f(...)`): where it is not, `f` from before
-        // stays, so running the statement again needs that first.
-        const prior = analysis.maybeWrites.has(w.name) ? this.resolve(w.name) : undefined;
+        // stays, so running the statement again needs that first. So does a statement that reads
+        // what it binds again (`heaviside = np.vectorize(heaviside)`).
+        const prior =
+          analysis.maybeWrites.has(w.name) || ref.unit.reads.includes(w.name)
+            ? this.resolve(w.name)
+            : undefined;
         if (prior !== undefined && !(prior.kind === 'code' && prior.ref === ref))
           this.priorBindings.set(ref.id, [
             ...(this.priorBindings.get(ref.id) ?? []),
