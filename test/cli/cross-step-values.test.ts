@@ -993,3 +993,19 @@ describe('a statement that binds again what it reads, run again by a later step'
     });
   });
 });
+
+describe('a value of a class without a module, in a later step', () => {
+  it("crosses: sympy's applied undefined function `Function('g')(x, y)`", async () => {
+    await withTempDir('cellflow-moduleless-class-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:make'],
+          "import sympy\nx, y = sympy.symbols('x, y')\ng = sympy.Function('g')(x, y)",
+        ],
+        [['step:use'], 'print(g, sorted(map(str, g.free_symbols)), sympy.diff(g, x))'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[1]), "g(x, y) ['x', 'y'] Derivative(g(x, y), x)\n");
+    });
+  });
+});

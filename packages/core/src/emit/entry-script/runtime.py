@@ -505,7 +505,7 @@ def _is_plain_json(value, depth=0, containers=None):
 
 
 def _format_for(value):
-    module = type(value).__module__.split(".")[0]
+    module = (type(value).__module__ or "").split(".")[0]
     if isinstance(value, type(sys)):
         return "module"
     if _is_plain_json(value):
@@ -1512,7 +1512,7 @@ def _find_submodules(namespace):
 def _reduce_npz(obj):
     """What `numpy.load("x.npz")` gives (its arrays read from the open archive when asked for)
     crosses as its file's path and opens again in the loading step. None for other objects."""
-    if type(obj).__name__ != "NpzFile" or not type(obj).__module__.startswith("numpy"):
+    if type(obj).__name__ != "NpzFile" or not (type(obj).__module__ or "").startswith("numpy"):
         return None
     name = getattr(getattr(obj, "fid", None), "name", None)
     if not isinstance(name, str) or not os.path.isfile(name):
@@ -1717,7 +1717,7 @@ def _reduce_made_class(obj):
     other objects, and for classes pickle finds by their module."""
     if not isinstance(obj, type) or obj.__module__ == "__main__":
         return None
-    if type(obj).__name__ == "UndefinedFunction" and type(obj).__module__.startswith("sympy."):
+    if type(obj).__name__ == "UndefinedFunction" and (type(obj).__module__ or "").startswith("sympy."):
         # sympy's `f = Function("f")`: made again by name and assumptions (sympy keeps one of each).
         kwargs = dict(getattr(obj, "_explicit_class_assumptions", None) or {})
         if getattr(obj, "_nargs", None) is not None:
@@ -1831,7 +1831,7 @@ def _held_bytes(value):
     if isinstance(size, int):
         return size
     usage = getattr(value, "memory_usage", None)
-    if callable(usage) and type(value).__module__.startswith("pandas"):
+    if callable(usage) and (type(value).__module__ or "").startswith("pandas"):
         try:
             return int(usage(deep=False).sum())
         except Exception:
@@ -1929,7 +1929,7 @@ def _reduce_kept_in_process(obj):
     numpy = sys.modules.get("numpy")
     if numpy is not None and kind is numpy.flatiter:
         return _flat_at, (obj.base, obj.index)
-    if kind.__name__ == "TextFileReader" and kind.__module__.startswith("pandas"):
+    if kind.__name__ == "TextFileReader" and (kind.__module__ or "").startswith("pandas"):
         source = getattr(getattr(getattr(obj, "handles", None), "handle", None), "name", None)
         if isinstance(source, str) and os.path.isfile(source):
             return _chunks_at, (os.path.abspath(source), obj.orig_options, obj.engine, obj._currow)
@@ -2224,9 +2224,9 @@ class _SharingPickler(pickle.Pickler):
         )
         if reduced is not None:
             return reduced
-        if type(obj).__name__ == "DMatrix" and type(obj).__module__.startswith("xgboost"):
+        if type(obj).__name__ == "DMatrix" and (type(obj).__module__ or "").startswith("xgboost"):
             return _load_dmatrix, (_dmatrix_bytes(obj),)
-        if type(obj).__name__ == "ExcelFile" and type(obj).__module__.startswith("pandas"):
+        if type(obj).__name__ == "ExcelFile" and (type(obj).__module__ or "").startswith("pandas"):
             source = getattr(obj, "_io", None)
             if isinstance(source, (str, os.PathLike)) and os.path.isfile(source):
                 return _open_excel, (type(obj), os.path.abspath(source), obj.engine)
