@@ -950,6 +950,21 @@ describe('pipeline graph', () => {
     );
   });
 
+  it("scipy's sparse LU factorization (unsavable) is made again where used", () => {
+    const s = steps(
+      nb([
+        [['imports'], 'import scipy as sp\nimport scipy.sparse.linalg'],
+        [['step:a'], 'A = sp.sparse.identity(3, format="csc")\nlu = sp.sparse.linalg.splu(A)'],
+        [['step:b'], 'print(lu.solve([1.0, 2.0, 3.0]))'],
+      ]),
+    );
+    assert.deepEqual(s.b?.inputSources, { A: 'a' });
+    assert.deepEqual(
+      s.b?.units.filter((u) => u.code.includes('splu(')).map((u) => u.names),
+      [['lu']],
+    );
+  });
+
   it('a function using a name nothing defines is a warning: Jupyter fails only if it is called', () => {
     const r = analyzeNotebook(
       nb([

@@ -182,14 +182,14 @@ export const UNSAVABLE_ORIGINS: readonly (readonly [RegExp, string])[] = [
  * Calls whose result cannot be saved but is made again, the same, by running its statement again
  * where it is used (`add = np.frompyfunc(f, 2, 1)`, `np.vectorize(f, otypes=...)` once called,
  * patsy's design matrices `y, X = dmatrices(...)`, sympy's `lambdify` (a function of a module
- * it generates); a CSV reader over a file that crosses, opened
+ * it generates), scipy's sparse LU factorizations `lu = sp.linalg.splu(A)`; a CSV reader over a file that crosses, opened
  * again at its position; a process pool, an executor or a lock, whose workers or holder are the
  * process's own): a name bound to one is code, like a generator. A `Pool(...)` (`mp.Pool(4)`) is
  * one when it is given at most the number of processes (see code units): catboost's `Pool(X, y)`
  * is data.
  */
 export const REMADE_BY_RUNNING =
-  /^((np|numpy)\.(frompyfunc|vectorize)|csv\.(reader|DictReader|writer|DictWriter)|(patsy\.)?(dmatrix|dmatrices)|(sympy\.)?lambdify|(multiprocessing\.pool\.)?ThreadPool|(concurrent\.futures\.)?(ThreadPoolExecutor|ProcessPoolExecutor)|((threading|multiprocessing)\.)?(Lock|RLock|Semaphore|BoundedSemaphore))$/;
+  /^((np|numpy)\.(frompyfunc|vectorize)|csv\.(reader|DictReader|writer|DictWriter)|(patsy\.)?(dmatrix|dmatrices)|(sympy\.)?lambdify|([\w.]*\.)?(splu|spilu)|(multiprocessing\.pool\.)?ThreadPool|(concurrent\.futures\.)?(ThreadPoolExecutor|ProcessPoolExecutor)|((threading|multiprocessing)\.)?(Lock|RLock|Semaphore|BoundedSemaphore))$/;
 
 /**
  * Whether a unit's statement makes a CSV reader or writer (`w = csv.writer(f)`): one holds the file
