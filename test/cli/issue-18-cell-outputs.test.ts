@@ -327,3 +327,23 @@ describe('markup cell magics show their body, as IPython displays it (issue 18)'
     }
   });
 });
+
+describe("IPython's call escapes (issue 18)", () => {
+  it('a lone `;` keeps the value from showing; `/f a b` and `,f a b` call f', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cellflow-call-escapes-'));
+    try {
+      const { run, cells } = await runCells(dir, [
+        [['step:quiet'], 'x = 40\nx + 2\n;'],
+        [['step:calls'], 'def show(*a):\n    print(a)\n/show x 2\n,show a b'],
+      ]);
+      assert.equal(run.code, 0, run.stderr.slice(-2000));
+      assert.deepEqual(shape(cells[0]!), []);
+      assert.deepEqual(
+        cells[1]!.outputs!.map((o) => (o as { text?: string }).text),
+        ["(40, 2)\n('a', 'b')\n"],
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

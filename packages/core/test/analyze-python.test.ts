@@ -317,6 +317,21 @@ describe('Python name analysis', () => {
 });
 
 describe('IPython syntax', () => {
+  it("takes IPython's call escapes as IPython does: `/f a`, `,f a b`, `;f a b`, a lone `;`", () => {
+    const cases: [string, string][] = [
+      ['/f a b', 'f(a, b)'],
+      [',f a  b', 'f("a", "b")'],
+      [';f a  b', 'f("a  b")'],
+      // A lone `;` keeps the cell's value from showing: the line ends in `;` still.
+      ['df.plot()\n;', 'df.plot()\n("");'],
+      ['  ;', '("");'],
+      // Not at a line's start (inside brackets, after a statement) they are Python's own.
+      ['y = (1,\n,2)', 'y = (1,\n,2)'],
+      ['print(1); print(2)', 'print(1); print(2)'],
+    ];
+    for (const [cell, python] of cases) assert.equal(toPlainPython(cell).code, python, cell);
+  });
+
   it("takes a cell's text as IPython does: indentation, pasted prompts, help, a %%timeit setup", () => {
     assert.equal(
       toPlainPython('\n    x = 1\n    if x:\n        y = 2').code,

@@ -432,8 +432,9 @@ function toPlainPythonOnce(raw: string): PlainPython {
     const magic = automagicLine(oneLine);
     if (magic !== null) return toPlainPythonOnce(source.replace(oneLine, magic));
   }
-  // Without `%`, `!` or `?` no line is IPython's own: the cell is plain Python as it is.
-  if (!/[%!?]/.test(source)) return { code: source, notes: [], env: [] };
+  // Without `%`, `!` or `?`, or a line starting with a call escape (`/`, `,`, `;`), no line is
+  // IPython's own: the cell is plain Python as it is.
+  if (!/[%!?]|^[ \t]*[/,;]/m.test(source)) return { code: source, notes: [], env: [] };
   const lines = source.split('\n');
   const notes: MagicNote[] = [];
   const env: { name: string; value: string }[] = [];
@@ -559,6 +560,29 @@ function toPlainPythonOnce(raw: string): PlainPython {
   return { code: out.join('\n'), notes, env };
 }
 
+/**
+ * IPython's call escapes at the start of a line, as IPython writes them: `/f a b` is `f(a, b)`,
+ * `,f a b` is `f("a", "b")` and `;f a b` is `f("a b")`. A lone `;`, which notebooks put on a
+ * cell's last line to keep its value from showing, is `("")`; a line ending in `;` keeps it, so
+ * the cell still shows nothing. Null for other lines.
+ */
+function autoCallLine(body: string): string | null {
+  const escape = body[0];
+  if (escape !== '/' && escape !== ',' && escape !== ';') return null;
+  const content = body.slice(1);
+  const space = content.indexOf(' ');
+  const name = space < 0 ? content : content.slice(0, space);
+  const args = space < 0 ? '' : content.slice(space + 1);
+  const words = args.split(/\s+/).filter((w) => w !== '');
+  const call =
+    escape === '/'
+      ? `${name}(${words.join(', ')})`
+      : escape === ','
+        ? `${name}("${words.join('", "')}")`
+        : `${name}("${args}")`;
+  return /;\s*(#.*)?$/.test(body) ? `${call};` : call;
+}
+
 /** A logical line's `%magic`, `!cmd`, `x = !cmd` or `obj?` as Python; other lines as they are. */
 function convertIPythonLine(
   line: string,
@@ -594,6 +618,8 @@ function convertIPythonLine(
   }
   if (body.startsWith('!'))
     return `${indent}__cellflow__.shell(${shellCommandLiteral(body.slice(1))}, terminal=True)`;
+  const autoCall = autoCallLine(body);
+  if (autoCall !== null) return `${indent}${autoCall}`;
   // Help (`obj?`, `?obj`, `%magic??`, `np.*load*?`, a lone `?`): IPython shows it in its pager.
   if (/^(\?\??(%{0,2}[\w.*]+)?|%{0,2}[\w.*]+\?\??)\s*$/.test(body))
     return `${indent}pass  # help: ${body}`;
