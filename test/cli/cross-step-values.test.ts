@@ -1009,3 +1009,22 @@ describe('a value of a class without a module, in a later step', () => {
     });
   });
 });
+
+describe("a shell line's `$name`, as IPython expands it", () => {
+  it("is the notebook's value, loaded from the step that made it; `$HOME` stays the shell's", async () => {
+    await withTempDir('cellflow-shell-dollar-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [['step:name'], "file = 'f.txt'"],
+        [['step:echo'], '!echo $file "$file" \'$file\' $$file'],
+        [['step:lines'], 'out = !echo $file\nprint(out)'],
+        [['step:shell'], '!echo $file $NOT_A_NAME_ANYWHERE'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.doesNotMatch(run.stderr, /NOT_A_NAME_ANYWHERE/);
+      assert.equal(text(cells[1]), 'f.txt f.txt $file\r\n');
+      assert.equal(text(cells[2]), "['f.txt']\n");
+      // A name the notebook does not have leaves the whole line to the shell.
+      assert.equal(text(cells[3]), '\r\n');
+    });
+  });
+});

@@ -131,6 +131,26 @@ function storedParameters(effects: EffectsRecord): readonly StoredParameters[] {
 }
 const NO_STORES: readonly StoredParameters[] = [];
 
+/** The step runtime's calls that run a shell line as IPython runs `!cmd` (`$name` expanded). */
+const SHELL_LINE = /^__cellflow__\.(shell|shell_lines)$/;
+
+/**
+ * The names of IPython's `$name` fields in a shell line's text (`$$x` is a `$`; a `$` in single
+ * quotes is the shell's), as the step runtime expands them.
+ */
+function dollarNames(text: string): string[] {
+  const names: string[] = [];
+  for (const m of text.matchAll(/\$(\$?)([A-Za-z_]\w*)/g)) {
+    if (m[1] !== '') continue;
+    let quotes = 0;
+    for (let i = m.index + m[0].length; i < text.length; i++) if (text[i] === "'") quotes++;
+    // The literal's own closing quote, when it is a single quote, is not the shell's.
+    if (/'$/.test(text)) quotes--;
+    if (quotes % 2 === 0) names.push(m[2]!);
+  }
+  return names;
+}
+
 /** A class's methods that change a parameter in place, as analyses hand them on. */
 function mutatingMethods(methods: Map<string, MethodRecord> | null): readonly MethodEffects[] {
   if (methods === null) return NO_METHODS;
@@ -2000,6 +2020,19 @@ export class PythonAnalyzer {
         if (callee !== undefined && args?.firstChild?.nextSibling?.name === 'String')
           for (const name of codeStringReads(this.text(callee), args, this.textOf, codeReads))
             this.readName(name, args, state, scope);
+        // `!ls $path`: the notebook's `path`, where the notebook has one (`$HOME` is the shell's).
+        if (callee?.name === 'MemberExpression' && SHELL_LINE.test(this.text(callee))) {
+          const command = args?.firstChild?.nextSibling;
+          if (command !== undefined && command !== null && /String$/.test(command.name)) {
+            this.probing++;
+            try {
+              for (const name of dollarNames(this.text(command)))
+                this.readName(name, command, state, scope);
+            } finally {
+              this.probing--;
+            }
+          }
+        }
         if (callee !== undefined && args !== undefined)
           pending.push(args, callee, Task.ArgumentEffects);
         if (args !== undefined) pending.push(args, Task.ArgList);

@@ -66,12 +66,47 @@ class StepError(Exception):
 # ---- helpers that IPython syntax in cells is rewritten to ------------------------------------
 
 
+_DOLLAR_FIELD = re.compile(r"(.*?)\$(\$?[\w\.]+)(?=([^']*'[^']*')*[^']*$)", re.S)
+
+
+def _expand_dollars(command, frame):
+    """IPython's `$name` (and `$name.attr`) in a shell line: the notebook's value, as text (`$$`
+    is a `$`, and one in single quotes stays for the shell). Where a name is not the notebook's
+    (`$HOME`), IPython leaves the whole line as it is, for the shell; so does this."""
+    if "$" not in command:
+        return command
+    names = dict(sys.modules["__main__"].__dict__)
+    if frame is not None:
+        names.update(frame.f_locals)
+    out = []
+    at = 0
+    try:
+        for m in _DOLLAR_FIELD.finditer(command):
+            text, field = m.group(1, 2)
+            out.append(text)
+            if field.startswith("$"):
+                out.append(field)
+            else:
+                first, *rest = field.split(".")
+                value = names[first] if first in names else getattr(builtins, first)
+                for attribute in rest:
+                    value = getattr(value, attribute)
+                out.append(format(value))
+            at = m.end()
+    except Exception:
+        return command
+    out.append(command[at:])
+    return "".join(out)
+
+
 def shell(command, shell="sh", terminal=False):
     """`!cmd` and `%%bash`: run in a shell and print its output as it comes (it is the cell's
     output, as in IPython); never raise. `terminal`: as IPython runs `!cmd`, on a terminal of 24
-    lines by 80 columns (`ls` lists in columns, lines end in `\\r\\n`); `%%bash` has pipes."""
+    lines by 80 columns (`ls` lists in columns, lines end in `\\r\\n`), its `$name`s the
+    notebook's values; `%%bash` has pipes, and its body is the shell's as it is."""
     sys.stdout.flush()
     if terminal:  # IPython runs `!cmd` with the user's shell
+        command = _expand_dollars(command, sys._getframe(1))
         shell = os.environ.get("SHELL") or shell
     executable = shutil.which(shell) or "/bin/sh"
     pty = _open_terminal() if terminal else None
@@ -192,7 +227,8 @@ def script(body, argv, raise_error=True, keep_out=False, keep_err=False):
 
 
 def shell_lines(command):
-    """`x = !cmd`: the command's output lines."""
+    """`x = !cmd`: the command's output lines (its `$name`s the notebook's values)."""
+    command = _expand_dollars(command, sys._getframe(1))
     done = subprocess.run(command, shell=True, check=False, capture_output=True, text=True)
     return done.stdout.splitlines()
 
