@@ -1028,3 +1028,18 @@ describe("a shell line's `$name`, as IPython expands it", () => {
     });
   });
 });
+
+describe("a value holding the process's global random generator", () => {
+  it("draws from the loading step's, so the notebook's random sequence goes on", async () => {
+    await withTempDir('cellflow-global-random-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [['step:seed'], 'import numpy as np\nfrom scipy import stats\nnp.random.seed(123)'],
+        [['step:make'], 'X = stats.norm(1, 0.5)'],
+        [['step:draw'], 'samples = X.rvs(3)'],
+        [['step:next'], 'print(round(float(samples.sum()), 6), round(float(np.random.rand()), 6))'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[3]), '3.097347 0.719469\n');
+    });
+  });
+});

@@ -1767,6 +1767,31 @@ def _reduce_made_class(obj):
     return _notebook_name, (name,)
 
 
+def _reduce_global_random(obj):
+    """The process's global random generators (`random`'s, numpy's `np.random`), held in a value
+    (a scipy distribution keeps numpy's, `draw = random.random` keeps `random`'s): the loading
+    step's own, which the random state that flows between steps sets. A copy would draw apart
+    from the notebook's sequence. None for other objects."""
+    import random
+
+    if obj is getattr(random, "_inst", None):
+        return _global_random, ("random",)
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and obj is getattr(getattr(numpy.random, "mtrand", None), "_rand", None):
+        return _global_random, ("numpy",)
+    return None
+
+
+def _global_random(kind):
+    if kind == "random":
+        import random
+
+        return random._inst
+    import numpy
+
+    return numpy.random.mtrand._rand
+
+
 def _reduce_sympy_symbol(obj):
     """A sympy Symbol crosses as its name and the assumptions it was given (sympy's own pickling
     gives it all of them, which `srepr` then shows)."""
@@ -2239,7 +2264,8 @@ class _SharingPickler(pickle.Pickler):
 
     def reducer_override(self, obj):
         reduced = (
-            _reduce_function(obj)
+            _reduce_global_random(obj)
+            or _reduce_function(obj)
             or _reduce_notebook_class(obj)
             or _reduce_open_file(obj)
             or _reduce_kept_in_process(obj)
