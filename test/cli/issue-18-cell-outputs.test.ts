@@ -329,7 +329,7 @@ describe('markup cell magics show their body, as IPython displays it (issue 18)'
 });
 
 describe("IPython's call escapes (issue 18)", () => {
-  it('a lone `;` keeps the value from showing; `/f a b` and `,f a b` call f', async () => {
+  it("a lone `;` is a call of nothing, showing `''`; `/f a b` and `,f a b` call f", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cellflow-call-escapes-'));
     try {
       const { run, cells } = await runCells(dir, [
@@ -337,7 +337,8 @@ describe("IPython's call escapes (issue 18)", () => {
         [['step:calls'], 'def show(*a):\n    print(a)\n/show x 2\n,show a b'],
       ]);
       assert.equal(run.code, 0, run.stderr.slice(-2000));
-      assert.deepEqual(shape(cells[0]!), []);
+      assert.deepEqual(shape(cells[0]!), ['execute_result']);
+      assert.deepEqual((cells[0]!.outputs![0]! as { data?: unknown }).data, { 'text/plain': "''" });
       assert.deepEqual(
         cells[1]!.outputs!.map((o) => (o as { text?: string }).text),
         ["(40, 2)\n('a', 'b')\n"],

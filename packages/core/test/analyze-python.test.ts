@@ -322,9 +322,9 @@ describe('IPython syntax', () => {
       ['/f a b', 'f(a, b)'],
       [',f a  b', 'f("a", "b")'],
       [';f a  b', 'f("a  b")'],
-      // A lone `;` keeps the cell's value from showing: the line ends in `;` still.
-      ['df.plot()\n;', 'df.plot()\n("");'],
-      ['  ;', '("");'],
+      // A lone `;` is a call of nothing: the cell shows `''`, as in IPython.
+      ['df.plot()\n;', 'df.plot()\n("")'],
+      ['  ;', '("")'],
       // Not at a line's start (inside brackets, after a statement) they are Python's own.
       ['y = (1,\n,2)', 'y = (1,\n,2)'],
       ['print(1); print(2)', 'print(1); print(2)'],

@@ -563,8 +563,8 @@ function toPlainPythonOnce(raw: string): PlainPython {
 /**
  * IPython's call escapes at the start of a line, as IPython writes them: `/f a b` is `f(a, b)`,
  * `,f a b` is `f("a", "b")` and `;f a b` is `f("a b")`. A lone `;`, which notebooks put on a
- * cell's last line to keep its value from showing, is `("")`; a line ending in `;` keeps it, so
- * the cell still shows nothing. Null for other lines.
+ * cell's last line meaning to keep its value from showing, is `("")`: the cell shows `''`, as in
+ * IPython. Null for other lines.
  */
 function autoCallLine(body: string): string | null {
   const escape = body[0];
@@ -580,7 +580,7 @@ function autoCallLine(body: string): string | null {
       : escape === ','
         ? `${name}("${words.join('", "')}")`
         : `${name}("${args}")`;
-  return /;\s*(#.*)?$/.test(body) ? `${call};` : call;
+  return call;
 }
 
 /** A logical line's `%magic`, `!cmd`, `x = !cmd` or `obj?` as Python; other lines as they are. */
