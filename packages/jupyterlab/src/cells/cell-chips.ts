@@ -17,6 +17,8 @@ export interface CellChipsModel {
   readonly firstOfStep: boolean;
   readonly diagnostics: readonly Diagnostic[];
   readonly runState: StepState | undefined;
+  /** For a cell without a role tag: the step whose block it continues (see `continuedStep`). */
+  readonly continues?: string;
   /** For a cell without a role tag: the role of the tagged cell above whose block it joins. */
   readonly joins?: CellRole['kind'];
   /** Why the step failed, on the cell where it failed. */
@@ -42,7 +44,7 @@ function chip(parent: HTMLElement, kind: string, text: string, title: string): H
 
 function roleText(
   tags: CellTags,
-  step: PipelineStep | undefined,
+  continues: string | undefined,
   joins: CellRole['kind'] | undefined,
 ): [string, string] | undefined {
   switch (tags.role.kind) {
@@ -50,7 +52,7 @@ function roleText(
       return [`step: ${tags.role.name}`, 'This cell starts a pipeline step'];
     case 'continue': {
       // No role tag: the cell joins the block above it, whatever that is.
-      const label = describeContinuation(step?.name, joins);
+      const label = describeContinuation(continues, joins);
       return label !== undefined ? [label.text, label.tooltip] : undefined;
     }
     case 'parameters':
@@ -104,13 +106,14 @@ export class CellChips extends Widget {
       firstOfStep,
       diagnostics,
       runState,
+      model.continues,
       model.joins,
       failure,
     ]);
     if (key === this.shown) return;
     this.shown = key;
     this.chips.replaceChildren();
-    const role = roleText(tags, step, model.joins);
+    const role = roleText(tags, model.continues, model.joins);
     if (role !== undefined)
       chip(this.chips, tags.role.kind === 'continue' ? 'role cf-chip-continues' : 'role', ...role);
     if (step !== undefined && firstOfStep && step.after.length > 0)

@@ -10,9 +10,10 @@ import {
   parseCellTags,
   type CellRole,
   type CellTags,
+  type PipelineGraph,
   type PipelineStep,
 } from '@cellflow/core';
-import { joinedRole, stepFailureView } from '@cellflow/ui';
+import { continuedStep, joinedRole, stepFailureView } from '@cellflow/ui';
 import type { Cell } from '@jupyterlab/cells';
 import type { NotebookPanel } from '@jupyterlab/notebook';
 import type { IDisposable } from '@lumino/disposable';
@@ -136,6 +137,17 @@ export class CellDecorations implements IDisposable {
     }
   }
 
+  /** What a cell without a role tag continues: a step's block, else the tagged cell above. */
+  private continuation(
+    graph: PipelineGraph | undefined,
+    index: number,
+  ): { continues: string } | { joins: CellRole['kind'] } {
+    const continues = continuedStep(graph, index);
+    return continues !== undefined
+      ? { continues }
+      : { joins: this.joinedRole(index) ?? 'continue' };
+  }
+
   /** The role of the nearest code cell above `index` that has a role tag. */
   private joinedRole(index: number): CellRole['kind'] | undefined {
     const widgets = this.panel.content.widgets;
@@ -183,9 +195,7 @@ export class CellDecorations implements IDisposable {
       firstOfStep: step?.cells[0] === index,
       diagnostics: this.analysis.result.diagnostics.filter((d) => d.cell === index),
       runState,
-      ...(tags.role.kind === 'continue' && step === undefined
-        ? { joins: this.joinedRole(index) ?? 'continue' }
-        : {}),
+      ...(tags.role.kind === 'continue' ? this.continuation(graph, index) : {}),
       ...(failure !== undefined && step !== undefined && failingCell === index
         ? {
             failure: stepFailureView(step.name, failure, cell.model.sharedModel.getSource()),

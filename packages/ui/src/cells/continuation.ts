@@ -4,7 +4,7 @@
  * so that a scratch cell below `parameters` does not silently define pipeline parameters.
  * Both editors show it on the cell.
  */
-import type { CellRole } from '@cellflow/core';
+import type { CellRole, PipelineGraph } from '@cellflow/core';
 
 export interface ContinuationLabel {
   readonly text: string;
@@ -29,6 +29,16 @@ export function describeContinuation(
     text: `↳ continues ${joins}`,
     tooltip: `No role tag: this cell joins the ${joins} cell above it${joins === 'parameters' ? ' (its variables become pipeline parameters where set to literals; its other code runs in the step below)' : ''}. Edit tags to give it a role of its own (or skip).`,
   };
+}
+
+/**
+ * The step a cell runs in as part of a step's block: none for a cell of an `imports`,
+ * `functions` or `parameters` block, whose other statements run in the step after it (that
+ * step's cells list it too).
+ */
+export function continuedStep(graph: PipelineGraph | undefined, index: number): string | undefined {
+  if (graph === undefined || graph.preludeCells.includes(index)) return undefined;
+  return graph.steps.find((s) => s.cells.includes(index))?.name;
 }
 
 /** The role of the nearest cell before `index` with a role tag (`roleAt` undefined: not code). */

@@ -5,7 +5,12 @@
  */
 import * as vscode from 'vscode';
 import { parseCellTags, type CellRole } from '@cellflow/core';
-import { describeContinuation, joinedRole, type ContinuationLabel } from '@cellflow/ui';
+import {
+  continuedStep,
+  describeContinuation,
+  joinedRole,
+  type ContinuationLabel,
+} from '@cellflow/ui';
 import { CommandIds } from '../command-ids.js';
 import type { NotebookAnalysis } from '../notebook/notebook-analysis.js';
 import type { CellRef } from '../notebook/notebook-cells.js';
@@ -66,9 +71,7 @@ export class CellStatusProvider
   /** For a cell without a role tag: the step it runs in, or the tagged cell above it joins. */
   private continuation(cell: vscode.NotebookCell): ContinuationLabel | undefined {
     if (parseCellTags(readCellTags(cell)).tags.role.kind !== 'continue') return undefined;
-    const step = this.analysis
-      .analyze(cell.notebook)
-      .graph?.steps.find((s) => s.cells.includes(cell.index));
+    const step = continuedStep(this.analysis.analyze(cell.notebook).graph, cell.index);
     const roleAt = (i: number): CellRole['kind'] | undefined => {
       const above = cell.notebook.cellAt(i);
       return above.kind === vscode.NotebookCellKind.Code
@@ -76,7 +79,7 @@ export class CellStatusProvider
         : undefined;
     };
     return describeContinuation(
-      step?.name,
+      step,
       step === undefined ? joinedRole(cell.index, roleAt) : undefined,
     );
   }
