@@ -11,11 +11,12 @@ import { analyzeCells } from '../python/analyze-cells.js';
 import { readParameterAssignments, type ParameterAssignment } from '../python/read-literals.js';
 import type { PipelineParameter } from './pipeline-graph.js';
 import type { Block } from './read-blocks.js';
+import { blankSpans, type Span } from './read-prelude.js';
 
 export interface Parameters {
   readonly parameters: readonly PipelineParameter[];
   /** By cell: the statements that set inputs (`[from, to)` in its plain code), not run as code. */
-  readonly inputStatements: ReadonlyMap<number, readonly { from: number; to: number }[]>;
+  readonly inputStatements: ReadonlyMap<number, readonly Span[]>;
   readonly diagnostics: readonly Diagnostic[];
 }
 
@@ -25,7 +26,7 @@ export function readParameters(
 ): Parameters {
   const diagnostics: Diagnostic[] = [];
   const parameters = new Map<string, PipelineParameter>();
-  const inputStatements = new Map<number, { from: number; to: number }[]>();
+  const inputStatements = new Map<number, Span[]>();
   for (const block of blocks.filter((b) => b.kind === 'parameters')) {
     const literals: (ParameterAssignment & { cell: number })[] = [];
     const tagged = new Set(block.cells.filter((_, i) => block.tags[i]?.role.kind === 'parameters'));
@@ -46,10 +47,12 @@ export function readParameters(
           });
     }
     // The cells' code with the literal assignments blanked: what binds or reads their names?
-    const blanked = new Map<number, string>();
-    for (const cell of block.cells) blanked.set(cell, code.get(cell) ?? '');
-    for (const p of literals) blanked.set(p.cell, blank(blanked.get(p.cell)!, p.from, p.to));
-    const rest = analyzeCells(block.cells, (c) => blanked.get(c) ?? '');
+    const rest = analyzeCells(block.cells, (c) =>
+      blankSpans(
+        code.get(c) ?? '',
+        literals.filter((p) => p.cell === c),
+      ),
+    );
     const bound = new Set(rest.writes.map((w) => w.name));
     const lastAt = new Map<string, { cell: number; line: number }>();
     for (const p of literals) lastAt.set(p.name, { cell: p.cell, line: p.line });
@@ -96,9 +99,4 @@ export function readParameters(
     }
   }
   return { parameters: [...parameters.values()], inputStatements, diagnostics };
-}
-
-/** `code` with `[from, to)` blanked (lines and columns kept). */
-function blank(code: string, from: number, to: number): string {
-  return code.slice(0, from) + code.slice(from, to).replace(/[^\n]/g, ' ') + code.slice(to);
 }

@@ -91,13 +91,14 @@ export function readPrelude(
   };
 }
 
-interface Span {
+/** A statement's place in a cell's code, `[from, to)`. */
+export interface Span {
   readonly from: number;
   readonly to: number;
 }
 
 /** The cell's code with the given statements blanked out (lines and columns kept). */
-function blankSpans(code: string, spans: readonly Span[]): string {
+export function blankSpans(code: string, spans: readonly Span[]): string {
   let out = code;
   for (const { from, to } of spans)
     out = out.slice(0, from) + out.slice(from, to).replace(/[^\n]/g, ' ') + out.slice(to);
