@@ -976,6 +976,29 @@ describe('a function a notebook function made, loaded by a later step', () => {
   });
 });
 
+describe('a value made from a value that holds a lambda, loaded by a later step', () => {
+  it('finds the modules the lambda uses: a pipeline around `FunctionTransformer(lambda x: np.log1p(x))`', async () => {
+    await withTempDir('cellflow-carried-through-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:fit'],
+          'import numpy as np\n' +
+            'from sklearn.preprocessing import FunctionTransformer\n' +
+            'from sklearn.pipeline import make_pipeline\n' +
+            'from sklearn.linear_model import LinearRegression\n' +
+            'ft = FunctionTransformer(lambda x: np.log1p(x))\n' +
+            'X = np.arange(10.).reshape(-1, 1)\n' +
+            'pipe = make_pipeline(ft, LinearRegression()).fit(X, 3 * X.ravel())',
+        ],
+        [['step:wrapped'], 'models = {"log": pipe}'],
+        [['step:predict'], 'print(models["log"].predict([[0.0], [9.0]]).round(3))'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[2]), '[-4.311 22.841]\n');
+    });
+  });
+});
+
 describe('a statement that binds again what it reads, run again by a later step', () => {
   it('runs after what it read: `heaviside = np.vectorize(heaviside)` wraps the function above', async () => {
     await withTempDir('cellflow-rebinding-unit-', async (dir) => {

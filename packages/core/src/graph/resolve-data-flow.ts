@@ -439,7 +439,10 @@ class DataFlowResolver {
             this.includeHeld(draft, s.ref, cell);
           else if (s?.kind === 'step' && s.definition !== undefined)
             this.needChanged(draft, read, cell);
-          else if (s?.kind === 'step') fitted.add(read);
+          else if (s?.kind === 'step') {
+            fitted.add(read);
+            this.needCarried(draft, read, s, { cell, line: 1 });
+          }
         }
       const reads = this.valueReads.get(v);
       if (reads === undefined) continue;
@@ -452,7 +455,11 @@ class DataFlowResolver {
           this.includeHeld(draft, s.ref, cell);
         else if (s?.kind === 'step' && s.definition !== undefined)
           this.needChanged(draft, read, cell);
-        else if (s?.kind === 'step') pending.push(read);
+        else if (s?.kind === 'step') {
+          // The value may hold its functions too (`make_pipeline(ft)`, `ft` keeping a lambda).
+          this.needCarried(draft, read, s, { cell, line: 1 });
+          pending.push(read);
+        }
       }
     }
     for (const v of fitted) this.needFormulaNames(draft, v, cell);
@@ -694,15 +701,7 @@ class DataFlowResolver {
         }
         if (!eager) return null;
         this.loadFrom(draft, site.name, source);
-        // Functions inside the value read these names when called: the step needs them.
-        const carried = source.step.analysis.carriedReads.get(site.name);
-        if (carried !== undefined)
-          for (const name of carried) {
-            const key = `${site.name}>${name}`;
-            if (draft.carriedDone.has(key)) continue;
-            draft.carriedDone.add(key);
-            this.need(draft, { name, cell: site.cell, line: site.line }, true, null);
-          }
+        this.needCarried(draft, site.name, source, site);
         return INPUT;
       }
       case 'deleted':
@@ -719,6 +718,26 @@ class DataFlowResolver {
         if (what === null) return null;
         this.diagnostics.push(skippedNameDiagnostic(draft.name, site, what, source.cell));
         return null;
+    }
+  }
+
+  /**
+   * Functions inside a value a step loads read these names when called (`cfg = {"f": lambda c:
+   * np.log(c)}`, see `CodeAnalysis.carriedReads`): the step needs them.
+   */
+  private needCarried(
+    draft: StepDraft,
+    name: string,
+    source: StepSource,
+    { cell, line }: { cell: number; line: number },
+  ): void {
+    const carried = source.step.analysis.carriedReads.get(name);
+    if (carried === undefined) return;
+    for (const read of carried) {
+      const key = `${name}>${read}`;
+      if (draft.carriedDone.has(key)) continue;
+      draft.carriedDone.add(key);
+      this.need(draft, { name: read, cell, line }, true, null);
     }
   }
 
