@@ -546,18 +546,45 @@ function toPlainPythonOnce(raw: string): PlainPython {
   }
 
   let state = LOGICAL_LINE_START;
-  const out = lines.map((line, i) => {
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
     if (!startsLogicalLine(state)) {
       state = scanLine(line, state);
-      return line;
+      out.push(line);
+      continue;
+    }
+    // A magic or shell line ending in a backslash goes on on the next line: IPython joins them,
+    // each backslash dropped, with a space. The lines it took stay, empty, to keep line numbers.
+    const joined = continuedLine(lines, i);
+    if (joined !== null) {
+      const converted = convertIPythonLine(joined.line, i + 1, notes, env);
+      if (converted !== joined.line) {
+        out.push(converted, ...Array.from({ length: joined.end - i }, () => ''));
+        i = joined.end;
+        state = LOGICAL_LINE_START;
+        continue;
+      }
     }
     const converted = convertIPythonLine(line, i + 1, notes, env);
     // As in IPython, a magic or shell line ends with its line: its quotes and brackets (even
     // those of `%time f(`) do not carry over.
     state = converted === line ? scanLine(line, state) : LOGICAL_LINE_START;
-    return converted;
-  });
+    out.push(converted);
+  }
   return { code: out.join('\n'), notes, env };
+}
+
+/** Line `start` with the lines its trailing backslashes continue it on, as IPython joins them. */
+function continuedLine(
+  lines: readonly string[],
+  start: number,
+): { line: string; end: number } | null {
+  let end = start;
+  while (lines[end]!.endsWith('\\') && end + 1 < lines.length) end++;
+  if (end === start) return null;
+  const parts = lines.slice(start, end).map((l) => l.slice(0, -1));
+  return { line: [...parts, lines[end]!.trimEnd()].join(' '), end };
 }
 
 /**
@@ -616,6 +643,9 @@ function convertIPythonLine(
     }
     return `${indent}${target} = __cellflow__.line_magic(${pyString(magic)}, ${pyString(rest.trim())})`;
   }
+  // `!!cmd` is `%sx cmd`: the command's output lines are its value.
+  if (body.startsWith('!!'))
+    return `${indent}__cellflow__.shell_lines(${shellCommandLiteral(body.slice(2))})`;
   if (body.startsWith('!'))
     return `${indent}__cellflow__.shell(${shellCommandLiteral(body.slice(1))}, terminal=True)`;
   const autoCall = autoCallLine(body);
@@ -700,7 +730,9 @@ function convertIPythonLine(
       case 'conda':
         return `${indent}__cellflow__.shell(${shellCommandLiteral(`${magic} ${rest}`)}, terminal=True)`;
       case 'system':
-        return `${indent}__cellflow__.shell(${shellCommandLiteral(rest)}, terminal=True)`;
+      case 'sx':
+        // Both are IPython's `%sx`: the command's output lines are the value, not printed.
+        return `${indent}__cellflow__.shell_lines(${shellCommandLiteral(rest)})`;
       default:
         if (Object.hasOwn(SHELL_ALIASES, magic))
           return `${indent}__cellflow__.shell(${shellCommandLiteral(aliasCommand(magic, rest))}, terminal=True)`;

@@ -227,10 +227,16 @@ def script(body, argv, raise_error=True, keep_out=False, keep_err=False):
 
 
 def shell_lines(command):
-    """`x = !cmd`: the command's output lines (its `$name`s the notebook's values)."""
+    """`x = !cmd`, `!!cmd`, `%sx cmd`: the command's output lines, its errors' among them, as
+    IPython's list of lines where IPython is installed (its `$name`s the notebook's values)."""
     command = _expand_dollars(command, sys._getframe(1))
-    done = subprocess.run(command, shell=True, check=False, capture_output=True, text=True)
-    return done.stdout.splitlines()
+    done = subprocess.run(command, shell=True, check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+    lines = done.stdout.splitlines()
+    try:
+        from IPython.utils.text import SList
+    except ImportError:
+        return lines
+    return SList(lines)
 
 
 def set_env(name, value):
@@ -2859,9 +2865,9 @@ class _Shell:
         return shell_lines(command)
 
     def run_line_magic(self, name, line, *_):
-        if name in ("system", "pip", "conda"):
-            shell(line if name == "system" else "%s %s" % (name, line), terminal=True)
-        elif name == "sx":
+        if name in ("pip", "conda"):
+            shell("%s %s" % (name, line), terminal=True)
+        elif name in ("sx", "system"):
             return shell_lines(line)
         elif name == "pwd":
             return os.getcwd()
