@@ -976,6 +976,20 @@ describe('a function a notebook function made, loaded by a later step', () => {
   });
 });
 
+describe("sympy's var, which binds its symbols in the notebook's names", () => {
+  it('gives later steps the symbols it bound, ranges included', async () => {
+    await withTempDir('cellflow-sympy-var-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [['step:imports'], 'from sympy import *'],
+        [['step:symbols'], "var('x a')\nimport sympy as sp\nsp.var('k1:3, u:w')"],
+        [['step:solve'], 'print(solve(x**2 - a, x), k1 + k2, u * v * w)'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[2]), '[-sqrt(a), sqrt(a)] k1 + k2 u*v*w\n');
+    });
+  });
+});
+
 describe('a value made from a value that holds a lambda, loaded by a later step', () => {
   it('finds the modules the lambda uses: a pipeline around `FunctionTransformer(lambda x: np.log1p(x))`', async () => {
     await withTempDir('cellflow-carried-through-', async (dir) => {

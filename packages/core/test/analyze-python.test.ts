@@ -257,6 +257,23 @@ describe('Python name analysis', () => {
     assert.equal(analyzePython('def f():\n    globals()[k] = 1\nd[k] = 2').dynamicBindings, null);
   });
 
+  it("sympy's var binds the symbols its literal lists, as sympy reads the list", () => {
+    const a = analyzePython('var("x y, z")\nsp.var("k1:3 a:c")\nsympy.var("t:2")');
+    assert.deepEqual(
+      a.writes.map((w) => w.name),
+      ['x', 'y', 'z', 'k1', 'k2', 'a', 'b', 'c', 't0', 't1'],
+    );
+    assert.equal(a.dynamicBindings, null);
+    // A list it does not read off is names no one can know.
+    for (const code of ['var(names)', 'sp.var("x(1:3)")'])
+      assert.equal(analyzePython(code, 2).dynamicBindings?.cell, 2, code);
+    // Other modules' `var` bind nothing.
+    assert.deepEqual(
+      analyzePython('v = np.var(a)\ndf.var()').writes.map((w) => w.name),
+      ['v'],
+    );
+  });
+
   it('`a += 1` binds a again and changes it in place; setattr changes its object', () => {
     const updated = analyzePython(
       'a += 1\nrow *= 10\nb = 0\nb += 1\nsetattr(obj, "x", 1)\nfirst = next(it)',

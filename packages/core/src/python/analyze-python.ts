@@ -131,6 +131,31 @@ function storedParameters(effects: EffectsRecord): readonly StoredParameters[] {
 }
 const NO_STORES: readonly StoredParameters[] = [];
 
+/** sympy's `var` through the module's usual names (`sympy.var`, `sp.var`). */
+const SYMPY_VAR = /^(sympy|sp|sym|smp)\.var$/;
+
+/**
+ * The names of sympy's symbol list (`"x y"`, `"a, b"`, `"x:3"` for x0 to x2, `"k1:3"` for k1 and k2,
+ * `"a:c"` for a to c), as `symbols` reads it; null for what this does not read (`"x(1:3)"`).
+ */
+function symbolNames(text: string): string[] | null {
+  const names: string[] = [];
+  for (const part of text.split(/[\s,]+/)) {
+    if (part === '') continue;
+    const numbered = /^([A-Za-z_]\w*?)(\d*):(\d+)$/.exec(part);
+    const letters = /^([a-zA-Z]):([a-zA-Z])$/.exec(part);
+    if (/^[A-Za-z_]\w*$/.test(part)) names.push(part);
+    else if (numbered !== null)
+      for (let i = Number(numbered[2] || 0); i < Number(numbered[3]); i++)
+        names.push(`${numbered[1]}${i}`);
+    else if (letters !== null)
+      for (let c = letters[1]!.charCodeAt(0); c <= letters[2]!.charCodeAt(0); c++)
+        names.push(String.fromCharCode(c));
+    else return null;
+  }
+  return names;
+}
+
 /** The step runtime's calls that run a shell line as IPython runs `!cmd` (`$name` expanded). */
 const SHELL_LINE = /^__cellflow__\.(shell|shell_lines)$/;
 
@@ -1001,6 +1026,13 @@ export class PythonAnalyzer {
       this.stars.push({ name: '%run', cell: this.cell, line: this.lineOf(callee.from) });
       return;
     }
+    // sympy's `var("x y z")` binds its symbols in the notebook's names.
+    const symbols = this.sympyVarNames(callee, args);
+    if (symbols !== undefined) {
+      if (symbols === null) this.dynamicSite ??= this.site('globals', callee);
+      else for (const name of symbols) this.bindName(name, callee, state, scope);
+      return;
+    }
     if (callee.name === 'VariableName' && this.textIs(callee, 'exec')) {
       const first = args?.firstChild?.nextSibling;
       const code = first?.name === 'String' ? /^(['"])([^'"\\]*)\1$/.exec(this.text(first)) : null;
@@ -1013,6 +1045,25 @@ export class PythonAnalyzer {
       /^(update|setdefault)$/.test(this.text(childNamed(callee, 'PropertyName') ?? callee))
     )
       this.dynamicSite ??= this.site('globals', callee);
+  }
+
+  /**
+   * The names sympy's `var` binds (`var("x y")`, `sp.var("a:c, k1:3")`), undefined for other
+   * calls, null where they cannot be read off (not one literal).
+   */
+  private sympyVarNames(
+    callee: SyntaxNode,
+    args: SyntaxNode | undefined,
+  ): readonly string[] | null | undefined {
+    const named =
+      callee.name === 'VariableName'
+        ? this.textIs(callee, 'var')
+        : callee.name === 'MemberExpression' && SYMPY_VAR.test(this.text(callee));
+    if (!named) return undefined;
+    const first = args?.firstChild?.nextSibling;
+    if (first?.name !== 'String') return null;
+    const literal = /^(['"])([^'"\\]*)\1$/.exec(this.text(first));
+    return literal === null ? null : symbolNames(literal[2]!);
   }
 
   /** Whether a value is a call that makes a figure, axes or a grid of them (`FIGURE_MAKERS`). */
