@@ -976,6 +976,33 @@ describe('a function a notebook function made, loaded by a later step', () => {
   });
 });
 
+describe("a class's __init_subclass__, whose subclasses' definitions run again in later steps", () => {
+  it('leaves the class as it loaded: the hook ran for each subclass once, as in the notebook', async () => {
+    await withTempDir('cellflow-subclass-hook-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:base'],
+          'class Plugin:\n' +
+            '    kinds = {}\n' +
+            '    made = []\n' +
+            '    count = 0\n' +
+            '    def __init_subclass__(cls, kind=None, **kw):\n' +
+            '        super().__init_subclass__(**kw)\n' +
+            '        cls.kind = kind\n' +
+            '        Plugin.kinds[kind] = cls.__name__\n' +
+            '        Plugin.made.append(cls.__name__)\n' +
+            '        Plugin.count += 1',
+        ],
+        [['step:one'], "class P1(Plugin, kind='one'):\n    pass"],
+        [['step:two'], "class P2(P1, kind='two'):\n    pass\np = P2()"],
+        [['step:show'], 'print(Plugin.count, Plugin.made, Plugin.kinds, p.kind, P1.kind)'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[3]), "2 ['P1', 'P2'] {'one': 'P1', 'two': 'P2'} two one\n");
+    });
+  });
+});
+
 describe("sympy's var, which binds its symbols in the notebook's names", () => {
   it('gives later steps the symbols it bound, ranges included', async () => {
     await withTempDir('cellflow-sympy-var-', async (dir) => {

@@ -3452,7 +3452,24 @@ class _StepCode:
         padded = "\n" * (unit["line"] - 1) + unit["code"]
         if filename not in linecache.cache:
             linecache.cache[filename] = (len(padded), None, padded.splitlines(True), filename)
-        exec(compile(padded, filename, "exec"), self.namespace)
+        kept = self._loaded_class_states()
+        try:
+            exec(compile(padded, filename, "exec"), self.namespace)
+        finally:
+            _restore_class_states(kept)
+
+    def _loaded_class_states(self):
+        """The loaded notebook classes that hook their subclasses' making (`__init_subclass__`), with
+        what they hold: a definition this step runs again made its subclass in the notebook already,
+        and what the hook did to the class then (`Plugin.kinds[kind] = cls`) is in what loaded."""
+        kept = []
+        for name in self.loaded:
+            cls = self.namespace.get(name)
+            if isinstance(cls, type) and cls.__module__ == "__main__" and "__init_subclass__" in vars(cls):
+                held = dict(vars(cls))
+                contents = {k: _container_copy(v) for k, v in held.items() if _container_copy(v) is not None}
+                kept.append((cls, held, contents))
+        return kept
 
     def _run_undecorated(self, unit):
         """Runs a decorated definition without its decorators; False for other code."""
@@ -3511,6 +3528,41 @@ class _StepCode:
             self.random_state = value
         else:
             self.namespace[name] = value
+
+
+def _container_copy(value):
+    """A copy of a plain list's, dict's or set's items; None for other values."""
+    kind = type(value)
+    return kind(value) if kind in (list, dict, set) else None
+
+
+def _same_items(value, saved):
+    if len(value) != len(saved):
+        return False
+    if type(value) is dict:
+        return all(k in value and value[k] is v for k, v in saved.items())
+    if type(value) is set:
+        return value == saved
+    return all(a is b for a, b in zip(value, saved))
+
+
+def _restore_class_states(kept):
+    """Puts back what `_Loader._loaded_class_states` kept: the class's names and its containers'
+    items, as they loaded."""
+    for cls, held, contents in kept:
+        for key in [k for k in vars(cls) if k not in held]:
+            delattr(cls, key)
+        for key, value in held.items():
+            if vars(cls).get(key) is not value:
+                setattr(cls, key, value)
+            saved = contents.get(key)
+            if saved is None or _same_items(value, saved):
+                continue
+            if type(value) is list:
+                value[:] = saved
+            else:
+                value.clear()
+                value.update(saved)
 
 
 def _write_cell_outputs(path):
