@@ -1003,6 +1003,26 @@ describe("a class's __init_subclass__, whose subclasses' definitions run again i
   });
 });
 
+describe('a class decorator or metaclass that registers each class, run again in later steps', () => {
+  it('registers each class once, as in the notebook, with what the decorator reads loaded first', async () => {
+    await withTempDir('cellflow-class-registry-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:define'],
+          'registry = []\nnames = {}\ndef reg(cls):\n    registry.append(cls.__name__)\n    names[cls.__name__] = len(registry)\n    return cls\n' +
+            'class Meta(type):\n    made = []\n    def __new__(mcls, name, bases, ns):\n        Meta.made.append(name)\n        return super().__new__(mcls, name, bases, ns)',
+        ],
+        [['step:decorated'], '@reg\nclass A(metaclass=Meta):\n    pass'],
+        [['step:make'], 'a = A()'],
+        [['step:sub'], 'class B(A):\n    pass\nb = B()'],
+        [['step:show'], 'print(registry, names, Meta.made, type(a).__name__, type(b).__name__)'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[4]), "['A'] {'A': 1} ['A', 'B'] A B\n");
+    });
+  });
+});
+
 describe("sympy's var, which binds its symbols in the notebook's names", () => {
   it('gives later steps the symbols it bound, ranges included', async () => {
     await withTempDir('cellflow-sympy-var-', async (dir) => {

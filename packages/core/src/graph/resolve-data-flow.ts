@@ -559,9 +559,12 @@ class DataFlowResolver {
     }
     // A function's body reads names when it is called: as Jupyter would, at the step's time.
     // The code among them runs with the definition (which may run on demand).
+    // Values among them load before it runs: a definition may call it as it runs (a decorator,
+    // `@reg class A` with `reg` appending to `registry`).
     for (const name of unit.callReads) {
       const needed = this.need(draft, { name, cell: unit.cell, line: unit.line }, eager, null);
       if (needed?.kind === 'code') entry.needs.add(needed.ref.id);
+      else if (needed === INPUT) entry.inputs.add(name);
     }
     if (eager) takeEffectsOf(draft, unit);
     // What earlier steps changed on a notebook class or function after defining it

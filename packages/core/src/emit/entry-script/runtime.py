@@ -3452,24 +3452,34 @@ class _StepCode:
         padded = "\n" * (unit["line"] - 1) + unit["code"]
         if filename not in linecache.cache:
             linecache.cache[filename] = (len(padded), None, padded.splitlines(True), filename)
-        kept = self._loaded_class_states()
-        try:
-            exec(compile(padded, filename, "exec"), self.namespace)
-        finally:
-            _restore_class_states(kept)
+        self._run_again(unit, compile(padded, filename, "exec"))
 
-    def _loaded_class_states(self):
-        """The loaded notebook classes that hook their subclasses' making (`__init_subclass__`), with
-        what they hold: a definition this step runs again made its subclass in the notebook already,
-        and what the hook did to the class then (`Plugin.kinds[kind] = cls`) is in what loaded."""
-        kept = []
+    def _run_again(self, unit, code):
+        """Runs a unit's code, with the loaded values as they loaded after it (see `_loaded_states`)."""
+        kept = self._loaded_states(unit)
+        try:
+            exec(code, self.namespace)
+        finally:
+            _restore_states(self.namespace, kept)
+
+    def _loaded_states(self, unit):
+        """What the loaded values hold, for `_restore_states` after a definition runs again: it ran
+        in the notebook already, and what it did to them then (a decorator's `registry.append(cls)`,
+        a metaclass's or an `__init_subclass__`'s `Plugin.kinds[kind] = cls`) is in what loaded.
+        Cheap: a name's value, a list's or a dict's items (of a long one, its length: what runs
+        again adds at its end), a notebook class's names and its containers' items."""
+        names, sizes, classes = {}, [], []
         for name in self.loaded:
-            cls = self.namespace.get(name)
-            if isinstance(cls, type) and cls.__module__ == "__main__" and "__init_subclass__" in vars(cls):
-                held = dict(vars(cls))
-                contents = {k: _container_copy(v) for k, v in held.items() if _container_copy(v) is not None}
-                kept.append((cls, held, contents))
-        return kept
+            if name not in self.namespace or name in unit["names"]:
+                continue
+            value = names[name] = self.namespace[name]
+            if type(value) in (list, dict):
+                sizes.append((value, len(value), _container_copy(value)))
+            elif isinstance(value, type) and value.__module__ == "__main__":
+                held = dict(vars(value))
+                contents = {k: c for k, c in ((k, _container_copy(v)) for k, v in held.items()) if c is not None}
+                classes.append((value, held, contents))
+        return names, sizes, classes
 
     def _run_undecorated(self, unit):
         """Runs a decorated definition without its decorators; False for other code."""
@@ -3482,7 +3492,7 @@ class _StepCode:
         for node in decorated:
             node.decorator_list = []
         ast.increment_lineno(tree, unit["line"] - 1)
-        exec(compile(tree, _cell_file(unit["cell"]), "exec"), self.namespace)
+        self._run_again(unit, compile(tree, _cell_file(unit["cell"]), "exec"))
         return True
 
     def define_on_demand(self, name):
@@ -3530,10 +3540,13 @@ class _StepCode:
             self.namespace[name] = value
 
 
+_ITEMS_KEPT = 4096
+
+
 def _container_copy(value):
-    """A copy of a plain list's, dict's or set's items; None for other values."""
+    """A copy of a plain list's, dict's or set's items; None for other values and long ones."""
     kind = type(value)
-    return kind(value) if kind in (list, dict, set) else None
+    return kind(value) if kind in (list, dict, set) and len(value) <= _ITEMS_KEPT else None
 
 
 def _same_items(value, saved):
@@ -3546,23 +3559,41 @@ def _same_items(value, saved):
     return all(a is b for a, b in zip(value, saved))
 
 
-def _restore_class_states(kept):
-    """Puts back what `_Loader._loaded_class_states` kept: the class's names and its containers'
-    items, as they loaded."""
-    for cls, held, contents in kept:
+def _restore_states(namespace, kept):
+    """Puts back what `_Loader._loaded_states` kept, as it loaded."""
+    names, sizes, classes = kept
+    for name, value in names.items():
+        if namespace.get(name) is not value:
+            namespace[name] = value
+    for value, size, items in sizes:
+        if items is not None:
+            if not _same_items(value, items):
+                _set_items(value, items)
+            continue
+        if len(value) <= size:
+            continue
+        if type(value) is list:
+            del value[size:]
+        else:
+            for key in list(value)[size:]:
+                del value[key]
+    for cls, held, contents in classes:
         for key in [k for k in vars(cls) if k not in held]:
             delattr(cls, key)
         for key, value in held.items():
             if vars(cls).get(key) is not value:
                 setattr(cls, key, value)
             saved = contents.get(key)
-            if saved is None or _same_items(value, saved):
-                continue
-            if type(value) is list:
-                value[:] = saved
-            else:
-                value.clear()
-                value.update(saved)
+            if saved is not None and not _same_items(value, saved):
+                _set_items(value, saved)
+
+
+def _set_items(value, items):
+    if type(value) is list:
+        value[:] = items
+    else:
+        value.clear()
+        value.update(items)
 
 
 def _write_cell_outputs(path):
