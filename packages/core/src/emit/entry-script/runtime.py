@@ -3456,7 +3456,7 @@ class _StepCode:
 
     def _run_again(self, unit, code):
         """Runs a unit's code, with the loaded values as they loaded after it (see `_loaded_states`)."""
-        kept = self._loaded_states(unit)
+        kept = self._loaded_states(unit) if unit.get("kind") != "import" else ({}, (), ())
         try:
             exec(code, self.namespace)
         finally:
