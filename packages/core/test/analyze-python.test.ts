@@ -334,6 +334,41 @@ describe('Python name analysis', () => {
 });
 
 describe('IPython syntax', () => {
+  it("joins a magic or shell line's backslash continuations, as IPython does, keeping line numbers", () => {
+    const cases: [string, string][] = [
+      [
+        '!!gcc -shared \\\n    -o m.so \\\n    m.c\nx = 1',
+        '__cellflow__.shell_lines("gcc -shared      -o m.so      m.c")\n\n\nx = 1',
+      ],
+      ['%sx echo a', '__cellflow__.shell_lines("echo a")'],
+      ['%system echo a', '__cellflow__.shell_lines("echo a")'],
+      // A Python line's continuation stays Python's.
+      ['x = 1 + \\\n    2', 'x = 1 + \\\n    2'],
+    ];
+    for (const [cell, python] of cases) assert.equal(toPlainPython(cell).code, python, cell);
+  });
+
+  it("runs the notebook's own magics, and loads its own extensions", () => {
+    const cases: [string, string][] = [
+      ['%hello french', '__cellflow__.user_magic("hello", "french")'],
+      ['loud = %shout hi', 'loud = __cellflow__.user_magic("shout", "hi")'],
+      ['%%csv\na,b\n1,2', '__cellflow__.user_cell_magic("csv", "", "a,b\\n1,2\\n")\n\n'],
+      ['%load_ext csvmagic', '__cellflow__.load_ext("csvmagic")'],
+      // IPython's own and the known extensions' change only the session, as before.
+      [
+        '%load_ext autoreload\n%autoreload 2',
+        'pass  # %load_ext autoreload\npass  # %autoreload 2',
+      ],
+      ['%%cython\ndef f(): pass', '# %%cython\n# def f(): pass'],
+    ];
+    for (const [cell, python] of cases) assert.equal(toPlainPython(cell).code, python, cell);
+    // The magic's name is read where the notebook has it (the decorated definition runs first).
+    assert.deepEqual(
+      analyzePython(toPlainPython('%hello french').code).freeReads.map((r) => r.name),
+      ['hello'],
+    );
+  });
+
   it("takes IPython's call escapes as IPython does: `/f a`, `,f a b`, `;f a b`, a lone `;`", () => {
     const cases: [string, string][] = [
       ['/f a b', 'f(a, b)'],
@@ -423,8 +458,10 @@ describe('IPython syntax', () => {
     assert.equal(out.notes.length, 1);
     assert.equal(out.notes[0]?.line, 8);
     const r = names(out.code);
-    assert.deepEqual(r.free, ['f', 'g', 'pkg', 'x']);
+    // `%unknown` may be the notebook's own magic: its name is read, where the notebook has it.
+    assert.deepEqual(r.free, ['f', 'g', 'pkg', 'unknown', 'x']);
     assert.deepEqual(r.writes, ['_cellflow_timeit', 'files', 'y']);
+    assert.ok(analyzePython(out.code).probedNames.has('unknown'));
   });
 
   it('`%timeit` and `%%timeit` keep what the timed code binds to themselves, as IPython does', () => {

@@ -131,6 +131,9 @@ function storedParameters(effects: EffectsRecord): readonly StoredParameters[] {
 }
 const NO_STORES: readonly StoredParameters[] = [];
 
+/** The step runtime's calls that run a magic the notebook registers (`%name`, `%%name`). */
+const USER_MAGIC = /^__cellflow__\.(user_magic|user_cell_magic)$/;
+
 /** sympy's `var` through the module's usual names (`sympy.var`, `sp.var`). */
 const SYMPY_VAR = /^(sympy|sp|sym|smp)\.var$/;
 
@@ -2071,6 +2074,20 @@ export class PythonAnalyzer {
         if (callee !== undefined && args?.firstChild?.nextSibling?.name === 'String')
           for (const name of codeStringReads(this.text(callee), args, this.textOf, codeReads))
             this.readName(name, args, state, scope);
+        // `%name args` of a magic the notebook registers (`@register_line_magic def name`): its
+        // definition, where the notebook has one, runs first.
+        if (callee?.name === 'MemberExpression' && USER_MAGIC.test(this.text(callee))) {
+          const magic = args?.firstChild?.nextSibling;
+          const name = magic?.name === 'String' ? /^"(\w+)"$/.exec(this.text(magic)) : null;
+          if (name !== null) {
+            this.probing++;
+            try {
+              this.readName(name[1]!, magic!, state, scope);
+            } finally {
+              this.probing--;
+            }
+          }
+        }
         // `!ls $path`: the notebook's `path`, where the notebook has one (`$HOME` is the shell's).
         if (callee?.name === 'MemberExpression' && SHELL_LINE.test(this.text(callee))) {
           const command = args?.firstChild?.nextSibling;

@@ -225,4 +225,4 @@ export const FILE_WRITERS =
   /^(to_(sql|csv|parquet|json|excel|pickle|feather|hdf|html|latex|markdown|stata|xml|netcdf|file)|savefig|save|savez|savez_compressed|savetxt|save_model|save_weights|save_pretrained|dump|write|writelines|write_text|write_bytes|write_file|mkdir|makedirs|remove|unlink|rmtree|rmdir|rename|copyfile|copytree|imsave|imwrite|urlretrieve|extractall|export_graphviz|touch|shell|shell_lines|script|system|call|run|check_call|check_output|connect|execute|executemany|executescript|commit)$/;
 /** Calls that read files (or list them). */
 export const FILE_READERS =
-  /^(read_\w+|load|loadtxt|genfromtxt|fromfile|memmap|imread|open|listdir|scandir|glob|iglob|rglob|iterdir|exists|is_file|is_dir|isfile|isdir|walk|getsize|stat|chdir|read_text|read_bytes|load_model|load_weights|from_pretrained|Image|fetch_openml|load_files|load_svmlight_file|run_file)$/;
+  /^(read_\w+|load|loadtxt|genfromtxt|fromfile|memmap|imread|open|listdir|scandir|glob|iglob|rglob|iterdir|exists|is_file|is_dir|isfile|isdir|walk|getsize|stat|chdir|read_text|read_bytes|load_model|load_weights|from_pretrained|Image|fetch_openml|load_files|load_svmlight_file|run_file|load_ext)$/;

@@ -503,7 +503,9 @@ function classify(
       }
       if (callee.name !== 'MemberExpression') return null;
       // `%run FILE` binds names as an import does: it runs again where they are used.
-      if (text(callee) === '__cellflow__.run_file') return { kind: 'import', root: null };
+      // `%load_ext NAME` of the notebook's own module registers its magics for every later cell.
+      if (/^__cellflow__\.(run_file|load_ext)$/.test(text(callee)))
+        return { kind: 'import', root: null };
       const c = chain(callee, text);
       if (c === null) return null;
       if (

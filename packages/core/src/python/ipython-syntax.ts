@@ -21,6 +21,23 @@ export interface PlainPython {
   readonly env: readonly { readonly name: string; readonly value: string }[];
 }
 
+/**
+ * Cell magics of IPython and of the extensions notebooks load (`%%cython`, `%%R`, `%%sql`): not a
+ * notebook's own.
+ */
+const IPYTHON_CELL_MAGICS = new Set(
+  (
+    'HTML SVG bash capture code_wrap debug file html javascript js latex markdown perl prun pypy ' +
+    'python python2 python3 ruby script sh svg sx system time timeit writefile cython cython_inline ' +
+    'cython_pyximport R Rpush sql memit mprun lprun ai spark local configure julia octave matlab ' +
+    'sparksql pyspark info send_to_spark cleanup delete logs help ipytest tensorflow dot'
+  ).split(' '),
+);
+
+/** Extensions that change only the interactive session (`%load_ext autoreload`): nothing to load. */
+const SESSION_EXTENSIONS =
+  /^(autoreload|storemagic|line_profiler|memory_profiler|Cython|cython|sql|rpy2(\..*)?|watermark|tensorboard|version_information|google(\..*)?|nb_black|lab_black|jupyter_black|dotenv|pycodestyle_magic|flake8_magic|ipython_unittest|snakeviz|heat|ipytest|jupyter_ai(_magics)?|sympy(\..*)?|cudf(\..*)?|kedro(\..*)?|py-?spy|nbtutor|itikz|gvmagic|jupyter_spaces)$/;
+
 /** Line magics that only change the interactive session; in a pipeline step they do nothing. */
 const SESSION_MAGICS = new Set([
   'matplotlib',
@@ -534,6 +551,17 @@ function toPlainPythonOnce(raw: string): PlainPython {
       const call = `__cellflow__.write_file(${pyString(path)}, ${pyString(body + '\n')}, append=${append ? 'True' : 'False'})`;
       return { code: [...head, call, ...padding(lines.length - first - 1)].join('\n'), notes, env };
     }
+    if (script === null && /^\w+$/.test(magic) && !IPYTHON_CELL_MAGICS.has(magic)) {
+      // Not IPython's: the notebook's own, registered above; its value shows, as in IPython.
+      notes.push({
+        line,
+        code: 'unsupported-magic',
+        message: `Cell magic \`%%${magic}\` is not IPython's: it runs where the notebook registers it (\`@register_cell_magic\`, \`%load_ext\` of its own module), else the cell is skipped. Fix: register it above, or rewrite the cell as Python.`,
+      });
+      const cellText = body.endsWith('\n') ? body : `${body}\n`;
+      const call = `__cellflow__.user_cell_magic(${pyString(magic)}, ${pyString(args)}, ${pyString(cellText)})`;
+      return { code: [...head, call, ...padding(lines.length - first - 1)].join('\n'), notes, env };
+    }
     notes.push({
       line,
       code: 'unsupported-magic',
@@ -641,7 +669,9 @@ function convertIPythonLine(
           : `${pyString(statement)}, globals()`;
       return `${indent}${target} = __cellflow__.timeit_value(${timed}, output=${/-\w*o/.test(options) ? 'True' : 'False'}, quiet=${/-\w*q/.test(options) ? 'True' : 'False'})${comment}`;
     }
-    return `${indent}${target} = __cellflow__.line_magic(${pyString(magic)}, ${pyString(rest.trim())})`;
+    const helper =
+      LINE_MAGICS.has(magic) || SESSION_MAGICS.has(magic) ? 'line_magic' : 'user_magic';
+    return `${indent}${target} = __cellflow__.${helper}(${pyString(magic)}, ${pyString(rest.trim())})`;
   }
   // `!!cmd` is `%sx cmd`: the command's output lines are its value.
   if (body.startsWith('!!'))
@@ -733,9 +763,26 @@ function convertIPythonLine(
       case 'sx':
         // Both are IPython's `%sx`: the command's output lines are the value, not printed.
         return `${indent}__cellflow__.shell_lines(${shellCommandLiteral(rest)})`;
+      case 'load_ext': {
+        // The notebook's own extension (`%%writefile mymagics.py` above) registers its magics;
+        // the known ones change only the interactive session.
+        const name = splitComment(rest).code.trim();
+        if (/^[A-Za-z_][\w.]*$/.test(name) && !SESSION_EXTENSIONS.test(name))
+          return `${indent}__cellflow__.load_ext(${pyString(name)})`;
+        return `${indent}pass  # ${body}`;
+      }
       default:
         if (Object.hasOwn(SHELL_ALIASES, magic))
           return `${indent}__cellflow__.shell(${shellCommandLiteral(aliasCommand(magic, rest))}, terminal=True)`;
+        // Not IPython's: the notebook's own, registered above (`@register_line_magic def name`).
+        if (magic !== '' && !LINE_MAGICS.has(magic) && !SESSION_MAGICS.has(magic)) {
+          notes.push({
+            line: lineNo,
+            code: 'unsupported-magic',
+            message: `Line magic \`%${magic}\` is not IPython's: it runs where the notebook registers it (\`@register_line_magic\`, \`%load_ext\` of its own module), else it is skipped. Fix: register it above, or rewrite it as Python.`,
+          });
+          return `${indent}__cellflow__.user_magic(${pyString(magic)}, ${pyString(rest)})`;
+        }
         if (!SESSION_MAGICS.has(magic)) {
           notes.push({
             line: lineNo,

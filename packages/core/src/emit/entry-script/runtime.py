@@ -506,6 +506,44 @@ def line_magic(name, line):
     return _shell.run_line_magic(name, line)
 
 
+# The notebook's own magics (`@register_line_magic`, `ip.register_magic_function`, an extension's
+# `load_ipython_extension`), by kind ("line", "cell") and name.
+_magics = {}
+
+
+def _register_magic(func, kind="line", name=None):
+    name = name or func.__name__
+    for each in ("line", "cell") if kind == "line_cell" else (kind,):
+        _magics[(each, name)] = func
+
+
+def user_magic(name, line):
+    """`%name ARGS` for a magic the notebook registered: its value. One it did not (an extension's
+    that a step cannot load) is skipped, as the compiler warned."""
+    func = _magics.get(("line", name))
+    return None if func is None else func(line)
+
+
+def user_cell_magic(name, line, cell):
+    """`%%name ARGS` over a cell, for a magic the notebook registered: its value."""
+    func = _magics.get(("cell", name))
+    return None if func is None else func(line, cell)
+
+
+def load_ext(name):
+    """`%load_ext NAME` of the notebook's own module (beside it): its `load_ipython_extension` runs,
+    as IPython runs it, once per step. Other extensions change only the interactive session."""
+    try:
+        module = importlib.import_module(name)
+    except ImportError:
+        return
+    path = os.path.abspath(getattr(module, "__file__", None) or "/")
+    load = getattr(module, "load_ipython_extension", None)
+    if callable(load) and path.startswith(os.path.join(os.getcwd(), "")) and not getattr(module, "_cellflow_loaded", False):
+        load(_shell)
+        module._cellflow_loaded = True
+
+
 class timing:
     """`%time STATEMENT`: prints the times once the statement ran, as IPython does."""
 
@@ -2864,7 +2902,12 @@ class _Shell:
     def getoutput(self, command):
         return shell_lines(command)
 
+    def register_magic_function(self, func, magic_kind="line", magic_name=None):
+        _register_magic(func, magic_kind, magic_name)
+
     def run_line_magic(self, name, line, *_):
+        if ("line", name) in _magics:
+            return _magics[("line", name)](line)
         if name in ("pip", "conda"):
             shell("%s %s" % (name, line), terminal=True)
         elif name in ("sx", "system"):
@@ -2879,6 +2922,8 @@ class _Shell:
             set_env(*(p.strip() for p in line.split("=", 1)))
 
     def run_cell_magic(self, name, line, cell):
+        if ("cell", name) in _magics:
+            return _magics[("cell", name)](line, cell)
         if name in ("bash", "sh", "script", "system"):
             shell(cell, shell=name if name in ("bash", "sh") else (line.split() or ["sh"])[0])
         elif name == "capture":
