@@ -976,6 +976,31 @@ describe('a function a notebook function made, loaded by a later step', () => {
   });
 });
 
+describe('a notebook function passing its parameter to one of another cell that changes it', () => {
+  it('changes what a call passes: `play(beliefs)` calling `update(beliefs[m], x)`', async () => {
+    await withTempDir('cellflow-passed-parameter-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:helpers'],
+          'def update(pmf, data):\n    pmf *= data\n    pmf /= pmf.sum()\ndef grow(items):\n    items.append(0)',
+        ],
+        [
+          ['step:callers'],
+          'def play(beliefs, m):\n    update(beliefs[m], 2.0)\ndef prep(rows):\n    grow(rows)',
+        ],
+        [
+          ['step:make'],
+          'import numpy as np\nbeliefs = [np.array([1.0, 3.0]) for _ in range(2)]\nrows = [1]',
+        ],
+        [['step:call'], 'play(beliefs, 1)\nprep(rows)'],
+        [['step:show'], 'print([b.tolist() for b in beliefs], rows)'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[4]), '[[1.0, 3.0], [0.25, 0.75]] [1, 0]\n');
+    });
+  });
+});
+
 describe("a class's __init_subclass__, whose subclasses' definitions run again in later steps", () => {
   it('leaves the class as it loaded: the hook ran for each subclass once, as in the notebook', async () => {
     await withTempDir('cellflow-subclass-hook-', async (dir) => {

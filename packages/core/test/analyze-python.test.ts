@@ -150,6 +150,7 @@ describe('Python name analysis', () => {
       parameters: [],
       methods: [],
       stores: [],
+      passes: [],
     });
     const called = names(`${defs}\nboth()`);
     assert.deepEqual(called.writes, ['add', 'both', 'bump', 'counter']);
@@ -255,6 +256,20 @@ describe('Python name analysis', () => {
       assert.equal(analyzePython(code, 4).dynamicBindings?.cell, 4, code);
     // A function's body binds only when called, and `d[k] = v` is no namespace.
     assert.equal(analyzePython('def f():\n    globals()[k] = 1\nd[k] = 2').dynamicBindings, null);
+  });
+
+  it('records the calls a function makes that pass its parameters', () => {
+    const a = analyzePython(
+      'def play(beliefs, m, *, log=None):\n    update(beliefs[m], 2)\n    note(log=log)\n    helper(m.x)\n    local = []\n    grow(local)',
+    );
+    assert.deepEqual(
+      a.definitions.get('play')?.effects.passes.map((p) => [p.callee, p.argument.name]),
+      [
+        ['update', 'beliefs'],
+        ['note', 'log'],
+        ['helper', 'm'],
+      ],
+    );
   });
 
   it("sympy's var binds the symbols its literal lists, as sympy reads the list", () => {

@@ -22,7 +22,12 @@
  */
 import type { Diagnostic } from '../diagnostics.js';
 import { analyzeCells } from '../python/analyze-cells.js';
-import { passedTo, type CodeAnalysis, type NameSite } from '../python/analyze-python.js';
+import {
+  passedTo,
+  type CodeAnalysis,
+  type NameSite,
+  type ParameterRef,
+} from '../python/analyze-python.js';
 import { makesCsvWrapper } from '../python/call-kinds.js';
 import { PYTHON_BUILTINS } from '../python/builtins.js';
 import type { CellTags } from '../tags/cell-tags.js';
@@ -891,7 +896,8 @@ class DataFlowResolver {
       const call = calls[i]!;
       const s = this.resolve(call.callee);
       if (s?.kind !== 'code' || draft.cells.includes(s.ref.unit.cell)) continue;
-      const { parameters, mutatedParameters, stores } = s.ref.unit;
+      const { parameters, stores } = s.ref.unit;
+      const mutatedParameters = this.changedParameters(s.ref);
       for (const argument of call.args) {
         if (passedTo(argument, parameters, mutatedParameters)) draft.callEffects.add(argument.name);
         // The call keeps the object in a module-level name: the two share it from now on.
@@ -912,6 +918,27 @@ class DataFlowResolver {
             draft.callEffects.add(argument.name);
       }
     }
+  }
+
+  /**
+   * The parameters whose objects a call of a notebook function changes in place: those its body
+   * changes, and those it passes where a function of another cell changes them (`def prep(df):
+   * add_features(df)`), as the names resolve now.
+   */
+  private changedParameters(ref: UnitRef, seen: Set<number> = new Set()): readonly ParameterRef[] {
+    const { parameters, mutatedParameters, passes } = ref.unit;
+    if (passes.length === 0 || seen.has(ref.id)) return mutatedParameters;
+    seen.add(ref.id);
+    const changed = [...mutatedParameters];
+    for (const { callee, argument } of passes) {
+      if (changed.some((p) => p.name === argument.name)) continue;
+      const s = this.resolve(callee);
+      if (s?.kind !== 'code' || s.ref.unit.kind !== 'definition') continue;
+      if (!passedTo(argument, s.ref.unit.parameters, this.changedParameters(s.ref, seen))) continue;
+      const parameter = parameters.find((p) => p.name === argument.name);
+      if (parameter !== undefined) changed.push(parameter);
+    }
+    return changed.length === mutatedParameters.length ? mutatedParameters : changed;
   }
 
   /**

@@ -44,6 +44,7 @@ import {
   type StoredParameters,
   type NameSite,
   type ParameterRef,
+  type PassedParameter,
   type SyntaxProblem,
 } from './code-analysis.js';
 
@@ -130,6 +131,7 @@ function storedParameters(effects: EffectsRecord): readonly StoredParameters[] {
   }));
 }
 const NO_STORES: readonly StoredParameters[] = [];
+const NO_PASSES: readonly PassedParameter[] = [];
 
 /** The step runtime's calls that run a magic the notebook registers (`%name`, `%%name`). */
 const USER_MAGIC = /^__cellflow__\.(user_magic|user_cell_magic)$/;
@@ -216,6 +218,11 @@ interface EffectsRecord {
    * `seen[k] = obj`): a call makes them share objects with what it passes there.
    */
   stored: Map<string, Set<string>> | null;
+  /**
+   * Calls of module-level functions that pass its parameters' objects (`inner(df)`, `inner(a[0])`):
+   * what those functions change in place, a call of this one changes too.
+   */
+  passes: PassedParameter[] | null;
 }
 
 /** A method's parameters as a call on an instance passes them (`self` left out), and those it changes. */
@@ -421,6 +428,7 @@ export class PythonAnalyzer {
           parameters: d.effects.parameters,
           methods: mutatingMethods(d.effects.methods),
           stores: storedParameters(d.effects),
+          passes: d.effects.passes ?? NO_PASSES,
         },
       });
     }
@@ -1305,6 +1313,17 @@ export class PythonAnalyzer {
     (this.deleted ??= new Map()).set(name, this.site(name, node));
   }
 
+  /** Whether `name` in `scope` is a parameter of the top-level function being read. */
+  private isOwnParameter(name: string, scope: InnerScope): boolean {
+    let owner: InnerScope | null = scope;
+    while (owner !== null && !owner.locals.has(name)) owner = owner.parent;
+    return (
+      owner !== null &&
+      owner === this.currentFunctionScope &&
+      this.currentEffects?.parameters.some((p) => p.name === name) === true
+    );
+  }
+
   private mutate(base: SyntaxNode, scope: InnerScope | null): void {
     const name = this.text(base);
     // A method that changes its class (`cls.items.append(x)`, `type(self).count += 1`,
@@ -1501,6 +1520,7 @@ export class PythonAnalyzer {
           mutatedParameters: new Set(),
           methods: null,
           stored: null,
+          passes: null,
         }
       : null;
     if (effects !== null) this.currentDefinition = effects.reads;
@@ -1755,6 +1775,12 @@ export class PythonAnalyzer {
     if (def !== undefined)
       for (const f of found)
         if (passedTo(f.argument, def.parameters, def.mutatedParameters)) this.mutate(f.node, scope);
+    // A function's body passing its parameter to a function of another cell (`inner(df)`): the
+    // data flow finds what that one changes.
+    if (scope !== null && this.currentEffects !== null && this.currentFunctionScope !== null)
+      for (const f of found)
+        if (this.isOwnParameter(f.argument.name, scope))
+          (this.currentEffects.passes ??= []).push({ callee: calleeName, argument: f.argument });
     // `register("a", agent)` with `def register(kind, obj): registry[kind].append(obj)`.
     if (def?.stored != null && scope === null)
       for (const [holder, stored] of def.stored)

@@ -35,6 +35,14 @@ export interface DefinitionEffects {
   readonly methods: readonly MethodEffects[];
   /** Module-level names its body stores parameters' objects in (`registry[k].append(obj)`). */
   readonly stores: readonly StoredParameters[];
+  /** Its calls of module-level functions that pass its parameters (`inner(df)`, `inner(a[0])`). */
+  readonly passes: readonly PassedParameter[];
+}
+
+/** A parameter's object passed to a module-level function: `argument.name` is the parameter. */
+export interface PassedParameter {
+  readonly callee: string;
+  readonly argument: CallArgument;
 }
 
 /** A module-level name a function keeps some of its parameters' objects in. */

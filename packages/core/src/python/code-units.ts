@@ -25,6 +25,7 @@ import {
   type CodeAnalysis,
   type FileAccess,
   type MethodEffects,
+  type PassedParameter,
   type StoredParameters,
   type ParameterRef,
 } from './analyze-python.js';
@@ -68,6 +69,8 @@ export interface CodeUnit {
   readonly mutatingMethods: readonly MethodEffects[];
   /** Functions: module-level names a call keeps passed objects in (`register(kind, obj)`). */
   readonly stores: readonly StoredParameters[];
+  /** Functions: the calls that pass its parameters to module-level functions (`inner(df)`). */
+  readonly passes: readonly PassedParameter[];
   /** Whether running the statement, or calling what it defines, may read or write files. */
   readonly fileAccess: FileAccess;
   /** Config and seed units: the name the call or assignment hangs off (must be an import). */
@@ -678,6 +681,7 @@ export function restOfCellUnit(cell: number, rest: string): CodeUnit | null {
     mutatedParameters: [],
     mutatingMethods: [],
     stores: [],
+    passes: [],
     root: null,
     fileAccess: analysis.fileAccess,
     yields: false,
@@ -715,12 +719,13 @@ function definitionEffects(
 
 function definitionParameters(
   analysis: CodeAnalysis | null,
-): Pick<CodeUnit, 'parameters' | 'mutatedParameters' | 'mutatingMethods' | 'stores'> {
+): Pick<CodeUnit, 'parameters' | 'mutatedParameters' | 'mutatingMethods' | 'stores' | 'passes'> {
   const def = analysis === null ? undefined : [...analysis.definitions.values()][0];
   return {
     parameters: def?.effects.parameters ?? [],
     mutatedParameters: def?.effects.mutatedParameters ?? [],
     mutatingMethods: def?.effects.methods ?? [],
     stores: def?.effects.stores ?? [],
+    passes: def?.effects.passes ?? [],
   };
 }
