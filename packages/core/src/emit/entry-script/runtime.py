@@ -3605,7 +3605,7 @@ def _same_items(value, saved):
 
 
 def _restore_states(namespace, kept):
-    """Puts back what `_Loader._loaded_states` kept, as it loaded."""
+    """Puts back what `_StepCode._loaded_states` kept, as it loaded."""
     names, sizes, classes = kept
     for name, value in names.items():
         if namespace.get(name) is not value:
