@@ -986,17 +986,19 @@ describe('a notebook function passing its parameter to one of another cell that 
         ],
         [
           ['step:callers'],
-          'def play(beliefs, m):\n    update(beliefs[m], 2.0)\ndef prep(rows):\n    grow(rows)',
+          'def play(beliefs, m):\n    update(beliefs[m], 2.0)\ndef prep(rows):\n    grow(rows)\n' +
+            'def prep_all(groups):\n    for g in groups:\n        grow(g)\n' +
+            'def bump_all(groups):\n    for g in groups:\n        g.append(9)',
         ],
         [
           ['step:make'],
-          'import numpy as np\nbeliefs = [np.array([1.0, 3.0]) for _ in range(2)]\nrows = [1]',
+          'import numpy as np\nbeliefs = [np.array([1.0, 3.0]) for _ in range(2)]\nrows = [1]\ngroups = [[1], [2]]\nmore = [[3]]',
         ],
-        [['step:call'], 'play(beliefs, 1)\nprep(rows)'],
-        [['step:show'], 'print([b.tolist() for b in beliefs], rows)'],
+        [['step:call'], 'play(beliefs, 1)\nprep(rows)\nprep_all(groups)\nbump_all(more)'],
+        [['step:show'], 'print([b.tolist() for b in beliefs], rows, groups, more)'],
       ]);
       assert.equal(run.code, 0, run.stderr);
-      assert.equal(text(cells[4]), '[[1.0, 3.0], [0.25, 0.75]] [1, 0]\n');
+      assert.equal(text(cells[4]), '[[1.0, 3.0], [0.25, 0.75]] [1, 0] [[1, 0], [2, 0]] [[3, 9]]\n');
     });
   });
 });

@@ -270,6 +270,18 @@ describe('Python name analysis', () => {
         ['helper', 'm'],
       ],
     );
+    // A loop's names over a parameter's items are its items: changing or passing one changes it.
+    const loops = analyzePython(
+      'def f(xs):\n    for x in xs:\n        x.append(0)\ndef g(xs):\n    for x in xs:\n        grow(x)',
+    );
+    assert.deepEqual(
+      loops.definitions.get('f')?.effects.mutatedParameters.map((p) => p.name),
+      ['xs'],
+    );
+    assert.deepEqual(
+      loops.definitions.get('g')?.effects.passes.map((p) => [p.callee, p.argument.name]),
+      [['grow', 'xs']],
+    );
   });
 
   it("sympy's var binds the symbols its literal lists, as sympy reads the list", () => {

@@ -223,6 +223,8 @@ interface EffectsRecord {
    * what those functions change in place, a call of this one changes too.
    */
   passes: PassedParameter[] | null;
+  /** Its loops' names over a parameter's items (`for x in xs`), each with the parameter. */
+  itemsOf: Map<string, string> | null;
 }
 
 /** A method's parameters as a call on an instance passes them (`self` left out), and those it changes. */
@@ -702,6 +704,16 @@ export class PythonAnalyzer {
       if (iterable !== undefined && iterable.name !== 'Body') {
         this.expression(iterable, state, scope);
         rest++;
+        // In a function, a loop over a parameter's items (`for x in xs: x.append(0)`) changes
+        // what a call passes there when it changes them.
+        const effects = this.currentEffects;
+        if (scope !== null && effects !== null) {
+          const parameter = this.loopSources(iterable).find((n) => this.isOwnParameter(n, scope));
+          if (parameter !== undefined)
+            for (const t of targets)
+              for (const n of this.targetNames(t))
+                (effects.itemsOf ??= new Map()).set(n, parameter);
+        }
         if (scope === null) {
           // Loop variables are the iterable's elements: all its names may share with them.
           const sources = this.loopSources(iterable);
@@ -1313,6 +1325,13 @@ export class PythonAnalyzer {
     (this.deleted ??= new Map()).set(name, this.site(name, node));
   }
 
+  /** Whether `name` in `scope` is a local name of the top-level function being read. */
+  private isLocalOf(name: string, scope: InnerScope): boolean {
+    let owner: InnerScope | null = scope;
+    while (owner !== null && !owner.locals.has(name)) owner = owner.parent;
+    return owner !== null && owner === this.currentFunctionScope;
+  }
+
   /** Whether `name` in `scope` is a parameter of the top-level function being read. */
   private isOwnParameter(name: string, scope: InnerScope): boolean {
     let owner: InnerScope | null = scope;
@@ -1337,12 +1356,15 @@ export class PythonAnalyzer {
       // A parameter of the function: a call changes what it passes there.
       let owner: InnerScope | null = scope;
       while (owner !== null && !owner.locals.has(name)) owner = owner.parent;
+      const items = this.currentEffects?.itemsOf?.get(name);
       if (
         owner !== null &&
         owner === this.currentFunctionScope &&
         this.currentEffects?.parameters.some((p) => p.name === name) === true
       )
         this.currentEffects.mutatedParameters.add(name);
+      else if (owner !== null && owner === this.currentFunctionScope && items !== undefined)
+        this.currentEffects!.mutatedParameters.add(items);
       else if (
         owner !== null &&
         owner === this.currentMethodScope &&
@@ -1521,6 +1543,7 @@ export class PythonAnalyzer {
           methods: null,
           stored: null,
           passes: null,
+          itemsOf: null,
         }
       : null;
     if (effects !== null) this.currentDefinition = effects.reads;
@@ -1778,9 +1801,20 @@ export class PythonAnalyzer {
     // A function's body passing its parameter to a function of another cell (`inner(df)`): the
     // data flow finds what that one changes.
     if (scope !== null && this.currentEffects !== null && this.currentFunctionScope !== null)
-      for (const f of found)
-        if (this.isOwnParameter(f.argument.name, scope))
-          (this.currentEffects.passes ??= []).push({ callee: calleeName, argument: f.argument });
+      for (const f of found) {
+        const { name } = f.argument;
+        const items = this.currentEffects.itemsOf?.get(name);
+        const parameter = this.isOwnParameter(name, scope)
+          ? name
+          : items !== undefined && this.isLocalOf(name, scope)
+            ? items
+            : undefined;
+        if (parameter !== undefined)
+          (this.currentEffects.passes ??= []).push({
+            callee: calleeName,
+            argument: { ...f.argument, name: parameter },
+          });
+      }
     // `register("a", agent)` with `def register(kind, obj): registry[kind].append(obj)`.
     if (def?.stored != null && scope === null)
       for (const [holder, stored] of def.stored)
