@@ -427,8 +427,12 @@ describe('IPython syntax', () => {
     // A prompt on a later line only is the cell's own text.
     const doc = "s = '''\n\n>>> f()\n'''";
     assert.equal(toPlainPython(doc).code, doc);
-    for (const help of ['?', 'np.*load*?', '%load?', 'x??', '?%timeit'])
+    for (const help of ['?', 'np.*load*?', '%load?', 'timeit?', '?%timeit'])
       assert.match(toPlainPython(help).code, /^pass {2}# help: /);
+    // Help on a name says, as IPython does, when the notebook has no such object.
+    for (const help of ['x??', '?x', '%pinfo x'])
+      assert.equal(toPlainPython(help).code, '__cellflow__.pinfo("x")', help);
+    assert.equal(toPlainPython('df.plot?').code, '__cellflow__.pinfo("df.plot")');
     assert.equal(
       toPlainPython('%%timeit -n 1 a = f()\ng(a)').code,
       'class _cellflow_timeit:  # %%timeit -n 1 a = f()\n    a = f(); g(a)',
@@ -485,10 +489,12 @@ describe('IPython syntax', () => {
     assert.equal(out.notes.length, 1);
     assert.equal(out.notes[0]?.line, 8);
     const r = names(out.code);
-    // `%unknown` may be the notebook's own magic: its name is read, where the notebook has it.
-    assert.deepEqual(r.free, ['f', 'g', 'pkg', 'unknown', 'x']);
+    // `%unknown` may be the notebook's own magic, and `obj?` says when there is no `obj`: their
+    // names are read, where the notebook has them.
+    assert.deepEqual(r.free, ['f', 'g', 'obj', 'pkg', 'unknown', 'x']);
     assert.deepEqual(r.writes, ['_cellflow_timeit', 'files', 'y']);
     assert.ok(analyzePython(out.code).probedNames.has('unknown'));
+    assert.ok(analyzePython(out.code).probedNames.has('obj'));
   });
 
   it('`%timeit` and `%%timeit` keep what the timed code binds to themselves, as IPython does', () => {

@@ -134,7 +134,7 @@ const NO_STORES: readonly StoredParameters[] = [];
 const NO_PASSES: readonly PassedParameter[] = [];
 
 /** The step runtime's calls that run a magic the notebook registers (`%name`, `%%name`). */
-const USER_MAGIC = /^__cellflow__\.(user_magic|user_cell_magic)$/;
+const USER_MAGIC = /^__cellflow__\.(user_magic|user_cell_magic|pinfo)$/;
 
 /** sympy's `var` through the module's usual names (`sympy.var`, `sp.var`). */
 const SYMPY_VAR = /^(sympy|sp|sym|smp)\.var$/;
@@ -2135,10 +2135,10 @@ export class PythonAnalyzer {
           for (const name of codeStringReads(this.text(callee), args, this.textOf, codeReads))
             this.readName(name, args, state, scope);
         // `%name args` of a magic the notebook registers (`@register_line_magic def name`): its
-        // definition, where the notebook has one, runs first.
+        // definition, where the notebook has one, runs first. So does the object of `name?`.
         if (callee?.name === 'MemberExpression' && USER_MAGIC.test(this.text(callee))) {
           const magic = args?.firstChild?.nextSibling;
-          const name = magic?.name === 'String' ? /^"(\w+)"$/.exec(this.text(magic)) : null;
+          const name = magic?.name === 'String' ? /^"(\w+)[".]/.exec(this.text(magic)) : null;
           if (name !== null) {
             this.probing++;
             try {

@@ -155,7 +155,8 @@ function automagicLine(line: string): string | null {
   const match = /^(\s*)([A-Za-z_]\w*)(?![\w.*])\s*(.*)$/.exec(line);
   if (match === null || !LINE_MAGICS.has(match[2]!)) return null;
   const rest = match[3]!;
-  if (rest.startsWith('=') || rest.startsWith(',')) return null;
+  // `timeit?` asks for help, which IPython reads first.
+  if (rest.startsWith('=') || rest.startsWith(',') || rest.startsWith('?')) return null;
   if (rest === '' && BARE_AUTOMAGIC.has(match[2]!)) return `${match[1]}%${match[2]}`;
   return timedKind(line.trim()) === null && !isCompoundStart(line)
     ? `${match[1]}%${match[2]} ${rest}`.trimEnd()
@@ -603,6 +604,17 @@ function toPlainPythonOnce(raw: string): PlainPython {
   return { code: out.join('\n'), notes, env };
 }
 
+/**
+ * Help on `name` (`name?`, `%pinfo name`): the runtime's `pinfo`, which says when the notebook has
+ * no such object, as IPython does; `otherwise` for magics and patterns (`np.*load*`).
+ */
+function helpLine(name: string, otherwise: string): string {
+  const dotted = /^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$/.test(name);
+  return dotted && !LINE_MAGICS.has(name) && !IPYTHON_CELL_MAGICS.has(name)
+    ? `__cellflow__.pinfo(${pyString(name)})`
+    : otherwise;
+}
+
 /** Line `start` with the lines its trailing backslashes continue it on, as IPython joins them. */
 function continuedLine(
   lines: readonly string[],
@@ -680,9 +692,10 @@ function convertIPythonLine(
     return `${indent}__cellflow__.shell(${shellCommandLiteral(body.slice(1))}, terminal=True)`;
   const autoCall = autoCallLine(body);
   if (autoCall !== null) return `${indent}${autoCall}`;
-  // Help (`obj?`, `?obj`, `%magic??`, `np.*load*?`, a lone `?`): IPython shows it in its pager.
+  // Help (`obj?`, `?obj`, `%magic??`, `np.*load*?`, a lone `?`): IPython shows it in its pager,
+  // which no cell output keeps; of a name the notebook lacks it says so.
   if (/^(\?\??(%{0,2}[\w.*]+)?|%{0,2}[\w.*]+\?\??)\s*$/.test(body))
-    return `${indent}pass  # help: ${body}`;
+    return `${indent}${helpLine(body.replace(/\?/g, '').trim(), `pass  # help: ${body}`)}`;
   if (body.startsWith('%') && !body.startsWith('%%')) {
     const m = /^%(\w+)\s*(.*)$/.exec(body);
     const magic = m?.[1] ?? '';
@@ -750,6 +763,9 @@ function convertIPythonLine(
         return `${indent}__cellflow__.set_xmode(${pyString(splitComment(rest).code)})`;
       case 'cd':
         return `${indent}__cellflow__.chdir(${pyString(rest)})`;
+      case 'pinfo':
+      case 'pinfo2':
+        return `${indent}${helpLine(splitComment(rest).code.trim(), `pass  # ${body}`)}`;
       case 'pwd':
         return `${indent}__cellflow__.pwd()`;
       case 'pylab':

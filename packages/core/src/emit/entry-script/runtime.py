@@ -530,6 +530,24 @@ def user_cell_magic(name, line, cell):
     return None if func is None else func(line, cell)
 
 
+def pinfo(name):
+    """`name?`, `%pinfo name`: IPython's pager shows the object's help, which no cell output keeps;
+    of an object the notebook does not have, IPython says so."""
+    frame = sys._getframe(1)
+    root, *rest = name.split(".")
+    missing = object()
+    found = frame.f_locals.get(root, frame.f_globals.get(root, getattr(builtins, root, missing)))
+    for part in rest:
+        if found is missing:
+            break
+        try:
+            found = getattr(found, part)
+        except Exception:
+            found = missing
+    if found is missing:
+        print("Object `%s` not found." % name)
+
+
 def load_ext(name):
     """`%load_ext NAME` of the notebook's own module (beside it): its `load_ipython_extension` runs,
     as IPython runs it, once per step. Other extensions change only the interactive session."""
