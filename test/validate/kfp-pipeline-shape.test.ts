@@ -76,9 +76,9 @@ describe('KFP pipeline shape', () => {
       rmSync(dir, { recursive: true, force: true });
     }
     assert.ok(!yaml.includes('def main(step, parameters'), 'no step carries the runtime itself');
-    // The runtime is there once, deflated (about 29 KB); a copy per step would add as much again
+    // The runtime is there once, deflated (about 30 KB); a copy per step would add as much again
     // for each of digits' steps.
-    assert.ok(yaml.length < 68_000, `digits IR is ${yaml.length} bytes`);
+    assert.ok(yaml.length < 72_000, `digits IR is ${yaml.length} bytes`);
     for (const { task } of stepTasksOfPipelineSpec(spec)) {
       const step = spec.components[`comp-${task}`];
       assert.ok(step.inputDefinitions.artifacts['cellflow-runtime'], task);
