@@ -181,6 +181,13 @@ function dollarNames(text: string): string[] {
   return names;
 }
 
+/** The scope of `scope`'s chain whose locals hold `name`, or null (a module-level name). */
+function ownerOf(name: string, scope: InnerScope): InnerScope | null {
+  let owner: InnerScope | null = scope;
+  while (owner !== null && !owner.locals.has(name)) owner = owner.parent;
+  return owner;
+}
+
 /** A class's methods that change a parameter in place, as analyses hand them on. */
 function mutatingMethods(methods: Map<string, MethodRecord> | null): readonly MethodEffects[] {
   if (methods === null) return NO_METHODS;
@@ -1162,9 +1169,7 @@ export class PythonAnalyzer {
     if (PYTHON_BUILTINS.has(holder) || this.resolvesLocally(holder, scope)) return;
     for (const n of names) {
       if (!effects.parameters.some((p) => p.name === n)) continue;
-      let owner: InnerScope | null = scope;
-      while (owner !== null && !owner.locals.has(n)) owner = owner.parent;
-      if (owner !== this.currentFunctionScope) continue;
+      if (ownerOf(n, scope) !== this.currentFunctionScope) continue;
       const stored = (effects.stored ??= new Map<string, Set<string>>());
       stored.set(holder, (stored.get(holder) ?? new Set<string>()).add(n));
     }
@@ -1327,18 +1332,14 @@ export class PythonAnalyzer {
 
   /** Whether `name` in `scope` is a local name of the top-level function being read. */
   private isLocalOf(name: string, scope: InnerScope): boolean {
-    let owner: InnerScope | null = scope;
-    while (owner !== null && !owner.locals.has(name)) owner = owner.parent;
+    const owner = ownerOf(name, scope);
     return owner !== null && owner === this.currentFunctionScope;
   }
 
   /** Whether `name` in `scope` is a parameter of the top-level function being read. */
   private isOwnParameter(name: string, scope: InnerScope): boolean {
-    let owner: InnerScope | null = scope;
-    while (owner !== null && !owner.locals.has(name)) owner = owner.parent;
     return (
-      owner !== null &&
-      owner === this.currentFunctionScope &&
+      this.isLocalOf(name, scope) &&
       this.currentEffects?.parameters.some((p) => p.name === name) === true
     );
   }
@@ -1354,8 +1355,7 @@ export class PythonAnalyzer {
     if (PYTHON_BUILTINS.has(name)) return;
     if (scope !== null && this.resolvesLocally(name, scope)) {
       // A parameter of the function: a call changes what it passes there.
-      let owner: InnerScope | null = scope;
-      while (owner !== null && !owner.locals.has(name)) owner = owner.parent;
+      const owner = ownerOf(name, scope);
       const items = this.currentEffects?.itemsOf?.get(name);
       if (
         owner !== null &&
