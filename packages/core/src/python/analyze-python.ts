@@ -133,6 +133,19 @@ function storedParameters(effects: EffectsRecord): readonly StoredParameters[] {
 const NO_STORES: readonly StoredParameters[] = [];
 const NO_PASSES: readonly PassedParameter[] = [];
 
+/**
+ * The names a step runtime call reads, by its callee and first argument's text, where the notebook
+ * has them: `!ls $path`'s `path` (`$HOME` is the shell's); `%name args`' `name`, a magic the
+ * notebook registers (`@register_line_magic def name`), whose definition runs first; and the
+ * object of `name?`.
+ */
+function runtimeProbes(callee: string, argument: string): readonly string[] {
+  if (SHELL_LINE.test(callee)) return dollarNames(argument);
+  const name = USER_MAGIC.test(callee) ? /^"(\w+)[".]/.exec(argument) : null;
+  return name === null ? NO_PROBES : [name[1]!];
+}
+const NO_PROBES: readonly string[] = [];
+
 /** The step runtime's calls that run a magic the notebook registers (`%name`, `%%name`). */
 const USER_MAGIC = /^__cellflow__\.(user_magic|user_cell_magic|pinfo)$/;
 
@@ -2134,28 +2147,14 @@ export class PythonAnalyzer {
         if (callee !== undefined && args?.firstChild?.nextSibling?.name === 'String')
           for (const name of codeStringReads(this.text(callee), args, this.textOf, codeReads))
             this.readName(name, args, state, scope);
-        // `%name args` of a magic the notebook registers (`@register_line_magic def name`): its
-        // definition, where the notebook has one, runs first. So does the object of `name?`.
-        if (callee?.name === 'MemberExpression' && USER_MAGIC.test(this.text(callee))) {
-          const magic = args?.firstChild?.nextSibling;
-          const name = magic?.name === 'String' ? /^"(\w+)[".]/.exec(this.text(magic)) : null;
-          if (name !== null) {
+        // Names a step runtime call reads where the notebook has them (see `runtimeProbes`).
+        const first = args?.firstChild?.nextSibling;
+        if (callee?.name === 'MemberExpression' && first != null && /String$/.test(first.name)) {
+          const probes = runtimeProbes(this.text(callee), this.text(first));
+          if (probes.length > 0) {
             this.probing++;
             try {
-              this.readName(name[1]!, magic!, state, scope);
-            } finally {
-              this.probing--;
-            }
-          }
-        }
-        // `!ls $path`: the notebook's `path`, where the notebook has one (`$HOME` is the shell's).
-        if (callee?.name === 'MemberExpression' && SHELL_LINE.test(this.text(callee))) {
-          const command = args?.firstChild?.nextSibling;
-          if (command !== undefined && command !== null && /String$/.test(command.name)) {
-            this.probing++;
-            try {
-              for (const name of dollarNames(this.text(command)))
-                this.readName(name, command, state, scope);
+              for (const name of probes) this.readName(name, first, state, scope);
             } finally {
               this.probing--;
             }
