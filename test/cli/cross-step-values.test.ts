@@ -1154,3 +1154,21 @@ describe("a value holding the process's global random generator", () => {
     });
   });
 });
+
+describe('untagged cells above every tag', () => {
+  it('start the first step when a step needs what they define, and print there as in the notebook', async () => {
+    await withTempDir('cellflow-leading-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [[], 'rows = [1, 2]\nprint("setup", rows)'],
+        [[], 'rows.append(3)'],
+        [['imports'], 'import json'],
+        [['step:a'], 'x = len(rows)'],
+        [['step:b'], 'print(json.dumps(rows), x)'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stderr, /untagged-cells-start-step/);
+      assert.equal(text(cells[0]), 'setup [1, 2]\n');
+      assert.equal(text(cells[4]), '[1, 2, 3] 3\n');
+    });
+  });
+});

@@ -178,6 +178,12 @@ export const DIAGNOSTIC_CATALOGUE = {
     area: 'steps',
     description: 'Code above the first step has no tag, so it is not part of the pipeline.',
   },
+  'untagged-cells-start-step': {
+    severity: 'warning',
+    area: 'steps',
+    description:
+      'Code above the first step has no tag, and a step uses a name it defines, so it runs at the start of the first step.',
+  },
   'empty-step': {
     severity: 'warning',
     area: 'steps',

@@ -303,17 +303,44 @@ describe('pipeline graph', () => {
     assert.deepEqual([a?.resources.cpu, a?.resources.memory], ['2', '2Gi']);
   });
 
-  it('untagged code above the first step is reported and left out', () => {
-    const r = analyzeNotebook(
+  it('untagged code above the first step that no step needs is reported and left out (Kale)', () => {
+    const r = analyzed(
       nb([
-        [[], 'setup = 1'],
-        [['step:a'], 'x = setup'],
+        [[], '!pip install --user -r requirements.txt\nsetup = 1'],
+        [['step:a'], 'x = 2'],
+        [['step:b'], 'print(x)'],
       ]),
     );
     assert.deepEqual(
       r.diagnostics.map((d) => d.code),
-      ['untagged-cell', 'defined-in-skipped-cell'],
+      ['untagged-cell'],
     );
+    assert.deepEqual(r.byName.a?.cells, [1]);
+  });
+
+  it('untagged code above the first step that a step needs starts the first step', () => {
+    const r = analyzed(
+      nb([
+        [[], 'rows = [1, 2]'],
+        [[], 'rows.append(3)'],
+        [['imports'], 'import json'],
+        [['step:a'], 'x = 1'],
+        [['step:b'], 'print(json.dumps(rows), x)'],
+      ]),
+    );
+    assert.deepEqual(
+      r.diagnostics.map((d) => [d.code, d.cell, d.message]),
+      [
+        [
+          'untagged-cells-start-step',
+          0,
+          'Cells 1-2 have no tag and no step above, and step `b` uses `rows`, which cell 1 defines, so they run at the start of step `a`. Fix: tag cell 1 `step:NAME` to make them a step of their own.',
+        ],
+      ],
+    );
+    assert.deepEqual(r.byName.a?.cells, [0, 1, 3]);
+    assert.deepEqual(r.byName.a?.outputs, ['rows', 'x']);
+    assert.deepEqual(r.byName.b?.inputs, ['rows', 'x']);
   });
 
   it('untagged imports above the first step: offers to tag them, and the prelude wins over skipped cells', () => {

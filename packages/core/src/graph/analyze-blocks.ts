@@ -9,7 +9,7 @@ import type { Notebook } from '../notebook/notebook.js';
 import { BoundedCache } from '../python/bounded-cache.js';
 import { readNotebookCodeUnits, type CodeUnit } from '../python/code-units.js';
 import { toPlainPython } from '../python/ipython-syntax.js';
-import { readBlocks, type Block, type Segment } from './read-blocks.js';
+import { readBlocks, type Block, type ReadBlocksOptions, type Segment } from './read-blocks.js';
 
 /** A code unit, numbered in notebook order: its identity in a step's list of units to run. */
 export interface UnitRef {
@@ -45,8 +45,8 @@ export interface AnalyzedBlocks {
   readonly diagnostics: readonly Diagnostic[];
 }
 
-export function analyzeBlocks(notebook: Notebook): AnalyzedBlocks {
-  const { blocks, segments, diagnostics: blockDiagnostics } = readBlocks(notebook);
+export function analyzeBlocks(notebook: Notebook, options: ReadBlocksOptions = {}): AnalyzedBlocks {
+  const { blocks, segments, diagnostics: blockDiagnostics } = readBlocks(notebook, options);
   const diagnostics: Diagnostic[] = [...blockDiagnostics];
   const plainCode = new Map<number, string>();
   const magicEnv = new Map<number, readonly MagicEnv[]>();

@@ -14,14 +14,16 @@ import { parseCellTags } from '../tags/cell-tags.js';
 import type { NotebookSettings } from '../tags/notebook-settings.js';
 import { durationToSeconds } from '../tags/tag-value-limits.js';
 import { analyzeBlocks } from './analyze-blocks.js';
+import { leadingCellsJoinedDiagnostic } from './data-flow-diagnostics.js';
 import { buildPipelineSteps } from './build-steps.js';
 import { orderFileAccess } from './order-file-access.js';
 import type { PipelineGraph } from './pipeline-graph.js';
+import type { Block } from './read-blocks.js';
 import { toMetricName, toPipelineName } from './pipeline-names.js';
 import { readMetrics } from './read-metrics.js';
 import { readParameters } from './read-parameters.js';
 import { readPrelude } from './read-prelude.js';
-import { RANDOM_STATE_VARIABLE, resolveDataFlow } from './resolve-data-flow.js';
+import { RANDOM_STATE_VARIABLE, resolveDataFlow, type SkippedRead } from './resolve-data-flow.js';
 import { mergeTags } from './step-tags.js';
 import { noStepsDiagnostic, validateGraph } from './validate-graph.js';
 
@@ -48,24 +50,25 @@ export function buildPipelineGraph(
   settings: NotebookSettings,
   options: BuildGraphOptions = {},
 ): BuildGraphResult {
-  const blocks = analyzeBlocks(notebook);
-  const parameters = readParameters(blocks.blocks, blocks.plainCode);
-  const prelude = readPrelude(blocks, parameters.inputStatements);
+  const kept = resolveNotebook(notebook, settings, false);
+  // Untagged cells above every tag stay out, as Kale leaves them out, unless a step uses a name
+  // only they define: then the notebook needs them, and they start the first step.
+  const leading = kept.blocks.blocks[0];
+  const needed =
+    leading?.kind === 'untagged'
+      ? kept.flow.skippedReads.find((r) => leading.cells.includes(r.cell))
+      : undefined;
+  const resolved =
+    needed === undefined ? kept : resolveNotebook(notebook, settings, true, leading, needed);
+  const { blocks, parameters, prelude, metrics, flow } = resolved;
   const { code } = prelude;
-  const metrics = readMetrics(blocks.segments, code);
-  const flow = resolveDataFlow({
-    blocks,
-    prelude,
-    parameters: parameters.parameters,
-    metrics: metrics.metrics,
-    stepDefaults: mergeTags(settings.stepDefaults.map((t) => parseCellTags([t]).tags)),
-  });
   const validated = validateGraph(flow.steps, code);
   const after = orderFileAccess(flow.steps, validated.after, code);
   const image = settings.image ?? options.defaultImage ?? DEFAULT_IMAGE;
   const steps = buildPipelineSteps(flow.steps, after, blocks.magicEnv, image);
 
   const diagnostics = [
+    ...resolved.joined,
     ...blocks.diagnostics,
     ...prelude.diagnostics,
     ...parameters.diagnostics,
@@ -89,4 +92,31 @@ export function buildPipelineGraph(
     code,
     diagnostics,
   };
+}
+
+/** Passes 3-6: blocks, parameters, prelude, metrics and the data flow between the steps. */
+function resolveNotebook(
+  notebook: Notebook,
+  settings: NotebookSettings,
+  joinLeadingCells: boolean,
+  leading?: Block,
+  needed?: SkippedRead,
+) {
+  const blocks = analyzeBlocks(notebook, { joinLeadingCells });
+  const parameters = readParameters(blocks.blocks, blocks.plainCode);
+  const prelude = readPrelude(blocks, parameters.inputStatements);
+  const metrics = readMetrics(blocks.segments, prelude.code);
+  const flow = resolveDataFlow({
+    blocks,
+    prelude,
+    parameters: parameters.parameters,
+    metrics: metrics.metrics,
+    stepDefaults: mergeTags(settings.stepDefaults.map((t) => parseCellTags([t]).tags)),
+  });
+  const first = blocks.blocks.find((b) => b.kind === 'step');
+  const joined =
+    leading !== undefined && needed !== undefined && first !== undefined
+      ? [leadingCellsJoinedDiagnostic(leading.cells, first.name, needed)]
+      : [];
+  return { blocks, parameters, prelude, metrics, flow, joined };
 }

@@ -102,6 +102,31 @@ export function continuedStepReadsChangedValueDiagnostic(
   };
 }
 
+/**
+ * Untagged cells above every tag, which a step needs (`needed`): they start the first step, where
+ * Kale would leave them out.
+ */
+export function leadingCellsJoinedDiagnostic(
+  cells: readonly number[],
+  step: string,
+  needed: { readonly step: string; readonly name: string; readonly cell: number },
+): Diagnostic {
+  const first = cells[0]!;
+  const one = cells.length === 1;
+  const span = one
+    ? `Cell ${first + 1} has`
+    : `Cells ${first + 1}-${cells[cells.length - 1]! + 1} have`;
+  return {
+    severity: 'warning',
+    code: 'untagged-cells-start-step',
+    cell: first,
+    line: null,
+    message:
+      `${span} no tag and no step above, and step \`${needed.step}\` uses \`${needed.name}\`, which ${describeCell(needed.cell)} defines, so ${one ? 'it runs' : 'they run'} at the start of step \`${step}\`. ` +
+      `Fix: tag ${describeCell(first)} \`step:NAME\` to make ${one ? 'it a step' : 'them a step'} of ${one ? 'its' : 'their'} own.`,
+  };
+}
+
 /** Code above the first step with no tag: offer to make it the imports cell when that is all it does. */
 export function untaggedCellDiagnostic(cell: number, analysis: CodeAnalysis): Diagnostic {
   const onlyImports =

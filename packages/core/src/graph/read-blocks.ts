@@ -3,6 +3,10 @@
  * untagged cell joins the block above it, where a `skip` cell never counts as the block above (the
  * cell joins the block before the skip). A step name used again later in the notebook continues
  * that step: its cells are added to it. Tag problems become diagnostics with a fix.
+ *
+ * Untagged cells above every tag stay out of the pipeline, as Kale leaves them out (a notebook's
+ * set-up: `!pip install`, downloads). When a step uses a name only they define, the graph builder
+ * reads the blocks again with `joinLeadingCells`: then they are the first cells of the first step.
  */
 import { diagnosticFor, type Diagnostic } from '../diagnostics.js';
 import type { Notebook } from '../notebook/notebook.js';
@@ -35,7 +39,15 @@ export interface Segment {
   readonly cells: number[];
 }
 
-export function readBlocks(notebook: Notebook): {
+export interface ReadBlocksOptions {
+  /** The untagged cells above every tag start the first step, instead of staying out. */
+  readonly joinLeadingCells?: boolean;
+}
+
+export function readBlocks(
+  notebook: Notebook,
+  options: ReadBlocksOptions = {},
+): {
   blocks: Block[];
   /** Every block's cells in notebook order, as runs of consecutive code cells. */
   segments: Segment[];
@@ -128,5 +140,23 @@ export function readBlocks(notebook: Notebook): {
     // A skip cell is never the block above: untagged cells after it join the block before it.
     if (role.kind !== 'skip' || current === null) current = block;
   }
+  if (options.joinLeadingCells === true) joinLeadingCells(blocks, segments);
   return { blocks, segments, diagnostics };
+}
+
+/** The untagged cells above every tag become the first cells of the first step, if there is one. */
+function joinLeadingCells(blocks: Block[], segments: Segment[]): void {
+  const leading = blocks[0];
+  const first = blocks.find((b) => b.kind === 'step');
+  if (leading?.kind !== 'untagged' || first === undefined) return;
+  blocks.shift();
+  first.cells.unshift(...leading.cells);
+  first.tags.unshift(...leading.tags);
+  const next = segments[1];
+  if (next?.block === first)
+    segments.splice(0, 2, {
+      block: first,
+      cells: first.cells.slice(0, leading.cells.length + next.cells.length),
+    });
+  else segments[0] = { block: first, cells: leading.cells };
 }

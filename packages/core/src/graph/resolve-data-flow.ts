@@ -105,6 +105,16 @@ export interface DataFlowInput {
 export interface DataFlow {
   readonly steps: readonly ResolvedStep[];
   readonly diagnostics: readonly Diagnostic[];
+  /** Names steps use that only a cell out of the pipeline (skipped or untagged) defines. */
+  readonly skippedReads: readonly SkippedRead[];
+}
+
+/** A step's use of a name only a cell out of the pipeline defines. */
+export interface SkippedRead {
+  readonly step: string;
+  readonly name: string;
+  /** The cell that defines it. */
+  readonly cell: number;
 }
 
 /** Values of earlier steps by name (see `Source`'s `carried`). */
@@ -200,6 +210,7 @@ class DataFlowResolver {
   private readonly code: ReadonlyMap<number, string>;
   private readonly plain = (cell: number): string => this.code.get(cell) ?? '';
   private readonly diagnostics: Diagnostic[] = [];
+  private readonly skippedReads: SkippedRead[] = [];
   /** An `import *` seen so far: names it may define are not reported as undefined. */
   private starSoFar: boolean;
   private readonly drafts: StepDraft[] = [];
@@ -319,7 +330,7 @@ class DataFlowResolver {
         units: resolvedUnits(d),
       };
     });
-    return { steps, diagnostics: this.diagnostics };
+    return { steps, diagnostics: this.diagnostics, skippedReads: this.skippedReads };
   }
 
   private segment(segment: Segment): void {
@@ -724,6 +735,7 @@ class DataFlowResolver {
         return null;
       case 'skipped':
         if (what === null) return null;
+        this.skippedReads.push({ step: draft.name, name: site.name, cell: source.cell });
         this.diagnostics.push(skippedNameDiagnostic(draft.name, site, what, source.cell));
         return null;
     }
