@@ -55,6 +55,18 @@ export function readPrelude(
   for (const refs of analyzed.units.values())
     for (const r of refs) nextId = Math.max(nextId, r.id + 1);
   const stepBlocks = blocks.filter((b) => b.kind === 'step');
+  // Where each step starts: its `step:` cell (untagged cells above every tag may come first).
+  const starts = new Map(
+    stepBlocks.map((b) => [
+      b,
+      b.cells[
+        Math.max(
+          0,
+          b.tags.findIndex((t) => t.role.kind === 'step'),
+        )
+      ]!,
+    ]),
+  );
   for (const cell of cells) {
     const refs = analyzed.units.get(cell) ?? [];
     for (const ref of refs) {
@@ -74,8 +86,8 @@ export function readPrelude(
       for (const n of restUnit.names) restUnits.set(n, ref);
     }
     const host =
-      stepBlocks.find((b) => b.cells[0]! > cell) ??
-      [...stepBlocks].reverse().find((b) => b.cells[0]! < cell);
+      stepBlocks.find((b) => starts.get(b)! > cell) ??
+      [...stepBlocks].reverse().find((b) => starts.get(b)! < cell);
     if (host === undefined) continue;
     hostCells.set(host, [...(hostCells.get(host) ?? []), cell]);
   }
