@@ -50,19 +50,23 @@ export const REFERENCE_CACHE_DIR = resolve(
 );
 
 /**
- * The environment of both the reference runs and the pipeline runs: headless matplotlib, one BLAS
- * thread (results do not depend on how many notebooks run side by side), a fixed hash seed.
+ * The environment of both the reference runs and the pipeline runs: one BLAS thread (results do
+ * not depend on how many notebooks run side by side), a fixed hash seed. Matplotlib's backend is
+ * left to each side, as on a user's machine: a Jupyter kernel takes the inline backend, which
+ * closes each cell's figures, and a step its headless one (set from outside, `MPLBACKEND=Agg`
+ * would keep figures open across a kernel's cells, as no user's Jupyter does).
  */
 export function fidelityEnv(): NodeJS.ProcessEnv {
-  return {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
-    MPLBACKEND: 'Agg',
     OMP_NUM_THREADS: '1',
     OPENBLAS_NUM_THREADS: '1',
     MKL_NUM_THREADS: '1',
     PYTHONHASHSEED: '0',
     PYDEVD_DISABLE_FILE_VALIDATION: '1',
   };
+  delete env.MPLBACKEND;
+  return env;
 }
 
 let fingerprint: string | undefined;
@@ -119,8 +123,11 @@ export interface Reference {
   readonly errorRounds?: number;
 }
 
-/** How a cell's result is read (2: every execute_result of it, see `resultText`). */
-const RESULTS_VERSION = 2;
+/**
+ * How a cell's result is read (2: every execute_result of it, see `resultText`; 3: with the
+ * kernel's own matplotlib backend, see `fidelityEnv`).
+ */
+const RESULTS_VERSION = 3;
 
 function referenceKey(example: FidelityExample): string {
   const inputs = isNotebookExample(example)
