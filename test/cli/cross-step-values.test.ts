@@ -1172,3 +1172,26 @@ describe('untagged cells above every tag', () => {
     });
   });
 });
+
+describe('`from __future__ import annotations` in an earlier step', () => {
+  it('holds in later steps, as IPython keeps it for later cells: annotations are not evaluated', async () => {
+    await withTempDir('cellflow-future-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [['step:future'], 'from __future__ import annotations\nimport dataclasses'],
+        [
+          ['step:define'],
+          'def f(x: Later, n: int = 1) -> list[Later]:\n    return [x] * n\ny: Later = 5\nprint(f.__annotations__, y)',
+        ],
+        [
+          ['step:data'],
+          '@dataclasses.dataclass\nclass P:\n    x: int\n    nxt: Optional[P] = None\nprint(P(1), dataclasses.fields(P)[1].type)',
+        ],
+        [['step:later'], 'class Later:\n    pass\nprint(len(f(Later(), 2)))'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[1]), "{'x': 'Later', 'n': 'int', 'return': 'list[Later]'} 5\n");
+      assert.equal(text(cells[2]), 'P(x=1, nxt=None) Optional[P]\n');
+      assert.equal(text(cells[3]), '2\n');
+    });
+  });
+});

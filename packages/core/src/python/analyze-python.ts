@@ -364,6 +364,12 @@ export class PythonAnalyzer {
    * collected, into `deferredSink`, made at the first (most values have none).
    */
   private collectsDeferred = false;
+  /**
+   * Whether the names read are an annotation's: with `from __future__ import annotations` (which
+   * IPython keeps for every later cell) they are never evaluated, so they are read as a function's
+   * body reads names: loaded where the notebook has them, never missing.
+   */
+  private inAnnotation = false;
   private deferredSink: Set<string> | null = null;
   /** Whether the names in a module-level assignment's model formulas are collected, likewise. */
   private collectsFormulas = false;
@@ -914,7 +920,7 @@ export class PythonAnalyzer {
     for (let i = 0; i < parts.length; i++) if (parts[i]!.name === 'AssignOp') ops.push(i);
     const lastOp = ops[ops.length - 1];
     // Annotations are evaluated (reads); the value comes before the targets are bound.
-    for (const c of parts) if (c.name === 'TypeDef') this.expression(c, state, scope);
+    for (const c of parts) if (c.name === 'TypeDef') this.annotation(c, state, scope);
     if (lastOp === undefined) return; // `x: int` binds nothing
     const collects = scope === null;
     if (collects) {
@@ -1603,7 +1609,7 @@ export class PythonAnalyzer {
       if (methodRecord !== null) this.currentMethodScope = fnScope;
       if (params !== undefined) this.parameters(params, state, scope);
       for (let c = node.firstChild; c !== null; c = c.nextSibling)
-        if (c.name === 'TypeDef') this.expression(c, state, scope);
+        if (c.name === 'TypeDef') this.annotation(c, state, scope);
       this.innerBody(body, fnScope);
     }
     this.currentDefinition = previous;
@@ -1887,7 +1893,18 @@ export class PythonAnalyzer {
         // The default value, walked over.
         if (next !== null) this.expression(next, state, scope);
         next = next?.nextSibling ?? null;
-      } else if (p.name === 'TypeDef') this.expression(p, state, scope);
+      } else if (p.name === 'TypeDef') this.annotation(p, state, scope);
+    }
+  }
+
+  /** An annotation's names (see `inAnnotation`). */
+  private annotation(node: SyntaxNode, state: Set<string>, scope: InnerScope | null): void {
+    const outer = this.inAnnotation;
+    this.inAnnotation = true;
+    try {
+      this.expression(node, state, scope);
+    } finally {
+      this.inAnnotation = outer;
     }
   }
 
@@ -2020,6 +2037,13 @@ export class PythonAnalyzer {
     state: Set<string>,
     scope: InnerScope | null,
   ): void {
+    if (this.inAnnotation) {
+      if (PYTHON_BUILTINS.has(name) || (scope !== null && this.resolvesLocally(name, scope)))
+        return;
+      if (scope === null && state.has(name)) return;
+      if (!this.deferred.has(name)) this.deferred.set(name, this.site(name, node));
+      return;
+    }
     if (scope !== null) {
       if (this.resolvesLocally(name, scope)) return;
       // Reads inside functions happen when the function runs; class bodies run at once.

@@ -452,8 +452,11 @@ function classify(
 ): { kind: CodeUnitKind; root: string | null } | null {
   switch (node.name) {
     case 'ImportStatement':
-      // `from __future__ import x` only affects the code compiled with it.
-      return /^from\s+__future__\b/.test(text(node)) ? null : { kind: 'import', root: null };
+      // `from __future__ import x` changes how every later cell compiles (IPython keeps it), so
+      // it holds in every later step, as configuration of the step runtime (always there) does.
+      return /^from\s+__future__\b/.test(text(node))
+        ? { kind: 'config', root: '__cellflow__' }
+        : { kind: 'import', root: null };
     case 'IfStatement':
     case 'TryStatement': {
       const kind = compoundKind(node, text);

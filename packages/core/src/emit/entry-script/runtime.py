@@ -3203,6 +3203,19 @@ def _release_descriptors():
 
 # Cells may `await` at the top level, as IPython lets them: such code runs on the step's event loop.
 _TOP_LEVEL_AWAIT = 0x2000  # ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+# The `from __future__ import ...` features the notebook's code has run so far: IPython compiles
+# every later cell with them (as `codeop` does), and a step does too. An earlier step's import comes
+# as a unit run again first.
+_future_flags = [0]
+_FUTURE_MASK = 0x1000000 | 0x800000 | 0x400000 | 0x200000 | 0x100000 | 0x80000 | 0x40000 | 0x20000
+
+
+def _compile(source, filename, mode, flags=0):
+    """`compile`, with the notebook's `__future__` features (see `_future_flags`), noting new ones."""
+    code = compile(source, filename, mode, flags | _future_flags[0], True)
+    if not flags & 0x400:  # ast.PyCF_ONLY_AST
+        _future_flags[0] |= code.co_flags & _FUTURE_MASK
+    return code
 _loop = []
 
 
@@ -3386,19 +3399,19 @@ def run_cell(namespace, index, code, record=None):
 
     if record is None:
         source = _future_first(compile(code, _cell_file(index), "exec", ast.PyCF_ONLY_AST)) if "__future__" in code else code
-        _run_code(compile(source, _cell_file(index), "exec", _TOP_LEVEL_AWAIT), namespace)
+        _run_code(_compile(source, _cell_file(index), "exec", _TOP_LEVEL_AWAIT), namespace)
         return
     tree = _future_first(compile(code, _cell_file(index), "exec", ast.PyCF_ONLY_AST))
     value = None
     mode = _interactivity(tree)
     shown = []  # statements that show each expression's value, as IPython runs them ("single")
     if mode == "last_expr" and tree.body and isinstance(tree.body[-1], ast.Expr) and not _silenced(code, tree.body[-1]):
-        value = compile(ast.Expression(tree.body.pop().value), _cell_file(index), "eval", _TOP_LEVEL_AWAIT)
+        value = _compile(ast.Expression(tree.body.pop().value), _cell_file(index), "eval", _TOP_LEVEL_AWAIT)
     elif mode in ("last", "all") and tree.body and not _ends_quiet(code):
         nodes = tree.body[-1:] if mode == "last" else tree.body
-        shown = [compile(ast.Interactive([n]), _cell_file(index), "single", _TOP_LEVEL_AWAIT) for n in nodes]
+        shown = [_compile(ast.Interactive([n]), _cell_file(index), "single", _TOP_LEVEL_AWAIT) for n in nodes]
         del tree.body[len(tree.body) - len(nodes) :]
-    compiled = compile(tree, _cell_file(index), "exec", _TOP_LEVEL_AWAIT)
+    compiled = _compile(tree, _cell_file(index), "exec", _TOP_LEVEL_AWAIT)
     _cell_streams()
     outputs = _Outputs(index)
     _current.append(outputs)
@@ -3515,7 +3528,7 @@ class _StepCode:
         padded = "\n" * (unit["line"] - 1) + unit["code"]
         if filename not in linecache.cache:
             linecache.cache[filename] = (len(padded), None, padded.splitlines(True), filename)
-        self._run_again(unit, compile(padded, filename, "exec"))
+        self._run_again(unit, _compile(padded, filename, "exec"))
 
     def _run_again(self, unit, code):
         """Runs a unit's code, with the loaded values as they loaded after it (see `_loaded_states`)."""
@@ -3555,7 +3568,7 @@ class _StepCode:
         for node in decorated:
             node.decorator_list = []
         ast.increment_lineno(tree, unit["line"] - 1)
-        self._run_again(unit, compile(tree, _cell_file(unit["cell"]), "exec"))
+        self._run_again(unit, _compile(tree, _cell_file(unit["cell"]), "exec"))
         return True
 
     def define_on_demand(self, name):
