@@ -1195,3 +1195,30 @@ describe('`from __future__ import annotations` in an earlier step', () => {
     });
   });
 });
+
+describe('a notebook class whose definition needs a value loading with its instances', () => {
+  it('is one class: the instances loaded are of the class the step names', async () => {
+    await withTempDir('cellflow-class-once-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [['step:settings'], 'ACROSS = 1\ncolors = {".": "white"}'],
+        [
+          ['step:board_class'],
+          'class Board(list):\n    def __init__(self, squares):\n        list.__init__(self, squares)\n        self.dirs = (ACROSS, -ACROSS)\n    def _repr_html_(self):\n        return html(self)',
+        ],
+        [['step:html'], 'def html(board):\n    return "".join(colors.get(s, s) for s in board)'],
+        [
+          ['step:make'],
+          'WWF = Board(". . x".split())\nboard = WWF\nshared = [colors, ACROSS, board]',
+        ],
+        [
+          ['step:play'],
+          'board2 = Board(board)\nboard2[0] = "*"\nprint(board2, WWF, type(WWF) is Board)\nWWF.append("y")',
+        ],
+        [['step:after'], 'print(WWF, board is WWF)'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[4]), "['*', '.', 'x'] ['.', '.', 'x'] True\n");
+      assert.equal(text(cells[5]), "['.', '.', 'x', 'y'] True\n");
+    });
+  });
+});

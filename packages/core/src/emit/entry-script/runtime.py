@@ -3529,6 +3529,15 @@ class _StepCode:
         if filename not in linecache.cache:
             linecache.cache[filename] = (len(padded), None, padded.splitlines(True), filename)
         self._run_again(unit, _compile(padded, filename, "exec"))
+        self._keep_made_classes(unit)
+
+    def _keep_made_classes(self, unit):
+        """A class a value made again while the unit's own inputs loaded (its definition had not
+        run yet) stays the class of that name, as the notebook has one: the definition's run gave
+        an equal class, of the same code, that the loaded instances are not of."""
+        for (name, codes), made in _classes_made_again.items():
+            if name in unit["names"] and _same_codes(self.namespace.get(name), codes):
+                self.namespace[name] = made
 
     def _run_again(self, unit, code):
         """Runs a unit's code, with the loaded values as they loaded after it (see `_loaded_states`)."""
