@@ -1194,6 +1194,18 @@ describe('`from __future__ import annotations` in an earlier step', () => {
       assert.equal(text(cells[3]), '2\n');
     });
   });
+
+  it('without it, what an annotation reads loads where a definition runs again', async () => {
+    await withTempDir('cellflow-annotations-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [['step:types'], 'Square = str'],
+        [['step:define'], 'def solve(grid: Square) -> Square:\n    return grid * 2'],
+        [['step:use'], 'print(solve("x"), solve.__annotations__)'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[2]), "xx {'grid': <class 'str'>, 'return': <class 'str'>}\n");
+    });
+  });
 });
 
 describe('a notebook class whose definition needs a value loading with its instances', () => {

@@ -568,7 +568,8 @@ class DataFlowResolver {
       const site = { name, cell: unit.cell, line: unit.line };
       const s = eager ? undefined : this.resolve(name);
       const loads = eager || (s?.kind === 'step' && s.definition === undefined);
-      const needed = this.need(draft, site, loads, 'runs code that uses');
+      const what = unit.annotationReads.includes(name) ? null : 'runs code that uses';
+      const needed = this.need(draft, site, loads, what);
       if (needed === null) continue;
       if (needed.kind === 'code') entry.needs.add(needed.ref.id);
       else entry.inputs.add(name);
@@ -888,7 +889,7 @@ class DataFlowResolver {
   private segmentReads(analysis: CodeAnalysis, before: CodeAnalysis): SegmentRead[] {
     const reads: SegmentRead[] = [];
     for (const site of newSites(analysis.freeReads, before.freeReads))
-      reads.push({ site, deferred: false });
+      reads.push({ site, deferred: analysis.annotationReads.has(site.name) });
     for (const site of newSites(analysis.deferredReads, before.deferredReads))
       reads.push({ site, deferred: true });
     // A builtin name (`display`) that the notebook defines is the notebook's.

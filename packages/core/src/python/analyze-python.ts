@@ -365,11 +365,12 @@ export class PythonAnalyzer {
    */
   private collectsDeferred = false;
   /**
-   * Whether the names read are an annotation's: with `from __future__ import annotations` (which
-   * IPython keeps for every later cell) they are never evaluated, so they are read as a function's
-   * body reads names: loaded where the notebook has them, never missing.
+   * Whether the names read are an annotation's: evaluated where the statement runs, except with
+   * `from __future__ import annotations` (which IPython keeps for every later cell), where a name
+   * only an annotation reads may be one the notebook never binds (see `annotationReads`).
    */
   private inAnnotation = false;
+  private readonly annotationFirst = new Set<string>();
   private deferredSink: Set<string> | null = null;
   /** Whether the names in a module-level assignment's model formulas are collected, likewise. */
   private collectsFormulas = false;
@@ -463,6 +464,7 @@ export class PythonAnalyzer {
     return {
       freeReads,
       deferredReads,
+      annotationReads: this.annotationFirst,
       writes: [...this.bound.values()],
       maybeWrites: this.maybeBound(),
       shownValues: this.shown ?? [],
@@ -2037,11 +2039,14 @@ export class PythonAnalyzer {
     state: Set<string>,
     scope: InnerScope | null,
   ): void {
-    if (this.inAnnotation) {
-      if (PYTHON_BUILTINS.has(name) || (scope !== null && this.resolvesLocally(name, scope)))
-        return;
-      if (scope === null && state.has(name)) return;
-      if (!this.deferred.has(name)) this.deferred.set(name, this.site(name, node));
+    if (this.inAnnotation && !this.free.has(name)) {
+      this.inAnnotation = false;
+      try {
+        this.readName(name, node, state, scope);
+      } finally {
+        this.inAnnotation = true;
+      }
+      if (this.free.has(name)) this.annotationFirst.add(name);
       return;
     }
     if (scope !== null) {

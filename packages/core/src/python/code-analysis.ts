@@ -103,6 +103,12 @@ export interface CodeAnalysis {
   readonly freeReads: readonly NameSite[];
   /** Module-level names read inside function bodies (when called), that this code never binds. */
   readonly deferredReads: readonly NameSite[];
+  /**
+   * Names of `freeReads` first read in an annotation (`def f(x: Node)`, `y: Node = ...`): needed
+   * as any read, but never missing, since under `from __future__ import annotations` they are not
+   * evaluated.
+   */
+  readonly annotationReads: ReadonlySet<string>;
   /** Names this code binds at module level (first binding of each), including maybe-bindings. */
   readonly writes: readonly NameSite[];
   /**

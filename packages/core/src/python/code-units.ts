@@ -50,6 +50,8 @@ export interface CodeUnit {
   readonly names: readonly string[];
   /** Names read when the statement runs (builtins and its own bindings excluded). */
   readonly reads: readonly string[];
+  /** Of `reads`, those only annotations read (see `CodeAnalysis.annotationReads`). */
+  readonly annotationReads: readonly string[];
   /** Definitions: module-level names the body reads when called. */
   readonly callReads: readonly string[];
   /**
@@ -632,6 +634,7 @@ function readCodeUnitsOnce(
       code: statement,
       names,
       reads: [...new Set(analysis.freeReads.map((r) => r.name))],
+      annotationReads: [...analysis.annotationReads],
       callReads:
         kind.kind === 'definition' ? [...new Set(analysis.deferredReads.map((r) => r.name))] : [],
       ...definitionEffects(kind.kind === 'definition' ? analysis : null),
@@ -678,6 +681,7 @@ export function restOfCellUnit(cell: number, rest: string): CodeUnit | null {
     code: rest.slice(start),
     names,
     reads: [...new Set(analysis.freeReads.map((r) => r.name))],
+    annotationReads: [...analysis.annotationReads],
     callReads: [...new Set(analysis.deferredReads.map((r) => r.name))],
     ...definitionEffects(analysis),
     parameters: [],
