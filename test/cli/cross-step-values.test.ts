@@ -1195,6 +1195,20 @@ describe('`from __future__ import annotations` in an earlier step', () => {
     });
   });
 
+  it("a module-level annotation adds to the notebook's `__annotations__`, made by the first", async () => {
+    await withTempDir('cellflow-module-annotations-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [['step:none'], 'print("__annotations__" in globals())'],
+        [['step:first'], 'y: int = 5\nprint(__annotations__)'],
+        [['step:second'], 'z: str\nprint(__annotations__)'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[0]), 'False\n');
+      assert.equal(text(cells[1]), "{'y': <class 'int'>}\n");
+      assert.equal(text(cells[2]), "{'y': <class 'int'>, 'z': <class 'str'>}\n");
+    });
+  });
+
   it('without it, what an annotation reads loads where a definition runs again', async () => {
     await withTempDir('cellflow-annotations-', async (dir) => {
       const { run, cells } = await runCells(dir, [

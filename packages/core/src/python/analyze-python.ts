@@ -923,6 +923,8 @@ export class PythonAnalyzer {
     const lastOp = ops[ops.length - 1];
     // Annotations are evaluated (reads); the value comes before the targets are bound.
     for (const c of parts) if (c.name === 'TypeDef') this.annotation(c, state, scope);
+    if (scope === null && parts[0]?.name === 'VariableName' && parts[1]?.name === 'TypeDef')
+      this.moduleAnnotations(parts[0], state);
     if (lastOp === undefined) return; // `x: int` binds nothing
     const collects = scope === null;
     if (collects) {
@@ -1897,6 +1899,21 @@ export class PythonAnalyzer {
         next = next?.nextSibling ?? null;
       } else if (p.name === 'TypeDef') this.annotation(p, state, scope);
     }
+  }
+
+  /**
+   * A module-level `name: T` adds to the module's `__annotations__`, which it makes when the
+   * notebook has none yet: read where an earlier step has it, never missing, then bound.
+   */
+  private moduleAnnotations(node: SyntaxNode, state: Set<string>): void {
+    const outer = this.inAnnotation;
+    this.inAnnotation = true;
+    try {
+      this.readName('__annotations__', node, state, null);
+    } finally {
+      this.inAnnotation = outer;
+    }
+    this.bindName('__annotations__', node, state, null);
   }
 
   /** An annotation's names (see `inAnnotation`). */
