@@ -18,12 +18,11 @@ import { leadingCellsJoinedDiagnostic } from './data-flow-diagnostics.js';
 import { buildPipelineSteps } from './build-steps.js';
 import { orderFileAccess } from './order-file-access.js';
 import type { PipelineGraph } from './pipeline-graph.js';
-import type { Block } from './read-blocks.js';
 import { toMetricName, toPipelineName } from './pipeline-names.js';
 import { readMetrics } from './read-metrics.js';
 import { readParameters } from './read-parameters.js';
 import { readPrelude } from './read-prelude.js';
-import { RANDOM_STATE_VARIABLE, resolveDataFlow, type SkippedRead } from './resolve-data-flow.js';
+import { RANDOM_STATE_VARIABLE, resolveDataFlow } from './resolve-data-flow.js';
 import { mergeTags } from './step-tags.js';
 import { noStepsDiagnostic, validateGraph } from './validate-graph.js';
 
@@ -58,8 +57,12 @@ export function buildPipelineGraph(
     leading?.kind === 'untagged'
       ? kept.flow.skippedReads.find((r) => leading.cells.includes(r.cell))
       : undefined;
-  const resolved =
-    needed === undefined ? kept : resolveNotebook(notebook, settings, true, leading, needed);
+  const resolved = needed === undefined ? kept : resolveNotebook(notebook, settings, true);
+  const first = kept.blocks.blocks.find((b) => b.kind === 'step');
+  const joined =
+    needed !== undefined && first !== undefined
+      ? [leadingCellsJoinedDiagnostic(leading!.cells, first.name, needed)]
+      : [];
   const { blocks, parameters, prelude, metrics, flow } = resolved;
   const { code } = prelude;
   const validated = validateGraph(flow.steps, code);
@@ -68,7 +71,7 @@ export function buildPipelineGraph(
   const steps = buildPipelineSteps(flow.steps, after, blocks.magicEnv, image);
 
   const diagnostics = [
-    ...resolved.joined,
+    ...joined,
     ...blocks.diagnostics,
     ...prelude.diagnostics,
     ...parameters.diagnostics,
@@ -99,8 +102,6 @@ function resolveNotebook(
   notebook: Notebook,
   settings: NotebookSettings,
   joinLeadingCells: boolean,
-  leading?: Block,
-  needed?: SkippedRead,
 ) {
   const blocks = analyzeBlocks(notebook, { joinLeadingCells });
   const parameters = readParameters(blocks.blocks, blocks.plainCode);
@@ -113,10 +114,5 @@ function resolveNotebook(
     metrics: metrics.metrics,
     stepDefaults: mergeTags(settings.stepDefaults.map((t) => parseCellTags([t]).tags)),
   });
-  const first = blocks.blocks.find((b) => b.kind === 'step');
-  const joined =
-    leading !== undefined && needed !== undefined && first !== undefined
-      ? [leadingCellsJoinedDiagnostic(leading.cells, first.name, needed)]
-      : [];
-  return { blocks, parameters, prelude, metrics, flow, joined };
+  return { blocks, parameters, prelude, metrics, flow };
 }
