@@ -1248,3 +1248,96 @@ describe('a notebook class whose definition needs a value loading with its insta
     });
   });
 });
+
+describe('a class or function bound again to a wrapper of it (`X = wrap(X)`)', () => {
+  it('runs again in later steps, with what a cache put around it keeps', async () => {
+    await withTempDir('cellflow-rewrapped-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [['step:setup'], 'import functools\nfrom dataclasses import dataclass'],
+        [
+          ['step:define'],
+          'def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\nclass Q:\n    a: int = 1\n    b: int = 2\n',
+        ],
+        [['step:cache'], 'fib = functools.lru_cache(None)(fib)\nprint(fib(30), fib.cache_info())'],
+        [['step:data'], 'Q = dataclass(Q)\nprint(Q(3))'],
+        [['step:use'], 'print(fib(31), fib.cache_info(), Q(5, 6))'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(
+        text(cells[4]),
+        '1346269 CacheInfo(hits=30, misses=32, maxsize=None, currsize=32) Q(a=5, b=6)\n',
+      );
+    });
+  });
+
+  it('keeps the instances of a class whose name now holds a cache of it', async () => {
+    await withTempDir('cellflow-rewrapped-class-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [['step:setup'], 'import functools\nfrom dataclasses import dataclass'],
+        [
+          ['step:define'],
+          '@dataclass(frozen=True, order=True)\nclass Honeycomb:\n    letters: str\n    center: str',
+        ],
+        [['step:before'], "hc = Honeycomb('ABC', 'A')"],
+        [
+          ['step:cache'],
+          "Honeycomb = functools.lru_cache(None)(Honeycomb)\nbest = max(Honeycomb(p, 'X') for p in ['AB', 'XYZ'])",
+        ],
+        [
+          ['step:use'],
+          "print(hc, best, Honeycomb('AB', 'X') is Honeycomb('AB', 'X'), Honeycomb.cache_info())",
+        ],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(
+        text(cells[4]),
+        "Honeycomb(letters='ABC', center='A') Honeycomb(letters='XYZ', center='X') True CacheInfo(hits=2, misses=2, maxsize=None, currsize=2)\n",
+      );
+    });
+  });
+});
+
+describe('a value a function binds (`global`), holding instances of a class that calls it', () => {
+  it('loads in a later step, the class defined as it loads', async () => {
+    await withTempDir('cellflow-global-made-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [['step:setup'], 'from collections import namedtuple'],
+        [['step:evaluate'], 'def evaluate(x):\n    return x * scale[0]'],
+        [
+          ['step:fn'],
+          "class Fn(namedtuple('_', 'parm')):\n    def __call__(self, v):\n        return evaluate(self.parm + v)",
+        ],
+        [
+          ['step:execute'],
+          'def execute(n):\n    global fns, scale\n    scale = [2]\n    fns = {k: Fn(k) for k in range(n)}',
+        ],
+        [['step:run'], 'execute(3)'],
+        [['step:use'], 'print(fns[2](1), scale)'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[5]), '6 [2]\n');
+      assert.doesNotMatch(run.stdout + run.stderr, /function-uses-undefined-name/);
+    });
+  });
+});
+
+describe('calls in a comprehension at module level', () => {
+  it('change what they change, as the statement runs', async () => {
+    await withTempDir('cellflow-comprehension-calls-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:define'],
+          'def make_counter():\n    n = 0\n    def counter():\n        nonlocal n\n        n += 1\n        return n\n    return counter\ndef bump(xs):\n    xs.append(len(xs))',
+        ],
+        [['step:make'], 'counter = make_counter()\ndata = []'],
+        [
+          ['step:call'],
+          'firsts = [counter() for _ in range(3)]\n_ = [bump(data) for _ in range(2)]',
+        ],
+        [['step:use'], 'print(firsts, counter(), data)'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[3]), '[1, 2, 3] 4 [0, 1]\n');
+    });
+  });
+});

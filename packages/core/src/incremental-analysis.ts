@@ -36,6 +36,8 @@ interface Checked {
   readonly unitNames: ReadonlySet<string>;
   /** The notebook's functions that yield: a call of one bound to a name is a code unit. */
   readonly generatorFunctions: ReadonlySet<string>;
+  /** The notebook's classes and functions: one bound again from a call of it is a code unit. */
+  readonly definitions: ReadonlySet<string>;
 }
 
 export class NotebookAnalyzer {
@@ -86,7 +88,7 @@ export class NotebookAnalyzer {
     const unitCodes = [...prelude, ...stepCells].map(
       (c) => [c, toPlainPython(notebook.cells[c]?.source ?? '').code] as const,
     );
-    const { units, generatorFunctions } = readNotebookCodeUnits(unitCodes);
+    const { units, generatorFunctions, definitions } = readNotebookCodeUnits(unitCodes);
     const unitNames = new Set([...units.values()].flatMap((us) => us.flatMap((u) => u.names)));
     this.last = {
       notebook,
@@ -97,6 +99,7 @@ export class NotebookAnalyzer {
       stepCells,
       unitNames,
       generatorFunctions,
+      definitions,
     };
     return full;
   }
@@ -156,8 +159,8 @@ export class NotebookAnalyzer {
     if (!sameJson([oldPlain.notes, oldPlain.env], [newPlain.notes, newPlain.env])) return undefined;
     if (!sameJson(mentions(before, last.unitNames), mentions(source, last.unitNames)))
       return undefined;
-    const oldUnits = readCodeUnits(cell, oldPlain.code, last.generatorFunctions);
-    const newUnits = readCodeUnits(cell, newPlain.code, last.generatorFunctions);
+    const oldUnits = readCodeUnits(cell, oldPlain.code, last.generatorFunctions, last.definitions);
+    const newUnits = readCodeUnits(cell, newPlain.code, last.generatorFunctions, last.definitions);
     if (!sameJson(oldUnits.map(unitShape), newUnits.map(unitShape))) return undefined;
     for (const run of last.runsOfCell.get(cell) ?? []) {
       const at = run.cells.indexOf(cell);

@@ -178,8 +178,11 @@ interface StepDraft {
   readonly carriedDone: Set<string>;
   /** Names that functions the step may call rebind or change, not yet taken over by the step. */
   readonly callEffects: Set<string>;
-  /** Those of `callEffects` that the functions bind (`global n`), not only change. */
-  readonly callWrites: Set<string>;
+  /**
+   * Those of `callEffects` that the functions bind (`global n`), not only change, each with the
+   * functions that bind it.
+   */
+  readonly callWrites: Map<string, Set<string>>;
 }
 
 export function resolveDataFlow(input: DataFlowInput): DataFlow {
@@ -283,6 +286,9 @@ class DataFlowResolver {
       ...this.globalUnits.keys(),
       ...input.parameters.map((p) => p.name),
     ]);
+    // A name only a function binds (`global scale` in `def execute()`) is bound once it is called.
+    for (const refs of this.unitsOfCell.values())
+      for (const r of refs) for (const n of r.unit.callWrites) this.everBound.add(n);
     for (const b of input.blocks.blocks) {
       if (b.kind !== 'step') continue;
       const analysis = analyzeCells(b.cells, this.plain);
@@ -556,15 +562,20 @@ class DataFlowResolver {
     entry.eager = eager;
     draft.units.set(ref.id, entry);
     const { unit } = ref;
+    const priorCode = new Set<string>();
     for (const [name, prior] of this.priorBindings.get(ref.id) ?? []) {
       if (prior.kind === 'code') {
         if (this.includeUnit(draft, prior.ref, eager) !== null) entry.needs.add(prior.ref.id);
+        priorCode.add(name);
       } else if (prior.kind === 'step' && eager && prior.step !== draft) {
         this.loadFrom(draft, name, prior);
         entry.inputs.add(name);
       }
     }
     for (const name of unit.reads) {
+      // What it binds again from what the name was (`f = lru_cache(None)(f)`) reads that, above,
+      // not what the name is now (which may be this very unit's changed state).
+      if (priorCode.has(name)) continue;
       const site = { name, cell: unit.cell, line: unit.line };
       const s = eager ? undefined : this.resolve(name);
       const loads = eager || (s?.kind === 'step' && s.definition === undefined);
@@ -838,7 +849,7 @@ class DataFlowResolver {
       carriedDone: new Set(),
       versions: new Map(),
       callEffects: new Set(),
-      callWrites: new Set(),
+      callWrites: new Map(),
     };
     // Statements of an imports/functions cell that run once in this step are the step's too.
     const ownCells = [...(this.hostCells.get(block) ?? []), ...block.cells].sort((a, b) => a - b);
@@ -977,7 +988,8 @@ class DataFlowResolver {
 
   /**
    * The segment's calls of functions a notebook decorator made with state (`@counted def f`,
-   * whose wrapper counts in `wrapper.calls` or a `nonlocal n`): each call changes the function,
+   * whose wrapper counts in `wrapper.calls` or a `nonlocal n`) or a cache put around after their
+   * definition (`f = lru_cache(None)(f)`): each call changes the function,
    * as a call of `counter = make_counter()` changes `counter` (see `noteClosureCalls`), so the
    * step saves what the function holds and later steps load it onto its definition run again.
    */
@@ -989,9 +1001,11 @@ class DataFlowResolver {
       const unit = this.definingUnit(call.callee, call.cell, ownUnits);
       if (
         unit?.holdsState === true &&
-        unit.decorators.some(
-          (d) => this.definingUnit(d, unit.cell, ownUnits)?.makesClosures === true,
-        )
+        // A cache put around it (`f = lru_cache(None)(f)`) keeps what each call computed.
+        (unit.callEffects.includes(call.callee) ||
+          unit.decorators.some(
+            (d) => this.definingUnit(d, unit.cell, ownUnits)?.makesClosures === true,
+          ))
       )
         sites.push({ name: call.callee, cell: call.cell, line: call.line });
     }
@@ -1071,6 +1085,8 @@ class DataFlowResolver {
       if (s?.kind !== 'code' || s.ref.unit.holdsState)
         effectSites.push({ name, cell: lastCell, line: 1 });
     }
+    // What a function binds (`global fns` in `execute`) may hold what its body makes (`Fn`s).
+    if (draft.callWrites.size > 0) this.valueReads.merge(draft.callWrites);
     draft.callEffects.clear();
     draft.callWrites.clear();
     for (const site of effectSites) draft.written.add(site.name);
@@ -1114,6 +1130,10 @@ class DataFlowResolver {
   /** What a segment leaves behind for later steps: code stays code, values are data. */
   private leaveSegment(draft: StepDraft, segment: LeftSegment): void {
     const { own, analysis, before, effectSites, firstSegment } = segment;
+    // What each name the segment binds was before it, for a statement that binds a name again
+    // from what it was (see `leaveBindings`): calls in the segment may change it first.
+    const priors = new Map<string, Source | undefined>();
+    for (const w of analysis.writes) priors.set(w.name, this.resolve(w.name));
     this.newValues(segment);
     // What this segment changes in place (a later segment may change names an earlier one did).
     const ownAnalysis = firstSegment ? analysis : analyzeCells(own, this.plain);
@@ -1159,7 +1179,7 @@ class DataFlowResolver {
     this.leaveChanged(draft, segment, segmentMutations, takenOver);
     if (!firstSegment) this.warnContinued(draft, analysis, own, segmentMutations, takenOver);
     this.leaveChangedValues(draft, segmentMutations, effectSites);
-    this.leaveBindings(draft, segment, decoratedCalls);
+    this.leaveBindings(draft, segment, decoratedCalls, priors);
     this.leaveShownValues(draft, segment);
   }
 
@@ -1258,6 +1278,7 @@ class DataFlowResolver {
     draft: StepDraft,
     { own, analysis, before, ownUnits }: LeftSegment,
     changedByCalls: readonly NameSite[],
+    priors: ReadonlyMap<string, Source | undefined>,
   ): void {
     const { current } = this;
     const mutationAt = new Map<string, NameSite>();
@@ -1274,9 +1295,10 @@ class DataFlowResolver {
         // Defined on some paths only (`if fast: def f(...)`): where it is not, `f` from before
         // stays, so running the statement again needs that first. So does a statement that reads
         // what it binds again (`heaviside = np.vectorize(heaviside)`).
+        // (Where the segment binds it above the statement, that; else what it was before.)
         const prior =
           analysis.maybeWrites.has(w.name) || ref.unit.reads.includes(w.name)
-            ? this.resolve(w.name)
+            ? (ownBindingAbove(ownUnits, ref, w.name) ?? priors.get(w.name))
             : undefined;
         if (prior !== undefined && !(prior.kind === 'code' && prior.ref === ref))
           this.priorBindings.set(ref.id, [
@@ -1551,6 +1573,24 @@ class ReadsByValue {
   }
 }
 
+/** The segment's own last code unit above `ref` that binds `name`, as a source. */
+function ownBindingAbove(
+  ownUnits: readonly UnitRef[],
+  ref: UnitRef,
+  name: string,
+): Source | undefined {
+  const { cell, from } = ref.unit;
+  let found: UnitRef | undefined;
+  for (const r of ownUnits)
+    if (
+      r !== ref &&
+      r.unit.names.includes(name) &&
+      (r.unit.cell < cell || (r.unit.cell === cell && r.unit.to <= from))
+    )
+      found = r;
+  return found === undefined ? undefined : { kind: 'code', ref: found };
+}
+
 /** The unit of the segment's own units that binds `name` last in `analysis`, if any. */
 function unitFor(
   analysis: CodeAnalysis,
@@ -1601,5 +1641,9 @@ function bindsIn(analysis: CodeAnalysis, name: string, cells: readonly number[])
 /** What calling a unit's functions may do, for the step that may call them. */
 function takeEffectsOf(draft: StepDraft, unit: UnitRef['unit']): void {
   for (const name of unit.callEffects) draft.callEffects.add(name);
-  for (const name of unit.callWrites) draft.callWrites.add(name);
+  for (const name of unit.callWrites) {
+    const writers = draft.callWrites.get(name);
+    if (writers === undefined) draft.callWrites.set(name, new Set(unit.names));
+    else for (const n of unit.names) writers.add(n);
+  }
 }

@@ -254,6 +254,13 @@ interface MethodRecord {
 }
 
 /** A function/lambda/class/comprehension scope: its local names, and reads that escape it. */
+/** Whether code in `scope` runs as the statement does: comprehensions at module level. */
+function runsAtOnce(scope: InnerScope): boolean {
+  for (let s: InnerScope | null = scope; s !== null; s = s.parent)
+    if (s.kind !== 'comprehension') return false;
+  return true;
+}
+
 interface InnerScope {
   readonly kind: 'function' | 'class' | 'comprehension';
   readonly locals: Set<string>;
@@ -1494,6 +1501,8 @@ export class PythonAnalyzer {
     }
     for (const w of writes) {
       if (reads.has(w) || mutations.has(w)) this.moduleRead(w, node, state);
+      // What it binds (`global fns`) may hold what its body makes (`fns = {k: Fn(k) ...}`).
+      this.addValueReads(this.valueNames, w, [name]);
       this.lastBound.set(w, { cell: this.cell, offset: node.from });
       state.add(w);
       this.deleted?.delete(w);
@@ -1792,9 +1801,13 @@ export class PythonAnalyzer {
       scope === null && callee.name === 'VariableName'
         ? literalExpressionReads(args, this.textOf, expressionReads).filter((n) => !state.has(n))
         : [];
-    // A module-level call of a name is a call site even without names passed (`counter()`).
+    // A module-level call of a name is a call site even without names passed (`counter()`); so
+    // is one in a comprehension there, which runs now too (`[counter() for _ in range(3)]`), of
+    // the module's names.
+    const runsNow =
+      scope === null || (runsAtOnce(scope) && !this.resolvesLocally(calleeName, scope));
     if (found.length === 0 && codeStrings.length === 0) {
-      if (scope === null && callee.name === 'VariableName')
+      if (runsNow && callee.name === 'VariableName')
         this.callSites.push({
           callee: calleeName,
           cell: this.cell,
@@ -1843,12 +1856,15 @@ export class PythonAnalyzer {
       for (const [holder, stored] of def.stored)
         for (const f of found)
           if (passedTo(f.argument, def.parameters, stored)) this.alias([holder], [f.argument.name]);
-    if (scope === null)
+    if (runsNow)
       this.callSites.push({
         callee: calleeName,
         cell: this.cell,
         line: this.lineOf(callee.from),
-        args: found.map((f) => f.argument),
+        args: (scope === null
+          ? found
+          : found.filter((f) => !this.resolvesLocally(f.argument.name, scope))
+        ).map((f) => f.argument),
         codeStrings,
       });
   }

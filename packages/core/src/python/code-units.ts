@@ -447,10 +447,63 @@ function evaluatesStrings(definition: SyntaxNode, text: (n: SyntaxNode) => strin
   return false;
 }
 
+/**
+ * Whether `value` is a call that passes `name`, one of the notebook's classes or functions, as it
+ * is (`Honeycomb = functools.lru_cache(None)(Honeycomb)`, `Point = dataclass(Point)`, `f =
+ * jit(f)`): a decorator applied after the definition, so the statement defines the name again.
+ */
+function wrapsDefinition(
+  name: string,
+  value: SyntaxNode,
+  text: (n: SyntaxNode) => string,
+  wrapped: ReadonlySet<string>,
+): boolean {
+  if (!wrapped.has(name) || value.name !== 'CallExpression') return false;
+  for (
+    let call: SyntaxNode | null = value;
+    call?.name === 'CallExpression';
+    call = call.firstChild
+  ) {
+    const args = call.lastChild;
+    if (args?.name !== 'ArgList') continue;
+    for (let a = args.firstChild; a !== null; a = a.nextSibling)
+      if (a.name === 'VariableName' && text(a) === name && a.nextSibling?.name !== 'AssignOp')
+        return true;
+  }
+  return false;
+}
+
+/** The name a wrapping call starts with (`functools.lru_cache(None)(f)` is `functools`). */
+function callRoot(value: SyntaxNode, text: (n: SyntaxNode) => string): readonly string[] {
+  let base: SyntaxNode | null = value;
+  while (base !== null && (base.name === 'MemberExpression' || base.name === 'CallExpression'))
+    base = base.firstChild;
+  return base?.name === 'VariableName' ? [text(base)] : NO_NAMES;
+}
+
+/** `functools.lru_cache(...)` and `functools.cache`, however imported, as a wrapping call. */
+const CACHING_CALL = /^(?:[\w.]+\.)?(?:lru_cache|cache)\b/;
+
+/**
+ * The notebook's classes and functions that a top-level line of `code` may bind again from a
+ * call passing them (see `wrapsDefinition`): a quick test on the text, which the syntax tree
+ * then decides.
+ */
+function rewrappedNames(code: string, definitions: ReadonlySet<string>): string[] {
+  if (definitions.size === 0) return NO_NAMES as string[];
+  const found = new Set<string>();
+  for (const m of code.matchAll(/^([A-Za-z_]\w*)[ \t]*=(?!=)(.*)$/gm)) {
+    const name = m[1]!;
+    if (definitions.has(name) && new RegExp(`\\b${name}\\b`).test(m[2]!)) found.add(name);
+  }
+  return [...found].sort();
+}
+
 function classify(
   node: SyntaxNode,
   text: (n: SyntaxNode) => string,
   generatorFunctions: ReadonlySet<string>,
+  wrapped: ReadonlySet<string>,
 ): { kind: CodeUnitKind; root: string | null } | null {
   switch (node.name) {
     case 'ImportStatement':
@@ -473,7 +526,9 @@ function classify(
       const ops = parts.filter((p) => p.name === 'AssignOp');
       const value = parts[parts.length - 1];
       if (ops.length === 1 && parts.length === 3 && parts[0]!.name === 'VariableName') {
-        return value !== undefined && definesCode(value, text, generatorFunctions)
+        return value !== undefined &&
+          (definesCode(value, text, generatorFunctions) ||
+            wrapsDefinition(text(parts[0]!), value, text, wrapped))
           ? { kind: 'definition', root: null }
           : null;
       }
@@ -534,19 +589,22 @@ const NO_CALLED: readonly string[] = [];
 /**
  * The code units of one cell's plain-Python code (remembered by cell and code). A call of one of
  * `generatorFunctions` (the notebook's functions that yield, see `readNotebookCodeUnits`) bound to
- * a name makes a generator, which is code.
+ * a name makes a generator, which is code; so is one of `definitions` (the notebook's classes and
+ * functions) bound again from a call that wraps it (`f = lru_cache(None)(f)`).
  */
 export function readCodeUnits(
   cell: number,
   code: string,
   generatorFunctions: ReadonlySet<string> = NO_GENERATOR_FUNCTIONS,
+  definitions: ReadonlySet<string> = NO_GENERATOR_FUNCTIONS,
 ): readonly CodeUnit[] {
   const called =
     generatorFunctions.size === 0
       ? NO_CALLED
       : [...generatorFunctions].filter((f) => code.includes(f)).sort();
-  return unitsByCell.get(`${cell}:${textId(code)}:${called.join(',')}`, () =>
-    readCodeUnitsOnce(cell, code, new Set(called)),
+  const wrapped = rewrappedNames(code, definitions);
+  return unitsByCell.get(`${cell}:${textId(code)}:${called.join(',')}:${wrapped.join(',')}`, () =>
+    readCodeUnitsOnce(cell, code, new Set(called), new Set(wrapped)),
   );
 }
 
@@ -560,33 +618,43 @@ export interface NotebookCodeUnits {
   readonly units: ReadonlyMap<number, readonly CodeUnit[]>;
   /** The functions any of the cells defines that yield: a call of one makes a generator. */
   readonly generatorFunctions: ReadonlySet<string>;
+  /** The classes and functions the cells define (`class`, `def`, and wraps of them). */
+  readonly definitions: ReadonlySet<string>;
 }
 
 /**
  * The code units of several cells (cell index, plain-Python code) read together: a call of a
- * function that yields, defined in any of them, makes a generator, which is code.
+ * function that yields, defined in any of them, makes a generator, which is code; a class or
+ * function defined in any of them and bound again from a call passing it is defined again.
  */
 export function readNotebookCodeUnits(
   cells: readonly (readonly [number, string])[],
 ): NotebookCodeUnits {
   const generatorFunctions = new Set<string>();
+  const definitions = new Set<string>();
   const read = cells.map(([cell, code]) => readCodeUnits(cell, code));
-  for (const units of read) addGeneratorFunctions(units, generatorFunctions);
+  for (const units of read) {
+    addGeneratorFunctions(units, generatorFunctions);
+    for (const unit of units) if (unit.holdsState) for (const n of unit.names) definitions.add(n);
+  }
   const units = new Map<number, readonly CodeUnit[]>();
-  // Without such functions (most notebooks), each cell's units are the ones just read.
+  // Without such functions and wraps (most notebooks), each cell's units are the ones just read.
   cells.forEach(([cell, code], i) =>
     units.set(
       cell,
-      generatorFunctions.size === 0 ? read[i]! : readCodeUnits(cell, code, generatorFunctions),
+      generatorFunctions.size === 0 && rewrappedNames(code, definitions).length === 0
+        ? read[i]!
+        : readCodeUnits(cell, code, generatorFunctions, definitions),
     ),
   );
-  return { units, generatorFunctions };
+  return { units, generatorFunctions, definitions };
 }
 
 function readCodeUnitsOnce(
   cell: number,
   code: string,
   generatorFunctions: ReadonlySet<string>,
+  wrapped: ReadonlySet<string>,
 ): CodeUnit[] {
   const tree = parsePython(code);
   const text = (n: SyntaxNode): string => code.slice(n.from, n.to);
@@ -612,7 +680,7 @@ function readCodeUnitsOnce(
       for (const c of children(node)) if (c.name !== ';') visit(c);
       return;
     }
-    const kind = classify(node, text, generatorFunctions);
+    const kind = classify(node, text, generatorFunctions, wrapped);
     if (kind === null) return;
     const definition =
       node.name === 'DecoratedStatement'
@@ -621,10 +689,19 @@ function readCodeUnitsOnce(
           ? node
           : undefined;
     const value = node.name === 'AssignStatement' ? node.lastChild : null;
+    // `f = lru_cache(None)(f)`: the class or function defined again, wrapped as by a decorator.
+    const wraps =
+      value !== null &&
+      node.firstChild?.name === 'VariableName' &&
+      wrapsDefinition(text(node.firstChild), value, text, wrapped);
     // A statement that does not start its line (`a = 1; import b`) is replayed from its own start.
     const statement = code.slice(node.from, node.to);
     const analysis = clean ? analyzeStatement(cell, code, node) : analyzePython(statement, cell);
     const names = analysis.writes.map((w) => w.name);
+    let effects = definitionEffects(kind.kind === 'definition' ? analysis : null);
+    // A cache put around a function keeps what each call computed: calling it changes it.
+    if (wraps && CACHING_CALL.test(text(value.firstChild!)))
+      effects = { ...effects, callEffects: [...effects.callEffects, ...names] };
     units.push({
       kind: kind.kind,
       cell,
@@ -637,7 +714,7 @@ function readCodeUnitsOnce(
       annotationReads: [...analysis.annotationReads],
       callReads:
         kind.kind === 'definition' ? [...new Set(analysis.deferredReads.map((r) => r.name))] : [],
-      ...definitionEffects(kind.kind === 'definition' ? analysis : null),
+      ...effects,
       ...definitionParameters(kind.kind === 'definition' ? analysis : null),
       root: kind.root,
       fileAccess: analysis.fileAccess,
@@ -649,9 +726,14 @@ function readCodeUnitsOnce(
         kind.kind === 'definition' &&
         value !== null &&
         makesGenerator(value, text, generatorFunctions),
-      holdsState: kind.kind === 'definition' && DEFINITION_STATEMENTS.has(node.name),
+      holdsState: kind.kind === 'definition' && (wraps || DEFINITION_STATEMENTS.has(node.name)),
       makesClosures: definition !== undefined && makesStatefulFunctions(definition, text),
-      decorators: node.name === 'DecoratedStatement' ? decoratorNames(node, text) : NO_NAMES,
+      decorators:
+        node.name === 'DecoratedStatement'
+          ? decoratorNames(node, text)
+          : wraps
+            ? callRoot(value, text)
+            : NO_NAMES,
     });
   };
   for (const node of children(tree.topNode)) visit(node);

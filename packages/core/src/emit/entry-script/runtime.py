@@ -1242,8 +1242,8 @@ class _CacheDecorator:
 
 
 def _install_notebook_caches():
-    """Makes `functools.lru_cache` and `functools.cache` give notebook functions `_notebook_cache`
-    (a library's functions keep functools' own)."""
+    """Makes `functools.lru_cache` and `functools.cache` give notebook functions and classes
+    `_notebook_cache` (a library's functions keep functools' own)."""
     import functools
     import types
 
@@ -1252,7 +1252,8 @@ def _install_notebook_caches():
         return
 
     def cached(function, maxsize, typed):
-        if isinstance(function, types.FunctionType) and function.__module__ == "__main__":
+        # A notebook class too (`Honeycomb = lru_cache(None)(Honeycomb)`: its instances cached).
+        if isinstance(function, (types.FunctionType, type)) and function.__module__ == "__main__":
             return _notebook_cache(function, maxsize, typed)
         return original(maxsize, typed)(function)
 
@@ -1892,9 +1893,25 @@ def _reduce_notebook_class(obj):
         # cannot find by name: made again from what makes it.
         again = _class_again(obj)
         return (_class_made_again, (name, codes, again)) if again is not None else None
-    if sys.modules["__main__"].__dict__.get(name) is not obj:
+    if _unwrapped(sys.modules["__main__"].__dict__.get(name)) is not obj:
         return None
     return _notebook_class, (name, codes, _class_again(obj))
+
+
+def _unwrapped(value):
+    """The class a wrapper holds, where the notebook bound its name to one (`Honeycomb =
+    functools.lru_cache(None)(Honeycomb)`), through `__wrapped__`; else `value` itself."""
+    for _ in range(8):
+        if value is None or isinstance(value, type):
+            return value
+        try:
+            inner = getattr(value, "__wrapped__", None)
+        except Exception:
+            return value
+        if inner is None:
+            return value
+        value = inner
+    return value
 
 
 def _inner_function(value):
@@ -1966,7 +1983,7 @@ def _notebook_class(name, codes, again):
     """The loading step's class `name` where it is the one saved (the same code), else the saved
     one made again (once per step)."""
     try:
-        found = getattr(sys.modules["__main__"], name)  # defined on demand while inputs load
+        found = _unwrapped(getattr(sys.modules["__main__"], name))  # defined on demand as inputs load
     except AttributeError:
         found = None
     if found is not None and _same_codes(found, codes):
@@ -3512,6 +3529,7 @@ class _StepCode:
         self.paths = paths
         self.step = step
         self.done = set()
+        self.ran = set()  # of `done`, those whose own code ran (the rest wait on what they need)
         self.loaded = {}
         self.random_state = None
 
@@ -3524,6 +3542,12 @@ class _StepCode:
             self.run(need)
         for name in unit.get("inputs", ()):
             self.load(name)
+        if index not in self.ran:
+            self._execute(index)
+
+    def _execute(self, index):
+        self.ran.add(index)
+        unit = self.units[index]
         filename = _cell_file(unit["cell"])
         padded = "\n" * (unit["line"] - 1) + unit["code"]
         if filename not in linecache.cache:
@@ -3585,7 +3609,17 @@ class _StepCode:
         notebook function or class gets its definition run."""
         for index in range(len(self.units) - 1, -1, -1):
             unit = self.units[index]
-            if name in unit["names"] and index not in self.done:
+            if name not in unit["names"] or index in self.ran:
+                continue
+            if index in self.done:
+                # What the definition waits on holds what it defines (`functions` holding
+                # `Function`s, loaded for what its methods call): it runs first, where it can.
+                try:
+                    self._execute(index)
+                except Exception:
+                    self.ran.discard(index)
+                    continue
+            else:
                 try:
                     self.run(index)
                 except Exception:
@@ -3594,13 +3628,13 @@ class _StepCode:
                     # defined, which the definition without its decorators makes.
                     if not self._run_undecorated(unit):
                         raise
-                # What earlier steps changed on it (`Counter.count += 1`) holds here too.
-                for later in range(index + 1, len(self.units)):
-                    change = self.units[later]
-                    if not change["names"] and index in change.get("needs", ()):
-                        self.run(later)
-                if name in self.namespace:
-                    return self.namespace[name]
+            # What earlier steps changed on it (`Counter.count += 1`) holds here too.
+            for later in range(index + 1, len(self.units)):
+                change = self.units[later]
+                if not change["names"] and index in change.get("needs", ()):
+                    self.run(later)
+            if name in self.namespace:
+                return self.namespace[name]
         raise AttributeError("module '__main__' has no attribute %r" % name)
 
     def load(self, name):
