@@ -1341,3 +1341,28 @@ describe('calls in a comprehension at module level', () => {
     });
   });
 });
+
+describe('two definitions that need each other, one as it is defined, the other when called', () => {
+  it('are both defined again in a later step', async () => {
+    await withTempDir('cellflow-definition-cycle-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [['step:alias'], "Coins = ''.join"],
+        [
+          ['step:rotations'],
+          'def rotations(coins) -> {Coins}:\n    return {coins[r:] + coins[:r] for r in range(len(coins))}',
+        ],
+        [['step:coins'], "def Coins(coins) -> str:\n    return min(rotations(''.join(coins)))"],
+        [
+          ['step:again'],
+          'def rotations(coins) -> {Coins}:\n    return {coins[r:] + coins[:r] for r in range(len(coins))}',
+        ],
+        [
+          ['step:use'],
+          "print(Coins('THHH'), sorted(rotations('HT')), rotations.__annotations__['return'] == {Coins})",
+        ],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[4]), "HHHT ['HT', 'TH'] True\n");
+    });
+  });
+});

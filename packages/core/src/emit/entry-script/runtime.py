@@ -3518,6 +3518,10 @@ def _unpicklable_value(namespace, paths):
     return next(iter(paths))
 
 
+# A unit that is one `def` or `class` statement, decorated or not.
+_DEFINITION_START = re.compile(r"\s*(@|def\s|async\s+def\s|class\s)")
+
+
 class _StepCode:
     """Runs the units (imports, definitions, configuration from earlier cells) a step needs, and
     loads its inputs, each once, in the order they need each other."""
@@ -3552,8 +3556,27 @@ class _StepCode:
         padded = "\n" * (unit["line"] - 1) + unit["code"]
         if filename not in linecache.cache:
             linecache.cache[filename] = (len(padded), None, padded.splitlines(True), filename)
-        self._run_again(unit, _compile(padded, filename, "exec"))
+        code = _compile(padded, filename, "exec")
+        for _ in range(len(self.units)):
+            try:
+                self._run_again(unit, code)
+                break
+            except NameError as e:
+                # A definition it reads as it runs (`def f() -> {Coins}`) waits on this one (the
+                # `Coins` that calls `f`): that one runs first, and this one again (a `def` or
+                # `class` that failed so did nothing).
+                waiting = self._waiting_unit(getattr(e, "name", None))
+                if waiting is None or not _DEFINITION_START.match(unit["code"]):
+                    raise
+                self._execute(waiting)
         self._keep_made_classes(unit)
+
+    def _waiting_unit(self, name):
+        """The unit binding `name` that began but waits on what it needs (None if there is not)."""
+        for index in range(len(self.units) - 1, -1, -1):
+            if name in self.units[index]["names"] and index in self.done and index not in self.ran:
+                return index
+        return None
 
     def _keep_made_classes(self, unit):
         """A class a value made again while the unit's own inputs loaded (its definition had not
