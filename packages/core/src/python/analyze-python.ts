@@ -253,7 +253,6 @@ interface MethodRecord {
   readonly mutatedParameters: Set<string>;
 }
 
-/** A function/lambda/class/comprehension scope: its local names, and reads that escape it. */
 /** Whether code in `scope` runs as the statement does: comprehensions at module level. */
 function runsAtOnce(scope: InnerScope): boolean {
   for (let s: InnerScope | null = scope; s !== null; s = s.parent)
@@ -261,6 +260,7 @@ function runsAtOnce(scope: InnerScope): boolean {
   return true;
 }
 
+/** A function/lambda/class/comprehension scope: its local names, and reads that escape it. */
 interface InnerScope {
   readonly kind: 'function' | 'class' | 'comprehension';
   readonly locals: Set<string>;
