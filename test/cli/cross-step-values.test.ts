@@ -1366,3 +1366,19 @@ describe('two definitions that need each other, one as it is defined, the other 
     });
   });
 });
+
+describe('a notebook without tags', () => {
+  it('runs whole, as one step, with what it prints and shows', async () => {
+    await withTempDir('cellflow-untagged-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [[], 'import json\nrows = [1, 2]'],
+        [[], 'rows.append(3)\nprint(json.dumps(rows))'],
+        [[], 'print(len(rows))'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stderr + run.stdout, /info \[whole-notebook-step\]/);
+      assert.equal(text(cells[1]), '[1, 2, 3]\n');
+      assert.equal(text(cells[2]), '3\n');
+    });
+  });
+});

@@ -178,6 +178,11 @@ export const DIAGNOSTIC_CATALOGUE = {
     area: 'steps',
     description: 'Code above the first step has no tag, so it is not part of the pipeline.',
   },
+  'whole-notebook-step': {
+    severity: 'info',
+    area: 'steps',
+    description: 'The notebook has no step tags, so it runs as one step.',
+  },
   'untagged-cells-start-step': {
     severity: 'warning',
     area: 'steps',

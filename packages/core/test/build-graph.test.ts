@@ -318,6 +318,33 @@ describe('pipeline graph', () => {
     assert.deepEqual(r.byName.a?.cells, [1]);
   });
 
+  it('a notebook without step tags runs whole, as one step (its skip cells left out)', () => {
+    const r = analyzed(
+      nb([
+        [[], 'import json\nrows = [1, 2]'],
+        [['skip'], 'print("scratch")'],
+        [[], 'rows.append(3)\nprint(json.dumps(rows))'],
+      ]),
+    );
+    assert.deepEqual(
+      r.diagnostics.map((d) => [d.code, d.severity, d.cell]),
+      [['whole-notebook-step', 'info', 0]],
+    );
+    assert.deepEqual(Object.keys(r.byName), ['notebook']);
+    assert.deepEqual(r.byName.notebook?.cells, [0, 2]);
+    // A role tag makes the notebook Kale's again: here, no step.
+    const imports = analyzed(
+      nb([
+        [['imports'], 'import json'],
+        [[], 'print(json)'],
+      ]),
+    );
+    assert.deepEqual(
+      imports.diagnostics.map((d) => d.code),
+      ['no-steps'],
+    );
+  });
+
   it('untagged code above the first step that a step needs starts the first step', () => {
     const r = analyzed(
       nb([

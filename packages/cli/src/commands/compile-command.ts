@@ -28,7 +28,8 @@ export function registerCompileCommand(program: Command, ctx: CliContext): void 
         const where = written.throughSymlink
           ? `${written.file} (the target of the symlink ${opts.output})`
           : opts.output;
-        ctx.err(`Wrote ${where} (${result.graph?.steps.length ?? 0} steps).`);
+        const count = result.graph?.steps.length ?? 0;
+        ctx.err(`Wrote ${where} (${count} ${count === 1 ? 'step' : 'steps'}).`);
       } else ctx.out(result.yaml.replace(/\n$/, ''));
     });
 }

@@ -7,6 +7,7 @@
  * Untagged cells above every tag stay out of the pipeline, as Kale leaves them out (a notebook's
  * set-up: `!pip install`, downloads). When a step uses a name only they define, the graph builder
  * reads the blocks again with `joinLeadingCells`: then they are the first cells of the first step.
+ * A notebook with no tags at all (but `skip`) runs whole, as one step.
  */
 import { diagnosticFor, type Diagnostic } from '../diagnostics.js';
 import type { Notebook } from '../notebook/notebook.js';
@@ -141,7 +142,37 @@ export function readBlocks(
     if (role.kind !== 'skip' || current === null) current = block;
   }
   if (options.joinLeadingCells === true) joinLeadingCells(blocks, segments);
+  if (
+    blocks[0]?.kind === 'untagged' &&
+    blocks.every((b) => b.kind === 'untagged' || b.kind === 'skip')
+  ) {
+    wholeNotebookStep(blocks, segments);
+    diagnostics.push(wholeNotebookStepDiagnostic(blocks[0]!.cells[0]!));
+  }
   return { blocks, segments, diagnostics };
+}
+
+/** The step of a notebook without step tags, which runs as one step, top to bottom. */
+export const WHOLE_NOTEBOOK_STEP = 'notebook';
+
+/** A notebook without role tags (but `skip`): its code cells are one step, as it runs whole. */
+function wholeNotebookStep(blocks: Block[], segments: Segment[]): void {
+  const untagged = blocks[0]!;
+  const step: Block = { ...untagged, kind: 'step', name: WHOLE_NOTEBOOK_STEP };
+  blocks[0] = step;
+  segments.forEach((s, i) => {
+    if (s.block === untagged) segments[i] = { block: step, cells: s.cells };
+  });
+}
+
+function wholeNotebookStepDiagnostic(cell: number): Diagnostic {
+  return {
+    severity: 'info',
+    code: 'whole-notebook-step',
+    cell,
+    line: null,
+    message: `The notebook has no step tags, so it runs as one step, \`${WHOLE_NOTEBOOK_STEP}\`, top to bottom. Fix: tag the first cell of each step \`step:NAME\` to split it into steps.`,
+  };
 }
 
 /** The untagged cells above every tag become the first cells of the first step, if there is one. */
