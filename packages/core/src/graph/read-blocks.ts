@@ -147,7 +147,7 @@ export function readBlocks(
     blocks.every((b) => b.kind === 'untagged' || b.kind === 'skip')
   ) {
     wholeNotebookStep(blocks, segments);
-    diagnostics.push(wholeNotebookStepDiagnostic(blocks[0]!.cells[0]!));
+    diagnostics.push(wholeNotebookStepDiagnostic(blocks[0].cells[0]!));
   }
   return { blocks, segments, diagnostics };
 }
