@@ -1382,3 +1382,20 @@ describe('a notebook without tags', () => {
     });
   });
 });
+
+describe('a statement given to a profiler or a timer as a string', () => {
+  it('finds the names of earlier steps it runs with', async () => {
+    await withTempDir('cellflow-profiled-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [['step:setup'], 'import cProfile, timeit'],
+        [['step:define'], 'def solve(p):\n    return sum(range(p))\npuzzle1 = 1000'],
+        [
+          ['step:profile'],
+          'cProfile.run("solve(puzzle1)")\nt = timeit.timeit("solve(puzzle1)", globals=globals(), number=3)\nprint(t > 0)',
+        ],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(text(cells[2]), /function calls in [\d.]+ seconds[\s\S]*\nTrue\n$/);
+    });
+  });
+});

@@ -1,6 +1,7 @@
 /**
  * Code inside string literals that a call runs: `eval("x + 1")`, `exec("y = x")`,
- * `pd.eval("df1 + df2")`, `df.query("a > @limit")`, `df.eval("c = a + @k")`. The names such
+ * `cProfile.run("solve(p)")`, `pd.eval("df1 + df2")`, `df.query("a > @limit")`,
+ * `df.eval("c = a + @k")`. The names such
  * code reads are the call's reads too: a step that runs it needs them, as Jupyter has them.
  */
 import type { SyntaxNode } from '@lezer/common';
@@ -34,6 +35,12 @@ function identifiers(code: string, marked: boolean): string[] {
 }
 
 /**
+ * Profilers and timers given a statement to run in the notebook's names (`cProfile.run("solve(p)")`
+ * runs it in `__main__`; `timeit.timeit("f(x)", globals=globals())`).
+ */
+const PROFILED = /^(cProfile|profile)\.(run|runctx)$|^timeit\.(timeit|repeat)$/;
+
+/**
  * The names the code in a call's first argument reads, when the callee runs code given as a
  * string literal; `pythonReads` gives a Python snippet's free names (for `eval` and `exec`).
  */
@@ -44,13 +51,14 @@ export function codeStringReads(
   pythonReads: (code: string) => readonly string[],
 ): readonly string[] {
   const last = callee.slice(callee.lastIndexOf('.') + 1);
-  if (!/^(eval|exec|query|evaluate)$/.test(last)) return [];
+  const profiled = PROFILED.test(callee);
+  if (!profiled && !/^(eval|exec|query|evaluate)$/.test(last)) return [];
   const first = args.firstChild?.nextSibling ?? null; // after `(`
   if (first === null) return [];
   const code = literalText(first, text);
   if (code === null) return [];
   // `eval(...)`, `exec(...)`: Python, looked up in the notebook's names.
-  if (callee === 'eval' || callee === 'exec') return pythonReads(code);
+  if (callee === 'eval' || callee === 'exec' || profiled) return pythonReads(code);
   // `pd.eval(...)`, `numexpr.evaluate(...)`: every name is the caller's.
   if (/^(pd|pandas|ne|numexpr)\.(eval|evaluate)$/.test(callee))
     return identifiers(code, false).filter((n) => !PYTHON_BUILTINS.has(n));
