@@ -1399,3 +1399,40 @@ describe('a statement given to a profiler or a timer as a string', () => {
     });
   });
 });
+
+describe('a `functions` cell that defines again what a step above defined', () => {
+  it('is what the name holds below it', async () => {
+    await withTempDir('cellflow-functions-again-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['block:first'],
+          'class LinearMap:\n    def __init__(self):\n        self.items = []\nlmap = LinearMap()\nprint(lmap.items)',
+        ],
+        [
+          ['functions'],
+          'class LinearMap:\n    def __init__(self):\n        self.items = []\n    def add(self, k, v):\n        self.items.append((k, v))',
+        ],
+        [['block:use'], 'lmap = LinearMap()\nlmap.add("a", 1)\nprint(lmap.items)'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[0]), '[]\n');
+      assert.equal(text(cells[2]), "[('a', 1)]\n");
+    });
+  });
+});
+
+describe('two `functions` cells that define one name', () => {
+  it('give a step below each the definition above it', async () => {
+    await withTempDir('cellflow-functions-twice-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [['functions'], 'def reverse(xs):\n    return xs[::-1]'],
+        [['block:first'], 'xs = [1, 2, 3]\nprint(reverse(xs))'],
+        [['functions'], 'def reverse(xs):\n    xs.reverse()'],
+        [['block:second'], 'print(reverse(xs), xs)'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[1]), '[3, 2, 1]\n');
+      assert.equal(text(cells[3]), 'None [3, 2, 1]\n');
+    });
+  });
+});

@@ -206,6 +206,12 @@ class DataFlowResolver {
   private readonly unitsOfCell: ReadonlyMap<number, readonly UnitRef[]>;
   private readonly preludeCells: readonly number[];
   private readonly globalUnits: ReadonlyMap<string, UnitRef>;
+  /**
+   * Of the imports and functions cells' units, the last above the segment now resolved that binds
+   * each name: a step below a cell that defines a name again gets that one, as in the notebook (a
+   * step above every such cell gets the last, as Kale runs them all in every step).
+   */
+  private readonly globalAbove = new Map<string, UnitRef>();
   /** What prelude cells run once, for steps before it runs (see `Prelude.restUnits`). */
   private readonly restUnits: ReadonlyMap<string, UnitRef>;
   private readonly globalConfig: readonly UnitRef[];
@@ -344,6 +350,20 @@ class DataFlowResolver {
     switch (block.kind) {
       case 'imports':
       case 'functions':
+        // What its units define is there in every step; below it, it is what the names hold,
+        // over what a step above bound (a step's `class LinearMap` redefined by a later
+        // `functions` cell).
+        for (const cell of segment.cells)
+          for (const ref of this.unitsOfCell.get(cell) ?? []) {
+            if (ref.unit.kind === 'seed' || ref.ambient) continue;
+            for (const name of ref.unit.names) {
+              if (this.current.has(name)) {
+                this.noteFormerDefinition(name);
+                this.current.delete(name);
+              }
+              this.globalAbove.set(name, ref);
+            }
+          }
         return;
       case 'parameters':
         for (const p of this.input.parameters)
@@ -391,7 +411,7 @@ class DataFlowResolver {
   /** The nearest producer; the imports and functions cells' code is there in every step. */
   private resolve(name: string): Source | undefined {
     const source = this.current.get(name);
-    const global = this.globalUnits.get(name);
+    const global = this.globalAbove.get(name) ?? this.globalUnits.get(name);
     if (global !== undefined && (source === undefined || source.kind === 'skipped'))
       return { kind: 'code', ref: global };
     return source;
