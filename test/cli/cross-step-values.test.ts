@@ -1436,3 +1436,22 @@ describe('two `functions` cells that define one name', () => {
     });
   });
 });
+
+describe('names looked up through globals() by a computed key', () => {
+  it('are there in the step that looks them up', async () => {
+    await withTempDir('cellflow-global-lookups-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:define'],
+          "def do(day):\n    g = globals()\n    got = []\n    for part in (1, 2):\n        fname = f'day{day}_{part}'\n        got.append(g[fname](g[f'in{day}']) if fname in g else None)\n    return got",
+        ],
+        [['step:data'], 'in13 = [1, 2, 3]'],
+        [['step:one'], 'def day13_1(xs):\n    return sum(xs)'],
+        [['step:two'], 'def day13_2(xs):\n    return max(xs) * scale\nscale = 10'],
+        [['step:run'], "print(do(13), globals()[f'in{13}'], globals().get('scale'))"],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[4]), '[6, 30] [1, 2, 3] 10\n');
+    });
+  });
+});

@@ -156,6 +156,8 @@ export class NotebookAnalyzer {
     const oldPlain = toPlainPython(before);
     const newPlain = toPlainPython(source);
     if (newPlain.code.trim() === '' || oldPlain.code.trim() === '') return undefined;
+    // Names looked up through `globals()` are read by the text of the key (`global-lookups.ts`).
+    if (before.includes('globals()') || source.includes('globals()')) return undefined;
     if (!sameJson([oldPlain.notes, oldPlain.env], [newPlain.notes, newPlain.env])) return undefined;
     if (!sameJson(mentions(before, last.unitNames), mentions(source, last.unitNames)))
       return undefined;

@@ -318,6 +318,25 @@ describe('pipeline graph', () => {
     assert.deepEqual(r.byName.a?.cells, [1]);
   });
 
+  it('names looked up through globals() by an f-string key are what a step needs', () => {
+    const s = steps(
+      nb([
+        [
+          ['step:define'],
+          "def do(day):\n    g = globals()\n    fname = f'day{day}_1'\n    return g[fname](g[f'in{day}']) if fname in g else None",
+        ],
+        [['step:data'], 'in13 = [1, 2]\nin14 = [3]\nother = 0'],
+        [['step:solve'], 'def day13_1(xs):\n    return sum(xs)'],
+        [['step:run'], 'print(do(13), globals()["other"])'],
+      ]),
+    );
+    assert.deepEqual(s.run?.inputs, ['in13', 'in14', 'other']);
+    assert.deepEqual(
+      s.run?.units.map((u) => u.names),
+      [['do'], ['day13_1']],
+    );
+  });
+
   it('a notebook without step tags runs whole, as one step (its skip cells left out)', () => {
     const r = analyzed(
       nb([

@@ -30,6 +30,7 @@ import {
 } from '../python/analyze-python.js';
 import { makesCsvWrapper } from '../python/call-kinds.js';
 import { PYTHON_BUILTINS } from '../python/builtins.js';
+import { globalLookupPatterns } from '../python/global-lookups.js';
 import type { CellTags } from '../tags/cell-tags.js';
 import type { AnalyzedBlocks, UnitRef } from './analyze-blocks.js';
 import {
@@ -609,7 +610,8 @@ class DataFlowResolver {
     // The code among them runs with the definition (which may run on demand).
     // Values among them load before it runs: a definition may call it as it runs (a decorator,
     // `@reg class A` with `reg` appending to `registry`).
-    for (const name of unit.callReads) {
+    // So does what it looks up through `globals()` (`globals()[f"in{day}"]`), bound so far.
+    for (const name of [...unit.callReads, ...this.lookedUp(unit.globalLookups)]) {
       const needed = this.need(draft, { name, cell: unit.cell, line: unit.line }, eager, null);
       if (needed?.kind === 'code') entry.needs.add(needed.ref.id);
       else if (needed === INPUT) entry.inputs.add(name);
@@ -621,6 +623,14 @@ class DataFlowResolver {
     if (unit.kind === 'definition' && !(eager && this.loadsChanges(ref)))
       for (const change of this.changesOf(ref, draft)) this.includeUnit(draft, change, eager);
     return entry;
+  }
+
+  /** The names bound so far that match one of `patterns` (see `CodeUnit.globalLookups`). */
+  private lookedUp(patterns: readonly string[]): string[] {
+    if (patterns.length === 0) return [];
+    const tests = patterns.map((p) => new RegExp(p));
+    const names = new Set([...this.current.keys(), ...this.globalUnits.keys()]);
+    return [...names].filter((n) => tests.some((t) => t.test(n))).sort();
   }
 
   /** The classes and functions defined so far, and not since replaced, that read `name`. */
@@ -891,6 +901,10 @@ class DataFlowResolver {
     if (analysis.starImports.length > 0) draft.starVisible = this.starSoFar = true;
     for (const { site, deferred } of this.segmentReads(analysis, before))
       this.need(draft, site, true, deferred ? null : 'uses');
+    // What its cells look up through `globals()` by a computed key (see `globalLookupPatterns`).
+    for (const cell of cells)
+      for (const name of this.lookedUp(globalLookupPatterns(this.plain(cell))))
+        this.need(draft, { name, cell, line: 1 }, true, null);
     // A model formula's names that the notebook binds (the others are the data's columns).
     for (const site of newSites(analysis.formulaReads, before.formulaReads))
       if (this.resolve(site.name) !== undefined) this.need(draft, site, true, null);

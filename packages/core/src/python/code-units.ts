@@ -30,6 +30,7 @@ import {
   type ParameterRef,
 } from './analyze-python.js';
 import { BoundedCache } from './bounded-cache.js';
+import { globalLookupPatterns } from './global-lookups.js';
 import { REMADE_BY_RUNNING } from './call-kinds.js';
 import { parsePython } from './parse-python.js';
 
@@ -111,6 +112,11 @@ export interface CodeUnit {
    * makes closures with state (`makesClosures`) makes the name a function whose calls change it.
    */
   readonly decorators: readonly string[];
+  /**
+   * Definitions: the names its code looks up through `globals()` by a computed key, as patterns
+   * (`do(day)` reading `globals()[f"in{day}"]`: `^in\w*$`; see `global-lookups.ts`).
+   */
+  readonly globalLookups: readonly string[];
 }
 
 /** The statements that define a class or function object (see `CodeUnit.holdsState`). */
@@ -734,6 +740,7 @@ function readCodeUnitsOnce(
           : wraps
             ? callRoot(value, text)
             : NO_NAMES,
+      globalLookups: kind.kind === 'definition' ? globalLookupPatterns(statement) : NO_NAMES,
     });
   };
   for (const node of children(tree.topNode)) visit(node);
@@ -780,6 +787,7 @@ export function restOfCellUnit(cell: number, rest: string): CodeUnit | null {
     holdsState: false,
     makesClosures: false,
     decorators: NO_NAMES,
+    globalLookups: globalLookupPatterns(rest),
   };
 }
 
