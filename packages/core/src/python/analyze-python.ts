@@ -22,6 +22,7 @@ import {
 } from './alias-sources.js';
 import {
   FILE_BACKED,
+  CACHING_CALLEE,
   FILE_READERS,
   FILE_WRITERS,
   FIRST_ARGUMENT_MUTATORS,
@@ -86,8 +87,6 @@ const COMPREHENSIONS = new Set([
  * data nothing changes) without one shares this empty map.
  */
 const NO_NAMES: ReadonlySet<string> = new Set<string>();
-/** `functools.cache` and `functools.lru_cache`, however imported, as decorators. */
-const CACHING_DECORATOR = /^@\s*(?:[\w.]+\.)?(?:lru_cache|cache)\b/;
 /** A list, dict or set written out (`[]`, `{}`, `{1}`), as a default value. */
 const CONTAINER_DISPLAYS: ReadonlySet<string> = new Set([
   'ArrayExpression',
@@ -1641,7 +1640,10 @@ export class PythonAnalyzer {
         this.liveDefs.set(name, effects);
         // A cached function (`@functools.cache`, `@lru_cache(maxsize=None)`) keeps what each
         // call computed: calling it changes it.
-        if (!isClass && decorators.some((d) => CACHING_DECORATOR.test(this.text(d))))
+        if (
+          !isClass &&
+          decorators.some((d) => CACHING_CALLEE.test(this.text(d).replace(/^@\s*/, '')))
+        )
           effects.mutations.add(name);
         // So does a function that changes a default it keeps (`def fib(n, memo={})`).
         if (paramList !== undefined && this.changesDefault(paramList, effects.mutatedParameters))

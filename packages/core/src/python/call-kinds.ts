@@ -226,3 +226,6 @@ export const FILE_WRITERS =
 /** Calls that read files (or list them). */
 export const FILE_READERS =
   /^(read_\w+|load|loadtxt|genfromtxt|fromfile|memmap|imread|open|listdir|scandir|glob|iglob|rglob|iterdir|exists|is_file|is_dir|isfile|isdir|walk|getsize|stat|chdir|read_text|read_bytes|load_model|load_weights|from_pretrained|Image|fetch_openml|load_files|load_svmlight_file|run_file|load_ext)$/;
+
+/** `functools.lru_cache(...)` and `functools.cache`, however imported, as the callee of a call. */
+export const CACHING_CALLEE = /^(?:[\w.]+\.)?(?:lru_cache|cache)\b/;

@@ -31,7 +31,7 @@ import {
 } from './analyze-python.js';
 import { BoundedCache } from './bounded-cache.js';
 import { globalLookupPatterns } from './global-lookups.js';
-import { REMADE_BY_RUNNING } from './call-kinds.js';
+import { CACHING_CALLEE, REMADE_BY_RUNNING } from './call-kinds.js';
 import { parsePython } from './parse-python.js';
 
 export type CodeUnitKind = 'import' | 'definition' | 'config' | 'seed';
@@ -487,9 +487,6 @@ function callRoot(value: SyntaxNode, text: (n: SyntaxNode) => string): readonly 
   return base?.name === 'VariableName' ? [text(base)] : NO_NAMES;
 }
 
-/** `functools.lru_cache(...)` and `functools.cache`, however imported, as a wrapping call. */
-const CACHING_CALL = /^(?:[\w.]+\.)?(?:lru_cache|cache)\b/;
-
 /**
  * The notebook's classes and functions that a top-level line of `code` may bind again from a
  * call passing them (see `wrapsDefinition`): a quick test on the text, which the syntax tree
@@ -706,7 +703,7 @@ function readCodeUnitsOnce(
     const names = analysis.writes.map((w) => w.name);
     let effects = definitionEffects(kind.kind === 'definition' ? analysis : null);
     // A cache put around a function keeps what each call computed: calling it changes it.
-    if (wraps && CACHING_CALL.test(text(value.firstChild!)))
+    if (wraps && CACHING_CALLEE.test(text(value.firstChild!)))
       effects = { ...effects, callEffects: [...effects.callEffects, ...names] };
     units.push({
       kind: kind.kind,
