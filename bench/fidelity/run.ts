@@ -6,7 +6,9 @@
  * first, round by round), then runs with `cellflow run --no-cache` tagged two ways (a step per
  * code cell, a step per markdown section), comparing each cell's stdout and result (the
  * `text/plain` of its `execute_result`). A notebook runs, in Jupyter and as a pipeline, in a
- * private copy of its folder's tree, removed afterwards. With `--taggings` a third way runs too:
+ * private copy of its folder's tree, removed afterwards. `--taggings` picks other ways too:
+ * `kale-cells` and `kale-sections`, tagged as a Kale user tags (`imports` and `functions` cells,
+ * the rest `block:` per cell or per section; those two kinds of cell are not compared), and
  * `kale`, the notebook as its author tagged it (Kale's `block:`/`prev:`/`skip`... or Cellflow's
  * tags, unchanged, with `--cpu-only`; notebooks without such tags are not run so, and the cells the
  * tags leave out, `skip`, are not compared).
@@ -17,8 +19,8 @@
  *   --filter SUBSTR      examples whose name contains SUBSTR (repeat: any of them)
  *   --limit N            the first N kept examples (name order)
  *   --max-seconds S      only examples whose nbconvert run took at most S seconds
- *   --taggings T,T       the taggings to run, of per-cell, per-section, kale (default
- *                        per-cell,per-section)
+ *   --taggings T,T       the taggings to run, of per-cell, per-section, kale-cells,
+ *                        kale-sections, kale (default per-cell,per-section)
  *   --jobs N             notebooks run side by side (default 2)
  *   --json PATH          per-example details
  *   --references-only    build the reference cache and stop

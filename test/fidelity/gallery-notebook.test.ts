@@ -6,6 +6,7 @@ import {
   galleryCells,
   galleryNotebook,
   hasPipelineTags,
+  kaleRoleOfCell,
   listGalleryExamples,
   taggedExampleNotebook,
   tagNotebook,
@@ -88,6 +89,51 @@ describe('gallery notebook', () => {
       'md',
       'step:s2',
       'md',
+    ]);
+  });
+
+  it('tags as a Kale user does: imports, functions, then blocks per cell or per section', () => {
+    assert.equal(kaleRoleOfCell('%matplotlib inline\nimport numpy as np  # arrays'), 'imports');
+    assert.equal(kaleRoleOfCell('from a import b\n\n@cache\ndef f():\n    return b'), 'functions');
+    assert.equal(kaleRoleOfCell('class A:\n    pass\nA.x = 1'), 'block');
+    assert.equal(kaleRoleOfCell('# nothing yet'), 'empty');
+    assert.equal(kaleRoleOfCell('def f(:'), 'block');
+    const notebook = galleryNotebook(EXAMPLE);
+    const cells = [
+      ...notebook.cells,
+      { ...notebook.cells[3]!, source: 'import math' },
+      { ...notebook.cells[3]!, source: 'y = math.pi' },
+      { ...notebook.cells[3]!, source: '' },
+    ];
+    const steps = (tagging: 'kale-cells' | 'kale-sections'): string[] =>
+      tagNotebook({ ...notebook, cells }, tagging).cells.map((c) =>
+        c.cell_type === 'markdown' ? 'md' : (c.metadata.tags ?? []).join(' ') || '-',
+      );
+    assert.deepEqual(steps('kale-cells'), [
+      'md',
+      'imports',
+      'md',
+      'block:c1',
+      'block:c2',
+      'md',
+      'functions',
+      'md',
+      'imports',
+      'block:c5',
+      '-',
+    ]);
+    assert.deepEqual(steps('kale-sections'), [
+      'md',
+      'imports',
+      'md',
+      'block:s1',
+      '-',
+      'md',
+      'functions',
+      'md',
+      'imports',
+      'block:s3',
+      '-',
     ]);
   });
 

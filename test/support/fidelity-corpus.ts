@@ -9,7 +9,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { analyzeNotebook, parseCellTags } from '@cellflow/core';
+import { analyzeNotebook, parseCellTags, parseWithLezer, toPlainPython } from '@cellflow/core';
 
 export const GALLERY_DIR = '/usr/share/doc/python-sklearn-doc/examples';
 
@@ -237,10 +237,47 @@ export function withoutCells(notebook: Notebook, indices: readonly number[]): No
   return { ...notebook, cells: notebook.cells.filter((_, i) => !drop.has(i)) };
 }
 
-export type Tagging = 'per-cell' | 'per-section' | 'kale';
+export type Tagging = 'per-cell' | 'per-section' | 'kale-cells' | 'kale-sections' | 'kale';
 /** The taggings a bench runs unless told: the gallery's measure is of these two. */
 export const TAGGINGS: readonly Tagging[] = ['per-cell', 'per-section'];
-export const ALL_TAGGINGS: readonly Tagging[] = ['per-cell', 'per-section', 'kale'];
+export const ALL_TAGGINGS: readonly Tagging[] = [
+  'per-cell',
+  'per-section',
+  'kale-cells',
+  'kale-sections',
+  'kale',
+];
+
+/** Taggings with cells outside every step (`imports`, `functions`, `skip`): those are not compared. */
+export function leavesCellsOutOfSteps(tagging: Tagging): boolean {
+  return tagging !== 'per-cell' && tagging !== 'per-section';
+}
+
+/**
+ * What a Kale user tags a code cell: `imports` when it only imports, `functions` when it only
+ * imports and defines (at least one `def` or `class`), else a block; `empty` when it holds no
+ * statement. A cell that does not parse is a block.
+ */
+export function kaleRoleOfCell(source: string): 'imports' | 'functions' | 'block' | 'empty' {
+  const tree = parseWithLezer(toPlainPython(source).code);
+  if (!('topNode' in tree)) return 'block';
+  let broken = false;
+  tree.iterate({ enter: (node) => void (broken ||= node.type.isError) });
+  if (broken) return 'block';
+  let imports = 0;
+  let definitions = 0;
+  let others = 0;
+  for (let node = tree.topNode.firstChild; node !== null; node = node.nextSibling) {
+    if (node.name === 'Comment' || node.name === 'PassStatement') continue; // a line magic: `pass  # %…`
+    if (node.name === 'ImportStatement') imports++;
+    else if (['FunctionDefinition', 'ClassDefinition', 'DecoratedStatement'].includes(node.name))
+      definitions++;
+    else others++;
+  }
+  if (others > 0) return 'block';
+  if (definitions > 0) return 'functions';
+  return imports > 0 ? 'imports' : 'empty';
+}
 
 export function isTagging(name: string): name is Tagging {
   return (ALL_TAGGINGS as readonly string[]).includes(name);
@@ -259,21 +296,39 @@ export function hasPipelineTags(notebook: Notebook): boolean {
  * The notebook tagged as a pipeline: `per-cell` makes each code cell its own step `c<N>` (N its
  * position among code cells); `per-section` starts a step `s<K>` at the first code cell after each
  * markdown cell (code before any markdown opens the first one), so a section's cells form a step;
+ * `kale-cells` and `kale-sections` tag as a Kale user does (`kaleRoleOfCell`): `imports` and
+ * `functions` cells, the others `block:` per cell (`c<N>`) or per section (`s<K>`, named again on
+ * a section's block cell after an `imports` or `functions` cell, which Kale continues);
  * `kale` keeps the notebook's own tags.
  */
 export function tagNotebook(notebook: Notebook, tagging: Tagging): Notebook {
   if (tagging === 'kale') return notebook;
+  const kaleStyle = tagging === 'kale-cells' || tagging === 'kale-sections';
   let code = 0;
-  let section = 0;
+  let section = -1;
   let newSection = true;
+  // The role the cell above left open: a section's later untagged cells continue it.
+  let open: 'block' | 'other' = 'other';
   const cells = notebook.cells.map((cell) => {
     if (cell.cell_type !== 'code') {
       if (cell.cell_type === 'markdown') newSection = true;
       return cell;
     }
+    if (newSection) section++;
     let tags: string[] = [];
     if (tagging === 'per-cell') tags = [`step:c${code}`];
-    else if (newSection) tags = [`step:s${section++}`];
+    else if (tagging === 'per-section') tags = newSection ? [`step:s${section}`] : [];
+    else if (kaleStyle) {
+      const role = kaleRoleOfCell(cell.source);
+      if (role === 'imports' || role === 'functions') {
+        tags = [role];
+        open = 'other';
+      } else if (role === 'block' || newSection || open !== 'block') {
+        if (tagging === 'kale-cells') tags = role === 'empty' ? [] : [`block:c${code}`];
+        else if (newSection || open !== 'block') tags = [`block:s${section}`];
+        if (tags.length > 0) open = 'block';
+      }
+    }
     code++;
     newSection = false;
     return { ...cell, metadata: { ...cell.metadata, tags } };

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   cellsOutsideSteps,
+  leavesCellsOutOfSteps,
   taggedExampleNotebook,
   type FidelityExample,
   type Tagging,
@@ -215,8 +216,9 @@ export async function runPipeline(
   const workspace = makeTempDir('cellflow-fidelity-run-');
   try {
     const tagged = taggedExampleNotebook(example, tagging, reference.dropped);
-    const { leftOut, asUnits } =
-      tagging === 'kale' ? cellsOutsideSteps(tagged) : { leftOut: [], asUnits: [] };
+    const { leftOut, asUnits } = leavesCellsOutOfSteps(tagging)
+      ? cellsOutsideSteps(tagged)
+      : { leftOut: [], asUnits: [] };
     const notebook = writeWorkCopy(example, tagged, workspace);
     const run = await runManaged(
       'cellflow run',
