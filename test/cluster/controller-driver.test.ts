@@ -163,6 +163,16 @@ describeWithCluster('controller driver: Katib, KServe and Argo status on a scrip
       { query: { container: 'main' } },
     );
     assert.equal(log, 'fitting\n');
+    // As with Argo, the pod finishes before its node is recorded finished: a client that sees
+    // `train` Succeeded finds the pod's whole log.
+    let seenAtWrite: unknown;
+    wf = await driver.setTaskPhase(NS, 'dag', 'train', 'Succeeded', {
+      log: 'fitted\n',
+      beforeWrite: () => {
+        seenAtWrite = cluster.kubelet.written(NS, pod, 'main');
+      },
+    });
+    assert.deepEqual(seenAtWrite, { text: 'fitting\nfitted\n', ended: true });
     wf = await driver.runWorkflowToCompletion(NS, 'dag');
     assert.equal(wf.status?.phase, 'Succeeded');
     assert.equal(wf.status?.progress, '2/2');

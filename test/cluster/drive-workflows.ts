@@ -197,19 +197,20 @@ export async function setWorkflowTaskPhase(
       nodes,
     },
   };
-  options.beforeWrite?.();
-  const updated = await target.admin.mergePatch<ArgoWorkflow & KubeObject>(
-    workflowPath(namespace, workflowName),
-    patch,
-  );
+  // The pods first, as with Argo: a node is recorded Running, Succeeded or Failed only after its
+  // pod has reached that phase, so a client that sees the node finished finds its pod and log.
   const mainPod = mainPodPosition(workflow, position);
   for (const pod of pods) {
-    await syncStepPod(target, updated, namespace, pod.position, pod.phase, {
+    await syncStepPod(target, workflow, namespace, pod.position, pod.phase, {
       ...options,
       log: pod.position.nodeName === mainPod?.nodeName ? options.log : undefined,
     });
   }
-  return updated;
+  options.beforeWrite?.();
+  return target.admin.mergePatch<ArgoWorkflow & KubeObject>(
+    workflowPath(namespace, workflowName),
+    patch,
+  );
 }
 
 /** Finishes the workflow: phase, finishedAt, the completed label and the entry node. */
@@ -235,28 +236,24 @@ export async function finishWorkflow(
   }
   const podNodes = Object.values(nodes).filter((n) => n.type === 'Pod');
   const done = podNodes.filter((n) => n.phase === 'Succeeded' || n.phase === 'Skipped').length;
-  const updated = await target.admin.mergePatch<ArgoWorkflow & KubeObject>(
-    workflowPath(namespace, workflowName),
-    {
-      metadata: {
-        labels: { 'workflows.argoproj.io/phase': phase, 'workflows.argoproj.io/completed': 'true' },
-      },
-      status: {
-        phase,
-        startedAt: workflow.status?.startedAt ?? finishedAt,
-        finishedAt,
-        progress: `${done}/${podNodes.length}`,
-        nodes,
-        ...(message !== undefined ? { message } : {}),
-      },
-    },
-  );
-  // Pods of nodes that were still running end with the workflow.
-  for (const p of dagPositions(updated)) {
+  // Pods of nodes that were still running end first, then the workflow with them.
+  for (const p of dagPositions(workflow)) {
     const node = nodes[argoNodeId(workflowName, p.nodeName)];
-    if (node?.type === 'Pod') await syncStepPod(target, updated, namespace, p, node.phase, {});
+    if (node?.type === 'Pod') await syncStepPod(target, workflow, namespace, p, node.phase, {});
   }
-  return updated;
+  return target.admin.mergePatch<ArgoWorkflow & KubeObject>(workflowPath(namespace, workflowName), {
+    metadata: {
+      labels: { 'workflows.argoproj.io/phase': phase, 'workflows.argoproj.io/completed': 'true' },
+    },
+    status: {
+      phase,
+      startedAt: workflow.status?.startedAt ?? finishedAt,
+      finishedAt,
+      progress: `${done}/${podNodes.length}`,
+      nodes,
+      ...(message !== undefined ? { message } : {}),
+    },
+  });
 }
 
 /**

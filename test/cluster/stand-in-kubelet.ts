@@ -74,6 +74,17 @@ export class StandInKubelet {
     }
   }
 
+  /** What a container printed so far, and whether it has terminated (nothing written: undefined). */
+  written(
+    namespace: string,
+    pod: string,
+    container: string,
+  ): { text: string; ended: boolean } | undefined {
+    const log = this.logs.get(`${namespace}/${pod}/${container}`);
+    if (log === undefined) return undefined;
+    return { text: log.lines.map((l) => `${l.text}\n`).join('') + log.partial, ended: log.ended };
+  }
+
   /** The container terminated: flushes a trailing partial line and ends `follow` streams. */
   endLog(namespace: string, pod: string, container: string): void {
     const log = this.entry(namespace, pod, container);

@@ -42,11 +42,8 @@ describe('VS Code extension in code-server', { skip: missing }, () => {
     const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as {
       passed: string[];
       failed: { title: string; error: string }[];
-      retried: { title: string; error: string }[];
       measurements: Record<string, number>;
     };
-    for (const r of results.retried)
-      console.log(`RETRIED (passed on retry): ${r.title}\n${r.error}`);
     console.log(
       `VS Code suite: ${results.passed.length} passed in ${Date.now() - t0} ms (build ${buildMs} ms); ` +
         `activation ${results.measurements.activationWallMs?.toFixed(1)} ms (activate() ${results.measurements.activationMs?.toFixed(1)} ms), ` +

@@ -10,17 +10,14 @@ import Mocha from 'mocha';
 export interface SuiteResults {
   passed: string[];
   failed: { title: string; error: string }[];
-  /** Tests that failed once and passed on their one retry, with the first error. */
-  retried: { title: string; error: string }[];
   measurements: Record<string, number>;
 }
 
-export const results: SuiteResults = { passed: [], failed: [], retried: [], measurements: {} };
+export const results: SuiteResults = { passed: [], failed: [], measurements: {} };
 
 export function run(): Promise<void> {
-  // One retry absorbs a focus or timing race in the workbench; every retry is reported with
-  // its first error by the Node test that reads the results.
-  const mocha = new Mocha({ ui: 'tdd', timeout: 240_000, color: false, retries: 1 });
+  // No retries: a test that fails once is a failure to fix, not to absorb.
+  const mocha = new Mocha({ ui: 'tdd', timeout: 240_000, color: false });
   const only = process.env.CELLFLOW_TEST_GREP;
   if (only !== undefined && only !== '') mocha.grep(only);
   // CELLFLOW_TEST_SUITE picks the suite file: `extension` (default) or `untrusted`.
@@ -33,9 +30,6 @@ export function run(): Promise<void> {
       else done();
     });
     runner.on('pass', (t) => results.passed.push(t.fullTitle()));
-    runner.on('retry', (t, err: Error) =>
-      results.retried.push({ title: t.fullTitle(), error: err.stack ?? String(err) }),
-    );
     runner.on('fail', (t, err: Error) =>
       results.failed.push({ title: t.fullTitle(), error: err.stack ?? String(err) }),
     );
