@@ -1455,3 +1455,30 @@ describe('names looked up through globals() by a computed key', () => {
     });
   });
 });
+
+describe('a set a later step loads', () => {
+  it('iterates in the order it did in the step that made it', async () => {
+    await withTempDir('cellflow-set-order-', async (dir) => {
+      const show =
+        'print(list(a), list(b), sorted(ps.index(p) for p in c), list(words), list(seen[0]))\n' +
+        "print(held['again'] is a, held['in'][0] is a, len(loop), next(iter(loop)).of is loop)";
+      const { run, cells } = await runCells(dir, [
+        [
+          ['step:make'],
+          'a = set(range(40))\nfor x in range(40):\n    if x not in (2, 33, 39):\n        a.discard(x)\n' +
+            'b = set()\nb.add(7)\nb.add(15)\n' +
+            'class P:\n    pass\nps = [P() for _ in range(9)]\nc = set(reversed(ps))\n' +
+            "words = set('pear fig apple kiwi plum lime date'.split()) - {'fig'}\n" +
+            'seen = [set(range(60, 0, -7)) & set(range(0, 70, 2))]\n' +
+            "held = {'again': a, 'in': (a,)}\n" +
+            'class Node:\n    pass\nloop = set()\nnode = Node()\nnode.of = loop\nloop.add(node)\n' +
+            show,
+        ],
+        [['step:show'], show],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[1]), text(cells[0]));
+      assert.match(text(cells[1]), /\nTrue True 1 True\n$/);
+    });
+  });
+});

@@ -924,7 +924,8 @@ def save_value(name, value, path):
                     os.remove(os.path.join(tmp, leftover))
         if fmt == "pickle":
             with open(os.path.join(tmp, "value.pkl"), "wb") as f:
-                _SharingPickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump(_saved(value, name))
+                saved = _saved(value, name)
+                _pickler_for(saved, f).dump(saved)
         meta.update({"format": fmt, "type": _type_name(value), "variable": name})
         _publish(tmp, path, meta)
     except BaseException:
@@ -1134,7 +1135,7 @@ def _pickled_or_none(value):
 
     data = io.BytesIO()
     try:
-        _SharingPickler(data, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+        _pickler_for(value, data).dump(value)
     except Exception:
         return None
     return data.getvalue()
@@ -1145,7 +1146,7 @@ def _restore_state(definition, state):
     does not load (a class it holds that this step cannot define) keeps its definition's value."""
     for key, data in state.items():
         try:
-            value = pickle.loads(data)
+            value = _unpickle_bytes(data)
         except Exception as e:
             sys.stderr.write(
                 "Cellflow: `%s.%s` keeps its definition's value here: %s: %s\n"
@@ -2000,7 +2001,7 @@ def _class_made_again(name, codes, again):
     step)."""
     made = _classes_made_again.get((name, codes))
     if made is None:
-        kind, short, bases, namespace = pickle.loads(again)
+        kind, short, bases, namespace = _unpickle_bytes(again)
         made = kind(short, bases, namespace)
         made.__qualname__ = name
         # `super()` in its methods finds the class they are in: this one, not the one named so now.
@@ -2331,6 +2332,189 @@ def _pending_cursor_type():
     return Cursor
 
 
+# ---- set order ----------------------------------------------------------------------------------
+# A set iterates in the order of its hash table's slots, and where an item sits depends on the
+# set's history (the order items came in, items since removed, the table's size), not on its
+# items alone. Pickle rebuilds a set by adding its items again, so a set a step loads often
+# iterates (prints, lists) in another order than the notebook's. A saved set keeps its table's
+# size and each item's slot, and loads with every item in its slot again. CPython only; where the
+# table cannot be read, or the items do not go back into their slots, pickle's set is loaded.
+
+_SET_LAYOUT_MAX = 100_000  # items; a larger set loads as pickle makes it
+_LINEAR_PROBES = 9  # CPython's set: slots looked at next to the first, then a jump
+_PERTURB_SHIFT = 5
+_VALUE_HASHED = (int, float, bool, complex, type(None))
+_SEEDED_HASHED = (str, bytes)  # hashed alike in every step when the hash seed is fixed
+
+
+def _set_layout(s, items):
+    """`(mask, slots)`: an exact set's table mask and the slot of each of its `items` (in its
+    order), read from CPython's set object; None when it is not read safely."""
+    import ctypes
+
+    if sys.implementation.name != "cpython" or ctypes.sizeof(ctypes.c_void_p) != 8:
+        return None
+    base = id(s)
+    used = ctypes.c_ssize_t.from_address(base + 24).value
+    mask = ctypes.c_ssize_t.from_address(base + 32).value
+    table = ctypes.c_void_p.from_address(base + 40).value
+    size = mask + 1
+    if used != len(s) or size < 8 or size & mask:
+        return None
+    # The table's size is the one the object reports (its small table is inside it).
+    small = size == 8 and table == base + 64
+    if not small and s.__sizeof__() != set().__sizeof__() + size * 16:
+        return None
+    keys = (ctypes.c_ssize_t * (2 * size)).from_address(table)[0::2]
+    where = {key: slot for slot, key in enumerate(keys) if key}
+    slots = [where.get(id(item)) for item in items]
+    if None in slots:
+        return None
+    return mask, slots
+
+
+def _set_persistent_id(pickler, s):
+    """The persistent id a set is saved as (its layout), or None where pickle's own set loads
+    in the same order."""
+    known = pickler.__dict__.setdefault("_cellflow_sets", {})
+    seen = known.get(id(s))
+    if seen is not None:
+        return ("cellflow-set-again", seen[0])
+    if not 2 <= len(s) <= _SET_LAYOUT_MAX:
+        return None
+    items = list(s)
+    hashed_alike = _VALUE_HASHED
+    if os.environ.get("PYTHONHASHSEED", "random") not in ("", "random"):
+        hashed_alike += _SEEDED_HASHED
+    if all(type(item) in hashed_alike for item in items):
+        if all(a is b for a, b in zip(set(items), items)):
+            return None
+    layout = _set_layout(s, items)
+    if layout is None:
+        return None
+    mask, slots = layout
+    import array
+
+    key = len(known)
+    known[id(s)] = (key, s)  # held, so that its id stays its own while the pickler runs
+    return ("cellflow-set", key, items, mask, array.array("I", slots).tobytes())
+
+
+class _SlotHolder:
+    """Holds a slot of a set being filled, so that an item probing past it goes on to its own."""
+
+    __slots__ = ("slot",)
+
+    def __init__(self, slot):
+        self.slot = slot
+
+    def __hash__(self):
+        return self.slot
+
+    def __eq__(self, other):
+        return self is other
+
+
+def _probed_slots(hash_, mask):
+    """The slots CPython's set looks at for an item of hash `hash_`, in order."""
+    perturb = hash_ & 0xFFFFFFFFFFFFFFFF
+    i = hash_ & mask
+    while True:
+        for k in range(i, i + (_LINEAR_PROBES + 1 if i + _LINEAR_PROBES <= mask else 1)):
+            yield k
+        perturb >>= _PERTURB_SHIFT
+        i = (i * 5 + 1 + perturb) & mask
+
+
+def _set_filling(items, mask, slots):
+    """The items, in an order that puts each in its slot, with holders for the slots an item
+    must find taken before its own; None when there is none."""
+    own = set(slots)
+    taken = set()
+    filling = []
+    pending = list(zip(items, slots))
+    while pending:
+        waiting = []
+        for item, slot in pending:
+            path = []
+            for k in _probed_slots(hash(item), mask):
+                if k == slot:
+                    break
+                path.append(k)
+                if len(path) > 2 * mask + 64:
+                    return None
+            if any(k in own and k not in taken for k in path):
+                waiting.append((item, slot))
+                continue
+            for k in path:
+                if k not in taken:
+                    taken.add(k)
+                    filling.append(_SlotHolder(k))
+            taken.add(slot)
+            filling.append(item)
+        if len(waiting) == len(pending):
+            return None
+        pending = waiting
+    # A table larger than the small one is made at once by adding a dict of a quarter to a half
+    # of its size; too few entries are made up with holders of free slots.
+    size = mask + 1
+    if size > 8:
+        free = (k for k in range(size) if k not in taken)
+        while len(filling) < max(5, size // 4):
+            filling.append(_SlotHolder(next(free)))
+    return filling
+
+
+def _place_set(target, items, mask, slots):
+    """Fills the empty set `target` with `items`, each in its slot of a table of `mask + 1`
+    slots; where that fails, with the items as pickle adds them."""
+    from array import array
+
+    try:
+        order = array("I")
+        order.frombytes(slots)
+        filling = _set_filling(items, mask, order.tolist())
+        if filling is not None:
+            size = mask + 1
+            at_once = min(len(filling), size // 2 - 1) if size > 8 else 0
+            target.update(dict.fromkeys(filling[:at_once]))
+            for entry in filling[at_once:]:
+                target.add(entry)
+            for entry in filling:
+                if type(entry) is _SlotHolder:
+                    target.discard(entry)
+            if len(target) == len(items) and all(a is b for a, b in zip(target, items)):
+                return target
+    except Exception:
+        pass
+    target.clear()
+    target.update(items)
+    return target
+
+
+class _Unpickler(pickle.Unpickler):
+    """Loads what `_SharingPickler` saved: its sets with their items in their slots again."""
+
+    def persistent_load(self, pid):
+        sets = self.__dict__.setdefault("_cellflow_sets", {})
+        if pid[0] == "cellflow-set-again":
+            return sets.setdefault(pid[1], set())
+        if pid[0] == "cellflow-set":
+            _, key, items, mask, slots = pid
+            return _place_set(sets.setdefault(key, set()), items, mask, slots)
+        raise pickle.UnpicklingError("unknown persistent id %r" % (pid,))
+
+
+def _unpickle(file):
+    return _Unpickler(file).load()
+
+
+def _unpickle_bytes(data):
+    import io
+
+    return _Unpickler(io.BytesIO(data)).load()
+
+
 class _SharingPickler(pickle.Pickler):
     """Pickles values that share objects in one stream, so they still share once loaded; a numpy
     view of an array is saved as a view of it (also of an array over a memory map or a buffer, as
@@ -2339,7 +2523,8 @@ class _SharingPickler(pickle.Pickler):
     numpy's `.npz` archive and memmap, and a pandas ExcelFile open again in the loading step; an
     array of a type that refuses pickling is saved as its data; a pandas index keeps its lookup
     table; a dict's view, a regex match, a module, a logger and its handlers, a weak reference,
-    `arr.flat` and a pandas chunk reader are saved as what makes them again."""
+    `arr.flat` and a pandas chunk reader are saved as what makes them again. Load with
+    `_unpickle`; save with `_pickler_for`, which keeps sets' order where it can."""
 
     def reducer_override(self, obj):
         reduced = (
@@ -2386,6 +2571,51 @@ class _SharingPickler(pickle.Pickler):
         return NotImplemented
 
 
+class _SetKeepingPickler(_SharingPickler):
+    """`_SharingPickler` that saves each set with its items' slots (`_set_persistent_id`). It
+    looks at every object it saves, which costs time on values of millions of objects."""
+
+    def persistent_id(self, obj):
+        return _set_persistent_id(self, obj) if type(obj) is set else None
+
+
+_SET_SEARCH = 50_000  # objects looked at for a set before saving a value
+
+
+def _holds_set(value):
+    """Whether `value` holds a set among the first objects it refers to (items of containers,
+    attributes of objects), breadth first. A set deeper in a large value loads in pickle's order:
+    saving millions of objects at pickle's own speed is worth more."""
+    from itertools import islice
+
+    queue = [value]
+    i = 0
+    while i < len(queue) and i < _SET_SEARCH:
+        obj = queue[i]
+        i += 1
+        kind = type(obj)
+        if kind is set:
+            return True
+        room = _SET_SEARCH - len(queue)
+        if room <= 0:
+            continue
+        if kind is list or kind is tuple or kind is frozenset:
+            queue.extend(islice(obj, room))
+        elif kind is dict:
+            queue.extend(islice(obj.values(), room))
+        elif kind not in _VALUE_HASHED and kind is not str and kind is not bytes:
+            attributes = getattr(obj, "__dict__", None)
+            if type(attributes) is dict:
+                queue.extend(islice(attributes.values(), room))
+    return False
+
+
+def _pickler_for(value, file):
+    """The pickler a step saves `value` with."""
+    kind = _SetKeepingPickler if _holds_set(value) else _SharingPickler
+    return kind(file, protocol=pickle.HIGHEST_PROTOCOL)
+
+
 def save_shared(values, paths):
     """Saves variables that may share objects together: every path gets the same bundle, and a
     step that loads several of them from one bundle gets them sharing again."""
@@ -2402,7 +2632,8 @@ def save_shared(values, paths):
             data = os.path.join(tmp, "shared.pkl")
             if first is None:
                 with open(data, "wb") as f:
-                    _SharingPickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump({n: _saved(v, n) for n, v in values.items()})
+                    saved = {n: _saved(v, n) for n, v in values.items()}
+                    _pickler_for(saved, f).dump(saved)
             else:
                 try:
                     os.link(first, data)
@@ -2430,7 +2661,7 @@ def load_value(path):
         values = _bundles.get(meta["bundle"])
         if values is None:
             with open(os.path.join(path, "shared.pkl"), "rb") as f:
-                values = _bundles[meta["bundle"]] = pickle.load(f)
+                values = _bundles[meta["bundle"]] = _unpickle(f)
         return values[meta["variable"]]
     if fmt == "json":
         with open(os.path.join(path, "value.json"), encoding="utf-8") as f:
@@ -2459,7 +2690,7 @@ def load_value(path):
 
         return joblib.load(os.path.join(path, "value.joblib"))
     with open(os.path.join(path, "value.pkl"), "rb") as f:
-        return pickle.load(f)
+        return _unpickle(f)
 
 
 # ---- parameters ---------------------------------------------------------------------------------
