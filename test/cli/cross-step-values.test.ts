@@ -1482,3 +1482,27 @@ describe('a set a later step loads', () => {
     });
   });
 });
+
+describe('a set of strings a step in a fresh interpreter loads', () => {
+  it('iterates in the same order: one hash seed for the run', async () => {
+    await withTempDir('cellflow-hash-seed-', async (dir) => {
+      const show =
+        'print(list(words), list(frozenset(words)), sorted(words) == sorted(set(words)))';
+      const { run, cells } = await runCells(
+        dir,
+        [
+          [
+            ['step:make'],
+            "words = set('pear fig apple kiwi plum lime date cherry mango'.split()) - {'fig'}\n" +
+              show,
+          ],
+          // `env:` runs the step in an interpreter of its own, not a fork.
+          [['step:show', 'env:SHOWN=1'], show],
+        ],
+        { ...process.env, PYTHONHASHSEED: '' },
+      );
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[1]), text(cells[0]));
+    });
+  });
+});

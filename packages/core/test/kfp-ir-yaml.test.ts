@@ -67,3 +67,43 @@ describe('KFP IR as YAML', () => {
     assert.match(yaml, /\n( +)- \|-?\n\1 {2}# Cellflow step `first`/);
   });
 });
+
+describe('KFP IR: the steps’ hash seed', () => {
+  it('is one per pipeline, in every step, unless an env tag sets it', () => {
+    const envOf = (notebook: string): Record<string, unknown> => {
+      const { graph, code } = compile(notebook).pipeline!;
+      const executors = (
+        buildPipelineSpecForGraph(graph, code).pipelineSpec as {
+          deploymentSpec: { executors: Record<string, { container: { env?: unknown } }> };
+        }
+      ).deploymentSpec.executors;
+      return Object.fromEntries(
+        Object.entries(executors).map(([name, e]) => [name, e.container.env]),
+      );
+    };
+    const seed = (name: string): string =>
+      (
+        envOf(notebookJson([[['step:one'], 'x = 1']], { cellflow: { name } }))['exec-one'] as {
+          value: string;
+        }[]
+      )[0]!.value;
+    const env = envOf(awkward);
+    assert.deepEqual(env['exec-first'], [
+      { name: 'PYTHONHASHSEED', value: seed('awkward') },
+      { name: 'MODE', value: 'yes' },
+      { name: 'QUOTE', value: 'it\'s "quoted"' },
+    ]);
+    assert.deepEqual(env['exec-second'], [{ name: 'PYTHONHASHSEED', value: seed('awkward') }]);
+    assert.match(seed('awkward'), /^[1-9]\d*$/);
+    assert.notEqual(seed('awkward'), seed('digits'));
+    assert.equal(
+      env['exec-cellflow-runtime'],
+      undefined,
+      'the runtime writer runs no notebook code',
+    );
+    const own = envOf(
+      notebookJson([[['step:one', 'env:PYTHONHASHSEED=0'], 'x = 1']], { cellflow: { name: 'a' } }),
+    );
+    assert.deepEqual(own['exec-one'], [{ name: 'PYTHONHASHSEED', value: '0' }]);
+  });
+});

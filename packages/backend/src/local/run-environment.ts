@@ -1,8 +1,9 @@
 /**
  * The environment every step of a run starts from: the caller's, plus the notebook's folder on
- * PYTHONPATH (as in Jupyter, modules beside the notebook import), the run id, and a thread budget
- * for math libraries when steps run side by side.
+ * PYTHONPATH (as in Jupyter, modules beside the notebook import), the run id, one hash seed for the
+ * run, and a thread budget for math libraries when steps run side by side.
  */
+import { randomInt } from 'node:crypto';
 import type { PipelineGraph } from '@cellflow/core';
 
 /** Variables that size the thread pools of OpenMP, OpenBLAS, MKL, Accelerate and numexpr. */
@@ -47,6 +48,10 @@ export function buildRunEnvironment(
   for (const [k, v] of Object.entries(base)) if (v !== undefined) env[k] = v;
   env.PYTHONPATH = env.PYTHONPATH ? `${options.cwd}:${env.PYTHONPATH}` : options.cwd;
   env.CELLFLOW_RUN_ID = options.runId;
+  // One hash seed for every step of the run, as a kernel has one: a set of strings iterates in the
+  // same order in the step that made it and in a step that loads it, forked or a fresh interpreter
+  // (Python picks a seed per process otherwise). A new one each run, as each kernel's is.
+  if (!env.PYTHONHASHSEED) env.PYTHONHASHSEED = String(randomInt(1, 2 ** 32 - 1));
   const userChose = THREAD_VARIABLES.some((v) => base[v] !== undefined);
   if (options.threads !== null && !userChose) {
     for (const v of THREAD_VARIABLES) env[v] = String(options.threads);

@@ -99,6 +99,20 @@ const CONTAINER_ARGS = [
  * ones (`cpuLimit` in cores, `memoryLimit` in GB, `accelerator.type`). Each backend ignores the
  * form it does not know (see test/validate/kfp-releases.test.ts).
  */
+/**
+ * The hash seed of every step of the pipeline: one per pipeline (from its name), so that a set of
+ * strings iterates in the same order in the step that made it and in the pods that load it, as in
+ * one kernel (each pod's Python would pick a seed of its own). A step's `env:` tag may set another.
+ */
+export function hashSeedForPipeline(name: string): string {
+  let hash = 0x811c9dc5; // FNV-1a, 32 bits
+  for (let i = 0; i < name.length; i++) {
+    hash ^= name.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return String(hash === 0 ? 1 : hash);
+}
+
 function resourcesFor(step: PipelineStep): Record<string, unknown> | undefined {
   const r = step.resources;
   const out: Record<string, unknown> = {};
@@ -318,6 +332,7 @@ function buildDocuments(
   const stepTasks = new Set(graph.steps.map((s) => taskNameForStep(s.name)));
   const types = new Map(graph.parameters.map((p) => [p.name, p.type]));
   const runtimeTask = freeTaskName('cellflow-runtime', stepTasks);
+  const hashSeed = hashSeedForPipeline(graph.pipeline.name);
 
   components[`comp-${runtimeTask}`] = {
     executorLabel: `exec-${runtimeTask}`,
@@ -341,13 +356,16 @@ function buildDocuments(
     const task = taskNameForStep(step.name);
     components[`comp-${task}`] = stepComponent(step, types);
     const resources = resourcesFor(step);
-    const env = Object.entries(step.env).map(([name, value]) => ({ name, value }));
+    const env = Object.entries({ PYTHONHASHSEED: hashSeed, ...step.env }).map(([name, value]) => ({
+      name,
+      value,
+    }));
     executors[`exec-${task}`] = {
       container: {
         image: step.image,
         command: ['python3', '-u', '-c', scripts.get(step.name) ?? ''],
         args: [...CONTAINER_ARGS],
-        ...(env.length > 0 ? { env } : {}),
+        env,
         ...(resources !== undefined ? { resources } : {}),
       },
     };
