@@ -122,6 +122,8 @@ describe('gallery notebook', () => {
       'block:c5',
       '-',
     ]);
+    const definitionsOnly = { ...notebook, cells: [notebook.cells[1]!, notebook.cells[6]!] };
+    assert.equal(tagNotebook(definitionsOnly, 'kale-cells'), definitionsOnly, 'left untagged');
     assert.deepEqual(steps('kale-sections'), [
       'md',
       'imports',

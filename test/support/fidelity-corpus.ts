@@ -309,6 +309,7 @@ export function tagNotebook(notebook: Notebook, tagging: Tagging): Notebook {
   let newSection = true;
   // The role the cell above left open: a section's later untagged cells continue it.
   let open: 'block' | 'other' = 'other';
+  let blocks = 0;
   const cells = notebook.cells.map((cell) => {
     if (cell.cell_type !== 'code') {
       if (cell.cell_type === 'markdown') newSection = true;
@@ -326,13 +327,18 @@ export function tagNotebook(notebook: Notebook, tagging: Tagging): Notebook {
       } else if (role === 'block' || newSection || open !== 'block') {
         if (tagging === 'kale-cells') tags = role === 'empty' ? [] : [`block:c${code}`];
         else if (newSection || open !== 'block') tags = [`block:s${section}`];
-        if (tags.length > 0) open = 'block';
+        if (tags.length > 0) {
+          open = 'block';
+          blocks++;
+        }
       }
     }
     code++;
     newSection = false;
     return { ...cell, metadata: { ...cell.metadata, tags } };
   });
+  // Only imports and definitions: a Kale user tags no cell, and the notebook runs whole.
+  if (kaleStyle && blocks === 0) return notebook;
   return { ...notebook, cells };
 }
 
