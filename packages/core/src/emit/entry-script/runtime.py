@@ -2604,7 +2604,10 @@ def _holds_set(value):
         elif kind is dict:
             queue.extend(islice(obj.values(), room))
         elif kind not in _VALUE_HASHED and kind is not str and kind is not bytes:
-            attributes = getattr(obj, "__dict__", None)
+            try:
+                attributes = object.__getattribute__(obj, "__dict__")
+            except Exception:  # slots only, or a proxy's own attribute lookup
+                continue
             if type(attributes) is dict:
                 queue.extend(islice(attributes.values(), room))
     return False
