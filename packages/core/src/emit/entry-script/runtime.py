@@ -2340,16 +2340,18 @@ def _pending_cursor_type():
 # size and each item's slot, and loads with every item in its slot again. CPython only; where the
 # table cannot be read, or the items do not go back into their slots, pickle's set is loaded.
 
-_SET_LAYOUT_MAX = 100_000  # items; a larger set loads as pickle makes it
+# Items; a larger set loads as pickle makes it (placing millions of items one by one would cost
+# seconds, and filling a table of the same size in their order still misplaces some).
+_SET_LAYOUT_MAX = 100_000
 _LINEAR_PROBES = 9  # CPython's set: slots looked at next to the first, then a jump
 _PERTURB_SHIFT = 5
 _VALUE_HASHED = (int, float, bool, complex, type(None))
 _SEEDED_HASHED = (str, bytes)  # hashed alike in every step when the hash seed is fixed
 
 
-def _set_layout(s, items):
-    """`(mask, slots)`: an exact set's table mask and the slot of each of its `items` (in its
-    order), read from CPython's set object; None when it is not read safely."""
+def _set_mask(s):
+    """The mask of an exact set's hash table, read from CPython's set object; None when it is
+    not read safely."""
     import ctypes
 
     if sys.implementation.name != "cpython" or ctypes.sizeof(ctypes.c_void_p) != 8:
@@ -2357,14 +2359,26 @@ def _set_layout(s, items):
     base = id(s)
     used = ctypes.c_ssize_t.from_address(base + 24).value
     mask = ctypes.c_ssize_t.from_address(base + 32).value
-    table = ctypes.c_void_p.from_address(base + 40).value
     size = mask + 1
     if used != len(s) or size < 8 or size & mask:
         return None
     # The table's size is the one the object reports (its small table is inside it).
-    small = size == 8 and table == base + 64
+    small = size == 8 and ctypes.c_void_p.from_address(base + 40).value == base + 64
     if not small and s.__sizeof__() != set().__sizeof__() + size * 16:
         return None
+    return mask
+
+
+def _set_layout(s, items):
+    """`(mask, slots)`: an exact set's table mask and the slot of each of its `items` (in its
+    order), read from CPython's set object; None when it is not read safely."""
+    import ctypes
+
+    mask = _set_mask(s)
+    if mask is None:
+        return None
+    size = mask + 1
+    table = ctypes.c_void_p.from_address(id(s) + 40).value
     keys = (ctypes.c_ssize_t * (2 * size)).from_address(table)[0::2]
     where = {key: slot for slot, key in enumerate(keys) if key}
     slots = [where.get(id(item)) for item in items]
@@ -2455,14 +2469,22 @@ def _set_filling(items, mask, slots):
         if len(waiting) == len(pending):
             return None
         pending = waiting
-    # A table larger than the small one is made at once by adding a dict of a quarter to a half
-    # of its size; too few entries are made up with holders of free slots.
+    return filling
+
+
+def _fill_set(target, filling, mask):
+    """Adds `filling` to the empty set `target` in its order, in a table of `mask + 1` slots
+    from the first: one larger than the small table is made at once, by adding a dict of a quarter
+    to a half of its size (too few entries are made up with holders, which go again after)."""
     size = mask + 1
     if size > 8:
-        free = (k for k in range(size) if k not in taken)
-        while len(filling) < max(5, size // 4):
-            filling.append(_SlotHolder(next(free)))
-    return filling
+        filling = list(filling)
+        filling.extend(_SlotHolder(k) for k in range(max(0, max(5, size // 4) - len(filling))))
+    at_once = min(len(filling), size // 2 - 1) if size > 8 else 0
+    target.update(dict.fromkeys(filling[:at_once]))
+    target.update(filling[at_once:])
+    holders = [entry for entry in filling if type(entry) is _SlotHolder]
+    target.difference_update(holders)
 
 
 def _place_set(target, items, mask, slots):
@@ -2475,14 +2497,7 @@ def _place_set(target, items, mask, slots):
         order.frombytes(slots)
         filling = _set_filling(items, mask, order.tolist())
         if filling is not None:
-            size = mask + 1
-            at_once = min(len(filling), size // 2 - 1) if size > 8 else 0
-            target.update(dict.fromkeys(filling[:at_once]))
-            for entry in filling[at_once:]:
-                target.add(entry)
-            for entry in filling:
-                if type(entry) is _SlotHolder:
-                    target.discard(entry)
+            _fill_set(target, filling, mask)
             if len(target) == len(items) and all(a is b for a, b in zip(target, items)):
                 return target
     except Exception:
@@ -2502,6 +2517,7 @@ class _Unpickler(pickle.Unpickler):
         if pid[0] == "cellflow-set":
             _, key, items, mask, slots = pid
             return _place_set(sets.setdefault(key, set()), items, mask, slots)
+
         raise pickle.UnpicklingError("unknown persistent id %r" % (pid,))
 
 
