@@ -1506,3 +1506,20 @@ describe('a set of strings a step in a fresh interpreter loads', () => {
     });
   });
 });
+
+describe('a list a comprehension fills with an object of an earlier step', () => {
+  it('holds that very object in a later step', async () => {
+    await withTempDir('cellflow-filled-list-', async (dir) => {
+      const { run, cells } = await runCells(dir, [
+        [['step:define'], 'empty = (0, 0)\nrows = [[1], [2]]'],
+        [
+          ['step:fill'],
+          'grid = [[empty] * 3 for _ in range(2)]\nline = [empty] * 4\nby_row = {k: empty for k in rows[0]}',
+        ],
+        [['step:check'], 'print(grid[1][2] is empty, line[3] is empty, by_row[1] is empty)'],
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(text(cells[2]), 'True True True\n');
+    });
+  });
+});

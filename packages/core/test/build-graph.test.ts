@@ -1301,6 +1301,21 @@ describe('pipeline graph', () => {
     assert.deepEqual(s.a?.shared, [['x', 'y']]);
   });
 
+  it('a list a comprehension or `*` fills with an object crosses steps with that object', () => {
+    const s = steps(
+      nb([
+        [['step:a'], 'empty = (0, 0)\nrows = [[1], [2]]'],
+        [
+          ['step:b'],
+          'grid = [[empty] * 3 for _ in range(2)]\nline = [empty] * 4\nkept = [r for r in rows if r]\nsizes = [len(r) for r in rows]',
+        ],
+        [['step:c'], 'print(grid[0][0] is empty, line[1] is empty, kept[0] is rows[0], sizes)'],
+      ]),
+    );
+    // A filtered list does not bring its source along (its items are most often numbers).
+    assert.deepEqual(s.b?.shared, [['empty', 'grid', 'line']]);
+  });
+
   it('a step that touches files runs after the steps above it that write files', () => {
     const s = steps(
       nb([

@@ -80,9 +80,13 @@ const COMPREHENSIONS = new Set([
  * What a list, dict or set comprehension's result may hold, in source order: what each `for` goes
  * through (`[r for r in rows]` holds the rows' objects, `[Point(i) for i in xs]` Points), then its
  * element expressions (a dict's keys and values; a bare loop variable stands for what its `for`
- * goes through).
+ * goes through). Without `withSources`, only the element expressions.
  */
-function comprehensionParts(node: SyntaxNode, text: (n: SyntaxNode) => string): SyntaxNode[] {
+function comprehensionParts(
+  node: SyntaxNode,
+  text: (n: SyntaxNode) => string,
+  withSources = true,
+): SyntaxNode[] {
   const sources: SyntaxNode[] = [];
   const elements: SyntaxNode[] = [];
   const loopNames = new Set<string>();
@@ -99,7 +103,7 @@ function comprehensionParts(node: SyntaxNode, text: (n: SyntaxNode) => string): 
     }
   }
   return [
-    ...sources,
+    ...(withSources ? sources : []),
     ...elements.filter((e) => e.name !== 'VariableName' || !loopNames.has(text(e))),
   ];
 }
@@ -239,10 +243,50 @@ function pushSharedParts(
     }
     case 'BinaryExpression':
       if (hasChildNamed(node, 'or') || hasChildNamed(node, 'and')) pushChildren(pending, node);
+      else if (repeatsOrJoinsLiterals(node, text))
+        // `[empty] * 3`, `[x] + [y]`: a new list of the same objects.
+        for (let c = node.lastChild; c !== null; c = c.prevSibling)
+          if (LITERALS.has(c.name)) pending.push(c);
       return;
     default:
+      if (COMPREHENSIONS.has(node.name)) pushSharedComprehensionParts(node, text, pending);
       return;
   }
+}
+
+/**
+ * A comprehension's parts that its new list, dict or set shares objects with: element
+ * expressions other than a loop variable, which put one object in many times (`[[empty] * 3 for
+ * _ in rows]`, `{k: default for k in keys}`). The items a `for` goes through are left out
+ * (`[r for r in rows if r]`): most are numbers or strings, and saving a filtered list with its
+ * source would make the steps that use either wait on each other.
+ */
+function pushSharedComprehensionParts(
+  node: SyntaxNode,
+  text: (n: SyntaxNode) => string,
+  pending: SyntaxNode[],
+): void {
+  const parts = comprehensionParts(node, text, false);
+  for (let i = parts.length - 1; i >= 0; i--) pending.push(parts[i]!);
+}
+
+/** Literal lists, tuples and comprehensions, which `*` repeats and `+` joins. */
+const LITERALS = new Set([
+  'ArrayExpression',
+  'TupleExpression',
+  'ParenthesizedExpression',
+  ...COMPREHENSIONS,
+]);
+
+/** Whether `node` (a binary expression) is `*` or `+` with a literal list or tuple as an operand. */
+function repeatsOrJoinsLiterals(node: SyntaxNode, text: (n: SyntaxNode) => string): boolean {
+  let literal = false;
+  let operator = '';
+  for (let c = node.firstChild; c !== null; c = c.nextSibling) {
+    if (c.name === 'ArithOp') operator = text(c);
+    else if (LITERALS.has(c.name)) literal = true;
+  }
+  return literal && (operator === '*' || operator === '+');
 }
 
 /** Classes that copy what they are made from into new objects. */
@@ -330,7 +374,9 @@ export function heldNamesAndMakers(
       if (args !== undefined && holds && !generator) pushChildren(pending, args);
     } else if (CONTAINERS.has(next.name)) pushChildren(pending, next, true);
     else if (COMPREHENSIONS.has(next.name)) {
-      // What the new container holds is held, not shared as the value itself is.
+      // The objects it puts in as they are are shared (`[[empty] * 3 for _ in rows]`); what its
+      // elements are made of is held, not shared as the value itself is.
+      found.push(...aliasSources(next, text));
       for (const part of comprehensionParts(next, text))
         for (const name of heldNamesAndMakers(part, text).found)
           (makers ??= new Set()).add(found.push(name) - 1);
