@@ -1,7 +1,7 @@
 /**
  * Which names an expression's value may share objects with: `b = a`, `b = a[1:]` (a numpy view),
- * `b = a.attr`, `b = [a, c]`, `b = a.reshape(2, 2)`, `model = pipe.fit(X, y)` (fit returns self).
- * A call or an operation (`a + 1`, `f(a)`) makes a new object and shares nothing. Used to keep a
+ * `b = a.attr`, `b = [a, c]`, `b = [a] * 3`, `b = a.reshape(2, 2)`, `model = pipe.fit(X, y)` (fit
+ * returns self). A call or an operation (`a + 1`, `f(a)`) makes a new object and shares nothing. Used to keep a
  * change made through one name visible through the others across steps; a wrong guess costs a
  * load and a save, never a wrong result.
  */

@@ -94,12 +94,6 @@ const CONTAINER_ARGS = [
 ];
 
 /**
- * Each resource in both of KFP's forms, as the KFP SDK writes them: backends from 2.4 read the
- * quantity fields (`resourceCpuLimit`, `accelerator.resourceType`), 2.3 reads only the older numeric
- * ones (`cpuLimit` in cores, `memoryLimit` in GB, `accelerator.type`). Each backend ignores the
- * form it does not know (see test/validate/kfp-releases.test.ts).
- */
-/**
  * The hash seed of every step of the pipeline: one per pipeline (from its name), so that a set of
  * strings iterates in the same order in the step that made it and in the pods that load it, as in
  * one kernel (each pod's Python would pick a seed of its own). A step's `env:` tag may set another.
@@ -113,6 +107,12 @@ export function hashSeedForPipeline(name: string): string {
   return String(hash === 0 ? 1 : hash);
 }
 
+/**
+ * Each resource in both of KFP's forms, as the KFP SDK writes them: backends from 2.4 read the
+ * quantity fields (`resourceCpuLimit`, `accelerator.resourceType`), 2.3 reads only the older numeric
+ * ones (`cpuLimit` in cores, `memoryLimit` in GB, `accelerator.type`). Each backend ignores the
+ * form it does not know (see test/validate/kfp-releases.test.ts).
+ */
 function resourcesFor(step: PipelineStep): Record<string, unknown> | undefined {
   const r = step.resources;
   const out: Record<string, unknown> = {};
