@@ -271,12 +271,7 @@ function pushSharedComprehensionParts(
 }
 
 /** Literal lists, tuples and comprehensions, which `*` repeats and `+` joins. */
-const LITERALS = new Set([
-  'ArrayExpression',
-  'TupleExpression',
-  'ParenthesizedExpression',
-  ...COMPREHENSIONS,
-]);
+const LITERALS = new Set(['ArrayExpression', 'TupleExpression', ...COMPREHENSIONS]);
 
 /** Whether `node` (a binary expression) is `*` or `+` with a literal list or tuple as an operand. */
 function repeatsOrJoinsLiterals(node: SyntaxNode, text: (n: SyntaxNode) => string): boolean {
